@@ -1,0 +1,253 @@
+#![doc = include_str!("../README.md")]
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use spikeworld::node::Val;
+use spikeworld::prelude::*;
+use spikeworld::rng::{Stream, purpose};
+use spikeworld::table::{err_at, node_count, node_quantity_list};
+
+/// Registers `poisson`, `constant_current` and `spike_generator`.
+pub struct EncoderPlugin;
+
+impl Plugin for EncoderPlugin {
+    fn build(&self, b: &mut SimBuilder) {
+        b.add_encoder(PoissonFactory).add_encoder(ConstantCurrentFactory).add_encoder(SpikeGeneratorFactory);
+    }
+}
+
+/// Reads `start`/`stop` (ms) as a step window `[start, stop)`.
+fn window(t: &mut Table<'_>, dt: f64) -> Result<(u64, u64), ScenarioError> {
+    let start = match t.opt_quantity("start", Dim::Time)? {
+        Some((v, n)) if v < 0.0 => return Err(t.err(n, "start", "must be >= 0")),
+        Some((v, _)) => (v / dt).round() as u64,
+        None => 0,
+    };
+    let stop = match t.opt_quantity("stop", Dim::Time)? {
+        Some((v, n)) if v < 0.0 => return Err(t.err(n, "stop", "must be >= 0")),
+        Some((v, _)) => (v / dt).round() as u64,
+        None => u64::MAX,
+    };
+    Ok((start, stop))
+}
+
+fn per_index(t: &mut Table<'_>, key: &str, dim: Dim, size: usize) -> Result<Vec<f64>, ScenarioError> {
+    let n = t.req(key)?;
+    let v = node_quantity_list(n, dim, &t.key_path(key))?;
+    match v.len() {
+        1 => Ok(vec![v[0]; size]),
+        k if k == size => Ok(v),
+        k => Err(t.err(n, key, format!("expected one value or {size} values (one per index), found {k}"))),
+    }
+}
+
+const WINDOW_KEYS: [ParamSpec; 2] = [
+    ParamSpec::new("start", Dim::Time, 0.0, "first time of output"),
+    ParamSpec { name: "stop", dim: Dim::Time, default: None, doc: "end of output (exclusive; default: never)" },
+];
+
+struct PoissonFactory;
+
+/// Independent Poisson spike trains.
+pub struct Poisson {
+    ln_q: Vec<f64>,
+    streams: Vec<Stream>,
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    stop: u64,
+}
+
+impl EncoderFactory for PoissonFactory {
+    fn name(&self) -> &'static str {
+        "poisson"
+    }
+    fn doc(&self) -> &'static str {
+        "`size` independent Poisson spike trains; each step an output spikes with probability rate*dt"
+    }
+    fn kind(&self) -> EncoderKind {
+        EncoderKind::Source
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        const K: &[ParamSpec] = &[
+            ParamSpec { name: "rate", dim: Dim::Rate, default: None, doc: "rate, one value or one per index" },
+            WINDOW_KEYS[0],
+            WINDOW_KEYS[1],
+        ];
+        K
+    }
+    fn build(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
+        let rates = per_index(t, "rate", Dim::Rate, ctx.size)?;
+        if let Some(r) = rates.iter().find(|r| **r < 0.0) {
+            let n = t.get("rate").expect("read above");
+            return Err(t.err(n, "rate", format!("rates must be >= 0 (found {r})")));
+        }
+        let (start, stop) = window(t, ctx.dt_ms)?;
+        let ln_q: Vec<f64> = rates.iter().map(|r| (1.0 - (r * ctx.dt_ms / 1000.0).min(1.0)).ln()).collect();
+        let mut streams = Vec::with_capacity(ctx.size);
+        let mut heap = BinaryHeap::new();
+        for (i, &lq) in ln_q.iter().enumerate() {
+            let mut s = Stream::new(ctx.seed, ctx.entity, purpose::POISSON, i as u64);
+            if lq < 0.0 {
+                let next = start.saturating_add(s.geometric(lq));
+                if next < stop {
+                    heap.push(Reverse((next, i as u32)));
+                }
+            }
+            streams.push(s);
+        }
+        Ok(Box::new(Poisson { ln_q, streams, heap, stop }))
+    }
+}
+
+impl Encoder for Poisson {
+    fn step(&mut self, step: u64, out: EncoderOut<'_>) {
+        let EncoderOut::Spikes(out) = out else { return };
+        while let Some(&Reverse((s, i))) = self.heap.peek() {
+            if s > step {
+                break;
+            }
+            self.heap.pop();
+            if s == step {
+                out.push(i);
+            }
+            let next = step.saturating_add(1).saturating_add(self.streams[i as usize].geometric(self.ln_q[i as usize]));
+            if next < self.stop {
+                self.heap.push(Reverse((next, i)));
+            }
+        }
+    }
+}
+
+struct ConstantCurrentFactory;
+
+/// A step current.
+pub struct ConstantCurrent {
+    amplitude: Vec<f64>,
+    start: u64,
+    stop: u64,
+}
+
+impl EncoderFactory for ConstantCurrentFactory {
+    fn name(&self) -> &'static str {
+        "constant_current"
+    }
+    fn doc(&self) -> &'static str {
+        "a constant current into `target` (receptor `i` by default) during [start, stop)"
+    }
+    fn kind(&self) -> EncoderKind {
+        EncoderKind::Current
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        const K: &[ParamSpec] = &[
+            ParamSpec { name: "amplitude", dim: Dim::Current, default: None, doc: "current, one value or one per target neuron" },
+            WINDOW_KEYS[0],
+            WINDOW_KEYS[1],
+        ];
+        K
+    }
+    fn build(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
+        let amplitude = per_index(t, "amplitude", Dim::Current, ctx.size)?;
+        let (start, stop) = window(t, ctx.dt_ms)?;
+        Ok(Box::new(ConstantCurrent { amplitude, start, stop }))
+    }
+}
+
+impl Encoder for ConstantCurrent {
+    fn step(&mut self, step: u64, out: EncoderOut<'_>) {
+        let EncoderOut::Current(out) = out else { return };
+        if step >= self.start && step < self.stop {
+            for (o, a) in out.iter_mut().zip(&self.amplitude) {
+                *o += *a;
+            }
+        }
+    }
+}
+
+struct SpikeGeneratorFactory;
+
+/// Explicit spikes, sorted by (step, index).
+pub struct SpikeGenerator {
+    spikes: Vec<(u64, u32)>,
+    next: usize,
+}
+
+impl EncoderFactory for SpikeGeneratorFactory {
+    fn name(&self) -> &'static str {
+        "spike_generator"
+    }
+    fn doc(&self) -> &'static str {
+        "explicit spikes: `times` (ms) with `indices`, or `file` (CSV `t_ms,index`, relative to the scenario)"
+    }
+    fn kind(&self) -> EncoderKind {
+        EncoderKind::Source
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        const K: &[ParamSpec] = &[
+            ParamSpec { name: "times", dim: Dim::Time, default: None, doc: "spike times" },
+            ParamSpec { name: "indices", dim: Dim::Dimensionless, default: None, doc: "output index of each spike" },
+            ParamSpec { name: "file", dim: Dim::Dimensionless, default: None, doc: "CSV file of `t_ms,index` lines" },
+        ];
+        K
+    }
+    fn build(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
+        let mut raw: Vec<(f64, u64, spikeworld::error::Loc)> = Vec::new();
+        match (t.get("times"), t.get("indices"), t.opt_str("file")?) {
+            (Some(tn), Some(inode), None) => {
+                let times = node_quantity_list(tn, Dim::Time, &t.key_path("times"))?;
+                let idx: Vec<u64> = match &inode.val {
+                    Val::Array(a) => a.iter().map(|x| node_count(x, &t.key_path("indices"))).collect::<Result<_, _>>()?,
+                    _ => vec![node_count(inode, &t.key_path("indices"))?],
+                };
+                if times.len() != idx.len() {
+                    return Err(t.err(inode, "indices", format!("{} indices for {} times", idx.len(), times.len())));
+                }
+                raw.extend(times.into_iter().zip(idx).map(|(a, b)| (a, b, tn.loc.clone())));
+            }
+            (None, None, Some((file, fnode))) => {
+                let path = ctx.base_dir.join(file);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| t.err(fnode, "file", format!("cannot read {}: {e}", path.display())))?;
+                for (ln, line) in text.lines().enumerate() {
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with('#') || (ln == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
+                        continue;
+                    }
+                    let loc = spikeworld::error::Loc::File { file: path.display().to_string().into(), line: ln as u32 + 1, col: 1 };
+                    let parsed = line.split_once(',').and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<u64>().ok()?)));
+                    let (tm, i) = parsed.ok_or_else(|| err_at(&loc, t.key_path("file"), format!("expected `t_ms,index`, found `{line}`")))?;
+                    raw.push((tm, i, loc));
+                }
+            }
+            _ => {
+                return Err(err_at(t.loc(), t.path(), "give either `times` and `indices`, or `file`"));
+            }
+        }
+        let mut spikes = Vec::with_capacity(raw.len());
+        for (tm, i, loc) in &raw {
+            if !tm.is_finite() || *tm < 0.0 {
+                return Err(err_at(loc, t.key_path("times"), format!("spike time {tm} ms must be finite and >= 0")));
+            }
+            if *i as usize >= ctx.size {
+                return Err(err_at(loc, t.key_path("indices"), format!("index {i} is outside 0..{}", ctx.size)));
+            }
+            spikes.push(((tm / ctx.dt_ms + 1e-6).floor() as u64, *i as u32));
+        }
+        spikes.sort_unstable();
+        if let Some(w) = spikes.windows(2).find(|w| w[0] == w[1]) {
+            return Err(err_at(t.loc(), t.path(), format!("output {} spikes twice in step {} (dt = {} ms)", w[0].1, w[0].0, ctx.dt_ms)));
+        }
+        Ok(Box::new(SpikeGenerator { spikes, next: 0 }))
+    }
+}
+
+impl Encoder for SpikeGenerator {
+    fn step(&mut self, step: u64, out: EncoderOut<'_>) {
+        let EncoderOut::Spikes(out) = out else { return };
+        while self.next < self.spikes.len() && self.spikes[self.next].0 <= step {
+            if self.spikes[self.next].0 == step {
+                out.push(self.spikes[self.next].1);
+            }
+            self.next += 1;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Encoders: inputs from outside the network. A *source* encoder emits spikes (it can be
+//! the `from` of a projection, like Brian2's `PoissonGroup`); a *current* encoder injects
+//! a current into a population's current receptor.
+
+use std::path::PathBuf;
+
+use crate::error::ScenarioError;
+use crate::model::ParamSpec;
+use crate::table::Table;
+
+/// What an encoder produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncoderKind {
+    /// Spikes from `size` outputs; connect it with projections.
+    Source,
+    /// A current into `target`'s current receptor (`receptor`, default `i`).
+    Current,
+}
+
+/// What an encoder is told when it is built.
+#[derive(Clone, Debug)]
+pub struct EncoderCtx {
+    /// The run's seed.
+    pub seed: u64,
+    /// The encoder's stream key ([`crate::rng::entity_key`]).
+    pub entity: u32,
+    /// Step in ms.
+    pub dt_ms: f64,
+    /// Outputs (sources) or target neurons (currents).
+    pub size: usize,
+    /// Directory of the scenario file, for relative paths.
+    pub base_dir: PathBuf,
+}
+
+/// Where an encoder writes in one step.
+pub enum EncoderOut<'a> {
+    /// Indices (0..size) that spike this step, ascending.
+    Spikes(&'a mut Vec<u32>),
+    /// Current (pA) per target neuron, added to this step's input.
+    Current(&'a mut [f64]),
+}
+
+/// A built encoder.
+pub trait Encoder: Send + Sync {
+    /// Produces this step's output. `step` is the step being computed.
+    fn step(&mut self, step: u64, out: EncoderOut<'_>);
+}
+
+/// Builds encoders of one kind from scenario tables.
+pub trait EncoderFactory: Send + Sync {
+    /// snake_case name (`poisson`).
+    fn name(&self) -> &'static str;
+    /// What it does.
+    fn doc(&self) -> &'static str;
+    /// Source or current.
+    fn kind(&self) -> EncoderKind;
+    /// Its own keys, documented (the core handles `name`, `kind`, `size`, `target`,
+    /// `receptor`).
+    fn keys(&self) -> &'static [ParamSpec];
+    /// Reads its keys from `table` and builds the encoder.
+    fn build(&self, table: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError>;
+}

@@ -1,0 +1,142 @@
+//! Monitors: `spikes` (every spike), `state` (variables of chosen neurons every k steps),
+//! `rate` (population rate in bins). They record in [`crate::sim::SimSystems::Record`].
+
+use bevy_ecs::prelude::*;
+
+use crate::registry::MonitorSpec;
+use crate::sim::{Clock, NeuronState, Spikes};
+
+pub(crate) fn builtin_monitors() -> Vec<MonitorSpec> {
+    vec![
+        MonitorSpec {
+            name: "spikes",
+            doc: "every spike of `target` (a population or `P[a:b]`): times in ms and neuron indices",
+        },
+        MonitorSpec {
+            name: "state",
+            doc: "`variables` of `target` at `indices` (default all), every `every` (default dt), after each step's update",
+        },
+        MonitorSpec { name: "rate", doc: "population rate of `target` in Hz, in bins of `bin`" },
+    ]
+}
+
+/// Records every spike of a population range.
+#[derive(Component, Debug, Clone)]
+pub struct SpikeRecorder {
+    /// Monitor name.
+    pub name: String,
+    /// Population entity.
+    pub target: Entity,
+    /// First recorded index.
+    pub start: u32,
+    /// One past the last recorded index.
+    pub end: u32,
+    /// Spike times, ms (step × dt).
+    pub t_ms: Vec<f64>,
+    /// Neuron indices (population-wide).
+    pub index: Vec<i64>,
+}
+
+impl SpikeRecorder {
+    pub(crate) fn new(name: &str, target: Entity, start: u32, end: u32) -> Self {
+        SpikeRecorder { name: name.into(), target, start, end, t_ms: Vec::new(), index: Vec::new() }
+    }
+}
+
+/// Records state variables of some neurons.
+#[derive(Component, Debug, Clone)]
+pub struct StateRecorder {
+    /// Monitor name.
+    pub name: String,
+    /// Population entity.
+    pub target: Entity,
+    /// Variable indices.
+    pub vars: Vec<usize>,
+    /// Neuron indices.
+    pub indices: Vec<usize>,
+    /// Period in steps.
+    pub every: u64,
+    /// Sample times, ms.
+    pub t_ms: Vec<f64>,
+    /// Per variable: samples, row-major (time × index).
+    pub data: Vec<Vec<f64>>,
+}
+
+impl StateRecorder {
+    pub(crate) fn new(name: &str, target: Entity, vars: Vec<usize>, indices: Vec<usize>, every: u64) -> Self {
+        let data = vec![Vec::new(); vars.len()];
+        StateRecorder { name: name.into(), target, vars, indices, every, t_ms: Vec::new(), data }
+    }
+}
+
+/// Counts spikes of a population range in bins.
+#[derive(Component, Debug, Clone)]
+pub struct RateRecorder {
+    /// Monitor name.
+    pub name: String,
+    /// Population entity.
+    pub target: Entity,
+    /// First counted index.
+    pub start: u32,
+    /// One past the last counted index.
+    pub end: u32,
+    /// Bin width, steps.
+    pub bin: u64,
+    /// Spike count per bin.
+    pub counts: Vec<u64>,
+}
+
+impl RateRecorder {
+    pub(crate) fn new(name: &str, target: Entity, start: u32, end: u32, bin: u64) -> Self {
+        RateRecorder { name: name.into(), target, start, end, bin, counts: Vec::new() }
+    }
+}
+
+pub(crate) fn record_spikes(clock: Res<Clock>, mut mons: Query<&mut SpikeRecorder>, spikes: Query<&Spikes>) {
+    let t = clock.step as f64 * clock.dt_ms;
+    for mut m in &mut mons {
+        let Ok(s) = spikes.get(m.target) else { continue };
+        let (a, b) = (m.start, m.end);
+        for &i in s.indices.iter().filter(|&&i| i >= a && i < b) {
+            m.t_ms.push(t);
+            m.index.push(i as i64);
+        }
+    }
+}
+
+pub(crate) fn record_states(clock: Res<Clock>, mut mons: Query<&mut StateRecorder>, states: Query<&NeuronState>) {
+    let next = clock.step + 1;
+    for mut m in &mut mons {
+        if next % m.every != 0 {
+            continue;
+        }
+        let Ok(st) = states.get(m.target) else { continue };
+        let m = &mut *m;
+        m.t_ms.push(next as f64 * clock.dt_ms);
+        for (slot, &k) in m.vars.iter().enumerate() {
+            match &st.store {
+                crate::sim::StateStore::Host(v) => {
+                    let col = &v[k];
+                    m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
+                }
+                crate::sim::StateStore::Tensor(_) => {
+                    let col = st.var_to_host(k);
+                    m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn record_rates(clock: Res<Clock>, mut mons: Query<&mut RateRecorder>, spikes: Query<&Spikes>) {
+    for mut m in &mut mons {
+        let bin = (clock.step / m.bin) as usize;
+        if m.counts.len() <= bin {
+            m.counts.resize(bin + 1, 0);
+        }
+        let Ok(s) = spikes.get(m.target) else { continue };
+        let (a, b) = (m.start, m.end);
+        let c = s.indices.iter().filter(|&&i| i >= a && i < b).count() as u64;
+        m.counts[bin] += c;
+    }
+}

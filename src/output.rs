@@ -1,0 +1,268 @@
+//! Outputs: `OUT/manifest.json`, one `.npy` file per recorded quantity, and
+//! `OUT/raster.svg`. Every file is written atomically (temporary file in the same
+//! directory, fsync, rename), so a reader never sees half a file.
+//!
+//! # Files
+//! - spikes monitor `M`: `M.t_ms.npy` (float64, spike times in ms) and `M.index.npy`
+//!   (int64, neuron index within the population), both of shape `(n_spikes,)`, sorted by
+//!   time, then index.
+//! - state monitor `M`: `M.t_ms.npy` (float64, `(T,)`), `M.indices.npy` (int64, `(K,)`)
+//!   and `M.VAR.npy` (float64, `(T, K)`: time × recorded neuron) for each variable.
+//! - rate monitor `M`: `M.t_ms.npy` (float64, bin starts) and `M.rate_hz.npy`
+//!   (float64, `(bins,)`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
+use crate::sim::{RunInfo, Sim};
+use crate::{Error, Result};
+
+/// Writes `bytes` produced by `fill` to `path` atomically.
+pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let res = (|| -> std::io::Result<()> {
+        let f = std::fs::File::create(&tmp)?;
+        {
+            let mut w = std::io::BufWriter::new(&f);
+            fill(&mut w)?;
+            w.flush()?;
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.map_err(|e| Error::io(path, e))
+}
+
+fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) -> Result<()> {
+    use npyz::WriterBuilder;
+    write_atomic(path, |w| {
+        let mut npy = npyz::WriteOptions::new().default_dtype().shape(shape).writer(w).begin_nd()?;
+        npy.extend(data.iter().copied())?;
+        npy.finish()
+    })
+}
+
+fn write_npy_i64(path: &Path, shape: &[u64], data: &[i64]) -> Result<()> {
+    use npyz::WriterBuilder;
+    write_atomic(path, |w| {
+        let mut npy = npyz::WriteOptions::new().default_dtype().shape(shape).writer(w).begin_nd()?;
+        npy.extend(data.iter().copied())?;
+        npy.finish()
+    })
+}
+
+/// One output file, as listed in the manifest.
+#[derive(Serialize, Clone, Debug)]
+pub struct FileEntry {
+    /// Path relative to OUT.
+    pub path: String,
+    /// The monitor that recorded it.
+    pub monitor: String,
+    /// What it holds (`t_ms`, `index`, a variable name, `rate_hz`).
+    pub quantity: String,
+    /// Unit of the values.
+    pub unit: String,
+    /// NumPy dtype.
+    pub dtype: String,
+    /// Array shape.
+    pub shape: Vec<u64>,
+}
+
+/// Per-population summary.
+#[derive(Serialize, Clone, Debug)]
+pub struct PopulationSummary {
+    /// Neurons.
+    pub size: usize,
+    /// Model.
+    pub model: String,
+    /// Spikes emitted during the run.
+    pub spikes: u64,
+    /// Mean rate, Hz.
+    pub rate_hz: f64,
+}
+
+/// Per-projection summary.
+#[derive(Serialize, Clone, Debug)]
+pub struct ProjectionSummary {
+    /// Source (as written).
+    pub from: String,
+    /// Target (as written).
+    pub to: String,
+    /// Synapses created.
+    pub synapses: usize,
+}
+
+/// `manifest.json`.
+#[derive(Serialize, Clone, Debug)]
+pub struct Manifest {
+    /// spikeworld's version.
+    pub spikeworld_version: String,
+    /// The scenario file.
+    pub scenario: String,
+    /// SHA-256 of the scenario file.
+    pub scenario_sha256: String,
+    /// `--set` overrides.
+    pub overrides: Vec<String>,
+    /// Seed.
+    pub seed: u64,
+    /// Step, ms.
+    pub dt_ms: f64,
+    /// Steps computed.
+    pub steps: u64,
+    /// Simulated time, ms.
+    pub t_stop_ms: f64,
+    /// Threads of the cpu engine.
+    pub threads: usize,
+    /// Engine.
+    pub engine: crate::sim::EngineKind,
+    /// Whole command, s.
+    pub wall_time_s: f64,
+    /// Time building the network, s.
+    pub build_time_s: f64,
+    /// Time inside the stepping loop only, s.
+    pub loop_time_s: f64,
+    /// Populations by name.
+    pub populations: std::collections::BTreeMap<String, PopulationSummary>,
+    /// Projections by name.
+    pub projections: std::collections::BTreeMap<String, ProjectionSummary>,
+    /// Output files.
+    pub files: Vec<FileEntry>,
+}
+
+/// Timings measured by the caller.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Whole command, s.
+    pub wall_time_s: f64,
+    /// Building, s.
+    pub build_time_s: f64,
+    /// Stepping loop, s.
+    pub loop_time_s: f64,
+}
+
+fn sel_text(name: &str, start: usize, end: usize, size: usize) -> String {
+    if start == 0 && end == size { name.to_string() } else { format!("{name}[{start}:{end}]") }
+}
+
+impl Sim {
+    /// Writes every monitor's data, the raster plot and `manifest.json` into `dir`.
+    pub fn write_outputs(&self, dir: &Path, timings: Timings) -> Result<Manifest> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let sc = &self.scenario;
+        let info = self.world.resource::<RunInfo>().clone();
+        let mut files = Vec::new();
+        let add = |files: &mut Vec<FileEntry>, rel: String, monitor: &str, quantity: &str, unit: &str, dtype: &str, shape: Vec<u64>| {
+            files.push(FileEntry { path: rel, monitor: monitor.into(), quantity: quantity.into(), unit: unit.into(), dtype: dtype.into(), shape });
+        };
+        let mut raster: Option<(&SpikeRecorder, usize)> = None;
+        for (mi, &e) in self.monitors.iter().enumerate() {
+            let pop = &sc.populations[sc.monitors[mi].target.index];
+            if let Some(m) = self.world.get::<SpikeRecorder>(e) {
+                let n = m.t_ms.len() as u64;
+                write_npy_f64(&dir.join(format!("{}.t_ms.npy", m.name)), &[n], &m.t_ms)?;
+                write_npy_i64(&dir.join(format!("{}.index.npy", m.name)), &[n], &m.index)?;
+                add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![n]);
+                add(&mut files, format!("{}.index.npy", m.name), &m.name, "index", "1", "<i8", vec![n]);
+                if raster.is_none() {
+                    raster = Some((m, pop.size));
+                }
+            } else if let Some(m) = self.world.get::<StateRecorder>(e) {
+                let t = m.t_ms.len() as u64;
+                let k = m.indices.len() as u64;
+                write_npy_f64(&dir.join(format!("{}.t_ms.npy", m.name)), &[t], &m.t_ms)?;
+                let idx: Vec<i64> = m.indices.iter().map(|&i| i as i64).collect();
+                write_npy_i64(&dir.join(format!("{}.indices.npy", m.name)), &[k], &idx)?;
+                add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![t]);
+                add(&mut files, format!("{}.indices.npy", m.name), &m.name, "indices", "1", "<i8", vec![k]);
+                for (slot, &vi) in m.vars.iter().enumerate() {
+                    let var = &pop.model.vars()[vi];
+                    let rel = format!("{}.{}.npy", m.name, var.name);
+                    write_npy_f64(&dir.join(&rel), &[t, k], &m.data[slot])?;
+                    add(&mut files, rel, &m.name, var.name, var.dim.unit(), "<f8", vec![t, k]);
+                }
+            } else if let Some(m) = self.world.get::<RateRecorder>(e) {
+                let bins = (info.steps.max(1)).div_ceil(m.bin) as usize;
+                let mut counts = m.counts.clone();
+                counts.resize(bins, 0);
+                let width_s = m.bin as f64 * sc.dt_ms / 1000.0;
+                let n = (m.end - m.start) as f64;
+                let rate: Vec<f64> = counts.iter().map(|&c| c as f64 / n / width_s).collect();
+                let t: Vec<f64> = (0..bins).map(|b| b as f64 * m.bin as f64 * sc.dt_ms).collect();
+                write_npy_f64(&dir.join(format!("{}.t_ms.npy", m.name)), &[bins as u64], &t)?;
+                write_npy_f64(&dir.join(format!("{}.rate_hz.npy", m.name)), &[bins as u64], &rate)?;
+                add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![bins as u64]);
+                add(&mut files, format!("{}.rate_hz.npy", m.name), &m.name, "rate_hz", "Hz", "<f8", vec![bins as u64]);
+            }
+        }
+        if let Some((m, size)) = raster {
+            crate::plot::raster_svg(&dir.join("raster.svg"), m, size, self.step_count() as f64 * sc.dt_ms)?;
+        }
+
+        let t_s = self.step_count() as f64 * sc.dt_ms / 1000.0;
+        let counts = self.spike_counts();
+        let populations = sc
+            .populations
+            .iter()
+            .zip(&counts)
+            .map(|(p, &c)| {
+                let rate = if t_s > 0.0 { c as f64 / p.size as f64 / t_s } else { 0.0 };
+                (p.name.clone(), PopulationSummary { size: p.size, model: p.model.name().into(), spikes: c, rate_hz: rate })
+            })
+            .collect();
+        let syn = self.synapse_counts();
+        let projections = sc
+            .projections
+            .iter()
+            .zip(&syn)
+            .map(|(p, &n)| {
+                let from = match &p.from {
+                    crate::scenario::SourceRef::Population(s) => {
+                        sel_text(&sc.populations[s.index].name, s.start, s.end, sc.populations[s.index].size)
+                    }
+                    crate::scenario::SourceRef::Encoder(s) => sel_text(&sc.encoders[s.index].name, s.start, s.end, sc.encoders[s.index].size),
+                };
+                let to = sel_text(&sc.populations[p.to.index].name, p.to.start, p.to.end, sc.populations[p.to.index].size);
+                (p.name.clone(), ProjectionSummary { from, to, synapses: n })
+            })
+            .collect();
+        let manifest = Manifest {
+            spikeworld_version: env!("CARGO_PKG_VERSION").into(),
+            scenario: sc.path.display().to_string(),
+            scenario_sha256: sc.sha256.clone(),
+            overrides: sc.overrides.clone(),
+            seed: info.seed,
+            dt_ms: sc.dt_ms,
+            steps: self.step_count(),
+            t_stop_ms: self.step_count() as f64 * sc.dt_ms,
+            threads: info.threads,
+            engine: info.engine,
+            wall_time_s: timings.wall_time_s,
+            build_time_s: timings.build_time_s,
+            loop_time_s: timings.loop_time_s,
+            populations,
+            projections,
+            files,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Runtime(e.to_string()))?;
+        write_atomic(&dir.join("manifest.json"), |w| w.write_all(&json))?;
+        Ok(manifest)
+    }
+}
+
+/// The default output directory for a scenario: `out/<file stem>`.
+pub fn default_out_dir(scenario: &Path) -> PathBuf {
+    let stem = scenario.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "run".into());
+    PathBuf::from("out").join(stem)
+}

@@ -1,0 +1,248 @@
+//! Counter-based random numbers: Philox4x32-10 (Salmon et al., SC'11, "Parallel random
+//! numbers: as easy as 1, 2, 3").
+//!
+//! # Key scheme
+//! Every random number in spikeworld is a pure function of
+//! `(seed, entity, purpose, index, draw)`:
+//!
+//! - the Philox **key** (64 bits) is `splitmix64(seed ^ splitmix64(purpose))`, so every
+//!   purpose (connectivity, weights, initial values, Poisson input, ...) has its own key;
+//! - the Philox **counter** (128 bits) is `[draw, index_lo, index_hi, entity]`, where
+//!   `entity` is the 32-bit FNV-1a hash of the object's kind and name (`"population/P"`),
+//!   `index` is what the stream is for (a neuron, a source row, a step), and `draw`
+//!   counts blocks of four 32-bit outputs within the stream.
+//!
+//! No stream depends on thread count, iteration order or wall-clock time, which is what
+//! makes results identical for any `--threads` and any split into shards. A CUDA kernel
+//! can reproduce every draw bit for bit.
+
+/// Purposes: each is a separate key, so streams for different uses never overlap.
+pub mod purpose {
+    /// Which synapses exist (connection rules).
+    pub const CONNECT: u64 = 1;
+    /// Synaptic weights drawn from a distribution.
+    pub const WEIGHT: u64 = 2;
+    /// Synaptic delays drawn from a distribution.
+    pub const DELAY: u64 = 3;
+    /// Initial values of state variables (the variable's index is added).
+    pub const INIT: u64 = 0x100;
+    /// Poisson encoders.
+    pub const POISSON: u64 = 4;
+    /// Noise injected into neurons.
+    pub const NOISE: u64 = 5;
+}
+
+const M0: u32 = 0xD251_1F53;
+const M1: u32 = 0xCD9E_8D57;
+const W0: u32 = 0x9E37_79B9;
+const W1: u32 = 0xBB67_AE85;
+
+#[inline(always)]
+fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+    let p = (a as u64) * (b as u64);
+    ((p >> 32) as u32, p as u32)
+}
+
+/// The Philox4x32 bijection with 10 rounds.
+#[inline]
+pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut c = ctr;
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k[0] = k[0].wrapping_add(W0);
+            k[1] = k[1].wrapping_add(W1);
+        }
+        let (hi0, lo0) = mulhilo(M0, c[0]);
+        let (hi1, lo1) = mulhilo(M1, c[2]);
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+    }
+    c
+}
+
+/// SplitMix64 finaliser, used to derive keys.
+pub fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// 32-bit FNV-1a of an object's kind and name: the `entity` word of a stream.
+pub fn entity_key(kind: &str, name: &str) -> u32 {
+    let mut h: u32 = 0x811C_9DC5;
+    for b in kind.bytes().chain(std::iter::once(b'/')).chain(name.bytes()) {
+        h ^= b as u32;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// One random stream, `(seed, entity, purpose, index)`; draws advance its counter.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    key: [u32; 2],
+    index: u64,
+    entity: u32,
+    draw: u32,
+    buf: [u32; 4],
+    used: usize,
+}
+
+impl Stream {
+    /// Opens the stream for `(seed, entity, purpose, index)` at its first draw.
+    pub fn new(seed: u64, entity: u32, purpose: u64, index: u64) -> Self {
+        let k = splitmix64(seed ^ splitmix64(purpose));
+        Stream { key: [k as u32, (k >> 32) as u32], index, entity, draw: 0, buf: [0; 4], used: 4 }
+    }
+
+    /// Opens the stream at block `draw` (four 32-bit outputs per block).
+    pub fn at_block(seed: u64, entity: u32, purpose: u64, index: u64, draw: u32) -> Self {
+        let mut s = Self::new(seed, entity, purpose, index);
+        s.draw = draw;
+        s
+    }
+
+    /// The next block number this stream will use (to checkpoint a position).
+    pub fn block(&self) -> u32 {
+        self.draw
+    }
+
+    #[inline]
+    fn refill(&mut self) {
+        self.buf = philox4x32_10(
+            [self.draw, self.index as u32, (self.index >> 32) as u32, self.entity],
+            self.key,
+        );
+        self.draw = self.draw.wrapping_add(1);
+        self.used = 0;
+    }
+
+    /// The next 32 random bits.
+    #[inline]
+    pub fn next_u32(&mut self) -> u32 {
+        if self.used == 4 {
+            self.refill();
+        }
+        let v = self.buf[self.used];
+        self.used += 1;
+        v
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    #[inline]
+    pub fn uniform(&mut self) -> f64 {
+        let a = (self.next_u32() >> 5) as f64;
+        let b = (self.next_u32() >> 6) as f64;
+        (a * 67_108_864.0 + b) * (1.0 / 9_007_199_254_740_992.0)
+    }
+
+    /// Uniform in (0, 1]: safe to take the logarithm of.
+    #[inline]
+    pub fn uniform_open0(&mut self) -> f64 {
+        1.0 - self.uniform()
+    }
+
+    /// Standard normal by the Box-Muller transform (one value per two uniforms).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = self.uniform_open0();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// Uniform integer in `0..n` (n > 0), by Lemire's nearly-divisionless method.
+    pub fn below(&mut self, n: u64) -> u64 {
+        debug_assert!(n > 0);
+        if n <= u32::MAX as u64 {
+            let n32 = n as u32;
+            let mut m = (self.next_u32() as u64) * (n32 as u64);
+            if (m as u32) < n32 {
+                let t = n32.wrapping_neg() % n32;
+                while (m as u32) < t {
+                    m = (self.next_u32() as u64) * (n32 as u64);
+                }
+            }
+            m >> 32
+        } else {
+            // Rare: populations beyond 4 G neurons. Rejection on 64 bits.
+            let zone = u64::MAX - (u64::MAX % n);
+            loop {
+                let r = ((self.next_u32() as u64) << 32) | self.next_u32() as u64;
+                if r < zone {
+                    return r % n;
+                }
+            }
+        }
+    }
+
+    /// Number of failures before the first success of a Bernoulli(p) process (p in (0, 1]).
+    #[inline]
+    pub fn geometric(&mut self, ln_1mp: f64) -> u64 {
+        if ln_1mp == f64::NEG_INFINITY {
+            return 0;
+        }
+        let g = (self.uniform_open0().ln() / ln_1mp).floor();
+        if g >= 1.8e19 { u64::MAX } else { g as u64 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Known-answer vectors of the Random123 distribution (kat_vectors, philox4x32 10).
+    #[test]
+    fn philox_known_answers() {
+        assert_eq!(
+            philox4x32_10([0, 0, 0, 0], [0, 0]),
+            [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]
+        );
+        assert_eq!(
+            philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]
+        );
+        assert_eq!(
+            philox4x32_10([0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344], [0xa409_3822, 0x299f_31d0]),
+            [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
+        );
+    }
+
+    #[test]
+    fn streams_are_pure_functions_of_their_keys() {
+        let a: Vec<f64> = { let mut s = Stream::new(7, 3, purpose::INIT, 11); (0..9).map(|_| s.uniform()).collect() };
+        let b: Vec<f64> = { let mut s = Stream::new(7, 3, purpose::INIT, 11); (0..9).map(|_| s.uniform()).collect() };
+        let c: Vec<f64> = { let mut s = Stream::new(7, 3, purpose::INIT, 12); (0..9).map(|_| s.uniform()).collect() };
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let mut s = Stream::new(1, 2, 3, 4);
+        s.next_u32();
+        s.next_u32();
+        s.next_u32();
+        s.next_u32();
+        s.next_u32();
+        let mut r = Stream::at_block(1, 2, 3, 4, 1);
+        let mut q = Stream::new(1, 2, 3, 4);
+        for _ in 0..4 { q.next_u32(); }
+        assert_eq!(r.next_u32(), q.next_u32());
+    }
+
+    #[test]
+    fn uniform_and_normal_moments() {
+        let mut s = Stream::new(42, 1, purpose::NOISE, 0);
+        let n = 200_000;
+        let (mut su, mut sn, mut sn2) = (0.0, 0.0, 0.0);
+        for _ in 0..n {
+            su += s.uniform();
+            let z = s.normal();
+            sn += z;
+            sn2 += z * z;
+        }
+        let n = n as f64;
+        assert!((su / n - 0.5).abs() < 4.0 * (1.0 / 12.0f64).sqrt() / n.sqrt(), "uniform mean {}", su / n);
+        assert!((sn / n).abs() < 4.0 / n.sqrt(), "normal mean {}", sn / n);
+        assert!((sn2 / n - 1.0).abs() < 4.0 * 2f64.sqrt() / n.sqrt(), "normal var {}", sn2 / n);
+        let mut counts = [0u32; 7];
+        for _ in 0..70_000 { counts[s.below(7) as usize] += 1; }
+        for c in counts { assert!((c as f64 - 10_000.0).abs() < 4.0 * (10_000.0f64 * 6.0 / 7.0).sqrt()); }
+    }
+}

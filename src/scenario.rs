@@ -1,0 +1,703 @@
+//! Scenario files: TOML describing a whole experiment. See `docs/scenarios.md`.
+//!
+//! Parsing is strict: unknown keys, unknown names, dangling references, negative sizes,
+//! probabilities outside [0, 1] and non-finite numbers are errors that name
+//! `file:line:col`, the key, and the valid choices.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::encoder::{Encoder, EncoderCtx, EncoderKind};
+use crate::error::ScenarioError;
+use crate::model::{Params, ReceptorKind};
+use crate::node::{Node, Val, apply_override, parse_document};
+use crate::registry::{NeuronModel, PreparedModel, Registry, RuleSpec, names};
+use crate::rng::entity_key;
+use crate::table::{Table, err_at, node_count, node_quantity};
+use crate::units::Dim;
+
+/// A population's neurons `start..end` (Brian2's `P[a:b]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection {
+    /// Index into [`Scenario::populations`] or [`Scenario::encoders`].
+    pub index: usize,
+    /// First neuron.
+    pub start: usize,
+    /// One past the last neuron.
+    pub end: usize,
+}
+
+impl Selection {
+    /// Number of neurons selected.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    /// True when nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// What a projection's `from` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceRef {
+    /// A population.
+    Population(Selection),
+    /// A spike-source encoder.
+    Encoder(Selection),
+}
+
+/// A constant or a distribution (weights, delays, initial values).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueDist {
+    /// The same value everywhere.
+    Const(f64),
+    /// Normal with mean and standard deviation.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// Uniform on [low, high).
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound.
+        high: f64,
+    },
+}
+
+/// A population.
+#[derive(Clone)]
+pub struct PopulationDef {
+    /// Name.
+    pub name: String,
+    /// Number of neurons.
+    pub size: usize,
+    /// The model.
+    pub model: Arc<dyn NeuronModel>,
+    /// Parameters, canonical units.
+    pub params: Params,
+    /// The model with parameters fixed.
+    pub prepared: Arc<dyn PreparedModel>,
+    /// Initial values given in the scenario: (variable index, value).
+    pub init: Vec<(usize, ValueDist)>,
+    /// Stream key.
+    pub key: u32,
+}
+
+/// A connection rule with its parameters.
+#[derive(Clone)]
+pub struct RuleDef {
+    /// The rule.
+    pub spec: RuleSpec,
+    /// Its parameters.
+    pub params: Params,
+}
+
+/// A projection.
+#[derive(Clone)]
+pub struct ProjectionDef {
+    /// Name.
+    pub name: String,
+    /// Sources.
+    pub from: SourceRef,
+    /// Targets (a population).
+    pub to: Selection,
+    /// Connection rule.
+    pub rule: RuleDef,
+    /// Whether a neuron may connect to itself.
+    pub allow_autapses: bool,
+    /// Whether a pair may be connected more than once.
+    pub allow_multapses: bool,
+    /// Receptor index in the target model.
+    pub receptor: usize,
+    /// Weight (unit of the receptor).
+    pub weight: ValueDist,
+    /// Delay in ms (rounded to steps).
+    pub delay_ms: ValueDist,
+    /// Synapse model name.
+    pub synapse: String,
+    /// Stream key.
+    pub key: u32,
+}
+
+/// An encoder.
+pub struct EncoderDef {
+    /// Name.
+    pub name: String,
+    /// Registered kind.
+    pub kind: String,
+    /// Source or current.
+    pub output: EncoderKind,
+    /// Outputs (source) or targets (current).
+    pub size: usize,
+    /// For current encoders: the target and the receptor index.
+    pub target: Option<(Selection, usize)>,
+    /// The built encoder.
+    pub encoder: Box<dyn Encoder>,
+}
+
+/// What a monitor records.
+#[derive(Clone, Debug)]
+pub enum MonitorKind {
+    /// Every spike of the selection.
+    Spikes,
+    /// State variables of some neurons every `every` steps.
+    State {
+        /// Variable indices.
+        vars: Vec<usize>,
+        /// Neuron indices (population-wide).
+        indices: Vec<usize>,
+        /// Record every this many steps.
+        every: u64,
+    },
+    /// Population rate in bins of `bin` steps.
+    Rate {
+        /// Bin width in steps.
+        bin: u64,
+    },
+}
+
+/// A monitor.
+#[derive(Clone, Debug)]
+pub struct MonitorDef {
+    /// Name (used in output file names).
+    pub name: String,
+    /// Recorded population (and neurons).
+    pub target: Selection,
+    /// What to record.
+    pub kind: MonitorKind,
+}
+
+/// A validated scenario.
+pub struct Scenario {
+    /// The file as the user named it.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes (before overrides).
+    pub sha256: String,
+    /// Overrides applied (`--set`).
+    pub overrides: Vec<String>,
+    /// Step, ms.
+    pub dt_ms: f64,
+    /// Duration, ms.
+    pub t_stop_ms: f64,
+    /// Number of steps (`round(t_stop / dt)`).
+    pub steps: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Populations in file order.
+    pub populations: Vec<PopulationDef>,
+    /// Projections in file order (this is also their delivery order).
+    pub projections: Vec<ProjectionDef>,
+    /// Encoders in file order.
+    pub encoders: Vec<EncoderDef>,
+    /// Monitors in file order.
+    pub monitors: Vec<MonitorDef>,
+}
+
+/// Options from outside the file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `--set key.path=value`, in order.
+    pub overrides: Vec<String>,
+    /// `--seed`: replaces `simulation.seed`.
+    pub seed: Option<u64>,
+}
+
+impl Scenario {
+    /// Reads, overrides and validates a scenario file.
+    pub fn load(path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+        Self::from_str(&text, path, registry, opts)
+    }
+
+    /// Validates scenario text; `path` names it in messages and anchors relative paths.
+    pub fn from_str(text: &str, path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
+        let sha256 = hex(&Sha256::digest(text.as_bytes()));
+        let mut doc = parse_document(&path.display().to_string(), text)?;
+        for o in &opts.overrides {
+            apply_override(&mut doc, o)?;
+        }
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut s = build(&doc, registry, opts, &base_dir)?;
+        s.path = path.to_path_buf();
+        s.sha256 = sha256;
+        s.overrides = opts.overrides.clone();
+        Ok(s)
+    }
+
+    /// Looks a population up by name.
+    pub fn population(&self, name: &str) -> Option<usize> {
+        self.populations.iter().position(|p| p.name == name)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn array_of_tables<'a>(root: &mut Table<'a>, key: &str) -> Result<Vec<(Table<'a>, &'a Node)>, ScenarioError> {
+    let Some(n) = root.get(key) else { return Ok(Vec::new()) };
+    let Val::Array(items) = &n.val else {
+        return Err(err_at(&n.loc, key, format!("expected an array of tables ([[{key}]]), found {}", n.val.type_str())));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| Ok((Table::new(it, format!("{key}[{i}]"))?, it)))
+        .collect()
+}
+
+fn check_name(name: &str, node: &Node, key: &str, taken: &[String]) -> Result<(), ScenarioError> {
+    let ok = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !ok {
+        return Err(err_at(&node.loc, key, format!("`{name}` is not a valid name (letters, digits, `_`, `-`; starting with a letter)")));
+    }
+    if taken.iter().any(|t| t == name) {
+        return Err(err_at(&node.loc, key, format!("the name `{name}` is already used")));
+    }
+    Ok(())
+}
+
+/// Parses `P`, `P[a:b]`, `P[:b]`, `P[a:]`, `P[i]`.
+fn parse_selector(text: &str) -> Result<(String, Option<(Option<usize>, Option<usize>, bool)>), String> {
+    let text = text.trim();
+    let Some(open) = text.find('[') else { return Ok((text.to_string(), None)) };
+    let name = text[..open].trim().to_string();
+    let inner = text[open + 1..].strip_suffix(']').ok_or_else(|| format!("`{text}`: missing `]`"))?;
+    let num = |s: &str| -> Result<Option<usize>, String> {
+        let s = s.trim();
+        if s.is_empty() { Ok(None) } else { s.parse::<usize>().map(Some).map_err(|_| format!("`{s}` is not a non-negative index")) }
+    };
+    match inner.split_once(':') {
+        Some((a, b)) => Ok((name, Some((num(a)?, num(b)?, false)))),
+        None => {
+            let i = num(inner)?.ok_or_else(|| format!("`{text}`: empty index"))?;
+            Ok((name, Some((Some(i), Some(i + 1), true))))
+        }
+    }
+}
+
+fn resolve_range(spec: Option<(Option<usize>, Option<usize>, bool)>, size: usize) -> Result<(usize, usize), String> {
+    let (a, b) = match spec {
+        None => (0, size),
+        Some((a, b, _)) => (a.unwrap_or(0), b.unwrap_or(size)),
+    };
+    if a > b || b > size {
+        return Err(format!("range {a}:{b} is outside 0:{size}"));
+    }
+    Ok((a, b))
+}
+
+fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, ScenarioError> {
+    match &n.val {
+        Val::Table(_) => {
+            let mut t = Table::new(n, key)?;
+            let (dist, dn) = t.str("dist")?;
+            let d = match dist {
+                "normal" => {
+                    let (mean, _) = t.quantity("mean", dim)?;
+                    let (std, sn) = t.quantity("std", dim)?;
+                    if std < 0.0 {
+                        return Err(t.err(sn, "std", "must be >= 0"));
+                    }
+                    t.finish(&["dist", "mean", "std"])?;
+                    ValueDist::Normal { mean, std }
+                }
+                "uniform" => {
+                    let (low, _) = t.quantity("low", dim)?;
+                    let (high, hn) = t.quantity("high", dim)?;
+                    if high < low {
+                        return Err(t.err(hn, "high", "must be >= low"));
+                    }
+                    t.finish(&["dist", "low", "high"])?;
+                    ValueDist::Uniform { low, high }
+                }
+                other => return Err(t.err(dn, "dist", format!("unknown distribution `{other}`; valid: normal, uniform"))),
+            };
+            Ok(d)
+        }
+        _ => Ok(ValueDist::Const(node_quantity(n, dim, key)?)),
+    }
+}
+
+fn read_params(
+    t: &mut Table<'_>,
+    specs: &[crate::model::ParamSpec],
+    choices: &[crate::model::ChoiceSpec],
+    what: &str,
+) -> Result<Params, ScenarioError> {
+    let mut values = Vec::with_capacity(specs.len());
+    for p in specs {
+        let v = match t.opt_quantity(p.name, p.dim)? {
+            Some((v, _)) => v,
+            None => p.default.ok_or_else(|| err_at(t.loc(), t.key_path(p.name), format!("missing required parameter of {what} ({})", p.doc)))?,
+        };
+        values.push((p.name, v));
+    }
+    let mut chosen = Vec::new();
+    for c in choices {
+        let v = match t.opt_str(c.name)? {
+            Some((s, n)) => {
+                if !c.options.contains(&s) {
+                    return Err(t.err(n, c.name, format!("unknown choice `{s}`; valid: {}", c.options.join(", "))));
+                }
+                s.to_string()
+            }
+            None => c.options[0].to_string(),
+        };
+        chosen.push((c.name, v));
+    }
+    Ok(Params::new(values, chosen))
+}
+
+fn build(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Result<Scenario, ScenarioError> {
+    let mut root = Table::new(doc, "")?;
+
+    // [simulation]
+    let sim_node = root.req("simulation")?;
+    let mut sim = Table::new(sim_node, "simulation")?;
+    let (dt_ms, dtn) = sim.quantity("dt", Dim::Time)?;
+    if dt_ms <= 0.0 {
+        return Err(sim.err(dtn, "dt", "must be > 0"));
+    }
+    let (t_stop_ms, tn) = sim.quantity("t_stop", Dim::Time)?;
+    if t_stop_ms < 0.0 {
+        return Err(sim.err(tn, "t_stop", "must be >= 0"));
+    }
+    let steps_f = (t_stop_ms / dt_ms).round();
+    if (steps_f * dt_ms - t_stop_ms).abs() > 1e-6 * dt_ms.max(1.0) {
+        return Err(sim.err(tn, "t_stop", format!("{t_stop_ms} ms is not a whole number of steps of {dt_ms} ms")));
+    }
+    let seed = match (opts.seed, sim.opt_count("seed")?) {
+        (Some(s), _) => s,
+        (None, Some((s, _))) => s,
+        (None, None) => 0,
+    };
+    sim.opt_str("description")?;
+    sim.finish(&["dt", "t_stop", "seed", "description"])?;
+
+    // [[population]]
+    let mut populations: Vec<PopulationDef> = Vec::new();
+    let mut pop_names: Vec<String> = Vec::new();
+    for (mut t, _) in array_of_tables(&mut root, "population")? {
+        let (name, nn) = t.str("name")?;
+        check_name(name, nn, &t.key_path("name"), &pop_names)?;
+        let sn = t.req("size")?;
+        let size = node_count(sn, &t.key_path("size"))?;
+        if size == 0 || size > u32::MAX as u64 {
+            return Err(t.err(sn, "size", format!("must be between 1 and {} (found {size})", u32::MAX)));
+        }
+        let (model_name, mn) = t.str("model")?;
+        let model = reg.neuron_models.get(model_name).ok_or_else(|| {
+            t.err(mn, "model", format!("unknown neuron model `{model_name}`; valid: {}", names(&reg.neuron_models)))
+        })?;
+        let params = match t.get("params") {
+            Some(pn) => {
+                let mut pt = Table::new(pn, t.key_path("params"))?;
+                let p = read_params(&mut pt, model.params(), model.choices(), &format!("`{model_name}`"))?;
+                let valid: Vec<&str> = model.params().iter().map(|p| p.name).chain(model.choices().iter().map(|c| c.name)).collect();
+                pt.finish(&valid)?;
+                p
+            }
+            None => {
+                let empty = Node { loc: t.loc().clone(), val: Val::Table(Vec::new()) };
+                let mut pt = Table::new(&empty, t.key_path("params"))?;
+                read_params(&mut pt, model.params(), model.choices(), &format!("`{model_name}`"))?
+            }
+        };
+        let prepared = model.prepare(&params, dt_ms).map_err(|m| err_at(t.loc(), t.key_path("params"), m))?;
+        let mut init = Vec::new();
+        if let Some(inode) = t.get("init") {
+            let mut it = Table::new(inode, t.key_path("init"))?;
+            for (k, kloc, vn) in it.remaining() {
+                let Some(vi) = model.vars().iter().position(|v| v.name == k) else {
+                    let valid: Vec<&str> = model.vars().iter().map(|v| v.name).collect();
+                    return Err(err_at(kloc, it.key_path(k), format!("`{model_name}` has no state variable `{k}`; valid: {}", valid.join(", "))));
+                };
+                init.push((vi, value_dist(vn, model.vars()[vi].dim, &it.key_path(k))?));
+            }
+        }
+        t.finish(&["name", "size", "model", "params", "init"])?;
+        pop_names.push(name.to_string());
+        populations.push(PopulationDef {
+            name: name.to_string(),
+            size: size as usize,
+            model: model.clone(),
+            params,
+            prepared,
+            init,
+            key: entity_key("population", name),
+        });
+    }
+
+    // [[encoder]] (before projections: they may be sources)
+    let mut encoders: Vec<EncoderDef> = Vec::new();
+    let mut enc_names: Vec<String> = Vec::new();
+    for (mut t, _) in array_of_tables(&mut root, "encoder")? {
+        let (name, nn) = t.str("name")?;
+        let mut taken = pop_names.clone();
+        taken.extend(enc_names.iter().cloned());
+        check_name(name, nn, &t.key_path("name"), &taken)?;
+        let (kind, kn) = t.str("kind")?;
+        let f = reg
+            .encoders
+            .get(kind)
+            .ok_or_else(|| t.err(kn, "kind", format!("unknown encoder `{kind}`; valid: {}", names(&reg.encoders))))?;
+        let (size, target) = match f.kind() {
+            EncoderKind::Source => {
+                let sn = t.req("size")?;
+                let size = node_count(sn, &t.key_path("size"))?;
+                if size == 0 || size > u32::MAX as u64 {
+                    return Err(t.err(sn, "size", format!("must be between 1 and {}", u32::MAX)));
+                }
+                (size as usize, None)
+            }
+            EncoderKind::Current => {
+                let (sel, sn) = t.str("target")?;
+                let target = select_population(sel, sn, &t.key_path("target"), &populations)?;
+                let (rname, rn) = t.opt_str("receptor")?.unwrap_or(("i", sn));
+                let model = &populations[target.index].model;
+                let r = model
+                    .receptors()
+                    .iter()
+                    .position(|r| r.name == rname && r.kind == ReceptorKind::Current)
+                    .ok_or_else(|| {
+                        let valid: Vec<&str> = model.receptors().iter().filter(|r| r.kind == ReceptorKind::Current).map(|r| r.name).collect();
+                        t.err(rn, "receptor", format!("`{}` has no current receptor `{rname}`; valid: {}", model.name(), valid.join(", ")))
+                    })?;
+                (target.len(), Some((target, r)))
+            }
+        };
+        let ctx = EncoderCtx { seed, entity: entity_key("encoder", name), dt_ms, size, base_dir: base_dir.to_path_buf() };
+        let encoder = f.build(&mut t, &ctx)?;
+        let mut valid = vec!["name", "kind"];
+        valid.extend(match f.kind() {
+            EncoderKind::Source => &["size"][..],
+            EncoderKind::Current => &["target", "receptor"][..],
+        });
+        valid.extend(f.keys().iter().map(|k| k.name));
+        t.finish(&valid)?;
+        enc_names.push(name.to_string());
+        encoders.push(EncoderDef { name: name.to_string(), kind: kind.to_string(), output: f.kind(), size, target, encoder });
+    }
+
+    // [[projection]]
+    let mut projections: Vec<ProjectionDef> = Vec::new();
+    let mut proj_names: Vec<String> = Vec::new();
+    for (i, (mut t, _)) in array_of_tables(&mut root, "projection")?.into_iter().enumerate() {
+        let name = match t.opt_str("name")? {
+            Some((n, nn)) => {
+                check_name(n, nn, &t.key_path("name"), &proj_names)?;
+                n.to_string()
+            }
+            None => format!("projection{i}"),
+        };
+        let (from_s, fnode) = t.str("from")?;
+        let from = select_source(from_s, fnode, &t.key_path("from"), &populations, &encoders)?;
+        let (to_s, tnode) = t.str("to")?;
+        let to = select_population(to_s, tnode, &t.key_path("to"), &populations)?;
+        let (rule_name, rn) = t.str("rule")?;
+        let spec = reg
+            .rules
+            .get(rule_name)
+            .ok_or_else(|| t.err(rn, "rule", format!("unknown connection rule `{rule_name}`; valid: {}", names(&reg.rules))))?
+            .clone();
+        let rule_params = read_params(&mut t, spec.params, &[], &format!("rule `{rule_name}`"))?;
+        if let Some(pv) = rule_params.values().iter().find(|(n, _)| *n == "p").map(|(_, v)| *v) {
+            if !(0.0..=1.0).contains(&pv) {
+                let pn = t.get("p").unwrap_or(rn);
+                return Err(t.err(pn, "p", format!("must be in [0, 1] (found {pv})")));
+            }
+        }
+        let allow_autapses = t.opt_bool("allow_autapses")?.unwrap_or(true);
+        let allow_multapses = t.opt_bool("allow_multapses")?.unwrap_or(true);
+        let target_model = &populations[to.index].model;
+        let (rec_name, recn) = t.str("receptor")?;
+        let receptor = target_model
+            .receptors()
+            .iter()
+            .position(|r| r.name == rec_name && r.kind == ReceptorKind::Spike)
+            .ok_or_else(|| {
+                let valid: Vec<&str> = target_model.receptors().iter().filter(|r| r.kind == ReceptorKind::Spike).map(|r| r.name).collect();
+                t.err(recn, "receptor", format!("`{}` has no spike receptor `{rec_name}`; valid: {}", target_model.name(), valid.join(", ")))
+            })?;
+        let wdim = target_model.receptors()[receptor].dim;
+        let wn = t.req("weight")?;
+        let weight = value_dist(wn, wdim, &t.key_path("weight"))?;
+        let delay_ms = match t.get("delay") {
+            Some(dn) => {
+                let d = value_dist(dn, Dim::Time, &t.key_path("delay"))?;
+                let bad = match d {
+                    ValueDist::Const(v) => v < 0.0,
+                    ValueDist::Uniform { low, .. } => low < 0.0,
+                    ValueDist::Normal { .. } => false,
+                };
+                if bad {
+                    return Err(t.err(dn, "delay", "must be >= 0"));
+                }
+                d
+            }
+            None => ValueDist::Const(0.0),
+        };
+        let synapse = match t.opt_str("synapse")? {
+            Some((s, sn)) => {
+                if !reg.synapse_models.contains_key(s) {
+                    return Err(t.err(sn, "synapse", format!("unknown synapse model `{s}`; valid: {}", names(&reg.synapse_models))));
+                }
+                s.to_string()
+            }
+            None => "static".to_string(),
+        };
+        let mut valid = vec!["name", "from", "to", "rule", "receptor", "weight", "delay", "synapse", "allow_autapses", "allow_multapses"];
+        valid.extend(spec.params.iter().map(|p| p.name));
+        if let Some(other) = ["p", "indegree", "outdegree", "n"].iter().find(|k| !valid.contains(k) && t.get(k).is_some()) {
+            let n = t.get(other).expect("just seen");
+            return Err(t.err(n, other, format!("rule `{rule_name}` takes no `{other}`; it takes: {}", if spec.params.is_empty() { "no parameter".into() } else { spec.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ") })));
+        }
+        t.finish(&valid)?;
+        proj_names.push(name.clone());
+        projections.push(ProjectionDef {
+            key: entity_key("projection", &name),
+            name,
+            from,
+            to,
+            rule: RuleDef { spec, params: rule_params },
+            allow_autapses,
+            allow_multapses,
+            receptor,
+            weight,
+            delay_ms,
+            synapse,
+        });
+    }
+
+    // [[monitor]]
+    let mut monitors = Vec::new();
+    let mut mon_names: Vec<String> = Vec::new();
+    for (mut t, _) in array_of_tables(&mut root, "monitor")? {
+        let (name, nn) = t.str("name")?;
+        check_name(name, nn, &t.key_path("name"), &mon_names)?;
+        let (kind, kn) = t.str("kind")?;
+        if !reg.monitors.contains_key(kind) {
+            return Err(t.err(kn, "kind", format!("unknown monitor `{kind}`; valid: {}", names(&reg.monitors))));
+        }
+        let (sel, sn) = t.str("target")?;
+        let target = select_population(sel, sn, &t.key_path("target"), &populations)?;
+        let kind = match kind {
+            "spikes" => {
+                t.finish(&["name", "kind", "target"])?;
+                MonitorKind::Spikes
+            }
+            "state" => {
+                let model = &populations[target.index].model;
+                let vn = t.req("variables")?;
+                let items: Vec<&Node> = match &vn.val {
+                    Val::Array(a) => a.iter().collect(),
+                    _ => vec![vn],
+                };
+                let mut vars = Vec::new();
+                for it in items {
+                    let Val::Str(v) = &it.val else {
+                        return Err(t.err(it, "variables", format!("expected variable names, found {}", it.val.type_str())));
+                    };
+                    let vi = model.vars().iter().position(|x| x.name == v).ok_or_else(|| {
+                        let valid: Vec<&str> = model.vars().iter().map(|v| v.name).collect();
+                        t.err(it, "variables", format!("`{}` has no state variable `{v}`; valid: {}", model.name(), valid.join(", ")))
+                    })?;
+                    vars.push(vi);
+                }
+                let indices = match t.get("indices") {
+                    None => (target.start..target.end).collect(),
+                    Some(n) => match &n.val {
+                        Val::Str(s) if s == "all" => (target.start..target.end).collect(),
+                        Val::Array(a) => {
+                            let mut out = Vec::new();
+                            for x in a {
+                                let i = node_count(x, &t.key_path("indices"))? as usize;
+                                if i >= target.len() {
+                                    return Err(t.err(x, "indices", format!("index {i} is outside the target's {} neurons", target.len())));
+                                }
+                                out.push(target.start + i);
+                            }
+                            out
+                        }
+                        other => return Err(t.err(n, "indices", format!("expected \"all\" or an array of indices, found {}", other.type_str()))),
+                    },
+                };
+                let every = match t.opt_quantity("every", Dim::Time)? {
+                    None => 1,
+                    Some((e, en)) => steps_of(e, dt_ms).filter(|&k| k >= 1).ok_or_else(|| t.err(en, "every", format!("must be a positive multiple of dt ({dt_ms} ms)")))?,
+                };
+                t.finish(&["name", "kind", "target", "variables", "indices", "every"])?;
+                MonitorKind::State { vars, indices, every }
+            }
+            "rate" => {
+                let (b, bn) = t.quantity("bin", Dim::Time)?;
+                let bin = steps_of(b, dt_ms).filter(|&k| k >= 1).ok_or_else(|| t.err(bn, "bin", format!("must be a positive multiple of dt ({dt_ms} ms)")))?;
+                t.finish(&["name", "kind", "target", "bin"])?;
+                MonitorKind::Rate { bin }
+            }
+            other => return Err(t.err(kn, "kind", format!("monitor `{other}` is registered but not implemented by the core"))),
+        };
+        mon_names.push(name.to_string());
+        monitors.push(MonitorDef { name: name.to_string(), target, kind });
+    }
+
+    root.finish(&["simulation", "population", "projection", "encoder", "monitor"])?;
+    Ok(Scenario {
+        path: PathBuf::new(),
+        sha256: String::new(),
+        overrides: Vec::new(),
+        dt_ms,
+        t_stop_ms,
+        steps: steps_f as u64,
+        seed,
+        populations,
+        projections,
+        encoders,
+        monitors,
+    })
+}
+
+/// `x` as a whole number of steps of `dt`, if it is one.
+pub fn steps_of(x: f64, dt: f64) -> Option<u64> {
+    let k = (x / dt).round();
+    ((k * dt - x).abs() <= 1e-6 * dt && k >= 0.0).then_some(k as u64)
+}
+
+fn select_population(text: &str, node: &Node, key: &str, pops: &[PopulationDef]) -> Result<Selection, ScenarioError> {
+    let (name, range) = parse_selector(text).map_err(|m| err_at(&node.loc, key, m))?;
+    let index = pops.iter().position(|p| p.name == name).ok_or_else(|| {
+        let valid: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
+        err_at(&node.loc, key, format!("no population named `{name}`; valid: {}", if valid.is_empty() { "(none defined)".into() } else { valid.join(", ") }))
+    })?;
+    let (start, end) = resolve_range(range, pops[index].size).map_err(|m| err_at(&node.loc, key, m))?;
+    if start == end {
+        return Err(err_at(&node.loc, key, "selects no neuron"));
+    }
+    Ok(Selection { index, start, end })
+}
+
+fn select_source(text: &str, node: &Node, key: &str, pops: &[PopulationDef], encs: &[EncoderDef]) -> Result<SourceRef, ScenarioError> {
+    let (name, range) = parse_selector(text).map_err(|m| err_at(&node.loc, key, m))?;
+    if pops.iter().any(|p| p.name == name) {
+        return select_population(text, node, key, pops).map(SourceRef::Population);
+    }
+    if let Some(index) = encs.iter().position(|e| e.name == name) {
+        if encs[index].output != EncoderKind::Source {
+            return Err(err_at(&node.loc, key, format!("encoder `{name}` injects a current; only spike sources can be projected from")));
+        }
+        let (start, end) = resolve_range(range, encs[index].size).map_err(|m| err_at(&node.loc, key, m))?;
+        return Ok(SourceRef::Encoder(Selection { index, start, end }));
+    }
+    let valid: Vec<&str> = pops.iter().map(|p| p.name.as_str()).chain(encs.iter().map(|e| e.name.as_str())).collect();
+    Err(err_at(&node.loc, key, format!("no population or encoder named `{name}`; valid: {}", valid.join(", "))))
+}
+
