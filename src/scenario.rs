@@ -211,7 +211,8 @@ pub struct LoadOptions {
 impl Scenario {
     /// Reads, overrides and validates a scenario file.
     pub fn load(path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
-        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::Error::Input(format!("{}: cannot read scenario: {e}", path.display())))?;
         Self::from_str(&text, path, registry, opts)
     }
 
@@ -412,7 +413,18 @@ fn build(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Res
                 read_params(&mut pt, model.params(), model.choices(), &format!("`{model_name}`"))?
             }
         };
-        let prepared = model.prepare(&params, dt_ms).map_err(|m| err_at(t.loc(), t.key_path("params"), m))?;
+        let prepared = model.prepare(&params, dt_ms).map_err(|m| {
+            // Point at the parameter the model complains about, when the file sets it.
+            let named = model.params().iter().find(|p| m.contains(&format!("`{}`", p.name)));
+            let at = named.and_then(|p| {
+                let Val::Table(es) = &t.get("params")?.val else { return None };
+                es.iter().find(|e| e.key == p.name).map(|e| (e.node.loc.clone(), p.name))
+            });
+            match at {
+                Some((loc, name)) => err_at(&loc, format!("{}.{name}", t.key_path("params")), m),
+                None => err_at(t.loc(), t.key_path("params"), m),
+            }
+        })?;
         let mut init = Vec::new();
         if let Some(inode) = t.get("init") {
             let mut it = Table::new(inode, t.key_path("init"))?;

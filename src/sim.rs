@@ -649,9 +649,9 @@ fn integrate_tensor(clock: Res<Clock>, rt: Res<TensorRuntime>, mut pops: Query<(
         let inputs: Vec<Col> = slot.chunks(n).map(|c| to_col(c.to_vec(), &rt.device)).collect();
         slot.fill(0.0);
         let mask = st.model.step_tensor(vars, &inputs);
-        let bits = mask.into_data().to_vec::<bool>().expect("bool mask");
+        let bits = mask.int().into_data().convert::<i64>();
         spikes.indices.clear();
-        spikes.indices.extend(bits.iter().enumerate().filter(|(_, b)| **b).map(|(i, _)| i as u32));
+        spikes.indices.extend(bits.iter::<i64>().enumerate().filter(|(_, b)| *b != 0).map(|(i, _)| i as u32));
         spikes.total += spikes.indices.len() as u64;
     }
 }
