@@ -3,6 +3,7 @@
 pub mod connect;
 pub mod encoder;
 pub mod error;
+mod kernel;
 pub mod model;
 pub mod monitor;
 pub mod node;

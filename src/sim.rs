@@ -132,11 +132,13 @@ pub struct InputRing {
     receptors: usize,
     n: usize,
     data: Vec<f64>,
+    /// Receptors something projects or injects into; the others are read as 0.
+    active: Vec<bool>,
 }
 
 impl InputRing {
     fn new(depth: usize, receptors: usize, n: usize) -> Self {
-        InputRing { depth, receptors, n, data: vec![0.0; depth * receptors * n] }
+        InputRing { depth, receptors, n, data: vec![0.0; depth * receptors * n], active: vec![false; receptors] }
     }
     /// The slot read at `step`: `receptors * n` values.
     pub fn slot_mut(&mut self, step: u64) -> &mut [f64] {
@@ -377,6 +379,15 @@ impl Sim {
             populations.push(e);
         }
 
+        for p in &scenario.projections {
+            world.get_mut::<InputRing>(populations[p.to.index]).expect("ring").active[p.receptor] = true;
+        }
+        for e in &scenario.encoders {
+            if let Some((sel, r)) = &e.target {
+                world.get_mut::<InputRing>(populations[sel.index]).expect("ring").active[*r] = true;
+            }
+        }
+
         let mut encoders = Vec::new();
         for e in scenario.encoders.iter_mut() {
             // The encoder moves into the world; the definition keeps a placeholder.
@@ -595,18 +606,20 @@ fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&mut Ne
         let st = &mut *st;
         let StateStore::Host(vars) = &mut st.store else { continue };
         let n = ring.n;
+        let active = ring.active.clone();
         let slot = ring.slot_mut(clock.step);
+        let mut inputs: Vec<&mut [f64]> = slot.chunks_mut(n).zip(&active).map(|(c, &a)| if a { c } else { &mut [] }).collect();
         spikes.indices.clear();
         let bounds = chunk_bounds(n, pool.threads, 4096);
         if bounds.len() == 2 || pool.pool.is_none() {
             let mut v: Vec<&mut [f64]> = vars.iter_mut().map(|v| v.as_mut_slice()).collect();
-            let mut inp: Vec<&mut [f64]> = slot.chunks_mut(n).collect();
-            st.model.step_cpu(&mut v, &mut inp, 0, &mut spikes.indices);
+            st.model.step_cpu(&mut v, &mut inputs, 0, &mut spikes.indices);
         } else {
             // NOTE: neurons are independent within a step, so any split gives the same
             // bits; spikes are concatenated in chunk order, i.e. ascending index.
             let chunks = bounds.len() - 1;
-            let mut parts: Vec<(Vec<&mut [f64]>, Vec<&mut [f64]>, Vec<u32>, u32)> = (0..chunks).map(|c| (Vec::new(), Vec::new(), Vec::new(), bounds[c] as u32)).collect();
+            let mut parts: Vec<(Vec<&mut [f64]>, Vec<&mut [f64]>, Vec<u32>, u32)> =
+                (0..chunks).map(|c| (Vec::new(), Vec::new(), Vec::new(), bounds[c] as u32)).collect();
             for v in vars.iter_mut() {
                 let mut rest = v.as_mut_slice();
                 for c in 0..chunks {
@@ -615,7 +628,13 @@ fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&mut Ne
                     rest = b;
                 }
             }
-            for r in slot.chunks_mut(n) {
+            for r in inputs {
+                if r.is_empty() {
+                    for part in parts.iter_mut() {
+                        part.1.push(&mut []);
+                    }
+                    continue;
+                }
                 let mut rest = r;
                 for c in 0..chunks {
                     let (a, b) = rest.split_at_mut(bounds[c + 1] - bounds[c]);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Side-by-side loop times of spikeworld (cpu engine, 1 thread) and Brian2 C++ standalone
+# (1 thread) on COBA and CUBA at N = 4000, 16000, 64000 (80 inputs per neuron), with the
+# firing statistics of each run. Usage: bash benches/compare_brian2.sh [N...]
+# Needs the peers: bash ../shared/bench/peers.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEERS=${PEERS_DIR:-$HOME/.cache/spikeworld-peers}
+BENCH=${BENCH_DIR:-../shared/bench}
+NS=${*:-4000 16000 64000}
+cargo build --release -q -p spikeworld-cli
+SW=target/release/spikeworld
+out=$(mktemp -d)
+printf "%-5s %6s | %9s %9s %6s | %9s %9s %6s | %6s\n" model N sw_loop_s rate_hz cv b2_loop_s rate_hz cv ratio
+for model in coba cuba; do
+  for N in $NS; do
+    NE=$((N * 4 / 5)); p=$(python3 -c "print(80/$N)")
+    $SW run scenarios/$model.toml --quiet --out "$out/$model$N" --set population.P.size=$N \
+      --set "projection.exc.from=P[:$NE]" --set "projection.inh.from=P[$NE:]" \
+      --set projection.exc.p=$p --set projection.inh.p=$p > /dev/null
+    sw=$(python3 - "$out/$model$N" $N <<'PY'
+import json, math, struct, sys
+d, N = sys.argv[1], int(sys.argv[2])
+def npy(p):
+    b = open(p, 'rb').read(); h = struct.unpack('<H', b[8:10])[0]; x = b[10 + h:]
+    return struct.unpack('<%d%s' % (len(x) // 8, 'd' if b'<f8' in b[10:10 + h] else 'q'), x)
+m = json.load(open(d + '/manifest.json'))
+t, i = npy(d + '/spikes.t_ms.npy'), npy(d + '/spikes.index.npy')
+per = [[] for _ in range(N)]
+for a, b in zip(t, i): per[b].append(a)
+cvs = []
+for ts in per:
+    if len(ts) >= 3:
+        isi = [b - a for a, b in zip(ts, ts[1:])]; mu = sum(isi) / len(isi)
+        cvs.append(math.sqrt(sum((x - mu) ** 2 for x in isi) / len(isi)) / mu)
+print(m['loop_time_s'], m['populations']['P']['rate_hz'], sum(cvs) / len(cvs))
+PY
+)
+    b2=$("$PEERS/brian2/bin/python" "$BENCH/bench_brian2.py" --model $model --N $N --mode standalone --threads 0 | grep '^RESULT' | cut -c8- \
+      | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['sim_time_s'], (0.8*d['rate_exc_hz']+0.2*d['rate_inh_hz']), d['cv_isi_mean'])")
+    set -- $sw; s1=$1; s2=$2; s3=$3
+    set -- $b2; b1=$1; b2r=$2; b3=$3
+    printf "%-5s %6d | %9.3f %9.2f %6.3f | %9.3f %9.2f %6.3f | %6.2f\n" $model $N $s1 $s2 $s3 $b1 $b2r $b3 $(python3 -c "print($b1/$s1)")
+  done
+done
+rm -rf "$out"
