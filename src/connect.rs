@@ -174,46 +174,38 @@ fn draw_k(rng: &mut Stream, k: u64, n: usize, unique: bool, forbidden: Option<us
     }
 }
 
-fn fixed_indegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
-    let k = count_param(p, "indegree")?;
+/// Fixed degree on one side: every neuron of the *fixed* side (targets for an in-degree,
+/// sources for an out-degree) draws `k` partners uniformly from the other side.
+fn fixed_degree(c: &ConnectCtx, k: u64, by_target: bool) -> Result<Pairs, String> {
+    let (n_fixed, fixed_off, n_other, other_off) =
+        if by_target { (c.n_tgt, c.tgt_offset, c.n_src, c.src_offset) } else { (c.n_src, c.src_offset, c.n_tgt, c.tgt_offset) };
     let mut out = Pairs::default();
     let mut buf = Vec::new();
-    for t in 0..c.n_tgt {
-        let avail = c.possible_sources(t);
+    for f in 0..n_fixed {
+        let avail = if by_target { c.possible_sources(f) } else { c.possible_targets(f) };
         if k > 0 && avail == 0 || !c.allow_multapses && k as usize > avail {
-            return Err(format!("indegree {k} exceeds the {avail} possible sources without multapses/autapses"));
+            let (what, side) = if by_target { ("indegree", "sources") } else { ("outdegree", "targets") };
+            return Err(format!("{what} {k} exceeds the {avail} possible {side} without multapses/autapses"));
         }
+        // The neuron itself, if it is also among the partners and autapses are excluded.
         let forbidden = (!c.allow_autapses && c.same_population)
-            .then(|| (c.tgt_offset + t).checked_sub(c.src_offset).filter(|&s| s < c.n_src))
+            .then(|| (fixed_off + f).checked_sub(other_off).filter(|&o| o < n_other))
             .flatten();
-        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
-        draw_k(&mut rng, k, c.n_src, !c.allow_multapses, forbidden, &mut buf);
-        for &s in &buf {
-            out.push(s, t);
+        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, f as u64);
+        draw_k(&mut rng, k, n_other, !c.allow_multapses, forbidden, &mut buf);
+        for &o in &buf {
+            if by_target { out.push(o, f) } else { out.push(f, o) }
         }
     }
     Ok(out)
 }
 
+fn fixed_indegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
+    fixed_degree(c, count_param(p, "indegree")?, true)
+}
+
 fn fixed_outdegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
-    let k = count_param(p, "outdegree")?;
-    let mut out = Pairs::default();
-    let mut buf = Vec::new();
-    for s in 0..c.n_src {
-        let avail = c.possible_targets(s);
-        if k > 0 && avail == 0 || !c.allow_multapses && k as usize > avail {
-            return Err(format!("outdegree {k} exceeds the {avail} possible targets without multapses/autapses"));
-        }
-        let forbidden = (!c.allow_autapses && c.same_population)
-            .then(|| (c.src_offset + s).checked_sub(c.tgt_offset).filter(|&t| t < c.n_tgt))
-            .flatten();
-        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, s as u64);
-        draw_k(&mut rng, k, c.n_tgt, !c.allow_multapses, forbidden, &mut buf);
-        for &t in &buf {
-            out.push(s, t);
-        }
-    }
-    Ok(out)
+    fixed_degree(c, count_param(p, "outdegree")?, false)
 }
 
 fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
