@@ -109,16 +109,17 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Validate { scenario, set } => {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None })?;
-            let synapses = "(drawn at run time)";
+            let neurons: usize = sc.populations.iter().map(|p| p.size).sum();
             println!(
-                "{}: ok — {} populations, {} projections {synapses}, {} encoders, {} monitors, {} steps of {} ms",
+                "{}: ok: {} populations ({neurons} neurons), {} projections, {} encoders, {} monitors; {} steps of {} ms, seed {}",
                 scenario.display(),
                 sc.populations.len(),
                 sc.projections.len(),
                 sc.encoders.len(),
                 sc.monitors.len(),
                 sc.steps,
-                sc.dt_ms
+                sc.dt_ms,
+                sc.seed
             );
             Ok(())
         }
