@@ -1,3 +1,4 @@
+#![allow(missing_docs, reason = "criterion macros generate undocumented items")]
 //! One step of COBA-4000 and CUBA-4000 on the cpu engine (after 100 ms of warm-up, so
 //! the network is in its asynchronous irregular state).
 
