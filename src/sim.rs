@@ -605,10 +605,12 @@ fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&mut Ne
     for (mut st, mut ring, mut spikes) in &mut pops {
         let st = &mut *st;
         let StateStore::Host(vars) = &mut st.store else { continue };
+        let ring = &mut *ring;
         let n = ring.n;
-        let active = ring.active.clone();
-        let slot = ring.slot_mut(clock.step);
-        let mut inputs: Vec<&mut [f64]> = slot.chunks_mut(n).zip(&active).map(|(c, &a)| if a { c } else { &mut [] }).collect();
+        let len = ring.receptors * n;
+        let s = (clock.step % ring.depth as u64) as usize;
+        let slot = &mut ring.data[s * len..(s + 1) * len];
+        let mut inputs: Vec<&mut [f64]> = slot.chunks_mut(n).zip(&ring.active).map(|(c, &a)| if a { c } else { &mut [] }).collect();
         spikes.indices.clear();
         let bounds = chunk_bounds(n, pool.threads, 4096);
         if bounds.len() == 2 || pool.pool.is_none() {

@@ -5,6 +5,40 @@ mod common;
 use common::*;
 use spikeworld::prelude::*;
 
+/// One neuron driven by a single input spike: the scenario most model tests need.
+/// `population` is the TOML body of the population after its name and size.
+fn one_spike_scenario(dt: &str, t_stop: &str, population: &str, spike_ms: f64, receptor: &str, weight: &str, delay: &str, variables: &str) -> String {
+    format!(
+        r#"
+        [simulation]
+        dt = "{dt}"
+        t_stop = "{t_stop}"
+        [[population]]
+        name = "n"
+        size = 1
+        {population}
+        [[encoder]]
+        name = "g"
+        kind = "spike_generator"
+        size = 1
+        times = [{spike_ms:?}]
+        indices = [0]
+        [[projection]]
+        from = "g"
+        to = "n"
+        rule = "all_to_all"
+        receptor = "{receptor}"
+        weight = "{weight}"
+        delay = "{delay}"
+        [[monitor]]
+        name = "v"
+        kind = "state"
+        target = "n"
+        variables = {variables}
+        "#
+    )
+}
+
 fn state_series(sim: &Sim, monitor: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
     let m = sim.world.get::<spikeworld::monitor::StateRecorder>(sim.monitors[monitor]).expect("state monitor");
     (m.t_ms.clone(), m.data.clone())
@@ -88,35 +122,17 @@ fn lif_fires_regularly_with_the_analytic_period() {
 
 #[test]
 fn lif_soft_reset_subtracts_the_threshold_gap() {
-    let sc = load(
-        r#"
-        [simulation]
-        dt = "1 ms"
-        t_stop = "3 ms"
-        [[population]]
-        name = "n"
-        size = 1
-        model = "lif"
-        params = { reset = "soft", e_l = "0 mV", v_th = "1 mV", v_reset = "0 mV", t_ref = "0 ms", tau_m = "1e9 ms" }
-        [[encoder]]
-        name = "g"
-        kind = "spike_generator"
-        size = 1
-        times = [0.0]
-        indices = [0]
-        [[projection]]
-        from = "g"
-        to = "n"
-        rule = "one_to_one"
-        receptor = "v"
-        weight = "2.5 mV"
-        [[monitor]]
-        name = "v"
-        kind = "state"
-        target = "n"
-        variables = ["v"]
-        "#,
-    );
+    let sc = load(&one_spike_scenario(
+        "1 ms",
+        "3 ms",
+        r#"model = "lif"
+        params = { reset = "soft", e_l = "0 mV", v_th = "1 mV", v_reset = "0 mV", t_ref = "0 ms", tau_m = "1e9 ms" }"#,
+        0.0,
+        "v",
+        "2.5 mV",
+        "0 ms",
+        r#"["v"]"#,
+    ));
     let sim = run_all(build(sc, EngineKind::Cpu, 1));
     let (_, d) = state_series(&sim, 0);
     // Spike emitted at step 0 arrives at step 1: v = 2.5 > 1 -> spike, soft reset to 1.5.
@@ -128,35 +144,17 @@ fn lif_soft_reset_subtracts_the_threshold_gap() {
 fn lif_curr_exp_psp_matches_the_analytic_kernel() {
     // One input spike of weight w at t_s: i(t) = w e^{-(t-t_s)/tau_s},
     // v(t) - e_l = w tau_s tau_m / (c (tau_s - tau_m)) (e^{-(t-t_s)/tau_s} - e^{-(t-t_s)/tau_m}).
-    let sc = load(
-        r#"
-        [simulation]
-        dt = "0.1 ms"
-        t_stop = "60 ms"
-        [[population]]
-        name = "n"
-        size = 1
-        model = "lif_curr_exp"
-        params = { c_m = "200 pF", tau_m = "20 ms", tau_syn_ex = "5 ms", e_l = "-65 mV", v_th = "0 mV" }
-        [[encoder]]
-        name = "g"
-        kind = "spike_generator"
-        size = 1
-        times = [9.9]
-        indices = [0]
-        [[projection]]
-        from = "g"
-        to = "n"
-        rule = "all_to_all"
-        receptor = "exc"
-        weight = "100 pA"
-        [[monitor]]
-        name = "v"
-        kind = "state"
-        target = "n"
-        variables = ["v", "i_ex"]
-        "#,
-    );
+    let sc = load(&one_spike_scenario(
+        "0.1 ms",
+        "60 ms",
+        r#"model = "lif_curr_exp"
+        params = { c_m = "200 pF", tau_m = "20 ms", tau_syn_ex = "5 ms", e_l = "-65 mV", v_th = "0 mV" }"#,
+        9.9,
+        "exc",
+        "100 pA",
+        "0 ms",
+        r#"["v", "i_ex"]"#,
+    ));
     let sim = run_all(build(sc, EngineKind::Cpu, 1));
     let (t, d) = state_series(&sim, 0);
     // Emitted at step 99 (9.9 ms), added to i_ex at the start of step 100; the state
@@ -181,35 +179,17 @@ fn lif_curr_exp_psp_matches_the_analytic_kernel() {
 #[test]
 fn lif_cond_exp_follows_forward_euler() {
     // Independent Euler recursion of the COBA equations for one neuron with an input spike.
-    let sc = load(
-        r#"
-        [simulation]
-        dt = "0.1 ms"
-        t_stop = "30 ms"
-        [[population]]
-        name = "n"
-        size = 1
-        model = "lif_cond_exp"
-        init = { v = "-60 mV", g_ex = "5 nS", g_in = "20 nS" }
-        [[encoder]]
-        name = "g"
-        kind = "spike_generator"
-        size = 1
-        times = [2.0]
-        indices = [0]
-        [[projection]]
-        from = "g"
-        to = "n"
-        rule = "all_to_all"
-        receptor = "exc"
-        weight = "6 nS"
-        [[monitor]]
-        name = "v"
-        kind = "state"
-        target = "n"
-        variables = ["v", "g_ex", "g_in"]
-        "#,
-    );
+    let sc = load(&one_spike_scenario(
+        "0.1 ms",
+        "30 ms",
+        r#"model = "lif_cond_exp"
+        init = { v = "-60 mV", g_ex = "5 nS", g_in = "20 nS" }"#,
+        2.0,
+        "exc",
+        "6 nS",
+        "0 ms",
+        r#"["v", "g_ex", "g_in"]"#,
+    ));
     let sim = run_all(build(sc, EngineKind::Cpu, 1));
     let (_, d) = state_series(&sim, 0);
     let (dt, c, gl, el, ee, ei, te, ti) = (0.1, 200.0, 10.0, -60.0, 0.0, -80.0, 5.0, 10.0);
@@ -229,35 +209,16 @@ fn lif_cond_exp_follows_forward_euler() {
 #[test]
 fn delays_shift_arrival_by_whole_steps() {
     let text = |delay: &str| {
-        format!(
-            r#"
-            [simulation]
-            dt = "0.1 ms"
-            t_stop = "10 ms"
-            [[population]]
-            name = "n"
-            size = 1
-            model = "lif"
-            params = {{ tau_m = "1e9 ms", e_l = "0 mV", v_th = "100 mV" }}
-            [[encoder]]
-            name = "g"
-            kind = "spike_generator"
-            size = 1
-            times = [1.0]
-            indices = [0]
-            [[projection]]
-            from = "g"
-            to = "n"
-            rule = "all_to_all"
-            receptor = "v"
-            weight = "1 mV"
-            delay = "{delay}"
-            [[monitor]]
-            name = "v"
-            kind = "state"
-            target = "n"
-            variables = ["v"]
-            "#
+        one_spike_scenario(
+            "0.1 ms",
+            "10 ms",
+            r#"model = "lif"
+            params = { tau_m = "1e9 ms", e_l = "0 mV", v_th = "100 mV" }"#,
+            1.0,
+            "v",
+            "1 mV",
+            delay,
+            r#"["v"]"#,
         )
     };
     for (delay, first_step) in [("0 ms", 11usize), ("0.1 ms", 12), ("2.5 ms", 36)] {
