@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::checkpoint::Checkpoint;
 use crate::error::ScenarioError;
 use crate::model::ParamSpec;
 use crate::table::Table;
@@ -40,8 +41,10 @@ pub enum EncoderOut<'a> {
     Current(&'a mut [f64]),
 }
 
-/// A built encoder.
-pub trait Encoder: Send + Sync {
+/// A built encoder. Its state between steps (random-stream positions, the next spike of
+/// each output, ...) goes into checkpoints through [`Checkpoint`], which every encoder
+/// implements (a stateless one writes nothing).
+pub trait Encoder: Checkpoint + Send + Sync {
     /// Produces this step's output. `step` is the step being computed.
     fn step(&mut self, step: u64, out: EncoderOut<'_>);
 }

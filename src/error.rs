@@ -61,6 +61,15 @@ pub enum Error {
     /// Bad input outside a scenario file (a CLI value).
     #[error("{0}")]
     Input(String),
+    /// A checkpoint cannot be used: damaged, truncated, of a newer format, or written for
+    /// another scenario.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A state variable became NaN or infinite, or another run-time failure.
     #[error("{0}")]
     Runtime(String),
@@ -69,7 +78,7 @@ pub enum Error {
 impl Error {
     /// True when the user can fix it by changing their input (exit code 2).
     pub fn is_user_error(&self) -> bool {
-        matches!(self, Error::Scenario(_) | Error::Input(_))
+        matches!(self, Error::Scenario(_) | Error::Input(_) | Error::Checkpoint { .. })
     }
 
     /// Wraps an I/O error with the path it concerns.

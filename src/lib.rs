@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod checkpoint;
 pub mod connect;
 pub mod encoder;
 pub mod error;
@@ -20,6 +21,7 @@ pub use error::{Error, Result};
 
 /// The names most programs need.
 pub mod prelude {
+    pub use crate::checkpoint::{Checkpoint, StateError, StateReader, StateWriter};
     pub use crate::encoder::{Encoder, EncoderCtx, EncoderFactory, EncoderKind, EncoderOut};
     pub use crate::error::{Error, Result, ScenarioError};
     pub use crate::model::{ChoiceSpec, Col, Lanes, NeuronDynamics, ParamSpec, Params, ReceptorKind, ReceptorSpec, VarSpec};

@@ -193,7 +193,7 @@ impl Sim {
                     add(&mut files, rel, &m.name, var.name, var.dim.unit(), "<f8", vec![t, k]);
                 }
             } else if let Some(m) = self.world.get::<RateRecorder>(e) {
-                let bins = (info.steps.max(1)).div_ceil(m.bin) as usize;
+                let bins = self.step_count().div_ceil(m.bin) as usize;
                 let mut counts = m.counts.clone();
                 counts.resize(bins, 0);
                 let width_s = m.bin as f64 * sc.dt_ms / 1000.0;

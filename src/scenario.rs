@@ -179,6 +179,8 @@ pub struct Scenario {
     pub path: PathBuf,
     /// SHA-256 of the file's bytes (before overrides).
     pub sha256: String,
+    /// The file's text (before overrides).
+    pub text: String,
     /// Overrides applied (`--set`).
     pub overrides: Vec<String>,
     /// Step, ms.
@@ -227,6 +229,7 @@ impl Scenario {
         let mut s = build(&doc, registry, opts, &base_dir)?;
         s.path = path.to_path_buf();
         s.sha256 = sha256;
+        s.text = text.to_string();
         s.overrides = opts.overrides.clone();
         Ok(s)
     }
@@ -666,6 +669,7 @@ fn build(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Res
     Ok(Scenario {
         path: PathBuf::new(),
         sha256: String::new(),
+        text: String::new(),
         overrides: Vec::new(),
         dt_ms,
         t_stop_ms,

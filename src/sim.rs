@@ -128,10 +128,10 @@ impl NeuronState {
 /// `(t + 1 + d) % depth`: a zero delay acts in the next update, as in Brian2.
 #[derive(Component, Clone, Debug)]
 pub struct InputRing {
-    depth: usize,
+    pub(crate) depth: usize,
     receptors: usize,
     n: usize,
-    data: Vec<f64>,
+    pub(crate) data: Vec<f64>,
     /// Receptors something projects or injects into; the others are read as 0.
     active: Vec<bool>,
 }
@@ -513,9 +513,23 @@ impl Sim {
         }
     }
 
-    /// Runs to the scenario's end, calling `progress(step)` every `every` steps.
-    pub fn run_to_end(&mut self, every: u64, mut progress: impl FnMut(u64)) {
-        let end = self.scenario.steps;
+    /// The step the run ends at: the scenario's `t_stop`, unless [`Sim::set_end`] moved it.
+    pub fn end_step(&self) -> u64 {
+        self.world.resource::<RunInfo>().steps
+    }
+
+    /// Moves the end of the run (`spikeworld resume --until`).
+    pub fn set_end(&mut self, steps: u64) {
+        self.world.resource_mut::<RunInfo>().steps = steps;
+    }
+
+    /// Runs to [`Sim::end_step`], calling `progress(step)` every `every` steps.
+    pub fn run_to_end(&mut self, every: u64, progress: impl FnMut(u64)) {
+        self.run_until(self.end_step(), every, progress);
+    }
+
+    /// Runs until `end` steps are complete, calling `progress(step)` every `every` steps.
+    pub fn run_until(&mut self, end: u64, every: u64, mut progress: impl FnMut(u64)) {
         while self.step_count() < end {
             let n = every.max(1).min(end - self.step_count());
             self.run_steps(n);
@@ -569,6 +583,14 @@ impl Sim {
 struct NoEncoder;
 impl Encoder for NoEncoder {
     fn step(&mut self, _: u64, _: EncoderOut<'_>) {}
+}
+impl crate::checkpoint::Checkpoint for NoEncoder {
+    fn save_state(&self, _: &mut crate::checkpoint::StateWriter<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn load_state(&mut self, _: &mut crate::checkpoint::StateReader<'_>) -> Result<(), crate::checkpoint::StateError> {
+        Ok(())
+    }
 }
 
 fn run_encoders(clock: Res<Clock>, mut encs: Query<(&mut EncoderSlot, Option<&mut Spikes>)>, mut rings: Query<&mut InputRing>) {

@@ -118,6 +118,31 @@ impl Encoder for Poisson {
     }
 }
 
+/// Checkpointed: each output's stream position and the step of its next spike
+/// (`u64::MAX`: none before `stop`). The heap is rebuilt from the latter.
+impl Checkpoint for Poisson {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        let mut next = vec![u64::MAX; self.streams.len()];
+        for &Reverse((s, i)) in self.heap.iter() {
+            next[i as usize] = s;
+        }
+        let pos: Vec<u64> = self.streams.iter().map(|s| s.position()).collect();
+        out.blob(&pos)?;
+        out.blob(&next)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let mut pos = vec![0u64; self.streams.len()];
+        inp.blob_into(&mut pos, "stream positions")?;
+        let mut next = vec![0u64; self.streams.len()];
+        inp.blob_into(&mut next, "next spike steps")?;
+        for (s, p) in self.streams.iter_mut().zip(pos) {
+            s.seek(p);
+        }
+        self.heap = next.iter().enumerate().filter(|(_, s)| **s != u64::MAX).map(|(i, &s)| Reverse((s, i as u32))).collect();
+        Ok(())
+    }
+}
+
 struct ConstantCurrentFactory;
 
 /// A step current.
@@ -160,6 +185,16 @@ impl Encoder for ConstantCurrent {
                 *o += *a;
             }
         }
+    }
+}
+
+/// Stateless: the output depends on the step alone.
+impl Checkpoint for ConstantCurrent {
+    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
+        Ok(())
     }
 }
 
@@ -249,5 +284,20 @@ impl Encoder for SpikeGenerator {
             }
             self.next += 1;
         }
+    }
+}
+
+/// Checkpointed: the position in the spike list.
+impl Checkpoint for SpikeGenerator {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.next as u64)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let next = inp.u64("position")?;
+        if next > self.spikes.len() as u64 {
+            return Err(StateError::new(format!("position {next} is past the {} spikes", self.spikes.len())));
+        }
+        self.next = next as usize;
+        Ok(())
     }
 }
