@@ -385,6 +385,9 @@ impl CheckpointFile {
         let len = f.metadata().map_err(|e| cerr(path, format!("cannot stat: {e}")))?.len();
         let mut head = [0u8; 12];
         let got = read_up_to(&mut f, &mut head).map_err(|e| cerr(path, format!("cannot read: {e}")))?;
+        if got < 8 && got > 0 && head[..got] == MAGIC[..got] {
+            return Err(cerr(path, format!("truncated: the file is only {len} bytes long")));
+        }
         if got < 8 || head[..8] != MAGIC {
             if got >= 4 && head[..4] == MAGIC[..4] {
                 return Err(cerr(path, "damaged magic bytes (file corrupted, or transferred in text mode)"));

@@ -137,6 +137,9 @@ pub struct Manifest {
     pub populations: std::collections::BTreeMap<String, PopulationSummary>,
     /// Projections by name.
     pub projections: std::collections::BTreeMap<String, ProjectionSummary>,
+    /// The checkpoint this run was resumed from, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<String>,
     /// Output files.
     pub files: Vec<FileEntry>,
 }
@@ -159,6 +162,13 @@ fn sel_text(name: &str, start: usize, end: usize, size: usize) -> String {
 impl Sim {
     /// Writes every monitor's data, the raster plot and `manifest.json` into `dir`.
     pub fn write_outputs(&self, dir: &Path, timings: Timings) -> Result<Manifest> {
+        self.write_outputs_with(dir, timings, None)
+    }
+
+    /// [`Sim::write_outputs`], naming in the manifest the checkpoint the run resumed from.
+    /// The outputs hold everything recorded since step 0: those of a resumed run equal
+    /// those of a run that never stopped (except the timings and `resumed_from`).
+    pub fn write_outputs_with(&self, dir: &Path, timings: Timings, resumed_from: Option<String>) -> Result<Manifest> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let sc = &self.scenario;
         let info = self.world.resource::<RunInfo>().clone();
@@ -253,6 +263,7 @@ impl Sim {
             loop_time_s: timings.loop_time_s,
             populations,
             projections,
+            resumed_from,
             files,
         };
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Runtime(e.to_string()))?;

@@ -34,6 +34,20 @@ enum DeviceArg {
     Cuda,
 }
 
+#[derive(clap::Args, Debug, Clone)]
+struct CheckpointArgs {
+    /// Write a checkpoint every this much simulated time (e.g. 100ms), at multiples of it.
+    #[arg(long, value_name = "DURATION")]
+    checkpoint_every: Option<String>,
+    /// Where checkpoints go (default: OUT/checkpoints). A run given a directory also writes
+    /// a checkpoint at its last step.
+    #[arg(long, value_name = "DIR")]
+    checkpoint_dir: Option<PathBuf>,
+    /// Checkpoints to keep: older ones are deleted once a newer one is complete.
+    #[arg(long, default_value_t = 2, value_name = "K")]
+    keep: usize,
+}
+
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Run a scenario and write its outputs.
@@ -61,6 +75,41 @@ enum Cmd {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        ckpt: CheckpointArgs,
+        /// Stop at this time (e.g. 500ms), write outputs so far and a checkpoint there.
+        #[arg(long, value_name = "T")]
+        stop_at: Option<String>,
+    },
+    /// Resume a run from a checkpoint and write its outputs (identical to those of a run
+    /// that never stopped).
+    Resume {
+        /// The checkpoint file (`*.swck`).
+        checkpoint: PathBuf,
+        /// Run until this time (e.g. 2s; default: the end the run was started for).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Output directory (default: out/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Rebuild from this scenario file instead of the copy stored in the checkpoint
+        /// (it must be the same scenario: its SHA-256 is checked).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Worker threads of the cpu engine (results do not depend on it).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Executor.
+        #[arg(long, value_enum, default_value = "cpu")]
+        engine: EngineArg,
+        /// Device of the tensor engine.
+        #[arg(long, value_enum, default_value = "flex")]
+        device: DeviceArg,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        ckpt: CheckpointArgs,
     },
     /// Check a scenario without running it.
     Validate {
@@ -123,65 +172,189 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Cmd::Run { scenario, out, seed, set, threads, engine, device, quiet } => {
-            if threads == 0 {
-                return Err(Error::Input("--threads must be at least 1".into()));
-            }
+        Cmd::Run { scenario, out, seed, set, threads, engine, device, quiet, ckpt, stop_at } => {
+            let opts = run_options(threads, engine, device)?;
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
-            let opts = RunOptions {
-                engine: match engine {
-                    EngineArg::Cpu => EngineKind::Cpu,
-                    EngineArg::Tensor => EngineKind::Tensor,
-                },
-                device: match device {
-                    DeviceArg::Flex => TensorDevice::Flex,
-                    DeviceArg::Cuda => TensorDevice::Cuda(0),
-                },
-                threads,
-            };
+            let dt = sc.dt_ms;
+            let stop = stop_at.as_deref().map(|t| time_steps("--stop-at", t, dt)).transpose()?;
+            let plan = checkpoint_plan(&ckpt, &out, dt, stop.is_some())?;
             let t_build = Instant::now();
             let mut sim = b.build(sc, &opts)?;
             let build_time_s = t_build.elapsed().as_secs_f64();
-            let steps = sim.scenario.steps;
-            let dt = sim.scenario.dt_ms;
-            let bar = progress_bar(quiet, steps);
-            let t_loop = Instant::now();
-            let every = (steps / 200).clamp(1, 1000);
-            sim.run_to_end(every, |s| {
-                if let Some(bar) = &bar {
-                    bar.set_position(s);
-                    let el = t_loop.elapsed().as_secs_f64().max(1e-9);
-                    bar.set_message(format!("t = {:.1} ms, {:.3} biological s per wall s", s as f64 * dt, s as f64 * dt / 1000.0 / el));
+            let end = sim.end_step();
+            if let Some(s) = stop {
+                if s > end {
+                    return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), end as f64 * dt)));
                 }
-            });
-            let loop_time_s = t_loop.elapsed().as_secs_f64();
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
             }
-            sim.check_finite()?;
-            let m = sim.write_outputs(&out, Timings { wall_time_s: t0.elapsed().as_secs_f64(), build_time_s, loop_time_s })?;
-            println!(
-                "{}: {} steps ({} ms) in {:.3} s loop, {:.3} s build [{} engine, {} thread(s), seed {}]",
-                scenario.display(),
-                m.steps,
-                m.t_stop_ms,
-                loop_time_s,
-                build_time_s,
-                match opts.engine {
-                    EngineKind::Cpu => "cpu",
-                    EngineKind::Tensor => "tensor",
-                },
-                threads,
-                m.seed
-            );
-            for (name, p) in &m.populations {
-                println!("  {name:<12} {:>8} neurons  {:>10} spikes  {:>8.3} Hz", p.size, p.spikes, p.rate_hz);
+            finish(&mut sim, stop.unwrap_or(end), plan.as_ref(), &out, quiet, t0, build_time_s, None, &opts)
+        }
+        Cmd::Resume { checkpoint, until, out, scenario, threads, engine, device, quiet, ckpt } => {
+            let opts = run_options(threads, engine, device)?;
+            let t_build = Instant::now();
+            let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref())?;
+            let build_time_s = t_build.elapsed().as_secs_f64();
+            let dt = sim.scenario.dt_ms;
+            let out = out.unwrap_or_else(|| default_out_dir(&sim.scenario.path));
+            if let Some(t) = &until {
+                let u = time_steps("--until", t, dt)?;
+                if u < sim.step_count() {
+                    return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", sim.t_ms())));
+                }
+                sim.set_end(u);
             }
-            println!("outputs: {}", out.display());
-            Ok(())
+            let plan = checkpoint_plan(&ckpt, &out, dt, false)?;
+            let end = sim.end_step();
+            let from = checkpoint.display().to_string();
+            finish(&mut sim, end, plan.as_ref(), &out, quiet, t0, build_time_s, Some(from), &opts)
         }
     }
+}
+
+fn run_options(threads: usize, engine: EngineArg, device: DeviceArg) -> Result<RunOptions> {
+    if threads == 0 {
+        return Err(Error::Input("--threads must be at least 1".into()));
+    }
+    Ok(RunOptions {
+        engine: match engine {
+            EngineArg::Cpu => EngineKind::Cpu,
+            EngineArg::Tensor => EngineKind::Tensor,
+        },
+        device: match device {
+            DeviceArg::Flex => TensorDevice::Flex,
+            DeviceArg::Cuda => TensorDevice::Cuda(0),
+        },
+        threads,
+    })
+}
+
+/// A time given on the command line (`500ms`, `1.5 s`) as a whole number of steps.
+fn time_steps(flag: &str, text: &str, dt: f64) -> Result<u64> {
+    let ms = spikeworld::units::parse_quantity(text, Dim::Time).map_err(|m| Error::Input(format!("{flag} {text}: {m}")))?;
+    if !(ms >= 0.0) {
+        return Err(Error::Input(format!("{flag} {text}: must be a time >= 0")));
+    }
+    spikeworld::scenario::steps_of(ms, dt)
+        .ok_or_else(|| Error::Input(format!("{flag} {text}: not a whole number of steps of dt = {dt} ms")))
+}
+
+struct CheckpointPlan {
+    every: Option<u64>,
+    dir: PathBuf,
+    keep: usize,
+}
+
+fn checkpoint_plan(a: &CheckpointArgs, out: &std::path::Path, dt: f64, stopping: bool) -> Result<Option<CheckpointPlan>> {
+    if a.keep == 0 {
+        return Err(Error::Input("--keep must be at least 1".into()));
+    }
+    let every = match &a.checkpoint_every {
+        None => None,
+        Some(t) => match time_steps("--checkpoint-every", t, dt)? {
+            0 => return Err(Error::Input(format!("--checkpoint-every {t}: must be at least one step ({dt} ms)"))),
+            k => Some(k),
+        },
+    };
+    if every.is_none() && a.checkpoint_dir.is_none() && !stopping {
+        return Ok(None);
+    }
+    let dir = a.checkpoint_dir.clone().unwrap_or_else(|| out.join("checkpoints"));
+    Ok(Some(CheckpointPlan { every, dir, keep: a.keep }))
+}
+
+fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::checkpoint::Saved> {
+    use spikeworld::checkpoint;
+    std::fs::create_dir_all(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?;
+    let saved = sim.save(&plan.dir.join(checkpoint::file_name(sim.step_count())))?;
+    // Only once the new one is complete, the oldest beyond `keep` go.
+    let all = checkpoint::list(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?;
+    if all.len() > plan.keep {
+        for (_, p) in &all[..all.len() - plan.keep] {
+            std::fs::remove_file(p).map_err(|e| Error::io(p, e))?;
+        }
+    }
+    Ok(saved)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    sim: &mut Sim,
+    end: u64,
+    plan: Option<&CheckpointPlan>,
+    out: &std::path::Path,
+    quiet: bool,
+    t0: Instant,
+    build_time_s: f64,
+    resumed_from: Option<String>,
+    opts: &RunOptions,
+) -> Result<()> {
+    let dt = sim.scenario.dt_ms;
+    let start = sim.step_count();
+    let bar = progress_bar(quiet, end);
+    let t_loop = Instant::now();
+    let report = (end / 200).clamp(1, 1000);
+    let mut last_saved: Option<spikeworld::checkpoint::Saved> = None;
+    let mut ck_time = 0.0;
+    while sim.step_count() < end {
+        let s = sim.step_count();
+        let mut target = end.min((s / report + 1) * report);
+        if let Some(k) = plan.and_then(|p| p.every) {
+            target = target.min((s / k + 1) * k);
+        }
+        sim.run_until(target, u64::MAX, |_| {});
+        let s = sim.step_count();
+        if let (Some(p), Some(k)) = (plan, plan.and_then(|p| p.every)) {
+            if s % k == 0 && s < end {
+                let t = Instant::now();
+                last_saved = Some(write_checkpoint(sim, p)?);
+                ck_time += t.elapsed().as_secs_f64();
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.set_position(s);
+            let el = t_loop.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("t = {:.1} ms, {:.3} biological s per wall s", s as f64 * dt, (s - start) as f64 * dt / 1000.0 / el));
+        }
+    }
+    if let Some(p) = plan {
+        let t = Instant::now();
+        last_saved = Some(write_checkpoint(sim, p)?);
+        ck_time += t.elapsed().as_secs_f64();
+    }
+    let loop_time_s = t_loop.elapsed().as_secs_f64() - ck_time;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    sim.check_finite()?;
+    let timings = Timings { wall_time_s: t0.elapsed().as_secs_f64(), build_time_s, loop_time_s };
+    let m = sim.write_outputs_with(out, timings, resumed_from.clone())?;
+    println!(
+        "{}: {} steps ({} ms) in {:.3} s loop, {:.3} s build [{} engine, {} thread(s), seed {}]{}",
+        sim.scenario.path.display(),
+        m.steps - start,
+        (m.steps - start) as f64 * dt,
+        loop_time_s,
+        build_time_s,
+        match opts.engine {
+            EngineKind::Cpu => "cpu",
+            EngineKind::Tensor => "tensor",
+        },
+        opts.threads,
+        m.seed,
+        match &resumed_from {
+            Some(f) => format!(", resumed from {f} at {} ms", start as f64 * dt),
+            None => String::new(),
+        }
+    );
+    for (name, p) in &m.populations {
+        println!("  {name:<12} {:>8} neurons  {:>10} spikes  {:>8.3} Hz", p.size, p.spikes, p.rate_hz);
+    }
+    println!("outputs: {}", out.display());
+    if let Some(sv) = last_saved {
+        println!("checkpoint: {} (t = {} ms, {:.1} MB, {:.3} s writing checkpoints)", sv.path.display(), sv.step as f64 * dt, sv.bytes as f64 / 1e6, ck_time);
+    }
+    Ok(())
 }
 
 fn progress_bar(quiet: bool, steps: u64) -> Option<indicatif::ProgressBar> {
