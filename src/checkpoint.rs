@@ -22,8 +22,9 @@
 //! buffers: a checkpoint is never held in memory as a whole. What the seed determines and
 //! nothing changes (connectivity, delays) is rebuilt from the scenario, not stored.
 //!
-//! Loading checks, in this order: the magic, the format version, the end marker
-//! (truncation), the checksum (any changed byte), the header, and the scenario's SHA-256;
+//! Loading checks, in this order: the magic, the end marker (truncation), the checksum
+//! (any changed byte), the format version, the header, and the scenario's SHA-256 (the
+//! layout of the first 12 and the last 16 bytes never changes between versions);
 //! then the body must match the rebuilt network section by section. Every failure is one
 //! line naming the file and the problem ([`crate::Error::Checkpoint`], exit code 2).
 
@@ -65,8 +66,6 @@ pub struct Header {
     pub dt_ms: f64,
     /// Steps completed.
     pub step: u64,
-    /// Steps the run was asked for (the scenario's end, or `--until`).
-    pub steps_planned: u64,
 }
 
 /// A problem found while reading state back.
@@ -397,16 +396,6 @@ impl CheckpointFile {
         if got < 12 {
             return Err(cerr(path, format!("truncated: the file is only {len} bytes long")));
         }
-        let version = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
-        if version > FORMAT_VERSION {
-            return Err(cerr(
-                path,
-                format!("format version {version} is newer than this spikeworld ({}) reads (up to {FORMAT_VERSION}): use a newer spikeworld", env!("CARGO_PKG_VERSION")),
-            ));
-        }
-        if version == 0 {
-            return Err(cerr(path, "format version 0 is not a valid version (file corrupted)"));
-        }
         if len < 12 + 16 {
             return Err(cerr(path, format!("truncated: the file is only {len} bytes long")));
         }
@@ -428,6 +417,16 @@ impl CheckpointFile {
         }
         if hash.digest() != want {
             return Err(cerr(path, "checksum mismatch: the file is corrupted"));
+        }
+        let version = u32::from_le_bytes(head[8..12].try_into().expect("4 bytes"));
+        if version > FORMAT_VERSION {
+            return Err(cerr(
+                path,
+                format!("format version {version} is newer than this spikeworld ({}) reads (up to {FORMAT_VERSION}): use a newer spikeworld", env!("CARGO_PKG_VERSION")),
+            ));
+        }
+        if version == 0 {
+            return Err(cerr(path, "format version 0 is not a valid version (file corrupted)"));
         }
         f.seek(SeekFrom::Start(12)).map_err(|e| cerr(path, format!("cannot read: {e}")))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
@@ -530,7 +529,6 @@ impl Sim {
             seed: sc.seed,
             dt_ms: sc.dt_ms,
             step: self.step_count(),
-            steps_planned: self.end_step(),
         }
     }
 
@@ -617,7 +615,7 @@ impl Sim {
     }
 
     /// Rebuilds the simulation a checkpoint was taken from, with the scenario stored in it,
-    /// and restores its state (cpu engine, one thread).
+    /// and restores its state (cpu engine, one thread). Its end is the scenario's `t_stop`.
     pub fn load(path: &Path, builder: &SimBuilder) -> Result<Sim> {
         Self::load_with(path, builder, &RunOptions::default(), None)
     }
@@ -659,8 +657,12 @@ impl Sim {
             return Err(cerr(path, format!("dt is {} ms in the checkpoint but {} ms in the scenario", h.dt_ms, sc.dt_ms)));
         }
         let mut sim = builder.build(sc, opts)?;
-        sim.set_end(h.steps_planned);
         file.read_body(|r| sim.read_body(r, h.step))?;
+        // A resumed run ends where the scenario does (`t_stop`), or at once if the
+        // checkpoint is already past it; `resume --until` moves it.
+        if sim.end_step() < h.step {
+            sim.set_end(h.step);
+        }
         Ok(sim)
     }
 

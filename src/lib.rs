@@ -15,6 +15,7 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod table;
+pub mod testing;
 pub mod units;
 
 pub use error::{Error, Result};

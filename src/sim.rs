@@ -146,6 +146,25 @@ impl InputRing {
         let s = (step % self.depth as u64) as usize;
         &mut self.data[s * len..(s + 1) * len]
     }
+    /// Slots in the ring (the longest incoming delay in steps + 2).
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+    /// Values held: depth x receptors x neurons.
+    pub fn values(&self) -> usize {
+        self.data.len()
+    }
+    /// Nonzero inputs waiting in each slot: element `k` counts those read at step
+    /// `step + k` (spikes in transit, for `k` up to `depth - 1`).
+    pub fn pending(&self, step: u64) -> Vec<usize> {
+        let len = self.receptors * self.n;
+        (0..self.depth as u64)
+            .map(|k| {
+                let s = ((step + k) % self.depth as u64) as usize;
+                self.data[s * len..(s + 1) * len].iter().filter(|x| **x != 0.0).count()
+            })
+            .collect()
+    }
     /// One receptor of the slot read at `step`.
     pub fn receptor_mut(&mut self, step: u64, r: usize) -> &mut [f64] {
         let n = self.n;
