@@ -657,13 +657,44 @@ impl Sim {
             return Err(cerr(path, format!("dt is {} ms in the checkpoint but {} ms in the scenario", h.dt_ms, sc.dt_ms)));
         }
         let mut sim = builder.build(sc, opts)?;
-        file.read_body(|r| sim.read_body(r, h.step))?;
+        sim.restore_from(file)?;
+        Ok(sim)
+    }
+
+    /// Restores the state of a checkpoint of this same simulation (same scenario file,
+    /// overrides and seed) into `self`, like Brian2's `restore()`: the network is not
+    /// rebuilt.
+    pub fn restore(&mut self, path: &Path) -> Result<()> {
+        let file = CheckpointFile::open(path)?;
+        let h = &file.header;
+        let sc = &self.scenario;
+        if h.scenario_sha256 != sc.sha256 || h.overrides != sc.overrides || h.seed != sc.seed {
+            return Err(cerr(
+                path,
+                format!(
+                    "written for scenario {} (sha256 {}, seed {}, {} overrides), not for this simulation's {} (sha256 {}, seed {}, {} overrides)",
+                    h.scenario_path,
+                    &h.scenario_sha256[..12.min(h.scenario_sha256.len())],
+                    h.seed,
+                    h.overrides.len(),
+                    sc.path.display(),
+                    &sc.sha256[..12.min(sc.sha256.len())],
+                    sc.seed,
+                    sc.overrides.len()
+                ),
+            ));
+        }
+        self.restore_from(file)
+    }
+
+    fn restore_from(&mut self, file: CheckpointFile) -> Result<()> {
+        let step = file.header.step;
+        file.read_body(|r| self.read_body(r, step))?;
         // A resumed run ends where the scenario does (`t_stop`), or at once if the
         // checkpoint is already past it; `resume --until` moves it.
-        if sim.end_step() < h.step {
-            sim.set_end(h.step);
-        }
-        Ok(sim)
+        let end = self.scenario.steps.max(step);
+        self.set_end(end);
+        Ok(())
     }
 
     fn read_body(&mut self, r: &mut StateReader<'_>, step: u64) -> Result<(), StateError> {
