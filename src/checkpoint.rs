@@ -751,26 +751,27 @@ impl Sim {
         }
         for &e in &self.encoders {
             r.expect("encoder", "section")?;
-            let mut slot_ref = self.world.get_mut::<EncoderSlot>(e).expect("encoder");
-            let slot = &mut *slot_ref;
-            r.expect(&slot.name, "encoder name")?;
-            let bytes = r.bytes(&format!("encoder `{}` state", slot.name))?;
-            let mut cur = std::io::Cursor::new(&bytes[..]);
-            let mut sub = StateReader::new(&mut cur, bytes.len() as u64);
-            slot.encoder.load_state(&mut sub).map_err(|e| StateError(format!("encoder `{}`: {e}", slot.name)))?;
-            if sub.remaining != 0 {
-                return Err(StateError(format!("encoder `{}`: its load_state left {} bytes of its state unread", slot.name, sub.remaining)));
-            }
-            let mut again = Vec::new();
-            slot.encoder.save_state(&mut StateWriter::new(&mut again)).map_err(|e| StateError(e.to_string()))?;
-            if again != bytes {
-                return Err(StateError(format!(
-                    "encoder `{}`: state does not round-trip (save_state after load_state differs from what was loaded): a bug in the plugin",
-                    slot.name
-                )));
-            }
-            let name = slot.name.clone();
-            drop(slot_ref);
+            let name = {
+                let mut slot_ref = self.world.get_mut::<EncoderSlot>(e).expect("encoder");
+                let slot = &mut *slot_ref;
+                r.expect(&slot.name, "encoder name")?;
+                let bytes = r.bytes(&format!("encoder `{}` state", slot.name))?;
+                let mut cur = std::io::Cursor::new(&bytes[..]);
+                let mut sub = StateReader::new(&mut cur, bytes.len() as u64);
+                slot.encoder.load_state(&mut sub).map_err(|e| StateError(format!("encoder `{}`: {e}", slot.name)))?;
+                if sub.remaining != 0 {
+                    return Err(StateError(format!("encoder `{}`: its load_state left {} bytes of its state unread", slot.name, sub.remaining)));
+                }
+                let mut again = Vec::new();
+                slot.encoder.save_state(&mut StateWriter::new(&mut again)).map_err(|e| StateError(e.to_string()))?;
+                if again != bytes {
+                    return Err(StateError(format!(
+                        "encoder `{}`: state does not round-trip (save_state after load_state differs from what was loaded): a bug in the plugin",
+                        slot.name
+                    )));
+                }
+                slot.name.clone()
+            };
             let total = r.u64("encoder spike count")?;
             let idx: Vec<u32> = r.blob(&format!("encoder `{name}` last spikes"))?;
             if let Some(mut sp) = self.world.get_mut::<Spikes>(e) {

@@ -107,7 +107,7 @@ pub(crate) fn record_spikes(clock: Res<Clock>, mut mons: Query<&mut SpikeRecorde
 pub(crate) fn record_states(clock: Res<Clock>, mut mons: Query<&mut StateRecorder>, states: Query<&NeuronState>) {
     let next = clock.step + 1;
     for mut m in &mut mons {
-        if next % m.every != 0 {
+        if !next.is_multiple_of(m.every) {
             continue;
         }
         let Ok(st) = states.get(m.target) else { continue };

@@ -114,7 +114,7 @@ impl Encoder for Counter {
     fn step(&mut self, step: u64, out: EncoderOut<'_>) {
         let EncoderOut::Spikes(out) = out else { return };
         // Spikes on a schedule that depends on how many came before.
-        if step % (3 + self.emitted % 5) == 0 {
+        if step.is_multiple_of(3 + self.emitted % 5) {
             out.push((self.emitted % self.size as u64) as u32);
             self.emitted += 1;
         }

@@ -183,10 +183,10 @@ fn run(cli: Cli) -> Result<()> {
             let mut sim = b.build(sc, &opts)?;
             let build_time_s = t_build.elapsed().as_secs_f64();
             let end = sim.end_step();
-            if let Some(s) = stop {
-                if s > end {
-                    return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), end as f64 * dt)));
-                }
+            if let Some(s) = stop
+                && s > end
+            {
+                return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), end as f64 * dt)));
             }
             finish(&mut sim, stop.unwrap_or(end), plan.as_ref(), &out, quiet, t0, build_time_s, None, &opts)
         }
@@ -232,7 +232,7 @@ fn run_options(threads: usize, engine: EngineArg, device: DeviceArg) -> Result<R
 /// A time given on the command line (`500ms`, `1.5 s`) as a whole number of steps.
 fn time_steps(flag: &str, text: &str, dt: f64) -> Result<u64> {
     let ms = spikeworld::units::parse_quantity(text, Dim::Time).map_err(|m| Error::Input(format!("{flag} {text}: {m}")))?;
-    if !(ms >= 0.0) {
+    if ms.is_nan() || ms < 0.0 {
         return Err(Error::Input(format!("{flag} {text}: must be a time >= 0")));
     }
     spikeworld::scenario::steps_of(ms, dt)
@@ -304,12 +304,13 @@ fn finish(
         }
         sim.run_until(target, u64::MAX, |_| {});
         let s = sim.step_count();
-        if let (Some(p), Some(k)) = (plan, plan.and_then(|p| p.every)) {
-            if s % k == 0 && s < end {
-                let t = Instant::now();
-                last_saved = Some(write_checkpoint(sim, p)?);
-                ck_time += t.elapsed().as_secs_f64();
-            }
+        if let (Some(p), Some(k)) = (plan, plan.and_then(|p| p.every))
+            && s.is_multiple_of(k)
+            && s < end
+        {
+            let t = Instant::now();
+            last_saved = Some(write_checkpoint(sim, p)?);
+            ck_time += t.elapsed().as_secs_f64();
         }
         if let Some(bar) = &bar {
             bar.set_position(s);
