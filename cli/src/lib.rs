@@ -35,6 +35,22 @@ enum DeviceArg {
 }
 
 #[derive(clap::Args, Debug, Clone)]
+struct ExecArgs {
+    /// Worker threads of the cpu engine (results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Executor.
+    #[arg(long, value_enum, default_value = "cpu")]
+    engine: EngineArg,
+    /// Device of the tensor engine.
+    #[arg(long, value_enum, default_value = "flex")]
+    device: DeviceArg,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
 struct CheckpointArgs {
     /// Write a checkpoint every this much simulated time (e.g. 100ms), at multiples of it.
     #[arg(long, value_name = "DURATION")]
@@ -63,18 +79,8 @@ enum Cmd {
         /// Override a value: --set population.P.size=8000 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
-        /// Worker threads of the cpu engine (results do not depend on it).
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Executor.
-        #[arg(long, value_enum, default_value = "cpu")]
-        engine: EngineArg,
-        /// Device of the tensor engine.
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceArg,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
         #[command(flatten)]
         ckpt: CheckpointArgs,
         /// Stop at this time (e.g. 500ms), write outputs so far and a checkpoint there.
@@ -86,7 +92,7 @@ enum Cmd {
     Resume {
         /// The checkpoint file (`*.swck`).
         checkpoint: PathBuf,
-        /// Run until this time (e.g. 2s; default: the end the run was started for).
+        /// Run until this time (e.g. 2s; default: the scenario's t_stop).
         #[arg(long, value_name = "T")]
         until: Option<String>,
         /// Output directory (default: out/<scenario name>).
@@ -96,18 +102,8 @@ enum Cmd {
         /// (it must be the same scenario: its SHA-256 is checked).
         #[arg(long)]
         scenario: Option<PathBuf>,
-        /// Worker threads of the cpu engine (results do not depend on it).
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Executor.
-        #[arg(long, value_enum, default_value = "cpu")]
-        engine: EngineArg,
-        /// Device of the tensor engine.
-        #[arg(long, value_enum, default_value = "flex")]
-        device: DeviceArg,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
+        #[command(flatten)]
+        exec: ExecArgs,
         #[command(flatten)]
         ckpt: CheckpointArgs,
     },
@@ -172,8 +168,8 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Cmd::Run { scenario, out, seed, set, threads, engine, device, quiet, ckpt, stop_at } => {
-            let opts = run_options(threads, engine, device)?;
+        Cmd::Run { scenario, out, seed, set, exec, ckpt, stop_at } => {
+            let (opts, quiet) = run_options(&exec)?;
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let dt = sc.dt_ms;
@@ -190,8 +186,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             finish(&mut sim, stop.unwrap_or(end), plan.as_ref(), &out, quiet, t0, build_time_s, None, &opts)
         }
-        Cmd::Resume { checkpoint, until, out, scenario, threads, engine, device, quiet, ckpt } => {
-            let opts = run_options(threads, engine, device)?;
+        Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
+            let (opts, quiet) = run_options(&exec)?;
             let t_build = Instant::now();
             let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref())?;
             let build_time_s = t_build.elapsed().as_secs_f64();
@@ -212,21 +208,22 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn run_options(threads: usize, engine: EngineArg, device: DeviceArg) -> Result<RunOptions> {
-    if threads == 0 {
+fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
+    if a.threads == 0 {
         return Err(Error::Input("--threads must be at least 1".into()));
     }
-    Ok(RunOptions {
-        engine: match engine {
+    let opts = RunOptions {
+        engine: match a.engine {
             EngineArg::Cpu => EngineKind::Cpu,
             EngineArg::Tensor => EngineKind::Tensor,
         },
-        device: match device {
+        device: match a.device {
             DeviceArg::Flex => TensorDevice::Flex,
             DeviceArg::Cuda => TensorDevice::Cuda(0),
         },
-        threads,
-    })
+        threads: a.threads,
+    };
+    Ok((opts, a.quiet))
 }
 
 /// A time given on the command line (`500ms`, `1.5 s`) as a whole number of steps.
