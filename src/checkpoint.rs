@@ -477,6 +477,28 @@ pub fn file_name(step: u64) -> String {
     format!("step-{step:012}.{EXTENSION}")
 }
 
+/// Temporary files in `dir` left by checkpoint writes of processes that no longer run
+/// (killed mid-write). Only on Linux, where `/proc` tells whether a process runs.
+pub fn stale_temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if !cfg!(target_os = "linux") || !Path::new("/proc/self").exists() {
+        return v;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return v };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix(".step-") else { continue };
+        let Some((_, pid)) = rest.rsplit_once(&format!(".{EXTENSION}.tmp-")) else { continue };
+        if let Ok(pid) = pid.parse::<u32>()
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            v.push(e.path());
+        }
+    }
+    v
+}
+
 /// Checkpoints in `dir` written by [`file_name`], oldest first.
 pub fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     let mut v = Vec::new();

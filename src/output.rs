@@ -28,7 +28,7 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut std::io::BufWriter<&std:
     let res = (|| -> std::io::Result<()> {
         let f = std::fs::File::create(&tmp)?;
         {
-            let mut w = std::io::BufWriter::new(&f);
+            let mut w = std::io::BufWriter::with_capacity(1 << 18, &f);
             fill(&mut w)?;
             w.flush()?;
         }

@@ -271,6 +271,9 @@ fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::chec
             std::fs::remove_file(p).map_err(|e| Error::io(p, e))?;
         }
     }
+    for p in checkpoint::stale_temporaries(&plan.dir) {
+        let _ = std::fs::remove_file(p);
+    }
     Ok(saved)
 }
 

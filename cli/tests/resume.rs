@@ -322,7 +322,10 @@ fn sigkill_while_writing_a_checkpoint_leaves_the_previous_one_intact() {
     let sim = Sim::load(&last, &b).unwrap();
     assert_eq!(sim.step_count(), last_step);
     drop(sim);
-    ok(bin().arg("resume").arg(&last).arg("--quiet").arg("--out").arg(t.join("resumed")));
+    // Resuming into the same directory also clears the dead run's temporary file.
+    ok(bin().arg("resume").arg(&last).arg("--quiet").arg("--out").arg(t.join("resumed")).arg("--checkpoint-dir").arg(&ck));
+    let names: Vec<String> = std::fs::read_dir(&ck).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert!(!names.iter().any(|n| is_tmp(n)), "stale temporary files left: {names:?}");
     ok(big_args(bin().arg("run").arg(&sc).arg("--quiet").arg("--out").arg(t.join("whole"))));
     assert_same_outputs(&t.join("whole"), &t.join("resumed"), &format!("resumed after SIGKILL from step {last_step} of {steps}"));
 }
