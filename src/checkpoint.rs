@@ -154,7 +154,7 @@ impl<'a> StateWriter<'a> {
             std::io::Error::other(format!("array of {} values is too large for one blob", v.len()))
         })?;
         rmp::encode::write_bin_len(&mut self.w, len as u32).map_err(std::io::Error::other)?;
-        let mut buf = vec![0u8; CHUNK * T::N];
+        let mut buf = vec![0u8; CHUNK.min(v.len()) * T::N];
         for chunk in v.chunks(CHUNK) {
             for (x, out) in chunk.iter().zip(buf.chunks_exact_mut(T::N)) {
                 x.put(out);
@@ -248,16 +248,20 @@ impl<'a> StateReader<'a> {
         Ok(u32::from_be_bytes(b) as u64)
     }
 
-    /// A string.
-    pub fn str(&mut self, what: &str) -> Result<String, StateError> {
-        let n = self.len_of(what, true)?;
-        self.take(0, what)?;
+    /// `n` bytes, checked against what remains before anything is allocated.
+    fn vec_of(&mut self, n: u64, what: &str) -> Result<Vec<u8>, StateError> {
         if n > self.remaining {
-            return Err(StateError(format!("{what}: a string of {n} bytes but only {} remain", self.remaining)));
+            return Err(StateError(format!("{what}: {n} bytes announced but only {} remain", self.remaining)));
         }
         let mut b = vec![0u8; n as usize];
         self.exact(&mut b, what)?;
-        String::from_utf8(b).map_err(|_| StateError(format!("{what}: not UTF-8")))
+        Ok(b)
+    }
+
+    /// A string.
+    pub fn str(&mut self, what: &str) -> Result<String, StateError> {
+        let n = self.len_of(what, true)?;
+        String::from_utf8(self.vec_of(n, what)?).map_err(|_| StateError(format!("{what}: not UTF-8")))
     }
 
     /// Expects the string `want` (a section name), else says what was found.
@@ -272,12 +276,7 @@ impl<'a> StateReader<'a> {
     /// Raw bytes of one `bin`.
     pub fn bytes(&mut self, what: &str) -> Result<Vec<u8>, StateError> {
         let n = self.len_of(what, false)?;
-        if n > self.remaining {
-            return Err(StateError(format!("{what}: a blob of {n} bytes but only {} remain", self.remaining)));
-        }
-        let mut b = vec![0u8; n as usize];
-        self.exact(&mut b, what)?;
-        Ok(b)
+        self.vec_of(n, what)
     }
 
     fn blob_len<T: Le>(&mut self, what: &str) -> Result<usize, StateError> {
@@ -372,6 +371,11 @@ pub struct CheckpointFile {
     body_len: u64,
 }
 
+/// The first 12 hex digits of a SHA-256, for messages.
+fn short(sha256: &str) -> &str {
+    &sha256[..12.min(sha256.len())]
+}
+
 fn cerr(path: &Path, msg: impl Into<String>) -> Error {
     Error::Checkpoint { path: path.display().to_string(), message: msg.into() }
 }
@@ -380,10 +384,11 @@ impl CheckpointFile {
     /// Opens `path` and checks magic, version, end marker, checksum and header. Nothing
     /// large is allocated before the checksum has passed.
     pub fn open(path: &Path) -> Result<CheckpointFile> {
+        let unreadable = |e: std::io::Error| cerr(path, format!("cannot read: {e}"));
         let mut f = std::fs::File::open(path).map_err(|e| cerr(path, format!("cannot open: {e}")))?;
         let len = f.metadata().map_err(|e| cerr(path, format!("cannot stat: {e}")))?.len();
         let mut head = [0u8; 12];
-        let got = read_up_to(&mut f, &mut head).map_err(|e| cerr(path, format!("cannot read: {e}")))?;
+        let got = read_up_to(&mut f, &mut head).map_err(unreadable)?;
         if got < 8 && got > 0 && head[..got] == MAGIC[..got] {
             return Err(cerr(path, format!("truncated: the file is only {len} bytes long")));
         }
@@ -400,18 +405,18 @@ impl CheckpointFile {
             return Err(cerr(path, format!("truncated: the file is only {len} bytes long")));
         }
         let mut tail = [0u8; 16];
-        f.seek(SeekFrom::Start(len - 16)).and_then(|_| f.read_exact(&mut tail)).map_err(|e| cerr(path, format!("cannot read: {e}")))?;
+        f.seek(SeekFrom::Start(len - 16)).and_then(|_| f.read_exact(&mut tail)).map_err(unreadable)?;
         if tail[..8] != END {
             return Err(cerr(path, format!("truncated or damaged: no end marker in the last bytes ({len} bytes in the file; was the write interrupted?)")));
         }
         let want = u64::from_le_bytes(tail[8..].try_into().expect("8 bytes"));
-        f.seek(SeekFrom::Start(0)).map_err(|e| cerr(path, format!("cannot read: {e}")))?;
+        f.seek(SeekFrom::Start(0)).map_err(unreadable)?;
         let mut hash = Xxh3::new();
         let mut left = len - 16;
         let mut buf = vec![0u8; 1 << 20];
         while left > 0 {
             let k = left.min(buf.len() as u64) as usize;
-            f.read_exact(&mut buf[..k]).map_err(|e| cerr(path, format!("cannot read: {e}")))?;
+            f.read_exact(&mut buf[..k]).map_err(unreadable)?;
             hash.update(&buf[..k]);
             left -= k as u64;
         }
@@ -428,7 +433,7 @@ impl CheckpointFile {
         if version == 0 {
             return Err(cerr(path, "format version 0 is not a valid version (file corrupted)"));
         }
-        f.seek(SeekFrom::Start(12)).map_err(|e| cerr(path, format!("cannot read: {e}")))?;
+        f.seek(SeekFrom::Start(12)).map_err(unreadable)?;
         let mut reader = std::io::BufReader::with_capacity(1 << 20, f);
         let mut counted = CountingReader { inner: &mut reader, n: 0 };
         let header: Header = rmp_serde::decode::from_read(&mut counted).map_err(|e| cerr(path, format!("bad header: {e}")))?;
@@ -657,9 +662,9 @@ impl Sim {
                         format!(
                             "written for scenario {} (sha256 {}), but {} has sha256 {}: another scenario, or an edited one",
                             h.scenario_path,
-                            &h.scenario_sha256[..12.min(h.scenario_sha256.len())],
+                            short(&h.scenario_sha256),
                             s.display(),
-                            &sc.sha256[..12]
+                            short(&sc.sha256)
                         ),
                     ));
                 }
@@ -675,9 +680,6 @@ impl Sim {
                 sc
             }
         };
-        if sc.dt_ms.to_bits() != h.dt_ms.to_bits() {
-            return Err(cerr(path, format!("dt is {} ms in the checkpoint but {} ms in the scenario", h.dt_ms, sc.dt_ms)));
-        }
         let mut sim = builder.build(sc, opts)?;
         sim.restore_from(file)?;
         Ok(sim)
@@ -696,11 +698,11 @@ impl Sim {
                 format!(
                     "written for scenario {} (sha256 {}, seed {}, {} overrides), not for this simulation's {} (sha256 {}, seed {}, {} overrides)",
                     h.scenario_path,
-                    &h.scenario_sha256[..12.min(h.scenario_sha256.len())],
+                    short(&h.scenario_sha256),
                     h.seed,
                     h.overrides.len(),
                     sc.path.display(),
-                    &sc.sha256[..12.min(sc.sha256.len())],
+                    short(&sc.sha256),
                     sc.seed,
                     sc.overrides.len()
                 ),

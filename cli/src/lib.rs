@@ -184,7 +184,7 @@ fn run(cli: Cli) -> Result<()> {
             {
                 return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), end as f64 * dt)));
             }
-            finish(&mut sim, stop.unwrap_or(end), plan.as_ref(), &out, quiet, t0, build_time_s, None, &opts)
+            run_and_write(&mut sim, stop.unwrap_or(end), plan.as_ref(), &out, quiet, t0, build_time_s, None, &opts)
         }
         Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
             let (opts, quiet) = run_options(&exec)?;
@@ -203,7 +203,7 @@ fn run(cli: Cli) -> Result<()> {
             let plan = checkpoint_plan(&ckpt, &out, dt, false)?;
             let end = sim.end_step();
             let from = checkpoint.display().to_string();
-            finish(&mut sim, end, plan.as_ref(), &out, quiet, t0, build_time_s, Some(from), &opts)
+            run_and_write(&mut sim, end, plan.as_ref(), &out, quiet, t0, build_time_s, Some(from), &opts)
         }
     }
 }
@@ -278,7 +278,7 @@ fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::chec
 }
 
 #[allow(clippy::too_many_arguments)]
-fn finish(
+fn run_and_write(
     sim: &mut Sim,
     end: u64,
     plan: Option<&CheckpointPlan>,
@@ -302,7 +302,7 @@ fn finish(
         if let Some(k) = plan.and_then(|p| p.every) {
             target = target.min((s / k + 1) * k);
         }
-        sim.run_until(target, u64::MAX, |_| {});
+        sim.run_steps(target - s);
         let s = sim.step_count();
         if let (Some(p), Some(k)) = (plan, plan.and_then(|p| p.every))
             && s.is_multiple_of(k)
