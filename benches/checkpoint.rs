@@ -33,7 +33,7 @@ fn bench(c: &mut Criterion) {
     sim.run_steps(1000);
 
     let synapses: usize = sim.synapse_counts().iter().sum();
-    let ring = sim.world.get::<spikeworld::sim::InputRing>(sim.populations[0]).expect("ring").values();
+    let ring = sim.world.get::<spikeworld::net::InputRing>(sim.populations[0]).expect("ring").values();
     let vars = sim.scenario.populations[0].model.vars().len();
     let recorded = sim
         .monitors

@@ -1,12 +1,15 @@
-//! The cpu engine's fused loop, and the one place that selects CPU features at run time.
+//! A [`NeuronDynamics`] made into the object-safe [`NeuronModel`] the core stores, with
+//! the cpu engine's fused loop for it; the one place that selects CPU features at run time.
 //!
 //! `unsafe` is allowed here only: calling the AVX2 build of the loop after checking that
 //! the CPU has AVX2. Both builds run the same IEEE operations (Rust never contracts
 //! `a * b + c` into an FMA), so results are bit-identical with and without AVX2.
 #![allow(unsafe_code)]
 
-use crate::model::NeuronDynamics;
-use crate::registry::MAX_VARS;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::api::model::{ChoiceSpec, Col, ColMask, MAX_VARS, NeuronDynamics, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorSpec, VarSpec};
 
 /// Neurons per block of the fused loop.
 const BLOCK: usize = 16;
@@ -104,3 +107,59 @@ fn fused_block_loop<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64
     }
 }
 
+
+/// The object-safe model the registry stores for `M`. The caller has checked that `M`
+/// declares at most [`MAX_VARS`] variables and receptors.
+pub(crate) fn neuron_model<M: NeuronDynamics>() -> Arc<dyn NeuronModel> {
+    Arc::new(DynamicsModel::<M>(PhantomData))
+}
+
+struct DynamicsModel<M: NeuronDynamics>(PhantomData<M>);
+
+struct Prepared<M: NeuronDynamics> {
+    coeffs: M::Coeffs,
+    initial: Vec<f64>,
+}
+
+impl<M: NeuronDynamics> NeuronModel for DynamicsModel<M> {
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+    fn doc(&self) -> &'static str {
+        M::DOC
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        M::PARAMS
+    }
+    fn choices(&self) -> &'static [ChoiceSpec] {
+        M::CHOICES
+    }
+    fn vars(&self) -> &'static [VarSpec] {
+        M::VARS
+    }
+    fn receptors(&self) -> &'static [ReceptorSpec] {
+        M::RECEPTORS
+    }
+    fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
+        let coeffs = M::coeffs(params, dt_ms)?;
+        let initial = M::initial(params);
+        if initial.len() != M::VARS.len() {
+            return Err(format!("model `{}` gives {} initial values for {} state variables (a bug in the plugin)", M::NAME, initial.len(), M::VARS.len()));
+        }
+        Ok(Arc::new(Prepared::<M> { coeffs, initial }))
+    }
+}
+
+impl<M: NeuronDynamics> PreparedModel for Prepared<M> {
+    fn initial(&self) -> Vec<f64> {
+        self.initial.clone()
+    }
+
+    fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+        fused_step::<M>(&self.coeffs, vars, inputs, offset, spikes);
+    }
+
+    fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask {
+        M::step::<Col>(&self.coeffs, vars, inputs)
+    }
+}

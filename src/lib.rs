@@ -1,34 +1,39 @@
 #![doc = include_str!("../README.md")]
 
-pub mod checkpoint;
-pub mod connect;
-pub mod encoder;
-pub mod error;
-mod kernel;
-pub mod model;
-pub mod monitor;
-pub mod node;
-pub mod output;
-pub mod plot;
-pub mod registry;
-pub mod rng;
-pub mod scenario;
-pub mod sim;
-pub mod table;
-pub mod testing;
-pub mod units;
+// Layers, bottom to top; each module imports only from the layers below it (the
+// `layering` test reads `src/` and fails otherwise). See docs/architecture.md.
+pub mod util; // units, rng, errors, atomic files, the located TOML tree
+pub mod api; // every trait a plugin implements, the system sets
+mod kernel; // the fused cpu loop of a model (the only `unsafe`)
+mod rules; // NEST's connection rules
+pub mod registry; // Plugin, SimBuilder: what is registered
+pub mod scenario; // TOML → definitions
+pub mod net; // components and resources: the network as data
+pub mod engine; // the systems of a step: inputs, cpu/tensor update, propagation
+pub mod monitor; // recorders
+mod build; // definitions → world
+pub mod sim; // the facade: Sim
+pub mod persist; // checkpoints
+pub mod output; // manifest, .npy, plots
+pub mod testing; // checks every plugin gets for free
 
-pub use error::{Error, Result};
+pub use util::error::{Error, Result};
 
-/// The names most programs need.
+/// The names most programs and plugins need.
 pub mod prelude {
-    pub use crate::checkpoint::{Checkpoint, StateError, StateReader, StateWriter};
-    pub use crate::encoder::{Encoder, EncoderCtx, EncoderFactory, EncoderKind, EncoderOut};
-    pub use crate::error::{Error, Result, ScenarioError};
-    pub use crate::model::{ChoiceSpec, Col, Lanes, NeuronDynamics, ParamSpec, Params, ReceptorKind, ReceptorSpec, VarSpec};
+    pub use crate::api::addon::{AddonConfig, AddonCtx, AddonTable, ProjectionAddon};
+    pub use crate::api::encoder::{Encoder, EncoderCtx, EncoderFactory, EncoderKind, EncoderOut};
+    pub use crate::api::model::{ChoiceSpec, Col, Lanes, NeuronDynamics, ParamSpec, Params, ReceptorKind, ReceptorSpec, VarSpec};
+    pub use crate::api::run::{EngineKind, RunOptions, TensorDevice};
+    pub use crate::api::sets::SimSystems;
+    pub use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+    pub use crate::api::synapse::{PreSpike, SynapseDynamics, SynapseVarSpec};
+    pub use crate::net::synapse::SynapseTable;
+    pub use crate::net::{Clock, EntityLabel, Population, SpikeHistory, Spikes};
     pub use crate::registry::{Plugin, SimBuilder};
     pub use crate::scenario::{LoadOptions, Scenario};
-    pub use crate::sim::{EngineKind, RunOptions, Sim, SimSystems, TensorDevice};
-    pub use crate::table::Table;
-    pub use crate::units::Dim;
+    pub use crate::sim::Sim;
+    pub use crate::util::error::{Error, Result, ScenarioError};
+    pub use crate::util::table::Table;
+    pub use crate::util::units::Dim;
 }

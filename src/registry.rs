@@ -1,17 +1,24 @@
-//! Plugins and the registries they fill: neuron models, synapse models, connection rules,
-//! encoders and monitors, each by snake_case name.
+//! Plugins and the registries they fill: neuron models, encoders, connection rules,
+//! projection add-ons (synapse models, plasticity rules), monitors, systems, resources and
+//! checkpointed state, each by name.
 
 use std::collections::BTreeMap;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::connect::{ConnectCtx, Pairs};
-use crate::encoder::EncoderFactory;
-use crate::model::{ChoiceSpec, Col, ColMask, NeuronDynamics, ParamSpec, Params, ReceptorSpec, VarSpec};
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
+use bevy_ecs::system::ScheduleSystem;
+
+use crate::api::addon::{AddonTable, ProjectionAddon};
+use crate::api::connect::RuleSpec;
+use crate::api::encoder::EncoderFactory;
+use crate::api::model::{MAX_VARS, NeuronDynamics, NeuronModel};
+use crate::api::sets::SimSystems;
+use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
 
 /// A plugin: one function that registers what it brings.
 pub trait Plugin {
-    /// Registers models, encoders, rules... with the builder.
+    /// Registers models, encoders, rules, systems... with the builder.
     fn build(&self, builder: &mut SimBuilder);
 }
 
@@ -21,120 +28,92 @@ impl<F: Fn(&mut SimBuilder)> Plugin for F {
     }
 }
 
-/// A neuron model as the core sees it (object-safe; made from a [`NeuronDynamics`]).
-pub trait NeuronModel: Send + Sync {
-    /// snake_case name.
-    fn name(&self) -> &'static str;
-    /// Equations and references.
-    fn doc(&self) -> &'static str;
-    /// Numeric parameters.
-    fn params(&self) -> &'static [ParamSpec];
-    /// Word-valued parameters.
-    fn choices(&self) -> &'static [ChoiceSpec];
-    /// State variables.
-    fn vars(&self) -> &'static [VarSpec];
-    /// Inputs.
-    fn receptors(&self) -> &'static [ReceptorSpec];
-    /// Checks parameters and precomputes the update for step `dt_ms`.
-    fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String>;
-}
-
-/// A model with its parameters fixed: what the engines call every step.
-pub trait PreparedModel: Send + Sync {
-    /// Default initial values, one per state variable.
-    fn initial(&self) -> Vec<f64>;
-    /// The cpu engine's fused pass over neurons `offset..offset + n` (the slices hold
-    /// exactly those neurons): reads and clears `inputs`, updates `vars`, pushes the
-    /// (population-wide) index of each neuron that spiked onto `spikes`.
-    fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>);
-    /// The tensor engine's step over the whole population.
-    fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask;
-}
-
-struct DynamicsModel<M: NeuronDynamics>(PhantomData<M>);
-
-struct Prepared<M: NeuronDynamics> {
-    coeffs: M::Coeffs,
-    initial: Vec<f64>,
-}
-
-/// Most state variables and receptors a model may declare (a fixed bound keeps the fused
-/// loop's per-neuron state in registers).
-pub const MAX_VARS: usize = 16;
-
-
-
-impl<M: NeuronDynamics> NeuronModel for DynamicsModel<M> {
-    fn name(&self) -> &'static str {
-        M::NAME
-    }
-    fn doc(&self) -> &'static str {
-        M::DOC
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        M::PARAMS
-    }
-    fn choices(&self) -> &'static [ChoiceSpec] {
-        M::CHOICES
-    }
-    fn vars(&self) -> &'static [VarSpec] {
-        M::VARS
-    }
-    fn receptors(&self) -> &'static [ReceptorSpec] {
-        M::RECEPTORS
-    }
-    fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
-        let coeffs = M::coeffs(params, dt_ms)?;
-        Ok(Arc::new(Prepared::<M> { coeffs, initial: M::initial(params) }))
-    }
-}
-
-impl<M: NeuronDynamics> PreparedModel for Prepared<M> {
-    fn initial(&self) -> Vec<f64> {
-        self.initial.clone()
-    }
-
-    fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-        crate::kernel::fused_step::<M>(&self.coeffs, vars, inputs, offset, spikes);
-    }
-
-    fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask {
-        M::step::<Col>(&self.coeffs, vars, inputs)
-    }
-}
-
-/// A connection rule: which (source, target) pairs exist.
-#[derive(Clone)]
-pub struct RuleSpec {
-    /// NEST's name (`pairwise_bernoulli`).
-    pub name: &'static str,
-    /// What it does.
-    pub doc: &'static str,
-    /// Its parameters (dimensionless).
-    pub params: &'static [ParamSpec],
-    /// Draws the pairs. The error names what is wrong with the parameters.
-    pub connect: fn(&ConnectCtx, &Params) -> Result<Pairs, String>,
-}
-
-/// A synapse model (how a spike acts on its target).
-#[derive(Clone)]
-pub struct SynapseSpec {
-    /// Name (`static`).
-    pub name: &'static str,
-    /// What it does.
-    pub doc: &'static str,
-}
-
 /// A kind of monitor.
 #[derive(Clone)]
 pub struct MonitorSpec {
     /// Name (`spikes`, `state`, `rate`).
     pub name: &'static str,
-    /// What it records and the keys it takes.
+    /// What it records.
     pub doc: &'static str,
+    /// Its keys besides `name`, `kind` and `target`: (key, required, meaning).
+    pub keys: &'static [(&'static str, bool, &'static str)],
 }
 
-/// Everything that can be named in a scenario.
+/// The monitors the core implements.
+const BUILTIN_MONITORS: &[MonitorSpec] = &[
+    MonitorSpec { name: "spikes", doc: "every spike of `target`: times in ms and neuron indices", keys: &[] },
+    MonitorSpec {
+        name: "state",
+        doc: "state variables of some neurons of `target`, after each step's update",
+        keys: &[
+            ("variables", true, "a variable name or an array of them"),
+            ("indices", false, "\"all\" (default) or an array of indices within the target"),
+            ("every", false, "sampling period, a multiple of dt (default dt)"),
+        ],
+    },
+    MonitorSpec { name: "rate", doc: "population rate of `target` in Hz", keys: &[("bin", true, "bin width, a multiple of dt")] },
+];
+
+/// Section names the core uses for its own state; a plugin's must differ.
+pub const CORE_SECTIONS: &[&str] =
+    &["clock", "neuron_state", "input_ring", "spikes", "spike_history", "synapse_table", "encoder", "spike_recorder", "state_recorder", "rate_recorder", "end"];
+
+/// Writes the state of one component of an entity; `None` when the entity has none.
+pub(crate) type SaveFn = fn(&World, Entity, &mut StateWriter<'_>) -> Option<std::io::Result<()>>;
+/// Loads the state of one component of an entity; `None` when the entity has none.
+pub(crate) type LoadFn = fn(&mut World, Entity, &mut StateReader<'_>) -> Option<Result<(), StateError>>;
+
+/// State the core saves into checkpoints: one component type (saved for every entity of
+/// the simulation that holds it, in the simulation's entity order) or one resource.
+#[derive(Clone)]
+pub struct StateSection {
+    /// Section name, unique (`neuron_state`, `my_plugin.counter`).
+    pub name: &'static str,
+    /// A component (per entity) or a resource (once).
+    pub per_entity: bool,
+    pub(crate) has: HasFn,
+    pub(crate) save: SaveFn,
+    pub(crate) load: LoadFn,
+}
+
+/// Whether an entity (or the world, for a resource) holds the section's state.
+pub(crate) type HasFn = fn(&World, Entity) -> bool;
+
+/// [`HasFn`] of a component.
+pub(crate) fn has_component<C: Component>(w: &World, e: Entity) -> bool {
+    w.get::<C>(e).is_some()
+}
+
+fn has_resource<R: Resource>(w: &World, _: Entity) -> bool {
+    w.contains_resource::<R>()
+}
+
+fn save_component<C: Component + Checkpoint>(w: &World, e: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+    w.get::<C>(e).map(|c| c.save_state(out))
+}
+
+fn load_component<C: Component<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(
+    w: &mut World,
+    e: Entity,
+    inp: &mut StateReader<'_>,
+) -> Option<Result<(), StateError>> {
+    w.get_mut::<C>(e).map(|mut c| c.load_state(inp))
+}
+
+fn save_resource<R: Resource + Checkpoint>(w: &World, _: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+    w.get_resource::<R>().map(|r| r.save_state(out))
+}
+
+fn load_resource<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(w: &mut World, _: Entity, inp: &mut StateReader<'_>) -> Option<Result<(), StateError>> {
+    w.get_resource_mut::<R>().map(|mut r| r.load_state(inp))
+}
+
+/// Adds a plugin's systems to a schedule.
+pub(crate) type SystemsHook = Arc<dyn Fn(&mut Schedule) + Send + Sync>;
+/// Runs on the built world (resources, components of the plugin); an error aborts the build.
+pub(crate) type WorldHook = Arc<dyn Fn(&mut World) -> Result<(), String> + Send + Sync>;
+
+/// Everything that can be named in a scenario, and everything plugins add to a world.
 #[derive(Clone, Default)]
 pub struct Registry {
     /// Neuron models by name.
@@ -143,10 +122,23 @@ pub struct Registry {
     pub encoders: BTreeMap<&'static str, Arc<dyn EncoderFactory>>,
     /// Connection rules by name.
     pub rules: BTreeMap<&'static str, RuleSpec>,
-    /// Synapse models by name.
-    pub synapse_models: BTreeMap<&'static str, SynapseSpec>,
     /// Monitor kinds by name.
     pub monitors: BTreeMap<&'static str, MonitorSpec>,
+    /// Projection sub-tables by key.
+    pub addon_tables: BTreeMap<&'static str, AddonTable>,
+    /// Projection add-ons by (sub-table, name).
+    pub addons: BTreeMap<(&'static str, &'static str), Arc<dyn ProjectionAddon>>,
+    /// Checkpointed state, in registration order (which is the order in checkpoints).
+    pub sections: Vec<StateSection>,
+    pub(crate) systems: Vec<SystemsHook>,
+    pub(crate) world_hooks: Vec<WorldHook>,
+}
+
+impl Registry {
+    /// The add-ons registered for sub-table `table`, by name.
+    pub fn addons_of(&self, table: &str) -> Vec<&Arc<dyn ProjectionAddon>> {
+        self.addons.iter().filter(|((t, _), _)| *t == table).map(|(_, a)| a).collect()
+    }
 }
 
 /// Names for messages: `a, b, c`.
@@ -154,7 +146,7 @@ pub fn names<V>(m: &BTreeMap<&'static str, V>) -> String {
     m.keys().copied().collect::<Vec<_>>().join(", ")
 }
 
-/// Collects plugins' registrations, then builds a [`crate::sim::Sim`] from a scenario.
+/// Collects plugins' registrations, then builds a `Sim` from a scenario.
 pub struct SimBuilder {
     pub(crate) registry: Registry,
     errors: Vec<String>,
@@ -167,16 +159,20 @@ impl Default for SimBuilder {
 }
 
 impl SimBuilder {
-    /// A builder with the core's own rules, synapse model and monitors registered.
+    /// A builder with the core's own rules, sub-tables and monitors registered.
     pub fn new() -> Self {
         let mut b = SimBuilder { registry: Registry::default(), errors: Vec::new() };
-        crate::connect::register_builtin_rules(&mut b);
-        b.add_synapse_model(SynapseSpec {
-            name: "static",
-            doc: "Fixed weight: a spike adds the weight to the target's receptor after the delay.",
+        for r in crate::rules::builtin_rules() {
+            b.add_connection_rule(r);
+        }
+        b.add_addon_table(AddonTable {
+            table: "synapse",
+            selector: "model",
+            doc: "what a spike does at delivery; `synapse = \"static\"` (the default) adds the weight",
         });
-        for m in crate::monitor::builtin_monitors() {
-            b.add_monitor_kind(m);
+        b.add_addon_table(AddonTable { table: "plasticity", selector: "rule", doc: "a learning rule that changes the projection's weights" });
+        for m in BUILTIN_MONITORS {
+            b.add_monitor_kind(m.clone());
         }
         b
     }
@@ -192,62 +188,136 @@ impl SimBuilder {
         &self.registry
     }
 
-    fn dup(&mut self, what: &str, name: &str) {
-        self.errors.push(format!("{what} `{name}` is registered twice"));
+    /// Records a registration mistake; [`SimBuilder::check`] (called by every build)
+    /// reports the first one.
+    pub fn error(&mut self, message: impl Into<String>) {
+        self.errors.push(message.into());
+    }
+
+    fn insert_unique<V>(errors: &mut Vec<String>, map: &mut BTreeMap<&'static str, V>, what: &str, name: &'static str, v: V) {
+        if map.contains_key(name) {
+            errors.push(format!("{what} `{name}` is registered twice"));
+        } else {
+            map.insert(name, v);
+        }
     }
 
     /// Registers a clock-driven neuron model.
     pub fn add_neuron_model<M: NeuronDynamics>(&mut self) -> &mut Self {
-        if self.registry.neuron_models.contains_key(M::NAME) {
-            self.dup("neuron model", M::NAME);
-        } else {
-            self.registry.neuron_models.insert(M::NAME, Arc::new(DynamicsModel::<M>(PhantomData)));
+        if M::VARS.len() > MAX_VARS || M::RECEPTORS.len() > MAX_VARS {
+            self.error(format!(
+                "neuron model `{}` declares {} state variables and {} receptors; at most {MAX_VARS} of each are supported",
+                M::NAME,
+                M::VARS.len(),
+                M::RECEPTORS.len()
+            ));
+            return self;
         }
+        if M::VARS.is_empty() {
+            self.error(format!("neuron model `{}` declares no state variable", M::NAME));
+            return self;
+        }
+        Self::insert_unique(&mut self.errors, &mut self.registry.neuron_models, "neuron model", M::NAME, crate::kernel::neuron_model::<M>());
         self
     }
 
     /// Registers an encoder.
     pub fn add_encoder(&mut self, f: impl EncoderFactory + 'static) -> &mut Self {
         let name = f.name();
-        if self.registry.encoders.contains_key(name) {
-            self.dup("encoder", name);
-        } else {
-            self.registry.encoders.insert(name, Arc::new(f));
-        }
+        Self::insert_unique(&mut self.errors, &mut self.registry.encoders, "encoder", name, Arc::new(f) as Arc<dyn EncoderFactory>);
         self
     }
 
     /// Registers a connection rule.
     pub fn add_connection_rule(&mut self, r: RuleSpec) -> &mut Self {
-        if self.registry.rules.contains_key(r.name) {
-            self.dup("connection rule", r.name);
+        let name = r.name;
+        Self::insert_unique(&mut self.errors, &mut self.registry.rules, "connection rule", name, r);
+        self
+    }
+
+    /// Registers a monitor kind. The core implements `spikes`, `state` and `rate`.
+    pub(crate) fn add_monitor_kind(&mut self, m: MonitorSpec) -> &mut Self {
+        let name = m.name;
+        Self::insert_unique(&mut self.errors, &mut self.registry.monitors, "monitor", name, m);
+        self
+    }
+
+    /// Declares a sub-table of projections (`[projection.TABLE]`) whose `selector` key names
+    /// an add-on. The core declares `synapse` (selector `model`) and `plasticity` (`rule`).
+    pub fn add_addon_table(&mut self, t: AddonTable) -> &mut Self {
+        const CORE_KEYS: &[&str] = &["name", "from", "to", "rule", "receptor", "weight", "delay", "allow_autapses", "allow_multapses", "p", "indegree", "outdegree", "n"];
+        if CORE_KEYS.contains(&t.table) {
+            self.error(format!("projection sub-table `{}` would hide the core's key of that name", t.table));
+            return self;
+        }
+        let name = t.table;
+        Self::insert_unique(&mut self.errors, &mut self.registry.addon_tables, "projection sub-table", name, t);
+        self
+    }
+
+    /// Registers a projection add-on (a synapse model, a plasticity rule...) in its table.
+    pub fn add_projection_addon(&mut self, a: impl ProjectionAddon + 'static) -> &mut Self {
+        let key = (a.table(), a.name());
+        if a.table() == "synapse" && a.name() == "static" {
+            self.error("synapse model `static` is the core's (no dynamics); choose another name");
+        } else if self.registry.addons.contains_key(&key) {
+            self.error(format!("`{}` add-on `{}` is registered twice", key.0, key.1));
         } else {
-            self.registry.rules.insert(r.name, r);
+            self.registry.addons.insert(key, Arc::new(a));
         }
         self
     }
 
-    /// Registers a synapse model.
-    pub fn add_synapse_model(&mut self, s: SynapseSpec) -> &mut Self {
-        if self.registry.synapse_models.contains_key(s.name) {
-            self.dup("synapse model", s.name);
+    /// Adds systems into one of the ordered sets. They run on every simulation this builder
+    /// makes; a system that must act only on some projections or populations queries for
+    /// a component the plugin attaches to them.
+    pub fn add_systems<M>(&mut self, set: SimSystems, systems: impl IntoScheduleConfigs<ScheduleSystem, M> + Clone + Send + Sync + 'static) -> &mut Self {
+        self.registry.systems.push(Arc::new(move |s: &mut Schedule| {
+            s.add_systems(systems.clone().in_set(set));
+        }));
+        self
+    }
+
+    /// Runs `hook` on every world this builder makes, once the network is built (all
+    /// entities and the core's resources exist): to insert resources, or components on
+    /// populations and projections. An error aborts the build with the plugin's message.
+    pub fn add_world_hook(&mut self, hook: impl Fn(&mut World) -> Result<(), String> + Send + Sync + 'static) -> &mut Self {
+        self.registry.world_hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Inserts a clone of `resource` into every world this builder makes.
+    pub fn insert_resource<R: Resource + Clone + Send + Sync>(&mut self, resource: R) -> &mut Self {
+        self.add_world_hook(move |w: &mut World| {
+            w.insert_resource(resource.clone());
+            Ok(())
+        })
+    }
+
+    fn add_section(&mut self, s: StateSection) -> &mut Self {
+        if self.registry.sections.iter().any(|x| x.name == s.name) || CORE_SECTIONS.contains(&s.name) {
+            self.error(format!("checkpoint section `{}` is registered twice", s.name));
+        } else if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+            self.error(format!("checkpoint section name `{}` must be non-empty ASCII letters, digits, `_`, `.`, `-`", s.name));
         } else {
-            self.registry.synapse_models.insert(s.name, s);
+            self.registry.sections.push(s);
         }
         self
     }
 
-    /// Registers a monitor kind.
-    pub fn add_monitor_kind(&mut self, m: MonitorSpec) -> &mut Self {
-        if self.registry.monitors.contains_key(m.name) {
-            self.dup("monitor", m.name);
-        } else {
-            self.registry.monitors.insert(m.name, m);
-        }
-        self
+    /// Saves component `C` into checkpoints, for every entity of the simulation that holds
+    /// it, under section `name` (unique; prefix it with the plugin's name). On load, the
+    /// core checks that `C` read all its bytes and that saving it again gives them back.
+    pub fn add_component_state<C: Component<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(&mut self, name: &'static str) -> &mut Self {
+        self.add_section(StateSection { name, per_entity: true, has: has_component::<C>, save: save_component::<C>, load: load_component::<C> })
     }
 
-    /// Fails if any registration conflicted.
+    /// Saves resource `R` into checkpoints under section `name`, with the same checks.
+    pub fn add_resource_state<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(&mut self, name: &'static str) -> &mut Self {
+        self.add_section(StateSection { name, per_entity: false, has: has_resource::<R>, save: save_resource::<R>, load: load_resource::<R> })
+    }
+
+    /// Fails if any registration was a mistake (a duplicate name, a model too large).
     pub fn check(&self) -> crate::Result<()> {
         match self.errors.first() {
             Some(e) => Err(crate::Error::Registry(e.clone())),

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::registry::SimBuilder;
 use crate::scenario::{LoadOptions, Scenario};
-use crate::sim::{RunOptions, Sim};
+use crate::api::run::RunOptions;
+use crate::sim::Sim;
 
 /// Runs `scenario` twice with `opts`: straight to the end, and to `split` steps, saved to a
 /// checkpoint in `dir`, loaded into a new [`Sim`] and run to the end. Returns an error
@@ -23,7 +24,7 @@ pub fn check_resume(builder: &SimBuilder, scenario: &Path, split: u64, dir: &Pat
     whole.run_to_end(u64::MAX, |_| {});
     let mut first = builder.build(load()?, opts).map_err(|e| e.to_string())?;
     first.run_until(split, u64::MAX, |_| {});
-    let path = dir.join(crate::checkpoint::file_name(split));
+    let path = dir.join(crate::persist::file_name(split));
     first.save(&path).map_err(|e| e.to_string())?;
     drop(first);
     let mut resumed = Sim::load_with(&path, builder, opts, None).map_err(|e| e.to_string())?;

@@ -3,7 +3,7 @@
 mod common;
 use common::*;
 use spikeworld::prelude::*;
-use spikeworld::sim::Projection;
+use spikeworld::net::synapse::SynapseTable as Projection;
 
 fn net(rule: &str, extra: &str, n_src: usize, n_tgt: usize, same: bool) -> Sim {
     let to = if same { "A" } else { "B" };
@@ -150,7 +150,7 @@ fn weight_and_delay_distributions_have_their_moments() {
     let sd = (p.weight.iter().map(|w| (w - m) * (w - m)).sum::<f64>() / n).sqrt();
     assert!((m - 2.0).abs() < 4.0 * 0.5 / n.sqrt(), "mean weight {m}");
     assert!((sd - 0.5).abs() < 0.02, "weight sd {sd}");
-    let spikeworld::sim::Delays::Each(d) = &p.delay else { panic!("per-synapse delays expected") };
+    let spikeworld::net::synapse::Delays::Each(d) = &p.delay else { panic!("per-synapse delays expected") };
     assert!(d.iter().all(|&k| (10..=30).contains(&k)));
     let md = d.iter().map(|&k| k as f64).sum::<f64>() / d.len() as f64;
     assert!((md - 20.0).abs() < 0.2, "mean delay {md} steps");

@@ -107,7 +107,7 @@ fn spike_generator_reads_a_csv_file() {
     let mut seen = Vec::new();
     for step in 0..10 {
         sim.step();
-        let s = sim.world.get::<spikeworld::sim::Spikes>(sim.encoders[0]).unwrap();
+        let s = sim.world.get::<spikeworld::net::Spikes>(sim.encoders[0]).unwrap();
         for &i in &s.indices {
             seen.push((step, i));
         }

@@ -228,7 +228,7 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
 
 /// A time given on the command line (`500ms`, `1.5 s`) as a whole number of steps.
 fn time_steps(flag: &str, text: &str, dt: f64) -> Result<u64> {
-    let ms = spikeworld::units::parse_quantity(text, Dim::Time).map_err(|m| Error::Input(format!("{flag} {text}: {m}")))?;
+    let ms = spikeworld::util::units::parse_quantity(text, Dim::Time).map_err(|m| Error::Input(format!("{flag} {text}: {m}")))?;
     if ms.is_nan() || ms < 0.0 {
         return Err(Error::Input(format!("{flag} {text}: must be a time >= 0")));
     }
@@ -260,14 +260,16 @@ fn checkpoint_plan(a: &CheckpointArgs, out: &std::path::Path, dt: f64, stopping:
     Ok(Some(CheckpointPlan { every, dir, keep: a.keep }))
 }
 
-fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::checkpoint::Saved> {
-    use spikeworld::checkpoint;
+fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::persist::Saved> {
+    use spikeworld::persist as checkpoint;
     std::fs::create_dir_all(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?;
     let saved = sim.save(&plan.dir.join(checkpoint::file_name(sim.step_count())))?;
-    // Only once the new one is complete, the oldest beyond `keep` go.
-    let all = checkpoint::list(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?;
-    if all.len() > plan.keep {
-        for (_, p) in &all[..all.len() - plan.keep] {
+    // Only once the new one is complete, the oldest beyond `keep` go; never the new one,
+    // even when the directory holds later steps of an earlier run.
+    let others: Vec<_> = checkpoint::list(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?.into_iter().filter(|(_, p)| *p != saved.path).collect();
+    let keep_others = plan.keep.saturating_sub(1);
+    if others.len() > keep_others {
+        for (_, p) in &others[..others.len() - keep_others] {
             std::fs::remove_file(p).map_err(|e| Error::io(p, e))?;
         }
     }
@@ -294,9 +296,9 @@ fn run_and_write(
     let bar = progress_bar(quiet, end);
     let t_loop = Instant::now();
     let report = (end / 200).clamp(1, 1000);
-    let mut last_saved: Option<spikeworld::checkpoint::Saved> = None;
+    let mut last_saved: Option<spikeworld::persist::Saved> = None;
     let mut ck_time = 0.0;
-    while sim.step_count() < end {
+    while sim.step_count() < end && sim.fault().is_none() {
         let s = sim.step_count();
         let mut target = end.min((s / report + 1) * report);
         if let Some(k) = plan.and_then(|p| p.every) {
@@ -327,7 +329,7 @@ fn run_and_write(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    sim.check_finite()?;
+    sim.check()?;
     let timings = Timings { wall_time_s: t0.elapsed().as_secs_f64(), build_time_s, loop_time_s };
     let m = sim.write_outputs_with(out, timings, resumed_from.clone())?;
     println!(
@@ -401,9 +403,17 @@ pub fn info_text(b: &SimBuilder) -> String {
             let _ = writeln!(s, "      {:<14} {:<16} {:?}, {}", rc.name, rc.dim.unit(), rc.kind, rc.doc);
         }
     }
-    let _ = writeln!(s, "\nSYNAPSE MODELS");
-    for (name, sm) in &r.synapse_models {
-        let _ = writeln!(s, "  {name:<20} {}", sm.doc);
+    for (table, t) in &r.addon_tables {
+        let _ = writeln!(s, "\nPROJECTION SUB-TABLE `{table}` ({}; selected by `{}`)", t.doc, t.selector);
+        if *table == "synapse" {
+            let _ = writeln!(s, "  {:<20} {}", "static", "fixed weight: a spike adds the weight to the target's receptor after the delay (default)");
+        }
+        for a in r.addons_of(table) {
+            let _ = writeln!(s, "  {:<20} {}", a.name(), a.doc());
+            for p in a.keys() {
+                param_line(&mut s, p);
+            }
+        }
     }
     let _ = writeln!(s, "\nCONNECTION RULES (projection keys: from, to, rule, receptor, weight, delay, allow_autapses, allow_multapses)");
     for (name, rule) in &r.rules {
@@ -421,7 +431,10 @@ pub fn info_text(b: &SimBuilder) -> String {
     }
     let _ = writeln!(s, "\nMONITORS");
     for (name, m) in &r.monitors {
-        let _ = writeln!(s, "  {name:<20} {}", m.doc);
+        let _ = writeln!(s, "  {name:<20} {} (keys: name, kind, target)", m.doc);
+        for (k, required, doc) in m.keys {
+            let _ = writeln!(s, "      {:<14} {:<16} {}", k, if *required { "required" } else { "optional" }, doc);
+        }
     }
     s
 }

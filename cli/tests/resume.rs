@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use spikeworld::checkpoint::file_name;
+use spikeworld::persist::file_name;
 use spikeworld::prelude::*;
 
 fn bin() -> Command {
@@ -124,14 +124,14 @@ fn spikes_in_transit_cross_the_checkpoint() {
     let t = tmp.path();
     let (steps, _) = steps_dt(&sc, &[]);
     ok(bin().arg("run").arg(&sc).args(["--quiet", "--checkpoint-every", "5ms", "--keep", "100"]).arg("--out").arg(t.join("whole")).arg("--checkpoint-dir").arg(t.join("ck")));
-    let all = spikeworld::checkpoint::list(&t.join("ck")).unwrap();
+    let all = spikeworld::persist::list(&t.join("ck")).unwrap();
     assert_eq!(all.len() as u64, steps / 50, "one checkpoint every 5 ms, the last at the end");
     // The volley emitted in step 1000 (100 ms) travels 30 ms and acts in the update of step
     // 1000 + 1 + 300: at the checkpoint after step 1100 it is 201 steps ahead.
     let ck = t.join("ck").join(file_name(1100));
     let b = spikeworld_cli::builder();
     let sim = Sim::load(&ck, &b).unwrap();
-    let ring = sim.world.get::<spikeworld::sim::InputRing>(sim.populations[0]).unwrap();
+    let ring = sim.world.get::<spikeworld::net::InputRing>(sim.populations[0]).unwrap();
     let pending = ring.pending(sim.step_count());
     assert!(ring.depth() > 300, "delays of 30 ms need a deep ring, got {}", ring.depth());
     let far: usize = pending[100..].iter().sum();
@@ -161,10 +161,10 @@ fn keeps_the_last_k_checkpoints() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path().join("ck");
     ok(bin().arg("run").arg(scenario("lif_poisson.toml")).args(["--quiet", "--checkpoint-every", "100ms"]).arg("--out").arg(tmp.path().join("o")).arg("--checkpoint-dir").arg(&d));
-    let steps: Vec<u64> = spikeworld::checkpoint::list(&d).unwrap().into_iter().map(|(s, _)| s).collect();
+    let steps: Vec<u64> = spikeworld::persist::list(&d).unwrap().into_iter().map(|(s, _)| s).collect();
     assert_eq!(steps, vec![4000, 5000], "default --keep 2");
     ok(bin().arg("run").arg(scenario("lif_poisson.toml")).args(["--quiet", "--checkpoint-every", "100ms", "--keep", "3"]).arg("--out").arg(tmp.path().join("o")).arg("--checkpoint-dir").arg(&d));
-    let steps: Vec<u64> = spikeworld::checkpoint::list(&d).unwrap().into_iter().map(|(s, _)| s).collect();
+    let steps: Vec<u64> = spikeworld::persist::list(&d).unwrap().into_iter().map(|(s, _)| s).collect();
     assert_eq!(steps, vec![3000, 4000, 5000]);
     let leftovers: Vec<String> =
         std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).filter(|n| n.contains(".tmp")).collect();
@@ -244,12 +244,19 @@ fn damaged_checkpoints_are_rejected_clearly() {
         rejected(&p, expect);
     }
     // A newer format version, otherwise valid.
-    let mut b = good[..n - 16].to_vec();
-    b[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let sum = xxhash_rust::xxh3::xxh3_64(&b);
-    b.extend_from_slice(b"SWCKEND\n");
-    b.extend_from_slice(&sum.to_le_bytes());
-    rejected(&write("newer.swck", &b), "format version 2 is newer");
+    let b = good[..n - 16].to_vec();
+    let with_version = |v: u32| {
+        let mut b = b.clone();
+        b[8..12].copy_from_slice(&v.to_le_bytes());
+        let sum = xxhash_rust::xxh3::xxh3_64(&b);
+        b.extend_from_slice(b"SWCKEND\n");
+        b.extend_from_slice(&sum.to_le_bytes());
+        b
+    };
+    let next = spikeworld::persist::FORMAT_VERSION + 1;
+    rejected(&write("newer.swck", &with_version(next)), &format!("format version {next} is newer"));
+    // An older format version (this build reads only its own).
+    rejected(&write("older.swck", &with_version(1)), "format version 1 was written by an older spikeworld");
     // Something else entirely.
     rejected(&scenario("lif_poisson.toml"), "not a spikeworld checkpoint");
     // The wrong scenario.
@@ -311,12 +318,12 @@ fn sigkill_while_writing_a_checkpoint_leaves_the_previous_one_intact() {
         }
     }
     assert!(killed_mid_write, "could not kill the run while it was writing a checkpoint");
-    let complete = spikeworld::checkpoint::list(&ck).unwrap();
+    let complete = spikeworld::persist::list(&ck).unwrap();
     assert!(!complete.is_empty());
     // Every complete checkpoint loads; the newest resumes to the bits of an uninterrupted run.
     let b = spikeworld_cli::builder();
     for (_, p) in &complete {
-        spikeworld::checkpoint::CheckpointFile::open(p).unwrap_or_else(|e| panic!("{e}"));
+        spikeworld::persist::CheckpointFile::open(p).unwrap_or_else(|e| panic!("{e}"));
     }
     let (last_step, last) = complete.last().unwrap().clone();
     let sim = Sim::load(&last, &b).unwrap();

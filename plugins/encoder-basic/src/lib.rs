@@ -3,10 +3,10 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use spikeworld::node::Val;
+use spikeworld::util::node::Val;
 use spikeworld::prelude::*;
-use spikeworld::rng::{Stream, purpose};
-use spikeworld::table::{err_at, node_count, node_quantity_list};
+use spikeworld::util::rng::{Stream, purpose};
+use spikeworld::util::table::{err_at, node_count, node_quantity_list};
 
 /// Registers `poisson`, `constant_current` and `spike_generator`.
 pub struct EncoderPlugin;
@@ -225,7 +225,7 @@ impl EncoderFactory for SpikeGeneratorFactory {
         K
     }
     fn build(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
-        let mut raw: Vec<(f64, u64, spikeworld::error::Loc)> = Vec::new();
+        let mut raw: Vec<(f64, u64, spikeworld::util::error::Loc)> = Vec::new();
         match (t.get("times"), t.get("indices"), t.opt_str("file")?) {
             (Some(tn), Some(inode), None) => {
                 let times = node_quantity_list(tn, Dim::Time, &t.key_path("times"))?;
@@ -247,7 +247,7 @@ impl EncoderFactory for SpikeGeneratorFactory {
                     if line.is_empty() || line.starts_with('#') || (ln == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
                         continue;
                     }
-                    let loc = spikeworld::error::Loc::File { file: path.display().to_string().into(), line: ln as u32 + 1, col: 1 };
+                    let loc = spikeworld::util::error::Loc::File { file: path.display().to_string().into(), line: ln as u32 + 1, col: 1 };
                     let parsed = line.split_once(',').and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<u64>().ok()?)));
                     let (tm, i) = parsed.ok_or_else(|| err_at(&loc, t.key_path("file"), format!("expected `t_ms,index`, found `{line}`")))?;
                     raw.push((tm, i, loc));

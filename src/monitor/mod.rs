@@ -1,24 +1,10 @@
 //! Monitors: `spikes` (every spike), `state` (variables of chosen neurons every k steps),
-//! `rate` (population rate in bins). They record in [`crate::sim::SimSystems::Record`].
+//! `rate` (population rate in bins). They record in [`crate::api::sets::SimSystems::Record`].
 
 use bevy_ecs::prelude::*;
 
-use crate::registry::MonitorSpec;
-use crate::sim::{Clock, NeuronState, Spikes};
-
-pub(crate) fn builtin_monitors() -> Vec<MonitorSpec> {
-    vec![
-        MonitorSpec {
-            name: "spikes",
-            doc: "every spike of `target` (a population or `P[a:b]`): times in ms and neuron indices",
-        },
-        MonitorSpec {
-            name: "state",
-            doc: "`variables` of `target` at `indices` (default all), every `every` (default dt), after each step's update",
-        },
-        MonitorSpec { name: "rate", doc: "population rate of `target` in Hz, in bins of `bin`" },
-    ]
-}
+use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+use crate::net::{Clock, NeuronState, Spikes, StateStore};
 
 /// Records every spike of a population range.
 #[derive(Component, Debug, Clone)]
@@ -115,11 +101,11 @@ pub(crate) fn record_states(clock: Res<Clock>, mut mons: Query<&mut StateRecorde
         m.t_ms.push(next as f64 * clock.dt_ms);
         for (slot, &k) in m.vars.iter().enumerate() {
             match &st.store {
-                crate::sim::StateStore::Host(v) => {
+                StateStore::Host(v) => {
                     let col = &v[k];
                     m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
                 }
-                crate::sim::StateStore::Tensor(_) => {
+                StateStore::Tensor(_) => {
                     let col = st.var_to_host(k);
                     m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
                 }
@@ -138,5 +124,55 @@ pub(crate) fn record_rates(clock: Res<Clock>, mut mons: Query<&mut RateRecorder>
         let (a, b) = (m.start, m.end);
         let c = s.indices.iter().filter(|&&i| i >= a && i < b).count() as u64;
         m.counts[bin] += c;
+    }
+}
+
+impl Checkpoint for SpikeRecorder {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.blob(&self.t_ms)?;
+        out.blob(&self.index)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.t_ms = inp.blob("spike times")?;
+        self.index = inp.blob("spike indices")?;
+        if self.t_ms.len() != self.index.len() {
+            return Err(StateError(format!("{} times but {} indices", self.t_ms.len(), self.index.len())));
+        }
+        Ok(())
+    }
+}
+
+impl Checkpoint for StateRecorder {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.blob(&self.t_ms)?;
+        out.u64(self.data.len() as u64)?;
+        for d in &self.data {
+            out.blob(d)?;
+        }
+        Ok(())
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.t_ms = inp.blob("sample times")?;
+        let k = inp.u64("variable count")?;
+        if k != self.data.len() as u64 {
+            return Err(StateError(format!("{k} variables stored, {} recorded", self.data.len())));
+        }
+        for d in 0..self.data.len() {
+            self.data[d] = inp.blob("samples")?;
+            if self.data[d].len() != self.t_ms.len() * self.indices.len() {
+                return Err(StateError("a sample array of the wrong size".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Checkpoint for RateRecorder {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.blob(&self.counts)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.counts = inp.blob("rate counts")?;
+        Ok(())
     }
 }

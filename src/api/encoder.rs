@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use crate::checkpoint::Checkpoint;
-use crate::error::ScenarioError;
-use crate::model::ParamSpec;
-use crate::table::Table;
+use crate::api::state::Checkpoint;
+use crate::util::error::ScenarioError;
+use crate::api::model::ParamSpec;
+use crate::util::table::Table;
 
 /// What an encoder produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub enum EncoderKind {
 pub struct EncoderCtx {
     /// The run's seed.
     pub seed: u64,
-    /// The encoder's stream key ([`crate::rng::entity_key`]).
+    /// The encoder's stream key ([`crate::util::rng::entity_key`]).
     pub entity: u32,
     /// Step in ms.
     pub dt_ms: f64,

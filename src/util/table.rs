@@ -1,9 +1,9 @@
 //! Strict, located reading of scenario tables: every key is either read or reported as
 //! unknown, with the valid choices.
 
-use crate::error::{Loc, ScenarioError};
-use crate::node::{Entry, Node, Val};
-use crate::units::{Dim, check_finite, parse_quantity};
+use crate::util::error::{Loc, ScenarioError};
+use crate::util::node::{Entry, Node, Val};
+use crate::util::units::{Dim, check_finite, parse_quantity};
 
 /// Reads the keys of one TOML table, remembering which were used.
 pub struct Table<'a> {

@@ -1,248 +1,17 @@
-//! Scenario files: TOML describing a whole experiment. See `docs/scenarios.md`.
-//!
-//! Parsing is strict: unknown keys, unknown names, dangling references, negative sizes,
-//! probabilities outside [0, 1] and non-finite numbers are errors that name
-//! `file:line:col`, the key, and the valid choices.
+//! Scenario text → definitions: every key read, checked and located.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
-use crate::encoder::{Encoder, EncoderCtx, EncoderKind};
-use crate::error::ScenarioError;
-use crate::model::{Params, ReceptorKind};
-use crate::node::{Node, Val, apply_override, parse_document};
-use crate::registry::{NeuronModel, PreparedModel, Registry, RuleSpec, names};
-use crate::rng::entity_key;
-use crate::table::{Table, err_at, node_count, node_quantity};
-use crate::units::Dim;
-
-/// A population's neurons `start..end` (Brian2's `P[a:b]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Selection {
-    /// Index into [`Scenario::populations`] or [`Scenario::encoders`].
-    pub index: usize,
-    /// First neuron.
-    pub start: usize,
-    /// One past the last neuron.
-    pub end: usize,
-}
-
-impl Selection {
-    /// Number of neurons selected.
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-    /// True when nothing is selected.
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
-}
-
-/// What a projection's `from` names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SourceRef {
-    /// A population.
-    Population(Selection),
-    /// A spike-source encoder.
-    Encoder(Selection),
-}
-
-/// A constant or a distribution (weights, delays, initial values).
-#[derive(Clone, Debug, PartialEq)]
-pub enum ValueDist {
-    /// The same value everywhere.
-    Const(f64),
-    /// Normal with mean and standard deviation.
-    Normal {
-        /// Mean.
-        mean: f64,
-        /// Standard deviation.
-        std: f64,
-    },
-    /// Uniform on [low, high).
-    Uniform {
-        /// Lower bound.
-        low: f64,
-        /// Upper bound.
-        high: f64,
-    },
-}
-
-/// A population.
-#[derive(Clone)]
-pub struct PopulationDef {
-    /// Name.
-    pub name: String,
-    /// Number of neurons.
-    pub size: usize,
-    /// The model.
-    pub model: Arc<dyn NeuronModel>,
-    /// Parameters, canonical units.
-    pub params: Params,
-    /// The model with parameters fixed.
-    pub prepared: Arc<dyn PreparedModel>,
-    /// Initial values given in the scenario: (variable index, value).
-    pub init: Vec<(usize, ValueDist)>,
-    /// Stream key.
-    pub key: u32,
-}
-
-/// A connection rule with its parameters.
-#[derive(Clone)]
-pub struct RuleDef {
-    /// The rule.
-    pub spec: RuleSpec,
-    /// Its parameters.
-    pub params: Params,
-}
-
-/// A projection.
-#[derive(Clone)]
-pub struct ProjectionDef {
-    /// Name.
-    pub name: String,
-    /// Sources.
-    pub from: SourceRef,
-    /// Targets (a population).
-    pub to: Selection,
-    /// Connection rule.
-    pub rule: RuleDef,
-    /// Whether a neuron may connect to itself.
-    pub allow_autapses: bool,
-    /// Whether a pair may be connected more than once.
-    pub allow_multapses: bool,
-    /// Receptor index in the target model.
-    pub receptor: usize,
-    /// Weight (unit of the receptor).
-    pub weight: ValueDist,
-    /// Delay in ms (rounded to steps).
-    pub delay_ms: ValueDist,
-    /// Synapse model name.
-    pub synapse: String,
-    /// Stream key.
-    pub key: u32,
-}
-
-/// An encoder.
-pub struct EncoderDef {
-    /// Name.
-    pub name: String,
-    /// Registered kind.
-    pub kind: String,
-    /// Source or current.
-    pub output: EncoderKind,
-    /// Outputs (source) or targets (current).
-    pub size: usize,
-    /// For current encoders: the target and the receptor index.
-    pub target: Option<(Selection, usize)>,
-    /// The built encoder.
-    pub encoder: Box<dyn Encoder>,
-}
-
-/// What a monitor records.
-#[derive(Clone, Debug)]
-pub enum MonitorKind {
-    /// Every spike of the selection.
-    Spikes,
-    /// State variables of some neurons every `every` steps.
-    State {
-        /// Variable indices.
-        vars: Vec<usize>,
-        /// Neuron indices (population-wide).
-        indices: Vec<usize>,
-        /// Record every this many steps.
-        every: u64,
-    },
-    /// Population rate in bins of `bin` steps.
-    Rate {
-        /// Bin width in steps.
-        bin: u64,
-    },
-}
-
-/// A monitor.
-#[derive(Clone, Debug)]
-pub struct MonitorDef {
-    /// Name (used in output file names).
-    pub name: String,
-    /// Recorded population (and neurons).
-    pub target: Selection,
-    /// What to record.
-    pub kind: MonitorKind,
-}
-
-/// A validated scenario.
-pub struct Scenario {
-    /// The file as the user named it.
-    pub path: PathBuf,
-    /// SHA-256 of the file's bytes (before overrides).
-    pub sha256: String,
-    /// The file's text (before overrides).
-    pub text: String,
-    /// Overrides applied (`--set`).
-    pub overrides: Vec<String>,
-    /// Step, ms.
-    pub dt_ms: f64,
-    /// Duration, ms.
-    pub t_stop_ms: f64,
-    /// Number of steps (`round(t_stop / dt)`).
-    pub steps: u64,
-    /// Seed.
-    pub seed: u64,
-    /// Populations in file order.
-    pub populations: Vec<PopulationDef>,
-    /// Projections in file order (this is also their delivery order).
-    pub projections: Vec<ProjectionDef>,
-    /// Encoders in file order.
-    pub encoders: Vec<EncoderDef>,
-    /// Monitors in file order.
-    pub monitors: Vec<MonitorDef>,
-}
-
-/// Options from outside the file.
-#[derive(Clone, Debug, Default)]
-pub struct LoadOptions {
-    /// `--set key.path=value`, in order.
-    pub overrides: Vec<String>,
-    /// `--seed`: replaces `simulation.seed`.
-    pub seed: Option<u64>,
-}
-
-impl Scenario {
-    /// Reads, overrides and validates a scenario file.
-    pub fn load(path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::Error::Input(format!("{}: cannot read scenario: {e}", path.display())))?;
-        Self::from_str(&text, path, registry, opts)
-    }
-
-    /// Validates scenario text; `path` names it in messages and anchors relative paths.
-    pub fn from_str(text: &str, path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
-        let sha256 = hex(&Sha256::digest(text.as_bytes()));
-        let mut doc = parse_document(&path.display().to_string(), text)?;
-        for o in &opts.overrides {
-            apply_override(&mut doc, o)?;
-        }
-        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut s = build(&doc, registry, opts, &base_dir)?;
-        s.path = path.to_path_buf();
-        s.sha256 = sha256;
-        s.text = text.to_string();
-        s.overrides = opts.overrides.clone();
-        Ok(s)
-    }
-
-    /// Looks a population up by name.
-    pub fn population(&self, name: &str) -> Option<usize> {
-        self.populations.iter().position(|p| p.name == name)
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use crate::api::addon::AddonCtx;
+use crate::api::encoder::{EncoderCtx, EncoderKind};
+use crate::api::model::{ChoiceSpec, ParamSpec, Params, ReceptorKind};
+use crate::registry::{Registry, names};
+use crate::scenario::{AddonDef, EncoderDef, LoadOptions, MonitorDef, MonitorKind, PopulationDef, ProjectionDef, RuleDef, Scenario, Selection, SourceRef, ValueDist};
+use crate::util::error::ScenarioError;
+use crate::util::node::{Node, Val};
+use crate::util::rng::entity_key;
+use crate::util::table::{Table, err_at, node_count, node_quantity};
+use crate::util::units::Dim;
 
 fn array_of_tables<'a>(root: &mut Table<'a>, key: &str) -> Result<Vec<(Table<'a>, &'a Node)>, ScenarioError> {
     let Some(n) = root.get(key) else { return Ok(Vec::new()) };
@@ -333,8 +102,8 @@ fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, ScenarioError>
 
 fn read_params(
     t: &mut Table<'_>,
-    specs: &[crate::model::ParamSpec],
-    choices: &[crate::model::ChoiceSpec],
+    specs: &[ParamSpec],
+    choices: &[ChoiceSpec],
     what: &str,
 ) -> Result<Params, ScenarioError> {
     let mut values = Vec::with_capacity(specs.len());
@@ -361,7 +130,7 @@ fn read_params(
     Ok(Params::new(values, chosen))
 }
 
-fn build(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Result<Scenario, ScenarioError> {
+pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Result<Scenario, ScenarioError> {
     let mut root = Table::new(doc, "")?;
 
     // [simulation]
@@ -561,16 +330,12 @@ fn build(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Res
             }
             None => ValueDist::Const(0.0),
         };
-        let synapse = match t.opt_str("synapse")? {
-            Some((s, sn)) => {
-                if !reg.synapse_models.contains_key(s) {
-                    return Err(t.err(sn, "synapse", format!("unknown synapse model `{s}`; valid: {}", names(&reg.synapse_models))));
-                }
-                s.to_string()
-            }
-            None => "static".to_string(),
-        };
-        let mut valid = vec!["name", "from", "to", "rule", "receptor", "weight", "delay", "synapse", "allow_autapses", "allow_multapses"];
+        let (n_src, key) = (from.len(), entity_key("projection", &name));
+        let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len() };
+        let addons = parse_addons(&mut t, reg, &actx)?;
+        let synapse = addons.iter().find(|a| a.table == "synapse").map_or("static", |a| a.name).to_string();
+        let mut valid = vec!["name", "from", "to", "rule", "receptor", "weight", "delay", "allow_autapses", "allow_multapses"];
+        valid.extend(reg.addon_tables.keys().copied());
         valid.extend(spec.params.iter().map(|p| p.name));
         if let Some(other) = ["p", "indegree", "outdegree", "n"].iter().find(|k| !valid.contains(k) && t.get(k).is_some()) {
             let n = t.get(other).expect("just seen");
@@ -579,7 +344,7 @@ fn build(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Res
         t.finish(&valid)?;
         proj_names.push(name.clone());
         projections.push(ProjectionDef {
-            key: entity_key("projection", &name),
+            key,
             name,
             from,
             to,
@@ -590,6 +355,7 @@ fn build(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path) -> Res
             weight,
             delay_ms,
             synapse,
+            addons,
         });
     }
 
@@ -717,3 +483,64 @@ fn select_source(text: &str, node: &Node, key: &str, pops: &[PopulationDef], enc
     Err(err_at(&node.loc, key, format!("no population or encoder named `{name}`; valid: {}", valid.join(", "))))
 }
 
+
+/// Reads a projection's sub-tables (`synapse = "model"` or `synapse = { model = ... }`,
+/// `plasticity = { rule = ... }`, and those plugins declare), in key order.
+fn parse_addons(t: &mut Table<'_>, reg: &Registry, ctx: &AddonCtx) -> Result<Vec<AddonDef>, ScenarioError> {
+    let mut out = Vec::new();
+    let mut dynamics = 0;
+    for (key, table) in &reg.addon_tables {
+        let Some(node) = t.get(key) else { continue };
+        let path = t.key_path(key);
+        let choices = || {
+            let v: Vec<&str> = reg.addons_of(key).iter().map(|a| a.name()).collect();
+            let mut v = if *key == "synapse" { std::iter::once("static").chain(v).collect::<Vec<_>>() } else { v };
+            v.sort_unstable();
+            if v.is_empty() { "(none registered: add the plugin that provides one)".to_string() } else { v.join(", ") }
+        };
+        // `synapse = "name"` is short for `synapse = { model = "name" }`.
+        let (name, name_node, sub) = match &node.val {
+            Val::Str(s) => (s.as_str(), node, None),
+            Val::Table(_) => {
+                let mut sub = Table::new(node, path.clone())?;
+                let (n, nn) = sub.str(table.selector)?;
+                (n, nn, Some(sub))
+            }
+            other => {
+                return Err(err_at(&node.loc, path, format!("expected a table with `{}` (or a name), found {}", table.selector, other.type_str())));
+            }
+        };
+        if *key == "synapse" && name == "static" {
+            if let Some(sub) = sub {
+                sub.finish(&[table.selector])?;
+            }
+            continue;
+        }
+        let Some(addon) = reg.addons.get(&(*key, name)) else {
+            let at = if sub.is_some() { format!("{path}.{}", table.selector) } else { path.clone() };
+            return Err(err_at(&name_node.loc, at, format!("unknown {key} `{name}`; valid: {}", choices())));
+        };
+        let config = match sub {
+            Some(mut sub) => {
+                let c = addon.parse(&mut sub, ctx)?;
+                let mut valid = vec![table.selector];
+                valid.extend(addon.keys().iter().map(|k| k.name));
+                sub.finish(&valid)?;
+                c
+            }
+            None => {
+                let empty = Node { loc: node.loc.clone(), val: Val::Table(Vec::new()) };
+                let mut sub = Table::new(&empty, path.clone())?;
+                addon.parse(&mut sub, ctx)?
+            }
+        };
+        if config.dynamics().is_some() {
+            dynamics += 1;
+            if dynamics > 1 {
+                return Err(err_at(&node.loc, path, "a second add-on of this projection defines synapse dynamics; at most one may"));
+            }
+        }
+        out.push(AddonDef { table: key, name: addon.name(), config });
+    }
+    Ok(out)
+}

@@ -1,4 +1,4 @@
-//! Connection rules (NEST's names) and the compressed sparse rows that deliver spikes.
+//! The core's connection rules, with NEST's names.
 //!
 //! Every rule draws from counter-based streams keyed by the projection, so the synapses
 //! are the same whatever the thread count. Bernoulli connectivity skips over absent pairs
@@ -6,104 +6,10 @@
 
 use std::collections::HashSet;
 
-use crate::model::{ParamSpec, Params};
-use crate::registry::{RuleSpec, SimBuilder};
-use crate::rng::{Stream, purpose};
-use crate::units::Dim;
-
-/// What a rule knows about the projection it connects.
-#[derive(Clone, Debug)]
-pub struct ConnectCtx {
-    /// Run seed.
-    pub seed: u64,
-    /// The projection's stream key.
-    pub entity: u32,
-    /// Sources in the selection.
-    pub n_src: usize,
-    /// Targets in the selection.
-    pub n_tgt: usize,
-    /// Population index of the first selected source.
-    pub src_offset: usize,
-    /// Population index of the first selected target.
-    pub tgt_offset: usize,
-    /// Source and target are the same population (autapses are possible).
-    pub same_population: bool,
-    /// Whether a neuron may connect to itself.
-    pub allow_autapses: bool,
-    /// Whether a pair may be connected more than once.
-    pub allow_multapses: bool,
-}
-
-impl ConnectCtx {
-    fn is_autapse(&self, s: usize, t: usize) -> bool {
-        self.same_population && self.src_offset + s == self.tgt_offset + t
-    }
-    fn possible_targets(&self, s: usize) -> usize {
-        let self_in = self.same_population && (self.tgt_offset..self.tgt_offset + self.n_tgt).contains(&(self.src_offset + s));
-        self.n_tgt - usize::from(self_in && !self.allow_autapses)
-    }
-    fn possible_sources(&self, t: usize) -> usize {
-        let self_in = self.same_population && (self.src_offset..self.src_offset + self.n_src).contains(&(self.tgt_offset + t));
-        self.n_src - usize::from(self_in && !self.allow_autapses)
-    }
-}
-
-/// Connected pairs, relative to the selections, in generation order.
-#[derive(Clone, Debug, Default)]
-pub struct Pairs {
-    /// Source index (relative).
-    pub src: Vec<u32>,
-    /// Target index (relative).
-    pub tgt: Vec<u32>,
-}
-
-impl Pairs {
-    fn push(&mut self, s: usize, t: usize) {
-        self.src.push(s as u32);
-        self.tgt.push(t as u32);
-    }
-}
-
-/// Synapses by source row: row `s` holds `row_ptr[s]..row_ptr[s+1]`.
-#[derive(Clone, Debug, Default)]
-pub struct Csr {
-    /// Row starts, `n_src + 1` entries.
-    pub row_ptr: Vec<u64>,
-    /// Target index within the target population.
-    pub col: Vec<u32>,
-}
-
-impl Csr {
-    /// Sorts pairs into rows by a stable counting sort (the order within a row is the
-    /// generation order, so it is deterministic).
-    pub fn from_pairs(p: &Pairs, n_src: usize, tgt_offset: usize) -> Self {
-        let mut row_ptr = vec![0u64; n_src + 1];
-        for &s in &p.src {
-            row_ptr[s as usize + 1] += 1;
-        }
-        for i in 0..n_src {
-            row_ptr[i + 1] += row_ptr[i];
-        }
-        let mut next = row_ptr.clone();
-        let mut col = vec![0u32; p.src.len()];
-        for (&s, &t) in p.src.iter().zip(&p.tgt) {
-            let k = &mut next[s as usize];
-            col[*k as usize] = t + tgt_offset as u32;
-            *k += 1;
-        }
-        Csr { row_ptr, col }
-    }
-
-    /// Number of synapses.
-    pub fn len(&self) -> usize {
-        self.col.len()
-    }
-
-    /// True when there is no synapse.
-    pub fn is_empty(&self) -> bool {
-        self.col.is_empty()
-    }
-}
+use crate::api::connect::{ConnectCtx, Pairs, RuleSpec};
+use crate::api::model::{ParamSpec, Params};
+use crate::util::rng::{Stream, purpose};
+use crate::util::units::Dim;
 
 fn count_param(p: &Params, name: &str) -> Result<u64, String> {
     let v = p.get(name);
@@ -235,35 +141,38 @@ fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     Ok(out)
 }
 
-pub(crate) fn register_builtin_rules(b: &mut SimBuilder) {
+/// NEST's six rules, registered by [`crate::registry::SimBuilder::new`] like a plugin's.
+pub(crate) fn builtin_rules() -> Vec<RuleSpec> {
+    let mut v = Vec::new();
     const P: &[ParamSpec] = &[ParamSpec { name: "p", dim: Dim::Dimensionless, default: None, doc: "connection probability of each pair, in [0, 1]" }];
     const KIN: &[ParamSpec] = &[ParamSpec { name: "indegree", dim: Dim::Dimensionless, default: None, doc: "sources per target" }];
     const KOUT: &[ParamSpec] = &[ParamSpec { name: "outdegree", dim: Dim::Dimensionless, default: None, doc: "targets per source" }];
     const N: &[ParamSpec] = &[ParamSpec { name: "n", dim: Dim::Dimensionless, default: None, doc: "total number of synapses" }];
-    b.add_connection_rule(RuleSpec { name: "all_to_all", doc: "every source to every target", params: &[], connect: all_to_all });
-    b.add_connection_rule(RuleSpec { name: "one_to_one", doc: "source i to target i (equal sizes)", params: &[], connect: one_to_one });
-    b.add_connection_rule(RuleSpec {
+    v.push(RuleSpec { name: "all_to_all", doc: "every source to every target", params: &[], connect: all_to_all });
+    v.push(RuleSpec { name: "one_to_one", doc: "source i to target i (equal sizes)", params: &[], connect: one_to_one });
+    v.push(RuleSpec {
         name: "pairwise_bernoulli",
         doc: "each pair independently with probability p",
         params: P,
         connect: pairwise_bernoulli,
     });
-    b.add_connection_rule(RuleSpec {
+    v.push(RuleSpec {
         name: "fixed_indegree",
         doc: "each target gets exactly `indegree` sources drawn uniformly",
         params: KIN,
         connect: fixed_indegree,
     });
-    b.add_connection_rule(RuleSpec {
+    v.push(RuleSpec {
         name: "fixed_outdegree",
         doc: "each source gets exactly `outdegree` targets drawn uniformly",
         params: KOUT,
         connect: fixed_outdegree,
     });
-    b.add_connection_rule(RuleSpec {
+    v.push(RuleSpec {
         name: "fixed_total_number",
         doc: "exactly `n` synapses between uniformly drawn pairs",
         params: N,
         connect: fixed_total_number,
     });
+    v
 }

@@ -12,9 +12,10 @@
 //! Both engines evaluate the same sequence of IEEE operations, so their states agree bit
 //! for bit (tested).
 
-use std::ops::{Add, Mul, Neg, Sub};
+use std::ops::{Add, Div, Mul, Neg, Sub};
+use std::sync::Arc;
 
-use crate::units::Dim;
+use crate::util::units::Dim;
 
 /// A parameter a model, encoder or rule accepts, with its default and unit.
 #[derive(Clone, Copy, Debug)]
@@ -123,26 +124,66 @@ pub struct ChoiceSpec {
 
 /// Arithmetic over "one value per neuron": `f64` (one neuron, cpu engine) or [`Col`]
 /// (a whole population as a tensor, tensor engine).
+///
+/// `+ - * /` and the functions below are IEEE operations on both engines. The cpu engine
+/// and burn's flex device give the same bits for `+ - * /`, `min`, `max`, `abs`, `sqrt`
+/// and the comparisons; `exp` and `ln` are computed by different libraries (Rust's libm
+/// and the device's), so models that use them agree between engines within a tolerance
+/// (the engine comparison test states it per model).
 pub trait Lanes:
     Clone
     + Add<Output = Self>
     + Sub<Output = Self>
     + Mul<Output = Self>
+    + Div<Output = Self>
     + Add<f64, Output = Self>
     + Sub<f64, Output = Self>
     + Mul<f64, Output = Self>
+    + Div<f64, Output = Self>
     + Neg<Output = Self>
 {
     /// One boolean per neuron.
     type Mask: Clone;
     /// `self > x`, lane by lane.
     fn gt(&self, x: f64) -> Self::Mask;
+    /// `self >= x`, lane by lane.
+    fn ge(&self, x: f64) -> Self::Mask;
+    /// `self < x`, lane by lane.
+    fn lt(&self, x: f64) -> Self::Mask;
+    /// `self <= x`, lane by lane.
+    fn le(&self, x: f64) -> Self::Mask;
+    /// `self > other`, lane by lane.
+    fn gt_lanes(&self, other: &Self) -> Self::Mask;
     /// `if mask { a } else { b }`, lane by lane.
     fn select(mask: &Self::Mask, a: Self, b: Self) -> Self;
     /// `if mask { x } else { b }`, lane by lane.
     fn select_const(mask: &Self::Mask, x: f64, b: Self) -> Self;
     /// Lane-wise `a && !b`.
     fn and_not(a: &Self::Mask, b: &Self::Mask) -> Self::Mask;
+    /// Lane-wise `a && b`.
+    fn and(a: &Self::Mask, b: &Self::Mask) -> Self::Mask;
+    /// Lane-wise `a || b`.
+    fn or(a: &Self::Mask, b: &Self::Mask) -> Self::Mask;
+    /// Lane-wise `!a`.
+    fn not(a: &Self::Mask) -> Self::Mask;
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Absolute value.
+    fn abs(self) -> Self;
+    /// Lane-wise minimum with a constant (`x` if either is NaN is not specified).
+    fn min_c(self, x: f64) -> Self;
+    /// Lane-wise maximum with a constant.
+    fn max_c(self, x: f64) -> Self;
+    /// Lane-wise minimum.
+    fn min(self, o: Self) -> Self;
+    /// Lane-wise maximum.
+    fn max(self, o: Self) -> Self;
+    /// `x / self`, lane by lane.
+    fn recip_mul(self, x: f64) -> Self;
 }
 
 impl Lanes for f64 {
@@ -150,6 +191,22 @@ impl Lanes for f64 {
     #[inline(always)]
     fn gt(&self, x: f64) -> bool {
         *self > x
+    }
+    #[inline(always)]
+    fn ge(&self, x: f64) -> bool {
+        *self >= x
+    }
+    #[inline(always)]
+    fn lt(&self, x: f64) -> bool {
+        *self < x
+    }
+    #[inline(always)]
+    fn le(&self, x: f64) -> bool {
+        *self <= x
+    }
+    #[inline(always)]
+    fn gt_lanes(&self, o: &f64) -> bool {
+        *self > *o
     }
     #[inline(always)]
     fn select(mask: &bool, a: f64, b: f64) -> f64 {
@@ -162,6 +219,54 @@ impl Lanes for f64 {
     #[inline(always)]
     fn and_not(a: &bool, b: &bool) -> bool {
         *a && !*b
+    }
+    #[inline(always)]
+    fn and(a: &bool, b: &bool) -> bool {
+        *a && *b
+    }
+    #[inline(always)]
+    fn or(a: &bool, b: &bool) -> bool {
+        *a || *b
+    }
+    #[inline(always)]
+    fn not(a: &bool) -> bool {
+        !*a
+    }
+    #[inline(always)]
+    fn exp(self) -> f64 {
+        f64::exp(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> f64 {
+        f64::ln(self)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> f64 {
+        f64::sqrt(self)
+    }
+    #[inline(always)]
+    fn abs(self) -> f64 {
+        f64::abs(self)
+    }
+    #[inline(always)]
+    fn min_c(self, x: f64) -> f64 {
+        if x < self { x } else { self }
+    }
+    #[inline(always)]
+    fn max_c(self, x: f64) -> f64 {
+        if x > self { x } else { self }
+    }
+    #[inline(always)]
+    fn min(self, o: f64) -> f64 {
+        if o < self { o } else { self }
+    }
+    #[inline(always)]
+    fn max(self, o: f64) -> f64 {
+        if o > self { o } else { self }
+    }
+    #[inline(always)]
+    fn recip_mul(self, x: f64) -> f64 {
+        x / self
     }
 }
 
@@ -212,6 +317,18 @@ impl Mul<f64> for Col {
         Col(self.0.mul_scalar(o))
     }
 }
+impl Div for Col {
+    type Output = Col;
+    fn div(self, o: Col) -> Col {
+        Col(self.0 / o.0)
+    }
+}
+impl Div<f64> for Col {
+    type Output = Col;
+    fn div(self, o: f64) -> Col {
+        Col(self.0.div_scalar(o))
+    }
+}
 impl Neg for Col {
     type Output = Col;
     fn neg(self) -> Col {
@@ -219,10 +336,35 @@ impl Neg for Col {
     }
 }
 
+impl Col {
+    /// Uploads host values as an f64 tensor on `device`.
+    pub fn from_host(v: Vec<f64>, device: &burn::DispatchDevice) -> Col {
+        let n = v.len();
+        Col(burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(v, [n]), (device, burn::tensor::DType::F64)))
+    }
+
+    /// Copies the values to the host.
+    pub fn to_host(&self) -> Vec<f64> {
+        self.0.to_data().to_vec::<f64>().expect("an f64 state tensor")
+    }
+}
+
 impl Lanes for Col {
     type Mask = ColMask;
     fn gt(&self, x: f64) -> ColMask {
         self.0.clone().greater_elem(x)
+    }
+    fn ge(&self, x: f64) -> ColMask {
+        self.0.clone().greater_equal_elem(x)
+    }
+    fn lt(&self, x: f64) -> ColMask {
+        self.0.clone().lower_elem(x)
+    }
+    fn le(&self, x: f64) -> ColMask {
+        self.0.clone().lower_equal_elem(x)
+    }
+    fn gt_lanes(&self, o: &Col) -> ColMask {
+        self.0.clone().greater(o.0.clone())
     }
     fn select(mask: &ColMask, a: Col, b: Col) -> Col {
         Col(b.0.mask_where(mask.clone(), a.0))
@@ -232,6 +374,46 @@ impl Lanes for Col {
     }
     fn and_not(a: &ColMask, b: &ColMask) -> ColMask {
         a.clone().bool_and(b.clone().bool_not())
+    }
+    fn and(a: &ColMask, b: &ColMask) -> ColMask {
+        a.clone().bool_and(b.clone())
+    }
+    fn or(a: &ColMask, b: &ColMask) -> ColMask {
+        a.clone().bool_or(b.clone())
+    }
+    fn not(a: &ColMask) -> ColMask {
+        a.clone().bool_not()
+    }
+    fn exp(self) -> Col {
+        Col(self.0.exp())
+    }
+    fn ln(self) -> Col {
+        Col(self.0.log())
+    }
+    fn sqrt(self) -> Col {
+        Col(self.0.sqrt())
+    }
+    fn abs(self) -> Col {
+        Col(self.0.abs())
+    }
+    fn min_c(self, x: f64) -> Col {
+        let m = self.0.clone().greater_elem(x);
+        Col(self.0.mask_fill(m, x))
+    }
+    fn max_c(self, x: f64) -> Col {
+        let m = self.0.clone().lower_elem(x);
+        Col(self.0.mask_fill(m, x))
+    }
+    fn min(self, o: Col) -> Col {
+        let m = self.0.clone().greater(o.0.clone());
+        Col(self.0.mask_where(m, o.0))
+    }
+    fn max(self, o: Col) -> Col {
+        let m = self.0.clone().lower(o.0.clone());
+        Col(self.0.mask_where(m, o.0))
+    }
+    fn recip_mul(self, x: f64) -> Col {
+        Col(self.0.clone().full_like(x) / self.0)
     }
 }
 
@@ -266,4 +448,41 @@ pub trait NeuronDynamics: Send + Sync + 'static {
 
     /// Advances one step of `dt`.
     fn step<L: Lanes>(c: &Self::Coeffs, state: &mut [L], input: &[L]) -> L::Mask;
+}
+
+/// Most state variables and receptors a model may declare (a fixed bound keeps the fused
+/// loop's per-neuron state in registers). A model that declares more is refused when it
+/// is registered.
+pub const MAX_VARS: usize = 16;
+
+/// A neuron model as the core sees it (object-safe; the core makes one from a
+/// [`NeuronDynamics`]).
+pub trait NeuronModel: Send + Sync {
+    /// snake_case name.
+    fn name(&self) -> &'static str;
+    /// Equations and references.
+    fn doc(&self) -> &'static str;
+    /// Numeric parameters.
+    fn params(&self) -> &'static [ParamSpec];
+    /// Word-valued parameters.
+    fn choices(&self) -> &'static [ChoiceSpec];
+    /// State variables.
+    fn vars(&self) -> &'static [VarSpec];
+    /// Inputs.
+    fn receptors(&self) -> &'static [ReceptorSpec];
+    /// Checks parameters and precomputes the update for step `dt_ms`.
+    fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String>;
+}
+
+/// A model with its parameters fixed: what the engines call every step.
+pub trait PreparedModel: Send + Sync {
+    /// Default initial values, one per state variable.
+    fn initial(&self) -> Vec<f64>;
+    /// The cpu engine's fused pass over one range of neurons: `vars[k]` and `inputs[r]`
+    /// hold exactly those neurons (an input is empty when nothing arrives at that
+    /// receptor: read as 0); reads and clears `inputs`, updates `vars`, pushes
+    /// `offset + i` for each neuron `i` of the range that spiked onto `spikes`.
+    fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>);
+    /// The tensor engine's step over the whole population.
+    fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask;
 }

@@ -63,5 +63,5 @@ pub fn raster_svg(path: &Path, m: &SpikeRecorder, _pop_size: usize, t_end_ms: f6
         r.draw_series(LineSeries::new(rate, BLUE.stroke_width(1))).map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;
     }
-    crate::output::write_atomic(path, |w| std::io::Write::write_all(w, buf.as_bytes()))
+    crate::util::fsio::write_atomic(path, |w| std::io::Write::write_all(w, buf.as_bytes()))
 }

@@ -11,39 +11,17 @@
 //! - rate monitor `M`: `M.t_ms.npy` (float64, bin starts) and `M.rate_hz.npy`
 //!   (float64, `(bins,)`).
 
-use std::io::Write;
+pub mod plot;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
-use crate::sim::{RunInfo, Sim};
+use crate::net::RunInfo;
+use crate::sim::Sim;
+use crate::util::fsio::write_atomic;
 use crate::{Error, Result};
-
-/// Writes `bytes` produced by `fill` to `path` atomically.
-pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut std::io::BufWriter<&std::fs::File>) -> std::io::Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
-        let f = std::fs::File::create(&tmp)?;
-        {
-            let mut w = std::io::BufWriter::with_capacity(1 << 18, &f);
-            fill(&mut w)?;
-            w.flush()?;
-        }
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res.map_err(|e| Error::io(path, e))
-}
 
 fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) -> Result<()> {
     use npyz::WriterBuilder;
@@ -126,7 +104,7 @@ pub struct Manifest {
     /// Threads of the cpu engine.
     pub threads: usize,
     /// Engine.
-    pub engine: crate::sim::EngineKind,
+    pub engine: crate::api::run::EngineKind,
     /// Whole command, s.
     pub wall_time_s: f64,
     /// Time building the network, s.
@@ -217,7 +195,7 @@ impl Sim {
             }
         }
         if let Some((m, size)) = raster {
-            crate::plot::raster_svg(&dir.join("raster.svg"), m, size, self.step_count() as f64 * sc.dt_ms)?;
+            plot::raster_svg(&dir.join("raster.svg"), m, size, self.step_count() as f64 * sc.dt_ms)?;
         }
 
         let t_s = self.step_count() as f64 * sc.dt_ms / 1000.0;
@@ -267,7 +245,7 @@ impl Sim {
             files,
         };
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Runtime(e.to_string()))?;
-        write_atomic(&dir.join("manifest.json"), |w| w.write_all(&json))?;
+        write_atomic(&dir.join("manifest.json"), |w| std::io::Write::write_all(w, &json))?;
         Ok(manifest)
     }
 }

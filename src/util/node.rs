@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::error::{Loc, ScenarioError};
+use crate::util::error::{Loc, ScenarioError};
 
 /// A value with its location.
 #[derive(Clone, Debug)]

@@ -1,0 +1,84 @@
+//! A plugin's sub-table of a projection: `[projection.synapse]` (a synapse model),
+//! `[projection.plasticity]` (a learning rule), or a table a plugin declares itself.
+//!
+//! ```toml
+//! [[projection]]
+//! name = "ee"
+//! # ...
+//! plasticity = { rule = "my_rule", a_plus = 0.01 }
+//! ```
+//!
+//! The table's selector key (`rule` for `plasticity`, `model` for `synapse`) names a
+//! registered [`ProjectionAddon`]; the add-on reads its keys from the [`Table`], which then
+//! fails on any key it did not read, with `file:line:col`, the key and the valid keys, as
+//! for the core's own keys. Parsing builds only a plain [`AddonConfig`]; the core calls it
+//! again when it builds the network, to attach components to the projection's entity and
+//! to declare per-synapse state.
+
+use std::sync::Arc;
+
+use bevy_ecs::world::EntityWorldMut;
+
+use crate::api::model::ParamSpec;
+use crate::api::synapse::{SynapseDynamics, SynapseVarSpec};
+use crate::util::error::ScenarioError;
+use crate::util::table::Table;
+
+/// What an add-on is told about the projection whose table it reads.
+#[derive(Clone, Debug)]
+pub struct AddonCtx {
+    /// The run's seed.
+    pub seed: u64,
+    /// The projection's stream key.
+    pub entity: u32,
+    /// The projection's name.
+    pub projection: String,
+    /// Step, ms.
+    pub dt_ms: f64,
+    /// Sources in the projection's selection.
+    pub n_src: usize,
+    /// Targets in the projection's selection.
+    pub n_tgt: usize,
+}
+
+/// One kind of sub-table entry, registered by a plugin.
+pub trait ProjectionAddon: Send + Sync {
+    /// The sub-table it belongs to (`plasticity`, `synapse`, or one the plugin declared).
+    fn table(&self) -> &'static str;
+    /// The selector value that picks it (`rule = "stdp"` → `stdp`).
+    fn name(&self) -> &'static str;
+    /// What it does (shown by `spikeworld info`).
+    fn doc(&self) -> &'static str;
+    /// Its keys, documented.
+    fn keys(&self) -> &'static [ParamSpec];
+    /// Reads its keys and returns its configuration. Must not allocate anything that
+    /// grows with the network: that happens in [`AddonConfig::attach`].
+    fn parse(&self, table: &mut Table<'_>, ctx: &AddonCtx) -> Result<Arc<dyn AddonConfig>, ScenarioError>;
+}
+
+/// A parsed sub-table: what it adds to its projection when the network is built.
+pub trait AddonConfig: Send + Sync {
+    /// Per-synapse state arrays it needs (stored in the synapse table, checkpointed).
+    fn synapse_vars(&self) -> Vec<SynapseVarSpec> {
+        Vec::new()
+    }
+    /// What a spike does at delivery, if not `+= w` (a synapse model). At most one add-on
+    /// of a projection may return one.
+    fn dynamics(&self) -> Option<Arc<dyn SynapseDynamics>> {
+        None
+    }
+    /// Inserts the add-on's components into the projection's entity (which already holds
+    /// its `SynapseTable`).
+    fn attach(&self, _entity: &mut EntityWorldMut<'_>) {}
+}
+
+/// A sub-table of projections and the key that selects an add-on in it.
+#[derive(Clone, Debug)]
+pub struct AddonTable {
+    /// The key in `[[projection]]` (`plasticity`).
+    pub table: &'static str,
+    /// The key inside it that names the add-on (`rule`).
+    pub selector: &'static str,
+    /// What it is for.
+    pub doc: &'static str,
+}

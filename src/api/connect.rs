@@ -1,0 +1,75 @@
+//! Connection rules: which (source, target) pairs a projection connects. A rule is a
+//! function of a [`ConnectCtx`] and its parameters that draws from counter-based streams
+//! keyed by the projection, so the synapses do not depend on threads or build order.
+
+use crate::api::model::{ParamSpec, Params};
+
+/// What a rule knows about the projection it connects.
+#[derive(Clone, Debug)]
+pub struct ConnectCtx {
+    /// Run seed.
+    pub seed: u64,
+    /// The projection's stream key.
+    pub entity: u32,
+    /// Sources in the selection.
+    pub n_src: usize,
+    /// Targets in the selection.
+    pub n_tgt: usize,
+    /// Population index of the first selected source.
+    pub src_offset: usize,
+    /// Population index of the first selected target.
+    pub tgt_offset: usize,
+    /// Source and target are the same population (autapses are possible).
+    pub same_population: bool,
+    /// Whether a neuron may connect to itself.
+    pub allow_autapses: bool,
+    /// Whether a pair may be connected more than once.
+    pub allow_multapses: bool,
+}
+
+impl ConnectCtx {
+    /// Whether relative pair (s, t) is a neuron to itself.
+    pub fn is_autapse(&self, s: usize, t: usize) -> bool {
+        self.same_population && self.src_offset + s == self.tgt_offset + t
+    }
+    /// Targets source `s` may connect to.
+    pub fn possible_targets(&self, s: usize) -> usize {
+        let self_in = self.same_population && (self.tgt_offset..self.tgt_offset + self.n_tgt).contains(&(self.src_offset + s));
+        self.n_tgt - usize::from(self_in && !self.allow_autapses)
+    }
+    /// Sources target `t` may receive from.
+    pub fn possible_sources(&self, t: usize) -> usize {
+        let self_in = self.same_population && (self.src_offset..self.src_offset + self.n_src).contains(&(self.tgt_offset + t));
+        self.n_src - usize::from(self_in && !self.allow_autapses)
+    }
+}
+
+/// Connected pairs, relative to the selections, in generation order.
+#[derive(Clone, Debug, Default)]
+pub struct Pairs {
+    /// Source index (relative).
+    pub src: Vec<u32>,
+    /// Target index (relative).
+    pub tgt: Vec<u32>,
+}
+
+impl Pairs {
+    /// Adds a pair.
+    pub fn push(&mut self, s: usize, t: usize) {
+        self.src.push(s as u32);
+        self.tgt.push(t as u32);
+    }
+}
+
+/// A connection rule: which (source, target) pairs exist.
+#[derive(Clone)]
+pub struct RuleSpec {
+    /// NEST's name (`pairwise_bernoulli`).
+    pub name: &'static str,
+    /// What it does.
+    pub doc: &'static str,
+    /// Its parameters (dimensionless).
+    pub params: &'static [ParamSpec],
+    /// Draws the pairs. The error names what is wrong with the parameters.
+    pub connect: fn(&ConnectCtx, &Params) -> Result<Pairs, String>,
+}

@@ -1,0 +1,24 @@
+//! The plugin contract: every trait a plugin implements and every type it is handed.
+//! A plugin author reads this module (and [`crate::registry`], where the traits are
+//! registered) to learn the whole contract.
+//!
+//! - [`model`]: clock-driven neuron models, written once over [`model::Lanes`] for both
+//!   engines;
+//! - [`encoder`]: inputs from outside the network;
+//! - [`connect`]: connection rules;
+//! - [`synapse`]: what a spike does at delivery ([`synapse::SynapseDynamics`]) and the
+//!   per-synapse state arrays a plugin declares;
+//! - [`addon`]: a plugin's own sub-table of a projection (`[projection.plasticity]`,
+//!   `[projection.synapse]`), parsed as strictly as the core's keys;
+//! - [`state`]: [`state::Checkpoint`], the state every plugin component or resource saves;
+//! - [`sets`]: the ordered system sets a plugin's systems go into;
+//! - [`run`]: engines and devices.
+
+pub mod addon;
+pub mod connect;
+pub mod encoder;
+pub mod model;
+pub mod run;
+pub mod sets;
+pub mod state;
+pub mod synapse;

@@ -1,0 +1,54 @@
+//! How a simulation is executed: engine, device, threads.
+
+use crate::Result;
+
+/// Which executor runs the clock-driven populations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// Fused native loops (default).
+    #[default]
+    Cpu,
+    /// burn tensors (flex CPU device, or CUDA with the `cuda` feature).
+    Tensor,
+}
+
+/// The device the tensor engine uses.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum TensorDevice {
+    /// burn-flex on the CPU.
+    #[default]
+    Flex,
+    /// CUDA device `n` (needs the `cuda` feature).
+    Cuda(usize),
+}
+
+impl TensorDevice {
+    /// The burn device; an error if this build lacks CUDA.
+    pub fn to_burn(&self) -> Result<burn::DispatchDevice> {
+        match self {
+            TensorDevice::Flex => Ok(burn::DispatchDevice::Flex(Default::default())),
+            #[cfg(feature = "cuda")]
+            TensorDevice::Cuda(i) => Ok(burn::DispatchDevice::Cuda(burn::backend::cuda::CudaDevice::new(*i))),
+            #[cfg(not(feature = "cuda"))]
+            TensorDevice::Cuda(_) => Err(crate::Error::Input("this build has no CUDA support: rebuild with `--features cuda`".into())),
+        }
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Executor.
+    pub engine: EngineKind,
+    /// Device of the tensor engine.
+    pub device: TensorDevice,
+    /// Worker threads of the cpu engine (results do not depend on it).
+    pub threads: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1 }
+    }
+}

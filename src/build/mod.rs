@@ -1,0 +1,298 @@
+//! Definitions → world, in named stages: draw every projection's synapses, spawn
+//! populations, encoders, projections (with their add-ons) and monitors, insert the run's
+//! resources, then run the plugins' world hooks.
+
+use bevy_ecs::prelude::*;
+
+use crate::api::connect::ConnectCtx;
+use crate::api::model::Col;
+use crate::api::run::{EngineKind, RunOptions};
+use crate::api::synapse::SynapseVarSpec;
+use crate::api::encoder::{Encoder, EncoderOut};
+use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
+use crate::net::synapse::{Csr, Delays, SynapseTable};
+use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
+use crate::registry::Registry;
+use crate::scenario::{MonitorKind, Scenario, SourceRef, ValueDist};
+use crate::util::rng::{Stream, purpose};
+use crate::{Error, Result};
+
+/// A built world and its entities, each list in scenario order.
+pub(crate) struct Built {
+    pub(crate) world: World,
+    pub(crate) populations: Vec<Entity>,
+    pub(crate) projections: Vec<Entity>,
+    pub(crate) encoders: Vec<Entity>,
+    pub(crate) monitors: Vec<Entity>,
+}
+
+/// Draws a constant or a distribution.
+pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
+    match *d {
+        ValueDist::Const(v) => v,
+        ValueDist::Normal { mean, std } => mean + std * rng.normal(),
+        ValueDist::Uniform { low, high } => low + (high - low) * rng.uniform(),
+    }
+}
+
+/// The synapses of one projection, before they are spawned.
+struct Drawn {
+    csr: Csr,
+    weight: Vec<f64>,
+    delay: Delays,
+}
+
+/// Builds the world of `scenario` (encoders move out of the scenario into the world).
+pub(crate) fn build_world(scenario: &mut Scenario, opts: &RunOptions, registry: &Registry) -> Result<Built> {
+    let mut world = World::new();
+    let device = match opts.engine {
+        EngineKind::Tensor => Some(opts.device.to_burn()?),
+        EngineKind::Cpu => None,
+    };
+    let drawn = draw_synapses(scenario)?;
+    let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref());
+    let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
+    let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn)?;
+    let monitors = spawn_monitors(&mut world, scenario, &populations);
+    insert_resources(&mut world, scenario, opts, device, &projections)?;
+    for hook in &registry.world_hooks {
+        hook(&mut world).map_err(|m| Error::Runtime(format!("{}: a plugin refused to build the network: {m}", scenario.path.display())))?;
+    }
+    Ok(Built { world, populations, projections, encoders, monitors })
+}
+
+/// Stage 1: every projection's pairs, weights and delays, from the seed's streams.
+fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
+    let (seed, dt) = (scenario.seed, scenario.dt_ms);
+    let mut out = Vec::with_capacity(scenario.projections.len());
+    for p in &scenario.projections {
+        let (n_src, src_offset, same) = match &p.from {
+            SourceRef::Population(s) => (s.len(), s.start, s.index == p.to.index),
+            SourceRef::Encoder(s) => (s.len(), s.start, false),
+        };
+        let ctx = ConnectCtx {
+            seed,
+            entity: p.key,
+            n_src,
+            n_tgt: p.to.len(),
+            src_offset,
+            tgt_offset: p.to.start,
+            same_population: same,
+            allow_autapses: p.allow_autapses,
+            allow_multapses: p.allow_multapses,
+        };
+        let pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
+            .map_err(|m| Error::Input(format!("{}: projection `{}`: {m}", scenario.path.display(), p.name)))?;
+        if pairs.src.len() > u32::MAX as usize {
+            return Err(Error::Input(format!("{}: projection `{}`: {} synapses; at most {} per projection", scenario.path.display(), p.name, pairs.src.len(), u32::MAX)));
+        }
+        let csr = Csr::from_pairs(&pairs, n_src, p.to.start);
+        drop(pairs);
+        let mut weight = Vec::with_capacity(csr.len());
+        let mut delays = Vec::new();
+        let const_delay = match p.delay_ms {
+            ValueDist::Const(d) => Some((d / dt).round() as u32),
+            _ => None,
+        };
+        for row in 0..n_src {
+            let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, row as u64);
+            let mut dr = Stream::new(seed, p.key, purpose::DELAY, row as u64);
+            for _ in csr.row(row) {
+                weight.push(draw(&p.weight, &mut wr));
+                if const_delay.is_none() {
+                    delays.push((draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32);
+                }
+            }
+        }
+        let delay = match const_delay {
+            Some(d) => Delays::Const(d),
+            None => Delays::Each(delays),
+        };
+        out.push(Drawn { csr, weight, delay });
+    }
+    Ok(out)
+}
+
+/// Steps a source's spike history holds: its longest outgoing delay + 2.
+fn history_depth(scenario: &Scenario, drawn: &[Drawn], is_source: impl Fn(&SourceRef) -> bool) -> usize {
+    scenario.projections.iter().zip(drawn).filter(|(p, _)| is_source(&p.from)).map(|(_, d)| d.delay.max() as usize + 2).max().unwrap_or(2)
+}
+
+/// Stage 2: populations with their state, delay ring, spikes and spike history.
+fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], device: Option<&burn::DispatchDevice>) -> Vec<Entity> {
+    let seed = scenario.seed;
+    let mut depth = vec![2usize; scenario.populations.len()];
+    for (p, d) in scenario.projections.iter().zip(drawn) {
+        depth[p.to.index] = depth[p.to.index].max(d.delay.max() as usize + 2);
+    }
+    let mut out = Vec::with_capacity(scenario.populations.len());
+    for (pi, p) in scenario.populations.iter().enumerate() {
+        let nv = p.model.vars().len();
+        let init = p.prepared.initial();
+        let mut vars = Vec::with_capacity(nv);
+        for k in 0..nv {
+            let dist = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d.clone());
+            let col: Vec<f64> = match dist {
+                None => vec![init[k]; p.size],
+                Some(ValueDist::Const(v)) => vec![v; p.size],
+                Some(d) => (0..p.size)
+                    .map(|i| {
+                        let mut r = Stream::new(seed, p.key, purpose::INIT + k as u64, i as u64);
+                        draw(&d, &mut r)
+                    })
+                    .collect(),
+            };
+            vars.push(col);
+        }
+        let store = match device {
+            None => StateStore::Host(vars),
+            Some(dev) => StateStore::Tensor(vars.into_iter().map(|v| Col::from_host(v, dev)).collect()),
+        };
+        let hist = history_depth(scenario, drawn, |s| matches!(s, SourceRef::Population(x) if x.index == pi));
+        let mut ring = InputRing::new(depth[pi], p.model.receptors().len(), p.size);
+        for proj in scenario.projections.iter().filter(|x| x.to.index == pi) {
+            ring.activate(proj.receptor);
+        }
+        for e in &scenario.encoders {
+            if let Some((sel, r)) = &e.target
+                && sel.index == pi
+            {
+                ring.activate(*r);
+            }
+        }
+        let e = world
+            .spawn((
+                EntityLabel(format!("population `{}`", p.name)),
+                Population { name: p.name.clone(), size: p.size, model: p.model.name() },
+                NeuronState { model: p.prepared.clone(), vars: p.model.vars(), store },
+                ring,
+                Spikes::default(),
+                SpikeHistory::new(p.size, hist),
+                CpuScratch::default(),
+            ))
+            .id();
+        out.push(e);
+    }
+    out
+}
+
+/// Stage 3: encoders (they move out of the scenario; it keeps a placeholder).
+fn spawn_encoders(world: &mut World, scenario: &mut Scenario, populations: &[Entity], drawn: &[Drawn]) -> Vec<Entity> {
+    let mut out = Vec::with_capacity(scenario.encoders.len());
+    for ei in 0..scenario.encoders.len() {
+        let hist = history_depth(scenario, drawn, |s| matches!(s, SourceRef::Encoder(x) if x.index == ei));
+        let e = &mut scenario.encoders[ei];
+        let enc = std::mem::replace(&mut e.encoder, Box::new(NoEncoder));
+        let current_target = e.target.as_ref().map(|(sel, r)| (populations[sel.index], sel.start, *r));
+        let mut ent = world.spawn((
+            EntityLabel(format!("encoder `{}`", e.name)),
+            EncoderSlot { name: e.name.clone(), encoder: enc, size: e.size, current_target, scratch: vec![0.0; e.size] },
+        ));
+        if current_target.is_none() {
+            ent.insert((Spikes::default(), SpikeHistory::new(e.size, hist)));
+        }
+        out.push(ent.id());
+    }
+    out
+}
+
+/// Stage 4: synapse tables, with the add-ons' state arrays, dynamics and components.
+fn spawn_projections(world: &mut World, scenario: &Scenario, populations: &[Entity], encoders: &[Entity], drawn: Vec<Drawn>) -> Result<Vec<Entity>> {
+    let mut out = Vec::with_capacity(scenario.projections.len());
+    for (p, d) in scenario.projections.iter().zip(drawn) {
+        let (source, sel) = match &p.from {
+            SourceRef::Population(s) => (populations[s.index], s),
+            SourceRef::Encoder(s) => (encoders[s.index], s),
+        };
+        let mut var_specs: Vec<SynapseVarSpec> = Vec::new();
+        let mut dynamics = None;
+        for a in &p.addons {
+            for v in a.config.synapse_vars() {
+                if var_specs.iter().any(|x| x.name == v.name) {
+                    return Err(Error::Input(format!(
+                        "{}: projection `{}`: two add-ons declare the per-synapse variable `{}`",
+                        scenario.path.display(),
+                        p.name,
+                        v.name
+                    )));
+                }
+                var_specs.push(v);
+            }
+            dynamics = dynamics.or(a.config.dynamics());
+        }
+        let target_size = scenario.populations[p.to.index].size;
+        let table = SynapseTable::new(
+            p.name.clone(),
+            source,
+            (sel.start as u32, sel.end as u32),
+            populations[p.to.index],
+            target_size,
+            p.receptor,
+            d.csr,
+            d.weight,
+            d.delay,
+            var_specs,
+            dynamics,
+        );
+        let mut ent = world.spawn((EntityLabel(format!("projection `{}`", p.name)), table));
+        for a in &p.addons {
+            a.config.attach(&mut ent);
+        }
+        out.push(ent.id());
+    }
+    Ok(out)
+}
+
+/// Stage 5: monitors.
+fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]) -> Vec<Entity> {
+    let mut out = Vec::with_capacity(scenario.monitors.len());
+    for m in &scenario.monitors {
+        let target = populations[m.target.index];
+        let (a, b) = (m.target.start as u32, m.target.end as u32);
+        let label = EntityLabel(format!("monitor `{}`", m.name));
+        let e = match &m.kind {
+            MonitorKind::Spikes => world.spawn((label, SpikeRecorder::new(&m.name, target, a, b))).id(),
+            MonitorKind::State { vars, indices, every } => world.spawn((label, StateRecorder::new(&m.name, target, vars.clone(), indices.clone(), *every))).id(),
+            MonitorKind::Rate { bin } => world.spawn((label, RateRecorder::new(&m.name, target, a, b, *bin))).id(),
+        };
+        out.push(e);
+    }
+    out
+}
+
+/// Stage 6: clock, run facts, delivery order, threads, device.
+fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, device: Option<burn::DispatchDevice>, projections: &[Entity]) -> Result<()> {
+    let threads = opts.threads.max(1);
+    world.insert_resource(Clock { step: 0, dt_ms: scenario.dt_ms });
+    world.insert_resource(RunInfo { seed: scenario.seed, end_step: scenario.steps, engine: opts.engine, threads });
+    world.insert_resource(DeliveryOrder(projections.to_vec()));
+    let pool = if threads > 1 && opts.engine == EngineKind::Cpu {
+        Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?,
+        )
+    } else {
+        None
+    };
+    world.insert_resource(CpuPool { threads, pool });
+    if let Some(dev) = device {
+        world.insert_resource(TensorRuntime { device: dev });
+    }
+    Ok(())
+}
+
+struct NoEncoder;
+impl Encoder for NoEncoder {
+    fn step(&mut self, _: u64, _: EncoderOut<'_>) {}
+}
+impl Checkpoint for NoEncoder {
+    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,89 @@
+//! The cpu engine: each population's fused update over its host buffers, split into
+//! neuron ranges over the worker threads. Nothing is allocated per step: the per-range
+//! slices live in fixed arrays on the stack and the per-range spike lists are reused.
+
+use bevy_ecs::prelude::*;
+use rayon::prelude::*;
+
+use crate::api::model::MAX_VARS;
+use crate::net::{Clock, CpuPool, CpuScratch, InputRing, NeuronState, Spikes, StateStore};
+
+/// Most ranges one population is split into.
+const MAX_CHUNKS: usize = 64;
+/// Fewest neurons in a range.
+const MIN_CHUNK: usize = 4096;
+
+/// One range of neurons: its slices of every state variable and input.
+struct Part<'a> {
+    vars: [&'a mut [f64]; MAX_VARS],
+    inputs: [&'a mut [f64]; MAX_VARS],
+    offset: u32,
+}
+
+fn empty<'a>() -> &'a mut [f64] {
+    &mut []
+}
+
+pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&mut NeuronState, &mut InputRing, &mut Spikes, &mut CpuScratch)>) {
+    for (mut st, mut ring, mut spikes, mut scratch) in &mut pops {
+        let NeuronState { model, store, .. } = &mut *st;
+        let StateStore::Host(vars) = store else { continue };
+        let InputRing { depth, receptors, n, data, active } = &mut *ring;
+        let (n, nr, nv) = (*n, *receptors, vars.len());
+        let len = nr * n;
+        let s = (clock.step % *depth as u64) as usize;
+        let slot = &mut data[s * len..(s + 1) * len];
+        spikes.indices.clear();
+        let chunks = pool.threads.min(n / MIN_CHUNK).clamp(1, MAX_CHUNKS);
+        if chunks == 1 || pool.pool.is_none() {
+            let mut vit = vars.iter_mut();
+            let mut v: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| vit.next().map_or_else(empty, |x| x.as_mut_slice()));
+            let mut iit = slot.chunks_mut(n.max(1)).zip(active.iter());
+            let mut i: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| match iit.next() {
+                Some((c, &true)) => c,
+                _ => empty(),
+            });
+            model.step_cpu(&mut v[..nv], &mut i[..nr], 0, &mut spikes.indices);
+        } else {
+            // NOTE: neurons are independent within a step, so any split gives the same
+            // bits; spikes are concatenated in range order, i.e. ascending index.
+            let bound = |c: usize| c * n / chunks;
+            let mut parts: [Part<'_>; MAX_CHUNKS] =
+                std::array::from_fn(|c| Part { vars: std::array::from_fn(|_| empty()), inputs: std::array::from_fn(|_| empty()), offset: bound(c.min(chunks)) as u32 });
+            for (k, v) in vars.iter_mut().enumerate() {
+                let mut rest = v.as_mut_slice();
+                for (c, part) in parts[..chunks].iter_mut().enumerate() {
+                    let (a, b) = std::mem::take(&mut rest).split_at_mut(bound(c + 1) - bound(c));
+                    part.vars[k] = a;
+                    rest = b;
+                }
+            }
+            for (r, (inp, &on)) in slot.chunks_mut(n).zip(active.iter()).enumerate() {
+                if !on {
+                    continue;
+                }
+                let mut rest = inp;
+                for (c, part) in parts[..chunks].iter_mut().enumerate() {
+                    let (a, b) = std::mem::take(&mut rest).split_at_mut(bound(c + 1) - bound(c));
+                    part.inputs[r] = a;
+                    rest = b;
+                }
+            }
+            if scratch.chunk_spikes.len() < chunks {
+                scratch.chunk_spikes.resize_with(chunks, Vec::new);
+            }
+            let out = &mut scratch.chunk_spikes[..chunks];
+            let model = &**model;
+            pool.pool.as_ref().expect("a pool when threads > 1").install(|| {
+                parts[..chunks].par_iter_mut().zip(out.par_iter_mut()).for_each(|(p, sp)| {
+                    sp.clear();
+                    model.step_cpu(&mut p.vars[..nv], &mut p.inputs[..nr], p.offset, sp);
+                });
+            });
+            for sp in scratch.chunk_spikes[..chunks].iter() {
+                spikes.indices.extend_from_slice(sp);
+            }
+        }
+        spikes.total += spikes.indices.len() as u64;
+    }
+}

@@ -1,0 +1,67 @@
+//! Spike propagation: this step's spikes enter each source's history and, projection by
+//! projection in scenario order ([`DeliveryOrder`]), source ascending, synapse by synapse,
+//! the delay rings of their targets. Both engines share it (delivery sums on the host in
+//! this one order, which is what keeps them bit-identical).
+
+use bevy_ecs::prelude::*;
+
+use crate::api::synapse::PreSpike;
+use crate::net::synapse::{Delays, SynapseTable};
+use crate::net::{Clock, DeliveryOrder, InputRing, SpikeHistory, Spikes};
+
+pub(crate) fn record_history(clock: Res<Clock>, mut q: Query<(&Spikes, &mut SpikeHistory)>) {
+    for (s, mut h) in &mut q {
+        h.record(clock.step, &s.indices);
+    }
+}
+
+pub(crate) fn propagate_spikes(
+    clock: Res<Clock>,
+    order: Res<DeliveryOrder>,
+    mut tables: Query<&mut SynapseTable>,
+    sources: Query<&Spikes>,
+    mut rings: Query<&mut InputRing>,
+) {
+    for &e in &order.0 {
+        let Ok(mut table) = tables.get_mut(e) else { continue };
+        let Ok(spk) = sources.get(table.source) else { continue };
+        if spk.indices.is_empty() {
+            continue;
+        }
+        let Ok(mut ring) = rings.get_mut(table.target) else { continue };
+        let ring = &mut *ring;
+        let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
+        let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, effect, .. } = &mut *table;
+        let base_r = *receptor * n;
+        let lo = spk.indices.partition_point(|&i| i < *src_start);
+        let hi = spk.indices.partition_point(|&i| i < *src_end);
+        let slot_of = |d: u32| ((clock.step + 1 + d as u64) % depth) as usize * stride + base_r;
+        for &i in &spk.indices[lo..hi] {
+            let syn = csr.row((i - *src_start) as usize);
+            let cols = &csr.col[syn.clone()];
+            // What each synapse adds: its weight, or what the synapse model says.
+            let add: &[f64] = match dynamics {
+                None => &weight[syn.clone()],
+                Some(dy) => {
+                    let out = &mut effect[..syn.len()];
+                    dy.on_pre(PreSpike { step: clock.step, synapses: syn.clone(), targets: &csr.col, weight, vars }, out);
+                    out
+                }
+            };
+            match delay {
+                Delays::Const(d) => {
+                    let off = slot_of(*d);
+                    let dst = &mut ring.data[off..off + n];
+                    for (&t, &w) in cols.iter().zip(add) {
+                        dst[t as usize] += w;
+                    }
+                }
+                Delays::Each(ds) => {
+                    for ((&t, &w), &d) in cols.iter().zip(add).zip(&ds[syn.clone()]) {
+                        ring.data[slot_of(d) + t as usize] += w;
+                    }
+                }
+            }
+        }
+    }
+}

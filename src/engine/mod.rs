@@ -1,0 +1,64 @@
+//! The systems that advance a step: encoders (`Inputs`), the clock-driven update on the
+//! cpu or tensor engine (`Integrate`), spike propagation through the synapse tables in
+//! scenario order (`Propagate`), and the clock (`Advance`).
+
+pub(crate) mod cpu;
+pub(crate) mod deliver;
+pub(crate) mod tensor;
+
+use bevy_ecs::prelude::*;
+
+use crate::api::encoder::EncoderOut;
+use crate::net::{Clock, EncoderSlot, InputRing, Spikes};
+
+/// Problems found while stepping that are nobody's input error: a plugin that broke its
+/// contract. Stepping stops at the first; [`crate::sim::Sim::check`] reports it.
+#[derive(Resource, Default, Debug)]
+pub struct Faults(pub Vec<String>);
+
+pub(crate) fn run_encoders(
+    clock: Res<Clock>,
+    mut faults: ResMut<Faults>,
+    mut encs: Query<(&mut EncoderSlot, Option<&mut Spikes>)>,
+    mut rings: Query<&mut InputRing>,
+) {
+    for (mut slot, spikes) in &mut encs {
+        let slot = &mut *slot;
+        match (spikes, slot.current_target) {
+            (Some(mut sp), _) => {
+                sp.indices.clear();
+                slot.encoder.step(clock.step, EncoderOut::Spikes(&mut sp.indices));
+                // NOTE: delivery finds a projection's rows by binary search over ascending
+                // indices; an encoder that breaks this would reach the wrong synapses.
+                let sorted = sp.indices.windows(2).all(|w| w[0] < w[1]);
+                let in_range = sp.indices.last().is_none_or(|&i| (i as usize) < slot.size);
+                if !sorted || !in_range {
+                    faults.0.push(format!(
+                        "encoder `{}` emitted {} at step {}: indices must be strictly ascending and below its size {} (a bug in the plugin)",
+                        slot.name,
+                        if !sorted { "unsorted or repeated indices" } else { "an index out of range" },
+                        clock.step,
+                        slot.size
+                    ));
+                    sp.indices.clear();
+                }
+                sp.total += sp.indices.len() as u64;
+            }
+            (None, Some((target, start, receptor))) => {
+                slot.scratch.fill(0.0);
+                slot.encoder.step(clock.step, EncoderOut::Current(&mut slot.scratch));
+                if let Ok(mut ring) = rings.get_mut(target) {
+                    let dst = &mut ring.receptor_mut(clock.step, receptor)[start..start + slot.scratch.len()];
+                    for (d, s) in dst.iter_mut().zip(&slot.scratch) {
+                        *d += *s;
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+pub(crate) fn advance_clock(mut clock: ResMut<Clock>) {
+    clock.step += 1;
+}

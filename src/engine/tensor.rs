@@ -1,0 +1,22 @@
+//! The tensor engine: each population's update as burn tensor operations on the device.
+
+use bevy_ecs::prelude::*;
+
+use crate::api::model::Col;
+use crate::net::{Clock, InputRing, NeuronState, Spikes, StateStore, TensorRuntime};
+
+pub(crate) fn integrate_tensor(clock: Res<Clock>, rt: Res<TensorRuntime>, mut pops: Query<(&mut NeuronState, &mut InputRing, &mut Spikes)>) {
+    for (mut st, mut ring, mut spikes) in &mut pops {
+        let st = &mut *st;
+        let StateStore::Tensor(vars) = &mut st.store else { continue };
+        let n = ring.n;
+        let slot = ring.slot_mut(clock.step);
+        let inputs: Vec<Col> = slot.chunks(n).map(|c| Col::from_host(c.to_vec(), &rt.device)).collect();
+        slot.fill(0.0);
+        let mask = st.model.step_tensor(vars, &inputs);
+        let bits = mask.int().into_data().convert::<i64>();
+        spikes.indices.clear();
+        spikes.indices.extend(bits.iter::<i64>().enumerate().filter(|(_, b)| *b != 0).map(|(i, _)| i as u32));
+        spikes.total += spikes.indices.len() as u64;
+    }
+}

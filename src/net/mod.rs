@@ -1,0 +1,328 @@
+//! The network as ECS data: components of populations, projections and encoders, and the
+//! world's resources. Every component that evolves implements [`Checkpoint`], and the
+//! core saves it through the same section registry as a plugin's state.
+
+pub mod synapse;
+
+use std::sync::Arc;
+
+use bevy_ecs::prelude::*;
+
+use crate::api::encoder::Encoder;
+use crate::api::model::{Col, PreparedModel, VarSpec};
+use crate::api::run::EngineKind;
+use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+
+/// Simulation time.
+#[derive(Resource, Clone, Debug)]
+pub struct Clock {
+    /// The step being computed (steps completed so far).
+    pub step: u64,
+    /// Step, ms.
+    pub dt_ms: f64,
+}
+
+impl Checkpoint for Clock {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.step)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.step = inp.u64("clock step")?;
+        Ok(())
+    }
+}
+
+/// What an entity is, for messages and checkpoint sections (`population \`exc\``).
+#[derive(Component, Clone, Debug)]
+pub struct EntityLabel(pub String);
+
+/// A population of clock-driven neurons (one entity; neurons are indices).
+#[derive(Component, Debug)]
+pub struct Population {
+    /// Name.
+    pub name: String,
+    /// Number of neurons.
+    pub size: usize,
+    /// Model name.
+    pub model: &'static str,
+}
+
+/// Where a population's state lives.
+pub enum StateStore {
+    /// One `Vec<f64>` per state variable (cpu engine).
+    Host(Vec<Vec<f64>>),
+    /// One f64 tensor per state variable (tensor engine).
+    Tensor(Vec<Col>),
+}
+
+/// A population's state variables (structure of arrays) and its prepared model.
+#[derive(Component)]
+pub struct NeuronState {
+    /// The model with parameters fixed.
+    pub model: Arc<dyn PreparedModel>,
+    /// The model's state variables.
+    pub vars: &'static [VarSpec],
+    /// The state.
+    pub store: StateStore,
+}
+
+impl NeuronState {
+    /// Copies variable `k` to the host.
+    pub fn var_to_host(&self, k: usize) -> Vec<f64> {
+        match &self.store {
+            StateStore::Host(v) => v[k].clone(),
+            StateStore::Tensor(t) => t[k].to_host(),
+        }
+    }
+}
+
+impl Checkpoint for NeuronState {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.vars.len() as u64)?;
+        for (k, v) in self.vars.iter().enumerate() {
+            out.str(v.name)?;
+            match &self.store {
+                StateStore::Host(cols) => out.blob(&cols[k])?,
+                StateStore::Tensor(_) => out.blob(&self.var_to_host(k))?,
+            }
+        }
+        Ok(())
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let nv = inp.u64("variable count")?;
+        if nv != self.vars.len() as u64 {
+            return Err(StateError(format!("{nv} variables stored, the model has {}", self.vars.len())));
+        }
+        for (k, v) in self.vars.iter().enumerate() {
+            let what = format!("variable `{}`", v.name);
+            inp.expect(v.name, &what)?;
+            match &mut self.store {
+                StateStore::Host(cols) => inp.blob_into(&mut cols[k], &what)?,
+                StateStore::Tensor(cols) => {
+                    let mut host = vec![0.0; cols[k].0.dims()[0]];
+                    inp.blob_into(&mut host, &what)?;
+                    let device = cols[k].0.device();
+                    cols[k] = Col::from_host(host, &device);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Input arriving at a population: a ring of `depth` slots, each holding one value per
+/// (receptor, neuron). Spikes with delay `d` steps emitted at step `t` land in slot
+/// `(t + 1 + d) % depth`: a zero delay acts in the next update, as in Brian2.
+#[derive(Component, Clone, Debug)]
+pub struct InputRing {
+    pub(crate) depth: usize,
+    pub(crate) receptors: usize,
+    pub(crate) n: usize,
+    pub(crate) data: Vec<f64>,
+    /// Receptors something projects or injects into; the others are read as 0.
+    pub(crate) active: Vec<bool>,
+}
+
+impl InputRing {
+    /// A ring of `depth` slots of `receptors × n` zeros.
+    pub fn new(depth: usize, receptors: usize, n: usize) -> Self {
+        InputRing { depth, receptors, n, data: vec![0.0; depth * receptors * n], active: vec![false; receptors] }
+    }
+    /// The slot read at `step`: `receptors * n` values.
+    pub fn slot_mut(&mut self, step: u64) -> &mut [f64] {
+        let len = self.receptors * self.n;
+        let s = (step % self.depth as u64) as usize;
+        &mut self.data[s * len..(s + 1) * len]
+    }
+    /// Slots in the ring (the longest incoming delay in steps + 2).
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+    /// Values held: depth x receptors x neurons.
+    pub fn values(&self) -> usize {
+        self.data.len()
+    }
+    /// Nonzero inputs waiting in each slot: element `k` counts those read at step
+    /// `step + k` (spikes in transit, for `k` up to `depth - 1`).
+    pub fn pending(&self, step: u64) -> Vec<usize> {
+        let len = self.receptors * self.n;
+        (0..self.depth as u64)
+            .map(|k| {
+                let s = ((step + k) % self.depth as u64) as usize;
+                self.data[s * len..(s + 1) * len].iter().filter(|x| **x != 0.0).count()
+            })
+            .collect()
+    }
+    /// One receptor of the slot read at `step`.
+    pub fn receptor_mut(&mut self, step: u64, r: usize) -> &mut [f64] {
+        let n = self.n;
+        &mut self.slot_mut(step)[r * n..(r + 1) * n]
+    }
+    /// Marks receptor `r` as receiving input.
+    pub fn activate(&mut self, r: usize) {
+        self.active[r] = true;
+    }
+}
+
+impl Checkpoint for InputRing {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.depth as u64)?;
+        out.blob(&self.data)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let depth = inp.u64("ring depth")?;
+        if depth != self.depth as u64 {
+            return Err(StateError(format!("delay ring of {depth} slots stored, the network has {}", self.depth)));
+        }
+        inp.blob_into(&mut self.data, "spikes in transit")
+    }
+}
+
+/// The spikes an entity (population or source encoder) emitted in the current step.
+#[derive(Component, Default, Debug)]
+pub struct Spikes {
+    /// Indices, ascending.
+    pub indices: Vec<u32>,
+    /// Spikes since the start.
+    pub total: u64,
+}
+
+impl Checkpoint for Spikes {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.total)?;
+        out.blob(&self.indices)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.total = inp.u64("spike count")?;
+        self.indices = inp.blob("last spikes")?;
+        Ok(())
+    }
+}
+
+/// The recent spikes of a spike source (population or source encoder): each neuron's
+/// last spike step, and the spikes of each of the last `depth` steps, where `depth` is
+/// the longest outgoing delay in steps + 2. A spike emitted at step `s` through a synapse
+/// of delay `d` steps acts on its target in the update of step `s + 1 + d`; a rule
+/// running at step `t` finds the spikes that reach such synapses now in
+/// [`SpikeHistory::at`]`(t - 1 - d)`.
+#[derive(Component, Clone, Debug)]
+pub struct SpikeHistory {
+    /// Step of each neuron's last spike, or [`SpikeHistory::NEVER`].
+    pub last_spike: Vec<u64>,
+    slots: Vec<Vec<u32>>,
+    slot_step: Vec<u64>,
+}
+
+impl SpikeHistory {
+    /// `last_spike` of a neuron that never spiked.
+    pub const NEVER: u64 = u64::MAX;
+
+    /// An empty history of `n` neurons over `depth` steps.
+    pub fn new(n: usize, depth: usize) -> Self {
+        let depth = depth.max(1);
+        SpikeHistory { last_spike: vec![Self::NEVER; n], slots: vec![Vec::new(); depth], slot_step: vec![Self::NEVER; depth] }
+    }
+
+    /// Steps held.
+    pub fn depth(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Records the spikes of `step` (ascending indices).
+    pub fn record(&mut self, step: u64, indices: &[u32]) {
+        let s = (step % self.slots.len() as u64) as usize;
+        self.slots[s].clear();
+        self.slots[s].extend_from_slice(indices);
+        self.slot_step[s] = step;
+        for &i in indices {
+            self.last_spike[i as usize] = step;
+        }
+    }
+
+    /// The spikes of `step` (ascending), if it is still held; empty if none spiked.
+    pub fn at(&self, step: u64) -> Option<&[u32]> {
+        let s = (step % self.slots.len() as u64) as usize;
+        (self.slot_step[s] == step).then_some(&self.slots[s][..])
+    }
+}
+
+impl Checkpoint for SpikeHistory {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.blob(&self.last_spike)?;
+        out.blob(&self.slot_step)?;
+        for s in &self.slots {
+            out.blob(s)?;
+        }
+        Ok(())
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        inp.blob_into(&mut self.last_spike, "last spike steps")?;
+        inp.blob_into(&mut self.slot_step, "history steps")?;
+        for s in self.slots.iter_mut() {
+            *s = inp.blob("history spikes")?;
+        }
+        Ok(())
+    }
+}
+
+/// An encoder and where its output goes.
+#[derive(Component)]
+pub struct EncoderSlot {
+    /// Name.
+    pub name: String,
+    /// The encoder.
+    pub encoder: Box<dyn Encoder>,
+    /// Outputs (source) or target neurons (current).
+    pub size: usize,
+    /// Current target: (population, first index, receptor).
+    pub current_target: Option<(Entity, usize, usize)>,
+    pub(crate) scratch: Vec<f64>,
+}
+
+impl Checkpoint for EncoderSlot {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        self.encoder.save_state(out)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.encoder.load_state(inp)
+    }
+}
+
+/// The cpu engine's worker threads, and per-chunk scratch reused every step.
+#[derive(Resource)]
+pub struct CpuPool {
+    pub(crate) threads: usize,
+    pub(crate) pool: Option<rayon::ThreadPool>,
+}
+
+/// The tensor engine's device.
+#[derive(Resource, Clone)]
+pub struct TensorRuntime {
+    /// The burn device.
+    pub device: burn::DispatchDevice,
+}
+
+/// Run-wide facts kept for outputs.
+#[derive(Resource, Clone, Debug)]
+pub struct RunInfo {
+    /// Seed.
+    pub seed: u64,
+    /// The step the run ends at (the scenario's `t_stop`, or `--until`).
+    pub end_step: u64,
+    /// Engine.
+    pub engine: EngineKind,
+    /// Threads.
+    pub threads: usize,
+}
+
+/// The projections in scenario order: the order in which spikes are delivered (so that
+/// sums into one target keep one order, whatever the ECS's storage order).
+#[derive(Resource, Clone, Debug, Default)]
+pub struct DeliveryOrder(pub Vec<Entity>);
+
+/// Scratch of the cpu engine for one population, reused every step (no allocation on
+/// the hot path once the vectors have grown): the spikes of each thread's chunk.
+#[derive(Component, Default, Debug)]
+pub struct CpuScratch {
+    pub(crate) chunk_spikes: Vec<Vec<u32>>,
+}

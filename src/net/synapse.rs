@@ -1,0 +1,248 @@
+//! A projection's synapse table: CSR by source (delivery touches only spiking rows),
+//! weights, delays, per-synapse state arrays that plugins declare, and an index by target
+//! derived on first use.
+
+use std::sync::{Arc, OnceLock};
+
+use bevy_ecs::prelude::*;
+
+use crate::api::connect::Pairs;
+use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+use crate::api::synapse::{SynapseDynamics, SynapseVarSpec};
+
+/// Synapses by source row: row `s` holds `row_ptr[s]..row_ptr[s+1]`.
+#[derive(Clone, Debug, Default)]
+pub struct Csr {
+    /// Row starts, `n_src + 1` entries.
+    pub row_ptr: Vec<u64>,
+    /// Target index within the target population.
+    pub col: Vec<u32>,
+}
+
+impl Csr {
+    /// Sorts pairs into rows by a stable counting sort (the order within a row is the
+    /// generation order, so it is deterministic).
+    pub fn from_pairs(p: &Pairs, n_src: usize, tgt_offset: usize) -> Self {
+        let mut row_ptr = vec![0u64; n_src + 1];
+        for &s in &p.src {
+            row_ptr[s as usize + 1] += 1;
+        }
+        for i in 0..n_src {
+            row_ptr[i + 1] += row_ptr[i];
+        }
+        let mut next = row_ptr.clone();
+        let mut col = vec![0u32; p.src.len()];
+        for (&s, &t) in p.src.iter().zip(&p.tgt) {
+            let k = &mut next[s as usize];
+            col[*k as usize] = t + tgt_offset as u32;
+            *k += 1;
+        }
+        Csr { row_ptr, col }
+    }
+
+    /// Number of synapses.
+    pub fn len(&self) -> usize {
+        self.col.len()
+    }
+
+    /// True when there is no synapse.
+    pub fn is_empty(&self) -> bool {
+        self.col.is_empty()
+    }
+
+    /// The synapses of source row `row`.
+    pub fn row(&self, row: usize) -> std::ops::Range<usize> {
+        self.row_ptr[row] as usize..self.row_ptr[row + 1] as usize
+    }
+}
+
+/// Delays of a projection, in steps.
+#[derive(Clone, Debug)]
+pub enum Delays {
+    /// One delay for every synapse.
+    Const(u32),
+    /// One per synapse (CSR order).
+    Each(Vec<u32>),
+}
+
+impl Delays {
+    /// The longest delay.
+    pub fn max(&self) -> u32 {
+        match self {
+            Delays::Const(d) => *d,
+            Delays::Each(v) => v.iter().copied().max().unwrap_or(0),
+        }
+    }
+    /// The delay of synapse `k`.
+    pub fn of(&self, k: usize) -> u32 {
+        match self {
+            Delays::Const(d) => *d,
+            Delays::Each(v) => v[k],
+        }
+    }
+}
+
+/// The incoming synapses of each target neuron: those of neuron `t` (population-wide
+/// index) are `syn[ptr[t]..ptr[t+1]]`, ascending (so in delivery order).
+#[derive(Clone, Debug, Default)]
+pub struct TargetIndex {
+    /// Starts, one per target neuron of the population + 1.
+    pub ptr: Vec<u64>,
+    /// Synapse indices.
+    pub syn: Vec<u32>,
+}
+
+impl TargetIndex {
+    /// The synapses reaching target `t`.
+    pub fn of(&self, t: usize) -> &[u32] {
+        &self.syn[self.ptr[t] as usize..self.ptr[t + 1] as usize]
+    }
+}
+
+/// The synapses of one projection.
+#[derive(Component)]
+pub struct SynapseTable {
+    /// Name.
+    pub name: String,
+    /// Source entity (population or encoder).
+    pub source: Entity,
+    /// First selected source index.
+    pub src_start: u32,
+    /// One past the last selected source index.
+    pub src_end: u32,
+    /// Target population.
+    pub target: Entity,
+    /// Neurons in the target population.
+    pub target_size: usize,
+    /// Receptor index in the target.
+    pub receptor: usize,
+    /// Rows by source.
+    pub csr: Csr,
+    /// Weight per synapse.
+    pub weight: Vec<f64>,
+    /// Delay(s), in steps.
+    pub delay: Delays,
+    /// Per-synapse state variables declared by the projection's add-ons.
+    pub var_specs: Vec<SynapseVarSpec>,
+    /// Their values, `vars[k][synapse]`.
+    pub vars: Vec<Vec<f64>>,
+    /// What a spike does at delivery (`None`: adds the weight).
+    pub dynamics: Option<Arc<dyn SynapseDynamics>>,
+    pub(crate) effect: Vec<f64>,
+    by_target: OnceLock<TargetIndex>,
+}
+
+impl SynapseTable {
+    /// A table; `vars` start at their declared initial values.
+    #[expect(clippy::too_many_arguments, reason = "a plain constructor of a plain record")]
+    pub fn new(
+        name: String,
+        source: Entity,
+        src: (u32, u32),
+        target: Entity,
+        target_size: usize,
+        receptor: usize,
+        csr: Csr,
+        weight: Vec<f64>,
+        delay: Delays,
+        var_specs: Vec<SynapseVarSpec>,
+        dynamics: Option<Arc<dyn SynapseDynamics>>,
+    ) -> Self {
+        let n = csr.len();
+        let vars = var_specs.iter().map(|v| vec![v.initial; n]).collect();
+        let longest_row = (0..csr.row_ptr.len().saturating_sub(1)).map(|r| csr.row(r).len()).max().unwrap_or(0);
+        let effect = if dynamics.is_some() { vec![0.0; longest_row] } else { Vec::new() };
+        SynapseTable {
+            name,
+            source,
+            src_start: src.0,
+            src_end: src.1,
+            target,
+            target_size,
+            receptor,
+            csr,
+            weight,
+            delay,
+            var_specs,
+            vars,
+            dynamics,
+            effect,
+            by_target: OnceLock::new(),
+        }
+    }
+
+    /// Number of synapses.
+    pub fn len(&self) -> usize {
+        self.csr.len()
+    }
+
+    /// True when there is no synapse.
+    pub fn is_empty(&self) -> bool {
+        self.csr.is_empty()
+    }
+
+    /// The index of a per-synapse variable by name.
+    pub fn var(&self, name: &str) -> Option<usize> {
+        self.var_specs.iter().position(|v| v.name == name)
+    }
+
+    /// The source row (relative to the selection) of each synapse is implicit in the CSR;
+    /// this gives it for synapse `k` by binary search.
+    pub fn source_of(&self, k: usize) -> u32 {
+        let r = self.csr.row_ptr.partition_point(|&p| p <= k as u64) - 1;
+        self.src_start + r as u32
+    }
+
+    /// The index by target, built on first use (it is derived from the CSR, which never
+    /// changes, so it is not checkpointed).
+    pub fn by_target(&self) -> &TargetIndex {
+        self.by_target.get_or_init(|| {
+            let mut ptr = vec![0u64; self.target_size + 1];
+            for &t in &self.csr.col {
+                ptr[t as usize + 1] += 1;
+            }
+            for i in 0..self.target_size {
+                ptr[i + 1] += ptr[i];
+            }
+            let mut next = ptr.clone();
+            let mut syn = vec![0u32; self.csr.len()];
+            for (k, &t) in self.csr.col.iter().enumerate() {
+                let slot = &mut next[t as usize];
+                syn[*slot as usize] = k as u32;
+                *slot += 1;
+            }
+            TargetIndex { ptr, syn }
+        })
+    }
+
+    /// Bytes held per synapse (weight, target index, delay if per synapse, state arrays),
+    /// not counting the row pointers and the target index.
+    pub fn bytes_per_synapse(&self) -> usize {
+        8 + 4 + if matches!(self.delay, Delays::Each(_)) { 4 } else { 0 } + 8 * self.vars.len()
+    }
+}
+
+impl Checkpoint for SynapseTable {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.blob(&self.weight)?;
+        out.u64(self.vars.len() as u64)?;
+        for (spec, v) in self.var_specs.iter().zip(&self.vars) {
+            out.str(spec.name)?;
+            out.blob(v)?;
+        }
+        Ok(())
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        inp.blob_into(&mut self.weight, "weights")?;
+        let k = inp.u64("synapse variable count")?;
+        if k != self.vars.len() as u64 {
+            return Err(StateError(format!("{k} per-synapse variables stored, the projection has {}", self.vars.len())));
+        }
+        for (spec, v) in self.var_specs.iter().zip(self.vars.iter_mut()) {
+            let what = format!("synapse variable `{}`", spec.name);
+            inp.expect(spec.name, &what)?;
+            inp.blob_into(v, &what)?;
+        }
+        Ok(())
+    }
+}

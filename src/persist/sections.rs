@@ -1,0 +1,268 @@
+//! The simulation's state as checkpoint sections: save, load and restore.
+
+// ---------------------------------------------------------------------------------------
+// The simulation's state.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bevy_ecs::prelude::*;
+
+use crate::api::run::RunOptions;
+use crate::api::state::{Checkpoint, CompareWriter, CountingWriter, StateError, StateReader, StateWriter};
+use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
+use crate::net::synapse::SynapseTable;
+use crate::net::{Clock, EncoderSlot, EntityLabel, InputRing, NeuronState, SpikeHistory, Spikes};
+use crate::persist::format::{CheckpointFile, Header, cerr, short, write_file};
+use crate::registry::{HasFn, LoadFn, SaveFn, SimBuilder, StateSection, has_component};
+use crate::scenario::{LoadOptions, Scenario};
+use crate::sim::Sim;
+use crate::Result;
+
+fn save_c<C: Component + Checkpoint>(w: &World, e: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+    w.get::<C>(e).map(|c| c.save_state(out))
+}
+
+fn load_c<C: Component<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(w: &mut World, e: Entity, inp: &mut StateReader<'_>) -> Option<Result<(), StateError>> {
+    w.get_mut::<C>(e).map(|mut c| c.load_state(inp))
+}
+
+fn save_clock(w: &World, _: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+    Some(w.resource::<Clock>().save_state(out))
+}
+
+fn load_clock(w: &mut World, _: Entity, inp: &mut StateReader<'_>) -> Option<Result<(), StateError>> {
+    Some(w.resource_mut::<Clock>().load_state(inp))
+}
+
+fn core(name: &'static str, per_entity: bool, has: HasFn, save: SaveFn, load: LoadFn) -> StateSection {
+    StateSection { name, per_entity, has, save, load }
+}
+
+fn always(_: &World, _: Entity) -> bool {
+    true
+}
+
+/// The core's own sections, in checkpoint order (their names are
+/// [`crate::registry::CORE_SECTIONS`]).
+fn core_sections() -> Vec<StateSection> {
+    vec![
+        core("clock", false, always, save_clock, load_clock),
+        core("neuron_state", true, has_component::<NeuronState>, save_c::<NeuronState>, load_c::<NeuronState>),
+        core("input_ring", true, has_component::<InputRing>, save_c::<InputRing>, load_c::<InputRing>),
+        core("spikes", true, has_component::<Spikes>, save_c::<Spikes>, load_c::<Spikes>),
+        core("spike_history", true, has_component::<SpikeHistory>, save_c::<SpikeHistory>, load_c::<SpikeHistory>),
+        core("synapse_table", true, has_component::<SynapseTable>, save_c::<SynapseTable>, load_c::<SynapseTable>),
+        core("encoder", true, has_component::<EncoderSlot>, save_c::<EncoderSlot>, load_c::<EncoderSlot>),
+        core("spike_recorder", true, has_component::<SpikeRecorder>, save_c::<SpikeRecorder>, load_c::<SpikeRecorder>),
+        core("state_recorder", true, has_component::<StateRecorder>, save_c::<StateRecorder>, load_c::<StateRecorder>),
+        core("rate_recorder", true, has_component::<RateRecorder>, save_c::<RateRecorder>, load_c::<RateRecorder>),
+    ]
+}
+
+/// What [`Sim::save`] wrote.
+#[derive(Clone, Debug)]
+pub struct Saved {
+    /// The checkpoint file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// The step it holds.
+    pub step: u64,
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()))
+}
+
+impl Sim {
+    /// The header a checkpoint of the current state gets.
+    pub fn checkpoint_header(&self) -> Header {
+        let sc = &self.scenario;
+        Header {
+            spikeworld_version: env!("CARGO_PKG_VERSION").into(),
+            scenario_sha256: sc.sha256.clone(),
+            scenario_path: sc.path.display().to_string(),
+            scenario_abs_path: absolute(&sc.path).display().to_string(),
+            scenario_text: sc.text.clone(),
+            overrides: sc.overrides.clone(),
+            seed: sc.seed,
+            dt_ms: sc.dt_ms,
+            step: self.step_count(),
+        }
+    }
+
+    /// Writes a checkpoint of the current state to `path`, atomically (temporary file,
+    /// fsync, rename: an interrupted write leaves any previous file at `path` intact).
+    pub fn save(&self, path: &Path) -> Result<Saved> {
+        let mut bytes = 0;
+        crate::util::fsio::write_atomic(path, |w| {
+            bytes = self.write_checkpoint(w)?;
+            Ok(())
+        })?;
+        Ok(Saved { path: path.to_path_buf(), bytes, step: self.step_count() })
+    }
+
+    /// Writes a whole checkpoint to `w` (streamed from the simulation's buffers); returns
+    /// the bytes written.
+    pub fn write_checkpoint(&self, w: &mut dyn Write) -> std::io::Result<u64> {
+        write_file(w, &self.checkpoint_header(), |w| self.write_body(w))
+    }
+
+    /// Every section with the entity it is saved for (`None` for a resource), in
+    /// checkpoint order.
+    fn section_order(&self) -> Vec<(StateSection, Option<Entity>)> {
+        let all: Vec<StateSection> = core_sections().into_iter().chain(self.plugin_sections.iter().cloned()).collect();
+        let mut out: Vec<(StateSection, Option<Entity>)> =
+            all.iter().filter(|s| !s.per_entity && (s.has)(&self.world, Entity::PLACEHOLDER)).map(|s| (s.clone(), None)).collect();
+        let entities = self.populations.iter().chain(&self.projections).chain(&self.encoders).chain(&self.monitors);
+        for &e in entities {
+            for s in all.iter().filter(|s| s.per_entity) {
+                if (s.has)(&self.world, e) {
+                    out.push((s.clone(), Some(e)));
+                }
+            }
+        }
+        out
+    }
+
+    fn label(&self, e: Option<Entity>) -> String {
+        match e {
+            None => "(resource)".into(),
+            Some(e) => self.world.get::<EntityLabel>(e).map_or_else(|| format!("{e:?}"), |l| l.0.clone()),
+        }
+    }
+
+    fn write_body(&self, w: &mut StateWriter<'_>) -> std::io::Result<()> {
+        let dummy = Entity::PLACEHOLDER;
+        for (s, e) in self.section_order() {
+            w.str(s.name)?;
+            if e.is_some() {
+                w.str(&self.label(e))?;
+            }
+            // Two passes: the length first (a `bin` header needs it), then the bytes,
+            // streamed; a section is never held in memory.
+            let mut count = CountingWriter::default();
+            let saved = (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut count));
+            saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}` vanished", s.name))))?;
+            let len = u32::try_from(count.0).map_err(|_| std::io::Error::other(format!("section `{}` of {} is over 4 GiB", s.name, self.label(e))))?;
+            rmp::encode::write_bin_len(&mut w.inner(), len).map_err(std::io::Error::other)?;
+            (s.save)(&self.world, e.unwrap_or(dummy), w).unwrap_or(Ok(()))?;
+        }
+        w.str("end")
+    }
+
+    /// Rebuilds the simulation a checkpoint was taken from, with the scenario stored in it,
+    /// and restores its state (cpu engine, one thread). Its end is the scenario's `t_stop`.
+    pub fn load(path: &Path, builder: &SimBuilder) -> Result<Sim> {
+        Self::load_with(path, builder, &RunOptions::default(), None)
+    }
+
+    /// [`Sim::load`] with run options, and optionally the scenario file to rebuild from
+    /// (it must be the checkpoint's scenario: its SHA-256 is checked).
+    pub fn load_with(path: &Path, builder: &SimBuilder, opts: &RunOptions, scenario: Option<&Path>) -> Result<Sim> {
+        let file = CheckpointFile::open(path)?;
+        let h = file.header.clone();
+        let lo = LoadOptions { overrides: h.overrides.clone(), seed: Some(h.seed) };
+        let sc = match scenario {
+            Some(s) => {
+                let sc = Scenario::load(s, builder.registry(), &lo)?;
+                if sc.sha256 != h.scenario_sha256 {
+                    return Err(cerr(
+                        path,
+                        format!(
+                            "written for scenario {} (sha256 {}), but {} has sha256 {}: another scenario, or an edited one",
+                            h.scenario_path,
+                            short(&h.scenario_sha256),
+                            s.display(),
+                            short(&sc.sha256)
+                        ),
+                    ));
+                }
+                sc
+            }
+            None => {
+                let given = PathBuf::from(&h.scenario_path);
+                let at = if absolute(&given).display().to_string() == h.scenario_abs_path { given } else { PathBuf::from(&h.scenario_abs_path) };
+                let sc = Scenario::from_str(&h.scenario_text, &at, builder.registry(), &lo)?;
+                if sc.sha256 != h.scenario_sha256 {
+                    return Err(cerr(path, "the stored scenario text does not match its SHA-256"));
+                }
+                sc
+            }
+        };
+        let mut sim = builder.build(sc, opts)?;
+        sim.restore_from(file)?;
+        Ok(sim)
+    }
+
+    /// Restores the state of a checkpoint of this same simulation (same scenario file,
+    /// overrides and seed) into `self`, like Brian2's `restore()`: the network is not
+    /// rebuilt.
+    pub fn restore(&mut self, path: &Path) -> Result<()> {
+        let file = CheckpointFile::open(path)?;
+        let h = &file.header;
+        let sc = &self.scenario;
+        if h.scenario_sha256 != sc.sha256 || h.overrides != sc.overrides || h.seed != sc.seed {
+            return Err(cerr(
+                path,
+                format!(
+                    "written for scenario {} (sha256 {}, seed {}, {} overrides), not for this simulation's {} (sha256 {}, seed {}, {} overrides)",
+                    h.scenario_path,
+                    short(&h.scenario_sha256),
+                    h.seed,
+                    h.overrides.len(),
+                    sc.path.display(),
+                    short(&sc.sha256),
+                    sc.seed,
+                    sc.overrides.len()
+                ),
+            ));
+        }
+        self.restore_from(file)
+    }
+
+    fn restore_from(&mut self, file: CheckpointFile) -> Result<()> {
+        let step = file.header.step;
+        file.read_body(|r| self.read_body(r, step))?;
+        // A resumed run ends where the scenario does (`t_stop`), or at once if the
+        // checkpoint is already past it; `resume --until` moves it.
+        let end = self.scenario.steps.max(step);
+        self.set_end(end);
+        Ok(())
+    }
+
+    fn read_body(&mut self, r: &mut StateReader<'_>, step: u64) -> Result<(), StateError> {
+        let dummy = Entity::PLACEHOLDER;
+        for (s, e) in self.section_order() {
+            let label = self.label(e);
+            let what = if e.is_some() { format!("{label}: section `{}`", s.name) } else { format!("section `{}`", s.name) };
+            r.expect(s.name, "section name")?;
+            if e.is_some() {
+                r.expect(&label, &format!("the entity of section `{}`", s.name))?;
+            }
+            let bytes = r.bytes(&what)?;
+            let mut cur = std::io::Cursor::new(&bytes[..]);
+            let mut sub = StateReader::new(&mut cur, bytes.len() as u64);
+            (s.load)(&mut self.world, e.unwrap_or(dummy), &mut sub)
+                .unwrap_or_else(|| Err(StateError(format!("{what}: missing in the rebuilt network"))))
+                .map_err(|err| StateError(format!("{what}: {err}")))?;
+            if sub.remaining() != 0 {
+                return Err(StateError(format!("{what}: its load_state left {} of its {} bytes unread (a bug in the component)", sub.remaining(), bytes.len())));
+            }
+            let mut cmp = CompareWriter { expected: &bytes, pos: 0, differs: false };
+            (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut cmp)).unwrap_or(Ok(())).map_err(|err| StateError(err.to_string()))?;
+            if cmp.differs || cmp.pos != bytes.len() {
+                return Err(StateError(format!(
+                    "{what}: state does not round-trip (save_state after load_state differs from what was loaded): a bug in the component"
+                )));
+            }
+        }
+        r.expect("end", "section name")?;
+        let s = self.step_count();
+        if s != step {
+            return Err(StateError(format!("the clock says step {s}, the header step {step}")));
+        }
+        Ok(())
+    }
+}

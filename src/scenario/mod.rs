@@ -1,0 +1,274 @@
+//! Scenario files: TOML describing a whole experiment. See `docs/scenarios.md`.
+//!
+//! Parsing is strict: unknown keys, unknown names, dangling references, negative sizes,
+//! probabilities outside [0, 1] and non-finite numbers are errors that name
+//! `file:line:col`, the key, and the valid choices.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::api::addon::AddonConfig;
+use crate::api::connect::RuleSpec;
+use crate::api::encoder::{Encoder, EncoderKind};
+use crate::api::model::{NeuronModel, Params, PreparedModel};
+use crate::registry::Registry;
+use crate::util::node::{apply_override, parse_document};
+
+mod parse;
+pub use parse::steps_of;
+
+/// A population's neurons `start..end` (Brian2's `P[a:b]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection {
+    /// Index into [`Scenario::populations`] or [`Scenario::encoders`].
+    pub index: usize,
+    /// First neuron.
+    pub start: usize,
+    /// One past the last neuron.
+    pub end: usize,
+}
+
+impl Selection {
+    /// Number of neurons selected.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    /// True when nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+}
+
+/// What a projection's `from` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceRef {
+    /// A population.
+    Population(Selection),
+    /// A spike-source encoder.
+    Encoder(Selection),
+}
+
+impl SourceRef {
+    /// Number of sources selected.
+    pub fn len(&self) -> usize {
+        match self {
+            SourceRef::Population(s) | SourceRef::Encoder(s) => s.len(),
+        }
+    }
+    /// True when nothing is selected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A constant or a distribution (weights, delays, initial values).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueDist {
+    /// The same value everywhere.
+    Const(f64),
+    /// Normal with mean and standard deviation.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// Uniform on [low, high).
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound.
+        high: f64,
+    },
+}
+
+/// A population.
+#[derive(Clone)]
+pub struct PopulationDef {
+    /// Name.
+    pub name: String,
+    /// Number of neurons.
+    pub size: usize,
+    /// The model.
+    pub model: Arc<dyn NeuronModel>,
+    /// Parameters, canonical units.
+    pub params: Params,
+    /// The model with parameters fixed.
+    pub prepared: Arc<dyn PreparedModel>,
+    /// Initial values given in the scenario: (variable index, value).
+    pub init: Vec<(usize, ValueDist)>,
+    /// Stream key.
+    pub key: u32,
+}
+
+/// A connection rule with its parameters.
+#[derive(Clone)]
+pub struct RuleDef {
+    /// The rule.
+    pub spec: RuleSpec,
+    /// Its parameters.
+    pub params: Params,
+}
+
+/// A projection.
+#[derive(Clone)]
+pub struct ProjectionDef {
+    /// Name.
+    pub name: String,
+    /// Sources.
+    pub from: SourceRef,
+    /// Targets (a population).
+    pub to: Selection,
+    /// Connection rule.
+    pub rule: RuleDef,
+    /// Whether a neuron may connect to itself.
+    pub allow_autapses: bool,
+    /// Whether a pair may be connected more than once.
+    pub allow_multapses: bool,
+    /// Receptor index in the target model.
+    pub receptor: usize,
+    /// Weight (unit of the receptor).
+    pub weight: ValueDist,
+    /// Delay in ms (rounded to steps).
+    pub delay_ms: ValueDist,
+    /// Synapse model name (`static`, or the `model` of `[projection.synapse]`).
+    pub synapse: String,
+    /// The projection's sub-tables (`synapse`, `plasticity`, ...), in key order.
+    pub addons: Vec<AddonDef>,
+    /// Stream key.
+    pub key: u32,
+}
+
+/// A projection sub-table, parsed by its add-on.
+#[derive(Clone)]
+pub struct AddonDef {
+    /// The sub-table (`plasticity`).
+    pub table: &'static str,
+    /// The add-on that parsed it (`stdp`).
+    pub name: &'static str,
+    /// Its configuration.
+    pub config: Arc<dyn AddonConfig>,
+}
+
+/// An encoder.
+pub struct EncoderDef {
+    /// Name.
+    pub name: String,
+    /// Registered kind.
+    pub kind: String,
+    /// Source or current.
+    pub output: EncoderKind,
+    /// Outputs (source) or targets (current).
+    pub size: usize,
+    /// For current encoders: the target and the receptor index.
+    pub target: Option<(Selection, usize)>,
+    /// The built encoder.
+    pub encoder: Box<dyn Encoder>,
+}
+
+/// What a monitor records.
+#[derive(Clone, Debug)]
+pub enum MonitorKind {
+    /// Every spike of the selection.
+    Spikes,
+    /// State variables of some neurons every `every` steps.
+    State {
+        /// Variable indices.
+        vars: Vec<usize>,
+        /// Neuron indices (population-wide).
+        indices: Vec<usize>,
+        /// Record every this many steps.
+        every: u64,
+    },
+    /// Population rate in bins of `bin` steps.
+    Rate {
+        /// Bin width in steps.
+        bin: u64,
+    },
+}
+
+/// A monitor.
+#[derive(Clone, Debug)]
+pub struct MonitorDef {
+    /// Name (used in output file names).
+    pub name: String,
+    /// Recorded population (and neurons).
+    pub target: Selection,
+    /// What to record.
+    pub kind: MonitorKind,
+}
+
+/// A validated scenario.
+pub struct Scenario {
+    /// The file as the user named it.
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes (before overrides).
+    pub sha256: String,
+    /// The file's text (before overrides).
+    pub text: String,
+    /// Overrides applied (`--set`).
+    pub overrides: Vec<String>,
+    /// Step, ms.
+    pub dt_ms: f64,
+    /// Duration, ms.
+    pub t_stop_ms: f64,
+    /// Number of steps (`round(t_stop / dt)`).
+    pub steps: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Populations in file order.
+    pub populations: Vec<PopulationDef>,
+    /// Projections in file order (this is also their delivery order).
+    pub projections: Vec<ProjectionDef>,
+    /// Encoders in file order.
+    pub encoders: Vec<EncoderDef>,
+    /// Monitors in file order.
+    pub monitors: Vec<MonitorDef>,
+}
+
+/// Options from outside the file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// `--set key.path=value`, in order.
+    pub overrides: Vec<String>,
+    /// `--seed`: replaces `simulation.seed`.
+    pub seed: Option<u64>,
+}
+
+impl Scenario {
+    /// Reads, overrides and validates a scenario file.
+    pub fn load(path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| crate::Error::Input(format!("{}: cannot read scenario: {e}", path.display())))?;
+        Self::from_str(&text, path, registry, opts)
+    }
+
+    /// Validates scenario text; `path` names it in messages and anchors relative paths.
+    pub fn from_str(text: &str, path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
+        let sha256 = hex(&Sha256::digest(text.as_bytes()));
+        let mut doc = parse_document(&path.display().to_string(), text)?;
+        for o in &opts.overrides {
+            apply_override(&mut doc, o)?;
+        }
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut s = parse::parse(&doc, registry, opts, &base_dir)?;
+        s.path = path.to_path_buf();
+        s.sha256 = sha256;
+        s.text = text.to_string();
+        s.overrides = opts.overrides.clone();
+        Ok(s)
+    }
+
+    /// Looks a population up by name.
+    pub fn population(&self, name: &str) -> Option<usize> {
+        self.populations.iter().position(|p| p.name == name)
+    }
+}
+
+/// Lower-case hexadecimal.
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+

@@ -1,0 +1,9 @@
+//! The bottom layer: units, counter-based random numbers, errors, atomic file writes and
+//! the located TOML tree. Imports nothing else of the crate.
+
+pub mod error;
+pub mod fsio;
+pub mod node;
+pub mod rng;
+pub mod table;
+pub mod units;
