@@ -4,7 +4,7 @@
 //! `unsafe` is allowed here only: calling the AVX2 build of the loop after checking that
 //! the CPU has AVX2. Both builds run the same IEEE operations (Rust never contracts
 //! `a * b + c` into an FMA), so results are bit-identical with and without AVX2.
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "the AVX2 build of the fused loop is called after a run-time feature check")]
 
 use std::marker::PhantomData;
 use std::sync::Arc;

@@ -75,6 +75,13 @@ impl SimBuilder {
             .initialize(&mut world)
             .map_err(|e| Error::Runtime(format!("schedule: {}", e.to_string(schedule.graph(), &world))))?;
 
+        tracing::info!(
+            populations = built.populations.len(),
+            projections = built.projections.len(),
+            plugin_systems = reg.systems.len(),
+            "network built from {}",
+            scenario.path.display()
+        );
         Ok(Sim {
             world,
             schedule,
@@ -108,6 +115,7 @@ impl Sim {
     /// Advances `n` steps, stopping early if a plugin breaks its contract (see
     /// [`Sim::check`]).
     pub fn run_steps(&mut self, n: u64) {
+        let _span = tracing::debug_span!("run_steps", from = self.step_count(), n).entered();
         for _ in 0..n {
             if !self.world.resource::<Faults>().0.is_empty() {
                 return;

@@ -279,7 +279,7 @@ fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::pers
     Ok(saved)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the run loop takes the whole command's context")]
 fn run_and_write(
     sim: &mut Sim,
     end: u64,

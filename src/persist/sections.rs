@@ -100,6 +100,7 @@ impl Sim {
             bytes = self.write_checkpoint(w)?;
             Ok(())
         })?;
+        tracing::debug!(bytes, step = self.step_count(), "checkpoint written to {}", path.display());
         Ok(Saved { path: path.to_path_buf(), bytes, step: self.step_count() })
     }
 

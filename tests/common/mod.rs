@@ -1,4 +1,4 @@
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
