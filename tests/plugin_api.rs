@@ -1,0 +1,295 @@
+//! The plugin API from a plugin author's side: systems, world hooks, checkpointed
+//! components and resources, projection sub-tables; and an author's mistakes reported as
+//! errors, never as panics or silent misbehaviour.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bevy_ecs::prelude::{Component, Query, Res, ResMut, Resource, World};
+use spikeworld::prelude::*;
+
+/// A model with 17 state variables: one more than the fused loop holds.
+struct TooBig;
+
+const SEVENTEEN: [VarSpec; 17] = {
+    const V: VarSpec = VarSpec { name: "x", dim: Dim::Dimensionless, doc: "" };
+    [V; 17]
+};
+
+impl NeuronDynamics for TooBig {
+    const NAME: &'static str = "too_big";
+    const DOC: &'static str = "";
+    const PARAMS: &'static [ParamSpec] = &[];
+    const VARS: &'static [VarSpec] = &SEVENTEEN;
+    const RECEPTORS: &'static [ReceptorSpec] = &[];
+    type Coeffs = ();
+    fn coeffs(_: &Params, _: f64) -> Result<(), String> {
+        Ok(())
+    }
+    fn initial(_: &Params) -> Vec<f64> {
+        vec![0.0; 17]
+    }
+    fn step<L: Lanes>(_: &(), s: &mut [L], _: &[L]) -> L::Mask {
+        s[0].gt(1.0)
+    }
+}
+
+#[test]
+fn a_model_with_too_many_variables_is_refused_at_registration() {
+    let mut b = builder();
+    b.add_neuron_model::<TooBig>();
+    let e = b.check().expect_err("17 variables must be refused").to_string();
+    assert!(e.contains("`too_big`") && e.contains("17 state variables") && e.contains("at most 16"), "{e}");
+}
+
+/// An encoder that emits its outputs in descending order (a plugin bug).
+struct Backwards;
+impl Encoder for Backwards {
+    fn step(&mut self, step: u64, out: EncoderOut<'_>) {
+        if let EncoderOut::Spikes(v) = out
+            && step >= 5
+        {
+            v.extend([3, 1]);
+        }
+    }
+}
+impl Checkpoint for Backwards {
+    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+struct BackwardsFactory;
+impl EncoderFactory for BackwardsFactory {
+    fn name(&self) -> &'static str {
+        "backwards"
+    }
+    fn doc(&self) -> &'static str {
+        ""
+    }
+    fn kind(&self) -> EncoderKind {
+        EncoderKind::Source
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+    fn build(&self, _: &mut Table<'_>, _: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
+        Ok(Box::new(Backwards))
+    }
+}
+
+const SMALL: &str = r#"
+[simulation]
+dt = "0.1 ms"
+t_stop = "10 ms"
+[[population]]
+name = "P"
+size = 10
+model = "lif"
+[[encoder]]
+name = "bad"
+kind = "backwards"
+size = 4
+[[projection]]
+name = "in"
+from = "bad"
+to = "P"
+rule = "all_to_all"
+receptor = "v"
+weight = "1 mV"
+"#;
+
+#[test]
+fn an_encoder_emitting_unsorted_indices_stops_the_run_with_an_error() {
+    let mut b = builder();
+    b.add_encoder(BackwardsFactory);
+    let sc = Scenario::from_str(SMALL, Path::new("small.toml"), b.registry(), &LoadOptions::default()).unwrap();
+    let mut sim = b.build(sc, &RunOptions::default()).unwrap();
+    sim.run_to_end(10, |_| {});
+    assert_eq!(sim.step_count(), 6, "stepping stops after the step with the fault");
+    let e = sim.check().expect_err("must be reported").to_string();
+    assert!(e.contains("encoder `bad`") && e.contains("unsorted") && e.contains("step 5"), "{e}");
+    // Nothing was delivered from the bad step.
+    assert!(sim.state("P", "v").unwrap().iter().all(|&v| v == -70.0));
+}
+
+#[derive(Resource, Clone, Default)]
+struct Tally(u64);
+impl Checkpoint for Tally {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.0)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.0 = inp.u64("tally")?;
+        Ok(())
+    }
+}
+
+#[test]
+fn duplicate_or_reserved_section_names_are_refused() {
+    let mut b = builder();
+    b.insert_resource(Tally(0)).add_resource_state::<Tally>("x.tally").add_resource_state::<Tally>("x.tally");
+    let e = b.check().expect_err("a duplicate section").to_string();
+    assert!(e.contains("checkpoint section `x.tally` is registered twice"), "{e}");
+    let mut b = builder();
+    b.add_resource_state::<Tally>("clock");
+    assert!(b.check().is_err(), "`clock` is the core's");
+}
+
+/// A per-projection component whose `load_state` forgets to read what it saved.
+#[derive(Component, Default)]
+struct Forgetful(u64);
+impl Checkpoint for Forgetful {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.0)
+    }
+    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+/// A per-projection component whose `load_state` reads but does not restore.
+#[derive(Component, Default)]
+struct Lossy(u64);
+impl Checkpoint for Lossy {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.0)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        inp.u64("n")?;
+        Ok(())
+    }
+}
+
+fn count_spikes_into<C: Component<Mutability = bevy_ecs::component::Mutable>>(f: fn(&mut C) -> &mut u64) -> impl Fn(Query<(&SynapseTable, &mut C)>, Query<&Spikes>) + Clone {
+    move |mut q: Query<(&SynapseTable, &mut C)>, s: Query<&Spikes>| {
+        for (t, mut c) in &mut q {
+            *f(&mut c) += s.get(t.source).map_or(0, |s| s.indices.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn every_section_is_checked_to_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = common::scenario_path("lif_poisson.toml");
+    let attach = |w: &mut World| {
+        let es: Vec<_> = w.query::<(bevy_ecs::entity::Entity, &SynapseTable)>().iter(w).map(|(e, _)| e).collect();
+        for e in es {
+            w.entity_mut(e).insert((Forgetful::default(), Lossy::default()));
+        }
+        Ok(())
+    };
+    // Forgetful: reads nothing of its bytes.
+    let mut b = builder();
+    b.add_world_hook(attach).add_component_state::<Forgetful>("t.forgetful").add_systems(SimSystems::Record, count_spikes_into::<Forgetful>(|c| &mut c.0));
+    let e = spikeworld::testing::check_resume(&b, &file, 2000, tmp.path(), &RunOptions::default()).expect_err("must fail");
+    assert!(e.contains("t.forgetful") && e.contains("left") && e.contains("unread"), "{e}");
+    // Lossy: reads its bytes but keeps 0: saving again gives other bytes.
+    let mut b = builder();
+    b.add_world_hook(attach).add_component_state::<Lossy>("t.lossy").add_systems(SimSystems::Record, count_spikes_into::<Lossy>(|c| &mut c.0));
+    let e = spikeworld::testing::check_resume(&b, &file, 2000, tmp.path(), &RunOptions::default()).expect_err("must fail");
+    assert!(e.contains("t.lossy") && e.contains("does not round-trip"), "{e}");
+}
+
+/// A plugin with its own sub-table `[projection.gain]`: scales weights once, at build.
+struct GainAddon;
+struct Gain(f64);
+#[derive(Component)]
+struct GainOf(f64);
+impl ProjectionAddon for GainAddon {
+    fn table(&self) -> &'static str {
+        "gain"
+    }
+    fn name(&self) -> &'static str {
+        "scale"
+    }
+    fn doc(&self) -> &'static str {
+        "multiplies every weight by `factor` at the start"
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        const K: &[ParamSpec] = &[ParamSpec { name: "factor", dim: Dim::Dimensionless, default: None, doc: "the factor" }];
+        K
+    }
+    fn parse(&self, t: &mut Table<'_>, _: &AddonCtx) -> Result<Arc<dyn AddonConfig>, ScenarioError> {
+        let (f, n) = t.quantity("factor", Dim::Dimensionless)?;
+        if f < 0.0 {
+            return Err(t.err(n, "factor", "must be >= 0"));
+        }
+        Ok(Arc::new(Gain(f)))
+    }
+}
+impl AddonConfig for Gain {
+    fn attach(&self, e: &mut bevy_ecs::world::EntityWorldMut<'_>) {
+        e.insert(GainOf(self.0));
+        let f = self.0;
+        for w in e.get_mut::<SynapseTable>().expect("the table is there").weight.iter_mut() {
+            *w *= f;
+        }
+    }
+}
+
+#[derive(Resource, Default, Clone)]
+struct Steps(u64);
+
+fn tick(mut s: ResMut<Steps>, _clock: Res<Clock>) {
+    s.0 += 1;
+}
+
+fn reset_clock(mut c: ResMut<Clock>) {
+    c.step = 0;
+}
+
+#[test]
+fn a_system_racing_the_core_is_a_build_error_naming_both() {
+    // Writing the clock in `Advance`, beside the core's `advance_clock`: ambiguous order.
+    let mut b = builder();
+    b.add_systems(SimSystems::Advance, reset_clock);
+    let sc = load_file("lif_poisson.toml", &[], None);
+    let e = b.build(sc, &RunOptions::default()).err().expect("ambiguity must be an error").to_string();
+    assert!(e.contains("reset_clock") && e.contains("advance_clock"), "{e}");
+}
+
+#[test]
+fn a_plugin_declares_its_own_sub_table_and_it_is_strict() {
+    let mut b = builder();
+    b.add_addon_table(AddonTable { table: "gain", selector: "kind", doc: "weight scaling" })
+        .add_projection_addon(GainAddon)
+        .insert_resource(Steps(0))
+        .add_systems(SimSystems::Record, tick);
+    let base = std::fs::read_to_string(common::scenario_path("lif_poisson.toml")).unwrap();
+    let with = base.replace("delay = \"1.5 ms\"", "delay = \"1.5 ms\"\ngain = { kind = \"scale\", factor = 2.0 }");
+    assert_ne!(with, base);
+    let load = |text: &str| Scenario::from_str(text, Path::new("g.toml"), b.registry(), &LoadOptions::default());
+    let plain = b.build(load(&base).unwrap(), &RunOptions::default()).unwrap();
+    let mut scaled = b.build(load(&with).unwrap(), &RunOptions::default()).unwrap();
+    let (w0, w1) = (&plain.world.get::<SynapseTable>(plain.projections[0]).unwrap().weight, &scaled.world.get::<SynapseTable>(scaled.projections[0]).unwrap().weight);
+    assert!(w0.iter().zip(w1.iter()).all(|(a, b)| *b == 2.0 * *a));
+    assert_eq!(scaled.world.get::<GainOf>(scaled.projections[0]).unwrap().0, 2.0);
+    scaled.run_steps(7);
+    assert_eq!(scaled.world.resource::<Steps>().0, 7, "the plugin's system ran every step");
+    // Strict: unknown key, unknown add-on, missing selector, a wrong type.
+    for (bad, key, says) in [
+        ("gain = { kind = \"scale\", factor = 2.0, boost = 1 }", "projection[0].gain.boost", "valid keys here: kind, factor"),
+        ("gain = { kind = \"shift\", factor = 2.0 }", "projection[0].gain.kind", "valid: scale"),
+        ("gain = { factor = 2.0 }", "projection[0].gain.kind", "missing required key"),
+        ("gain = 3", "projection[0].gain", "expected a table"),
+        ("gain = { kind = \"scale\", factor = -1.0 }", "projection[0].gain.factor", "must be >= 0"),
+    ] {
+        let text = base.replace("delay = \"1.5 ms\"", &format!("delay = \"1.5 ms\"\n{bad}"));
+        let e = load(&text).err().expect("must be refused").to_string();
+        assert!(e.starts_with("g.toml:") && e.contains(key) && e.contains(says), "{bad}: {e}");
+    }
+    // A sub-table nobody declared is an unknown key.
+    let e = Scenario::from_str(&with, Path::new("g.toml"), builder().registry(), &LoadOptions::default()).err().unwrap().to_string();
+    assert!(e.contains("projection[0].gain") && e.contains("unknown key"), "{e}");
+    // `synapse = "static"` is the default and accepted; an unknown model lists the valid ones.
+    let e = load(&base.replace("delay = \"1.5 ms\"", "delay = \"1.5 ms\"\nsynapse = \"stdp\"")).err().unwrap().to_string();
+    assert!(e.contains("projection[0].synapse") && e.contains("valid: static"), "{e}");
+    load(&base.replace("delay = \"1.5 ms\"", "delay = \"1.5 ms\"\nsynapse = \"static\"")).unwrap();
+}
