@@ -9,7 +9,7 @@ use bevy_ecs::prelude::*;
 use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule};
 use bevy_ecs::system::ScheduleSystem;
 
-use crate::api::addon::{AddonTable, ProjectionAddon};
+use crate::api::addon::{AddonTable, ProjectionAddon, ScenarioTable};
 use crate::api::connect::RuleSpec;
 use crate::api::encoder::EncoderFactory;
 use crate::api::model::{MAX_VARS, NeuronDynamics, NeuronModel};
@@ -53,6 +53,9 @@ const BUILTIN_MONITORS: &[MonitorSpec] = &[
     },
     MonitorSpec { name: "rate", doc: "population rate of `target` in Hz", keys: &[("bin", true, "bin width, a multiple of dt")] },
 ];
+
+/// The core's top-level scenario tables; a plugin's must differ.
+pub const CORE_TABLES: &[&str] = &["simulation", "population", "projection", "encoder", "monitor"];
 
 /// Section names the core uses for its own state; a plugin's must differ.
 pub const CORE_SECTIONS: &[&str] =
@@ -128,6 +131,8 @@ pub struct Registry {
     pub addon_tables: BTreeMap<&'static str, AddonTable>,
     /// Projection add-ons by (sub-table, name).
     pub addons: BTreeMap<(&'static str, &'static str), Arc<dyn ProjectionAddon>>,
+    /// Plugins' top-level scenario tables by key.
+    pub scenario_tables: BTreeMap<&'static str, Arc<dyn ScenarioTable>>,
     /// Checkpointed state, in registration order (which is the order in checkpoints).
     pub sections: Vec<StateSection>,
     pub(crate) systems: Vec<SystemsHook>,
@@ -265,6 +270,17 @@ impl SimBuilder {
         } else {
             self.registry.addons.insert(key, Arc::new(a));
         }
+        self
+    }
+
+    /// Registers a top-level scenario table of the plugin's (`[train]`).
+    pub fn add_scenario_table(&mut self, t: impl ScenarioTable + 'static) -> &mut Self {
+        let name = t.name();
+        if CORE_TABLES.contains(&name) {
+            self.error(format!("scenario table `{name}` is the core's"));
+            return self;
+        }
+        Self::insert_unique(&mut self.errors, &mut self.registry.scenario_tables, "scenario table", name, Arc::new(t) as Arc<dyn ScenarioTable>);
         self
     }
 

@@ -293,3 +293,59 @@ fn a_plugin_declares_its_own_sub_table_and_it_is_strict() {
     assert!(e.contains("projection[0].synapse") && e.contains("valid: static"), "{e}");
     load(&base.replace("delay = \"1.5 ms\"", "delay = \"1.5 ms\"\nsynapse = \"static\"")).unwrap();
 }
+
+/// A plugin's top-level table `[probe]`: names a population, inserts a resource.
+struct ProbeTable;
+#[derive(Resource, Clone, Debug, PartialEq)]
+struct ProbeConfig {
+    population: usize,
+    every: f64,
+}
+impl spikeworld::api::addon::TableConfig for ProbeConfig {
+    fn insert(&self, world: &mut World) {
+        world.insert_resource(self.clone());
+    }
+}
+impl spikeworld::api::addon::ScenarioTable for ProbeTable {
+    fn name(&self) -> &'static str {
+        "probe"
+    }
+    fn doc(&self) -> &'static str {
+        "test table"
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        const K: &[ParamSpec] = &[
+            ParamSpec { name: "population", dim: Dim::Dimensionless, default: None, doc: "a population name" },
+            ParamSpec::new("every", Dim::Time, 1.0, "period"),
+        ];
+        K
+    }
+    fn parse(&self, t: &mut Table<'_>, ctx: &spikeworld::api::addon::TableCtx) -> Result<Arc<dyn spikeworld::api::addon::TableConfig>, ScenarioError> {
+        let (name, n) = t.str("population")?;
+        let population = ctx.populations.iter().position(|p| p == name).ok_or_else(|| t.err(n, "population", format!("no population `{name}`; valid: {}", ctx.populations.join(", "))))?;
+        let every = t.opt_quantity("every", Dim::Time)?.map_or(1.0, |(v, _)| v);
+        Ok(Arc::new(ProbeConfig { population, every }))
+    }
+}
+
+#[test]
+fn a_plugin_top_level_table_is_parsed_strictly_and_reaches_the_world() {
+    let mut b = builder();
+    b.add_scenario_table(ProbeTable);
+    let base = std::fs::read_to_string(common::scenario_path("lif_poisson.toml")).unwrap();
+    let load = |extra: &str| Scenario::from_str(&format!("{base}\n{extra}\n"), Path::new("p.toml"), b.registry(), &LoadOptions::default());
+    let sim = b.build(load("[probe]\npopulation = \"neurons\"\nevery = \"2 ms\"").unwrap(), &RunOptions::default()).unwrap();
+    assert_eq!(*sim.world.resource::<ProbeConfig>(), ProbeConfig { population: 0, every: 2.0 });
+    for (extra, key, says) in [
+        ("[probe]\npopulation = \"nope\"", "probe.population", "valid: neurons"),
+        ("[probe]\npopulation = \"neurons\"\nevry = 1", "probe.evry", "valid keys here: population, every"),
+        ("[probe]\nevery = 1", "probe.population", "missing required key"),
+        ("[prob]\npopulation = \"neurons\"", "prob", "valid keys here: simulation, population, projection, encoder, monitor, probe"),
+    ] {
+        let e = load(extra).err().expect("must be refused").to_string();
+        assert!(e.starts_with("p.toml:") && e.contains(key) && e.contains(says), "{extra}: {e}");
+    }
+    let mut b = builder();
+    b.add_scenario_table(ProbeTable).add_scenario_table(ProbeTable);
+    assert!(b.check().is_err(), "twice");
+}

@@ -436,5 +436,14 @@ pub fn info_text(b: &SimBuilder) -> String {
             let _ = writeln!(s, "      {:<14} {:<16} {}", k, if *required { "required" } else { "optional" }, doc);
         }
     }
+    if !r.scenario_tables.is_empty() {
+        let _ = writeln!(s, "\nPLUGIN TABLES");
+        for (name, t) in &r.scenario_tables {
+            let _ = writeln!(s, "  [{name}]{:<14} {}", "", t.doc());
+            for p in t.keys() {
+                param_line(&mut s, p);
+            }
+        }
+    }
     s
 }

@@ -82,3 +82,41 @@ pub struct AddonTable {
     /// What it is for.
     pub doc: &'static str,
 }
+
+/// What a top-level table is told about the scenario it belongs to.
+#[derive(Clone, Debug)]
+pub struct TableCtx {
+    /// The run's seed.
+    pub seed: u64,
+    /// Step, ms.
+    pub dt_ms: f64,
+    /// Steps of the run.
+    pub steps: u64,
+    /// Population names, in scenario order.
+    pub populations: Vec<String>,
+    /// Projection names, in scenario order.
+    pub projections: Vec<String>,
+    /// Encoder names, in scenario order.
+    pub encoders: Vec<String>,
+}
+
+/// A top-level table of scenarios that belongs to a plugin (`[train]`, `[event_queue]`):
+/// parsed as strictly as the core's tables (the core fails on any key the plugin did not
+/// read), after every population, projection, encoder and monitor.
+pub trait ScenarioTable: Send + Sync {
+    /// The table's key (`train`).
+    fn name(&self) -> &'static str;
+    /// What it is for (shown by `spikeworld info`).
+    fn doc(&self) -> &'static str;
+    /// Its keys, documented.
+    fn keys(&self) -> &'static [ParamSpec];
+    /// Reads its keys; returns its configuration (nothing large is built here).
+    fn parse(&self, table: &mut Table<'_>, ctx: &TableCtx) -> Result<Arc<dyn TableConfig>, ScenarioError>;
+}
+
+/// A parsed top-level table: what it puts into the world when the network is built.
+pub trait TableConfig: Send + Sync {
+    /// Inserts resources (or components) into the built world, before plugins' world hooks
+    /// run.
+    fn insert(&self, world: &mut bevy_ecs::world::World);
+}

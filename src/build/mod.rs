@@ -56,6 +56,9 @@ pub(crate) fn build_world(scenario: &mut Scenario, opts: &RunOptions, registry: 
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn)?;
     let monitors = spawn_monitors(&mut world, scenario, &populations);
     insert_resources(&mut world, scenario, opts, device, &projections)?;
+    for (_, t) in &scenario.tables {
+        t.insert(&mut world);
+    }
     for hook in &registry.world_hooks {
         hook(&mut world).map_err(|m| Error::Runtime(format!("{}: a plugin refused to build the network: {m}", scenario.path.display())))?;
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::api::addon::AddonConfig;
+use crate::api::addon::{AddonConfig, TableConfig};
 use crate::api::connect::RuleSpec;
 use crate::api::encoder::{Encoder, EncoderKind};
 use crate::api::model::{NeuronModel, Params, PreparedModel};
@@ -226,6 +226,8 @@ pub struct Scenario {
     pub encoders: Vec<EncoderDef>,
     /// Monitors in file order.
     pub monitors: Vec<MonitorDef>,
+    /// Plugins' top-level tables, in key order: (key, configuration).
+    pub tables: Vec<(&'static str, Arc<dyn TableConfig>)>,
 }
 
 /// Options from outside the file.

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::api::addon::AddonCtx;
+use crate::api::addon::{AddonCtx, TableCtx};
 use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::{ChoiceSpec, ParamSpec, Params, ReceptorKind};
 use crate::registry::{Registry, names};
@@ -431,7 +431,26 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         monitors.push(MonitorDef { name: name.to_string(), target, kind });
     }
 
-    root.finish(&["simulation", "population", "projection", "encoder", "monitor"])?;
+    // Plugins' top-level tables, after everything they may name.
+    let ctx = TableCtx {
+        seed,
+        dt_ms,
+        steps: steps_f as u64,
+        populations: populations.iter().map(|p| p.name.clone()).collect(),
+        projections: projections.iter().map(|p| p.name.clone()).collect(),
+        encoders: encoders.iter().map(|e| e.name.clone()).collect(),
+    };
+    let mut tables = Vec::new();
+    for (key, f) in &reg.scenario_tables {
+        let Some(node) = root.get(key) else { continue };
+        let mut t = Table::new(node, *key)?;
+        let config = f.parse(&mut t, &ctx)?;
+        t.finish(&f.keys().iter().map(|k| k.name).collect::<Vec<_>>())?;
+        tables.push((*key, config));
+    }
+    let mut valid = crate::registry::CORE_TABLES.to_vec();
+    valid.extend(reg.scenario_tables.keys().copied());
+    root.finish(&valid)?;
     Ok(Scenario {
         path: PathBuf::new(),
         sha256: String::new(),
@@ -445,6 +464,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         projections,
         encoders,
         monitors,
+        tables,
     })
 }
 
