@@ -9,19 +9,19 @@ use crate::api::synapse::PreSpike;
 use crate::net::synapse::{Delays, SynapseTable};
 use crate::net::{Clock, DeliveryOrder, InputRing, SpikeHistory, Spikes};
 
-pub(crate) fn record_history(clock: Res<Clock>, mut q: Query<(&Spikes, &mut SpikeHistory)>) {
-    for (s, mut h) in &mut q {
-        h.record(clock.step, &s.indices);
-    }
-}
-
+// NOTE: one system, not two: at 10^4 steps per biological second, each system's fixed
+// cost per run shows on small networks.
 pub(crate) fn propagate_spikes(
     clock: Res<Clock>,
     order: Res<DeliveryOrder>,
     mut tables: Query<&mut SynapseTable>,
     sources: Query<&Spikes>,
+    mut history: Query<(&Spikes, &mut SpikeHistory)>,
     mut rings: Query<&mut InputRing>,
 ) {
+    for (s, mut h) in &mut history {
+        h.record(clock.step, &s.indices);
+    }
     for &e in &order.0 {
         let Ok(mut table) = tables.get_mut(e) else { continue };
         let Ok(spk) = sources.get(table.source) else { continue };
