@@ -1,0 +1,77 @@
+//! The synapse table's derived index by target, and the spike history a rule reads to
+//! know when a delayed spike reaches its synapses.
+
+mod common;
+use common::*;
+
+use spikeworld::prelude::*;
+
+#[test]
+fn the_target_index_lists_every_synapse_once_under_its_target_in_delivery_order() {
+    let sim = build(load_file("delayed_recurrent.toml", &[], None), EngineKind::Cpu, 1);
+    let mut checked = 0;
+    for &e in &sim.projections {
+        let t = sim.world.get::<SynapseTable>(e).unwrap();
+        let idx = t.by_target();
+        assert_eq!(idx.ptr.len(), t.target_size + 1);
+        assert_eq!(idx.syn.len(), t.len());
+        let mut seen = vec![false; t.len()];
+        for tgt in 0..t.target_size {
+            let syns = idx.of(tgt);
+            assert!(syns.windows(2).all(|w| w[0] < w[1]), "ascending synapse order for target {tgt}");
+            for &s in syns {
+                assert_eq!(t.csr.col[s as usize] as usize, tgt, "synapse {s} is listed under the wrong target");
+                assert!(!seen[s as usize], "synapse {s} listed twice");
+                seen[s as usize] = true;
+                // And its source row contains it.
+                let src = t.source_of(s as usize);
+                assert!(t.csr.row((src - t.src_start) as usize).contains(&(s as usize)));
+            }
+        }
+        assert!(seen.iter().all(|&x| x), "every synapse is indexed");
+        checked += t.len();
+    }
+    assert!(checked > 10_000, "a real network was checked ({checked} synapses)");
+}
+
+#[test]
+fn the_spike_history_tells_when_each_delayed_spike_arrives() {
+    // delayed_recurrent has per-synapse delays of 1-25 ms: at step t, the spikes that act
+    // in this update through a synapse of delay d were emitted at t - 1 - d.
+    let mut sim = build(load_file("delayed_recurrent.toml", &["simulation.t_stop=150ms"], None), EngineKind::Cpu, 1);
+    let pop = sim.populations[0];
+    let mut emitted: Vec<Vec<u32>> = Vec::new();
+    let mut max_d = 0;
+    for &e in &sim.projections {
+        let t = sim.world.get::<SynapseTable>(e).unwrap();
+        if t.source == pop {
+            max_d = max_d.max(t.delay.max() as usize);
+        }
+    }
+    let depth = sim.world.get::<SpikeHistory>(pop).unwrap().depth();
+    assert_eq!(depth, max_d + 2, "the history spans the longest outgoing delay + 2 steps");
+    let mut arrivals_checked = 0;
+    while sim.step_count() < sim.end_step() {
+        sim.step();
+        let step = sim.step_count() - 1;
+        let spikes = sim.world.get::<Spikes>(pop).unwrap().indices.clone();
+        emitted.push(spikes.clone());
+        let h = sim.world.get::<SpikeHistory>(pop).unwrap();
+        assert_eq!(h.at(step).unwrap(), &spikes[..]);
+        for &i in &spikes {
+            assert_eq!(h.last_spike[i as usize], step);
+        }
+        // Every delay the history can answer for gives the spikes of that earlier step.
+        for d in 0..=max_d as u64 {
+            if let Some(back) = step.checked_sub(1 + d) {
+                assert_eq!(h.at(back).unwrap(), &emitted[back as usize][..], "delay {d} at step {step}");
+                arrivals_checked += emitted[back as usize].len();
+            }
+        }
+        // Older than the history: gone, not wrong.
+        if step >= depth as u64 {
+            assert!(h.at(step - depth as u64).is_none());
+        }
+    }
+    assert!(arrivals_checked > 1000, "{arrivals_checked} arrivals checked");
+}
