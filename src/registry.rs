@@ -265,22 +265,14 @@ impl SimBuilder {
         let key = (a.table(), a.name());
         if a.table() == "synapse" && a.name() == "static" {
             self.error("synapse model `static` is the core's (no dynamics); choose another name");
-        } else if self.registry.addons.contains_key(&key) {
-            self.error(format!("`{}` add-on `{}` is registered twice", key.0, key.1));
-        } else {
-            self.registry.addons.insert(key, Arc::new(a));
-        }
-        self
-    }
-
-    /// Registers a top-level scenario table of the plugin's (`[train]`).
-    pub fn add_scenario_table(&mut self, t: impl ScenarioTable + 'static) -> &mut Self {
-        let name = t.name();
-        if CORE_TABLES.contains(&name) {
-            self.error(format!("scenario table `{name}` is the core's"));
             return self;
         }
-        Self::insert_unique(&mut self.errors, &mut self.registry.scenario_tables, "scenario table", name, Arc::new(t) as Arc<dyn ScenarioTable>);
+        match self.registry.addons.entry(key) {
+            std::collections::btree_map::Entry::Occupied(_) => self.errors.push(format!("`{}` add-on `{}` is registered twice", key.0, key.1)),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Arc::new(a));
+            }
+        }
         self
     }
 

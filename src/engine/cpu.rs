@@ -35,16 +35,8 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
         let slot = &mut data[s * len..(s + 1) * len];
         spikes.indices.clear();
         let chunks = pool.threads.min(n / MIN_CHUNK).clamp(1, MAX_CHUNKS);
-        if chunks == 1 || pool.pool.is_none() {
-            let mut vit = vars.iter_mut();
-            let mut v: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| vit.next().map_or_else(empty, |x| x.as_mut_slice()));
-            let mut iit = slot.chunks_mut(n.max(1)).zip(active.iter());
-            let mut i: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| match iit.next() {
-                Some((c, &true)) => c,
-                _ => empty(),
-            });
-            model.step_cpu(&mut v[..nv], &mut i[..nr], 0, &mut spikes.indices);
-        } else {
+        let threaded = pool.pool.as_ref().filter(|_| chunks > 1);
+        if let Some(workers) = threaded {
             // NOTE: neurons are independent within a step, so any split gives the same
             // bits; spikes are concatenated in range order, i.e. ascending index.
             let bound = |c: usize| c * n / chunks;
@@ -74,7 +66,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
             }
             let out = &mut scratch.chunk_spikes[..chunks];
             let model = &**model;
-            pool.pool.as_ref().expect("a pool when threads > 1").install(|| {
+            workers.install(|| {
                 parts[..chunks].par_iter_mut().zip(out.par_iter_mut()).for_each(|(p, sp)| {
                     sp.clear();
                     model.step_cpu(&mut p.vars[..nv], &mut p.inputs[..nr], p.offset, sp);
@@ -83,6 +75,15 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
             for sp in scratch.chunk_spikes[..chunks].iter() {
                 spikes.indices.extend_from_slice(sp);
             }
+        } else {
+            let mut vit = vars.iter_mut();
+            let mut v: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| vit.next().map_or_else(empty, |x| x.as_mut_slice()));
+            let mut iit = slot.chunks_mut(n.max(1)).zip(active.iter());
+            let mut i: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| match iit.next() {
+                Some((c, &true)) => c,
+                _ => empty(),
+            });
+            model.step_cpu(&mut v[..nv], &mut i[..nr], 0, &mut spikes.indices);
         }
         spikes.total += spikes.indices.len() as u64;
     }
