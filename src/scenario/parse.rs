@@ -91,12 +91,21 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             }
         };
         let prepared = model.prepare(&params, dt_ms).map_err(|m| {
-            // Point at the parameter the model complains about, when the file sets it.
-            let named = model.params().iter().find(|p| m.contains(&format!("`{}`", p.name)));
-            let at = named.and_then(|p| {
-                let Val::Table(es) = &t.get("params")?.val else { return None };
-                es.iter().find(|e| e.key == p.name).map(|e| (e.node.loc.clone(), p.name))
-            });
+            // Point at the parameter the model complains about (named as a word of its
+            // message, `tau_m` or tau_m), when the file sets it.
+            let names_word = |name: &str| {
+                m.match_indices(name).any(|(i, _)| {
+                    let before = m[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                    let after = m[i + name.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                    before && after
+                })
+            };
+            let at = match t.get("params").map(|n| &n.val) {
+                Some(Val::Table(es)) => {
+                    es.iter().find(|e| model.params().iter().any(|p| p.name == e.key) && names_word(&e.key)).map(|e| (e.node.loc.clone(), e.key.as_str()))
+                }
+                _ => None,
+            };
             match at {
                 Some((loc, name)) => err_at(&loc, format!("{}.{name}", t.key_path("params")), m),
                 None => err_at(t.loc(), t.key_path("params"), m),
