@@ -37,7 +37,7 @@ pub fn info_text(b: &SimBuilder) -> String {
     for (table, t) in &r.addon_tables {
         let _ = writeln!(s, "\nPROJECTION SUB-TABLE `{table}` ({}; selected by `{}`)", t.doc, t.selector);
         if *table == "synapse" {
-            let _ = writeln!(s, "  {:<20} {}", "static", "fixed weight: a spike adds the weight to the target's receptor after the delay (default)");
+            let _ = writeln!(s, "  {:<20} fixed weight: a spike adds the weight to the target's receptor after the delay (default)", "static");
         }
         for a in r.addons_of(table) {
             let _ = writeln!(s, "  {:<20} {}", a.name(), a.doc());

@@ -135,10 +135,10 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         let nv = p.model.vars().len();
         let init = p.prepared.initial();
         let mut vars = Vec::with_capacity(nv);
-        for k in 0..nv {
+        for (k, &init_k) in init.iter().enumerate().take(nv) {
             let dist = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d.clone());
             let col: Vec<f64> = match dist {
-                None => vec![init[k]; p.size],
+                None => vec![init_k; p.size],
                 Some(ValueDist::Const(v)) => vec![v; p.size],
                 Some(d) => (0..p.size)
                     .map(|i| {

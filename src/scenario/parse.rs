@@ -45,7 +45,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         return Err(sim.err(tn, "t_stop", "must be >= 0"));
     }
     let steps_f = (t_stop_ms / dt_ms).round();
-    if !(steps_f <= MAX_STEPS as f64) {
+    if steps_f.is_nan() || steps_f > MAX_STEPS as f64 {
         return Err(sim.err(tn, "t_stop", format!("{t_stop_ms} ms / dt ({dt_ms} ms) = {steps_f:e} steps; at most 2^53 = {MAX_STEPS} steps")));
     }
     locs.insert("simulation.t_stop".into(), tn.loc.clone());
@@ -216,11 +216,11 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             .ok_or_else(|| t.err(rn, "rule", format!("unknown connection rule `{rule_name}`; valid: {}", names(&reg.rules))))?
             .clone();
         let rule_params = read_params(&mut t, spec.params, &[], &format!("rule `{rule_name}`"))?;
-        if let Some(pv) = rule_params.values().iter().find(|(n, _)| *n == "p").map(|(_, v)| *v) {
-            if !(0.0..=1.0).contains(&pv) {
-                let pn = t.get("p").unwrap_or(rn);
-                return Err(t.err(pn, "p", format!("must be in [0, 1] (found {pv})")));
-            }
+        if let Some(pv) = rule_params.values().iter().find(|(n, _)| *n == "p").map(|(_, v)| *v)
+            && !(0.0..=1.0).contains(&pv)
+        {
+            let pn = t.get("p").unwrap_or(rn);
+            return Err(t.err(pn, "p", format!("must be in [0, 1] (found {pv})")));
         }
         let allow_autapses = t.opt_bool("allow_autapses")?.unwrap_or(true);
         let allow_multapses = t.opt_bool("allow_multapses")?.unwrap_or(true);
@@ -268,7 +268,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                     return Err(t.err(dn, "delay", "must be >= 0"));
                 }
                 let longest = max_delay_steps(&d, dt_ms);
-                if !(longest <= MAX_DELAY_STEPS as f64) {
+                if longest.is_nan() || longest > MAX_DELAY_STEPS as f64 {
                     return Err(t.err(dn, "delay", format!("{longest:e} steps of dt ({dt_ms} ms); at most {MAX_DELAY_STEPS} steps")));
                 }
                 locs.insert(t.key_path("delay"), dn.loc.clone());

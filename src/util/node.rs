@@ -219,13 +219,13 @@ pub fn apply_override(doc: &mut Node, spec: &str) -> Result<(), ScenarioError> {
 
 fn parse_override_value(text: &str, loc: &Loc) -> Node {
     let doc = format!("x = {text}");
-    if let Ok(t) = DeTable::parse(&doc) {
-        if let Some(v) = t.get_ref().get("x") {
-            let idx = LineIndex::new(Arc::from("--set"), &doc);
-            if let Ok(mut n) = convert_value(&idx, &doc, v.get_ref(), loc.clone()) {
-                relocate(&mut n, loc);
-                return n;
-            }
+    if let Ok(t) = DeTable::parse(&doc)
+        && let Some(v) = t.get_ref().get("x")
+    {
+        let idx = LineIndex::new(Arc::from("--set"), &doc);
+        if let Ok(mut n) = convert_value(&idx, &doc, v.get_ref(), loc.clone()) {
+            relocate(&mut n, loc);
+            return n;
         }
     }
     Node { loc: loc.clone(), val: Val::Str(text.to_string()) }
