@@ -276,6 +276,17 @@ impl SimBuilder {
         self
     }
 
+    /// Registers a top-level scenario table of the plugin's (`[train]`).
+    pub fn add_scenario_table(&mut self, t: impl ScenarioTable + 'static) -> &mut Self {
+        let name = t.name();
+        if CORE_TABLES.contains(&name) {
+            self.error(format!("scenario table `{name}` is the core's"));
+            return self;
+        }
+        Self::insert_unique(&mut self.errors, &mut self.registry.scenario_tables, "scenario table", name, Arc::new(t) as Arc<dyn ScenarioTable>);
+        self
+    }
+
     /// Adds systems into one of the ordered sets. They run on every simulation this builder
     /// makes; a system that must act only on some projections or populations queries for
     /// a component the plugin attaches to them.

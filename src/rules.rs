@@ -19,6 +19,65 @@ fn count_param(p: &Params, name: &str) -> Result<u64, String> {
     Ok(v as u64)
 }
 
+/// Sources and targets shared by the two selections (possible autapses).
+fn overlap(c: &ConnectCtx) -> usize {
+    if !c.same_population {
+        return 0;
+    }
+    let lo = c.src_offset.max(c.tgt_offset);
+    let hi = (c.src_offset + c.n_src).min(c.tgt_offset + c.n_tgt);
+    hi.saturating_sub(lo)
+}
+
+/// The fewest partners a neuron of the fixed side may draw from.
+fn fewest_partners(c: &ConnectCtx, by_target: bool) -> usize {
+    let other = if by_target { c.n_src } else { c.n_tgt };
+    other - usize::from(!c.allow_autapses && overlap(c) > 0)
+}
+
+/// Every refusal a core rule makes, without drawing anything (so that validation makes
+/// them), and the number of synapses it will draw (expected, for `pairwise_bernoulli`).
+/// `Ok(None)` for a rule that is not the core's.
+pub(crate) fn precheck(name: &str, c: &ConnectCtx, p: &Params) -> Result<Option<f64>, String> {
+    let pairs = c.n_src as f64 * c.n_tgt as f64 - if c.allow_autapses { 0.0 } else { overlap(c) as f64 };
+    let n = match name {
+        "all_to_all" => pairs,
+        "one_to_one" => {
+            if c.n_src != c.n_tgt {
+                return Err(format!("one_to_one needs equal sizes, found {} sources and {} targets", c.n_src, c.n_tgt));
+            }
+            (c.n_src - if c.allow_autapses { 0 } else { overlap(c) }) as f64
+        }
+        "pairwise_bernoulli" => {
+            let prob = p.get("p");
+            if !(0.0..=1.0).contains(&prob) {
+                return Err(format!("`p` must be in [0, 1] (found {prob})"));
+            }
+            prob * pairs
+        }
+        "fixed_indegree" | "fixed_outdegree" => {
+            let by_target = name == "fixed_indegree";
+            let key = if by_target { "indegree" } else { "outdegree" };
+            let k = count_param(p, key)?;
+            let avail = fewest_partners(c, by_target);
+            if k > 0 && avail == 0 || !c.allow_multapses && k as usize > avail {
+                let side = if by_target { "sources" } else { "targets" };
+                return Err(format!("{key} {k} exceeds the {avail} possible {side} without multapses/autapses"));
+            }
+            k as f64 * if by_target { c.n_tgt } else { c.n_src } as f64
+        }
+        "fixed_total_number" => {
+            let n = count_param(p, "n")?;
+            if n > 0 && pairs == 0.0 || !c.allow_multapses && n as f64 > pairs {
+                return Err(format!("n = {n} exceeds the {pairs} possible pairs without multapses/autapses"));
+            }
+            n as f64
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(n))
+}
+
 fn all_to_all(c: &ConnectCtx, _: &Params) -> Result<Pairs, String> {
     let mut out = Pairs::default();
     for s in 0..c.n_src {
@@ -116,14 +175,7 @@ fn fixed_outdegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
 
 fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     let n = count_param(p, "n")?;
-    let overlap = if c.same_population {
-        let lo = c.src_offset.max(c.tgt_offset);
-        let hi = (c.src_offset + c.n_src).min(c.tgt_offset + c.n_tgt);
-        hi.saturating_sub(lo)
-    } else {
-        0
-    };
-    let possible = (c.n_src * c.n_tgt).saturating_sub(if c.allow_autapses { 0 } else { overlap });
+    let possible = (c.n_src * c.n_tgt).saturating_sub(if c.allow_autapses { 0 } else { overlap(c) });
     if n > 0 && possible == 0 || !c.allow_multapses && n as usize > possible {
         return Err(format!("n = {n} exceeds the {possible} possible pairs without multapses/autapses"));
     }

@@ -1,25 +1,30 @@
 //! A corpus of malformed scenarios: each must be rejected with exit code 2 and a message
 //! naming file:line:col, the key, and what was expected. Each file says what it expects in
 //! its first lines (`# key: ...`, `# expect: ...`) and marks the offending line with `# <-`.
+//! Resource abuse is part of it: those cases are refused by the memory estimate against a
+//! limit of 6 GB here (`cli/tests/malformed_corpus.rs` runs the same corpus through the
+//! real binary under an 8 GB address-space limit, with its default limit).
 
 mod common;
 use std::path::Path;
 
 use spikeworld::prelude::*;
+use spikeworld::scenario::MemoryLimit;
 
 #[test]
 fn every_malformed_scenario_is_rejected_with_location_and_key() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/malformed");
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
     files.sort();
-    assert!(files.len() >= 20, "the corpus should hold at least 20 cases");
+    assert!(files.len() >= 60, "the corpus should hold at least 60 cases");
+    let limit = MemoryLimit::fixed(6_000_000_000);
     let b = common::builder();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let key = text.lines().find_map(|l| l.strip_prefix("# key: ")).expect("# key: line").trim();
         let expect = text.lines().find_map(|l| l.strip_prefix("# expect: ")).expect("# expect: line").trim();
         let line = text.lines().position(|l| l.ends_with("# <-")).expect("a line marked # <-") + 1;
-        let err = match Scenario::load(f, b.registry(), &LoadOptions::default()) {
+        let err = match Scenario::load_with_limit(f, b.registry(), &LoadOptions::default(), &limit) {
             Ok(_) => panic!("{} should be rejected", f.display()),
             Err(e) => e,
         };
@@ -30,9 +35,10 @@ fn every_malformed_scenario_is_rejected_with_location_and_key() {
         assert!(msg.contains(&format!("`{key}`")), "{}: message should name key `{key}`, got: {msg}", f.display());
         assert!(msg.contains(expect), "{}: message should contain `{expect}`, got: {msg}", f.display());
         assert_eq!(msg.lines().count(), 1, "one-line message expected: {msg}");
-        let code = spikeworld_cli::main_with_args(["spikeworld", "validate", f.to_str().unwrap()]);
+        // The same limit for the command line (it is process-wide: every call sets the same).
+        let code = spikeworld_cli::main_with_args(["spikeworld", "validate", "--max-memory", "6GB", f.to_str().unwrap()]);
         assert_eq!(code, 2, "{}: validate must exit with 2", f.display());
-        let code = spikeworld_cli::main_with_args(["spikeworld", "run", "--quiet", f.to_str().unwrap(), "--out", std::env::temp_dir().join("sw-malformed").to_str().unwrap()]);
+        let code = spikeworld_cli::main_with_args(["spikeworld", "run", "--max-memory", "6GB", "--quiet", f.to_str().unwrap(), "--out", std::env::temp_dir().join("sw-malformed").to_str().unwrap()]);
         assert_eq!(code, 2, "{}: run must exit with 2", f.display());
     }
 }

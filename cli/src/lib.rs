@@ -1,12 +1,39 @@
 //! The `spikeworld` command line, as a library so that tests can call it in-process.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use spikeworld::output::{Timings, default_out_dir};
 use spikeworld::prelude::*;
+use spikeworld::scenario::estimate::{MemoryLimit, set_max_memory};
+use spikeworld::util::sysmem::{fmt_bytes, parse_size};
+
+mod info;
+pub use info::info_text;
+
+/// Exit code of a run ended by Ctrl-C (SIGINT), after it saved its state and outputs.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, Ctrl-C asks the stepping loop to stop after the current step (a second
+/// one quits at once).
+fn catch_interrupts() {
+    // Only one handler per process; a second call (tests calling main twice) keeps the first.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted twice: quitting without saving");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    });
+}
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
 
 /// A builder with every plugin this binary ships.
 pub fn builder() -> SimBuilder {
@@ -20,6 +47,10 @@ pub fn builder() -> SimBuilder {
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Most memory a scenario may need, by the up-front estimate (e.g. 64GiB, 500MB).
+    /// Default: $SPIKEWORLD_MAX_MEMORY, else 80% of the available memory.
+    #[arg(long, global = true, value_name = "SIZE")]
+    max_memory: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -120,7 +151,7 @@ enum Cmd {
 }
 
 /// Runs the command line `args` (including the program name); returns the exit code:
-/// 0 ok, 2 bad input, 1 internal failure.
+/// 0 ok, 2 bad input, 1 internal failure, 130 interrupted (state and outputs saved).
 pub fn main_with_args<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,
@@ -135,7 +166,7 @@ where
         }
     };
     match run(cli) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             if e.is_user_error() { 2 } else { 1 }
@@ -143,20 +174,25 @@ where
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<i32> {
     let t0 = Instant::now();
     let b = builder();
     b.check()?;
+    if let Some(m) = &cli.max_memory {
+        set_max_memory(Some(parse_size(m).map_err(|e| Error::Input(format!("--max-memory {m}: {e}")))?));
+    }
     match cli.cmd {
         Cmd::Info => {
             print!("{}", info_text(&b));
-            Ok(())
+            Ok(0)
         }
         Cmd::Validate { scenario, set } => {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None })?;
             let neurons: usize = sc.populations.iter().map(|p| p.size).sum();
+            let est = &sc.estimate;
             println!(
-                "{}: ok: {} populations ({neurons} neurons), {} projections, {} encoders, {} monitors; {} steps of {} ms, seed {}",
+                "{}: ok: {} populations ({neurons} neurons), {} projections, {} encoders, {} monitors; {} steps of {} ms, seed {}; \
+                 estimated memory {} (limit {}), {:.0} synapses, {:.3e} neuron updates",
                 scenario.display(),
                 sc.populations.len(),
                 sc.projections.len(),
@@ -164,9 +200,13 @@ fn run(cli: Cli) -> Result<()> {
                 sc.monitors.len(),
                 sc.steps,
                 sc.dt_ms,
-                sc.seed
+                sc.seed,
+                fmt_bytes(est.total()),
+                MemoryLimit::current()?.describe(),
+                est.synapses,
+                est.neuron_updates
             );
-            Ok(())
+            Ok(0)
         }
         Cmd::Run { scenario, out, seed, set, exec, ckpt, stop_at } => {
             let (opts, quiet) = run_options(&exec)?;
@@ -174,17 +214,19 @@ fn run(cli: Cli) -> Result<()> {
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let dt = sc.dt_ms;
             let stop = stop_at.as_deref().map(|t| time_steps("--stop-at", t, dt)).transpose()?;
+            if let Some(s) = stop
+                && s > sc.steps
+            {
+                return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), sc.steps as f64 * dt)));
+            }
             let plan = checkpoint_plan(&ckpt, &out, dt, stop.is_some())?;
+            prepare_dirs(&out, &ckpt)?;
             let t_build = Instant::now();
             let mut sim = b.build(sc, &opts)?;
             let build_time_s = t_build.elapsed().as_secs_f64();
             let end = sim.end_step();
-            if let Some(s) = stop
-                && s > end
-            {
-                return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), end as f64 * dt)));
-            }
-            run_and_write(&mut sim, stop.unwrap_or(end), plan.as_ref(), &out, quiet, t0, build_time_s, None, &opts)
+            let on_interrupt = interrupt_plan(&ckpt, &out);
+            run_and_write(&mut sim, stop.unwrap_or(end), plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, None, &opts)
         }
         Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
             let (opts, quiet) = run_options(&exec)?;
@@ -198,12 +240,16 @@ fn run(cli: Cli) -> Result<()> {
                 if u < sim.step_count() {
                     return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", sim.t_ms())));
                 }
+                // Monitors record longer: check the memory again.
+                sim.scenario.estimate_for(u).check(&MemoryLimit::current()?)?;
                 sim.set_end(u);
             }
             let plan = checkpoint_plan(&ckpt, &out, dt, false)?;
+            prepare_dirs(&out, &ckpt)?;
             let end = sim.end_step();
             let from = checkpoint.display().to_string();
-            run_and_write(&mut sim, end, plan.as_ref(), &out, quiet, t0, build_time_s, Some(from), &opts)
+            let on_interrupt = interrupt_plan(&ckpt, &out);
+            run_and_write(&mut sim, end, plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, Some(from), &opts)
         }
     }
 }
@@ -226,11 +272,30 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
     Ok((opts, a.quiet))
 }
 
+/// The output directory (and the checkpoint directory, if given) exist as directories or
+/// can be created: checked before the run, not after it.
+fn prepare_dirs(out: &Path, ckpt: &CheckpointArgs) -> Result<()> {
+    let mut dirs = vec![("--out", out)];
+    if let Some(d) = &ckpt.checkpoint_dir {
+        dirs.push(("--checkpoint-dir", d));
+    }
+    for (flag, d) in dirs {
+        if d.exists() && !d.is_dir() {
+            return Err(Error::Input(format!("{flag} {}: exists and is not a directory; name a directory", d.display())));
+        }
+        std::fs::create_dir_all(d).map_err(|e| Error::Input(format!("{flag} {}: cannot create the directory: {e}", d.display())))?;
+    }
+    Ok(())
+}
+
 /// A time given on the command line (`500ms`, `1.5 s`) as a whole number of steps.
 fn time_steps(flag: &str, text: &str, dt: f64) -> Result<u64> {
     let ms = spikeworld::util::units::parse_quantity(text, Dim::Time).map_err(|m| Error::Input(format!("{flag} {text}: {m}")))?;
     if ms.is_nan() || ms < 0.0 {
         return Err(Error::Input(format!("{flag} {text}: must be a time >= 0")));
+    }
+    if ms / dt > spikeworld::scenario::MAX_STEPS as f64 {
+        return Err(Error::Input(format!("{flag} {text}: {:e} steps of dt = {dt} ms; at most 2^53", ms / dt)));
     }
     spikeworld::scenario::steps_of(ms, dt)
         .ok_or_else(|| Error::Input(format!("{flag} {text}: not a whole number of steps of dt = {dt} ms")))
@@ -260,6 +325,11 @@ fn checkpoint_plan(a: &CheckpointArgs, out: &std::path::Path, dt: f64, stopping:
     Ok(Some(CheckpointPlan { every, dir, keep: a.keep }))
 }
 
+/// Where Ctrl-C saves the state: the checkpoint directory (default OUT/checkpoints).
+fn interrupt_plan(a: &CheckpointArgs, out: &Path) -> CheckpointPlan {
+    CheckpointPlan { every: None, dir: a.checkpoint_dir.clone().unwrap_or_else(|| out.join("checkpoints")), keep: a.keep.max(1) }
+}
+
 fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::persist::Saved> {
     use spikeworld::persist as checkpoint;
     std::fs::create_dir_all(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?;
@@ -284,27 +354,32 @@ fn run_and_write(
     sim: &mut Sim,
     end: u64,
     plan: Option<&CheckpointPlan>,
+    on_interrupt: &CheckpointPlan,
     out: &std::path::Path,
     quiet: bool,
     t0: Instant,
     build_time_s: f64,
     resumed_from: Option<String>,
     opts: &RunOptions,
-) -> Result<()> {
+) -> Result<i32> {
     let dt = sim.scenario.dt_ms;
     let start = sim.step_count();
+    catch_interrupts();
     let bar = progress_bar(quiet, end);
     let t_loop = Instant::now();
     let report = (end / 200).clamp(1, 1000);
     let mut last_saved: Option<spikeworld::persist::Saved> = None;
     let mut ck_time = 0.0;
-    while sim.step_count() < end && sim.fault().is_none() {
+    while sim.step_count() < end && sim.fault().is_none() && !interrupted() {
         let s = sim.step_count();
         let mut target = end.min((s / report + 1) * report);
         if let Some(k) = plan.and_then(|p| p.every) {
             target = target.min((s / k + 1) * k);
         }
-        sim.run_steps(target - s);
+        // One step at a time, so that Ctrl-C stops after the current step.
+        while sim.step_count() < target && sim.fault().is_none() && !interrupted() {
+            sim.run_steps(1);
+        }
         let s = sim.step_count();
         if let (Some(p), Some(k)) = (plan, plan.and_then(|p| p.every))
             && s.is_multiple_of(k)
@@ -320,7 +395,10 @@ fn run_and_write(
             bar.set_message(format!("t = {:.1} ms, {:.3} biological s per wall s", s as f64 * dt, (s - start) as f64 * dt / 1000.0 / el));
         }
     }
-    if let Some(p) = plan {
+    let stopped = sim.step_count() < end && sim.fault().is_none() && interrupted();
+    if let Some(p) = plan.or(stopped.then_some(on_interrupt))
+        && last_saved.as_ref().is_none_or(|s| s.step != sim.step_count())
+    {
         let t = Instant::now();
         last_saved = Some(write_checkpoint(sim, p)?);
         ck_time += t.elapsed().as_secs_f64();
@@ -354,10 +432,20 @@ fn run_and_write(
         println!("  {name:<12} {:>8} neurons  {:>10} spikes  {:>8.3} Hz", p.size, p.spikes, p.rate_hz);
     }
     println!("outputs: {}", out.display());
-    if let Some(sv) = last_saved {
+    if let Some(sv) = &last_saved {
         println!("checkpoint: {} (t = {} ms, {:.1} MB, {:.3} s writing checkpoints)", sv.path.display(), sv.step as f64 * dt, sv.bytes as f64 / 1e6, ck_time);
     }
-    Ok(())
+    if stopped {
+        let ck = last_saved.map(|s| s.path.display().to_string()).unwrap_or_default();
+        eprintln!(
+            "interrupted at t = {} ms (step {} of {end}): state saved to {ck}, outputs so far in {}; continue with: spikeworld resume {ck}",
+            sim.step_count() as f64 * dt,
+            sim.step_count(),
+            out.display()
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    Ok(0)
 }
 
 fn progress_bar(quiet: bool, steps: u64) -> Option<indicatif::ProgressBar> {
@@ -372,78 +460,3 @@ fn progress_bar(quiet: bool, steps: u64) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// The text of `spikeworld info`.
-pub fn info_text(b: &SimBuilder) -> String {
-    use std::fmt::Write;
-    let r = b.registry();
-    let mut s = String::new();
-    let param_line = |s: &mut String, p: &ParamSpec| {
-        let d = match p.default {
-            Some(v) => format!("{v} {}", p.dim.unit()),
-            None => "required".into(),
-        };
-        let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", p.name, d, p.dim.to_string(), p.doc);
-    };
-    let _ = writeln!(s, "NEURON MODELS");
-    for (name, m) in &r.neuron_models {
-        let _ = writeln!(s, "  {name}\n    {}", m.doc());
-        let _ = writeln!(s, "    parameters (name, default, dimension, meaning):");
-        for p in m.params() {
-            param_line(&mut s, p);
-        }
-        for c in m.choices() {
-            let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", c.name, format!("\"{}\"", c.options[0]), c.options.join("|"), c.doc);
-        }
-        let _ = writeln!(s, "    state:");
-        for v in m.vars() {
-            let _ = writeln!(s, "      {:<14} {:<16} {}", v.name, v.dim.unit(), v.doc);
-        }
-        let _ = writeln!(s, "    receptors:");
-        for rc in m.receptors() {
-            let _ = writeln!(s, "      {:<14} {:<16} {:?}, {}", rc.name, rc.dim.unit(), rc.kind, rc.doc);
-        }
-    }
-    for (table, t) in &r.addon_tables {
-        let _ = writeln!(s, "\nPROJECTION SUB-TABLE `{table}` ({}; selected by `{}`)", t.doc, t.selector);
-        if *table == "synapse" {
-            let _ = writeln!(s, "  {:<20} {}", "static", "fixed weight: a spike adds the weight to the target's receptor after the delay (default)");
-        }
-        for a in r.addons_of(table) {
-            let _ = writeln!(s, "  {:<20} {}", a.name(), a.doc());
-            for p in a.keys() {
-                param_line(&mut s, p);
-            }
-        }
-    }
-    let _ = writeln!(s, "\nCONNECTION RULES (projection keys: from, to, rule, receptor, weight, delay, allow_autapses, allow_multapses)");
-    for (name, rule) in &r.rules {
-        let _ = writeln!(s, "  {name:<20} {}", rule.doc);
-        for p in rule.params {
-            param_line(&mut s, p);
-        }
-    }
-    let _ = writeln!(s, "\nENCODERS");
-    for (name, e) in &r.encoders {
-        let _ = writeln!(s, "  {name:<20} {:?}: {}", e.kind(), e.doc());
-        for p in e.keys() {
-            param_line(&mut s, p);
-        }
-    }
-    let _ = writeln!(s, "\nMONITORS");
-    for (name, m) in &r.monitors {
-        let _ = writeln!(s, "  {name:<20} {} (keys: name, kind, target)", m.doc);
-        for (k, required, doc) in m.keys {
-            let _ = writeln!(s, "      {:<14} {:<16} {}", k, if *required { "required" } else { "optional" }, doc);
-        }
-    }
-    if !r.scenario_tables.is_empty() {
-        let _ = writeln!(s, "\nPLUGIN TABLES");
-        for (name, t) in &r.scenario_tables {
-            let _ = writeln!(s, "  [{name}]{:<14} {}", "", t.doc());
-            for p in t.keys() {
-                param_line(&mut s, p);
-            }
-        }
-    }
-    s
-}

@@ -14,6 +14,7 @@ use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::{Csr, Delays, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
 use crate::registry::Registry;
+use crate::scenario::estimate::{DrawnSize, MemoryLimit};
 use crate::scenario::{MonitorKind, Scenario, SourceRef, ValueDist};
 use crate::util::rng::{Stream, purpose};
 use crate::{Error, Result};
@@ -51,6 +52,9 @@ pub(crate) fn build_world(scenario: &mut Scenario, opts: &RunOptions, registry: 
         EngineKind::Cpu => None,
     };
     let drawn = draw_synapses(scenario)?;
+    // The synapses and delays actually drawn, checked before the network is spawned.
+    let sizes: Vec<DrawnSize> = drawn.iter().map(|d| DrawnSize { synapses: d.csr.len() as u64, max_delay: d.delay.max() as u64 }).collect();
+    scenario.estimate_drawn(&sizes).check(&MemoryLimit::current()?)?;
     let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref());
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn)?;
@@ -134,10 +138,10 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         let nv = p.model.vars().len();
         let init = p.prepared.initial();
         let mut vars = Vec::with_capacity(nv);
-        for k in 0..nv {
+        for (k, &init_k) in init.iter().enumerate().take(nv) {
             let dist = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d.clone());
             let col: Vec<f64> = match dist {
-                None => vec![init[k]; p.size],
+                None => vec![init_k; p.size],
                 Some(ValueDist::Const(v)) => vec![v; p.size],
                 Some(d) => (0..p.size)
                     .map(|i| {

@@ -1,6 +1,8 @@
 //! Outputs: `OUT/manifest.json`, one `.npy` file per recorded quantity, and
 //! `OUT/raster.svg`. Every file is written atomically (temporary file in the same
-//! directory, fsync, rename), so a reader never sees half a file.
+//! directory, fsync, rename), so a reader never sees half a file. Writing into a directory
+//! that holds an earlier run's outputs replaces them: the files its `manifest.json` listed
+//! that this run does not write are removed (other files are left alone).
 //!
 //! # Files
 //! - spikes monitor `M`: `M.t_ms.npy` (float64, spike times in ms) and `M.index.npy`
@@ -154,7 +156,8 @@ impl Sim {
         let add = |files: &mut Vec<FileEntry>, rel: String, monitor: &str, quantity: &str, unit: &str, dtype: &str, shape: Vec<u64>| {
             files.push(FileEntry { path: rel, monitor: monitor.into(), quantity: quantity.into(), unit: unit.into(), dtype: dtype.into(), shape });
         };
-        let mut raster: Option<(&SpikeRecorder, usize)> = None;
+        let previous = previous_files(dir);
+        let mut raster: Vec<&SpikeRecorder> = Vec::new();
         for (mi, &e) in self.monitors.iter().enumerate() {
             let pop = &sc.populations[sc.monitors[mi].target.index];
             if let Some(m) = self.world.get::<SpikeRecorder>(e) {
@@ -163,9 +166,7 @@ impl Sim {
                 write_npy_i64(&dir.join(format!("{}.index.npy", m.name)), &[n], &m.index)?;
                 add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![n]);
                 add(&mut files, format!("{}.index.npy", m.name), &m.name, "index", "1", "<i8", vec![n]);
-                if raster.is_none() {
-                    raster = Some((m, pop.size));
-                }
+                raster.push(m);
             } else if let Some(m) = self.world.get::<StateRecorder>(e) {
                 let t = m.t_ms.len() as u64;
                 let k = m.indices.len() as u64;
@@ -194,8 +195,8 @@ impl Sim {
                 add(&mut files, format!("{}.rate_hz.npy", m.name), &m.name, "rate_hz", "Hz", "<f8", vec![bins as u64]);
             }
         }
-        if let Some((m, size)) = raster {
-            plot::raster_svg(&dir.join("raster.svg"), m, size, self.step_count() as f64 * sc.dt_ms)?;
+        if !raster.is_empty() {
+            plot::raster_svg(&dir.join("raster.svg"), &raster, self.step_count() as f64 * sc.dt_ms)?;
         }
 
         let t_s = self.step_count() as f64 * sc.dt_ms / 1000.0;
@@ -246,8 +247,36 @@ impl Sim {
         };
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Runtime(e.to_string()))?;
         write_atomic(&dir.join("manifest.json"), |w| std::io::Write::write_all(w, &json))?;
+        // What an earlier run wrote here and this one did not: removed, so that the
+        // directory holds one run (the manifest lists its files).
+        for old in previous {
+            let stale = if old == "raster.svg" { raster.is_empty() } else { !manifest.files.iter().any(|f| f.path == old) };
+            if stale {
+                let p = dir.join(&old);
+                if p.is_file() {
+                    std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+                }
+            }
+        }
         Ok(manifest)
     }
+}
+
+/// The files an earlier run listed in `dir/manifest.json` (plain names in `dir` only), and
+/// its `raster.svg`.
+fn previous_files(dir: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else { return Vec::new() };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Vec::new() };
+    let mut out: Vec<String> = v["files"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["path"].as_str()).filter(|p| is_plain_name(p)).map(str::to_string).collect())
+        .unwrap_or_default();
+    out.push("raster.svg".into());
+    out
+}
+
+fn is_plain_name(p: &str) -> bool {
+    !p.is_empty() && p != "." && p != ".." && p != "manifest.json" && !p.contains(['/', '\\'])
 }
 
 /// The default output directory for a scenario: `out/<file stem>`.

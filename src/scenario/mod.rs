@@ -14,10 +14,17 @@ use crate::api::connect::RuleSpec;
 use crate::api::encoder::{Encoder, EncoderKind};
 use crate::api::model::{NeuronModel, Params, PreparedModel};
 use crate::registry::Registry;
+use crate::api::model::ParamSpec;
 use crate::util::node::{apply_override, parse_document};
 
+pub mod estimate;
+mod monitors;
 mod parse;
-pub use parse::steps_of;
+mod read;
+mod select;
+pub use estimate::{Estimate, MemoryLimit};
+pub use parse::MAX_DELAY_STEPS;
+pub use select::{MAX_STEPS, steps_of};
 
 /// A population's neurons `start..end` (Brian2's `P[a:b]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,6 +235,13 @@ pub struct Scenario {
     pub monitors: Vec<MonitorDef>,
     /// Plugins' top-level tables, in key order: (key, configuration).
     pub tables: Vec<(&'static str, Arc<dyn TableConfig>)>,
+    /// Memory and work, estimated from the definitions (checked against the limit).
+    pub estimate: Estimate,
+    /// Synapses each projection's rule will draw (expected for random rules; 0 when the
+    /// rule is a plugin's).
+    pub(crate) expected_synapses: Vec<f64>,
+    /// Where the keys that size things are written.
+    pub(crate) locs: estimate::KeyLocs,
 }
 
 /// Options from outside the file.
@@ -240,27 +254,48 @@ pub struct LoadOptions {
 }
 
 impl Scenario {
-    /// Reads, overrides and validates a scenario file.
+    /// Reads, overrides and validates a scenario file, with the memory limit in force
+    /// ([`MemoryLimit::current`]).
     pub fn load(path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
+        Self::load_with_limit(path, registry, opts, &MemoryLimit::current()?)
+    }
+
+    /// [`Scenario::load`] with a given memory limit.
+    pub fn load_with_limit(path: &Path, registry: &Registry, opts: &LoadOptions, limit: &MemoryLimit) -> crate::Result<Scenario> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| crate::Error::Input(format!("{}: cannot read scenario: {e}", path.display())))?;
-        Self::from_str(&text, path, registry, opts)
+        Self::from_str_with_limit(&text, path, registry, opts, limit)
     }
 
     /// Validates scenario text; `path` names it in messages and anchors relative paths.
     pub fn from_str(text: &str, path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
+        Self::from_str_with_limit(text, path, registry, opts, &MemoryLimit::current()?)
+    }
+
+    /// [`Scenario::from_str`] with a given memory limit.
+    pub fn from_str_with_limit(text: &str, path: &Path, registry: &Registry, opts: &LoadOptions, limit: &MemoryLimit) -> crate::Result<Scenario> {
         let sha256 = hex(&Sha256::digest(text.as_bytes()));
         let mut doc = parse_document(&path.display().to_string(), text)?;
         for o in &opts.overrides {
             apply_override(&mut doc, o)?;
         }
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut s = parse::parse(&doc, registry, opts, &base_dir)?;
+        let mut s = parse::parse(&doc, registry, opts, &base_dir, limit)?;
         s.path = path.to_path_buf();
         s.sha256 = sha256;
         s.text = text.to_string();
         s.overrides = opts.overrides.clone();
         Ok(s)
+    }
+
+    /// The estimate for a run of `steps` steps (`resume --until` moves the end).
+    pub fn estimate_for(&self, steps: u64) -> Estimate {
+        estimate::estimate((&self.populations, &self.encoders, &self.projections, &self.monitors), steps, self.dt_ms, &self.expected_synapses, None, &self.locs)
+    }
+
+    /// The estimate with what the build drew.
+    pub(crate) fn estimate_drawn(&self, drawn: &[estimate::DrawnSize]) -> Estimate {
+        estimate::estimate((&self.populations, &self.encoders, &self.projections, &self.monitors), self.steps, self.dt_ms, &self.expected_synapses, Some(drawn), &self.locs)
     }
 
     /// Looks a population up by name.
@@ -274,3 +309,23 @@ pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+
+impl ParamSpec {
+    /// A key that may be left out and has no default value (an encoder's `stop`: never;
+    /// the alternatives `times`/`indices`/`file` of `spike_generator`). `spikeworld info`
+    /// shows it as optional; a model or rule that declares one reads NaN when it is absent.
+    /// (Represented by a NaN default: `default: None` means required.)
+    pub const fn optional(name: &'static str, dim: crate::util::units::Dim, doc: &'static str) -> Self {
+        ParamSpec { name, dim, default: Some(f64::NAN), doc }
+    }
+
+    /// Whether the key must be given.
+    pub fn is_required(&self) -> bool {
+        self.default.is_none()
+    }
+
+    /// Its default value, if it has one (not for required or [`ParamSpec::optional`] keys).
+    pub fn default_value(&self) -> Option<f64> {
+        self.default.filter(|v| !v.is_nan())
+    }
+}

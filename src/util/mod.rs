@@ -5,5 +5,6 @@ pub mod error;
 pub mod fsio;
 pub mod node;
 pub mod rng;
+pub mod sysmem;
 pub mod table;
 pub mod units;

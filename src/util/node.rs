@@ -24,6 +24,9 @@ pub enum Val {
     Str(String),
     /// An integer.
     Int(i64),
+    /// An integer outside `i64` (its digits): refused, naming the key, where it is read,
+    /// unless a key accepts it (a `u64` seed).
+    BigInt(String),
     /// A float (may be NaN or infinite: validation rejects those).
     Float(f64),
     /// A boolean.
@@ -52,7 +55,7 @@ impl Val {
     pub fn type_str(&self) -> &'static str {
         match self {
             Val::Str(_) => "a string",
-            Val::Int(_) => "an integer",
+            Val::Int(_) | Val::BigInt(_) => "an integer",
             Val::Float(_) => "a float",
             Val::Bool(_) => "a boolean",
             Val::Array(_) => "an array",
@@ -109,9 +112,8 @@ fn convert_value(idx: &LineIndex, text: &str, v: &DeValue<'_>, loc: Loc) -> Resu
             let s = i.as_str().replace('_', "");
             match i64::from_str_radix(&s, i.radix()) {
                 Ok(n) => Val::Int(n),
-                Err(_) => {
-                    return Err(ScenarioError { loc, key: "(value)".into(), message: format!("integer `{s}` out of range") });
-                }
+                // The key is not known here: the reader of the value names it.
+                Err(_) => Val::BigInt(u64::from_str_radix(&s, i.radix()).map(|v| v.to_string()).unwrap_or(s)),
             }
         }
         DeValue::Float(f) => {
@@ -217,13 +219,13 @@ pub fn apply_override(doc: &mut Node, spec: &str) -> Result<(), ScenarioError> {
 
 fn parse_override_value(text: &str, loc: &Loc) -> Node {
     let doc = format!("x = {text}");
-    if let Ok(t) = DeTable::parse(&doc) {
-        if let Some(v) = t.get_ref().get("x") {
-            let idx = LineIndex::new(Arc::from("--set"), &doc);
-            if let Ok(mut n) = convert_value(&idx, &doc, v.get_ref(), loc.clone()) {
-                relocate(&mut n, loc);
-                return n;
-            }
+    if let Ok(t) = DeTable::parse(&doc)
+        && let Some(v) = t.get_ref().get("x")
+    {
+        let idx = LineIndex::new(Arc::from("--set"), &doc);
+        if let Ok(mut n) = convert_value(&idx, &doc, v.get_ref(), loc.clone()) {
+            relocate(&mut n, loc);
+            return n;
         }
     }
     Node { loc: loc.clone(), val: Val::Str(text.to_string()) }

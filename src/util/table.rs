@@ -150,6 +150,7 @@ impl<'a> Table<'a> {
 pub fn node_quantity(n: &Node, dim: Dim, key: &str) -> Result<f64, ScenarioError> {
     let r = match &n.val {
         Val::Int(i) => Ok(*i as f64),
+        Val::BigInt(s) => Err(format!("integer `{s}` is out of range (at most {}); write it as a float if you mean it", i64::MAX)),
         Val::Float(f) => check_finite(*f),
         Val::Str(s) => parse_quantity(s, dim),
         other => Err(format!(
@@ -167,6 +168,11 @@ pub fn node_count(n: &Node, key: &str) -> Result<u64, ScenarioError> {
     match &n.val {
         Val::Int(i) if *i >= 0 => Ok(*i as u64),
         Val::Int(i) => Err(err_at(&n.loc, key, format!("must not be negative (found {i})"))),
+        Val::BigInt(s) => match s.parse::<u64>() {
+            Ok(v) => Ok(v),
+            Err(_) if s.starts_with('-') => Err(err_at(&n.loc, key, format!("must not be negative (found {s})"))),
+            Err(_) => Err(err_at(&n.loc, key, format!("integer `{s}` is out of range (at most {})", u64::MAX))),
+        },
         other => Err(err_at(&n.loc, key, format!("expected a non-negative integer, found {}", other.type_str()))),
     }
 }

@@ -44,7 +44,7 @@ fn per_index(t: &mut Table<'_>, key: &str, dim: Dim, size: usize) -> Result<Vec<
 
 const WINDOW_KEYS: [ParamSpec; 2] = [
     ParamSpec::new("start", Dim::Time, 0.0, "first time of output"),
-    ParamSpec { name: "stop", dim: Dim::Time, default: None, doc: "end of output (exclusive; default: never)" },
+    ParamSpec::optional("stop", Dim::Time, "end of output (exclusive; default: never)"),
 ];
 
 struct PoissonFactory;
@@ -80,6 +80,12 @@ impl EncoderFactory for PoissonFactory {
         if let Some(r) = rates.iter().find(|r| **r < 0.0) {
             let n = t.get("rate").expect("read above");
             return Err(t.err(n, "rate", format!("rates must be >= 0 (found {r})")));
+        }
+        // At most one spike per output and step: a higher rate would be silently capped.
+        let max_rate = 1000.0 / ctx.dt_ms;
+        if let Some(r) = rates.iter().find(|r| **r * ctx.dt_ms / 1000.0 > 1.0) {
+            let n = t.get("rate").expect("read above");
+            return Err(t.err(n, "rate", format!("{r} Hz is more than one spike per step of {} ms: at most 1/dt = {max_rate} Hz", ctx.dt_ms)));
         }
         let (start, stop) = window(t, ctx.dt_ms)?;
         let ln_q: Vec<f64> = rates.iter().map(|r| (1.0 - (r * ctx.dt_ms / 1000.0).min(1.0)).ln()).collect();
@@ -218,9 +224,9 @@ impl EncoderFactory for SpikeGeneratorFactory {
     }
     fn keys(&self) -> &'static [ParamSpec] {
         const K: &[ParamSpec] = &[
-            ParamSpec { name: "times", dim: Dim::Time, default: None, doc: "spike times" },
-            ParamSpec { name: "indices", dim: Dim::Dimensionless, default: None, doc: "output index of each spike" },
-            ParamSpec { name: "file", dim: Dim::Dimensionless, default: None, doc: "CSV file of `t_ms,index` lines" },
+            ParamSpec::optional("times", Dim::Time, "spike times (with `indices`; or give `file`)"),
+            ParamSpec::optional("indices", Dim::Dimensionless, "output index of each spike (with `times`)"),
+            ParamSpec::optional("file", Dim::Dimensionless, "CSV file of `t_ms,index` lines (instead of `times`/`indices`)"),
         ];
         K
     }

@@ -1,0 +1,80 @@
+//! `spikeworld info`: every registered name with its keys, defaults and units.
+
+use spikeworld::prelude::*;
+
+/// The text of `spikeworld info`.
+pub fn info_text(b: &SimBuilder) -> String {
+    use std::fmt::Write;
+    let r = b.registry();
+    let mut s = String::new();
+    let param_line = |s: &mut String, p: &ParamSpec| {
+        let d = match (p.is_required(), p.default_value()) {
+            (true, _) => "required".to_string(),
+            (false, Some(v)) => format!("{v} {}", p.dim.unit()),
+            (false, None) => "optional".to_string(),
+        };
+        let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", p.name, d, p.dim.to_string(), p.doc);
+    };
+    let _ = writeln!(s, "NEURON MODELS");
+    for (name, m) in &r.neuron_models {
+        let _ = writeln!(s, "  {name}\n    {}", m.doc());
+        let _ = writeln!(s, "    parameters (name, default, dimension, meaning):");
+        for p in m.params() {
+            param_line(&mut s, p);
+        }
+        for c in m.choices() {
+            let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", c.name, format!("\"{}\"", c.options[0]), c.options.join("|"), c.doc);
+        }
+        let _ = writeln!(s, "    state:");
+        for v in m.vars() {
+            let _ = writeln!(s, "      {:<14} {:<16} {}", v.name, v.dim.unit(), v.doc);
+        }
+        let _ = writeln!(s, "    receptors:");
+        for rc in m.receptors() {
+            let _ = writeln!(s, "      {:<14} {:<16} {:?}, {}", rc.name, rc.dim.unit(), rc.kind, rc.doc);
+        }
+    }
+    for (table, t) in &r.addon_tables {
+        let _ = writeln!(s, "\nPROJECTION SUB-TABLE `{table}` ({}; selected by `{}`)", t.doc, t.selector);
+        if *table == "synapse" {
+            let _ = writeln!(s, "  {:<20} fixed weight: a spike adds the weight to the target's receptor after the delay (default)", "static");
+        }
+        for a in r.addons_of(table) {
+            let _ = writeln!(s, "  {:<20} {}", a.name(), a.doc());
+            for p in a.keys() {
+                param_line(&mut s, p);
+            }
+        }
+    }
+    let _ = writeln!(s, "\nCONNECTION RULES (projection keys: from, to, rule, receptor, weight, delay, allow_autapses, allow_multapses)");
+    for (name, rule) in &r.rules {
+        let _ = writeln!(s, "  {name:<20} {}", rule.doc);
+        for p in rule.params {
+            param_line(&mut s, p);
+        }
+    }
+    let _ = writeln!(s, "\nENCODERS");
+    for (name, e) in &r.encoders {
+        let _ = writeln!(s, "  {name:<20} {:?}: {}", e.kind(), e.doc());
+        for p in e.keys() {
+            param_line(&mut s, p);
+        }
+    }
+    let _ = writeln!(s, "\nMONITORS");
+    for (name, m) in &r.monitors {
+        let _ = writeln!(s, "  {name:<20} {} (keys: name, kind, target)", m.doc);
+        for (k, required, doc) in m.keys {
+            let _ = writeln!(s, "      {:<14} {:<16} {}", k, if *required { "required" } else { "optional" }, doc);
+        }
+    }
+    if !r.scenario_tables.is_empty() {
+        let _ = writeln!(s, "\nPLUGIN TABLES");
+        for (name, t) in &r.scenario_tables {
+            let _ = writeln!(s, "  [{name}]{:<14} {}", "", t.doc());
+            for p in t.keys() {
+                param_line(&mut s, p);
+            }
+        }
+    }
+    s
+}

@@ -1,0 +1,90 @@
+//! `[[monitor]]` tables.
+
+use crate::registry::{Registry, names};
+use crate::scenario::estimate::KeyLocs;
+use crate::scenario::read::{array_of_tables, check_name};
+use crate::scenario::select::{select_population, steps_of};
+use crate::scenario::{MonitorDef, MonitorKind, PopulationDef};
+use crate::util::error::ScenarioError;
+use crate::util::node::{Node, Val};
+use crate::util::table::{Table, node_count};
+use crate::util::units::Dim;
+
+pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: &[PopulationDef], dt_ms: f64, locs: &mut KeyLocs) -> Result<Vec<MonitorDef>, ScenarioError> {
+    let mut monitors = Vec::new();
+    let mut mon_names: Vec<String> = Vec::new();
+    for (mut t, _) in array_of_tables(root, "monitor")? {
+        let (name, nn) = t.str("name")?;
+        check_name(name, nn, &t.key_path("name"), &mon_names)?;
+        let (kind, kn) = t.str("kind")?;
+        if !reg.monitors.contains_key(kind) {
+            return Err(t.err(kn, "kind", format!("unknown monitor `{kind}`; valid: {}", names(&reg.monitors))));
+        }
+        let (sel, sn) = t.str("target")?;
+        let target = select_population(sel, sn, &t.key_path("target"), populations)?;
+        locs.insert(t.key_path("target"), sn.loc.clone());
+        let kind = match kind {
+            "spikes" => {
+                t.finish(&["name", "kind", "target"])?;
+                MonitorKind::Spikes
+            }
+            "state" => {
+                let model = &populations[target.index].model;
+                let vn = t.req("variables")?;
+                let items: Vec<&Node> = match &vn.val {
+                    Val::Array(a) => a.iter().collect(),
+                    _ => vec![vn],
+                };
+                let mut vars = Vec::new();
+                for it in items {
+                    let Val::Str(v) = &it.val else {
+                        return Err(t.err(it, "variables", format!("expected variable names, found {}", it.val.type_str())));
+                    };
+                    let vi = model.vars().iter().position(|x| x.name == v).ok_or_else(|| {
+                        let valid: Vec<&str> = model.vars().iter().map(|v| v.name).collect();
+                        t.err(it, "variables", format!("`{}` has no state variable `{v}`; valid: {}", model.name(), valid.join(", ")))
+                    })?;
+                    vars.push(vi);
+                }
+                if let Some(n) = t.get("indices") {
+                    locs.insert(t.key_path("indices"), n.loc.clone());
+                }
+                let indices = match t.get("indices") {
+                    None => (target.start..target.end).collect(),
+                    Some(n) => match &n.val {
+                        Val::Str(s) if s == "all" => (target.start..target.end).collect(),
+                        Val::Array(a) => {
+                            let mut out = Vec::new();
+                            for x in a {
+                                let i = node_count(x, &t.key_path("indices"))? as usize;
+                                if i >= target.len() {
+                                    return Err(t.err(x, "indices", format!("index {i} is outside the target's {} neurons", target.len())));
+                                }
+                                out.push(target.start + i);
+                            }
+                            out
+                        }
+                        other => return Err(t.err(n, "indices", format!("expected \"all\" or an array of indices, found {}", other.type_str()))),
+                    },
+                };
+                let every = match t.opt_quantity("every", Dim::Time)? {
+                    None => 1,
+                    Some((e, en)) => steps_of(e, dt_ms).filter(|&k| k >= 1).ok_or_else(|| t.err(en, "every", format!("must be a positive whole number of steps of dt ({dt_ms} ms), at most 2^53")))?,
+                };
+                t.finish(&["name", "kind", "target", "variables", "indices", "every"])?;
+                MonitorKind::State { vars, indices, every }
+            }
+            "rate" => {
+                let (b, bn) = t.quantity("bin", Dim::Time)?;
+                let bin = steps_of(b, dt_ms).filter(|&k| k >= 1).ok_or_else(|| t.err(bn, "bin", format!("must be a positive whole number of steps of dt ({dt_ms} ms), at most 2^53")))?;
+                locs.insert(t.key_path("bin"), bn.loc.clone());
+                t.finish(&["name", "kind", "target", "bin"])?;
+                MonitorKind::Rate { bin }
+            }
+            other => return Err(t.err(kn, "kind", format!("monitor `{other}` is registered but not implemented by the core"))),
+        };
+        mon_names.push(name.to_string());
+        monitors.push(MonitorDef { name: name.to_string(), target, kind });
+    }
+    Ok(monitors)
+}

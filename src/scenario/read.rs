@@ -1,0 +1,159 @@
+//! Readers shared by the scenario parser: arrays of tables, names, distributions,
+//! parameter lists, projection sub-tables.
+
+use crate::api::addon::AddonCtx;
+use crate::api::model::{ChoiceSpec, ParamSpec, Params};
+use crate::registry::Registry;
+use crate::scenario::{AddonDef, ValueDist};
+use crate::util::error::ScenarioError;
+use crate::util::node::{Node, Val};
+use crate::util::table::{Table, err_at, node_quantity};
+use crate::util::units::Dim;
+
+pub(super) fn array_of_tables<'a>(root: &mut Table<'a>, key: &str) -> Result<Vec<(Table<'a>, &'a Node)>, ScenarioError> {
+    let Some(n) = root.get(key) else { return Ok(Vec::new()) };
+    let Val::Array(items) = &n.val else {
+        return Err(err_at(&n.loc, key, format!("expected an array of tables ([[{key}]]), found {}", n.val.type_str())));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| Ok((Table::new(it, format!("{key}[{i}]"))?, it)))
+        .collect()
+}
+
+pub(super) fn check_name(name: &str, node: &Node, key: &str, taken: &[String]) -> Result<(), ScenarioError> {
+    let ok = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !ok {
+        return Err(err_at(&node.loc, key, format!("`{name}` is not a valid name (letters, digits, `_`, `-`; starting with a letter)")));
+    }
+    if taken.iter().any(|t| t == name) {
+        return Err(err_at(&node.loc, key, format!("the name `{name}` is already used")));
+    }
+    Ok(())
+}
+
+pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, ScenarioError> {
+    match &n.val {
+        Val::Table(_) => {
+            let mut t = Table::new(n, key)?;
+            let (dist, dn) = t.str("dist")?;
+            let d = match dist {
+                "normal" => {
+                    let (mean, _) = t.quantity("mean", dim)?;
+                    let (std, sn) = t.quantity("std", dim)?;
+                    if std < 0.0 {
+                        return Err(t.err(sn, "std", "must be >= 0"));
+                    }
+                    t.finish(&["dist", "mean", "std"])?;
+                    ValueDist::Normal { mean, std }
+                }
+                "uniform" => {
+                    let (low, _) = t.quantity("low", dim)?;
+                    let (high, hn) = t.quantity("high", dim)?;
+                    if high < low {
+                        return Err(t.err(hn, "high", "must be >= low"));
+                    }
+                    t.finish(&["dist", "low", "high"])?;
+                    ValueDist::Uniform { low, high }
+                }
+                other => return Err(t.err(dn, "dist", format!("unknown distribution `{other}`; valid: normal, uniform"))),
+            };
+            Ok(d)
+        }
+        _ => Ok(ValueDist::Const(node_quantity(n, dim, key)?)),
+    }
+}
+
+pub(super) fn read_params(
+    t: &mut Table<'_>,
+    specs: &[ParamSpec],
+    choices: &[ChoiceSpec],
+    what: &str,
+) -> Result<Params, ScenarioError> {
+    let mut values = Vec::with_capacity(specs.len());
+    for p in specs {
+        let v = match t.opt_quantity(p.name, p.dim)? {
+            Some((v, _)) => v,
+            None => p.default.ok_or_else(|| err_at(t.loc(), t.key_path(p.name), format!("missing required parameter of {what} ({})", p.doc)))?,
+        };
+        values.push((p.name, v));
+    }
+    let mut chosen = Vec::new();
+    for c in choices {
+        let v = match t.opt_str(c.name)? {
+            Some((s, n)) => {
+                if !c.options.contains(&s) {
+                    return Err(t.err(n, c.name, format!("unknown choice `{s}`; valid: {}", c.options.join(", "))));
+                }
+                s.to_string()
+            }
+            None => c.options[0].to_string(),
+        };
+        chosen.push((c.name, v));
+    }
+    Ok(Params::new(values, chosen))
+}
+
+/// Reads a projection's sub-tables (`synapse = "model"` or `synapse = { model = ... }`,
+/// `plasticity = { rule = ... }`, and those plugins declare), in key order.
+pub(super) fn parse_addons(t: &mut Table<'_>, reg: &Registry, ctx: &AddonCtx) -> Result<Vec<AddonDef>, ScenarioError> {
+    let mut out = Vec::new();
+    let mut dynamics = 0;
+    for (key, table) in &reg.addon_tables {
+        let Some(node) = t.get(key) else { continue };
+        let path = t.key_path(key);
+        let choices = || {
+            let v: Vec<&str> = reg.addons_of(key).iter().map(|a| a.name()).collect();
+            let mut v = if *key == "synapse" { std::iter::once("static").chain(v).collect::<Vec<_>>() } else { v };
+            v.sort_unstable();
+            if v.is_empty() { "(none registered: add the plugin that provides one)".to_string() } else { v.join(", ") }
+        };
+        // `synapse = "name"` is short for `synapse = { model = "name" }`.
+        let (name, name_node, sub) = match &node.val {
+            Val::Str(s) => (s.as_str(), node, None),
+            Val::Table(_) => {
+                let mut sub = Table::new(node, path.clone())?;
+                let (n, nn) = sub.str(table.selector)?;
+                (n, nn, Some(sub))
+            }
+            other => {
+                return Err(err_at(&node.loc, path, format!("expected a table with `{}` (or a name), found {}", table.selector, other.type_str())));
+            }
+        };
+        if *key == "synapse" && name == "static" {
+            if let Some(sub) = sub {
+                sub.finish(&[table.selector])?;
+            }
+            continue;
+        }
+        let Some(addon) = reg.addons.get(&(*key, name)) else {
+            let at = if sub.is_some() { format!("{path}.{}", table.selector) } else { path.clone() };
+            return Err(err_at(&name_node.loc, at, format!("unknown {key} `{name}`; valid: {}", choices())));
+        };
+        let config = match sub {
+            Some(mut sub) => {
+                let c = addon.parse(&mut sub, ctx)?;
+                let mut valid = vec![table.selector];
+                valid.extend(addon.keys().iter().map(|k| k.name));
+                sub.finish(&valid)?;
+                c
+            }
+            None => {
+                let empty = Node { loc: node.loc.clone(), val: Val::Table(Vec::new()) };
+                let mut sub = Table::new(&empty, path.clone())?;
+                addon.parse(&mut sub, ctx)?
+            }
+        };
+        if config.dynamics().is_some() {
+            dynamics += 1;
+            if dynamics > 1 {
+                return Err(err_at(&node.loc, path, "a second add-on of this projection defines synapse dynamics; at most one may"));
+            }
+        }
+        out.push(AddonDef { table: key, name: addon.name(), config });
+    }
+    Ok(out)
+}
