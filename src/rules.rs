@@ -196,10 +196,10 @@ fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
 /// NEST's six rules, registered by [`crate::registry::SimBuilder::new`] like a plugin's.
 pub(crate) fn builtin_rules() -> Vec<RuleSpec> {
     let mut v = Vec::new();
-    const P: &[ParamSpec] = &[ParamSpec { name: "p", dim: Dim::Dimensionless, default: None, doc: "connection probability of each pair, in [0, 1]" }];
-    const KIN: &[ParamSpec] = &[ParamSpec { name: "indegree", dim: Dim::Dimensionless, default: None, doc: "sources per target" }];
-    const KOUT: &[ParamSpec] = &[ParamSpec { name: "outdegree", dim: Dim::Dimensionless, default: None, doc: "targets per source" }];
-    const N: &[ParamSpec] = &[ParamSpec { name: "n", dim: Dim::Dimensionless, default: None, doc: "total number of synapses" }];
+    const P: &[ParamSpec] = &[ParamSpec::required("p", Dim::Dimensionless, "connection probability of each pair, in [0, 1]")];
+    const KIN: &[ParamSpec] = &[ParamSpec::required("indegree", Dim::Dimensionless, "sources per target")];
+    const KOUT: &[ParamSpec] = &[ParamSpec::required("outdegree", Dim::Dimensionless, "targets per source")];
+    const N: &[ParamSpec] = &[ParamSpec::required("n", Dim::Dimensionless, "total number of synapses")];
     v.push(RuleSpec { name: "all_to_all", doc: "every source to every target", params: &[], connect: all_to_all });
     v.push(RuleSpec { name: "one_to_one", doc: "source i to target i (equal sizes)", params: &[], connect: one_to_one });
     v.push(RuleSpec {

@@ -213,7 +213,7 @@ impl ProjectionAddon for GainAddon {
         "multiplies every weight by `factor` at the start"
     }
     fn keys(&self) -> &'static [ParamSpec] {
-        const K: &[ParamSpec] = &[ParamSpec { name: "factor", dim: Dim::Dimensionless, default: None, doc: "the factor" }];
+        const K: &[ParamSpec] = &[ParamSpec::required("factor", Dim::Dimensionless, "the factor")];
         K
     }
     fn parse(&self, t: &mut Table<'_>, _: &AddonCtx) -> Result<Arc<dyn AddonConfig>, ScenarioError> {
@@ -315,7 +315,7 @@ impl spikeworld::api::addon::ScenarioTable for ProbeTable {
     }
     fn keys(&self) -> &'static [ParamSpec] {
         const K: &[ParamSpec] = &[
-            ParamSpec { name: "population", dim: Dim::Dimensionless, default: None, doc: "a population name" },
+            ParamSpec::required("population", Dim::Dimensionless, "a population name"),
             ParamSpec::new("every", Dim::Time, 1.0, "period"),
         ];
         K

@@ -24,8 +24,11 @@ pub struct ParamSpec {
     pub name: &'static str,
     /// Dimension (and so the canonical unit).
     pub dim: Dim,
-    /// Default in the canonical unit; `None` means the parameter is required.
+    /// Default in the canonical unit; `None` when it has none (see `required`).
     pub default: Option<f64>,
+    /// Whether the key must be given (only meaningful when `default` is `None`: a key with
+    /// neither a default nor `required` is optional, such as an encoder's `stop`).
+    pub required: bool,
     /// One line: what it means.
     pub doc: &'static str,
 }
@@ -33,7 +36,29 @@ pub struct ParamSpec {
 impl ParamSpec {
     /// A parameter with a default.
     pub const fn new(name: &'static str, dim: Dim, default: f64, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: Some(default), doc }
+        ParamSpec { name, dim, default: Some(default), required: false, doc }
+    }
+
+    /// A parameter that must be given.
+    pub const fn required(name: &'static str, dim: Dim, doc: &'static str) -> Self {
+        ParamSpec { name, dim, default: None, required: true, doc }
+    }
+
+    /// A key that may be left out and has no default value (an encoder's `stop`: never;
+    /// the alternatives `times`/`indices`/`file` of `spike_generator`). The plugin reads it
+    /// with `Table::opt_*`; `spikeworld info` shows it as optional.
+    pub const fn optional(name: &'static str, dim: Dim, doc: &'static str) -> Self {
+        ParamSpec { name, dim, default: None, required: false, doc }
+    }
+
+    /// Whether the key must be given.
+    pub fn is_required(&self) -> bool {
+        self.default.is_none() && self.required
+    }
+
+    /// Its default value, if it has one.
+    pub fn default_value(&self) -> Option<f64> {
+        self.default
     }
 }
 

@@ -14,7 +14,6 @@ use crate::api::connect::RuleSpec;
 use crate::api::encoder::{Encoder, EncoderKind};
 use crate::api::model::{NeuronModel, Params, PreparedModel};
 use crate::registry::Registry;
-use crate::api::model::ParamSpec;
 use crate::util::node::{apply_override, parse_document};
 
 pub mod estimate;
@@ -307,25 +306,4 @@ impl Scenario {
 /// Lower-case hexadecimal.
 pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-
-impl ParamSpec {
-    /// A key that may be left out and has no default value (an encoder's `stop`: never;
-    /// the alternatives `times`/`indices`/`file` of `spike_generator`). `spikeworld info`
-    /// shows it as optional; a model or rule that declares one reads NaN when it is absent.
-    /// (Represented by a NaN default: `default: None` means required.)
-    pub const fn optional(name: &'static str, dim: crate::util::units::Dim, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: Some(f64::NAN), doc }
-    }
-
-    /// Whether the key must be given.
-    pub fn is_required(&self) -> bool {
-        self.default.is_none()
-    }
-
-    /// Its default value, if it has one (not for required or [`ParamSpec::optional`] keys).
-    pub fn default_value(&self) -> Option<f64> {
-        self.default.filter(|v| !v.is_nan())
-    }
 }

@@ -77,7 +77,12 @@ pub(super) fn read_params(
     for p in specs {
         let v = match t.opt_quantity(p.name, p.dim)? {
             Some((v, _)) => v,
-            None => p.default.ok_or_else(|| err_at(t.loc(), t.key_path(p.name), format!("missing required parameter of {what} ({})", p.doc)))?,
+            // NOTE: an optional parameter without a default reads as NaN when absent.
+            None => match p.default {
+                Some(d) => d,
+                None if p.is_required() => return Err(err_at(t.loc(), t.key_path(p.name), format!("missing required parameter of {what} ({})", p.doc))),
+                None => f64::NAN,
+            },
         };
         values.push((p.name, v));
     }

@@ -69,7 +69,7 @@ impl EncoderFactory for PoissonFactory {
     }
     fn keys(&self) -> &'static [ParamSpec] {
         const K: &[ParamSpec] = &[
-            ParamSpec { name: "rate", dim: Dim::Rate, default: None, doc: "rate, one value or one per index" },
+            ParamSpec::required("rate", Dim::Rate, "rate, one value or one per index"),
             WINDOW_KEYS[0],
             WINDOW_KEYS[1],
         ];
@@ -170,7 +170,7 @@ impl EncoderFactory for ConstantCurrentFactory {
     }
     fn keys(&self) -> &'static [ParamSpec] {
         const K: &[ParamSpec] = &[
-            ParamSpec { name: "amplitude", dim: Dim::Current, default: None, doc: "current, one value or one per target neuron" },
+            ParamSpec::required("amplitude", Dim::Current, "current, one value or one per target neuron"),
             WINDOW_KEYS[0],
             WINDOW_KEYS[1],
         ];
