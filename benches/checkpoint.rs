@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
         format!("projection.exc.p={p}"),
         format!("projection.inh.p={p}"),
     ];
-    let sc = Scenario::load(&path, b.registry(), &LoadOptions { overrides: set, seed: None }).expect("scenario");
+    let sc = Scenario::load(&path, b.registry(), &LoadOptions { overrides: set, seed: None, ..Default::default() }).expect("scenario");
     let mut sim = b.build(sc, &RunOptions::default()).expect("build");
     sim.run_steps(1000);
 

@@ -10,7 +10,7 @@ use spikeworld::prelude::*;
 fn sim(file: &str) -> Sim {
     let b = spikeworld_cli::builder();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file);
-    let sc = Scenario::load(&path, b.registry(), &LoadOptions { overrides: vec!["simulation.t_stop=100000ms".into()], seed: None }).expect("scenario");
+    let sc = Scenario::load(&path, b.registry(), &LoadOptions { overrides: vec!["simulation.t_stop=100000ms".into()], seed: None, ..Default::default() }).expect("scenario");
     let mut s = b.build(sc, &RunOptions::default()).expect("build");
     s.run_steps(1000);
     s

@@ -27,7 +27,7 @@ pub fn check_resume(builder: &SimBuilder, scenario: &Path, split: u64, dir: &Pat
     let path = dir.join(crate::persist::file_name(split));
     first.save(&path).map_err(|e| e.to_string())?;
     drop(first);
-    let mut resumed = Sim::load_with(&path, builder, opts, None).map_err(|e| e.to_string())?;
+    let mut resumed = Sim::load_with(&path, builder, opts, None, None).map_err(|e| e.to_string())?;
     resumed.run_to_end(u64::MAX, |_| {});
     let a = final_state(&whole)?;
     let b = final_state(&resumed)?;

@@ -47,13 +47,13 @@ fn every_malformed_scenario_is_rejected_with_location_and_key() {
 fn bad_overrides_name_the_override() {
     let b = common::builder();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/coba.toml");
-    let opts = LoadOptions { overrides: vec!["population.P.size=-3".into()], seed: None };
+    let opts = LoadOptions { overrides: vec!["population.P.size=-3".into()], seed: None, ..Default::default() };
     let msg = Scenario::load(&path, b.registry(), &opts).err().expect("rejected").to_string();
     assert!(msg.starts_with("--set population.P.size=-3: `population[0].size`"), "{msg}");
-    let opts = LoadOptions { overrides: vec!["population.Q.size=3".into()], seed: None };
+    let opts = LoadOptions { overrides: vec!["population.Q.size=3".into()], seed: None, ..Default::default() };
     let msg = Scenario::load(&path, b.registry(), &opts).err().expect("rejected").to_string();
     assert!(msg.contains("no element named `Q`; valid: P"), "{msg}");
-    let opts = LoadOptions { overrides: vec!["population.P.model=lif_curr_exp".into(), "simulation.t_stop=20ms".into()], seed: None };
+    let opts = LoadOptions { overrides: vec!["population.P.model=lif_curr_exp".into(), "simulation.t_stop=20ms".into()], seed: None, ..Default::default() };
     let sc = Scenario::load(&path, b.registry(), &opts);
     // lif_curr_exp has no `g_l`: the override applies and the mismatch is reported.
     let msg = sc.err().expect("rejected").to_string();

@@ -8,7 +8,6 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use spikeworld::output::{Timings, default_out_dir};
 use spikeworld::prelude::*;
-use spikeworld::scenario::estimate::{MemoryLimit, set_max_memory};
 use spikeworld::util::sysmem::{fmt_bytes, parse_size};
 
 mod info;
@@ -178,16 +177,14 @@ fn run(cli: Cli) -> Result<i32> {
     let t0 = Instant::now();
     let b = builder();
     b.check()?;
-    if let Some(m) = &cli.max_memory {
-        set_max_memory(Some(parse_size(m).map_err(|e| Error::Input(format!("--max-memory {m}: {e}")))?));
-    }
+    let max_memory = cli.max_memory.as_deref().map(|m| parse_size(m).map_err(|e| Error::Input(format!("--max-memory {m}: {e}")))).transpose()?;
     match cli.cmd {
         Cmd::Info => {
             print!("{}", info_text(&b));
             Ok(0)
         }
         Cmd::Validate { scenario, set } => {
-            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None })?;
+            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None, max_memory })?;
             let neurons: usize = sc.populations.iter().map(|p| p.size).sum();
             let est = &sc.estimate;
             println!(
@@ -202,7 +199,7 @@ fn run(cli: Cli) -> Result<i32> {
                 sc.dt_ms,
                 sc.seed,
                 fmt_bytes(est.total()),
-                MemoryLimit::current()?.describe(),
+                sc.limit.describe(),
                 est.synapses,
                 est.neuron_updates
             );
@@ -210,7 +207,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Cmd::Run { scenario, out, seed, set, exec, ckpt, stop_at } => {
             let (opts, quiet) = run_options(&exec)?;
-            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed })?;
+            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let dt = sc.dt_ms;
             let stop = stop_at.as_deref().map(|t| time_steps("--stop-at", t, dt)).transpose()?;
@@ -231,7 +228,7 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
             let (opts, quiet) = run_options(&exec)?;
             let t_build = Instant::now();
-            let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref())?;
+            let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref(), max_memory)?;
             let build_time_s = t_build.elapsed().as_secs_f64();
             let dt = sim.scenario.dt_ms;
             let out = out.unwrap_or_else(|| default_out_dir(&sim.scenario.path));
@@ -241,7 +238,7 @@ fn run(cli: Cli) -> Result<i32> {
                     return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", sim.t_ms())));
                 }
                 // Monitors record longer: check the memory again.
-                sim.scenario.estimate_for(u).check(&MemoryLimit::current()?)?;
+                sim.scenario.estimate_for(u).check(&sim.scenario.limit)?;
                 sim.set_end(u);
             }
             let plan = checkpoint_plan(&ckpt, &out, dt, false)?;

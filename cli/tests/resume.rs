@@ -47,7 +47,7 @@ fn ok(cmd: &mut Command) -> Output {
 /// Steps and dt of a scenario (with overrides).
 fn steps_dt(path: &Path, set: &[&str]) -> (u64, f64) {
     let b = spikeworld_cli::builder();
-    let sc = Scenario::load(path, b.registry(), &LoadOptions { overrides: set.iter().map(|s| s.to_string()).collect(), seed: None }).unwrap();
+    let sc = Scenario::load(path, b.registry(), &LoadOptions { overrides: set.iter().map(|s| s.to_string()).collect(), seed: None, ..Default::default() }).unwrap();
     (sc.steps, sc.dt_ms)
 }
 

@@ -14,7 +14,7 @@ use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::{Csr, Delays, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
 use crate::registry::Registry;
-use crate::scenario::estimate::{DrawnSize, MemoryLimit};
+use crate::scenario::estimate::DrawnSize;
 use crate::scenario::{MonitorKind, Scenario, SourceRef, ValueDist};
 use crate::util::rng::{Stream, purpose};
 use crate::{Error, Result};
@@ -54,7 +54,7 @@ pub(crate) fn build_world(scenario: &mut Scenario, opts: &RunOptions, registry: 
     let drawn = draw_synapses(scenario)?;
     // The synapses and delays actually drawn, checked before the network is spawned.
     let sizes: Vec<DrawnSize> = drawn.iter().map(|d| DrawnSize { synapses: d.csr.len() as u64, max_delay: d.delay.max() as u64 }).collect();
-    scenario.estimate_drawn(&sizes).check(&MemoryLimit::current()?)?;
+    scenario.estimate_drawn(&sizes).check(&scenario.limit)?;
     let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref());
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn)?;

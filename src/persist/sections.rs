@@ -156,15 +156,16 @@ impl Sim {
     /// Rebuilds the simulation a checkpoint was taken from, with the scenario stored in it,
     /// and restores its state (cpu engine, one thread). Its end is the scenario's `t_stop`.
     pub fn load(path: &Path, builder: &SimBuilder) -> Result<Sim> {
-        Self::load_with(path, builder, &RunOptions::default(), None)
+        Self::load_with(path, builder, &RunOptions::default(), None, None)
     }
 
-    /// [`Sim::load`] with run options, and optionally the scenario file to rebuild from
-    /// (it must be the checkpoint's scenario: its SHA-256 is checked).
-    pub fn load_with(path: &Path, builder: &SimBuilder, opts: &RunOptions, scenario: Option<&Path>) -> Result<Sim> {
+    /// [`Sim::load`] with run options, optionally the scenario file to rebuild from (it must
+    /// be the checkpoint's scenario: its SHA-256 is checked), and a memory limit in bytes
+    /// (`--max-memory`; default as [`LoadOptions::max_memory`]).
+    pub fn load_with(path: &Path, builder: &SimBuilder, opts: &RunOptions, scenario: Option<&Path>, max_memory: Option<u64>) -> Result<Sim> {
         let file = CheckpointFile::open(path)?;
         let h = file.header.clone();
-        let lo = LoadOptions { overrides: h.overrides.clone(), seed: Some(h.seed) };
+        let lo = LoadOptions { overrides: h.overrides.clone(), seed: Some(h.seed), max_memory };
         let sc = match scenario {
             Some(s) => {
                 let sc = Scenario::load(s, builder.registry(), &lo)?;

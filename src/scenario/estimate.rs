@@ -12,13 +12,12 @@
 //! `samples × neurons × variables × 8` over the whole run; rate monitors 8 per bin. Spike
 //! monitors grow with the activity and are not counted.
 //!
-//! The limit: `--max-memory SIZE` (the CLI calls [`set_max_memory`]), else the environment
+//! The limit: `LoadOptions::max_memory` (`--max-memory SIZE`), else the environment
 //! variable `SPIKEWORLD_MAX_MEMORY`, else 80 % of the memory available (`MemAvailable`
 //! of `/proc/meminfo`, or the address-space limit `ulimit -v` if smaller); none where
 //! neither is known.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::scenario::{EncoderDef, MonitorDef, MonitorKind, PopulationDef, ProjectionDef, SourceRef, ValueDist};
 use crate::util::error::{Loc, ScenarioError};
@@ -34,13 +33,6 @@ pub const DEFAULT_FRACTION: f64 = 0.8;
 pub const ENCODER_OUTPUT_BYTES: f64 = 96.0;
 /// Bytes per current-encoder target (amplitude, scratch).
 pub const CURRENT_TARGET_BYTES: f64 = 16.0;
-
-static FLAG_LIMIT: AtomicU64 = AtomicU64::new(0);
-
-/// Sets the process-wide limit (`--max-memory`); `None` goes back to the default.
-pub fn set_max_memory(bytes: Option<u64>) {
-    FLAG_LIMIT.store(bytes.unwrap_or(0), Ordering::Relaxed);
-}
 
 /// Where a limit comes from: what the refusal says to raise it.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,11 +72,10 @@ impl MemoryLimit {
         Self::fixed(u64::MAX)
     }
 
-    /// The limit in force: `--max-memory`, else `SPIKEWORLD_MAX_MEMORY`, else 80 % of the
-    /// memory available (or of `ulimit -v`, if smaller).
-    pub fn current() -> Result<Self> {
-        let flag = FLAG_LIMIT.load(Ordering::Relaxed);
-        if flag != 0 {
+    /// The limit in force: `flag` (`--max-memory`), else `SPIKEWORLD_MAX_MEMORY`, else 80 %
+    /// of the memory available (or of `ulimit -v`, if smaller).
+    pub fn resolve(flag: Option<u64>) -> Result<Self> {
+        if let Some(flag) = flag {
             return Ok(MemoryLimit { bytes: flag, source: LimitSource::Flag });
         }
         if let Some(v) = std::env::var_os(ENV_VAR) {

@@ -234,6 +234,9 @@ pub struct Scenario {
     pub monitors: Vec<MonitorDef>,
     /// Plugins' top-level tables, in key order: (key, configuration).
     pub tables: Vec<(&'static str, Arc<dyn TableConfig>)>,
+    /// The memory limit it was validated against (the build checks the drawn network
+    /// against it too).
+    pub limit: MemoryLimit,
     /// Memory and work, estimated from the definitions (checked against the limit).
     pub estimate: Estimate,
     /// Synapses each projection's rule will draw (expected for random rules; 0 when the
@@ -250,13 +253,16 @@ pub struct LoadOptions {
     pub overrides: Vec<String>,
     /// `--seed`: replaces `simulation.seed`.
     pub seed: Option<u64>,
+    /// `--max-memory` in bytes: the limit the memory estimate is checked against (default:
+    /// `SPIKEWORLD_MAX_MEMORY`, else 80 % of the memory available; see [`MemoryLimit`]).
+    pub max_memory: Option<u64>,
 }
 
 impl Scenario {
-    /// Reads, overrides and validates a scenario file, with the memory limit in force
-    /// ([`MemoryLimit::current`]).
+    /// Reads, overrides and validates a scenario file, with the memory limit of `opts`
+    /// ([`MemoryLimit::resolve`]).
     pub fn load(path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
-        Self::load_with_limit(path, registry, opts, &MemoryLimit::current()?)
+        Self::load_with_limit(path, registry, opts, &MemoryLimit::resolve(opts.max_memory)?)
     }
 
     /// [`Scenario::load`] with a given memory limit.
@@ -268,7 +274,7 @@ impl Scenario {
 
     /// Validates scenario text; `path` names it in messages and anchors relative paths.
     pub fn from_str(text: &str, path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {
-        Self::from_str_with_limit(text, path, registry, opts, &MemoryLimit::current()?)
+        Self::from_str_with_limit(text, path, registry, opts, &MemoryLimit::resolve(opts.max_memory)?)
     }
 
     /// [`Scenario::from_str`] with a given memory limit.
@@ -284,6 +290,7 @@ impl Scenario {
         s.sha256 = sha256;
         s.text = text.to_string();
         s.overrides = opts.overrides.clone();
+        s.limit = limit.clone();
         Ok(s)
     }
 

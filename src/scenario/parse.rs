@@ -345,6 +345,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         encoders,
         monitors,
         tables,
+        limit: limit.clone(),
         estimate: est,
         expected_synapses,
         locs,

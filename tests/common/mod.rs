@@ -20,7 +20,7 @@ pub fn load(text: &str) -> Scenario {
 
 pub fn load_file(name: &str, overrides: &[&str], seed: Option<u64>) -> Scenario {
     let b = builder();
-    let opts = LoadOptions { overrides: overrides.iter().map(|s| s.to_string()).collect(), seed };
+    let opts = LoadOptions { overrides: overrides.iter().map(|s| s.to_string()).collect(), seed, ..Default::default() };
     Scenario::load(&scenario_path(name), b.registry(), &opts).unwrap_or_else(|e| panic!("{name} should load: {e}"))
 }
 

@@ -16,7 +16,7 @@ fn scenario_file() -> PathBuf {
 }
 
 fn load(b: &SimBuilder, sets: &[&str]) -> Scenario {
-    let opts = LoadOptions { overrides: sets.iter().map(|s| s.to_string()).collect(), seed: None };
+    let opts = LoadOptions { overrides: sets.iter().map(|s| s.to_string()).collect(), seed: None, ..Default::default() };
     Scenario::load(&scenario_file(), b.registry(), &opts).unwrap_or_else(|e| panic!("{e}"))
 }
 
