@@ -53,6 +53,26 @@ fn assert_same_outputs(a: &Path, b: &Path, what: &str) {
     assert_eq!(manifest(a), manifest(b), "{what}: manifests differ");
 }
 
+/// Waits until process `pid` has used `secs` of CPU time (Linux: `/proc/PID/stat`; elsewhere
+/// a fixed pause), at most a minute.
+fn wait_for_cpu_seconds(pid: u32, secs: f64) {
+    let t0 = std::time::Instant::now();
+    loop {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            return;
+        };
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0) + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        if ticks / 100.0 >= secs || t0.elapsed().as_secs() > 60 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_saves_a_checkpoint_and_the_outputs_so_far_and_exits_130() {
@@ -60,8 +80,9 @@ fn ctrl_c_saves_a_checkpoint_and_the_outputs_so_far_and_exits_130() {
     let t = tmp.path();
     let long = "simulation.t_stop=\"100 s\"";
     let mut child = bin().arg("run").arg(scenario("coba.toml")).args(["--quiet", "--set", long]).arg("--out").arg(t.join("o")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    // Let it build and step for a while, then a real SIGINT.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Let it build and step for a while (about a second of CPU time: building takes a
+    // fraction of that, so it is stepping, however loaded the machine), then a real SIGINT.
+    wait_for_cpu_seconds(child.id(), 1.0);
     assert!(child.try_wait().unwrap().is_none(), "the 100 s run should still be stepping");
     let k = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(k.success());
