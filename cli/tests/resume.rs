@@ -7,24 +7,14 @@
 //! - damaged checkpoints are rejected with one clear line and exit code 2;
 //! - a run killed (SIGKILL) while writing a checkpoint leaves the previous one intact.
 
-use std::collections::BTreeMap;
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use spikeworld::persist::file_name;
 use spikeworld::prelude::*;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_spikeworld"))
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn scenario(name: &str) -> PathBuf {
-    repo().join("scenarios").join(name)
-}
 
 /// Every scenario shipped in `scenarios/`, so that a new one is tested without a new test.
 fn all_scenarios() -> Vec<PathBuf> {
@@ -38,50 +28,11 @@ fn all_scenarios() -> Vec<PathBuf> {
     v
 }
 
-fn ok(cmd: &mut Command) -> Output {
-    let r = cmd.output().unwrap();
-    assert!(r.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
-    r
-}
-
 /// Steps and dt of a scenario (with overrides).
 fn steps_dt(path: &Path, set: &[&str]) -> (u64, f64) {
     let b = spikeworld_cli::builder();
     let sc = Scenario::load(path, b.registry(), &LoadOptions { overrides: set.iter().map(|s| s.to_string()).collect(), seed: None, ..Default::default() }).unwrap();
     (sc.steps, sc.dt_ms)
-}
-
-/// Every file of an output directory but the manifest, by name.
-fn output_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut m = BTreeMap::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if p.is_file() && name != "manifest.json" {
-            m.insert(name, std::fs::read(&p).unwrap());
-        }
-    }
-    m
-}
-
-/// The manifest without what legitimately differs between two runs of the same
-/// simulation: timings, `resumed_from`, and the thread count.
-fn manifest(dir: &Path) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    for k in ["wall_time_s", "build_time_s", "loop_time_s", "resumed_from", "threads"] {
-        v.as_object_mut().unwrap().remove(k);
-    }
-    v
-}
-
-fn assert_same_outputs(a: &Path, b: &Path, what: &str) {
-    let (fa, fb) = (output_files(a), output_files(b));
-    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>(), "{what}: different output files");
-    for (name, bytes) in &fa {
-        assert!(bytes == &fb[name], "{what}: `{name}` differs");
-    }
-    assert!(fa.len() >= 3, "{what}: expected several output files, found {:?}", fa.keys());
-    assert_eq!(manifest(a), manifest(b), "{what}: manifests differ");
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -1,57 +1,13 @@
 //! The command line under misuse: Ctrl-C, the README's checkpoint sequence, `--out` naming
 //! a file, re-running into the same `--out`, and the raster of a busy run.
 
-use std::collections::BTreeMap;
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use spikeworld::persist::file_name;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_spikeworld"));
-    c.env_remove("SPIKEWORLD_MAX_MEMORY");
-    c
-}
-
-fn scenario(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(name)
-}
-
-fn ok(cmd: &mut Command) -> Output {
-    let r = cmd.output().unwrap();
-    assert!(r.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
-    r
-}
-
-/// Every file of an output directory but the manifest, by name.
-fn output_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut m = BTreeMap::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if p.is_file() && name != "manifest.json" {
-            m.insert(name, std::fs::read(&p).unwrap());
-        }
-    }
-    m
-}
-
-fn manifest(dir: &Path) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    for k in ["wall_time_s", "build_time_s", "loop_time_s", "resumed_from", "threads"] {
-        v.as_object_mut().unwrap().remove(k);
-    }
-    v
-}
-
-fn assert_same_outputs(a: &Path, b: &Path, what: &str) {
-    let (fa, fb) = (output_files(a), output_files(b));
-    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>(), "{what}: different output files");
-    for (name, bytes) in &fa {
-        assert!(bytes == &fb[name], "{what}: `{name}` differs");
-    }
-    assert_eq!(manifest(a), manifest(b), "{what}: manifests differ");
-}
 
 /// Waits until process `pid` has used `secs` of CPU time (Linux: `/proc/PID/stat`; elsewhere
 /// a fixed pause), at most a minute.
