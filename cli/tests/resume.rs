@@ -11,7 +11,7 @@ mod common;
 use common::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use spikeworld::persist::file_name;
 use spikeworld::prelude::*;

@@ -4,8 +4,7 @@
 mod common;
 use common::*;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use spikeworld::persist::file_name;
 
