@@ -22,7 +22,7 @@ pub use util::error::{Error, Result};
 /// The names most programs and plugins need.
 pub mod prelude {
     pub use crate::api::addon::{AddonConfig, AddonCtx, AddonTable, ProjectionAddon};
-    pub use crate::api::encoder::{Encoder, EncoderCtx, EncoderFactory, EncoderKind, EncoderOut};
+    pub use crate::api::encoder::{Encoder, EncoderConfig, EncoderCtx, EncoderFactory, EncoderKind, EncoderOut};
     pub use crate::api::model::{ChoiceSpec, Col, Lanes, NeuronDynamics, ParamSpec, Params, ReceptorKind, ReceptorSpec, VarSpec};
     pub use crate::api::run::{EngineKind, RunOptions, TensorDevice};
     pub use crate::api::sets::SimSystems;

@@ -38,10 +38,10 @@ impl SimBuilder {
     /// Builds the world for `scenario`: draws connectivity, weights, delays and initial
     /// values from the seed's streams, and assembles the schedule with the core's systems
     /// and every plugin's.
-    pub fn build(&self, mut scenario: Scenario, opts: &RunOptions) -> Result<Sim> {
+    pub fn build(&self, scenario: Scenario, opts: &RunOptions) -> Result<Sim> {
         self.check()?;
         let reg = self.registry();
-        let built = crate::build::build_world(&mut scenario, opts, reg)?;
+        let built = crate::build::build_world(&scenario, opts, reg)?;
         let mut world = built.world;
         world.insert_resource(Faults::default());
 

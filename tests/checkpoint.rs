@@ -159,8 +159,16 @@ impl EncoderFactory for CounterFactory {
     fn keys(&self) -> &'static [ParamSpec] {
         &[]
     }
-    fn build(&self, _: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
-        Ok(Box::new(Counter { size: ctx.size as u32, emitted: 0, bug: self.0 }))
+    fn parse(&self, _: &mut Table<'_>, ctx: &EncoderCtx) -> Result<std::sync::Arc<dyn EncoderConfig>, ScenarioError> {
+        Ok(std::sync::Arc::new(CounterConfig(ctx.size as u32, self.0)))
+    }
+}
+
+struct CounterConfig(u32, Bug);
+
+impl EncoderConfig for CounterConfig {
+    fn build(&self) -> Box<dyn Encoder> {
+        Box::new(Counter { size: self.0, emitted: 0, bug: self.1 })
     }
 }
 

@@ -78,8 +78,13 @@ impl EncoderFactory for BackwardsFactory {
     fn keys(&self) -> &'static [ParamSpec] {
         &[]
     }
-    fn build(&self, _: &mut Table<'_>, _: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
-        Ok(Box::new(Backwards))
+    fn parse(&self, _: &mut Table<'_>, _: &EncoderCtx) -> Result<Arc<dyn EncoderConfig>, ScenarioError> {
+        Ok(Arc::new(BackwardsFactory))
+    }
+}
+impl EncoderConfig for BackwardsFactory {
+    fn build(&self) -> Box<dyn Encoder> {
+        Box::new(Backwards)
     }
 }
 

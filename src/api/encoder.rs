@@ -3,6 +3,7 @@
 //! a current into a population's current receptor.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::api::state::Checkpoint;
 use crate::util::error::ScenarioError;
@@ -60,6 +61,14 @@ pub trait EncoderFactory: Send + Sync {
     /// Its own keys, documented (the core handles `name`, `kind`, `size`, `target`,
     /// `receptor`).
     fn keys(&self) -> &'static [ParamSpec];
-    /// Reads its keys from `table` and builds the encoder.
-    fn build(&self, table: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError>;
+    /// Reads and checks its keys from `table` (at validation: nothing that grows with the
+    /// encoder's size beyond the values the file gives is built here).
+    fn parse(&self, table: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Arc<dyn EncoderConfig>, ScenarioError>;
+}
+
+/// A parsed encoder: plain configuration, kept in the scenario definitions; the network
+/// build makes the running encoder from it (as many times as a scenario is built).
+pub trait EncoderConfig: Send + Sync {
+    /// The encoder at step 0.
+    fn build(&self) -> Box<dyn Encoder>;
 }

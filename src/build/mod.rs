@@ -8,8 +8,6 @@ use crate::api::connect::ConnectCtx;
 use crate::api::model::Col;
 use crate::api::run::{EngineKind, RunOptions};
 use crate::api::synapse::SynapseVarSpec;
-use crate::api::encoder::{Encoder, EncoderOut};
-use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::{Csr, Delays, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
@@ -44,8 +42,8 @@ struct Drawn {
     delay: Delays,
 }
 
-/// Builds the world of `scenario` (encoders move out of the scenario into the world).
-pub(crate) fn build_world(scenario: &mut Scenario, opts: &RunOptions, registry: &Registry) -> Result<Built> {
+/// Builds the world of `scenario` (which is left as it was: it can build again).
+pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry) -> Result<Built> {
     let mut world = World::new();
     let device = match opts.engine {
         EngineKind::Tensor => Some(opts.device.to_burn()?),
@@ -185,12 +183,12 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
 }
 
 /// Stage 3: encoders (they move out of the scenario; it keeps a placeholder).
-fn spawn_encoders(world: &mut World, scenario: &mut Scenario, populations: &[Entity], drawn: &[Drawn]) -> Vec<Entity> {
+fn spawn_encoders(world: &mut World, scenario: &Scenario, populations: &[Entity], drawn: &[Drawn]) -> Vec<Entity> {
     let mut out = Vec::with_capacity(scenario.encoders.len());
     for ei in 0..scenario.encoders.len() {
         let hist = history_depth(scenario, drawn, |s| matches!(s, SourceRef::Encoder(x) if x.index == ei));
-        let e = &mut scenario.encoders[ei];
-        let enc = std::mem::replace(&mut e.encoder, Box::new(NoEncoder));
+        let e = &scenario.encoders[ei];
+        let enc = e.config.build();
         let current_target = e.target.as_ref().map(|(sel, r)| (populations[sel.index], sel.start, *r));
         let mut ent = world.spawn((
             EntityLabel(format!("encoder `{}`", e.name)),
@@ -289,17 +287,4 @@ fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, d
         world.insert_resource(TensorRuntime { device: dev });
     }
     Ok(())
-}
-
-struct NoEncoder;
-impl Encoder for NoEncoder {
-    fn step(&mut self, _: u64, _: EncoderOut<'_>) {}
-}
-impl Checkpoint for NoEncoder {
-    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
-        Ok(())
-    }
 }

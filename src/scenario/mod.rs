@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::addon::{AddonConfig, TableConfig};
 use crate::api::connect::RuleSpec;
-use crate::api::encoder::{Encoder, EncoderKind};
+use crate::api::encoder::{EncoderConfig, EncoderKind};
 use crate::api::model::{NeuronModel, Params, PreparedModel};
 use crate::registry::Registry;
 use crate::util::node::{apply_override, parse_document};
@@ -170,8 +170,8 @@ pub struct EncoderDef {
     pub size: usize,
     /// For current encoders: the target and the receptor index.
     pub target: Option<(Selection, usize)>,
-    /// The built encoder.
-    pub encoder: Box<dyn Encoder>,
+    /// Its parsed configuration (the running encoder is made when the network is built).
+    pub config: Arc<dyn EncoderConfig>,
 }
 
 /// What a monitor records.

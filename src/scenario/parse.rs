@@ -181,7 +181,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         // Its per-output state is allocated now: check the size first.
         so_far.push(encoder_item(encoders.len(), name, size, target.is_none(), &locs));
         check_so_far(&so_far, limit)?;
-        let encoder = f.build(&mut t, &ctx)?;
+        let config = f.parse(&mut t, &ctx)?;
         let mut valid = vec!["name", "kind"];
         valid.extend(match f.kind() {
             EncoderKind::Source => &["size"][..],
@@ -190,7 +190,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         valid.extend(f.keys().iter().map(|k| k.name));
         t.finish(&valid)?;
         enc_names.push(name.to_string());
-        encoders.push(EncoderDef { name: name.to_string(), kind: kind.to_string(), output: f.kind(), size, target, encoder });
+        encoders.push(EncoderDef { name: name.to_string(), kind: kind.to_string(), output: f.kind(), size, target, config });
     }
 
     // [[projection]]

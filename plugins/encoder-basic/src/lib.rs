@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 use spikeworld::util::node::Val;
 use spikeworld::prelude::*;
@@ -75,7 +76,7 @@ impl EncoderFactory for PoissonFactory {
         ];
         K
     }
-    fn build(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
+    fn parse(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Arc<dyn EncoderConfig>, ScenarioError> {
         let rates = per_index(t, "rate", Dim::Rate, ctx.size)?;
         if let Some(r) = rates.iter().find(|r| **r < 0.0) {
             let n = t.get("rate").expect("read above");
@@ -89,19 +90,34 @@ impl EncoderFactory for PoissonFactory {
         }
         let (start, stop) = window(t, ctx.dt_ms)?;
         let ln_q: Vec<f64> = rates.iter().map(|r| (1.0 - (r * ctx.dt_ms / 1000.0).min(1.0)).ln()).collect();
-        let mut streams = Vec::with_capacity(ctx.size);
+        Ok(Arc::new(PoissonConfig { ln_q, start, stop, seed: ctx.seed, entity: ctx.entity }))
+    }
+}
+
+/// A parsed `poisson` encoder.
+struct PoissonConfig {
+    ln_q: Vec<f64>,
+    start: u64,
+    stop: u64,
+    seed: u64,
+    entity: u32,
+}
+
+impl EncoderConfig for PoissonConfig {
+    fn build(&self) -> Box<dyn Encoder> {
+        let mut streams = Vec::with_capacity(self.ln_q.len());
         let mut heap = BinaryHeap::new();
-        for (i, &lq) in ln_q.iter().enumerate() {
-            let mut s = Stream::new(ctx.seed, ctx.entity, purpose::POISSON, i as u64);
+        for (i, &lq) in self.ln_q.iter().enumerate() {
+            let mut s = Stream::new(self.seed, self.entity, purpose::POISSON, i as u64);
             if lq < 0.0 {
-                let next = start.saturating_add(s.geometric(lq));
-                if next < stop {
+                let next = self.start.saturating_add(s.geometric(lq));
+                if next < self.stop {
                     heap.push(Reverse((next, i as u32)));
                 }
             }
             streams.push(s);
         }
-        Ok(Box::new(Poisson { ln_q, streams, heap, stop }))
+        Box::new(Poisson { ln_q: self.ln_q.clone(), streams, heap, stop: self.stop })
     }
 }
 
@@ -151,7 +167,8 @@ impl Checkpoint for Poisson {
 
 struct ConstantCurrentFactory;
 
-/// A step current.
+/// A step current (its own configuration: it has no state).
+#[derive(Clone)]
 pub struct ConstantCurrent {
     amplitude: Vec<f64>,
     start: u64,
@@ -176,10 +193,16 @@ impl EncoderFactory for ConstantCurrentFactory {
         ];
         K
     }
-    fn build(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
+    fn parse(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Arc<dyn EncoderConfig>, ScenarioError> {
         let amplitude = per_index(t, "amplitude", Dim::Current, ctx.size)?;
         let (start, stop) = window(t, ctx.dt_ms)?;
-        Ok(Box::new(ConstantCurrent { amplitude, start, stop }))
+        Ok(Arc::new(ConstantCurrent { amplitude, start, stop }))
+    }
+}
+
+impl EncoderConfig for ConstantCurrent {
+    fn build(&self) -> Box<dyn Encoder> {
+        Box::new(self.clone())
     }
 }
 
@@ -206,7 +229,8 @@ impl Checkpoint for ConstantCurrent {
 
 struct SpikeGeneratorFactory;
 
-/// Explicit spikes, sorted by (step, index).
+/// Explicit spikes, sorted by (step, index); as parsed, at position 0.
+#[derive(Clone)]
 pub struct SpikeGenerator {
     spikes: Vec<(u64, u32)>,
     next: usize,
@@ -230,7 +254,7 @@ impl EncoderFactory for SpikeGeneratorFactory {
         ];
         K
     }
-    fn build(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Box<dyn Encoder>, ScenarioError> {
+    fn parse(&self, t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Arc<dyn EncoderConfig>, ScenarioError> {
         let mut raw: Vec<(f64, u64, spikeworld::util::error::Loc)> = Vec::new();
         match (t.get("times"), t.get("indices"), t.opt_str("file")?) {
             (Some(tn), Some(inode), None) => {
@@ -277,7 +301,13 @@ impl EncoderFactory for SpikeGeneratorFactory {
         if let Some(w) = spikes.windows(2).find(|w| w[0] == w[1]) {
             return Err(err_at(t.loc(), t.path(), format!("output {} spikes twice in step {} (dt = {} ms)", w[0].1, w[0].0, ctx.dt_ms)));
         }
-        Ok(Box::new(SpikeGenerator { spikes, next: 0 }))
+        Ok(Arc::new(SpikeGenerator { spikes, next: 0 }))
+    }
+}
+
+impl EncoderConfig for SpikeGenerator {
+    fn build(&self) -> Box<dyn Encoder> {
+        Box::new(SpikeGenerator { spikes: self.spikes.clone(), next: 0 })
     }
 }
 
