@@ -7,6 +7,7 @@ use spikeworld::prelude::*;
 
 /// One neuron driven by a single input spike: the scenario most model tests need.
 /// `population` is the TOML body of the population after its name and size.
+#[expect(clippy::too_many_arguments, reason = "each case spells out its whole scenario")]
 fn one_spike_scenario(dt: &str, t_stop: &str, population: &str, spike_ms: f64, receptor: &str, weight: &str, delay: &str, variables: &str) -> String {
     format!(
         r#"
@@ -194,6 +195,7 @@ fn lif_cond_exp_follows_forward_euler() {
     let (_, d) = state_series(&sim, 0);
     let (dt, c, gl, el, ee, ei, te, ti) = (0.1, 200.0, 10.0, -60.0, 0.0, -80.0, 5.0, 10.0);
     let (mut v, mut ge, mut gi) = (-60.0f64, 5.0f64, 20.0f64);
+    #[expect(clippy::needless_range_loop, reason = "k is the step number of three parallel series")]
     for k in 0..300 {
         if k == 21 {
             ge += 6.0; // emitted at step 20, delivered at step 21
