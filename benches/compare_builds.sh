@@ -11,7 +11,7 @@ NS=${*:-4000 16000}
 out=$(mktemp -d)
 loop() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['loop_time_s'], sum(p['spikes'] for p in m['populations'].values()))" "$1/manifest.json"; }
 printf "%-5s %6s | %-24s | %-24s | %-22s | %s\n" model N "A loop s (med min-max)" "B loop s (med min-max)" "B/A (med min-max)" "spikes A B"
-for model in coba cuba; do
+for model in ${MODELS:-coba cuba}; do
   for N in $NS; do
     NE=$((N * 4 / 5)); p=$(python3 -c "print(80/$N)")
     set_args=(--set population.P.size=$N --set "projection.exc.from=P[:$NE]" --set "projection.inh.from=P[$NE:]" --set projection.exc.p=$p --set projection.inh.p=$p)
