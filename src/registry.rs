@@ -155,6 +155,7 @@ pub fn names<V>(m: &BTreeMap<&'static str, V>) -> String {
 pub struct SimBuilder {
     pub(crate) registry: Registry,
     errors: Vec<String>,
+    pub(crate) shuffle_seed: Option<u64>,
 }
 
 impl Default for SimBuilder {
@@ -166,7 +167,7 @@ impl Default for SimBuilder {
 impl SimBuilder {
     /// A builder with the core's own rules, sub-tables and monitors registered.
     pub fn new() -> Self {
-        let mut b = SimBuilder { registry: Registry::default(), errors: Vec::new() };
+        let mut b = SimBuilder { registry: Registry::default(), errors: Vec::new(), shuffle_seed: None };
         for r in crate::rules::builtin_rules() {
             b.add_connection_rule(r);
         }
@@ -334,6 +335,14 @@ impl SimBuilder {
     /// Saves resource `R` into checkpoints under section `name`, with the same checks.
     pub fn add_resource_state<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(&mut self, name: &'static str) -> &mut Self {
         self.add_section(StateSection { name, per_entity: false, has: has_resource::<R>, save: save_resource::<R>, load: load_resource::<R> })
+    }
+
+    /// For tests: the schedules this builder makes order the systems that no constraint
+    /// orders (those of one set) by a shuffle with this seed. Results must not change: a
+    /// system whose effect depends on its place within a set is a bug.
+    pub fn shuffle_systems(&mut self, seed: Option<u64>) -> &mut Self {
+        self.shuffle_seed = seed;
+        self
     }
 
     /// Fails if any registration was a mistake (a duplicate name, a model too large).

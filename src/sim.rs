@@ -46,7 +46,7 @@ impl SimBuilder {
         world.insert_resource(Faults::default());
 
         let mut schedule = Schedule::default();
-        schedule.set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, ..Default::default() });
+        schedule.set_build_settings(ScheduleBuildSettings { ambiguity_detection: LogLevel::Error, shuffle_seed: self.shuffle_seed, ..Default::default() });
         schedule.configure_sets(
             (
                 SimSystems::Inputs,
