@@ -345,11 +345,15 @@ impl SimBuilder {
         self
     }
 
-    /// Fails if any registration was a mistake (a duplicate name, a model too large).
+    /// Fails if any registration was a mistake (a duplicate name, a model too large, an
+    /// add-on for a sub-table nobody declared).
     pub fn check(&self) -> crate::Result<()> {
-        match self.errors.first() {
-            Some(e) => Err(crate::Error::Registry(e.clone())),
-            None => Ok(()),
+        if let Some(e) = self.errors.first() {
+            return Err(crate::Error::Registry(e.clone()));
         }
+        if let Some((t, n)) = self.registry.addons.keys().find(|(t, _)| !self.registry.addon_tables.contains_key(t)) {
+            return Err(crate::Error::Registry(format!("add-on `{n}` is registered for the projection sub-table `{t}`, which no plugin declares (add_addon_table)")));
+        }
+        Ok(())
     }
 }

@@ -354,3 +354,74 @@ fn a_plugin_top_level_table_is_parsed_strictly_and_reaches_the_world() {
     b.add_scenario_table(ProbeTable).add_scenario_table(ProbeTable);
     assert!(b.check().is_err(), "twice");
 }
+
+fn bad_rule(_: &spikeworld::api::connect::ConnectCtx, _: &Params) -> Result<spikeworld::api::connect::Pairs, String> {
+    let mut p = spikeworld::api::connect::Pairs::default();
+    p.push(0, 0);
+    p.push(1, 99_999); // far outside the target population
+    Ok(p)
+}
+
+#[test]
+fn a_rule_returning_pairs_outside_its_populations_is_an_error() {
+    let mut b = builder();
+    b.add_connection_rule(spikeworld::api::connect::RuleSpec { name: "broken", doc: "", params: &[], connect: bad_rule });
+    let base = std::fs::read_to_string(common::scenario_path("lif_poisson.toml")).unwrap();
+    let text = base.replace("rule = \"fixed_indegree\"\nindegree = 30", "rule = \"broken\"");
+    assert_ne!(text, base);
+    let sc = Scenario::from_str(&text, Path::new("r.toml"), b.registry(), &LoadOptions::default()).unwrap();
+    let e = b.build(sc, &RunOptions::default()).err().expect("must be refused").to_string();
+    assert!(e.contains("connection rule `broken`") && e.contains("(1, 99999)") && e.contains("projection `drive`"), "{e}");
+}
+
+/// A resource whose saved bytes change between two calls (it counts its saves).
+#[derive(Resource, Default)]
+struct Fickle(std::sync::atomic::AtomicU64);
+impl Checkpoint for Fickle {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for _ in 0..=n {
+            out.u64(n)?;
+        }
+        Ok(())
+    }
+    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_section_that_writes_different_bytes_each_time_fails_the_save_by_name() {
+    let mut b = builder();
+    b.add_world_hook(|w: &mut World| {
+        w.insert_resource(Fickle::default());
+        Ok(())
+    })
+    .add_resource_state::<Fickle>("t.fickle");
+    let sim = b.build(load_file("lif_poisson.toml", &[], None), &RunOptions::default()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("f.swck");
+    let e = sim.save(&path).err().expect("must fail").to_string();
+    assert!(e.contains("t.fickle") && e.contains("same bytes every time"), "{e}");
+    assert!(!path.exists(), "no checkpoint is left behind");
+}
+
+#[test]
+fn a_default_projection_name_that_is_taken_is_an_error() {
+    let b = builder();
+    let base = std::fs::read_to_string(common::scenario_path("lif_poisson.toml")).unwrap();
+    // projection[0] named `projection1`, then an unnamed projection[1] (default `projection1`).
+    let second = "\n[[projection]]\nfrom = \"input\"\nto = \"neurons\"\nrule = \"one_to_one\"\nreceptor = \"v\"\nweight = \"1 mV\"\n";
+    let text = base.replace("name = \"drive\"", "name = \"projection1\"").replace("[[monitor]]", &format!("{second}\n[[monitor]]"));
+    let text = text.replacen("[[projection]]\nfrom = \"input\"\nto = \"neurons\"\nrule = \"one_to_one\"", "[[projection]]\nfrom = \"input[:20]\"\nto = \"neurons\"\nrule = \"one_to_one\"", 1);
+    let e = Scenario::from_str(&text, Path::new("n.toml"), b.registry(), &LoadOptions::default()).err().expect("must be refused").to_string();
+    assert!(e.starts_with("n.toml:") && e.contains("projection[1].name") && e.contains("`projection1` is taken"), "{e}");
+}
+
+#[test]
+fn an_addon_for_an_undeclared_sub_table_is_a_registry_error() {
+    let mut b = builder();
+    b.add_projection_addon(GainAddon); // its table `gain` was never declared
+    let e = b.check().expect_err("must be refused").to_string();
+    assert!(e.contains("`scale`") && e.contains("`gain`") && e.contains("add_addon_table"), "{e}");
+}

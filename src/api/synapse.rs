@@ -29,7 +29,8 @@ pub struct PreSpike<'a> {
     pub targets: &'a [u32],
     /// Weight of every synapse of the table.
     pub weight: &'a [f64],
-    /// The per-synapse state arrays, in the order the projection's add-ons declared them.
+    /// The per-synapse state arrays this add-on declared, in its order (other add-ons'
+    /// arrays of the same projection are not here).
     pub vars: &'a mut [Vec<f64>],
 }
 

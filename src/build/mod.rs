@@ -10,7 +10,7 @@ use crate::api::run::{EngineKind, RunOptions};
 use crate::api::synapse::SynapseVarSpec;
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::{Csr, Delays, SynapseTable};
-use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
+use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputOrder, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
 use crate::registry::Registry;
 use crate::scenario::estimate::DrawnSize;
 use crate::scenario::{MonitorKind, Scenario, SourceRef, ValueDist};
@@ -57,7 +57,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn)?;
     let monitors = spawn_monitors(&mut world, scenario, &populations);
-    insert_resources(&mut world, scenario, opts, device, &projections)?;
+    insert_resources(&mut world, scenario, opts, device, &projections, &encoders)?;
     for (_, t) in &scenario.tables {
         t.insert(&mut world);
     }
@@ -89,6 +89,14 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
         };
         let pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
             .map_err(|m| Error::Input(format!("{}: projection `{}`: {m}", scenario.path.display(), p.name)))?;
+        // A rule is plugin code: what it returns is checked before it is trusted.
+        let bad_rule = |m: String| Error::Runtime(format!("{}: projection `{}`: connection rule `{}` {m} (a bug in the rule)", scenario.path.display(), p.name, p.rule.spec.name));
+        if pairs.src.len() != pairs.tgt.len() {
+            return Err(bad_rule(format!("returned {} sources but {} targets", pairs.src.len(), pairs.tgt.len())));
+        }
+        if let Some((s, t)) = pairs.src.iter().zip(&pairs.tgt).find(|(s, t)| **s as usize >= n_src || **t as usize >= p.to.len()) {
+            return Err(bad_rule(format!("returned the pair ({s}, {t}) outside its {n_src} sources and {} targets", p.to.len())));
+        }
         if pairs.src.len() > u32::MAX as usize {
             return Err(Error::Input(format!("{}: projection `{}`: {} synapses; at most {} per projection", scenario.path.display(), p.name, pairs.src.len(), u32::MAX)));
         }
@@ -213,6 +221,7 @@ fn spawn_projections(world: &mut World, scenario: &Scenario, populations: &[Enti
         let mut var_specs: Vec<SynapseVarSpec> = Vec::new();
         let mut dynamics = None;
         for a in &p.addons {
+            let first = var_specs.len();
             for v in a.config.synapse_vars() {
                 if var_specs.iter().any(|x| x.name == v.name) {
                     return Err(Error::Input(format!(
@@ -224,7 +233,9 @@ fn spawn_projections(world: &mut World, scenario: &Scenario, populations: &[Enti
                 }
                 var_specs.push(v);
             }
-            dynamics = dynamics.or(a.config.dynamics());
+            if let Some(d) = a.config.dynamics() {
+                dynamics = Some((d, first..var_specs.len()));
+            }
         }
         let target_size = scenario.populations[p.to.index].size;
         let table = SynapseTable::new(
@@ -266,12 +277,13 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
     out
 }
 
-/// Stage 6: clock, run facts, delivery order, threads, device.
-fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, device: Option<burn::DispatchDevice>, projections: &[Entity]) -> Result<()> {
+/// Stage 6: clock, run facts, delivery and input orders, threads, device.
+fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, device: Option<burn::DispatchDevice>, projections: &[Entity], encoders: &[Entity]) -> Result<()> {
     let threads = opts.threads.max(1);
     world.insert_resource(Clock { step: 0, dt_ms: scenario.dt_ms });
     world.insert_resource(RunInfo { seed: scenario.seed, end_step: scenario.steps, engine: opts.engine, threads });
     world.insert_resource(DeliveryOrder(projections.to_vec()));
+    world.insert_resource(InputOrder(encoders.to_vec()));
     let pool = if threads > 1 && opts.engine == EngineKind::Cpu {
         Some(
             rayon::ThreadPoolBuilder::new()

@@ -31,7 +31,7 @@ pub(crate) fn propagate_spikes(
         let Ok(mut ring) = rings.get_mut(table.target) else { continue };
         let ring = &mut *ring;
         let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
-        let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, effect, .. } = &mut *table;
+        let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, .. } = &mut *table;
         let base_r = *receptor * n;
         let lo = spk.indices.partition_point(|&i| i < *src_start);
         let hi = spk.indices.partition_point(|&i| i < *src_end);
@@ -44,7 +44,7 @@ pub(crate) fn propagate_spikes(
                 None => &weight[syn.clone()],
                 Some(dy) => {
                     let out = &mut effect[..syn.len()];
-                    dy.on_pre(PreSpike { step: clock.step, synapses: syn.clone(), targets: &csr.col, weight, vars }, out);
+                    dy.on_pre(PreSpike { step: clock.step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
                     out
                 }
             };

@@ -9,7 +9,7 @@ pub(crate) mod tensor;
 use bevy_ecs::prelude::*;
 
 use crate::api::encoder::EncoderOut;
-use crate::net::{Clock, EncoderSlot, InputRing, Spikes};
+use crate::net::{Clock, EncoderSlot, InputOrder, InputRing, Spikes};
 
 /// Problems found while stepping that are nobody's input error: a plugin that broke its
 /// contract. Stepping stops at the first; [`crate::sim::Sim::check`] reports it.
@@ -19,10 +19,12 @@ pub struct Faults(pub Vec<String>);
 pub(crate) fn run_encoders(
     clock: Res<Clock>,
     mut faults: ResMut<Faults>,
+    order: Res<InputOrder>,
     mut encs: Query<(&mut EncoderSlot, Option<&mut Spikes>)>,
     mut rings: Query<&mut InputRing>,
 ) {
-    for (mut slot, spikes) in &mut encs {
+    for &e in &order.0 {
+        let Ok((mut slot, spikes)) = encs.get_mut(e) else { continue };
         let slot = &mut *slot;
         match (spikes, slot.current_target) {
             (Some(mut sp), _) => {

@@ -204,7 +204,7 @@ impl Checkpoint for Spikes {
 /// the longest outgoing delay in steps + 2. A spike emitted at step `s` through a synapse
 /// of delay `d` steps acts on its target in the update of step `s + 1 + d`; a rule
 /// running at step `t` finds the spikes that reach such synapses now in
-/// [`SpikeHistory::at`]`(t - 1 - d)`.
+/// [`SpikeHistory::arriving`]`(t, d)`.
 #[derive(Component, Clone, Debug)]
 pub struct SpikeHistory {
     /// Step of each neuron's last spike, or [`SpikeHistory::NEVER`].
@@ -236,6 +236,15 @@ impl SpikeHistory {
         self.slot_step[s] = step;
         for &i in indices {
             self.last_spike[i as usize] = step;
+        }
+    }
+
+    /// The spikes that act in the update of step `step` through synapses of delay `delay`
+    /// steps (emitted at `step - 1 - delay`), if still held; `Some(&[])` before the start.
+    pub fn arriving(&self, step: u64, delay: u64) -> Option<&[u32]> {
+        match step.checked_sub(1 + delay) {
+            Some(s) => self.at(s),
+            None => Some(&[]),
         }
     }
 
@@ -319,6 +328,11 @@ pub struct RunInfo {
 /// sums into one target keep one order, whatever the ECS's storage order).
 #[derive(Resource, Clone, Debug, Default)]
 pub struct DeliveryOrder(pub Vec<Entity>);
+
+/// The encoders in scenario order: the order in which they run (two current encoders on
+/// one receptor sum in this order, whatever the ECS's storage order).
+#[derive(Resource, Clone, Debug, Default)]
+pub struct InputOrder(pub Vec<Entity>);
 
 /// Scratch of the cpu engine for one population, reused every step (no allocation on
 /// the hot path once the vectors have grown): the spikes of each thread's chunk.

@@ -128,6 +128,9 @@ pub struct SynapseTable {
     pub vars: Vec<Vec<f64>>,
     /// What a spike does at delivery (`None`: adds the weight).
     pub dynamics: Option<Arc<dyn SynapseDynamics>>,
+    /// The per-synapse variables of the add-on that gave `dynamics` (indices into `vars`):
+    /// the ones its `on_pre` sees.
+    pub dynamics_vars: std::ops::Range<usize>,
     pub(crate) effect: Vec<f64>,
     by_target: OnceLock<TargetIndex>,
 }
@@ -146,8 +149,12 @@ impl SynapseTable {
         weight: Vec<f64>,
         delay: Delays,
         var_specs: Vec<SynapseVarSpec>,
-        dynamics: Option<Arc<dyn SynapseDynamics>>,
+        dynamics: Option<(Arc<dyn SynapseDynamics>, std::ops::Range<usize>)>,
     ) -> Self {
+        let (dynamics, dynamics_vars) = match dynamics {
+            Some((d, r)) => (Some(d), r),
+            None => (None, 0..0),
+        };
         let n = csr.len();
         let vars = var_specs.iter().map(|v| vec![v.initial; n]).collect();
         let longest_row = (0..csr.row_ptr.len().saturating_sub(1)).map(|r| csr.row(r).len()).max().unwrap_or(0);
@@ -166,6 +173,7 @@ impl SynapseTable {
             var_specs,
             vars,
             dynamics,
+            dynamics_vars,
             effect,
             by_target: OnceLock::new(),
         }

@@ -19,6 +19,23 @@ use crate::scenario::{LoadOptions, Scenario};
 use crate::sim::Sim;
 use crate::Result;
 
+/// Passes bytes on and counts them.
+struct CountingTee<'a> {
+    inner: &'a mut dyn Write,
+    n: u64,
+}
+
+impl Write for CountingTee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let k = self.inner.write(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 fn save_c<C: Component + Checkpoint>(w: &World, e: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
     w.get::<C>(e).map(|c| c.save_state(out))
 }
@@ -148,7 +165,17 @@ impl Sim {
             saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}` vanished", s.name))))?;
             let len = u32::try_from(count.0).map_err(|_| std::io::Error::other(format!("section `{}` of {} is over 4 GiB", s.name, self.label(e))))?;
             rmp::encode::write_bin_len(&mut w.inner(), len).map_err(std::io::Error::other)?;
-            (s.save)(&self.world, e.unwrap_or(dummy), w).unwrap_or(Ok(()))?;
+            let mut second = CountingTee { inner: w.inner(), n: 0 };
+            (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut second)).unwrap_or(Ok(()))?;
+            if second.n != count.0 {
+                return Err(std::io::Error::other(format!(
+                    "section `{}` of {}: save_state wrote {} bytes, then {} (it must write the same bytes every time: a bug in the component)",
+                    s.name,
+                    self.label(e),
+                    count.0,
+                    second.n
+                )));
+            }
         }
         w.str("end")
     }

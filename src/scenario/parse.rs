@@ -203,7 +203,13 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 check_name(n, nn, &t.key_path("name"), &proj_names)?;
                 n.to_string()
             }
-            None => format!("projection{i}"),
+            None => {
+                let n = format!("projection{i}");
+                if proj_names.contains(&n) {
+                    return Err(err_at(t.loc(), t.key_path("name"), format!("this projection has no name, and its default name `{n}` is taken by another; give it a `name`")));
+                }
+                n
+            }
         };
         let (from_s, fnode) = t.str("from")?;
         let from = select_source(from_s, fnode, &t.key_path("from"), &populations, &encoders)?;

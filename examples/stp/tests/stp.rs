@@ -139,3 +139,50 @@ fn bad_parameters_are_located_errors() {
         assert!(e.starts_with("stp.toml:") && e.contains(key), "{e}");
     }
 }
+
+/// A plasticity add-on declaring its own per-synapse array, on the same projection as
+/// the STP synapses: STP's `on_pre` must see its own three arrays only.
+struct TraceAddon;
+struct TraceConfig;
+impl ProjectionAddon for TraceAddon {
+    fn table(&self) -> &'static str {
+        "plasticity"
+    }
+    fn name(&self) -> &'static str {
+        "trace_only"
+    }
+    fn doc(&self) -> &'static str {
+        "declares a per-synapse trace (test)"
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        &[]
+    }
+    fn parse(&self, _: &mut Table<'_>, _: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
+        Ok(std::sync::Arc::new(TraceConfig))
+    }
+}
+impl AddonConfig for TraceConfig {
+    fn synapse_vars(&self) -> Vec<SynapseVarSpec> {
+        vec![SynapseVarSpec { name: "trace", initial: 7.0, doc: "" }]
+    }
+}
+
+#[test]
+fn stp_beside_another_add_on_with_state_sees_only_its_own_arrays() {
+    let mut b = builder();
+    b.add_projection_addon(TraceAddon);
+    let text = std::fs::read_to_string(scenario_file()).unwrap().replacen(
+        "synapse = { model = \"tsodyks_markram\", U = 0.5, tau_rec = \"100 ms\" }",
+        "synapse = { model = \"tsodyks_markram\", U = 0.5, tau_rec = \"100 ms\" }\nplasticity = { rule = \"trace_only\" }",
+        1,
+    );
+    let sc = Scenario::from_str(&text, &scenario_file(), b.registry(), &LoadOptions::default()).unwrap();
+    let mut sim = b.build(sc, &RunOptions::default()).unwrap();
+    sim.run_to_end(u64::MAX, |_| {});
+    let tb = table(&sim, "depressing");
+    assert_eq!(tb.var_specs.iter().map(|v| v.name).collect::<Vec<_>>(), ["trace", "x", "u", "t_last"], "plasticity sorts before synapse");
+    let times = [10.0, 60.0, 110.0, 160.0, 210.0, 215.0, 220.0, 225.0, 300.0];
+    let (x, u, _) = *reference(&times, 0.5, 100.0, 0.0).last().unwrap();
+    assert!((tb.vars[tb.var("x").unwrap()][0] - x).abs() < 1e-12 && (tb.vars[tb.var("u").unwrap()][0] - u).abs() < 1e-12);
+    assert!(tb.vars[tb.var("trace").unwrap()].iter().all(|&t| t == 7.0), "the other add-on's array is untouched");
+}
