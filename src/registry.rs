@@ -82,8 +82,19 @@ pub struct StateSection {
 /// Whether an entity (or the world, for a resource) holds the section's state.
 pub(crate) type HasFn = fn(&World, Entity) -> bool;
 
-/// [`HasFn`] of a component.
-pub(crate) fn has_component<C: Component>(w: &World, e: Entity) -> bool {
+impl StateSection {
+    /// Component `C`, saved for every entity of the simulation that holds it.
+    pub(crate) fn component<C: Component<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(name: &'static str) -> Self {
+        StateSection { name, per_entity: true, has: has_component::<C>, save: save_component::<C>, load: load_component::<C> }
+    }
+
+    /// Resource `R`, saved once.
+    pub(crate) fn resource<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(name: &'static str) -> Self {
+        StateSection { name, per_entity: false, has: has_resource::<R>, save: save_resource::<R>, load: load_resource::<R> }
+    }
+}
+
+fn has_component<C: Component>(w: &World, e: Entity) -> bool {
     w.get::<C>(e).is_some()
 }
 
@@ -329,12 +340,12 @@ impl SimBuilder {
     /// it, under section `name` (unique; prefix it with the plugin's name). On load, the
     /// core checks that `C` read all its bytes and that saving it again gives them back.
     pub fn add_component_state<C: Component<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(&mut self, name: &'static str) -> &mut Self {
-        self.add_section(StateSection { name, per_entity: true, has: has_component::<C>, save: save_component::<C>, load: load_component::<C> })
+        self.add_section(StateSection::component::<C>(name))
     }
 
     /// Saves resource `R` into checkpoints under section `name`, with the same checks.
     pub fn add_resource_state<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(&mut self, name: &'static str) -> &mut Self {
-        self.add_section(StateSection { name, per_entity: false, has: has_resource::<R>, save: save_resource::<R>, load: load_resource::<R> })
+        self.add_section(StateSection::resource::<R>(name))
     }
 
     /// For tests: the schedules this builder makes order the systems that no constraint

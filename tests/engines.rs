@@ -187,10 +187,7 @@ target = "P"
     b.add_plugin(|b: &mut SimBuilder| {
         b.add_neuron_model::<EifTest>();
     });
-    let run = |engine| {
-        let sc = Scenario::from_str(text, std::path::Path::new("eif.toml"), b.registry(), &LoadOptions::default()).unwrap();
-        run_all(b.build(sc, &RunOptions { engine, device: TensorDevice::Flex, threads: 1 }).unwrap())
-    };
+    let run = |engine| run_all(sim_from_text(&b, text, engine));
     let (cpu, ten) = (run(EngineKind::Cpu), run(EngineKind::Tensor));
     let (tc, _) = spikes(&cpu);
     let (tt, _) = spikes(&ten);

@@ -71,8 +71,7 @@ target = "P"
 struct Marked;
 
 fn final_state(b: &SimBuilder, text: &str) -> (Vec<u8>, Vec<f64>) {
-    let sc = Scenario::from_str(text, std::path::Path::new("order.toml"), b.registry(), &LoadOptions::default()).unwrap();
-    let mut sim = b.build(sc, &RunOptions::default()).unwrap();
+    let mut sim = sim_from_text(b, text, EngineKind::Cpu);
     sim.run_to_end(u64::MAX, |_| {});
     let mut bytes = Vec::new();
     sim.write_checkpoint(&mut bytes).unwrap();
@@ -93,8 +92,7 @@ fn a_plugin_component_on_some_projections_does_not_change_the_bits() {
     });
     // A query now visits the projections in another order than the file's.
     {
-        let sc = Scenario::from_str(SCENARIO, std::path::Path::new("order.toml"), marking.registry(), &LoadOptions::default()).unwrap();
-        let mut sim = marking.build(sc, &RunOptions::default()).unwrap();
+        let mut sim = sim_from_text(&marking, SCENARIO, EngineKind::Cpu);
         let mut q = sim.world.query::<&SynapseTable>();
         let visited: Vec<String> = q.iter(&sim.world).map(|t| t.name.clone()).collect();
         assert_ne!(visited, ["first", "second", "third"], "the marker should move `first` to another archetype");

@@ -113,8 +113,7 @@ weight = "1 mV"
 fn an_encoder_emitting_unsorted_indices_stops_the_run_with_an_error() {
     let mut b = builder();
     b.add_encoder(BackwardsFactory);
-    let sc = Scenario::from_str(SMALL, Path::new("small.toml"), b.registry(), &LoadOptions::default()).unwrap();
-    let mut sim = b.build(sc, &RunOptions::default()).unwrap();
+    let mut sim = sim_from_text(&b, SMALL, EngineKind::Cpu);
     sim.run_to_end(10, |_| {});
     assert_eq!(sim.step_count(), 6, "stepping stops after the step with the fault");
     let e = sim.check().expect_err("must be reported").to_string();
@@ -401,7 +400,7 @@ fn a_section_that_writes_different_bytes_each_time_fails_the_save_by_name() {
     let sim = b.build(load_file("lif_poisson.toml", &[], None), &RunOptions::default()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("f.swck");
-    let e = sim.save(&path).err().expect("must fail").to_string();
+    let e = sim.save(&path).expect_err("must fail").to_string();
     assert!(e.contains("t.fickle") && e.contains("same bytes every time"), "{e}");
     assert!(!path.exists(), "no checkpoint is left behind");
 }

@@ -68,8 +68,7 @@ fn a_third_party_model_runs_on_both_engines() {
         bin = "50 ms"
     "#;
     for engine in [EngineKind::Cpu, EngineKind::Tensor] {
-        let sc = Scenario::from_str(text, std::path::Path::new("t.toml"), b.registry(), &LoadOptions::default()).unwrap();
-        let mut sim = b.build(sc, &RunOptions { engine, ..Default::default() }).unwrap();
+        let mut sim = sim_from_text(&b, text, engine);
         sim.run_steps(100);
         // Input i adds i*dt/c per step (exact binary fractions): the neuron spikes when the
         // sum exceeds 1, i.e. every 1/i + 1 steps: 17, 9 and 5 steps.

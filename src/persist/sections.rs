@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use bevy_ecs::prelude::*;
 
 use crate::api::run::RunOptions;
-use crate::api::state::{Checkpoint, CompareWriter, CountingWriter, StateError, StateReader, StateWriter};
+use crate::api::state::{CompareWriter, CountingWriter, StateError, StateReader, StateWriter};
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::SynapseTable;
 use crate::net::{Clock, EncoderSlot, EntityLabel, InputRing, NeuronState, SpikeHistory, Spikes};
 use crate::persist::format::{CheckpointFile, Header, cerr, short, write_file};
-use crate::registry::{HasFn, LoadFn, SaveFn, SimBuilder, StateSection, has_component};
+use crate::registry::{SimBuilder, StateSection};
 use crate::scenario::{LoadOptions, Scenario};
 use crate::sim::Sim;
 use crate::Result;
@@ -36,44 +36,20 @@ impl Write for CountingTee<'_> {
     }
 }
 
-fn save_c<C: Component + Checkpoint>(w: &World, e: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
-    w.get::<C>(e).map(|c| c.save_state(out))
-}
-
-fn load_c<C: Component<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(w: &mut World, e: Entity, inp: &mut StateReader<'_>) -> Option<Result<(), StateError>> {
-    w.get_mut::<C>(e).map(|mut c| c.load_state(inp))
-}
-
-fn save_clock(w: &World, _: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
-    Some(w.resource::<Clock>().save_state(out))
-}
-
-fn load_clock(w: &mut World, _: Entity, inp: &mut StateReader<'_>) -> Option<Result<(), StateError>> {
-    Some(w.resource_mut::<Clock>().load_state(inp))
-}
-
-fn core(name: &'static str, per_entity: bool, has: HasFn, save: SaveFn, load: LoadFn) -> StateSection {
-    StateSection { name, per_entity, has, save, load }
-}
-
-fn always(_: &World, _: Entity) -> bool {
-    true
-}
-
 /// The core's own sections, in checkpoint order (their names are
 /// [`crate::registry::CORE_SECTIONS`]).
 fn core_sections() -> Vec<StateSection> {
     vec![
-        core("clock", false, always, save_clock, load_clock),
-        core("neuron_state", true, has_component::<NeuronState>, save_c::<NeuronState>, load_c::<NeuronState>),
-        core("input_ring", true, has_component::<InputRing>, save_c::<InputRing>, load_c::<InputRing>),
-        core("spikes", true, has_component::<Spikes>, save_c::<Spikes>, load_c::<Spikes>),
-        core("spike_history", true, has_component::<SpikeHistory>, save_c::<SpikeHistory>, load_c::<SpikeHistory>),
-        core("synapse_table", true, has_component::<SynapseTable>, save_c::<SynapseTable>, load_c::<SynapseTable>),
-        core("encoder", true, has_component::<EncoderSlot>, save_c::<EncoderSlot>, load_c::<EncoderSlot>),
-        core("spike_recorder", true, has_component::<SpikeRecorder>, save_c::<SpikeRecorder>, load_c::<SpikeRecorder>),
-        core("state_recorder", true, has_component::<StateRecorder>, save_c::<StateRecorder>, load_c::<StateRecorder>),
-        core("rate_recorder", true, has_component::<RateRecorder>, save_c::<RateRecorder>, load_c::<RateRecorder>),
+        StateSection::resource::<Clock>("clock"),
+        StateSection::component::<NeuronState>("neuron_state"),
+        StateSection::component::<InputRing>("input_ring"),
+        StateSection::component::<Spikes>("spikes"),
+        StateSection::component::<SpikeHistory>("spike_history"),
+        StateSection::component::<SynapseTable>("synapse_table"),
+        StateSection::component::<EncoderSlot>("encoder"),
+        StateSection::component::<SpikeRecorder>("spike_recorder"),
+        StateSection::component::<StateRecorder>("state_recorder"),
+        StateSection::component::<RateRecorder>("rate_recorder"),
     ]
 }
 

@@ -24,6 +24,12 @@ pub fn load_file(name: &str, overrides: &[&str], seed: Option<u64>) -> Scenario 
     Scenario::load(&scenario_path(name), b.registry(), &opts).unwrap_or_else(|e| panic!("{name} should load: {e}"))
 }
 
+/// Builds a simulation from scenario text with `b`'s plugins (the text must be valid).
+pub fn sim_from_text(b: &SimBuilder, text: &str, engine: EngineKind) -> Sim {
+    let sc = Scenario::from_str(text, Path::new("test.toml"), b.registry(), &LoadOptions::default()).unwrap_or_else(|e| panic!("scenario should load: {e}"));
+    b.build(sc, &RunOptions { engine, ..RunOptions::default() }).expect("build")
+}
+
 pub fn build(sc: Scenario, engine: EngineKind, threads: usize) -> Sim {
     builder().build(sc, &RunOptions { engine, device: TensorDevice::Flex, threads }).expect("build")
 }
