@@ -37,7 +37,12 @@ fn interrupted() -> bool {
 /// A builder with every plugin this binary ships.
 pub fn builder() -> SimBuilder {
     let mut b = SimBuilder::new();
-    b.add_plugin(spikeworld_neuron_lif::LifPlugin).add_plugin(spikeworld_encoder_basic::EncoderPlugin);
+    b.add_plugin(spikeworld_neuron_lif::LifPlugin)
+        .add_plugin(spikeworld_neuron_sj::SjPlugin)
+        .add_plugin(spikeworld_neuron_physical::PhysicalPlugin)
+        .add_plugin(spikeworld_neuron_hh::HhPlugin)
+        .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
+        .add_plugin(spikeworld_synapse_basic::SynapsePlugin);
     b
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::api::state::Checkpoint;
 use crate::util::error::ScenarioError;
 use crate::api::model::ParamSpec;
+use crate::util::units::Dim;
 use crate::util::table::Table;
 
 /// What an encoder produces.
@@ -32,6 +33,10 @@ pub struct EncoderCtx {
     pub size: usize,
     /// Directory of the scenario file, for relative paths.
     pub base_dir: PathBuf,
+    /// Dimension of the target receptor (current encoders: `Dim::Current` for a model in
+    /// physical units, `Dim::Dimensionless` for SpikingJelly-style models); `None` for
+    /// sources. An encoder reads its amplitudes in this dimension.
+    pub receptor_dim: Option<Dim>,
 }
 
 /// Where an encoder writes in one step.

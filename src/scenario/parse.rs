@@ -177,7 +177,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 (target.len(), Some((target, r)))
             }
         };
-        let ctx = EncoderCtx { seed, entity: entity_key("encoder", name), dt_ms, size, base_dir: base_dir.to_path_buf() };
+        let receptor_dim = target.as_ref().map(|(t, r)| populations[t.index].model.receptors()[*r].dim);
+        let ctx = EncoderCtx { seed, entity: entity_key("encoder", name), dt_ms, size, base_dir: base_dir.to_path_buf(), receptor_dim };
         // Its per-output state is allocated now: check the size first.
         so_far.push(encoder_item(encoders.len(), name, size, target.is_none(), &locs));
         check_so_far(&so_far, limit)?;
