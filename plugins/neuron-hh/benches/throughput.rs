@@ -34,8 +34,8 @@ struct Plain {
 }
 
 #[inline(always)]
-fn exprel(x: f64) -> f64 {
-    if x.abs() < 1e-3 { 1.0 + x * (0.5 + x * (1.0 / 6.0 + x / 24.0)) } else { (x.exp() - 1.0) / x }
+fn inv_exprel(x: f64, e: f64) -> f64 {
+    if x.abs() < 1e-3 { 1.0 - x * 0.5 + x * x * (1.0 / 12.0 - x * x / 720.0) } else { x / (e - 1.0) }
 }
 
 impl Plain {
@@ -53,11 +53,16 @@ impl Plain {
         for i in 0..self.v.len() {
             let v = self.v[i];
             let (m, h, n, ge, gi) = (self.m[i], self.h[i], self.n[i], self.ge[i], self.gi[i]);
-            let am = 1.28 / exprel((13.0 + VT - v) * 0.25);
-            let bm = 1.4 / exprel((v - (VT + 40.0)) * 0.2);
+            let xm = (13.0 + VT - v) * 0.25;
+            let am = 1.28 * inv_exprel(xm, xm.exp());
+            let xb = (v - (VT + 40.0)) * 0.2;
+            let eb = xb.exp();
+            let bm = 1.4 * inv_exprel(xb, eb);
+            let eb = eb.min(1e300);
+            let bh = 4.0 * eb / (eb + 1.0);
             let ah = 0.128 * ((17.0 + VT - v) * (1.0 / 18.0)).exp();
-            let bh = 4.0 / (((VT + 40.0 - v) * 0.2).exp() + 1.0);
-            let an = 0.16 / exprel((15.0 + VT - v) * 0.2);
+            let xn = (15.0 + VT - v) * 0.2;
+            let an = 0.16 * inv_exprel(xn, xn.exp());
             let bn = 0.5 * ((10.0 + VT - v) * (1.0 / 40.0)).exp();
             let gna = m * m * m * h * 20000.0;
             let n2 = n * n;

@@ -11,19 +11,28 @@ impl Plugin for HhPlugin {
     }
 }
 
-/// `exprel(x) = (e^x - 1)/x`, 1 at x = 0 (Brian2's `exprel`, which calls `expm1`).
+/// `x/(e^x − 1) = 1/exprel(x)`, 1 at x = 0 (Brian2 writes the rates with `exprel`, which
+/// calls `expm1`), given `e = e^x`.
 ///
-/// `Lanes` has no `expm1`: `e^x - 1` loses `eps/|x|` of relative precision near 0, so
-/// below |x| = 1e-3 the Taylor series to x³ is used instead (its truncation error,
-/// x⁴/120 < 1e-14, and the direct form's, eps/|x| < 2.3e-13, bound the relative error).
-/// Both branches are computed and one is selected, so the tensor engine needs no branch.
+/// `Lanes` has no `expm1`: `e^x − 1` loses `eps/|x|` of relative precision near 0, so
+/// below |x| = 1e-3 the series `1 − x/2 + x²/12 − x⁴/720` is used instead (truncation
+/// error < x⁶/30240 < 1e-22); above, the direct form's relative error is < 2.3e-13. Both
+/// branches are computed and one selected, so the tensor engine needs no branch.
 #[inline(always)]
-pub fn exprel<L: Lanes>(x: L) -> L {
+pub fn inv_exprel_with<L: Lanes>(x: L, e: L) -> L {
     let small = x.clone().abs().lt(1e-3);
-    let series = ((x.clone() * (1.0 / 24.0) + 1.0 / 6.0) * x.clone() + 0.5) * x.clone() + 1.0;
+    let x2 = x.clone() * x.clone();
+    let series = (x2.clone() * (-1.0 / 720.0) + 1.0 / 12.0) * x2 - x.clone() * 0.5 + 1.0;
     // NOTE: at x = 0 this is 0/0 = NaN, discarded by the select below.
-    let direct = (x.clone().exp() - 1.0) / x;
+    let direct = x / (e - 1.0);
     L::select(&small, series, direct)
+}
+
+/// `x/(e^x − 1)`: see [`inv_exprel_with`].
+#[inline(always)]
+pub fn inv_exprel<L: Lanes>(x: L) -> L {
+    let e = x.clone().exp();
+    inv_exprel_with(x, e)
 }
 
 /// Brian2's refractoriness in steps: after a spike at step k the threshold is checked
@@ -60,11 +69,17 @@ impl TraubRates {
     /// `[α_m, β_m, α_h, β_h, α_n, β_n]`.
     #[inline(always)]
     pub fn at<L: Lanes>(&self, v: &L) -> [L; 6] {
-        let am = exprel((-v.clone() + self.c13) * 0.25).recip_mul(1.28);
-        let bm = exprel((v.clone() - self.c40) * 0.2).recip_mul(1.4);
+        let am = inv_exprel((-v.clone() + self.c13) * 0.25) * 1.28;
+        // β_m and β_h share one exponential: with x = (v − v_t − 40)/5,
+        // β_m = 1.4 x/(e^x − 1) and β_h = 4/(1 + e^−x) = 4 e^x/(e^x + 1) (capped so that
+        // e^x = ∞ gives 4, not ∞/∞).
+        let x = (v.clone() - self.c40) * 0.2;
+        let e = x.clone().exp();
+        let bm = inv_exprel_with(x, e.clone()) * 1.4;
+        let e = e.min_c(1e300);
+        let bh = e.clone() * 4.0 / (e + 1.0);
         let ah = ((-v.clone() + self.c17) * (1.0 / 18.0)).exp() * 0.128;
-        let bh = (((-v.clone() + self.c40) * 0.2).exp() + 1.0).recip_mul(4.0);
-        let an = exprel((-v.clone() + self.c15) * 0.2).recip_mul(0.16);
+        let an = inv_exprel((-v.clone() + self.c15) * 0.2) * 0.16;
         let bn = ((-v.clone() + self.c10) * (1.0 / 40.0)).exp() * 0.5;
         [am, bm, ah, bh, an, bn]
     }
