@@ -91,6 +91,7 @@ fn check_exp_overflow(v_peak: f64, v_t: f64, delta_t: f64, v_t_name: &str) -> Re
 /// Refractory clamp, threshold `v >= v_peak`, reset and refractory counter, shared by the
 /// integrate-and-fire models here. `v_int` is the freely integrated potential; while
 /// refractory `v` keeps its value (`v_reset`). Returns the spike mask.
+#[expect(clippy::too_many_arguments, reason = "one call per model, each argument a plain value of the step")]
 #[inline(always)]
 fn clamp_threshold_reset<L: Lanes>(state: &mut [L], v_idx: usize, r_idx: usize, refractory: &L::Mask, v_int: L, v_peak: f64, v_reset: f64, ref_steps: f64) -> L::Mask {
     let r = state[r_idx].clone();

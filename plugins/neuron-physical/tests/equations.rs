@@ -14,6 +14,12 @@ const DT: f64 = 0.1;
 /// Input spikes `(receptor, emission time ms, weight)`; each reaches every neuron.
 type Inputs<'a> = &'a [(&'a str, f64, f64)];
 
+/// Reference states `[var][step][neuron]` and spikes `(step, neuron)`.
+type Reference = (Vec<Vec<Vec<f64>>>, Vec<(u64, i64)>);
+
+/// An Izhikevich case: (what, params, (a, b, c, d), half steps, v_min).
+type IzhCase = (String, String, [f64; 4], bool, Option<f64>);
+
 /// Runs `n` neurons of `model` with `params` (TOML inline-table body), a constant current
 /// per neuron, and `inputs`; returns `(recorded state per variable per step, spike steps)`.
 fn simulate(model: &str, params: &str, amps: &[f64], inputs: Inputs<'_>, vars: &[&str], t_stop: f64) -> (Vec<Vec<f64>>, Vec<(u64, i64)>) {
@@ -73,7 +79,7 @@ const PRESETS: &[(&str, [f64; 4])] = &[
 ];
 
 /// Izhikevich (2003): v' = 0.04 v^2 + 5 v + 140 - u + I, u' = a (b v - u); v >= 30: v = c, u += d.
-fn izhikevich_reference(abcd: [f64; 4], half_steps: bool, v_min: Option<f64>, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> (Vec<Vec<Vec<f64>>>, Vec<(u64, i64)>) {
+fn izhikevich_reference(abcd: [f64; 4], half_steps: bool, v_min: Option<f64>, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let [a, b, c, d] = abcd;
     let n = amps.len();
     let mut v = vec![-65.0; n];
@@ -115,7 +121,7 @@ fn izhikevich_follows_its_equations_for_every_preset_and_override() {
     let inputs: Inputs<'_> = &[("v", 20.0, 6.0), ("v", 50.0, -10.0), ("v", 50.5, 25.0), ("v", 120.0, 14.0)];
     let vars = ["v", "u"];
     let steps = 2000;
-    let mut cases: Vec<(String, String, [f64; 4], bool, Option<f64>)> =
+    let mut cases: Vec<IzhCase> =
         PRESETS.iter().map(|(p, abcd)| (p.to_string(), format!("preset = \"{p}\""), *abcd, false, None)).collect();
     cases.push(("rs, a and d overridden".into(), "preset = \"regular_spiking\", a = 0.03, d = 6.0".into(), [0.03, 0.2, -65.0, 6.0], false, None));
     cases.push(("every one of a, b, c, d given".into(), "a = 0.05, b = 0.22, c = -58.0, d = 3.0".into(), [0.05, 0.22, -58.0, 3.0], false, None));
@@ -172,7 +178,7 @@ struct Adex {
 /// τ_w w' = a (v - e_l) - w with v bounded by v_peak on the right; exact decay of the
 /// synaptic variables; v >= v_peak: v = v_reset, w += b, then round(t_ref/dt) - 1 clamped
 /// steps.
-fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> (Vec<Vec<Vec<f64>>>, Vec<(u64, i64)>) {
+fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();
     let (mut v, mut w, mut xe, mut xi, mut refr) = (vec![p.e_l; n], vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let ref_steps = ((p.t_ref / DT).round() - 1.0).max(0.0);
@@ -185,7 +191,7 @@ fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> (
             let vb = v[j].min(p.v_peak);
             let mut current = (vb - p.e_l) * -p.g_l;
             if p.delta_t > 0.0 {
-                current = current + ((vb - p.v_th) / p.delta_t).exp() * (p.g_l * p.delta_t);
+                current += ((vb - p.v_th) / p.delta_t).exp() * (p.g_l * p.delta_t);
             }
             let syn = match p.reversal {
                 Some((e_ex, e_in)) => ge * -(vb - e_ex) + gi * -(vb - e_in),
@@ -285,7 +291,8 @@ fn aeif_curr_exp_follows_its_equations() {
 
 /// One-variable IF with right-hand side `f(v, I)`: v += jump (not while refractory), Euler,
 /// v >= v_peak: v = v_reset and round(t_ref/dt) - 1 clamped steps.
-fn one_var_reference(f: &dyn Fn(f64, f64) -> f64, v0: f64, v_peak: f64, v_reset: f64, t_ref: f64, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> (Vec<Vec<Vec<f64>>>, Vec<(u64, i64)>) {
+#[expect(clippy::too_many_arguments, reason = "the reference spells out every constant")]
+fn one_var_reference(f: &dyn Fn(f64, f64) -> f64, v0: f64, v_peak: f64, v_reset: f64, t_ref: f64, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();
     let (mut v, mut refr) = (vec![v0; n], vec![0.0; n]);
     let ref_steps = ((t_ref / DT).round() - 1.0).max(0.0);
