@@ -1,5 +1,6 @@
-//! Outputs: `OUT/manifest.json`, one `.npy` file per recorded quantity, and
-//! `OUT/raster.svg`. Every file is written atomically (temporary file in the same
+//! Outputs: `OUT/manifest.json`, one `.npy` file per recorded quantity,
+//! `OUT/raster.svg` (when there are spike monitors) and `OUT/traces.svg` (when there are
+//! state monitors; see [`plot`]). Every file is written atomically (temporary file in the same
 //! directory, fsync, rename), so a reader never sees half a file. Writing into a directory
 //! that holds an earlier run's outputs replaces them: the files its `manifest.json` listed
 //! that this run does not write are removed (other files are left alone).
@@ -158,6 +159,7 @@ impl Sim {
         };
         let previous = previous_files(dir);
         let mut raster: Vec<&SpikeRecorder> = Vec::new();
+        let mut traces: Vec<plot::TracePanel> = Vec::new();
         for (mi, &e) in self.monitors.iter().enumerate() {
             let pop = &sc.populations[sc.monitors[mi].target.index];
             if let Some(m) = self.world.get::<SpikeRecorder>(e) {
@@ -180,6 +182,7 @@ impl Sim {
                     let rel = format!("{}.{}.npy", m.name, var.name);
                     write_npy_f64(&dir.join(&rel), &[t, k], &m.data[slot])?;
                     add(&mut files, rel, &m.name, var.name, var.dim.unit(), "<f8", vec![t, k]);
+                    traces.push(plot::TracePanel { monitor: m, slot, var: var.name, dim: var.dim });
                 }
             } else if let Some(m) = self.world.get::<RateRecorder>(e) {
                 let bins = self.step_count().div_ceil(m.bin) as usize;
@@ -197,6 +200,9 @@ impl Sim {
         }
         if !raster.is_empty() {
             plot::raster_svg(&dir.join("raster.svg"), &raster, self.step_count() as f64 * sc.dt_ms)?;
+        }
+        if !traces.is_empty() {
+            plot::traces_svg(&dir.join("traces.svg"), &traces, self.step_count() as f64 * sc.dt_ms)?;
         }
 
         let t_s = self.step_count() as f64 * sc.dt_ms / 1000.0;
@@ -250,7 +256,11 @@ impl Sim {
         // What an earlier run wrote here and this one did not: removed, so that the
         // directory holds one run (the manifest lists its files).
         for old in previous {
-            let stale = if old == "raster.svg" { raster.is_empty() } else { !manifest.files.iter().any(|f| f.path == old) };
+            let stale = match old.as_str() {
+                "raster.svg" => raster.is_empty(),
+                "traces.svg" => traces.is_empty(),
+                _ => !manifest.files.iter().any(|f| f.path == old),
+            };
             if stale {
                 let p = dir.join(&old);
                 if p.is_file() {
@@ -263,7 +273,7 @@ impl Sim {
 }
 
 /// The files an earlier run listed in `dir/manifest.json` (plain names in `dir` only), and
-/// its `raster.svg`.
+/// its plots (`raster.svg`, `traces.svg`).
 fn previous_files(dir: &Path) -> Vec<String> {
     let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else { return Vec::new() };
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Vec::new() };
@@ -271,7 +281,7 @@ fn previous_files(dir: &Path) -> Vec<String> {
         .as_array()
         .map(|a| a.iter().filter_map(|f| f["path"].as_str()).filter(|p| is_plain_name(p)).map(str::to_string).collect())
         .unwrap_or_default();
-    out.push("raster.svg".into());
+    out.extend(["raster.svg", "traces.svg"].map(String::from));
     out
 }
 

@@ -1,13 +1,22 @@
-//! Plots: the raster of every spike monitor (stacked, one band each) with the population
-//! rates underneath (SVG, via plotters). The file stays small whatever the run: at most
-//! [`RASTER_MAX_NEURONS`] rows and [`RASTER_MAX_POINTS`] drawn spikes (every k-th spike
-//! beyond that, said in the title).
+//! Plots (SVG, via plotters):
+//! - `raster.svg`: the raster of every spike monitor (stacked, one band each) with the
+//!   population rates underneath. The file stays small whatever the run: at most
+//!   [`RASTER_MAX_NEURONS`] rows and [`RASTER_MAX_POINTS`] drawn spikes (every k-th spike
+//!   beyond that, said in the title).
+//! - `traces.svg`: one panel per variable of every state monitor, one line per recorded
+//!   neuron. At most [`TRACES_MAX_PANELS`] panels, [`TRACES_MAX_LINES`] lines per panel and
+//!   [`TRACES_MAX_POINTS`] points per line (every k-th sample beyond that); each cut is said
+//!   in the title.
+//!
+//! Both depend only on the recorded data (no clock, no randomness, no hash order): the
+//! same run gives the same bytes, and a resumed run the bytes of one that never stopped.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::monitor::SpikeRecorder;
+use crate::monitor::{SpikeRecorder, StateRecorder};
+use crate::util::units::Dim;
 use crate::{Error, Result};
 
 /// Most neuron rows drawn in the raster, over all monitors (the rate panel uses every spike).
@@ -110,6 +119,155 @@ pub fn raster_svg(path: &Path, monitors: &[&SpikeRecorder], t_end_ms: f64) -> Re
         for (k, rate) in rates.into_iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
             r.draw_series(LineSeries::new(rate, color.stroke_width(1))).map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))?;
+    }
+    crate::util::fsio::write_atomic(path, |w| std::io::Write::write_all(w, buf.as_bytes()))
+}
+
+/// Most panels (recorded variables, over all state monitors) drawn in `traces.svg`.
+pub const TRACES_MAX_PANELS: usize = 16;
+
+/// Most lines (recorded neurons) drawn per panel: the first ones recorded.
+pub const TRACES_MAX_LINES: usize = 10;
+
+/// Most points drawn per line; beyond, every k-th sample is drawn.
+pub const TRACES_MAX_POINTS: usize = 2000;
+
+/// Line colours of `traces.svg` (Tableau 10: one per line, [`TRACES_MAX_LINES`] of them).
+const TRACE_COLORS: [RGBColor; TRACES_MAX_LINES] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// One panel of `traces.svg`: one variable of one state monitor.
+#[derive(Clone, Copy, Debug)]
+pub struct TracePanel<'a> {
+    /// The state monitor.
+    pub monitor: &'a StateRecorder,
+    /// The variable's slot in `monitor.vars` / `monitor.data`.
+    pub slot: usize,
+    /// The variable's name.
+    pub var: &'a str,
+    /// The variable's dimension (its canonical unit labels the y axis).
+    pub dim: Dim,
+}
+
+/// `"k-th"` in English: 2nd, 3rd, 11th, 21st...
+fn ordinal(k: usize) -> String {
+    let suffix = match (k % 10, k % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{k}{suffix}")
+}
+
+/// The y range of the drawn lines: their finite values, padded by 5 % (a flat line gets
+/// ±1 unit, or ±5 % of its value when that is larger).
+fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo > hi {
+        return (-1.0, 1.0);
+    }
+    let pad = if hi > lo { (hi - lo) * 0.05 } else { (lo.abs() * 0.05).max(1.0) };
+    (lo - pad, hi + pad)
+}
+
+/// Writes `traces.svg`: the panels in order (the first [`TRACES_MAX_PANELS`]), stacked,
+/// each titled `monitor.variable`, with time in ms on x and the variable's canonical unit
+/// on y, one line per recorded neuron (the first [`TRACES_MAX_LINES`], each in the legend
+/// by its index in the population). Lines break where a value is not finite.
+pub fn traces_svg(path: &Path, panels: &[TracePanel], t_end_ms: f64) -> Result<()> {
+    let t_end = t_end_ms.max(1e-9);
+    let shown_panels = &panels[..panels.len().min(TRACES_MAX_PANELS)];
+    let n = shown_panels.len().max(1);
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (1000, (40 + 260 * n) as u32)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| Error::Runtime(format!("plot: {e}"));
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut head = String::from("state traces");
+        if panels.len() > shown_panels.len() {
+            head.push_str(&format!(" (first {} of {} variables)", shown_panels.len(), panels.len()));
+        }
+        let root = root.titled(&head, ("sans-serif", 16)).map_err(|e| err(&e))?;
+        for (p, area) in shown_panels.iter().zip(root.split_evenly((n, 1))) {
+            let m = p.monitor;
+            let k = m.indices.len();
+            let lines = k.min(TRACES_MAX_LINES);
+            let samples = m.t_ms.len();
+            let data = &m.data[p.slot];
+            // Readability and size: at most TRACES_MAX_POINTS points per line, by drawing
+            // every `stride`-th sample (samples 0, stride, 2·stride, ...).
+            let stride = samples.div_ceil(TRACES_MAX_POINTS).max(1);
+            let value = |s: usize, j: usize| data[s * k + j];
+            let (y_lo, y_hi) = y_range((0..samples).step_by(stride).flat_map(|s| (0..lines).map(move |j| value(s, j))));
+
+            let mut title = format!("{}.{}", m.name, p.var);
+            let mut notes = Vec::new();
+            if lines < k {
+                notes.push(format!("first {lines} of {k} neurons"));
+            }
+            if stride > 1 {
+                notes.push(format!("every {} sample drawn ({} of {samples})", ordinal(stride), samples.div_ceil(stride)));
+            }
+            if !notes.is_empty() {
+                title.push_str(&format!(" ({})", notes.join("; ")));
+            }
+            let unit = match p.dim {
+                Dim::Dimensionless => "dimensionless",
+                d => d.unit(),
+            };
+            let mut c = ChartBuilder::on(&area)
+                .caption(title, ("sans-serif", 14))
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(70)
+                .build_cartesian_2d(0.0..t_end, y_lo..y_hi)
+                .map_err(|e| err(&e))?;
+            c.configure_mesh().disable_mesh().x_desc("time (ms)").y_desc(format!("{} ({unit})", p.var)).draw().map_err(|e| err(&e))?;
+            for (j, &index) in m.indices.iter().take(lines).enumerate() {
+                let color = TRACE_COLORS[j % TRACE_COLORS.len()];
+                // One path per finite stretch (one per line unless a value is not finite).
+                let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+                for s in (0..samples).step_by(stride) {
+                    let v = value(s, j);
+                    if v.is_finite() {
+                        segments.last_mut().expect("never empty").push((m.t_ms[s], v));
+                    } else if !segments.last().expect("never empty").is_empty() {
+                        segments.push(Vec::new());
+                    }
+                }
+                segments.retain(|seg| !seg.is_empty());
+                let mut labelled = false;
+                for seg in segments {
+                    let drawn = c.draw_series(LineSeries::new(seg, color.stroke_width(1))).map_err(|e| err(&e))?;
+                    if !labelled {
+                        drawn.label(format!("neuron {index}")).legend(move |(x, y)| Rectangle::new([(x, y - 2), (x + 14, y + 2)], color.filled()));
+                        labelled = true;
+                    }
+                }
+            }
+            if lines > 0 {
+                c.configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .label_font(("sans-serif", 11))
+                    .draw()
+                    .map_err(|e| err(&e))?;
+            }
         }
         root.present().map_err(|e| err(&e))?;
     }

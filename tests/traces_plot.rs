@@ -1,0 +1,115 @@
+//! `traces.svg`: written beside `raster.svg` when a run has state monitors (one panel per
+//! recorded variable, one line per recorded neuron, the unit on the y axis), absent (and
+//! a stale one removed) when it has none, the same bytes for the same recorded data.
+
+mod common;
+use common::*;
+use spikeworld::output::plot::{TRACES_MAX_LINES, TRACES_MAX_POINTS};
+use spikeworld::output::Timings;
+use spikeworld::prelude::*;
+use std::path::Path;
+
+fn run_into(sc: Scenario, out: &Path) {
+    let sim = run_all(builder().build(sc, &RunOptions::default()).expect("build"));
+    sim.write_outputs(out, Timings::default()).expect("write outputs");
+}
+
+/// The `points` attribute of every coloured `<polyline>` in `svg` (the traces: axes and
+/// ticks are black polylines), each as its list of points.
+fn polylines(svg: &str) -> Vec<Vec<&str>> {
+    svg.match_indices("<polyline")
+        .map(|(at, _)| &svg[at..at + svg[at..].find("/>").expect("closed tag")])
+        .filter(|tag| !tag.contains("stroke=\"#000000\""))
+        .map(|tag| {
+            let pts = tag.split("points=\"").nth(1).expect("points attribute");
+            pts[..pts.find('"').unwrap()].split_whitespace().collect()
+        })
+        .collect()
+}
+
+#[test]
+fn traces_svg_has_a_panel_per_variable_a_line_per_neuron_and_caps() {
+    let tmp = tempfile::tempdir().unwrap();
+
+    // lif_poisson records v of neurons 0, 1 and 15 (`vm`): 50 ms at 0.1 ms = 500 samples.
+    let a = tmp.path().join("a");
+    run_into(load_file("lif_poisson.toml", &["simulation.t_stop=50ms"], None), &a);
+    assert!(a.join("raster.svg").is_file());
+    let svg = std::fs::read_to_string(a.join("traces.svg")).expect("traces.svg written");
+    assert!(svg.contains("vm.v"), "panel title `vm.v` missing");
+    assert!(svg.contains("v (mV)"), "y axis unit mV missing");
+    for label in ["neuron 0", "neuron 1", "neuron 15"] {
+        assert!(svg.contains(label), "legend `{label}` missing");
+    }
+    let lines = polylines(&svg);
+    assert_eq!(lines.len(), 3, "one line per recorded neuron");
+    for l in &lines {
+        assert_eq!(l.len(), 500, "every sample drawn when there are few");
+    }
+    assert!(lines[0] != lines[1] && lines[1] != lines[2], "each line draws its own neuron");
+    assert!(!svg.contains("every "), "no decimation announced for 500 samples");
+    // Not in the manifest's list of data files (as raster.svg), but left no temporary file.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(a.join("manifest.json")).unwrap()).unwrap();
+    assert!(!m["files"].as_array().unwrap().iter().any(|f| f["path"] == "traces.svg"));
+    let mut names: Vec<String> = std::fs::read_dir(&a).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    assert_eq!(names.iter().filter(|n| n.ends_with(".svg")).collect::<Vec<_>>(), ["raster.svg", "traces.svg"]);
+    assert!(names.iter().all(|n| !n.contains("tmp")), "no temporary files: {names:?}");
+
+    // Deterministic: the same data, recorded in one go or in two pieces, gives the same bytes.
+    let b = tmp.path().join("b");
+    let mut sim = builder().build(load_file("lif_poisson.toml", &["simulation.t_stop=50ms"], None), &RunOptions::default()).unwrap();
+    sim.run_steps(217);
+    sim.run_steps(500 - 217);
+    sim.write_outputs(&b, Timings::default()).unwrap();
+    assert!(std::fs::read(a.join("traces.svg")).unwrap() == std::fs::read(b.join("traces.svg")).unwrap(), "traces.svg differs");
+
+    // Many neurons and samples: 15 neurons recorded (10 drawn), 3000 samples (every 2nd
+    // drawn), two variables (one dimensionless) in two panels.
+    let text = r#"
+        [simulation]
+        dt = "0.1 ms"
+        t_stop = "300 ms"
+        [[population]]
+        name = "p"
+        size = 20
+        model = "lif"
+        params = { i_e = "400 pA", t_ref = "2 ms" }
+        [[monitor]]
+        name = "st"
+        kind = "state"
+        target = "p"
+        variables = ["v", "refr"]
+        indices = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    "#;
+    let c = tmp.path().join("c");
+    run_into(load(text), &c);
+    assert!(!c.join("raster.svg").exists(), "no spike monitor, no raster");
+    let svg = std::fs::read_to_string(c.join("traces.svg")).unwrap();
+    assert!(svg.contains("st.v (first 10 of 15 neurons; every 2nd sample drawn (1500 of 3000))"), "title states the caps");
+    assert!(svg.contains("st.refr (first 10 of 15 neurons"));
+    assert!(svg.contains("refr (dimensionless)"));
+    let lines = polylines(&svg);
+    assert_eq!(lines.len(), 2 * TRACES_MAX_LINES, "10 lines in each of the 2 panels");
+    for l in &lines {
+        assert_eq!(l.len(), 1500);
+        assert!(l.len() <= TRACES_MAX_POINTS);
+    }
+    assert!(!svg.contains("neuron 10"), "neuron 10 is beyond the cap");
+}
+
+#[test]
+fn no_state_monitor_no_traces_svg_and_a_stale_one_is_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fresh = tmp.path().join("fresh");
+    run_into(load_file("coba.toml", &["simulation.t_stop=20ms"], None), &fresh);
+    assert!(fresh.join("raster.svg").is_file());
+    assert!(!fresh.join("traces.svg").exists(), "coba has no state monitor");
+
+    let out = tmp.path().join("o");
+    run_into(load_file("lif_poisson.toml", &["simulation.t_stop=20ms"], None), &out);
+    assert!(out.join("traces.svg").is_file());
+    run_into(load_file("coba.toml", &["simulation.t_stop=20ms"], None), &out);
+    assert!(out.join("raster.svg").is_file());
+    assert!(!out.join("traces.svg").exists(), "the earlier run's traces.svg is removed");
+}
