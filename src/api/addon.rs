@@ -39,6 +39,10 @@ pub struct AddonCtx {
     pub n_src: usize,
     /// Targets in the projection's selection.
     pub n_tgt: usize,
+    /// Population index of the first selected target.
+    pub tgt_start: usize,
+    /// Dimension of the target receptor (the unit of weights and of what synapses add).
+    pub receptor_dim: crate::util::units::Dim,
 }
 
 /// One kind of sub-table entry, registered by a plugin.

@@ -34,13 +34,52 @@ pub struct PreSpike<'a> {
     pub vars: &'a mut [Vec<f64>],
 }
 
+/// Every synapse of a table, once per step, for a synapse model whose output lasts beyond
+/// the spike (a decaying current, a filter, noise): see [`SynapseDynamics::continuous`].
+pub struct SynapseStep<'a> {
+    /// The step being computed.
+    pub step: u64,
+    /// Sources (relative to the projection's selection, ascending) that spiked this step.
+    pub pre: &'a [u32],
+    /// CSR offsets: the synapses of relative source `s` are `row_ptr[s]..row_ptr[s + 1]`.
+    pub row_ptr: &'a [u64],
+    /// Target neuron of every synapse (population-wide index).
+    pub targets: &'a [u32],
+    /// Weight of every synapse.
+    pub weight: &'a [f64],
+    /// The per-synapse state arrays this add-on declared, in its order.
+    pub vars: &'a mut [Vec<f64>],
+}
+
 /// What a presynaptic spike does when it reaches its synapses: Tsodyks–Markram depression,
 /// facilitation, or anything that keeps state per synapse. Stateless itself: its state is
 /// in the per-synapse arrays it declares, which the core stores and checkpoints.
+///
+/// Two kinds: an *event* model (the default) is called only for the rows of sources that
+/// spiked ([`SynapseDynamics::on_pre`]); a *continuous* model ([`SynapseDynamics::continuous`]
+/// returns true) is called every step for the whole table ([`SynapseDynamics::on_step`]),
+/// which costs O(synapses) per step: meant for SpikingFlow-style transforms (decaying
+/// currents, low-pass filters, noise), not for 10^8-synapse networks.
 pub trait SynapseDynamics: Send + Sync {
-    /// Called for each spiking source row, in delivery order (projection by projection in
-    /// scenario order, source ascending). Writes into `effect[k]` what synapse
+    /// Event models: called for each spiking source row, in delivery order (projection by
+    /// projection in scenario order, source ascending). Writes into `effect[k]` what synapse
     /// `row.synapses.start + k` adds to its target's receptor after its delay, and updates
-    /// the synapses' state.
-    fn on_pre(&self, row: PreSpike<'_>, effect: &mut [f64]);
+    /// the synapses' state. The default adds the weight (a static synapse).
+    fn on_pre(&self, row: PreSpike<'_>, effect: &mut [f64]) {
+        effect.copy_from_slice(&row.weight[row.synapses]);
+    }
+
+    /// Whether the model is continuous: `on_step` every step instead of `on_pre`.
+    fn continuous(&self) -> bool {
+        false
+    }
+
+    /// Continuous models: called once per step (in delivery order, after this step's spikes
+    /// are known), with the sources that spiked this step. Writes into `effect[k]` what
+    /// synapse `k` adds to its target's receptor after its delay (every synapse, every step:
+    /// `0.0` for nothing), and into `direct[t]` what target neuron `t` (population-wide)
+    /// receives besides (noise drawn per target): `direct` arrives after the projection's
+    /// smallest delay. Both buffers come zeroed. Whatever `effect` or `direct` carry at step
+    /// `t` with delay `d` acts in the update of step `t + 1 + d`, as a spike would.
+    fn on_step(&self, _s: SynapseStep<'_>, _effect: &mut [f64], _direct: &mut [f64]) {}
 }

@@ -13,7 +13,7 @@ use crate::net::synapse::{Csr, Delays, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputOrder, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
 use crate::registry::Registry;
 use crate::scenario::estimate::DrawnSize;
-use crate::scenario::{MonitorKind, Scenario, SourceRef, ValueDist};
+use crate::scenario::{MonitorKind, Scenario, SourceRef, ValueDist, WeightDef};
 use crate::util::rng::{Stream, purpose};
 use crate::{Error, Result};
 
@@ -111,8 +111,11 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
         for row in 0..n_src {
             let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, row as u64);
             let mut dr = Stream::new(seed, p.key, purpose::DELAY, row as u64);
-            for _ in csr.row(row) {
-                weight.push(draw(&p.weight, &mut wr));
+            for k in csr.row(row) {
+                weight.push(match &p.weight {
+                    WeightDef::Dist(d) => draw(d, &mut wr),
+                    WeightDef::Matrix { sources, values, .. } => values[(csr.col[k] as usize - p.to.start) * sources + row],
+                });
                 if const_delay.is_none() {
                     delays.push((draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32);
                 }

@@ -5,7 +5,7 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::api::synapse::PreSpike;
+use crate::api::synapse::{PreSpike, SynapseStep};
 use crate::net::synapse::{Delays, SynapseTable};
 use crate::net::{Clock, DeliveryOrder, InputRing, SpikeHistory, Spikes};
 
@@ -25,6 +25,11 @@ pub(crate) fn propagate_spikes(
     for &e in &order.0 {
         let Ok(mut table) = tables.get_mut(e) else { continue };
         let Ok(spk) = sources.get(table.source) else { continue };
+        if table.dynamics.as_ref().is_some_and(|d| d.continuous()) {
+            let Ok(mut ring) = rings.get_mut(table.target) else { continue };
+            step_continuous(clock.step, &mut table, &spk.indices, &mut ring);
+            continue;
+        }
         if spk.indices.is_empty() {
             continue;
         }
@@ -61,6 +66,44 @@ pub(crate) fn propagate_spikes(
                         ring.data[slot_of(d) + t as usize] += w;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A continuous synapse model's step: every synapse says what it adds (after its delay),
+/// every target what it receives besides (after the smallest delay).
+fn step_continuous(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut InputRing) {
+    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, direct, pre, .. } = table;
+    let Some(dy) = dynamics else { return };
+    let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
+    let base_r = *receptor * n;
+    let slot_of = |d: u32| ((step + 1 + d as u64) % depth) as usize * stride + base_r;
+    let lo = spikes.partition_point(|&i| i < *src_start);
+    let hi = spikes.partition_point(|&i| i < *src_end);
+    pre.clear();
+    pre.extend(spikes[lo..hi].iter().map(|&i| i - *src_start));
+    effect.fill(0.0);
+    direct.fill(0.0);
+    dy.on_step(SynapseStep { step, pre, row_ptr: &csr.row_ptr, targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, effect, direct);
+    match delay {
+        Delays::Const(d) => {
+            let off = slot_of(*d);
+            let dst = &mut ring.data[off..off + n];
+            for (&t, &w) in csr.col.iter().zip(effect.iter()) {
+                dst[t as usize] += w;
+            }
+            for (x, &w) in dst.iter_mut().zip(direct.iter()) {
+                *x += w;
+            }
+        }
+        Delays::Each(ds) => {
+            for ((&t, &w), &d) in csr.col.iter().zip(effect.iter()).zip(ds.iter()) {
+                ring.data[slot_of(d) + t as usize] += w;
+            }
+            let off = slot_of(ds.iter().copied().min().unwrap_or(0));
+            for (x, &w) in ring.data[off..off + n].iter_mut().zip(direct.iter()) {
+                *x += w;
             }
         }
     }

@@ -132,6 +132,10 @@ pub struct SynapseTable {
     /// the ones its `on_pre` sees.
     pub dynamics_vars: std::ops::Range<usize>,
     pub(crate) effect: Vec<f64>,
+    /// Scratch of continuous synapse models: what each target receives besides its synapses.
+    pub(crate) direct: Vec<f64>,
+    /// Scratch of continuous synapse models: this step's spiking sources, relative.
+    pub(crate) pre: Vec<u32>,
     by_target: OnceLock<TargetIndex>,
 }
 
@@ -158,7 +162,12 @@ impl SynapseTable {
         let n = csr.len();
         let vars = var_specs.iter().map(|v| vec![v.initial; n]).collect();
         let longest_row = (0..csr.row_ptr.len().saturating_sub(1)).map(|r| csr.row(r).len()).max().unwrap_or(0);
-        let effect = if dynamics.is_some() { vec![0.0; longest_row] } else { Vec::new() };
+        let continuous = dynamics.as_ref().is_some_and(|d| d.continuous());
+        let (effect, direct) = match &dynamics {
+            Some(d) if d.continuous() => (vec![0.0; n], vec![0.0; target_size]),
+            Some(_) => (vec![0.0; longest_row], Vec::new()),
+            None => (Vec::new(), Vec::new()),
+        };
         SynapseTable {
             name,
             source,
@@ -175,6 +184,8 @@ impl SynapseTable {
             dynamics,
             dynamics_vars,
             effect,
+            direct,
+            pre: Vec::with_capacity(if continuous { (src.1 - src.0) as usize } else { 0 }),
             by_target: OnceLock::new(),
         }
     }

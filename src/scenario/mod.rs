@@ -90,6 +90,25 @@ pub enum ValueDist {
     },
 }
 
+/// A projection's weights: drawn synapse by synapse, or read from a dense matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WeightDef {
+    /// A constant or a distribution, drawn per synapse from the projection's streams.
+    Dist(ValueDist),
+    /// A dense matrix of shape `[targets, sources]` of the selections (the layout of
+    /// SpikingFlow's `Linear.w` and PyTorch's `nn.Linear.weight`): the synapse from source
+    /// `s` to target `t` (relative) gets `values[t * sources + s]`. Given inline
+    /// (`weight = { matrix = [[...], ...] }`) or from a file (`weight = { file = "w.npy" }`).
+    Matrix {
+        /// Targets in the selection (rows).
+        targets: usize,
+        /// Sources in the selection (columns).
+        sources: usize,
+        /// Row-major values.
+        values: Arc<Vec<f64>>,
+    },
+}
+
 /// A population.
 #[derive(Clone)]
 pub struct PopulationDef {
@@ -135,8 +154,8 @@ pub struct ProjectionDef {
     pub allow_multapses: bool,
     /// Receptor index in the target model.
     pub receptor: usize,
-    /// Weight (unit of the receptor).
-    pub weight: ValueDist,
+    /// Weights (unit of the receptor).
+    pub weight: WeightDef,
     /// Delay in ms (rounded to steps).
     pub delay_ms: ValueDist,
     /// Synapse model name (`static`, or the `model` of `[projection.synapse]`).

@@ -8,7 +8,7 @@ use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::ReceptorKind;
 use crate::registry::{Registry, names};
 use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, max_delay_steps, population_item};
-use crate::scenario::read::{array_of_tables, check_name, parse_addons, read_params, value_dist};
+use crate::scenario::read::{array_of_tables, check_name, parse_addons, read_params, value_dist, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
 use crate::scenario::{EncoderDef, LoadOptions, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist};
@@ -262,7 +262,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             })?;
         let wdim = target_model.receptors()[receptor].dim;
         let wn = t.req("weight")?;
-        let weight = value_dist(wn, wdim, &t.key_path("weight"))?;
+        let weight = weight_def(wn, wdim, &t.key_path("weight"), base_dir, to.len(), n_src)?;
         let delay_ms = match t.get("delay") {
             Some(dn) => {
                 let d = value_dist(dn, Dim::Time, &t.key_path("delay"))?;
@@ -284,7 +284,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             None => ValueDist::Const(0.0),
         };
         let key = entity_key("projection", &name);
-        let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len() };
+        let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len(), tgt_start: to.start, receptor_dim: wdim };
         let addons = parse_addons(&mut t, reg, &actx)?;
         let synapse = addons.iter().find(|a| a.table == "synapse").map_or("static", |a| a.name).to_string();
         let mut valid = vec!["name", "from", "to", "rule", "receptor", "weight", "delay", "allow_autapses", "allow_multapses"];

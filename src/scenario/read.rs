@@ -4,10 +4,13 @@
 use crate::api::addon::AddonCtx;
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
-use crate::scenario::{AddonDef, ValueDist};
+use crate::scenario::{AddonDef, ValueDist, WeightDef};
+use crate::util::npy::read_npy_f64;
+use std::path::Path;
+use std::sync::Arc;
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
-use crate::util::table::{Table, err_at, node_quantity};
+use crate::util::table::{Table, err_at, node_quantity, node_quantity_list};
 use crate::util::units::Dim;
 
 pub(super) fn array_of_tables<'a>(root: &mut Table<'a>, key: &str) -> Result<Vec<(Table<'a>, &'a Node)>, ScenarioError> {
@@ -65,6 +68,43 @@ pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, Sce
         }
         _ => Ok(ValueDist::Const(node_quantity(n, dim, key)?)),
     }
+}
+
+/// A projection's `weight`: what [`value_dist`] reads, or a dense matrix `[targets, sources]`
+/// given inline (`{ matrix = [[...], ...] }`) or from a `.npy` file (`{ file = "w.npy" }`,
+/// relative to the scenario's directory).
+pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, base_dir: &Path, targets: usize, sources: usize) -> Result<WeightDef, ScenarioError> {
+    let Val::Table(_) = &n.val else { return Ok(WeightDef::Dist(value_dist(n, dim, key)?)) };
+    let mut t = Table::new(n, key)?;
+    if let Some(mn) = t.get("matrix") {
+        let Val::Array(rows) = &mn.val else {
+            return Err(t.err(mn, "matrix", format!("expected an array of {targets} rows (one per target) of {sources} values, found {}", mn.val.type_str())));
+        };
+        if rows.len() != targets {
+            return Err(t.err(mn, "matrix", format!("has {} rows; expected {targets} (one per target of the selection)", rows.len())));
+        }
+        let mut values = Vec::with_capacity(targets * sources);
+        for (i, r) in rows.iter().enumerate() {
+            let row = node_quantity_list(r, dim, &format!("{}.matrix[{i}]", t.path()))?;
+            if row.len() != sources {
+                return Err(err_at(&r.loc, format!("{}.matrix[{i}]", t.path()), format!("has {} values; expected {sources} (one per source of the selection)", row.len())));
+            }
+            values.extend(row);
+        }
+        t.finish(&["matrix"])?;
+        return Ok(WeightDef::Matrix { targets, sources, values: Arc::new(values) });
+    }
+    if t.get("file").is_some() {
+        let (f, fnode) = t.str("file")?;
+        let path = base_dir.join(f);
+        let a = read_npy_f64(&path, Some(&[targets, sources])).map_err(|m| t.err(fnode, "file", format!("{m} ([targets, sources] of the selections)")))?;
+        t.finish(&["file"])?;
+        return Ok(WeightDef::Matrix { targets, sources, values: Arc::new(a.values) });
+    }
+    if t.get("dist").is_none() {
+        return Err(err_at(&n.loc, key, "expected a value, a distribution `{ dist = ... }`, a matrix `{ matrix = [[...]] }` or a file `{ file = \"w.npy\" }`"));
+    }
+    Ok(WeightDef::Dist(value_dist(n, dim, key)?))
 }
 
 pub(super) fn read_params(

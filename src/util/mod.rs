@@ -4,6 +4,7 @@
 pub mod error;
 pub mod fsio;
 pub mod node;
+pub mod npy;
 pub mod rng;
 pub mod sysmem;
 pub mod table;

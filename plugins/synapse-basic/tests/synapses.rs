@@ -1,0 +1,247 @@
+//! Each synapse model against its formula, computed here independently. The target is a
+//! `lif` neuron made into an exact integrator (tau_m = 1e20 ms, so its decay factor is 1.0
+//! in f64; e_l = 0; threshold out of reach): its `v` after step `t` is the running sum of
+//! what arrived at `v` up to step `t`, so `v` is compared bit for bit with the running sum
+//! of the reference's per-step input.
+
+use std::path::Path;
+
+use spikeworld::prelude::*;
+
+fn builder() -> SimBuilder {
+    let mut b = SimBuilder::new();
+    b.add_plugin(spikeworld_neuron_lif::LifPlugin)
+        .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
+        .add_plugin(spikeworld_synapse_basic::SynapsePlugin);
+    b
+}
+
+/// Source spikes of the test: (step, source index).
+const SPIKES: &[(u64, u32)] = &[(3, 0), (4, 0), (10, 1), (11, 0), (30, 0), (30, 1), (31, 1)];
+const STEPS: u64 = 60;
+const W: [f64; 2] = [0.75, -1.25];
+
+/// A 2-source, 2-target one-to-one projection through `synapse`, with delay `delay_steps`.
+fn scenario(synapse: &str, delay_steps: u32) -> String {
+    let times: Vec<String> = SPIKES.iter().map(|(s, _)| format!("\"{} ms\"", *s as f64)).collect();
+    let idx: Vec<String> = SPIKES.iter().map(|(_, i)| i.to_string()).collect();
+    format!(
+        r#"
+[simulation]
+dt = "1 ms"
+t_stop = "{STEPS} ms"
+seed = 5
+[[population]]
+name = "post"
+size = 2
+model = "lif"
+params = {{ tau_m = "1e20 ms", e_l = "0 mV", v_reset = "0 mV", v_th = "1e9 mV", t_ref = "0 ms" }}
+[[encoder]]
+name = "src"
+kind = "spike_generator"
+size = 2
+times = [{}]
+indices = [{}]
+[[projection]]
+name = "p"
+from = "src"
+to = "post"
+rule = "one_to_one"
+receptor = "v"
+weight = {{ matrix = [[{}, 0.0], [0.0, {}]] }}
+delay = "{delay_steps} ms"
+synapse = {synapse}
+"#,
+        times.join(", "),
+        idx.join(", "),
+        W[0],
+        W[1]
+    )
+}
+
+/// `v` of both neurons after each step.
+fn run(text: &str, engine: EngineKind) -> Vec<[f64; 2]> {
+    let b = builder();
+    let sc = Scenario::from_str(text, Path::new("t.toml"), b.registry(), &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut sim = b.build(sc, &RunOptions { engine, ..RunOptions::default() }).unwrap();
+    let mut out = Vec::new();
+    for _ in 0..STEPS {
+        sim.step();
+        let v = sim.state("post", "v").unwrap();
+        out.push([v[0], v[1]]);
+    }
+    out
+}
+
+fn spiked(step: u64, i: usize) -> bool {
+    SPIKES.iter().any(|&(s, j)| s == step && j as usize == i)
+}
+
+/// The running sums of `input[t][i]` (what reaches `v` in the update of step t), shifted by
+/// the delivery latency (1 + delay): what `v` holds after each step.
+fn integrate(effect: impl Fn(u64, usize) -> f64, delay: u64) -> Vec<[f64; 2]> {
+    let mut v = [0.0f64; 2];
+    (0..STEPS)
+        .map(|t| {
+            for (i, vi) in v.iter_mut().enumerate() {
+                if t >= 1 + delay {
+                    *vi = 0.0 + (*vi - 0.0) * 1.0 + 0.0 + effect(t - 1 - delay, i);
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+fn check(name: &str, synapse: &str, delay: u32, reference: &[[f64; 2]]) {
+    for engine in [EngineKind::Cpu, EngineKind::Tensor] {
+        let got = run(&scenario(synapse, delay), engine);
+        for (t, (g, r)) in got.iter().zip(reference).enumerate() {
+            assert_eq!(g, r, "{name} ({engine:?}): v after step {t}");
+        }
+    }
+    assert!(reference.iter().any(|v| v[0] != 0.0) && reference.iter().any(|v| v[1] != 0.0), "{name}: the test should drive both");
+}
+
+#[test]
+fn delta_adds_amplitude_times_weight() {
+    let a = 0.4;
+    let r = integrate(|t, i| if spiked(t, i) { W[i] * a } else { 0.0 }, 0);
+    check("delta", "{ model = \"delta\", amplitude = 0.4 }", 0, &r);
+}
+
+/// SpikingFlow's ExpDecayCurrent.forward: i += -i/tau*(1 - s) + amplitude*s.
+fn exp_decay_reference(tau: f64, amplitude: f64) -> Vec<[f64; 2]> {
+    let mut cur = vec![[0.0f64; 2]; STEPS as usize];
+    let mut i = [0.0f64; 2];
+    for t in 0..STEPS {
+        for k in 0..2 {
+            let s = if spiked(t, k) { 1.0 } else { 0.0 };
+            let decay = -i[k] / tau;
+            i[k] += decay * (1.0 - s) + amplitude * s;
+            cur[t as usize][k] = i[k];
+        }
+    }
+    cur
+}
+
+#[test]
+fn exp_decay_current_follows_spikingflow() {
+    let cur = exp_decay_reference(5.0, 1.5);
+    for delay in [0u32, 2] {
+        let r = integrate(|t, i| W[i] * cur[t as usize][i], delay as u64);
+        check("exp_decay_current", "{ model = \"exp_decay_current\", tau = \"5 ms\", amplitude = 1.5 }", delay, &r);
+    }
+}
+
+#[test]
+fn low_pass_is_spikingflow_low_pass_synapse() {
+    // I(t) = I(t-1) - (1 - S(t)) I(t-1)/tau + S(t)
+    let mut cur = vec![[0.0f64; 2]; STEPS as usize];
+    let mut y = [0.0f64; 2];
+    for t in 0..STEPS {
+        for k in 0..2 {
+            let s = if spiked(t, k) { 1.0 } else { 0.0 };
+            y[k] += -y[k] / 10.0 * (1.0 - s) + s;
+            cur[t as usize][k] = y[k];
+        }
+    }
+    let r = integrate(|t, i| W[i] * cur[t as usize][i], 0);
+    check("low_pass", "{ model = \"low_pass\", tau = \"10 ms\" }", 0, &r);
+}
+
+#[test]
+fn alpha_samples_the_alpha_function() {
+    // Superposition of w*(t/tau)*exp(1 - t/tau) for every spike; compared within 1e-12
+    // (the model steps a two-variable exact propagator, the reference sums closed forms).
+    let tau = 4.0;
+    let alpha = |t: u64, i: usize| -> f64 {
+        SPIKES.iter().filter(|&&(s, j)| j as usize == i && s < t).map(|&(s, _)| {
+            let x = (t - s) as f64 / tau;
+            W[i] * x * (1.0 - x).exp()
+        }).sum()
+    };
+    let r = integrate(alpha, 0);
+    for engine in [EngineKind::Cpu, EngineKind::Tensor] {
+        let got = run(&scenario("{ model = \"alpha\", tau = \"4 ms\" }", 0), engine);
+        for (t, (g, r)) in got.iter().zip(&r).enumerate() {
+            for k in 0..2 {
+                assert!((g[k] - r[k]).abs() < 1e-12, "alpha ({engine:?}) step {t}: {} vs {}", g[k], r[k]);
+            }
+        }
+    }
+    // Neuron 1's first spike (step 10) is alone until step 30: its response peaks at
+    // t = tau with the weight's value, which is what `alpha` normalises to.
+    let lone = |t: u64| alpha(t, 1);
+    assert!((lone(14) - W[1]).abs() < 1e-12 && lone(13).abs() < W[1].abs() && lone(15).abs() < W[1].abs());
+}
+
+#[test]
+fn stp_follows_the_seed_equations() {
+    // dx/dt = (1-x)/tau_d - v x delta, dv/dt = (v_base - v)/tau_f + v_base (1 - v) delta,
+    // forward Euler per step; at a spike: v jumps, v*x is released, x loses it.
+    let (vb, tf, td) = (0.3, 20.0, 50.0);
+    let mut out = vec![[0.0f64; 2]; STEPS as usize];
+    let (mut x, mut v) = ([1.0f64; 2], [vb; 2]);
+    for t in 0..STEPS {
+        for k in 0..2 {
+            x[k] += (1.0 - x[k]) * (1.0 / td);
+            v[k] += (vb - v[k]) * (1.0 / tf);
+            if spiked(t, k) {
+                v[k] += vb * (1.0 - v[k]);
+                let rel = v[k] * x[k];
+                x[k] -= rel;
+                out[t as usize][k] = W[k] * rel;
+            }
+        }
+    }
+    let r = integrate(|t, i| out[t as usize][i], 1);
+    check("stp", "{ model = \"stp\", v_base = 0.3, tau_f = \"20 ms\", tau_d = \"50 ms\" }", 1, &r);
+    // Depression: the second of two back-to-back spikes releases less.
+    assert!(out[4][0] < out[3][0] && out[4][0] > 0.0);
+}
+
+#[test]
+fn gaussian_linear_adds_seeded_noise_to_every_target() {
+    let text = scenario("{ model = \"gaussian_linear\", std = \"0.5 mV\" }", 0);
+    let a = run(&text, EngineKind::Cpu);
+    let b = run(&text, EngineKind::Tensor);
+    assert_eq!(a, b, "same noise on both engines");
+    // Without spikes, v is the running sum of N(0, 0.25) draws: its increments have the
+    // right spread (60 draws per neuron, both neurons: a loose 4-sigma band on the variance).
+    let mut inc = Vec::new();
+    for t in 1..STEPS as usize {
+        for k in 0..2 {
+            let d = a[t][k] - a[t - 1][k] - if spiked(t as u64 - 1, k) { W[k] } else { 0.0 };
+            inc.push(d);
+        }
+    }
+    let n = inc.len() as f64;
+    let var = inc.iter().map(|d| d * d).sum::<f64>() / n;
+    assert!((var - 0.25).abs() < 4.0 * 0.25 * (2.0 / n).sqrt(), "noise variance {var}, expected 0.25");
+    // Another seed, other noise.
+    let other = run(&text.replace("seed = 5", "seed = 6"), EngineKind::Cpu);
+    assert_ne!(a, other);
+}
+
+#[test]
+fn bad_keys_are_clear_errors() {
+    let b = builder();
+    for (syn, want) in [
+        ("{ model = \"exp_decay_current\" }", "tau"),
+        ("{ model = \"exp_decay_current\", tau = \"-1 ms\" }", "must be > 0"),
+        ("{ model = \"stp\", v_base = 1.5, tau_f = \"1 ms\", tau_d = \"1 ms\" }", "in (0, 1]"),
+        ("{ model = \"alpha\", tau = \"1 ms\", tau_d = 3 }", "tau_d"),
+    ] {
+        let e = Scenario::from_str(&scenario(syn, 0), Path::new("t.toml"), b.registry(), &LoadOptions::default()).err().unwrap_or_else(|| panic!("{syn} should be refused")).to_string();
+        assert!(e.contains(want) && e.contains("t.toml:"), "{syn}: {e}");
+    }
+}
+
+#[test]
+fn weight_matrix_shape_is_checked() {
+    let b = builder();
+    let text = scenario("\"static\"", 0).replace("[[0.75, 0.0], [0.0, -1.25]]", "[[0.75, 0.0, 1.0], [0.0, -1.25, 1.0]]");
+    let e = Scenario::from_str(&text, Path::new("t.toml"), b.registry(), &LoadOptions::default()).err().expect("refused").to_string();
+    assert!(e.contains("matrix[0]") && e.contains("expected 2"), "{e}");
+}
