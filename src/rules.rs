@@ -200,31 +200,11 @@ pub(crate) fn builtin_rules() -> Vec<RuleSpec> {
     const KIN: &[ParamSpec] = &[ParamSpec::required("indegree", Dim::Dimensionless, "sources per target")];
     const KOUT: &[ParamSpec] = &[ParamSpec::required("outdegree", Dim::Dimensionless, "targets per source")];
     const N: &[ParamSpec] = &[ParamSpec::required("n", Dim::Dimensionless, "total number of synapses")];
-    v.push(RuleSpec { name: "all_to_all", doc: "every source to every target", params: &[], connect: all_to_all });
-    v.push(RuleSpec { name: "one_to_one", doc: "source i to target i (equal sizes)", params: &[], connect: one_to_one });
-    v.push(RuleSpec {
-        name: "pairwise_bernoulli",
-        doc: "each pair independently with probability p",
-        params: P,
-        connect: pairwise_bernoulli,
-    });
-    v.push(RuleSpec {
-        name: "fixed_indegree",
-        doc: "each target gets exactly `indegree` sources drawn uniformly",
-        params: KIN,
-        connect: fixed_indegree,
-    });
-    v.push(RuleSpec {
-        name: "fixed_outdegree",
-        doc: "each source gets exactly `outdegree` targets drawn uniformly",
-        params: KOUT,
-        connect: fixed_outdegree,
-    });
-    v.push(RuleSpec {
-        name: "fixed_total_number",
-        doc: "exactly `n` synapses between uniformly drawn pairs",
-        params: N,
-        connect: fixed_total_number,
-    });
+    v.push(RuleSpec::new("all_to_all", "every source to every target", &[], all_to_all));
+    v.push(RuleSpec::new("one_to_one", "source i to target i (equal sizes)", &[], one_to_one));
+    v.push(RuleSpec::new("pairwise_bernoulli", "each pair independently with probability p", P, pairwise_bernoulli));
+    v.push(RuleSpec::new("fixed_indegree", "each target gets exactly `indegree` sources drawn uniformly", KIN, fixed_indegree));
+    v.push(RuleSpec::new("fixed_outdegree", "each source gets exactly `outdegree` targets drawn uniformly", KOUT, fixed_outdegree));
+    v.push(RuleSpec::new("fixed_total_number", "exactly `n` synapses between uniformly drawn pairs", N, fixed_total_number));
     v
 }

@@ -90,6 +90,14 @@ fn every_registered_component_is_covered_by_a_resume_scenario() {
     for name in r.monitors.keys() {
         assert!(uses("kind", name), "monitor `{name}` is in no scenario of scenarios/");
     }
+    for name in r.rules.keys() {
+        assert!(uses("rule", name), "connection rule `{name}` is in no scenario of scenarios/");
+    }
+    for ((table, name), _) in &r.addons {
+        let sel = &r.addon_tables[table].selector;
+        let inline = text.contains(&format!("{table} = {{ {sel} = \"{name}\"")) || text.contains(&format!("{table} = \"{name}\""));
+        assert!(inline || uses(sel, name), "`{table}` add-on `{name}` is in no scenario of scenarios/");
+    }
 }
 
 // ---- plugins that get their state wrong -------------------------------------------------

@@ -364,7 +364,7 @@ fn bad_rule(_: &spikeworld::api::connect::ConnectCtx, _: &Params) -> Result<spik
 #[test]
 fn a_rule_returning_pairs_outside_its_populations_is_an_error() {
     let mut b = builder();
-    b.add_connection_rule(spikeworld::api::connect::RuleSpec { name: "broken", doc: "", params: &[], connect: bad_rule });
+    b.add_connection_rule(spikeworld::api::connect::RuleSpec::new("broken", "", &[], bad_rule));
     let base = std::fs::read_to_string(common::scenario_path("lif_poisson.toml")).unwrap();
     let text = base.replace("rule = \"fixed_indegree\"\nindegree = 30", "rule = \"broken\"");
     assert_ne!(text, base);

@@ -25,6 +25,11 @@ pub struct ConnectCtx {
     pub allow_autapses: bool,
     /// Whether a pair may be connected more than once.
     pub allow_multapses: bool,
+    /// Layout of the sources (`shape = [c, h, w]` of the population or encoder), when the
+    /// projection selects the whole of one that has a shape.
+    pub src_shape: Option<Vec<usize>>,
+    /// Layout of the targets, likewise.
+    pub tgt_shape: Option<Vec<usize>>,
 }
 
 impl ConnectCtx {
@@ -51,6 +56,8 @@ pub struct Pairs {
     pub src: Vec<u32>,
     /// Target index (relative).
     pub tgt: Vec<u32>,
+    /// For a rule that shares weights: the kernel entry of each pair (empty otherwise).
+    pub kernel: Vec<u32>,
 }
 
 impl Pairs {
@@ -58,6 +65,11 @@ impl Pairs {
     pub fn push(&mut self, s: usize, t: usize) {
         self.src.push(s as u32);
         self.tgt.push(t as u32);
+    }
+    /// Adds a pair whose weight is kernel entry `k` (rules that share weights).
+    pub fn push_shared(&mut self, s: usize, t: usize, k: usize) {
+        self.push(s, t);
+        self.kernel.push(k as u32);
     }
 }
 
@@ -72,4 +84,17 @@ pub struct RuleSpec {
     pub params: &'static [ParamSpec],
     /// Draws the pairs. The error names what is wrong with the parameters.
     pub connect: fn(&ConnectCtx, &Params) -> Result<Pairs, String>,
+    /// For a rule whose synapses share weights (a convolution): the kernel's shape, from
+    /// the selections' shapes and the parameters (checked when the scenario is read; the
+    /// error names what is wrong). Its weights are stored once, `weight` then fills the
+    /// kernel (a value, a distribution drawn per entry, a `matrix` of `shape[0]` rows, or a
+    /// `.npy` file of this shape), and every pair [`Pairs::push_shared`]s its entry.
+    pub kernel: Option<fn(&ConnectCtx, &Params) -> Result<Vec<usize>, String>>,
+}
+
+impl RuleSpec {
+    /// A rule whose synapses each have their own weight.
+    pub const fn new(name: &'static str, doc: &'static str, params: &'static [ParamSpec], connect: fn(&ConnectCtx, &Params) -> Result<Pairs, String>) -> Self {
+        RuleSpec { name, doc, params, connect, kernel: None }
+    }
 }

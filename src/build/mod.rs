@@ -38,7 +38,9 @@ pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
 /// The synapses of one projection, before they are spawned.
 struct Drawn {
     csr: Csr,
+    /// Per synapse, or the shared kernel when `kernel_index` is given.
     weight: Vec<f64>,
+    kernel_index: Option<Vec<u32>>,
     delay: Delays,
 }
 
@@ -86,6 +88,8 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
             same_population: same,
             allow_autapses: p.allow_autapses,
             allow_multapses: p.allow_multapses,
+            src_shape: p.src_shape.clone(),
+            tgt_shape: p.tgt_shape.clone(),
         };
         let pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
             .map_err(|m| Error::Input(format!("{}: projection `{}`: {m}", scenario.path.display(), p.name)))?;
@@ -100,8 +104,36 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
         if pairs.src.len() > u32::MAX as usize {
             return Err(Error::Input(format!("{}: projection `{}`: {} synapses; at most {} per projection", scenario.path.display(), p.name, pairs.src.len(), u32::MAX)));
         }
-        let csr = Csr::from_pairs(&pairs, n_src, p.to.start);
+        if let Some(shape) = &p.kernel {
+            let len: usize = shape.iter().product();
+            if pairs.kernel.len() != pairs.src.len() {
+                return Err(bad_rule(format!("shares weights but gave {} kernel entries for {} pairs", pairs.kernel.len(), pairs.src.len())));
+            }
+            if let Some(k) = pairs.kernel.iter().find(|&&k| k as usize >= len) {
+                return Err(bad_rule(format!("returned kernel entry {k} of a kernel of {len}")));
+            }
+        }
+        let (csr, kernel_index) = Csr::from_pairs_with_kernel(&pairs, n_src, p.to.start);
         drop(pairs);
+        if let Some(index) = kernel_index {
+            let len: usize = p.kernel.as_ref().map_or(0, |s| s.iter().product());
+            let kernel = match &p.weight {
+                WeightDef::Matrix { values, .. } => values.as_ref().clone(),
+                WeightDef::Dist(d) => {
+                    let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, 0);
+                    (0..len).map(|_| draw(d, &mut wr)).collect()
+                }
+            };
+            let delay = match p.delay_ms {
+                ValueDist::Const(d) => Delays::Const((d / dt).round() as u32),
+                _ => {
+                    let mut dr = Stream::new(seed, p.key, purpose::DELAY, 0);
+                    Delays::Each((0..csr.len()).map(|_| (draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32).collect())
+                }
+            };
+            out.push(Drawn { csr, weight: kernel, kernel_index: Some(index), delay });
+            continue;
+        }
         let mut weight = Vec::with_capacity(csr.len());
         let mut delays = Vec::new();
         let const_delay = match p.delay_ms {
@@ -125,7 +157,7 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
             Some(d) => Delays::Const(d),
             None => Delays::Each(delays),
         };
-        out.push(Drawn { csr, weight, delay });
+        out.push(Drawn { csr, weight, kernel_index: None, delay });
     }
     Ok(out)
 }
@@ -253,7 +285,8 @@ fn spawn_projections(world: &mut World, scenario: &Scenario, populations: &[Enti
             d.delay,
             var_specs,
             dynamics,
-        );
+        )
+        .with_kernel_index(d.kernel_index);
         let mut ent = world.spawn((EntityLabel(format!("projection `{}`", p.name)), table));
         for a in &p.addons {
             a.config.attach(&mut ent);

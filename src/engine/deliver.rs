@@ -36,7 +36,7 @@ pub(crate) fn propagate_spikes(
         let Ok(mut ring) = rings.get_mut(table.target) else { continue };
         let ring = &mut *ring;
         let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
-        let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, .. } = &mut *table;
+        let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, .. } = &mut *table;
         let base_r = *receptor * n;
         let lo = spk.indices.partition_point(|&i| i < *src_start);
         let hi = spk.indices.partition_point(|&i| i < *src_end);
@@ -45,9 +45,16 @@ pub(crate) fn propagate_spikes(
             let syn = csr.row((i - *src_start) as usize);
             let cols = &csr.col[syn.clone()];
             // What each synapse adds: its weight, or what the synapse model says.
-            let add: &[f64] = match dynamics {
-                None => &weight[syn.clone()],
-                Some(dy) => {
+            let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
+                (None, None) => &weight[syn.clone()],
+                (None, Some(ix)) => {
+                    let out = &mut effect[..syn.len()];
+                    for (o, &k) in out.iter_mut().zip(&ix[syn.clone()]) {
+                        *o = weight[k as usize];
+                    }
+                    out
+                }
+                (Some(dy), _) => {
                     let out = &mut effect[..syn.len()];
                     dy.on_pre(PreSpike { step: clock.step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
                     out

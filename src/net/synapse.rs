@@ -45,6 +45,22 @@ impl Csr {
         self.col.len()
     }
 
+    /// [`Csr::from_pairs`], also putting the pairs' kernel entries (if any) in CSR order.
+    pub fn from_pairs_with_kernel(p: &Pairs, n_src: usize, tgt_offset: usize) -> (Self, Option<Vec<u32>>) {
+        let csr = Csr::from_pairs(p, n_src, tgt_offset);
+        if p.kernel.is_empty() {
+            return (csr, None);
+        }
+        let mut next = csr.row_ptr.clone();
+        let mut index = vec![0u32; p.src.len()];
+        for (&s, &k) in p.src.iter().zip(&p.kernel) {
+            let slot = &mut next[s as usize];
+            index[*slot as usize] = k;
+            *slot += 1;
+        }
+        (csr, Some(index))
+    }
+
     /// True when there is no synapse.
     pub fn is_empty(&self) -> bool {
         self.col.is_empty()
@@ -136,6 +152,8 @@ pub struct SynapseTable {
     pub(crate) direct: Vec<f64>,
     /// Scratch of continuous synapse models: this step's spiking sources, relative.
     pub(crate) pre: Vec<u32>,
+    /// Shared weights: the kernel entry of every synapse (then `weight` is the kernel).
+    pub kernel_index: Option<Vec<u32>>,
     by_target: OnceLock<TargetIndex>,
 }
 
@@ -185,6 +203,7 @@ impl SynapseTable {
             dynamics_vars,
             effect,
             direct,
+            kernel_index: None,
             pre: Vec::with_capacity(if continuous { (src.1 - src.0) as usize } else { 0 }),
             by_target: OnceLock::new(),
         }
@@ -193,6 +212,28 @@ impl SynapseTable {
     /// Number of synapses.
     pub fn len(&self) -> usize {
         self.csr.len()
+    }
+
+    /// Makes the table share its weights: `weight` is then a kernel, and synapse `k`'s
+    /// weight is `weight[kernel_index[k]]` (a convolution stores each weight once).
+    pub fn with_kernel_index(mut self, index: Option<Vec<u32>>) -> Self {
+        if let Some(ix) = &index {
+            let longest_row = (0..self.csr.row_ptr.len().saturating_sub(1)).map(|r| self.csr.row(r).len()).max().unwrap_or(0);
+            if self.effect.len() < longest_row {
+                self.effect = vec![0.0; longest_row];
+            }
+            debug_assert_eq!(ix.len(), self.csr.len());
+        }
+        self.kernel_index = index;
+        self
+    }
+
+    /// The weight of synapse `k` (shared or its own).
+    pub fn weight_of(&self, k: usize) -> f64 {
+        match &self.kernel_index {
+            Some(ix) => self.weight[ix[k] as usize],
+            None => self.weight[k],
+        }
     }
 
     /// True when there is no synapse.
@@ -237,7 +278,7 @@ impl SynapseTable {
     /// Bytes held per synapse (weight, target index, delay if per synapse, state arrays),
     /// not counting the row pointers and the target index.
     pub fn bytes_per_synapse(&self) -> usize {
-        8 + 4 + if matches!(self.delay, Delays::Each(_)) { 4 } else { 0 } + 8 * self.vars.len()
+        (if self.kernel_index.is_some() { 4 } else { 8 }) + 4 + if matches!(self.delay, Delays::Each(_)) { 4 } else { 0 } + 8 * self.vars.len()
     }
 }
 

@@ -116,6 +116,8 @@ pub struct PopulationDef {
     pub name: String,
     /// Number of neurons.
     pub size: usize,
+    /// Layout of the neurons (`shape = [c, h, w]`, C order), when the scenario gives one.
+    pub shape: Option<Vec<usize>>,
     /// The model.
     pub model: Arc<dyn NeuronModel>,
     /// Parameters, canonical units.
@@ -156,6 +158,12 @@ pub struct ProjectionDef {
     pub receptor: usize,
     /// Weights (unit of the receptor).
     pub weight: WeightDef,
+    /// The shared kernel's shape, for a rule that shares weights (`conv2d`).
+    pub kernel: Option<Vec<usize>>,
+    /// The sources' layout, when the projection selects the whole of a shaped source.
+    pub src_shape: Option<Vec<usize>>,
+    /// The targets' layout, likewise.
+    pub tgt_shape: Option<Vec<usize>>,
     /// Delay in ms (rounded to steps).
     pub delay_ms: ValueDist,
     /// Synapse model name (`static`, or the `model` of `[projection.synapse]`).
@@ -187,6 +195,8 @@ pub struct EncoderDef {
     pub output: EncoderKind,
     /// Outputs (source) or targets (current).
     pub size: usize,
+    /// Layout of a source's outputs (`shape = [c, h, w]`), when given.
+    pub shape: Option<Vec<usize>>,
     /// For current encoders: the target and the receptor index.
     pub target: Option<(Selection, usize)>,
     /// Its parsed configuration (the running encoder is made when the network is built).

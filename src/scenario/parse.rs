@@ -8,14 +8,14 @@ use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::ReceptorKind;
 use crate::registry::{Registry, names};
 use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, max_delay_steps, population_item};
-use crate::scenario::read::{array_of_tables, check_name, parse_addons, read_params, value_dist, weight_def};
+use crate::scenario::read::{array_of_tables, check_name, parse_addons, read_params, size_and_shape, value_dist, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
 use crate::scenario::{EncoderDef, LoadOptions, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist};
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::rng::entity_key;
-use crate::util::table::{Table, err_at, node_count};
+use crate::util::table::{Table, err_at};
 use crate::util::units::Dim;
 
 /// Refuses when what is counted so far is above the limit (before a large allocation).
@@ -66,12 +66,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
     for (mut t, _) in array_of_tables(&mut root, "population")? {
         let (name, nn) = t.str("name")?;
         check_name(name, nn, &t.key_path("name"), &pop_names)?;
-        let sn = t.req("size")?;
-        let size = node_count(sn, &t.key_path("size"))?;
-        if size == 0 || size > u32::MAX as u64 {
-            return Err(t.err(sn, "size", format!("must be between 1 and {} (found {size})", u32::MAX)));
-        }
-        locs.insert(t.key_path("size"), sn.loc.clone());
+        let (size, shape) = size_and_shape(&mut t)?;
+        let sloc = t.get("size").or(t.get("shape")).map_or_else(|| t.loc().clone(), |n| n.loc.clone());
+        locs.insert(t.key_path("size"), sloc);
         let (model_name, mn) = t.str("model")?;
         let model = reg.neuron_models.get(model_name).ok_or_else(|| {
             t.err(mn, "model", format!("unknown neuron model `{model_name}`; valid: {}", names(&reg.neuron_models)))
@@ -122,11 +119,12 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 init.push((vi, value_dist(vn, model.vars()[vi].dim, &it.key_path(k))?));
             }
         }
-        t.finish(&["name", "size", "model", "params", "init"])?;
+        t.finish(&["name", "size", "shape", "model", "params", "init"])?;
         pop_names.push(name.to_string());
         populations.push(PopulationDef {
             name: name.to_string(),
             size: size as usize,
+            shape,
             model: model.clone(),
             params,
             prepared,
@@ -150,14 +148,13 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             .encoders
             .get(kind)
             .ok_or_else(|| t.err(kn, "kind", format!("unknown encoder `{kind}`; valid: {}", names(&reg.encoders))))?;
+        let mut enc_shape = None;
         let (size, target) = match f.kind() {
             EncoderKind::Source => {
-                let sn = t.req("size")?;
-                let size = node_count(sn, &t.key_path("size"))?;
-                if size == 0 || size > u32::MAX as u64 {
-                    return Err(t.err(sn, "size", format!("must be between 1 and {} (found {size})", u32::MAX)));
-                }
-                locs.insert(t.key_path("size"), sn.loc.clone());
+                let (size, shape) = size_and_shape(&mut t)?;
+                let sloc = t.get("size").or(t.get("shape")).map_or_else(|| t.loc().clone(), |n| n.loc.clone());
+                locs.insert(t.key_path("size"), sloc);
+                enc_shape = shape;
                 (size as usize, None)
             }
             EncoderKind::Current => {
@@ -185,13 +182,13 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let config = f.parse(&mut t, &ctx)?;
         let mut valid = vec!["name", "kind"];
         valid.extend(match f.kind() {
-            EncoderKind::Source => &["size"][..],
+            EncoderKind::Source => &["size", "shape"][..],
             EncoderKind::Current => &["target", "receptor"][..],
         });
         valid.extend(f.keys().iter().map(|k| k.name));
         t.finish(&valid)?;
         enc_names.push(name.to_string());
-        encoders.push(EncoderDef { name: name.to_string(), kind: kind.to_string(), output: f.kind(), size, target, config });
+        encoders.push(EncoderDef { name: name.to_string(), kind: kind.to_string(), output: f.kind(), size, shape: enc_shape, target, config });
     }
 
     // [[projection]]
@@ -236,7 +233,17 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             SourceRef::Population(s) => (s.len(), s.start, s.index == to.index),
             SourceRef::Encoder(s) => (s.len(), s.start, false),
         };
-        let cctx = ConnectCtx { seed, entity: 0, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses };
+        let whole = |shape: &Option<Vec<usize>>, start: usize, len: usize, size: usize| if start == 0 && len == size { shape.clone() } else { None };
+        let src_shape = match &from {
+            SourceRef::Population(s) => whole(&populations[s.index].shape, s.start, s.len(), populations[s.index].size),
+            SourceRef::Encoder(s) => whole(&encoders[s.index].shape, s.start, s.len(), encoders[s.index].size),
+        };
+        let tgt_shape = whole(&populations[to.index].shape, to.start, to.len(), populations[to.index].size);
+        let cctx = ConnectCtx { seed, entity: 0, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone() };
+        let kernel = match spec.kernel {
+            Some(k) => Some(k(&cctx, &rule_params).map_err(|m| t.err(rn, "rule", m))?),
+            None => None,
+        };
         let (rule_key, rule_node) = spec.params.iter().find_map(|p| t.get(p.name).map(|n| (p.name, n))).unwrap_or(("rule", rn));
         locs.insert(t.key_path("rule"), rn.loc.clone());
         locs.insert(t.key_path(rule_key), rule_node.loc.clone());
@@ -262,7 +269,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             })?;
         let wdim = target_model.receptors()[receptor].dim;
         let wn = t.req("weight")?;
-        let weight = weight_def(wn, wdim, &t.key_path("weight"), base_dir, to.len(), n_src)?;
+        let weight = weight_def(wn, wdim, &t.key_path("weight"), base_dir, kernel.as_deref().unwrap_or(&[to.len(), n_src]))?;
         let delay_ms = match t.get("delay") {
             Some(dn) => {
                 let d = value_dist(dn, Dim::Time, &t.key_path("delay"))?;
@@ -287,6 +294,11 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len(), tgt_start: to.start, receptor_dim: wdim };
         let addons = parse_addons(&mut t, reg, &actx)?;
         let synapse = addons.iter().find(|a| a.table == "synapse").map_or("static", |a| a.name).to_string();
+        if kernel.is_some()
+            && let Some(a) = addons.first()
+        {
+            return Err(t.err(rn, "rule", format!("`{rule_name}` shares its weights between synapses; `{}.{}` needs weights of its own (not supported on shared weights yet)", a.table, a.name)));
+        }
         let mut valid = vec!["name", "from", "to", "rule", "receptor", "weight", "delay", "allow_autapses", "allow_multapses"];
         valid.extend(reg.addon_tables.keys().copied());
         valid.extend(spec.params.iter().map(|p| p.name));
@@ -306,6 +318,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             allow_multapses,
             receptor,
             weight,
+            kernel,
+            src_shape,
+            tgt_shape,
             delay_ms,
             synapse,
             addons,

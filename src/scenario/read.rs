@@ -73,21 +73,27 @@ pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, Sce
 /// A projection's `weight`: what [`value_dist`] reads, or a dense matrix `[targets, sources]`
 /// given inline (`{ matrix = [[...], ...] }`) or from a `.npy` file (`{ file = "w.npy" }`,
 /// relative to the scenario's directory).
-pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, base_dir: &Path, targets: usize, sources: usize) -> Result<WeightDef, ScenarioError> {
+///
+/// `shape` is the expected shape of a file: `[targets, sources]`, or a shared kernel's shape
+/// (`[c_out, c_in, kh, kw]`) for a rule that shares weights, whose inline `matrix` then has
+/// `shape[0]` rows of the rest's product.
+pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, base_dir: &Path, shape: &[usize]) -> Result<WeightDef, ScenarioError> {
     let Val::Table(_) = &n.val else { return Ok(WeightDef::Dist(value_dist(n, dim, key)?)) };
+    let targets = shape[0];
+    let sources: usize = shape[1..].iter().product();
     let mut t = Table::new(n, key)?;
     if let Some(mn) = t.get("matrix") {
         let Val::Array(rows) = &mn.val else {
             return Err(t.err(mn, "matrix", format!("expected an array of {targets} rows (one per target) of {sources} values, found {}", mn.val.type_str())));
         };
         if rows.len() != targets {
-            return Err(t.err(mn, "matrix", format!("has {} rows; expected {targets} (one per target of the selection)", rows.len())));
+            return Err(t.err(mn, "matrix", format!("has {} rows; expected {targets}", rows.len())));
         }
         let mut values = Vec::with_capacity(targets * sources);
         for (i, r) in rows.iter().enumerate() {
             let row = node_quantity_list(r, dim, &format!("{}.matrix[{i}]", t.path()))?;
             if row.len() != sources {
-                return Err(err_at(&r.loc, format!("{}.matrix[{i}]", t.path()), format!("has {} values; expected {sources} (one per source of the selection)", row.len())));
+                return Err(err_at(&r.loc, format!("{}.matrix[{i}]", t.path()), format!("has {} values; expected {sources}", row.len())));
             }
             values.extend(row);
         }
@@ -97,7 +103,7 @@ pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, base_dir: &Path, targets
     if t.get("file").is_some() {
         let (f, fnode) = t.str("file")?;
         let path = base_dir.join(f);
-        let a = read_npy_f64(&path, Some(&[targets, sources])).map_err(|m| t.err(fnode, "file", format!("{m} ([targets, sources] of the selections)")))?;
+        let a = read_npy_f64(&path, Some(shape)).map_err(|m| t.err(fnode, "file", format!("{m} ({})", if shape.len() == 2 { "[targets, sources] of the selections" } else { "the rule's kernel shape" })))?;
         t.finish(&["file"])?;
         return Ok(WeightDef::Matrix { targets, sources, values: Arc::new(a.values) });
     }
@@ -105,6 +111,50 @@ pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, base_dir: &Path, targets
         return Err(err_at(&n.loc, key, "expected a value, a distribution `{ dist = ... }`, a matrix `{ matrix = [[...]] }` or a file `{ file = \"w.npy\" }`"));
     }
     Ok(WeightDef::Dist(value_dist(n, dim, key)?))
+}
+
+/// The `size` and optional `shape` of a population or a source encoder: `shape = [c, h, w]`
+/// (any rank) lays the neurons out in C order; `size` may then be left out, and if given
+/// must equal the shape's product.
+pub(super) fn size_and_shape(t: &mut Table<'_>) -> Result<(u64, Option<Vec<usize>>), ScenarioError> {
+    let shape = match t.get("shape") {
+        None => None,
+        Some(sn) => {
+            let Val::Array(items) = &sn.val else {
+                return Err(t.err(sn, "shape", format!("expected an array of sizes such as [2, 28, 28], found {}", sn.val.type_str())));
+            };
+            let mut dims = Vec::with_capacity(items.len());
+            for (i, it) in items.iter().enumerate() {
+                let d = crate::util::table::node_count(it, &format!("{}.shape[{i}]", t.path()))?;
+                if d == 0 {
+                    return Err(err_at(&it.loc, format!("{}.shape[{i}]", t.path()), "must be >= 1"));
+                }
+                dims.push(d as usize);
+            }
+            if dims.is_empty() {
+                return Err(t.err(sn, "shape", "must have at least one dimension"));
+            }
+            let n = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64)).filter(|&n| n <= u32::MAX as u64);
+            let Some(n) = n else { return Err(t.err(sn, "shape", format!("{dims:?} holds more than {} neurons", u32::MAX))) };
+            Some((dims, n, sn))
+        }
+    };
+    match (t.get("size"), shape) {
+        (Some(sn), shape) => {
+            let size = crate::util::table::node_count(sn, &t.key_path("size"))?;
+            if size == 0 || size > u32::MAX as u64 {
+                return Err(t.err(sn, "size", format!("must be between 1 and {} (found {size})", u32::MAX)));
+            }
+            if let Some((dims, n, shn)) = &shape
+                && *n != size
+            {
+                return Err(t.err(shn, "shape", format!("{dims:?} holds {n} neurons but size = {size}")));
+            }
+            Ok((size, shape.map(|(d, _, _)| d)))
+        }
+        (None, Some((dims, n, _))) => Ok((n, Some(dims))),
+        (None, None) => Err(t.req("size").err().unwrap_or_else(|| err_at(t.loc(), t.key_path("size"), "missing"))),
+    }
 }
 
 pub(super) fn read_params(

@@ -34,8 +34,9 @@ pub fn read_npy_f64(path: &Path, expect: Option<&[usize]>) -> Result<NpyArray, S
     if npy.order() != npyz::Order::C {
         return Err(format!("`{}` is in Fortran order; save it in C order (numpy's default)", path.display()));
     }
+    // `descr()` is the header's Python literal (`'<f8'`).
     let descr = npy.dtype().descr();
-    let values = match descr.as_str() {
+    let values = match descr.trim_matches('\'') {
         "<f8" => npy.into_vec::<f64>(),
         "<f4" => npy.into_vec::<f32>().map(|v| v.into_iter().map(f64::from).collect()),
         other => return Err(format!("`{}` holds `{other}`; expected float64 or float32 (`<f8`, `<f4`)", path.display())),

@@ -5,8 +5,11 @@ use std::sync::Arc;
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, purpose};
 
+pub mod conv;
+
 /// Registers `delta`, `exp_decay_current`, `low_pass`, `alpha`, `stp` (SpikingFlow's
-/// STPTransformer) and `gaussian_linear` as synapse models (`synapse = { model = ... }`).
+/// STPTransformer) and `gaussian_linear` as synapse models (`synapse = { model = ... }`),
+/// and the connection rule `conv2d` (shared kernel).
 pub struct SynapsePlugin;
 
 impl Plugin for SynapsePlugin {
@@ -14,6 +17,7 @@ impl Plugin for SynapsePlugin {
         for kind in [Kind::Delta, Kind::ExpDecay, Kind::LowPass, Kind::Alpha, Kind::Stp, Kind::GaussianLinear] {
             b.add_projection_addon(Addon(kind));
         }
+        b.add_connection_rule(conv::conv2d_rule());
     }
 }
 
