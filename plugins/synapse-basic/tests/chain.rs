@@ -240,8 +240,8 @@ fn compare(text: &str, fast: bool, offset: usize) {
         for j in 0..3 {
             let name = POPS[j];
             assert_eq!(got_v[j].len(), STEPS + offset, "{name} ({engine:?}, fast = {fast}): one sample per step");
-            for t in 0..offset {
-                assert!(got_v[j][t].to_bits() == 0.0f64.to_bits(), "{name} ({engine:?}): v after step {t} is {}, not its initial 0", got_v[j][t]);
+            for (t, g) in got_v[j][..offset].iter().enumerate() {
+                assert!(g.to_bits() == 0.0f64.to_bits(), "{name} ({engine:?}): v after step {t} is {g}, not its initial 0");
             }
             for (k, w) in want_v[j].iter().enumerate() {
                 let g = got_v[j][k + offset];
