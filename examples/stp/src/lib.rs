@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bevy_ecs::prelude::{Component, Query, ResMut, Resource};
 use spikeworld::prelude::*;
 
-/// Registers the `tsodyks_markram` synapse model, its system, component and resource.
+/// Registers the `tsodyks2` synapse model, its system, component and resource.
 pub struct StpPlugin;
 
 impl Plugin for StpPlugin {
@@ -75,7 +75,7 @@ impl ProjectionAddon for TsodyksMarkramAddon {
         "synapse"
     }
     fn name(&self) -> &'static str {
-        "tsodyks_markram"
+        "tsodyks2"
     }
     fn doc(&self) -> &'static str {
         "Tsodyks-Markram short-term depression and facilitation (NEST tsodyks2_synapse): a spike adds w*u*x"

@@ -131,7 +131,7 @@ fn bad_parameters_are_located_errors() {
         ("U = 0.5,", "U = 1.5,", "projection[0].synapse.U"),
         ("tau_rec = \"100 ms\"", "tau_rec = \"0 ms\"", "projection[0].synapse.tau_rec"),
         ("tau_rec = \"100 ms\"", "tau_rec = \"100 ms\", tau_d = 3", "projection[0].synapse.tau_d"),
-        ("model = \"tsodyks_markram\", U = 0.5", "model = \"tsodyks\", U = 0.5", "projection[0].synapse.model"),
+        ("model = \"tsodyks2\", U = 0.5", "model = \"tsodyks\", U = 0.5", "projection[0].synapse.model"),
     ] {
         let bad = text.replacen(from, to, 1);
         assert_ne!(bad, text);
@@ -172,8 +172,8 @@ fn stp_beside_another_add_on_with_state_sees_only_its_own_arrays() {
     let mut b = builder();
     b.add_projection_addon(TraceAddon);
     let text = std::fs::read_to_string(scenario_file()).unwrap().replacen(
-        "synapse = { model = \"tsodyks_markram\", U = 0.5, tau_rec = \"100 ms\" }",
-        "synapse = { model = \"tsodyks_markram\", U = 0.5, tau_rec = \"100 ms\" }\nplasticity = { rule = \"trace_only\" }",
+        "synapse = { model = \"tsodyks2\", U = 0.5, tau_rec = \"100 ms\" }",
+        "synapse = { model = \"tsodyks2\", U = 0.5, tau_rec = \"100 ms\" }\nplasticity = { rule = \"trace_only\" }",
         1,
     );
     let sc = Scenario::from_str(&text, &scenario_file(), b.registry(), &LoadOptions::default()).unwrap();

@@ -7,7 +7,7 @@ use spikeworld::util::rng::{Stream, purpose};
 
 pub mod conv;
 
-/// Registers `delta`, `exp_decay_current`, `low_pass`, `alpha`, `stp` (SpikingFlow's
+/// Registers `delta`, `exp_decay_current`, `low_pass`, `alpha`, `tsodyks_markram` (SpikingFlow's
 /// STPTransformer) and `gaussian_linear` as synapse models (`synapse = { model = ... }`),
 /// and the connection rule `conv2d` (shared kernel).
 pub struct SynapsePlugin;
@@ -58,7 +58,7 @@ impl ProjectionAddon for Addon {
             Kind::ExpDecay => "exp_decay_current",
             Kind::LowPass => "low_pass",
             Kind::Alpha => "alpha",
-            Kind::Stp => "stp",
+            Kind::Stp => "tsodyks_markram",
             Kind::GaussianLinear => "gaussian_linear",
         }
     }

@@ -9,7 +9,7 @@ use std::time::Instant;
 use spikeworld::prelude::*;
 
 /// One scenario per synapse model of the crate.
-const SCENARIOS: [&str; 6] = ["syn_delta.toml", "syn_exp_decay_current.toml", "syn_low_pass.toml", "syn_alpha.toml", "syn_stp.toml", "syn_gaussian_linear.toml"];
+const SCENARIOS: [&str; 6] = ["syn_delta.toml", "syn_exp_decay_current.toml", "syn_low_pass.toml", "syn_alpha.toml", "syn_tsodyks_markram.toml", "syn_gaussian_linear.toml"];
 
 fn builder() -> SimBuilder {
     let mut b = SimBuilder::new();
@@ -48,7 +48,7 @@ fn every_synapse_model_has_a_scenario() {
     // its scenario, and the scenario uses it.
     let b = builder();
     let models: Vec<&str> = b.registry().addons_of("synapse").iter().map(|a| a.name()).filter(|&n| n != "static").collect();
-    for model in ["delta", "exp_decay_current", "low_pass", "alpha", "stp", "gaussian_linear"] {
+    for model in ["delta", "exp_decay_current", "low_pass", "alpha", "tsodyks_markram", "gaussian_linear"] {
         assert!(models.contains(&model), "{model} is not registered ({models:?})");
     }
     for model in models {

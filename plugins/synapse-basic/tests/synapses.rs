@@ -196,7 +196,7 @@ fn stp_follows_the_seed_equations() {
         }
     }
     let r = integrate(|t, i| out[t as usize][i], 1);
-    check("stp", "{ model = \"stp\", v_base = 0.3, tau_f = \"20 ms\", tau_d = \"50 ms\" }", 1, &r);
+    check("tsodyks_markram", "{ model = \"tsodyks_markram\", v_base = 0.3, tau_f = \"20 ms\", tau_d = \"50 ms\" }", 1, &r);
     // Depression: the second of two back-to-back spikes releases less.
     assert!(out[4][0] < out[3][0] && out[4][0] > 0.0);
 }
@@ -230,7 +230,7 @@ fn bad_keys_are_clear_errors() {
     for (syn, want) in [
         ("{ model = \"exp_decay_current\" }", "tau"),
         ("{ model = \"exp_decay_current\", tau = \"-1 ms\" }", "must be > 0"),
-        ("{ model = \"stp\", v_base = 1.5, tau_f = \"1 ms\", tau_d = \"1 ms\" }", "in (0, 1]"),
+        ("{ model = \"tsodyks_markram\", v_base = 1.5, tau_f = \"1 ms\", tau_d = \"1 ms\" }", "in (0, 1]"),
         ("{ model = \"alpha\", tau = \"1 ms\", tau_d = 3 }", "tau_d"),
     ] {
         let e = Scenario::from_str(&scenario(syn, 0), Path::new("t.toml"), b.registry(), &LoadOptions::default()).err().unwrap_or_else(|| panic!("{syn} should be refused")).to_string();
