@@ -9,10 +9,11 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::api::model::{ChoiceSpec, Col, ColMask, MAX_VARS, NeuronDynamics, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorSpec, VarSpec};
+use crate::api::model::{ChoiceSpec, Col, ColMask, Lanes, MAX_VARS, NeuronDynamics, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorSpec, VarSpec};
 
 /// Neurons per block of the fused loop.
-const BLOCK: usize = 16;
+const BLOCK: usize = 8;
+const _: () = assert!(BLOCK <= 32, "a block's spikes are the bits of a u32");
 
 /// Update + threshold + reset of neurons `offset..offset + n` in one pass.
 /// `inputs[r]` is empty for a receptor that receives nothing (read as 0).
@@ -39,74 +40,220 @@ fn fused_block_loop<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64
     let n = vars.first().map_or(0, |v| v.len());
     assert!(vars.len() == nv && inputs.len() == nr && vars.iter().all(|v| v.len() == n) && inputs.iter().all(|v| v.len() == n || v.is_empty()));
     // NOTE: update, threshold and reset happen in one pass, a block of neurons at a
-    // time: the block is copied into fixed-size arrays so that the per-neuron math (the
-    // model's `step` on f64 lanes, branch-free selects) compiles to SIMD without bounds
-    // checks; lanes past the end of a short block compute on stale values and are
-    // discarded.
-    let mut st = [[0.0f64; BLOCK]; MAX_VARS];
-    let mut inp = [[0.0f64; BLOCK]; MAX_VARS];
-    let mut spk = [false; BLOCK];
-    let mut base = 0;
-    while base < n {
-        let len = BLOCK.min(n - base);
-        if len == BLOCK {
-            // Fixed-size copies compile to inline vector moves (no memcpy calls).
-            for k in 0..nv {
-                st[k] = *<&[f64; BLOCK]>::try_from(&vars[k][base..base + BLOCK]).expect("full block");
-            }
-            for r in 0..nr {
-                if inputs[r].is_empty() {
-                    continue; // a receptor nothing projects to: its lanes stay 0
-                }
-                let src = <&mut [f64; BLOCK]>::try_from(&mut inputs[r][base..base + BLOCK]).expect("full block");
-                inp[r] = *src;
-                *src = [0.0; BLOCK];
-            }
-        } else {
-            for k in 0..nv {
-                st[k][..len].copy_from_slice(&vars[k][base..base + len]);
-            }
-            for r in 0..nr {
-                if inputs[r].is_empty() {
-                    continue;
-                }
-                let src = &mut inputs[r][base..base + len];
-                inp[r][..len].copy_from_slice(src);
-                src.fill(0.0);
-            }
+    // time: the block is copied into fixed-size arrays and the model's `step` runs once
+    // per block on `Block` lanes (each operation applied lane by lane, as on `f64`), so
+    // that its branches on coefficients are taken once per block and its math compiles to
+    // SIMD without bounds checks. The last, short block has arrays of its own (sharing
+    // them with the full blocks makes LLVM split the vectors unevenly, and the loads then
+    // straddle the copies' stores, a store-forwarding stall per block); its lanes past
+    // the end compute on zeros and are discarded.
+    let full = n - n % BLOCK;
+    let mut st = [Block([0.0; BLOCK]); MAX_VARS];
+    let mut inp = [Block([0.0; BLOCK]); MAX_VARS];
+    for base in (0..full).step_by(BLOCK) {
+        // Fixed-size copies compile to inline vector moves (no memcpy calls).
+        for k in 0..nv {
+            st[k].0 = *<&[f64; BLOCK]>::try_from(&vars[k][base..base + BLOCK]).expect("full block");
         }
-        for i in 0..BLOCK {
-            let mut s = [0.0f64; MAX_VARS];
-            let mut x = [0.0f64; MAX_VARS];
-            for k in 0..nv {
-                s[k] = st[k][i];
+        for r in 0..nr {
+            if inputs[r].is_empty() {
+                continue; // a receptor nothing projects to: its lanes stay 0
             }
-            for r in 0..nr {
-                x[r] = inp[r][i];
-            }
-            spk[i] = M::step::<f64>(coeffs, &mut s[..nv], &x[..nr]);
-            for k in 0..nv {
-                st[k][i] = s[k];
-            }
+            let src = <&mut [f64; BLOCK]>::try_from(&mut inputs[r][base..base + BLOCK]).expect("full block");
+            inp[r].0 = *src;
+            *src = [0.0; BLOCK];
         }
-        if len == BLOCK {
-            for k in 0..nv {
-                *<&mut [f64; BLOCK]>::try_from(&mut vars[k][base..base + BLOCK]).expect("full block") = st[k];
-            }
-        } else {
-            for k in 0..nv {
-                vars[k][base..base + len].copy_from_slice(&st[k][..len]);
-            }
+        let spk = M::step::<Block>(coeffs, &mut st[..nv], &inp[..nr]);
+        for k in 0..nv {
+            *<&mut [f64; BLOCK]>::try_from(&mut vars[k][base..base + BLOCK]).expect("full block") = st[k].0;
         }
-        for (i, &f) in spk[..len].iter().enumerate() {
-            if f {
-                spikes.push(offset + (base + i) as u32);
-            }
+        push_spikes(spk.bits(), offset + base as u32, spikes);
+    }
+    if full < n {
+        let (base, len) = (full, n - full);
+        let mut st = [Block([0.0; BLOCK]); MAX_VARS];
+        let mut inp = [Block([0.0; BLOCK]); MAX_VARS];
+        for k in 0..nv {
+            st[k].0[..len].copy_from_slice(&vars[k][base..]);
         }
-        base += len;
+        for r in 0..nr {
+            if inputs[r].is_empty() {
+                continue;
+            }
+            let src = &mut inputs[r][base..];
+            inp[r].0[..len].copy_from_slice(src);
+            src.fill(0.0);
+        }
+        let spk = M::step::<Block>(coeffs, &mut st[..nv], &inp[..nr]);
+        for k in 0..nv {
+            vars[k][base..].copy_from_slice(&st[k].0[..len]);
+        }
+        push_spikes(spk.bits() & ((1 << len) - 1), offset + base as u32, spikes);
     }
 }
 
+/// Pushes `first + i` for each bit `i` set in `bits`, ascending.
+#[inline(always)]
+fn push_spikes(mut bits: u32, first: u32, spikes: &mut Vec<u32>) {
+    while bits != 0 {
+        spikes.push(first + bits.trailing_zeros());
+        bits &= bits - 1;
+    }
+}
+
+/// [`BLOCK`] neurons' values of one variable: the lanes of the cpu engine. Every operation
+/// is the `f64` one applied lane by lane, so results are those of `L = f64`, bit for bit.
+#[derive(Clone, Copy)]
+struct Block([f64; BLOCK]);
+
+impl Block {
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> Block {
+        Block(std::array::from_fn(|i| f(self.0[i])))
+    }
+    #[inline(always)]
+    fn zip(self, o: Block, f: impl Fn(f64, f64) -> f64) -> Block {
+        Block(std::array::from_fn(|i| f(self.0[i], o.0[i])))
+    }
+}
+
+macro_rules! block_ops {
+    ($($tr:ident $m:ident $op:tt),*) => {$(
+        impl std::ops::$tr for Block {
+            type Output = Block;
+            #[inline(always)]
+            fn $m(self, o: Block) -> Block {
+                self.zip(o, |a, b| a $op b)
+            }
+        }
+        impl std::ops::$tr<f64> for Block {
+            type Output = Block;
+            #[inline(always)]
+            fn $m(self, o: f64) -> Block {
+                self.map(|a| a $op o)
+            }
+        }
+    )*};
+}
+block_ops!(Add add +, Sub sub -, Mul mul *, Div div /);
+
+impl std::ops::Neg for Block {
+    type Output = Block;
+    #[inline(always)]
+    fn neg(self) -> Block {
+        self.map(|a| -a)
+    }
+}
+
+/// A lane-wise boolean of [`Block`]: all ones (true) or zero, as wide as a lane, so that
+/// comparisons and selects compile to vector compares and blends.
+#[derive(Clone, Copy)]
+struct BlockMask([u64; BLOCK]);
+
+impl BlockMask {
+    #[inline(always)]
+    fn from_fn(f: impl Fn(usize) -> bool) -> BlockMask {
+        BlockMask(std::array::from_fn(|i| u64::from(f(i)).wrapping_neg()))
+    }
+    /// Lane `i` true ⇔ bit `i` set.
+    #[inline(always)]
+    fn bits(&self) -> u32 {
+        let mut b = 0;
+        for i in 0..BLOCK {
+            b |= ((self.0[i] >> 63) as u32) << i;
+        }
+        b
+    }
+    #[inline(always)]
+    fn lane(&self, i: usize) -> bool {
+        self.0[i] != 0
+    }
+}
+
+/// Each lane delegates to `<f64 as Lanes>`, so both agree by construction.
+impl Lanes for Block {
+    type Mask = BlockMask;
+    #[inline(always)]
+    fn gt(&self, x: f64) -> BlockMask {
+        BlockMask::from_fn(|i| <f64 as Lanes>::gt(&self.0[i], x))
+    }
+    #[inline(always)]
+    fn ge(&self, x: f64) -> BlockMask {
+        BlockMask::from_fn(|i| <f64 as Lanes>::ge(&self.0[i], x))
+    }
+    #[inline(always)]
+    fn lt(&self, x: f64) -> BlockMask {
+        BlockMask::from_fn(|i| <f64 as Lanes>::lt(&self.0[i], x))
+    }
+    #[inline(always)]
+    fn le(&self, x: f64) -> BlockMask {
+        BlockMask::from_fn(|i| <f64 as Lanes>::le(&self.0[i], x))
+    }
+    #[inline(always)]
+    fn gt_lanes(&self, o: &Block) -> BlockMask {
+        BlockMask::from_fn(|i| self.0[i].gt_lanes(&o.0[i]))
+    }
+    #[inline(always)]
+    fn select(mask: &BlockMask, a: Block, b: Block) -> Block {
+        Block(std::array::from_fn(|i| f64::select(&mask.lane(i), a.0[i], b.0[i])))
+    }
+    #[inline(always)]
+    fn select_const(mask: &BlockMask, x: f64, b: Block) -> Block {
+        Block(std::array::from_fn(|i| f64::select_const(&mask.lane(i), x, b.0[i])))
+    }
+    #[inline(always)]
+    fn and_not(a: &BlockMask, b: &BlockMask) -> BlockMask {
+        BlockMask::from_fn(|i| f64::and_not(&a.lane(i), &b.lane(i)))
+    }
+    #[inline(always)]
+    fn and(a: &BlockMask, b: &BlockMask) -> BlockMask {
+        BlockMask::from_fn(|i| f64::and(&a.lane(i), &b.lane(i)))
+    }
+    #[inline(always)]
+    fn or(a: &BlockMask, b: &BlockMask) -> BlockMask {
+        BlockMask::from_fn(|i| f64::or(&a.lane(i), &b.lane(i)))
+    }
+    #[inline(always)]
+    fn not(a: &BlockMask) -> BlockMask {
+        BlockMask::from_fn(|i| f64::not(&a.lane(i)))
+    }
+    #[inline(always)]
+    fn exp(self) -> Block {
+        self.map(<f64 as Lanes>::exp)
+    }
+    #[inline(always)]
+    fn ln(self) -> Block {
+        self.map(<f64 as Lanes>::ln)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Block {
+        self.map(<f64 as Lanes>::sqrt)
+    }
+    #[inline(always)]
+    fn abs(self) -> Block {
+        self.map(<f64 as Lanes>::abs)
+    }
+    #[inline(always)]
+    fn min_c(self, x: f64) -> Block {
+        self.map(|a| a.min_c(x))
+    }
+    #[inline(always)]
+    fn max_c(self, x: f64) -> Block {
+        self.map(|a| a.max_c(x))
+    }
+    #[inline(always)]
+    fn min(self, o: Block) -> Block {
+        self.zip(o, <f64 as Lanes>::min)
+    }
+    #[inline(always)]
+    fn max(self, o: Block) -> Block {
+        self.zip(o, <f64 as Lanes>::max)
+    }
+    #[inline(always)]
+    fn recip_mul(self, x: f64) -> Block {
+        self.map(|a| a.recip_mul(x))
+    }
+}
 
 /// The object-safe model the registry stores for `M`. The caller has checked that `M`
 /// declares at most [`MAX_VARS`] variables and receptors.

@@ -4,8 +4,9 @@
 //! A plugin implements [`NeuronDynamics`] for a type; the core wraps it (see
 //! [`crate::registry::SimBuilder::add_neuron_model`]) and runs it:
 //!
-//! - on the `cpu` engine with `L = f64`, one neuron at a time inside a fused loop
-//!   (input, update, threshold and reset in one pass over the population's buffers);
+//! - on the `cpu` engine on blocks of 8 neurons (a lane type whose every operation is the
+//!   `f64` one, lane by lane) inside a fused loop (input, update, threshold and reset in
+//!   one pass over the population's buffers);
 //! - on the `tensor` engine with `L = `[`Col`], one burn tensor per state variable, the
 //!   whole population at once.
 //!

@@ -47,13 +47,17 @@ pub(crate) fn run_encoders(
                 sp.total += sp.indices.len() as u64;
             }
             (None, Some((target, start, receptor))) => {
-                slot.scratch.fill(0.0);
+                // NOTE: the scratch is all zeros here (at build, and cleared as it is added
+                // below), so the encoder adds into zeros without a separate pass to clear it.
                 slot.encoder.step(clock.step, EncoderOut::Current(&mut slot.scratch));
                 if let Ok(mut ring) = rings.get_mut(target) {
                     let dst = &mut ring.receptor_mut(clock.step, receptor)[start..start + slot.scratch.len()];
-                    for (d, s) in dst.iter_mut().zip(&slot.scratch) {
+                    for (d, s) in dst.iter_mut().zip(slot.scratch.iter_mut()) {
                         *d += *s;
+                        *s = 0.0;
                     }
+                } else {
+                    slot.scratch.fill(0.0);
                 }
             }
             (None, None) => {}
