@@ -1,6 +1,6 @@
 //! Reading numeric `.npy` arrays that users give as inputs (weight matrices, encoder
-//! values): float64 or float32, C order, any shape. The header is checked before the data
-//! is read, so a wrong shape is refused without loading the file.
+//! values): float, int, uint or bool, C order (or 1-D), any shape, as f64. The header is
+//! checked before the data is read, so a wrong shape is refused without loading the file.
 
 use std::path::Path;
 
@@ -13,34 +13,39 @@ pub struct NpyArray {
     pub values: Vec<f64>,
 }
 
-/// The shape of a `.npy` file, from its header alone.
-pub fn npy_shape(path: &Path) -> Result<Vec<usize>, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(f)).map_err(|e| format!("`{}` is not a .npy file: {e}", path.display()))?;
-    Ok(npy.shape().iter().map(|&d| d as usize).collect())
-}
-
-/// Reads a float64 or float32 `.npy` file. `expect`, when given, is the shape it must have
-/// (checked before the data is read).
+/// Reads a float (f4, f8), int, uint or bool `.npy` file as f64. `expect`, when given, is
+/// the shape it must have (checked before the data is read).
 pub fn read_npy_f64(path: &Path, expect: Option<&[usize]>) -> Result<NpyArray, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot open `{}`: {e}", path.display()))?;
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(f)).map_err(|e| format!("`{}` is not a .npy file: {e}", path.display()))?;
+    use npyz::{DType, NpyFile, Order, TypeChar};
+    let shown = path.display();
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let npy = NpyFile::new(std::io::BufReader::new(f)).map_err(|e| format!("`{shown}` is not a readable .npy file: {e}"))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     if let Some(e) = expect
         && e != shape.as_slice()
     {
-        return Err(format!("`{}` has shape {shape:?}; expected {e:?}", path.display()));
+        return Err(format!("`{shown}` has shape {shape:?}; expected {e:?}"));
     }
-    if npy.order() != npyz::Order::C {
-        return Err(format!("`{}` is in Fortran order; save it in C order (numpy's default)", path.display()));
+    if npy.order() == Order::Fortran && shape.iter().filter(|&&d| d > 1).count() > 1 {
+        return Err(format!("`{shown}` is stored in Fortran order: save it in C order (numpy.ascontiguousarray)"));
     }
-    // `descr()` is the header's Python literal (`'<f8'`).
-    let descr = npy.dtype().descr();
-    let values = match descr.trim_matches('\'') {
-        "<f8" => npy.into_vec::<f64>(),
-        "<f4" => npy.into_vec::<f32>().map(|v| v.into_iter().map(f64::from).collect()),
-        other => return Err(format!("`{}` holds `{other}`; expected float64 or float32 (`<f8`, `<f4`)", path.display())),
-    }
-    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let bad = |e: std::io::Error| format!("cannot read the values of `{shown}`: {e}");
+    let DType::Plain(ts) = npy.dtype() else {
+        return Err(format!("`{shown}` has a structured dtype: expected plain numbers (float, int, uint or bool)"));
+    };
+    let values: Vec<f64> = match (ts.type_char(), ts.size_field()) {
+        (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(bad)?,
+        (TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 1) => npy.into_vec::<i8>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 2) => npy.into_vec::<i16>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 4) => npy.into_vec::<i32>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 8) => npy.into_vec::<i64>().map_err(bad)?.into_iter().map(|v| v as f64).collect(),
+        (TypeChar::Uint, 1) => npy.into_vec::<u8>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Uint, 2) => npy.into_vec::<u16>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Uint, 4) => npy.into_vec::<u32>().map_err(bad)?.into_iter().map(f64::from).collect(),
+        (TypeChar::Uint, 8) => npy.into_vec::<u64>().map_err(bad)?.into_iter().map(|v| v as f64).collect(),
+        (TypeChar::Bool, 1) => npy.into_vec::<bool>().map_err(bad)?.into_iter().map(|b| if b { 1.0 } else { 0.0 }).collect(),
+        _ => return Err(format!("`{shown}` has dtype `{ts}`: expected float (f4, f8), int, uint or bool")),
+    };
     Ok(NpyArray { shape, values })
 }

@@ -120,33 +120,8 @@ fn flatten(n: &Node, key: &str) -> Result<(Vec<f64>, Vec<u64>), ScenarioError> {
     Ok((x, vec![rows.len() as u64, cols.unwrap_or(0) as u64]))
 }
 
-/// Reads a `.npy` file as f64 values in C order, with its shape.
+/// Reads a `.npy` file as f64 values in C order, with its shape (the core's reader).
 pub(crate) fn load_npy(path: &Path) -> Result<(Vec<f64>, Vec<u64>), String> {
-    use npyz::{DType, NpyFile, Order, TypeChar};
-    let shown = path.display();
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let npy = NpyFile::new(&bytes[..]).map_err(|e| format!("{shown} is not a readable .npy file: {e}"))?;
-    let shape = npy.shape().to_vec();
-    if npy.order() == Order::Fortran && shape.iter().filter(|&&d| d > 1).count() > 1 {
-        return Err(format!("{shown} is stored in Fortran order: save it in C order (numpy.ascontiguousarray)"));
-    }
-    let bad = |e: std::io::Error| format!("cannot read the values of {shown}: {e}");
-    let DType::Plain(ts) = npy.dtype() else {
-        return Err(format!("{shown} has a structured dtype: expected plain numbers (float, int, uint or bool)"));
-    };
-    let x: Vec<f64> = match (ts.type_char(), ts.size_field()) {
-        (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(bad)?,
-        (TypeChar::Float, 4) => npy.into_vec::<f32>().map_err(bad)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 1) => npy.into_vec::<i8>().map_err(bad)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 2) => npy.into_vec::<i16>().map_err(bad)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 4) => npy.into_vec::<i32>().map_err(bad)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Int, 8) => npy.into_vec::<i64>().map_err(bad)?.into_iter().map(|v| v as f64).collect(),
-        (TypeChar::Uint, 1) => npy.into_vec::<u8>().map_err(bad)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Uint, 2) => npy.into_vec::<u16>().map_err(bad)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Uint, 4) => npy.into_vec::<u32>().map_err(bad)?.into_iter().map(f64::from).collect(),
-        (TypeChar::Uint, 8) => npy.into_vec::<u64>().map_err(bad)?.into_iter().map(|v| v as f64).collect(),
-        (TypeChar::Bool, 1) => npy.into_vec::<bool>().map_err(bad)?.into_iter().map(|b| if b { 1.0 } else { 0.0 }).collect(),
-        _ => return Err(format!("{shown} has dtype `{ts}`: expected float (f4, f8), int, uint or bool")),
-    };
-    Ok((x, shape))
+    let a = spikeworld::util::npy::read_npy_f64(path, None)?;
+    Ok((a.values, a.shape.into_iter().map(|d| d as u64).collect()))
 }
