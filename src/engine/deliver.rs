@@ -60,19 +60,25 @@ pub(crate) fn propagate_spikes(
                     out
                 }
             };
-            match delay {
-                Delays::Const(d) => {
-                    let off = slot_of(*d);
-                    let dst = &mut ring.data[off..off + n];
-                    for (&t, &w) in cols.iter().zip(add) {
-                        dst[t as usize] += w;
-                    }
-                }
-                Delays::Each(ds) => {
-                    for ((&t, &w), &d) in cols.iter().zip(add).zip(&ds[syn.clone()]) {
-                        ring.data[slot_of(d) + t as usize] += w;
-                    }
-                }
+            scatter(&mut ring.data, n, &slot_of, delay, syn, cols, add);
+        }
+    }
+}
+
+/// Adds `add[k]` to the ring slot of synapse `syn.start + k`'s delay at its target `cols[k]`.
+#[inline(always)]
+fn scatter(data: &mut [f64], n: usize, slot_of: &impl Fn(u32) -> usize, delay: &Delays, syn: std::ops::Range<usize>, cols: &[u32], add: &[f64]) {
+    match delay {
+        Delays::Const(d) => {
+            let off = slot_of(*d);
+            let dst = &mut data[off..off + n];
+            for (&t, &w) in cols.iter().zip(add) {
+                dst[t as usize] += w;
+            }
+        }
+        Delays::Each(ds) => {
+            for ((&t, &w), &d) in cols.iter().zip(add).zip(&ds[syn]) {
+                data[slot_of(d) + t as usize] += w;
             }
         }
     }
@@ -93,25 +99,13 @@ fn step_continuous(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &m
     effect.fill(0.0);
     direct.fill(0.0);
     dy.on_step(SynapseStep { step, pre, row_ptr: &csr.row_ptr, targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, effect, direct);
-    match delay {
-        Delays::Const(d) => {
-            let off = slot_of(*d);
-            let dst = &mut ring.data[off..off + n];
-            for (&t, &w) in csr.col.iter().zip(effect.iter()) {
-                dst[t as usize] += w;
-            }
-            for (x, &w) in dst.iter_mut().zip(direct.iter()) {
-                *x += w;
-            }
-        }
-        Delays::Each(ds) => {
-            for ((&t, &w), &d) in csr.col.iter().zip(effect.iter()).zip(ds.iter()) {
-                ring.data[slot_of(d) + t as usize] += w;
-            }
-            let off = slot_of(ds.iter().copied().min().unwrap_or(0));
-            for (x, &w) in ring.data[off..off + n].iter_mut().zip(direct.iter()) {
-                *x += w;
-            }
-        }
+    scatter(&mut ring.data, n, &slot_of, delay, 0..csr.len(), &csr.col, effect);
+    let first = match delay {
+        Delays::Const(d) => *d,
+        Delays::Each(ds) => ds.iter().copied().min().unwrap_or(0),
+    };
+    let off = slot_of(first);
+    for (x, &w) in ring.data[off..off + n].iter_mut().zip(direct.iter()) {
+        *x += w;
     }
 }
