@@ -59,7 +59,7 @@ pub const CORE_TABLES: &[&str] = &["simulation", "population", "projection", "en
 
 /// Section names the core uses for its own state; a plugin's must differ.
 pub const CORE_SECTIONS: &[&str] =
-    &["clock", "neuron_state", "input_ring", "spikes", "spike_history", "synapse_table", "encoder", "spike_recorder", "state_recorder", "rate_recorder", "end"];
+    &["clock", "modulators", "neuron_state", "input_ring", "spikes", "spike_history", "synapse_table", "encoder", "spike_recorder", "state_recorder", "rate_recorder", "end"];
 
 /// Writes the state of one component of an entity; `None` when the entity has none.
 pub(crate) type SaveFn = fn(&World, Entity, &mut StateWriter<'_>) -> Option<std::io::Result<()>>;

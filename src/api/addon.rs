@@ -71,6 +71,12 @@ pub trait AddonConfig: Send + Sync {
     fn dynamics(&self) -> Option<Arc<dyn SynapseDynamics>> {
         None
     }
+    /// Whether it works on projections whose synapses share weights (a `conv2d` kernel:
+    /// the synapse table's `kernel_index`). Such add-ons must update `weight[kernel_index[k]]`
+    /// for synapse `k`, and may not declare per-synapse arrays.
+    fn shared_weights(&self) -> bool {
+        false
+    }
     /// Inserts the add-on's components into the projection's entity (which already holds
     /// its `SynapseTable`).
     fn attach(&self, _entity: &mut EntityWorldMut<'_>) {}

@@ -162,7 +162,8 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
     Ok(out)
 }
 
-/// Steps a source's spike history holds: its longest outgoing delay + 2.
+/// Steps a source's spike history holds: its longest outgoing delay + 2 (a population's
+/// also covers its longest incoming delay + 2).
 fn history_depth(scenario: &Scenario, drawn: &[Drawn], is_source: impl Fn(&SourceRef) -> bool) -> usize {
     scenario.projections.iter().zip(drawn).filter(|(p, _)| is_source(&p.from)).map(|(_, d)| d.delay.max() as usize + 2).max().unwrap_or(2)
 }
@@ -197,7 +198,9 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
             None => StateStore::Host(vars),
             Some(dev) => StateStore::Tensor(vars.into_iter().map(|v| Col::from_host(v, dev)).collect()),
         };
-        let hist = history_depth(scenario, drawn, |s| matches!(s, SourceRef::Population(x) if x.index == pi));
+        // Outgoing delays, and incoming ones (plasticity with dendritic delays reads the
+        // target's spikes that far back).
+        let hist = history_depth(scenario, drawn, |s| matches!(s, SourceRef::Population(x) if x.index == pi)).max(depth[pi]);
         let mut ring = InputRing::new(depth[pi], p.model.receptors().len(), p.size);
         for proj in scenario.projections.iter().filter(|x| x.to.index == pi) {
             ring.activate(proj.receptor);
@@ -317,6 +320,7 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
 fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, device: Option<burn::DispatchDevice>, projections: &[Entity], encoders: &[Entity]) -> Result<()> {
     let threads = opts.threads.max(1);
     world.insert_resource(Clock { step: 0, dt_ms: scenario.dt_ms });
+    world.insert_resource(crate::net::plastic::Modulators::default());
     world.insert_resource(RunInfo { seed: scenario.seed, end_step: scenario.steps, engine: opts.engine, threads });
     world.insert_resource(DeliveryOrder(projections.to_vec()));
     world.insert_resource(InputOrder(encoders.to_vec()));

@@ -2,6 +2,7 @@
 //! world's resources. Every component that evolves implements [`Checkpoint`], and the
 //! core saves it through the same section registry as a plugin's state.
 
+pub mod plastic;
 pub mod synapse;
 
 use std::sync::Arc;

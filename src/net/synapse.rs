@@ -106,6 +106,8 @@ pub struct TargetIndex {
     pub ptr: Vec<u64>,
     /// Synapse indices.
     pub syn: Vec<u32>,
+    /// The source of each (relative to the projection's selection), beside `syn`.
+    pub src: Vec<u32>,
 }
 
 impl TargetIndex {
@@ -266,12 +268,16 @@ impl SynapseTable {
             }
             let mut next = ptr.clone();
             let mut syn = vec![0u32; self.csr.len()];
-            for (k, &t) in self.csr.col.iter().enumerate() {
-                let slot = &mut next[t as usize];
-                syn[*slot as usize] = k as u32;
-                *slot += 1;
+            let mut src = vec![0u32; self.csr.len()];
+            for r in 0..self.csr.row_ptr.len().saturating_sub(1) {
+                for k in self.csr.row(r) {
+                    let slot = &mut next[self.csr.col[k] as usize];
+                    syn[*slot as usize] = k as u32;
+                    src[*slot as usize] = r as u32;
+                    *slot += 1;
+                }
             }
-            TargetIndex { ptr, syn }
+            TargetIndex { ptr, syn, src }
         })
     }
 

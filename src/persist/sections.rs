@@ -12,6 +12,7 @@ use crate::api::run::RunOptions;
 use crate::api::state::{CompareWriter, CountingWriter, StateError, StateReader, StateWriter};
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::SynapseTable;
+use crate::net::plastic::Modulators;
 use crate::net::{Clock, EncoderSlot, EntityLabel, InputRing, NeuronState, SpikeHistory, Spikes};
 use crate::persist::format::{CheckpointFile, Header, cerr, short, write_file};
 use crate::registry::{SimBuilder, StateSection};
@@ -41,6 +42,7 @@ impl Write for CountingTee<'_> {
 fn core_sections() -> Vec<StateSection> {
     vec![
         StateSection::resource::<Clock>("clock"),
+        StateSection::resource::<Modulators>("modulators"),
         StateSection::component::<NeuronState>("neuron_state"),
         StateSection::component::<InputRing>("input_ring"),
         StateSection::component::<Spikes>("spikes"),

@@ -295,7 +295,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let addons = parse_addons(&mut t, reg, &actx)?;
         let synapse = addons.iter().find(|a| a.table == "synapse").map_or("static", |a| a.name).to_string();
         if kernel.is_some()
-            && let Some(a) = addons.first()
+            && let Some(a) = addons.iter().find(|a| !a.config.shared_weights() || !a.config.synapse_vars().is_empty())
         {
             return Err(t.err(rn, "rule", format!("`{rule_name}` shares its weights between synapses; `{}.{}` needs weights of its own (not supported on shared weights yet)", a.table, a.name)));
         }

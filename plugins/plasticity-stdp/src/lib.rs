@@ -1,0 +1,138 @@
+#![doc = include_str!("../README.md")]
+
+use std::sync::Arc;
+
+use bevy_ecs::world::EntityWorldMut;
+use spikeworld::net::plastic::{DelaySite, register_rule};
+use spikeworld::prelude::*;
+
+pub mod classic;
+pub mod norse;
+pub mod spikingflow;
+
+/// Registers the rules of the STDP family as `plasticity = { rule = ... }` add-ons:
+/// `stdp` (pair-based, Brian2/Song 2000), `sf_stdp` (SpikingFlow), `norse_stdp` (Norse,
+/// dense and convolutional).
+pub struct StdpPlugin;
+
+impl Plugin for StdpPlugin {
+    fn build(&self, b: &mut SimBuilder) {
+        b.add_projection_addon(classic::Addon).add_projection_addon(spikingflow::Addon).add_projection_addon(norse::Addon);
+        register_rule::<classic::PairStdp>(b, "plasticity.stdp");
+        register_rule::<spikingflow::SfStdp>(b, "plasticity.sf_stdp");
+        register_rule::<norse::NorseStdp>(b, "plasticity.norse_stdp");
+    }
+}
+
+/// The key every rule of this crate takes for where delays lie.
+pub const DELAY_KEY: ParamSpec =
+    ParamSpec::optional("delay", Dim::Dimensionless, "where the synaptic delay lies: \"axonal\" (default: a presynaptic spike counts when it reaches the synapse, a postsynaptic one at once) or \"dendritic\" (NEST: the presynaptic spike counts when emitted, the postsynaptic one after the delay)");
+
+/// Reads a rule's keys with their specs' defaults and checks, with `file:line:col` errors.
+pub struct Keys<'t, 'a> {
+    t: &'t mut Table<'a>,
+    /// The receptor's dimension (weights' unit).
+    pub wdim: Dim,
+}
+
+impl<'t, 'a> Keys<'t, 'a> {
+    /// Keys of `t`, weights in `wdim`.
+    pub fn new(t: &'t mut Table<'a>, wdim: Dim) -> Self {
+        Keys { t, wdim }
+    }
+    /// A number of dimension `dim` (the spec's dimension unless `weight`, then the
+    /// receptor's), default from the spec, checked by `ok` (`what` says what is expected).
+    pub fn num(&mut self, spec: &ParamSpec, weight: bool, ok: fn(f64) -> bool, what: &str) -> Result<f64, ScenarioError> {
+        let dim = if weight { self.wdim } else { spec.dim };
+        match self.t.opt_quantity(spec.name, dim)? {
+            Some((x, n)) if !ok(x) => Err(self.t.err(n, spec.name, format!("must be {what} (found {x})"))),
+            Some((x, _)) => Ok(x),
+            None => match spec.default_value() {
+                Some(d) => Ok(d),
+                None => Err(self.t.req(spec.name).err().expect("an absent key is an error")),
+            },
+        }
+    }
+    /// One of `choices` (the first is the default).
+    pub fn choice(&mut self, key: &str, choices: &[&'static str]) -> Result<&'static str, ScenarioError> {
+        match self.t.opt_str(key)? {
+            None => Ok(choices[0]),
+            Some((s, n)) => choices.iter().copied().find(|c| *c == s).ok_or_else(|| self.t.err(n, key, format!("must be one of {} (found \"{s}\")", choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")))),
+        }
+    }
+    /// A boolean, `default` when absent.
+    pub fn flag(&mut self, key: &str, default: bool) -> Result<bool, ScenarioError> {
+        Ok(self.t.opt_bool(key)?.unwrap_or(default))
+    }
+    /// The `delay` key.
+    pub fn site(&mut self) -> Result<DelaySite, ScenarioError> {
+        Ok(match self.choice("delay", &["axonal", "dendritic"])? {
+            "dendritic" => DelaySite::Dendritic,
+            _ => DelaySite::Axonal,
+        })
+    }
+    /// An error at the table itself (a combination of keys).
+    pub fn error(&self, key: &str, msg: impl Into<String>) -> ScenarioError {
+        spikeworld::util::table::err_at(self.t.loc(), self.t.key_path(key), msg)
+    }
+}
+
+/// `x > 0`, finite.
+pub fn positive(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+/// Finite.
+pub fn finite(x: f64) -> bool {
+    x.is_finite()
+}
+
+/// A parsed rule: a component to insert into the projection's entity, built once the
+/// synapse table (and so the delays) exists.
+pub(crate) struct RuleConfig<F>(pub F, pub bool);
+
+impl<C, F> AddonConfig for RuleConfig<F>
+where
+    C: bevy_ecs::component::Component,
+    F: Fn(&SynapseTable) -> C + Send + Sync,
+{
+    fn attach(&self, e: &mut EntityWorldMut<'_>) {
+        let c = e.get::<SynapseTable>().map(|t| (self.0)(t));
+        if let Some(c) = c {
+            e.insert(c);
+        }
+    }
+    fn shared_weights(&self) -> bool {
+        self.1
+    }
+}
+
+/// A rule config as an add-on's parse result.
+pub(crate) fn config<C, F>(f: F, shared_ok: bool) -> Arc<dyn AddonConfig>
+where
+    C: bevy_ecs::component::Component,
+    F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
+{
+    Arc::new(RuleConfig(f, shared_ok))
+}
+
+/// The selection of targets a rule's post traces cover: `[start, start + n)`.
+#[derive(Clone, Copy, Debug)]
+pub struct TargetRange {
+    /// First target (population-wide).
+    pub start: u32,
+    /// Targets.
+    pub n: usize,
+}
+
+impl TargetRange {
+    /// From the add-on's context.
+    pub fn of(ctx: &AddonCtx) -> Self {
+        TargetRange { start: ctx.tgt_start as u32, n: ctx.n_tgt }
+    }
+    /// Relative index of `j` if in range.
+    #[inline]
+    pub fn rel(&self, j: u32) -> Option<usize> {
+        let r = j.wrapping_sub(self.start) as usize;
+        (r < self.n).then_some(r)
+    }
+}
