@@ -347,8 +347,17 @@ pub fn apply_rule<R: PlasticityRule>(
     }
 }
 
+/// The systems of rules registered by [`register_rule`]. They may run in any order: each
+/// touches only the projections holding its component, and a projection holds one rule
+/// (one `plasticity` table), so they are declared ambiguous with each other.
+#[derive(bevy_ecs::schedule::SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RuleSystems;
+
 /// Registers rule component `R`: its system in [`SimSystems::Plasticity`] and its state in
 /// checkpoints under `section`.
 pub fn register_rule<R: PlasticityRule>(b: &mut SimBuilder, section: &'static str) {
-    b.add_systems(SimSystems::Plasticity, apply_rule::<R>).add_component_state::<R>(section);
+    b.add_schedule_fn(|s| {
+        s.add_systems(apply_rule::<R>.in_set(SimSystems::Plasticity).in_set(RuleSystems).ambiguous_with(RuleSystems));
+    })
+    .add_component_state::<R>(section);
 }

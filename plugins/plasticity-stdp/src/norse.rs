@@ -240,13 +240,13 @@ impl PlasticityRule for NorseStdp {
                 ev.pre(t, |e| {
                     let minus = p.a_minus(w[e.k]) * y.lagged(range.rel(e.j).expect("target in the selection"), e.post_lag);
                     w[e.k] = p.bound(w[e.k] + (plus[e.k] - minus));
-                    plus[e.k] = f64::NAN;
+                    plus[e.k] = 0.0;
                 });
+                // The synapses a postsynaptic spike reached and no presynaptic one (the
+                // others now add 0).
                 for &k in touched.iter() {
                     let k = k as usize;
-                    if !plus[k].is_nan() {
-                        w[k] = p.bound(w[k] + (plus[k] - 0.0));
-                    }
+                    w[k] = p.bound(w[k] + (plus[k] - 0.0));
                     plus[k] = 0.0;
                 }
                 t.weight = w;

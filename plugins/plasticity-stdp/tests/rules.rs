@@ -1,0 +1,277 @@
+//! Every rule against its source's formula, recomputed here per synapse (each synapse with
+//! traces of its own, fed the spike trains it sees after its delay), every weight at every
+//! step. Random spike trains on both sides, sparse and dense projections, per-synapse
+//! delays, axonal and dendritic. Tolerance: bit-equal where the arithmetic is the same
+//! (`0.0`); sums over synapses in another order (shared kernels) within 1e-12 relative.
+
+mod common;
+
+use common::{Syn, Trial, run, scenario_text, shaped_text};
+
+const SPARSE: &str = "rule = \"pairwise_bernoulli\"\np = 0.5";
+const DENSE: &str = "rule = \"all_to_all\"";
+const DELAYS: &str = "{ dist = \"uniform\", low = \"0 ms\", high = \"3 ms\" }";
+const STEPS: u64 = 300;
+
+/// (pre lag, post lag) of a synapse.
+fn lags(s: Syn, dendritic: bool) -> (u64, u64) {
+    if dendritic { (0, s.d) } else { (s.d, 0) }
+}
+
+/// Brian2's STDP example per synapse: decay, then the presynaptic pathway, then the
+/// postsynaptic one.
+fn reference_stdp(tr: &Trial, tau_pre: f64, tau_post: f64, a_pre: f64, a_post: f64, w_max: f64, dendritic: bool) -> Vec<Vec<f64>> {
+    let (dp, dq) = ((-1.0 / tau_pre).exp(), (-1.0 / tau_post).exp());
+    let mut w = tr.w0.clone();
+    let (mut apre, mut apost) = (vec![0.0f64; w.len()], vec![0.0f64; w.len()]);
+    let mut out = Vec::new();
+    for t in 0..tr.w.len() as u64 {
+        for (k, &s) in tr.syn.iter().enumerate() {
+            let (pl, ql) = lags(s, dendritic);
+            apre[k] *= dp;
+            apost[k] *= dq;
+            if tr.pre_at(s, t, pl) {
+                apre[k] += a_pre;
+                w[k] = (w[k] + apost[k]).clamp(0.0, w_max);
+            }
+            if tr.post_at(s, t, ql) {
+                apost[k] += a_post;
+                w[k] = (w[k] + apre[k]).clamp(0.0, w_max);
+            }
+        }
+        out.push(w.clone());
+    }
+    out
+}
+
+#[test]
+fn stdp_sparse_axonal_delays() {
+    let rule = "{ rule = \"stdp\", tau_pre = \"10 ms\", tau_post = \"12 ms\", a_pre = 0.01, a_post = -0.0105, w_max = 0.5 }";
+    let tr = run(&scenario_text(SPARSE, DELAYS, rule, STEPS));
+    assert!(tr.syn.iter().any(|s| s.d == 0) && tr.syn.iter().any(|s| s.d == 3));
+    tr.check(&reference_stdp(&tr, 10.0, 12.0, 0.01, -0.0105, 0.5, false), 0.0, "stdp sparse axonal");
+}
+
+#[test]
+fn stdp_dense_dendritic_delays() {
+    let rule = "{ rule = \"stdp\", tau_pre = \"10 ms\", tau_post = \"12 ms\", a_pre = 0.01, a_post = -0.0105, w_max = 0.5, delay = \"dendritic\" }";
+    let tr = run(&scenario_text(DENSE, DELAYS, rule, STEPS));
+    tr.check(&reference_stdp(&tr, 10.0, 12.0, 0.01, -0.0105, 0.5, true), 0.0, "stdp dense dendritic");
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Fw {
+    AbsEps,
+    Normalized,
+    Constant,
+}
+
+fn f_w(fw: Fw, w: &[f64]) -> Vec<f64> {
+    match fw {
+        Fw::AbsEps => w.iter().map(|x| x.abs() + 1e-6).collect(),
+        Fw::Constant => vec![1.0; w.len()],
+        Fw::Normalized => {
+            let mut sum = 0.0;
+            for x in w {
+                sum += x.abs();
+            }
+            w.iter().map(|x| x.abs() / (sum + 1e-6)).collect()
+        }
+    }
+}
+
+/// SpikingFlow's STDPModule.forward / STDPUpdater.update, per synapse.
+fn reference_sf(tr: &Trial, tau_pre: f64, tau_post: f64, lr: f64, fw: Fw, updater: bool, inverse: bool, dendritic: bool) -> Vec<Vec<f64>> {
+    let mut w = tr.w0.clone();
+    let (mut x, mut y) = (vec![0.0f64; w.len()], vec![0.0f64; w.len()]);
+    let z = |b: bool| if b { 1.0 } else { 0.0 };
+    let mut out = Vec::new();
+    for t in 0..tr.w.len() as u64 {
+        for (k, &s) in tr.syn.iter().enumerate() {
+            x[k] += -x[k] / tau_pre + z(tr.pre_at(s, t, lags(s, dendritic).0));
+        }
+        let post_update = |y: &mut Vec<f64>| {
+            for (k, &s) in tr.syn.iter().enumerate() {
+                y[k] += -y[k] / tau_post + z(tr.post_at(s, t, lags(s, dendritic).1));
+            }
+        };
+        if !updater {
+            let f = f_w(fw, &w);
+            for k in 0..w.len() {
+                w[k] += -(lr * f[k] * y[k]);
+            }
+            post_update(&mut y);
+            let f = f_w(fw, &w);
+            for k in 0..w.len() {
+                w[k] += lr * f[k] * x[k];
+            }
+        } else {
+            post_update(&mut y);
+            let f = f_w(fw, &w);
+            for k in 0..w.len() {
+                if inverse { w[k] -= lr * f[k] * x[k] } else { w[k] += lr * f[k] * x[k] }
+            }
+            let f = f_w(fw, &w);
+            for k in 0..w.len() {
+                if inverse { w[k] += lr * f[k] * y[k] } else { w[k] -= lr * f[k] * y[k] }
+            }
+        }
+        out.push(w.clone());
+    }
+    out
+}
+
+#[test]
+fn sf_stdp_module_dense() {
+    let rule = "{ rule = \"sf_stdp\", tau_pre = 10, tau_post = 10, learning_rate = 1e-3 }";
+    let tr = run(&scenario_text(DENSE, "\"2 ms\"", rule, STEPS));
+    tr.check(&reference_sf(&tr, 10.0, 10.0, 1e-3, Fw::AbsEps, false, false, false), 0.0, "sf_stdp module");
+}
+
+#[test]
+fn sf_stdp_updater_normalized_sparse_delays() {
+    let rule = "{ rule = \"sf_stdp\", tau_pre = 5, tau_post = 8, learning_rate = 0.1, f_w = \"normalized\", variant = \"updater\" }";
+    let tr = run(&scenario_text(SPARSE, DELAYS, rule, STEPS));
+    tr.check(&reference_sf(&tr, 5.0, 8.0, 0.1, Fw::Normalized, true, false, false), 0.0, "sf_stdp updater normalized");
+}
+
+#[test]
+fn sf_stdp_updater_inverse_constant_dendritic() {
+    let rule = "{ rule = \"sf_stdp\", tau_pre = 5, tau_post = 8, learning_rate = 1e-3, f_w = \"constant\", variant = \"updater\", inverse = true, delay = \"dendritic\" }";
+    let tr = run(&scenario_text(SPARSE, DELAYS, rule, STEPS));
+    tr.check(&reference_sf(&tr, 5.0, 8.0, 1e-3, Fw::Constant, true, true, true), 0.0, "sf_stdp inverse dendritic");
+}
+
+#[derive(Clone, Copy)]
+struct Norse {
+    k_pre: f64,
+    k_post: f64,
+    a_pre: f64,
+    a_post: f64,
+    w_min: f64,
+    w_max: f64,
+    eta_plus: f64,
+    eta_minus: f64,
+    alg: &'static str,
+    mu: f64,
+    hardbound: bool,
+}
+
+impl Norse {
+    fn a_plus(&self, w: f64) -> f64 {
+        let h = |x: f64| if x > 0.0 { 1.0 } else { 0.0 };
+        match self.alg {
+            "additive" => self.eta_plus,
+            "additive_step" => self.eta_plus * h(self.w_max - w),
+            "multiplicative_pow" => self.eta_plus * (self.w_max - w).powf(self.mu),
+            _ => self.eta_plus * (self.w_max - w).max(0.0),
+        }
+    }
+    fn a_minus(&self, w: f64) -> f64 {
+        let h = |x: f64| if x > 0.0 { 1.0 } else { 0.0 };
+        match self.alg {
+            "additive" => self.eta_minus,
+            "additive_step" => self.eta_minus * h(w - self.w_min),
+            "multiplicative_pow" => self.eta_minus * (w - self.w_min).powf(self.mu),
+            _ => self.eta_minus * (w - self.w_min).max(0.0),
+        }
+    }
+    fn bound(&self, w: f64) -> f64 {
+        if self.hardbound { w.clamp(self.w_min, self.w_max) } else { w }
+    }
+    fn toml(&self, extra: &str) -> String {
+        format!(
+            "{{ rule = \"norse_stdp\", tau_pre = \"{}ms\", tau_post = \"{}ms\", a_pre = {}, a_post = {}, w_min = {}, w_max = {}, eta_plus = {}, eta_minus = {}, algorithm = \"{}\", mu = {}, hardbound = {}{extra} }}",
+            1.0 / self.k_pre,
+            1.0 / self.k_post,
+            self.a_pre,
+            self.a_post,
+            self.w_min,
+            self.w_max,
+            self.eta_plus,
+            self.eta_minus,
+            self.alg,
+            self.mu,
+            self.hardbound
+        )
+    }
+}
+
+const NORSE: Norse = Norse { k_pre: 0.2, k_post: 0.125, a_pre: 1.0, a_post: 1.5, w_min: 0.05, w_max: 0.45, eta_plus: 0.02, eta_minus: 0.025, alg: "additive", mu: 0.0, hardbound: true };
+
+/// Norse's stdp_step_linear per synapse (or, with a kernel, stdp_step_conv2d: the
+/// changes of the synapses sharing a kernel entry summed).
+fn reference_norse(tr: &Trial, p: Norse, dendritic: bool) -> Vec<Vec<f64>> {
+    let mut w = tr.w0.clone();
+    let n = tr.syn.len();
+    let (mut x, mut y) = (vec![0.0f64; n], vec![0.0f64; n]);
+    let z = |b: bool| if b { 1.0 } else { 0.0 };
+    let mut out = Vec::new();
+    for t in 0..tr.w.len() as u64 {
+        let (mut zpre, mut zpost) = (vec![0.0; n], vec![0.0; n]);
+        for (k, &s) in tr.syn.iter().enumerate() {
+            let (pl, ql) = lags(s, dendritic);
+            zpre[k] = z(tr.pre_at(s, t, pl));
+            zpost[k] = z(tr.post_at(s, t, ql));
+            x[k] = x[k] + p.k_pre * (-x[k] + p.a_pre * zpre[k]);
+            y[k] = y[k] + p.k_post * (-y[k] + p.a_post * zpost[k]);
+        }
+        match &tr.kernel {
+            None => {
+                for k in 0..n {
+                    let dwp = p.a_plus(w[k]) * (zpost[k] * x[k]);
+                    let dwm = p.a_minus(w[k]) * (y[k] * zpre[k]);
+                    w[k] = p.bound(w[k] + (dwp - dwm));
+                }
+            }
+            Some(kernel) => {
+                let (mut plus, mut minus) = (vec![0.0; w.len()], vec![0.0; w.len()]);
+                for k in 0..n {
+                    plus[kernel[k]] += zpost[k] * x[k];
+                    minus[kernel[k]] += y[k] * zpre[k];
+                }
+                for c in 0..w.len() {
+                    w[c] = p.bound(w[c] + (p.a_plus(w[c]) * plus[c] - p.a_minus(w[c]) * minus[c]));
+                }
+            }
+        }
+        out.push(w.clone());
+    }
+    out
+}
+
+#[test]
+fn norse_additive_sparse_axonal_delays() {
+    let tr = run(&scenario_text(SPARSE, DELAYS, &NORSE.toml(""), STEPS));
+    tr.check(&reference_norse(&tr, NORSE, false), 0.0, "norse additive");
+}
+
+#[test]
+fn norse_additive_step_dense_dendritic() {
+    let p = Norse { alg: "additive_step", ..NORSE };
+    let tr = run(&scenario_text(DENSE, DELAYS, &p.toml(", delay = \"dendritic\""), STEPS));
+    tr.check(&reference_norse(&tr, p, true), 0.0, "norse additive_step dendritic");
+}
+
+#[test]
+fn norse_multiplicative_pow() {
+    let p = Norse { alg: "multiplicative_pow", mu: 0.5, ..NORSE };
+    let tr = run(&scenario_text(SPARSE, DELAYS, &p.toml(""), STEPS));
+    tr.check(&reference_norse(&tr, p, false), 0.0, "norse multiplicative_pow");
+}
+
+#[test]
+fn norse_multiplicative_relu_unbounded() {
+    let p = Norse { alg: "multiplicative_relu", hardbound: false, eta_plus: 0.05, eta_minus: 0.05, ..NORSE };
+    let tr = run(&scenario_text(DENSE, "\"1 ms\"", &p.toml(""), STEPS));
+    tr.check(&reference_norse(&tr, p, false), 0.0, "norse multiplicative_relu");
+}
+
+#[test]
+fn norse_conv2d_shared_kernel() {
+    let p = Norse { eta_plus: 0.002, eta_minus: 0.0025, ..NORSE };
+    let text = shaped_text("shape = [1, 5, 5]", "shape = [2, 3, 3]", 18, "rule = \"conv2d\"\nkernel_size = 3", "\"1 ms\"", &p.toml(""), STEPS);
+    let tr = run(&text);
+    assert_eq!(tr.w0.len(), 18, "2 kernels of 3 x 3");
+    tr.check(&reference_norse(&tr, p, false), 1e-12, "norse conv2d");
+}
