@@ -107,6 +107,17 @@ impl Sim {
         c.step as f64 * c.dt_ms
     }
 
+    /// Sets the neuromodulatory signal `name` (`"reward"`) that plasticity rules read from
+    /// the next step on: closed-loop learning from a program, between steps.
+    pub fn set_modulator(&mut self, name: &str, value: f64) {
+        self.world.resource_mut::<crate::net::plastic::Modulators>().set(name, value);
+    }
+
+    /// The current value of the neuromodulatory signal `name` (0 if never set).
+    pub fn modulator(&self, name: &str) -> f64 {
+        self.world.resource::<crate::net::plastic::Modulators>().get(name)
+    }
+
     /// Advances one step (none once a plugin has broken its contract: see [`Sim::check`]).
     pub fn step(&mut self) {
         self.run_steps(1);

@@ -24,7 +24,7 @@ use bevy_ecs::prelude::*;
 use crate::api::sets::SimSystems;
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
 use crate::net::synapse::{Delays, SynapseTable};
-use crate::net::{Clock, SpikeHistory, Spikes};
+use crate::net::{Clock, RunInfo, SpikeHistory, Spikes};
 use crate::registry::SimBuilder;
 
 /// Where a projection's delay lies, for its plasticity rule.
@@ -285,6 +285,10 @@ pub struct PlasticStep<'a> {
     pub step: u64,
     /// Step, ms.
     pub dt_ms: f64,
+    /// The step the run ends at (its last step is `end_step - 1`).
+    pub end_step: u64,
+    /// The run's seed (for a rule's random streams: `util::rng::Stream`).
+    pub seed: u64,
     /// The projection's synapses: weights and per-synapse arrays (the rule's are found by
     /// name, [`SynapseTable::var`]).
     pub table: &'a mut SynapseTable,
@@ -327,6 +331,7 @@ pub trait PlasticityRule: Component<Mutability = bevy_ecs::component::Mutable> +
 /// matter).
 pub fn apply_rule<R: PlasticityRule>(
     clock: Res<Clock>,
+    info: Res<RunInfo>,
     modulators: Res<Modulators>,
     mut q: Query<(&mut SynapseTable, &mut R)>,
     hist: Query<(&Spikes, &SpikeHistory)>,
@@ -337,6 +342,8 @@ pub fn apply_rule<R: PlasticityRule>(
         let step = PlasticStep {
             step: clock.step,
             dt_ms: clock.dt_ms,
+            end_step: info.end_step,
+            seed: info.seed,
             table: &mut table,
             pre_now: &pre_now.indices,
             post_now: &post_now.indices,

@@ -30,6 +30,8 @@ pub mod purpose {
     pub const POISSON: u64 = 4;
     /// Noise injected into neurons.
     pub const NOISE: u64 = 5;
+    /// Plasticity rules that draw (stochastic rounding): index = step, counter within it.
+    pub const PLASTICITY: u64 = 6;
 }
 
 const M0: u32 = 0xD251_1F53;
