@@ -43,7 +43,8 @@ pub fn builder() -> SimBuilder {
         .add_plugin(spikeworld_neuron_hh::HhPlugin)
         .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
         .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
-        .add_plugin(spikeworld_plasticity_stdp::StdpPlugin);
+        .add_plugin(spikeworld_plasticity_stdp::StdpPlugin)
+        .add_plugin(spikeworld_plasticity_reward::RewardPlugin);
     b
 }
 
