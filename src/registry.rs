@@ -52,6 +52,17 @@ const BUILTIN_MONITORS: &[MonitorSpec] = &[
         ],
     },
     MonitorSpec { name: "rate", doc: "population rate of `target` in Hz", keys: &[("bin", true, "bin width, a multiple of dt")] },
+    MonitorSpec {
+        name: "weights",
+        doc: "the weights of `projection` (not `target`): mean, std, min, max and a histogram, and chosen synapses, every `every`; plotted in weights.svg",
+        keys: &[
+            ("projection", true, "the projection's name"),
+            ("every", false, "sampling period, a multiple of dt (default dt)"),
+            ("synapses", false, "indices of weights recorded one by one (into the stored weights: synapses, or kernel entries of a conv2d projection)"),
+            ("bins", false, "histogram bins (default 20; 0: none)"),
+            ("range", false, "histogram range [low, high] in the weight's unit (default: the first sample's min and max)"),
+        ],
+    },
 ];
 
 /// The core's top-level scenario tables; a plugin's must differ.
@@ -59,7 +70,7 @@ pub const CORE_TABLES: &[&str] = &["simulation", "population", "projection", "en
 
 /// Section names the core uses for its own state; a plugin's must differ.
 pub const CORE_SECTIONS: &[&str] =
-    &["clock", "modulators", "neuron_state", "input_ring", "spikes", "spike_history", "synapse_table", "encoder", "spike_recorder", "state_recorder", "rate_recorder", "end"];
+    &["clock", "modulators", "neuron_state", "input_ring", "spikes", "spike_history", "synapse_table", "encoder", "spike_recorder", "state_recorder", "rate_recorder", "weight_recorder", "end"];
 
 /// Writes the state of one component of an entity; `None` when the entity has none.
 pub(crate) type SaveFn = fn(&World, Entity, &mut StateWriter<'_>) -> Option<std::io::Result<()>>;

@@ -8,6 +8,7 @@ use crate::api::connect::ConnectCtx;
 use crate::api::model::Col;
 use crate::api::run::{EngineKind, RunOptions};
 use crate::api::synapse::SynapseVarSpec;
+use crate::monitor::weights::WeightRecorder;
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::{Csr, Delays, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputOrder, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
@@ -58,7 +59,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref());
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn)?;
-    let monitors = spawn_monitors(&mut world, scenario, &populations);
+    let monitors = spawn_monitors(&mut world, scenario, &populations, &projections)?;
     insert_resources(&mut world, scenario, opts, device, &projections, &encoders)?;
     for (_, t) in &scenario.tables {
         t.insert(&mut world);
@@ -300,7 +301,7 @@ fn spawn_projections(world: &mut World, scenario: &Scenario, populations: &[Enti
 }
 
 /// Stage 5: monitors.
-fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]) -> Vec<Entity> {
+fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity], projections: &[Entity]) -> Result<Vec<Entity>> {
     let mut out = Vec::with_capacity(scenario.monitors.len());
     for m in &scenario.monitors {
         let target = populations[m.target.index];
@@ -310,10 +311,23 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
             MonitorKind::Spikes => world.spawn((label, SpikeRecorder::new(&m.name, target, a, b))).id(),
             MonitorKind::State { vars, indices, every } => world.spawn((label, StateRecorder::new(&m.name, target, vars.clone(), indices.clone(), *every))).id(),
             MonitorKind::Rate { bin } => world.spawn((label, RateRecorder::new(&m.name, target, a, b, *bin))).id(),
+            MonitorKind::Weights { projection, every, synapses, bins, range } => {
+                let pe = projections[*projection];
+                let n = world.get::<SynapseTable>(pe).map_or(0, |t| t.weight.len());
+                if let Some(&k) = synapses.iter().find(|&&k| k >= n) {
+                    return Err(Error::Input(format!(
+                        "{}: monitor `{}`: synapse index {k} is out of range: projection `{}` stores {n} weights",
+                        scenario.path.display(),
+                        m.name,
+                        scenario.projections[*projection].name
+                    )));
+                }
+                world.spawn((label, WeightRecorder::new(&m.name, pe, *every, synapses.clone(), *bins, *range))).id()
+            }
         };
         out.push(e);
     }
-    out
+    Ok(out)
 }
 
 /// Stage 6: clock, run facts, delivery and input orders, threads, device.

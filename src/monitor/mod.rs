@@ -1,6 +1,8 @@
 //! Monitors: `spikes` (every spike), `state` (variables of chosen neurons every k steps),
 //! `rate` (population rate in bins). They record in [`crate::api::sets::SimSystems::Record`].
 
+pub mod weights;
+
 use bevy_ecs::prelude::*;
 
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};

@@ -15,11 +15,13 @@
 //!   (float64, `(bins,)`).
 
 pub mod plot;
+pub mod weights_plot;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::monitor::weights::WeightRecorder;
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::RunInfo;
 use crate::sim::Sim;
@@ -160,6 +162,7 @@ impl Sim {
         let previous = previous_files(dir);
         let mut raster: Vec<&SpikeRecorder> = Vec::new();
         let mut traces: Vec<plot::TracePanel> = Vec::new();
+        let mut weights: Vec<(&WeightRecorder, &str)> = Vec::new();
         for (mi, &e) in self.monitors.iter().enumerate() {
             let pop = &sc.populations[sc.monitors[mi].target.index];
             if let Some(m) = self.world.get::<SpikeRecorder>(e) {
@@ -184,6 +187,38 @@ impl Sim {
                     add(&mut files, rel, &m.name, var.name, var.dim.unit(), "<f8", vec![t, k]);
                     traces.push(plot::TracePanel { monitor: m, slot, var: var.name, dim: var.dim });
                 }
+            } else if let Some(m) = self.world.get::<WeightRecorder>(e) {
+                let unit = match &sc.monitors[mi].kind {
+                    crate::scenario::MonitorKind::Weights { projection, .. } => pop.model.receptors()[sc.projections[*projection].receptor].dim.unit(),
+                    _ => "1",
+                };
+                let t = m.t_ms.len() as u64;
+                let name = &m.name;
+                write_npy_f64(&dir.join(format!("{name}.t_ms.npy")), &[t], &m.t_ms)?;
+                add(&mut files, format!("{name}.t_ms.npy"), name, "t_ms", "ms", "<f8", vec![t]);
+                for (i, q) in ["mean", "std", "min", "max"].into_iter().enumerate() {
+                    let col: Vec<f64> = m.stats.iter().map(|s| s[i]).collect();
+                    write_npy_f64(&dir.join(format!("{name}.{q}.npy")), &[t], &col)?;
+                    add(&mut files, format!("{name}.{q}.npy"), name, q, unit, "<f8", vec![t]);
+                }
+                let edges = m.edges();
+                if !edges.is_empty() {
+                    let b = m.bins as u64;
+                    let counts: Vec<i64> = m.hist.iter().map(|&c| c as i64).collect();
+                    write_npy_i64(&dir.join(format!("{name}.hist.npy")), &[t, b], &counts)?;
+                    write_npy_f64(&dir.join(format!("{name}.hist_edges.npy")), &[b + 1], &edges)?;
+                    add(&mut files, format!("{name}.hist.npy"), name, "hist", "1", "<i8", vec![t, b]);
+                    add(&mut files, format!("{name}.hist_edges.npy"), name, "hist_edges", unit, "<f8", vec![b + 1]);
+                }
+                if !m.synapses.is_empty() {
+                    let k = m.synapses.len() as u64;
+                    let idx: Vec<i64> = m.synapses.iter().map(|&s| s as i64).collect();
+                    write_npy_i64(&dir.join(format!("{name}.synapses.npy")), &[k], &idx)?;
+                    write_npy_f64(&dir.join(format!("{name}.values.npy")), &[t, k], &m.values)?;
+                    add(&mut files, format!("{name}.synapses.npy"), name, "synapses", "1", "<i8", vec![k]);
+                    add(&mut files, format!("{name}.values.npy"), name, "values", unit, "<f8", vec![t, k]);
+                }
+                weights.push((m, unit));
             } else if let Some(m) = self.world.get::<RateRecorder>(e) {
                 let bins = self.step_count().div_ceil(m.bin) as usize;
                 let mut counts = m.counts.clone();
@@ -203,6 +238,9 @@ impl Sim {
         }
         if !traces.is_empty() {
             plot::traces_svg(&dir.join("traces.svg"), &traces, self.step_count() as f64 * sc.dt_ms)?;
+        }
+        if !weights.is_empty() {
+            weights_plot::weights_svg(&dir.join("weights.svg"), &weights, self.step_count() as f64 * sc.dt_ms)?;
         }
 
         let t_s = self.step_count() as f64 * sc.dt_ms / 1000.0;

@@ -135,7 +135,7 @@ pub const TRACES_MAX_LINES: usize = 10;
 pub const TRACES_MAX_POINTS: usize = 2000;
 
 /// Line colours of `traces.svg` (Tableau 10: one per line, [`TRACES_MAX_LINES`] of them).
-const TRACE_COLORS: [RGBColor; TRACES_MAX_LINES] = [
+pub(crate) const TRACE_COLORS: [RGBColor; TRACES_MAX_LINES] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -175,7 +175,7 @@ fn ordinal(k: usize) -> String {
 
 /// The y range of the drawn lines: their finite values, padded by 5 % (a flat line gets
 /// ±1 unit, or ±5 % of its value when that is larger).
-fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         return (-1.0, 1.0);

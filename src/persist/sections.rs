@@ -12,6 +12,7 @@ use crate::api::run::RunOptions;
 use crate::api::state::{CompareWriter, CountingWriter, StateError, StateReader, StateWriter};
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::SynapseTable;
+use crate::monitor::weights::WeightRecorder;
 use crate::net::plastic::Modulators;
 use crate::net::{Clock, EncoderSlot, EntityLabel, InputRing, NeuronState, SpikeHistory, Spikes};
 use crate::persist::format::{CheckpointFile, Header, cerr, short, write_file};
@@ -52,6 +53,7 @@ fn core_sections() -> Vec<StateSection> {
         StateSection::component::<SpikeRecorder>("spike_recorder"),
         StateSection::component::<StateRecorder>("state_recorder"),
         StateSection::component::<RateRecorder>("rate_recorder"),
+        StateSection::component::<WeightRecorder>("weight_recorder"),
     ]
 }
 

@@ -313,6 +313,12 @@ pub fn estimate(
                 let what = format!("state monitor `{}`: {samples:.0} samples × {} neurons × {} variables × 8 B", m.name, indices.len(), vars.len());
                 items.push(Item { what, key, loc, bytes: samples * (indices.len() * vars.len()) as f64 * 8.0 + samples * 8.0 + indices.len() as f64 * 8.0 });
             }
+            MonitorKind::Weights { every, synapses, bins, .. } => {
+                let samples = (steps / every) as f64;
+                let (key, loc) = locs.pick(&[format!("monitor[{i}].projection")]);
+                let per = (5 + bins + synapses.len()) as f64 * 8.0;
+                items.push(Item { what: format!("weights monitor `{}`: {samples:.0} samples × {per:.0} B", m.name), key, loc, bytes: samples * per });
+            }
             MonitorKind::Rate { bin } => {
                 let bins = steps.div_ceil(*bin) as f64;
                 let (key, loc) = locs.pick(&[format!("monitor[{i}].bin")]);

@@ -222,6 +222,20 @@ pub enum MonitorKind {
         /// Bin width in steps.
         bin: u64,
     },
+    /// A projection's weights every `every` steps (the monitor's `target` is then the
+    /// projection's target selection).
+    Weights {
+        /// Index into [`Scenario::projections`].
+        projection: usize,
+        /// Record every this many steps.
+        every: u64,
+        /// Weights recorded one by one (checked against the table when it is built).
+        synapses: Vec<usize>,
+        /// Histogram bins.
+        bins: usize,
+        /// Histogram range.
+        range: Option<(f64, f64)>,
+    },
 }
 
 /// A monitor.

@@ -4,13 +4,13 @@ use crate::registry::{Registry, names};
 use crate::scenario::estimate::KeyLocs;
 use crate::scenario::read::{array_of_tables, check_name};
 use crate::scenario::select::{select_population, steps_of};
-use crate::scenario::{MonitorDef, MonitorKind, PopulationDef};
+use crate::scenario::{MonitorDef, MonitorKind, PopulationDef, ProjectionDef};
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::table::{Table, node_count};
 use crate::util::units::Dim;
 
-pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: &[PopulationDef], dt_ms: f64, locs: &mut KeyLocs) -> Result<Vec<MonitorDef>, ScenarioError> {
+pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: &[PopulationDef], projections: &[ProjectionDef], dt_ms: f64, locs: &mut KeyLocs) -> Result<Vec<MonitorDef>, ScenarioError> {
     let mut monitors = Vec::new();
     let mut mon_names: Vec<String> = Vec::new();
     for (mut t, _) in array_of_tables(root, "monitor")? {
@@ -19,6 +19,45 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
         let (kind, kn) = t.str("kind")?;
         if !reg.monitors.contains_key(kind) {
             return Err(t.err(kn, "kind", format!("unknown monitor `{kind}`; valid: {}", names(&reg.monitors))));
+        }
+        if kind == "weights" {
+            let (pname, pn) = t.str("projection")?;
+            let projection = projections.iter().position(|p| p.name == pname).ok_or_else(|| {
+                let valid: Vec<&str> = projections.iter().map(|p| p.name.as_str()).collect();
+                t.err(pn, "projection", format!("no projection `{pname}`; valid: {}", if valid.is_empty() { "none".into() } else { valid.join(", ") }))
+            })?;
+            locs.insert(t.key_path("projection"), pn.loc.clone());
+            let every = match t.opt_quantity("every", Dim::Time)? {
+                None => 1,
+                Some((e, en)) => steps_of(e, dt_ms).filter(|&k| k >= 1).ok_or_else(|| t.err(en, "every", format!("must be a positive whole number of steps of dt ({dt_ms} ms), at most 2^53")))?,
+            };
+            let synapses = match t.get("synapses") {
+                None => Vec::new(),
+                Some(n) => match &n.val {
+                    Val::Array(a) => a.iter().map(|x| node_count(x, &t.key_path("synapses")).map(|k| k as usize)).collect::<Result<Vec<_>, _>>()?,
+                    other => return Err(t.err(n, "synapses", format!("expected an array of synapse indices, found {}", other.type_str()))),
+                },
+            };
+            let bins = match t.opt_count("bins")? {
+                None => 20,
+                Some((b, bn)) if b > 10_000 => return Err(t.err(bn, "bins", format!("at most 10000 bins (found {b})"))),
+                Some((b, _)) => b as usize,
+            };
+            let wdim = populations[projections[projection].to.index].model.receptors()[projections[projection].receptor].dim;
+            let range = match t.get("range") {
+                None => None,
+                Some(n) => {
+                    let v = crate::util::table::node_quantity_list(n, wdim, &t.key_path("range"))?;
+                    match v[..] {
+                        [a, b] if a < b && a.is_finite() && b.is_finite() => Some((a, b)),
+                        _ => return Err(t.err(n, "range", "expected [low, high] with low < high, finite")),
+                    }
+                }
+            };
+            t.finish(&["name", "kind", "projection", "every", "synapses", "bins", "range"])?;
+            mon_names.push(name.to_string());
+            monitors.push(MonitorDef { name: name.to_string(), target: projections[projection].to.clone(), kind: MonitorKind::Weights { projection, every, synapses, bins, range } });
+            continue;
         }
         let (sel, sn) = t.str("target")?;
         let target = select_population(sel, sn, &t.key_path("target"), populations)?;

@@ -10,6 +10,7 @@ use spikeworld::prelude::*;
 pub fn builder() -> SimBuilder {
     let mut b = SimBuilder::new();
     b.add_plugin(spikeworld_neuron_sj::SjPlugin)
+        .add_plugin(spikeworld_neuron_lif::LifPlugin)
         .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
         .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
         .add_plugin(spikeworld_plasticity_stdp::StdpPlugin);
