@@ -8,6 +8,7 @@ use spikeworld::prelude::*;
 
 pub mod classic;
 pub mod norse;
+pub mod spaic;
 pub mod spikingflow;
 
 /// Registers the rules of the STDP family as `plasticity = { rule = ... }` add-ons:
@@ -21,6 +22,16 @@ impl Plugin for StdpPlugin {
         register_rule::<classic::PairStdp>(b, "plasticity.stdp");
         register_rule::<spikingflow::SfStdp>(b, "plasticity.sf_stdp");
         register_rule::<norse::NorseStdp>(b, "plasticity.norse_stdp");
+        b.add_projection_addon(spaic::online::NearestAddon)
+            .add_projection_addon(spaic::online::FullAddon)
+            .add_projection_addon(spaic::meta::Addon)
+            .add_projection_addon(spaic::postpre_int::Addon)
+            .add_projection_addon(spaic::conv::Addon);
+        register_rule::<spaic::online::NearestOnlineStdp>(b, "plasticity.nearest_online_stdp");
+        register_rule::<spaic::online::FullOnlineStdp>(b, "plasticity.full_online_stdp");
+        register_rule::<spaic::meta::MetaNearestOnlineStdp>(b, "plasticity.meta_nearest_online_stdp");
+        register_rule::<spaic::postpre_int::PostPreIntStdp>(b, "plasticity.postpre_int_stdp");
+        register_rule::<spaic::conv::Conv2dStdp>(b, "plasticity.conv2d_stdp");
     }
 }
 
