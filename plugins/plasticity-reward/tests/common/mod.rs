@@ -1,0 +1,202 @@
+//! A plastic projection fed by random spike trains, stepped one step at a time with a
+//! reward set between steps (or by a `[reward]` table), and the spikes each synapse saw,
+//! for references that recompute every weight per synapse (the pattern of
+//! plugins/plasticity-stdp/tests/common).
+#![allow(dead_code, reason = "each test file uses part of it")]
+
+use std::path::Path;
+
+use spikeworld::prelude::*;
+
+/// The simulator with the plugins these tests use.
+pub fn builder() -> SimBuilder {
+    let mut b = SimBuilder::new();
+    b.add_plugin(spikeworld_neuron_sj::SjPlugin)
+        .add_plugin(spikeworld_neuron_lif::LifPlugin)
+        .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
+        .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
+        .add_plugin(spikeworld_plasticity_reward::RewardPlugin);
+    b
+}
+
+/// Loads scenario text.
+pub fn load(text: &str) -> spikeworld::Result<Scenario> {
+    Scenario::from_str(text, Path::new("reward.toml"), builder().registry(), &LoadOptions::default())
+}
+
+/// 12 Poisson sources (150 Hz at dt = 1 ms) onto 6 `sj_if` targets, which a second Poisson
+/// drive (one-to-one, weight 5) makes spike at random too; the plastic projection `plastic`
+/// connects them by `connect`, with `delay` and the plasticity table `rule`; `extra` is
+/// appended (a `[reward]` table).
+pub fn scenario_text(connect: &str, delay: &str, rule: &str, steps: u64, extra: &str) -> String {
+    shaped_text("size = 12", "size = 6", 6, connect, delay, rule, steps, extra)
+}
+
+/// [`scenario_text`] with the sources' and targets' size or shape keys given.
+#[expect(clippy::too_many_arguments, reason = "a test's scenario template")]
+pub fn shaped_text(pre: &str, post: &str, n_post: usize, connect: &str, delay: &str, rule: &str, steps: u64, extra: &str) -> String {
+    format!(
+        r#"
+[simulation]
+dt = "1 ms"
+t_stop = "{steps} ms"
+seed = 11
+
+[[encoder]]
+name = "pre"
+kind = "poisson"
+{pre}
+rate = "150 Hz"
+
+[[encoder]]
+name = "drive"
+kind = "poisson"
+size = {n_post}
+rate = "120 Hz"
+
+[[population]]
+name = "post"
+{post}
+model = "sj_if"
+
+[[projection]]
+name = "drive"
+from = "drive"
+to = "post"
+rule = "one_to_one"
+receptor = "x"
+weight = 5.0
+
+[[projection]]
+name = "plastic"
+from = "pre"
+to = "post"
+{connect}
+receptor = "x"
+weight = {{ dist = "uniform", low = 0.1, high = 0.4 }}
+delay = {delay}
+plasticity = {rule}
+
+{extra}
+"#
+    )
+}
+
+/// One synapse as the reference sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Syn {
+    /// Source index.
+    pub i: usize,
+    /// Target index.
+    pub j: usize,
+    /// Delay, steps.
+    pub d: u64,
+}
+
+/// A run stepped one step at a time: the synapses, the spikes of both sides per step, the
+/// reward the rules read in each step and the weights after every step.
+pub struct Trial {
+    /// Synapses in table order.
+    pub syn: Vec<Syn>,
+    /// Kernel entry of each synapse (shared weights).
+    pub kernel: Option<Vec<usize>>,
+    /// Initial weights (per synapse, or the kernel).
+    pub w0: Vec<f64>,
+    /// Source spikes per step.
+    pub pre: Vec<Vec<bool>>,
+    /// Target spikes per step.
+    pub post: Vec<Vec<bool>>,
+    /// The modulator `reward` in each step (as the rules read it).
+    pub reward: Vec<f64>,
+    /// The modulator `rate_loss` after each step.
+    pub rate_loss: Vec<f64>,
+    /// Weights after each step.
+    pub w: Vec<Vec<f64>>,
+    /// The simulation at the end.
+    pub sim: Sim,
+}
+
+pub fn table<'a>(sim: &'a Sim, name: &str) -> &'a SynapseTable {
+    let i = sim.scenario.projections.iter().position(|p| p.name == name).unwrap();
+    sim.world.get::<SynapseTable>(sim.projections[i]).unwrap()
+}
+
+/// A small deterministic generator of test rewards.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// Uniform in [0, 1).
+    pub fn next(&mut self) -> f64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// A reward: exactly 0 one time in 5, otherwise uniform in [-1, 1).
+    pub fn reward(&mut self) -> f64 {
+        if self.next() < 0.2 { 0.0 } else { 2.0 * self.next() - 1.0 }
+    }
+}
+
+/// Runs `text` step by step; before step `t`, `reward(t, post spikes of the last step)`
+/// (if `Some`) is set as the modulator `reward`.
+pub fn run(text: &str, mut reward: impl FnMut(u64, &[bool]) -> Option<f64>) -> Trial {
+    let b = builder();
+    let sc = load(text).unwrap_or_else(|e| panic!("{e}"));
+    let steps = sc.steps;
+    let mut sim = b.build(sc, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let tb = table(&sim, "plastic");
+    let syn: Vec<Syn> = (0..tb.len()).map(|k| Syn { i: (tb.source_of(k) - tb.src_start) as usize, j: tb.csr.col[k] as usize, d: tb.delay.of(k) as u64 }).collect();
+    let kernel = tb.kernel_index.as_ref().map(|ix| ix.iter().map(|&c| c as usize).collect());
+    let w0 = tb.weight.clone();
+    let pre_e = sim.encoders[sim.scenario.encoders.iter().position(|e| e.name == "pre").unwrap()];
+    let post_e = sim.population("post").unwrap();
+    let n_pre = sim.scenario.encoders.iter().find(|e| e.name == "pre").unwrap().size;
+    let n_post = sim.scenario.populations.iter().find(|p| p.name == "post").unwrap().size;
+    let (mut pre, mut post, mut w, mut rewards, mut loss) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for t in 0..steps {
+        let last: Vec<bool> = post.last().cloned().unwrap_or_else(|| vec![false; n_post]);
+        if let Some(r) = reward(t, &last) {
+            sim.set_modulator("reward", r);
+        }
+        sim.step();
+        let mark = |idx: &[u32], n: usize| {
+            let mut v = vec![false; n];
+            for &i in idx {
+                v[i as usize] = true;
+            }
+            v
+        };
+        pre.push(mark(&sim.world.get::<Spikes>(pre_e).unwrap().indices, n_pre));
+        post.push(mark(&sim.world.get::<Spikes>(post_e).unwrap().indices, n_post));
+        w.push(table(&sim, "plastic").weight.clone());
+        rewards.push(sim.modulator("reward"));
+        loss.push(sim.modulator("rate_loss"));
+    }
+    let total_pre: usize = pre.iter().map(|s| s.iter().filter(|&&x| x).count()).sum();
+    let total_post: usize = post.iter().map(|s| s.iter().filter(|&&x| x).count()).sum();
+    assert!(total_pre > 50 && total_post > 20, "the trial needs spikes on both sides ({total_pre} pre, {total_post} post)");
+    Trial { syn, kernel, w0, pre, post, reward: rewards, rate_loss: loss, w, sim }
+}
+
+impl Trial {
+    /// Whether the spike of synapse `s`'s source reaches it at step `t` (`lag` steps
+    /// after emission).
+    pub fn pre_at(&self, s: Syn, t: u64, lag: u64) -> bool {
+        t >= lag && self.pre[(t - lag) as usize][s.i]
+    }
+    /// See [`Trial::pre_at`].
+    pub fn post_at(&self, s: Syn, t: u64, lag: u64) -> bool {
+        t >= lag && self.post[(t - lag) as usize][s.j]
+    }
+    /// Asserts the simulated weights equal `reference[t]` at every step within `tol`
+    /// (relative to max(1, |w|)), and that the weights did change.
+    pub fn check(&self, reference: &[Vec<f64>], tol: f64, what: &str) {
+        assert_eq!(reference.len(), self.w.len());
+        for (t, (r, w)) in reference.iter().zip(&self.w).enumerate() {
+            for (k, (a, b)) in r.iter().zip(w).enumerate() {
+                assert!((a - b).abs() <= tol * a.abs().max(1.0), "{what}: step {t}, weight {k}: reference {a}, simulated {b}");
+            }
+        }
+        let changed = self.w.last().unwrap().iter().zip(&self.w0).filter(|(a, b)| a != b).count();
+        assert!(changed * 2 > self.w0.len(), "{what}: only {changed} of {} weights changed", self.w0.len());
+    }
+}
