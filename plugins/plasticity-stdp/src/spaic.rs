@@ -111,7 +111,9 @@ impl Pending {
     /// SPAIC's `dw = Apost * s_post^T x_pre - Apre * x_post^T s_pre`, per synapse: the
     /// postsynaptic arrivals first, then the presynaptic ones, each with the other side's
     /// trace as the synapse sees it (already including this step's spikes).
-    pub(crate) fn stdp(&mut self, t: &SynapseTable, ev: &SynapseEvents<'_>, x: &TraceRing, y: &TraceRing, range: TargetRange, a_post: f64, a_pre: f64) {
+    /// `traces` are (pre, post), `amp` is (Apost, Apre).
+    pub(crate) fn stdp(&mut self, t: &SynapseTable, ev: &SynapseEvents<'_>, traces: (&TraceRing, &TraceRing), range: TargetRange, amp: (f64, f64)) {
+        let ((x, y), (a_post, a_pre)) = (traces, amp);
         ev.post(t, |e| self.set(e.k, a_post * x.lagged(e.i as usize, e.pre_lag)));
         ev.pre(t, |e| self.sub(e.k, a_pre * y.lagged(range.rel(e.j).expect("target in the selection"), e.post_lag)));
     }

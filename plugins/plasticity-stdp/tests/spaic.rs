@@ -194,7 +194,7 @@ fn reference_meta(tr: &Trial, p: Meta, dendritic: bool) -> Vec<Vec<f64>> {
         });
         let my = mean(y);
         for i in 0..n_post {
-            wm[i] = wm[i] - 0.1 * p.a_pre * (y[i] - my);
+            wm[i] -= 0.1 * p.a_pre * (y[i] - my);
         }
         let mw = mean(wm);
         for x in wm.iter_mut() {

@@ -213,7 +213,7 @@ impl PlasticityRule for MetaNearestOnlineStdp {
         update_trace(&mut self.x, pre, &mut self.mark, |x, z| p.pre_decay * x * le(z) + z);
         update_trace(&mut self.y, post, &mut self.mark, |y, z| p.post_decay * y * le(z) + z);
         self.dw.clear();
-        self.dw.stdp(s.table, &s.events, &self.x, &self.y, self.range, p.a_post, p.a_pre);
+        self.dw.stdp(s.table, &s.events, (&self.x, &self.y), self.range, (p.a_post, p.a_pre));
         let y = std::mem::replace(&mut self.y, TraceRing::new(0, 1, 0.0));
         self.update(s.table, y.now());
         self.y = y;

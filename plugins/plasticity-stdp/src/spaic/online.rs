@@ -183,23 +183,24 @@ impl Online {
         update_trace(&mut self.x, pre, &mut self.mark, |x, z| f(x, z, p.decay_pre));
         update_trace(&mut self.y, post, &mut self.mark, |y, z| f(y, z, p.decay_post));
         self.new.clear();
-        self.new.stdp(s.table, &s.events, &self.x, &self.y, self.range, p.a_post, p.a_pre);
+        self.new.stdp(s.table, &s.events, (&self.x, &self.y), self.range, (p.a_post, p.a_pre));
     }
 
-    /// `W += dw_prev` on the synapses it touches; returns after that (the caller
-    /// normalises and clamps), then makes this step's dw the pending one.
+    /// `W += dw_prev` on the synapses it touches (the caller then normalises and clamps).
     fn add_prev(&mut self, t: &mut SynapseTable) {
         for (k, dw) in self.prev.iter() {
             t.weight[k] += dw;
         }
     }
 
+    /// Clamps the synapses `dw_prev` touched.
     fn clamp_prev(&self, t: &mut SynapseTable) {
         for (k, _) in self.prev.iter() {
             t.weight[k] = t.weight[k].clamp(self.p.w_min, self.p.w_max);
         }
     }
 
+    /// This step's dw becomes the pending one.
     fn shift(&mut self) {
         std::mem::swap(&mut self.prev, &mut self.new);
         self.new.clear();
