@@ -320,13 +320,6 @@ impl SimBuilder {
         self
     }
 
-    /// Adds systems through a function of the schedule (for configurations that cannot be
-    /// cloned, such as ambiguity declarations).
-    pub(crate) fn add_schedule_fn(&mut self, f: impl Fn(&mut Schedule) + Send + Sync + 'static) -> &mut Self {
-        self.registry.systems.push(Arc::new(f));
-        self
-    }
-
     /// Runs `hook` on every world this builder makes, once the network is built (all
     /// entities and the core's resources exist): to insert resources, or components on
     /// populations and projections. An error aborts the build with the plugin's message.

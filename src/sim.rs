@@ -66,7 +66,8 @@ impl SimBuilder {
             EngineKind::Tensor => schedule.add_systems(crate::engine::tensor::integrate_tensor.in_set(SimSystems::Integrate)),
         };
         schedule.add_systems(crate::engine::deliver::propagate_spikes.in_set(SimSystems::Propagate));
-        schedule.add_systems((crate::monitor::record_spikes, crate::monitor::record_states, crate::monitor::record_rates, crate::monitor::weights::record_weights).in_set(SimSystems::Record));
+        schedule.add_systems(crate::net::plastic::run_rules.in_set(SimSystems::Plasticity));
+        schedule.add_systems(crate::monitor::record.in_set(SimSystems::Record));
         schedule.add_systems(crate::engine::advance_clock.in_set(SimSystems::Advance));
         for add in &reg.systems {
             add(&mut schedule);

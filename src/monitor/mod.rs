@@ -80,7 +80,25 @@ impl RateRecorder {
     }
 }
 
-pub(crate) fn record_spikes(clock: Res<Clock>, mut mons: Query<&mut SpikeRecorder>, spikes: Query<&Spikes>) {
+/// Every monitor records (one system, not four: each system costs every step, and most
+/// scenarios have few monitors).
+pub(crate) fn record(
+    clock: Res<Clock>,
+    spike_mons: Query<&mut SpikeRecorder>,
+    state_mons: Query<&mut StateRecorder>,
+    rate_mons: Query<&mut RateRecorder>,
+    weight_mons: Query<&mut weights::WeightRecorder>,
+    spikes: Query<&Spikes>,
+    states: Query<&NeuronState>,
+    tables: Query<&crate::net::synapse::SynapseTable>,
+) {
+    record_spikes(&clock, spike_mons, &spikes);
+    record_states(&clock, state_mons, states);
+    record_rates(&clock, rate_mons, &spikes);
+    weights::record_weights(&clock, weight_mons, tables);
+}
+
+fn record_spikes(clock: &Clock, mut mons: Query<&mut SpikeRecorder>, spikes: &Query<&Spikes>) {
     let t = clock.step as f64 * clock.dt_ms;
     for mut m in &mut mons {
         let Ok(s) = spikes.get(m.target) else { continue };
@@ -92,7 +110,7 @@ pub(crate) fn record_spikes(clock: Res<Clock>, mut mons: Query<&mut SpikeRecorde
     }
 }
 
-pub(crate) fn record_states(clock: Res<Clock>, mut mons: Query<&mut StateRecorder>, states: Query<&NeuronState>) {
+fn record_states(clock: &Clock, mut mons: Query<&mut StateRecorder>, states: Query<&NeuronState>) {
     let next = clock.step + 1;
     for mut m in &mut mons {
         if !next.is_multiple_of(m.every) {
@@ -116,7 +134,7 @@ pub(crate) fn record_states(clock: Res<Clock>, mut mons: Query<&mut StateRecorde
     }
 }
 
-pub(crate) fn record_rates(clock: Res<Clock>, mut mons: Query<&mut RateRecorder>, spikes: Query<&Spikes>) {
+fn record_rates(clock: &Clock, mut mons: Query<&mut RateRecorder>, spikes: &Query<&Spikes>) {
     for mut m in &mut mons {
         let bin = (clock.step / m.bin) as usize;
         if m.counts.len() <= bin {

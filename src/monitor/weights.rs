@@ -73,7 +73,7 @@ impl WeightRecorder {
     }
 }
 
-pub(crate) fn record_weights(clock: Res<Clock>, mut mons: Query<&mut WeightRecorder>, tables: Query<&SynapseTable>) {
+pub(crate) fn record_weights(clock: &Clock, mut mons: Query<&mut WeightRecorder>, tables: Query<&SynapseTable>) {
     let next = clock.step + 1;
     for mut m in &mut mons {
         if !next.is_multiple_of(m.every) {

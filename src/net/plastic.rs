@@ -20,8 +20,8 @@
 use std::collections::BTreeMap;
 
 use bevy_ecs::prelude::*;
+use bevy_ecs::system::SystemState;
 
-use crate::api::sets::SimSystems;
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
 use crate::net::synapse::{Delays, SynapseTable};
 use crate::net::{Clock, RunInfo, SpikeHistory, Spikes};
@@ -118,8 +118,8 @@ impl Checkpoint for TraceRing {
 }
 
 /// Named neuromodulatory signals (`reward`, dopamine, ...), set between steps by a program
-/// ([`Modulators::set`]) or by a plugin's system in [`SimSystems::Inputs`], and read by
-/// rules in [`SimSystems::Plasticity`]. Checkpointed; names in sorted order.
+/// ([`Modulators::set`]) or by a plugin's system in `SimSystems::Inputs`, and read by
+/// rules in `SimSystems::Plasticity`. Checkpointed; names in sorted order.
 #[derive(Resource, Clone, Debug, Default, PartialEq)]
 pub struct Modulators(pub BTreeMap<String, f64>);
 
@@ -329,7 +329,7 @@ pub trait PlasticityRule: Component<Mutability = bevy_ecs::component::Mutable> +
 
 /// Runs every projection's rule `R` (projections are independent: the order does not
 /// matter).
-pub fn apply_rule<R: PlasticityRule>(
+fn apply_rule<R: PlasticityRule>(
     clock: Res<Clock>,
     info: Res<RunInfo>,
     modulators: Res<Modulators>,
@@ -354,17 +354,42 @@ pub fn apply_rule<R: PlasticityRule>(
     }
 }
 
-/// The systems of rules registered by [`register_rule`]. They may run in any order: each
-/// touches only the projections holding its component, and a projection holds one rule
-/// (one `plasticity` table), so they are declared ambiguous with each other.
-#[derive(bevy_ecs::schedule::SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RuleSystems;
+type RuleParams<R> = (Res<'static, Clock>, Res<'static, RunInfo>, Res<'static, Modulators>, Query<'static, 'static, (&'static mut SynapseTable, &'static mut R)>, Query<'static, 'static, (&'static Spikes, &'static SpikeHistory)>);
 
-/// Registers rule component `R`: its system in [`SimSystems::Plasticity`] and its state in
-/// checkpoints under `section`.
+/// The rules some projection of this world uses, each with its cached system state, in the
+/// order their plugins registered them. One core system ([`run_rules`]) runs them: a rule
+/// no projection uses costs nothing per step (a system per registered rule would cost
+/// each step whether used or not).
+#[derive(Resource, Default)]
+pub struct ActiveRules(Vec<Box<dyn FnMut(&mut World) + Send + Sync>>);
+
+/// Runs the active rules (the core's system in `SimSystems::Plasticity`).
+pub(crate) fn run_rules(world: &mut World) {
+    let Some(mut active) = world.get_resource_mut::<ActiveRules>() else { return };
+    if active.0.is_empty() {
+        return;
+    }
+    let mut runners = std::mem::take(&mut active.0);
+    for r in runners.iter_mut() {
+        r(world);
+    }
+    world.resource_mut::<ActiveRules>().0 = runners;
+}
+
+/// Registers rule component `R`: its state in checkpoints under `section`, and, in every
+/// world where some projection holds an `R`, its place among the [`ActiveRules`].
 pub fn register_rule<R: PlasticityRule>(b: &mut SimBuilder, section: &'static str) {
-    b.add_schedule_fn(|s| {
-        s.add_systems(apply_rule::<R>.in_set(SimSystems::Plasticity).in_set(RuleSystems).ambiguous_with(RuleSystems));
-    })
-    .add_component_state::<R>(section);
+    b.add_component_state::<R>(section).add_world_hook(|w: &mut World| {
+        if w.query_filtered::<(), With<R>>().iter(w).next().is_none() {
+            return Ok(());
+        }
+        let mut state: SystemState<RuleParams<R>> = SystemState::new(w);
+        w.get_resource_or_insert_with(ActiveRules::default).0.push(Box::new(move |w: &mut World| {
+            // The parameters are the core's resources and components, always present.
+            if let Ok((clock, info, modulators, q, hist)) = state.get_mut(w) {
+                apply_rule::<R>(clock, info, modulators, q, hist);
+            }
+        }));
+        Ok(())
+    });
 }
