@@ -74,7 +74,7 @@ fn every_reward_scenario_resumes_bit_identically_and_every_rule_is_used() {
     for name in &names {
         let tmp = tempfile::tempdir().unwrap();
         let mut sim = build(name);
-        let split = sim.end_step() / 2 + 7;
+        let end = sim.end_step();
         // It learns: every weight rule changes weights, and the reward is not always 0.
         let w0: Vec<Vec<f64>> = sim.projections.iter().map(|&e| sim.world.get::<SynapseTable>(e).unwrap().weight.clone()).collect();
         sim.run_to_end(u64::MAX, |_| {});
@@ -93,7 +93,9 @@ fn every_reward_scenario_resumes_bit_identically_and_every_rule_is_used() {
         let h = sim.world.resource::<RewardHistory>();
         assert!(h.values.iter().any(|&v| v != 0.0), "{name}: the reward was always 0");
         assert!(sim.spike_counts().iter().all(|&c| c > 0), "{name}: a population is silent ({:?})", sim.spike_counts());
-        spikeworld::testing::check_resume(&builder(), &scenario(name), split, tmp.path(), &RunOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for split in [1, end / 2 + 7, end - 1] {
+            spikeworld::testing::check_resume(&builder(), &scenario(name), split, tmp.path(), &RunOptions::default()).unwrap_or_else(|e| panic!("{name} split at {split}: {e}"));
+        }
         text.push_str(&std::fs::read_to_string(scenario(name)).unwrap());
     }
     for rule in ["rstdp", "rstdp_et", "reward_switch_stdp", "rate_modulation", "conv2d_rstdp"] {
