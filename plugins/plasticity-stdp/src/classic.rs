@@ -11,10 +11,12 @@
 //! presynaptic spike sees the postsynaptic trace without the postsynaptic spike that
 //! reaches the synapse in the same step; a postsynaptic spike sees the presynaptic trace
 //! with it. Traces are per neuron (exact for all-to-all pairing: a synapse's trace is its
-//! source's, delayed), decayed by `exp(-dt/tau)` per step.
+//! source's, delayed) and lazy, as Brian2's event-driven ones: a trace is stored at its
+//! neuron's spikes and read as `a_s * exp(-(t - s)*dt/tau)` (nothing is touched in steps
+//! without spikes; the factors come from a table of `exp(-n*dt/tau)`).
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
+use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule};
 use spikeworld::prelude::*;
 
 use crate::{DELAY_KEY, Keys, TargetRange, config, finite, positive};
@@ -58,11 +60,11 @@ impl ProjectionAddon for Addon {
         }
         let site = k.site()?;
         let (dt, n_src, range) = (ctx.dt_ms, ctx.n_src, TargetRange::of(ctx));
-        let p = Params { decay_pre: (-dt / tau_pre).exp(), decay_post: (-dt / tau_post).exp(), a_pre, a_post, w_min, w_max };
+        let p = Params { k_pre: dt / tau_pre, k_post: dt / tau_post, a_pre, a_post, w_min, w_max };
         Ok(config(
             move |tb: &SynapseTable| {
-                let depth = tb.delay.max() as usize + 1;
-                PairStdp { p, site, range, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0) }
+                let slots = tb.delay.max() as usize + 2;
+                PairStdp { p, site, range, x: LazyTrace::new(n_src, slots, p.k_pre), y: LazyTrace::new(range.n, slots, p.k_post) }
             },
             false,
         ))
@@ -72,10 +74,10 @@ impl ProjectionAddon for Addon {
 /// The rule's constants.
 #[derive(Clone, Copy, Debug)]
 pub struct Params {
-    /// `exp(-dt/tau_pre)`.
-    pub decay_pre: f64,
-    /// `exp(-dt/tau_post)`.
-    pub decay_post: f64,
+    /// `dt/tau_pre`.
+    pub k_pre: f64,
+    /// `dt/tau_post`.
+    pub k_post: f64,
     /// Jump of apre.
     pub a_pre: f64,
     /// Jump of apost.
@@ -86,16 +88,88 @@ pub struct Params {
     pub w_max: f64,
 }
 
-/// `stdp` on one projection: the traces of sources and targets *before* this step's spikes
-/// are added (a synapse adds the jump itself when the spike at that lag is one it already
-/// saw).
+/// Decay factors `exp(-n*k)` for the first [`TABLE`] step counts (computed by the same
+/// expression beyond it, so a value does not depend on whether it came from the table).
+const TABLE: usize = 4096;
+
+/// A per-neuron trace stored at its spikes: the last `slots` (spike step, value just after
+/// the spike) of each neuron, newest last. `slots` = longest delay + 2 covers every read
+/// (reads go back at most the longest delay).
+#[derive(Clone, Debug)]
+pub struct LazyTrace {
+    slots: usize,
+    k: f64,
+    table: Vec<f64>,
+    step: Vec<u64>,
+    value: Vec<f64>,
+    /// Per neuron: index of its newest entry.
+    head: Vec<u32>,
+}
+
+impl LazyTrace {
+    fn new(n: usize, slots: usize, k: f64) -> Self {
+        let table = (0..TABLE).map(|i| (-(i as f64) * k).exp()).collect();
+        LazyTrace { slots, k, table, step: vec![u64::MAX; n * slots], value: vec![0.0; n * slots], head: vec![0; n] }
+    }
+    #[inline]
+    fn factor(&self, n: u64) -> f64 {
+        match self.table.get(n as usize) {
+            Some(&f) => f,
+            None => (-(n as f64) * self.k).exp(),
+        }
+    }
+    /// The trace of neuron `i` at step `t`, with its spike at `t` if `with_now`, else without.
+    #[inline]
+    fn at(&self, i: usize, t: u64, with_now: bool) -> f64 {
+        let base = i * self.slots;
+        let h = self.head[i] as usize;
+        for back in 0..self.slots {
+            let e = base + (h + self.slots - back) % self.slots;
+            let s = self.step[e];
+            if s == u64::MAX {
+                return 0.0;
+            }
+            if s < t || (with_now && s == t) {
+                return self.value[e] * self.factor(t - s);
+            }
+        }
+        0.0
+    }
+    /// Neuron `i` spikes at step `t`: its trace jumps by `a`.
+    fn spike(&mut self, i: usize, t: u64, a: f64) {
+        let v = self.at(i, t, false) + a;
+        let h = (self.head[i] as usize + 1) % self.slots;
+        self.head[i] = h as u32;
+        self.step[i * self.slots + h] = t;
+        self.value[i * self.slots + h] = v;
+    }
+}
+
+impl Checkpoint for LazyTrace {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.blob(&self.step)?;
+        out.blob(&self.value)?;
+        out.blob(&self.head)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        inp.blob_into(&mut self.step, "trace spike steps")?;
+        inp.blob_into(&mut self.value, "trace values")?;
+        inp.blob_into(&mut self.head, "trace heads")?;
+        if self.head.iter().any(|&h| h as usize >= self.slots) {
+            return Err(StateError::new("trace head out of range"));
+        }
+        Ok(())
+    }
+}
+
+/// `stdp` on one projection.
 #[derive(Component)]
 pub struct PairStdp {
     p: Params,
     site: DelaySite,
     range: TargetRange,
-    x: TraceRing,
-    y: TraceRing,
+    x: LazyTrace,
+    y: LazyTrace,
 }
 
 impl Checkpoint for PairStdp {
@@ -109,43 +183,29 @@ impl Checkpoint for PairStdp {
     }
 }
 
-/// `ring(t) = (ring(t-1) + a * spiked(t-1)) * decay`, for the spikes `prev` of the last step.
-fn advance_before(ring: &mut TraceRing, prev: impl Iterator<Item = usize>, a: f64, decay: f64) {
-    ring.advance();
-    let now = ring.now_mut();
-    for i in prev {
-        now[i] += a;
-    }
-    for v in now.iter_mut() {
-        *v *= decay;
-    }
-}
-
 impl PlasticityRule for PairStdp {
     fn delay_site(&self) -> DelaySite {
         self.site
     }
     fn step(&mut self, s: PlasticStep<'_>) {
-        let PlasticStep { table, events, .. } = s;
+        let PlasticStep { step: t, table, events, pre_now, post_now, .. } = s;
         let p = self.p;
         let (src_start, src_end, range) = (table.src_start, table.src_end, self.range);
-        if events.step() > 0 {
-            let prev_pre = events.pre_at(1).unwrap_or(&[]);
-            let prev_post = events.post_at(1).unwrap_or(&[]);
-            let rel_pre = prev_pre.iter().filter(|&&i| i >= src_start && i < src_end).map(|&i| (i - src_start) as usize);
-            advance_before(&mut self.x, rel_pre, p.a_pre, p.decay_pre);
-            advance_before(&mut self.y, prev_post.iter().filter_map(|&j| range.rel(j)), p.a_post, p.decay_post);
+        for &i in pre_now.iter().filter(|&&i| i >= src_start && i < src_end) {
+            self.x.spike((i - src_start) as usize, t, p.a_pre);
+        }
+        for j in post_now.iter().filter_map(|&j| range.rel(j)) {
+            self.y.spike(j, t, p.a_post);
         }
         let (x, y) = (&self.x, &self.y);
         let mut w = std::mem::take(&mut table.weight);
         events.pre(table, |e| {
             // The postsynaptic spike reaching the synapse now comes after: not in apost.
-            let apost = y.lagged(range.rel(e.j).expect("target in the selection"), e.post_lag);
+            let apost = y.at(range.rel(e.j).expect("target in the selection"), t - e.post_lag as u64, false);
             w[e.k] = (w[e.k] + apost).clamp(p.w_min, p.w_max);
         });
         events.post(table, |e| {
-            let spiked = events.pre_spiked(e.i + src_start, e.pre_lag);
-            let apre = x.lagged(e.i as usize, e.pre_lag) + if spiked { p.a_pre } else { 0.0 };
+            let apre = x.at(e.i as usize, t - e.pre_lag as u64, true);
             w[e.k] = (w[e.k] + apre).clamp(p.w_min, p.w_max);
         });
         table.weight = w;

@@ -18,25 +18,24 @@ fn lags(s: Syn, dendritic: bool) -> (u64, u64) {
     if dendritic { (0, s.d) } else { (s.d, 0) }
 }
 
-/// Brian2's STDP example per synapse: decay, then the presynaptic pathway, then the
-/// postsynaptic one.
+/// Brian2's STDP example per synapse, its traces event-driven: each side's trace is kept
+/// as (value just after the last spike that reached the synapse, that step) and read as
+/// `value * exp(-(t - step)*dt/tau)`; presynaptic pathway first, then postsynaptic.
 fn reference_stdp(tr: &Trial, tau_pre: f64, tau_post: f64, a_pre: f64, a_post: f64, w_max: f64, dendritic: bool) -> Vec<Vec<f64>> {
-    let (dp, dq) = ((-1.0 / tau_pre).exp(), (-1.0 / tau_post).exp());
+    let read = |v: (f64, u64), t: u64, tau: f64| if v.1 == u64::MAX { 0.0 } else { v.0 * (-((t - v.1) as f64) * (1.0 / tau)).exp() };
     let mut w = tr.w0.clone();
-    let (mut apre, mut apost) = (vec![0.0f64; w.len()], vec![0.0f64; w.len()]);
+    let (mut apre, mut apost) = (vec![(0.0f64, u64::MAX); w.len()], vec![(0.0f64, u64::MAX); w.len()]);
     let mut out = Vec::new();
     for t in 0..tr.w.len() as u64 {
         for (k, &s) in tr.syn.iter().enumerate() {
             let (pl, ql) = lags(s, dendritic);
-            apre[k] *= dp;
-            apost[k] *= dq;
             if tr.pre_at(s, t, pl) {
-                apre[k] += a_pre;
-                w[k] = (w[k] + apost[k]).clamp(0.0, w_max);
+                apre[k] = (read(apre[k], t, tau_pre) + a_pre, t);
+                w[k] = (w[k] + read(apost[k], t, tau_post)).clamp(0.0, w_max);
             }
             if tr.post_at(s, t, ql) {
-                apost[k] += a_post;
-                w[k] = (w[k] + apre[k]).clamp(0.0, w_max);
+                apost[k] = (read(apost[k], t, tau_post) + a_post, t);
+                w[k] = (w[k] + read(apre[k], t, tau_pre)).clamp(0.0, w_max);
             }
         }
         out.push(w.clone());
