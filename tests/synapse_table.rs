@@ -44,12 +44,14 @@ fn the_spike_history_tells_when_each_delayed_spike_arrives() {
     let mut max_d = 0;
     for &e in &sim.projections {
         let t = sim.world.get::<SynapseTable>(e).unwrap();
-        if t.source == pop {
+        // Outgoing delays, and incoming ones (a plasticity rule with dendritic delays reads
+        // the target's spikes that far back).
+        if t.source == pop || t.target == pop {
             max_d = max_d.max(t.delay.max() as usize);
         }
     }
     let depth = sim.world.get::<SpikeHistory>(pop).unwrap().depth();
-    assert_eq!(depth, max_d + 2, "the history spans the longest outgoing delay + 2 steps");
+    assert_eq!(depth, max_d + 2, "the history spans the longest outgoing or incoming delay + 2 steps");
     let mut arrivals_checked = 0;
     while sim.step_count() < sim.end_step() {
         sim.step();
