@@ -57,3 +57,22 @@ fn stdp_song2000_becomes_bimodal() {
     let middle = h[8..12].iter().sum::<u64>() as f64 / 4.0;
     assert!(h[0] as f64 > 2.0 * middle && h[bins - 1] as f64 > 2.0 * middle, "a peak at each end: {h:?}");
 }
+
+/// Rules run on the host after propagation, on either engine: the same weights at the end
+/// (the engines give the same spikes for these models).
+#[test]
+fn plastic_scenarios_learn_the_same_on_both_engines() {
+    for name in ["stdp_two_inputs.toml", "stdp_norse_conv2d.toml", "spaic_nearest_online_stdp.toml"] {
+        let b = common::builder();
+        let weights = |engine: EngineKind| {
+            let sc = Scenario::load(&scenario(name), b.registry(), &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            let mut sim = b.build(sc, &RunOptions { engine, ..Default::default() }).unwrap();
+            sim.run_to_end(u64::MAX, |_| {});
+            let i = sim.scenario.projections.iter().position(|p| p.addons.iter().any(|a| a.table == "plasticity")).unwrap();
+            sim.world.get::<SynapseTable>(sim.projections[i]).unwrap().weight.clone()
+        };
+        let (cpu, tensor) = (weights(EngineKind::Cpu), weights(EngineKind::Tensor));
+        assert!(!cpu.is_empty());
+        assert_eq!(cpu, tensor, "{name}: weights differ between the engines");
+    }
+}
