@@ -71,6 +71,12 @@ pub trait AddonConfig: Send + Sync {
     fn dynamics(&self) -> Option<Arc<dyn SynapseDynamics>> {
         None
     }
+    /// Bytes per synapse its components hold besides `synapse_vars` (a rule's pending
+    /// updates, eligibility, scratch): counted in the memory estimate checked before the
+    /// network is built. An upper bound is fine.
+    fn bytes_per_synapse(&self) -> usize {
+        0
+    }
     /// Whether it works on projections whose synapses share weights (a `conv2d` kernel:
     /// the synapse table's `kernel_index`). Such add-ons must update `weight[kernel_index[k]]`
     /// for synapse `k`, and may not declare per-synapse arrays.

@@ -5,7 +5,8 @@
 //!
 //! What is counted (bytes): per neuron, 8 per state variable + 16 (spike history, scratch);
 //! per synapse 12 (target index, weight) + 4 with per-synapse delays + 8 per add-on
-//! variable (+ 4 for the target index of projections with add-ons), and 8 per synapse of
+//! variable and what the add-ons' components hold (`AddonConfig::bytes_per_synapse`) (+ 8
+//! for the target index of projections with add-ons), and 8 per synapse of
 //! the largest projection while it is drawn; delay rings `depth × receptors × neurons × 8`
 //! with `depth` = longest delay in steps + 2; spike-history slots `depth × 32` per source;
 //! per spike-source encoder output 96, per current-encoder target 16; state monitors
@@ -262,9 +263,12 @@ pub fn estimate(
         };
         total_syn += n;
         let per_delay = if matches!(p.delay_ms, ValueDist::Const(_)) { 0.0 } else { 4.0 };
-        let addon = if p.addons.is_empty() { 0.0 } else { 4.0 };
+        // With add-ons: the index by target (synapse and source, 4 B each) and what the
+        // add-ons' components hold per synapse.
+        let addon = if p.addons.is_empty() { 0.0 } else { 8.0 };
         let vars: usize = p.addons.iter().map(|a| a.config.synapse_vars().len()).sum();
-        let per = 12.0 + per_delay + addon + 8.0 * vars as f64;
+        let own: usize = p.addons.iter().map(|a| a.config.bytes_per_synapse()).sum();
+        let per = 12.0 + per_delay + addon + 8.0 * vars as f64 + own as f64;
         let keys: Vec<String> = ["indegree", "outdegree", "n", "p", "rule"].iter().map(|x| format!("projection[{k}].{x}")).collect();
         let (key, loc) = locs.pick(&keys);
         items.push(Item { what: format!("projection `{}`: {n:.0} synapses × {per} B", p.name), key, loc, bytes: n * per });

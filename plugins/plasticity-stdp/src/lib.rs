@@ -115,6 +115,11 @@ where
     fn shared_weights(&self) -> bool {
         self.1
     }
+    fn bytes_per_synapse(&self) -> usize {
+        // The most a rule of this crate keeps per synapse (pending updates and their
+        // marks, eligibility and its trace, scratch): 24 bytes.
+        24
+    }
 }
 
 /// A rule config as an add-on's parse result.
