@@ -41,11 +41,11 @@ c = list(zip(*rows))
 med = lambda i: st.median(c[i])
 rng = lambda xs: "%.3f-%.3f" % (min(xs), max(xs))
 sw_slow = [r[2] / r[0] for r in rows]; b2_slow = [r[6] / r[4] for r in rows]
-song_ratio = [r[12] / r[8] for r in rows]
+song_ratio = [r[11] / r[8] for r in rows]
 print("%d runs interleaved (median, min-max)" % len(rows))
 print("COBA-4000 static  spikeworld %.3f s (%s) %.2f Hz | Brian2 %.3f s (%s) %.2f Hz" % (med(0), rng(c[0]), med(1), med(4), rng(c[4]), med(5)))
 print("COBA-4000 E->E stdp spikeworld %.3f s (%s) %.2f Hz | Brian2 %.3f s (%s) %.2f Hz" % (med(2), rng(c[2]), med(3), med(6), rng(c[6]), med(7)))
 print("slowdown from STDP: spikeworld %.2f (%s) | Brian2 %.2f (%s)" % (st.median(sw_slow), rng(sw_slow), st.median(b2_slow), rng(b2_slow)))
 print("Song 2000 (100 s): spikeworld %.3f s (%s) %.1f Hz outer20 %.2f | Brian2 %.3f s (%s) %.1f Hz outer20 %.2f | Brian2/spikeworld %.2f (%s)" % (
-    med(8), rng(c[8]), med(9), med(10), med(12), rng(c[12]), med(13), med(14), st.median(song_ratio), rng(song_ratio)))
+    med(8), rng(c[8]), med(9), med(10), med(11), rng(c[11]), med(12), med(13), st.median(song_ratio), rng(song_ratio)))
 PY
