@@ -137,6 +137,8 @@ fn load_resource<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkp
 pub(crate) type SystemsHook = Arc<dyn Fn(&mut Schedule) + Send + Sync>;
 /// Runs on the built world (resources, components of the plugin); an error aborts the build.
 pub(crate) type WorldHook = Arc<dyn Fn(&mut World) -> Result<(), String> + Send + Sync>;
+/// Arrays a plugin writes with the outputs.
+pub(crate) type OutputHook = Arc<dyn Fn(&World) -> Vec<crate::api::output::OutputArray> + Send + Sync>;
 
 /// Everything that can be named in a scenario, and everything plugins add to a world.
 #[derive(Clone, Default)]
@@ -159,6 +161,7 @@ pub struct Registry {
     pub sections: Vec<StateSection>,
     pub(crate) systems: Vec<SystemsHook>,
     pub(crate) world_hooks: Vec<WorldHook>,
+    pub(crate) outputs: Vec<OutputHook>,
 }
 
 impl Registry {
@@ -325,6 +328,14 @@ impl SimBuilder {
     /// populations and projections. An error aborts the build with the plugin's message.
     pub fn add_world_hook(&mut self, hook: impl Fn(&mut World) -> Result<(), String> + Send + Sync + 'static) -> &mut Self {
         self.registry.world_hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Writes the arrays `hook` returns (from the world at the end of the run, or when
+    /// outputs are written) as `NAME.QUANTITY.npy` beside the monitors' files, listed in
+    /// the manifest. A name taken by a monitor or another array is an error at writing.
+    pub fn add_output(&mut self, hook: impl Fn(&World) -> Vec<crate::api::output::OutputArray> + Send + Sync + 'static) -> &mut Self {
+        self.registry.outputs.push(Arc::new(hook));
         self
     }
 

@@ -32,6 +32,8 @@ pub struct Sim {
     pub scenario: Scenario,
     /// Plugins' checkpointed state, in registration order.
     pub(crate) plugin_sections: Arc<Vec<StateSection>>,
+    /// Plugins' output arrays.
+    pub(crate) plugin_outputs: Arc<Vec<crate::registry::OutputHook>>,
 }
 
 impl SimBuilder {
@@ -92,6 +94,7 @@ impl SimBuilder {
             monitors: built.monitors,
             scenario,
             plugin_sections: Arc::new(reg.sections.clone()),
+            plugin_outputs: Arc::new(reg.outputs.clone()),
         })
     }
 }

@@ -424,3 +424,30 @@ fn an_addon_for_an_undeclared_sub_table_is_a_registry_error() {
     let e = b.check().expect_err("must be refused").to_string();
     assert!(e.contains("`scale`") && e.contains("`gain`") && e.contains("add_addon_table"), "{e}");
 }
+
+/// A plugin's output arrays are written beside the monitors' files and listed in the
+/// manifest; a name that another output already took is an error, not an overwrite.
+#[test]
+fn plugin_outputs_are_written_and_listed() {
+    use spikeworld::api::output::{OutputArray, OutputData};
+    let array = |name: &str| OutputArray { name: name.into(), quantity: "values".into(), unit: "1".into(), data: OutputData::I64(vec![1, 2, 3, 4, 5, 6]), shape: vec![2, 3] };
+    let mut b = builder();
+    b.add_output(move |w: &World| vec![array(&format!("steps{}", w.resource::<spikeworld::net::Clock>().step))]);
+    let mut sim = sim_from_text(&b, &std::fs::read_to_string(scenario_path("lif_poisson.toml")).unwrap(), EngineKind::Cpu);
+    sim.run_steps(10);
+    let dir = tempfile::tempdir().unwrap();
+    let m = sim.write_outputs(dir.path(), spikeworld::output::Timings::default()).unwrap();
+    let f = m.files.iter().find(|f| f.path == "steps10.values.npy").expect("listed in the manifest");
+    assert_eq!((f.shape.clone(), f.dtype.as_str()), (vec![2, 3], "<i8"));
+    let payload = npy_payload(&dir.path().join("steps10.values.npy"));
+    let values: Vec<i64> = payload.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+    assert_eq!(values, [1, 2, 3, 4, 5, 6]);
+
+    // The name of a monitor's file is taken.
+    let monitor = sim.scenario.monitors[0].name.clone();
+    let mut b = builder();
+    b.add_output(move |_: &World| vec![OutputArray { name: monitor.clone(), quantity: "t_ms".into(), unit: "ms".into(), data: OutputData::F64(vec![]), shape: vec![0] }]);
+    let sim = sim_from_text(&b, &std::fs::read_to_string(scenario_path("lif_poisson.toml")).unwrap(), EngineKind::Cpu);
+    let e = sim.write_outputs(dir.path(), spikeworld::output::Timings::default()).err().expect("a taken name is refused").to_string();
+    assert!(e.contains("overwrite"), "{e}");
+}

@@ -11,6 +11,7 @@
 //! - [`addon`]: a plugin's own sub-table of a projection (`[projection.plasticity]`,
 //!   `[projection.synapse]`), parsed as strictly as the core's keys;
 //! - [`state`]: [`state::Checkpoint`], the state every plugin component or resource saves;
+//! - [`output`]: arrays a plugin writes beside the monitors' files;
 //! - [`sets`]: the ordered system sets a plugin's systems go into;
 //! - [`run`]: engines and devices.
 
@@ -18,6 +19,7 @@ pub mod addon;
 pub mod connect;
 pub mod encoder;
 pub mod model;
+pub mod output;
 pub mod run;
 pub mod sets;
 pub mod state;

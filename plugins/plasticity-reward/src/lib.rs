@@ -45,7 +45,8 @@ impl Plugin for RewardPlugin {
             .add_resource_state::<RewardHistory>("reward.history")
             .add_world_hook(signal::resolve_sources)
             .add_systems(SimSystems::Inputs, signal::set_reward)
-            .add_systems(SimSystems::Record, record_signals);
+            .add_systems(SimSystems::Record, record_signals)
+            .add_output(signal::history_output);
     }
 }
 

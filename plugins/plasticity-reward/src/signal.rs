@@ -327,3 +327,17 @@ pub(crate) fn record_reward(clock: &Clock, history: Option<ResMut<RewardHistory>
         h.values.push(v);
     }
 }
+
+/// The recorded signal as output arrays: `SIGNAL_history.t_ms.npy` (the step's start) and
+/// `SIGNAL_history.values.npy`, when the scenario has a `[reward]` table.
+pub fn history_output(w: &bevy_ecs::world::World) -> Vec<spikeworld::api::output::OutputArray> {
+    use spikeworld::api::output::{OutputArray, OutputData};
+    let (Some(h), Some(clock)) = (w.get_resource::<RewardHistory>(), w.get_resource::<Clock>()) else { return Vec::new() };
+    let n = h.values.len() as u64;
+    let name = format!("{}_history", h.signal);
+    let t: Vec<f64> = (0..n).map(|k| (k * h.every) as f64 * clock.dt_ms).collect();
+    vec![
+        OutputArray { name: name.clone(), quantity: "t_ms".into(), unit: "ms".into(), data: OutputData::F64(t), shape: vec![n] },
+        OutputArray { name, quantity: "values".into(), unit: "1".into(), data: OutputData::F64(h.values.clone()), shape: vec![n] },
+    ]
+}
