@@ -63,12 +63,14 @@ const CHUNK: usize = 1 << 16;
 /// Writes MessagePack values into a checkpoint body.
 pub struct StateWriter<'a> {
     w: &'a mut dyn Write,
+    /// Bytes of the largest `bin`: a longer blob is written as an array of `bin` parts.
+    max_bin: usize,
 }
 
 impl<'a> StateWriter<'a> {
     /// Writes into `w`.
     pub fn new(w: &'a mut dyn Write) -> Self {
-        StateWriter { w }
+        StateWriter { w, max_bin: u32::MAX as usize }
     }
     /// The writer underneath (for the core's framing of sections).
     pub(crate) fn inner(&mut self) -> &mut dyn Write {
@@ -91,11 +93,31 @@ impl<'a> StateWriter<'a> {
     pub fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
         rmp::encode::write_bin(&mut self.w, b).map_err(std::io::Error::other)
     }
-    /// A slice of numbers as one `bin` blob of little-endian values, streamed.
+    /// A writer whose `bin`s hold at most `max_bin` bytes (tests of the multi-part form).
+    #[cfg(test)]
+    fn with_max_bin(w: &'a mut dyn Write, max_bin: usize) -> Self {
+        StateWriter { w, max_bin }
+    }
+
+    /// A slice of numbers as a blob of little-endian values, streamed: one `bin`, or, when
+    /// it is larger than a `bin` can be (4 GiB), an array of `bin` parts of whole values.
     pub fn blob<T: Le>(&mut self, v: &[T]) -> std::io::Result<()> {
-        let len = v.len().checked_mul(T::N).filter(|&l| l <= u32::MAX as usize).ok_or_else(|| {
-            std::io::Error::other(format!("array of {} values is too large for one blob", v.len()))
-        })?;
+        let bytes = v.len().checked_mul(T::N).ok_or_else(|| std::io::Error::other(format!("array of {} values is too large", v.len())))?;
+        if bytes <= self.max_bin {
+            return self.bin_of(v);
+        }
+        let per = (self.max_bin / T::N).max(1);
+        let parts = u32::try_from(v.len().div_ceil(per)).map_err(|_| std::io::Error::other(format!("array of {} values is too large", v.len())))?;
+        rmp::encode::write_array_len(&mut self.w, parts).map_err(std::io::Error::other)?;
+        for part in v.chunks(per) {
+            self.bin_of(part)?;
+        }
+        Ok(())
+    }
+
+    /// One `bin` of values (at most `max_bin` bytes).
+    fn bin_of<T: Le>(&mut self, v: &[T]) -> std::io::Result<()> {
+        let len = v.len() * T::N;
         rmp::encode::write_bin_len(&mut self.w, len as u32).map_err(std::io::Error::other)?;
         let mut buf = vec![0u8; CHUNK.min(v.len()) * T::N];
         for chunk in v.chunks(CHUNK) {
@@ -128,6 +150,13 @@ impl<'a> StateReader<'a> {
     /// Bytes not read yet.
     pub fn remaining(&self) -> u64 {
         self.remaining
+    }
+
+    /// Reserves the next `n` bytes for a nested reader over the same stream (a section),
+    /// and returns that stream.
+    pub(crate) fn reserve(&mut self, n: u64, what: &str) -> Result<&mut dyn Read, StateError> {
+        self.take(n, what)?;
+        Ok(&mut *self.r)
     }
 
     fn take(&mut self, n: u64, what: &str) -> Result<(), StateError> {
@@ -227,8 +256,31 @@ impl<'a> StateReader<'a> {
         self.vec_of(n, what)
     }
 
-    fn blob_len<T: Le>(&mut self, what: &str) -> Result<usize, StateError> {
-        let n = self.len_of(what, false)?;
+    /// The head of a blob: one `bin` of `n` bytes (`Ok((1, Some(n)))`), or an array of
+    /// `k` `bin` parts (`Ok((k, None))`).
+    fn blob_head(&mut self, what: &str) -> Result<(u64, Option<u64>), StateError> {
+        use rmp::Marker as M;
+        let m = self.marker(what)?;
+        let n = match m {
+            M::FixArray(k) => return Ok((k as u64, None)),
+            M::Array16 | M::Array32 => {
+                let n = if m == M::Array16 { 2 } else { 4 };
+                let mut b = [0u8; 4];
+                self.exact(&mut b[4 - n..], what)?;
+                return Ok((u32::from_be_bytes(b) as u64, None));
+            }
+            M::Bin8 => 1,
+            M::Bin16 => 2,
+            M::Bin32 => 4,
+            other => return Err(StateError(format!("{what}: expected a binary blob, found {other:?}"))),
+        };
+        let mut b = [0u8; 4];
+        self.exact(&mut b[4 - n..], what)?;
+        Ok((1, Some(u32::from_be_bytes(b) as u64)))
+    }
+
+    /// Values in a `bin` of `n` bytes, checked before anything is allocated.
+    fn values_in<T: Le>(&mut self, n: u64, what: &str) -> Result<usize, StateError> {
         if n % T::N as u64 != 0 {
             return Err(StateError(format!("{what}: a blob of {n} bytes is not a whole number of {}-byte values", T::N)));
         }
@@ -236,6 +288,16 @@ impl<'a> StateReader<'a> {
             return Err(StateError(format!("{what}: a blob of {n} bytes but only {} remain", self.remaining)));
         }
         Ok((n / T::N as u64) as usize)
+    }
+
+    /// Values in the next part of a blob: the single `bin` whose length the head gave, or
+    /// the next `bin` of an array of parts.
+    fn part_values<T: Le>(&mut self, single: Option<u64>, what: &str) -> Result<usize, StateError> {
+        let n = match single {
+            Some(n) => n,
+            None => self.len_of(what, false)?,
+        };
+        self.values_in::<T>(n, what)
     }
 
     fn fill<T: Le>(&mut self, dst: &mut [T], what: &str) -> Result<(), StateError> {
@@ -250,21 +312,35 @@ impl<'a> StateReader<'a> {
         Ok(())
     }
 
-    /// A blob of numbers of any length.
+    /// A blob of numbers of any length (one `bin` or an array of `bin` parts).
     pub fn blob<T: Le>(&mut self, what: &str) -> Result<Vec<T>, StateError> {
-        let n = self.blob_len::<T>(what)?;
-        let mut v = vec![T::default(); n];
-        self.fill(&mut v, what)?;
+        let (parts, single) = self.blob_head(what)?;
+        let mut v = Vec::new();
+        for _ in 0..parts {
+            let k = self.part_values::<T>(single, what)?;
+            let start = v.len();
+            v.resize(start + k, T::default());
+            self.fill(&mut v[start..], what)?;
+        }
         Ok(v)
     }
 
     /// A blob of exactly `dst.len()` numbers, read straight into `dst`.
     pub fn blob_into<T: Le>(&mut self, dst: &mut [T], what: &str) -> Result<(), StateError> {
-        let n = self.blob_len::<T>(what)?;
-        if n != dst.len() {
-            return Err(StateError(format!("{what}: {n} values stored, the network has {}", dst.len())));
+        let (parts, single) = self.blob_head(what)?;
+        let mut pos = 0usize;
+        for _ in 0..parts {
+            let k = self.part_values::<T>(single, what)?;
+            if k > dst.len() - pos {
+                return Err(StateError(format!("{what}: more than {} values stored, the network has {}", pos + k, dst.len())));
+            }
+            self.fill(&mut dst[pos..pos + k], what)?;
+            pos += k;
         }
-        self.fill(dst, what)
+        if pos != dst.len() {
+            return Err(StateError(format!("{what}: {pos} values stored, the network has {}", dst.len())));
+        }
+        Ok(())
     }
 }
 
@@ -283,24 +359,42 @@ impl Write for CountingWriter {
     }
 }
 
-/// Compares what is written to it with `expected`, without holding a copy (the round-trip
-/// check of a loaded section).
-pub(crate) struct CompareWriter<'a> {
-    pub(crate) expected: &'a [u8],
-    pub(crate) pos: usize,
-    pub(crate) differs: bool,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Write for CompareWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let end = self.pos + buf.len();
-        if end > self.expected.len() || self.expected[self.pos..end] != *buf {
-            self.differs = true;
+    /// A blob larger than a `bin` is written as an array of `bin` parts and read back by
+    /// both readers; a single `bin` is written as before (older checkpoints stay readable).
+    #[test]
+    fn blobs_larger_than_a_bin_are_written_in_parts() {
+        let v: Vec<f64> = (0..1000).map(|i| i as f64 * 0.5 - 7.0).collect();
+        for max_bin in [8, 64, 800, 8000] {
+            let mut bytes = Vec::new();
+            StateWriter::with_max_bin(&mut bytes, max_bin).blob(&v).unwrap();
+            let parts = (8000usize).div_ceil(max_bin.min(8000));
+            let is_bin = (0xc4..=0xc6).contains(&bytes[0]);
+            assert_eq!(is_bin, parts == 1, "one bin when it fits, else an array of parts (max_bin {max_bin})");
+            let n = bytes.len() as u64;
+            let back: Vec<f64> = StateReader::new(&mut &bytes[..], n).blob("v").unwrap();
+            assert_eq!(back, v);
+            let mut dst = vec![0.0; 1000];
+            StateReader::new(&mut &bytes[..], n).blob_into(&mut dst, "v").unwrap();
+            assert_eq!(dst, v);
+            let mut short = vec![0.0; 999];
+            let e = StateReader::new(&mut &bytes[..], n).blob_into(&mut short, "v").unwrap_err();
+            assert!(e.0.contains("999"), "{e}");
+            let mut long = vec![0.0; 1001];
+            let e = StateReader::new(&mut &bytes[..], n).blob_into(&mut long, "v").unwrap_err();
+            assert!(e.0.contains("1000 values stored"), "{e}");
         }
-        self.pos = end;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+        // The single-bin form is byte-identical to what earlier versions wrote.
+        let mut one = Vec::new();
+        StateWriter::new(&mut one).blob(&v).unwrap();
+        let mut legacy = Vec::new();
+        rmp::encode::write_bin_len(&mut legacy, 8000).unwrap();
+        for x in &v {
+            legacy.extend_from_slice(&x.to_le_bytes());
+        }
+        assert_eq!(one, legacy);
     }
 }

@@ -13,12 +13,13 @@
 //! ```
 //!
 //! The body is a sequence of sections. A resource's section is its name (a MessagePack
-//! string) and its state (one `bin`); a component's section is its name, the entity's label
-//! (`population \`exc\``) and its state. Resources come first (`clock`, then plugins'),
+//! string), its state's length in bytes (an unsigned integer) and its state; a component's
+//! section is its name, the entity's label (`population \`exc\``), the length and the state. Resources come first (`clock`, then plugins'),
 //! then the entities in scenario order (populations, projections, encoders, monitors), and
 //! for each entity every section it holds, in registration order (the core's first). The
 //! body ends with the string `end`. Inside a state, arrays of numbers are `bin` blobs of
-//! little-endian values, streamed from the simulation's own buffers. What the seed
+//! little-endian values (an array of `bin` parts above 4 GiB), streamed from the
+//! simulation's own buffers. What the seed
 //! determines and nothing changes (connectivity, delays) is rebuilt from the scenario,
 //! not stored.
 //!
@@ -43,7 +44,7 @@ pub const MAGIC: [u8; 8] = *b"SWCK\x00\r\n\x1a";
 /// Marks the end of the checksummed part.
 pub const END: [u8; 8] = *b"SWCKEND\n";
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Extension of checkpoint files.
 pub const EXTENSION: &str = "swck";
 

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use bevy_ecs::prelude::*;
 
 use crate::api::run::RunOptions;
-use crate::api::state::{CompareWriter, CountingWriter, StateError, StateReader, StateWriter};
+use sha2::{Digest, Sha256};
+
+use crate::api::state::{CountingWriter, StateError, StateReader, StateWriter};
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::synapse::SynapseTable;
 use crate::monitor::weights::WeightRecorder;
@@ -22,6 +24,37 @@ use crate::sim::Sim;
 use crate::Result;
 
 /// Passes bytes on and counts them.
+/// Hashes what is read through it (a section, as it is loaded).
+struct HashingReader<'a> {
+    inner: &'a mut dyn std::io::Read,
+    hash: Sha256,
+}
+
+impl std::io::Read for HashingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.hash.update(&buf[..k]);
+        Ok(k)
+    }
+}
+
+/// Hashes and counts what is written to it (a loaded section saved again).
+struct HashingWriter {
+    n: u64,
+    hash: Sha256,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.hash.update(buf);
+        self.n += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 struct CountingTee<'a> {
     inner: &'a mut dyn Write,
     n: u64,
@@ -138,13 +171,13 @@ impl Sim {
             if e.is_some() {
                 w.str(&self.label(e))?;
             }
-            // Two passes: the length first (a `bin` header needs it), then the bytes,
+            // Two passes: the length first (written before the section, as a MessagePack
+            // unsigned integer: a section may be larger than a `bin`), then the bytes,
             // streamed; a section is never held in memory.
             let mut count = CountingWriter::default();
             let saved = (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut count));
             saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}` vanished", s.name))))?;
-            let len = u32::try_from(count.0).map_err(|_| std::io::Error::other(format!("section `{}` of {} is over 4 GiB", s.name, self.label(e))))?;
-            rmp::encode::write_bin_len(&mut w.inner(), len).map_err(std::io::Error::other)?;
+            w.u64(count.0)?;
             let mut second = CountingTee { inner: w.inner(), n: 0 };
             (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut second)).unwrap_or(Ok(()))?;
             if second.n != count.0 {
@@ -250,18 +283,22 @@ impl Sim {
             if e.is_some() {
                 r.expect(&label, &format!("the entity of section `{}`", s.name))?;
             }
-            let bytes = r.bytes(&what)?;
-            let mut cur = std::io::Cursor::new(&bytes[..]);
-            let mut sub = StateReader::new(&mut cur, bytes.len() as u64);
+            // The section is read straight from the file (never held whole), hashed as it is
+            // read; saving the loaded component again must give the same bytes (hash and
+            // length): the round-trip check, in constant memory.
+            let len = r.u64(&what)?;
+            let mut hashed = HashingReader { inner: r.reserve(len, &what)?, hash: Sha256::new() };
+            let mut sub = StateReader::new(&mut hashed, len);
             (s.load)(&mut self.world, e.unwrap_or(dummy), &mut sub)
                 .unwrap_or_else(|| Err(StateError(format!("{what}: missing in the rebuilt network"))))
                 .map_err(|err| StateError(format!("{what}: {err}")))?;
             if sub.remaining() != 0 {
-                return Err(StateError(format!("{what}: its load_state left {} of its {} bytes unread (a bug in the component)", sub.remaining(), bytes.len())));
+                return Err(StateError(format!("{what}: its load_state left {} of its {len} bytes unread (a bug in the component)", sub.remaining())));
             }
-            let mut cmp = CompareWriter { expected: &bytes, pos: 0, differs: false };
-            (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut cmp)).unwrap_or(Ok(())).map_err(|err| StateError(err.to_string()))?;
-            if cmp.differs || cmp.pos != bytes.len() {
+            let loaded = hashed.hash.finalize();
+            let mut again = HashingWriter { n: 0, hash: Sha256::new() };
+            (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut again)).unwrap_or(Ok(())).map_err(|err| StateError(err.to_string()))?;
+            if again.n != len || again.hash.finalize() != loaded {
                 return Err(StateError(format!(
                     "{what}: state does not round-trip (save_state after load_state differs from what was loaded): a bug in the component"
                 )));
