@@ -13,7 +13,9 @@
 //! - [`ResetMode::Cumulative`] sums η over every past output spike: with the reset kernel
 //!   sharing `τ_m` this is exactly NEST's `iaf_psc_exp` with `E_L = 0`, `V_reset = u_r`,
 //!   `V_th = θ` (the reset is a jump of `−(θ − u_r)` that then decays with `τ_m`).
-//!   [`ResetMode::LastSpike`] is SRM0 proper: only the last spike's η counts.
+//!   [`ResetMode::LastSpike`] is SRM0 proper: only the last spike's η counts; it needs
+//!   `t_ref > 0` (an error otherwise), because a drive above `θ + (θ − u_r)` would put V
+//!   back above θ at once after every reset and the model would fire without bound.
 //! - `t_ref`: absolute refractory time; no spike in `(t̂, t̂ + t_ref)`, inputs still add.
 //!   A spike at the end of the refractory time is emitted if V is then ≥ θ. At most one
 //!   spike per instant.
@@ -78,6 +80,11 @@ impl Srm0Params {
     pub fn psp_scale(&self) -> Result<f64> {
         let k = PspKernel::new(self.tau_m, self.tau_s)?;
         ResetKernel::new(self.theta, self.u_r, self.tau_m, self.t_ref)?;
+        if self.reset == ResetMode::LastSpike && self.t_ref <= 0.0 {
+            // NOTE: with only the last η, an input drive above θ + (θ − u_r) puts V back
+            // above θ right after the reset: the model would fire at an unbounded rate.
+            return Err(Error::Parameter { name: "t_ref", value: self.t_ref, reason: "must be > 0 with reset = LastSpike (SRM0 proper needs absolute refractoriness)" });
+        }
         Ok(match self.norm {
             PspNorm::Peak => k.v0(),
             PspNorm::Current => self.tau_m / (self.tau_m - self.tau_s),
