@@ -1,6 +1,68 @@
 #![allow(missing_docs, reason = "criterion macros generate undocumented items")]
-//! placeholder
-use criterion::{Criterion, criterion_group, criterion_main};
-fn bench(_c: &mut Criterion) {}
-criterion_group!(benches, bench);
+//! Event-queue throughput (hold model: pop the earliest event, push one later, at a
+//! constant number of live events) and one tempotron V_max, exact against the seed's grid.
+//!
+//! `cargo bench --workspace --bench event_driven -- --warm-up-time 1 --measurement-time 3`
+
+#[path = "../tests/common/grid.rs"]
+mod grid;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use spikeworld::util::rng::Stream;
+use spikeworld_event_driven::pattern_task::PatternTaskConfig;
+use spikeworld_event_driven::queue::{Event, EventQueue, Origin, Target};
+
+fn event(s: &mut Stream, t0: f64, i: u64) -> Event {
+    Event {
+        time: t0 + 10.0 * s.uniform(),
+        origin: Origin { pop: 0, idx: s.below(1000) as u32, syn: s.below(100), spike: i },
+        target: Target { pop: 1, idx: s.below(1000) as u32 },
+        weight: 0.1,
+    }
+}
+
+fn queue(c: &mut Criterion) {
+    for log2 in [10u32, 16, 20] {
+        let mut s = Stream::new(1, 1, 1, log2 as u64);
+        let mut q = EventQueue::with_capacity(1 << log2);
+        for i in 0..(1u64 << log2) {
+            q.push(event(&mut s, 0.0, i)).unwrap();
+        }
+        let mut i = 1u64 << log2;
+        c.bench_function(&format!("queue hold pop+push, 2^{log2} live"), |b| {
+            b.iter(|| {
+                let e = q.pop().unwrap();
+                i += 1;
+                q.push(event(&mut s, e.time, i)).unwrap();
+            })
+        });
+    }
+    let mut s = Stream::new(2, 2, 2, 2);
+    let window: Vec<Event> = (0..10_000).map(|i| event(&mut s, 0.0, i)).collect();
+    c.bench_function("queue window: push 10^4 then pop_before", |b| {
+        b.iter_batched(
+            || window.clone(),
+            |w| {
+                let mut q = EventQueue::with_capacity(w.len());
+                for e in w {
+                    q.push(e).unwrap();
+                }
+                q.pop_before(f64::INFINITY).count()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn tempotron(c: &mut Criterion) {
+    let cfg = PatternTaskConfig { n_patterns: 8, ..Default::default() };
+    let t = cfg.tempotron().unwrap();
+    let (pats, _) = cfg.patterns().unwrap();
+    let w: Vec<f64> = (0..500).map(|i| 0.02 * ((i * 37 % 100) as f64 / 100.0 - 0.4)).collect();
+    c.bench_function("tempotron V_max exact (N = 500, T = 500 ms)", |b| b.iter(|| t.v_max(&pats[0], &w).unwrap().v_max));
+    let mut buf = Vec::new();
+    c.bench_function("tempotron V_max seed grid (N = 500, T = 500 steps)", |b| b.iter(|| grid::grid_v_max(&t, &pats[0], &w, &mut buf).0));
+}
+
+criterion_group!(benches, queue, tempotron);
 criterion_main!(benches);

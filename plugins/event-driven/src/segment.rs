@@ -59,12 +59,18 @@ impl TwoExp {
     /// `f(s)`; `s = +∞` gives `c`.
     #[inline]
     pub fn value(&self, s: f64) -> f64 {
+        if s == 0.0 {
+            return self.a + self.b + self.c;
+        }
         self.a * (-s / self.tau1).exp() + self.b * (-s / self.tau2).exp() + self.c
     }
 
     /// `f'(s)`.
     #[inline]
     pub fn slope(&self, s: f64) -> f64 {
+        if s == 0.0 {
+            return -(self.a / self.tau1) - (self.b / self.tau2);
+        }
         -(self.a / self.tau1) * (-s / self.tau1).exp() - (self.b / self.tau2) * (-s / self.tau2).exp()
     }
 

@@ -163,10 +163,14 @@ impl Tempotron {
             if vm > v_best {
                 (v_best, t_best) = (vm, t_cur + sm);
             }
-            let above = TwoExp { c: -self.theta, ..seg };
-            if let Some(sc) = above.first_crossing(delta, time_tolerance(s.time)) {
-                t_spike = Some(t_cur + sc);
-                break; // shunted: this and later inputs do not count
+            // NOTE: V(t_cur) < θ (else the previous piece crossed), so V crosses θ on this
+            // piece iff its maximum reaches θ: the root search runs only then.
+            if vm >= self.theta {
+                let above = TwoExp { c: -self.theta, ..seg };
+                if let Some(sc) = above.first_crossing(delta, time_tolerance(s.time)) {
+                    t_spike = Some(t_cur + sc);
+                    break; // shunted: this and later inputs do not count
+                }
             }
             a = a * (-delta / tau).exp() + w[s.afferent as usize] * v0;
             b = b * (-delta / tau_s).exp() - w[s.afferent as usize] * v0;
