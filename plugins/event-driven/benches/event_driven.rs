@@ -10,6 +10,7 @@ mod grid;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use spikeworld::util::rng::Stream;
 use spikeworld_event_driven::pattern_task::PatternTaskConfig;
+use spikeworld_event_driven::buckets::BucketQueue;
 use spikeworld_event_driven::queue::{Event, EventQueue, Origin, Target};
 
 fn event(s: &mut Stream, t0: f64, i: u64) -> Event {
@@ -64,5 +65,40 @@ fn tempotron(c: &mut Criterion) {
     c.bench_function("tempotron V_max seed grid (N = 500, T = 500 steps)", |b| b.iter(|| grid::grid_v_max(&t, &pats[0], &w, &mut buf).0));
 }
 
-criterion_group!(benches, queue, tempotron);
+/// A clock-driven world's load: 10^5 events spread over 100 steps of 0.1 ms, popped window
+/// by window; the heap queue against the step buckets (time per event = total / 10^5).
+fn windows(c: &mut Criterion) {
+    let mut s = Stream::new(3, 3, 3, 3);
+    let events: Vec<Event> = (0..100_000u64)
+        .map(|i| Event { time: 10.0 * s.uniform(), origin: Origin { pop: 0, idx: s.below(1000) as u32, syn: s.below(100), spike: i }, target: Target { pop: 1, idx: s.below(1000) as u32 }, weight: 0.1 })
+        .collect();
+    c.bench_function("10^5 events over 100 steps: heap", |b| {
+        b.iter_batched(
+            || events.clone(),
+            |ev| {
+                let mut q = EventQueue::with_capacity(ev.len());
+                for e in ev {
+                    q.push(e).unwrap();
+                }
+                (0..100).map(|k| q.pop_before((k + 1) as f64 * 0.1).count()).sum::<usize>()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    c.bench_function("10^5 events over 100 steps: step buckets", |b| {
+        b.iter_batched(
+            || events.clone(),
+            |ev| {
+                let mut q = BucketQueue::new(0.1, 256).unwrap();
+                for e in ev {
+                    q.push(e).unwrap();
+                }
+                (0..100).map(|k| q.pop_before((k + 1) as f64 * 0.1).count()).sum::<usize>()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+criterion_group!(benches, queue, windows, tempotron);
 criterion_main!(benches);

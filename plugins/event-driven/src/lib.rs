@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod buckets;
 pub mod error;
 pub mod gaussian_tuning;
 pub mod kernel;
@@ -17,6 +18,7 @@ pub mod prelude {
     pub use crate::gaussian_tuning::GaussianTuning;
     pub use crate::kernel::{PspKernel, ResetKernel};
     pub use crate::pattern_task::{PatternTaskConfig, TrainReport};
+    pub use crate::buckets::BucketQueue;
     pub use crate::queue::{Event, EventQueue, Origin, Target};
     pub use crate::srm0::{PspNorm, ResetMode, Srm0Neuron, Srm0Params, Srm0State};
     pub use crate::tempotron::{Pattern, Spike, Tempotron, VMax};
