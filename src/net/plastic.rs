@@ -18,10 +18,12 @@
 //!   ([`TraceRing::lagged`]), which is exactly the trace of the delayed spike train.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemState;
 
+use crate::api::addon::AddonConfig;
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
 use crate::net::synapse::{Delays, SynapseTable};
 use crate::net::{Clock, RunInfo, SpikeHistory, Spikes};
@@ -93,6 +95,20 @@ impl TraceRing {
     pub fn now_mut(&mut self) -> &mut [f64] {
         &mut self.data[self.head * self.n..(self.head + 1) * self.n]
     }
+    /// Starts a new step: advances, then sets every neuron's value to `f(previous value,
+    /// z)`, `z` = 1 for the neurons in `spikes` (indices into the ring) and 0 for the
+    /// others. `mark` is scratch (kept by the caller so that a step allocates nothing).
+    pub fn step(&mut self, spikes: impl Iterator<Item = usize>, mark: &mut Vec<f64>, f: impl Fn(f64, f64) -> f64) {
+        self.advance();
+        mark.clear();
+        mark.resize(self.n, 0.0);
+        for i in spikes {
+            mark[i] = 1.0;
+        }
+        for (v, &z) in self.now_mut().iter_mut().zip(mark.iter()) {
+            *v = f(*v, z);
+        }
+    }
     /// The value of neuron `i` `lag` steps ago (`lag < depth`).
     #[inline]
     pub fn lagged(&self, i: usize, lag: u32) -> f64 {
@@ -115,6 +131,131 @@ impl Checkpoint for TraceRing {
         self.head = head as usize;
         inp.blob_into(&mut self.data, "trace ring")
     }
+}
+
+/// A per-synapse (or per-weight) value built from one step's events and kept sparse: the
+/// entries an event reached, in the order first reached (a rule's pending `dw`, an
+/// eligibility). Checkpointed as (entries, values).
+#[derive(Clone, Debug, Default)]
+pub struct SparseAccum {
+    val: Vec<f64>,
+    hit: Vec<bool>,
+    list: Vec<u32>,
+}
+
+impl SparseAccum {
+    /// `n` entries, all 0.
+    pub fn new(n: usize) -> Self {
+        SparseAccum { val: vec![0.0; n], hit: vec![false; n], list: Vec::new() }
+    }
+    #[inline]
+    fn touch(&mut self, k: usize) {
+        if !self.hit[k] {
+            self.hit[k] = true;
+            self.val[k] = 0.0;
+            self.list.push(k as u32);
+        }
+    }
+    /// `value[k] += v` (from 0 the first time in a step).
+    #[inline]
+    pub fn add(&mut self, k: usize, v: f64) {
+        self.touch(k);
+        self.val[k] += v;
+    }
+    /// `value[k] -= v` (from 0 the first time in a step).
+    #[inline]
+    pub fn sub(&mut self, k: usize, v: f64) {
+        self.touch(k);
+        self.val[k] -= v;
+    }
+    /// The value at `k` (0 where nothing reached it).
+    #[inline]
+    pub fn get(&self, k: usize) -> f64 {
+        self.val[k]
+    }
+    /// The entries reached and their values, in first-reached order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, f64)> + '_ {
+        self.list.iter().map(|&k| (k as usize, self.val[k as usize]))
+    }
+    /// Back to all zero.
+    pub fn clear(&mut self) {
+        for &k in &self.list {
+            self.val[k as usize] = 0.0;
+            self.hit[k as usize] = false;
+        }
+        self.list.clear();
+    }
+    /// Calls `f(k, value)` for each entry reached, in order, then clears.
+    pub fn drain(&mut self, mut f: impl FnMut(usize, f64)) {
+        for (k, v) in self.iter() {
+            f(k, v);
+        }
+        self.clear();
+    }
+}
+
+impl Checkpoint for SparseAccum {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.blob(&self.list)?;
+        let v: Vec<f64> = self.iter().map(|(_, x)| x).collect();
+        out.blob(&v)
+    }
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        self.clear();
+        let list: Vec<u32> = inp.blob("pending entries")?;
+        let v: Vec<f64> = inp.blob("pending values")?;
+        if list.len() != v.len() || list.iter().any(|&k| k as usize >= self.val.len()) {
+            return Err(StateError::new(format!("pending values: {} entries and {} values stored for {} entries", list.len(), v.len(), self.val.len())));
+        }
+        for (&k, &x) in list.iter().zip(&v) {
+            if self.hit[k as usize] {
+                return Err(StateError::new(format!("pending values: entry {k} stored twice")));
+            }
+            self.hit[k as usize] = true;
+            self.val[k as usize] = x;
+        }
+        self.list = list;
+        Ok(())
+    }
+}
+
+/// A parsed rule whose component is built when the network is: `f` makes it from the
+/// projection's built synapse table (so that trace rings can be sized from the delays).
+struct RuleConfig<F> {
+    f: F,
+    shared_weights: bool,
+    bytes_per_synapse: usize,
+}
+
+impl<C, F> AddonConfig for RuleConfig<F>
+where
+    C: Component,
+    F: Fn(&SynapseTable) -> C + Send + Sync,
+{
+    fn attach(&self, e: &mut bevy_ecs::world::EntityWorldMut<'_>) {
+        let c = e.get::<SynapseTable>().map(|t| (self.f)(t));
+        if let Some(c) = c {
+            e.insert(c);
+        }
+    }
+    fn shared_weights(&self) -> bool {
+        self.shared_weights
+    }
+    fn bytes_per_synapse(&self) -> usize {
+        self.bytes_per_synapse
+    }
+}
+
+/// What a rule's `ProjectionAddon::parse` returns: the rule's component, made by `f` from
+/// the built synapse table and inserted into the projection's entity. `shared_weights`:
+/// it works on a `conv2d` kernel; `bytes_per_synapse`: what it holds per synapse (for the
+/// memory estimate; an upper bound is fine).
+pub fn rule_config<C, F>(f: F, shared_weights: bool, bytes_per_synapse: usize) -> Arc<dyn AddonConfig>
+where
+    C: Component,
+    F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
+{
+    Arc::new(RuleConfig { f, shared_weights, bytes_per_synapse })
 }
 
 /// Named neuromodulatory signals (`reward`, dopamine, ...), set between steps by a program

@@ -17,8 +17,7 @@
 use std::sync::Arc;
 
 use bevy_ecs::prelude::Component;
-use bevy_ecs::world::EntityWorldMut;
-use spikeworld::net::plastic::{PlasticStep, PlasticityRule, register_rule};
+use spikeworld::net::plastic::{PlasticStep, PlasticityRule, register_rule, rule_config};
 use spikeworld::prelude::*;
 
 /// Registers `coincidence_hebb`.
@@ -62,15 +61,10 @@ impl ProjectionAddon for Addon {
             Some((x, _)) if x > 0.0 && x.is_finite() => x,
             Some((x, n)) => return Err(t.err(n, "tau_decay", format!("must be > 0 (found {x})"))),
         };
-        Ok(Arc::new(Config(CoincidenceHebb { eta, w_max, w_rest, decay: (-ctx.dt_ms / tau).exp() })))
-    }
-}
-
-struct Config(CoincidenceHebb);
-
-impl AddonConfig for Config {
-    fn attach(&self, e: &mut EntityWorldMut<'_>) {
-        e.insert(self.0.clone());
+        let rule = CoincidenceHebb { eta, w_max, w_rest, decay: (-ctx.dt_ms / tau).exp() };
+        // The component is inserted into the projection's entity when the network is built;
+        // the rule keeps nothing per synapse (0 bytes for the memory estimate).
+        Ok(rule_config(move |_table: &SynapseTable| rule.clone(), false, 0))
     }
 }
 

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use bevy_ecs::prelude::Component;
-use bevy_ecs::world::EntityWorldMut;
 use spikeworld::net::plastic::{TraceRing, register_rule};
 use spikeworld::prelude::*;
 
@@ -76,122 +75,31 @@ pub(crate) fn signal_name(t: &mut Table<'_>, key: &str, default: &str) -> Result
     }
 }
 
-/// A parsed rule: a component to insert into the projection's entity, built once the
-/// synapse table (and so the delays) exists (the pattern of `spikeworld-plasticity-stdp`).
-pub(crate) struct RuleConfig<F>(pub F, pub bool);
+/// What the rules of this crate hold per synapse at most (eligibility and its trace,
+/// pending updates and their marks), for the memory estimate.
+const BYTES_PER_SYNAPSE: usize = 24;
 
-impl<C, F> AddonConfig for RuleConfig<F>
-where
-    C: Component,
-    F: Fn(&SynapseTable) -> C + Send + Sync,
-{
-    fn attach(&self, e: &mut EntityWorldMut<'_>) {
-        let c = e.get::<SynapseTable>().map(|t| (self.0)(t));
-        if let Some(c) = c {
-            e.insert(c);
-        }
-    }
-    fn shared_weights(&self) -> bool {
-        self.1
-    }
-    fn bytes_per_synapse(&self) -> usize {
-        // The most a rule of this crate keeps per synapse (pending updates and their
-        // marks, eligibility and its trace, scratch): 24 bytes.
-        24
-    }
-}
-
-/// A rule config as an add-on's parse result (`shared_ok`: it works on conv2d kernels).
+/// A rule's parse result (`shared_ok`: it works on conv2d kernels): its component, made
+/// from the built synapse table.
 pub(crate) fn config<C, F>(f: F, shared_ok: bool) -> Arc<dyn AddonConfig>
 where
     C: Component,
     F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
 {
-    Arc::new(RuleConfig(f, shared_ok))
+    spikeworld::net::plastic::rule_config(f, shared_ok, BYTES_PER_SYNAPSE)
 }
 
 /// Starts a new step of a per-neuron trace: `x = a * z + decay * x` for every neuron
 /// (`z` = 1 for those in `spikes`, else 0): SPAIC's all-to-all `var_linear(A, s, tau * p)`.
 pub(crate) fn accumulate(ring: &mut TraceRing, spikes: impl Iterator<Item = usize>, a: f64, decay: f64, mark: &mut Vec<f64>) {
-    ring.advance();
-    marks(mark, ring.len(), spikes);
-    for (v, &z) in ring.now_mut().iter_mut().zip(mark.iter()) {
-        *v = a * z + decay * *v;
-    }
+    ring.step(spikes, mark, |v, z| a * z + decay * v);
 }
 
 /// Starts a new step of a "nearest" trace: `x = decay * x * (z <= 0) + z` (SPAIC's
 /// `trace * decay * s.le(0) + s`: 1 on a spike, otherwise decayed).
 pub(crate) fn nearest(ring: &mut TraceRing, spikes: impl Iterator<Item = usize>, decay: f64, mark: &mut Vec<f64>) {
-    ring.advance();
-    marks(mark, ring.len(), spikes);
-    for (v, &z) in ring.now_mut().iter_mut().zip(mark.iter()) {
-        let keep = if z <= 0.0 { 1.0 } else { 0.0 };
-        *v = decay * *v * keep + z;
-    }
+    ring.step(spikes, mark, |v, z| decay * v * if z <= 0.0 { 1.0 } else { 0.0 } + z);
 }
 
-fn marks(mark: &mut Vec<f64>, n: usize, spikes: impl Iterator<Item = usize>) {
-    mark.clear();
-    mark.resize(n, 0.0);
-    for i in spikes {
-        mark[i] = 1.0;
-    }
-}
-
-/// A per-weight sum built from this step's events: which entries it touched, to apply or
-/// clear only those.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Sparse {
-    pub val: Vec<f64>,
-    hit: Vec<bool>,
-    pub touched: Vec<u32>,
-}
-
-impl Sparse {
-    pub fn new(n: usize) -> Self {
-        Sparse { val: vec![0.0; n], hit: vec![false; n], touched: Vec::new() }
-    }
-    /// `val[k] += v` (from 0 the first time in a step).
-    #[inline]
-    pub fn add(&mut self, k: usize, v: f64) {
-        if !self.hit[k] {
-            self.hit[k] = true;
-            self.touched.push(k as u32);
-        }
-        self.val[k] += v;
-    }
-    /// Calls `f(k, val[k])` for each touched entry (in first-touch order) and clears them.
-    pub fn drain(&mut self, mut f: impl FnMut(usize, f64)) {
-        for &k in &self.touched {
-            let k = k as usize;
-            f(k, self.val[k]);
-            self.val[k] = 0.0;
-            self.hit[k] = false;
-        }
-        self.touched.clear();
-    }
-}
-
-impl Checkpoint for Sparse {
-    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
-        out.blob(&self.touched)?;
-        let vals: Vec<f64> = self.touched.iter().map(|&k| self.val[k as usize]).collect();
-        out.blob(&vals)
-    }
-    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
-        let touched: Vec<u32> = inp.blob("touched entries")?;
-        let vals: Vec<f64> = inp.blob("their values")?;
-        if vals.len() != touched.len() || touched.iter().any(|&k| k as usize >= self.val.len()) {
-            return Err(StateError::new(format!("{} touched entries with {} values, of {} weights", touched.len(), vals.len(), self.val.len())));
-        }
-        self.val.iter_mut().for_each(|v| *v = 0.0);
-        self.hit.iter_mut().for_each(|h| *h = false);
-        for (&k, &v) in touched.iter().zip(&vals) {
-            self.val[k as usize] = v;
-            self.hit[k as usize] = true;
-        }
-        self.touched = touched;
-        Ok(())
-    }
-}
+/// A per-weight sum built from this step's events (the core's sparse accumulator).
+pub(crate) use spikeworld::net::plastic::SparseAccum as Sparse;

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use bevy_ecs::world::EntityWorldMut;
 use spikeworld::net::plastic::{DelaySite, register_rule};
 use spikeworld::prelude::*;
 
@@ -97,38 +96,17 @@ pub fn finite(x: f64) -> bool {
     x.is_finite()
 }
 
-/// A parsed rule: a component to insert into the projection's entity, built once the
-/// synapse table (and so the delays) exists.
-pub(crate) struct RuleConfig<F>(pub F, pub bool);
+/// What the rules of this crate hold per synapse at most (pending updates and their marks,
+/// scratch), for the memory estimate.
+const BYTES_PER_SYNAPSE: usize = 24;
 
-impl<C, F> AddonConfig for RuleConfig<F>
-where
-    C: bevy_ecs::component::Component,
-    F: Fn(&SynapseTable) -> C + Send + Sync,
-{
-    fn attach(&self, e: &mut EntityWorldMut<'_>) {
-        let c = e.get::<SynapseTable>().map(|t| (self.0)(t));
-        if let Some(c) = c {
-            e.insert(c);
-        }
-    }
-    fn shared_weights(&self) -> bool {
-        self.1
-    }
-    fn bytes_per_synapse(&self) -> usize {
-        // The most a rule of this crate keeps per synapse (pending updates and their
-        // marks, eligibility and its trace, scratch): 24 bytes.
-        24
-    }
-}
-
-/// A rule config as an add-on's parse result.
+/// A rule's parse result: its component, made from the built synapse table.
 pub(crate) fn config<C, F>(f: F, shared_ok: bool) -> Arc<dyn AddonConfig>
 where
     C: bevy_ecs::component::Component,
     F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
 {
-    Arc::new(RuleConfig(f, shared_ok))
+    spikeworld::net::plastic::rule_config(f, shared_ok, BYTES_PER_SYNAPSE)
 }
 
 /// The selection of targets a rule's post traces cover: `[start, start + n)`.

@@ -196,19 +196,6 @@ impl Checkpoint for NorseStdp {
     }
 }
 
-/// `x = x + k * (-x + a * z)`, in Norse's order.
-fn decay(ring: &mut TraceRing, spikes: impl Iterator<Item = usize>, k: f64, a: f64, mark: &mut Vec<f64>) {
-    ring.advance();
-    mark.clear();
-    mark.resize(ring.len(), 0.0);
-    for i in spikes {
-        mark[i] = 1.0;
-    }
-    for (v, &z) in ring.now_mut().iter_mut().zip(mark.iter()) {
-        *v += k * (-*v + a * z);
-    }
-}
-
 impl PlasticityRule for NorseStdp {
     fn delay_site(&self) -> DelaySite {
         self.site
@@ -216,8 +203,9 @@ impl PlasticityRule for NorseStdp {
     fn step(&mut self, s: PlasticStep<'_>) {
         let p = self.p;
         let (a, b, range) = (s.table.src_start, s.table.src_end, self.range);
-        decay(&mut self.x, s.pre_now.iter().filter(|&&i| i >= a && i < b).map(|&i| (i - a) as usize), p.k_pre, p.a_pre, &mut self.mark);
-        decay(&mut self.y, s.post_now.iter().filter_map(|&j| range.rel(j)), p.k_post, p.a_post, &mut self.mark);
+        // Norse: x = x + dt*tau_inv*(-x + a*z), in its order.
+        self.x.step(s.pre_now.iter().filter(|&&i| i >= a && i < b).map(|&i| (i - a) as usize), &mut self.mark, |v, z| v + p.k_pre * (-v + p.a_pre * z));
+        self.y.step(s.post_now.iter().filter_map(|&j| range.rel(j)), &mut self.mark, |v, z| v + p.k_post * (-v + p.a_post * z));
         let (t, ev) = (s.table, s.events);
         let (x, y) = (&self.x, &self.y);
         if s.step == 0 && p.hardbound {

@@ -123,19 +123,6 @@ impl Checkpoint for SfStdp {
     }
 }
 
-/// `trace += -trace/tau + spike` (SpikingFlow's expression, evaluated in its order).
-fn update_trace(ring: &mut TraceRing, spikes: impl Iterator<Item = usize>, tau: f64, mark: &mut Vec<f64>) {
-    ring.advance();
-    mark.clear();
-    mark.resize(ring.len(), 0.0);
-    for i in spikes {
-        mark[i] = 1.0;
-    }
-    for (v, &z) in ring.now_mut().iter_mut().zip(mark.iter()) {
-        *v += -*v / tau + z;
-    }
-}
-
 /// `f(w)` of every synapse into `f`.
 fn weight_fn(f_w: Fw, w: &[f64], f: &mut Vec<f64>) {
     f.clear();
@@ -182,7 +169,9 @@ impl PlasticityRule for SfStdp {
         let (a, b, range) = (s.table.src_start, s.table.src_end, self.range);
         let pre_spk = s.pre_now.iter().filter(|&&i| i >= a && i < b).map(|&i| (i - a) as usize);
         let mut mark = std::mem::take(&mut self.f);
-        update_trace(&mut self.x, pre_spk, self.p.tau_pre, &mut mark);
+        let tau = self.p.tau_pre;
+        // SpikingFlow: trace += -trace/tau + spike, evaluated in its order.
+        self.x.step(pre_spk, &mut mark, |v, z| v + (-v / tau + z));
         let post_spk = s.post_now.iter().filter_map(|&j| range.rel(j));
         let t = s.table;
         if !self.p.updater {
@@ -190,11 +179,13 @@ impl PlasticityRule for SfStdp {
             // w -= lr f(w) y, with y of the last step (the post trace not yet updated).
             self.apply(t, false, -1.0);
             let mut mark = std::mem::take(&mut self.f);
-            update_trace(&mut self.y, post_spk, self.p.tau_post, &mut mark);
+            let tau = self.p.tau_post;
+            self.y.step(post_spk, &mut mark, |v, z| v + (-v / tau + z));
             self.f = mark;
             self.apply(t, true, 1.0);
         } else {
-            update_trace(&mut self.y, post_spk, self.p.tau_post, &mut mark);
+            let tau = self.p.tau_post;
+            self.y.step(post_spk, &mut mark, |v, z| v + (-v / tau + z));
             self.f = mark;
             let first = if self.p.inverse { -1.0 } else { 1.0 };
             self.apply(t, true, first);

@@ -20,7 +20,7 @@ use bevy_ecs::prelude::Component;
 use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
 use spikeworld::prelude::*;
 
-use super::{spikes, update_trace};
+use super::{spikes};
 use crate::{DELAY_KEY, Keys, TargetRange, config, finite, positive};
 
 /// The `conv2d_stdp` add-on.
@@ -135,8 +135,8 @@ impl PlasticityRule for Conv2dStdp {
     fn step(&mut self, s: PlasticStep<'_>) {
         let p = self.p;
         let (pre, post) = spikes(&s, self.range);
-        update_trace(&mut self.x, pre, &mut self.mark, |x, z| (p.spike - z) * (p.decay_plus * x) + z);
-        update_trace(&mut self.y, post, &mut self.mark, |y, z| (p.spike - z) * (p.decay_minus * y) + z);
+        self.x.step(pre, &mut self.mark, |x, z| (p.spike - z) * (p.decay_plus * x) + z);
+        self.y.step(post, &mut self.mark, |y, z| (p.spike - z) * (p.decay_minus * y) + z);
         let (t, ev, range) = (s.table, s.events, self.range);
         for (w, e) in t.weight.iter_mut().zip(&self.e_prev) {
             *w += p.lr * e;

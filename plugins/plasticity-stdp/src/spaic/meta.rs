@@ -15,10 +15,10 @@
 //! without synapses; `aw_mean` = the mean of `w_mean`) and checkpointed.
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
+use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, SparseAccum, TraceRing};
 use spikeworld::prelude::*;
 
-use super::{EXP_M1_30, EXP_M1_200, Pending, load_flag, save_flag, spikes, update_trace};
+use super::{stdp_dw, EXP_M1_30, EXP_M1_200, load_flag, save_flag, spikes};
 use crate::{DELAY_KEY, Keys, TargetRange, config, finite};
 
 /// The `meta_nearest_online_stdp` add-on.
@@ -92,7 +92,7 @@ impl ProjectionAddon for Addon {
                     w_mean: vec![0.0; range.n],
                     aw_mean: 0.0,
                     started: false,
-                    dw: Pending::new(tb.len()),
+                    dw: SparseAccum::new(tb.len()),
                     mark: Vec::new(),
                 }
             },
@@ -115,7 +115,7 @@ pub struct MetaNearestOnlineStdp {
     aw_mean: f64,
     /// Whether `w_mean` and `aw_mean` are set.
     started: bool,
-    dw: Pending,
+    dw: SparseAccum,
     mark: Vec<f64>,
 }
 
@@ -210,10 +210,10 @@ impl PlasticityRule for MetaNearestOnlineStdp {
             self.update(s.table, &zeros);
         }
         let (pre, post) = spikes(&s, self.range);
-        update_trace(&mut self.x, pre, &mut self.mark, |x, z| p.pre_decay * x * le(z) + z);
-        update_trace(&mut self.y, post, &mut self.mark, |y, z| p.post_decay * y * le(z) + z);
+        self.x.step(pre, &mut self.mark, |x, z| p.pre_decay * x * le(z) + z);
+        self.y.step(post, &mut self.mark, |y, z| p.post_decay * y * le(z) + z);
         self.dw.clear();
-        self.dw.stdp(s.table, &s.events, (&self.x, &self.y), self.range, (p.a_post, p.a_pre));
+        stdp_dw(&mut self.dw, s.table, &s.events, (&self.x, &self.y), self.range, (p.a_post, p.a_pre));
         let y = std::mem::replace(&mut self.y, TraceRing::new(0, 1, 0.0));
         self.update(s.table, y.now());
         self.y = y;

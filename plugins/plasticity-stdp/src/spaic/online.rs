@@ -15,10 +15,10 @@
 //! Rows are target neurons, over the synapses that exist.
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
+use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, SparseAccum, TraceRing};
 use spikeworld::prelude::*;
 
-use super::{EXP_M1_20, Pending, clamp_all, normalise_rows, reject, spikes, update_trace};
+use super::{stdp_dw, EXP_M1_20, clamp_all, normalise_rows, reject, spikes};
 use crate::{DELAY_KEY, Keys, TargetRange, config, finite};
 
 /// The `nearest_online_stdp` add-on.
@@ -155,9 +155,9 @@ pub struct Online {
     x: TraceRing,
     y: TraceRing,
     /// The dw computed last step (applied now).
-    prev: Pending,
+    prev: SparseAccum,
     /// The dw of this step.
-    new: Pending,
+    new: SparseAccum,
     mark: Vec<f64>,
 }
 
@@ -170,8 +170,8 @@ impl Online {
             range,
             x: TraceRing::new(n_src, depth, 0.0),
             y: TraceRing::new(range.n, depth, 0.0),
-            prev: Pending::new(tb.len()),
-            new: Pending::new(tb.len()),
+            prev: SparseAccum::new(tb.len()),
+            new: SparseAccum::new(tb.len()),
             mark: Vec::new(),
         }
     }
@@ -180,10 +180,10 @@ impl Online {
     fn traces_and_dw(&mut self, s: &PlasticStep<'_>, f: impl Fn(f64, f64, f64) -> f64) {
         let p = self.p;
         let (pre, post) = spikes(s, self.range);
-        update_trace(&mut self.x, pre, &mut self.mark, |x, z| f(x, z, p.decay_pre));
-        update_trace(&mut self.y, post, &mut self.mark, |y, z| f(y, z, p.decay_post));
+        self.x.step(pre, &mut self.mark, |x, z| f(x, z, p.decay_pre));
+        self.y.step(post, &mut self.mark, |y, z| f(y, z, p.decay_post));
         self.new.clear();
-        self.new.stdp(s.table, &s.events, (&self.x, &self.y), self.range, (p.a_post, p.a_pre));
+        stdp_dw(&mut self.new, s.table, &s.events, (&self.x, &self.y), self.range, (p.a_post, p.a_pre));
     }
 
     /// `W += dw_prev` on the synapses it touches (the caller then normalises and clamps).

@@ -28,7 +28,7 @@ use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, purpose};
 
-use super::{clamp_all, reject, spikes, update_trace};
+use super::{clamp_all, reject, spikes};
 use crate::{DELAY_KEY, Keys, TargetRange, config, finite};
 
 /// The `postpre_int_stdp` add-on.
@@ -167,8 +167,8 @@ impl PlasticityRule for PostPreIntStdp {
     fn step(&mut self, s: PlasticStep<'_>) {
         let p = self.p;
         let (pre, post) = spikes(&s, self.range);
-        update_trace(&mut self.x, pre, &mut self.mark, |i, z| p.trace(i as i64, z > 0.0) as f64);
-        update_trace(&mut self.y, post, &mut self.mark, |i, z| p.trace(i as i64, z > 0.0) as f64);
+        self.x.step(pre, &mut self.mark, |i, z| p.trace(i as i64, z > 0.0) as f64);
+        self.y.step(post, &mut self.mark, |i, z| p.trace(i as i64, z > 0.0) as f64);
         let mut rng = Stream::new(s.seed, self.entity, purpose::PLASTICITY, s.step);
         let mut draw = |pos: u64| {
             rng.seek(pos);
