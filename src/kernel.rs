@@ -9,6 +9,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::api::program::{Program, Sym};
 use crate::api::model::{ChoiceSpec, Col, ColMask, Lanes, MAX_VARS, NeuronDynamics, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorSpec, VarSpec};
 
 /// Neurons per block of the fused loop.
@@ -308,5 +309,9 @@ impl<M: NeuronDynamics> PreparedModel for Prepared<M> {
 
     fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask {
         M::step::<Col>(&self.coeffs, vars, inputs)
+    }
+
+    fn program(&self) -> Option<Program> {
+        Some(Program::trace(M::VARS.len(), M::RECEPTORS.len(), |st, inp| M::step::<Sym>(&self.coeffs, st, inp)))
     }
 }

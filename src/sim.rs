@@ -66,8 +66,14 @@ impl SimBuilder {
         match opts.engine {
             EngineKind::Cpu => schedule.add_systems(crate::engine::cpu::integrate_cpu.in_set(SimSystems::Integrate)),
             EngineKind::Tensor => schedule.add_systems(crate::engine::tensor::integrate_tensor.in_set(SimSystems::Integrate)),
+            EngineKind::Device => {
+                crate::engine::device::attach(&mut world, &built.populations, &built.projections, &built.encoders, opts)?;
+                schedule.add_systems(crate::engine::device::step_device.in_set(SimSystems::Integrate))
+            }
         };
-        schedule.add_systems(crate::engine::deliver::propagate_spikes.in_set(SimSystems::Propagate));
+        if opts.engine != EngineKind::Device {
+            schedule.add_systems(crate::engine::deliver::propagate_spikes.in_set(SimSystems::Propagate));
+        }
         schedule.add_systems(crate::net::plastic::run_rules.in_set(SimSystems::Plasticity));
         schedule.add_systems(crate::monitor::record.in_set(SimSystems::Record));
         schedule.add_systems(crate::engine::advance_clock.in_set(SimSystems::Advance));
@@ -133,10 +139,11 @@ impl Sim {
         let _span = tracing::debug_span!("run_steps", from = self.step_count(), n).entered();
         for _ in 0..n {
             if !self.world.resource::<Faults>().0.is_empty() {
-                return;
+                break;
             }
             self.schedule.run(&mut self.world);
         }
+        crate::engine::device::sync(&mut self.world);
     }
 
     /// The first contract violation of a plugin found while stepping, if any.

@@ -63,6 +63,8 @@ struct Cli {
 enum EngineArg {
     Cpu,
     Tensor,
+    /// The whole step on the device (`--device cuda`; on `flex`, the same kernels as host loops).
+    Device,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -266,6 +268,7 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
         engine: match a.engine {
             EngineArg::Cpu => EngineKind::Cpu,
             EngineArg::Tensor => EngineKind::Tensor,
+            EngineArg::Device => EngineKind::Device,
         },
         device: match a.device {
             DeviceArg::Flex => TensorDevice::Flex,
@@ -424,6 +427,7 @@ fn run_and_write(
         match opts.engine {
             EngineKind::Cpu => "cpu",
             EngineKind::Tensor => "tensor",
+            EngineKind::Device => "device",
         },
         opts.threads,
         m.seed,

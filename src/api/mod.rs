@@ -13,13 +13,16 @@
 //! - [`state`]: [`state::Checkpoint`], the state every plugin component or resource saves;
 //! - [`output`]: arrays a plugin writes beside the monitors' files;
 //! - [`sets`]: the ordered system sets a plugin's systems go into;
-//! - [`run`]: engines and devices.
+//! - [`run`]: engines and devices;
+//! - [`program`]: a model's step traced into the straight-line program the device engine
+//!   compiles.
 
 pub mod addon;
 pub mod connect;
 pub mod encoder;
 pub mod model;
 pub mod output;
+pub mod program;
 pub mod run;
 pub mod sets;
 pub mod state;

@@ -511,4 +511,9 @@ pub trait PreparedModel: Send + Sync {
     fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>);
     /// The tensor engine's step over the whole population.
     fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask;
+    /// The step as a straight-line program (the device engine's fused kernel), if the
+    /// model can be traced; every [`NeuronDynamics`] can.
+    fn program(&self) -> Option<crate::api::program::Program> {
+        None
+    }
 }

@@ -11,6 +11,9 @@ pub enum EngineKind {
     Cpu,
     /// burn tensors (flex CPU device, or CUDA with the `cuda` feature).
     Tensor,
+    /// The whole step resident on one device: fused kernels on CUDA (`cuda` feature), or
+    /// the same kernels as host loops on the flex device.
+    Device,
 }
 
 /// The device the tensor engine uses.

@@ -50,7 +50,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     let mut world = World::new();
     let device = match opts.engine {
         EngineKind::Tensor => Some(opts.device.to_burn()?),
-        EngineKind::Cpu => None,
+        EngineKind::Cpu | EngineKind::Device => None,
     };
     let drawn = draw_synapses(scenario)?;
     // The synapses and delays actually drawn, checked before the network is spawned.

@@ -28,7 +28,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
     for (mut st, mut ring, mut spikes, mut scratch) in &mut pops {
         let NeuronState { model, store, .. } = &mut *st;
         let StateStore::Host(vars) = store else { continue };
-        let InputRing { depth, receptors, n, data, active } = &mut *ring;
+        let InputRing { depth, receptors, n, data, active, .. } = &mut *ring;
         let (n, nr, nv) = (*n, *receptors, vars.len());
         let len = nr * n;
         let s = (clock.step % *depth as u64) as usize;

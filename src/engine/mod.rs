@@ -4,6 +4,7 @@
 
 pub(crate) mod cpu;
 pub(crate) mod deliver;
+pub mod device;
 pub(crate) mod tensor;
 
 use bevy_ecs::prelude::*;
@@ -50,6 +51,10 @@ pub(crate) fn run_encoders(
                 // NOTE: the scratch is all zeros here (at build, and cleared as it is added
                 // below), so the encoder adds into zeros without a separate pass to clear it.
                 slot.encoder.step(clock.step, EncoderOut::Current(&mut slot.scratch));
+                if rings.get(target).is_ok_and(|r| r.device.is_some()) {
+                    // The device engine adds the scratch into its ring (and clears it).
+                    continue;
+                }
                 if let Ok(mut ring) = rings.get_mut(target) {
                     let dst = &mut ring.receptor_mut(clock.step, receptor)[start..start + slot.scratch.len()];
                     for (d, s) in dst.iter_mut().zip(slot.scratch.iter_mut()) {

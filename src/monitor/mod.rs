@@ -125,7 +125,7 @@ fn record_states(clock: &Clock, mut mons: Query<&mut StateRecorder>, states: Que
                     let col = &v[k];
                     m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
                 }
-                StateStore::Tensor(_) => {
+                StateStore::Tensor(_) | StateStore::Device(_) => {
                     let col = st.var_to_host(k);
                     m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
                 }

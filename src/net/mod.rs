@@ -54,6 +54,31 @@ pub enum StateStore {
     Host(Vec<Vec<f64>>),
     /// One f64 tensor per state variable (tensor engine).
     Tensor(Vec<Col>),
+    /// On the device engine's device (read and written through it).
+    Device(DeviceRef),
+}
+
+/// State the device engine keeps on its device, read and written through this trait by
+/// checkpoints, monitors and [`crate::sim::Sim::state`] (each call copies).
+pub trait DeviceStore: Send + Sync {
+    /// State variable `k` of population `pop`.
+    fn read_var(&self, pop: usize, k: usize) -> Vec<f64>;
+    /// Overwrites state variable `k` of population `pop`.
+    fn write_var(&self, pop: usize, k: usize, v: &[f64]);
+    /// The whole delay ring of population `pop` (the layout of [`InputRing`]).
+    fn read_ring(&self, pop: usize) -> Vec<f64>;
+    /// Overwrites the delay ring of population `pop`.
+    fn write_ring(&self, pop: usize, v: &[f64]);
+}
+
+/// A population's state on the device engine's device.
+#[derive(Clone)]
+pub struct DeviceRef(pub Arc<dyn DeviceStore>, pub usize);
+
+impl std::fmt::Debug for DeviceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeviceRef(population {})", self.1)
+    }
 }
 
 /// A population's state variables (structure of arrays) and its prepared model.
@@ -73,6 +98,7 @@ impl NeuronState {
         match &self.store {
             StateStore::Host(v) => v[k].clone(),
             StateStore::Tensor(t) => t[k].to_host(),
+            StateStore::Device(d) => d.0.read_var(d.1, k),
         }
     }
 }
@@ -84,7 +110,7 @@ impl Checkpoint for NeuronState {
             out.str(v.name)?;
             match &self.store {
                 StateStore::Host(cols) => out.blob(&cols[k])?,
-                StateStore::Tensor(_) => out.blob(&self.var_to_host(k))?,
+                StateStore::Tensor(_) | StateStore::Device(_) => out.blob(&self.var_to_host(k))?,
             }
         }
         Ok(())
@@ -105,6 +131,11 @@ impl Checkpoint for NeuronState {
                     let device = cols[k].0.device();
                     cols[k] = Col::from_host(host, &device);
                 }
+                StateStore::Device(d) => {
+                    let mut host = d.0.read_var(d.1, k);
+                    inp.blob_into(&mut host, &what)?;
+                    d.0.write_var(d.1, k, &host);
+                }
             }
         }
         Ok(())
@@ -122,12 +153,14 @@ pub struct InputRing {
     pub(crate) data: Vec<f64>,
     /// Receptors something projects or injects into; the others are read as 0.
     pub(crate) active: Vec<bool>,
+    /// Set when the ring lives on the device engine's device (`data` is then empty).
+    pub(crate) device: Option<DeviceRef>,
 }
 
 impl InputRing {
     /// A ring of `depth` slots of `receptors × n` zeros.
     pub fn new(depth: usize, receptors: usize, n: usize) -> Self {
-        InputRing { depth, receptors, n, data: vec![0.0; depth * receptors * n], active: vec![false; receptors] }
+        InputRing { depth, receptors, n, data: vec![0.0; depth * receptors * n], active: vec![false; receptors], device: None }
     }
     /// The slot read at `step`: `receptors * n` values.
     pub fn slot_mut(&mut self, step: u64) -> &mut [f64] {
@@ -141,16 +174,25 @@ impl InputRing {
     }
     /// Values held: depth x receptors x neurons.
     pub fn values(&self) -> usize {
-        self.data.len()
+        self.depth * self.receptors * self.n
+    }
+
+    /// The ring's values (copied from the device on the device engine).
+    pub fn to_host(&self) -> std::borrow::Cow<'_, [f64]> {
+        match &self.device {
+            Some(d) => std::borrow::Cow::Owned(d.0.read_ring(d.1)),
+            None => std::borrow::Cow::Borrowed(&self.data),
+        }
     }
     /// Nonzero inputs waiting in each slot: element `k` counts those read at step
     /// `step + k` (spikes in transit, for `k` up to `depth - 1`).
     pub fn pending(&self, step: u64) -> Vec<usize> {
         let len = self.receptors * self.n;
+        let data = self.to_host();
         (0..self.depth as u64)
             .map(|k| {
                 let s = ((step + k) % self.depth as u64) as usize;
-                self.data[s * len..(s + 1) * len].iter().filter(|x| **x != 0.0).count()
+                data[s * len..(s + 1) * len].iter().filter(|x| **x != 0.0).count()
             })
             .collect()
     }
@@ -168,14 +210,22 @@ impl InputRing {
 impl Checkpoint for InputRing {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
         out.u64(self.depth as u64)?;
-        out.blob(&self.data)
+        out.blob(&self.to_host())
     }
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
         let depth = inp.u64("ring depth")?;
         if depth != self.depth as u64 {
             return Err(StateError(format!("delay ring of {depth} slots stored, the network has {}", self.depth)));
         }
-        inp.blob_into(&mut self.data, "spikes in transit")
+        match &self.device {
+            Some(d) => {
+                let mut host = vec![0.0; self.values()];
+                inp.blob_into(&mut host, "spikes in transit")?;
+                d.0.write_ring(d.1, &host);
+                Ok(())
+            }
+            None => inp.blob_into(&mut self.data, "spikes in transit"),
+        }
     }
 }
 

@@ -504,6 +504,13 @@ type RuleParams<R> = (Res<'static, Clock>, Res<'static, RunInfo>, Res<'static, M
 #[derive(Resource, Default)]
 pub struct ActiveRules(Vec<Box<dyn FnMut(&mut World) + Send + Sync>>);
 
+impl ActiveRules {
+    /// Whether no projection of this world uses a rule.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Runs the active rules (the core's system in `SimSystems::Plasticity`).
 pub(crate) fn run_rules(world: &mut World) {
     let Some(mut active) = world.get_resource_mut::<ActiveRules>() else { return };

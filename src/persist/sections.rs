@@ -267,6 +267,7 @@ impl Sim {
     fn restore_from(&mut self, file: CheckpointFile) -> Result<()> {
         let step = file.header.step;
         file.read_body(|r| self.read_body(r, step))?;
+        crate::engine::device::after_load(&mut self.world);
         // A resumed run ends where the scenario does (`t_stop`), or at once if the
         // checkpoint is already past it; `resume --until` moves it.
         let end = self.scenario.steps.max(step);

@@ -1,0 +1,308 @@
+//! A model's step as a straight-line program: what the device engine compiles into one
+//! fused kernel per population.
+//!
+//! A [`crate::api::model::NeuronDynamics`] is written once over [`Lanes`]. Running its
+//! `step` on [`Sym`] lanes records every operation, in order, into a [`Program`]: the
+//! same IEEE operations the cpu engine runs on `f64`, so a kernel that executes the
+//! program operation by operation (with no fused multiply-add) gives the cpu engine's
+//! bits. Branches a model takes on its coefficients are taken while tracing; the program
+//! has none. Constants (coefficients, thresholds) go into [`Program::consts`].
+
+use std::cell::RefCell;
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use crate::api::model::Lanes;
+
+/// One operation. Float results are numbered in order of definition (the state
+/// variables first, then the inputs, then each float operation); masks likewise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Float: constant `consts[k]`.
+    Const(u32),
+    /// Float: `a + b`.
+    Add(u32, u32),
+    /// Float: `a - b`.
+    Sub(u32, u32),
+    /// Float: `a * b`.
+    Mul(u32, u32),
+    /// Float: `a / b`.
+    Div(u32, u32),
+    /// Float: `-a`.
+    Neg(u32),
+    /// Float: `e^a`.
+    Exp(u32),
+    /// Float: `ln a`.
+    Ln(u32),
+    /// Float: `sqrt a`.
+    Sqrt(u32),
+    /// Float: `|a|`.
+    Abs(u32),
+    /// Float: `if m { a } else { b }` (mask, float, float).
+    Select(u32, u32, u32),
+    /// Mask: `a > b` (floats).
+    Gt(u32, u32),
+    /// Mask: `a >= b`.
+    Ge(u32, u32),
+    /// Mask: `a < b`.
+    Lt(u32, u32),
+    /// Mask: `a <= b`.
+    Le(u32, u32),
+    /// Mask: `a && b` (masks).
+    And(u32, u32),
+    /// Mask: `a || b`.
+    Or(u32, u32),
+    /// Mask: `!a`.
+    Not(u32),
+}
+
+impl Op {
+    /// Whether the operation defines a mask (else a float).
+    pub fn is_mask(&self) -> bool {
+        matches!(self, Op::Gt(..) | Op::Ge(..) | Op::Lt(..) | Op::Le(..) | Op::And(..) | Op::Or(..) | Op::Not(..))
+    }
+}
+
+/// A traced step. Floats `0..vars` are the state variables on entry, floats
+/// `vars..vars + inputs` the inputs; each float op defines the next float, each mask op
+/// the next mask.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Program {
+    /// State variables.
+    pub vars: u32,
+    /// Inputs (receptors).
+    pub inputs: u32,
+    /// Operations in order.
+    pub ops: Vec<Op>,
+    /// Constants, as `f64` bits (so that the program can be hashed and compared).
+    pub consts: Vec<u64>,
+    /// The float holding each variable's new value.
+    pub outputs: Vec<u32>,
+    /// The mask that says who spiked.
+    pub spike: u32,
+}
+
+impl Program {
+    /// Runs the step of one neuron on the host: updates `vars`, returns whether it spiked.
+    /// The reference the device kernels are tested against.
+    pub fn run(&self, vars: &mut [f64], inputs: &[f64], f: &mut Vec<f64>, m: &mut Vec<bool>) -> bool {
+        f.clear();
+        m.clear();
+        f.extend_from_slice(vars);
+        f.extend_from_slice(inputs);
+        for op in &self.ops {
+            let x = |i: &u32| f[*i as usize];
+            let b = |i: &u32| m[*i as usize];
+            match op {
+                Op::Const(k) => f.push(f64::from_bits(self.consts[*k as usize])),
+                Op::Add(a, c) => f.push(x(a) + x(c)),
+                Op::Sub(a, c) => f.push(x(a) - x(c)),
+                Op::Mul(a, c) => f.push(x(a) * x(c)),
+                Op::Div(a, c) => f.push(x(a) / x(c)),
+                Op::Neg(a) => f.push(-x(a)),
+                Op::Exp(a) => f.push(x(a).exp()),
+                Op::Ln(a) => f.push(x(a).ln()),
+                Op::Sqrt(a) => f.push(x(a).sqrt()),
+                Op::Abs(a) => f.push(x(a).abs()),
+                Op::Select(c, a, d) => f.push(if b(c) { x(a) } else { x(d) }),
+                Op::Gt(a, c) => m.push(x(a) > x(c)),
+                Op::Ge(a, c) => m.push(x(a) >= x(c)),
+                Op::Lt(a, c) => m.push(x(a) < x(c)),
+                Op::Le(a, c) => m.push(x(a) <= x(c)),
+                Op::And(a, c) => m.push(b(a) && b(c)),
+                Op::Or(a, c) => m.push(b(a) || b(c)),
+                Op::Not(a) => m.push(!b(a)),
+            }
+        }
+        for (v, &o) in vars.iter_mut().zip(&self.outputs) {
+            *v = f[o as usize];
+        }
+        m[self.spike as usize]
+    }
+
+    /// Floats the program defines (variables and inputs included).
+    pub fn floats(&self) -> usize {
+        (self.vars + self.inputs) as usize + self.ops.iter().filter(|o| !o.is_mask()).count()
+    }
+
+    /// Whether the program uses functions whose last bit differs between CPU and GPU math
+    /// libraries (`exp`, `ln`); `sqrt` and the arithmetic are correctly rounded on both.
+    pub fn uses_transcendentals(&self) -> bool {
+        self.ops.iter().any(|o| matches!(o, Op::Exp(_) | Op::Ln(_)))
+    }
+
+    /// Traces `step` over `vars` state variables and `inputs` receptors.
+    pub fn trace(vars: usize, inputs: usize, step: impl FnOnce(&mut [Sym], &[Sym]) -> SymMask) -> Program {
+        TRACE.with(|t| {
+            *t.borrow_mut() = Some(Tape { ops: Vec::new(), consts: Vec::new(), floats: (vars + inputs) as u32, masks: 0 });
+        });
+        let mut st: Vec<Sym> = (0..vars as u32).map(Sym).collect();
+        let inp: Vec<Sym> = (vars as u32..(vars + inputs) as u32).map(Sym).collect();
+        let spike = step(&mut st, &inp);
+        let tape = TRACE.with(|t| t.borrow_mut().take()).expect("a trace in progress");
+        Program { vars: vars as u32, inputs: inputs as u32, ops: tape.ops, consts: tape.consts, outputs: st.iter().map(|s| s.0).collect(), spike: spike.0 }
+    }
+}
+
+struct Tape {
+    ops: Vec<Op>,
+    consts: Vec<u64>,
+    floats: u32,
+    masks: u32,
+}
+
+thread_local! {
+    static TRACE: RefCell<Option<Tape>> = const { RefCell::new(None) };
+}
+
+fn record(op: Op) -> u32 {
+    TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        let t = t.as_mut().expect("Sym lanes are used only inside Program::trace");
+        t.ops.push(op);
+        let id = if op.is_mask() { &mut t.masks } else { &mut t.floats };
+        *id += 1;
+        *id - 1
+    })
+}
+
+fn konst(x: f64) -> Sym {
+    let k = TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        let t = t.as_mut().expect("Sym lanes are used only inside Program::trace");
+        let bits = x.to_bits();
+        match t.consts.iter().position(|&c| c == bits) {
+            Some(k) => k as u32,
+            None => {
+                t.consts.push(bits);
+                t.consts.len() as u32 - 1
+            }
+        }
+    });
+    Sym(record(Op::Const(k)))
+}
+
+/// A traced float lane: the number of the float it holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Sym(pub u32);
+
+/// A traced mask lane.
+#[derive(Clone, Copy, Debug)]
+pub struct SymMask(pub u32);
+
+macro_rules! sym_binop {
+    ($tr:ident, $m:ident, $op:ident) => {
+        impl $tr for Sym {
+            type Output = Sym;
+            fn $m(self, o: Sym) -> Sym {
+                Sym(record(Op::$op(self.0, o.0)))
+            }
+        }
+        impl $tr<f64> for Sym {
+            type Output = Sym;
+            fn $m(self, o: f64) -> Sym {
+                let c = konst(o);
+                Sym(record(Op::$op(self.0, c.0)))
+            }
+        }
+    };
+}
+sym_binop!(Add, add, Add);
+sym_binop!(Sub, sub, Sub);
+sym_binop!(Mul, mul, Mul);
+sym_binop!(Div, div, Div);
+
+impl Neg for Sym {
+    type Output = Sym;
+    fn neg(self) -> Sym {
+        Sym(record(Op::Neg(self.0)))
+    }
+}
+
+impl Sym {
+    fn un(self, op: fn(u32) -> Op) -> Sym {
+        Sym(record(op(self.0)))
+    }
+    fn cmp(&self, o: Sym, op: fn(u32, u32) -> Op) -> SymMask {
+        SymMask(record(op(self.0, o.0)))
+    }
+}
+
+// NOTE: every method is written as the `f64` implementation computes it (in
+// `api::model`), so that the traced program runs the same operations in the same order.
+impl Lanes for Sym {
+    type Mask = SymMask;
+    fn gt(&self, x: f64) -> SymMask {
+        self.cmp(konst(x), Op::Gt)
+    }
+    fn ge(&self, x: f64) -> SymMask {
+        self.cmp(konst(x), Op::Ge)
+    }
+    fn lt(&self, x: f64) -> SymMask {
+        self.cmp(konst(x), Op::Lt)
+    }
+    fn le(&self, x: f64) -> SymMask {
+        self.cmp(konst(x), Op::Le)
+    }
+    fn gt_lanes(&self, o: &Sym) -> SymMask {
+        self.cmp(*o, Op::Gt)
+    }
+    fn select(mask: &SymMask, a: Sym, b: Sym) -> Sym {
+        Sym(record(Op::Select(mask.0, a.0, b.0)))
+    }
+    fn select_const(mask: &SymMask, x: f64, b: Sym) -> Sym {
+        let c = konst(x);
+        Sym(record(Op::Select(mask.0, c.0, b.0)))
+    }
+    fn and_not(a: &SymMask, b: &SymMask) -> SymMask {
+        let nb = SymMask(record(Op::Not(b.0)));
+        SymMask(record(Op::And(a.0, nb.0)))
+    }
+    fn and(a: &SymMask, b: &SymMask) -> SymMask {
+        SymMask(record(Op::And(a.0, b.0)))
+    }
+    fn or(a: &SymMask, b: &SymMask) -> SymMask {
+        SymMask(record(Op::Or(a.0, b.0)))
+    }
+    fn not(a: &SymMask) -> SymMask {
+        SymMask(record(Op::Not(a.0)))
+    }
+    fn exp(self) -> Sym {
+        self.un(Op::Exp)
+    }
+    fn ln(self) -> Sym {
+        self.un(Op::Ln)
+    }
+    fn sqrt(self) -> Sym {
+        self.un(Op::Sqrt)
+    }
+    fn abs(self) -> Sym {
+        self.un(Op::Abs)
+    }
+    fn min_c(self, x: f64) -> Sym {
+        // f64: `if x < self { x } else { self }`
+        let c = konst(x);
+        let m = c.cmp(self, Op::Lt);
+        Sym(record(Op::Select(m.0, c.0, self.0)))
+    }
+    fn max_c(self, x: f64) -> Sym {
+        // f64: `if x > self { x } else { self }`
+        let c = konst(x);
+        let m = c.cmp(self, Op::Gt);
+        Sym(record(Op::Select(m.0, c.0, self.0)))
+    }
+    fn min(self, o: Sym) -> Sym {
+        // f64: `if o < self { o } else { self }`
+        let m = o.cmp(self, Op::Lt);
+        Sym(record(Op::Select(m.0, o.0, self.0)))
+    }
+    fn max(self, o: Sym) -> Sym {
+        // f64: `if o > self { o } else { self }`
+        let m = o.cmp(self, Op::Gt);
+        Sym(record(Op::Select(m.0, o.0, self.0)))
+    }
+    fn recip_mul(self, x: f64) -> Sym {
+        // f64: `x / self`
+        let c = konst(x);
+        Sym(record(Op::Div(c.0, self.0)))
+    }
+}

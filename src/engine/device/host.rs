@@ -1,0 +1,123 @@
+//! The device engine's host backend: the kernels of the CUDA backend, written as plain
+//! loops over the same arrays. It runs on every machine (CI has no GPU), so the layout,
+//! the delivery order, the spike-word rings and the checkpoints from device state are
+//! tested everywhere; the CUDA backend is tested against it.
+
+use super::Backend;
+use super::layout::{DelayLayout, Layout};
+
+pub(crate) struct HostBackend {
+    layout: Layout,
+    vars: Vec<Vec<f64>>,
+    rings: Vec<Vec<f64>>,
+    words: Vec<Vec<u32>>,
+    f: Vec<f64>,
+    m: Vec<bool>,
+}
+
+impl HostBackend {
+    pub(crate) fn new(layout: Layout) -> Self {
+        let vars = layout.pops.iter().map(|p| vec![0.0; p.n * p.program.vars as usize]).collect();
+        let rings = layout.pops.iter().map(|p| vec![0.0; p.depth * p.receptors * p.n]).collect();
+        let words = layout.sources.iter().map(|s| vec![0u32; s.words() * layout.period]).collect();
+        HostBackend { layout, vars, rings, words, f: Vec::new(), m: Vec::new() }
+    }
+}
+
+impl Backend for HostBackend {
+    fn name(&self) -> &'static str {
+        "host"
+    }
+
+    fn update(&mut self, p: usize, step: u64) {
+        let pl = &self.layout.pops[p];
+        let (n, nv, nr) = (pl.n, pl.program.vars as usize, pl.receptors);
+        let slot = (step % pl.depth as u64) as usize;
+        let ring = &mut self.rings[p][slot * nr * n..(slot + 1) * nr * n];
+        let vars = &mut self.vars[p];
+        let sw = self.layout.sources[pl.source].words();
+        let wslot = (step % self.layout.period as u64) as usize;
+        let words = &mut self.words[pl.source][wslot * sw..(wslot + 1) * sw];
+        let mut v = vec![0.0; nv];
+        let mut inp = vec![0.0; nr];
+        for i in 0..n {
+            for k in 0..nv {
+                v[k] = vars[k * n + i];
+            }
+            for r in 0..nr {
+                inp[r] = if pl.active[r] { std::mem::take(&mut ring[r * n + i]) } else { 0.0 };
+            }
+            let spiked = pl.program.run(&mut v, &inp, &mut self.f, &mut self.m);
+            for k in 0..nv {
+                vars[k * n + i] = v[k];
+            }
+            if spiked {
+                words[i / 32] |= 1 << (i % 32);
+            }
+        }
+    }
+
+    fn deliver(&mut self, q: usize, step: u64) {
+        let pj = &self.layout.projs[q];
+        let tl = &self.layout.pops[pj.target];
+        let (n, nr, depth) = (tl.n, tl.receptors, tl.depth as u64);
+        let sw = self.layout.sources[pj.source].words();
+        let wslot = (step % self.layout.period as u64) as usize;
+        let words = &self.words[pj.source][wslot * sw..(wslot + 1) * sw];
+        let ring = &mut self.rings[pj.target];
+        for j in 0..n {
+            for k in pj.ptr[j] as usize..pj.ptr[j + 1] as usize {
+                let s = pj.src[k] as usize;
+                if words[s / 32] >> (s % 32) & 1 == 0 {
+                    continue;
+                }
+                let d = match &pj.delay {
+                    DelayLayout::Const(d) => *d,
+                    DelayLayout::Each(ds) => ds[k],
+                } as u64;
+                let slot = ((step + 1 + d) % depth) as usize;
+                ring[slot * nr * n + pj.receptor * n + j] += pj.weight[k];
+            }
+        }
+    }
+
+    fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) {
+        let pl = &self.layout.pops[p];
+        let (n, nr) = (pl.n, pl.receptors);
+        let slot = (step % pl.depth as u64) as usize;
+        let dst = &mut self.rings[p][slot * nr * n + receptor * n + start..][..values.len()];
+        for (d, v) in dst.iter_mut().zip(values) {
+            *d += *v;
+        }
+    }
+
+    fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) {
+        let sw = self.layout.sources[s].words();
+        let wslot = (step % self.layout.period as u64) as usize;
+        self.words[s][wslot * sw..(wslot + 1) * sw].copy_from_slice(words);
+    }
+
+    fn take_words(&mut self, s: usize) -> Vec<u32> {
+        let w = self.words[s].clone();
+        self.words[s].fill(0);
+        w
+    }
+
+    fn read_var(&mut self, p: usize, k: usize) -> Vec<f64> {
+        let n = self.layout.pops[p].n;
+        self.vars[p][k * n..(k + 1) * n].to_vec()
+    }
+
+    fn write_var(&mut self, p: usize, k: usize, v: &[f64]) {
+        let n = self.layout.pops[p].n;
+        self.vars[p][k * n..(k + 1) * n].copy_from_slice(v);
+    }
+
+    fn read_ring(&mut self, p: usize) -> Vec<f64> {
+        self.rings[p].clone()
+    }
+
+    fn write_ring(&mut self, p: usize, v: &[f64]) {
+        self.rings[p].copy_from_slice(v);
+    }
+}

@@ -1,0 +1,369 @@
+//! The device engine: the whole step resident on one device.
+//!
+//! Neuron state, delay rings, the synapse tables (by target) and the spikes of recent
+//! steps live on the device for the whole run. A step is one fused update kernel per
+//! population (the model's traced [`crate::api::program::Program`]: input, update,
+//! threshold, reset, spike bits) and one delivery kernel per projection (each target
+//! pulls its synapses in source order, so sums keep the cpu engine's order and the
+//! spikes are bit-identical). Nothing comes back to the host inside a step: spikes come
+//! back as bit words every [`layout::Layout::period`] steps and at the end of each
+//! [`crate::sim::Sim::run_steps`], state when something reads it (checkpoints, state
+//! monitors, [`crate::sim::Sim::state`]) through [`DeviceStore`].
+//!
+//! Backends: [`host::HostBackend`] (plain loops over the same arrays: every machine, CI)
+//! and, with the `cuda` feature, CubeCL kernels on a CUDA device.
+//!
+//! Between `run_steps` calls the world's `Spikes`, `SpikeHistory` and spike and rate
+//! monitors are up to date; inside a run they are filled every `period` steps, so plugin
+//! systems that read a population's spikes every step, plasticity rules, synapse models
+//! and current encoders are refused on this engine (with the reason) at build.
+
+pub(crate) mod host;
+pub(crate) mod layout;
+
+use std::sync::{Arc, Mutex};
+
+use bevy_ecs::prelude::*;
+
+use crate::api::run::{RunOptions, TensorDevice};
+use crate::monitor::{RateRecorder, SpikeRecorder};
+use crate::net::synapse::{Delays, SynapseTable};
+use crate::net::{Clock, DeviceRef, DeviceStore, EncoderSlot, InputRing, NeuronState, SpikeHistory, Spikes, StateStore};
+use crate::{Error, Result};
+use layout::{DelayLayout, Layout, PopLayout, ProjLayout, SourceLayout};
+
+/// What a device engine backend does (the host emulation and CUDA implement it alike).
+pub(crate) trait Backend: Send {
+    /// Name, for logs.
+    fn name(&self) -> &'static str;
+    /// Population `p`'s update at `step`: reads and clears its ring slot, runs the
+    /// program, sets its spike bits of `step`.
+    fn update(&mut self, p: usize, step: u64);
+    /// Projection `q`'s delivery of its source's spikes of `step`.
+    fn deliver(&mut self, q: usize, step: u64);
+    /// Adds `values` into population `p`'s input at `receptor` for `step`, neurons
+    /// `start..start + values.len()` (current encoders, computed on the host).
+    fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]);
+    /// Sets source `s`'s spike bits of `step` (spike encoders, computed on the host).
+    fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]);
+    /// Copies source `s`'s spike-word ring to the host and clears it.
+    fn take_words(&mut self, s: usize) -> Vec<u32>;
+    /// State variable `k` of population `p`.
+    fn read_var(&mut self, p: usize, k: usize) -> Vec<f64>;
+    /// Overwrites state variable `k` of population `p`.
+    fn write_var(&mut self, p: usize, k: usize, v: &[f64]);
+    /// Population `p`'s delay ring.
+    fn read_ring(&mut self, p: usize) -> Vec<f64>;
+    /// Overwrites population `p`'s delay ring.
+    fn write_ring(&mut self, p: usize, v: &[f64]);
+}
+
+struct Shared(Mutex<Box<dyn Backend>>);
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Box<dyn Backend>> {
+        // NOTE: a panic while holding the lock leaves the state as the last completed
+        // call made it; reading it is still sound.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl DeviceStore for Shared {
+    fn read_var(&self, pop: usize, k: usize) -> Vec<f64> {
+        self.lock().read_var(pop, k)
+    }
+    fn write_var(&self, pop: usize, k: usize, v: &[f64]) {
+        self.lock().write_var(pop, k, v)
+    }
+    fn read_ring(&self, pop: usize) -> Vec<f64> {
+        self.lock().read_ring(pop)
+    }
+    fn write_ring(&self, pop: usize, v: &[f64]) {
+        self.lock().write_ring(pop, v)
+    }
+}
+
+/// The device engine's network: the backend and where each of its ids lives in the world.
+#[derive(Resource)]
+pub struct DeviceNet {
+    shared: Arc<Shared>,
+    pops: Vec<Entity>,
+    pop_sizes: Vec<usize>,
+    /// Spike encoders: (entity, source id, size).
+    encoders: Vec<(Entity, usize, usize)>,
+    /// Current encoders: (entity, population, first neuron, receptor), in input order.
+    currents: Vec<(Entity, usize, usize, usize)>,
+    projs: usize,
+    period: u64,
+    /// Steps before this one have been copied to the host.
+    flushed_to: u64,
+    /// Each population's spikes of the last flushed step, and that step.
+    last: Vec<Vec<u32>>,
+    last_step: Option<u64>,
+    /// Device bytes: per neuron, per synapse, total.
+    pub bytes: (u64, u64, u64),
+    /// Backend name.
+    pub backend: &'static str,
+}
+
+/// Steps of spike words held on the device between copies to the host: at most 1024,
+/// and at most 64 MiB of words for the whole network.
+fn period_for(words_per_step: usize) -> usize {
+    (64 * 1024 * 1024 / 4 / words_per_step.max(1)).clamp(1, 1024)
+}
+
+/// Moves the built world's populations and tables onto the device (called once, after
+/// build): checks that the network is one this engine runs, builds the layout, creates
+/// the backend and makes the world's state read through it.
+pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encoders: &[Entity], opts: &RunOptions) -> Result<()> {
+    let refuse = |what: String| Error::Input(format!("the device engine {what}; run it on `--engine cpu` or `--engine tensor`"));
+    if world.get_resource::<crate::net::plastic::ActiveRules>().is_some_and(|a| !a.is_empty()) {
+        return Err(refuse("does not run plasticity rules yet".into()));
+    }
+    let mut layout = Layout::default();
+    let mut source_of: Vec<(Entity, usize)> = Vec::new();
+    for (p, &e) in pops.iter().enumerate() {
+        let st = world.get::<NeuronState>(e).ok_or_else(|| Error::Runtime("a population without state".into()))?;
+        let ring = world.get::<InputRing>(e).ok_or_else(|| Error::Runtime("a population without a ring".into()))?;
+        let name = world.get::<crate::net::Population>(e).map(|p| p.name.clone()).unwrap_or_default();
+        let program = st.model.program().ok_or_else(|| refuse(format!("cannot run population `{name}`: its model is not written over `Lanes`")))?;
+        layout.pops.push(PopLayout { n: ring.n, program, depth: ring.depth, receptors: ring.receptors, active: ring.active.clone(), source: p });
+        layout.sources.push(SourceLayout { n: ring.n });
+        source_of.push((e, p));
+    }
+    let mut enc_sources = Vec::new();
+    let mut currents = Vec::new();
+    for &e in encoders {
+        let Some(slot) = world.get::<EncoderSlot>(e) else { continue };
+        if let Some((target, start, receptor)) = slot.current_target {
+            let p = pops.iter().position(|&x| x == target).ok_or_else(|| refuse(format!("cannot find the target of encoder `{}`", slot.name)))?;
+            currents.push((e, p, start, receptor));
+            continue;
+        }
+        if world.get::<Spikes>(e).is_some() {
+            let s = layout.sources.len();
+            layout.sources.push(SourceLayout { n: slot.size });
+            source_of.push((e, s));
+            enc_sources.push((e, s, slot.size));
+        }
+    }
+    for &e in projs {
+        let t = world.get::<SynapseTable>(e).ok_or_else(|| Error::Runtime("a projection without a table".into()))?;
+        if t.dynamics.is_some() {
+            return Err(refuse(format!("does not run synapse models yet (projection `{}`)", t.name)));
+        }
+        if t.kernel_index.is_some() {
+            return Err(refuse(format!("does not run shared-weight (conv2d) projections yet (projection `{}`)", t.name)));
+        }
+        let source = source_of.iter().find(|(x, _)| *x == t.source).map(|x| x.1).ok_or_else(|| refuse(format!("cannot find the source of projection `{}`", t.name)))?;
+        let target = pops.iter().position(|&x| x == t.target).ok_or_else(|| refuse(format!("cannot find the target of projection `{}`", t.name)))?;
+        let (ptr, syn, row) = layout::by_target(&t.csr.row_ptr, &t.csr.col, t.target_size);
+        let src = row.iter().map(|&r| r + t.src_start).collect();
+        let weight = syn.iter().map(|&k| t.weight[k as usize]).collect();
+        let delay = match &t.delay {
+            Delays::Const(d) => DelayLayout::Const(*d),
+            Delays::Each(ds) => DelayLayout::Each(syn.iter().map(|&k| ds[k as usize]).collect()),
+        };
+        layout.projs.push(ProjLayout { source, target, receptor: t.receptor, ptr, src, weight, delay });
+    }
+    layout.period = period_for(layout.sources.iter().map(|s| s.words()).sum());
+    let bytes = layout.bytes();
+
+    // Copy the built state before the backend owns the layout.
+    let mut init: Vec<(Vec<Vec<f64>>, Vec<f64>)> = Vec::new();
+    for &e in pops {
+        let st = world.get::<NeuronState>(e).expect("checked above");
+        let vars = (0..st.vars.len()).map(|k| st.var_to_host(k)).collect();
+        let ring = world.get::<InputRing>(e).expect("checked above").to_host().into_owned();
+        init.push((vars, ring));
+    }
+    let mut backend: Box<dyn Backend> = match &opts.device {
+        TensorDevice::Flex => Box::new(host::HostBackend::new(layout.clone())),
+        #[cfg(feature = "cuda")]
+        TensorDevice::Cuda(i) => Box::new(cuda::CudaBackend::new(layout.clone(), *i)?),
+        #[cfg(not(feature = "cuda"))]
+        TensorDevice::Cuda(_) => return Err(Error::Input("this build has no CUDA support: rebuild with `--features cuda`".into())),
+    };
+    for (p, (vars, ring)) in init.iter().enumerate() {
+        for (k, v) in vars.iter().enumerate() {
+            backend.write_var(p, k, v);
+        }
+        backend.write_ring(p, ring);
+    }
+    let name = backend.name();
+    let shared = Arc::new(Shared(Mutex::new(backend)));
+    for (p, &e) in pops.iter().enumerate() {
+        let dref = DeviceRef(shared.clone() as Arc<dyn DeviceStore>, p);
+        world.get_mut::<NeuronState>(e).expect("checked above").store = StateStore::Device(dref.clone());
+        let mut ring = world.get_mut::<InputRing>(e).expect("checked above");
+        ring.data = Vec::new();
+        ring.device = Some(dref);
+    }
+    let step = world.resource::<Clock>().step;
+    tracing::info!(backend = name, bytes_per_neuron_total = bytes.0, bytes_synapses = bytes.1, period = layout.period, "device engine");
+    world.insert_resource(DeviceNet {
+        shared,
+        pops: pops.to_vec(),
+        pop_sizes: layout.pops.iter().map(|p| p.n).collect(),
+        encoders: enc_sources,
+        currents,
+        projs: layout.projs.len(),
+        period: layout.period as u64,
+        flushed_to: step,
+        last: vec![Vec::new(); pops.len()],
+        last_step: None,
+        bytes,
+        backend: name,
+    });
+    Ok(())
+}
+
+/// The device engine's step (the `Integrate` and `Propagate` sets' work): encoder spikes
+/// up, every population's update, every projection's delivery, and every `period` steps
+/// the spikes down.
+pub(crate) fn step_device(world: &mut World) {
+    let step = world.resource::<Clock>().step;
+    let Some(net) = world.get_resource::<DeviceNet>() else { return };
+    let shared = net.shared.clone();
+    let (pops, encoders, currents, projs) = (net.pops.clone(), net.encoders.clone(), net.currents.clone(), net.projs);
+    let mut words = Vec::new();
+    {
+        let mut b = shared.lock();
+        // Current encoders add after this step's slot received its spikes, as on the host.
+        for &(e, p, start, receptor) in &currents {
+            if let Some(mut slot) = world.get_mut::<EncoderSlot>(e) {
+                b.add_input(p, step, receptor, start, &slot.scratch);
+                slot.scratch.fill(0.0);
+            }
+        }
+        for &(e, s, n) in &encoders {
+            words.clear();
+            words.resize(n.div_ceil(32), 0u32);
+            if let Some(sp) = world.get::<Spikes>(e) {
+                for &i in &sp.indices {
+                    words[i as usize / 32] |= 1 << (i % 32);
+                }
+            }
+            b.set_spikes(s, step, &words);
+        }
+        for p in 0..pops.len() {
+            b.update(p, step);
+        }
+        for q in 0..projs {
+            b.deliver(q, step);
+        }
+    }
+    // Encoders' spikes enter their history here (the host's propagation does not run).
+    for &(e, ..) in &encoders {
+        let idx = world.get::<Spikes>(e).map(|s| s.indices.clone()).unwrap_or_default();
+        if let Some(mut h) = world.get_mut::<SpikeHistory>(e) {
+            h.record(step, &idx);
+        }
+    }
+    for &e in &pops {
+        if let Some(mut s) = world.get_mut::<Spikes>(e) {
+            s.indices.clear();
+        }
+    }
+    let net = world.resource::<DeviceNet>();
+    if step + 1 - net.flushed_to >= net.period {
+        flush(world, step + 1);
+    }
+}
+
+/// Copies the spikes of the steps not yet copied (up to `upto`) to the host: spike
+/// counts, histories, spike and rate monitors.
+fn flush(world: &mut World, upto: u64) {
+    let Some(net) = world.get_resource::<DeviceNet>() else { return };
+    let (from, period, shared, pops, sizes) = (net.flushed_to, net.period, net.shared.clone(), net.pops.clone(), net.pop_sizes.clone());
+    if upto <= from {
+        return;
+    }
+    let dt = world.resource::<Clock>().dt_ms;
+    let mut lasts = Vec::with_capacity(pops.len());
+    for (p, &e) in pops.iter().enumerate() {
+        let w = shared.lock().take_words(p);
+        let nw = sizes[p].div_ceil(32);
+        let mut idx = Vec::new();
+        for step in from..upto {
+            let slot = (step % period) as usize;
+            idx.clear();
+            for (wi, &word) in w[slot * nw..(slot + 1) * nw].iter().enumerate() {
+                let mut bits = word;
+                while bits != 0 {
+                    idx.push((wi * 32) as u32 + bits.trailing_zeros());
+                    bits &= bits - 1;
+                }
+            }
+            if let Some(mut s) = world.get_mut::<Spikes>(e) {
+                s.total += idx.len() as u64;
+            }
+            if let Some(mut h) = world.get_mut::<SpikeHistory>(e) {
+                h.record(step, &idx);
+            }
+            let t = step as f64 * dt;
+            let mut q = world.query::<&mut SpikeRecorder>();
+            for mut m in q.iter_mut(world) {
+                if m.target != e {
+                    continue;
+                }
+                let (a, b) = (m.start, m.end);
+                for &i in idx.iter().filter(|&&i| i >= a && i < b) {
+                    m.t_ms.push(t);
+                    m.index.push(i as i64);
+                }
+            }
+            let mut q = world.query::<&mut RateRecorder>();
+            for mut m in q.iter_mut(world) {
+                if m.target != e {
+                    continue;
+                }
+                let bin = (step / m.bin) as usize;
+                if m.counts.len() <= bin {
+                    m.counts.resize(bin + 1, 0);
+                }
+                let (a, b) = (m.start, m.end);
+                m.counts[bin] += idx.iter().filter(|&&i| i >= a && i < b).count() as u64;
+            }
+        }
+        lasts.push(idx);
+    }
+    let mut net = world.resource_mut::<DeviceNet>();
+    net.flushed_to = upto;
+    net.last = lasts;
+    net.last_step = Some(upto - 1);
+}
+
+/// Brings the host up to date with the device after a run of steps: spikes copied, and
+/// each population's `Spikes` holding its last step's spikes, as on the other engines.
+pub(crate) fn sync(world: &mut World) {
+    if world.get_resource::<DeviceNet>().is_none() {
+        return;
+    }
+    let step = world.resource::<Clock>().step;
+    flush(world, step);
+    let net = world.resource::<DeviceNet>();
+    if step == 0 || net.last_step != Some(step - 1) {
+        return; // nothing ran since the build or the load: `Spikes` are as built or loaded
+    }
+    let (pops, last) = (net.pops.clone(), net.last.clone());
+    for (e, l) in pops.into_iter().zip(last) {
+        if let Some(mut s) = world.get_mut::<Spikes>(e) {
+            s.indices = l;
+        }
+    }
+}
+
+/// After a checkpoint was loaded into the world (state already written through
+/// [`DeviceStore`]): spikes of earlier steps are on the host, none pending on the device.
+pub(crate) fn after_load(world: &mut World) {
+    let step = world.resource::<Clock>().step;
+    let Some(net) = world.get_resource::<DeviceNet>() else { return };
+    let (shared, n) = (net.shared.clone(), net.pops.len());
+    for p in 0..n {
+        shared.lock().take_words(p);
+    }
+    let mut net = world.resource_mut::<DeviceNet>();
+    net.flushed_to = step;
+    net.last_step = None;
+}

@@ -1,0 +1,150 @@
+//! The device engine (on the flex device: its host backend, the same arrays and kernels as
+//! on CUDA) against the cpu engine: every model's traced program runs the cpu loop's
+//! operations bit for bit, and whole networks give the same spikes and state; checkpoints
+//! taken from device state resume bit for bit, and cross between engines.
+
+mod common;
+use common::*;
+use spikeworld::api::program::Program;
+use spikeworld::prelude::*;
+
+fn device(sc: Scenario) -> Sim {
+    builder().build(sc, &RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1 }).expect("device build")
+}
+
+/// A small deterministic generator for test inputs.
+fn lcg(x: &mut u64) -> f64 {
+    *x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (*x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[test]
+fn every_model_program_matches_the_cpu_loop_bit_for_bit() {
+    let b = builder();
+    let mut checked = 0;
+    for (name, model) in &b.registry().neuron_models {
+        let specs = model.params();
+        for choice_pick in 0..model.choices().iter().map(|c| c.options.len()).max().unwrap_or(1) {
+            let values = specs.iter().map(|p| (p.name, p.default.unwrap_or(1.0))).collect();
+            let choices = model.choices().iter().map(|c| (c.name, c.options[choice_pick.min(c.options.len() - 1)].to_string())).collect();
+            let Ok(prep) = model.prepare(&Params::new(values, choices), 0.1) else { continue };
+            let prog: Program = prep.program().unwrap_or_else(|| panic!("`{name}` should trace"));
+            let (nv, nr, n) = (model.vars().len(), model.receptors().len(), 37);
+            let mut seed = 0x5eed_u64 + checked as u64;
+            let init = prep.initial();
+            let mut cpu: Vec<Vec<f64>> = (0..nv).map(|k| (0..n).map(|_| init[k] + (lcg(&mut seed) - 0.5) * (init[k].abs() * 0.3 + 1.0)).collect()).collect();
+            let mut dev: Vec<Vec<f64>> = cpu.clone();
+            let (mut f, mut m) = (Vec::new(), Vec::new());
+            let mut spikes = 0;
+            for step in 0..200 {
+                let inputs: Vec<Vec<f64>> = (0..nr).map(|_| (0..n).map(|_| if lcg(&mut seed) < 0.3 { lcg(&mut seed) * 5.0 } else { 0.0 }).collect()).collect();
+                let mut cpu_in = inputs.clone();
+                let mut sp = Vec::new();
+                {
+                    let mut v: Vec<&mut [f64]> = cpu.iter_mut().map(|x| x.as_mut_slice()).collect();
+                    let mut i: Vec<&mut [f64]> = cpu_in.iter_mut().map(|x| x.as_mut_slice()).collect();
+                    prep.step_cpu(&mut v, &mut i, 0, &mut sp);
+                }
+                let mut dev_sp = Vec::new();
+                for j in 0..n {
+                    let mut v: Vec<f64> = (0..nv).map(|k| dev[k][j]).collect();
+                    let inp: Vec<f64> = (0..nr).map(|r| inputs[r][j]).collect();
+                    if prog.run(&mut v, &inp, &mut f, &mut m) {
+                        dev_sp.push(j as u32);
+                    }
+                    for k in 0..nv {
+                        dev[k][j] = v[k];
+                    }
+                }
+                assert_eq!(sp, dev_sp, "`{name}` (choice {choice_pick}): spikes differ at step {step}");
+                for k in 0..nv {
+                    for j in 0..n {
+                        assert_eq!(cpu[k][j].to_bits(), dev[k][j].to_bits(), "`{name}` `{}` of neuron {j} at step {step}: {} vs {}", model.vars()[k].name, cpu[k][j], dev[k][j]);
+                    }
+                }
+                spikes += sp.len();
+            }
+            let _ = spikes;
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} model configurations checked");
+}
+
+fn compare(file: &str, sets: &[&str]) {
+    let cpu = run_all(build(load_file(file, sets, None), EngineKind::Cpu, 1));
+    let dev = run_all(device(load_file(file, sets, None)));
+    let (tc, ic) = spikes(&cpu);
+    let (td, id) = spikes(&dev);
+    assert!(tc.len() > 100, "{file}: the network should be active ({} spikes)", tc.len());
+    assert_eq!(tc, td, "{file}: spike times differ between the cpu and device engines");
+    assert_eq!(ic, id, "{file}: spike indices differ");
+    assert_eq!(cpu.spike_counts(), dev.spike_counts(), "{file}: spike totals differ");
+    for (pi, pop) in cpu.scenario.populations.iter().enumerate() {
+        for v in pop.model.vars() {
+            let a = cpu.state(&pop.name, v.name).unwrap();
+            let b = dev.state(&pop.name, v.name).unwrap();
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{file}: population {pi} `{}` differs", v.name);
+        }
+    }
+}
+
+#[test]
+fn device_engine_equals_cpu_on_coba() {
+    compare("coba.toml", &["simulation.t_stop=100ms"]);
+}
+
+#[test]
+fn device_engine_equals_cpu_on_cuba() {
+    compare("cuba.toml", &["simulation.t_stop=100ms"]);
+}
+
+#[test]
+fn device_engine_equals_cpu_with_poisson_inputs_and_delays() {
+    compare("lif_poisson.toml", &[]);
+    compare("delayed_recurrent.toml", &[]);
+}
+
+#[test]
+fn device_engine_resumes_bit_for_bit_and_crosses_engines() {
+    let b = builder();
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1 };
+    for file in ["coba.toml", "delayed_recurrent.toml"] {
+        spikeworld::testing::check_resume(&b, &scenario_path(file), 317, tmp.path(), &dev).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    // A checkpoint written by the cpu engine resumes on the device engine, and the run ends
+    // as the cpu engine's does.
+    let sets = ["simulation.t_stop=60ms"];
+    let mut cpu = build(load_file("coba.toml", &sets, None), EngineKind::Cpu, 1);
+    cpu.run_steps(250);
+    let ck = tmp.path().join("cpu.ckpt");
+    cpu.save(&ck).unwrap();
+    cpu.run_steps(350);
+    let mut d = device(load_file("coba.toml", &sets, None));
+    d.restore(&ck).unwrap();
+    d.run_steps(350);
+    assert_eq!(spikes(&cpu), spikes(&d));
+    assert_eq!(cpu.state("P", "v"), d.state("P", "v"));
+    // And the other way.
+    let mut d = device(load_file("coba.toml", &sets, None));
+    d.run_steps(250);
+    let ck = tmp.path().join("dev.ckpt");
+    d.save(&ck).unwrap();
+    d.run_steps(350);
+    let mut c = build(load_file("coba.toml", &sets, None), EngineKind::Cpu, 1);
+    c.restore(&ck).unwrap();
+    c.run_steps(350);
+    assert_eq!(spikes(&c), spikes(&d));
+    assert_eq!(c.state("P", "g_ex"), d.state("P", "g_ex"));
+}
+
+#[test]
+fn device_engine_refuses_what_it_does_not_run_with_the_reason() {
+    let sc = load_file("stdp_two_inputs.toml", &[], None);
+    let e = builder().build(sc, &RunOptions { engine: EngineKind::Device, ..RunOptions::default() }).err().expect("plasticity is refused");
+    assert!(e.to_string().contains("plasticity rules"), "{e}");
+    let sc = load_file("syn_tsodyks_markram.toml", &[], None);
+    let e = builder().build(sc, &RunOptions { engine: EngineKind::Device, ..RunOptions::default() }).err().expect("synapse models are refused");
+    assert!(e.to_string().contains("synapse models"), "{e}");
+}
