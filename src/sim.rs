@@ -136,9 +136,15 @@ impl Sim {
     /// Advances `n` steps, stopping early if a plugin breaks its contract (see
     /// [`Sim::check`]).
     pub fn run_steps(&mut self, n: u64) {
+        self.run_steps_while(n, || true);
+    }
+
+    /// Advances up to `n` steps, checking `go` before each (a Ctrl-C flag, say): the steps
+    /// run as one batch, so the device engine copies spikes to the host once, at the end.
+    pub fn run_steps_while(&mut self, n: u64, mut go: impl FnMut() -> bool) {
         let _span = tracing::debug_span!("run_steps", from = self.step_count(), n).entered();
         for _ in 0..n {
-            if !self.world.resource::<Faults>().0.is_empty() {
+            if !self.world.resource::<Faults>().0.is_empty() || !go() {
                 break;
             }
             self.schedule.run(&mut self.world);

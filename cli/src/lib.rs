@@ -383,10 +383,8 @@ fn run_and_write(
         if let Some(k) = plan.and_then(|p| p.every) {
             target = target.min((s / k + 1) * k);
         }
-        // One step at a time, so that Ctrl-C stops after the current step.
-        while sim.step_count() < target && sim.fault().is_none() && !interrupted() {
-            sim.run_steps(1);
-        }
+        // Ctrl-C stops after the current step.
+        sim.run_steps_while(target - s, || !interrupted());
         let s = sim.step_count();
         if let (Some(p), Some(k)) = (plan, plan.and_then(|p| p.every))
             && s.is_multiple_of(k)

@@ -29,7 +29,7 @@ impl Backend for HostBackend {
         "host"
     }
 
-    fn update(&mut self, p: usize, step: u64) {
+    fn update(&mut self, p: usize, step: u64) -> Result<(), String> {
         let pl = &self.layout.pops[p];
         let (n, nv, nr) = (pl.n, pl.program.vars as usize, pl.receptors);
         let slot = (step % pl.depth as u64) as usize;
@@ -38,6 +38,7 @@ impl Backend for HostBackend {
         let sw = self.layout.sources[pl.source].words();
         let wslot = (step % self.layout.period as u64) as usize;
         let words = &mut self.words[pl.source][wslot * sw..(wslot + 1) * sw];
+        words.fill(0);
         let mut v = vec![0.0; nv];
         let mut inp = vec![0.0; nr];
         for i in 0..n {
@@ -55,9 +56,10 @@ impl Backend for HostBackend {
                 words[i / 32] |= 1 << (i % 32);
             }
         }
+        Ok(())
     }
 
-    fn deliver(&mut self, q: usize, step: u64) {
+    fn deliver(&mut self, q: usize, step: u64) -> Result<(), String> {
         let pj = &self.layout.projs[q];
         let tl = &self.layout.pops[pj.target];
         let (n, nr, depth) = (tl.n, tl.receptors, tl.depth as u64);
@@ -79,9 +81,10 @@ impl Backend for HostBackend {
                 ring[slot * nr * n + pj.receptor * n + j] += pj.weight[k];
             }
         }
+        Ok(())
     }
 
-    fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) {
+    fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) -> Result<(), String> {
         let pl = &self.layout.pops[p];
         let (n, nr) = (pl.n, pl.receptors);
         let slot = (step % pl.depth as u64) as usize;
@@ -89,18 +92,19 @@ impl Backend for HostBackend {
         for (d, v) in dst.iter_mut().zip(values) {
             *d += *v;
         }
+        Ok(())
     }
 
-    fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) {
+    fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) -> Result<(), String> {
         let sw = self.layout.sources[s].words();
         let wslot = (step % self.layout.period as u64) as usize;
         self.words[s][wslot * sw..(wslot + 1) * sw].copy_from_slice(words);
+        Ok(())
     }
 
-    fn take_words(&mut self, s: usize) -> Vec<u32> {
-        let w = self.words[s].clone();
-        self.words[s].fill(0);
-        w
+    fn take_words(&mut self, s: usize, first: usize, count: usize) -> Result<Vec<u32>, String> {
+        let sw = self.layout.sources[s].words();
+        Ok(self.words[s][first * sw..(first + count) * sw].to_vec())
     }
 
     fn read_var(&mut self, p: usize, k: usize) -> Vec<f64> {

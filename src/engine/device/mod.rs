@@ -18,6 +18,10 @@
 //! systems that read a population's spikes every step, plasticity rules, synapse models
 //! and current encoders are refused on this engine (with the reason) at build.
 
+#[cfg_attr(not(feature = "cuda"), allow(dead_code, reason = "used by the CUDA backend; built and unit-tested everywhere"))]
+pub(crate) mod codegen;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 pub(crate) mod host;
 pub(crate) mod layout;
 
@@ -38,17 +42,19 @@ pub(crate) trait Backend: Send {
     fn name(&self) -> &'static str;
     /// Population `p`'s update at `step`: reads and clears its ring slot, runs the
     /// program, sets its spike bits of `step`.
-    fn update(&mut self, p: usize, step: u64);
+    fn update(&mut self, p: usize, step: u64) -> Result<(), String>;
     /// Projection `q`'s delivery of its source's spikes of `step`.
-    fn deliver(&mut self, q: usize, step: u64);
+    fn deliver(&mut self, q: usize, step: u64) -> Result<(), String>;
     /// Adds `values` into population `p`'s input at `receptor` for `step`, neurons
     /// `start..start + values.len()` (current encoders, computed on the host).
-    fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]);
+    fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) -> Result<(), String>;
     /// Sets source `s`'s spike bits of `step` (spike encoders, computed on the host).
-    fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]);
-    /// Copies source `s`'s spike-word ring to the host and clears it.
-    fn take_words(&mut self, s: usize) -> Vec<u32>;
-    /// State variable `k` of population `p`.
+    fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) -> Result<(), String>;
+    /// Copies slots `first..first + count` of source `s`'s spike-word ring to the host
+    /// (each slot is overwritten by the update of its step; the range does not wrap).
+    fn take_words(&mut self, s: usize, first: usize, count: usize) -> Result<Vec<u32>, String>;
+    /// State variable `k` of population `p`. (The state accessors panic only when the
+    /// device is lost: there is no state left to report.)
     fn read_var(&mut self, p: usize, k: usize) -> Vec<f64>;
     /// Overwrites state variable `k` of population `p`.
     fn write_var(&mut self, p: usize, k: usize, v: &[f64]);
@@ -227,12 +233,13 @@ pub(crate) fn step_device(world: &mut World) {
     let shared = net.shared.clone();
     let (pops, encoders, currents, projs) = (net.pops.clone(), net.encoders.clone(), net.currents.clone(), net.projs);
     let mut words = Vec::new();
+    let mut result = Ok(());
     {
         let mut b = shared.lock();
         // Current encoders add after this step's slot received its spikes, as on the host.
         for &(e, p, start, receptor) in &currents {
             if let Some(mut slot) = world.get_mut::<EncoderSlot>(e) {
-                b.add_input(p, step, receptor, start, &slot.scratch);
+                result = result.and(b.add_input(p, step, receptor, start, &slot.scratch));
                 slot.scratch.fill(0.0);
             }
         }
@@ -244,14 +251,18 @@ pub(crate) fn step_device(world: &mut World) {
                     words[i as usize / 32] |= 1 << (i % 32);
                 }
             }
-            b.set_spikes(s, step, &words);
+            result = result.and(b.set_spikes(s, step, &words));
         }
         for p in 0..pops.len() {
-            b.update(p, step);
+            result = result.and(b.update(p, step));
         }
         for q in 0..projs {
-            b.deliver(q, step);
+            result = result.and(b.deliver(q, step));
         }
+    }
+    if let Err(e) = result {
+        world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine at step {step}: {e}"));
+        return;
     }
     // Encoders' spikes enter their history here (the host's propagation does not run).
     for &(e, ..) in &encoders {
@@ -282,13 +293,30 @@ fn flush(world: &mut World, upto: u64) {
     let dt = world.resource::<Clock>().dt_ms;
     let mut lasts = Vec::with_capacity(pops.len());
     for (p, &e) in pops.iter().enumerate() {
-        let w = shared.lock().take_words(p);
+        // The steps' slots, in at most two runs (the ring may wrap).
+        let (first, count) = ((from % period) as usize, (upto - from) as usize);
+        let head = count.min(period as usize - first);
+        let got = {
+            let mut b = shared.lock();
+            b.take_words(p, first, head).and_then(|mut w| {
+                if count > head {
+                    w.extend(b.take_words(p, 0, count - head)?);
+                }
+                Ok(w)
+            })
+        };
+        let w = match got {
+            Ok(w) => w,
+            Err(e) => {
+                world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}"));
+                return;
+            }
+        };
         let nw = sizes[p].div_ceil(32);
         let mut idx = Vec::new();
-        for step in from..upto {
-            let slot = (step % period) as usize;
+        for (at, step) in (from..upto).enumerate() {
             idx.clear();
-            for (wi, &word) in w[slot * nw..(slot + 1) * nw].iter().enumerate() {
+            for (wi, &word) in w[at * nw..(at + 1) * nw].iter().enumerate() {
                 let mut bits = word;
                 while bits != 0 {
                     idx.push((wi * 32) as u32 + bits.trailing_zeros());
@@ -360,9 +388,7 @@ pub(crate) fn after_load(world: &mut World) {
     let step = world.resource::<Clock>().step;
     let Some(net) = world.get_resource::<DeviceNet>() else { return };
     let (shared, n) = (net.shared.clone(), net.pops.len());
-    for p in 0..n {
-        shared.lock().take_words(p);
-    }
+    let _ = (shared, n); // slots are overwritten by the steps to come
     let mut net = world.resource_mut::<DeviceNet>();
     net.flushed_to = step;
     net.last_step = None;
