@@ -9,7 +9,11 @@ use spikeworld::api::program::Program;
 use spikeworld::prelude::*;
 
 fn device(sc: Scenario) -> Sim {
-    builder().build(sc, &RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1 }).expect("device build")
+    device_with(sc, Delivery::Auto)
+}
+
+fn device_with(sc: Scenario, delivery: Delivery) -> Sim {
+    builder().build(sc, &RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1, delivery }).expect("device build")
 }
 
 /// A small deterministic generator for test inputs.
@@ -72,8 +76,12 @@ fn every_model_program_matches_the_cpu_loop_bit_for_bit() {
 }
 
 fn compare(file: &str, sets: &[&str]) {
+    compare_with(file, sets, Delivery::Auto);
+}
+
+fn compare_with(file: &str, sets: &[&str], delivery: Delivery) {
     let cpu = run_all(build(load_file(file, sets, None), EngineKind::Cpu, 1));
-    let dev = run_all(device(load_file(file, sets, None)));
+    let dev = run_all(device_with(load_file(file, sets, None), delivery));
     let (tc, ic) = spikes(&cpu);
     let (td, id) = spikes(&dev);
     assert!(tc.len() > 100, "{file}: the network should be active ({} spikes)", tc.len());
@@ -106,10 +114,19 @@ fn device_engine_equals_cpu_with_poisson_inputs_and_delays() {
 }
 
 #[test]
+fn push_delivery_equals_pull_and_the_cpu_engine_even_when_buckets_overflow() {
+    for capacity in [16, 1] {
+        compare_with("coba.toml", &["simulation.t_stop=60ms"], Delivery::Push { capacity });
+        compare_with("delayed_recurrent.toml", &["simulation.t_stop=150ms"], Delivery::Push { capacity });
+        compare_with("lif_poisson.toml", &[], Delivery::Push { capacity });
+    }
+}
+
+#[test]
 fn device_engine_resumes_bit_for_bit_and_crosses_engines() {
     let b = builder();
     let tmp = tempfile::tempdir().unwrap();
-    let dev = RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1 };
+    let dev = RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1, ..Default::default() };
     for file in ["coba.toml", "delayed_recurrent.toml"] {
         spikeworld::testing::check_resume(&b, &scenario_path(file), 317, tmp.path(), &dev).unwrap_or_else(|e| panic!("{file}: {e}"));
     }

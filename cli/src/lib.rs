@@ -68,6 +68,16 @@ enum EngineArg {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum DeliveryArg {
+    /// Push for projections of at least 2^22 synapses, pull for the others.
+    Auto,
+    /// Each target reads all its synapses every step.
+    Pull,
+    /// Each spike pushes into its targets' buckets, sorted per target.
+    Push,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum DeviceArg {
     Flex,
     Cuda,
@@ -81,9 +91,12 @@ struct ExecArgs {
     /// Executor.
     #[arg(long, value_enum, default_value = "cpu")]
     engine: EngineArg,
-    /// Device of the tensor engine.
+    /// Device of the tensor and device engines.
     #[arg(long, value_enum, default_value = "flex")]
     device: DeviceArg,
+    /// Spike delivery of the device engine (every mode gives the same bits).
+    #[arg(long, value_enum, default_value = "auto")]
+    delivery: DeliveryArg,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -275,6 +288,11 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
             DeviceArg::Cuda => TensorDevice::Cuda(0),
         },
         threads: a.threads,
+        delivery: match a.delivery {
+            DeliveryArg::Auto => Delivery::Auto,
+            DeliveryArg::Pull => Delivery::Pull,
+            DeliveryArg::Push => Delivery::Push { capacity: 16 },
+        },
     };
     Ok((opts, a.quiet))
 }

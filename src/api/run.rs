@@ -48,10 +48,30 @@ pub struct RunOptions {
     pub device: TensorDevice,
     /// Worker threads of the cpu engine (results do not depend on it).
     pub threads: usize,
+    /// How the device engine delivers spikes (results do not depend on it).
+    pub delivery: Delivery,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1 }
+        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto }
     }
+}
+
+/// How the device engine delivers a projection's spikes. Every mode sums each target's
+/// inputs in the cpu engine's order, so all give the same bits; they differ in speed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Delivery {
+    /// Push for large projections (at least 2^22 synapses), pull for the others.
+    #[default]
+    Auto,
+    /// Every target reads all its synapses each step (no atomics; cost ∝ synapses).
+    Pull,
+    /// Every spike writes its synapses' numbers into its targets' buckets of `capacity`
+    /// slots; each touched target sorts its bucket and adds in synapse order (a target
+    /// that receives more than `capacity` spikes in a step pulls instead). Cost ∝ spikes.
+    Push {
+        /// Slots per target (1 to 32).
+        capacity: u32,
+    },
 }

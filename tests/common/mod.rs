@@ -31,7 +31,7 @@ pub fn sim_from_text(b: &SimBuilder, text: &str, engine: EngineKind) -> Sim {
 }
 
 pub fn build(sc: Scenario, engine: EngineKind, threads: usize) -> Sim {
-    builder().build(sc, &RunOptions { engine, device: TensorDevice::Flex, threads }).expect("build")
+    builder().build(sc, &RunOptions { engine, device: TensorDevice::Flex, threads, ..Default::default() }).expect("build")
 }
 
 pub fn run_all(mut sim: Sim) -> Sim {

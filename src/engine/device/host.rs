@@ -11,6 +11,9 @@ pub(crate) struct HostBackend {
     vars: Vec<Vec<f64>>,
     rings: Vec<Vec<f64>>,
     words: Vec<Vec<u32>>,
+    /// Push delivery: per target population, counts and buckets.
+    cnt: Vec<Vec<u32>>,
+    bucket: Vec<Vec<u32>>,
     f: Vec<f64>,
     m: Vec<bool>,
 }
@@ -20,7 +23,9 @@ impl HostBackend {
         let vars = layout.pops.iter().map(|p| vec![0.0; p.n * p.program.vars as usize]).collect();
         let rings = layout.pops.iter().map(|p| vec![0.0; p.depth * p.receptors * p.n]).collect();
         let words = layout.sources.iter().map(|s| vec![0u32; s.words() * layout.period]).collect();
-        HostBackend { layout, vars, rings, words, f: Vec::new(), m: Vec::new() }
+        let cnt = layout.pops.iter().map(|p| vec![0u32; p.n]).collect();
+        let bucket = layout.pops.iter().map(|p| if layout.projs.iter().any(|q| q.push.is_some()) { vec![0u32; p.n * layout.capacity] } else { Vec::new() }).collect();
+        HostBackend { layout, vars, rings, words, cnt, bucket, f: Vec::new(), m: Vec::new() }
     }
 }
 
@@ -67,18 +72,68 @@ impl Backend for HostBackend {
         let wslot = (step % self.layout.period as u64) as usize;
         let words = &self.words[pj.source][wslot * sw..(wslot + 1) * sw];
         let ring = &mut self.rings[pj.target];
-        for j in 0..n {
+        let at = |d: u32, j: usize| ((step + 1 + d as u64) % depth) as usize * nr * n + pj.receptor * n + j;
+        let delay_by_target = |k: usize| match &pj.delay {
+            DelayLayout::Const(d) => *d,
+            DelayLayout::Each(ds) => ds[k],
+        };
+        // Target j pulls: its synapses in source order.
+        let pull = |ring: &mut [f64], j: usize| {
             for k in pj.ptr[j] as usize..pj.ptr[j + 1] as usize {
                 let s = pj.src[k] as usize;
-                if words[s / 32] >> (s % 32) & 1 == 0 {
-                    continue;
+                if words[s / 32] >> (s % 32) & 1 != 0 {
+                    ring[at(delay_by_target(k), j)] += pj.weight[k];
                 }
-                let d = match &pj.delay {
-                    DelayLayout::Const(d) => *d,
-                    DelayLayout::Each(ds) => ds[k],
-                } as u64;
-                let slot = ((step + 1 + d) % depth) as usize;
-                ring[slot * nr * n + pj.receptor * n + j] += pj.weight[k];
+            }
+        };
+        let Some(push) = &pj.push else {
+            for j in 0..n {
+                pull(ring, j);
+            }
+            return Ok(());
+        };
+        // Push, as the CUDA kernels do it, in an order of spikes and of touched targets
+        // that is not ascending (the GPU's is arbitrary): the per-target sort restores
+        // the synapse order, so the sums do not depend on it.
+        let cap = self.layout.capacity;
+        let cnt = &mut self.cnt[pj.target];
+        let bucket = &mut self.bucket[pj.target];
+        let mut touched = Vec::new();
+        let rows = push.ptr.len() - 1;
+        for (wi, &word) in words.iter().enumerate().rev() {
+            let mut bits = word;
+            while bits != 0 {
+                let s = (wi * 32) as u32 + (31 - bits.leading_zeros());
+                bits &= !(1 << (31 - bits.leading_zeros()));
+                let Some(r) = s.checked_sub(push.src_start).map(|r| r as usize).filter(|&r| r < rows) else { continue };
+                for k in push.ptr[r]..push.ptr[r + 1] {
+                    let t = push.col[k as usize] as usize;
+                    let c = cnt[t] as usize;
+                    cnt[t] += 1;
+                    if c == 0 {
+                        touched.push(t);
+                    }
+                    if c < cap {
+                        bucket[t * cap + c] = k;
+                    }
+                }
+            }
+        }
+        for &t in touched.iter().rev() {
+            let c = std::mem::take(&mut cnt[t]) as usize;
+            if c > cap {
+                pull(ring, t);
+                continue;
+            }
+            let keys = &mut bucket[t * cap..t * cap + c];
+            keys.sort_unstable();
+            for &k in keys.iter() {
+                let d = match (&push.delay, &pj.delay) {
+                    (Some(ds), _) => ds[k as usize],
+                    (None, DelayLayout::Const(d)) => *d,
+                    (None, DelayLayout::Each(_)) => unreachable!("per-synapse delays are pushed with their synapses"),
+                };
+                ring[at(d, t)] += push.weight[k as usize];
             }
         }
         Ok(())

@@ -62,6 +62,24 @@ pub(crate) struct ProjLayout {
     pub weight: Vec<f64>,
     /// Delay in steps: one for all, or one per synapse.
     pub delay: DelayLayout,
+    /// Push delivery's by-source arrays, when this projection pushes.
+    pub push: Option<PushLayout>,
+}
+
+/// A projection's synapses by source (the table's CSR order, whose index orders each
+/// target's sums): what push delivery reads.
+#[derive(Clone, Debug)]
+pub(crate) struct PushLayout {
+    /// First selected source index (rows are relative to it).
+    pub src_start: u32,
+    /// Rows: `rows + 1` synapse starts.
+    pub ptr: Vec<u32>,
+    /// Per synapse: target.
+    pub col: Vec<u32>,
+    /// Per synapse: weight.
+    pub weight: Vec<f64>,
+    /// Per synapse: delay, when delays differ.
+    pub delay: Option<Vec<u32>>,
 }
 
 /// A projection's delays.
@@ -85,6 +103,8 @@ pub(crate) struct Layout {
     /// Slots of every source's spike-word ring: the steps held on the device between two
     /// copies to the host.
     pub period: usize,
+    /// Bucket slots per target of push delivery.
+    pub capacity: usize,
 }
 
 impl Layout {
@@ -98,10 +118,23 @@ impl Layout {
         for s in &self.sources {
             neuron += (s.words() * self.period * 4) as u64;
         }
+        for s in &self.sources {
+            neuron += (s.n * 4) as u64; // this step's spikes, as indices
+        }
+        let mut push_targets = vec![false; self.pops.len()];
         for q in &self.projs {
             let each = matches!(q.delay, DelayLayout::Each(_));
             synapse += (q.src.len() * (4 + 8 + if each { 4 } else { 0 })) as u64;
             neuron += (q.ptr.len() * 4) as u64;
+            if let Some(p) = &q.push {
+                synapse += (p.col.len() * (4 + 8 + if each { 4 } else { 0 })) as u64;
+                neuron += (p.ptr.len() * 4) as u64;
+                push_targets[q.target] = true;
+            }
+        }
+        for (p, _) in self.pops.iter().enumerate().filter(|(p, _)| push_targets[*p]) {
+            // count, touched list and buckets
+            neuron += (self.pops[p].n * (8 + 4 * self.capacity)) as u64;
         }
         (neuron, synapse, neuron + synapse)
     }

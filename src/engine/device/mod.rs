@@ -29,12 +29,12 @@ use std::sync::{Arc, Mutex};
 
 use bevy_ecs::prelude::*;
 
-use crate::api::run::{RunOptions, TensorDevice};
+use crate::api::run::{Delivery, RunOptions, TensorDevice};
 use crate::monitor::{RateRecorder, SpikeRecorder};
 use crate::net::synapse::{Delays, SynapseTable};
 use crate::net::{Clock, DeviceRef, DeviceStore, EncoderSlot, InputRing, NeuronState, SpikeHistory, Spikes, StateStore};
 use crate::{Error, Result};
-use layout::{DelayLayout, Layout, PopLayout, ProjLayout, SourceLayout};
+use layout::{DelayLayout, Layout, PopLayout, ProjLayout, PushLayout, SourceLayout};
 
 /// What a device engine backend does (the host emulation and CUDA implement it alike).
 pub(crate) trait Backend: Send {
@@ -170,8 +170,31 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
             Delays::Const(d) => DelayLayout::Const(*d),
             Delays::Each(ds) => DelayLayout::Each(syn.iter().map(|&k| ds[k as usize]).collect()),
         };
-        layout.projs.push(ProjLayout { source, target, receptor: t.receptor, ptr, src, weight, delay });
+        if t.csr.col.len() >= u32::MAX as usize {
+            return Err(refuse(format!("holds at most 2^32 - 1 synapses per projection (projection `{}` has {})", t.name, t.csr.col.len())));
+        }
+        let push = match opts.delivery {
+            Delivery::Pull => false,
+            Delivery::Push { .. } => true,
+            Delivery::Auto => t.csr.col.len() >= 1 << 22,
+        };
+        let push = push.then(|| PushLayout {
+            src_start: t.src_start,
+            ptr: t.csr.row_ptr.iter().map(|&x| x as u32).collect(),
+            col: t.csr.col.clone(),
+            weight: t.weight.clone(),
+            delay: match &t.delay {
+                Delays::Const(_) => None,
+                Delays::Each(ds) => Some(ds.clone()),
+            },
+        });
+        layout.projs.push(ProjLayout { source, target, receptor: t.receptor, ptr, src, weight, delay, push });
     }
+    layout.capacity = match opts.delivery {
+        Delivery::Push { capacity } if !(1..=32).contains(&capacity) => return Err(Error::Input(format!("push delivery's bucket capacity must be 1 to 32, not {capacity}"))),
+        Delivery::Push { capacity } => capacity as usize,
+        _ => 16,
+    };
     layout.period = period_for(layout.sources.iter().map(|s| s.words()).sum());
     let bytes = layout.bytes();
 
