@@ -5,6 +5,8 @@
 # statistics of recorded device runs. Usage:
 #   bash benches/gpu/compare_brian2cuda.sh time MODEL RUNS N...   (sw, b2c, sw, b2c, ...)
 #   bash benches/gpu/compare_brian2cuda.sh stats MODEL N...
+#   bash benches/gpu/compare_brian2cuda.sh swonly MODEL RUNS N... (the device engine alone)
+# DELIVERY=auto|pull|push picks the device engine's delivery.
 set -uo pipefail
 BIN=${BIN:-.dev/spikeworld}; GPU=${GPU:-.gpu}; OUT=${OUT:-/tmp/cmp}; mkdir -p $OUT
 scale() { local N=$1; local NE=$((N * 4 / 5)); local p; p=$(awk "BEGIN{print 80/$N}")
@@ -18,15 +20,24 @@ time)
   sed '/^\[\[monitor\]\]/,$d' scenarios/$model.toml > scenarios/.norec_$model.toml
   for N in "$@"; do
     for r in $(seq $runs); do
-      echo "SW $model $N $($BIN run scenarios/.norec_$model.toml --quiet --engine device --device cuda --out $OUT/t $(scale $N) 2>&1 | grep -E 'loop|rror')"
+      echo "SW $model $N $($BIN run scenarios/.norec_$model.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-auto} --out $OUT/t $(scale $N) 2>&1 | grep -E 'loop|rror')"
       PYTHONPATH=/tmp/site python3 $GPU/bench_brian2cuda.py --model $model --N $N --mode cuda --no-record > /tmp/b2c.log 2>&1
       echo "B2C $model $N $(grep RESULT /tmp/b2c.log || tail -n 5 /tmp/b2c.log)"
     done
   done
   rm -f scenarios/.norec_$model.toml ;;
+swonly)
+  runs=$1; shift
+  sed '/^\[\[monitor\]\]/,$d' scenarios/$model.toml > scenarios/.norec_$model.toml
+  for N in "$@"; do
+    for r in $(seq $runs); do
+      echo "SW ${DELIVERY:-auto} $model $N $($BIN run scenarios/.norec_$model.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-auto} --out $OUT/t $(scale $N) 2>&1 | grep -E 'loop|rror')"
+    done
+  done
+  rm -f scenarios/.norec_$model.toml ;;
 stats)
   for N in "$@"; do
-    $BIN run scenarios/$model.toml --quiet --engine device --device cuda --out $OUT/s$model$N $(scale $N) 2>&1 | grep -E 'loop|Hz|rror'
+    $BIN run scenarios/$model.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-auto} --out $OUT/s$model$N $(scale $N) 2>&1 | grep -E 'loop|Hz|rror'
     python3 - $OUT/s$model$N $N $model <<'PY'
 import sys, numpy as np
 d, N, m = sys.argv[1], int(sys.argv[2]), sys.argv[3]

@@ -18,9 +18,9 @@ if [ "${1:-}" = check ]; then
     for N in 4000 64000; do
       d=$OUT/$model$N; mkdir -p $d
       $BIN run scenarios/$model.toml --quiet --engine cpu --out $d/cpu $(scale $model $N) 2>&1 | grep -E "loop|Hz|rror"
-      $BIN run scenarios/$model.toml --quiet --engine device --device cuda --out $d/dev1 $(scale $model $N) 2>&1 | grep -E "loop|Hz|rror"
-      $BIN run scenarios/$model.toml --quiet --engine device --device cuda --out $d/dev2 $(scale $model $N) 2>&1 | grep -E "loop|Hz|rror"
-      SPIKEWORLD_CUDA_FMAD=1 $BIN run scenarios/$model.toml --quiet --engine device --device cuda --out $d/fma $(scale $model $N) 2>&1 | grep -E "loop|Hz|rror"
+      $BIN run scenarios/$model.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-auto} --out $d/dev1 $(scale $model $N) 2>&1 | grep -E "loop|Hz|rror"
+      $BIN run scenarios/$model.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-auto} --out $d/dev2 $(scale $model $N) 2>&1 | grep -E "loop|Hz|rror"
+      SPIKEWORLD_CUDA_FMAD=1 $BIN run scenarios/$model.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-auto} --out $d/fma $(scale $model $N) 2>&1 | grep -E "loop|Hz|rror"
       for f in spikes.t_ms.npy spikes.index.npy; do
         cmp -s $d/cpu/$f $d/dev1/$f && echo "RESULT $model $N $f device==cpu" || echo "RESULT $model $N $f device!=cpu"
         cmp -s $d/dev1/$f $d/dev2/$f && echo "RESULT $model $N $f run1==run2" || echo "RESULT $model $N $f run1!=run2"
@@ -36,7 +36,7 @@ if [ "${1:-}" = time ]; then
     sed '/^\[\[monitor\]\]/,$d' scenarios/$model.toml > scenarios/.norec_$model.toml
     for N in "$@"; do
       for r in 1 2 3; do
-        echo "TIME $model $N run$r $($BIN run scenarios/.norec_$model.toml --quiet --engine device --device cuda --out $OUT/t $(scale $model $N) 2>&1 | grep -E "loop|rror")"
+        echo "TIME $model $N run$r $($BIN run scenarios/.norec_$model.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-auto} --out $OUT/t $(scale $model $N) 2>&1 | grep -E "loop|rror")"
       done
     done
     rm -f scenarios/.norec_$model.toml

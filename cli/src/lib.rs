@@ -69,7 +69,7 @@ enum EngineArg {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DeliveryArg {
-    /// Push for projections of at least 2^22 synapses, pull for the others.
+    /// Push for projections of at least 2^25 synapses, pull for the others.
     Auto,
     /// Each target reads all its synapses every step.
     Pull,

@@ -26,6 +26,17 @@ struct Pop {
     vars: CudaSlice<f64>,
     ring: CudaSlice<f64>,
     update: CudaFunction,
+    /// Push delivery into this population: counts, touched list, buckets.
+    cnt: CudaSlice<u32>,
+    touched: CudaSlice<u32>,
+    bucket: CudaSlice<u32>,
+}
+
+struct Push {
+    ptr: CudaSlice<u32>,
+    col: CudaSlice<u32>,
+    weight: CudaSlice<f64>,
+    delay: CudaSlice<u32>,
 }
 
 struct Proj {
@@ -33,6 +44,7 @@ struct Proj {
     src: CudaSlice<u32>,
     weight: CudaSlice<f64>,
     delay: Option<CudaSlice<u32>>,
+    push: Option<Push>,
 }
 
 pub(crate) struct CudaBackend {
@@ -41,9 +53,16 @@ pub(crate) struct CudaBackend {
     pops: Vec<Pop>,
     projs: Vec<Proj>,
     words: Vec<CudaSlice<u32>>,
+    /// Per source: this step's spikes as indices (any order).
+    spk: Vec<CudaSlice<u32>>,
+    /// Per source its spike count, then per projection its touched-target count; zeroed
+    /// at the start of every step.
+    counters: CudaSlice<u32>,
     deliver_const: CudaFunction,
     deliver_each: CudaFunction,
     add_input: CudaFunction,
+    push: CudaFunction,
+    resolve: CudaFunction,
 }
 
 fn cu<T>(what: &str) -> impl FnOnce(T) -> Error
@@ -85,10 +104,15 @@ impl CudaBackend {
         let f = |name: &str| module.load_function(name).map_err(cu(&format!("kernel {name}")));
         let mut pops = Vec::new();
         for (p, pl) in layout.pops.iter().enumerate() {
+            let pushed = layout.projs.iter().any(|q| q.target == p && q.push.is_some());
+            let m = if pushed { pl.n.max(1) } else { 1 };
             pops.push(Pop {
-                vars: stream.alloc_zeros::<f64>(pl.n * pl.program.vars as usize).map_err(cu("allocation"))?,
+                vars: stream.alloc_zeros::<f64>((pl.n * pl.program.vars as usize).max(1)).map_err(cu("allocation"))?,
                 ring: stream.alloc_zeros::<f64>((pl.depth * pl.receptors * pl.n).max(1)).map_err(cu("allocation"))?,
                 update: f(&format!("update_p{p}"))?,
+                cnt: stream.alloc_zeros::<u32>(m).map_err(cu("allocation"))?,
+                touched: stream.alloc_zeros::<u32>(m).map_err(cu("allocation"))?,
+                bucket: stream.alloc_zeros::<u32>(m * layout.capacity).map_err(cu("allocation"))?,
             });
         }
         let mut projs = Vec::new();
@@ -101,13 +125,29 @@ impl CudaBackend {
                     DelayLayout::Const(_) => None,
                     DelayLayout::Each(d) => Some(stream.clone_htod(&nonempty(d)).map_err(cu("upload"))?),
                 },
+                push: match &q.push {
+                    None => None,
+                    Some(p) => Some(Push {
+                        ptr: stream.clone_htod(&p.ptr).map_err(cu("upload"))?,
+                        col: stream.clone_htod(&nonempty(&p.col)).map_err(cu("upload"))?,
+                        weight: stream.clone_htod(&nonempty(&p.weight)).map_err(cu("upload"))?,
+                        delay: stream.clone_htod(&nonempty(p.delay.as_deref().unwrap_or(&[]))).map_err(cu("upload"))?,
+                    }),
+                },
             });
         }
         let mut words = Vec::new();
+        let mut spk = Vec::new();
         for s in &layout.sources {
             words.push(stream.alloc_zeros::<u32>((s.words() * layout.period).max(1)).map_err(cu("allocation"))?);
+            spk.push(stream.alloc_zeros::<u32>(s.n.max(1)).map_err(cu("allocation"))?);
         }
+        let counters = stream.alloc_zeros::<u32>(layout.sources.len() + layout.projs.len()).map_err(cu("allocation"))?;
         Ok(CudaBackend {
+            spk,
+            counters,
+            push: f("push")?,
+            resolve: f("resolve")?,
             deliver_const: f("deliver_const")?,
             deliver_each: f("deliver_each")?,
             add_input: f("add_input")?,
@@ -135,6 +175,10 @@ impl Backend for CudaBackend {
         "cuda"
     }
 
+    fn begin_step(&mut self, _step: u64) -> Result<(), String> {
+        self.stream.memset_zeros(&mut self.counters).map_err(|e| format!("clearing counters: {e:?}"))
+    }
+
     fn update(&mut self, p: usize, step: u64) -> Result<(), String> {
         let pl = &self.layout.pops[p];
         let n = pl.n as u64;
@@ -142,8 +186,10 @@ impl Backend for CudaBackend {
         let word_base = (step % self.layout.period as u64) * self.layout.sources[pl.source].words() as u64;
         let pop = &mut self.pops[p];
         let words = &mut self.words[pl.source];
+        let spk = &mut self.spk[pl.source];
+        let mut nspk = self.counters.slice_mut(pl.source..pl.source + 1);
         let mut b = self.stream.launch_builder(&pop.update);
-        b.arg(&mut pop.vars).arg(&mut pop.ring).arg(words).arg(&n).arg(&ring_base).arg(&word_base);
+        b.arg(&mut pop.vars).arg(&mut pop.ring).arg(words).arg(spk).arg(&mut nspk).arg(&n).arg(&ring_base).arg(&word_base);
         // SAFETY: the arguments match `update_pN`'s signature in `codegen::update_kernel`,
         // and the grid covers `n` threads over buffers sized from the same layout.
         unsafe { b.launch(grid(pl.n)) }.map(|_| ()).map_err(|e| format!("update: {e:?}"))
@@ -156,6 +202,33 @@ impl Backend for CudaBackend {
         let word_base = (step % self.layout.period as u64) * self.layout.sources[pj.source].words() as u64;
         let proj = &self.projs[q];
         let words = &self.words[pj.source];
+        if let (Some(push), Some(pl)) = (&proj.push, &pj.push) {
+            let nsrc = self.layout.sources.len();
+            let cap = self.layout.capacity as u32;
+            let rows = (pl.ptr.len() - 1) as u32;
+            let (stride, rec_base) = (nr * n, pj.receptor as u64 * n);
+            let (const_delay, per_syn) = match &pj.delay {
+                DelayLayout::Const(d) => (*d as u64, 0i32),
+                DelayLayout::Each(_) => (0, 1i32),
+            };
+            let pop = &mut self.pops[pj.target];
+            let (counts, mut rest) = self.counters.split_at_mut(nsrc);
+            let nspk = counts.slice(pj.source..pj.source + 1);
+            let mut ntouched = rest.slice_mut(q..q + 1);
+            let spk = &self.spk[pj.source];
+            let mut b = self.stream.launch_builder(&self.push);
+            b.arg(spk).arg(&nspk).arg(&pl.src_start).arg(&rows).arg(&push.ptr).arg(&push.col).arg(&mut pop.cnt).arg(&mut pop.touched).arg(&mut ntouched).arg(&mut pop.bucket).arg(&cap);
+            // SAFETY: matches `push` in `codegen::COMMON`; every index is below the sizes
+            // the buffers were allocated with from the same layout.
+            unsafe { b.launch(grid(self.layout.sources[pj.source].n.min(1 << 13) * 32)) }.map_err(|e| format!("push: {e:?}"))?;
+            let delay = proj.delay.as_ref().unwrap_or(&proj.src);
+            let mut b = self.stream.launch_builder(&self.resolve);
+            b.arg(&pop.touched).arg(&mut ntouched).arg(&mut pop.cnt).arg(&pop.bucket).arg(&cap).arg(&push.weight).arg(&push.delay);
+            b.arg(&proj.ptr).arg(&proj.src).arg(&proj.weight).arg(delay).arg(words).arg(&word_base).arg(&mut pop.ring);
+            b.arg(&step).arg(&depth).arg(&stride).arg(&rec_base).arg(&const_delay).arg(&per_syn);
+            // SAFETY: matches `resolve` in `codegen::COMMON`.
+            return unsafe { b.launch(grid(tl.n.min(1 << 18))) }.map(|_| ()).map_err(|e| format!("resolve: {e:?}"));
+        }
         let ring = &mut self.pops[pj.target].ring;
         let r = match &pj.delay {
             DelayLayout::Const(d) => {
@@ -196,7 +269,25 @@ impl Backend for CudaBackend {
         let sw = self.layout.sources[s].words();
         let at = (step % self.layout.period as u64) as usize * sw;
         let mut dst = self.words[s].slice_mut(at..at + sw);
-        self.stream.memcpy_htod(words, &mut dst).map_err(|e| format!("upload: {e:?}"))
+        self.stream.memcpy_htod(words, &mut dst).map_err(|e| format!("upload: {e:?}"))?;
+        if self.layout.projs.iter().any(|q| q.source == s && q.push.is_some()) {
+            let mut idx = Vec::new();
+            for (wi, &w) in words.iter().enumerate() {
+                let mut bits = w;
+                while bits != 0 {
+                    idx.push((wi * 32) as u32 + bits.trailing_zeros());
+                    bits &= bits - 1;
+                }
+            }
+            let count = [idx.len() as u32];
+            if !idx.is_empty() {
+                let mut dst = self.spk[s].slice_mut(0..idx.len());
+                self.stream.memcpy_htod(&idx, &mut dst).map_err(|e| format!("upload: {e:?}"))?;
+            }
+            let mut c = self.counters.slice_mut(s..s + 1);
+            self.stream.memcpy_htod(&count, &mut c).map_err(|e| format!("upload: {e:?}"))?;
+        }
+        Ok(())
     }
 
     fn take_words(&mut self, s: usize, first: usize, count: usize) -> Result<Vec<u32>, String> {

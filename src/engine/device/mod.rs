@@ -40,6 +40,10 @@ use layout::{DelayLayout, Layout, PopLayout, ProjLayout, PushLayout, SourceLayou
 pub(crate) trait Backend: Send {
     /// Name, for logs.
     fn name(&self) -> &'static str;
+    /// Called before anything else of `step`.
+    fn begin_step(&mut self, _step: u64) -> Result<(), String> {
+        Ok(())
+    }
     /// Population `p`'s update at `step`: reads and clears its ring slot, runs the
     /// program, sets its spike bits of `step`.
     fn update(&mut self, p: usize, step: u64) -> Result<(), String>;
@@ -176,7 +180,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         let push = match opts.delivery {
             Delivery::Pull => false,
             Delivery::Push { .. } => true,
-            Delivery::Auto => t.csr.col.len() >= 1 << 22,
+            Delivery::Auto => t.csr.col.len() >= 1 << 25,
         };
         let push = push.then(|| PushLayout {
             src_start: t.src_start,
@@ -259,6 +263,7 @@ pub(crate) fn step_device(world: &mut World) {
     let mut result = Ok(());
     {
         let mut b = shared.lock();
+        result = result.and(b.begin_step(step));
         // Current encoders add after this step's slot received its spikes, as on the host.
         for &(e, p, start, receptor) in &currents {
             if let Some(mut slot) = world.get_mut::<EncoderSlot>(e) {
