@@ -150,6 +150,7 @@ impl Sim {
             self.schedule.run(&mut self.world);
         }
         crate::engine::device::sync(&mut self.world);
+        crate::monitor::record_flushed_now(&mut self.world);
     }
 
     /// The first contract violation of a plugin found while stepping, if any.

@@ -6,7 +6,7 @@ pub mod weights;
 use bevy_ecs::prelude::*;
 
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
-use crate::net::{Clock, NeuronState, Spikes, StateStore};
+use crate::net::{Clock, FlushedSpikes, NeuronState, Spikes, StateStore};
 
 /// Records every spike of a population range.
 #[derive(Component, Debug, Clone)]
@@ -91,11 +91,53 @@ pub(crate) fn record(
     spikes: Query<&Spikes>,
     states: Query<&NeuronState>,
     tables: Query<&crate::net::synapse::SynapseTable>,
+    flushed: Option<ResMut<FlushedSpikes>>,
 ) {
+    let (mut spike_mons, mut rate_mons) = (spike_mons, rate_mons);
+    if let Some(mut f) = flushed {
+        record_flushed(clock.dt_ms, &mut f, spike_mons.reborrow(), rate_mons.reborrow());
+    }
     record_spikes(&clock, spike_mons, &spikes);
     record_states(&clock, state_mons, states);
     record_rates(&clock, rate_mons, &spikes);
     weights::record_weights(&clock, weight_mons, tables);
+}
+
+/// Records spikes of past steps handed over in a batch ([`FlushedSpikes`]), and empties it.
+fn record_flushed(dt_ms: f64, flushed: &mut FlushedSpikes, mut spike_mons: Query<&mut SpikeRecorder>, mut rate_mons: Query<&mut RateRecorder>) {
+    for (e, step, idx) in flushed.0.drain(..) {
+        let t = step as f64 * dt_ms;
+        for mut m in spike_mons.iter_mut().filter(|m| m.target == e) {
+            let (a, b) = (m.start, m.end);
+            for &i in idx.iter().filter(|&&i| i >= a && i < b) {
+                m.t_ms.push(t);
+                m.index.push(i as i64);
+            }
+        }
+        for mut m in rate_mons.iter_mut().filter(|m| m.target == e) {
+            let bin = (step / m.bin) as usize;
+            if m.counts.len() <= bin {
+                m.counts.resize(bin + 1, 0);
+            }
+            let (a, b) = (m.start, m.end);
+            m.counts[bin] += idx.iter().filter(|&&i| i >= a && i < b).count() as u64;
+        }
+    }
+}
+
+/// Records what a batch copy left in [`FlushedSpikes`] outside a step (after
+/// [`crate::sim::Sim::run_steps`]).
+pub(crate) fn record_flushed_now(world: &mut World) {
+    let Some(mut f) = world.get_resource_mut::<FlushedSpikes>() else { return };
+    if f.0.is_empty() {
+        return;
+    }
+    let mut batch = FlushedSpikes(std::mem::take(&mut f.0));
+    let dt = world.resource::<Clock>().dt_ms;
+    let mut state: bevy_ecs::system::SystemState<(Query<&mut SpikeRecorder>, Query<&mut RateRecorder>)> = bevy_ecs::system::SystemState::new(world);
+    if let Ok((s, r)) = state.get_mut(world) {
+        record_flushed(dt, &mut batch, s, r);
+    }
 }
 
 fn record_spikes(clock: &Clock, mut mons: Query<&mut SpikeRecorder>, spikes: &Query<&Spikes>) {

@@ -375,6 +375,12 @@ pub struct RunInfo {
     pub threads: usize,
 }
 
+/// Spikes of past steps handed over in a batch (the device engine copies spikes from its
+/// device every few hundred steps): (population, step, ascending indices), for the spike
+/// and rate monitors, which take them in their next `record`.
+#[derive(Resource, Default, Debug)]
+pub struct FlushedSpikes(pub Vec<(Entity, u64, Vec<u32>)>);
+
 /// The projections in scenario order: the order in which spikes are delivered (so that
 /// sums into one target keep one order, whatever the ECS's storage order).
 #[derive(Resource, Clone, Debug, Default)]

@@ -123,8 +123,26 @@ pub struct Manifest {
     /// The checkpoint this run was resumed from, if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumed_from: Option<String>,
+    /// The device engine's memory on its device, if it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceSummary>,
     /// Output files.
     pub files: Vec<FileEntry>,
+}
+
+/// The device engine's backend and memory.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceSummary {
+    /// `cuda` or `host`.
+    pub backend: String,
+    /// Bytes of neuron-sized arrays (state, rings, spike words, indices, buckets).
+    pub neuron_bytes: u64,
+    /// Bytes of synapse-sized arrays.
+    pub synapse_bytes: u64,
+    /// Neuron bytes per neuron.
+    pub bytes_per_neuron: f64,
+    /// Synapse bytes per synapse.
+    pub bytes_per_synapse: f64,
 }
 
 /// Timings measured by the caller.
@@ -313,6 +331,17 @@ impl Sim {
             populations,
             projections,
             resumed_from,
+            device: self.world.get_resource::<crate::engine::device::DeviceNet>().map(|d| {
+                let neurons: usize = self.populations.iter().filter_map(|&e| self.world.get::<crate::net::Population>(e)).map(|p| p.size).sum();
+                let synapses: usize = self.synapse_counts().iter().sum();
+                DeviceSummary {
+                    backend: d.backend.to_string(),
+                    neuron_bytes: d.bytes.0,
+                    synapse_bytes: d.bytes.1,
+                    bytes_per_neuron: d.bytes.0 as f64 / neurons.max(1) as f64,
+                    bytes_per_synapse: d.bytes.1 as f64 / synapses.max(1) as f64,
+                }
+            }),
             files,
         };
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Runtime(e.to_string()))?;

@@ -30,9 +30,8 @@ use std::sync::{Arc, Mutex};
 use bevy_ecs::prelude::*;
 
 use crate::api::run::{Delivery, RunOptions, TensorDevice};
-use crate::monitor::{RateRecorder, SpikeRecorder};
 use crate::net::synapse::{Delays, SynapseTable};
-use crate::net::{Clock, DeviceRef, DeviceStore, EncoderSlot, InputRing, NeuronState, SpikeHistory, Spikes, StateStore};
+use crate::net::{Clock, DeviceRef, DeviceStore, EncoderSlot, FlushedSpikes, InputRing, NeuronState, SpikeHistory, Spikes, StateStore};
 use crate::{Error, Result};
 use layout::{DelayLayout, Layout, PopLayout, ProjLayout, PushLayout, SourceLayout};
 
@@ -234,6 +233,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
     }
     let step = world.resource::<Clock>().step;
     tracing::info!(backend = name, bytes_per_neuron_total = bytes.0, bytes_synapses = bytes.1, period = layout.period, "device engine");
+    world.insert_resource(FlushedSpikes::default());
     world.insert_resource(DeviceNet {
         shared,
         pops: pops.to_vec(),
@@ -318,7 +318,6 @@ fn flush(world: &mut World, upto: u64) {
     if upto <= from {
         return;
     }
-    let dt = world.resource::<Clock>().dt_ms;
     let mut lasts = Vec::with_capacity(pops.len());
     for (p, &e) in pops.iter().enumerate() {
         // The steps' slots, in at most two runs (the ring may wrap).
@@ -357,29 +356,8 @@ fn flush(world: &mut World, upto: u64) {
             if let Some(mut h) = world.get_mut::<SpikeHistory>(e) {
                 h.record(step, &idx);
             }
-            let t = step as f64 * dt;
-            let mut q = world.query::<&mut SpikeRecorder>();
-            for mut m in q.iter_mut(world) {
-                if m.target != e {
-                    continue;
-                }
-                let (a, b) = (m.start, m.end);
-                for &i in idx.iter().filter(|&&i| i >= a && i < b) {
-                    m.t_ms.push(t);
-                    m.index.push(i as i64);
-                }
-            }
-            let mut q = world.query::<&mut RateRecorder>();
-            for mut m in q.iter_mut(world) {
-                if m.target != e {
-                    continue;
-                }
-                let bin = (step / m.bin) as usize;
-                if m.counts.len() <= bin {
-                    m.counts.resize(bin + 1, 0);
-                }
-                let (a, b) = (m.start, m.end);
-                m.counts[bin] += idx.iter().filter(|&&i| i >= a && i < b).count() as u64;
+            if !idx.is_empty() {
+                world.resource_mut::<FlushedSpikes>().0.push((e, step, idx.clone()));
             }
         }
         lasts.push(idx);
