@@ -44,7 +44,8 @@ pub fn builder() -> SimBuilder {
         .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
         .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
         .add_plugin(spikeworld_plasticity_stdp::StdpPlugin)
-        .add_plugin(spikeworld_plasticity_reward::RewardPlugin);
+        .add_plugin(spikeworld_plasticity_reward::RewardPlugin)
+        .add_plugin(spikeworld_event_driven::world::EventDrivenPlugin);
     b
 }
 

@@ -114,6 +114,12 @@ pub struct TableCtx {
     pub projections: Vec<String>,
     /// Encoder names, in scenario order.
     pub encoders: Vec<String>,
+    /// Population sizes (as `populations`).
+    pub population_sizes: Vec<usize>,
+    /// Each population's receptor names.
+    pub population_receptors: Vec<Vec<&'static str>>,
+    /// Encoder sizes (as `encoders`), and whether each emits spikes (else a current).
+    pub encoder_sizes: Vec<(usize, bool)>,
 }
 
 /// A top-level table of scenarios that belongs to a plugin (`[train]`, `[event_queue]`):

@@ -205,6 +205,34 @@ impl InputRing {
     pub fn activate(&mut self, r: usize) {
         self.active[r] = true;
     }
+
+    /// Grows the ring to at least `depth` slots (at build, before any input: a plugin that
+    /// delivers further ahead than the core's projections, such as an event-driven
+    /// population's output). An error once input is pending.
+    pub fn ensure_depth(&mut self, depth: usize) -> Result<(), String> {
+        if depth <= self.depth {
+            return Ok(());
+        }
+        if self.device.is_some() || self.data.iter().any(|&x| x != 0.0) {
+            return Err("the delay ring can only grow before the run starts (on the cpu or tensor engine)".into());
+        }
+        self.depth = depth;
+        self.data = vec![0.0; depth * self.receptors * self.n];
+        Ok(())
+    }
+
+    /// Adds `w` to neuron `i`'s receptor `r` for the update of step `at`, from step `now`
+    /// (`now < at < now + depth`: a slot already read, or one beyond the ring, is an error).
+    pub fn add_at(&mut self, now: u64, at: u64, r: usize, i: usize, w: f64) -> Result<(), String> {
+        if at <= now || at - now >= self.depth as u64 || r >= self.receptors || i >= self.n {
+            return Err(format!("input for step {at} (receptor {r}, neuron {i}) cannot be added at step {now} to a ring of {} slots, {} receptors, {} neurons", self.depth, self.receptors, self.n));
+        }
+        if self.device.is_some() {
+            return Err("the device engine does not take input from plugins yet".into());
+        }
+        self.receptor_mut(at, r)[i] += w;
+        Ok(())
+    }
 }
 
 impl Checkpoint for InputRing {

@@ -338,14 +338,24 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         populations: populations.iter().map(|p| p.name.clone()).collect(),
         projections: projections.iter().map(|p| p.name.clone()).collect(),
         encoders: encoders.iter().map(|e| e.name.clone()).collect(),
+        population_sizes: populations.iter().map(|p| p.size).collect(),
+        population_receptors: populations.iter().map(|p| p.model.receptors().iter().map(|r| r.name).collect()).collect(),
+        encoder_sizes: encoders.iter().map(|e| (e.size, e.target.is_none())).collect(),
     };
     let mut tables = Vec::new();
     for (key, f) in &reg.scenario_tables {
         let Some(node) = root.get(key) else { continue };
-        let mut t = Table::new(node, *key)?;
-        let config = f.parse(&mut t, &ctx)?;
-        t.finish(&f.keys().iter().map(|k| k.name).collect::<Vec<_>>())?;
-        tables.push((*key, config));
+        // `[key]` once, or `[[key]]`: each table parsed on its own, in document order.
+        let items: Vec<(&Node, String)> = match &node.val {
+            Val::Array(a) => a.iter().enumerate().map(|(i, n)| (n, format!("{key}[{i}]"))).collect(),
+            _ => vec![(node, key.to_string())],
+        };
+        for (n, path) in items {
+            let mut t = Table::new(n, path)?;
+            let config = f.parse(&mut t, &ctx)?;
+            t.finish(&f.keys().iter().map(|k| k.name).collect::<Vec<_>>())?;
+            tables.push((*key, config));
+        }
     }
     let mut valid = crate::registry::CORE_TABLES.to_vec();
     valid.extend(reg.scenario_tables.keys().copied());

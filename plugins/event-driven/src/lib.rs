@@ -9,6 +9,7 @@ pub mod queue;
 pub mod segment;
 pub mod srm0;
 pub mod tempotron;
+pub mod world;
 
 pub use error::{Error, Result};
 
@@ -22,4 +23,5 @@ pub mod prelude {
     pub use crate::queue::{Event, EventQueue, Origin, Target};
     pub use crate::srm0::{PspNorm, ResetMode, Srm0Neuron, Srm0Params, Srm0State};
     pub use crate::tempotron::{Pattern, Spike, Tempotron, VMax};
+    pub use crate::world::EventDrivenPlugin;
 }

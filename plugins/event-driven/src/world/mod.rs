@@ -1,0 +1,22 @@
+//! Event-driven populations living in the same world as the clock-driven ones:
+//! `[[event_population]]` ([`config`]) and the event window that runs them ([`run`]).
+//! The timing of the coupling is drawn in `docs/event-driven.md`.
+
+pub mod config;
+pub mod run;
+
+use spikeworld::prelude::*;
+
+/// Registers `[[event_population]]`, its world hook, the event window, its checkpoint
+/// section and its exact spike outputs.
+pub struct EventDrivenPlugin;
+
+impl Plugin for EventDrivenPlugin {
+    fn build(&self, b: &mut SimBuilder) {
+        b.add_scenario_table(config::EventPopulationTable)
+            .add_world_hook(run::build_event_net)
+            .add_resource_state::<run::EventNet>("event_driven.net")
+            .add_systems(SimSystems::EventWindow, run::event_window)
+            .add_output(run::exact_spikes_output);
+    }
+}

@@ -1,0 +1,388 @@
+//! Event-driven populations in the world: the network built from [`EventDefs`], the
+//! event window (`SimSystems::EventWindow`), checkpoints and the exact spike outputs.
+//!
+//! In step `s` (window `[s·dt, (s+1)·dt)`, after the clock-driven populations updated
+//! and propagated):
+//! 1. every spike of a clock-driven source in this step (time `s·dt`) becomes, for each
+//!    synapse, an input event at `s·dt + delay` (exact);
+//! 2. input events before `(s+1)·dt` are popped in the queue's total order (time, then
+//!    origin: source, index, synapse, spike) and given to their neurons, which evolve
+//!    exactly up to each input (emitting the spikes they reach on the way);
+//! 3. every neuron touched in this window, or whose predicted threshold crossing falls in
+//!    it, evolves to the window's end; its next crossing (if its free evolution reaches
+//!    θ) is predicted again;
+//! 4. this window's output spikes, sorted by (time, population, index), are recorded
+//!    (exact times) and sent: to event populations as input events at `t + delay`, to
+//!    clock-driven populations into the ring slot of the first step boundary `≥ t + delay`.
+//!
+//! Outputs have delays of at least one step, so nothing sent in a window acts within it:
+//! the neurons of a window are independent and the order of step 3 does not matter.
+
+use std::collections::BTreeSet;
+
+use bevy_ecs::prelude::{Entity, Resource, World};
+use spikeworld::api::output::{OutputArray, OutputData};
+use spikeworld::engine::Faults;
+use spikeworld::net::{Clock, EncoderSlot, InputRing, Population, RunInfo, Spikes};
+use spikeworld::prelude::*;
+use spikeworld::util::rng::{Stream, entity_key, purpose};
+
+use super::config::{Dest, EventDefs, Rule, Source};
+use crate::queue::{Event, EventQueue, Origin, Target};
+use crate::srm0::{Srm0Neuron, Srm0State};
+
+/// How far ahead a threshold crossing is looked for (ms); a neuron's free evolution
+/// either crosses within this or decays away.
+const HORIZON_MS: f64 = 1e6;
+
+/// A connection's synapses by source row: (target index, weight, delay ms).
+type Rows = Vec<Vec<(u32, f64, f64)>>;
+
+struct ClockInput {
+    source: Entity,
+    key: u32,
+    target: u32,
+    rows: Rows,
+}
+
+enum OutTarget {
+    Clock { entity: Entity, receptor: usize },
+    Event(u32),
+}
+
+struct Output {
+    target: OutTarget,
+    rows: Rows,
+}
+
+struct EventPop {
+    name: String,
+    key: u32,
+    neurons: Vec<Srm0Neuron>,
+    predicted: Vec<Option<f64>>,
+    outputs: Vec<Output>,
+    record: bool,
+    t_ms: Vec<f64>,
+    index: Vec<i64>,
+}
+
+/// Every event-driven population of the world, their pending input events and their
+/// predicted threshold crossings.
+#[derive(Resource)]
+pub struct EventNet {
+    pops: Vec<EventPop>,
+    inputs: Vec<ClockInput>,
+    queue: EventQueue,
+    /// (time bits, population, index): times are ≥ 0, so bit order is numeric order.
+    crossings: BTreeSet<(u64, u32, u32)>,
+}
+
+fn draw(rule: Rule, n_src: usize, n_dst: usize, seed: u64, key: u32, weight: f64, delay: f64) -> Rows {
+    let mut rows: Rows = vec![Vec::new(); n_src];
+    match rule {
+        Rule::AllToAll => {
+            for r in rows.iter_mut() {
+                r.extend((0..n_dst as u32).map(|j| (j, weight, delay)));
+            }
+        }
+        Rule::OneToOne => {
+            for (i, r) in rows.iter_mut().enumerate().take(n_dst) {
+                r.push((i as u32, weight, delay));
+            }
+        }
+        Rule::FixedIndegree(k) => {
+            for j in 0..n_dst {
+                let mut s = Stream::new(seed, key, purpose::CONNECT, j as u64);
+                for _ in 0..k {
+                    rows[s.below(n_src as u64) as usize].push((j as u32, weight, delay));
+                }
+            }
+        }
+        Rule::Bernoulli(p) => {
+            for (i, r) in rows.iter_mut().enumerate() {
+                let mut s = Stream::new(seed, key, purpose::CONNECT, i as u64);
+                r.extend((0..n_dst as u32).filter(|_| s.uniform() < p).map(|j| (j, weight, delay)));
+            }
+        }
+    }
+    rows
+}
+
+/// World hook: builds the [`EventNet`] from the scenario's `[[event_population]]` tables.
+pub fn build_event_net(world: &mut World) -> Result<(), String> {
+    let Some(defs) = world.get_resource::<EventDefs>().cloned() else { return Ok(()) };
+    if world.resource::<RunInfo>().engine == EngineKind::Device {
+        return Err("event populations run beside the cpu or tensor engine (the device engine does not hand its spikes over every step)".into());
+    }
+    let seed = world.resource::<RunInfo>().seed;
+    let dt = world.resource::<Clock>().dt_ms;
+    let mut pops_by_name: Vec<(String, Entity)> = world.query::<(Entity, &Population)>().iter(world).map(|(e, p)| (p.name.clone(), e)).collect();
+    pops_by_name.sort();
+    let mut encs: Vec<(String, Entity)> = world.query::<(Entity, &EncoderSlot)>().iter(world).map(|(e, s)| (s.name.clone(), e)).collect();
+    encs.sort();
+    let names: Vec<&str> = defs.0.iter().map(|d| d.name.as_str()).collect();
+    let mut net = EventNet { pops: Vec::new(), inputs: Vec::new(), queue: EventQueue::new(), crossings: BTreeSet::new() };
+    for (pi, d) in defs.0.iter().enumerate() {
+        if names[..pi].contains(&d.name.as_str()) {
+            return Err(format!("two event populations are named `{}`", d.name));
+        }
+        let key = entity_key("event_population", &d.name);
+        let neurons = (0..d.size).map(|_| Srm0Neuron::new(d.params)).collect::<crate::Result<Vec<_>>>().map_err(|e| e.to_string())?;
+        let mut outputs = Vec::new();
+        for (oi, o) in d.outputs.iter().enumerate() {
+            let okey = key ^ (0x9E37_79B9u32.wrapping_mul(oi as u32 + 1));
+            let (target, n_dst) = match &o.end {
+                Dest::Population(..) => {
+                    let name = population_name(world, &o.end)?;
+                    let e = pops_by_name.iter().find(|x| x.0 == name).map(|x| x.1).ok_or_else(|| format!("no population `{name}`"))?;
+                    let Dest::Population(_, r) = o.end else { unreachable!() };
+                    let steps = (o.delay_ms / dt).ceil() as usize + 2;
+                    let mut ring = world.get_mut::<InputRing>(e).ok_or_else(|| format!("population `{name}` has no input ring"))?;
+                    ring.ensure_depth(steps)?;
+                    ring.activate(r);
+                    (OutTarget::Clock { entity: e, receptor: r }, o.size.unwrap_or(0))
+                }
+                Dest::Event(name) => {
+                    let q = defs.0.iter().position(|x| &x.name == name).ok_or_else(|| format!("event population `{}`: output to `{name}`: no population or event population of that name", d.name))?;
+                    if let super::config::Rule::OneToOne = o.rule
+                        && defs.0[q].size != d.size
+                    {
+                        return Err(format!("event population `{}`: one_to_one output to `{name}` needs equal sizes", d.name));
+                    }
+                    (OutTarget::Event(q as u32), defs.0[q].size)
+                }
+            };
+            outputs.push(Output { target, rows: draw(o.rule, d.size, n_dst, seed, okey, o.weight, o.delay_ms) });
+        }
+        for (ii, c) in d.inputs.iter().enumerate() {
+            let ikey = key ^ (0x85EB_CA6Bu32.wrapping_mul(ii as u32 + 1));
+            let (source, skey) = match c.end {
+                Source::Population(_) | Source::Encoder(_) => {
+                    let name = source_name(world, &c.end)?;
+                    let e = pops_by_name.iter().chain(encs.iter()).find(|x| x.0 == name).map(|x| x.1).ok_or_else(|| format!("no source `{name}`"))?;
+                    (e, entity_key("source", &name))
+                }
+            };
+            let n_src = c.size.unwrap_or(0);
+            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, rows: draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms) });
+        }
+        net.pops.push(EventPop { name: d.name.clone(), key, predicted: vec![None; d.size], neurons, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
+    }
+    world.insert_resource(net);
+    Ok(())
+}
+
+/// The name of the clock population an output names (scenario index → name).
+fn population_name(world: &mut World, d: &Dest) -> Result<String, String> {
+    let Dest::Population(i, _) = d else { return Err("not a population".into()) };
+    scenario_names(world).0.get(*i).cloned().ok_or_else(|| format!("no population {i}"))
+}
+
+fn source_name(world: &mut World, s: &Source) -> Result<String, String> {
+    let (pops, encs) = scenario_names(world);
+    match s {
+        Source::Population(i) => pops.get(*i).cloned(),
+        Source::Encoder(i) => encs.get(*i).cloned(),
+    }
+    .ok_or_else(|| "a source the scenario does not have".into())
+}
+
+/// Clock populations' names in scenario order (the core spawns them in that order into a
+/// fresh world, so entity indices ascend with it) and encoders' (`InputOrder`).
+fn scenario_names(world: &mut World) -> (Vec<String>, Vec<String>) {
+    let mut p: Vec<(Entity, String)> = world.query::<(Entity, &Population)>().iter(world).map(|(e, x)| (e, x.name.clone())).collect();
+    p.sort_by_key(|x| x.0.index());
+    let order = world.resource::<spikeworld::net::InputOrder>().0.clone();
+    let e = order.iter().filter_map(|&e| world.get::<EncoderSlot>(e).map(|s| s.name.clone())).collect();
+    (p.into_iter().map(|x| x.1).collect(), e)
+}
+
+/// The event window (`SimSystems::EventWindow`; see the module docs).
+pub fn event_window(world: &mut World) {
+    let Some(mut net) = world.remove_resource::<EventNet>() else { return };
+    if let Err(e) = window(world, &mut net) {
+        let step = world.resource::<Clock>().step;
+        world.resource_mut::<Faults>().0.push(format!("event-driven populations at step {step}: {e}"));
+    }
+    world.insert_resource(net);
+}
+
+fn window(world: &mut World, net: &mut EventNet) -> Result<(), String> {
+    let (step, dt) = {
+        let c = world.resource::<Clock>();
+        (c.step, c.dt_ms)
+    };
+    let (t0, t_end) = (step as f64 * dt, (step + 1) as f64 * dt);
+    // 1. Clock-driven spikes of this step.
+    for inp in &net.inputs {
+        let Some(sp) = world.get::<Spikes>(inp.source) else { continue };
+        for &i in &sp.indices {
+            for (syn, &(j, w, d)) in inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]).iter().enumerate() {
+                let ev = Event { time: t0 + d, origin: Origin { pop: inp.key, idx: i, syn: syn as u64, spike: step }, target: Target { pop: inp.target, idx: j }, weight: w };
+                net.queue.push(ev).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    // 2. Inputs of this window, in order.
+    let mut out: Vec<(f64, u32, u32)> = Vec::new();
+    let mut touched: Vec<(u32, u32)> = Vec::new();
+    let mut buf = Vec::new();
+    while net.queue.peek_time().is_some_and(|t| t < t_end) {
+        let ev = net.queue.pop().expect("peeked");
+        let (p, j) = (ev.target.pop, ev.target.idx);
+        buf.clear();
+        net.pops[p as usize].neurons[j as usize].receive(ev.time, ev.weight, &mut buf).map_err(|e| e.to_string())?;
+        out.extend(buf.iter().map(|&s| (s, p, j)));
+        touched.push((p, j));
+    }
+    // 3. Crossings due in this window, and every touched neuron, to the window's end.
+    while let Some(&(tb, p, j)) = net.crossings.first() {
+        if f64::from_bits(tb) >= t_end {
+            break;
+        }
+        net.crossings.pop_first();
+        touched.push((p, j));
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    for &(p, j) in &touched {
+        let pop = &mut net.pops[p as usize];
+        let n = &mut pop.neurons[j as usize];
+        buf.clear();
+        n.advance(t_end, &mut buf).map_err(|e| e.to_string())?;
+        out.extend(buf.iter().map(|&s| (s, p, j)));
+        if let Some(old) = pop.predicted[j as usize].take() {
+            net.crossings.remove(&(old.to_bits(), p, j));
+        }
+        let next = n.next_spike(n.state().t + HORIZON_MS);
+        if let Some(t) = next {
+            net.crossings.insert((t.to_bits(), p, j));
+        }
+        pop.predicted[j as usize] = next;
+    }
+    // 4. This window's spikes, in (time, population, index) order: record and send.
+    out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    for &(s, p, j) in &out {
+        let pop = &mut net.pops[p as usize];
+        if pop.record {
+            pop.t_ms.push(s);
+            pop.index.push(j as i64);
+        }
+        let spike = pop.neurons[j as usize].state().n_spikes;
+        for o in &pop.outputs {
+            for (syn, &(k, w, d)) in o.rows[j as usize].iter().enumerate() {
+                match o.target {
+                    OutTarget::Event(q) => {
+                        // NOTE: d >= dt puts s + d at or after this window's end; the max
+                        // only guards the last ulp of `s + d` against `(step + 1) * dt`.
+                        let ev = Event { time: (s + d).max(t_end), origin: Origin { pop: pop.key, idx: j, syn: syn as u64, spike }, target: Target { pop: q, idx: k }, weight: w };
+                        net.queue.push(ev).map_err(|e| e.to_string())?;
+                    }
+                    OutTarget::Clock { entity, receptor } => {
+                        let at = (((s + d) / dt).ceil() as u64).max(step + 1);
+                        let mut ring = world.get_mut::<InputRing>(entity).ok_or("a target population without an input ring")?;
+                        ring.add_at(step, at, receptor, k as usize, w)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl EventNet {
+    /// Pending input events.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Exact spikes recorded so far of event population `name`: (times ms, indices).
+    pub fn recorded(&self, name: &str) -> Option<(&[f64], &[i64])> {
+        self.pops.iter().find(|p| p.name == name).map(|p| (p.t_ms.as_slice(), p.index.as_slice()))
+    }
+}
+
+impl Checkpoint for EventNet {
+    fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        out.u64(self.pops.len() as u64)?;
+        for p in &self.pops {
+            out.str(&p.name)?;
+            let states: Vec<Srm0State> = p.neurons.iter().map(|n| n.state()).collect();
+            let (f, c) = Srm0State::pack(&states);
+            out.blob(&f)?;
+            out.blob(&c)?;
+            out.blob(&p.t_ms)?;
+            out.blob(&p.index)?;
+        }
+        let evs = self.queue.to_sorted_vec();
+        out.blob(&evs.iter().map(|e| e.time).collect::<Vec<f64>>())?;
+        out.blob(&evs.iter().flat_map(|e| [e.origin.pop as u64, e.origin.idx as u64, e.origin.syn, e.origin.spike, e.target.pop as u64, e.target.idx as u64]).collect::<Vec<u64>>())?;
+        out.blob(&evs.iter().map(|e| e.weight).collect::<Vec<f64>>())
+    }
+
+    fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let n = inp.u64("event populations")?;
+        if n != self.pops.len() as u64 {
+            return Err(StateError(format!("{n} event populations stored, the scenario has {}", self.pops.len())));
+        }
+        self.crossings.clear();
+        for (pi, p) in self.pops.iter_mut().enumerate() {
+            inp.expect(&p.name, "event population")?;
+            let f: Vec<f64> = inp.blob("srm0 states")?;
+            let c: Vec<u64> = inp.blob("srm0 spike counts")?;
+            if c.len() != p.neurons.len() {
+                return Err(StateError(format!("event population `{}`: {} neurons stored, {} in the scenario", p.name, c.len(), p.neurons.len())));
+            }
+            let states = Srm0State::unpack(&f, &c).map_err(|e| StateError(e.to_string()))?;
+            let params = *p.neurons[0].params();
+            p.neurons = states.into_iter().map(|s| Srm0Neuron::from_state(params, s)).collect::<crate::Result<Vec<_>>>().map_err(|e| StateError(e.to_string()))?;
+            p.t_ms = inp.blob("exact spike times")?;
+            p.index = inp.blob("exact spike indices")?;
+            // Predictions are a function of the state: computed again, they are the same.
+            for (j, n) in p.neurons.iter().enumerate() {
+                let next = n.next_spike(n.state().t + HORIZON_MS);
+                if let Some(t) = next {
+                    self.crossings.insert((t.to_bits(), pi as u32, j as u32));
+                }
+                p.predicted[j] = next;
+            }
+        }
+        let times: Vec<f64> = inp.blob("event times")?;
+        let keys: Vec<u64> = inp.blob("event origins and targets")?;
+        let weights: Vec<f64> = inp.blob("event weights")?;
+        if keys.len() != times.len() * 6 || weights.len() != times.len() {
+            return Err(StateError("event queue: lengths differ".into()));
+        }
+        let evs = times
+            .iter()
+            .zip(keys.chunks_exact(6))
+            .zip(&weights)
+            .map(|((&time, k), &weight)| Event {
+                time,
+                origin: Origin { pop: k[0] as u32, idx: k[1] as u32, syn: k[2], spike: k[3] },
+                target: Target { pop: k[4] as u32, idx: k[5] as u32 },
+                weight,
+            })
+            .collect();
+        self.queue = EventQueue::from_vec(evs).map_err(|e| StateError(e.to_string()))?;
+        for e in self.queue.to_sorted_vec() {
+            let ok = self.pops.get(e.target.pop as usize).is_some_and(|p| (e.target.idx as usize) < p.neurons.len());
+            if !ok {
+                return Err(StateError(format!("event queue: an event for population {} neuron {} that the scenario does not have", e.target.pop, e.target.idx)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The exact spike times of recorded event populations (`NAME.t_ms.npy`, `NAME.index.npy`).
+pub fn exact_spikes_output(world: &World) -> Vec<OutputArray> {
+    let Some(net) = world.get_resource::<EventNet>() else { return Vec::new() };
+    let mut out = Vec::new();
+    for p in net.pops.iter().filter(|p| p.record) {
+        let n = p.t_ms.len() as u64;
+        out.push(OutputArray { name: p.name.clone(), quantity: "t_ms".into(), unit: "ms".into(), data: OutputData::F64(p.t_ms.clone()), shape: vec![n] });
+        out.push(OutputArray { name: p.name.clone(), quantity: "index".into(), unit: "1".into(), data: OutputData::I64(p.index.clone()), shape: vec![n] });
+    }
+    out
+}
