@@ -20,7 +20,7 @@
 
 use std::collections::BTreeSet;
 
-use bevy_ecs::prelude::{Entity, Resource, World};
+use bevy_ecs::prelude::{Entity, Query, Res, ResMut, Resource, World};
 use spikeworld::api::output::{OutputArray, OutputData};
 use spikeworld::engine::Faults;
 use spikeworld::net::{Clock, EncoderSlot, InputRing, Population, RunInfo, Spikes};
@@ -198,24 +198,18 @@ fn scenario_names(world: &mut World) -> (Vec<String>, Vec<String>) {
 }
 
 /// The event window (`SimSystems::EventWindow`; see the module docs).
-pub fn event_window(world: &mut World) {
-    let Some(mut net) = world.remove_resource::<EventNet>() else { return };
-    if let Err(e) = window(world, &mut net) {
-        let step = world.resource::<Clock>().step;
-        world.resource_mut::<Faults>().0.push(format!("event-driven populations at step {step}: {e}"));
+pub fn event_window(clock: Res<Clock>, net: Option<ResMut<EventNet>>, spikes: Query<&Spikes>, mut rings: Query<&mut InputRing>, mut faults: ResMut<Faults>) {
+    let Some(mut net) = net else { return };
+    if let Err(e) = window(clock.step, clock.dt_ms, &mut net, &spikes, &mut rings) {
+        faults.0.push(format!("event-driven populations at step {}: {e}", clock.step));
     }
-    world.insert_resource(net);
 }
 
-fn window(world: &mut World, net: &mut EventNet) -> Result<(), String> {
-    let (step, dt) = {
-        let c = world.resource::<Clock>();
-        (c.step, c.dt_ms)
-    };
+fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings: &mut Query<&mut InputRing>) -> Result<(), String> {
     let (t0, t_end) = (step as f64 * dt, (step + 1) as f64 * dt);
     // 1. Clock-driven spikes of this step.
     for inp in &net.inputs {
-        let Some(sp) = world.get::<Spikes>(inp.source) else { continue };
+        let Ok(sp) = spikes.get(inp.source) else { continue };
         for &i in &sp.indices {
             for (syn, &(j, w, d)) in inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]).iter().enumerate() {
                 let ev = Event { time: t0 + d, origin: Origin { pop: inp.key, idx: i, syn: syn as u64, spike: step }, target: Target { pop: inp.target, idx: j }, weight: w };
@@ -280,7 +274,7 @@ fn window(world: &mut World, net: &mut EventNet) -> Result<(), String> {
                     }
                     OutTarget::Clock { entity, receptor } => {
                         let at = (((s + d) / dt).ceil() as u64).max(step + 1);
-                        let mut ring = world.get_mut::<InputRing>(entity).ok_or("a target population without an input ring")?;
+                        let mut ring = rings.get_mut(entity).map_err(|_| "a target population without an input ring")?;
                         ring.add_at(step, at, receptor, k as usize, w)?;
                     }
                 }
