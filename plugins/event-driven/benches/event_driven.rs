@@ -100,5 +100,47 @@ fn windows(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, queue, windows, tempotron);
+/// 10^5 SRM0 neurons, 100 Poisson inputs each (1000 sources at 10 Hz), in the world:
+/// input events delivered per second of loop (20 ms of network time per iteration).
+fn world(c: &mut Criterion) {
+    use spikeworld::prelude::*;
+    let text = r#"
+[simulation]
+dt = "0.1 ms"
+t_stop = "1000 ms"
+seed = 5
+[[encoder]]
+name = "in"
+kind = "poisson"
+size = 1000
+rate = "10 Hz"
+[[event_population]]
+name = "srm"
+size = 100000
+tau_m = "10 ms"
+tau_s = "2.5 ms"
+theta = 1.0
+[[event_population.input]]
+from = "in"
+rule = "fixed_indegree"
+indegree = 100
+weight = 0.05
+delay = "1 ms"
+"#;
+    let mut b = SimBuilder::new();
+    b.add_plugin(spikeworld_encoder_basic::EncoderPlugin).add_plugin(spikeworld_event_driven::world::EventDrivenPlugin);
+    let sc = Scenario::from_str(text, std::path::Path::new("bench.toml"), b.registry(), &LoadOptions::default()).unwrap();
+    let mut sim = b.build(sc, &RunOptions::default()).unwrap();
+    sim.run_steps(100); // past the first delay
+    let mut g = c.benchmark_group("world");
+    g.sample_size(10);
+    let before = sim.world.resource::<spikeworld_event_driven::world::run::EventNet>().processed();
+    sim.run_steps(200);
+    let per_iter = sim.world.resource::<spikeworld_event_driven::world::run::EventNet>().processed() - before;
+    g.throughput(criterion::Throughput::Elements(per_iter));
+    g.bench_function("srm0_1e5_x100_inputs_20ms", |bch| bch.iter(|| sim.run_steps(200)));
+    g.finish();
+}
+
+criterion_group!(benches, queue, windows, tempotron, world);
 criterion_main!(benches);

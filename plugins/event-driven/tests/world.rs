@@ -86,9 +86,8 @@ fn the_coupling_rule_holds_exactly_in_a_hand_built_case() {
     let mut out = Vec::new();
     let mut one_go = alone.clone();
     alone.receive(10.0 * 0.1 + 1.37, 1.0, &mut out).unwrap();
-    // The world evolves a neuron window by window: to the end of the window of the input
-    // (step 23 ends at 2.4 ms), then to the end of the window of its predicted crossing.
-    alone.advance(24.0 * 0.1, &mut out).unwrap();
+    // The world leaves a neuron at its last input until its predicted crossing's window,
+    // then evolves it to that window's end.
     let predicted = alone.next_spike(1e6).unwrap();
     alone.advance(((predicted / 0.1).floor() + 1.0) * 0.1, &mut out).unwrap();
     assert_eq!(out.len(), 1);
