@@ -4,7 +4,9 @@
 //! `unsafe` is allowed here only: calling the AVX2 build of the loop after checking that
 //! the CPU has AVX2. Both builds run the same IEEE operations (Rust never contracts
 //! `a * b + c` into an FMA), so results are bit-identical with and without AVX2.
-#![expect(unsafe_code, reason = "the AVX2 build of the fused loop is called after a run-time feature check")]
+//! It also holds [`TargetPart`]: threads that deliver spikes into one population's delay
+//! ring side by side, each writing only the targets of its own range.
+#![expect(unsafe_code, reason = "the AVX2 build of the fused loop is called after a run-time feature check; delivery threads write disjoint target ranges of one buffer")]
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -25,17 +27,61 @@ pub(crate) fn fused_step<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut
         unsafe { fused_avx2::<M>(coeffs, vars, inputs, offset, spikes) };
         return;
     }
-    fused_block_loop::<M>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Portable>(coeffs, vars, inputs, offset, spikes);
+}
+
+/// How a block's spike mask becomes bits: lane by lane, or one `vmovmskpd` per four lanes
+/// (a sixth of the loop's instructions when done lane by lane).
+trait MaskBits {
+    fn bits(m: &BlockMask) -> u32;
+}
+
+struct Portable;
+
+impl MaskBits for Portable {
+    #[inline(always)]
+    fn bits(m: &BlockMask) -> u32 {
+        m.bits()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl MaskBits for Avx2 {
+    #[inline(always)]
+    fn bits(m: &BlockMask) -> u32 {
+        // SAFETY: `Avx2` is used only by `fused_avx2`, which runs after the AVX2 check.
+        unsafe { movemask_avx2(m) }
+    }
+}
+
+/// The sign bits of the mask's lanes (all ones or zero), four lanes per instruction.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn movemask_avx2(m: &BlockMask) -> u32 {
+    use std::arch::x86_64::{_mm256_castsi256_pd, _mm256_loadu_si256, _mm256_movemask_pd};
+    const _: () = assert!(BLOCK % 4 == 0, "whole 256-bit vectors");
+    let mut bits = 0u32;
+    for (q, lanes) in m.0.chunks_exact(4).enumerate() {
+        let lanes = <&[u64; 4]>::try_from(lanes).expect("four lanes");
+        // SAFETY: `lanes` is 32 readable bytes; the load is unaligned.
+        let v = unsafe { _mm256_loadu_si256(lanes.as_ptr().cast()) };
+        bits |= (_mm256_movemask_pd(_mm256_castsi256_pd(v)) as u32) << (4 * q);
+    }
+    bits
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn fused_avx2<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Avx2>(coeffs, vars, inputs, offset, spikes);
 }
 
 #[inline(always)]
-fn fused_block_loop<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+fn fused_block_loop<M: NeuronDynamics, K: MaskBits>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
     let nv = M::VARS.len();
     let nr = M::RECEPTORS.len();
     let n = vars.first().map_or(0, |v| v.len());
@@ -68,7 +114,7 @@ fn fused_block_loop<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64
         for k in 0..nv {
             *<&mut [f64; BLOCK]>::try_from(&mut vars[k][base..base + BLOCK]).expect("full block") = st[k].0;
         }
-        push_spikes(spk.bits(), offset + base as u32, spikes);
+        push_spikes(K::bits(&spk), offset + base as u32, spikes);
     }
     if full < n {
         let (base, len) = (full, n - full);
@@ -89,7 +135,7 @@ fn fused_block_loop<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64
         for k in 0..nv {
             vars[k][base..].copy_from_slice(&st[k].0[..len]);
         }
-        push_spikes(spk.bits() & ((1 << len) - 1), offset + base as u32, spikes);
+        push_spikes(K::bits(&spk) & ((1 << len) - 1), offset + base as u32, spikes);
     }
 }
 
@@ -314,4 +360,60 @@ impl<M: NeuronDynamics> PreparedModel for Prepared<M> {
     fn program(&self) -> Option<Program> {
         Some(Program::trace(M::VARS.len(), M::RECEPTORS.len(), |st, inp| M::step::<Sym>(&self.coeffs, st, inp)))
     }
+}
+
+/// The targets `lo..hi` of every row of a `[row][target]` buffer (a delay ring: row = slot ×
+/// receptors + receptor, `n` targets per row), for one delivery thread. The parts that
+/// [`split_targets`] makes from one buffer have disjoint ranges, so no element is reachable
+/// from two of them: threads may write their parts at the same time.
+pub(crate) struct TargetPart<'a> {
+    ptr: *mut f64,
+    len: usize,
+    n: usize,
+    lo: u32,
+    hi: u32,
+    _data: PhantomData<&'a mut [f64]>,
+}
+
+// SAFETY: a part only reaches the elements of its own target range (checked in `add`),
+// disjoint from every other part of the same buffer, which stays mutably borrowed for 'a.
+unsafe impl Send for TargetPart<'_> {}
+
+impl TargetPart<'_> {
+    /// Adds `w` to target `t` of row `row` if `t` is in this part's range (else nothing).
+    #[inline(always)]
+    pub(crate) fn add(&mut self, row: usize, t: u32, w: f64) {
+        if t >= self.lo && t < self.hi {
+            let i = row * self.n + t as usize;
+            assert!(i < self.len, "row {row} is past the end of the buffer");
+            // SAFETY: `i` is in bounds (checked above) and its target is in this part's
+            // range, which no other part of the buffer reaches.
+            unsafe { *self.ptr.add(i) += w };
+        }
+    }
+}
+
+/// Splits `data` (rows of `n` targets) into `parts` parts by target: part `c` holds
+/// targets `bound(c)..bound(c + 1)` of every row, with `bound(c) = c * n / parts`.
+pub(crate) fn split_targets<const MAX: usize>(data: &mut [f64], n: usize, parts: usize) -> [TargetPart<'_>; MAX] {
+    assert!(parts <= MAX && n > 0 && data.len() % n == 0 && u32::try_from(n).is_ok());
+    let (ptr, len) = (data.as_mut_ptr(), data.len());
+    std::array::from_fn(|c| {
+        let c = c.min(parts);
+        TargetPart { ptr, len, n, lo: (c * n / parts.max(1)) as u32, hi: ((c + 1).min(parts) * n / parts.max(1)) as u32, _data: PhantomData }
+    })
+}
+
+/// Asks the CPU to bring the cache lines of `data` into L1 ahead of use: a hint, with no
+/// effect on results. Delivery calls it on the rows of spikes it will reach shortly, so
+/// that the misses of several rows overlap instead of coming one row at a time.
+#[inline(always)]
+pub(crate) fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in data.chunks(64 / size_of::<T>().max(1)) {
+        // SAFETY: SSE is part of the x86_64 baseline, and a prefetch never faults.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }

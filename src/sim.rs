@@ -10,7 +10,7 @@ use crate::api::run::{EngineKind, RunOptions};
 use crate::api::sets::SimSystems;
 use crate::engine::Faults;
 use crate::net::synapse::SynapseTable;
-use crate::net::{Clock, NeuronState, RunInfo, Spikes};
+use crate::net::{Clock, CpuPool, NeuronState, RunInfo, Spikes};
 use crate::registry::{SimBuilder, StateSection};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
@@ -141,13 +141,25 @@ impl Sim {
 
     /// Advances up to `n` steps, checking `go` before each (a Ctrl-C flag, say): the steps
     /// run as one batch, so the device engine copies spikes to the host once, at the end.
-    pub fn run_steps_while(&mut self, n: u64, mut go: impl FnMut() -> bool) {
+    pub fn run_steps_while(&mut self, n: u64, mut go: impl FnMut() -> bool + Send) {
         let _span = tracing::debug_span!("run_steps", from = self.step_count(), n).entered();
-        for _ in 0..n {
-            if !self.world.resource::<Faults>().0.is_empty() || !go() {
-                break;
+        let pool = self.world.get_resource::<CpuPool>().and_then(|p| p.pool.clone());
+        let (world, schedule) = (&mut self.world, &mut self.schedule);
+        let mut steps = || {
+            for _ in 0..n {
+                if !world.resource::<Faults>().0.is_empty() || !go() {
+                    break;
+                }
+                schedule.run(world);
             }
-            self.schedule.run(&mut self.world);
+        };
+        // NOTE: on several threads the steps run on a worker of the pool: the parallel
+        // parts of a step are then forks of that worker, which its idle siblings take up
+        // while still spinning; called from outside the pool, every part would be injected
+        // and the caller woken through a lock, tens of microseconds per hand-off here.
+        match pool {
+            Some(pool) => pool.install(steps),
+            None => steps(),
         }
         crate::engine::device::sync(&mut self.world);
         crate::monitor::record_flushed_now(&mut self.world);

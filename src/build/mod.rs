@@ -339,12 +339,12 @@ fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, d
     world.insert_resource(DeliveryOrder(projections.to_vec()));
     world.insert_resource(InputOrder(encoders.to_vec()));
     let pool = if threads > 1 && opts.engine == EngineKind::Cpu {
-        Some(
+        Some(std::sync::Arc::new(
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .map_err(|e| Error::Runtime(format!("cannot start {threads} threads: {e}")))?,
-        )
+        ))
     } else {
         None
     };

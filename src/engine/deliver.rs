@@ -2,18 +2,110 @@
 //! projection in scenario order ([`DeliveryOrder`]), source ascending, synapse by synapse,
 //! the delay rings of their targets. Both engines share it (delivery sums on the host in
 //! this one order, which is what keeps them bit-identical).
+//!
+//! On several threads, each target population's ring is split by target into one range
+//! per thread ([`TargetPart`]): every thread walks all the spikes of all the projections
+//! into that population, in the same order, and adds only into its own targets. Each
+//! target therefore receives its inputs in exactly the serial order, whatever the number
+//! of threads, and no two threads write one element.
 
 use bevy_ecs::prelude::*;
+use rayon::prelude::*;
 
 use crate::api::synapse::{PreSpike, SynapseStep};
+use crate::kernel::{TargetPart, prefetch, split_targets};
 use crate::net::synapse::{Delays, SynapseTable};
-use crate::net::{Clock, DeliveryOrder, InputRing, SpikeHistory, Spikes};
+use crate::net::{Clock, CpuPool, DeliveryOrder, InputRing, SpikeHistory, Spikes};
+
+/// Most target ranges one ring is split into.
+const MAX_PARTS: usize = 64;
+/// Fewest targets in a range.
+const MIN_PART: usize = 1024;
+/// Fewest synapses a group's spikes reach in a step for threads to pay (below, the
+/// hand-off to the pool costs more than the work).
+const MIN_PARALLEL_EVENTS: usize = 1024;
+
+/// Spikes ahead whose rows are fetched while delivering one.
+const PREFETCH_AHEAD: usize = 4;
+
+/// The projections grouped by target population, each group in scenario order: groups
+/// are independent (they write different rings), so each can be split by target.
+#[derive(Default)]
+pub(crate) struct RingGroups {
+    built_for: Option<usize>,
+    groups: Vec<RingGroup>,
+}
+
+struct RingGroup {
+    ring: Entity,
+    tables: Vec<Entity>,
+    /// Every table adds its weights (no synapse model whose `on_pre` has state to update).
+    plain: bool,
+    /// Per table, where each row's targets cross into the next part (`parts + 1` offsets
+    /// per row, relative to the row), for tables whose rows list targets in ascending
+    /// order: a thread then reads only its share of each row. `None`: a thread scans the
+    /// whole row and skips the targets of other parts.
+    splits: Vec<Option<Vec<u32>>>,
+    /// The number of parts `splits` was made for.
+    split_parts: usize,
+}
+
+impl RingGroup {
+    fn ensure_splits(&mut self, parts: usize, n: usize, tables: &Query<&mut SynapseTable>) {
+        if self.split_parts == parts {
+            return;
+        }
+        let bound = |c: usize| (c * n / parts) as u32;
+        self.splits = self
+            .tables
+            .iter()
+            .map(|&e| {
+                let t = tables.get(e).ok()?;
+                let rows = t.csr.row_ptr.len().saturating_sub(1);
+                let sorted = (0..rows).all(|r| t.csr.col[t.csr.row(r)].is_sorted());
+                sorted.then(|| {
+                    let mut off = Vec::with_capacity(rows * (parts + 1));
+                    for r in 0..rows {
+                        let cols = &t.csr.col[t.csr.row(r)];
+                        off.extend((0..=parts).map(|c| if c == parts { cols.len() as u32 } else { cols.partition_point(|&x| x < bound(c)) as u32 }));
+                    }
+                    off
+                })
+            })
+            .collect();
+        self.split_parts = parts;
+    }
+}
+
+impl RingGroups {
+    fn refresh(&mut self, order: &[Entity], tables: &Query<&mut SynapseTable>) {
+        if self.built_for == Some(order.len()) {
+            return;
+        }
+        self.groups.clear();
+        for &e in order {
+            let Ok(t) = tables.get(e) else { continue };
+            let plain = t.dynamics.is_none();
+            match self.groups.iter_mut().find(|g| g.ring == t.target) {
+                Some(g) => {
+                    g.tables.push(e);
+                    g.plain &= plain;
+                }
+                None => self.groups.push(RingGroup { ring: t.target, tables: vec![e], plain, splits: Vec::new(), split_parts: 0 }),
+            }
+        }
+        self.built_for = Some(order.len());
+    }
+}
 
 // NOTE: one system, not two: at 10^4 steps per biological second, each system's fixed
 // cost per run shows on small networks.
+#[expect(clippy::too_many_arguments, reason = "a bevy system's parameters")]
 pub(crate) fn propagate_spikes(
     clock: Res<Clock>,
     order: Res<DeliveryOrder>,
+    pool: Res<CpuPool>,
+    mut groups: Local<RingGroups>,
     mut tables: Query<&mut SynapseTable>,
     sources: Query<&Spikes>,
     mut history: Query<(&Spikes, &mut SpikeHistory)>,
@@ -22,46 +114,157 @@ pub(crate) fn propagate_spikes(
     for (s, mut h) in &mut history {
         h.record(clock.step, &s.indices);
     }
-    for &e in &order.0 {
-        let Ok(mut table) = tables.get_mut(e) else { continue };
-        let Ok(spk) = sources.get(table.source) else { continue };
-        if table.dynamics.as_ref().is_some_and(|d| d.continuous()) {
-            let Ok(mut ring) = rings.get_mut(table.target) else { continue };
-            step_continuous(clock.step, &mut table, &spk.indices, &mut ring);
+    let Some(workers) = pool.pool.as_ref() else {
+        for &e in &order.0 {
+            deliver_table(clock.step, e, &mut tables, &sources, &mut rings);
+        }
+        return;
+    };
+    groups.refresh(&order.0, &tables);
+    for g in &mut groups.groups {
+        let Ok(mut ring) = rings.get_mut(g.ring) else { continue };
+        let parts = pool.threads.min(ring.n / MIN_PART).clamp(1, MAX_PARTS);
+        if !g.plain || parts < 2 || events(g, &tables, &sources) < MIN_PARALLEL_EVENTS {
+            for &e in &g.tables {
+                deliver_table(clock.step, e, &mut tables, &sources, &mut rings);
+            }
             continue;
         }
-        if spk.indices.is_empty() {
-            continue;
-        }
-        let Ok(mut ring) = rings.get_mut(table.target) else { continue };
+        g.ensure_splits(parts, ring.n, &tables);
+        let g = &*g;
         let ring = &mut *ring;
-        let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
-        let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, .. } = &mut *table;
-        let base_r = *receptor * n;
-        let lo = spk.indices.partition_point(|&i| i < *src_start);
-        let hi = spk.indices.partition_point(|&i| i < *src_end);
-        let slot_of = |d: u32| ((clock.step + 1 + d as u64) % depth) as usize * stride + base_r;
-        for &i in &spk.indices[lo..hi] {
-            let syn = csr.row((i - *src_start) as usize);
-            let cols = &csr.col[syn.clone()];
-            // What each synapse adds: its weight, or what the synapse model says.
-            let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
-                (None, None) => &weight[syn.clone()],
-                (None, Some(ix)) => {
-                    let out = &mut effect[..syn.len()];
-                    for (o, &k) in out.iter_mut().zip(&ix[syn.clone()]) {
-                        *o = weight[k as usize];
-                    }
-                    out
+        let (step, depth, receptors, n) = (clock.step, ring.depth, ring.receptors, ring.n);
+        let mut split = split_targets::<MAX_PARTS>(&mut ring.data, n, parts);
+        let (tables, sources) = (&tables, &sources);
+        workers.install(|| {
+            split[..parts].par_iter_mut().enumerate().for_each(|(c, part)| {
+                for (&e, splits) in g.tables.iter().zip(&g.splits) {
+                    let Ok(t) = tables.get(e) else { continue };
+                    let Ok(spk) = sources.get(t.source) else { continue };
+                    let share = splits.as_deref().map(|off| (off, c, parts));
+                    deliver_part(step, depth, receptors, t, &spk.indices, share, part);
                 }
-                (Some(dy), _) => {
-                    let out = &mut effect[..syn.len()];
-                    dy.on_pre(PreSpike { step: clock.step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
-                    out
-                }
-            };
-            scatter(&mut ring.data, n, &slot_of, delay, syn, cols, add);
+            });
+        });
+    }
+}
+
+/// About how many synapses this step's spikes reach in a group (rows × mean row length).
+fn events(g: &RingGroup, tables: &Query<&mut SynapseTable>, sources: &Query<&Spikes>) -> usize {
+    let mut total = 0;
+    for &e in &g.tables {
+        let Ok(t) = tables.get(e) else { continue };
+        let Ok(spk) = sources.get(t.source) else { continue };
+        let rows = (t.src_end - t.src_start).max(1) as usize;
+        let lo = spk.indices.partition_point(|&i| i < t.src_start);
+        let hi = spk.indices.partition_point(|&i| i < t.src_end);
+        total += (hi - lo) * t.len() / rows;
+    }
+    total
+}
+
+/// One thread's share of a plain projection's delivery: the synapses of this step's
+/// spikes whose targets are in `part`'s range, in the serial order. With `share` = (row
+/// offsets, this part, parts), only the part's stretch of each row is read.
+fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spikes: &[u32], share: Option<(&[u32], usize, usize)>, part: &mut TargetPart<'_>) {
+    let lo = spikes.partition_point(|&i| i < t.src_start);
+    let hi = spikes.partition_point(|&i| i < t.src_end);
+    let row_of = |d: u32| ((step + 1 + d as u64) % depth as u64) as usize * receptors + t.receptor;
+    let stretch = |i: u32| {
+        let r = (i - t.src_start) as usize;
+        let syn = t.csr.row(r);
+        match share {
+            Some((off, c, parts)) => {
+                let o = &off[r * (parts + 1) + c..];
+                syn.start + o[0] as usize..syn.start + o[1] as usize
+            }
+            None => syn,
         }
+    };
+    let mine = &spikes[lo..hi];
+    for (q, &i) in mine.iter().enumerate() {
+        if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
+            let s = stretch(ahead);
+            prefetch(&t.csr.col[s.clone()]);
+            prefetch(&t.weight[s]);
+        }
+        let syn = stretch(i);
+        let cols = &t.csr.col[syn.clone()];
+        match (&t.delay, &t.kernel_index) {
+            (Delays::Const(d), None) => {
+                let row = row_of(*d);
+                for (&c, &w) in cols.iter().zip(&t.weight[syn]) {
+                    part.add(row, c, w);
+                }
+            }
+            (Delays::Each(ds), None) => {
+                for ((&c, &w), &d) in cols.iter().zip(&t.weight[syn.clone()]).zip(&ds[syn]) {
+                    part.add(row_of(d), c, w);
+                }
+            }
+            (Delays::Const(d), Some(ix)) => {
+                let row = row_of(*d);
+                for (&c, &k) in cols.iter().zip(&ix[syn]) {
+                    part.add(row, c, t.weight[k as usize]);
+                }
+            }
+            (Delays::Each(ds), Some(ix)) => {
+                for ((&c, &k), &d) in cols.iter().zip(&ix[syn.clone()]).zip(&ds[syn]) {
+                    part.add(row_of(d), c, t.weight[k as usize]);
+                }
+            }
+        }
+    }
+}
+
+/// One projection's delivery on this thread.
+fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, sources: &Query<&Spikes>, rings: &mut Query<&mut InputRing>) {
+    let Ok(mut table) = tables.get_mut(e) else { return };
+    let Ok(spk) = sources.get(table.source) else { return };
+    if table.dynamics.as_ref().is_some_and(|d| d.continuous()) {
+        let Ok(mut ring) = rings.get_mut(table.target) else { return };
+        step_continuous(step, &mut table, &spk.indices, &mut ring);
+        return;
+    }
+    if spk.indices.is_empty() {
+        return;
+    }
+    let Ok(mut ring) = rings.get_mut(table.target) else { return };
+    let ring = &mut *ring;
+    let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
+    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, .. } = &mut *table;
+    let base_r = *receptor * n;
+    let lo = spk.indices.partition_point(|&i| i < *src_start);
+    let hi = spk.indices.partition_point(|&i| i < *src_end);
+    let slot_of = |d: u32| ((step + 1 + d as u64) % depth) as usize * stride + base_r;
+    let mine = &spk.indices[lo..hi];
+    for (q, &i) in mine.iter().enumerate() {
+        if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
+            let s = csr.row((ahead - *src_start) as usize);
+            prefetch(&csr.col[s.clone()]);
+            if kernel_index.is_none() {
+                prefetch(&weight[s]);
+            }
+        }
+        let syn = csr.row((i - *src_start) as usize);
+        let cols = &csr.col[syn.clone()];
+        // What each synapse adds: its weight, or what the synapse model says.
+        let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
+            (None, None) => &weight[syn.clone()],
+            (None, Some(ix)) => {
+                let out = &mut effect[..syn.len()];
+                for (o, &k) in out.iter_mut().zip(&ix[syn.clone()]) {
+                    *o = weight[k as usize];
+                }
+                out
+            }
+            (Some(dy), _) => {
+                let out = &mut effect[..syn.len()];
+                dy.on_pre(PreSpike { step: step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
+                out
+            }
+        };
+        scatter(&mut ring.data, n, &slot_of, delay, syn, cols, add);
     }
 }
 

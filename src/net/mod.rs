@@ -380,7 +380,7 @@ impl Checkpoint for EncoderSlot {
 #[derive(Resource)]
 pub struct CpuPool {
     pub(crate) threads: usize,
-    pub(crate) pool: Option<rayon::ThreadPool>,
+    pub(crate) pool: Option<std::sync::Arc<rayon::ThreadPool>>,
 }
 
 /// The tensor engine's device.
