@@ -63,7 +63,7 @@ impl MaskBits for Avx2 {
 #[inline]
 fn movemask_avx2(m: &BlockMask) -> u32 {
     use std::arch::x86_64::{_mm256_castsi256_pd, _mm256_loadu_si256, _mm256_movemask_pd};
-    const _: () = assert!(BLOCK % 4 == 0, "whole 256-bit vectors");
+    const _: () = assert!(BLOCK.is_multiple_of(4), "whole 256-bit vectors");
     let mut bits = 0u32;
     for (q, lanes) in m.0.chunks_exact(4).enumerate() {
         let lanes = <&[u64; 4]>::try_from(lanes).expect("four lanes");
@@ -396,7 +396,7 @@ impl TargetPart<'_> {
 /// Splits `data` (rows of `n` targets) into `parts` parts by target: part `c` holds
 /// targets `bound(c)..bound(c + 1)` of every row, with `bound(c) = c * n / parts`.
 pub(crate) fn split_targets<const MAX: usize>(data: &mut [f64], n: usize, parts: usize) -> [TargetPart<'_>; MAX] {
-    assert!(parts <= MAX && n > 0 && data.len() % n == 0 && u32::try_from(n).is_ok());
+    assert!(parts <= MAX && n > 0 && data.len().is_multiple_of(n) && u32::try_from(n).is_ok());
     let (ptr, len) = (data.as_mut_ptr(), data.len());
     std::array::from_fn(|c| {
         let c = c.min(parts);

@@ -260,7 +260,7 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
             }
             (Some(dy), _) => {
                 let out = &mut effect[..syn.len()];
-                dy.on_pre(PreSpike { step: step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
+                dy.on_pre(PreSpike { step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
                 out
             }
         };

@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::monitor::weights::WeightRecorder;
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::RunInfo;
+use crate::net::synapse::SynapseTable;
 use crate::sim::Sim;
 use crate::util::fsio::write_atomic;
 use crate::{Error, Result};
@@ -85,6 +86,12 @@ pub struct ProjectionSummary {
     pub to: String,
     /// Synapses created.
     pub synapses: usize,
+    /// Host bytes per synapse: weight (8, or 4 for a kernel index into shared weights),
+    /// target index (4), per-synapse delay (4) and state variables (8 each); the row
+    /// pointers (8 per source) are in `bytes`.
+    pub bytes_per_synapse: usize,
+    /// Host bytes of the table: synapses and row pointers.
+    pub bytes: u64,
 }
 
 /// `manifest.json`.
@@ -298,12 +305,15 @@ impl Sim {
                 (p.name.clone(), PopulationSummary { size: p.size, model: p.model.name().into(), spikes: c, rate_hz: rate })
             })
             .collect();
-        let syn = self.synapse_counts();
+        let tables: Vec<Option<&SynapseTable>> = self.projections.iter().map(|&e| self.world.get::<SynapseTable>(e)).collect();
         let projections = sc
             .projections
             .iter()
-            .zip(&syn)
-            .map(|(p, &n)| {
+            .zip(&tables)
+            .map(|(p, t)| {
+                let n = t.map_or(0, |t| t.len());
+                let per = t.map_or(0, |t| t.bytes_per_synapse());
+                let bytes = t.map_or(0, |t| (n * per + 8 * t.csr.row_ptr.len()) as u64);
                 let from = match &p.from {
                     crate::scenario::SourceRef::Population(s) => {
                         sel_text(&sc.populations[s.index].name, s.start, s.end, sc.populations[s.index].size)
@@ -311,7 +321,7 @@ impl Sim {
                     crate::scenario::SourceRef::Encoder(s) => sel_text(&sc.encoders[s.index].name, s.start, s.end, sc.encoders[s.index].size),
                 };
                 let to = sel_text(&sc.populations[p.to.index].name, p.to.start, p.to.end, sc.populations[p.to.index].size);
-                (p.name.clone(), ProjectionSummary { from, to, synapses: n })
+                (p.name.clone(), ProjectionSummary { from, to, synapses: n, bytes_per_synapse: per, bytes })
             })
             .collect();
         let manifest = Manifest {
