@@ -29,7 +29,8 @@ use crate::sim::Sim;
 use crate::util::fsio::write_atomic;
 use crate::{Error, Result};
 
-fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) -> Result<()> {
+/// Writes a float64 `.npy` of `shape` atomically (C order).
+pub fn write_npy_f64(path: &Path, shape: &[u64], data: &[f64]) -> Result<()> {
     use npyz::WriterBuilder;
     write_atomic(path, |w| {
         let mut npy = npyz::WriteOptions::new().default_dtype().shape(shape).writer(w).begin_nd()?;

@@ -32,6 +32,9 @@ pub mod purpose {
     pub const NOISE: u64 = 5;
     /// Plasticity rules that draw (stochastic rounding): index = step, counter within it.
     pub const PLASTICITY: u64 = 6;
+    /// Training: the order of the samples (entity 0, index = epoch) and input spikes drawn
+    /// from them (entity = sample, index = step).
+    pub const TRAIN: u64 = 7;
 }
 
 const M0: u32 = 0xD251_1F53;

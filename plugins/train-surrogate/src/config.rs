@@ -1,0 +1,454 @@
+//! `[train]`: what a scenario's network is trained on and how.
+//!
+//! ```toml
+//! [train]
+//! input = "pixels"               # the spike encoder the dataset's samples replace
+//! output = "out"                 # the population whose spike counts are the prediction
+//! trainable = ["fc1", "fc2"]     # projections whose weights are learnt (all_to_all)
+//! x = "../data/digits/x.npy"     # samples, [n, input size] (relative to the scenario)
+//! y = "../data/digits/y.npy"     # labels, [n], 0 .. output size − 1
+//! scale = 0.0625                 # x · scale is the input (direct: a current; bernoulli: p)
+//! test_count = 360               # the last samples are the test split
+//! encoding = "direct"            # direct | bernoulli
+//! steps = 8                      # T, time steps per sample
+//! epochs = 20
+//! batch_size = 32
+//! loss = "mse_rate"              # mse_rate | ce_rate
+//! surrogate = "atan"             # see `spikeworld info`
+//! alpha = 2.0
+//! detach_reset = false
+//! optimizer = "adam"             # adam | adamw | sgd
+//! lr = 1e-3
+//! momentum = 0.9                 # sgd only
+//! weight_decay = 0.0
+//! schedule = "cosine"            # constant | cosine | step (step_every epochs, × step_gamma)
+//! seed = 1                       # data order and Bernoulli draws (default: the scenario's)
+//! ```
+
+use std::sync::Arc;
+
+use bevy_ecs::prelude::{Resource, World};
+use spikeworld::api::addon::{ScenarioTable, TableConfig, TableCtx};
+use spikeworld::prelude::*;
+use spikeworld::util::node::Val;
+use spikeworld::util::table::{Table, err_at, node_count};
+
+use crate::surrogate::Surrogate;
+
+/// How a sample becomes the input of each time step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// `x · scale` added each step, as a current, through the first projection's weights
+    /// (SpikingJelly's usual first layer: a `Linear` on the analog input).
+    Direct,
+    /// Spikes with probability `x · scale` each step, drawn from the counter-based stream.
+    Bernoulli,
+}
+
+/// The loss on the output's spike rates over the T steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loss {
+    /// Mean squared error of the rates against the one-hot label (SpikingJelly's examples).
+    MseRate,
+    /// Cross-entropy of softmax(rates · T) against the label.
+    CeRate,
+}
+
+/// The optimizer (burn's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizerKind {
+    /// Adam.
+    Adam,
+    /// AdamW.
+    AdamW,
+    /// SGD with momentum.
+    Sgd,
+}
+
+/// The learning-rate schedule, by epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Schedule {
+    /// lr throughout.
+    Constant,
+    /// lr · (1 + cos(π e / epochs)) / 2.
+    Cosine,
+    /// lr · gamma^(e / every).
+    Step {
+        /// Epochs per step.
+        every: u64,
+        /// Factor per step.
+        gamma: f64,
+    },
+}
+
+/// A parsed `[train]` table (inserted into the world as a resource).
+#[derive(Resource, Clone, Debug)]
+pub struct TrainConfig {
+    /// Encoder index replaced by the dataset.
+    pub input: usize,
+    /// Output population index.
+    pub output: usize,
+    /// Trainable projections (indices).
+    pub trainable: Vec<usize>,
+    /// Samples file, as written.
+    pub x: String,
+    /// Labels file, as written.
+    pub y: String,
+    /// Input scale.
+    pub scale: f64,
+    /// Test samples (the last ones).
+    pub test_count: u64,
+    /// Input encoding.
+    pub encoding: Encoding,
+    /// Time steps per sample.
+    pub steps: u64,
+    /// Epochs.
+    pub epochs: u64,
+    /// Batch size.
+    pub batch_size: u64,
+    /// Loss.
+    pub loss: Loss,
+    /// Surrogate spike function.
+    pub surrogate: Surrogate,
+    /// Whether the reset is left out of the gradient.
+    pub detach_reset: bool,
+    /// Optimizer.
+    pub optimizer: OptimizerKind,
+    /// Learning rate.
+    pub lr: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// Schedule.
+    pub schedule: Schedule,
+    /// Seed of the data order and the draws.
+    pub seed: u64,
+}
+
+impl TableConfig for TrainConfig {
+    fn insert(&self, world: &mut World) {
+        world.insert_resource(self.clone());
+    }
+}
+
+/// The `[train]` table.
+pub struct TrainTable;
+
+const KEYS: &[ParamSpec] = &[
+    ParamSpec::required(
+        "input",
+        Dim::Dimensionless,
+        "the spike encoder whose output the dataset replaces (its size = the samples' width)",
+    ),
+    ParamSpec::required(
+        "output",
+        Dim::Dimensionless,
+        "the population whose spike rates are the prediction (its size = the classes)",
+    ),
+    ParamSpec::required(
+        "trainable",
+        Dim::Dimensionless,
+        "projections whose weights are learnt (array of names; all_to_all)",
+    ),
+    ParamSpec::required(
+        "x",
+        Dim::Dimensionless,
+        "samples, .npy [n, input size] (relative to the scenario)",
+    ),
+    ParamSpec::required(
+        "y",
+        Dim::Dimensionless,
+        "labels, .npy [n] of integers 0 .. output size - 1",
+    ),
+    ParamSpec::new(
+        "scale",
+        Dim::Dimensionless,
+        1.0,
+        "x · scale is the input: a current (direct) or a probability (bernoulli)",
+    ),
+    ParamSpec::new(
+        "test_count",
+        Dim::Dimensionless,
+        0.0,
+        "the last samples form the test split",
+    ),
+    ParamSpec::new(
+        "encoding",
+        Dim::Dimensionless,
+        0.0,
+        "direct (default) | bernoulli",
+    ),
+    ParamSpec::new("steps", Dim::Dimensionless, 8.0, "T, time steps per sample"),
+    ParamSpec::new(
+        "epochs",
+        Dim::Dimensionless,
+        10.0,
+        "passes over the training split",
+    ),
+    ParamSpec::new(
+        "batch_size",
+        Dim::Dimensionless,
+        32.0,
+        "samples per gradient step",
+    ),
+    ParamSpec::new(
+        "loss",
+        Dim::Dimensionless,
+        0.0,
+        "mse_rate (default) | ce_rate",
+    ),
+    ParamSpec::new(
+        "surrogate",
+        Dim::Dimensionless,
+        0.0,
+        "surrogate spike function (default atan)",
+    ),
+    ParamSpec::new(
+        "alpha",
+        Dim::Dimensionless,
+        0.0,
+        "the surrogate's sharpness (default: the function's)",
+    ),
+    ParamSpec::new(
+        "detach_reset",
+        Dim::Dimensionless,
+        0.0,
+        "leave the reset out of the gradient (SpikingJelly's detach_reset)",
+    ),
+    ParamSpec::new(
+        "optimizer",
+        Dim::Dimensionless,
+        0.0,
+        "adam (default) | adamw | sgd",
+    ),
+    ParamSpec::new("lr", Dim::Dimensionless, 1e-3, "learning rate"),
+    ParamSpec::new("momentum", Dim::Dimensionless, 0.9, "SGD momentum"),
+    ParamSpec::new("weight_decay", Dim::Dimensionless, 0.0, "weight decay"),
+    ParamSpec::new(
+        "schedule",
+        Dim::Dimensionless,
+        0.0,
+        "constant (default) | cosine | step",
+    ),
+    ParamSpec::new(
+        "step_every",
+        Dim::Dimensionless,
+        10.0,
+        "schedule = step: epochs per step",
+    ),
+    ParamSpec::new(
+        "step_gamma",
+        Dim::Dimensionless,
+        0.1,
+        "schedule = step: factor per step",
+    ),
+    ParamSpec::new(
+        "seed",
+        Dim::Dimensionless,
+        0.0,
+        "seed of the data order (default: the scenario's)",
+    ),
+];
+
+fn choice<'a>(
+    t: &mut Table<'a>,
+    key: &str,
+    options: &[&'static str],
+) -> Result<Option<&'static str>, ScenarioError> {
+    let Some((v, n)) = t.opt_str(key)? else {
+        return Ok(None);
+    };
+    match options.iter().find(|o| **o == v) {
+        Some(o) => Ok(Some(o)),
+        None => Err(t.err(
+            n,
+            key,
+            format!(
+                "unknown \"{v}\"; valid: {}",
+                options
+                    .iter()
+                    .map(|o| format!("\"{o}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+fn number(
+    t: &mut Table<'_>,
+    key: &str,
+    default: f64,
+    ok: impl Fn(f64) -> bool,
+    what: &str,
+) -> Result<f64, ScenarioError> {
+    match t.opt_quantity(key, Dim::Dimensionless)? {
+        None => Ok(default),
+        Some((v, _)) if ok(v) => Ok(v),
+        Some((_, n)) => Err(t.err(n, key, format!("must be {what}"))),
+    }
+}
+
+fn count(t: &mut Table<'_>, key: &str, default: u64, min: u64) -> Result<u64, ScenarioError> {
+    match t.get(key) {
+        None => Ok(default),
+        Some(n) => {
+            let v = node_count(n, &t.key_path(key))?;
+            if v < min {
+                return Err(t.err(n, key, format!("must be at least {min}")));
+            }
+            Ok(v)
+        }
+    }
+}
+
+impl ScenarioTable for TrainTable {
+    fn name(&self) -> &'static str {
+        "train"
+    }
+    fn doc(&self) -> &'static str {
+        "surrogate-gradient training of the scenario's network by BPTT (`spikeworld train`); see plugins/train-surrogate"
+    }
+    fn keys(&self) -> &'static [ParamSpec] {
+        KEYS
+    }
+    fn parse(
+        &self,
+        t: &mut Table<'_>,
+        ctx: &TableCtx,
+    ) -> Result<Arc<dyn TableConfig>, ScenarioError> {
+        let (input, n) = t.str("input")?;
+        let input =
+            match ctx.encoders.iter().position(|e| e == input) {
+                Some(i) if ctx.encoder_sizes[i].1 => i,
+                Some(_) => return Err(t.err(
+                    n,
+                    "input",
+                    format!(
+                        "encoder \"{input}\" emits a current; the dataset replaces a spike encoder"
+                    ),
+                )),
+                None => {
+                    return Err(t.err(
+                        n,
+                        "input",
+                        format!("no encoder \"{input}\"; encoders: {:?}", ctx.encoders),
+                    ));
+                }
+            };
+        let (output, n) = t.str("output")?;
+        let Some(output) = ctx.populations.iter().position(|p| p == output) else {
+            return Err(t.err(
+                n,
+                "output",
+                format!(
+                    "no population \"{output}\"; populations: {:?}",
+                    ctx.populations
+                ),
+            ));
+        };
+        let node = t.req("trainable")?;
+        let Val::Array(items) = &node.val else {
+            return Err(t.err(node, "trainable", "must be an array of projection names"));
+        };
+        let mut trainable = Vec::new();
+        for item in items {
+            let Val::Str(name) = &item.val else {
+                return Err(t.err(item, "trainable", "must be an array of projection names"));
+            };
+            match ctx.projections.iter().position(|p| p == name) {
+                Some(i) if !trainable.contains(&i) => trainable.push(i),
+                Some(_) => {
+                    return Err(t.err(item, "trainable", format!("\"{name}\" is listed twice")));
+                }
+                None => {
+                    return Err(t.err(
+                        item,
+                        "trainable",
+                        format!(
+                            "no projection \"{name}\"; projections: {:?}",
+                            ctx.projections
+                        ),
+                    ));
+                }
+            }
+        }
+        let x = t.str("x")?.0.to_string();
+        let y = t.str("y")?.0.to_string();
+        let scale = number(t, "scale", 1.0, |v| v.is_finite(), "a finite number")?;
+        let test_count = count(t, "test_count", 0, 0)?;
+        let encoding = match choice(t, "encoding", &["direct", "bernoulli"])? {
+            Some("bernoulli") => Encoding::Bernoulli,
+            _ => Encoding::Direct,
+        };
+        let steps = count(t, "steps", 8, 1)?;
+        let epochs = count(t, "epochs", 10, 1)?;
+        let batch_size = count(t, "batch_size", 32, 1)?;
+        let loss = match choice(t, "loss", &["mse_rate", "ce_rate"])? {
+            Some("ce_rate") => Loss::CeRate,
+            _ => Loss::MseRate,
+        };
+        let sname = t.opt_str("surrogate")?;
+        let alpha = t.opt_quantity("alpha", Dim::Dimensionless)?;
+        let surrogate = Surrogate::parse(sname.map_or("atan", |s| s.0), alpha.map(|a| a.0))
+            .map_err(|e| match (alpha, sname) {
+                (Some((_, n)), _) if e.contains("alpha") => t.err(n, "alpha", e),
+                (_, Some((_, n))) => t.err(n, "surrogate", e),
+                (Some((_, n)), None) => t.err(n, "alpha", e),
+                (None, None) => err_at(t.loc(), t.key_path("surrogate"), e),
+            })?;
+        let detach_reset = t.opt_bool("detach_reset")?.unwrap_or(false);
+        let optimizer = match choice(t, "optimizer", &["adam", "adamw", "sgd"])? {
+            Some("adamw") => OptimizerKind::AdamW,
+            Some("sgd") => OptimizerKind::Sgd,
+            _ => OptimizerKind::Adam,
+        };
+        let lr = number(t, "lr", 1e-3, |v| v.is_finite() && v > 0.0, "positive")?;
+        let momentum = number(t, "momentum", 0.9, |v| (0.0..1.0).contains(&v), "in [0, 1)")?;
+        let weight_decay = number(
+            t,
+            "weight_decay",
+            0.0,
+            |v| v.is_finite() && v >= 0.0,
+            "at least 0",
+        )?;
+        let kind = choice(t, "schedule", &["constant", "cosine", "step"])?;
+        let every = count(t, "step_every", 10, 1)?;
+        let gamma = number(
+            t,
+            "step_gamma",
+            0.1,
+            |v| v.is_finite() && v > 0.0,
+            "positive",
+        )?;
+        let schedule = match kind {
+            Some("cosine") => Schedule::Cosine,
+            Some("step") => Schedule::Step { every, gamma },
+            _ => Schedule::Constant,
+        };
+        let seed = count(t, "seed", ctx.seed, 0)?;
+        Ok(Arc::new(TrainConfig {
+            input,
+            output,
+            trainable,
+            x,
+            y,
+            scale,
+            test_count,
+            encoding,
+            steps,
+            epochs,
+            batch_size,
+            loss,
+            surrogate,
+            detach_reset,
+            optimizer,
+            lr,
+            momentum,
+            weight_decay,
+            schedule,
+            seed,
+        }))
+    }
+}

@@ -1,0 +1,19 @@
+//! Surrogate-gradient training of spiking networks: the spike's Heaviside step in the
+//! forward pass, a smooth surrogate's derivative in the backward pass (BPTT through burn
+//! autodiff, on the flex CPU backend or CUDA).
+
+pub mod config;
+pub mod net;
+pub mod surrogate;
+pub mod train;
+
+use spikeworld::registry::{Plugin, SimBuilder};
+
+/// Registers the `[train]` table.
+pub struct TrainPlugin;
+
+impl Plugin for TrainPlugin {
+    fn build(&self, b: &mut SimBuilder) {
+        b.add_scenario_table(config::TrainTable);
+    }
+}

@@ -1,0 +1,378 @@
+//! The scenario's network as layers of tensors: each population a neuron layer with a
+//! surrogate spike, each projection a dense weight matrix `[targets, sources]`, stepped
+//! with the simulation's timing (a spike of step `t` acts in step `t + 1`, as the engines
+//! deliver a zero-delay synapse), so that trained weights run unchanged in `spikeworld run`.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor, TensorData};
+use spikeworld::net::synapse::{Delays, SynapseTable};
+use spikeworld::scenario::SourceRef;
+use spikeworld::sim::Sim;
+
+use crate::config::TrainConfig;
+use crate::surrogate::Surrogate;
+
+/// A population's neuron form (SpikingJelly's nodes, as the `sj_*` models define them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NeuronForm {
+    /// `sj_if`: H = V + X.
+    If,
+    /// `sj_lif` with decay_input = true: H = V + (X − (V − v_reset))/τ; false: H = V − (V − v_reset)/τ + X.
+    Lif {
+        /// τ.
+        tau: f64,
+        /// decay_input.
+        decay_input: bool,
+    },
+    /// `sj_plif`: as `Lif` with 1/τ = sigmoid(w) and `w` trained (one per population).
+    Plif {
+        /// Initial w = −ln(init_tau − 1).
+        w0: f64,
+        /// decay_input.
+        decay_input: bool,
+    },
+}
+
+/// One population of the network.
+#[derive(Clone, Debug)]
+pub struct LayerSpec {
+    /// Scenario population index.
+    pub pop: usize,
+    /// Name.
+    pub name: String,
+    /// Neurons.
+    pub size: usize,
+    /// Its form.
+    pub form: NeuronForm,
+    /// v_threshold.
+    pub v_th: f64,
+    /// v_reset (`None`: soft reset).
+    pub v_reset: Option<f64>,
+    /// Initial V.
+    pub v0: f64,
+}
+
+/// One projection: source (`None` = the input encoder, else a layer index) → target layer.
+#[derive(Clone, Debug)]
+pub struct EdgeSpec {
+    /// Scenario projection index.
+    pub proj: usize,
+    /// Name.
+    pub name: String,
+    /// Source layer (`None`: the input).
+    pub from: Option<usize>,
+    /// Target layer.
+    pub to: usize,
+    /// Whether its weights are trained.
+    pub trainable: bool,
+    /// Initial weights, `[targets, sources]` row-major (the scenario's drawn weights).
+    pub w0: Vec<f64>,
+    /// Sources.
+    pub n_src: usize,
+}
+
+/// The network read from a built simulation.
+#[derive(Clone, Debug)]
+pub struct NetSpec {
+    /// Populations that take part (every population some edge reaches, in scenario order).
+    pub layers: Vec<LayerSpec>,
+    /// Projections in scenario order.
+    pub edges: Vec<EdgeSpec>,
+    /// Input width.
+    pub n_in: usize,
+    /// Index of the output layer.
+    pub output: usize,
+}
+
+impl NetSpec {
+    /// Reads the network of `sim` under `cfg`; errors name what training cannot take.
+    pub fn from_sim(sim: &Sim, cfg: &TrainConfig) -> Result<NetSpec, String> {
+        let sc = &sim.scenario;
+        let n_in = sc.encoders[cfg.input].size;
+        let mut layers: Vec<LayerSpec> = Vec::new();
+        let mut layer_of = vec![None; sc.populations.len()];
+        for (i, p) in sc.populations.iter().enumerate() {
+            let form = match p.model.name() {
+                "sj_if" => NeuronForm::If,
+                "sj_lif" => NeuronForm::Lif {
+                    tau: p.params.get("tau"),
+                    decay_input: p.params.choice("decay_input") == "true",
+                },
+                "sj_plif" => NeuronForm::Plif {
+                    w0: -(p.params.get("init_tau") - 1.0).ln(),
+                    decay_input: p.params.choice("decay_input") == "true",
+                },
+                other => {
+                    return Err(format!(
+                        "population `{}`: model `{other}` has no trainable form; training takes sj_if, sj_lif, sj_plif",
+                        p.name
+                    ));
+                }
+            };
+            let v_reset = (p.params.choice("reset") != "soft").then(|| p.params.get("v_reset"));
+            layer_of[i] = Some(layers.len());
+            layers.push(LayerSpec {
+                pop: i,
+                name: p.name.clone(),
+                size: p.size,
+                form,
+                v_th: p.params.get("v_threshold"),
+                v_reset,
+                v0: v_reset.unwrap_or(0.0),
+            });
+        }
+        let mut edges = Vec::new();
+        for (k, (pd, &e)) in sc.projections.iter().zip(&sim.projections).enumerate() {
+            let table = sim
+                .world
+                .get::<SynapseTable>(e)
+                .ok_or_else(|| format!("projection `{}` has no synapse table", pd.name))?;
+            if !matches!(table.delay, Delays::Const(0)) {
+                return Err(format!(
+                    "projection `{}`: training takes zero-delay projections (a spike acts in the next step)",
+                    pd.name
+                ));
+            }
+            if table.dynamics.is_some() || table.kernel_index.is_some() {
+                return Err(format!(
+                    "projection `{}`: training takes plain dense projections (no synapse model, no shared weights)",
+                    pd.name
+                ));
+            }
+            let (from, n_src) = match &pd.from {
+                SourceRef::Encoder(s) if s.index == cfg.input && s.start == 0 && s.end == n_in => {
+                    (None, n_in)
+                }
+                SourceRef::Population(s)
+                    if s.start == 0 && s.end == sc.populations[s.index].size =>
+                {
+                    (layer_of[s.index], s.end)
+                }
+                _ => {
+                    return Err(format!(
+                        "projection `{}`: training takes whole populations, or the whole input encoder, as sources",
+                        pd.name
+                    ));
+                }
+            };
+            if pd.to.start != 0 || pd.to.end != sc.populations[pd.to.index].size {
+                return Err(format!(
+                    "projection `{}`: training takes whole populations as targets",
+                    pd.name
+                ));
+            }
+            let n_tgt = pd.to.end;
+            let mut w0 = vec![0.0; n_tgt * n_src];
+            for s in 0..n_src {
+                let row = table.csr.row(s);
+                for (&t, &w) in table.csr.col[row.clone()].iter().zip(&table.weight[row]) {
+                    w0[t as usize * n_src + s] += w;
+                }
+            }
+            let to = layer_of[pd.to.index].expect("every population is a layer");
+            edges.push(EdgeSpec {
+                proj: k,
+                name: pd.name.clone(),
+                from,
+                to,
+                trainable: cfg.trainable.contains(&k),
+                w0,
+                n_src,
+            });
+        }
+        let output = layer_of[cfg.output].expect("every population is a layer");
+        if cfg
+            .trainable
+            .iter()
+            .any(|&k| edges.iter().all(|e| e.proj != k))
+        {
+            return Err("a trainable projection is not part of the network".into());
+        }
+        Ok(NetSpec {
+            layers,
+            edges,
+            n_in,
+            output,
+        })
+    }
+}
+
+/// The trainable parameters: every edge's weights (fixed ones are plain tensors kept
+/// beside, see [`Net::fixed`]) and every PLIF layer's `w`.
+#[derive(Module, Debug)]
+pub struct Params<B: Backend> {
+    /// Trainable edges' weights, in edge order.
+    pub weights: Vec<Param<Tensor<B, 2>>>,
+    /// PLIF layers' `w` (shape [1]), in layer order.
+    pub plif_w: Vec<Param<Tensor<B, 1>>>,
+}
+
+/// The network: its specification and its tensors.
+#[derive(Debug)]
+pub struct Net<B: Backend> {
+    /// What it is.
+    pub spec: NetSpec,
+    /// Fixed weights (`None` for trainable edges).
+    pub fixed: Vec<Option<Tensor<B, 2>>>,
+    /// The float type of every tensor (f32 to train fast, f64 to match the engines bit for bit).
+    pub dtype: DType,
+}
+
+impl<B: Backend> Net<B> {
+    /// The network and its initial parameters on `device`, in floats of `dtype`.
+    pub fn new(spec: NetSpec, device: &B::Device, dtype: DType) -> (Net<B>, Params<B>) {
+        let mut weights = Vec::new();
+        let mut fixed = Vec::new();
+        for e in &spec.edges {
+            let n_tgt = spec.layers[e.to].size;
+            let w =
+                Tensor::<B, 2>::from_data(TensorData::new(e.w0.clone(), [n_tgt, e.n_src]), device)
+                    .cast(dtype);
+            if e.trainable {
+                weights.push(Param::from_tensor(w));
+                fixed.push(None);
+            } else {
+                fixed.push(Some(w));
+            }
+        }
+        let plif_w = spec
+            .layers
+            .iter()
+            .filter_map(|l| match l.form {
+                NeuronForm::Plif { w0, .. } => Some(Param::from_tensor(
+                    Tensor::<B, 1>::from_data(TensorData::new(vec![w0], [1]), device).cast(dtype),
+                )),
+                _ => None,
+            })
+            .collect();
+        (Net { spec, fixed, dtype }, Params { weights, plif_w })
+    }
+
+    /// Output spike counts `[batch, outputs]` over `steps` steps for `input(t)` (`[batch,
+    /// n_in]`: the input encoder's spikes, or currents, of step `t`), and the spikes of
+    /// every step of every layer when `record`.
+    pub fn forward(
+        &self,
+        p: &Params<B>,
+        steps: usize,
+        input: impl Fn(usize) -> Tensor<B, 2>,
+        sg: Surrogate,
+        detach_reset: bool,
+        record: bool,
+    ) -> (Tensor<B, 2>, Vec<Vec<Tensor<B, 2>>>) {
+        let spec = &self.spec;
+        let batch = input(0).dims()[0];
+        let device = input(0).device();
+        let opts = (&device, self.dtype);
+        // Weights in edge order, trainable from `p`, fixed from `self`.
+        let mut tw = p.weights.iter();
+        let w: Vec<Tensor<B, 2>> = self
+            .fixed
+            .iter()
+            .map(|f| {
+                f.clone()
+                    .unwrap_or_else(|| tw.next().expect("one per trainable edge").val())
+            })
+            .collect();
+        let mut pw = p.plif_w.iter();
+        let k: Vec<Option<Tensor<B, 1>>> = spec
+            .layers
+            .iter()
+            .map(|l| {
+                matches!(l.form, NeuronForm::Plif { .. })
+                    .then(|| sigmoid(pw.next().expect("one per PLIF layer").val()))
+            })
+            .collect();
+        let mut v: Vec<Tensor<B, 2>> = spec
+            .layers
+            .iter()
+            .map(|l| Tensor::full([batch, l.size], l.v0, opts))
+            .collect();
+        // Spikes of the previous step, per layer (what this step's deliveries carry).
+        let mut prev: Vec<Tensor<B, 2>> = spec
+            .layers
+            .iter()
+            .map(|l| Tensor::zeros([batch, l.size], opts))
+            .collect();
+        let mut prev_in: Option<Tensor<B, 2>> = None;
+        let mut count = Tensor::<B, 2>::zeros([batch, spec.layers[spec.output].size], opts);
+        let mut rec: Vec<Vec<Tensor<B, 2>>> = vec![Vec::new(); spec.layers.len()];
+        for t in 0..steps {
+            let mut x: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
+            for (e, we) in spec.edges.iter().zip(&w) {
+                let src = match e.from {
+                    None => match &prev_in {
+                        Some(s) => s.clone(),
+                        None => continue,
+                    },
+                    Some(l) => prev[l].clone(),
+                };
+                let add = src.matmul(we.clone().transpose());
+                x[e.to] = Some(match x[e.to].take() {
+                    Some(acc) => acc + add,
+                    None => add,
+                });
+            }
+            let mut now = Vec::with_capacity(spec.layers.len());
+            for (i, l) in spec.layers.iter().enumerate() {
+                let vi = v[i].clone();
+                let xi = x[i]
+                    .take()
+                    .unwrap_or_else(|| Tensor::zeros([batch, l.size], opts));
+                let vr = l.v_reset.unwrap_or(0.0);
+                let h = match (l.form, &k[i]) {
+                    (NeuronForm::If, _) => vi + xi,
+                    (
+                        NeuronForm::Lif {
+                            tau,
+                            decay_input: true,
+                        },
+                        _,
+                    ) => vi.clone() + (xi - (vi - vr)) / tau,
+                    (
+                        NeuronForm::Lif {
+                            tau,
+                            decay_input: false,
+                        },
+                        _,
+                    ) => vi.clone() - (vi - vr) / tau + xi,
+                    (
+                        NeuronForm::Plif {
+                            decay_input: true, ..
+                        },
+                        Some(k),
+                    ) => vi.clone() + (xi - (vi - vr)) * k.clone().unsqueeze::<2>(),
+                    (
+                        NeuronForm::Plif {
+                            decay_input: false, ..
+                        },
+                        Some(k),
+                    ) => vi.clone() - (vi - vr) * k.clone().unsqueeze::<2>() + xi,
+                    (NeuronForm::Plif { .. }, None) => unreachable!("a PLIF layer has its w"),
+                };
+                let s = sg.spike(h.clone() - l.v_th);
+                let sr = if detach_reset {
+                    s.clone().detach()
+                } else {
+                    s.clone()
+                };
+                v[i] = match l.v_reset {
+                    Some(vr) => h * (sr.clone().neg() + 1.0) + sr * vr,
+                    None => h - sr * l.v_th,
+                };
+                if i == spec.output {
+                    count = count + s.clone();
+                }
+                if record {
+                    rec[i].push(s.clone());
+                }
+                now.push(s);
+            }
+            prev = now;
+            prev_in = Some(input(t).cast(self.dtype));
+        }
+        (count, rec)
+    }
+}

@@ -1,0 +1,447 @@
+//! The training loop: minibatches in a seeded order, BPTT through the T steps, burn's
+//! optimizer, test accuracy after every epoch, and the outputs (trained weights as `.npy`
+//! that a `run` scenario loads, the learning curve, `train.json`).
+
+use std::path::{Path, PathBuf};
+
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{
+    AdamConfig, AdamWConfig, GradientsParams, Optimizer, SgdConfig, momentum::MomentumConfig,
+};
+use burn::tensor::{DType, Int, Tensor, TensorData};
+use burn::{Dispatch, DispatchDevice};
+use spikeworld::sim::Sim;
+use spikeworld::util::npy::read_npy_f64;
+use spikeworld::util::rng::{Stream, purpose};
+
+use crate::config::{Encoding, Loss, OptimizerKind, Schedule, TrainConfig};
+use crate::net::{Net, NetSpec, Params};
+
+/// The dataset: samples `[n, width]` (already scaled) and labels.
+pub struct Dataset {
+    /// Samples, row-major.
+    pub x: Vec<f32>,
+    /// Width of a sample.
+    pub width: usize,
+    /// Labels.
+    pub y: Vec<usize>,
+}
+
+impl Dataset {
+    /// Reads `cfg.x` and `cfg.y` (relative to the scenario's directory) and checks them
+    /// against the network: width = the input encoder's size, labels < the output's size.
+    pub fn load(
+        cfg: &TrainConfig,
+        scenario: &Path,
+        width: usize,
+        classes: usize,
+    ) -> Result<Dataset, String> {
+        let dir = scenario.parent().unwrap_or(Path::new("."));
+        let (xp, yp) = (dir.join(&cfg.x), dir.join(&cfg.y));
+        let x = read_npy_f64(&xp, None)?;
+        if x.shape.len() != 2 || x.shape[1] != width {
+            return Err(format!(
+                "train.x: `{}` has shape {:?}; expected [samples, {width}] (the input encoder's size)",
+                xp.display(),
+                x.shape
+            ));
+        }
+        let y = read_npy_f64(&yp, Some(&[x.shape[0]])).map_err(|e| format!("train.y: {e}"))?;
+        let mut labels = Vec::with_capacity(y.values.len());
+        for (i, &v) in y.values.iter().enumerate() {
+            if v.fract() != 0.0 || v < 0.0 || v >= classes as f64 {
+                return Err(format!(
+                    "train.y: label {i} is {v}; expected an integer in 0..{classes} (the output population's size)"
+                ));
+            }
+            labels.push(v as usize);
+        }
+        if (cfg.test_count as usize) >= labels.len() {
+            return Err(format!(
+                "train.test_count = {} leaves no training sample ({} samples)",
+                cfg.test_count,
+                labels.len()
+            ));
+        }
+        // The split: a seeded permutation of the samples (stream (seed, 1, TRAIN, 0));
+        // the last `test_count` of it are the test samples. Reordered so that the
+        // training samples come first.
+        let n = labels.len();
+        let mut perm: Vec<usize> = (0..n).collect();
+        let mut s = Stream::new(cfg.seed, 1, purpose::TRAIN, 0);
+        for i in (1..n).rev() {
+            perm.swap(i, s.below(i as u64 + 1) as usize);
+        }
+        let mut xs = Vec::with_capacity(n * width);
+        for &i in &perm {
+            xs.extend(
+                x.values[i * width..(i + 1) * width]
+                    .iter()
+                    .map(|&v| (v * cfg.scale) as f32),
+            );
+        }
+        Ok(Dataset {
+            x: xs,
+            width,
+            y: perm.iter().map(|&i| labels[i]).collect(),
+        })
+    }
+}
+
+/// One epoch's numbers.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct EpochStats {
+    /// Epoch (1-based).
+    pub epoch: u64,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Training accuracy (during the epoch).
+    pub train_accuracy: f64,
+    /// Test accuracy after the epoch.
+    pub test_accuracy: f64,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Training samples per second.
+    pub samples_per_s: f64,
+}
+
+/// What the caller sees as training runs.
+pub enum Progress {
+    /// A batch is done: (epoch, batch, batches, mean loss so far).
+    Batch(u64, usize, usize, f64),
+    /// An epoch is done.
+    Epoch(EpochStats),
+}
+
+fn lr_at(cfg: &TrainConfig, epoch: u64) -> f64 {
+    match cfg.schedule {
+        Schedule::Constant => cfg.lr,
+        Schedule::Cosine => {
+            cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * epoch as f64 / cfg.epochs as f64).cos())
+        }
+        Schedule::Step { every, gamma } => cfg.lr * gamma.powi((epoch / every) as i32),
+    }
+}
+
+/// The input of step `t` for samples `idx` (f32; the network casts it to its float type): the same currents every step (direct) or spikes
+/// drawn with probability x (bernoulli; stream (seed, sample, TRAIN, step), one draw per input).
+pub fn input_at(
+    data: &Dataset,
+    idx: &[usize],
+    cfg: &TrainConfig,
+    t: usize,
+    device: &DispatchDevice,
+) -> Tensor<Dispatch, 2> {
+    let w = data.width;
+    let mut v = Vec::with_capacity(idx.len() * w);
+    for &i in idx {
+        let row = &data.x[i * w..(i + 1) * w];
+        match cfg.encoding {
+            Encoding::Direct => v.extend_from_slice(row),
+            Encoding::Bernoulli => {
+                let mut s = Stream::new(cfg.seed, i as u32, purpose::TRAIN, t as u64 + 1);
+                v.extend(row.iter().map(|&p| {
+                    if s.uniform() < f64::from(p) {
+                        1.0f32
+                    } else {
+                        0.0
+                    }
+                }));
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(v, [idx.len(), w]), device)
+}
+
+fn loss_of(
+    cfg: &TrainConfig,
+    count: Tensor<Dispatch, 2>,
+    labels: &[usize],
+    classes: usize,
+    device: &DispatchDevice,
+) -> Tensor<Dispatch, 1> {
+    let rate = count / cfg.steps as f32;
+    match cfg.loss {
+        Loss::MseRate => {
+            let mut onehot = vec![0.0f32; labels.len() * classes];
+            for (r, &l) in labels.iter().enumerate() {
+                onehot[r * classes + l] = 1.0;
+            }
+            let target = Tensor::<Dispatch, 2>::from_data(
+                TensorData::new(onehot, [labels.len(), classes]),
+                device,
+            )
+            .cast(rate.dtype());
+            (rate - target).powf_scalar(2.0).mean()
+        }
+        Loss::CeRate => {
+            let logits = rate * cfg.steps as f32;
+            let logp = burn::tensor::activation::log_softmax(logits, 1);
+            let ix = Tensor::<Dispatch, 1, Int>::from_data(
+                TensorData::new(
+                    labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
+                    [labels.len()],
+                ),
+                device,
+            );
+            logp.gather(1, ix.unsqueeze_dim(1)).mean().neg()
+        }
+    }
+}
+
+fn argmax_rows(count: &Tensor<Dispatch, 2>) -> Vec<usize> {
+    let [b, c] = count.dims();
+    let v: Vec<f32> = count
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .to_vec()
+        .expect("f32 data");
+    (0..b)
+        .map(|r| {
+            let row = &v[r * c..(r + 1) * c];
+            // Ties go to the lowest index (deterministic).
+            let mut best = 0;
+            for (j, &x) in row.iter().enumerate() {
+                if x > row[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+/// Trains the network of `sim` as its `[train]` table says; calls `progress` as it goes.
+/// Returns the network (with its trained weights) and the per-epoch numbers.
+pub fn train(
+    sim: &Sim,
+    cfg: &TrainConfig,
+    mut progress: impl FnMut(Progress),
+) -> Result<(NetSpec, Params<Dispatch>, Vec<EpochStats>), String> {
+    let spec = NetSpec::from_sim(sim, cfg)?;
+    let classes = spec.layers[spec.output].size;
+    let data = Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes)?;
+    let device = DispatchDevice::autodiff(DispatchDevice::Flex(Default::default()));
+    let (net, params) = Net::<Dispatch>::new(spec.clone(), &device, DType::F32);
+    let n = data.y.len();
+    let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
+    let run = Run {
+        net: &net,
+        data: &data,
+        cfg,
+        device: &device,
+        n_train: n - cfg.test_count as usize,
+        n,
+    };
+    let (params, stats) = match cfg.optimizer {
+        OptimizerKind::Adam => run.fit(
+            AdamConfig::new().with_weight_decay(wd).init(),
+            params,
+            &mut progress,
+        )?,
+        OptimizerKind::AdamW => run.fit(
+            AdamWConfig::new()
+                .with_weight_decay(cfg.weight_decay as f32)
+                .init(),
+            params,
+            &mut progress,
+        )?,
+        OptimizerKind::Sgd => run.fit(
+            SgdConfig::new()
+                .with_weight_decay(wd)
+                .with_momentum(Some(MomentumConfig::new().with_momentum(cfg.momentum)))
+                .init(),
+            params,
+            &mut progress,
+        )?,
+    };
+    Ok((spec, params, stats))
+}
+
+struct Run<'a> {
+    net: &'a Net<Dispatch>,
+    data: &'a Dataset,
+    cfg: &'a TrainConfig,
+    device: &'a DispatchDevice,
+    n_train: usize,
+    n: usize,
+}
+
+impl Run<'_> {
+    fn fit<O: Optimizer<Params<Dispatch>, Dispatch>>(
+        &self,
+        mut optim: O,
+        mut params: Params<Dispatch>,
+        progress: &mut impl FnMut(Progress),
+    ) -> Result<(Params<Dispatch>, Vec<EpochStats>), String> {
+        let Run {
+            net,
+            data,
+            cfg,
+            device,
+            n_train,
+            n,
+        } = *self;
+        let classes = net.spec.layers[net.spec.output].size;
+        let mut stats = Vec::new();
+        let bs = cfg.batch_size as usize;
+        for epoch in 0..cfg.epochs {
+            let started = std::time::Instant::now();
+            let lr = lr_at(cfg, epoch);
+            // A seeded Fisher-Yates order of the training samples for this epoch.
+            let mut order: Vec<usize> = (0..n_train).collect();
+            let mut s = Stream::new(cfg.seed, 0, purpose::TRAIN, epoch);
+            for i in (1..order.len()).rev() {
+                order.swap(i, s.below(i as u64 + 1) as usize);
+            }
+            let batches = order.len().div_ceil(bs);
+            let (mut loss_sum, mut correct) = (0.0, 0usize);
+            for (b, idx) in order.chunks(bs).enumerate() {
+                let labels: Vec<usize> = idx.iter().map(|&i| data.y[i]).collect();
+                let (count, _) = net.forward(
+                    &params,
+                    cfg.steps as usize,
+                    |t| input_at(data, idx, cfg, t, device),
+                    cfg.surrogate,
+                    cfg.detach_reset,
+                    false,
+                );
+                correct += argmax_rows(&count)
+                    .iter()
+                    .zip(&labels)
+                    .filter(|(p, l)| p == l)
+                    .count();
+                let loss = loss_of(cfg, count, &labels, classes, device);
+                let lv: f32 = loss
+                    .clone()
+                    .into_data()
+                    .convert::<f32>()
+                    .to_vec::<f32>()
+                    .expect("scalar")[0];
+                if !lv.is_finite() {
+                    return Err(format!(
+                        "the loss became {lv} at epoch {}, batch {} (lower train.lr?)",
+                        epoch + 1,
+                        b + 1
+                    ));
+                }
+                loss_sum += f64::from(lv) * idx.len() as f64;
+                let grads = GradientsParams::from_grads(loss.backward(), &params);
+                params = optim.step(lr, params, grads);
+                progress(Progress::Batch(
+                    epoch + 1,
+                    b + 1,
+                    batches,
+                    loss_sum / ((b * bs + idx.len()) as f64),
+                ));
+            }
+            let secs = started.elapsed().as_secs_f64();
+            let test_accuracy = evaluate(net, &params, data, cfg, n_train..n, device);
+            let st = EpochStats {
+                epoch: epoch + 1,
+                loss: loss_sum / n_train as f64,
+                train_accuracy: correct as f64 / n_train as f64,
+                test_accuracy,
+                lr,
+                samples_per_s: n_train as f64 / secs,
+            };
+            progress(Progress::Epoch(st));
+            stats.push(st);
+        }
+        Ok((params, stats))
+    }
+}
+
+/// Accuracy on samples `range` (no gradient kept).
+pub fn evaluate(
+    net: &Net<Dispatch>,
+    params: &Params<Dispatch>,
+    data: &Dataset,
+    cfg: &TrainConfig,
+    range: std::ops::Range<usize>,
+    device: &DispatchDevice,
+) -> f64 {
+    if range.is_empty() {
+        return f64::NAN;
+    }
+    let idx: Vec<usize> = range.collect();
+    let mut correct = 0;
+    for chunk in idx.chunks(256) {
+        let (count, _) = net.forward(
+            params,
+            cfg.steps as usize,
+            |t| input_at(data, chunk, cfg, t, device),
+            cfg.surrogate,
+            cfg.detach_reset,
+            false,
+        );
+        correct += argmax_rows(&count.detach())
+            .iter()
+            .zip(chunk)
+            .filter(|(p, i)| **p == data.y[**i])
+            .count();
+    }
+    correct as f64 / idx.len() as f64
+}
+
+/// Writes the trained weights (`weights/<projection>.npy`, float64 `[targets, sources]`,
+/// what `weight = { file = ... }` loads), `train.json` and `curve.csv`; returns the paths.
+pub fn write_outputs(
+    dir: &Path,
+    spec: &NetSpec,
+    params: &Params<Dispatch>,
+    stats: &[EpochStats],
+    cfg: &TrainConfig,
+) -> Result<Vec<PathBuf>, String> {
+    let wdir = dir.join("weights");
+    std::fs::create_dir_all(&wdir)
+        .map_err(|e| format!("cannot create `{}`: {e}", wdir.display()))?;
+    let mut files = Vec::new();
+    let mut tw = params.weights.iter();
+    for e in &spec.edges {
+        if !e.trainable {
+            continue;
+        }
+        let w = tw.next().expect("one per trainable edge").val();
+        let [r, c] = w.dims();
+        let v: Vec<f64> = w
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .expect("f32 data")
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let p = wdir.join(format!("{}.npy", e.name));
+        spikeworld::output::write_npy_f64(&p, &[r as u64, c as u64], &v)
+            .map_err(|e| e.to_string())?;
+        files.push(p);
+    }
+    let mut csv = String::from("epoch,loss,train_accuracy,test_accuracy,lr,samples_per_s\n");
+    for s in stats {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            s.epoch, s.loss, s.train_accuracy, s.test_accuracy, s.lr, s.samples_per_s
+        ));
+    }
+    let p = dir.join("curve.csv");
+    spikeworld::util::fsio::write_atomic(&p, |w| std::io::Write::write_all(w, csv.as_bytes()))
+        .map_err(|e| e.to_string())?;
+    files.push(p);
+    let last = stats.last();
+    let json = serde_json::json!({
+        "epochs": stats.len(),
+        "final": last,
+        "curve": stats,
+        "steps": cfg.steps,
+        "surrogate": cfg.surrogate.name(),
+        "weights": files.iter().filter(|f| f.extension().is_some_and(|x| x == "npy")).map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string()).collect::<Vec<_>>(),
+    });
+    let p = dir.join("train.json");
+    let bytes = serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?;
+    spikeworld::util::fsio::write_atomic(&p, |w| std::io::Write::write_all(w, &bytes))
+        .map_err(|e| e.to_string())?;
+    files.push(p);
+    Ok(files)
+}
