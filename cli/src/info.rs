@@ -13,14 +13,7 @@ pub fn info_text(b: &SimBuilder) -> String {
             (false, Some(v)) => format!("{v} {}", p.dim.unit()),
             (false, None) => "optional".to_string(),
         };
-        let _ = writeln!(
-            s,
-            "      {:<14} {:<16} {:<14} {}",
-            p.name,
-            d,
-            p.dim.to_string(),
-            p.doc
-        );
+        let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", p.name, d, p.dim.to_string(), p.doc);
     };
     let _ = writeln!(s, "NEURON MODELS");
     for (name, m) in &r.neuron_models {
@@ -30,14 +23,7 @@ pub fn info_text(b: &SimBuilder) -> String {
             param_line(&mut s, p);
         }
         for c in m.choices() {
-            let _ = writeln!(
-                s,
-                "      {:<14} {:<16} {:<14} {}",
-                c.name,
-                format!("\"{}\"", c.options[0]),
-                c.options.join("|"),
-                c.doc
-            );
+            let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", c.name, format!("\"{}\"", c.options[0]), c.options.join("|"), c.doc);
         }
         let _ = writeln!(s, "    state:");
         for v in m.vars() {
@@ -45,28 +31,13 @@ pub fn info_text(b: &SimBuilder) -> String {
         }
         let _ = writeln!(s, "    receptors:");
         for rc in m.receptors() {
-            let _ = writeln!(
-                s,
-                "      {:<14} {:<16} {:?}, {}",
-                rc.name,
-                rc.dim.unit(),
-                rc.kind,
-                rc.doc
-            );
+            let _ = writeln!(s, "      {:<14} {:<16} {:?}, {}", rc.name, rc.dim.unit(), rc.kind, rc.doc);
         }
     }
     for (table, t) in &r.addon_tables {
-        let _ = writeln!(
-            s,
-            "\nPROJECTION SUB-TABLE `{table}` ({}; selected by `{}`)",
-            t.doc, t.selector
-        );
+        let _ = writeln!(s, "\nPROJECTION SUB-TABLE `{table}` ({}; selected by `{}`)", t.doc, t.selector);
         if *table == "synapse" {
-            let _ = writeln!(
-                s,
-                "  {:<20} fixed weight: a spike adds the weight to the target's receptor after the delay (default)",
-                "static"
-            );
+            let _ = writeln!(s, "  {:<20} fixed weight: a spike adds the weight to the target's receptor after the delay (default)", "static");
         }
         for a in r.addons_of(table) {
             let _ = writeln!(s, "  {:<20} {}", a.name(), a.doc());
@@ -75,10 +46,7 @@ pub fn info_text(b: &SimBuilder) -> String {
             }
         }
     }
-    let _ = writeln!(
-        s,
-        "\nCONNECTION RULES (projection keys: from, to, rule, receptor, weight, delay, allow_autapses, allow_multapses)"
-    );
+    let _ = writeln!(s, "\nCONNECTION RULES (projection keys: from, to, rule, receptor, weight, delay, allow_autapses, allow_multapses)");
     for (name, rule) in &r.rules {
         let _ = writeln!(s, "  {name:<20} {}", rule.doc);
         for p in rule.params {
@@ -96,13 +64,7 @@ pub fn info_text(b: &SimBuilder) -> String {
     for (name, m) in &r.monitors {
         let _ = writeln!(s, "  {name:<20} {} (keys: name, kind, target)", m.doc);
         for (k, required, doc) in m.keys {
-            let _ = writeln!(
-                s,
-                "      {:<14} {:<16} {}",
-                k,
-                if *required { "required" } else { "optional" },
-                doc
-            );
+            let _ = writeln!(s, "      {:<14} {:<16} {}", k, if *required { "required" } else { "optional" }, doc);
         }
     }
     if !r.scenario_tables.is_empty() {

@@ -52,11 +52,7 @@ pub fn builder() -> SimBuilder {
 }
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "spikeworld",
-    version,
-    about = "Spiking neural network simulator: run scenario files, reproducibly."
-)]
+#[command(name = "spikeworld", version, about = "Spiking neural network simulator: run scenario files, reproducibly.")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -167,7 +163,7 @@ enum Cmd {
         ckpt: CheckpointArgs,
     },
     /// Train the scenario's network by surrogate gradients (its `[train]` table): writes
-    /// weights/<projection>.npy, curve.csv and train.json.
+    /// weights/<projection>.npy, curve.csv, curve.svg and train.json.
     Train {
         /// The scenario file (TOML) with a `[train]` table.
         scenario: PathBuf,
@@ -224,46 +220,20 @@ fn run(cli: Cli) -> Result<i32> {
     let t0 = Instant::now();
     let b = builder();
     b.check()?;
-    let max_memory = cli
-        .max_memory
-        .as_deref()
-        .map(|m| parse_size(m).map_err(|e| Error::Input(format!("--max-memory {m}: {e}"))))
-        .transpose()?;
+    let max_memory = cli.max_memory.as_deref().map(|m| parse_size(m).map_err(|e| Error::Input(format!("--max-memory {m}: {e}")))).transpose()?;
     match cli.cmd {
         Cmd::Info => {
             print!("{}", info_text(&b));
             Ok(0)
         }
-        Cmd::Train {
-            scenario,
-            out,
-            seed,
-            set,
-            quiet,
-        } => {
-            let sc = Scenario::load(
-                &scenario,
-                b.registry(),
-                &LoadOptions {
-                    overrides: set,
-                    seed,
-                    max_memory,
-                },
-            )?;
+        Cmd::Train { scenario, out, seed, set, quiet } => {
+            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let sim = b.build(sc, &RunOptions::default())?;
             train::run_train(&sim, &out, quiet)
         }
         Cmd::Validate { scenario, set } => {
-            let sc = Scenario::load(
-                &scenario,
-                b.registry(),
-                &LoadOptions {
-                    overrides: set,
-                    seed: None,
-                    max_memory,
-                },
-            )?;
+            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None, max_memory })?;
             let neurons: usize = sc.populations.iter().map(|p| p.size).sum();
             let est = &sc.estimate;
             println!(
@@ -284,39 +254,16 @@ fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Cmd::Run {
-            scenario,
-            out,
-            seed,
-            set,
-            exec,
-            ckpt,
-            stop_at,
-        } => {
+        Cmd::Run { scenario, out, seed, set, exec, ckpt, stop_at } => {
             let (opts, quiet) = run_options(&exec)?;
-            let sc = Scenario::load(
-                &scenario,
-                b.registry(),
-                &LoadOptions {
-                    overrides: set,
-                    seed,
-                    max_memory,
-                },
-            )?;
+            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let dt = sc.dt_ms;
-            let stop = stop_at
-                .as_deref()
-                .map(|t| time_steps("--stop-at", t, dt))
-                .transpose()?;
+            let stop = stop_at.as_deref().map(|t| time_steps("--stop-at", t, dt)).transpose()?;
             if let Some(s) = stop
                 && s > sc.steps
             {
-                return Err(Error::Input(format!(
-                    "--stop-at {} is after the end of the run ({} ms)",
-                    stop_at.unwrap_or_default(),
-                    sc.steps as f64 * dt
-                )));
+                return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), sc.steps as f64 * dt)));
             }
             let plan = checkpoint_plan(&ckpt, &out, dt, stop.is_some())?;
             prepare_dirs(&out, &ckpt)?;
@@ -325,27 +272,9 @@ fn run(cli: Cli) -> Result<i32> {
             let build_time_s = t_build.elapsed().as_secs_f64();
             let end = sim.end_step();
             let on_interrupt = interrupt_plan(&ckpt, &out);
-            run_and_write(
-                &mut sim,
-                stop.unwrap_or(end),
-                plan.as_ref(),
-                &on_interrupt,
-                &out,
-                quiet,
-                t0,
-                build_time_s,
-                None,
-                &opts,
-            )
+            run_and_write(&mut sim, stop.unwrap_or(end), plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, None, &opts)
         }
-        Cmd::Resume {
-            checkpoint,
-            until,
-            out,
-            scenario,
-            exec,
-            ckpt,
-        } => {
+        Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
             let (opts, quiet) = run_options(&exec)?;
             let t_build = Instant::now();
             let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref(), max_memory)?;
@@ -355,10 +284,7 @@ fn run(cli: Cli) -> Result<i32> {
             if let Some(t) = &until {
                 let u = time_steps("--until", t, dt)?;
                 if u < sim.step_count() {
-                    return Err(Error::Input(format!(
-                        "--until {t} is before the checkpoint's time ({} ms)",
-                        sim.t_ms()
-                    )));
+                    return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", sim.t_ms())));
                 }
                 // Monitors record longer: check the memory again.
                 sim.scenario.estimate_for(u).check(&sim.scenario.limit)?;
@@ -369,18 +295,7 @@ fn run(cli: Cli) -> Result<i32> {
             let end = sim.end_step();
             let from = checkpoint.display().to_string();
             let on_interrupt = interrupt_plan(&ckpt, &out);
-            run_and_write(
-                &mut sim,
-                end,
-                plan.as_ref(),
-                &on_interrupt,
-                &out,
-                quiet,
-                t0,
-                build_time_s,
-                Some(from),
-                &opts,
-            )
+            run_and_write(&mut sim, end, plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, Some(from), &opts)
         }
     }
 }
@@ -418,39 +333,24 @@ fn prepare_dirs(out: &Path, ckpt: &CheckpointArgs) -> Result<()> {
     }
     for (flag, d) in dirs {
         if d.exists() && !d.is_dir() {
-            return Err(Error::Input(format!(
-                "{flag} {}: exists and is not a directory; name a directory",
-                d.display()
-            )));
+            return Err(Error::Input(format!("{flag} {}: exists and is not a directory; name a directory", d.display())));
         }
-        std::fs::create_dir_all(d).map_err(|e| {
-            Error::Input(format!(
-                "{flag} {}: cannot create the directory: {e}",
-                d.display()
-            ))
-        })?;
+        std::fs::create_dir_all(d).map_err(|e| Error::Input(format!("{flag} {}: cannot create the directory: {e}", d.display())))?;
     }
     Ok(())
 }
 
 /// A time given on the command line (`500ms`, `1.5 s`) as a whole number of steps.
 fn time_steps(flag: &str, text: &str, dt: f64) -> Result<u64> {
-    let ms = spikeworld::util::units::parse_quantity(text, Dim::Time)
-        .map_err(|m| Error::Input(format!("{flag} {text}: {m}")))?;
+    let ms = spikeworld::util::units::parse_quantity(text, Dim::Time).map_err(|m| Error::Input(format!("{flag} {text}: {m}")))?;
     if ms.is_nan() || ms < 0.0 {
         return Err(Error::Input(format!("{flag} {text}: must be a time >= 0")));
     }
     if ms / dt > spikeworld::scenario::MAX_STEPS as f64 {
-        return Err(Error::Input(format!(
-            "{flag} {text}: {:e} steps of dt = {dt} ms; at most 2^53",
-            ms / dt
-        )));
+        return Err(Error::Input(format!("{flag} {text}: {:e} steps of dt = {dt} ms; at most 2^53", ms / dt)));
     }
-    spikeworld::scenario::steps_of(ms, dt).ok_or_else(|| {
-        Error::Input(format!(
-            "{flag} {text}: not a whole number of steps of dt = {dt} ms"
-        ))
-    })
+    spikeworld::scenario::steps_of(ms, dt)
+        .ok_or_else(|| Error::Input(format!("{flag} {text}: not a whole number of steps of dt = {dt} ms")))
 }
 
 struct CheckpointPlan {
@@ -459,50 +359,27 @@ struct CheckpointPlan {
     keep: usize,
 }
 
-fn checkpoint_plan(
-    a: &CheckpointArgs,
-    out: &std::path::Path,
-    dt: f64,
-    stopping: bool,
-) -> Result<Option<CheckpointPlan>> {
+fn checkpoint_plan(a: &CheckpointArgs, out: &std::path::Path, dt: f64, stopping: bool) -> Result<Option<CheckpointPlan>> {
     if a.keep == 0 {
         return Err(Error::Input("--keep must be at least 1".into()));
     }
     let every = match &a.checkpoint_every {
         None => None,
         Some(t) => match time_steps("--checkpoint-every", t, dt)? {
-            0 => {
-                return Err(Error::Input(format!(
-                    "--checkpoint-every {t}: must be at least one step ({dt} ms)"
-                )));
-            }
+            0 => return Err(Error::Input(format!("--checkpoint-every {t}: must be at least one step ({dt} ms)"))),
             k => Some(k),
         },
     };
     if every.is_none() && a.checkpoint_dir.is_none() && !stopping {
         return Ok(None);
     }
-    let dir = a
-        .checkpoint_dir
-        .clone()
-        .unwrap_or_else(|| out.join("checkpoints"));
-    Ok(Some(CheckpointPlan {
-        every,
-        dir,
-        keep: a.keep,
-    }))
+    let dir = a.checkpoint_dir.clone().unwrap_or_else(|| out.join("checkpoints"));
+    Ok(Some(CheckpointPlan { every, dir, keep: a.keep }))
 }
 
 /// Where Ctrl-C saves the state: the checkpoint directory (default OUT/checkpoints).
 fn interrupt_plan(a: &CheckpointArgs, out: &Path) -> CheckpointPlan {
-    CheckpointPlan {
-        every: None,
-        dir: a
-            .checkpoint_dir
-            .clone()
-            .unwrap_or_else(|| out.join("checkpoints")),
-        keep: a.keep.max(1),
-    }
+    CheckpointPlan { every: None, dir: a.checkpoint_dir.clone().unwrap_or_else(|| out.join("checkpoints")), keep: a.keep.max(1) }
 }
 
 fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::persist::Saved> {
@@ -511,11 +388,7 @@ fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::pers
     let saved = sim.save(&plan.dir.join(checkpoint::file_name(sim.step_count())))?;
     // Only once the new one is complete, the oldest beyond `keep` go; never the new one,
     // even when the directory holds later steps of an earlier run.
-    let others: Vec<_> = checkpoint::list(&plan.dir)
-        .map_err(|e| Error::io(&plan.dir, e))?
-        .into_iter()
-        .filter(|(_, p)| *p != saved.path)
-        .collect();
+    let others: Vec<_> = checkpoint::list(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?.into_iter().filter(|(_, p)| *p != saved.path).collect();
     let keep_others = plan.keep.saturating_sub(1);
     if others.len() > keep_others {
         for (_, p) in &others[..others.len() - keep_others] {
@@ -528,10 +401,7 @@ fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::pers
     Ok(saved)
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the run loop takes the whole command's context"
-)]
+#[expect(clippy::too_many_arguments, reason = "the run loop takes the whole command's context")]
 fn run_and_write(
     sim: &mut Sim,
     end: u64,
@@ -572,18 +442,12 @@ fn run_and_write(
         if let Some(bar) = &bar {
             bar.set_position(s);
             let el = t_loop.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!(
-                "t = {:.1} ms, {:.3} biological s per wall s",
-                s as f64 * dt,
-                (s - start) as f64 * dt / 1000.0 / el
-            ));
+            bar.set_message(format!("t = {:.1} ms, {:.3} biological s per wall s", s as f64 * dt, (s - start) as f64 * dt / 1000.0 / el));
         }
     }
     let stopped = sim.step_count() < end && sim.fault().is_none() && interrupted();
     if let Some(p) = plan.or(stopped.then_some(on_interrupt))
-        && last_saved
-            .as_ref()
-            .is_none_or(|s| s.step != sim.step_count())
+        && last_saved.as_ref().is_none_or(|s| s.step != sim.step_count())
     {
         let t = Instant::now();
         last_saved = Some(write_checkpoint(sim, p)?);
@@ -594,11 +458,7 @@ fn run_and_write(
         bar.finish_and_clear();
     }
     sim.check()?;
-    let timings = Timings {
-        wall_time_s: t0.elapsed().as_secs_f64(),
-        build_time_s,
-        loop_time_s,
-    };
+    let timings = Timings { wall_time_s: t0.elapsed().as_secs_f64(), build_time_s, loop_time_s };
     let m = sim.write_outputs_with(out, timings, resumed_from.clone())?;
     println!(
         "{}: {} steps ({} ms) in {:.3} s loop, {:.3} s build [{} engine, {} thread(s), seed {}]{}",
@@ -620,25 +480,14 @@ fn run_and_write(
         }
     );
     for (name, p) in &m.populations {
-        println!(
-            "  {name:<12} {:>8} neurons  {:>10} spikes  {:>8.3} Hz",
-            p.size, p.spikes, p.rate_hz
-        );
+        println!("  {name:<12} {:>8} neurons  {:>10} spikes  {:>8.3} Hz", p.size, p.spikes, p.rate_hz);
     }
     println!("outputs: {}", out.display());
     if let Some(sv) = &last_saved {
-        println!(
-            "checkpoint: {} (t = {} ms, {:.1} MB, {:.3} s writing checkpoints)",
-            sv.path.display(),
-            sv.step as f64 * dt,
-            sv.bytes as f64 / 1e6,
-            ck_time
-        );
+        println!("checkpoint: {} (t = {} ms, {:.1} MB, {:.3} s writing checkpoints)", sv.path.display(), sv.step as f64 * dt, sv.bytes as f64 / 1e6, ck_time);
     }
     if stopped {
-        let ck = last_saved
-            .map(|s| s.path.display().to_string())
-            .unwrap_or_default();
+        let ck = last_saved.map(|s| s.path.display().to_string()).unwrap_or_default();
         eprintln!(
             "interrupted at t = {} ms (step {} of {end}): state saved to {ck}, outputs so far in {}; continue with: spikeworld resume {ck}",
             sim.step_count() as f64 * dt,
@@ -654,13 +503,11 @@ fn progress_bar(quiet: bool, steps: u64) -> Option<indicatif::ProgressBar> {
     if quiet {
         return None;
     }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(steps),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+    let bar = indicatif::ProgressBar::with_draw_target(Some(steps), indicatif::ProgressDrawTarget::stderr());
     bar.set_style(
         indicatif::ProgressStyle::with_template("{wide_bar} {percent:>3}% {msg} ETA {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
 }
+

@@ -14,30 +14,10 @@ fn scenario(name: &str) -> String {
 fn run_writes_the_manifest_and_numpy_files() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");
-    let r = bin()
-        .args(["run", &scenario("lif_poisson.toml"), "--quiet", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let r = bin().args(["run", &scenario("lif_poisson.toml"), "--quiet", "--out"]).arg(&out).output().unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    for k in [
-        "spikeworld_version",
-        "scenario",
-        "scenario_sha256",
-        "seed",
-        "dt_ms",
-        "steps",
-        "t_stop_ms",
-        "threads",
-        "engine",
-        "wall_time_s",
-        "loop_time_s",
-        "populations",
-        "projections",
-        "files",
-    ] {
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    for k in ["spikeworld_version", "scenario", "scenario_sha256", "seed", "dt_ms", "steps", "t_stop_ms", "threads", "engine", "wall_time_s", "loop_time_s", "populations", "projections", "files"] {
         assert!(m.get(k).is_some(), "manifest lacks `{k}`");
     }
     assert_eq!(m["steps"], 5000);
@@ -47,23 +27,10 @@ fn run_writes_the_manifest_and_numpy_files() {
         let p = out.join(f["path"].as_str().unwrap());
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[..6], b"\x93NUMPY");
-        let header = String::from_utf8_lossy(
-            &bytes[10..10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize],
-        )
-        .to_string();
+        let header = String::from_utf8_lossy(&bytes[10..10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize]).to_string();
         assert!(header.contains(f["dtype"].as_str().unwrap()), "{header}");
-        let shape: Vec<String> = f["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.to_string())
-            .collect();
-        assert!(
-            header
-                .replace(' ', "")
-                .contains(&format!("({}", shape.join(","))),
-            "{header} vs {shape:?}"
-        );
+        let shape: Vec<String> = f["shape"].as_array().unwrap().iter().map(|x| x.to_string()).collect();
+        assert!(header.replace(' ', "").contains(&format!("({}", shape.join(","))), "{header} vs {shape:?}");
     }
     assert!(out.join("raster.svg").exists());
     assert!(String::from_utf8_lossy(&r.stdout).contains("neurons"));
@@ -72,65 +39,26 @@ fn run_writes_the_manifest_and_numpy_files() {
 #[test]
 fn quiet_prints_nothing_on_stderr() {
     let tmp = tempfile::tempdir().unwrap();
-    let r = bin()
-        .args(["run", &scenario("lif_poisson.toml"), "--out"])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
+    let r = bin().args(["run", &scenario("lif_poisson.toml"), "--out"]).arg(tmp.path()).output().unwrap();
     assert!(r.status.success());
-    let r = bin()
-        .args(["run", &scenario("lif_poisson.toml"), "--quiet", "--out"])
-        .arg(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        r.stderr.is_empty(),
-        "--quiet should print nothing on stderr: {}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    let r = bin().args(["run", &scenario("lif_poisson.toml"), "--quiet", "--out"]).arg(tmp.path()).output().unwrap();
+    assert!(r.stderr.is_empty(), "--quiet should print nothing on stderr: {}", String::from_utf8_lossy(&r.stderr));
 }
 
 #[test]
 fn validate_info_and_exit_codes() {
-    let ok = bin()
-        .args(["validate", &scenario("coba.toml")])
-        .output()
-        .unwrap();
+    let ok = bin().args(["validate", &scenario("coba.toml")]).output().unwrap();
     assert_eq!(ok.status.code(), Some(0));
     let info = bin().arg("info").output().unwrap();
     let text = String::from_utf8_lossy(&info.stdout);
-    for name in [
-        "lif",
-        "lif_cond_exp",
-        "lif_curr_exp",
-        "pairwise_bernoulli",
-        "fixed_total_number",
-        "poisson",
-        "spike_generator",
-        "constant_current",
-        "tau_syn_ex",
-        "nS",
-    ] {
+    for name in ["lif", "lif_cond_exp", "lif_curr_exp", "pairwise_bernoulli", "fixed_total_number", "poisson", "spike_generator", "constant_current", "tau_syn_ex", "nS"] {
         assert!(text.contains(name), "info should list `{name}`");
     }
-    let missing = bin()
-        .args(["run", "/nonexistent.toml", "--quiet"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        missing.status.code(),
-        Some(2),
-        "a missing scenario is bad input"
-    );
+    let missing = bin().args(["run", "/nonexistent.toml", "--quiet"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2), "a missing scenario is bad input");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.toml"));
-    let bad = bin()
-        .args(["run", &scenario("coba.toml"), "--threads", "0", "--quiet"])
-        .output()
-        .unwrap();
+    let bad = bin().args(["run", &scenario("coba.toml"), "--threads", "0", "--quiet"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    let bad = bin()
-        .args(["run", &scenario("coba.toml"), "--engine", "gpu"])
-        .output()
-        .unwrap();
+    let bad = bin().args(["run", &scenario("coba.toml"), "--engine", "gpu"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }

@@ -12,28 +12,16 @@ use std::time::{Duration, Instant};
 
 fn corpus() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/malformed");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
     v.sort();
-    assert!(
-        v.len() >= 60,
-        "the corpus should hold at least 60 cases, found {}",
-        v.len()
-    );
+    assert!(v.len() >= 60, "the corpus should hold at least 60 cases, found {}", v.len());
     v
 }
 
 /// The binary with `args`, under `ulimit -v 8000000`.
 fn limited(args: &[&str]) -> Command {
     let mut c = Command::new("sh");
-    c.arg("-c")
-        .arg("ulimit -v 8000000 && exec \"$@\"")
-        .arg("sh")
-        .arg(env!("CARGO_BIN_EXE_spikeworld"))
-        .args(args);
+    c.arg("-c").arg("ulimit -v 8000000 && exec \"$@\"").arg("sh").arg(env!("CARGO_BIN_EXE_spikeworld")).args(args);
     c.env_remove("SPIKEWORLD_MAX_MEMORY");
     c
 }
@@ -45,123 +33,50 @@ fn every_malformed_scenario_is_refused_by_the_binary_under_a_memory_limit() {
     let t_all = Instant::now();
     for f in corpus() {
         let text = std::fs::read_to_string(&f).unwrap();
-        let key = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# key: "))
-            .expect("# key: line")
-            .trim()
-            .to_string();
-        let expect = text
-            .lines()
-            .find_map(|l| l.strip_prefix("# expect: "))
-            .expect("# expect: line")
-            .trim()
-            .to_string();
-        let line = text
-            .lines()
-            .position(|l| l.ends_with("# <-"))
-            .expect("a line marked # <-")
-            + 1;
+        let key = text.lines().find_map(|l| l.strip_prefix("# key: ")).expect("# key: line").trim().to_string();
+        let expect = text.lines().find_map(|l| l.strip_prefix("# expect: ")).expect("# expect: line").trim().to_string();
+        let line = text.lines().position(|l| l.ends_with("# <-")).expect("a line marked # <-") + 1;
         let path = f.to_str().unwrap();
-        for args in [
-            vec!["validate", path],
-            vec!["run", "--quiet", path, "--out", out.to_str().unwrap()],
-        ] {
+        for args in [vec!["validate", path], vec!["run", "--quiet", path, "--out", out.to_str().unwrap()]] {
             let t0 = Instant::now();
             let r = limited(&args).output().unwrap();
             let took = t0.elapsed();
             let err = String::from_utf8_lossy(&r.stderr);
             let what = format!("{} {}", args[0], f.display());
-            assert_eq!(
-                r.status.code(),
-                Some(2),
-                "{what}: exit code {:?}, stderr: {err}",
-                r.status
-            );
-            assert!(
-                !err.contains("panicked") && !err.contains("memory allocation"),
-                "{what}: {err}"
-            );
-            assert_eq!(
-                err.trim_end().lines().count(),
-                1,
-                "{what}: one line expected: {err}"
-            );
+            assert_eq!(r.status.code(), Some(2), "{what}: exit code {:?}, stderr: {err}", r.status);
+            assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{what}: {err}");
+            assert_eq!(err.trim_end().lines().count(), 1, "{what}: one line expected: {err}");
             let loc = format!("error: {path}:{line}:");
-            assert!(
-                err.starts_with(&loc),
-                "{what}: should start with `{loc}`: {err}"
-            );
-            assert!(
-                err.contains(&format!("`{key}`")),
-                "{what}: should name `{key}`: {err}"
-            );
-            assert!(
-                err.contains(&expect),
-                "{what}: should contain `{expect}`: {err}"
-            );
+            assert!(err.starts_with(&loc), "{what}: should start with `{loc}`: {err}");
+            assert!(err.contains(&format!("`{key}`")), "{what}: should name `{key}`: {err}");
+            assert!(err.contains(&expect), "{what}: should contain `{expect}`: {err}");
             if err.contains("estimated") {
-                assert!(
-                    err.contains("limit") && err.contains("--max-memory"),
-                    "{what}: a resource refusal says the limit and how to raise it: {err}"
-                );
+                assert!(err.contains("limit") && err.contains("--max-memory"), "{what}: a resource refusal says the limit and how to raise it: {err}");
             }
             assert!(took < Duration::from_secs(10), "{what}: took {took:?}");
         }
     }
-    assert!(
-        !out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(),
-        "a refused run writes no output"
-    );
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "a refused run writes no output");
     eprintln!("corpus checked in {:?}", t_all.elapsed());
 }
 
 #[test]
 fn a_raised_limit_lets_validate_accept_and_names_itself() {
-    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/malformed")
-        .join("59_state_monitor_memory.toml");
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/malformed").join("59_state_monitor_memory.toml");
     let f = f.to_str().unwrap();
     // 80 GB of recordings: refused by default under 8 GB, accepted by validate with a limit
     // raised by the flag or the environment (validate allocates none of it).
     let r = limited(&["validate", f]).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
-    let r = limited(&["validate", "--max-memory", "1TB", f])
-        .output()
-        .unwrap();
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&r.stdout).contains("estimated memory 80.0 GB"),
-        "{}",
-        String::from_utf8_lossy(&r.stdout)
-    );
-    let r = limited(&["validate", f])
-        .env("SPIKEWORLD_MAX_MEMORY", "1TB")
-        .output()
-        .unwrap();
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    let r = limited(&["validate", "--max-memory", "12 parsecs", f])
-        .output()
-        .unwrap();
+    let r = limited(&["validate", "--max-memory", "1TB", f]).output().unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("estimated memory 80.0 GB"), "{}", String::from_utf8_lossy(&r.stdout));
+    let r = limited(&["validate", f]).env("SPIKEWORLD_MAX_MEMORY", "1TB").output().unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = limited(&["validate", "--max-memory", "12 parsecs", f]).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("--max-memory 12 parsecs"));
-    let r = limited(&["validate", "--max-memory", "1GB", f])
-        .output()
-        .unwrap();
+    let r = limited(&["validate", "--max-memory", "1GB", f]).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&r.stderr).contains("limit of 1.0 GB (--max-memory)"),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("limit of 1.0 GB (--max-memory)"), "{}", String::from_utf8_lossy(&r.stderr));
 }

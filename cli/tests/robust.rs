@@ -20,8 +20,7 @@ fn wait_for_cpu_seconds(pid: u32, secs: f64) {
         // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
         let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
         let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0)
-            + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0.0);
+        let ticks: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0) + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0.0);
         if ticks / 100.0 >= secs || t0.elapsed().as_secs() > 60 {
             return;
         }
@@ -35,80 +34,32 @@ fn ctrl_c_saves_a_checkpoint_and_the_outputs_so_far_and_exits_130() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let long = "simulation.t_stop=\"100 s\"";
-    let mut child = bin()
-        .arg("run")
-        .arg(scenario("coba.toml"))
-        .args(["--quiet", "--set", long])
-        .arg("--out")
-        .arg(t.join("o"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = bin().arg("run").arg(scenario("coba.toml")).args(["--quiet", "--set", long]).arg("--out").arg(t.join("o")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     // Let it build and step for a while (about a second of CPU time: building takes a
     // fraction of that, so it is stepping, however loaded the machine), then a real SIGINT.
     wait_for_cpu_seconds(child.id(), 1.0);
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the 100 s run should still be stepping"
-    );
-    let k = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    assert!(child.try_wait().unwrap().is_none(), "the 100 s run should still be stepping");
+    let k = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(k.success());
     let r = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(
-        r.status.code(),
-        Some(130),
-        "exit code after Ctrl-C: {:?}; stderr: {err}",
-        r.status
-    );
+    assert_eq!(r.status.code(), Some(130), "exit code after Ctrl-C: {:?}; stderr: {err}", r.status);
     // One checkpoint, in the default directory OUT/checkpoints, named in the message.
     let cks = spikeworld::persist::list(&t.join("o").join("checkpoints")).unwrap();
     assert_eq!(cks.len(), 1, "{cks:?}");
     let (step, ck) = cks[0].clone();
     assert!(step > 0 && step < 1_000_000, "stopped at step {step}");
-    assert!(
-        err.contains("interrupted at")
-            && err.contains(&ck.display().to_string())
-            && err.contains("spikeworld resume"),
-        "{err}"
-    );
-    assert!(
-        err.contains(&t.join("o").display().to_string()),
-        "the message names the outputs: {err}"
-    );
+    assert!(err.contains("interrupted at") && err.contains(&ck.display().to_string()) && err.contains("spikeworld resume"), "{err}");
+    assert!(err.contains(&t.join("o").display().to_string()), "the message names the outputs: {err}");
     // The outputs so far: those of the first `step` steps.
     let m = manifest(&t.join("o"));
     assert_eq!(m["steps"], step);
-    assert!(
-        t.join("o").join("spikes.t_ms.npy").exists() && t.join("o").join("raster.svg").exists()
-    );
+    assert!(t.join("o").join("spikes.t_ms.npy").exists() && t.join("o").join("raster.svg").exists());
     // Resuming it gives the bits of a run that was never interrupted.
     let until = format!("{}ms", (step + 300) as f64 * 0.1);
-    ok(bin()
-        .arg("resume")
-        .arg(&ck)
-        .args(["--quiet", "--until", &until])
-        .arg("--out")
-        .arg(t.join("resumed"))
-        .arg("--checkpoint-dir")
-        .arg(t.join("ck2")));
-    ok(bin()
-        .arg("run")
-        .arg(scenario("coba.toml"))
-        .args(["--quiet", "--set", long, "--stop-at", &until])
-        .arg("--out")
-        .arg(t.join("whole"))
-        .arg("--checkpoint-dir")
-        .arg(t.join("ck3")));
-    assert_same_outputs(
-        &t.join("whole"),
-        &t.join("resumed"),
-        &format!("interrupted at step {step}, resumed"),
-    );
+    ok(bin().arg("resume").arg(&ck).args(["--quiet", "--until", &until]).arg("--out").arg(t.join("resumed")).arg("--checkpoint-dir").arg(t.join("ck2")));
+    ok(bin().arg("run").arg(scenario("coba.toml")).args(["--quiet", "--set", long, "--stop-at", &until]).arg("--out").arg(t.join("whole")).arg("--checkpoint-dir").arg(t.join("ck3")));
+    assert_same_outputs(&t.join("whole"), &t.join("resumed"), &format!("interrupted at step {step}, resumed"));
 }
 
 /// The README's sequence: periodic checkpoints into a directory, then `--stop-at 500ms`
@@ -119,42 +70,13 @@ fn readme_checkpoint_sequence_keeps_the_checkpoint_it_just_wrote() {
     let t = tmp.path();
     let ck = t.join("ck");
     let coba = scenario("coba.toml");
-    ok(bin()
-        .arg("run")
-        .arg(&coba)
-        .args(["--quiet", "--checkpoint-every", "100ms"])
-        .arg("--checkpoint-dir")
-        .arg(&ck)
-        .arg("--out")
-        .arg(t.join("whole")));
-    let steps: Vec<u64> = spikeworld::persist::list(&ck)
-        .unwrap()
-        .into_iter()
-        .map(|(s, _)| s)
-        .collect();
+    ok(bin().arg("run").arg(&coba).args(["--quiet", "--checkpoint-every", "100ms"]).arg("--checkpoint-dir").arg(&ck).arg("--out").arg(t.join("whole")));
+    let steps: Vec<u64> = spikeworld::persist::list(&ck).unwrap().into_iter().map(|(s, _)| s).collect();
     assert_eq!(steps, vec![9000, 10000]);
-    ok(bin()
-        .arg("run")
-        .arg(&coba)
-        .args(["--quiet", "--stop-at", "500ms"])
-        .arg("--checkpoint-dir")
-        .arg(&ck)
-        .arg("--out")
-        .arg(t.join("first")));
+    ok(bin().arg("run").arg(&coba).args(["--quiet", "--stop-at", "500ms"]).arg("--checkpoint-dir").arg(&ck).arg("--out").arg(t.join("first")));
     let at = ck.join(file_name(5000));
-    assert!(
-        at.exists(),
-        "the run must keep the checkpoint it just wrote: {:?}",
-        spikeworld::persist::list(&ck).unwrap()
-    );
-    let r = ok(bin()
-        .arg("resume")
-        .arg(&at)
-        .arg("--quiet")
-        .arg("--out")
-        .arg(t.join("resumed"))
-        .arg("--checkpoint-dir")
-        .arg(t.join("ck_r")));
+    assert!(at.exists(), "the run must keep the checkpoint it just wrote: {:?}", spikeworld::persist::list(&ck).unwrap());
+    let r = ok(bin().arg("resume").arg(&at).arg("--quiet").arg("--out").arg(t.join("resumed")).arg("--checkpoint-dir").arg(t.join("ck_r")));
     assert!(String::from_utf8_lossy(&r.stdout).contains("resumed from"));
     assert_same_outputs(&t.join("whole"), &t.join("resumed"), "README sequence");
 }
@@ -165,84 +87,34 @@ fn out_naming_a_file_is_bad_input_found_before_the_run() {
     let file = tmp.path().join("taken");
     std::fs::write(&file, b"x").unwrap();
     for extra in [&[][..], &["--checkpoint-every", "100ms"][..]] {
-        let r = bin()
-            .arg("run")
-            .arg(scenario("coba.toml"))
-            .arg("--quiet")
-            .args(extra)
-            .arg("--out")
-            .arg(&file)
-            .output()
-            .unwrap();
+        let r = bin().arg("run").arg(scenario("coba.toml")).arg("--quiet").args(extra).arg("--out").arg(&file).output().unwrap();
         let err = String::from_utf8_lossy(&r.stderr);
         assert_eq!(r.status.code(), Some(2), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-        assert!(
-            err.contains(&format!("--out {}", file.display())) && err.contains("not a directory"),
-            "{err}"
-        );
-        assert!(
-            r.stdout.is_empty(),
-            "nothing ran: {}",
-            String::from_utf8_lossy(&r.stdout)
-        );
+        assert!(err.contains(&format!("--out {}", file.display())) && err.contains("not a directory"), "{err}");
+        assert!(r.stdout.is_empty(), "nothing ran: {}", String::from_utf8_lossy(&r.stdout));
     }
-    let r = bin()
-        .arg("run")
-        .arg(scenario("coba.toml"))
-        .arg("--quiet")
-        .arg("--out")
-        .arg(tmp.path().join("o"))
-        .arg("--checkpoint-dir")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let r = bin().arg("run").arg(scenario("coba.toml")).arg("--quiet").arg("--out").arg(tmp.path().join("o")).arg("--checkpoint-dir").arg(&file).output().unwrap();
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("--checkpoint-dir"));
-    assert_eq!(
-        std::fs::read(&file).unwrap(),
-        b"x",
-        "the file is left alone"
-    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"x", "the file is left alone");
 }
 
 #[test]
 fn rerunning_into_the_same_out_leaves_only_the_new_run() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("o");
-    ok(bin()
-        .arg("run")
-        .arg(scenario("lif_poisson.toml"))
-        .arg("--quiet")
-        .arg("--out")
-        .arg(&out));
+    ok(bin().arg("run").arg(scenario("lif_poisson.toml")).arg("--quiet").arg("--out").arg(&out));
     assert!(out.join("vm.v.npy").exists() && out.join("rate.rate_hz.npy").exists());
     std::fs::write(out.join("notes.txt"), b"mine").unwrap();
-    ok(bin()
-        .arg("run")
-        .arg(scenario("coba.toml"))
-        .arg("--quiet")
-        .arg("--out")
-        .arg(&out));
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    let mut listed: Vec<String> = m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap().to_string())
-        .collect();
+    ok(bin().arg("run").arg(scenario("coba.toml")).arg("--quiet").arg("--out").arg(&out));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let mut listed: Vec<String> = m["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
     listed.extend(["manifest.json", "raster.svg", "notes.txt"].map(String::from));
     listed.sort();
-    let mut present: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .collect();
+    let mut present: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
     present.sort();
-    assert_eq!(
-        present, listed,
-        "only the second run's files (and the user's own) remain"
-    );
+    assert_eq!(present, listed, "only the second run's files (and the user's own) remain");
     assert!(m["scenario"].as_str().unwrap().ends_with("coba.toml"));
 }
 
@@ -253,45 +125,19 @@ fn raster_shows_every_spike_monitor_and_stays_small() {
     let sc = tmp.path().join("busy.toml");
     let mut text = String::from("[simulation]\ndt = \"0.1 ms\"\nt_stop = \"2 s\"\n");
     for (p, n) in [("A", 600), ("B", 400)] {
-        text += &format!(
-            "\n[[population]]\nname = \"{p}\"\nsize = {n}\nmodel = \"lif\"\nparams = {{ i_e = \"100000 pA\", t_ref = \"1 ms\" }}\n"
-        );
-        text +=
-            &format!("\n[[monitor]]\nname = \"spikes_{p}\"\nkind = \"spikes\"\ntarget = \"{p}\"\n");
+        text += &format!("\n[[population]]\nname = \"{p}\"\nsize = {n}\nmodel = \"lif\"\nparams = {{ i_e = \"100000 pA\", t_ref = \"1 ms\" }}\n");
+        text += &format!("\n[[monitor]]\nname = \"spikes_{p}\"\nkind = \"spikes\"\ntarget = \"{p}\"\n");
     }
     std::fs::write(&sc, text).unwrap();
     let out = tmp.path().join("o");
-    ok(bin()
-        .arg("run")
-        .arg(&sc)
-        .arg("--quiet")
-        .arg("--out")
-        .arg(&out));
-    let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    let spikes = m["populations"]["A"]["spikes"].as_u64().unwrap()
-        + m["populations"]["B"]["spikes"].as_u64().unwrap();
-    assert!(
-        spikes > 1_000_000,
-        "the test needs a busy run: {spikes} spikes"
-    );
+    ok(bin().arg("run").arg(&sc).arg("--quiet").arg("--out").arg(&out));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let spikes = m["populations"]["A"]["spikes"].as_u64().unwrap() + m["populations"]["B"]["spikes"].as_u64().unwrap();
+    assert!(spikes > 1_000_000, "the test needs a busy run: {spikes} spikes");
     let svg = std::fs::read_to_string(out.join("raster.svg")).unwrap();
-    assert!(
-        svg.len() < 8_000_000,
-        "raster.svg is {} bytes for {spikes} spikes",
-        svg.len()
-    );
-    assert!(
-        svg.contains("spikes_A") && svg.contains("spikes_B"),
-        "both monitors are shown"
-    );
-    assert!(
-        svg.contains("th spike drawn"),
-        "the title says the spikes are subsampled"
-    );
+    assert!(svg.len() < 8_000_000, "raster.svg is {} bytes for {spikes} spikes", svg.len());
+    assert!(svg.contains("spikes_A") && svg.contains("spikes_B"), "both monitors are shown");
+    assert!(svg.contains("th spike drawn"), "the title says the spikes are subsampled");
     let rects = svg.matches("<rect").count();
-    assert!(
-        (40_000..=60_000).contains(&rects),
-        "{rects} rectangles drawn"
-    );
+    assert!((40_000..=60_000).contains(&rects), "{rects} rectangles drawn");
 }

@@ -1,7 +1,4 @@
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the helpers"
-)]
+#![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
 //! Helpers shared by the tests that drive the real binary.
 
 use std::collections::BTreeMap;
@@ -17,10 +14,7 @@ pub fn bin() -> Command {
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// A shipped scenario.
@@ -31,12 +25,7 @@ pub fn scenario(name: &str) -> PathBuf {
 /// Runs `cmd`, which must succeed.
 pub fn ok(cmd: &mut Command) -> Output {
     let r = cmd.output().unwrap();
-    assert!(
-        r.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&r.stdout),
-        String::from_utf8_lossy(&r.stderr)
-    );
+    assert!(r.status.success(), "{cmd:?} failed:\n{}\n{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
     r
 }
 
@@ -56,15 +45,8 @@ pub fn output_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The manifest without what legitimately differs between two runs of the same
 /// simulation: timings, `resumed_from`, and the thread count.
 pub fn manifest(dir: &Path) -> serde_json::Value {
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    for k in [
-        "wall_time_s",
-        "build_time_s",
-        "loop_time_s",
-        "resumed_from",
-        "threads",
-    ] {
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    for k in ["wall_time_s", "build_time_s", "loop_time_s", "resumed_from", "threads"] {
         v.as_object_mut().unwrap().remove(k);
     }
     v
@@ -73,18 +55,10 @@ pub fn manifest(dir: &Path) -> serde_json::Value {
 /// The two output directories hold the same files, byte for byte, and the same manifest.
 pub fn assert_same_outputs(a: &Path, b: &Path, what: &str) {
     let (fa, fb) = (output_files(a), output_files(b));
-    assert_eq!(
-        fa.keys().collect::<Vec<_>>(),
-        fb.keys().collect::<Vec<_>>(),
-        "{what}: different output files"
-    );
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>(), "{what}: different output files");
     for (name, bytes) in &fa {
         assert!(bytes == &fb[name], "{what}: `{name}` differs");
     }
-    assert!(
-        fa.len() >= 3,
-        "{what}: expected several output files, found {:?}",
-        fa.keys()
-    );
+    assert!(fa.len() >= 3, "{what}: expected several output files, found {:?}", fa.keys());
     assert_eq!(manifest(a), manifest(b), "{what}: manifests differ");
 }

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod net;
+pub mod plot;
 pub mod surrogate;
 pub mod train;
 

@@ -263,53 +263,34 @@ impl<B: Backend> Net<B> {
         record: bool,
     ) -> (Tensor<B, 2>, Vec<Vec<Tensor<B, 2>>>) {
         let spec = &self.spec;
-        let batch = input(0).dims()[0];
-        let device = input(0).device();
+        // The input of every step is known before the network runs: one matmul per input
+        // edge over all steps ([steps · batch, n_in] × Wᵀ), as SpikingJelly's multi-step
+        // `Linear` does; step t reads rows (t − 1)·batch.. (the input of step t − 1).
+        let xs: Vec<Tensor<B, 2>> = (0..steps).map(|t| input(t).cast(self.dtype)).collect();
+        let batch = xs[0].dims()[0];
+        let device = xs[0].device();
         let opts = (&device, self.dtype);
+        let x_all = Tensor::cat(xs, 0);
         // Weights in edge order, trainable from `p`, fixed from `self`.
         let mut tw = p.weights.iter();
-        let w: Vec<Tensor<B, 2>> = self
-            .fixed
-            .iter()
-            .map(|f| {
-                f.clone()
-                    .unwrap_or_else(|| tw.next().expect("one per trainable edge").val())
-            })
-            .collect();
+        let w: Vec<Tensor<B, 2>> = self.fixed.iter().map(|f| f.clone().unwrap_or_else(|| tw.next().expect("one per trainable edge").val())).collect();
+        let pre: Vec<Option<Tensor<B, 2>>> = spec.edges.iter().zip(&w).map(|(e, we)| e.from.is_none().then(|| x_all.clone().matmul(we.clone().transpose()))).collect();
         let mut pw = p.plif_w.iter();
-        let k: Vec<Option<Tensor<B, 1>>> = spec
-            .layers
-            .iter()
-            .map(|l| {
-                matches!(l.form, NeuronForm::Plif { .. })
-                    .then(|| sigmoid(pw.next().expect("one per PLIF layer").val()))
-            })
-            .collect();
-        let mut v: Vec<Tensor<B, 2>> = spec
-            .layers
-            .iter()
-            .map(|l| Tensor::full([batch, l.size], l.v0, opts))
-            .collect();
+        let k: Vec<Option<Tensor<B, 1>>> = spec.layers.iter().map(|l| matches!(l.form, NeuronForm::Plif { .. }).then(|| sigmoid(pw.next().expect("one per PLIF layer").val()))).collect();
+        let mut v: Vec<Tensor<B, 2>> = spec.layers.iter().map(|l| Tensor::full([batch, l.size], l.v0, opts)).collect();
         // Spikes of the previous step, per layer (what this step's deliveries carry).
-        let mut prev: Vec<Tensor<B, 2>> = spec
-            .layers
-            .iter()
-            .map(|l| Tensor::zeros([batch, l.size], opts))
-            .collect();
-        let mut prev_in: Option<Tensor<B, 2>> = None;
+        let mut prev: Vec<Tensor<B, 2>> = spec.layers.iter().map(|l| Tensor::zeros([batch, l.size], opts)).collect();
         let mut count = Tensor::<B, 2>::zeros([batch, spec.layers[spec.output].size], opts);
         let mut rec: Vec<Vec<Tensor<B, 2>>> = vec![Vec::new(); spec.layers.len()];
         for t in 0..steps {
             let mut x: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
-            for (e, we) in spec.edges.iter().zip(&w) {
-                let src = match e.from {
-                    None => match &prev_in {
-                        Some(s) => s.clone(),
-                        None => continue,
-                    },
-                    Some(l) => prev[l].clone(),
+            for ((e, we), pre) in spec.edges.iter().zip(&w).zip(&pre) {
+                let add = match (e.from, pre) {
+                    (None, Some(_)) if t == 0 => continue,
+                    (None, Some(all)) => all.clone().narrow(0, (t - 1) * batch, batch),
+                    (Some(l), _) => prev[l].clone().matmul(we.clone().transpose()),
+                    (None, None) => unreachable!("input edges have their currents"),
                 };
-                let add = src.matmul(we.clone().transpose());
                 x[e.to] = Some(match x[e.to].take() {
                     Some(acc) => acc + add,
                     None => add,
@@ -371,7 +352,6 @@ impl<B: Backend> Net<B> {
                 now.push(s);
             }
             prev = now;
-            prev_in = Some(input(t).cast(self.dtype));
         }
         (count, rec)
     }

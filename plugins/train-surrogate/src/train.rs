@@ -429,6 +429,9 @@ pub fn write_outputs(
     spikeworld::util::fsio::write_atomic(&p, |w| std::io::Write::write_all(w, csv.as_bytes()))
         .map_err(|e| e.to_string())?;
     files.push(p);
+    let p = dir.join("curve.svg");
+    crate::plot::curve_svg(&p, stats)?;
+    files.push(p);
     let last = stats.last();
     let json = serde_json::json!({
         "epochs": stats.len(),
