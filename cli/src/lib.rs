@@ -163,7 +163,7 @@ enum Cmd {
         ckpt: CheckpointArgs,
     },
     /// Train the scenario's network by surrogate gradients (its `[train]` table): writes
-    /// weights/<projection>.npy, curve.csv, curve.svg and train.json.
+    /// weights/<projection>.npy, curve.csv, curve.svg, train.json and a checkpoint per epoch.
     Train {
         /// The scenario file (TOML) with a `[train]` table.
         scenario: PathBuf,
@@ -179,6 +179,10 @@ enum Cmd {
         /// No progress output.
         #[arg(long)]
         quiet: bool,
+        /// Resume from a training checkpoint (OUT/checkpoints/epoch_NNNN.swtr, written
+        /// after every epoch): the weights come out bit for bit as without the stop.
+        #[arg(long, value_name = "FILE")]
+        resume: Option<PathBuf>,
     },
     /// Check a scenario without running it.
     Validate {
@@ -226,11 +230,11 @@ fn run(cli: Cli) -> Result<i32> {
             print!("{}", info_text(&b));
             Ok(0)
         }
-        Cmd::Train { scenario, out, seed, set, quiet } => {
+        Cmd::Train { scenario, out, seed, set, quiet, resume } => {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let sim = b.build(sc, &RunOptions::default())?;
-            train::run_train(&sim, &out, quiet)
+            train::run_train(&sim, &out, quiet, resume)
         }
         Cmd::Validate { scenario, set } => {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None, max_memory })?;

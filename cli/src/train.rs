@@ -9,10 +9,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use spikeworld::prelude::*;
 use spikeworld::{Error, Result};
 use spikeworld_train_surrogate::config::TrainConfig;
-use spikeworld_train_surrogate::train::{Progress, train, write_outputs};
+use spikeworld_train_surrogate::train::{Progress, TrainOptions, train, write_outputs};
 
 /// Trains `sim`'s network into `out`; prints one line per epoch unless `quiet`.
-pub fn run_train(sim: &Sim, out: &Path, quiet: bool) -> Result<i32> {
+pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::PathBuf>) -> Result<i32> {
     let Some(cfg) = sim.world.get_resource::<TrainConfig>().cloned() else {
         return Err(Error::Input(format!(
             "{}: no [train] table: nothing to train (see plugins/train-surrogate/README.md)",
@@ -20,6 +20,9 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool) -> Result<i32> {
         )));
     };
     let t0 = Instant::now();
+    let checkpoints = out.join("checkpoints");
+    std::fs::create_dir_all(&checkpoints).map_err(|e| Error::Input(format!("--out {}: cannot create `{}`: {e}", out.display(), checkpoints.display())))?;
+    let opts = TrainOptions { checkpoint_dir: Some(checkpoints), resume };
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
@@ -29,7 +32,7 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool) -> Result<i32> {
         ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let (spec, params, stats) = train(sim, &cfg, |p| match p {
+    let (spec, params, stats) = train(sim, &cfg, &opts, |p| match p {
         Progress::Batch(e, b, n, loss) => bar.set_message(format!("batch {b}/{n} loss {loss:.4} (epoch {e})")),
         Progress::Epoch(s) => {
             bar.inc(1);

@@ -2,6 +2,7 @@
 //! forward pass, a smooth surrogate's derivative in the backward pass (BPTT through burn
 //! autodiff, on the flex CPU backend or CUDA).
 
+pub mod checkpoint;
 pub mod config;
 pub mod net;
 pub mod plot;

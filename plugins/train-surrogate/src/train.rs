@@ -10,7 +10,11 @@ use burn::optim::{
 };
 use burn::tensor::{DType, Int, Tensor, TensorData};
 use burn::{Dispatch, DispatchDevice};
+use burn::module::Module;
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use spikeworld::sim::Sim;
+
+use crate::checkpoint::TrainCheckpoint;
 use spikeworld::util::npy::read_npy_f64;
 use spikeworld::util::rng::{Stream, purpose};
 
@@ -89,7 +93,7 @@ impl Dataset {
 }
 
 /// One epoch's numbers.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct EpochStats {
     /// Epoch (1-based).
     pub epoch: u64,
@@ -217,6 +221,7 @@ fn argmax_rows(count: &Tensor<Dispatch, 2>) -> Vec<usize> {
 pub fn train(
     sim: &Sim,
     cfg: &TrainConfig,
+    opts: &TrainOptions,
     mut progress: impl FnMut(Progress),
 ) -> Result<(NetSpec, Params<Dispatch>, Vec<EpochStats>), String> {
     let spec = NetSpec::from_sim(sim, cfg)?;
@@ -233,6 +238,8 @@ pub fn train(
         device: &device,
         n_train: n - cfg.test_count as usize,
         n,
+        opts,
+        fingerprint: format!("{} {:?}", sim.scenario.sha256, sim.scenario.overrides),
     };
     let (params, stats) = match cfg.optimizer {
         OptimizerKind::Adam => run.fit(
@@ -266,7 +273,20 @@ struct Run<'a> {
     device: &'a DispatchDevice,
     n_train: usize,
     n: usize,
+    opts: &'a TrainOptions,
+    fingerprint: String,
 }
+
+/// Where training keeps its per-epoch checkpoints, and where it resumes from.
+#[derive(Clone, Debug, Default)]
+pub struct TrainOptions {
+    /// Write `epoch_NNNN.swtr` here after every epoch (the last two are kept).
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Resume from this checkpoint (written for the same scenario and overrides).
+    pub resume: Option<PathBuf>,
+}
+
+type Rec = BinBytesRecorder<FullPrecisionSettings>;
 
 impl Run<'_> {
     fn fit<O: Optimizer<Params<Dispatch>, Dispatch>>(
@@ -275,18 +295,29 @@ impl Run<'_> {
         mut params: Params<Dispatch>,
         progress: &mut impl FnMut(Progress),
     ) -> Result<(Params<Dispatch>, Vec<EpochStats>), String> {
-        let Run {
-            net,
-            data,
-            cfg,
-            device,
-            n_train,
-            n,
-        } = *self;
+        let Run { net, data, cfg, device, n_train, n, opts, ref fingerprint } = *self;
         let classes = net.spec.layers[net.spec.output].size;
         let mut stats = Vec::new();
         let bs = cfg.batch_size as usize;
-        for epoch in 0..cfg.epochs {
+        let rec = Rec::default();
+        let mut start = 0;
+        if let Some(path) = &opts.resume {
+            let ck = TrainCheckpoint::read(path)?;
+            if &ck.fingerprint != fingerprint {
+                return Err(format!("`{}` was written for another scenario or other overrides ({}; this run: {fingerprint})", path.display(), ck.fingerprint));
+            }
+            if ck.epoch > cfg.epochs {
+                return Err(format!("`{}` is at epoch {}, past train.epochs = {}", path.display(), ck.epoch, cfg.epochs));
+            }
+            let bad = |e: burn::record::RecorderError| format!("`{}`: cannot load its records: {e}", path.display());
+            params = params.load_record(Recorder::<Dispatch>::load(&rec, ck.params, device).map_err(bad)?);
+            // The optimizer's state lives on the inner (non-autodiff) device.
+            let inner = DispatchDevice::Flex(Default::default());
+            optim = optim.load_record(Recorder::<Dispatch>::load(&rec, ck.optim, &inner).map_err(bad)?);
+            start = ck.epoch;
+            stats = ck.stats;
+        }
+        for epoch in start..cfg.epochs {
             let started = std::time::Instant::now();
             let lr = lr_at(cfg, epoch);
             // A seeded Fisher-Yates order of the training samples for this epoch.
@@ -348,6 +379,20 @@ impl Run<'_> {
             };
             progress(Progress::Epoch(st));
             stats.push(st);
+            if let Some(dir) = &opts.checkpoint_dir {
+                let bad = |e: burn::record::RecorderError| format!("cannot record the training state: {e}");
+                let ck = TrainCheckpoint {
+                    fingerprint: fingerprint.clone(),
+                    epoch: epoch + 1,
+                    stats: stats.clone(),
+                    params: Recorder::<Dispatch>::record(&rec, params.clone().into_record(), ()).map_err(bad)?,
+                    optim: Recorder::<Dispatch>::record(&rec, optim.to_record(), ()).map_err(bad)?,
+                };
+                ck.write(&dir.join(format!("epoch_{:04}.swtr", epoch + 1)))?;
+                if epoch >= 2 {
+                    let _ = std::fs::remove_file(dir.join(format!("epoch_{:04}.swtr", epoch - 1)));
+                }
+            }
         }
         Ok((params, stats))
     }

@@ -11,7 +11,7 @@ use spikeworld::prelude::*;
 use spikeworld_train_surrogate::TrainPlugin;
 use spikeworld_train_surrogate::config::TrainConfig;
 use spikeworld_train_surrogate::net::{Net, NetSpec};
-use spikeworld_train_surrogate::train::{Progress, train};
+use spikeworld_train_surrogate::train::{Progress, TrainOptions, train};
 
 fn builder() -> SimBuilder {
     let mut b = SimBuilder::new();
@@ -39,7 +39,7 @@ fn digits_reach_95_percent_test_accuracy() {
     let sim = b.build(sc, &RunOptions::default()).unwrap();
     let cfg = sim.world.resource::<TrainConfig>().clone();
     let mut epochs = 0;
-    let (_, _, stats) = train(&sim, &cfg, |p| {
+    let (_, _, stats) = train(&sim, &cfg, &TrainOptions::default(), |p| {
         if let Progress::Epoch(_) = p {
             epochs += 1;
         }
@@ -249,4 +249,47 @@ fn a_malformed_train_table_is_a_located_error() {
             "`{key}`: error should name the key: {err}"
         );
     }
+}
+
+/// A run stopped after epoch 2 and resumed from its checkpoint ends with the same weights,
+/// bit for bit, as a run that never stopped (weights, Adam's moments, the data order, the
+/// input draws and the schedule all carried over or recomputed from (seed, epoch)).
+#[test]
+fn a_resumed_training_equals_one_that_never_stopped() {
+    use burn::module::Param;
+    let b = builder();
+    let sets = ["train.epochs=4".to_string(), "train.encoding=\"bernoulli\"".to_string(), "train.schedule=\"cosine\"".to_string()];
+    let sc = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &LoadOptions { overrides: sets.to_vec(), ..Default::default() }).unwrap();
+    let sim = b.build(sc, &RunOptions::default()).unwrap();
+    let cfg = sim.world.resource::<TrainConfig>().clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let weights = |p: &spikeworld_train_surrogate::net::Params<Dispatch>| -> Vec<Vec<f32>> {
+        p.weights.iter().map(|w: &Param<Tensor<Dispatch, 2>>| w.val().into_data().convert::<f32>().to_vec::<f32>().unwrap()).collect()
+    };
+    let straight = TrainOptions { checkpoint_dir: Some(tmp.path().join("a")), resume: None };
+    std::fs::create_dir_all(tmp.path().join("a")).unwrap();
+    let (_, p_straight, s_straight) = train(&sim, &cfg, &straight, |_| {}).unwrap();
+    // Epochs 1-4 were checkpointed; the last two are kept.
+    assert!(!tmp.path().join("a/epoch_0002.swtr").exists() && tmp.path().join("a/epoch_0004.swtr").exists());
+    let ck = tmp.path().join("a/epoch_0003.swtr");
+    let resumed = TrainOptions { checkpoint_dir: Some(tmp.path().join("b")), resume: Some(ck) };
+    std::fs::create_dir_all(tmp.path().join("b")).unwrap();
+    let mut seen = Vec::new();
+    let (_, p_resumed, s_resumed) = train(&sim, &cfg, &resumed, |p| {
+        if let Progress::Epoch(s) = p {
+            seen.push(s.epoch);
+        }
+    })
+    .unwrap();
+    assert_eq!(seen, vec![4], "only epoch 4 runs after resuming from epoch 3");
+    assert_eq!(s_resumed.len(), 4);
+    assert_eq!(s_straight.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>(), s_resumed.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>(), "per-epoch losses");
+    assert!(weights(&p_straight) == weights(&p_resumed), "the resumed run's weights differ from the straight run's");
+    // A checkpoint of another scenario (other overrides) is refused.
+    let other = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &LoadOptions { overrides: vec!["train.epochs=5".into()], ..Default::default() }).unwrap();
+    let sim2 = b.build(other, &RunOptions::default()).unwrap();
+    let cfg2 = sim2.world.resource::<TrainConfig>().clone();
+    let again = TrainOptions { checkpoint_dir: None, resume: Some(tmp.path().join("a/epoch_0003.swtr")) };
+    let err = train(&sim2, &cfg2, &again, |_| {}).err().expect("another scenario's checkpoint must be refused");
+    assert!(err.contains("another scenario or other overrides"), "{err}");
 }
