@@ -63,10 +63,14 @@ pub enum OptimizerKind {
     AdamW,
     /// SGD with momentum.
     Sgd,
+    /// RMSprop (momentum from `momentum`).
+    RmsProp,
+    /// Adagrad.
+    AdaGrad,
 }
 
 /// The learning-rate schedule, by epoch.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Schedule {
     /// lr throughout.
     Constant,
@@ -78,6 +82,25 @@ pub enum Schedule {
         every: u64,
         /// Factor per step.
         gamma: f64,
+    },
+    /// lr · gamma^(number of milestones ≤ e).
+    MultiStep {
+        /// Epochs at which the rate is multiplied by gamma.
+        milestones: Vec<u64>,
+        /// Factor per milestone.
+        gamma: f64,
+    },
+    /// lr · gamma^e.
+    Exponential {
+        /// Factor per epoch.
+        gamma: f64,
+    },
+    /// Triangular cycles between lr · low and lr over `every` epochs (up, then down).
+    Cyclic {
+        /// Epochs per cycle.
+        every: u64,
+        /// Lowest rate, as a fraction of lr.
+        low: f64,
     },
 }
 
@@ -122,6 +145,8 @@ pub struct TrainConfig {
     pub weight_decay: f64,
     /// Schedule.
     pub schedule: Schedule,
+    /// Linear warm-up: the rate rises from lr / (warmup + 1) to the schedule's over these epochs.
+    pub warmup: u64,
     /// Seed of the data order and the draws.
     pub seed: u64,
 }
@@ -220,29 +245,32 @@ const KEYS: &[ParamSpec] = &[
         "optimizer",
         Dim::Dimensionless,
         0.0,
-        "adam (default) | adamw | sgd",
+        "adam (default) | adamw | sgd | rmsprop | adagrad",
     ),
     ParamSpec::new("lr", Dim::Dimensionless, 1e-3, "learning rate"),
-    ParamSpec::new("momentum", Dim::Dimensionless, 0.9, "SGD momentum"),
+    ParamSpec::new("momentum", Dim::Dimensionless, 0.9, "SGD and RMSprop momentum"),
     ParamSpec::new("weight_decay", Dim::Dimensionless, 0.0, "weight decay"),
     ParamSpec::new(
         "schedule",
         Dim::Dimensionless,
         0.0,
-        "constant (default) | cosine | step",
+        "constant (default) | cosine | step | multistep | exponential | cyclic",
     ),
     ParamSpec::new(
         "step_every",
         Dim::Dimensionless,
         10.0,
-        "schedule = step: epochs per step",
+        "step: epochs per step; cyclic: epochs per cycle",
     ),
     ParamSpec::new(
         "step_gamma",
         Dim::Dimensionless,
         0.1,
-        "schedule = step: factor per step",
+        "step, multistep, exponential: the factor",
     ),
+    ParamSpec::new("milestones", Dim::Dimensionless, 0.0, "multistep: epochs (array) at which the rate is multiplied by step_gamma"),
+    ParamSpec::new("cyclic_low", Dim::Dimensionless, 0.1, "cyclic: the lowest rate as a fraction of lr"),
+    ParamSpec::new("warmup", Dim::Dimensionless, 0.0, "epochs of linear warm-up before the schedule"),
     ParamSpec::new(
         "seed",
         Dim::Dimensionless,
@@ -399,9 +427,11 @@ impl ScenarioTable for TrainTable {
                 (None, None) => err_at(t.loc(), t.key_path("surrogate"), e),
             })?;
         let detach_reset = t.opt_bool("detach_reset")?.unwrap_or(false);
-        let optimizer = match choice(t, "optimizer", &["adam", "adamw", "sgd"])? {
+        let optimizer = match choice(t, "optimizer", &["adam", "adamw", "sgd", "rmsprop", "adagrad"])? {
             Some("adamw") => OptimizerKind::AdamW,
             Some("sgd") => OptimizerKind::Sgd,
+            Some("rmsprop") => OptimizerKind::RmsProp,
+            Some("adagrad") => OptimizerKind::AdaGrad,
             _ => OptimizerKind::Adam,
         };
         let lr = number(t, "lr", 1e-3, |v| v.is_finite() && v > 0.0, "positive")?;
@@ -413,20 +443,32 @@ impl ScenarioTable for TrainTable {
             |v| v.is_finite() && v >= 0.0,
             "at least 0",
         )?;
-        let kind = choice(t, "schedule", &["constant", "cosine", "step"])?;
+        let kind = choice(t, "schedule", &["constant", "cosine", "step", "multistep", "exponential", "cyclic"])?;
         let every = count(t, "step_every", 10, 1)?;
-        let gamma = number(
-            t,
-            "step_gamma",
-            0.1,
-            |v| v.is_finite() && v > 0.0,
-            "positive",
-        )?;
+        let gamma = number(t, "step_gamma", 0.1, |v| v.is_finite() && v > 0.0, "positive")?;
+        let low = number(t, "cyclic_low", 0.1, |v| (0.0..=1.0).contains(&v), "in [0, 1]")?;
+        let mut milestones = Vec::new();
+        if let Some(node) = t.get("milestones") {
+            let Val::Array(items) = &node.val else {
+                return Err(t.err(node, "milestones", "must be an array of epochs"));
+            };
+            for item in items {
+                let e = node_count(item, &t.key_path("milestones"))?;
+                if milestones.last().is_some_and(|&m| m >= e) {
+                    return Err(t.err(item, "milestones", "must be ascending"));
+                }
+                milestones.push(e);
+            }
+        }
         let schedule = match kind {
             Some("cosine") => Schedule::Cosine,
             Some("step") => Schedule::Step { every, gamma },
+            Some("multistep") => Schedule::MultiStep { milestones, gamma },
+            Some("exponential") => Schedule::Exponential { gamma },
+            Some("cyclic") => Schedule::Cyclic { every, low },
             _ => Schedule::Constant,
         };
+        let warmup = count(t, "warmup", 0, 0)?;
         let seed = count(t, "seed", ctx.seed, 0)?;
         Ok(Arc::new(TrainConfig {
             input,
@@ -448,6 +490,7 @@ impl ScenarioTable for TrainTable {
             momentum,
             weight_decay,
             schedule,
+            warmup,
             seed,
         }))
     }

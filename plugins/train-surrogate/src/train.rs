@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{
+    AdaGradConfig, RmsPropConfig,
     AdamConfig, AdamWConfig, GradientsParams, Optimizer, SgdConfig, momentum::MomentumConfig,
 };
 use burn::tensor::{DType, Int, Tensor, TensorData};
@@ -118,13 +119,20 @@ pub enum Progress {
 }
 
 fn lr_at(cfg: &TrainConfig, epoch: u64) -> f64 {
-    match cfg.schedule {
+    let e = epoch as f64;
+    let lr = match &cfg.schedule {
         Schedule::Constant => cfg.lr,
-        Schedule::Cosine => {
-            cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * epoch as f64 / cfg.epochs as f64).cos())
-        }
+        Schedule::Cosine => cfg.lr * 0.5 * (1.0 + (std::f64::consts::PI * e / cfg.epochs as f64).cos()),
         Schedule::Step { every, gamma } => cfg.lr * gamma.powi((epoch / every) as i32),
-    }
+        Schedule::MultiStep { milestones, gamma } => cfg.lr * gamma.powi(milestones.iter().filter(|&&m| m <= epoch).count() as i32),
+        Schedule::Exponential { gamma } => cfg.lr * gamma.powi(epoch as i32),
+        Schedule::Cyclic { every, low } => {
+            let phase = (epoch % every) as f64 / *every as f64;
+            let tri = 1.0 - (2.0 * phase - 1.0).abs();
+            cfg.lr * (low + (1.0 - low) * tri)
+        }
+    };
+    if epoch < cfg.warmup { lr * (e + 1.0) / (cfg.warmup as f64 + 1.0) } else { lr }
 }
 
 /// The input of step `t` for samples `idx` (f32; the network casts it to its float type): the same currents every step (direct) or spikes
@@ -262,6 +270,8 @@ pub fn train(
             params,
             &mut progress,
         )?,
+        OptimizerKind::RmsProp => run.fit(RmsPropConfig::new().with_momentum(cfg.momentum as f32).with_weight_decay(wd).init(), params, &mut progress)?,
+        OptimizerKind::AdaGrad => run.fit(AdaGradConfig::new().with_weight_decay(wd).init(), params, &mut progress)?,
     };
     Ok((spec, params, stats))
 }

@@ -290,6 +290,6 @@ fn a_resumed_training_equals_one_that_never_stopped() {
     let sim2 = b.build(other, &RunOptions::default()).unwrap();
     let cfg2 = sim2.world.resource::<TrainConfig>().clone();
     let again = TrainOptions { checkpoint_dir: None, resume: Some(tmp.path().join("a/epoch_0003.swtr")) };
-    let err = train(&sim2, &cfg2, &again, |_| {}).err().expect("another scenario's checkpoint must be refused");
+    let err = train(&sim2, &cfg2, &again, |_| {}).expect_err("another scenario's checkpoint must be refused");
     assert!(err.contains("another scenario or other overrides"), "{err}");
 }
