@@ -16,7 +16,7 @@ use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use spikeworld::sim::Sim;
 
 use crate::checkpoint::TrainCheckpoint;
-use spikeworld::util::npy::read_npy_f64;
+use spikeworld::util::npy::{NpyArray, read_npy_f64};
 use spikeworld::util::rng::{Stream, purpose};
 
 use crate::config::{Encoding, Loss, OptimizerKind, Schedule, TrainConfig};
@@ -43,7 +43,9 @@ impl Dataset {
     ) -> Result<Dataset, String> {
         let dir = scenario.parent().unwrap_or(Path::new("."));
         let (xp, yp) = (dir.join(&cfg.x), dir.join(&cfg.y));
-        let x = read_npy_f64(&xp, None)?;
+        let x = read_array(&xp)?;
+        // Images ([n, rows, cols], as IDX stores them) are flattened row-major.
+        let x = NpyArray { shape: if x.shape.len() > 2 { vec![x.shape[0], x.shape[1..].iter().product()] } else { x.shape }, values: x.values };
         if x.shape.len() != 2 || x.shape[1] != width {
             return Err(format!(
                 "train.x: `{}` has shape {:?}; expected [samples, {width}] (the input encoder's size)",
@@ -51,7 +53,10 @@ impl Dataset {
                 x.shape
             ));
         }
-        let y = read_npy_f64(&yp, Some(&[x.shape[0]])).map_err(|e| format!("train.y: {e}"))?;
+        let y = read_array(&yp).map_err(|e| format!("train.y: {e}"))?;
+        if y.shape != [x.shape[0]] {
+            return Err(format!("train.y: `{}` has shape {:?}; expected [{}] (one label per sample)", yp.display(), y.shape, x.shape[0]));
+        }
         let mut labels = Vec::with_capacity(y.values.len());
         for (i, &v) in y.values.iter().enumerate() {
             if v.fract() != 0.0 || v < 0.0 || v >= classes as f64 {
@@ -91,6 +96,38 @@ impl Dataset {
             y: perm.iter().map(|&i| labels[i]).collect(),
         })
     }
+}
+
+/// Reads a `.npy` file, or an IDX file (MNIST, Fashion-MNIST: magic 0x00 0x00, type
+/// 0x08 = unsigned byte, the number of dimensions, big-endian u32 sizes, then the bytes).
+pub fn read_array(path: &Path) -> Result<NpyArray, String> {
+    let shown = path.display();
+    let mut head = [0u8; 4];
+    {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+        if f.read_exact(&mut head).is_err() {
+            return Err(format!("`{shown}` is too short for .npy or IDX"));
+        }
+    }
+    if head[0] != 0 || head[1] != 0 {
+        return read_npy_f64(path, None);
+    }
+    if head[2] != 0x08 {
+        return Err(format!("`{shown}`: IDX element type 0x{:02x}; only 0x08 (unsigned byte, as MNIST) is read", head[2]));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let dims = head[3] as usize;
+    if dims == 0 || bytes.len() < 4 + 4 * dims {
+        return Err(format!("`{shown}`: truncated IDX header"));
+    }
+    let shape: Vec<usize> = (0..dims).map(|d| u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().expect("4 bytes")) as usize).collect();
+    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| format!("`{shown}`: IDX sizes {shape:?} overflow"))?;
+    let data = &bytes[4 + 4 * dims..];
+    if data.len() != count {
+        return Err(format!("`{shown}`: IDX sizes {shape:?} need {count} bytes of data; the file has {}", data.len()));
+    }
+    Ok(NpyArray { shape, values: data.iter().map(|&b| f64::from(b)).collect() })
 }
 
 /// One epoch's numbers.

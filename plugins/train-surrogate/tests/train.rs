@@ -293,3 +293,40 @@ fn a_resumed_training_equals_one_that_never_stopped() {
     let err = train(&sim2, &cfg2, &again, |_| {}).expect_err("another scenario's checkpoint must be refused");
     assert!(err.contains("another scenario or other overrides"), "{err}");
 }
+
+/// MNIST's IDX files are read as the same samples as the `.npy` of the same data; a
+/// truncated IDX file is a clear error.
+#[test]
+fn idx_files_read_like_npy() {
+    use spikeworld_train_surrogate::train::Dataset;
+    let b = builder();
+    let sc = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &LoadOptions::default()).unwrap();
+    let sim = b.build(sc, &RunOptions::default()).unwrap();
+    let cfg = sim.world.resource::<TrainConfig>().clone();
+    let from_npy = Dataset::load(&cfg, &sim.scenario.path, 64, 10).unwrap();
+    // The same digits as IDX: images [1797, 8, 8] and labels [1797], unsigned bytes.
+    let x = spikeworld::util::npy::read_npy_f64(&scenario_path("../data/digits/x.npy"), None).unwrap();
+    let y = spikeworld::util::npy::read_npy_f64(&scenario_path("../data/digits/y.npy"), None).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let idx = |dims: &[u32], values: &[f64]| {
+        let mut v = vec![0u8, 0, 0x08, dims.len() as u8];
+        for d in dims {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v.extend(values.iter().map(|&x| x as u8));
+        v
+    };
+    std::fs::write(tmp.path().join("images-idx3-ubyte"), idx(&[1797, 8, 8], &x.values)).unwrap();
+    std::fs::write(tmp.path().join("labels-idx1-ubyte"), idx(&[1797], &y.values)).unwrap();
+    let mut c2 = cfg.clone();
+    c2.x = tmp.path().join("images-idx3-ubyte").display().to_string();
+    c2.y = tmp.path().join("labels-idx1-ubyte").display().to_string();
+    let from_idx = Dataset::load(&c2, &sim.scenario.path, 64, 10).unwrap();
+    assert!(from_idx.x == from_npy.x && from_idx.y == from_npy.y, "IDX and .npy give other samples");
+    let mut bad = idx(&[1797, 8, 8], &x.values);
+    bad.truncate(bad.len() - 5);
+    std::fs::write(tmp.path().join("short"), bad).unwrap();
+    c2.x = tmp.path().join("short").display().to_string();
+    let err = Dataset::load(&c2, &sim.scenario.path, 64, 10).err().unwrap_or_else(|| panic!("a truncated IDX file must be refused"));
+    assert!(err.contains("need 115008 bytes of data; the file has 115003"), "{err}");
+}
