@@ -330,3 +330,24 @@ fn idx_files_read_like_npy() {
     let err = Dataset::load(&c2, &sim.scenario.path, 64, 10).err().unwrap_or_else(|| panic!("a truncated IDX file must be refused"));
     assert!(err.contains("need 115008 bytes of data; the file has 115003"), "{err}");
 }
+
+/// A PLIF layer's `w` (1/τ = sigmoid(w)) is a trained parameter: it starts at
+/// −ln(init_tau − 1), receives a gradient and moves, and the network still learns.
+#[test]
+fn plif_time_constants_are_trained() {
+    let b = builder();
+    let text = std::fs::read_to_string(scenario_path("train_digits.toml")).unwrap().replace("model = \"sj_lif\"\n[population.params]\ntau = 2.0", "model = \"sj_plif\"\n[population.params]\ninit_tau = 2.0");
+    assert!(text.contains("sj_plif"));
+    let sc = Scenario::from_str(&text, &scenario_path("train_digits.toml"), b.registry(), &LoadOptions::default()).unwrap();
+    let sim = b.build(sc, &RunOptions::default()).unwrap();
+    let mut cfg = sim.world.resource::<TrainConfig>().clone();
+    cfg.epochs = 3;
+    let (_, params, stats) = train(&sim, &cfg, &TrainOptions::default(), |_| {}).unwrap();
+    assert_eq!(params.plif_w.len(), 2, "both populations are PLIF");
+    for w in &params.plif_w {
+        let v: Vec<f32> = w.val().into_data().convert::<f32>().to_vec().unwrap();
+        // init_tau = 2 → w0 = −ln(1) = 0.
+        assert!(v[0].abs() > 1e-4, "w should move from 0 (found {})", v[0]);
+    }
+    assert!(stats.last().unwrap().test_accuracy > 0.8, "{:?}", stats.last());
+}
