@@ -8,20 +8,54 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use spikeworld::prelude::*;
 use spikeworld::{Error, Result};
+use spikeworld_event_driven::world::learn::{TempotronTask, train_tempotron, write_tempotron_outputs};
 use spikeworld_train_surrogate::config::TrainConfig;
 use spikeworld_train_surrogate::train::{Progress, TrainOptions, train, write_outputs};
 
 /// Trains `sim`'s network into `out`; prints one line per epoch unless `quiet`.
 pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::PathBuf>) -> Result<i32> {
-    let Some(cfg) = sim.world.get_resource::<TrainConfig>().cloned() else {
-        return Err(Error::Input(format!(
-            "{}: no [train] table: nothing to train (see plugins/train-surrogate/README.md)",
-            sim.scenario.path.display()
-        )));
-    };
     let t0 = Instant::now();
     let checkpoints = out.join("checkpoints");
+    let tempotron = sim.world.get_resource::<TempotronTask>().cloned();
+    let cfg = sim.world.get_resource::<TrainConfig>().cloned();
+    if tempotron.is_none() && cfg.is_none() {
+        return Err(Error::Input(format!(
+            "{}: no [train] (surrogate gradients) or [tempotron] table: nothing to train (see plugins/train-surrogate/README.md)",
+            sim.scenario.path.display()
+        )));
+    }
+    if tempotron.is_some() && cfg.is_some() {
+        return Err(Error::Input(format!("{}: both [train] and [tempotron]: one learner per scenario", sim.scenario.path.display())));
+    }
     std::fs::create_dir_all(&checkpoints).map_err(|e| Error::Input(format!("--out {}: cannot create `{}`: {e}", out.display(), checkpoints.display())))?;
+    let fingerprint = format!("{} {:?}", sim.scenario.sha256, sim.scenario.overrides);
+    if let Some(task) = tempotron {
+        let c = &task.0;
+        let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(c.max_epochs as u64) };
+        let (acc, solved, w, curve) = train_tempotron(&task, &fingerprint, Some(&checkpoints), resume.as_deref(), |e| {
+            bar.inc(1);
+            bar.set_message(format!("epoch {}: {} errors, accuracy {:.2}%", e.epoch, e.errors, 100.0 * e.accuracy));
+        })
+        .map_err(Error::Input)?;
+        bar.finish_and_clear();
+        let files = write_tempotron_outputs(out, &w, &curve, acc, solved, c).map_err(Error::Runtime)?;
+        if !quiet {
+            println!(
+                "{}: tempotron, N = {}, P = {} (α = {}): {} after {} epochs in {:.1} s; accuracy {:.2}%; outputs: {}",
+                sim.scenario.path.display(),
+                c.n_afferents,
+                c.n_patterns,
+                c.n_patterns as f64 / c.n_afferents as f64,
+                if solved { "solved" } else { "not solved" },
+                curve.len(),
+                t0.elapsed().as_secs_f64(),
+                100.0 * acc,
+                files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        return Ok(0);
+    }
+    let cfg = cfg.expect("checked above");
     let opts = TrainOptions { checkpoint_dir: Some(checkpoints), resume };
     let bar = if quiet {
         ProgressBar::hidden()

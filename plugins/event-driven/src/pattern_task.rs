@@ -126,40 +126,116 @@ impl PatternTaskConfig {
 
     /// Trains on given patterns and labels.
     pub fn train_on(&self, pats: &[Pattern], labels: &[bool]) -> Result<TrainReport> {
-        self.validate()?;
-        if pats.len() != labels.len() {
-            return Err(Error::Length { what: "labels", got: labels.len(), expected: pats.len() });
-        }
-        let t = self.tempotron()?;
-        let mut w = self.initial_weights();
-        let mut vel = vec![0.0; w.len()];
-        let mut dw = vec![0.0; w.len()];
-        let mut order: Vec<usize> = (0..pats.len()).collect();
-        let mut accuracy = Vec::new();
+        let mut tr = Trainer::new(self, pats, labels)?;
         let mut solved = false;
-        for epoch in 0..self.max_epochs {
-            let mut s = Stream::new(self.seed, entity(), PURPOSE_ORDER, epoch as u64);
-            for i in (1..order.len()).rev() {
-                order.swap(i, s.below(i as u64 + 1) as usize);
-            }
-            let mut errors = 0usize;
-            for &k in &order {
-                if !t.gs_delta(&pats[k], &w, labels[k], self.lr, &mut dw)? {
-                    errors += 1;
-                    for ((wi, vi), di) in w.iter_mut().zip(vel.iter_mut()).zip(&dw) {
-                        *vi = di + self.momentum * *vi;
-                        *wi += *vi;
-                    }
-                }
-            }
-            accuracy.push(1.0 - errors as f64 / pats.len().max(1) as f64);
-            if errors == 0 {
+        while tr.epoch < self.max_epochs {
+            if tr.run_epoch()? == 0 {
                 solved = true;
                 break;
             }
         }
-        let final_accuracy = evaluate(&t, pats, labels, &w)?;
-        Ok(TrainReport { accuracy, final_accuracy, solved, weights: w })
+        let final_accuracy = evaluate(&tr.tempotron, pats, labels, &tr.w)?;
+        Ok(TrainReport { accuracy: tr.accuracy, final_accuracy, solved, weights: tr.w })
+    }
+}
+
+/// The training state, an epoch at a time (what a checkpoint holds: weights, momentum
+/// velocities, epochs done and their accuracies; the presentation order of epoch `e` is
+/// drawn from (seed, e), so a resumed trainer continues exactly).
+#[derive(Debug, Clone)]
+pub struct Trainer<'a> {
+    cfg: PatternTaskConfig,
+    tempotron: Tempotron,
+    pats: &'a [Pattern],
+    labels: &'a [bool],
+    /// Weights.
+    pub w: Vec<f64>,
+    /// Momentum velocities.
+    pub vel: Vec<f64>,
+    /// Epochs done.
+    pub epoch: usize,
+    /// Per epoch: the fraction classified correctly when presented.
+    pub accuracy: Vec<f64>,
+    dw: Vec<f64>,
+    order: Vec<usize>,
+    /// The epochs whose shuffles `order` holds.
+    shuffled: usize,
+}
+
+impl<'a> Trainer<'a> {
+    /// A trainer at epoch 0 with the task's initial weights.
+    pub fn new(cfg: &PatternTaskConfig, pats: &'a [Pattern], labels: &'a [bool]) -> Result<Self> {
+        cfg.validate()?;
+        if pats.len() != labels.len() {
+            return Err(Error::Length { what: "labels", got: labels.len(), expected: pats.len() });
+        }
+        if let Some(p) = pats.iter().find(|p| p.n_afferents() != cfg.n_afferents) {
+            return Err(Error::Length { what: "afferents of a pattern", got: p.n_afferents(), expected: cfg.n_afferents });
+        }
+        let w = cfg.initial_weights();
+        let n = w.len();
+        Ok(Trainer { cfg: *cfg, tempotron: cfg.tempotron()?, pats, labels, w, vel: vec![0.0; n], epoch: 0, accuracy: Vec::new(), dw: vec![0.0; n], order: (0..pats.len()).collect(), shuffled: 0 })
+    }
+
+    /// Continues from a saved state (weights, velocities, epochs done, their accuracies).
+    pub fn resume(&mut self, w: Vec<f64>, vel: Vec<f64>, accuracy: Vec<f64>) -> Result<()> {
+        if w.len() != self.w.len() || vel.len() != self.w.len() {
+            return Err(Error::Length { what: "saved weights", got: w.len().min(vel.len()), expected: self.w.len() });
+        }
+        self.w = w;
+        self.vel = vel;
+        self.epoch = accuracy.len();
+        self.accuracy = accuracy;
+        Ok(())
+    }
+
+    /// One epoch: every pattern once, in the order drawn for this epoch; an error updates
+    /// the weights (GS rule with momentum). Returns the number of errors.
+    pub fn run_epoch(&mut self) -> Result<usize> {
+        // NOTE: the order is reshuffled from the previous epoch's order, as `train_on`
+        // always did: the identity at epoch 0, then one shuffle per epoch. A resumed
+        // trainer replays the shuffles of the epochs done to reach the same order.
+        if self.order_epoch() != self.epoch {
+            self.replay_order();
+        }
+        let mut s = Stream::new(self.cfg.seed, entity(), PURPOSE_ORDER, self.epoch as u64);
+        for i in (1..self.order.len()).rev() {
+            self.order.swap(i, s.below(i as u64 + 1) as usize);
+        }
+        let mut errors = 0usize;
+        for &k in &self.order {
+            if !self.tempotron.gs_delta(&self.pats[k], &self.w, self.labels[k], self.cfg.lr, &mut self.dw)? {
+                errors += 1;
+                for ((wi, vi), di) in self.w.iter_mut().zip(self.vel.iter_mut()).zip(&self.dw) {
+                    *vi = di + self.cfg.momentum * *vi;
+                    *wi += *vi;
+                }
+            }
+        }
+        self.accuracy.push(1.0 - errors as f64 / self.pats.len().max(1) as f64);
+        self.epoch += 1;
+        self.shuffled = self.epoch;
+        Ok(errors)
+    }
+
+    fn order_epoch(&self) -> usize {
+        self.shuffled
+    }
+
+    fn replay_order(&mut self) {
+        self.order = (0..self.pats.len()).collect();
+        for e in 0..self.epoch {
+            let mut s = Stream::new(self.cfg.seed, entity(), PURPOSE_ORDER, e as u64);
+            for i in (1..self.order.len()).rev() {
+                self.order.swap(i, s.below(i as u64 + 1) as usize);
+            }
+        }
+        self.shuffled = self.epoch;
+    }
+
+    /// Fraction classified correctly with the current weights.
+    pub fn evaluate(&self) -> Result<f64> {
+        evaluate(&self.tempotron, self.pats, self.labels, &self.w)
     }
 }
 

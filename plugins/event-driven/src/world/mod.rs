@@ -3,6 +3,7 @@
 //! The timing of the coupling is drawn in `docs/event-driven.md`.
 
 pub mod config;
+pub mod learn;
 pub mod run;
 
 use spikeworld::prelude::*;
@@ -14,6 +15,7 @@ pub struct EventDrivenPlugin;
 impl Plugin for EventDrivenPlugin {
     fn build(&self, b: &mut SimBuilder) {
         b.add_scenario_table(config::EventPopulationTable)
+            .add_scenario_table(learn::TempotronTable)
             .add_world_hook(run::build_event_net)
             .add_resource_state::<run::EventNet>("event_driven.net")
             .add_systems(SimSystems::EventWindow, run::event_window)
