@@ -220,7 +220,7 @@ fn a_malformed_train_table_is_a_located_error() {
             "trainable = [\"fc1\", \"fc9\"]",
         ),
         ("epochs = 30", "epochs = 0"),
-        ("lr = 0.003", "lr = -1.0"),
+        ("lr = 0.005", "lr = -1.0"),
         ("input = \"pixels\"", "input = \"hidden\""),
     ] {
         let text = base.replace(bad, key);
