@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod functional;
 pub mod net;
 pub mod plot;
 pub mod surrogate;
