@@ -11,7 +11,7 @@ use crate::net::{Clock, CpuPool, CpuScratch, InputRing, NeuronState, Spikes, Sta
 /// Most ranges one population is split into.
 const MAX_CHUNKS: usize = 64;
 /// Fewest neurons in a range.
-const MIN_CHUNK: usize = 4096;
+pub(crate) const MIN_CHUNK: usize = 4096;
 
 /// One range of neurons: its slices of every state variable and input.
 struct Part<'a> {

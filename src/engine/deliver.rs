@@ -20,7 +20,7 @@ use crate::net::{Clock, CpuPool, DeliveryOrder, InputRing, SpikeHistory, Spikes}
 /// Most target ranges one ring is split into.
 const MAX_PARTS: usize = 64;
 /// Fewest targets in a range.
-const MIN_PART: usize = 1024;
+pub(crate) const MIN_PART: usize = 4096;
 /// Fewest synapses a group's spikes reach in a step for threads to pay (below, the
 /// hand-off to the pool costs more than the work).
 const MIN_PARALLEL_EVENTS: usize = 1024;
