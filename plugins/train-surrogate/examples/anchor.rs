@@ -146,7 +146,12 @@ fn main() {
         );
         let loss = count.sum();
         // Force completion: read the loss back to the host.
-        out_spikes = loss.clone().into_data().convert::<f32>().to_vec::<f32>().expect("f32")[0];
+        out_spikes = loss
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .expect("f32")[0];
         let t1 = Instant::now();
         let grads = loss.backward();
         let g = params.weights[0]
