@@ -28,7 +28,7 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
         return Err(Error::Input(format!("{}: both [train] and [tempotron]: one learner per scenario", sim.scenario.path.display())));
     }
     std::fs::create_dir_all(&checkpoints).map_err(|e| Error::Input(format!("--out {}: cannot create `{}`: {e}", out.display(), checkpoints.display())))?;
-    let fingerprint = format!("{} {:?}", sim.scenario.sha256, sim.scenario.overrides);
+    let fingerprint = sim.scenario.fingerprint();
     if let Some(task) = tempotron {
         let c = &task.0;
         let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(c.max_epochs as u64) };

@@ -302,6 +302,11 @@ pub struct LoadOptions {
 }
 
 impl Scenario {
+    /// What ties a learner's checkpoint to this run: the file's SHA-256 and the overrides.
+    pub fn fingerprint(&self) -> String {
+        format!("{} {:?}", self.sha256, self.overrides)
+    }
+
     /// Reads, overrides and validates a scenario file, with the memory limit of `opts`
     /// ([`MemoryLimit::resolve`]).
     pub fn load(path: &Path, registry: &Registry, opts: &LoadOptions) -> crate::Result<Scenario> {

@@ -32,3 +32,62 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut std::io::BufWriter<&std:
     res.map_err(|e| Error::io(path, e))
 }
 
+
+/// Writes `blocks` to `path` atomically as a small container: the 8-byte `magic`, then
+/// each block as a little-endian u64 length and its bytes. The learners' per-epoch
+/// checkpoints use it ([`read_blocks`] reads it back).
+pub fn write_blocks(path: &Path, magic: &[u8; 8], blocks: &[&[u8]]) -> Result<()> {
+    write_atomic(path, |w| {
+        w.write_all(magic)?;
+        for b in blocks {
+            w.write_all(&(b.len() as u64).to_le_bytes())?;
+            w.write_all(b)?;
+        }
+        Ok(())
+    })
+}
+
+/// Reads `count` blocks written by [`write_blocks`] with the same `magic`; a file of another
+/// kind, a truncated one or trailing bytes are errors that name the file.
+pub fn read_blocks(path: &Path, magic: &[u8; 8], count: usize) -> std::result::Result<Vec<Vec<u8>>, String> {
+    let shown = path.display();
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    let Some(mut rest) = bytes.strip_prefix(magic.as_slice()) else {
+        return Err(format!("`{shown}` is not a {} file (wrong header)", String::from_utf8_lossy(magic)));
+    };
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (len, tail) = rest.split_first_chunk::<8>().ok_or_else(|| format!("`{shown}` is truncated"))?;
+        let len = u64::from_le_bytes(*len);
+        if len > tail.len() as u64 {
+            return Err(format!("`{shown}` is truncated (a block of {len} bytes, {} left)", tail.len()));
+        }
+        let (block, tail) = tail.split_at(len as usize);
+        out.push(block.to_vec());
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(format!("`{shown}` has {} bytes after its last block", rest.len()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_round_trip_and_damage_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("sw-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.bin");
+        write_blocks(&p, b"TESTBLK1", &[b"header", b"", &[1, 2, 3]]).unwrap();
+        assert_eq!(read_blocks(&p, b"TESTBLK1", 3).unwrap(), vec![b"header".to_vec(), vec![], vec![1, 2, 3]]);
+        assert!(read_blocks(&p, b"OTHERBLK", 3).unwrap_err().contains("wrong header"));
+        assert!(read_blocks(&p, b"TESTBLK1", 2).unwrap_err().contains("after its last block"));
+        let full = std::fs::read(&p).unwrap();
+        std::fs::write(&p, &full[..full.len() - 1]).unwrap();
+        assert!(read_blocks(&p, b"TESTBLK1", 3).unwrap_err().contains("truncated"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -4,11 +4,12 @@
 //! functions of (seed, epoch), so a run resumed from epoch `e` continues exactly as the run
 //! that wrote it: same weights, bit for bit (`tests/train.rs`).
 //!
-//! File: `SWTRAIN1`, then three length-prefixed (u64 little-endian) blocks: a JSON header,
+//! File (`util::fsio::write_blocks`): magic `SWTRAIN1`, then three blocks: a JSON header,
 //! the parameters' record, the optimizer's record. Written atomically.
 
-use std::io::Read;
 use std::path::Path;
+
+use spikeworld::util::fsio::{read_blocks, write_blocks};
 
 use crate::train::EpochStats;
 
@@ -40,42 +41,14 @@ impl TrainCheckpoint {
     /// Writes the checkpoint to `path` atomically.
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let header = serde_json::to_vec(&Header { fingerprint: self.fingerprint.clone(), epoch: self.epoch, stats: self.stats.clone() }).map_err(|e| e.to_string())?;
-        spikeworld::util::fsio::write_atomic(path, |w| {
-            use std::io::Write;
-            w.write_all(MAGIC)?;
-            for block in [&header, &self.params, &self.optim] {
-                w.write_all(&(block.len() as u64).to_le_bytes())?;
-                w.write_all(block)?;
-            }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())
+        write_blocks(path, MAGIC, &[&header, &self.params, &self.optim]).map_err(|e| e.to_string())
     }
 
     /// Reads a checkpoint; errors say what is wrong with the file.
     pub fn read(path: &Path) -> Result<TrainCheckpoint, String> {
-        let shown = path.display();
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-        let mut r = bytes.as_slice();
-        let mut magic = [0u8; 8];
-        r.read_exact(&mut magic).map_err(|_| format!("`{shown}` is not a training checkpoint (too short)"))?;
-        if &magic != MAGIC {
-            return Err(format!("`{shown}` is not a training checkpoint of this version (no {:?} header)", String::from_utf8_lossy(MAGIC)));
-        }
-        let mut block = || -> Result<Vec<u8>, String> {
-            let mut len = [0u8; 8];
-            r.read_exact(&mut len).map_err(|_| format!("`{shown}` is truncated"))?;
-            let len = u64::from_le_bytes(len);
-            if len > r.len() as u64 {
-                return Err(format!("`{shown}` is truncated (a block of {len} bytes, {} left)", r.len()));
-            }
-            let (head, rest) = r.split_at(len as usize);
-            r = rest;
-            Ok(head.to_vec())
-        };
-        let header: Header = serde_json::from_slice(&block()?).map_err(|e| format!("`{shown}`: bad header: {e}"))?;
-        let params = block()?;
-        let optim = block()?;
-        Ok(TrainCheckpoint { fingerprint: header.fingerprint, epoch: header.epoch, stats: header.stats, params, optim })
+        let mut blocks = read_blocks(path, MAGIC, 3)?.into_iter();
+        let mut next = || blocks.next().expect("three blocks");
+        let header: Header = serde_json::from_slice(&next()).map_err(|e| format!("`{}`: bad header: {e}", path.display()))?;
+        Ok(TrainCheckpoint { fingerprint: header.fingerprint, epoch: header.epoch, stats: header.stats, params: next(), optim: next() })
     }
 }

@@ -284,7 +284,7 @@ pub fn train(
         n_train: n - cfg.test_count as usize,
         n,
         opts,
-        fingerprint: format!("{} {:?}", sim.scenario.sha256, sim.scenario.overrides),
+        fingerprint: sim.scenario.fingerprint(),
     };
     let (params, stats) = match cfg.optimizer {
         OptimizerKind::Adam => run.fit(

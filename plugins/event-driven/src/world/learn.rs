@@ -24,6 +24,7 @@ use std::sync::Arc;
 use bevy_ecs::prelude::{Resource, World};
 use spikeworld::api::addon::{ScenarioTable, TableConfig, TableCtx};
 use spikeworld::prelude::*;
+use spikeworld::util::fsio::{read_blocks, write_blocks};
 use spikeworld::util::table::{Table, node_count};
 
 use crate::pattern_task::{PatternTaskConfig, Trainer};
@@ -164,50 +165,29 @@ pub fn train_tempotron(
     Ok((final_accuracy, solved, tr.w, tr.accuracy))
 }
 
+fn f64_bytes(v: &[f64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
 fn write_checkpoint(path: &Path, fingerprint: &str, w: &[f64], vel: &[f64], acc: &[f64]) -> Result<(), String> {
-    spikeworld::util::fsio::write_atomic(path, |out| {
-        use std::io::Write;
-        out.write_all(MAGIC)?;
-        out.write_all(&(fingerprint.len() as u64).to_le_bytes())?;
-        out.write_all(fingerprint.as_bytes())?;
-        for v in [w, vel, acc] {
-            out.write_all(&(v.len() as u64).to_le_bytes())?;
-            for x in v {
-                out.write_all(&x.to_le_bytes())?;
-            }
-        }
-        Ok(())
-    })
-    .map_err(|e| e.to_string())
+    write_blocks(path, MAGIC, &[fingerprint.as_bytes(), &f64_bytes(w), &f64_bytes(vel), &f64_bytes(acc)]).map_err(|e| e.to_string())
 }
 
 type Saved = (String, Vec<f64>, Vec<f64>, Vec<f64>);
 
+/// (fingerprint, weights, velocities, accuracies) of a checkpoint.
 fn read_checkpoint(path: &Path) -> Result<Saved, String> {
     let shown = path.display();
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    if bytes.len() < 16 || &bytes[..8] != MAGIC {
-        return Err(format!("`{shown}` is not a tempotron training checkpoint of this version"));
-    }
-    let mut at = 8usize;
-    let mut take = |n: usize| -> Result<&[u8], String> {
-        let s = bytes.get(at..at + n).ok_or_else(|| format!("`{shown}` is truncated"))?;
-        at += n;
-        Ok(s)
+    let mut blocks = read_blocks(path, MAGIC, 4)?.into_iter();
+    let fp = String::from_utf8(blocks.next().expect("four blocks")).map_err(|_| format!("`{shown}`: bad header"))?;
+    let mut floats = || -> Result<Vec<f64>, String> {
+        let b = blocks.next().expect("four blocks");
+        if b.len() % 8 != 0 {
+            return Err(format!("`{shown}` is corrupt (a block of {} bytes is not f64s)", b.len()));
+        }
+        Ok(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
     };
-    let len = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize;
-    let n = len(take(8)?);
-    let fp = String::from_utf8(take(n)?.to_vec()).map_err(|_| format!("`{shown}`: bad header"))?;
-    let mut vecs = Vec::new();
-    for _ in 0..3 {
-        let n = len(take(8)?);
-        let raw = take(n.checked_mul(8).ok_or_else(|| format!("`{shown}` is corrupt"))?)?;
-        vecs.push(raw.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect::<Vec<f64>>());
-    }
-    let acc = vecs.pop().expect("three");
-    let vel = vecs.pop().expect("three");
-    let w = vecs.pop().expect("three");
-    Ok((fp, w, vel, acc))
+    Ok((fp, floats()?, floats()?, floats()?))
 }
 
 /// Writes `weights.npy` ([N]), `curve.csv` and `train.json`; returns their paths.
@@ -220,15 +200,18 @@ pub fn write_tempotron_outputs(dir: &Path, w: &[f64], curve: &[f64], final_accur
     }
     let c = dir.join("curve.csv");
     spikeworld::util::fsio::write_atomic(&c, |o| std::io::Write::write_all(o, csv.as_bytes())).map_err(|e| e.to_string())?;
-    let json = format!(
-        "{{\n  \"learner\": \"tempotron\",\n  \"n_afferents\": {},\n  \"patterns\": {},\n  \"alpha\": {},\n  \"epochs\": {},\n  \"solved\": {solved},\n  \"final_accuracy\": {final_accuracy},\n  \"curve\": {:?}\n}}\n",
-        cfg.n_afferents,
-        cfg.n_patterns,
-        cfg.n_patterns as f64 / cfg.n_afferents as f64,
-        curve.len(),
-        curve
-    );
+    let json = serde_json::to_vec_pretty(&serde_json::json!({
+        "learner": "tempotron",
+        "n_afferents": cfg.n_afferents,
+        "patterns": cfg.n_patterns,
+        "alpha": cfg.n_patterns as f64 / cfg.n_afferents as f64,
+        "epochs": curve.len(),
+        "solved": solved,
+        "final_accuracy": final_accuracy,
+        "curve": curve,
+    }))
+    .map_err(|e| e.to_string())?;
     let j = dir.join("train.json");
-    spikeworld::util::fsio::write_atomic(&j, |o| std::io::Write::write_all(o, json.as_bytes())).map_err(|e| e.to_string())?;
+    spikeworld::util::fsio::write_atomic(&j, |o| std::io::Write::write_all(o, &json)).map_err(|e| e.to_string())?;
     Ok(vec![p, c, j])
 }
