@@ -22,8 +22,10 @@ use crate::queue::{Event, EventQueue};
 #[derive(Debug, Clone)]
 pub struct BucketQueue {
     dt: f64,
-    /// `ring[s % horizon]` holds the events of step `s` for `base <= s < base + horizon`.
+    /// `ring[s & mask]` holds the events of step `s` for `base <= s < base + ring.len()`
+    /// (the horizon rounded up to a power of two).
     ring: Vec<Vec<Event>>,
+    mask: u64,
     /// First step the ring holds.
     base: u64,
     /// Events at or beyond step `base + horizon`.
@@ -43,7 +45,8 @@ impl BucketQueue {
         if horizon == 0 {
             return Err(Error::Parameter { name: "horizon", value: 0.0, reason: "must be at least 1 step" });
         }
-        Ok(BucketQueue { dt, ring: vec![Vec::new(); horizon], base: 0, far: BinaryHeap::new(), window: Vec::new(), late: BinaryHeap::new(), t_end: f64::NEG_INFINITY, len: 0 })
+        let n = horizon.next_power_of_two();
+        Ok(BucketQueue { dt, ring: vec![Vec::new(); n], mask: n as u64 - 1, base: 0, far: BinaryHeap::new(), window: Vec::new(), late: BinaryHeap::new(), t_end: f64::NEG_INFINITY, len: 0 })
     }
 
     /// Events pending.
@@ -57,8 +60,9 @@ impl BucketQueue {
     }
 
     fn step_of(&self, t: f64) -> u64 {
-        let s = (t / self.dt).floor();
-        if s <= 0.0 { 0 } else { s as u64 }
+        // NOTE: `as` truncates toward zero and saturates below at 0: `floor` for t ≥ 0,
+        // and 0 for t < 0, without a libm call.
+        (t / self.dt) as u64
     }
 
     /// Adds an event. One due before the open window's end joins that window.
@@ -70,9 +74,8 @@ impl BucketQueue {
             return Ok(());
         }
         let s = self.step_of(ev.time).max(self.base);
-        let h = self.ring.len() as u64;
-        if s < self.base + h {
-            self.ring[(s % h) as usize].push(ev);
+        if s <= self.base + self.mask {
+            self.ring[(s & self.mask) as usize].push(ev);
         } else {
             self.far.push(Reverse(ev));
         }
@@ -85,12 +88,13 @@ impl BucketQueue {
         debug_assert!(self.window.is_empty() && self.late.is_empty(), "the previous window was not drained");
         let last = self.step_of(t_end);
         let h = self.ring.len() as u64;
+        let mask = self.mask;
         // Every bucket up to the one holding t_end (an event at t < t_end may sit in the
         // bucket of t_end's step, or in the next one through rounding).
         let mut w = std::mem::take(&mut self.window);
         let mut keep = Vec::new();
         while self.base <= last + 1 {
-            let b = &mut self.ring[(self.base % h) as usize];
+            let b = &mut self.ring[(self.base & mask) as usize];
             if self.base == last + 1 {
                 // The next step's bucket: only what rounding put there and is due now
                 // leaves it (in place: the rest stays for the next window).
@@ -103,8 +107,21 @@ impl BucketQueue {
                 });
                 break;
             }
-            for e in b.drain(..) {
-                if e.time < t_end { w.push(e) } else { keep.push(e) }
+            if w.is_empty() {
+                // The usual case, one bucket: take it whole (the bucket gets the window's
+                // empty buffer, capacity kept) and move out what is not due.
+                std::mem::swap(&mut w, b);
+                w.retain(|e| {
+                    let due = e.time < t_end;
+                    if !due {
+                        keep.push(*e);
+                    }
+                    due
+                });
+            } else {
+                for e in b.drain(..) {
+                    if e.time < t_end { w.push(e) } else { keep.push(e) }
+                }
             }
             self.base += 1;
             // The ring moved on: events from the far heap now within reach come in.
@@ -119,7 +136,7 @@ impl BucketQueue {
         for e in keep {
             let s = self.step_of(e.time).max(self.base);
             if s < self.base + h {
-                self.ring[(s % h) as usize].push(e);
+                self.ring[(s & mask) as usize].push(e);
             } else {
                 self.far.push(Reverse(e));
             }
@@ -170,6 +187,14 @@ impl BucketWindow<'_> {
     /// Pushes an event while the window is open (it joins it if due before its end).
     pub fn push(&mut self, ev: Event) -> Result<()> {
         self.q.push(ev)
+    }
+
+    /// The receiver of the event `k` places after the next one among those the window
+    /// opened with (events pushed since are not counted): a hint for prefetching.
+    #[inline]
+    pub fn peek_target(&self, k: usize) -> Option<crate::queue::Target> {
+        let w = &self.q.window;
+        w.len().checked_sub(k + 1).map(|i| w[i].target)
     }
 }
 

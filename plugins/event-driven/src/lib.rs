@@ -21,7 +21,7 @@ pub mod prelude {
     pub use crate::pattern_task::{PatternTaskConfig, TrainReport};
     pub use crate::buckets::BucketQueue;
     pub use crate::queue::{Event, EventQueue, Origin, Target};
-    pub use crate::srm0::{PspNorm, ResetMode, Srm0Neuron, Srm0Params, Srm0State};
+    pub use crate::srm0::{PspNorm, ResetMode, Srm0Model, Srm0Neuron, Srm0Params, Srm0State};
     pub use crate::tempotron::{Pattern, Spike, Tempotron, VMax};
     pub use crate::world::EventDrivenPlugin;
 }

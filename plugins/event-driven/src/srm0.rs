@@ -172,7 +172,8 @@ impl Srm0State {
             .collect()
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks that the values are finite and the last spike is not after the clock.
+    pub fn validate(&self) -> Result<()> {
         finite_time("srm0 clock", self.t)?;
         finite("a", self.a)?;
         finite("r", self.r)?;
@@ -184,11 +185,143 @@ impl Srm0State {
     }
 }
 
+/// The shared part of a population of SRM0 neurons: its parameters and PSP scale. The
+/// dynamics are methods on a [`Srm0State`], so a population stores one model and a
+/// compact array of states (what the world's event window does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Srm0Model {
+    params: Srm0Params,
+    c: f64,
+}
+
+impl Srm0Model {
+    /// Validates the parameters.
+    pub fn new(params: Srm0Params) -> Result<Self> {
+        Ok(Self { params, c: params.psp_scale()? })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Srm0Params {
+        &self.params
+    }
+
+    #[inline]
+    fn decay_to(&self, s: &mut Srm0State, t: f64) {
+        let d = t - s.t;
+        if d > 0.0 {
+            let em = (-d / self.params.tau_m).exp();
+            s.a *= em;
+            s.r *= em;
+            s.b *= (-d / self.params.tau_s).exp();
+            s.t = t;
+        }
+    }
+
+    /// Free evolution up to `t` (≥ the clock), stopping at the first spike if there is
+    /// one (returned; the state is then just after its reset). Without `settle`, a
+    /// free evolution that reaches no spike leaves the state where it stopped looking
+    /// (a probe's answer is the same, without decaying to a far `t`).
+    fn step(&self, st: &mut Srm0State, t: f64, settle: bool) -> Option<f64> {
+        loop {
+            let start = st.t.max(st.last_spike + self.params.t_ref);
+            if start > t {
+                if settle {
+                    self.decay_to(st, t);
+                }
+                return None;
+            }
+            self.decay_to(st, start);
+            let f = TwoExp { a: st.a + st.r, b: st.b, c: -self.params.theta, tau1: self.params.tau_m, tau2: self.params.tau_s };
+            let Some(s) = f.first_crossing(t - st.t, time_tolerance(t)) else {
+                if settle {
+                    self.decay_to(st, t);
+                }
+                return None;
+            };
+            let ts = (st.t + s).min(t);
+            if ts <= st.last_spike {
+                // NOTE: at most one spike per instant; look again one ulp later.
+                let next = f64::next_up(ts);
+                if next > t {
+                    return None;
+                }
+                self.decay_to(st, next);
+                continue;
+            }
+            self.decay_to(st, ts);
+            let jump = -(self.params.theta - self.params.u_r);
+            match self.params.reset {
+                ResetMode::Cumulative => st.r += jump,
+                ResetMode::LastSpike => st.r = jump,
+            }
+            st.last_spike = ts;
+            st.n_spikes += 1;
+            return Some(ts);
+        }
+    }
+
+    /// Free evolution of `st` to `t` (finite, ≥ its clock): every output spike in
+    /// `[clock, t]` is appended to `out`.
+    pub fn advance(&self, st: &mut Srm0State, t: f64, out: &mut Vec<f64>) -> Result<()> {
+        let t = finite_time("srm0 advance", t)?;
+        if t < st.t {
+            return Err(Error::OutOfOrder { what: "srm0 advance", value: t, previous: st.t });
+        }
+        while let Some(s) = self.step(st, t, true) {
+            out.push(s);
+        }
+        Ok(())
+    }
+
+    /// An input of weight `w` at `t`: evolves to `t` (spikes into `out`), then adds it.
+    pub fn receive(&self, st: &mut Srm0State, t: f64, w: f64, out: &mut Vec<f64>) -> Result<()> {
+        let w = finite("weight", w)?;
+        self.advance(st, t, out)?;
+        st.a += w * self.c;
+        st.b -= w * self.c;
+        Ok(())
+    }
+
+    /// [`Srm0Model::receive`] for a state whose free evolution is known not to reach θ
+    /// before `quiet_until` (its [`Srm0Model::next_spike`], or `+∞` for none): an input
+    /// earlier than that by more than [`QUIET_MARGIN_MS`] only decays the state (the same
+    /// operations, so the same bits, as `receive` finding no crossing); a later one takes
+    /// the full path.
+    #[inline]
+    pub fn receive_quiet(&self, st: &mut Srm0State, quiet_until: f64, t: f64, w: f64, out: &mut Vec<f64>) -> Result<()> {
+        if !(t + QUIET_MARGIN_MS < quiet_until && t >= st.t && w.is_finite()) {
+            return self.receive(st, t, w, out);
+        }
+        let start = st.t.max(st.last_spike + self.params.t_ref);
+        if start <= t {
+            self.decay_to(st, start);
+        }
+        self.decay_to(st, t);
+        st.a += w * self.c;
+        st.b -= w * self.c;
+        Ok(())
+    }
+
+    /// When `st` would spike next if no input arrived before `t_limit` (may be `+∞`):
+    /// what a scheduler puts in its queue. The state is not changed.
+    pub fn next_spike(&self, st: &Srm0State, t_limit: f64) -> Option<f64> {
+        if t_limit.is_nan() || t_limit < st.t {
+            return None;
+        }
+        let mut probe = *st;
+        self.step(&mut probe, t_limit, false)
+    }
+}
+
+/// How far before its predicted crossing an input still takes
+/// [`Srm0Model::receive_quiet`]'s short path (ms): far above the crossing's tolerance,
+/// so a crossing the prediction placed a few ulp late is still found by the full path.
+pub const QUIET_MARGIN_MS: f64 = 1e-6;
+
 /// One SRM0 neuron driven by time-ordered input events (what a scheduler drives).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Srm0Neuron {
-    params: Srm0Params,
-    c: f64,
+    model: Srm0Model,
     state: Srm0State,
 }
 
@@ -200,9 +333,9 @@ impl Srm0Neuron {
 
     /// A neuron resumed from a checkpointed state.
     pub fn from_state(params: Srm0Params, state: Srm0State) -> Result<Self> {
-        let c = params.psp_scale()?;
+        let model = Srm0Model::new(params)?;
         state.validate()?;
-        Ok(Self { params, c, state })
+        Ok(Self { model, state })
     }
 
     /// The state (for checkpoints).
@@ -212,7 +345,7 @@ impl Srm0Neuron {
 
     /// The parameters.
     pub fn params(&self) -> &Srm0Params {
-        &self.params
+        &self.model.params
     }
 
     /// `u` at the neuron's clock.
@@ -220,83 +353,20 @@ impl Srm0Neuron {
         self.state.a + self.state.r + self.state.b
     }
 
-    fn decay_to(&mut self, t: f64) {
-        let d = t - self.state.t;
-        if d > 0.0 {
-            let em = (-d / self.params.tau_m).exp();
-            self.state.a *= em;
-            self.state.r *= em;
-            self.state.b *= (-d / self.params.tau_s).exp();
-            self.state.t = t;
-        }
-    }
-
-    /// Free evolution up to `t` (≥ the clock), stopping at the first spike if there is
-    /// one (returned; the state is then just after its reset).
-    fn step(&mut self, t: f64) -> Option<f64> {
-        loop {
-            let start = self.state.t.max(self.state.last_spike + self.params.t_ref);
-            if start > t {
-                self.decay_to(t);
-                return None;
-            }
-            self.decay_to(start);
-            let f = TwoExp { a: self.state.a + self.state.r, b: self.state.b, c: -self.params.theta, tau1: self.params.tau_m, tau2: self.params.tau_s };
-            let Some(s) = f.first_crossing(t - self.state.t, time_tolerance(t)) else {
-                self.decay_to(t);
-                return None;
-            };
-            let ts = (self.state.t + s).min(t);
-            if ts <= self.state.last_spike {
-                // NOTE: at most one spike per instant; look again one ulp later.
-                let next = f64::next_up(ts);
-                if next > t {
-                    return None;
-                }
-                self.decay_to(next);
-                continue;
-            }
-            self.decay_to(ts);
-            let jump = -(self.params.theta - self.params.u_r);
-            match self.params.reset {
-                ResetMode::Cumulative => self.state.r += jump,
-                ResetMode::LastSpike => self.state.r = jump,
-            }
-            self.state.last_spike = ts;
-            self.state.n_spikes += 1;
-            return Some(ts);
-        }
-    }
-
     /// Free evolution to `t` (finite, ≥ the clock): every output spike in `[clock, t]` is
     /// appended to `out`.
     pub fn advance(&mut self, t: f64, out: &mut Vec<f64>) -> Result<()> {
-        let t = finite_time("srm0 advance", t)?;
-        if t < self.state.t {
-            return Err(Error::OutOfOrder { what: "srm0 advance", value: t, previous: self.state.t });
-        }
-        while let Some(s) = self.step(t) {
-            out.push(s);
-        }
-        Ok(())
+        self.model.advance(&mut self.state, t, out)
     }
 
     /// An input of weight `w` at `t`: evolves to `t` (spikes into `out`), then adds it.
     pub fn receive(&mut self, t: f64, w: f64, out: &mut Vec<f64>) -> Result<()> {
-        let w = finite("weight", w)?;
-        self.advance(t, out)?;
-        self.state.a += w * self.c;
-        self.state.b -= w * self.c;
-        Ok(())
+        self.model.receive(&mut self.state, t, w, out)
     }
 
     /// When the neuron would spike next if no input arrived before `t_limit` (may be
     /// `+∞`): what a scheduler puts in its queue. The neuron is not changed.
     pub fn next_spike(&self, t_limit: f64) -> Option<f64> {
-        if t_limit.is_nan() || t_limit < self.state.t {
-            return None;
-        }
-        let mut probe = self.clone();
-        probe.step(t_limit)
+        self.model.next_spike(&self.state, t_limit)
     }
 }

@@ -4,7 +4,7 @@
 //! `iaf_psc_exp` written out here from its ODE.
 
 use spikeworld::util::rng::Stream;
-use spikeworld_event_driven::srm0::{PspNorm, ResetMode, Srm0Neuron, Srm0Params, Srm0State};
+use spikeworld_event_driven::srm0::{PspNorm, ResetMode, Srm0Model, Srm0Neuron, Srm0Params, Srm0State};
 
 /// Poisson-like inputs: (time, weight) sorted, weights mostly excitatory.
 fn inputs(seed: u64, n: usize, t_end: f64, w_hi: f64) -> Vec<(f64, f64)> {
@@ -225,3 +225,37 @@ fn bad_inputs_are_errors() {
     assert!(Srm0Neuron::new(Srm0Params { reset: ResetMode::LastSpike, t_ref: 0.0, ..Default::default() }).is_err());
 }
 
+
+/// The scheduler's short path (`receive_quiet`, which skips the crossing search for an
+/// input well before the predicted crossing) gives the same bits as `receive`: states and
+/// spike times, over long random input streams, for both reset modes and refractoriness.
+#[test]
+fn quiet_receive_equals_full_receive_bit_for_bit() {
+    for (k, p) in [
+        Srm0Params { tau_m: 10.0, tau_s: 2.5, ..Default::default() },
+        Srm0Params { tau_m: 10.0, tau_s: 2.5, t_ref: 2.0, u_r: -0.5, norm: PspNorm::Current, ..Default::default() },
+        Srm0Params { tau_m: 4.0, tau_s: 9.0, t_ref: 1.0, reset: ResetMode::LastSpike, ..Default::default() },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let m = Srm0Model::new(p).unwrap();
+        let inp = inputs(40 + k as u64, 20_000, 2000.0, 0.35);
+        let (mut full, mut quiet) = (Srm0State::default(), Srm0State::default());
+        let (mut out_full, mut out_quiet) = (Vec::new(), Vec::new());
+        let mut quiet_until = f64::INFINITY;
+        let mut short = 0;
+        for &(t, w) in &inp {
+            m.receive(&mut full, t, w, &mut out_full).unwrap();
+            if t + spikeworld_event_driven::srm0::QUIET_MARGIN_MS < quiet_until {
+                short += 1;
+            }
+            m.receive_quiet(&mut quiet, quiet_until, t, w, &mut out_quiet).unwrap();
+            assert_eq!(format!("{full:?}"), format!("{quiet:?}"), "params {k}, input at {t}");
+            quiet_until = m.next_spike(&quiet, quiet.t + 1e6).unwrap_or(f64::INFINITY);
+        }
+        assert_eq!(out_full.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), out_quiet.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        assert!(out_full.len() > 50, "params {k}: the stream should make the neuron fire ({})", out_full.len());
+        assert!(short > inp.len() / 2, "params {k}: most inputs should take the short path ({short})");
+    }
+}

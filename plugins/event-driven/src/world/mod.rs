@@ -3,6 +3,7 @@
 //! The timing of the coupling is drawn in `docs/event-driven.md`.
 
 pub mod config;
+mod crossings;
 pub mod learn;
 pub mod run;
 

@@ -8,18 +8,17 @@
 //! 2. input events before `(s+1)·dt` are popped in the queue's total order (time, then
 //!    origin: source, index, synapse, spike) and given to their neurons, which evolve
 //!    exactly up to each input (emitting the spikes they reach on the way);
-//! 3. for every neuron touched in this window, or whose predicted threshold crossing
-//!    falls in it, the next crossing is predicted (the first time its free evolution
-//!    reaches θ); if that is before the window's end, it evolves to the end (spiking on
-//!    the way) and is predicted again;
+//!    After every input the neuron's next crossing is predicted (the first time its free
+//!    evolution reaches θ) and filed by step ([`super::crossings`]); an input well before
+//!    the prediction only decays the state ([`Srm0Model::receive_quiet`]);
+//! 3. every neuron whose current prediction falls in this window evolves to the window's
+//!    end (spiking on the way) and is predicted again;
 //! 4. this window's output spikes, sorted by (time, population, index), are recorded
 //!    (exact times) and sent: to event populations as input events at `t + delay`, to
 //!    clock-driven populations into the ring slot of the first step boundary `≥ t + delay`.
 //!
 //! Outputs have delays of at least one step, so nothing sent in a window acts within it:
 //! the neurons of a window are independent and the order of step 3 does not matter.
-
-use std::collections::BTreeSet;
 
 use bevy_ecs::prelude::{Entity, Query, Res, ResMut, Resource, World};
 use spikeworld::api::output::{OutputArray, OutputData};
@@ -29,13 +28,29 @@ use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, entity_key, purpose};
 
 use super::config::{Dest, EventDefs, Rule, Source};
+use super::crossings::{Crossings, Filed};
 use crate::buckets::BucketQueue;
 use crate::queue::{Event, Origin, Target};
-use crate::srm0::{Srm0Neuron, Srm0State};
+use crate::srm0::{Srm0Model, Srm0State};
 
 /// How far ahead a threshold crossing is looked for (ms); a neuron's free evolution
 /// either crosses within this or decays away.
 const HORIZON_MS: f64 = 1e6;
+
+/// Steps of the crossing calendar's ring (predictions further ahead wait in a heap).
+const CROSSING_RING: usize = 1024;
+
+/// Events ahead of the one being delivered whose neuron is prefetched.
+const PREFETCH_AHEAD: usize = 8;
+
+/// One neuron's state and its predicted next crossing (`+∞`: none within the horizon),
+/// on one cache line.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(64))]
+struct Slot {
+    st: Srm0State,
+    next: f64,
+}
 
 /// A connection's synapses by source row: (target index, weight, delay ms).
 type Rows = Vec<Vec<(u32, f64, f64)>>;
@@ -60,8 +75,8 @@ struct Output {
 struct EventPop {
     name: String,
     key: u32,
-    neurons: Vec<Srm0Neuron>,
-    predicted: Vec<Option<f64>>,
+    model: Srm0Model,
+    slots: Vec<Slot>,
     outputs: Vec<Output>,
     record: bool,
     t_ms: Vec<f64>,
@@ -81,10 +96,29 @@ pub struct EventNet {
     horizon: usize,
     /// End of the last window processed (ms).
     t_done: f64,
-    /// (time bits, population, index): times are ≥ 0, so bit order is numeric order.
-    crossings: BTreeSet<(u64, u32, u32)>,
+    /// Predicted crossings by step (stale ones are dropped when their step comes).
+    crossings: Crossings,
     /// Input events delivered so far (not checkpointed: a measure of work).
     processed: u64,
+    /// Scratch of a window: due predictions, spikes, one neuron's spikes.
+    due: Vec<Filed>,
+    out: Vec<(f64, u32, u32)>,
+    buf: Vec<f64>,
+}
+
+impl EventPop {
+    /// Predicts neuron `j`'s next crossing from its current state and files it.
+    #[inline]
+    fn predict(&mut self, p: u32, j: u32, crossings: &mut Crossings) {
+        let slot = &mut self.slots[j as usize];
+        slot.next = match self.model.next_spike(&slot.st, slot.st.t + HORIZON_MS) {
+            Some(t) => {
+                crossings.push(t, p, j);
+                t
+            }
+            None => f64::INFINITY,
+        };
+    }
 }
 
 fn draw(rule: Rule, n_src: usize, n_dst: usize, seed: u64, key: u32, weight: f64, delay: f64) -> Rows {
@@ -134,14 +168,17 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
     let max_delay = defs.0.iter().flat_map(|d| d.inputs.iter().map(|c| c.delay_ms).chain(d.outputs.iter().map(|c| c.delay_ms))).fold(0.0f64, f64::max);
     let horizon = ((max_delay / dt).ceil() as usize + 2).min(1 << 16);
     let queue = BucketQueue::new(dt, horizon).map_err(|e| e.to_string())?;
-    let t_done = world.resource::<Clock>().step as f64 * dt;
-    let mut net = EventNet { pops: Vec::new(), inputs: Vec::new(), queue, dt, horizon, t_done, crossings: BTreeSet::new(), processed: 0 };
+    let step = world.resource::<Clock>().step;
+    let t_done = step as f64 * dt;
+    let crossings = Crossings::new(dt, CROSSING_RING.max(horizon), step);
+    let mut net = EventNet { pops: Vec::new(), inputs: Vec::new(), queue, dt, horizon, t_done, crossings, processed: 0, due: Vec::new(), out: Vec::new(), buf: Vec::new() };
     for (pi, d) in defs.0.iter().enumerate() {
         if names[..pi].contains(&d.name.as_str()) {
             return Err(format!("two event populations are named `{}`", d.name));
         }
         let key = entity_key("event_population", &d.name);
-        let neurons = (0..d.size).map(|_| Srm0Neuron::new(d.params)).collect::<crate::Result<Vec<_>>>().map_err(|e| e.to_string())?;
+        let model = Srm0Model::new(d.params).map_err(|e| e.to_string())?;
+        let slots = vec![Slot { st: Srm0State::default(), next: f64::INFINITY }; d.size];
         let mut outputs = Vec::new();
         for (oi, o) in d.outputs.iter().enumerate() {
             let okey = key ^ (0x9E37_79B9u32.wrapping_mul(oi as u32 + 1));
@@ -180,7 +217,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
             let n_src = c.size.unwrap_or(0);
             net.inputs.push(ClockInput { source, key: skey, target: pi as u32, rows: draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms) });
         }
-        net.pops.push(EventPop { name: d.name.clone(), key, predicted: vec![None; d.size], neurons, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
+        net.pops.push(EventPop { name: d.name.clone(), key, model, slots, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
     }
     world.insert_resource(net);
     Ok(())
@@ -231,24 +268,34 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
             }
         }
     }
-    // 2. Inputs of this window, in order.
-    let mut out: Vec<(f64, u32, u32)> = Vec::new();
-    let mut touched: Vec<(u32, u32)> = Vec::new();
-    let mut buf = Vec::new();
+    // 2. Inputs of this window, in order; each touched neuron is predicted again.
+    let mut out = std::mem::take(&mut net.out);
+    let mut buf = std::mem::take(&mut net.buf);
+    let mut due = std::mem::take(&mut net.due);
+    out.clear();
     {
-        let EventNet { queue, pops, processed, .. } = &mut *net;
+        let EventNet { queue, pops, processed, crossings, .. } = &mut *net;
         let mut failed = None;
-        for ev in queue.pop_before(t_end) {
+        let mut window = queue.pop_before(t_end);
+        while let Some(ev) = window.next() {
             if failed.is_some() {
                 continue; // drain the window
             }
+            if let Some(ahead) = window.peek_target(PREFETCH_AHEAD)
+                && let Some(s) = pops.get(ahead.pop as usize).and_then(|p| p.slots.get(ahead.idx as usize))
+            {
+                spikeworld::hint::prefetch(std::slice::from_ref(s));
+            }
             let (p, j) = (ev.target.pop, ev.target.idx);
+            let pop = &mut pops[p as usize];
+            let slot = &mut pop.slots[j as usize];
             buf.clear();
-            if let Err(e) = pops[p as usize].neurons[j as usize].receive(ev.time, ev.weight, &mut buf) {
+            if let Err(e) = pop.model.receive_quiet(&mut slot.st, slot.next, ev.time, ev.weight, &mut buf) {
                 failed = Some(e.to_string());
+                continue;
             }
             out.extend(buf.iter().map(|&s| (s, p, j)));
-            touched.push((p, j));
+            pop.predict(p, j, crossings);
             *processed += 1;
         }
         if let Some(e) = failed {
@@ -256,35 +303,20 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
         }
     }
     net.t_done = t_end;
-    // 3. Crossings due in this window, and every touched neuron, to the window's end.
-    while let Some(&(tb, p, j)) = net.crossings.first() {
-        if f64::from_bits(tb) >= t_end {
-            break;
+    // 3. Neurons whose current prediction falls in this window evolve to its end.
+    due.clear();
+    net.crossings.take(step, &mut due);
+    for &(t, p, j) in &due {
+        let EventNet { pops, crossings, .. } = &mut *net;
+        let pop = &mut pops[p as usize];
+        let slot = &mut pop.slots[j as usize];
+        if slot.next.to_bits() != t.to_bits() {
+            continue; // superseded by a later prediction
         }
-        net.crossings.pop_first();
-        touched.push((p, j));
-    }
-    touched.sort_unstable();
-    touched.dedup();
-    for &(p, j) in &touched {
-        let pop = &mut net.pops[p as usize];
-        let n = &mut pop.neurons[j as usize];
-        if let Some(old) = pop.predicted[j as usize].take() {
-            net.crossings.remove(&(old.to_bits(), p, j));
-        }
-        // Only a neuron that crosses θ before the window's end needs to evolve to it (and
-        // spike); the others stay at their last input until something happens to them.
-        let mut next = n.next_spike(n.state().t + HORIZON_MS);
-        if next.is_some_and(|t| t < t_end) {
-            buf.clear();
-            n.advance(t_end, &mut buf).map_err(|e| e.to_string())?;
-            out.extend(buf.iter().map(|&s| (s, p, j)));
-            next = n.next_spike(n.state().t + HORIZON_MS);
-        }
-        if let Some(t) = next {
-            net.crossings.insert((t.to_bits(), p, j));
-        }
-        pop.predicted[j as usize] = next;
+        buf.clear();
+        pop.model.advance(&mut slot.st, t_end, &mut buf).map_err(|e| e.to_string())?;
+        out.extend(buf.iter().map(|&s| (s, p, j)));
+        pop.predict(p, j, crossings);
     }
     // 4. This window's spikes, in (time, population, index) order: record and send.
     out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -294,7 +326,7 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
             pop.t_ms.push(s);
             pop.index.push(j as i64);
         }
-        let spike = pop.neurons[j as usize].state().n_spikes;
+        let spike = pop.slots[j as usize].st.n_spikes;
         for o in &pop.outputs {
             for (syn, &(k, w, d)) in o.rows[j as usize].iter().enumerate() {
                 match o.target {
@@ -313,6 +345,7 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
             }
         }
     }
+    (net.out, net.buf, net.due) = (out, buf, due);
     Ok(())
 }
 
@@ -338,7 +371,7 @@ impl Checkpoint for EventNet {
         out.u64(self.pops.len() as u64)?;
         for p in &self.pops {
             out.str(&p.name)?;
-            let states: Vec<Srm0State> = p.neurons.iter().map(|n| n.state()).collect();
+            let states: Vec<Srm0State> = p.slots.iter().map(|s| s.st).collect();
             let (f, c) = Srm0State::pack(&states);
             out.blob(&f)?;
             out.blob(&c)?;
@@ -357,26 +390,24 @@ impl Checkpoint for EventNet {
         if n != self.pops.len() as u64 {
             return Err(StateError(format!("{n} event populations stored, the scenario has {}", self.pops.len())));
         }
-        self.crossings.clear();
+        let mut filed = Vec::new();
         for (pi, p) in self.pops.iter_mut().enumerate() {
             inp.expect(&p.name, "event population")?;
             let f: Vec<f64> = inp.blob("srm0 states")?;
             let c: Vec<u64> = inp.blob("srm0 spike counts")?;
-            if c.len() != p.neurons.len() {
-                return Err(StateError(format!("event population `{}`: {} neurons stored, {} in the scenario", p.name, c.len(), p.neurons.len())));
+            if c.len() != p.slots.len() {
+                return Err(StateError(format!("event population `{}`: {} neurons stored, {} in the scenario", p.name, c.len(), p.slots.len())));
             }
             let states = Srm0State::unpack(&f, &c).map_err(|e| StateError(e.to_string()))?;
-            let params = *p.neurons[0].params();
-            p.neurons = states.into_iter().map(|s| Srm0Neuron::from_state(params, s)).collect::<crate::Result<Vec<_>>>().map_err(|e| StateError(e.to_string()))?;
             p.t_ms = inp.blob("exact spike times")?;
             p.index = inp.blob("exact spike indices")?;
             // Predictions are a function of the state: computed again, they are the same.
-            for (j, n) in p.neurons.iter().enumerate() {
-                let next = n.next_spike(n.state().t + HORIZON_MS);
-                if let Some(t) = next {
-                    self.crossings.insert((t.to_bits(), pi as u32, j as u32));
+            for (j, (slot, st)) in p.slots.iter_mut().zip(states).enumerate() {
+                slot.st = st;
+                slot.next = p.model.next_spike(&st, st.t + HORIZON_MS).unwrap_or(f64::INFINITY);
+                if slot.next.is_finite() {
+                    filed.push((slot.next, pi as u32, j as u32));
                 }
-                p.predicted[j] = next;
             }
         }
         let times: Vec<f64> = inp.blob("event times")?;
@@ -398,13 +429,17 @@ impl Checkpoint for EventNet {
             .collect();
         let t_done = inp.f64("end of the last window")?;
         for e in &evs {
-            let ok = self.pops.get(e.target.pop as usize).is_some_and(|p| (e.target.idx as usize) < p.neurons.len());
+            let ok = self.pops.get(e.target.pop as usize).is_some_and(|p| (e.target.idx as usize) < p.slots.len());
             if !ok {
                 return Err(StateError(format!("event queue: an event for population {} neuron {} that the scenario does not have", e.target.pop, e.target.idx)));
             }
         }
         self.queue = BucketQueue::from_vec(self.dt, self.horizon, t_done, evs).map_err(|e| StateError(e.to_string()))?;
         self.t_done = t_done;
+        self.crossings.reset(self.crossings.step_of(t_done));
+        for (t, p, j) in filed {
+            self.crossings.push(t, p, j);
+        }
         Ok(())
     }
 }
