@@ -112,16 +112,20 @@ impl TwoExp {
     /// The first `s ∈ [0, delta]` with `f(s) ≥ 0`, within `tol` (see the module docs):
     /// the returned `s` has `f(s) ≥ 0` and the true crossing is in `[s − tol, s]`.
     /// `delta` may be `+∞`.
+    #[inline]
     pub fn first_crossing(&self, delta: f64, tol: f64) -> Option<f64> {
         if self.value(0.0) >= 0.0 {
             return Some(0.0);
         }
-        if delta <= 0.0 {
+        if delta <= 0.0 || self.sup_bound() < 0.0 {
             return None;
         }
-        if self.sup_bound() < 0.0 {
-            return None;
-        }
+        self.search(delta, tol)
+    }
+
+    /// `first_crossing` past its quick answers (kept out of line so that they inline).
+    #[inline(never)]
+    fn search(&self, delta: f64, tol: f64) -> Option<f64> {
         let (lo, hi) = match self.extremum() {
             Some((s, true)) if s < delta => {
                 if self.value(s) >= 0.0 {

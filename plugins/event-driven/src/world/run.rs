@@ -59,6 +59,8 @@ struct ClockInput {
     source: Entity,
     key: u32,
     target: u32,
+    /// The connection's delay (every synapse of `rows` has it).
+    delay_ms: f64,
     rows: Rows,
 }
 
@@ -215,7 +217,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
                 }
             };
             let n_src = c.size.unwrap_or(0);
-            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, rows: draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms) });
+            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, delay_ms: c.delay_ms, rows: draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms) });
         }
         net.pops.push(EventPop { name: d.name.clone(), key, model, slots, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
     }
@@ -262,10 +264,10 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
     for inp in &net.inputs {
         let Ok(sp) = spikes.get(inp.source) else { continue };
         for &i in &sp.indices {
-            for (syn, &(j, w, d)) in inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]).iter().enumerate() {
-                let ev = Event { time: t0 + d, origin: Origin { pop: inp.key, idx: i, syn: syn as u64, spike: step }, target: Target { pop: inp.target, idx: j }, weight: w };
-                net.queue.push(ev).map_err(|e| e.to_string())?;
-            }
+            let row = inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
+            // Every synapse of a connection has its delay: one fan-out at one time.
+            let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: syn as u64, spike: step }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
+            net.queue.push_fan(t0 + inp.delay_ms, row.len(), make).map_err(|e| e.to_string())?;
         }
     }
     // 2. Inputs of this window, in order; each touched neuron is predicted again.
