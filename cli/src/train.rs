@@ -30,26 +30,34 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
     std::fs::create_dir_all(&checkpoints).map_err(|e| Error::Input(format!("--out {}: cannot create `{}`: {e}", out.display(), checkpoints.display())))?;
     let fingerprint = sim.scenario.fingerprint();
     if let Some(task) = tempotron {
-        let c = &task.0;
+        let c = &task.cfg;
         let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(c.max_epochs as u64) };
-        let (acc, solved, w, curve) = train_tempotron(&task, &fingerprint, Some(&checkpoints), resume.as_deref(), |e| {
+        let o = train_tempotron(&task, &sim.scenario.path, &fingerprint, Some(&checkpoints), resume.as_deref(), |e| {
             bar.inc(1);
-            bar.set_message(format!("epoch {}: {} errors, accuracy {:.2}%", e.epoch, e.errors, 100.0 * e.accuracy));
+            let loss = if e.loss.is_nan() { String::new() } else { format!(", loss {:.4}", e.loss) };
+            bar.set_message(format!("epoch {}: {} errors, accuracy {:.2}%{loss}", e.epoch, e.errors, 100.0 * e.accuracy));
         })
         .map_err(Error::Input)?;
         bar.finish_and_clear();
-        let files = write_tempotron_outputs(out, &w, &curve, acc, solved, c).map_err(Error::Runtime)?;
+        let files = write_tempotron_outputs(out, &o, &task).map_err(Error::Runtime)?;
         if !quiet {
+            let what = match &task.data {
+                None => format!(
+                    "tempotron, N = {}, P = {} (α = {}): {} after {} epochs",
+                    c.n_afferents,
+                    c.n_patterns,
+                    c.n_patterns as f64 / c.n_afferents as f64,
+                    if o.solved { "solved" } else { "not solved" },
+                    o.curve.len()
+                ),
+                Some(_) => format!("{} tempotrons × {} afferents (mse_loss), {} epochs", o.shape[0], o.shape[1], o.curve.len()),
+            };
+            let test = o.test_accuracy.map(|a| format!(", test {:.2}%", 100.0 * a)).unwrap_or_default();
             println!(
-                "{}: tempotron, N = {}, P = {} (α = {}): {} after {} epochs in {:.1} s; accuracy {:.2}%; outputs: {}",
+                "{}: {what} in {:.1} s; accuracy {:.2}%{test}; outputs: {}",
                 sim.scenario.path.display(),
-                c.n_afferents,
-                c.n_patterns,
-                c.n_patterns as f64 / c.n_afferents as f64,
-                if solved { "solved" } else { "not solved" },
-                curve.len(),
                 t0.elapsed().as_secs_f64(),
-                100.0 * acc,
+                100.0 * o.final_accuracy,
                 files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
             );
         }

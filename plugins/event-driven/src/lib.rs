@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod buckets;
+pub mod class_task;
 pub mod error;
 pub mod gaussian_tuning;
 pub mod kernel;

@@ -265,7 +265,7 @@ pub fn mse_loss(v_max: &[f64], labels: &[usize], num_classes: usize, theta: f64)
 
 /// `mse_loss` of a layer of `J = weights.len()` tempotrons on `patterns`, and its gradient
 /// `∂L/∂w[j][a] = (2/B)·Σ_b wrong[b,j]·(V_max[b,j] − θ)·∂V_max[b,j]/∂w[j][a]`.
-pub fn mse_loss_and_grad(t: &Tempotron, patterns: &[Pattern], labels: &[usize], weights: &[Vec<f64>]) -> Result<(f64, Vec<Vec<f64>>)> {
+pub fn mse_loss_and_grad<P: std::borrow::Borrow<Pattern>>(t: &Tempotron, patterns: &[P], labels: &[usize], weights: &[Vec<f64>]) -> Result<(f64, Vec<Vec<f64>>)> {
     if patterns.len() != labels.len() {
         return Err(Error::Length { what: "labels", got: labels.len(), expected: patterns.len() });
     }
@@ -274,6 +274,7 @@ pub fn mse_loss_and_grad(t: &Tempotron, patterns: &[Pattern], labels: &[usize], 
     let mut grad: Vec<Vec<f64>> = weights.iter().map(|w| vec![0.0; w.len()]).collect();
     let scale = 2.0 / patterns.len().max(1) as f64;
     for (p, &l) in patterns.iter().zip(labels) {
+        let p = p.borrow();
         for (j, w) in weights.iter().enumerate() {
             let vm = t.v_max(p, w)?;
             v.push(vm.v_max);

@@ -17,6 +17,24 @@
 //! epochs = 200           # at most; training stops after an epoch without an error
 //! seed = 1               # default: the scenario's
 //! ```
+//!
+//! Or a labelled dataset (then `K` tempotrons, one per class, trained by the seed's
+//! `mse_loss` on V_max with minibatch SGD and momentum: [`crate::class_task`]):
+//!
+//! ```toml
+//! [tempotron]
+//! x = "../data/digits/x.npy"   # features [P, n] → Gaussian tuning (relative to the scenario)
+//! # spikes = "times.npy"       # or spike times [P, N] (ms; < 0 or NaN: no spike)
+//! y = "../data/digits/y.npy"   # labels [P], 0 .. classes − 1
+//! tuning = 6                   # neurons per feature (x only)
+//! t_end = "50 ms"              # T: the tuning's spike times are in [0, T)
+//! test_count = 297             # samples held out (drawn by the seed)
+//! batch_size = 16
+//! lr = 0.05
+//! momentum = 0.9
+//! w_init_sigma = 0.01
+//! epochs = 10
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,11 +45,41 @@ use spikeworld::prelude::*;
 use spikeworld::util::fsio::{read_blocks, write_blocks};
 use spikeworld::util::table::{Table, node_count};
 
+use crate::class_task::{ClassConfig, ClassTrainer, PatternSet, class_accuracy, feature_ranges, read_labels};
+use crate::gaussian_tuning::GaussianTuning;
 use crate::pattern_task::{PatternTaskConfig, Trainer};
 
-/// The parsed `[tempotron]` table (a resource of the built world).
+/// Where a `[tempotron]` table's samples come from, when not from the pattern generator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSpec {
+    /// Features `[P, n]`, Gaussian-tuned (relative to the scenario's directory).
+    pub x: Option<String>,
+    /// Or spike times `[P, N]`.
+    pub spikes: Option<String>,
+    /// Labels `[P]`.
+    pub y: String,
+    /// Tuning neurons per feature.
+    pub tuning: usize,
+    /// Whether tuned spike times are rounded to whole ms (the seed's `round`).
+    pub round_times: bool,
+    /// Classes (default: the largest label + 1).
+    pub classes: Option<usize>,
+    /// Samples per gradient step.
+    pub batch_size: usize,
+    /// Samples held out for testing.
+    pub test_count: usize,
+}
+
+/// The parsed `[tempotron]` table (a resource of the built world): the kernel, learning
+/// rate, momentum, initial weights, epochs and seed in `cfg`; `data` for a dataset
+/// (`cfg`'s `n_afferents` and `n_patterns` then unused).
 #[derive(Resource, Clone, Debug)]
-pub struct TempotronTask(pub PatternTaskConfig);
+pub struct TempotronTask {
+    /// The task's parameters (the random-pattern task's, or the shared ones).
+    pub cfg: PatternTaskConfig,
+    /// A labelled dataset instead of random patterns.
+    pub data: Option<DataSpec>,
+}
 
 impl TableConfig for TempotronTask {
     fn insert(&self, world: &mut World) {
@@ -54,6 +102,14 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::new("w_init_sigma", Dim::Dimensionless, 1e-3, "standard deviation of the initial weights"),
     ParamSpec::new("epochs", Dim::Dimensionless, 200.0, "most epochs (training stops after an epoch without an error)"),
     ParamSpec::new("seed", Dim::Dimensionless, 0.0, "seed of the patterns, labels, weights and order (default: the scenario's)"),
+    ParamSpec::optional("x", Dim::Dimensionless, "dataset: features .npy [P, n], Gaussian-tuned into spike times (relative to the scenario); K tempotrons trained by mse_loss"),
+    ParamSpec::optional("spikes", Dim::Dimensionless, "dataset: spike times .npy [P, N] in ms (< 0 or NaN: no spike)"),
+    ParamSpec::optional("y", Dim::Dimensionless, "dataset: labels .npy [P], 0 .. classes - 1"),
+    ParamSpec::new("tuning", Dim::Dimensionless, 6.0, "dataset x: Gaussian tuning neurons per feature (> 2)"),
+    ParamSpec::optional("round_times", Dim::Dimensionless, "dataset x: round tuned spike times to whole ms as the seed (default true)"),
+    ParamSpec::optional("classes", Dim::Dimensionless, "dataset: classes (default: the largest label + 1)"),
+    ParamSpec::new("batch_size", Dim::Dimensionless, 16.0, "dataset: samples per gradient step"),
+    ParamSpec::new("test_count", Dim::Dimensionless, 0.0, "dataset: samples held out for testing (drawn by the seed)"),
 ];
 
 impl ScenarioTable for TempotronTable {
@@ -112,7 +168,46 @@ impl ScenarioTable for TempotronTable {
         if let Err(e) = cfg.tempotron() {
             return Err(spikeworld::util::table::err_at(t.loc(), t.key_path("tau_s"), e.to_string()));
         }
-        Ok(Arc::new(TempotronTask(cfg)))
+        let x = t.opt_str("x")?.map(|(v, _)| v.to_string());
+        let spikes = t.opt_str("spikes")?;
+        let y = t.opt_str("y")?;
+        let tuning = count(t, "tuning", 6, 3)? as usize;
+        let round_times = t.opt_bool("round_times")?.unwrap_or(true);
+        let classes = match t.get("classes") {
+            None => None,
+            Some(_) => Some(count(t, "classes", 2, 1)? as usize),
+        };
+        let batch_size = count(t, "batch_size", 16, 1)? as usize;
+        let test_count = count(t, "test_count", 0, 0)? as usize;
+        let data = match (x, spikes, y) {
+            (None, None, None) => {
+                for key in ["tuning", "round_times", "classes", "batch_size", "test_count"] {
+                    if let Some(n) = t.get(key) {
+                        return Err(t.err(n, key, "belongs to a dataset (x or spikes, and y); the random-pattern task has none"));
+                    }
+                }
+                None
+            }
+            (Some(_), Some((_, n)), _) => return Err(t.err(n, "spikes", "give either x (features) or spikes (spike times), not both")),
+            (None, None, Some((_, n))) => return Err(t.err(n, "y", "labels need samples: x (features) or spikes (spike times)")),
+            (x, _, None) => {
+                let key = if x.is_some() { "x" } else { "spikes" };
+                return Err(spikeworld::util::table::err_at(t.loc(), t.key_path("y"), format!("{key} needs its labels: y = \"labels.npy\"")));
+            }
+            (x, spikes, Some((y, _))) => {
+                for key in ["n_afferents", "patterns"] {
+                    if let Some(n) = t.get(key) {
+                        return Err(t.err(n, key, "belongs to the random-pattern task; a dataset's samples set it"));
+                    }
+                }
+                if spikes.is_some() && (t.get("tuning").is_some() || t.get("round_times").is_some()) {
+                    let n = t.get("tuning").or(t.get("round_times")).expect("one is there");
+                    return Err(t.err(n, "tuning", "Gaussian tuning applies to features (x), not to spike times"));
+                }
+                Some(DataSpec { x, spikes: spikes.map(|(v, _)| v.to_string()), y: y.to_string(), tuning, round_times, classes, batch_size, test_count })
+            }
+        };
+        Ok(Arc::new(TempotronTask { cfg, data }))
     }
 }
 
@@ -125,93 +220,210 @@ pub struct TempotronEpoch {
     pub accuracy: f64,
     /// Errors in the epoch.
     pub errors: usize,
+    /// Mean minibatch loss (datasets; NaN for the random-pattern task's GS rule).
+    pub loss: f64,
+}
+
+/// What a tempotron training run ends with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TempotronOutcome {
+    /// Fraction of the training samples classified correctly with the final weights.
+    pub final_accuracy: f64,
+    /// The same on the held-out samples, if any.
+    pub test_accuracy: Option<f64>,
+    /// Random-pattern task: an epoch without an error was reached.
+    pub solved: bool,
+    /// Weights, row-major `shape`: `[N]` (one tempotron) or `[K, N]`.
+    pub weights: Vec<f64>,
+    /// The weights' shape.
+    pub shape: Vec<u64>,
+    /// Per epoch: accuracy while presented.
+    pub curve: Vec<f64>,
+    /// Per epoch: mean loss (datasets only).
+    pub loss: Vec<f64>,
 }
 
 const MAGIC: &[u8; 8] = b"SWTEMPO1";
+const MAGIC_CLASSES: &[u8; 8] = b"SWTEMPC1";
 
 /// Trains the task; writes `checkpoint_dir/epoch_NNNN.swtt` after every epoch (the last
-/// two kept) and resumes from `resume`. Returns the final accuracy (all patterns with the
-/// final weights), whether an error-free epoch was reached, the weights and the curve.
+/// two kept) and resumes from `resume`. A dataset's paths are relative to `scenario`'s
+/// directory.
 pub fn train_tempotron(
     task: &TempotronTask,
+    scenario: &Path,
     fingerprint: &str,
     checkpoint_dir: Option<&Path>,
     resume: Option<&Path>,
-    mut progress: impl FnMut(TempotronEpoch),
-) -> Result<(f64, bool, Vec<f64>, Vec<f64>), String> {
-    let cfg = &task.0;
+    progress: impl FnMut(TempotronEpoch),
+) -> Result<TempotronOutcome, String> {
+    match &task.data {
+        None => train_patterns(&task.cfg, fingerprint, checkpoint_dir, resume, progress),
+        Some(d) => train_classes(&task.cfg, d, scenario, fingerprint, checkpoint_dir, resume, progress),
+    }
+}
+
+fn keep_last_two(dir: &Path, epoch: usize) {
+    if epoch >= 3 {
+        let _ = std::fs::remove_file(dir.join(format!("epoch_{:04}.swtt", epoch - 2)));
+    }
+}
+
+fn train_patterns(cfg: &PatternTaskConfig, fingerprint: &str, checkpoint_dir: Option<&Path>, resume: Option<&Path>, mut progress: impl FnMut(TempotronEpoch)) -> Result<TempotronOutcome, String> {
     let (pats, labels) = cfg.patterns().map_err(|e| e.to_string())?;
     let mut tr = Trainer::new(cfg, &pats, &labels).map_err(|e| e.to_string())?;
     if let Some(path) = resume {
-        let (fp, w, vel, acc) = read_checkpoint(path)?;
-        if fp != fingerprint {
-            return Err(format!("`{}` was written for another scenario or other overrides ({fp}; this run: {fingerprint})", path.display()));
-        }
+        let mut b = read_checkpoint(path, MAGIC, 3, fingerprint)?.into_iter();
+        let mut next = || b.next().expect("three blocks");
+        let (w, vel, acc) = (next(), next(), next());
         tr.resume(w, vel, acc).map_err(|e| format!("`{}`: {e}", path.display()))?;
     }
     let mut solved = tr.accuracy.last() == Some(&1.0);
     while !solved && tr.epoch < cfg.max_epochs {
         let errors = tr.run_epoch().map_err(|e| e.to_string())?;
         solved = errors == 0;
-        progress(TempotronEpoch { epoch: tr.epoch, accuracy: *tr.accuracy.last().expect("an epoch ran"), errors });
+        progress(TempotronEpoch { epoch: tr.epoch, accuracy: *tr.accuracy.last().expect("an epoch ran"), errors, loss: f64::NAN });
         if let Some(dir) = checkpoint_dir {
-            write_checkpoint(&dir.join(format!("epoch_{:04}.swtt", tr.epoch)), fingerprint, &tr.w, &tr.vel, &tr.accuracy)?;
-            if tr.epoch >= 3 {
-                let _ = std::fs::remove_file(dir.join(format!("epoch_{:04}.swtt", tr.epoch - 2)));
-            }
+            write_checkpoint(&dir.join(format!("epoch_{:04}.swtt", tr.epoch)), MAGIC, fingerprint, &[&tr.w, &tr.vel, &tr.accuracy])?;
+            keep_last_two(dir, tr.epoch);
         }
     }
     let final_accuracy = tr.evaluate().map_err(|e| e.to_string())?;
-    Ok((final_accuracy, solved, tr.w, tr.accuracy))
+    let n = tr.w.len() as u64;
+    Ok(TempotronOutcome { final_accuracy, test_accuracy: None, solved, weights: tr.w, shape: vec![n], curve: tr.accuracy, loss: Vec::new() })
+}
+
+/// A dataset's samples as patterns: (all of them, afferents).
+pub fn load_dataset(d: &DataSpec, t_end: f64, scenario: &Path) -> Result<PatternSet, String> {
+    let dir = scenario.parent().unwrap_or(Path::new("."));
+    let y = read_labels(&dir.join(&d.y))?;
+    let read = |rel: &str| -> Result<spikeworld::util::npy::NpyArray, String> {
+        let a = spikeworld::util::npy::read_npy_f64(&dir.join(rel), None)?;
+        if a.shape.len() != 2 || a.shape[0] != y.len() || a.shape[1] == 0 {
+            return Err(format!("`{}` has shape {:?}; expected [{}, width] (one row per label of `{}`)", dir.join(rel).display(), a.shape, y.len(), d.y));
+        }
+        Ok(a)
+    };
+    if let Some(x) = &d.x {
+        let a = read(x)?;
+        let n = a.shape[1];
+        let (lo, hi) = feature_ranges(&a.values, n);
+        let g = GaussianTuning::new(d.tuning, &lo, &hi).map_err(|e| format!("`{x}`: {e}"))?;
+        PatternSet::from_features(&a.values, &g, t_end, d.round_times, y).map_err(|e| format!("`{x}`: {e}"))
+    } else {
+        let sp = d.spikes.as_deref().expect("x or spikes, checked at parse");
+        let a = read(sp)?;
+        let times: Vec<f64> = a.values.iter().map(|&v| if v.is_nan() { -1.0 } else { v }).collect();
+        if let Some(v) = times.iter().find(|v| v.is_infinite()) {
+            return Err(format!("`{sp}`: a spike time is {v}; expected a finite time, or < 0 / NaN for none"));
+        }
+        PatternSet::from_spike_times(&times, a.shape[1], y).map_err(|e| format!("`{sp}`: {e}"))
+    }
+}
+
+fn train_classes(cfg: &PatternTaskConfig, d: &DataSpec, scenario: &Path, fingerprint: &str, checkpoint_dir: Option<&Path>, resume: Option<&Path>, mut progress: impl FnMut(TempotronEpoch)) -> Result<TempotronOutcome, String> {
+    let all = load_dataset(d, cfg.t_end, scenario)?;
+    let max_label = all.labels.iter().copied().max().unwrap_or(0);
+    let classes = d.classes.unwrap_or(max_label + 1);
+    if max_label >= classes {
+        return Err(format!("`{}`: label {max_label} with tempotron.classes = {classes}", d.y));
+    }
+    let n = all.n_afferents();
+    let (train, test) = all.split(d.test_count, cfg.seed).map_err(|e| format!("tempotron.test_count: {e}"))?;
+    let t = cfg.tempotron().map_err(|e| e.to_string())?;
+    let cc = ClassConfig { classes, lr: cfg.lr, momentum: cfg.momentum, batch_size: d.batch_size, w_init_sigma: cfg.w_init_sigma, seed: cfg.seed };
+    let mut tr = ClassTrainer::new(cc, t.clone(), &train).map_err(|e| e.to_string())?;
+    let rows = |flat: Vec<f64>| -> Vec<Vec<f64>> { flat.chunks(n.max(1)).map(<[f64]>::to_vec).collect() };
+    if let Some(path) = resume {
+        let mut b = read_checkpoint(path, MAGIC_CLASSES, 4, fingerprint)?.into_iter();
+        let mut next = || b.next().expect("four blocks");
+        let (w, vel, loss, acc) = (rows(next()), rows(next()), next(), next());
+        tr.resume(w, vel, loss, acc).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    }
+    while tr.epoch() < cfg.max_epochs {
+        let (loss, accuracy) = tr.run_epoch().map_err(|e| e.to_string())?;
+        let errors = ((1.0 - accuracy) * train.labels.len() as f64).round() as usize;
+        progress(TempotronEpoch { epoch: tr.epoch(), accuracy, errors, loss });
+        if let Some(dir) = checkpoint_dir {
+            let (w, vel): (Vec<f64>, Vec<f64>) = (tr.w.concat(), tr.vel.concat());
+            write_checkpoint(&dir.join(format!("epoch_{:04}.swtt", tr.epoch())), MAGIC_CLASSES, fingerprint, &[&w, &vel, &tr.loss, &tr.accuracy])?;
+            keep_last_two(dir, tr.epoch());
+        }
+    }
+    let final_accuracy = class_accuracy(&t, &train, &tr.w).map_err(|e| e.to_string())?;
+    let test_accuracy = if test.labels.is_empty() { None } else { Some(class_accuracy(&t, &test, &tr.w).map_err(|e| e.to_string())?) };
+    let solved = final_accuracy == 1.0;
+    Ok(TempotronOutcome { final_accuracy, test_accuracy, solved, weights: tr.w.concat(), shape: vec![classes as u64, n as u64], curve: tr.accuracy, loss: tr.loss })
 }
 
 fn f64_bytes(v: &[f64]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn write_checkpoint(path: &Path, fingerprint: &str, w: &[f64], vel: &[f64], acc: &[f64]) -> Result<(), String> {
-    write_blocks(path, MAGIC, &[fingerprint.as_bytes(), &f64_bytes(w), &f64_bytes(vel), &f64_bytes(acc)]).map_err(|e| e.to_string())
+fn write_checkpoint(path: &Path, magic: &[u8; 8], fingerprint: &str, arrays: &[&[f64]]) -> Result<(), String> {
+    let bytes: Vec<Vec<u8>> = arrays.iter().map(|a| f64_bytes(a)).collect();
+    let mut blocks: Vec<&[u8]> = vec![fingerprint.as_bytes()];
+    blocks.extend(bytes.iter().map(Vec::as_slice));
+    write_blocks(path, magic, &blocks).map_err(|e| e.to_string())
 }
 
-type Saved = (String, Vec<f64>, Vec<f64>, Vec<f64>);
-
-/// (fingerprint, weights, velocities, accuracies) of a checkpoint.
-fn read_checkpoint(path: &Path) -> Result<Saved, String> {
+/// The `n` f64 arrays of a checkpoint written for `fingerprint`.
+fn read_checkpoint(path: &Path, magic: &[u8; 8], n: usize, fingerprint: &str) -> Result<Vec<Vec<f64>>, String> {
     let shown = path.display();
-    let mut blocks = read_blocks(path, MAGIC, 4)?.into_iter();
-    let fp = String::from_utf8(blocks.next().expect("four blocks")).map_err(|_| format!("`{shown}`: bad header"))?;
-    let mut floats = || -> Result<Vec<f64>, String> {
-        let b = blocks.next().expect("four blocks");
-        if b.len() % 8 != 0 {
-            return Err(format!("`{shown}` is corrupt (a block of {} bytes is not f64s)", b.len()));
-        }
-        Ok(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
-    };
-    Ok((fp, floats()?, floats()?, floats()?))
+    let mut blocks = read_blocks(path, magic, n + 1)?.into_iter();
+    let fp = String::from_utf8(blocks.next().expect("n + 1 blocks")).map_err(|_| format!("`{shown}`: bad header"))?;
+    if fp != fingerprint {
+        return Err(format!("`{shown}` was written for another scenario or other overrides ({fp}; this run: {fingerprint})"));
+    }
+    blocks
+        .map(|b| {
+            if b.len() % 8 != 0 {
+                return Err(format!("`{shown}` is corrupt (a block of {} bytes is not f64s)", b.len()));
+            }
+            Ok(b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+        })
+        .collect()
 }
 
-/// Writes `weights.npy` ([N]), `curve.csv` and `train.json`; returns their paths.
-pub fn write_tempotron_outputs(dir: &Path, w: &[f64], curve: &[f64], final_accuracy: f64, solved: bool, cfg: &PatternTaskConfig) -> Result<Vec<PathBuf>, String> {
+/// Writes `weights.npy` (`[N]` or `[K, N]`), `curve.csv` and `train.json`; returns their
+/// paths.
+pub fn write_tempotron_outputs(dir: &Path, o: &TempotronOutcome, task: &TempotronTask) -> Result<Vec<PathBuf>, String> {
     let p = dir.join("weights.npy");
-    spikeworld::output::write_npy_f64(&p, &[w.len() as u64], w).map_err(|e| e.to_string())?;
-    let mut csv = String::from("epoch,accuracy\n");
-    for (e, a) in curve.iter().enumerate() {
-        csv.push_str(&format!("{},{a}\n", e + 1));
+    spikeworld::output::write_npy_f64(&p, &o.shape, &o.weights).map_err(|e| e.to_string())?;
+    let mut csv = String::from(if o.loss.is_empty() { "epoch,accuracy\n" } else { "epoch,accuracy,loss\n" });
+    for (e, a) in o.curve.iter().enumerate() {
+        match o.loss.get(e) {
+            Some(l) => csv.push_str(&format!("{},{a},{l}\n", e + 1)),
+            None => csv.push_str(&format!("{},{a}\n", e + 1)),
+        }
     }
     let c = dir.join("curve.csv");
-    spikeworld::util::fsio::write_atomic(&c, |o| std::io::Write::write_all(o, csv.as_bytes())).map_err(|e| e.to_string())?;
-    let json = serde_json::to_vec_pretty(&serde_json::json!({
+    spikeworld::util::fsio::write_atomic(&c, |out| std::io::Write::write_all(out, csv.as_bytes())).map_err(|e| e.to_string())?;
+    let cfg = &task.cfg;
+    let mut json = serde_json::json!({
         "learner": "tempotron",
-        "n_afferents": cfg.n_afferents,
-        "patterns": cfg.n_patterns,
-        "alpha": cfg.n_patterns as f64 / cfg.n_afferents as f64,
-        "epochs": curve.len(),
-        "solved": solved,
-        "final_accuracy": final_accuracy,
-        "curve": curve,
-    }))
-    .map_err(|e| e.to_string())?;
+        "epochs": o.curve.len(),
+        "final_accuracy": o.final_accuracy,
+        "curve": o.curve,
+    });
+    match &task.data {
+        None => {
+            json["rule"] = "gs".into();
+            json["n_afferents"] = cfg.n_afferents.into();
+            json["patterns"] = cfg.n_patterns.into();
+            json["alpha"] = (cfg.n_patterns as f64 / cfg.n_afferents as f64).into();
+            json["solved"] = o.solved.into();
+        }
+        Some(d) => {
+            json["rule"] = "mse_loss".into();
+            json["weights_shape"] = o.shape.clone().into();
+            json["test_count"] = d.test_count.into();
+            json["test_accuracy"] = o.test_accuracy.into();
+            json["loss"] = o.loss.clone().into();
+        }
+    }
+    let bytes = serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?;
     let j = dir.join("train.json");
-    spikeworld::util::fsio::write_atomic(&j, |o| std::io::Write::write_all(o, &json)).map_err(|e| e.to_string())?;
+    spikeworld::util::fsio::write_atomic(&j, |out| std::io::Write::write_all(out, &bytes)).map_err(|e| e.to_string())?;
     Ok(vec![p, c, j])
 }
