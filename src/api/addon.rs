@@ -120,6 +120,22 @@ pub struct TableCtx {
     pub population_receptors: Vec<Vec<&'static str>>,
     /// Encoder sizes (as `encoders`), and whether each emits spikes (else a current).
     pub encoder_sizes: Vec<(usize, bool)>,
+    /// The scenario file's directory: files a table names are relative to it.
+    pub base_dir: std::path::PathBuf,
+    /// What the plugin tables parsed before this one define ([`TableConfig::defines`]),
+    /// in parse order: tables are parsed after those they name ([`ScenarioTable::after`]).
+    pub defined: Vec<Defined>,
+}
+
+/// A named thing a plugin table defines (an event source, say), for later tables to name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Defined {
+    /// The defining table's key.
+    pub table: &'static str,
+    /// The thing's name.
+    pub name: String,
+    /// Its size (neurons, channels).
+    pub size: usize,
 }
 
 /// A top-level table of scenarios that belongs to a plugin (`[train]`, `[event_queue]`):
@@ -134,6 +150,11 @@ pub trait ScenarioTable: Send + Sync {
     fn keys(&self) -> &'static [ParamSpec];
     /// Reads its keys; returns its configuration (nothing large is built here).
     fn parse(&self, table: &mut Table<'_>, ctx: &TableCtx) -> Result<Arc<dyn TableConfig>, ScenarioError>;
+
+    /// Keys of the plugin tables whose definitions this one names: they are parsed first.
+    fn after(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// A parsed top-level table: what it puts into the world when the network is built.
@@ -141,4 +162,10 @@ pub trait TableConfig: Send + Sync {
     /// Inserts resources (or components) into the built world, before plugins' world hooks
     /// run.
     fn insert(&self, world: &mut bevy_ecs::world::World);
+
+    /// Names (and sizes) this item defines for tables parsed after it
+    /// ([`TableCtx::defined`]).
+    fn defines(&self) -> Option<(String, usize)> {
+        None
+    }
 }

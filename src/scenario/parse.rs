@@ -331,7 +331,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
     let monitors = parse_monitors(&mut root, reg, &populations, &projections, dt_ms, &mut locs)?;
 
     // Plugins' top-level tables, after everything they may name.
-    let ctx = TableCtx {
+    let mut ctx = TableCtx {
         seed,
         dt_ms,
         steps: steps_f as u64,
@@ -341,9 +341,26 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         population_sizes: populations.iter().map(|p| p.size).collect(),
         population_receptors: populations.iter().map(|p| p.model.receptors().iter().map(|r| r.name).collect()).collect(),
         encoder_sizes: encoders.iter().map(|e| (e.size, e.target.is_none())).collect(),
+        base_dir: base_dir.to_path_buf(),
+        defined: Vec::new(),
     };
     let mut tables = Vec::new();
-    for (key, f) in &reg.scenario_tables {
+    // Key order, except that a table comes after those it names (`ScenarioTable::after`).
+    let mut order: Vec<&'static str> = Vec::new();
+    while order.len() < reg.scenario_tables.len() {
+        let before = order.len();
+        for (key, f) in &reg.scenario_tables {
+            if !order.contains(key) && f.after().iter().all(|a| order.contains(a) || !reg.scenario_tables.contains_key(a)) {
+                order.push(key);
+            }
+        }
+        if order.len() == before {
+            // A cycle of `after`: the rest in key order.
+            order.extend(reg.scenario_tables.keys().filter(|k| !order.contains(k)).copied().collect::<Vec<_>>());
+        }
+    }
+    for key in &order {
+        let f = &reg.scenario_tables[key];
         let Some(node) = root.get(key) else { continue };
         // `[key]` once, or `[[key]]`: each table parsed on its own, in document order.
         let items: Vec<(&Node, String)> = match &node.val {
@@ -354,6 +371,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             let mut t = Table::new(n, path)?;
             let config = f.parse(&mut t, &ctx)?;
             t.finish(&f.keys().iter().map(|k| k.name).collect::<Vec<_>>())?;
+            if let Some((name, size)) = config.defines() {
+                ctx.defined.push(crate::api::addon::Defined { table: key, name, size });
+            }
             tables.push((*key, config));
         }
     }

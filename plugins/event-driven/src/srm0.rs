@@ -205,6 +205,11 @@ impl Srm0Model {
         &self.params
     }
 
+    /// The PSP scale `c` (an input of weight `w` adds `w·c` to `a`, `−w·c` to `b`).
+    pub fn psp_scale(&self) -> f64 {
+        self.c
+    }
+
     #[inline]
     fn decay_to(&self, s: &mut Srm0State, t: f64) {
         let d = t - s.t;

@@ -6,7 +6,7 @@
 //! [[event_population]]
 //! name = "srm"
 //! size = 40
-//! model = "srm0"                       # the only event model in a world so far
+//! model = "srm0"                       # or "tempotron" (then `window`; see below)
 //! tau_m = "10 ms"                      # srm0's parameters (see `spikeworld info`)
 //! tau_s = "2.5 ms"
 //! theta = 1.0
@@ -15,7 +15,7 @@
 //! from = "lif"                         # a population or a spike encoder
 //! rule = "fixed_indegree"              # all_to_all | one_to_one | fixed_indegree | pairwise_bernoulli
 //! indegree = 10
-//! weight = 0.4
+//! weight = 0.4                         # or { file = "w.npy" }: [size, sources] (all_to_all)
 //! delay = "1.37 ms"
 //! [[event_population.output]]          # event → clock: at the first step boundary ≥ s + delay
 //! to = "lif2"                          # a population (then `receptor`) or an event population
@@ -24,7 +24,15 @@
 //! weight = "50 pA"                     # in the receptor's unit
 //! delay = "1 ms"                       # at least one step (dt)
 //! ```
+//!
+//! `model = "tempotron"` (Gütig & Sompolinsky; SpikingFlow's event-driven `Tempotron`):
+//! `tau_m` (default 15 ms), `tau_s` (3.75 ms), `theta` (1), the peak-normalised kernel,
+//! and `window = "T"`: the neurons start from rest at every multiple of T, fire at most
+//! once per window (inputs after the spike are shunted), and their exact V_max of each
+//! complete window is written to `NAME.v_max.npy` ([windows, size]); `from` may also name
+//! an `[[event_source]]`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bevy_ecs::prelude::{Resource, World};
@@ -55,6 +63,20 @@ pub enum Source {
     Population(usize),
     /// A spike encoder (scenario index).
     Encoder(usize),
+    /// An `[[event_source]]`, by name (resolved when the network is built).
+    Event(String),
+}
+
+/// The neuron model of an event population.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum EventModel {
+    /// SRM0 (`Srm0Params` in `EventPopDef::params`).
+    Srm0,
+    /// Tempotrons restarted every `window_ms`.
+    Tempotron {
+        /// T (ms).
+        window_ms: f64,
+    },
 }
 
 /// Where an output goes.
@@ -79,6 +101,8 @@ pub struct Conn<E> {
     pub weight: f64,
     /// Delay (ms), exact.
     pub delay_ms: f64,
+    /// Weights from a file, `[targets, sources]` row-major (all_to_all), instead of `weight`.
+    pub matrix: Option<Arc<(PathBuf, Vec<f64>, usize)>>,
 }
 
 /// One `[[event_population]]`.
@@ -90,6 +114,8 @@ pub struct EventPopDef {
     pub size: usize,
     /// The neurons' parameters.
     pub params: Srm0Params,
+    /// The model.
+    pub model: EventModel,
     /// Whether exact spike times are written.
     pub record: bool,
     /// Inputs from clock-driven populations and encoders.
@@ -106,7 +132,8 @@ pub struct EventDefs(pub Vec<EventPopDef>);
 const KEYS: &[ParamSpec] = &[
     ParamSpec::required("name", Dim::Dimensionless, "the population's name (unique among event populations)"),
     ParamSpec::required("size", Dim::Dimensionless, "neurons"),
-    ParamSpec::optional("model", Dim::Dimensionless, "\"srm0\" (the default)"),
+    ParamSpec::optional("model", Dim::Dimensionless, "\"srm0\" (the default) or \"tempotron\" (needs window)"),
+    ParamSpec::optional("window", Dim::Time, "tempotron: the window T (neurons restart from rest at every multiple of T; V_max per window)"),
     ParamSpec::new("tau_m", Dim::Time, 10.0, "membrane time constant τ_m"),
     ParamSpec::new("tau_s", Dim::Time, 2.5, "synaptic time constant τ_s (≠ τ_m)"),
     ParamSpec::new("theta", Dim::Dimensionless, 1.0, "threshold θ"),
@@ -132,6 +159,9 @@ impl ScenarioTable for EventPopulationTable {
     fn keys(&self) -> &'static [ParamSpec] {
         KEYS
     }
+    fn after(&self) -> &'static [&'static str] {
+        &["event_source"]
+    }
     fn parse(&self, t: &mut Table<'_>, ctx: &TableCtx) -> Result<Arc<dyn TableConfig>, ScenarioError> {
         let (name, name_node) = t.str("name")?;
         let size_node = t.req("size")?;
@@ -139,14 +169,28 @@ impl ScenarioTable for EventPopulationTable {
         if size == 0 || size > u32::MAX as u64 {
             return Err(t.err(size_node, "size", "must be 1 to 2^32 - 1"));
         }
-        if let Some((m, n)) = t.opt_str("model")?
-            && m != "srm0"
-        {
-            return Err(t.err(n, "model", format!("unknown event model \"{m}\"; valid: \"srm0\"")));
+        let tempotron = match t.opt_str("model")? {
+            None | Some(("srm0", _)) => false,
+            Some(("tempotron", _)) => true,
+            Some((m, n)) => return Err(t.err(n, "model", format!("unknown event model \"{m}\"; valid: \"srm0\", \"tempotron\""))),
+        };
+        let model = match (tempotron, t.opt_quantity("window", Dim::Time)?) {
+            (false, None) => EventModel::Srm0,
+            (false, Some((_, n))) => return Err(t.err(n, "window", "belongs to model = \"tempotron\"")),
+            (true, None) => return Err(spikeworld::util::table::err_at(t.loc(), t.key_path("window"), "model = \"tempotron\" needs its window T (window = \"500 ms\")")),
+            (true, Some((w, n))) if !(w.is_finite() && w > 0.0) => return Err(t.err(n, "window", format!("must be a positive time, found {w} ms"))),
+            (true, Some((w, _))) => EventModel::Tempotron { window_ms: w },
+        };
+        if tempotron {
+            for key in ["u_r", "t_ref", "norm", "reset"] {
+                if let Some(n) = t.get(key) {
+                    return Err(t.err(n, key, "belongs to srm0 (a tempotron has the peak-normalised kernel, no reset and no refractoriness: it fires at most once per window)"));
+                }
+            }
         }
         let mut params = Srm0Params::default();
-        params.tau_m = t.opt_quantity("tau_m", Dim::Time)?.map_or(10.0, |x| x.0);
-        params.tau_s = t.opt_quantity("tau_s", Dim::Time)?.map_or(2.5, |x| x.0);
+        params.tau_m = t.opt_quantity("tau_m", Dim::Time)?.map_or(if tempotron { 15.0 } else { 10.0 }, |x| x.0);
+        params.tau_s = t.opt_quantity("tau_s", Dim::Time)?.map_or(if tempotron { 3.75 } else { 2.5 }, |x| x.0);
         params.theta = t.opt_quantity("theta", Dim::Dimensionless)?.map_or(1.0, |x| x.0);
         params.u_r = t.opt_quantity("u_r", Dim::Dimensionless)?.map_or(0.0, |x| x.0);
         params.t_ref = t.opt_quantity("t_ref", Dim::Time)?.map_or(0.0, |x| x.0);
@@ -179,12 +223,44 @@ impl ScenarioTable for EventPopulationTable {
                     return Err(it.err(fnode, "from", format!("encoder `{from}` injects a current; an event population takes spikes")));
                 }
                 (Source::Encoder(i), ctx.encoder_sizes[i].0)
+            } else if let Some(d) = ctx.defined.iter().find(|d| d.table == "event_source" && d.name == from) {
+                (Source::Event(from.to_string()), d.size)
             } else {
-                return Err(it.err(fnode, "from", format!("no population or spike encoder named `{from}` (event populations connect to each other through `output`)")));
+                return Err(it.err(fnode, "from", format!("no population, spike encoder or event source named `{from}` (event populations connect to each other through `output`)")));
             };
-            let (rule, weight, delay_ms) = rule_weight_delay(&mut it, n_src, size, Dim::Dimensionless, 0.0)?;
+            let matrix = match it.get("weight") {
+                Some(wn) if matches!(wn.val, Val::Table(_)) => {
+                    let mut wt = Table::new(wn, it.key_path("weight"))?;
+                    let (f, fnode) = wt.str("file")?;
+                    let path = ctx.base_dir.join(f);
+                    let a = spikeworld::util::npy::read_npy_f64(&path, None).map_err(|m| wt.err(fnode, "file", m))?;
+                    let cols = a.shape.get(1).copied().unwrap_or(0);
+                    if a.shape.len() != 2 || a.shape[0] != size || cols != n_src {
+                        return Err(wt.err(fnode, "file", format!("`{}` has shape {:?}; expected [{size}, {n_src}] (targets, sources of `{from}`)", path.display(), a.shape)));
+                    }
+                    if let Some(v) = a.values.iter().find(|v| !v.is_finite()) {
+                        return Err(wt.err(fnode, "file", format!("`{}` holds {v}; weights must be finite", path.display())));
+                    }
+                    wt.finish(&["file"])?;
+                    Some(Arc::new((path, a.values, cols)))
+                }
+                _ => None,
+            };
+            let (rule, weight, delay_ms) = if matrix.is_some() {
+                let (r, rnode) = it.str("rule")?;
+                if r != "all_to_all" {
+                    return Err(it.err(rnode, "rule", "weights from a file need rule = \"all_to_all\""));
+                }
+                let (d, dnode) = it.opt_quantity("delay", Dim::Time)?.unwrap_or((0.0, rnode));
+                if !(d.is_finite() && d >= 0.0) {
+                    return Err(it.err(dnode, "delay", format!("must be finite and not negative, found {d} ms")));
+                }
+                (Rule::AllToAll, 0.0, d)
+            } else {
+                rule_weight_delay(&mut it, n_src, size, Dim::Dimensionless, 0.0)?
+            };
             it.finish(&["from", "rule", "indegree", "p", "weight", "delay"])?;
-            inputs.push(Conn { end, size: Some(n_src), rule, weight, delay_ms });
+            inputs.push(Conn { end, size: Some(n_src), rule, weight, delay_ms, matrix });
         }
         let mut outputs = Vec::new();
         for mut it in sub_tables(t, "output")? {
@@ -200,9 +276,9 @@ impl ScenarioTable for EventPopulationTable {
             };
             let (rule, weight, delay_ms) = rule_weight_delay(&mut it, size, n_dst.unwrap_or(usize::MAX), dim, ctx.dt_ms)?;
             it.finish(&["to", "receptor", "rule", "indegree", "p", "weight", "delay"])?;
-            outputs.push(Conn { end, size: n_dst, rule, weight, delay_ms });
+            outputs.push(Conn { end, size: n_dst, rule, weight, delay_ms, matrix: None });
         }
-        Ok(Arc::new(EventPopDef { name: name.to_string(), size, params, record, inputs, outputs }))
+        Ok(Arc::new(EventPopDef { name: name.to_string(), size, params, model, record, inputs, outputs }))
     }
 }
 

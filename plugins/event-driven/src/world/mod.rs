@@ -4,6 +4,8 @@
 
 pub mod config;
 mod crossings;
+pub mod sources;
+pub mod tempotron_pop;
 pub mod learn;
 pub mod run;
 
@@ -15,7 +17,8 @@ pub struct EventDrivenPlugin;
 
 impl Plugin for EventDrivenPlugin {
     fn build(&self, b: &mut SimBuilder) {
-        b.add_scenario_table(config::EventPopulationTable)
+        b.add_scenario_table(sources::EventSourceTable)
+            .add_scenario_table(config::EventPopulationTable)
             .add_scenario_table(learn::TempotronTable)
             .add_world_hook(run::build_event_net)
             .add_resource_state::<run::EventNet>("event_driven.net")

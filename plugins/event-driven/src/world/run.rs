@@ -27,8 +27,10 @@ use spikeworld::net::{Clock, EncoderSlot, InputRing, Population, RunInfo, Spikes
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, entity_key, purpose};
 
-use super::config::{Dest, EventDefs, Rule, Source};
+use super::config::{Dest, EventDefs, EventModel, Rule, Source};
 use super::crossings::{Crossings, Filed};
+use super::sources::{EventSource, SourceDefs};
+use super::tempotron_pop::{self as tp, Windows};
 use crate::buckets::BucketQueue;
 use crate::queue::{Event, Origin, Target};
 use crate::srm0::{Srm0Model, Srm0State};
@@ -55,8 +57,16 @@ struct Slot {
 /// A connection's synapses by source row: (target index, weight, delay ms).
 type Rows = Vec<Vec<(u32, f64, f64)>>;
 
+/// Where an input connection's spikes come from.
+enum From {
+    /// A clock-driven population or an encoder: its spikes of the step.
+    Clock(Entity),
+    /// An `[[event_source]]` (index into `EventNet::sources`): its exact spikes.
+    Source(usize),
+}
+
 struct ClockInput {
-    source: Entity,
+    source: From,
     key: u32,
     target: u32,
     /// The connection's delay (every synapse of `rows` has it).
@@ -79,6 +89,8 @@ struct EventPop {
     key: u32,
     model: Srm0Model,
     slots: Vec<Slot>,
+    /// Tempotrons: their windows (`None`: SRM0).
+    tempo: Option<Windows>,
     outputs: Vec<Output>,
     record: bool,
     t_ms: Vec<f64>,
@@ -91,6 +103,9 @@ struct EventPop {
 pub struct EventNet {
     pops: Vec<EventPop>,
     inputs: Vec<ClockInput>,
+    sources: Vec<EventSource>,
+    /// Scratch: each source's spikes of the step.
+    source_spikes: Vec<Vec<(f64, u32, u64)>>,
     /// Pending input events in step buckets (`BucketQueue`: the same order as the heap
     /// `EventQueue`, 4× faster per event).
     queue: BucketQueue,
@@ -113,7 +128,11 @@ impl EventPop {
     #[inline]
     fn predict(&mut self, p: u32, j: u32, crossings: &mut Crossings) {
         let slot = &mut self.slots[j as usize];
-        slot.next = match self.model.next_spike(&slot.st, slot.st.t + HORIZON_MS) {
+        let next = match &self.tempo {
+            None => self.model.next_spike(&slot.st, slot.st.t + HORIZON_MS),
+            Some(w) => tp::predict(&self.model, w, &slot.st, &w.cells[j as usize]),
+        };
+        slot.next = match next {
             Some(t) => {
                 crossings.push(t, p, j);
                 t
@@ -121,6 +140,11 @@ impl EventPop {
             None => f64::INFINITY,
         };
     }
+}
+
+/// Rows of an all_to_all connection with weights `[targets, sources]` from a file.
+fn draw_matrix(m: &[f64], n_src: usize, n_dst: usize, delay: f64) -> Rows {
+    (0..n_src).map(|i| (0..n_dst).map(|j| (j as u32, m[j * n_src + i], delay)).collect()).collect()
 }
 
 fn draw(rule: Rule, n_src: usize, n_dst: usize, seed: u64, key: u32, weight: f64, delay: f64) -> Rows {
@@ -173,7 +197,16 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
     let step = world.resource::<Clock>().step;
     let t_done = step as f64 * dt;
     let crossings = Crossings::new(dt, CROSSING_RING.max(horizon), step);
-    let mut net = EventNet { pops: Vec::new(), inputs: Vec::new(), queue, dt, horizon, t_done, crossings, processed: 0, due: Vec::new(), out: Vec::new(), buf: Vec::new() };
+    let source_defs = world.get_resource::<SourceDefs>().cloned().unwrap_or_default();
+    let mut source_names: Vec<&str> = Vec::new();
+    for d in &source_defs.0 {
+        if source_names.contains(&d.name.as_str()) || names.contains(&d.name.as_str()) {
+            return Err(format!("event source `{}`: the name is taken", d.name));
+        }
+        source_names.push(&d.name);
+    }
+    let sources = source_defs.0.iter().cloned().map(EventSource::new).collect::<Result<Vec<_>, _>>()?;
+    let mut net = EventNet { pops: Vec::new(), inputs: Vec::new(), source_spikes: vec![Vec::new(); sources.len()], sources, queue, dt, horizon, t_done, crossings, processed: 0, due: Vec::new(), out: Vec::new(), buf: Vec::new() };
     for (pi, d) in defs.0.iter().enumerate() {
         if names[..pi].contains(&d.name.as_str()) {
             return Err(format!("two event populations are named `{}`", d.name));
@@ -209,17 +242,35 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
         }
         for (ii, c) in d.inputs.iter().enumerate() {
             let ikey = key ^ (0x85EB_CA6Bu32.wrapping_mul(ii as u32 + 1));
-            let (source, skey) = match c.end {
+            let (source, skey, n_src) = match &c.end {
                 Source::Population(_) | Source::Encoder(_) => {
                     let name = source_name(world, &c.end)?;
                     let e = pops_by_name.iter().chain(encs.iter()).find(|x| x.0 == name).map(|x| x.1).ok_or_else(|| format!("no source `{name}`"))?;
-                    (e, entity_key("source", &name))
+                    (From::Clock(e), entity_key("source", &name), c.size.unwrap_or(0))
+                }
+                Source::Event(name) => {
+                    let Some(si) = source_defs.0.iter().position(|s| &s.name == name) else {
+                        return Err(format!("event population `{}`: input from `{name}`: no population, spike encoder or event source of that name", d.name));
+                    };
+                    let n = source_defs.0[si].size();
+                    if c.rule == Rule::OneToOne && n != d.size {
+                        return Err(format!("event population `{}`: one_to_one input from `{name}` needs equal sizes ({n} sources, {} targets)", d.name, d.size));
+                    }
+                    (From::Source(si), entity_key("event_source", name), n)
                 }
             };
-            let n_src = c.size.unwrap_or(0);
-            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, delay_ms: c.delay_ms, rows: draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms) });
+            let rows = match &c.matrix {
+                Some(m) if m.2 != n_src => return Err(format!("event population `{}`: `{}` has {} columns; its source has {n_src} neurons", d.name, m.0.display(), m.2)),
+                Some(m) => draw_matrix(&m.1, n_src, d.size, c.delay_ms),
+                None => draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms),
+            };
+            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, delay_ms: c.delay_ms, rows });
         }
-        net.pops.push(EventPop { name: d.name.clone(), key, model, slots, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
+        let tempo = match d.model {
+            EventModel::Srm0 => None,
+            EventModel::Tempotron { window_ms } => Some(Windows::new(window_ms, d.size, Windows::new(window_ms, 0, 0).of(t_done))),
+        };
+        net.pops.push(EventPop { name: d.name.clone(), key, model, slots, tempo, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
     }
     world.insert_resource(net);
     Ok(())
@@ -236,6 +287,7 @@ fn source_name(world: &mut World, s: &Source) -> Result<String, String> {
     match s {
         Source::Population(i) => pops.get(*i).cloned(),
         Source::Encoder(i) => encs.get(*i).cloned(),
+        Source::Event(name) => Some(name.clone()),
     }
     .ok_or_else(|| "a source the scenario does not have".into())
 }
@@ -261,8 +313,20 @@ pub fn event_window(clock: Res<Clock>, net: Option<ResMut<EventNet>>, spikes: Qu
 fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings: &mut Query<&mut InputRing>) -> Result<(), String> {
     let (t0, t_end) = (step as f64 * dt, (step + 1) as f64 * dt);
     // 1. Clock-driven spikes of this step.
+    for (si, src) in net.sources.iter_mut().enumerate() {
+        src.spikes_in(t0, t_end, &mut net.source_spikes[si])?;
+    }
     for inp in &net.inputs {
-        let Ok(sp) = spikes.get(inp.source) else { continue };
+        if let From::Source(si) = inp.source {
+            for &(t, i, k) in &net.source_spikes[si] {
+                let row = inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
+                let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: syn as u64, spike: k }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
+                net.queue.push_fan(t + inp.delay_ms, row.len(), make).map_err(|e| e.to_string())?;
+            }
+            continue;
+        }
+        let From::Clock(entity) = inp.source else { continue };
+        let Ok(sp) = spikes.get(entity) else { continue };
         for &i in &sp.indices {
             let row = inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
             // Every synapse of a connection has its delay: one fan-out at one time.
@@ -292,7 +356,9 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
             let pop = &mut pops[p as usize];
             let slot = &mut pop.slots[j as usize];
             buf.clear();
-            if let Err(e) = pop.model.receive_quiet(&mut slot.st, slot.next, ev.time, ev.weight, &mut buf) {
+            if let Some(w) = &mut pop.tempo {
+                tempotron_input(&pop.model, w, slot, j as usize, ev.time, ev.weight, &mut buf);
+            } else if let Err(e) = pop.model.receive_quiet(&mut slot.st, slot.next, ev.time, ev.weight, &mut buf) {
                 failed = Some(e.to_string());
                 continue;
             }
@@ -316,9 +382,33 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
             continue; // superseded by a later prediction
         }
         buf.clear();
-        pop.model.advance(&mut slot.st, t_end, &mut buf).map_err(|e| e.to_string())?;
+        match &mut pop.tempo {
+            None => pop.model.advance(&mut slot.st, t_end, &mut buf).map_err(|e| e.to_string())?,
+            Some(w) => tp::due(&mut slot.st, &mut w.cells[j as usize], t, &mut buf),
+        }
         out.extend(buf.iter().map(|&s| (s, p, j)));
         pop.predict(p, j, crossings);
+    }
+    // 3b. Tempotron windows that end by this step's end: finished for every neuron.
+    for (p, pop) in net.pops.iter_mut().enumerate() {
+        let Some(w) = &mut pop.tempo else { continue };
+        let k = w.of(t_end);
+        if k <= w.done {
+            continue;
+        }
+        for (j, slot) in pop.slots.iter_mut().enumerate() {
+            if w.cells[j].window >= k {
+                continue;
+            }
+            buf.clear();
+            tempotron_to_window(&pop.model, w, slot, j, k, &mut buf);
+            out.extend(buf.iter().map(|&s| (s, p as u32, j as u32)));
+            slot.next = f64::INFINITY; // at rest in its new window: no crossing
+        }
+        // Windows done .. k are now finished by every neuron.
+        let finished = (k - w.done) as usize * pop.slots.len();
+        w.rows.extend(w.pending.drain(..finished));
+        w.done = k;
     }
     // 4. This window's spikes, in (time, population, index) order: record and send.
     out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -351,6 +441,31 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
     Ok(())
 }
 
+/// Brings tempotron `j` to window `k`, finishing the windows before (their `V_max` into
+/// the pending rows).
+fn tempotron_to_window(model: &Srm0Model, w: &mut Windows, slot: &mut Slot, j: usize, k: u64, buf: &mut Vec<f64>) {
+    let n = w.cells.len();
+    let (t, done) = (w.t, w.done);
+    let Windows { cells, pending, .. } = w;
+    tp::to_window(model, t, &mut slot.st, &mut cells[j], k, buf, |win, vmax| {
+        let at = (win - done) as usize * n + j;
+        if pending.len() <= at {
+            pending.resize((win - done + 1) as usize * n, f64::NAN);
+        }
+        pending[at] = vmax;
+    });
+}
+
+/// An input to tempotron `j` at `t` (its window first).
+fn tempotron_input(model: &Srm0Model, w: &mut Windows, slot: &mut Slot, j: usize, t: f64, weight: f64, buf: &mut Vec<f64>) {
+    let k = w.of(t);
+    if w.cells[j].window < k {
+        tempotron_to_window(model, w, slot, j, k, buf);
+        slot.next = f64::INFINITY; // at rest: no crossing before this input
+    }
+    tp::receive(model, &mut slot.st, &mut w.cells[j], slot.next, t, weight, buf);
+}
+
 impl EventNet {
     /// Pending input events.
     pub fn pending(&self) -> usize {
@@ -379,6 +494,14 @@ impl Checkpoint for EventNet {
             out.blob(&c)?;
             out.blob(&p.t_ms)?;
             out.blob(&p.index)?;
+            if let Some(w) = &p.tempo {
+                out.blob(&w.cells.iter().map(|c| c.window).collect::<Vec<u64>>())?;
+                out.blob(&w.cells.iter().map(|c| c.vmax).collect::<Vec<f64>>())?;
+                out.blob(&w.cells.iter().map(|c| u64::from(c.fired)).collect::<Vec<u64>>())?;
+                out.u64(w.done)?;
+                out.blob(&w.rows)?;
+                out.blob(&w.pending)?;
+            }
         }
         let evs = self.queue.to_sorted_vec();
         out.blob(&evs.iter().map(|e| e.time).collect::<Vec<f64>>())?;
@@ -403,10 +526,32 @@ impl Checkpoint for EventNet {
             let states = Srm0State::unpack(&f, &c).map_err(|e| StateError(e.to_string()))?;
             p.t_ms = inp.blob("exact spike times")?;
             p.index = inp.blob("exact spike indices")?;
+            if let Some(w) = &mut p.tempo {
+                let win: Vec<u64> = inp.blob("tempotron windows")?;
+                let vmax: Vec<f64> = inp.blob("tempotron V_max")?;
+                let fired: Vec<u64> = inp.blob("tempotron fired")?;
+                let n = w.cells.len();
+                if win.len() != n || vmax.len() != n || fired.len() != n {
+                    return Err(StateError(format!("event population `{}`: tempotron windows of {} neurons stored, {n} in the scenario", p.name, win.len())));
+                }
+                for (c, ((k, v), f)) in w.cells.iter_mut().zip(win.into_iter().zip(vmax).zip(fired)) {
+                    *c = tp::Cell { window: k, vmax: v, fired: f != 0 };
+                }
+                w.done = inp.u64("tempotron windows done")?;
+                w.rows = inp.blob("tempotron V_max rows")?;
+                w.pending = inp.blob("tempotron pending rows")?;
+                if w.rows.len() as u64 != w.done * n as u64 || w.pending.len() % n.max(1) != 0 {
+                    return Err(StateError(format!("event population `{}`: tempotron V_max rows do not match {} windows of {n}", p.name, w.done)));
+                }
+            }
             // Predictions are a function of the state: computed again, they are the same.
             for (j, (slot, st)) in p.slots.iter_mut().zip(states).enumerate() {
                 slot.st = st;
-                slot.next = p.model.next_spike(&st, st.t + HORIZON_MS).unwrap_or(f64::INFINITY);
+                let next = match &p.tempo {
+                    None => p.model.next_spike(&st, st.t + HORIZON_MS),
+                    Some(w) => tp::predict(&p.model, w, &st, &w.cells[j]),
+                };
+                slot.next = next.unwrap_or(f64::INFINITY);
                 if slot.next.is_finite() {
                     filed.push((slot.next, pi as u32, j as u32));
                 }
@@ -450,6 +595,11 @@ impl Checkpoint for EventNet {
 pub fn exact_spikes_output(world: &World) -> Vec<OutputArray> {
     let Some(net) = world.get_resource::<EventNet>() else { return Vec::new() };
     let mut out = Vec::new();
+    for p in &net.pops {
+        if let Some(w) = &p.tempo {
+            out.push(OutputArray { name: p.name.clone(), quantity: "v_max".into(), unit: "1".into(), data: OutputData::F64(w.rows.clone()), shape: vec![w.done, p.slots.len() as u64] });
+        }
+    }
     for p in net.pops.iter().filter(|p| p.record) {
         let n = p.t_ms.len() as u64;
         out.push(OutputArray { name: p.name.clone(), quantity: "t_ms".into(), unit: "ms".into(), data: OutputData::F64(p.t_ms.clone()), shape: vec![n] });
