@@ -26,7 +26,6 @@ use crate::tempotron::{Pattern, Spike, Tempotron, mse_loss_and_grad};
 
 const PURPOSE_WEIGHTS: u64 = 1;
 const PURPOSE_ORDER: u64 = 2;
-const PURPOSE_SPLIT: u64 = 3;
 
 fn entity() -> u32 {
     entity_key("tempotron", "classes")
@@ -81,28 +80,15 @@ impl PatternSet {
         Ok(Self { patterns, labels })
     }
 
-    /// Splits off `test` samples drawn by `seed` (the rest, in their order, train).
-    pub fn split(self, test: usize, seed: u64) -> Result<(PatternSet, PatternSet)> {
+    /// Splits off the last `test` samples (file order) for testing: an
+    /// `[[event_source]]` presenting the file from `first = P − test` shows exactly them.
+    pub fn split(mut self, test: usize) -> Result<(PatternSet, PatternSet)> {
         let p = self.labels.len();
         if test >= p {
             return Err(Error::Parameter { name: "test_count", value: test as f64, reason: "leaves no training sample" });
         }
-        let mut idx: Vec<usize> = (0..p).collect();
-        let mut s = Stream::new(seed, entity(), PURPOSE_SPLIT, 0);
-        for i in (1..p).rev() {
-            idx.swap(i, s.below(i as u64 + 1) as usize);
-        }
-        let mut is_test = vec![false; p];
-        for &i in &idx[p - test..] {
-            is_test[i] = true;
-        }
-        let (mut tr, mut te) = (PatternSet::default(), PatternSet::default());
-        for ((pat, l), t) in self.patterns.into_iter().zip(self.labels).zip(is_test) {
-            let set = if t { &mut te } else { &mut tr };
-            set.patterns.push(pat);
-            set.labels.push(l);
-        }
-        Ok((tr, te))
+        let te = PatternSet { patterns: self.patterns.split_off(p - test), labels: self.labels.split_off(p - test) };
+        Ok((self, te))
     }
 }
 

@@ -158,3 +158,42 @@ fn bad_tempotron_and_source_keys_are_located_errors() {
     let err = Scenario::load(&path, b.registry(), &LoadOptions::default()).map(|_| ()).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("s.toml:") && err.contains("nobody"), "{err}");
 }
+
+/// `spikeworld run scenarios/tempotron_digits.toml`: the world's ten tempotrons give every
+/// held-out digit the V_max (and so the class) that the library gives with the same
+/// weights, so the run's accuracy is the trainer's test accuracy.
+#[test]
+fn the_digits_run_classifies_like_the_trainer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = root.join("scenarios/tempotron_digits.toml");
+    let b = builder();
+    let sc = Scenario::load(&path, b.registry(), &LoadOptions::default()).unwrap();
+    let mut sim = b.build(sc, &RunOptions::default()).unwrap();
+    sim.run_to_end(u64::MAX, |_| {});
+    let arrays = spikeworld_event_driven::world::run::exact_spikes_output(&sim.world);
+    let v = arrays.iter().find(|a| a.name == "tempo" && a.quantity == "v_max").unwrap();
+    assert_eq!(v.shape, [297, 10]);
+    let spikeworld::api::output::OutputData::F64(vmax) = &v.data else { panic!("v_max is f64") };
+    let x = spikeworld::util::npy::read_npy_f64(&root.join("data/digits/x.npy"), None).unwrap().values;
+    let y = spikeworld_event_driven::class_task::read_labels(&root.join("data/digits/y.npy")).unwrap();
+    let w = spikeworld::util::npy::read_npy_f64(&root.join("data/digits/tempotron_weights.npy"), None).unwrap().values;
+    let (lo, hi) = feature_ranges(&x, 64);
+    let g = GaussianTuning::new(6, &lo, &hi).unwrap();
+    let set = PatternSet::from_features(&x[1500 * 64..], &g, 50.0, true, y[1500..].to_vec()).unwrap();
+    let t = Tempotron::new(15.0, 3.75, 1.0, 50.0).unwrap();
+    let rows: Vec<Vec<f64>> = w.chunks(384).map(<[f64]>::to_vec).collect();
+    let mut correct = 0;
+    for (s, pat) in set.patterns.iter().enumerate() {
+        for k in 0..10 {
+            let want = t.v_max(pat, &rows[k]).unwrap().v_max;
+            assert!((vmax[s * 10 + k] - want).abs() <= 1e-9, "digit {s}, tempotron {k}: {} against {want}", vmax[s * 10 + k]);
+        }
+        let row = &vmax[s * 10..(s + 1) * 10];
+        let class = (0..10).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+        correct += usize::from(class == set.labels[s]);
+    }
+    let acc = correct as f64 / 297.0;
+    let lib = spikeworld_event_driven::class_task::class_accuracy(&t, &set, &rows).unwrap();
+    assert_eq!(acc, lib, "the world's classes are the library's");
+    assert!(acc > 0.8, "held-out accuracy {acc}");
+}

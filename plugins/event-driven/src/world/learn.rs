@@ -28,7 +28,7 @@
 //! y = "../data/digits/y.npy"   # labels [P], 0 .. classes − 1
 //! tuning = 6                   # neurons per feature (x only)
 //! t_end = "50 ms"              # T: the tuning's spike times are in [0, T)
-//! test_count = 297             # samples held out (drawn by the seed)
+//! test_count = 297             # the last samples of the file, held out
 //! batch_size = 16
 //! lr = 0.05
 //! momentum = 0.9
@@ -66,7 +66,7 @@ pub struct DataSpec {
     pub classes: Option<usize>,
     /// Samples per gradient step.
     pub batch_size: usize,
-    /// Samples held out for testing.
+    /// The last samples of the file, held out for testing.
     pub test_count: usize,
 }
 
@@ -109,7 +109,7 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::optional("round_times", Dim::Dimensionless, "dataset x: round tuned spike times to whole ms as the seed (default true)"),
     ParamSpec::optional("classes", Dim::Dimensionless, "dataset: classes (default: the largest label + 1)"),
     ParamSpec::new("batch_size", Dim::Dimensionless, 16.0, "dataset: samples per gradient step"),
-    ParamSpec::new("test_count", Dim::Dimensionless, 0.0, "dataset: samples held out for testing (drawn by the seed)"),
+    ParamSpec::new("test_count", Dim::Dimensionless, 0.0, "dataset: the last samples of the file, held out for testing"),
 ];
 
 impl ScenarioTable for TempotronTable {
@@ -329,7 +329,7 @@ fn train_classes(cfg: &PatternTaskConfig, d: &DataSpec, scenario: &Path, fingerp
         return Err(format!("`{}`: label {max_label} with tempotron.classes = {classes}", d.y));
     }
     let n = all.n_afferents();
-    let (train, test) = all.split(d.test_count, cfg.seed).map_err(|e| format!("tempotron.test_count: {e}"))?;
+    let (train, test) = all.split(d.test_count).map_err(|e| format!("tempotron.test_count: {e}"))?;
     let t = cfg.tempotron().map_err(|e| e.to_string())?;
     let cc = ClassConfig { classes, lr: cfg.lr, momentum: cfg.momentum, batch_size: d.batch_size, w_init_sigma: cfg.w_init_sigma, seed: cfg.seed };
     let mut tr = ClassTrainer::new(cc, t.clone(), &train).map_err(|e| e.to_string())?;
