@@ -162,10 +162,11 @@ enum Cmd {
         #[command(flatten)]
         ckpt: CheckpointArgs,
     },
-    /// Train the scenario's network by surrogate gradients (its `[train]` table): writes
-    /// weights/<projection>.npy, curve.csv, curve.svg, train.json and a checkpoint per epoch.
+    /// Train the scenario's network by surrogate gradients (its `[train]` table) or its
+    /// tempotrons (its `[tempotron]` table): writes the weights (.npy), curve.csv, curve.svg,
+    /// train.json and a checkpoint per epoch.
     Train {
-        /// The scenario file (TOML) with a `[train]` table.
+        /// The scenario file (TOML) with a `[train]` or `[tempotron]` table.
         scenario: PathBuf,
         /// Output directory (default: out/<scenario name>).
         #[arg(long)]

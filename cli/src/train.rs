@@ -39,7 +39,24 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
         })
         .map_err(Error::Input)?;
         bar.finish_and_clear();
-        let files = write_tempotron_outputs(out, &o, &task).map_err(Error::Runtime)?;
+        let mut files = write_tempotron_outputs(out, &o, &task).map_err(Error::Runtime)?;
+        // The learning curve: the GS rule's loss is the fraction of errors while presented.
+        let stats: Vec<spikeworld_train_surrogate::train::EpochStats> = o
+            .curve
+            .iter()
+            .enumerate()
+            .map(|(e, &a)| spikeworld_train_surrogate::train::EpochStats {
+                epoch: e as u64 + 1,
+                loss: o.loss.get(e).copied().unwrap_or(1.0 - a),
+                train_accuracy: a,
+                test_accuracy: if e + 1 == o.curve.len() { o.test_accuracy.unwrap_or(f64::NAN) } else { f64::NAN },
+                lr: c.lr,
+                samples_per_s: f64::NAN,
+            })
+            .collect();
+        let svg = out.join("curve.svg");
+        spikeworld_train_surrogate::plot::curve_svg(&svg, &stats).map_err(Error::Runtime)?;
+        files.push(svg);
         if !quiet {
             let what = match &task.data {
                 None => format!(

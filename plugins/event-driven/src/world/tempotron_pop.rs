@@ -95,10 +95,11 @@ fn take_max(m: &Srm0Model, st: &Srm0State, delta: f64, cell: &mut Cell) {
     }
 }
 
-/// Fires at `at`.
+/// Fires at `at`. The state stays at its last counted input (a tempotron has no reset:
+/// `V` evolves on from the inputs before the spike), so `last_spike` is not set (it would
+/// be after the clock); the spike count numbers the spikes' events.
 fn fire(st: &mut Srm0State, cell: &mut Cell, at: f64, out: &mut Vec<f64>) {
     cell.fired = true;
-    st.last_spike = at;
     st.n_spikes += 1;
     out.push(at);
 }
