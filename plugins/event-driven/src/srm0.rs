@@ -309,8 +309,15 @@ impl Srm0Model {
 
     /// When `st` would spike next if no input arrived before `t_limit` (may be `+∞`):
     /// what a scheduler puts in its queue. The state is not changed.
+    #[inline]
     pub fn next_spike(&self, st: &Srm0State, t_limit: f64) -> Option<f64> {
         if t_limit.is_nan() || t_limit < st.t {
+            return None;
+        }
+        // The free evolution from now bounds every later part of it (a refractory start
+        // included), so a bound below θ answers as the search would: no crossing.
+        let f = TwoExp { a: st.a + st.r, b: st.b, c: -self.params.theta, tau1: self.params.tau_m, tau2: self.params.tau_s };
+        if f.sup_bound() < 0.0 {
             return None;
         }
         let mut probe = *st;
