@@ -142,7 +142,7 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::optional("norm", Dim::Dimensionless, "\"peak\" (a weight is the PSP's peak, default) or \"current\" (c = τ_m/(τ_m − τ_s))"),
     ParamSpec::optional("reset", Dim::Dimensionless, "\"cumulative\" (default, iaf_psc_exp) or \"last_spike\" (SRM0 proper, needs t_ref > 0)"),
     ParamSpec::optional("record", Dim::Dimensionless, "write exact spike times (NAME.t_ms.npy, NAME.index.npy); default false"),
-    ParamSpec::optional("input", Dim::Dimensionless, "[[event_population.input]]: from, rule, indegree | p, weight, delay"),
+    ParamSpec::optional("input", Dim::Dimensionless, "[[event_population.input]]: from (population, spike encoder or event source), rule, indegree | p, weight (or { file = \"w.npy\" }, [size, sources], all_to_all), delay"),
     ParamSpec::optional("output", Dim::Dimensionless, "[[event_population.output]]: to, receptor, rule, indegree | p, weight, delay (≥ dt)"),
 ];
 
@@ -154,7 +154,7 @@ impl ScenarioTable for EventPopulationTable {
         "event_population"
     }
     fn doc(&self) -> &'static str {
-        "an event-driven population of SRM0 neurons, computed at the exact times spikes reach them (priority queue), coupled to the clock-driven populations: inputs arrive at t·dt + delay exactly; outputs reach a clock-driven target at the first step boundary ≥ s + delay"
+        "an event-driven population of SRM0 neurons or tempotrons, computed at the exact times spikes reach them (priority queue), coupled to the clock-driven populations: inputs arrive at t·dt + delay exactly; outputs reach a clock-driven target at the first step boundary ≥ s + delay"
     }
     fn keys(&self) -> &'static [ParamSpec] {
         KEYS

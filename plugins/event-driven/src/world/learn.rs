@@ -117,7 +117,7 @@ impl ScenarioTable for TempotronTable {
         "tempotron"
     }
     fn doc(&self) -> &'static str {
-        "Gütig & Sompolinsky's random-pattern task for one tempotron, trained by `spikeworld train` (GS rule, exact V_max)"
+        "tempotrons trained by `spikeworld train` on exact V_max: Gütig & Sompolinsky's random-pattern task for one tempotron (GS rule), or a labelled dataset (x or spikes, and y) for one tempotron per class (SpikingFlow's mse_loss)"
     }
     fn keys(&self) -> &'static [ParamSpec] {
         KEYS
