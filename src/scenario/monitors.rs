@@ -60,7 +60,10 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
             continue;
         }
         let (sel, sn) = t.str("target")?;
-        let target = select_population(sel, sn, &t.key_path("target"), populations)?;
+        let target = select_population(sel, sn, &t.key_path("target"), populations).map_err(|e| match defined_elsewhere(root, sel) {
+            Some(table) => ScenarioError { message: format!("{} (`{sel}` is defined in [[{table}]], not a clock-driven population: that table's own keys record it; see `spikeworld info`)", e.message), ..e },
+            None => e,
+        })?;
         locs.insert(t.key_path("target"), sn.loc.clone());
         let kind = match kind {
             "spikes" => {
@@ -126,4 +129,20 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
         monitors.push(MonitorDef { name: name.to_string(), target, kind });
     }
     Ok(monitors)
+}
+
+/// The plugin table (`[[event_population]]`, say) that defines an item named `name`, if
+/// one does: a hint for a monitor that names it.
+fn defined_elsewhere(root: &Table<'_>, name: &str) -> Option<String> {
+    root.peek_all().find_map(|(key, node)| {
+        if crate::registry::CORE_TABLES.contains(&key) {
+            return None;
+        }
+        let Val::Array(items) = &node.val else { return None };
+        let named = items.iter().any(|it| match &it.val {
+            Val::Table(entries) => entries.iter().any(|e| e.key == "name" && matches!(&e.node.val, Val::Str(s) if s == name)),
+            _ => false,
+        });
+        named.then(|| key.to_string())
+    })
 }

@@ -55,6 +55,11 @@ impl<'a> Table<'a> {
         Some(&self.entries[i].node)
     }
 
+    /// Every key and value, without marking any as read (for hints in error messages).
+    pub fn peek_all(&self) -> impl Iterator<Item = (&'a str, &'a Node)> {
+        self.entries.iter().map(|e| (e.key.as_str(), &e.node))
+    }
+
     /// The value of a required `key`.
     pub fn req(&mut self, key: &str) -> Result<&'a Node, ScenarioError> {
         self.get(key)

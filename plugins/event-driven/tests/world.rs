@@ -130,6 +130,9 @@ fn bad_event_tables_are_refused_with_the_key() {
     let bad = HAND_BUILT.replace("from = \"gen\"", "from = \"nobody\"");
     let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("an unknown source is refused");
     assert!(e.to_string().contains("nobody"), "{e}");
+    let bad = format!("{HAND_BUILT}\n[[monitor]]\nname = \"m\"\nkind = \"spikes\"\ntarget = \"srm\"\n");
+    let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("a monitor of an event population is refused");
+    assert!(e.to_string().contains("hand.toml:") && e.to_string().contains("[[event_population]]"), "the error says where `srm` is: {e}");
     let bad = HAND_BUILT.replace("receptor = \"v\"", "receptor = \"q\"");
     let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("an unknown receptor is refused");
     assert!(e.to_string().contains("no receptor"), "{e}");
