@@ -351,3 +351,33 @@ fn plif_time_constants_are_trained() {
     }
     assert!(stats.last().unwrap().test_accuracy > 0.8, "{:?}", stats.last());
 }
+
+/// burn-flex runs large matmuls on rayon threads: the trained weights must not depend on
+/// how many (a 2048-neuron hidden layer and batches of 128 take that path). Trained for one
+/// epoch inside pools of 1 and 2 threads: byte-identical weight files.
+#[test]
+fn training_gives_the_same_bits_on_any_number_of_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let dir = tmp.path().join(format!("t{threads}"));
+        pool.install(|| {
+            let b = builder();
+            let opts = LoadOptions {
+                overrides: vec!["population.hidden.size=2048".into(), "train.epochs=1".into(), "train.batch_size=128".into()],
+                ..Default::default()
+            };
+            let sc = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &opts).unwrap();
+            let sim = b.build(sc, &RunOptions::default()).unwrap();
+            let cfg = sim.world.resource::<TrainConfig>().clone();
+            let (spec, params, stats) = train(&sim, &cfg, &TrainOptions::default(), |_| {}).unwrap();
+            spikeworld_train_surrogate::train::write_outputs(&dir, &spec, &params, &stats, &cfg).unwrap();
+        });
+        let mut w: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("weights")).unwrap().map(|e| e.unwrap().path()).map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())).collect();
+        w.sort();
+        assert_eq!(w.len(), 2, "fc1 and fc2");
+        files.push(w);
+    }
+    assert!(files[0] == files[1], "the weights differ between 1 and 2 rayon threads");
+}
