@@ -14,6 +14,19 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// The `k` with `k·w ≤ x < (k+1)·w` (`x` ≥ 0, finite), the bounds computed as
+/// `k as f64 * w` exactly as the windows' ends are (so no rounding puts `x` one window off).
+pub fn window_of(x: f64, w: f64) -> u64 {
+    let mut k = (x / w) as u64; // floor for x ≥ 0, without a libm call
+    while (k + 1) as f64 * w <= x {
+        k += 1;
+    }
+    while k > 0 && x < k as f64 * w {
+        k -= 1;
+    }
+    k
+}
+
 /// One filed prediction: time (ms), population, neuron.
 pub type Filed = (f64, u32, u32);
 
@@ -35,14 +48,7 @@ impl Crossings {
 
     /// The step whose window `[s·dt, (s+1)·dt)` holds `t` (≥ 0, finite).
     pub fn step_of(&self, t: f64) -> u64 {
-        let mut s = (t / self.dt) as u64; // floor for t ≥ 0, without a libm call
-        while (s + 1) as f64 * self.dt <= t {
-            s += 1;
-        }
-        while s > 0 && t < s as f64 * self.dt {
-            s -= 1;
-        }
-        s
+        window_of(t, self.dt)
     }
 
     /// Files a prediction (a time before the next window joins the next window).

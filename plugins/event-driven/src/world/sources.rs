@@ -22,7 +22,7 @@ use std::sync::Arc;
 use bevy_ecs::prelude::{Resource, World};
 use spikeworld::api::addon::{ScenarioTable, TableConfig, TableCtx};
 use spikeworld::prelude::*;
-use spikeworld::util::table::{Table, node_count};
+use spikeworld::util::table::Table;
 
 use crate::class_task::feature_ranges;
 use crate::gaussian_tuning::GaussianTuning;
@@ -110,15 +110,10 @@ impl ScenarioTable for EventSourceTable {
             return Err(t.err(fnode, "x", format!("`{}` holds {v}; features must be finite", path.display())));
         }
         let (p, n) = (a.shape[0], a.shape[1]);
-        let m = match t.get("tuning") {
+        let m = match t.opt_count("tuning")? {
             None => 6,
-            Some(node) => {
-                let v = node_count(node, &t.key_path("tuning"))?;
-                if !(3..=1 << 16).contains(&v) {
-                    return Err(t.err(node, "tuning", "must be 3 to 65536 (GaussianTuning needs m > 2)"));
-                }
-                v as usize
-            }
+            Some((v, node)) if !(3..=1 << 16).contains(&v) => return Err(t.err(node, "tuning", "must be 3 to 65536 (GaussianTuning needs m > 2)")),
+            Some((v, _)) => v as usize,
         };
         if n.checked_mul(m).is_none_or(|s| s > u32::MAX as usize) {
             return Err(t.err(fnode, "x", "features × tuning exceed 2^32 afferents"));
@@ -127,25 +122,15 @@ impl ScenarioTable for EventSourceTable {
         if !(w.is_finite() && w > 0.0) {
             return Err(t.err(wnode, "window", format!("must be a positive time, found {w} ms")));
         }
-        let first = match t.get("first") {
+        let first = match t.opt_count("first")? {
             None => 0,
-            Some(node) => {
-                let v = node_count(node, &t.key_path("first"))? as usize;
-                if v >= p {
-                    return Err(t.err(node, "first", format!("is {v}; the file has {p} samples")));
-                }
-                v
-            }
+            Some((v, node)) if v as usize >= p => return Err(t.err(node, "first", format!("is {v}; the file has {p} samples"))),
+            Some((v, _)) => v as usize,
         };
-        let count = match t.get("count") {
+        let count = match t.opt_count("count")? {
             None => p - first,
-            Some(node) => {
-                let v = node_count(node, &t.key_path("count"))? as usize;
-                if v == 0 || first + v > p {
-                    return Err(t.err(node, "count", format!("must be 1 to {} (samples from `first` on)", p - first)));
-                }
-                v
-            }
+            Some((v, node)) if v == 0 || first + v as usize > p => return Err(t.err(node, "count", format!("must be 1 to {} (samples from `first` on)", p - first))),
+            Some((v, _)) => v as usize,
         };
         let round = t.opt_bool("round_times")?.unwrap_or(true);
         Ok(Arc::new(EventSourceDef { name: name.to_string(), path, x: Arc::new(a.values), n, m, window_ms: w, first, count, round }))

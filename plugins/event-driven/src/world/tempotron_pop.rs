@@ -58,14 +58,7 @@ impl Windows {
 
     /// The window holding time `x` (≥ 0): `start(k) ≤ x < start(k + 1)`.
     pub fn of(&self, x: f64) -> u64 {
-        let mut k = (x / self.t) as u64;
-        while self.start(k + 1) <= x {
-            k += 1;
-        }
-        while k > 0 && x < self.start(k) {
-            k -= 1;
-        }
-        k
+        super::crossings::window_of(x, self.t)
     }
 }
 
