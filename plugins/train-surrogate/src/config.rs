@@ -13,7 +13,8 @@
 //! steps = 8                      # T, time steps per sample
 //! epochs = 20
 //! batch_size = 32
-//! loss = "mse_rate"              # mse_rate | ce_rate
+//! loss = "mse_rate"              # mse_rate | ce_rate | ce_first_spike | mse_first_spike | ce_membrane | mse_membrane
+//! learner = "sbp"                # SPAIC's: stbp | stca (fix the surrogate) | sbp (the surrogate below)
 //! surrogate = "atan"             # see `spikeworld info`
 //! alpha = 2.0
 //! detach_reset = false
@@ -52,6 +53,39 @@ pub enum Loss {
     MseRate,
     /// Cross-entropy of softmax(rates · T) against the label.
     CeRate,
+    /// Cross-entropy of softmax(−first-spike step) against the label (snnTorch's
+    /// `ce_temporal_loss`): the label's neuron should fire first.
+    CeFirstSpike,
+    /// MSE of first-spike step / T against 0 for the label's neuron and 1 (never) for the
+    /// others (snnTorch's `mse_temporal_loss` with its default targets 0 and T).
+    MseFirstSpike,
+    /// Cross-entropy of softmax(mean membrane potential) against the label.
+    CeMembrane,
+    /// MSE of the mean membrane potential against v_threshold for the label's neuron and
+    /// 0 for the others.
+    MseMembrane,
+}
+
+impl Loss {
+    /// The readout the loss needs.
+    pub fn readout(self) -> crate::net::Readout {
+        match self {
+            Loss::MseRate | Loss::CeRate => crate::net::Readout::Count,
+            Loss::CeFirstSpike | Loss::MseFirstSpike => crate::net::Readout::FirstSpike,
+            Loss::CeMembrane | Loss::MseMembrane => crate::net::Readout::Membrane,
+        }
+    }
+}
+
+/// SPAIC's learner names: which surrogate gradient the spike's threshold uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Learner {
+    /// `stbp`: SPAIC's STBP window (the `stbp` surrogate).
+    Stbp,
+    /// `stca`: SPAIC's STCA window (the `stca` surrogate).
+    Stca,
+    /// `sbp`: SPAIC's SurrogateBP: the `surrogate` key's function (default atan, α = 2).
+    Sbp,
 }
 
 /// The optimizer (burn's).
@@ -131,6 +165,8 @@ pub struct TrainConfig {
     pub batch_size: u64,
     /// Loss.
     pub loss: Loss,
+    /// SPAIC's learner name (what chose the surrogate).
+    pub learner: Learner,
     /// Surrogate spike function.
     pub surrogate: Surrogate,
     /// Whether the reset is left out of the gradient.
@@ -221,7 +257,13 @@ const KEYS: &[ParamSpec] = &[
         "loss",
         Dim::Dimensionless,
         0.0,
-        "mse_rate (default) | ce_rate",
+        "mse_rate (default) | ce_rate | ce_first_spike | mse_first_spike | ce_membrane | mse_membrane",
+    ),
+    ParamSpec::new(
+        "learner",
+        Dim::Dimensionless,
+        0.0,
+        "SPAIC's learners: stbp | stca (each fixes its surrogate window) | sbp (default: the surrogate key's function)",
     ),
     ParamSpec::new(
         "surrogate",
@@ -413,13 +455,33 @@ impl ScenarioTable for TrainTable {
         let steps = count(t, "steps", 8, 1)?;
         let epochs = count(t, "epochs", 10, 1)?;
         let batch_size = count(t, "batch_size", 32, 1)?;
-        let loss = match choice(t, "loss", &["mse_rate", "ce_rate"])? {
+        let loss = match choice(t, "loss", &["mse_rate", "ce_rate", "ce_first_spike", "mse_first_spike", "ce_membrane", "mse_membrane"])? {
             Some("ce_rate") => Loss::CeRate,
+            Some("ce_first_spike") => Loss::CeFirstSpike,
+            Some("mse_first_spike") => Loss::MseFirstSpike,
+            Some("ce_membrane") => Loss::CeMembrane,
+            Some("mse_membrane") => Loss::MseMembrane,
             _ => Loss::MseRate,
         };
+        let learner = match choice(t, "learner", &["stbp", "stca", "sbp"])? {
+            Some("stbp") => Learner::Stbp,
+            Some("stca") => Learner::Stca,
+            _ => Learner::Sbp,
+        };
+        let fixed_name = match learner {
+            Learner::Stbp => Some("stbp"),
+            Learner::Stca => Some("stca"),
+            Learner::Sbp => None,
+        };
         let sname = t.opt_str("surrogate")?;
+        if learner != Learner::Sbp {
+            if let Some((_, n)) = sname.filter(|(given, _)| Some(*given) != fixed_name) {
+                return Err(t.err(n, "surrogate", format!("learner \"{}\" fixes the surrogate (SPAIC's {} window); give one of them, or learner = \"sbp\" with a surrogate", if learner == Learner::Stbp { "stbp" } else { "stca" }, if learner == Learner::Stbp { "STBP" } else { "STCA" })));
+            }
+        }
+
         let alpha = t.opt_quantity("alpha", Dim::Dimensionless)?;
-        let surrogate = Surrogate::parse(sname.map_or("atan", |s| s.0), alpha.map(|a| a.0))
+        let surrogate = Surrogate::parse(fixed_name.unwrap_or(sname.map_or("atan", |s| s.0)), alpha.map(|a| a.0))
             .map_err(|e| match (alpha, sname) {
                 (Some((_, n)), _) if e.contains("alpha") => t.err(n, "alpha", e),
                 (_, Some((_, n))) => t.err(n, "surrogate", e),
@@ -483,6 +545,7 @@ impl ScenarioTable for TrainTable {
             epochs,
             batch_size,
             loss,
+            learner,
             surrogate,
             detach_reset,
             optimizer,

@@ -227,9 +227,9 @@ impl<B: Backend> Net<B> {
         let mut fixed = Vec::new();
         for e in &spec.edges {
             let n_tgt = spec.layers[e.to].size;
-            let w =
-                Tensor::<B, 2>::from_data(TensorData::new(e.w0.clone(), [n_tgt, e.n_src]), device)
-                    .cast(dtype);
+            // Created in `dtype` (not converted from the default float type: f64 weights
+            // must keep their f64 bits).
+            let w = Tensor::<B, 2>::from_data(TensorData::new(e.w0.clone(), [n_tgt, e.n_src]), (device, dtype));
             if e.trainable {
                 weights.push(Param::from_tensor(w));
                 fixed.push(None);
@@ -242,7 +242,7 @@ impl<B: Backend> Net<B> {
             .iter()
             .filter_map(|l| match l.form {
                 NeuronForm::Plif { w0, .. } => Some(Param::from_tensor(
-                    Tensor::<B, 1>::from_data(TensorData::new(vec![w0], [1]), device).cast(dtype),
+                    Tensor::<B, 1>::from_data(TensorData::new(vec![w0], [1]), (device, dtype)),
                 )),
                 _ => None,
             })
@@ -252,7 +252,7 @@ impl<B: Backend> Net<B> {
 
     /// Output spike counts `[batch, outputs]` over `steps` steps for `input(t)` (`[batch,
     /// n_in]`: the input encoder's spikes, or currents, of step `t`), and the spikes of
-    /// every step of every layer when `record`.
+    /// every step of every layer when `record`. (The count readout of [`Net::run`].)
     pub fn forward(
         &self,
         p: &Params<B>,
@@ -262,6 +262,14 @@ impl<B: Backend> Net<B> {
         detach_reset: bool,
         record: bool,
     ) -> (Tensor<B, 2>, Vec<Vec<Tensor<B, 2>>>) {
+        let out = self.run(p, input, &Pass { record, ..Pass::new(steps, sg, detach_reset) });
+        (out.count, out.spikes)
+    }
+
+    /// Runs the network over `pass.steps` steps on `input(t)` (`[batch, n_in]`: the input
+    /// encoder's spikes, or currents, of step `t`) and reads the output layer out.
+    pub fn run(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass) -> Output<B> {
+        let (steps, sg, detach_reset) = (pass.steps, pass.surrogate, pass.detach_reset);
         let spec = &self.spec;
         // The input of every step is known before the network runs: one matmul per input
         // edge over all steps ([steps · batch, n_in] × Wᵀ), as SpikingJelly's multi-step
@@ -295,8 +303,13 @@ impl<B: Backend> Net<B> {
         let mut v: Vec<Tensor<B, 2>> = spec.layers.iter().map(|l| Tensor::full([batch, l.size], l.v0, opts)).collect();
         // Spikes of the previous step, per layer (what this step's deliveries carry).
         let mut prev: Vec<Tensor<B, 2>> = spec.layers.iter().map(|l| Tensor::zeros([batch, l.size], opts)).collect();
-        let mut count = Tensor::<B, 2>::zeros([batch, spec.layers[spec.output].size], opts);
+        let n_out = spec.layers[spec.output].size;
+        let mut count = Tensor::<B, 2>::zeros([batch, n_out], opts);
         let mut rec: Vec<Vec<Tensor<B, 2>>> = vec![Vec::new(); spec.layers.len()];
+        // First-spike readout: `alive` = Π(1 − S) over the steps so far (1 until the first
+        // spike), `first` = Σ t·S[t]·alive[t − 1]; at the end `+ T·alive` (no spike: T).
+        let mut first = matches!(pass.readout, Readout::FirstSpike).then(|| (Tensor::<B, 2>::zeros([batch, n_out], opts), Tensor::<B, 2>::ones([batch, n_out], opts)));
+        let mut h_sum = matches!(pass.readout, Readout::Membrane).then(|| Tensor::<B, 2>::zeros([batch, n_out], opts));
         for t in 0..steps {
             let mut x: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
             for ((e, we), pre) in spec.edges.iter().zip(&w).zip(&pre) {
@@ -320,56 +333,95 @@ impl<B: Backend> Net<B> {
                 let vr = l.v_reset.unwrap_or(0.0);
                 let h = match (l.form, &k[i]) {
                     (NeuronForm::If, _) => vi + xi,
-                    (
-                        NeuronForm::Lif {
-                            tau,
-                            decay_input: true,
-                        },
-                        _,
-                    ) => vi.clone() + (xi - (vi - vr)) / tau,
-                    (
-                        NeuronForm::Lif {
-                            tau,
-                            decay_input: false,
-                        },
-                        _,
-                    ) => vi.clone() - (vi - vr) / tau + xi,
-                    (
-                        NeuronForm::Plif {
-                            decay_input: true, ..
-                        },
-                        Some(k),
-                    ) => vi.clone() + (xi - (vi - vr)) * k.clone().unsqueeze::<2>(),
-                    (
-                        NeuronForm::Plif {
-                            decay_input: false, ..
-                        },
-                        Some(k),
-                    ) => vi.clone() - (vi - vr) * k.clone().unsqueeze::<2>() + xi,
+                    (NeuronForm::Lif { tau, decay_input: true }, _) => vi.clone() + (xi - (vi - vr)) / tau,
+                    (NeuronForm::Lif { tau, decay_input: false }, _) => vi.clone() - (vi - vr) / tau + xi,
+                    (NeuronForm::Plif { decay_input: true, .. }, Some(k)) => vi.clone() + (xi - (vi - vr)) * k.clone().unsqueeze::<2>(),
+                    (NeuronForm::Plif { decay_input: false, .. }, Some(k)) => vi.clone() - (vi - vr) * k.clone().unsqueeze::<2>() + xi,
                     (NeuronForm::Plif { .. }, None) => unreachable!("a PLIF layer has its w"),
                 };
-                let s = sg.spike(h.clone() - l.v_th);
+                let s = if pass.smooth { sg.smooth(h.clone() - l.v_th) } else { sg.spike(h.clone() - l.v_th) };
                 let sr = if detach_reset {
                     s.clone().detach()
                 } else {
                     s.clone()
                 };
+                if i == spec.output {
+                    count = count + s.clone();
+                    if let Some((f, alive)) = first.take() {
+                        first = Some((f + s.clone() * alive.clone() * t as f64, alive * (s.clone().neg() + 1.0)));
+                    }
+                    if let Some(sum) = h_sum.take() {
+                        h_sum = Some(sum + h.clone());
+                    }
+                }
                 v[i] = match l.v_reset {
                     Some(vr) => h * (sr.clone().neg() + 1.0) + sr * vr,
                     None => h - sr * l.v_th,
                 };
-                if i == spec.output {
-                    count = count + s.clone();
-                }
-                if record {
+                if pass.record {
                     rec[i].push(s.clone());
                 }
                 now.push(s);
             }
             prev = now;
         }
-        (count, rec)
+        Output {
+            count,
+            first_spike: first.map(|(f, alive)| f + alive * steps as f64),
+            membrane: h_sum.map(|s| s / steps as f64),
+            spikes: rec,
+        }
     }
+}
+
+/// What [`Net::run`] reads out of the output layer besides its spike counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readout {
+    /// Spike counts only.
+    Count,
+    /// Also the first-spike step of every output neuron, differentiable through the
+    /// surrogate: `Σ_t t·S[t]·Π_{t'<t}(1 − S[t'])`, plus `T·Π_t(1 − S[t])` (T when it never fires).
+    FirstSpike,
+    /// Also the mean over the steps of the membrane potential before spike and reset (`H[t]`).
+    Membrane,
+}
+
+/// How [`Net::run`] runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Pass {
+    /// T.
+    pub steps: usize,
+    /// The surrogate of the spike.
+    pub surrogate: Surrogate,
+    /// Leave the reset out of the gradient.
+    pub detach_reset: bool,
+    /// Keep every layer's spikes of every step.
+    pub record: bool,
+    /// The readout.
+    pub readout: Readout,
+    /// Spike through the surrogate's smooth primitive `g` forward too (a differentiable
+    /// network, for checking BPTT against finite differences), instead of `H`.
+    pub smooth: bool,
+}
+
+impl Pass {
+    /// Counts, no recording, the Heaviside spike.
+    pub fn new(steps: usize, surrogate: Surrogate, detach_reset: bool) -> Pass {
+        Pass { steps, surrogate, detach_reset, record: false, readout: Readout::Count, smooth: false }
+    }
+}
+
+/// What [`Net::run`] returns.
+#[derive(Debug)]
+pub struct Output<B: Backend> {
+    /// Output spike counts `[batch, outputs]`.
+    pub count: Tensor<B, 2>,
+    /// First-spike steps `[batch, outputs]` (with [`Readout::FirstSpike`]).
+    pub first_spike: Option<Tensor<B, 2>>,
+    /// Mean membrane potentials `[batch, outputs]` (with [`Readout::Membrane`]).
+    pub membrane: Option<Tensor<B, 2>>,
+    /// Every layer's spikes of every step (with `record`).
+    pub spikes: Vec<Vec<Tensor<B, 2>>>,
 }
 
 /// Cuts `x` (`n` blocks of `batch` rows) into its blocks, in order, by recursive halving.

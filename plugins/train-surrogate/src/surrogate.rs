@@ -103,6 +103,21 @@ pub enum Surrogate {
         /// Sharpness β.
         beta: f64,
     },
+    /// SPAIC's `STBP` learner (Wu et al. 2018; α = 0.5): a Gaussian window written as SPAIC's
+    /// code has it, `g' = e^{−x²/(2α)} / (2πα)` (SPAIC divides by 2πα, not √(2πα): its peak
+    /// is 1/(2πα), and the window integrates to 1/√(2πα)), so
+    /// `g = (1 + erf(x/√(2α))) / (2√(2πα))`.
+    Stbp {
+        /// Variance α of the window.
+        alpha: f64,
+    },
+    /// SPAIC's `STCA` learner (Gu et al. 2019; α = 0.5): a rectangular window,
+    /// `g' = 1` for `|x| < α`, else 0 (strict, as SPAIC's `abs(x − θ) < α`), so
+    /// `g = clamp(x, −α, α)`.
+    Stca {
+        /// Half-width α of the window.
+        alpha: f64,
+    },
 }
 
 impl Surrogate {
@@ -119,6 +134,8 @@ impl Surrogate {
         "triangle",
         "bilinear_leaky_relu",
         "sign_swish",
+        "stbp",
+        "stca",
     ];
 
     /// `name` with optional `alpha` (each function's default when None). Errors: unknown name
@@ -126,7 +143,7 @@ impl Surrogate {
     ///
     /// Defaults: sigmoid 4, atan 2, piecewise_quadratic 1, piecewise_exp 1, soft_sign 2, erf 2,
     /// piecewise_leaky_relu `w` = 1 (c = 0.01), fast_sigmoid 25, triangle 1,
-    /// bilinear_leaky_relu `a` = 1 (b = 0.01, c = 0.5), sign_swish β = 5. Names are matched
+    /// bilinear_leaky_relu `a` = 1 (b = 0.01, c = 0.5), sign_swish β = 5, stbp 0.5, stca 0.5. Names are matched
     /// case-insensitively; `super_spike` is an alias of `fast_sigmoid`.
     pub fn parse(name: &str, alpha: Option<f64>) -> Result<Surrogate, String> {
         if let Some(a) = alpha.filter(|a| !(a.is_finite() && *a > 0.0)) {
@@ -149,6 +166,8 @@ impl Surrogate {
                 c: 0.5,
             },
             "sign_swish" => Surrogate::SignSwish { beta: p(5.0) },
+            "stbp" => Surrogate::Stbp { alpha: p(0.5) },
+            "stca" => Surrogate::Stca { alpha: p(0.5) },
             _ => {
                 return Err(format!(
                     "unknown surrogate {name:?}; expected one of: {}",
@@ -172,6 +191,8 @@ impl Surrogate {
             Surrogate::Triangle { .. } => "triangle",
             Surrogate::BilinearLeakyReLU { .. } => "bilinear_leaky_relu",
             Surrogate::SignSwish { .. } => "sign_swish",
+            Surrogate::Stbp { .. } => "stbp",
+            Surrogate::Stca { .. } => "stca",
         }
     }
 
@@ -215,6 +236,8 @@ impl Surrogate {
                 let u = beta * x;
                 (u / 2.0).tanh() + u / (1.0 + u.cosh())
             }
+            Surrogate::Stbp { alpha } => (1.0 + erf(x / (2.0 * alpha).sqrt())) / (2.0 * (2.0 * PI * alpha).sqrt()),
+            Surrogate::Stca { alpha } => x.clamp(-alpha, alpha),
         }
     }
 
@@ -251,6 +274,14 @@ impl Surrogate {
                 let u = beta * x;
                 beta * (2.0 - u * (u / 2.0).tanh()) / (1.0 + u.cosh())
             }
+            Surrogate::Stbp { alpha } => (-x * x / (2.0 * alpha)).exp() / (2.0 * PI * alpha),
+            Surrogate::Stca { alpha } => {
+                if x.abs() < alpha {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
         }
     }
 
@@ -267,6 +298,12 @@ impl Surrogate {
             .mask_fill(x.clone().greater_equal_elem(0.0), 1.0);
         let g = self.primitive_tensor(x);
         h + (g.clone() - g.detach())
+    }
+
+    /// The smooth spike `g(x)` itself, forward and backward: a network of these is
+    /// differentiable, so finite differences check its BPTT gradient (`tests/train.rs`).
+    pub fn smooth<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        self.primitive_tensor(x)
     }
 
     /// `g(x)` with burn tensor ops, so that autodiff differentiates it exactly. Piecewise
@@ -341,6 +378,18 @@ impl Surrogate {
                 let u = x.mul_scalar(beta);
                 let uc = u.clone().clamp(-40.0, 40.0);
                 (u.div_scalar(2.0).tanh()) + uc.clone() / uc.cosh().add_scalar(1.0)
+            }
+            Surrogate::Stbp { alpha } => x
+                .div_scalar((2.0 * alpha).sqrt())
+                .erf()
+                .add_scalar(1.0)
+                .div_scalar(2.0 * (2.0 * PI * alpha).sqrt()),
+            Surrogate::Stca { alpha } => {
+                // The constant pieces carry no gradient; |x| = α takes them (SPAIC's strict <).
+                let (below, above) = (x.clone().lower_equal_elem(-alpha), x.clone().greater_equal_elem(alpha));
+                let lo = x.zeros_like().add_scalar(-alpha);
+                let hi = x.zeros_like().add_scalar(alpha);
+                x.mask_where(below, lo).mask_where(above, hi)
             }
         }
     }

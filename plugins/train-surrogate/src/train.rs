@@ -20,7 +20,7 @@ use spikeworld::util::npy::{NpyArray, read_npy_f64};
 use spikeworld::util::rng::{Stream, purpose};
 
 use crate::config::{Encoding, Loss, OptimizerKind, Schedule, TrainConfig};
-use crate::net::{Net, NetSpec, Params};
+use crate::net::{Net, NetSpec, Output, Params, Pass, Readout};
 
 /// The dataset: samples `[n, width]` (already scaled) and labels.
 pub struct Dataset {
@@ -202,50 +202,53 @@ pub fn input_at(
     Tensor::from_data(TensorData::new(v, [idx.len(), w]), device)
 }
 
-fn loss_of(
-    cfg: &TrainConfig,
-    count: Tensor<Dispatch, 2>,
-    labels: &[usize],
-    classes: usize,
-    device: &DispatchDevice,
-) -> Tensor<Dispatch, 1> {
-    let rate = count / cfg.steps as f32;
-    match cfg.loss {
-        Loss::MseRate => {
-            let mut onehot = vec![0.0f32; labels.len() * classes];
-            for (r, &l) in labels.iter().enumerate() {
-                onehot[r * classes + l] = 1.0;
-            }
-            let target = Tensor::<Dispatch, 2>::from_data(
-                TensorData::new(onehot, [labels.len(), classes]),
-                device,
-            )
-            .cast(rate.dtype());
-            (rate - target).powf_scalar(2.0).mean()
-        }
-        Loss::CeRate => {
-            let logits = rate * cfg.steps as f32;
-            let logp = burn::tensor::activation::log_softmax(logits, 1);
-            let ix = Tensor::<Dispatch, 1, Int>::from_data(
-                TensorData::new(
-                    labels.iter().map(|&l| l as i64).collect::<Vec<_>>(),
-                    [labels.len()],
-                ),
-                device,
-            );
-            logp.gather(1, ix.unsqueeze_dim(1)).mean().neg()
-        }
+fn onehot(labels: &[usize], classes: usize, on: f32, off: f32, device: &DispatchDevice) -> Tensor<Dispatch, 2> {
+    let mut v = vec![off; labels.len() * classes];
+    for (r, &l) in labels.iter().enumerate() {
+        v[r * classes + l] = on;
+    }
+    Tensor::from_data(TensorData::new(v, [labels.len(), classes]), device)
+}
+
+fn cross_entropy(logits: Tensor<Dispatch, 2>, labels: &[usize], device: &DispatchDevice) -> Tensor<Dispatch, 1> {
+    let logp = burn::tensor::activation::log_softmax(logits, 1);
+    let ix = Tensor::<Dispatch, 1, Int>::from_data(TensorData::new(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), [labels.len()]), device);
+    logp.gather(1, ix.unsqueeze_dim(1)).mean().neg()
+}
+
+/// The loss of `out` against `labels` (the formulas: [`Loss`]).
+pub fn loss_of(loss: Loss, out: &Output<Dispatch>, labels: &[usize], steps: usize, v_th: f64, device: &DispatchDevice) -> Tensor<Dispatch, 1> {
+    let classes = out.count.dims()[1];
+    let target = |on: f64, off: f64| onehot(labels, classes, on as f32, off as f32, device).cast(out.count.dtype());
+    let first = || out.first_spike.clone().expect("a first-spike loss runs with the first-spike readout");
+    let membrane = || out.membrane.clone().expect("a membrane loss runs with the membrane readout");
+    match loss {
+        Loss::MseRate => (out.count.clone() / steps as f64 - target(1.0, 0.0)).powf_scalar(2.0).mean(),
+        Loss::CeRate => cross_entropy(out.count.clone(), labels, device),
+        Loss::CeFirstSpike => cross_entropy(first().neg(), labels, device),
+        Loss::MseFirstSpike => (first() / steps as f64 - target(0.0, 1.0)).powf_scalar(2.0).mean(),
+        Loss::CeMembrane => cross_entropy(membrane(), labels, device),
+        Loss::MseMembrane => (membrane() - target(v_th, 0.0)).powf_scalar(2.0).mean(),
     }
 }
 
-fn argmax_rows(count: &Tensor<Dispatch, 2>) -> Vec<usize> {
-    let [b, c] = count.dims();
-    let v: Vec<f32> = count
-        .clone()
-        .into_data()
-        .convert::<f32>()
-        .to_vec()
-        .expect("f32 data");
+/// The predicted class of every sample: the most spikes (rate losses), the earliest first
+/// spike, more spikes breaking ties (first-spike losses), the highest mean membrane
+/// potential (membrane losses); remaining ties go to the lowest index.
+pub fn predict(loss: Loss, out: &Output<Dispatch>, steps: usize) -> Vec<usize> {
+    let score = match loss.readout() {
+        Readout::Count => out.count.clone(),
+        // Steps are whole numbers and counts ≤ T, so −first·(T + 1) + count orders by the
+        // first spike, then by the count.
+        Readout::FirstSpike => out.first_spike.clone().expect("first-spike readout").neg() * (steps as f64 + 1.0) + out.count.clone(),
+        Readout::Membrane => out.membrane.clone().expect("membrane readout"),
+    };
+    argmax_rows(&score.detach())
+}
+
+fn argmax_rows(score: &Tensor<Dispatch, 2>) -> Vec<usize> {
+    let [b, c] = score.dims();
+    let v: Vec<f64> = score.clone().into_data().convert::<f64>().to_vec().expect("f64 data");
     (0..b)
         .map(|r| {
             let row = &v[r * c..(r + 1) * c];
@@ -343,7 +346,7 @@ impl Run<'_> {
         progress: &mut impl FnMut(Progress),
     ) -> Result<(Params<Dispatch>, Vec<EpochStats>), String> {
         let Run { net, data, cfg, device, n_train, n, opts, ref fingerprint } = *self;
-        let classes = net.spec.layers[net.spec.output].size;
+        let v_th = net.spec.layers[net.spec.output].v_th;
         let mut stats = Vec::new();
         let bs = cfg.batch_size as usize;
         let rec = Rec::default();
@@ -377,20 +380,13 @@ impl Run<'_> {
             let (mut loss_sum, mut correct) = (0.0, 0usize);
             for (b, idx) in order.chunks(bs).enumerate() {
                 let labels: Vec<usize> = idx.iter().map(|&i| data.y[i]).collect();
-                let (count, _) = net.forward(
-                    &params,
-                    cfg.steps as usize,
-                    |t| input_at(data, idx, cfg, t, device),
-                    cfg.surrogate,
-                    cfg.detach_reset,
-                    false,
-                );
-                correct += argmax_rows(&count)
+                let out = net.run(&params, |t| input_at(data, idx, cfg, t, device), &pass(cfg));
+                correct += predict(cfg.loss, &out, cfg.steps as usize)
                     .iter()
                     .zip(&labels)
                     .filter(|(p, l)| p == l)
                     .count();
-                let loss = loss_of(cfg, count, &labels, classes, device);
+                let loss = loss_of(cfg.loss, &out, &labels, cfg.steps as usize, v_th, device);
                 let lv: f32 = loss
                     .clone()
                     .into_data()
@@ -445,6 +441,11 @@ impl Run<'_> {
     }
 }
 
+/// The pass `cfg` trains with.
+fn pass(cfg: &TrainConfig) -> Pass {
+    Pass { readout: cfg.loss.readout(), ..Pass::new(cfg.steps as usize, cfg.surrogate, cfg.detach_reset) }
+}
+
 /// Accuracy on samples `range` (no gradient kept).
 pub fn evaluate(
     net: &Net<Dispatch>,
@@ -460,15 +461,8 @@ pub fn evaluate(
     let idx: Vec<usize> = range.collect();
     let mut correct = 0;
     for chunk in idx.chunks(256) {
-        let (count, _) = net.forward(
-            params,
-            cfg.steps as usize,
-            |t| input_at(data, chunk, cfg, t, device),
-            cfg.surrogate,
-            cfg.detach_reset,
-            false,
-        );
-        correct += argmax_rows(&count.detach())
+        let out = net.run(params, |t| input_at(data, chunk, cfg, t, device), &pass(cfg));
+        correct += predict(cfg.loss, &out, cfg.steps as usize)
             .iter()
             .zip(chunk)
             .filter(|(p, i)| **p == data.y[**i])

@@ -19,7 +19,9 @@ fn all_with_three_alphas() -> Vec<Surrogate> {
             | Surrogate::SoftSign { alpha }
             | Surrogate::Erf { alpha }
             | Surrogate::FastSigmoid { alpha }
-            | Surrogate::Triangle { alpha } => alpha,
+            | Surrogate::Triangle { alpha }
+            | Surrogate::Stbp { alpha }
+            | Surrogate::Stca { alpha } => alpha,
             Surrogate::PiecewiseLeakyReLU { w, .. } => w,
             Surrogate::BilinearLeakyReLU { a, .. } => a,
             Surrogate::SignSwish { beta } => beta,
@@ -38,6 +40,7 @@ fn breakpoints(s: &Surrogate) -> Vec<f64> {
         Surrogate::Triangle { .. } => vec![-1.0, 0.0, 1.0],
         Surrogate::PiecewiseLeakyReLU { w, .. } => vec![-w, w],
         Surrogate::BilinearLeakyReLU { c, .. } => vec![-c, c],
+        Surrogate::Stca { alpha } => vec![-alpha, alpha],
         Surrogate::PiecewiseExp { .. }
         | Surrogate::SoftSign { .. }
         | Surrogate::FastSigmoid { .. } => vec![0.0],
@@ -47,7 +50,7 @@ fn breakpoints(s: &Surrogate) -> Vec<f64> {
 
 #[test]
 fn names_parse_and_round_trip() {
-    assert_eq!(Surrogate::NAMES.len(), 11);
+    assert_eq!(Surrogate::NAMES.len(), 13);
     for name in Surrogate::NAMES {
         assert_eq!(Surrogate::parse(name, None).unwrap().name(), *name);
         assert_eq!(Surrogate::parse(name, Some(3.0)).unwrap().name(), *name);
@@ -289,6 +292,10 @@ fn breakpoint_gradients_take_the_window_value() {
         1.0
     );
     assert_eq!(Surrogate::parse("sign_swish", None).unwrap().grad(0.0), 5.0);
+    // SPAIC: STBP's peak 1/(2πα) (α = 0.5: 1/π); STCA's window is open (|x| < α).
+    assert!((Surrogate::parse("stbp", None).unwrap().grad(0.0) - 1.0 / std::f64::consts::PI).abs() < 1e-15);
+    let stca = Surrogate::parse("stca", None).unwrap();
+    assert_eq!((stca.grad(0.0), stca.grad(0.499_999), stca.grad(0.5), stca.grad(-0.5)), (1.0, 1.0, 0.0, 0.0));
     assert!(
         (Surrogate::parse("erf", None).unwrap().grad(0.0) - 2.0 / std::f64::consts::PI.sqrt())
             .abs()

@@ -12,6 +12,7 @@ use spikeworld_train_surrogate::TrainPlugin;
 use spikeworld_train_surrogate::config::TrainConfig;
 use spikeworld_train_surrogate::net::{Net, NetSpec};
 use spikeworld_train_surrogate::train::{Progress, TrainOptions, train};
+use spikeworld_train_surrogate::surrogate::Surrogate;
 
 fn builder() -> SimBuilder {
     let mut b = SimBuilder::new();
@@ -222,12 +223,15 @@ fn a_malformed_train_table_is_a_located_error() {
         ("epochs = 30", "epochs = 0"),
         ("lr = 0.005", "lr = -1.0"),
         ("input = \"pixels\"", "input = \"hidden\""),
+        ("surrogate = \"atan\"", "learner = \"stca\"\nsurrogate = \"atan\""),
+        ("surrogate = \"atan\"", "learner = \"stdp\""),
+        ("loss = \"mse_rate\"", "loss = \"mse_first\""),
     ] {
         let text = base.replace(bad, key);
         assert_ne!(text, base, "{bad} should be in the scenario");
         let line = text
             .lines()
-            .position(|l| l.starts_with(key.split(" =").next().unwrap()))
+            .position(|l| l.starts_with(key.lines().last().unwrap().split(" =").next().unwrap()))
             .unwrap()
             + 1;
         let b = builder();
@@ -380,4 +384,23 @@ fn training_gives_the_same_bits_on_any_number_of_threads() {
         files.push(w);
     }
     assert!(files[0] == files[1], "the weights differ between 1 and 2 rayon threads");
+}
+
+/// SPAIC's learner names choose the surrogate: `stbp` and `stca` their own windows (with
+/// the scenario's alpha), `sbp` the `surrogate` key's function.
+#[test]
+fn learners_choose_their_surrogate() {
+    let base = std::fs::read_to_string(scenario_path("train_digits.toml")).unwrap();
+    let cfg_of = |text: &str| {
+        let b = builder();
+        let sc = Scenario::from_str(text, Path::new("t.toml"), b.registry(), &LoadOptions::default()).unwrap();
+        let sim = b.build(sc, &RunOptions::default()).unwrap();
+        sim.world.resource::<TrainConfig>().clone()
+    };
+    let stbp = cfg_of(&base.replace("surrogate = \"atan\"", "learner = \"stbp\""));
+    assert_eq!(stbp.surrogate, Surrogate::Stbp { alpha: 2.0 });
+    let stca = cfg_of(&base.replace("surrogate = \"atan\"", "learner = \"stca\"\nsurrogate = \"stca\""));
+    assert_eq!(stca.surrogate, Surrogate::Stca { alpha: 2.0 });
+    let sbp = cfg_of(&base.replace("surrogate = \"atan\"", "learner = \"sbp\"\nsurrogate = \"erf\""));
+    assert_eq!(sbp.surrogate, Surrogate::Erf { alpha: 2.0 });
 }
