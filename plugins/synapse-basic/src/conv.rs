@@ -3,6 +3,13 @@
 //! bias): target (co, oy, ox) receives from source (ci, oy·stride − padding + ky,
 //! ox·stride − padding + kx) through kernel entry (co, ci, ky, kx). The kernel
 //! (`[c_out, c_in, k, k]`) is stored once; each synapse stores only its entry's index.
+//!
+//! `pool2d`: the window connectivity of 2-D pooling (PyTorch's `AvgPool2d` / `MaxPool2d`
+//! windows, no padding): target (c, oy, ox) receives from source (c, oy·stride + ky,
+//! ox·stride + kx), 0 ≤ ky, kx < k, with the projection's weight. With weight 1 into
+//! `sj_if` neurons of threshold 1 and a hard reset to 0 it is max pooling of spikes (a target
+//! fires in the step after any of its window fires); with weight 1/k² into a current it is
+//! average pooling.
 
 use spikeworld::api::connect::{ConnectCtx, Pairs, RuleSpec};
 use spikeworld::prelude::*;
@@ -24,6 +31,60 @@ pub fn conv2d_rule() -> RuleSpec {
             connect,
         )
     }
+}
+
+const POOL_PARAMS: &[ParamSpec] = &[
+    ParamSpec::required("kernel_size", Dim::Dimensionless, "side k of the square window"),
+    ParamSpec::new("stride", Dim::Dimensionless, 0.0, "step between windows (default: kernel_size)"),
+];
+
+/// The rule `pool2d`, for `SimBuilder::add_connection_rule`.
+pub fn pool2d_rule() -> RuleSpec {
+    RuleSpec::new(
+        "pool2d",
+        "2-D pooling windows between shaped populations with the same channels ([c, h, w] → [c, oh, ow]), each target receiving its k×k window with the projection's weight (no padding)",
+        POOL_PARAMS,
+        connect_pool,
+    )
+}
+
+/// The geometry of a `pool2d` projection: (channels, h, w, oh, ow, k, stride).
+pub fn pool_geometry(src: &Option<Vec<usize>>, tgt: &Option<Vec<usize>>, p: &Params) -> Result<[usize; 7], String> {
+    let (c, h, w) = chw(src, "source")?;
+    let (co, oh, ow) = chw(tgt, "target")?;
+    let k = count(p, "kernel_size", 1.0)?;
+    let stride = match count(p, "stride", 0.0)? {
+        0 => k,
+        s => s,
+    };
+    if co != c {
+        return Err(format!("pool2d keeps the channels: the source has {c}, the target {co}"));
+    }
+    let out = |n: usize| n.checked_sub(k).map(|x| x / stride + 1);
+    if out(h) != Some(oh) || out(w) != Some(ow) {
+        let show = |e: Option<usize>| e.map_or("none (window larger than the input)".to_string(), |x| x.to_string());
+        return Err(format!("a {k}x{k} window with stride {stride} over {h}x{w} gives {}x{} positions, but the target is {oh}x{ow}", show(out(h)), show(out(w))));
+    }
+    Ok([c, h, w, oh, ow, k, stride])
+}
+
+fn connect_pool(ctx: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
+    let [c, h, w, oh, ow, k, stride] = pool_geometry(&ctx.src_shape, &ctx.tgt_shape, p)?;
+    let mut pairs = Pairs::default();
+    // By source, ascending (the order the engines deliver in).
+    for ch in 0..c {
+        for y in 0..h {
+            for x in 0..w {
+                let s = (ch * h + y) * w + x;
+                for oy in (0..oh).filter(|&oy| y >= oy * stride && y < oy * stride + k) {
+                    for ox in (0..ow).filter(|&ox| x >= ox * stride && x < ox * stride + k) {
+                        pairs.push(s, (ch * oh + oy) * ow + ox);
+                    }
+                }
+            }
+        }
+    }
+    Ok(pairs)
 }
 
 /// The geometry of one convolution.

@@ -9,7 +9,7 @@ pub mod conv;
 
 /// Registers `delta`, `exp_decay_current`, `low_pass`, `alpha`, `tsodyks_markram` (SpikingFlow's
 /// STPTransformer) and `gaussian_linear` as synapse models (`synapse = { model = ... }`),
-/// and the connection rule `conv2d` (shared kernel).
+/// and the connection rules `conv2d` (shared kernel) and `pool2d` (pooling windows).
 pub struct SynapsePlugin;
 
 impl Plugin for SynapsePlugin {
@@ -18,6 +18,7 @@ impl Plugin for SynapsePlugin {
             b.add_projection_addon(Addon(kind));
         }
         b.add_connection_rule(conv::conv2d_rule());
+        b.add_connection_rule(conv::pool2d_rule());
     }
 }
 

@@ -171,3 +171,50 @@ fn conv2d_geometry_errors_are_clear() {
         assert!(e.contains(want) && e.contains("conv.toml:"), "expected `{want}` in: {e}");
     }
 }
+
+/// `pool2d`: every target sums its k×k window of its own channel (computed here), with
+/// the default stride (= k) and an explicit one; window and channel errors are clear.
+#[test]
+fn pool2d_sums_each_window_of_its_channel() {
+    for (k, stride, out) in [(2usize, 0usize, 2usize), (3, 1, 3), (2, 3, 2)] {
+        let s = if stride == 0 { k } else { stride };
+        let text = scenario(1, 0, 3, "0.5")
+            .replace(&format!("shape = [{C_OUT}, 3, 3]"), &format!("shape = [{C_IN}, {out}, {out}]"))
+            .replace("rule = \"conv2d\"", "rule = \"pool2d\"")
+            .replace(&format!("kernel_size = {K}"), &format!("kernel_size = {k}"))
+            .replace("stride = 1\npadding = 0\n", &if stride == 0 { String::new() } else { format!("stride = {stride}\n") });
+        let mut x = vec![0.0; C_IN * H * H];
+        for i in active() {
+            x[i] = 1.0;
+        }
+        let mut want = vec![0.0; C_IN * out * out];
+        for c in 0..C_IN {
+            for oy in 0..out {
+                for ox in 0..out {
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            want[(c * out + oy) * out + ox] += 0.5 * x[(c * H + oy * s + ky) * H + ox * s + kx];
+                        }
+                    }
+                }
+            }
+        }
+        assert!(want.iter().filter(|v| **v > 0.0).count() > want.len() / 2, "the test should drive most targets");
+        let v = run(&text, EngineKind::Cpu).state("out", "v").unwrap();
+        assert_eq!(v.len(), want.len());
+        for (t, (a, b)) in v.iter().zip(&want).enumerate() {
+            assert!((a - b).abs() < 1e-12, "k {k} stride {s}: target {t}: {a} vs {b}");
+        }
+    }
+    let b = builder();
+    let base = scenario(1, 0, 3, "1.0").replace("rule = \"conv2d\"", "rule = \"pool2d\"").replace("stride = 1\npadding = 0\n", "").replace(&format!("kernel_size = {K}"), "kernel_size = 2");
+    for (text, want) in [
+        (base.clone(), "pool2d keeps the channels: the source has 2, the target 3"),
+        (base.replace(&format!("shape = [{C_OUT}, 3, 3]"), &format!("shape = [{C_IN}, 3, 3]")), "a 2x2 window with stride 2 over 5x5 gives 2x2 positions, but the target is 3x3"),
+    ] {
+        // The windows are checked when the projection is built.
+        let sc = Scenario::from_str(&text, Path::new("conv.toml"), b.registry(), &LoadOptions::default()).unwrap();
+        let e = b.build(sc, &RunOptions::default()).err().unwrap_or_else(|| panic!("should be refused: {want}")).to_string();
+        assert!(e.contains(want) && e.contains("conv.toml:"), "expected `{want}` in: {e}");
+    }
+}
