@@ -4,7 +4,7 @@
 //! [train]
 //! input = "pixels"               # the spike encoder the dataset's samples replace
 //! output = "out"                 # the population whose spike counts are the prediction
-//! trainable = ["fc1", "fc2"]     # projections whose weights are learnt (all_to_all)
+//! trainable = ["fc1", "fc2"]     # projections whose weights are learnt (dense or conv2d)
 //! x = "../data/digits/x.npy"     # samples, [n, input size] (relative to the scenario)
 //! y = "../data/digits/y.npy"     # labels, [n], 0 .. output size − 1
 //! scale = 0.0625                 # x · scale is the input (direct: a current; bernoulli: p)
@@ -210,17 +210,18 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::required(
         "trainable",
         Dim::Dimensionless,
-        "projections whose weights are learnt (array of names; all_to_all)",
+        "projections whose weights are learnt (array of names; dense or conv2d)",
     ),
     ParamSpec::required(
         "x",
         Dim::Dimensionless,
-        "samples, .npy [n, input size] (relative to the scenario)",
+        "samples, .npy or IDX [n, input size] (relative to the scenario), or an N-MNIST folder (Train/ or Test/: event files integrated into `steps` frames)",
     ),
-    ParamSpec::required(
+    ParamSpec::new(
         "y",
         Dim::Dimensionless,
-        "labels, .npy [n] of integers 0 .. output size - 1",
+        0.0,
+        "labels, .npy [n] of integers 0 .. output size - 1 (required, except with an N-MNIST folder as x: its digit folders are the labels)",
     ),
     ParamSpec::new(
         "scale",
@@ -445,7 +446,13 @@ impl ScenarioTable for TrainTable {
             }
         }
         let x = t.str("x")?.0.to_string();
-        let y = t.str("y")?.0.to_string();
+        let folder = ctx.base_dir.join(&x).is_dir();
+        let y = match t.opt_str("y")? {
+            Some((_, n)) if folder => return Err(t.err(n, "y", format!("`{x}` is an N-MNIST folder, whose digit folders are the labels; leave y out"))),
+            Some((y, _)) => y.to_string(),
+            None if folder => String::new(),
+            None => return Err(err_at(t.loc(), t.key_path("y"), "required: the labels (.npy or IDX) of the samples in x")),
+        };
         let scale = number(t, "scale", 1.0, |v| v.is_finite(), "a finite number")?;
         let test_count = count(t, "test_count", 0, 0)?;
         let encoding = match choice(t, "encoding", &["direct", "bernoulli"])? {

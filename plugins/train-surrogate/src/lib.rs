@@ -4,8 +4,10 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod data;
 pub mod functional;
 pub mod net;
+pub mod nmnist;
 pub mod plot;
 pub mod surrogate;
 pub mod train;

@@ -54,6 +54,38 @@ pub struct LayerSpec {
     pub v0: f64,
 }
 
+/// What a projection computes from its source's spikes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EdgeOp {
+    /// `W · s`, `W` dense `[targets, sources]`.
+    Dense,
+    /// `conv2d` (PyTorch's Conv2d, no bias): the kernel `[c_out, c_in, k, k]` is the
+    /// edge's weights, kept as `[c_out, c_in·k·k]`.
+    Conv {
+        /// Source layout [c_in, h, w].
+        src: [usize; 3],
+        /// Target layout [c_out, oh, ow].
+        tgt: [usize; 3],
+        /// Kernel side.
+        k: usize,
+        /// Stride.
+        stride: usize,
+        /// Zero padding.
+        pad: usize,
+    },
+    /// `pool2d` with one weight `w`: `w · k² · avg_pool2d(s)` (window sums), fixed.
+    Pool {
+        /// Source layout [c, h, w].
+        src: [usize; 3],
+        /// Window side.
+        k: usize,
+        /// Stride.
+        stride: usize,
+        /// The weight of every synapse.
+        weight: f64,
+    },
+}
+
 /// One projection: source (`None` = the input encoder, else a layer index) → target layer.
 #[derive(Clone, Debug)]
 pub struct EdgeSpec {
@@ -67,10 +99,51 @@ pub struct EdgeSpec {
     pub to: usize,
     /// Whether its weights are trained.
     pub trainable: bool,
-    /// Initial weights, `[targets, sources]` row-major (the scenario's drawn weights).
+    /// Initial weights (the scenario's drawn weights): `[targets, sources]` row-major
+    /// (dense), the kernel `[c_out, c_in, k, k]` (conv), empty (pool).
     pub w0: Vec<f64>,
     /// Sources.
     pub n_src: usize,
+    /// What it computes.
+    pub op: EdgeOp,
+}
+
+impl EdgeSpec {
+    /// The shape of its weight tensor: dense `[targets, sources]`, conv `[c_out, c_in·k·k]`,
+    /// pool `[1, 1]` (the weight).
+    pub fn weight_shape(&self, n_tgt: usize) -> [usize; 2] {
+        match self.op {
+            EdgeOp::Dense => [n_tgt, self.n_src],
+            EdgeOp::Conv { src, tgt, k, .. } => [tgt[0], src[0] * k * k],
+            EdgeOp::Pool { .. } => [1, 1],
+        }
+    }
+
+    /// The shape the trained weights are written in (what `weight = { file = ... }` loads).
+    pub fn file_shape(&self, n_tgt: usize) -> Vec<u64> {
+        match self.op {
+            EdgeOp::Conv { src, tgt, k, .. } => vec![tgt[0] as u64, src[0] as u64, k as u64, k as u64],
+            _ => self.weight_shape(n_tgt).iter().map(|&d| d as u64).collect(),
+        }
+    }
+
+    /// What the edge delivers for source spikes `x` (`[rows, sources]` → `[rows, targets]`).
+    pub fn apply<B: Backend>(&self, x: Tensor<B, 2>, w: &Tensor<B, 2>) -> Tensor<B, 2> {
+        let rows = x.dims()[0];
+        match self.op {
+            EdgeOp::Dense => x.matmul(w.clone().transpose()),
+            EdgeOp::Conv { src, tgt, k, stride, pad } => {
+                let kernel = w.clone().reshape([tgt[0], src[0], k, k]);
+                let y = burn::tensor::module::conv2d(x.reshape([rows, src[0], src[1], src[2]]), kernel, None, burn::tensor::ops::ConvOptions::new([stride; 2], [pad; 2], [1, 1], 1));
+                y.reshape([rows, tgt[0] * tgt[1] * tgt[2]])
+            }
+            EdgeOp::Pool { src, k, stride, weight } => {
+                let y = burn::tensor::module::avg_pool2d(x.reshape([rows, src[0], src[1], src[2]]), [k, k], [stride, stride], [0, 0], true, false);
+                let [_, c, oh, ow] = y.dims();
+                y.reshape([rows, c * oh * ow]).mul_scalar(weight * (k * k) as f64)
+            }
+        }
+    }
 }
 
 /// The network read from a built simulation.
@@ -135,9 +208,9 @@ impl NetSpec {
                     pd.name
                 ));
             }
-            if table.dynamics.is_some() || table.kernel_index.is_some() {
+            if table.dynamics.is_some() {
                 return Err(format!(
-                    "projection `{}`: training takes plain dense projections (no synapse model, no shared weights)",
+                    "projection `{}`: training takes plain projections (no synapse model)",
                     pd.name
                 ));
             }
@@ -164,12 +237,42 @@ impl NetSpec {
                 ));
             }
             let n_tgt = pd.to.end;
-            let mut w0 = vec![0.0; n_tgt * n_src];
-            for s in 0..n_src {
-                let row = table.csr.row(s);
-                for (&t, &w) in table.csr.col[row.clone()].iter().zip(&table.weight[row]) {
-                    w0[t as usize * n_src + s] += w;
+            let chw = |shape: &Option<Vec<usize>>| match shape.as_deref() {
+                Some(&[c, h, w]) => [c, h, w],
+                Some(&[h, w]) => [1, h, w],
+                _ => [0, 0, 0],
+            };
+            let whole = |name: &str| pd.rule.params.get(name) as usize;
+            let (op, w0) = match (pd.rule.spec.name, &table.kernel_index) {
+                ("conv2d", Some(_)) => (EdgeOp::Conv { src: chw(&pd.src_shape), tgt: chw(&pd.tgt_shape), k: whole("kernel_size"), stride: whole("stride"), pad: whole("padding") }, table.weight.clone()),
+                ("pool2d", None) => {
+                    let w = table.weight.first().copied().unwrap_or(0.0);
+                    if table.weight.iter().any(|&x| x != w) {
+                        return Err(format!("projection `{}`: training takes pool2d projections with one weight for every synapse", pd.name));
+                    }
+                    let k = whole("kernel_size");
+                    let stride = match whole("stride") {
+                        0 => k,
+                        s => s,
+                    };
+                    (EdgeOp::Pool { src: chw(&pd.src_shape), k, stride, weight: w }, Vec::new())
                 }
+                (_, Some(_)) => {
+                    return Err(format!("projection `{}`: training takes shared weights from conv2d projections only", pd.name));
+                }
+                (_, None) => {
+                    let mut w0 = vec![0.0; n_tgt * n_src];
+                    for s in 0..n_src {
+                        let row = table.csr.row(s);
+                        for (&t, &w) in table.csr.col[row.clone()].iter().zip(&table.weight[row]) {
+                            w0[t as usize * n_src + s] += w;
+                        }
+                    }
+                    (EdgeOp::Dense, w0)
+                }
+            };
+            if matches!(op, EdgeOp::Pool { .. }) && cfg.trainable.contains(&k) {
+                return Err(format!("projection `{}`: a pool2d projection has no trainable weights (its windows are fixed)", pd.name));
             }
             let to = layer_of[pd.to.index].expect("every population is a layer");
             edges.push(EdgeSpec {
@@ -180,6 +283,7 @@ impl NetSpec {
                 trainable: cfg.trainable.contains(&k),
                 w0,
                 n_src,
+                op,
             });
         }
         let output = layer_of[cfg.output].expect("every population is a layer");
@@ -229,7 +333,8 @@ impl<B: Backend> Net<B> {
             let n_tgt = spec.layers[e.to].size;
             // Created in `dtype` (not converted from the default float type: f64 weights
             // must keep their f64 bits).
-            let w = Tensor::<B, 2>::from_data(TensorData::new(e.w0.clone(), [n_tgt, e.n_src]), (device, dtype));
+            let w0 = if let EdgeOp::Pool { weight, .. } = e.op { vec![weight] } else { e.w0.clone() };
+            let w = Tensor::<B, 2>::from_data(TensorData::new(w0, e.weight_shape(n_tgt)), (device, dtype));
             if e.trainable {
                 weights.push(Param::from_tensor(w));
                 fixed.push(None);
@@ -293,7 +398,7 @@ impl<B: Backend> Net<B> {
             .map(|(e, we)| {
                 e.from.is_none().then(|| {
                     let mut pieces = Vec::with_capacity(steps);
-                    halve(x_all.clone().matmul(we.clone().transpose()), steps, batch, &mut pieces);
+                    halve(e.apply(x_all.clone(), we), steps, batch, &mut pieces);
                     pieces
                 })
             })
@@ -316,7 +421,7 @@ impl<B: Backend> Net<B> {
                 let add = match (e.from, pre) {
                     (None, Some(_)) if t == 0 => continue,
                     (None, Some(pieces)) => pieces[t - 1].clone(),
-                    (Some(l), _) => prev[l].clone().matmul(we.clone().transpose()),
+                    (Some(l), _) => e.apply(prev[l].clone(), we),
                     (None, None) => unreachable!("input edges have their currents"),
                 };
                 x[e.to] = Some(match x[e.to].take() {

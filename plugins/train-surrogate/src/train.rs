@@ -16,119 +16,11 @@ use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use spikeworld::sim::Sim;
 
 use crate::checkpoint::TrainCheckpoint;
-use spikeworld::util::npy::{NpyArray, read_npy_f64};
 use spikeworld::util::rng::{Stream, purpose};
 
-use crate::config::{Encoding, Loss, OptimizerKind, Schedule, TrainConfig};
+pub use crate::data::{Dataset, input_at, read_array};
+use crate::config::{Loss, OptimizerKind, Schedule, TrainConfig};
 use crate::net::{Net, NetSpec, Output, Params, Pass, Readout};
-
-/// The dataset: samples `[n, width]` (already scaled) and labels.
-pub struct Dataset {
-    /// Samples, row-major.
-    pub x: Vec<f32>,
-    /// Width of a sample.
-    pub width: usize,
-    /// Labels.
-    pub y: Vec<usize>,
-}
-
-impl Dataset {
-    /// Reads `cfg.x` and `cfg.y` (relative to the scenario's directory) and checks them
-    /// against the network: width = the input encoder's size, labels < the output's size.
-    pub fn load(
-        cfg: &TrainConfig,
-        scenario: &Path,
-        width: usize,
-        classes: usize,
-    ) -> Result<Dataset, String> {
-        let dir = scenario.parent().unwrap_or(Path::new("."));
-        let (xp, yp) = (dir.join(&cfg.x), dir.join(&cfg.y));
-        let x = read_array(&xp)?;
-        // Images ([n, rows, cols], as IDX stores them) are flattened row-major.
-        let x = NpyArray { shape: if x.shape.len() > 2 { vec![x.shape[0], x.shape[1..].iter().product()] } else { x.shape }, values: x.values };
-        if x.shape.len() != 2 || x.shape[1] != width {
-            return Err(format!(
-                "train.x: `{}` has shape {:?}; expected [samples, {width}] (the input encoder's size)",
-                xp.display(),
-                x.shape
-            ));
-        }
-        let y = read_array(&yp).map_err(|e| format!("train.y: {e}"))?;
-        if y.shape != [x.shape[0]] {
-            return Err(format!("train.y: `{}` has shape {:?}; expected [{}] (one label per sample)", yp.display(), y.shape, x.shape[0]));
-        }
-        let mut labels = Vec::with_capacity(y.values.len());
-        for (i, &v) in y.values.iter().enumerate() {
-            if v.fract() != 0.0 || v < 0.0 || v >= classes as f64 {
-                return Err(format!(
-                    "train.y: label {i} is {v}; expected an integer in 0..{classes} (the output population's size)"
-                ));
-            }
-            labels.push(v as usize);
-        }
-        if (cfg.test_count as usize) >= labels.len() {
-            return Err(format!(
-                "train.test_count = {} leaves no training sample ({} samples)",
-                cfg.test_count,
-                labels.len()
-            ));
-        }
-        // The split: a seeded permutation of the samples (stream (seed, 1, TRAIN, 0));
-        // the last `test_count` of it are the test samples. Reordered so that the
-        // training samples come first.
-        let n = labels.len();
-        let mut perm: Vec<usize> = (0..n).collect();
-        let mut s = Stream::new(cfg.seed, 1, purpose::TRAIN, 0);
-        for i in (1..n).rev() {
-            perm.swap(i, s.below(i as u64 + 1) as usize);
-        }
-        let mut xs = Vec::with_capacity(n * width);
-        for &i in &perm {
-            xs.extend(
-                x.values[i * width..(i + 1) * width]
-                    .iter()
-                    .map(|&v| (v * cfg.scale) as f32),
-            );
-        }
-        Ok(Dataset {
-            x: xs,
-            width,
-            y: perm.iter().map(|&i| labels[i]).collect(),
-        })
-    }
-}
-
-/// Reads a `.npy` file, or an IDX file (MNIST, Fashion-MNIST: magic 0x00 0x00, type
-/// 0x08 = unsigned byte, the number of dimensions, big-endian u32 sizes, then the bytes).
-pub fn read_array(path: &Path) -> Result<NpyArray, String> {
-    let shown = path.display();
-    let mut head = [0u8; 4];
-    {
-        use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-        if f.read_exact(&mut head).is_err() {
-            return Err(format!("`{shown}` is too short for .npy or IDX"));
-        }
-    }
-    if head[0] != 0 || head[1] != 0 {
-        return read_npy_f64(path, None);
-    }
-    if head[2] != 0x08 {
-        return Err(format!("`{shown}`: IDX element type 0x{:02x}; only 0x08 (unsigned byte, as MNIST) is read", head[2]));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    let dims = head[3] as usize;
-    if dims == 0 || bytes.len() < 4 + 4 * dims {
-        return Err(format!("`{shown}`: truncated IDX header"));
-    }
-    let shape: Vec<usize> = (0..dims).map(|d| u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().expect("4 bytes")) as usize).collect();
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| format!("`{shown}`: IDX sizes {shape:?} overflow"))?;
-    let data = &bytes[4 + 4 * dims..];
-    if data.len() != count {
-        return Err(format!("`{shown}`: IDX sizes {shape:?} need {count} bytes of data; the file has {}", data.len()));
-    }
-    Ok(NpyArray { shape, values: data.iter().map(|&b| f64::from(b)).collect() })
-}
 
 /// One epoch's numbers.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
@@ -170,36 +62,6 @@ fn lr_at(cfg: &TrainConfig, epoch: u64) -> f64 {
         }
     };
     if epoch < cfg.warmup { lr * (e + 1.0) / (cfg.warmup as f64 + 1.0) } else { lr }
-}
-
-/// The input of step `t` for samples `idx` (f32; the network casts it to its float type): the same currents every step (direct) or spikes
-/// drawn with probability x (bernoulli; stream (seed, sample, TRAIN, step), one draw per input).
-pub fn input_at(
-    data: &Dataset,
-    idx: &[usize],
-    cfg: &TrainConfig,
-    t: usize,
-    device: &DispatchDevice,
-) -> Tensor<Dispatch, 2> {
-    let w = data.width;
-    let mut v = Vec::with_capacity(idx.len() * w);
-    for &i in idx {
-        let row = &data.x[i * w..(i + 1) * w];
-        match cfg.encoding {
-            Encoding::Direct => v.extend_from_slice(row),
-            Encoding::Bernoulli => {
-                let mut s = Stream::new(cfg.seed, i as u32, purpose::TRAIN, t as u64 + 1);
-                v.extend(row.iter().map(|&p| {
-                    if s.uniform() < f64::from(p) {
-                        1.0f32
-                    } else {
-                        0.0
-                    }
-                }));
-            }
-        }
-    }
-    Tensor::from_data(TensorData::new(v, [idx.len(), w]), device)
 }
 
 fn onehot(labels: &[usize], classes: usize, on: f32, off: f32, device: &DispatchDevice) -> Tensor<Dispatch, 2> {
@@ -490,7 +352,7 @@ pub fn write_outputs(
             continue;
         }
         let w = tw.next().expect("one per trainable edge").val();
-        let [r, c] = w.dims();
+        let shape = e.file_shape(spec.layers[e.to].size);
         let v: Vec<f64> = w
             .into_data()
             .convert::<f32>()
@@ -500,7 +362,7 @@ pub fn write_outputs(
             .map(f64::from)
             .collect();
         let p = wdir.join(format!("{}.npy", e.name));
-        spikeworld::output::write_npy_f64(&p, &[r as u64, c as u64], &v)
+        spikeworld::output::write_npy_f64(&p, &shape, &v)
             .map_err(|e| e.to_string())?;
         files.push(p);
     }

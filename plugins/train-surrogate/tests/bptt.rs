@@ -8,7 +8,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use burn::{Dispatch, DispatchDevice};
 use spikeworld::util::rng::{Stream, purpose};
 use spikeworld_train_surrogate::config::Loss;
-use spikeworld_train_surrogate::net::{EdgeSpec, LayerSpec, Net, NetSpec, NeuronForm, Pass};
+use spikeworld_train_surrogate::net::{EdgeOp, EdgeSpec, LayerSpec, Net, NetSpec, NeuronForm, Pass};
 use spikeworld_train_surrogate::surrogate::Surrogate;
 use spikeworld_train_surrogate::train::loss_of;
 
@@ -26,8 +26,8 @@ fn spec(w1: &[f64], w2: &[f64]) -> NetSpec {
             LayerSpec { pop: 1, name: "out".into(), size: N_OUT, form: NeuronForm::If, v_th: 1.0, v_reset: None, v0: 0.0 },
         ],
         edges: vec![
-            EdgeSpec { proj: 0, name: "fc1".into(), from: None, to: 0, trainable: true, w0: w1.to_vec(), n_src: N_IN },
-            EdgeSpec { proj: 1, name: "fc2".into(), from: Some(0), to: 1, trainable: true, w0: w2.to_vec(), n_src: N_HID },
+            EdgeSpec { proj: 0, name: "fc1".into(), from: None, to: 0, trainable: true, w0: w1.to_vec(), n_src: N_IN, op: EdgeOp::Dense },
+            EdgeSpec { proj: 1, name: "fc2".into(), from: Some(0), to: 1, trainable: true, w0: w2.to_vec(), n_src: N_HID, op: EdgeOp::Dense },
         ],
         n_in: N_IN,
         output: 1,
@@ -41,9 +41,14 @@ fn draws(n: usize, index: u64, lo: f64, hi: f64) -> Vec<f64> {
 
 /// The loss of the smooth network with weights `w1`, `w2` on `device`, and the network's params.
 fn loss(w1: &[f64], w2: &[f64], which: Loss, sg: Surrogate, device: &DispatchDevice) -> (Tensor<Dispatch, 1>, spikeworld_train_surrogate::net::Params<Dispatch>) {
-    let (net, params) = Net::<Dispatch>::new(spec(w1, w2), device, DType::F64);
-    let x = draws(T * BATCH * N_IN, 0, 0.0, 1.5);
-    let input = |t: usize| Tensor::<Dispatch, 2>::from_data(TensorData::new(x[t * BATCH * N_IN..(t + 1) * BATCH * N_IN].to_vec(), [BATCH, N_IN]), (device, DType::F64));
+    smooth_loss(spec(w1, w2), which, sg, device)
+}
+
+fn smooth_loss(spec: NetSpec, which: Loss, sg: Surrogate, device: &DispatchDevice) -> (Tensor<Dispatch, 1>, spikeworld_train_surrogate::net::Params<Dispatch>) {
+    let n_in = spec.n_in;
+    let (net, params) = Net::<Dispatch>::new(spec, device, DType::F64);
+    let x = draws(T * BATCH * n_in, 0, 0.0, 1.5);
+    let input = |t: usize| Tensor::<Dispatch, 2>::from_data(TensorData::new(x[t * BATCH * n_in..(t + 1) * BATCH * n_in].to_vec(), [BATCH, n_in]), (device, DType::F64));
     let pass = Pass { smooth: true, readout: which.readout(), ..Pass::new(T, sg, false) };
     let out = net.run(&params, input, &pass);
     (loss_of(which, &out, &LABELS, T, 1.0, device), params)
@@ -131,4 +136,54 @@ fn readouts_of_the_spiking_network_are_exact() {
         }
     }
     assert!(fired > 0 && fired < BATCH * N_OUT, "{fired} outputs fire: the test needs some that do and some that don't");
+}
+
+/// The same check through a convolution (conv2d, 3×3, two channels), a fixed pooling edge
+/// (2×2 windows, stride 1) into IF relays, and a dense readout.
+#[test]
+fn bptt_through_conv_and_pool_equals_finite_differences() {
+    let conv_spec = |kernel: &[f64], dense: &[f64]| NetSpec {
+        layers: vec![
+            LayerSpec { pop: 0, name: "conv".into(), size: 18, form: NeuronForm::Lif { tau: 2.0, decay_input: true }, v_th: 1.0, v_reset: Some(0.0), v0: 0.0 },
+            LayerSpec { pop: 1, name: "pool".into(), size: 8, form: NeuronForm::If, v_th: 1.0, v_reset: Some(0.0), v0: 0.0 },
+            LayerSpec { pop: 2, name: "out".into(), size: N_OUT, form: NeuronForm::Lif { tau: 2.0, decay_input: false }, v_th: 1.0, v_reset: None, v0: 0.0 },
+        ],
+        edges: vec![
+            EdgeSpec { proj: 0, name: "conv1".into(), from: None, to: 0, trainable: true, w0: kernel.to_vec(), n_src: 25, op: EdgeOp::Conv { src: [1, 5, 5], tgt: [2, 3, 3], k: 3, stride: 1, pad: 0 } },
+            EdgeSpec { proj: 1, name: "pool1".into(), from: Some(0), to: 1, trainable: false, w0: Vec::new(), n_src: 18, op: EdgeOp::Pool { src: [2, 3, 3], k: 2, stride: 1, weight: 0.7 } },
+            EdgeSpec { proj: 2, name: "fc".into(), from: Some(1), to: 2, trainable: true, w0: dense.to_vec(), n_src: 8, op: EdgeOp::Dense },
+        ],
+        n_in: 25,
+        output: 2,
+    };
+    let kernel = draws(18, 3, -0.3, 0.9);
+    let dense = draws(N_OUT * 8, 4, -0.5, 1.5);
+    let ad_dev = DispatchDevice::autodiff(DispatchDevice::Flex(Default::default()));
+    let fd_dev = DispatchDevice::Flex(Default::default());
+    let sg = Surrogate::parse("sigmoid", None).unwrap();
+    for which in [Loss::MseRate, Loss::CeFirstSpike, Loss::CeMembrane] {
+        let (l, params) = smooth_loss(conv_spec(&kernel, &dense), which, sg, &ad_dev);
+        let grads = l.backward();
+        let ad: Vec<Vec<f64>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f64>().to_vec().unwrap()).collect();
+        assert_eq!((ad[0].len(), ad[1].len()), (18, N_OUT * 8), "the kernel and the dense weights are trained; the pool is not");
+        let h = 1e-6;
+        let (mut worst, mut largest) = (0.0f64, 0.0f64);
+        for (e, g) in ad.iter().enumerate() {
+            for i in 0..g.len() {
+                let (mut kp, mut dp, mut km, mut dm) = (kernel.clone(), dense.clone(), kernel.clone(), dense.clone());
+                if e == 0 {
+                    kp[i] += h;
+                    km[i] -= h;
+                } else {
+                    dp[i] += h;
+                    dm[i] -= h;
+                }
+                let fd = (scalar(smooth_loss(conv_spec(&kp, &dp), which, sg, &fd_dev).0) - scalar(smooth_loss(conv_spec(&km, &dm), which, sg, &fd_dev).0)) / (2.0 * h);
+                worst = worst.max((fd - g[i]).abs());
+                largest = largest.max(g[i].abs());
+            }
+        }
+        assert!(largest > 1e-3, "{which:?}: gradients vanish ({largest})");
+        assert!(worst <= 1e-7 * largest.max(1.0), "{which:?}: autodiff and finite differences differ by {worst} (largest gradient {largest})");
+    }
 }
