@@ -35,6 +35,8 @@ pub mod purpose {
     /// Training: the order of the samples (entity 0, index = epoch) and input spikes drawn
     /// from them (entity = sample, index = step).
     pub const TRAIN: u64 = 7;
+    /// Training's dropout masks: entity = sample, index = epoch · 2¹⁶ + layer.
+    pub const DROPOUT: u64 = 8;
 }
 
 const M0: u32 = 0xD251_1F53;

@@ -185,6 +185,9 @@ pub struct TrainConfig {
     pub warmup: u64,
     /// Seed of the data order and the draws.
     pub seed: u64,
+    /// Time-shared dropout: (population index, p) of the populations whose spikes are
+    /// dropped on their way out during training (one mask per sample for all T steps).
+    pub dropout: Vec<(usize, f64)>,
 }
 
 impl TableConfig for TrainConfig {
@@ -314,6 +317,12 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::new("milestones", Dim::Dimensionless, 0.0, "multistep: epochs (array) at which the rate is multiplied by step_gamma"),
     ParamSpec::new("cyclic_low", Dim::Dimensionless, 0.1, "cyclic: the lowest rate as a fraction of lr"),
     ParamSpec::new("warmup", Dim::Dimensionless, 0.0, "epochs of linear warm-up before the schedule"),
+    ParamSpec::new(
+        "dropout",
+        Dim::Dimensionless,
+        0.0,
+        "time-shared dropout while training: { population = p, ... }; each sample's mask holds for all T steps (SpikingJelly's multi-step Dropout), kept spikes scaled by 1/(1 - p)",
+    ),
     ParamSpec::new(
         "seed",
         Dim::Dimensionless,
@@ -539,6 +548,29 @@ impl ScenarioTable for TrainTable {
         };
         let warmup = count(t, "warmup", 0, 0)?;
         let seed = count(t, "seed", ctx.seed, 0)?;
+        let mut dropout = Vec::new();
+        if let Some(node) = t.get("dropout") {
+            let Val::Table(entries) = &node.val else {
+                return Err(t.err(node, "dropout", "must be a table of population = probability"));
+            };
+            for e in entries {
+                let Some(pop) = ctx.populations.iter().position(|p| *p == e.key) else {
+                    return Err(t.err(&e.node, "dropout", format!("no population \"{}\"; populations: {:?}", e.key, ctx.populations)));
+                };
+                if pop == output {
+                    return Err(t.err(&e.node, "dropout", format!("\"{}\" is the output: dropping its spikes would drop the prediction", e.key)));
+                }
+                let p = match &e.node.val {
+                    Val::Float(v) => *v,
+                    Val::Int(v) => *v as f64,
+                    _ => f64::NAN,
+                };
+                if !(0.0..1.0).contains(&p) {
+                    return Err(t.err(&e.node, "dropout", format!("{}: the probability must be a number in [0, 1)", e.key)));
+                }
+                dropout.push((pop, p));
+            }
+        }
         Ok(Arc::new(TrainConfig {
             input,
             output,
@@ -562,6 +594,7 @@ impl ScenarioTable for TrainTable {
             schedule,
             warmup,
             seed,
+            dropout,
         }))
     }
 }

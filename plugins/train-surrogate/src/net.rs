@@ -374,6 +374,12 @@ impl<B: Backend> Net<B> {
     /// Runs the network over `pass.steps` steps on `input(t)` (`[batch, n_in]`: the input
     /// encoder's spikes, or currents, of step `t`) and reads the output layer out.
     pub fn run(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass) -> Output<B> {
+        self.run_masked(p, input, pass, &[])
+    }
+
+    /// [`Net::run`] with time-shared dropout: `masks[l]` (`[batch, size]`, 0 or 1/(1 − p))
+    /// multiplies layer `l`'s spikes wherever they are delivered, in every step.
+    pub fn run_masked(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass, masks: &[Option<Tensor<B, 2>>]) -> Output<B> {
         let (steps, sg, detach_reset) = (pass.steps, pass.surrogate, pass.detach_reset);
         let spec = &self.spec;
         // The input of every step is known before the network runs: one matmul per input
@@ -469,6 +475,11 @@ impl<B: Backend> Net<B> {
                 now.push(s);
             }
             prev = now;
+            for (l, m) in masks.iter().enumerate() {
+                if let Some(m) = m {
+                    prev[l] = prev[l].clone() * m.clone();
+                }
+            }
         }
         Output {
             count,

@@ -242,7 +242,8 @@ impl Run<'_> {
             let (mut loss_sum, mut correct) = (0.0, 0usize);
             for (b, idx) in order.chunks(bs).enumerate() {
                 let labels: Vec<usize> = idx.iter().map(|&i| data.y[i]).collect();
-                let out = net.run(&params, |t| input_at(data, idx, cfg, t, device), &pass(cfg));
+                let masks = dropout_masks(net, cfg, idx, epoch, device);
+                let out = net.run_masked(&params, |t| input_at(data, idx, cfg, t, device), &pass(cfg), &masks);
                 correct += predict(cfg.loss, &out, cfg.steps as usize)
                     .iter()
                     .zip(&labels)
@@ -301,6 +302,27 @@ impl Run<'_> {
         }
         Ok((params, stats))
     }
+}
+
+/// The dropout masks of a minibatch, per layer: sample `i`'s mask of layer `l` in `epoch`
+/// is drawn from the stream (seed, i, DROPOUT, epoch · 2¹⁶ + l), a neuron kept (scaled by
+/// 1/(1 − p)) when its uniform draw is ≥ p.
+pub fn dropout_masks(net: &Net<Dispatch>, cfg: &TrainConfig, idx: &[usize], epoch: u64, device: &DispatchDevice) -> Vec<Option<Tensor<Dispatch, 2>>> {
+    net.spec
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(l, layer)| {
+            let &(_, p) = cfg.dropout.iter().find(|(pop, _)| *pop == layer.pop)?;
+            let keep = (1.0 / (1.0 - p)) as f32;
+            let mut v = Vec::with_capacity(idx.len() * layer.size);
+            for &i in idx {
+                let mut s = Stream::new(cfg.seed, i as u32, purpose::DROPOUT, (epoch << 16) | l as u64);
+                v.extend((0..layer.size).map(|_| if s.uniform() >= p { keep } else { 0.0 }));
+            }
+            Some(Tensor::<Dispatch, 2>::from_data(TensorData::new(v, [idx.len(), layer.size]), device).cast(net.dtype))
+        })
+        .collect()
 }
 
 /// The pass `cfg` trains with.

@@ -187,3 +187,32 @@ fn bptt_through_conv_and_pool_equals_finite_differences() {
         assert!(worst <= 1e-7 * largest.max(1.0), "{which:?}: autodiff and finite differences differ by {worst} (largest gradient {largest})");
     }
 }
+
+/// Time-shared dropout: a mask on the hidden layer's spikes is the same as scaling the
+/// columns of the next weights by it (exactly, in f64), in every step.
+#[test]
+fn a_dropout_mask_scales_the_columns_of_the_next_weights() {
+    let w1 = draws(N_HID * N_IN, 1, -0.4, 1.2);
+    let w2 = draws(N_OUT * N_HID, 2, -0.6, 1.4);
+    let mask = [2.0, 0.0, 2.0, 0.0, 2.0]; // p = 0.5: neurons 1 and 3 dropped, the rest × 2
+    let device = DispatchDevice::Flex(Default::default());
+    let sg = Surrogate::parse("atan", None).unwrap();
+    let x = draws(T * BATCH * N_IN, 0, 0.0, 1.5);
+    let input = |t: usize| Tensor::<Dispatch, 2>::from_data(TensorData::new(x[t * BATCH * N_IN..(t + 1) * BATCH * N_IN].to_vec(), [BATCH, N_IN]), (&device, DType::F64));
+    let m: Vec<f64> = (0..BATCH).flat_map(|_| mask).collect();
+    let m = Tensor::<Dispatch, 2>::from_data(TensorData::new(m, [BATCH, N_HID]), (&device, DType::F64));
+    let pass = Pass { record: true, ..Pass::new(T, sg, false) };
+    let (net, params) = Net::<Dispatch>::new(spec(&w1, &w2), &device, DType::F64);
+    let dropped = net.run_masked(&params, input, &pass, &[Some(m), None]);
+    let w2m: Vec<f64> = w2.iter().enumerate().map(|(k, w)| w * mask[k % N_HID]).collect();
+    let (net2, params2) = Net::<Dispatch>::new(spec(&w1, &w2m), &device, DType::F64);
+    let scaled = net2.run(&params2, input, &pass);
+    let host = |t: &Tensor<Dispatch, 2>| -> Vec<f64> { t.clone().into_data().convert::<f64>().to_vec().unwrap() };
+    let (a, b) = (host(&dropped.count), host(&scaled.count));
+    assert_eq!(a, b, "output counts");
+    for t in 0..T {
+        assert_eq!(host(&dropped.spikes[1][t]), host(&scaled.spikes[1][t]), "output spikes of step {t}");
+    }
+    let unmasked = host(&net.run(&params, input, &pass).count);
+    assert_ne!(a, unmasked, "the mask should change the output; the test needs it to");
+}

@@ -226,6 +226,9 @@ fn a_malformed_train_table_is_a_located_error() {
         ("surrogate = \"atan\"", "learner = \"stca\"\nsurrogate = \"atan\""),
         ("surrogate = \"atan\"", "learner = \"stdp\""),
         ("loss = \"mse_rate\"", "loss = \"mse_first\""),
+        ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { out = 0.5 }"),
+        ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { hidden = 1.0 }"),
+        ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { hiden = 0.2 }"),
     ] {
         let text = base.replace(bad, key);
         assert_ne!(text, base, "{bad} should be in the scenario");
@@ -257,12 +260,12 @@ fn a_malformed_train_table_is_a_located_error() {
 
 /// A run stopped after epoch 2 and resumed from its checkpoint ends with the same weights,
 /// bit for bit, as a run that never stopped (weights, Adam's moments, the data order, the
-/// input draws and the schedule all carried over or recomputed from (seed, epoch)).
+/// input draws, the dropout masks and the schedule all carried over or recomputed from (seed, epoch)).
 #[test]
 fn a_resumed_training_equals_one_that_never_stopped() {
     use burn::module::Param;
     let b = builder();
-    let sets = ["train.epochs=4".to_string(), "train.encoding=\"bernoulli\"".to_string(), "train.schedule=\"cosine\"".to_string()];
+    let sets = ["train.epochs=4".to_string(), "train.encoding=\"bernoulli\"".to_string(), "train.schedule=\"cosine\"".to_string(), "train.dropout.hidden=0.2".to_string()];
     let sc = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &LoadOptions { overrides: sets.to_vec(), ..Default::default() }).unwrap();
     let sim = b.build(sc, &RunOptions::default()).unwrap();
     let cfg = sim.world.resource::<TrainConfig>().clone();
