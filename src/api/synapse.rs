@@ -8,6 +8,20 @@
 
 use std::ops::Range;
 
+/// A synapse model that is a gated first-order filter of its source's spikes, the same for
+/// every synapse of a source: every step `i ← i − (1 − s)·i/tau_steps + amplitude·s`
+/// (computed as `i + amplitude` where `s = 1`, `i + (−i/tau_steps)` where `s = 0`), and the
+/// target receives `w·i` (SpikingFlow's `ExpDecayCurrent` and `LowPassSynapse`). Tools that
+/// re-implement a network on tensors (surrogate-gradient training) read it from
+/// [`SynapseDynamics::spike_filter`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpikeFilter {
+    /// Time constant, in steps.
+    pub tau_steps: f64,
+    /// What a spike adds.
+    pub amplitude: f64,
+}
+
 /// A per-synapse state variable a plugin declares (an STDP trace, an STP resource).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynapseVarSpec {
@@ -82,4 +96,11 @@ pub trait SynapseDynamics: Send + Sync {
     /// smallest delay. Both buffers come zeroed. Whatever `effect` or `direct` carry at step
     /// `t` with delay `d` acts in the update of step `t + 1 + d`, as a spike would.
     fn on_step(&self, _s: SynapseStep<'_>, _effect: &mut [f64], _direct: &mut [f64]) {}
+
+    /// `Some` when the model is a [`SpikeFilter`] (a continuous model whose state follows
+    /// the filter's update exactly), so that tools that re-implement the network on tensors
+    /// can take it; `None` (the default) for every other model.
+    fn spike_filter(&self) -> Option<SpikeFilter> {
+        None
+    }
 }

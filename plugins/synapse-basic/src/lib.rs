@@ -168,6 +168,13 @@ fn each_spiking(pre: &[u32], row_ptr: &[u64], mut f: impl FnMut(usize)) {
 }
 
 impl SynapseDynamics for Config {
+    fn spike_filter(&self) -> Option<SpikeFilter> {
+        match *self {
+            Config::ExpDecay { tau_steps, amplitude } => Some(SpikeFilter { tau_steps, amplitude }),
+            _ => None,
+        }
+    }
+
     fn on_pre(&self, row: PreSpike<'_>, effect: &mut [f64]) {
         let w = &row.weight[row.synapses];
         match self {

@@ -7,6 +7,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
+use spikeworld::api::synapse::SpikeFilter;
 use spikeworld::net::synapse::{Delays, SynapseTable};
 use spikeworld::scenario::SourceRef;
 use spikeworld::sim::Sim;
@@ -106,6 +107,9 @@ pub struct EdgeSpec {
     pub n_src: usize,
     /// What it computes.
     pub op: EdgeOp,
+    /// A filter of the source's spikes before the weights (`exp_decay_current`,
+    /// `low_pass` synapses).
+    pub filter: Option<SpikeFilter>,
 }
 
 impl EdgeSpec {
@@ -208,12 +212,13 @@ impl NetSpec {
                     pd.name
                 ));
             }
-            if table.dynamics.is_some() {
-                return Err(format!(
-                    "projection `{}`: training takes plain projections (no synapse model)",
+            let filter = match &table.dynamics {
+                None => None,
+                Some(d) => Some(d.spike_filter().ok_or_else(|| format!(
+                    "projection `{}`: training takes static synapses, or the exp_decay_current and low_pass synapse models",
                     pd.name
-                ));
-            }
+                ))?),
+            };
             let (from, n_src) = match &pd.from {
                 SourceRef::Encoder(s) if s.index == cfg.input && s.start == 0 && s.end == n_in => {
                     (None, n_in)
@@ -284,6 +289,7 @@ impl NetSpec {
                 w0,
                 n_src,
                 op,
+                filter,
             });
         }
         let output = layer_of[cfg.output].expect("every population is a layer");
@@ -389,7 +395,17 @@ impl<B: Backend> Net<B> {
         let batch = xs[0].dims()[0];
         let device = xs[0].device();
         let opts = (&device, self.dtype);
-        let x_all = Tensor::cat(xs, 0);
+        // Input edges through a spike filter carry the filtered inputs.
+        let filtered = |f: &SpikeFilter| -> Tensor<B, 2> {
+            let mut state: Option<Tensor<B, 2>> = None;
+            let seq: Vec<Tensor<B, 2>> = xs.iter().map(|x| {
+                let next = filter_step(state.take(), x, f);
+                state = Some(next.clone());
+                next
+            }).collect();
+            Tensor::cat(seq, 0)
+        };
+        let x_all = Tensor::cat(xs.clone(), 0);
         // Weights in edge order, trainable from `p`, fixed from `self`.
         let mut tw = p.weights.iter();
         let w: Vec<Tensor<B, 2>> = self.fixed.iter().map(|f| f.clone().unwrap_or_else(|| tw.next().expect("one per trainable edge").val())).collect();
@@ -404,7 +420,8 @@ impl<B: Backend> Net<B> {
             .map(|(e, we)| {
                 e.from.is_none().then(|| {
                     let mut pieces = Vec::with_capacity(steps);
-                    halve(e.apply(x_all.clone(), we), steps, batch, &mut pieces);
+                    let x = e.filter.as_ref().map_or_else(|| x_all.clone(), filtered);
+                    halve(e.apply(x, we), steps, batch, &mut pieces);
                     pieces
                 })
             })
@@ -421,13 +438,26 @@ impl<B: Backend> Net<B> {
         // spike), `first` = Σ t·S[t]·alive[t − 1]; at the end `+ T·alive` (no spike: T).
         let mut first = matches!(pass.readout, Readout::FirstSpike).then(|| (Tensor::<B, 2>::zeros([batch, n_out], opts), Tensor::<B, 2>::ones([batch, n_out], opts)));
         let mut h_sum = matches!(pass.readout, Readout::Membrane).then(|| Tensor::<B, 2>::zeros([batch, n_out], opts));
+        // The state of every filtered edge from a layer (its source's filtered spikes).
+        let mut trace: Vec<Option<Tensor<B, 2>>> = vec![None; spec.edges.len()];
+        let mask = |l: usize, x: Tensor<B, 2>| match masks.get(l) {
+            Some(Some(m)) => x * m.clone(),
+            _ => x,
+        };
         for t in 0..steps {
             let mut x: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
-            for ((e, we), pre) in spec.edges.iter().zip(&w).zip(&pre) {
+            for (j, ((e, we), pre)) in spec.edges.iter().zip(&w).zip(&pre).enumerate() {
                 let add = match (e.from, pre) {
                     (None, Some(_)) if t == 0 => continue,
                     (None, Some(pieces)) => pieces[t - 1].clone(),
-                    (Some(l), _) => e.apply(prev[l].clone(), we),
+                    (Some(l), _) => match &e.filter {
+                        None => e.apply(mask(l, prev[l].clone()), we),
+                        Some(f) => {
+                            let next = filter_step(trace[j].take(), &prev[l], f);
+                            trace[j] = Some(next.clone());
+                            e.apply(mask(l, next), we)
+                        }
+                    },
                     (None, None) => unreachable!("input edges have their currents"),
                 };
                 x[e.to] = Some(match x[e.to].take() {
@@ -475,11 +505,6 @@ impl<B: Backend> Net<B> {
                 now.push(s);
             }
             prev = now;
-            for (l, m) in masks.iter().enumerate() {
-                if let Some(m) = m {
-                    prev[l] = prev[l].clone() * m.clone();
-                }
-            }
         }
         Output {
             count,
@@ -538,6 +563,15 @@ pub struct Output<B: Backend> {
     pub membrane: Option<Tensor<B, 2>>,
     /// Every layer's spikes of every step (with `record`).
     pub spikes: Vec<Vec<Tensor<B, 2>>>,
+}
+
+/// One step of a spike filter: `i − (1 − s)·i/τ + a·s` (`a·s` from no state).
+fn filter_step<B: Backend>(state: Option<Tensor<B, 2>>, s: &Tensor<B, 2>, f: &SpikeFilter) -> Tensor<B, 2> {
+    let kick = s.clone().mul_scalar(f.amplitude);
+    match state {
+        None => kick,
+        Some(i) => i.clone() - (s.clone().neg() + 1.0) * i / f.tau_steps + kick,
+    }
 }
 
 /// Cuts `x` (`n` blocks of `batch` rows) into its blocks, in order, by recursive halving.

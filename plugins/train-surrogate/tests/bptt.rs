@@ -26,8 +26,8 @@ fn spec(w1: &[f64], w2: &[f64]) -> NetSpec {
             LayerSpec { pop: 1, name: "out".into(), size: N_OUT, form: NeuronForm::If, v_th: 1.0, v_reset: None, v0: 0.0 },
         ],
         edges: vec![
-            EdgeSpec { proj: 0, name: "fc1".into(), from: None, to: 0, trainable: true, w0: w1.to_vec(), n_src: N_IN, op: EdgeOp::Dense },
-            EdgeSpec { proj: 1, name: "fc2".into(), from: Some(0), to: 1, trainable: true, w0: w2.to_vec(), n_src: N_HID, op: EdgeOp::Dense },
+            EdgeSpec { proj: 0, name: "fc1".into(), from: None, to: 0, trainable: true, w0: w1.to_vec(), n_src: N_IN, op: EdgeOp::Dense, filter: None },
+            EdgeSpec { proj: 1, name: "fc2".into(), from: Some(0), to: 1, trainable: true, w0: w2.to_vec(), n_src: N_HID, op: EdgeOp::Dense, filter: None },
         ],
         n_in: N_IN,
         output: 1,
@@ -149,9 +149,9 @@ fn bptt_through_conv_and_pool_equals_finite_differences() {
             LayerSpec { pop: 2, name: "out".into(), size: N_OUT, form: NeuronForm::Lif { tau: 2.0, decay_input: false }, v_th: 1.0, v_reset: None, v0: 0.0 },
         ],
         edges: vec![
-            EdgeSpec { proj: 0, name: "conv1".into(), from: None, to: 0, trainable: true, w0: kernel.to_vec(), n_src: 25, op: EdgeOp::Conv { src: [1, 5, 5], tgt: [2, 3, 3], k: 3, stride: 1, pad: 0 } },
-            EdgeSpec { proj: 1, name: "pool1".into(), from: Some(0), to: 1, trainable: false, w0: Vec::new(), n_src: 18, op: EdgeOp::Pool { src: [2, 3, 3], k: 2, stride: 1, weight: 0.7 } },
-            EdgeSpec { proj: 2, name: "fc".into(), from: Some(1), to: 2, trainable: true, w0: dense.to_vec(), n_src: 8, op: EdgeOp::Dense },
+            EdgeSpec { proj: 0, name: "conv1".into(), from: None, to: 0, trainable: true, w0: kernel.to_vec(), n_src: 25, op: EdgeOp::Conv { src: [1, 5, 5], tgt: [2, 3, 3], k: 3, stride: 1, pad: 0 }, filter: None },
+            EdgeSpec { proj: 1, name: "pool1".into(), from: Some(0), to: 1, trainable: false, w0: Vec::new(), n_src: 18, op: EdgeOp::Pool { src: [2, 3, 3], k: 2, stride: 1, weight: 0.7 }, filter: None },
+            EdgeSpec { proj: 2, name: "fc".into(), from: Some(1), to: 2, trainable: true, w0: dense.to_vec(), n_src: 8, op: EdgeOp::Dense, filter: None },
         ],
         n_in: 25,
         output: 2,

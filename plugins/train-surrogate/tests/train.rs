@@ -18,6 +18,7 @@ fn builder() -> SimBuilder {
     let mut b = SimBuilder::new();
     b.add_plugin(spikeworld_neuron_sj::SjPlugin)
         .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
+        .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
         .add_plugin(TrainPlugin);
     b
 }
@@ -67,6 +68,17 @@ fn digits_reach_95_percent_test_accuracy() {
 /// step, including the engines' one-step delivery delay.
 #[test]
 fn training_forward_equals_the_engine() {
+    forward_equals_the_engine("", "");
+}
+
+/// The same with spike filters: SpikingFlow's ExpDecayCurrent on the input edge and its
+/// LowPassSynapse on the hidden → out edge (`plugins/synapse-basic`).
+#[test]
+fn training_forward_with_filtered_synapses_equals_the_engine() {
+    forward_equals_the_engine("synapse = { model = \"exp_decay_current\", tau = \"4 ms\", amplitude = 0.5 }", "synapse = { model = \"low_pass\", tau = \"3 ms\" }");
+}
+
+fn forward_equals_the_engine(synapse1: &str, synapse2: &str) {
     let (n_in, steps) = (24usize, 40usize);
     // A fixed input raster: input i spikes at step t when (i * 7 + t * 3) % 5 < 2.
     let raster: Vec<Vec<bool>> = (0..steps)
@@ -119,6 +131,7 @@ to = "hidden"
 rule = "all_to_all"
 receptor = "x"
 weight = {{ dist = "uniform", low = -0.3, high = 0.6 }}
+{synapse1}
 
 [[projection]]
 name = "fc2"
@@ -127,6 +140,7 @@ to = "out"
 rule = "all_to_all"
 receptor = "x"
 weight = {{ dist = "uniform", low = -0.2, high = 0.5 }}
+{synapse2}
 
 [[monitor]]
 name = "h"
