@@ -18,7 +18,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::tensor::{DType, Tensor, TensorData};
-use burn::{Dispatch, DispatchDevice};
+use burn_flex::FlexDevice;
+use spikeworld_train_surrogate::fused::CpuTrain as Dispatch;
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, purpose};
 use spikeworld_train_surrogate::TrainPlugin;
@@ -118,7 +119,7 @@ fn main() {
     let cfg = sim.world.resource::<TrainConfig>().clone();
     let spec = NetSpec::from_sim(&sim, &cfg).expect("net spec");
     drop(sim);
-    let device = DispatchDevice::autodiff(DispatchDevice::Flex(Default::default()));
+    let device = FlexDevice;
     let (net, params) = Net::<Dispatch>::new(spec, &device, DType::F32);
 
     // A fixed input raster [T][B][N] with p = 0.1, made (and put on the device) before timing.

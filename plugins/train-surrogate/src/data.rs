@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use burn::tensor::{Tensor, TensorData};
-use burn::{Dispatch, DispatchDevice};
+use burn_flex::FlexDevice;
+
+use crate::fused::CpuTrain;
 use spikeworld::util::npy::{NpyArray, read_npy_f64};
 use spikeworld::util::rng::{Stream, purpose};
 
@@ -134,8 +136,8 @@ pub fn input_at(
     idx: &[usize],
     cfg: &TrainConfig,
     t: usize,
-    device: &DispatchDevice,
-) -> Tensor<Dispatch, 2> {
+    device: &FlexDevice,
+) -> Tensor<CpuTrain, 2> {
     let w = data.width;
     let mut v = Vec::with_capacity(idx.len() * w);
     for &i in idx {

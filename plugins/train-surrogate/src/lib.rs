@@ -6,6 +6,8 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod functional;
+pub mod fused;
+pub mod layered;
 pub mod net;
 pub mod nmnist;
 pub mod plot;

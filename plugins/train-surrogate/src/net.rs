@@ -13,6 +13,7 @@ use spikeworld::scenario::SourceRef;
 use spikeworld::sim::Sim;
 
 use crate::config::TrainConfig;
+use crate::fused::SeqLif;
 use crate::surrogate::Surrogate;
 
 /// A population's neuron form (SpikingJelly's nodes, as the `sj_*` models define them).
@@ -330,7 +331,7 @@ pub struct Net<B: Backend> {
     pub dtype: DType,
 }
 
-impl<B: Backend> Net<B> {
+impl<B: SeqLif> Net<B> {
     /// The network and its initial parameters on `device`, in floats of `dtype`.
     pub fn new(spec: NetSpec, device: &B::Device, dtype: DType) -> (Net<B>, Params<B>) {
         let mut weights = Vec::new();
@@ -386,6 +387,9 @@ impl<B: Backend> Net<B> {
     /// [`Net::run`] with time-shared dropout: `masks[l]` (`[batch, size]`, 0 or 1/(1 − p))
     /// multiplies layer `l`'s spikes wherever they are delivered, in every step.
     pub fn run_masked(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass, masks: &[Option<Tensor<B, 2>>]) -> Output<B> {
+        if B::FUSED && pass.fused && self.layered(pass) {
+            return self.run_layers(p, input, pass, masks);
+        }
         let (steps, sg, detach_reset) = (pass.steps, pass.surrogate, pass.detach_reset);
         let spec = &self.spec;
         // The input of every step is known before the network runs: one matmul per input
@@ -543,12 +547,15 @@ pub struct Pass {
     /// Spike through the surrogate's smooth primitive `g` forward too (a differentiable
     /// network, for checking BPTT against finite differences), instead of `H`.
     pub smooth: bool,
+    /// Run layer by layer with fused layers where the backend and the network allow
+    /// ([`crate::layered`]); `false`: step by step (the reference path).
+    pub fused: bool,
 }
 
 impl Pass {
     /// Counts, no recording, the Heaviside spike.
     pub fn new(steps: usize, surrogate: Surrogate, detach_reset: bool) -> Pass {
-        Pass { steps, surrogate, detach_reset, record: false, readout: Readout::Count, smooth: false }
+        Pass { steps, surrogate, detach_reset, record: false, readout: Readout::Count, smooth: false, fused: true }
     }
 }
 

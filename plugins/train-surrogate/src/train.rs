@@ -10,7 +10,10 @@ use burn::optim::{
     AdamConfig, AdamWConfig, GradientsParams, Optimizer, SgdConfig, momentum::MomentumConfig,
 };
 use burn::tensor::{DType, Int, Tensor, TensorData};
-use burn::{Dispatch, DispatchDevice};
+use burn::tensor::backend::Backend;
+use burn_flex::FlexDevice;
+
+use crate::fused::CpuTrain;
 use burn::module::Module;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use spikeworld::sim::Sim;
@@ -64,7 +67,7 @@ fn lr_at(cfg: &TrainConfig, epoch: u64) -> f64 {
     if epoch < cfg.warmup { lr * (e + 1.0) / (cfg.warmup as f64 + 1.0) } else { lr }
 }
 
-fn onehot(labels: &[usize], classes: usize, on: f32, off: f32, device: &DispatchDevice) -> Tensor<Dispatch, 2> {
+fn onehot<B: Backend>(labels: &[usize], classes: usize, on: f32, off: f32, device: &B::Device) -> Tensor<B, 2> {
     let mut v = vec![off; labels.len() * classes];
     for (r, &l) in labels.iter().enumerate() {
         v[r * classes + l] = on;
@@ -72,16 +75,16 @@ fn onehot(labels: &[usize], classes: usize, on: f32, off: f32, device: &Dispatch
     Tensor::from_data(TensorData::new(v, [labels.len(), classes]), device)
 }
 
-fn cross_entropy(logits: Tensor<Dispatch, 2>, labels: &[usize], device: &DispatchDevice) -> Tensor<Dispatch, 1> {
+fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, labels: &[usize], device: &B::Device) -> Tensor<B, 1> {
     let logp = burn::tensor::activation::log_softmax(logits, 1);
-    let ix = Tensor::<Dispatch, 1, Int>::from_data(TensorData::new(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), [labels.len()]), device);
+    let ix = Tensor::<B, 1, Int>::from_data(TensorData::new(labels.iter().map(|&l| l as i64).collect::<Vec<_>>(), [labels.len()]), device);
     logp.gather(1, ix.unsqueeze_dim(1)).mean().neg()
 }
 
 /// The loss of `out` against `labels` (the formulas: [`Loss`]).
-pub fn loss_of(loss: Loss, out: &Output<Dispatch>, labels: &[usize], steps: usize, v_th: f64, device: &DispatchDevice) -> Tensor<Dispatch, 1> {
+pub fn loss_of<B: Backend>(loss: Loss, out: &Output<B>, labels: &[usize], steps: usize, v_th: f64, device: &B::Device) -> Tensor<B, 1> {
     let classes = out.count.dims()[1];
-    let target = |on: f64, off: f64| onehot(labels, classes, on as f32, off as f32, device).cast(out.count.dtype());
+    let target = |on: f64, off: f64| onehot::<B>(labels, classes, on as f32, off as f32, device).cast(out.count.dtype());
     let first = || out.first_spike.clone().expect("a first-spike loss runs with the first-spike readout");
     let membrane = || out.membrane.clone().expect("a membrane loss runs with the membrane readout");
     match loss {
@@ -97,7 +100,7 @@ pub fn loss_of(loss: Loss, out: &Output<Dispatch>, labels: &[usize], steps: usiz
 /// The predicted class of every sample: the most spikes (rate losses), the earliest first
 /// spike, more spikes breaking ties (first-spike losses), the highest mean membrane
 /// potential (membrane losses); remaining ties go to the lowest index.
-pub fn predict(loss: Loss, out: &Output<Dispatch>, steps: usize) -> Vec<usize> {
+pub fn predict<B: Backend>(loss: Loss, out: &Output<B>, steps: usize) -> Vec<usize> {
     let score = match loss.readout() {
         Readout::Count => out.count.clone(),
         // Steps are whole numbers and counts ≤ T, so −first·(T + 1) + count orders by the
@@ -108,7 +111,7 @@ pub fn predict(loss: Loss, out: &Output<Dispatch>, steps: usize) -> Vec<usize> {
     argmax_rows(&score.detach())
 }
 
-fn argmax_rows(score: &Tensor<Dispatch, 2>) -> Vec<usize> {
+fn argmax_rows<B: Backend>(score: &Tensor<B, 2>) -> Vec<usize> {
     let [b, c] = score.dims();
     let v: Vec<f64> = score.clone().into_data().convert::<f64>().to_vec().expect("f64 data");
     (0..b)
@@ -133,12 +136,12 @@ pub fn train(
     cfg: &TrainConfig,
     opts: &TrainOptions,
     mut progress: impl FnMut(Progress),
-) -> Result<(NetSpec, Params<Dispatch>, Vec<EpochStats>), String> {
+) -> Result<(NetSpec, Params<CpuTrain>, Vec<EpochStats>), String> {
     let spec = NetSpec::from_sim(sim, cfg)?;
     let classes = spec.layers[spec.output].size;
     let data = Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes)?;
-    let device = DispatchDevice::autodiff(DispatchDevice::Flex(Default::default()));
-    let (net, params) = Net::<Dispatch>::new(spec.clone(), &device, DType::F32);
+    let device = FlexDevice;
+    let (net, params) = Net::<CpuTrain>::new(spec.clone(), &device, DType::F32);
     let n = data.y.len();
     let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
     let run = Run {
@@ -179,10 +182,10 @@ pub fn train(
 }
 
 struct Run<'a> {
-    net: &'a Net<Dispatch>,
+    net: &'a Net<CpuTrain>,
     data: &'a Dataset,
     cfg: &'a TrainConfig,
-    device: &'a DispatchDevice,
+    device: &'a FlexDevice,
     n_train: usize,
     n: usize,
     opts: &'a TrainOptions,
@@ -201,12 +204,12 @@ pub struct TrainOptions {
 type Rec = BinBytesRecorder<FullPrecisionSettings>;
 
 impl Run<'_> {
-    fn fit<O: Optimizer<Params<Dispatch>, Dispatch>>(
+    fn fit<O: Optimizer<Params<CpuTrain>, CpuTrain>>(
         &self,
         mut optim: O,
-        mut params: Params<Dispatch>,
+        mut params: Params<CpuTrain>,
         progress: &mut impl FnMut(Progress),
-    ) -> Result<(Params<Dispatch>, Vec<EpochStats>), String> {
+    ) -> Result<(Params<CpuTrain>, Vec<EpochStats>), String> {
         let Run { net, data, cfg, device, n_train, n, opts, ref fingerprint } = *self;
         let v_th = net.spec.layers[net.spec.output].v_th;
         let mut stats = Vec::new();
@@ -222,10 +225,9 @@ impl Run<'_> {
                 return Err(format!("`{}` is at epoch {}, past train.epochs = {}", path.display(), ck.epoch, cfg.epochs));
             }
             let bad = |e: burn::record::RecorderError| format!("`{}`: cannot load its records: {e}", path.display());
-            params = params.load_record(Recorder::<Dispatch>::load(&rec, ck.params, device).map_err(bad)?);
-            // The optimizer's state lives on the inner (non-autodiff) device.
-            let inner = DispatchDevice::Flex(Default::default());
-            optim = optim.load_record(Recorder::<Dispatch>::load(&rec, ck.optim, &inner).map_err(bad)?);
+            params = params.load_record(Recorder::<CpuTrain>::load(&rec, ck.params, device).map_err(bad)?);
+            // The optimizer's state lives on the inner (non-autodiff) backend.
+            optim = optim.load_record(Recorder::<CpuTrain>::load(&rec, ck.optim, &FlexDevice).map_err(bad)?);
             start = ck.epoch;
             stats = ck.stats;
         }
@@ -291,8 +293,8 @@ impl Run<'_> {
                     fingerprint: fingerprint.clone(),
                     epoch: epoch + 1,
                     stats: stats.clone(),
-                    params: Recorder::<Dispatch>::record(&rec, params.clone().into_record(), ()).map_err(bad)?,
-                    optim: Recorder::<Dispatch>::record(&rec, optim.to_record(), ()).map_err(bad)?,
+                    params: Recorder::<CpuTrain>::record(&rec, params.clone().into_record(), ()).map_err(bad)?,
+                    optim: Recorder::<CpuTrain>::record(&rec, optim.to_record(), ()).map_err(bad)?,
                 };
                 ck.write(&dir.join(format!("epoch_{:04}.swtr", epoch + 1)))?;
                 if epoch >= 2 {
@@ -307,7 +309,7 @@ impl Run<'_> {
 /// The dropout masks of a minibatch, per layer: sample `i`'s mask of layer `l` in `epoch`
 /// is drawn from the stream (seed, i, DROPOUT, epoch · 2¹⁶ + l), a neuron kept (scaled by
 /// 1/(1 − p)) when its uniform draw is ≥ p.
-pub fn dropout_masks(net: &Net<Dispatch>, cfg: &TrainConfig, idx: &[usize], epoch: u64, device: &DispatchDevice) -> Vec<Option<Tensor<Dispatch, 2>>> {
+pub fn dropout_masks(net: &Net<CpuTrain>, cfg: &TrainConfig, idx: &[usize], epoch: u64, device: &FlexDevice) -> Vec<Option<Tensor<CpuTrain, 2>>> {
     net.spec
         .layers
         .iter()
@@ -320,7 +322,7 @@ pub fn dropout_masks(net: &Net<Dispatch>, cfg: &TrainConfig, idx: &[usize], epoc
                 let mut s = Stream::new(cfg.seed, i as u32, purpose::DROPOUT, (epoch << 16) | l as u64);
                 v.extend((0..layer.size).map(|_| if s.uniform() >= p { keep } else { 0.0 }));
             }
-            Some(Tensor::<Dispatch, 2>::from_data(TensorData::new(v, [idx.len(), layer.size]), device).cast(net.dtype))
+            Some(Tensor::<CpuTrain, 2>::from_data(TensorData::new(v, [idx.len(), layer.size]), device).cast(net.dtype))
         })
         .collect()
 }
@@ -332,12 +334,12 @@ fn pass(cfg: &TrainConfig) -> Pass {
 
 /// Accuracy on samples `range` (no gradient kept).
 pub fn evaluate(
-    net: &Net<Dispatch>,
-    params: &Params<Dispatch>,
+    net: &Net<CpuTrain>,
+    params: &Params<CpuTrain>,
     data: &Dataset,
     cfg: &TrainConfig,
     range: std::ops::Range<usize>,
-    device: &DispatchDevice,
+    device: &FlexDevice,
 ) -> f64 {
     if range.is_empty() {
         return f64::NAN;
@@ -357,10 +359,10 @@ pub fn evaluate(
 
 /// Writes the trained weights (`weights/<projection>.npy`, float64 `[targets, sources]`,
 /// what `weight = { file = ... }` loads), `train.json` and `curve.csv`; returns the paths.
-pub fn write_outputs(
+pub fn write_outputs<B: Backend>(
     dir: &Path,
     spec: &NetSpec,
-    params: &Params<Dispatch>,
+    params: &Params<B>,
     stats: &[EpochStats],
     cfg: &TrainConfig,
 ) -> Result<Vec<PathBuf>, String> {

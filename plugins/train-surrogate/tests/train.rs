@@ -284,8 +284,8 @@ fn a_resumed_training_equals_one_that_never_stopped() {
     let sim = b.build(sc, &RunOptions::default()).unwrap();
     let cfg = sim.world.resource::<TrainConfig>().clone();
     let tmp = tempfile::tempdir().unwrap();
-    let weights = |p: &spikeworld_train_surrogate::net::Params<Dispatch>| -> Vec<Vec<f32>> {
-        p.weights.iter().map(|w: &Param<Tensor<Dispatch, 2>>| w.val().into_data().convert::<f32>().to_vec::<f32>().unwrap()).collect()
+    let weights = |p: &spikeworld_train_surrogate::net::Params<spikeworld_train_surrogate::fused::CpuTrain>| -> Vec<Vec<f32>> {
+        p.weights.iter().map(|w: &Param<Tensor<spikeworld_train_surrogate::fused::CpuTrain, 2>>| w.val().into_data().convert::<f32>().to_vec::<f32>().unwrap()).collect()
     };
     let straight = TrainOptions { checkpoint_dir: Some(tmp.path().join("a")), resume: None };
     std::fs::create_dir_all(tmp.path().join("a")).unwrap();

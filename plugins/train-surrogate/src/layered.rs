@@ -1,0 +1,97 @@
+//! The network layer by layer: when every projection runs from the input or from an
+//! earlier layer (no recurrence), each layer's inputs for all T steps are known once the
+//! layers before it have run, so a layer is one fused operation over all steps
+//! ([`crate::fused`]) and each projection one matmul (or convolution) over all steps.
+//! Same timing as the per-step path (a spike of step t acts in step t + 1), same f32
+//! operations per neuron, so the same spikes (`tests/fused.rs`).
+
+use burn::tensor::Tensor;
+
+use crate::fused::{LayerConsts, SeqLif};
+use crate::net::{Net, NeuronForm, Output, Params, Pass, Readout};
+
+impl<B: SeqLif> Net<B> {
+    /// Whether [`Net::run_layers`] can run this network for `pass`: feed-forward
+    /// projections without spike filters, IF/LIF layers, a spike or first-spike readout,
+    /// Heaviside spikes.
+    pub fn layered(&self, pass: &Pass) -> bool {
+        let spec = &self.spec;
+        !pass.smooth
+            && pass.readout != Readout::Membrane
+            && spec.edges.iter().all(|e| e.filter.is_none() && e.from.is_none_or(|l| l < e.to))
+            && spec.layers.iter().all(|l| !matches!(l.form, NeuronForm::Plif { .. }))
+    }
+
+    /// [`Net::run_masked`] layer by layer (see the module).
+    pub(crate) fn run_layers(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass, masks: &[Option<Tensor<B, 2>>]) -> Output<B> {
+        let spec = &self.spec;
+        let steps = pass.steps;
+        let xs: Vec<Tensor<B, 2>> = (0..steps).map(|t| input(t).cast(self.dtype)).collect();
+        let batch = xs[0].dims()[0];
+        let device = xs[0].device();
+        let opts = (&device, self.dtype);
+        let x_all = Tensor::cat(xs, 0);
+        let mut tw = p.weights.iter();
+        let w: Vec<Tensor<B, 2>> = self.fixed.iter().map(|f| f.clone().unwrap_or_else(|| tw.next().expect("one per trainable edge").val())).collect();
+        // Every layer's spikes of all steps, [T·B, N], as the layers run.
+        let mut spikes: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
+        for (i, l) in spec.layers.iter().enumerate() {
+            // What the edges deliver in steps 1..T (the sources' steps 0..T − 1); step 0
+            // receives nothing.
+            let mut x: Option<Tensor<B, 2>> = None;
+            if steps > 1 {
+                for (e, we) in spec.edges.iter().zip(&w).filter(|(e, _)| e.to == i) {
+                    let src = match e.from {
+                        None => x_all.clone(),
+                        Some(s) => {
+                            let sp = spikes[s].clone().expect("sources run first");
+                            match masks.get(s) {
+                                Some(Some(m)) => sp * m.clone().repeat_dim(0, steps),
+                                _ => sp,
+                            }
+                        }
+                    };
+                    let add = e.apply(src.narrow(0, 0, (steps - 1) * batch), we);
+                    x = Some(match x {
+                        Some(acc) => acc + add,
+                        None => add,
+                    });
+                }
+            }
+            let x = match x {
+                Some(x) => Tensor::cat(vec![Tensor::zeros([batch, l.size], opts), x], 0),
+                None => Tensor::zeros([steps * batch, l.size], opts),
+            };
+            let c = LayerConsts {
+                lif: match l.form {
+                    NeuronForm::If => None,
+                    NeuronForm::Lif { tau, decay_input } => Some((tau, decay_input)),
+                    NeuronForm::Plif { .. } => unreachable!("layered() refuses PLIF"),
+                },
+                v_th: l.v_th,
+                v_reset: l.v_reset,
+                v0: l.v0,
+                surrogate: pass.surrogate,
+                detach_reset: pass.detach_reset,
+            };
+            let s = B::lif_seq(x, steps, &c).expect("run_layers runs on a fused backend, in f32");
+            spikes[i] = Some(s);
+        }
+        let n_out = spec.layers[spec.output].size;
+        let out = spikes[spec.output].clone().expect("the output ran");
+        let count = out.clone().reshape([steps, batch, n_out]).sum_dim(0).reshape([batch, n_out]);
+        let per_step = |s: Tensor<B, 2>| -> Vec<Tensor<B, 2>> { (0..steps).map(|t| s.clone().narrow(0, t * batch, batch)).collect() };
+        let first_spike = (pass.readout == Readout::FirstSpike).then(|| {
+            // Σ t·S[t]·alive[t − 1] + T·alive (the per-step path's formula).
+            let mut first = Tensor::<B, 2>::zeros([batch, n_out], opts);
+            let mut alive = Tensor::<B, 2>::ones([batch, n_out], opts);
+            for (t, s) in per_step(out.clone()).into_iter().enumerate() {
+                first = first + s.clone() * alive.clone() * t as f64;
+                alive = alive * (s.neg() + 1.0);
+            }
+            first + alive * steps as f64
+        });
+        let spikes_rec = if pass.record { spikes.into_iter().map(|s| per_step(s.expect("every layer ran"))).collect() } else { vec![Vec::new(); spec.layers.len()] };
+        Output { count, first_spike, membrane: None, spikes: spikes_rec }
+    }
+}

@@ -1,0 +1,89 @@
+//! The fused layer-by-layer path against the per-step path, on the CPU training backend
+//! (f32): the same spikes, bit for bit, and the same gradients (to f32 rounding: the
+//! backward sums in another order), for IF and LIF layers, hard and soft resets,
+//! `detach_reset`, dropout masks and several surrogates.
+
+use burn::tensor::{DType, Tensor, TensorData};
+use burn_flex::FlexDevice;
+use spikeworld::util::rng::{Stream, purpose};
+use spikeworld_train_surrogate::config::Loss;
+use spikeworld_train_surrogate::fused::CpuTrain;
+use spikeworld_train_surrogate::net::{EdgeOp, EdgeSpec, LayerSpec, Net, NetSpec, NeuronForm, Pass};
+use spikeworld_train_surrogate::surrogate::Surrogate;
+use spikeworld_train_surrogate::train::loss_of;
+
+const T: usize = 12;
+const B: usize = 5;
+const SIZES: [usize; 4] = [20, 30, 25, 6]; // input, three layers
+
+fn draws(n: usize, index: u64, lo: f64, hi: f64) -> Vec<f64> {
+    let mut s = Stream::new(11, 0, purpose::TRAIN, index);
+    (0..n).map(|_| lo + (hi - lo) * s.uniform()).collect()
+}
+
+fn spec() -> NetSpec {
+    let layer = |pop: usize, size: usize, form: NeuronForm, v_reset: Option<f64>| LayerSpec { pop, name: format!("l{pop}"), size, form, v_th: 1.0, v_reset, v0: v_reset.unwrap_or(0.0) };
+    let edge = |proj: usize, from: Option<usize>, to: usize, n_src: usize, n_tgt: usize, lo: f64, hi: f64| EdgeSpec { proj, name: format!("e{proj}"), from, to, trainable: true, w0: draws(n_src * n_tgt, proj as u64 + 1, lo, hi), n_src, op: EdgeOp::Dense, filter: None };
+    NetSpec {
+        layers: vec![
+            layer(0, SIZES[1], NeuronForm::If, None),
+            layer(1, SIZES[2], NeuronForm::Lif { tau: 2.0, decay_input: true }, Some(-0.1)),
+            layer(2, SIZES[3], NeuronForm::Lif { tau: 3.0, decay_input: false }, Some(0.0)),
+        ],
+        edges: vec![
+            edge(0, None, 0, SIZES[0], SIZES[1], -0.1, 0.3),
+            edge(1, Some(0), 1, SIZES[1], SIZES[2], -0.2, 0.5),
+            edge(2, None, 1, SIZES[0], SIZES[2], -0.1, 0.2), // a skip from the input
+            edge(3, Some(1), 2, SIZES[2], SIZES[3], -0.3, 0.6),
+            edge(4, Some(0), 2, SIZES[1], SIZES[3], -0.1, 0.2), // a skip over a layer
+        ],
+        n_in: SIZES[0],
+        output: 2,
+    }
+}
+
+#[test]
+fn fused_layers_give_the_per_step_spikes_and_gradients() {
+    let device = FlexDevice;
+    let x = draws(T * B * SIZES[0], 0, 0.0, 1.0);
+    let input = |t: usize| Tensor::<CpuTrain, 2>::from_data(TensorData::new(x[t * B * SIZES[0]..(t + 1) * B * SIZES[0]].iter().map(|&v| v as f32).collect::<Vec<_>>(), [B, SIZES[0]]), &device);
+    let mask: Vec<f32> = draws(B * SIZES[1], 9, 0.0, 1.0).iter().map(|&u| if u < 0.3 { 0.0 } else { 1.0 / 0.7 }).collect();
+    let labels = [0, 3, 5, 1, 2];
+    let host = |t: Tensor<CpuTrain, 2>| -> Vec<f32> { t.into_data().convert::<f32>().to_vec().unwrap() };
+    let mut checked = 0;
+    for sg in ["atan", "stbp", "triangle"] {
+        let sg = Surrogate::parse(sg, None).unwrap();
+        for detach_reset in [false, true] {
+            for (loss, masked) in [(Loss::MseRate, false), (Loss::CeFirstSpike, true), (Loss::CeRate, true)] {
+                let run = |fused: bool| {
+                    let (net, params) = Net::<CpuTrain>::new(spec(), &device, DType::F32);
+                    let m = Tensor::<CpuTrain, 2>::from_data(TensorData::new(mask.clone(), [B, SIZES[1]]), &device);
+                    let masks = if masked { vec![Some(m), None, None] } else { Vec::new() };
+                    let pass = Pass { record: true, readout: loss.readout(), fused, ..Pass::new(T, sg, detach_reset) };
+                    assert_eq!(net.layered(&pass), true);
+                    let out = net.run_masked(&params, input, &pass, &masks);
+                    let spikes: Vec<Vec<Vec<f32>>> = out.spikes.iter().map(|l| l.iter().map(|s| host(s.clone())).collect()).collect();
+                    let l = loss_of(loss, &out, &labels, T, 1.0, &device);
+                    let grads = l.backward();
+                    let g: Vec<Vec<f32>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f32>().to_vec().unwrap()).collect();
+                    (spikes, host(out.count), g)
+                };
+                let (s0, c0, g0) = run(false);
+                let (s1, c1, g1) = run(true);
+                assert_eq!(s1, s0, "{sg:?} detach {detach_reset} {loss:?}: spikes differ");
+                assert_eq!(c1, c0, "{sg:?} detach {detach_reset} {loss:?}: counts differ");
+                let active: usize = s0.iter().map(|l| l.iter().flatten().filter(|&&v| v == 1.0).count()).sum();
+                assert!(active > 100, "{active} spikes: the test needs activity");
+                let largest = g0.iter().flatten().fold(0.0f32, |a, &b| a.max(b.abs()));
+                assert!(largest > 1e-4, "{sg:?} {loss:?}: gradients vanish");
+                for (e, (a, b)) in g1.iter().zip(&g0).enumerate() {
+                    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+                        assert!((x - y).abs() <= 2e-5 * largest, "{sg:?} detach {detach_reset} {loss:?}: edge {e} weight {k}: fused {x} vs per-step {y} (largest {largest})");
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 18);
+}
