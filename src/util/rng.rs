@@ -37,6 +37,8 @@ pub mod purpose {
     pub const TRAIN: u64 = 7;
     /// Training's dropout masks: entity = sample, index = epoch · 2¹⁶ + layer.
     pub const DROPOUT: u64 = 8;
+    /// Training's AdamRewiring noise: entity = parameter tensor, index = optimizer step.
+    pub const REWIRING: u64 = 9;
 }
 
 const M0: u32 = 0xD251_1F53;

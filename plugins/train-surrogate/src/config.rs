@@ -101,6 +101,8 @@ pub enum OptimizerKind {
     RmsProp,
     /// Adagrad.
     AdaGrad,
+    /// SpikingFlow's AdamRewiring (Deep R on Adam).
+    AdamRewiring,
 }
 
 /// The learning-rate schedule, by epoch.
@@ -179,6 +181,8 @@ pub struct TrainConfig {
     pub momentum: f64,
     /// Weight decay.
     pub weight_decay: f64,
+    /// AdamRewiring's temperature and L1 penalty.
+    pub rewiring: (f64, f64),
     /// Schedule.
     pub schedule: Schedule,
     /// Linear warm-up: the rate rises from lr / (warmup + 1) to the schedule's over these epochs.
@@ -291,11 +295,13 @@ const KEYS: &[ParamSpec] = &[
         "optimizer",
         Dim::Dimensionless,
         0.0,
-        "adam (default) | adamw | sgd | rmsprop | adagrad",
+        "adam (default) | adamw | sgd | rmsprop | adagrad | adam_rewiring (SpikingFlow's Deep R on Adam)",
     ),
     ParamSpec::new("lr", Dim::Dimensionless, 1e-3, "learning rate"),
     ParamSpec::new("momentum", Dim::Dimensionless, 0.9, "SGD and RMSprop momentum"),
     ParamSpec::new("weight_decay", Dim::Dimensionless, 0.0, "weight decay"),
+    ParamSpec::new("rewiring_temperature", Dim::Dimensionless, 1e-5, "adam_rewiring: the temperature T of the noise"),
+    ParamSpec::new("rewiring_l1", Dim::Dimensionless, 1e-5, "adam_rewiring: the L1 penalty"),
     ParamSpec::new(
         "schedule",
         Dim::Dimensionless,
@@ -505,7 +511,8 @@ impl ScenarioTable for TrainTable {
                 (None, None) => err_at(t.loc(), t.key_path("surrogate"), e),
             })?;
         let detach_reset = t.opt_bool("detach_reset")?.unwrap_or(false);
-        let optimizer = match choice(t, "optimizer", &["adam", "adamw", "sgd", "rmsprop", "adagrad"])? {
+        let optimizer = match choice(t, "optimizer", &["adam", "adamw", "sgd", "rmsprop", "adagrad", "adam_rewiring"])? {
+            Some("adam_rewiring") => OptimizerKind::AdamRewiring,
             Some("adamw") => OptimizerKind::AdamW,
             Some("sgd") => OptimizerKind::Sgd,
             Some("rmsprop") => OptimizerKind::RmsProp,
@@ -521,6 +528,10 @@ impl ScenarioTable for TrainTable {
             |v| v.is_finite() && v >= 0.0,
             "at least 0",
         )?;
+        let rewiring = (
+            number(t, "rewiring_temperature", 1e-5, |v| v.is_finite() && v >= 0.0, "at least 0")?,
+            number(t, "rewiring_l1", 1e-5, |v| v.is_finite() && v >= 0.0, "at least 0")?,
+        );
         let kind = choice(t, "schedule", &["constant", "cosine", "step", "multistep", "exponential", "cyclic"])?;
         let every = count(t, "step_every", 10, 1)?;
         let gamma = number(t, "step_gamma", 0.1, |v| v.is_finite() && v > 0.0, "positive")?;
@@ -591,6 +602,7 @@ impl ScenarioTable for TrainTable {
             lr,
             momentum,
             weight_decay,
+            rewiring,
             schedule,
             warmup,
             seed,

@@ -11,6 +11,7 @@ pub mod layered;
 pub mod net;
 pub mod nmnist;
 pub mod plot;
+pub mod rewiring;
 pub mod surrogate;
 pub mod train;
 

@@ -177,6 +177,7 @@ pub fn train(
         )?,
         OptimizerKind::RmsProp => run.fit(RmsPropConfig::new().with_momentum(cfg.momentum as f32).with_weight_decay(wd).init(), params, &mut progress)?,
         OptimizerKind::AdaGrad => run.fit(AdaGradConfig::new().with_weight_decay(wd).init(), params, &mut progress)?,
+        OptimizerKind::AdamRewiring => run.fit(crate::rewiring::AdamRewiring::new(cfg.rewiring.0, cfg.rewiring.1, cfg.weight_decay, cfg.seed), params, &mut progress)?,
     };
     Ok((spec, params, stats))
 }
@@ -371,6 +372,8 @@ pub fn write_outputs<B: Backend>(
         .map_err(|e| format!("cannot create `{}`: {e}", wdir.display()))?;
     let mut files = Vec::new();
     let mut tw = params.weights.iter();
+    // The fraction of exact zeros of each trained projection (AdamRewiring's dormant weights).
+    let mut zeros = serde_json::Map::new();
     for e in &spec.edges {
         if !e.trainable {
             continue;
@@ -385,6 +388,7 @@ pub fn write_outputs<B: Backend>(
             .into_iter()
             .map(f64::from)
             .collect();
+        zeros.insert(e.name.clone(), serde_json::json!(v.iter().filter(|&&x| x == 0.0).count() as f64 / v.len().max(1) as f64));
         let p = wdir.join(format!("{}.npy", e.name));
         spikeworld::output::write_npy_f64(&p, &shape, &v)
             .map_err(|e| e.to_string())?;
@@ -411,6 +415,7 @@ pub fn write_outputs<B: Backend>(
         "curve": stats,
         "steps": cfg.steps,
         "surrogate": cfg.surrogate.name(),
+        "zero_fraction": zeros,
         "weights": files.iter().filter(|f| f.extension().is_some_and(|x| x == "npy")).map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string()).collect::<Vec<_>>(),
     });
     let p = dir.join("train.json");

@@ -277,9 +277,20 @@ fn a_malformed_train_table_is_a_located_error() {
 /// input draws, the dropout masks and the schedule all carried over or recomputed from (seed, epoch)).
 #[test]
 fn a_resumed_training_equals_one_that_never_stopped() {
+    resumed_equals_straight("adam");
+}
+
+/// The same with AdamRewiring, whose state (moments, signs, dormant masks, step) and noise
+/// stream must carry over too.
+#[test]
+fn a_resumed_rewiring_training_equals_one_that_never_stopped() {
+    resumed_equals_straight("adam_rewiring");
+}
+
+fn resumed_equals_straight(optimizer: &str) {
     use burn::module::Param;
     let b = builder();
-    let sets = ["train.epochs=4".to_string(), "train.encoding=\"bernoulli\"".to_string(), "train.schedule=\"cosine\"".to_string(), "train.dropout.hidden=0.2".to_string()];
+    let sets = ["train.epochs=4".to_string(), "train.encoding=\"bernoulli\"".to_string(), "train.schedule=\"cosine\"".to_string(), "train.dropout.hidden=0.2".to_string(), format!("train.optimizer=\"{optimizer}\""), "train.rewiring_l1=0.01".to_string()];
     let sc = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &LoadOptions { overrides: sets.to_vec(), ..Default::default() }).unwrap();
     let sim = b.build(sc, &RunOptions::default()).unwrap();
     let cfg = sim.world.resource::<TrainConfig>().clone();
@@ -307,7 +318,7 @@ fn a_resumed_training_equals_one_that_never_stopped() {
     assert_eq!(s_straight.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>(), s_resumed.iter().map(|s| s.loss.to_bits()).collect::<Vec<_>>(), "per-epoch losses");
     assert!(weights(&p_straight) == weights(&p_resumed), "the resumed run's weights differ from the straight run's");
     // A checkpoint of another scenario (other overrides) is refused.
-    let other = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &LoadOptions { overrides: vec!["train.epochs=5".into()], ..Default::default() }).unwrap();
+    let other = Scenario::load(&scenario_path("train_digits.toml"), b.registry(), &LoadOptions { overrides: vec!["train.epochs=5".into(), format!("train.optimizer=\"{optimizer}\"")], ..Default::default() }).unwrap();
     let sim2 = b.build(other, &RunOptions::default()).unwrap();
     let cfg2 = sim2.world.resource::<TrainConfig>().clone();
     let again = TrainOptions { checkpoint_dir: None, resume: Some(tmp.path().join("a/epoch_0003.swtr")) };
