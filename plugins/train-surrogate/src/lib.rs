@@ -7,6 +7,7 @@ pub mod config;
 pub mod data;
 pub mod functional;
 pub mod fused;
+pub mod keys;
 pub mod layered;
 pub mod net;
 pub mod nmnist;

@@ -60,7 +60,7 @@ fn fused_layers_give_the_per_step_spikes_and_gradients() {
                     let m = Tensor::<CpuTrain, 2>::from_data(TensorData::new(mask.clone(), [B, SIZES[1]]), &device);
                     let masks = if masked { vec![Some(m), None, None] } else { Vec::new() };
                     let pass = Pass { record: true, readout: loss.readout(), fused, ..Pass::new(T, sg, detach_reset) };
-                    assert_eq!(net.layered(&pass), true);
+                    assert!(net.layered(&pass));
                     let out = net.run_masked(&params, input, &pass, &masks);
                     let spikes: Vec<Vec<Vec<f32>>> = out.spikes.iter().map(|l| l.iter().map(|s| host(s.clone())).collect()).collect();
                     let l = loss_of(loss, &out, &labels, T, 1.0, &device);

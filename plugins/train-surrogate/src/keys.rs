@@ -1,0 +1,137 @@
+//! The keys of the `[train]` table, documented (what `spikeworld info` lists).
+
+use spikeworld::prelude::*;
+
+pub(crate) const KEYS: &[ParamSpec] = &[
+    ParamSpec::required(
+        "input",
+        Dim::Dimensionless,
+        "the spike encoder whose output the dataset replaces (its size = the samples' width)",
+    ),
+    ParamSpec::required(
+        "output",
+        Dim::Dimensionless,
+        "the population whose spike rates are the prediction (its size = the classes)",
+    ),
+    ParamSpec::required(
+        "trainable",
+        Dim::Dimensionless,
+        "projections whose weights are learnt (array of names; dense or conv2d)",
+    ),
+    ParamSpec::required(
+        "x",
+        Dim::Dimensionless,
+        "samples, .npy or IDX [n, input size] (relative to the scenario), or an N-MNIST folder (Train/ or Test/: event files integrated into `steps` frames)",
+    ),
+    ParamSpec::new(
+        "y",
+        Dim::Dimensionless,
+        0.0,
+        "labels, .npy [n] of integers 0 .. output size - 1 (required, except with an N-MNIST folder as x: its digit folders are the labels)",
+    ),
+    ParamSpec::new(
+        "scale",
+        Dim::Dimensionless,
+        1.0,
+        "x · scale is the input: a current (direct) or a probability (bernoulli)",
+    ),
+    ParamSpec::new(
+        "test_count",
+        Dim::Dimensionless,
+        0.0,
+        "the last samples form the test split",
+    ),
+    ParamSpec::new(
+        "encoding",
+        Dim::Dimensionless,
+        0.0,
+        "direct (default) | bernoulli",
+    ),
+    ParamSpec::new("steps", Dim::Dimensionless, 8.0, "T, time steps per sample"),
+    ParamSpec::new(
+        "epochs",
+        Dim::Dimensionless,
+        10.0,
+        "passes over the training split",
+    ),
+    ParamSpec::new(
+        "batch_size",
+        Dim::Dimensionless,
+        32.0,
+        "samples per gradient step",
+    ),
+    ParamSpec::new(
+        "loss",
+        Dim::Dimensionless,
+        0.0,
+        "mse_rate (default) | ce_rate | ce_first_spike | mse_first_spike | ce_membrane | mse_membrane",
+    ),
+    ParamSpec::new(
+        "learner",
+        Dim::Dimensionless,
+        0.0,
+        "SPAIC's learners: stbp | stca (each fixes its surrogate window) | sbp (default: the surrogate key's function)",
+    ),
+    ParamSpec::new(
+        "surrogate",
+        Dim::Dimensionless,
+        0.0,
+        "surrogate spike function (default atan)",
+    ),
+    ParamSpec::new(
+        "alpha",
+        Dim::Dimensionless,
+        0.0,
+        "the surrogate's sharpness (default: the function's)",
+    ),
+    ParamSpec::new(
+        "detach_reset",
+        Dim::Dimensionless,
+        0.0,
+        "leave the reset out of the gradient (SpikingJelly's detach_reset)",
+    ),
+    ParamSpec::new(
+        "optimizer",
+        Dim::Dimensionless,
+        0.0,
+        "adam (default) | adamw | sgd | rmsprop | adagrad | adam_rewiring (SpikingFlow's Deep R on Adam)",
+    ),
+    ParamSpec::new("lr", Dim::Dimensionless, 1e-3, "learning rate"),
+    ParamSpec::new("momentum", Dim::Dimensionless, 0.9, "SGD and RMSprop momentum"),
+    ParamSpec::new("weight_decay", Dim::Dimensionless, 0.0, "weight decay"),
+    ParamSpec::new("rewiring_temperature", Dim::Dimensionless, 1e-5, "adam_rewiring: the temperature T of the noise"),
+    ParamSpec::new("rewiring_l1", Dim::Dimensionless, 1e-5, "adam_rewiring: the L1 penalty"),
+    ParamSpec::new(
+        "schedule",
+        Dim::Dimensionless,
+        0.0,
+        "constant (default) | cosine | step | multistep | exponential | cyclic",
+    ),
+    ParamSpec::new(
+        "step_every",
+        Dim::Dimensionless,
+        10.0,
+        "step: epochs per step; cyclic: epochs per cycle",
+    ),
+    ParamSpec::new(
+        "step_gamma",
+        Dim::Dimensionless,
+        0.1,
+        "step, multistep, exponential: the factor",
+    ),
+    ParamSpec::new("milestones", Dim::Dimensionless, 0.0, "multistep: epochs (array) at which the rate is multiplied by step_gamma"),
+    ParamSpec::new("cyclic_low", Dim::Dimensionless, 0.1, "cyclic: the lowest rate as a fraction of lr"),
+    ParamSpec::new("warmup", Dim::Dimensionless, 0.0, "epochs of linear warm-up before the schedule"),
+    ParamSpec::new(
+        "dropout",
+        Dim::Dimensionless,
+        0.0,
+        "time-shared dropout while training: { population = p, ... }; each sample's mask holds for all T steps (SpikingJelly's multi-step Dropout), kept spikes scaled by 1/(1 - p)",
+    ),
+    ParamSpec::new(
+        "seed",
+        Dim::Dimensionless,
+        0.0,
+        "seed of the data order (default: the scenario's)",
+    ),
+];
