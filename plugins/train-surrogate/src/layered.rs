@@ -79,7 +79,10 @@ impl<B: SeqLif> Net<B> {
         }
         let n_out = spec.layers[spec.output].size;
         let out = spikes[spec.output].clone().expect("the output ran");
-        let count = out.clone().reshape([steps, batch, n_out]).sum_dim(0).reshape([batch, n_out]);
+        // Σ over the steps as a [1, T] × [T, B·N] product: its backward hands the fused
+        // layer a contiguous gradient (a `sum_dim`'s is a broadcast view, which costs a
+        // strided copy as large as the layer's whole output). The sums of 0/1 are exact.
+        let count = Tensor::<B, 2>::ones([1, steps], opts).matmul(out.clone().reshape([steps, batch * n_out])).reshape([batch, n_out]);
         let per_step = |s: Tensor<B, 2>| -> Vec<Tensor<B, 2>> { (0..steps).map(|t| s.clone().narrow(0, t * batch, batch)).collect() };
         let first_spike = (pass.readout == Readout::FirstSpike).then(|| {
             // Σ t·S[t]·alive[t − 1] + T·alive (the per-step path's formula).
