@@ -31,8 +31,7 @@ impl<B: SeqLif> Net<B> {
         let device = xs[0].device();
         let opts = (&device, self.dtype);
         let x_all = Tensor::cat(xs, 0);
-        let mut tw = p.weights.iter();
-        let w: Vec<Tensor<B, 2>> = self.fixed.iter().map(|f| f.clone().unwrap_or_else(|| tw.next().expect("one per trainable edge").val())).collect();
+        let w = self.weights(p);
         // Every layer's spikes of all steps, [T·B, N], as the layers run.
         let mut spikes: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
         for (i, l) in spec.layers.iter().enumerate() {

@@ -378,6 +378,12 @@ impl<B: SeqLif> Net<B> {
         (out.count, out.spikes)
     }
 
+    /// Every edge's weights in edge order: trainable ones from `p`, fixed ones from `self`.
+    pub(crate) fn weights(&self, p: &Params<B>) -> Vec<Tensor<B, 2>> {
+        let mut tw = p.weights.iter();
+        self.fixed.iter().map(|f| f.clone().unwrap_or_else(|| tw.next().expect("one per trainable edge").val())).collect()
+    }
+
     /// Runs the network over `pass.steps` steps on `input(t)` (`[batch, n_in]`: the input
     /// encoder's spikes, or currents, of step `t`) and reads the output layer out.
     pub fn run(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass) -> Output<B> {
@@ -410,9 +416,7 @@ impl<B: SeqLif> Net<B> {
             Tensor::cat(seq, 0)
         };
         let x_all = Tensor::cat(xs.clone(), 0);
-        // Weights in edge order, trainable from `p`, fixed from `self`.
-        let mut tw = p.weights.iter();
-        let w: Vec<Tensor<B, 2>> = self.fixed.iter().map(|f| f.clone().unwrap_or_else(|| tw.next().expect("one per trainable edge").val())).collect();
+        let w = self.weights(p);
         // Each input edge's currents of all steps, cut into per-step pieces by halving (log2 T
         // levels of `narrow`): the backward of a `narrow` adds into a zero tensor as large as
         // what it cuts, so T narrows of the whole [T·B, N] would cost O(T²·B·N) (measured: 72 %

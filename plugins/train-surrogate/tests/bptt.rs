@@ -58,6 +58,25 @@ fn scalar(t: Tensor<Dispatch, 1>) -> f64 {
     t.into_data().convert::<f64>().to_vec::<f64>().unwrap()[0]
 }
 
+/// Compares autodiff gradients `ad[e]` (one per weight tensor) with central differences
+/// of `loss_at(weights)`, perturbing each entry of `base[e]` by ±1e-6; returns (largest
+/// difference, largest gradient).
+fn finite_differences(ad: &[Vec<f64>], base: &[Vec<f64>], loss_at: impl Fn(&[Vec<f64>]) -> f64) -> (f64, f64) {
+    let h = 1e-6;
+    let (mut worst, mut largest) = (0.0f64, 0.0f64);
+    for (e, g) in ad.iter().enumerate() {
+        for i in 0..g.len() {
+            let (mut plus, mut minus) = (base.to_vec(), base.to_vec());
+            plus[e][i] += h;
+            minus[e][i] -= h;
+            let fd = (loss_at(&plus) - loss_at(&minus)) / (2.0 * h);
+            worst = worst.max((fd - g[i]).abs());
+            largest = largest.max(g[i].abs());
+        }
+    }
+    (worst, largest)
+}
+
 #[test]
 fn bptt_gradient_equals_finite_differences_of_the_smooth_network() {
     let w1 = draws(N_HID * N_IN, 1, -0.4, 1.2);
@@ -70,24 +89,7 @@ fn bptt_gradient_equals_finite_differences_of_the_smooth_network() {
             let (l, params) = loss(&w1, &w2, which, sg, &ad_dev);
             let grads = l.backward();
             let ad: Vec<Vec<f64>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f64>().to_vec().unwrap()).collect();
-            let h = 1e-6;
-            let mut worst: f64 = 0.0;
-            let mut largest: f64 = 0.0;
-            for (e, g) in ad.iter().enumerate() {
-                for i in 0..g.len() {
-                    let (mut p1, mut p2, mut m1, mut m2) = (w1.clone(), w2.clone(), w1.clone(), w2.clone());
-                    if e == 0 {
-                        p1[i] += h;
-                        m1[i] -= h;
-                    } else {
-                        p2[i] += h;
-                        m2[i] -= h;
-                    }
-                    let fd = (scalar(loss(&p1, &p2, which, sg, &fd_dev).0) - scalar(loss(&m1, &m2, which, sg, &fd_dev).0)) / (2.0 * h);
-                    worst = worst.max((fd - g[i]).abs());
-                    largest = largest.max(g[i].abs());
-                }
-            }
+            let (worst, largest) = finite_differences(&ad, &[w1.clone(), w2.clone()], |w| scalar(loss(&w[0], &w[1], which, sg, &fd_dev).0));
             assert!(largest > 1e-3, "{sg:?} {which:?}: gradients vanish ({largest}); the test needs a live network");
             assert!(worst <= 1e-7 * largest.max(1.0), "{sg:?} {which:?}: autodiff and finite differences differ by {worst} (largest gradient {largest})");
         }
@@ -166,23 +168,7 @@ fn bptt_through_conv_and_pool_equals_finite_differences() {
         let grads = l.backward();
         let ad: Vec<Vec<f64>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f64>().to_vec().unwrap()).collect();
         assert_eq!((ad[0].len(), ad[1].len()), (18, N_OUT * 8), "the kernel and the dense weights are trained; the pool is not");
-        let h = 1e-6;
-        let (mut worst, mut largest) = (0.0f64, 0.0f64);
-        for (e, g) in ad.iter().enumerate() {
-            for i in 0..g.len() {
-                let (mut kp, mut dp, mut km, mut dm) = (kernel.clone(), dense.clone(), kernel.clone(), dense.clone());
-                if e == 0 {
-                    kp[i] += h;
-                    km[i] -= h;
-                } else {
-                    dp[i] += h;
-                    dm[i] -= h;
-                }
-                let fd = (scalar(smooth_loss(conv_spec(&kp, &dp), which, sg, &fd_dev).0) - scalar(smooth_loss(conv_spec(&km, &dm), which, sg, &fd_dev).0)) / (2.0 * h);
-                worst = worst.max((fd - g[i]).abs());
-                largest = largest.max(g[i].abs());
-            }
-        }
+        let (worst, largest) = finite_differences(&ad, &[kernel.clone(), dense.clone()], |w| scalar(smooth_loss(conv_spec(&w[0], &w[1]), which, sg, &fd_dev).0));
         assert!(largest > 1e-3, "{which:?}: gradients vanish ({largest})");
         assert!(worst <= 1e-7 * largest.max(1.0), "{which:?}: autodiff and finite differences differ by {worst} (largest gradient {largest})");
     }
