@@ -1,3 +1,4 @@
+#![allow(missing_docs, reason = "criterion macros generate undocumented items")]
 //! One LIF layer (N = 1024, fed by a dense projection from 256 inputs) trained over
 //! T = 100 steps, batch 16: forward + backward, step by step against the fused layer
 //! (`src/fused.rs`, `src/layered.rs`).
