@@ -65,6 +65,11 @@ pub trait SeqLif: Backend {
     fn lif_seq(_x: Tensor<Self, 2>, _steps: usize, _c: &LayerConsts) -> Option<Tensor<Self, 2>> {
         None
     }
+    /// `x · wᵀ` through the spikes of `x` ([`crate::sparse`]), or `None` where the backend
+    /// has no such form or `x` is not spike-like.
+    fn spike_matmul(_x: &Tensor<Self, 2>, _w: &Tensor<Self, 2>) -> Option<Tensor<Self, 2>> {
+        None
+    }
 }
 
 impl SeqLif for burn::Dispatch {}
@@ -77,6 +82,9 @@ impl SeqLif for CpuTrain {
             return None;
         }
         Some(fused_lif(x, steps, *c))
+    }
+    fn spike_matmul(x: &Tensor<Self, 2>, w: &Tensor<Self, 2>) -> Option<Tensor<Self, 2>> {
+        crate::sparse::spike_matmul(x, w)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod net;
 pub mod nmnist;
 pub mod plot;
 pub mod rewiring;
+pub mod sparse;
 pub mod surrogate;
 pub mod train;
 

@@ -133,10 +133,11 @@ impl EdgeSpec {
     }
 
     /// What the edge delivers for source spikes `x` (`[rows, sources]` → `[rows, targets]`).
-    pub fn apply<B: Backend>(&self, x: Tensor<B, 2>, w: &Tensor<B, 2>) -> Tensor<B, 2> {
+    /// A dense edge from spikes takes the backend's spike matmul where it has one.
+    pub fn apply<B: SeqLif>(&self, x: Tensor<B, 2>, w: &Tensor<B, 2>) -> Tensor<B, 2> {
         let rows = x.dims()[0];
         match self.op {
-            EdgeOp::Dense => x.matmul(w.clone().transpose()),
+            EdgeOp::Dense => B::spike_matmul(&x, w).unwrap_or_else(|| x.matmul(w.clone().transpose())),
             EdgeOp::Conv { src, tgt, k, stride, pad } => {
                 let kernel = w.clone().reshape([tgt[0], src[0], k, k]);
                 let y = burn::tensor::module::conv2d(x.reshape([rows, src[0], src[1], src[2]]), kernel, None, burn::tensor::ops::ConvOptions::new([stride; 2], [pad; 2], [1, 1], 1));

@@ -1,0 +1,252 @@
+//! A dense projection of spikes, `Y = X · Wᵀ`, as one autodiff operation that visits only
+//! the spikes: in `X` (`[rows, n_src]`) every nonzero entry has the same value `c` (1 for
+//! spikes; 1/(1 − p) under dropout), so
+//! ```text
+//! Y[r, t]  = c · Σ_{i : X[r, i] ≠ 0} W[t, i]          (i ascending)
+//! ∂L/∂W[t, i] = c · Σ_{r : X[r, i] ≠ 0} ∂L/∂Y[r, t]   (r ascending)
+//! ∂L/∂X = ∂L/∂Y · W                                     (dense; only when X needs it)
+//! ```
+//! Work in proportion to the spikes (a tenth of the entries in the anchor task) where
+//! SpikingJelly and snnTorch multiply the dense matrices.
+//!
+//! The kernels keep a tile of 32 output columns in registers and add whole rows of a
+//! packed tile of `Wᵀ` (or of `∂L/∂Y`) into it, a tile that stays in the core's cache
+//! while every row of `X` passes over it; rows (or columns) are split over the threads
+//! within a tile. Each output entry is its own sum in a fixed order, so it does not
+//! depend on the other rows of the call (all steps at once or one step: the same bits), on
+//! the thread count, or on the SIMD width [`pulp`] picks at run time (lane-wise additions
+//! and one multiplication, no fused multiply-add).
+//!
+//! Used by [`crate::net::EdgeSpec::apply`] on the CPU training backend for every call whose
+//! input is spike-like (the test depends only on the values, so the per-step and the
+//! layered paths choose alike). `tests/sparse.rs` checks it against products in f64.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
+use burn_flex::{Flex, FlexTensor};
+use rayon::prelude::*;
+
+use crate::fused::CpuTrain;
+
+/// Output columns per tile (the accumulator: four AVX2 registers, two AVX-512 ones).
+const TILE: usize = 32;
+/// Rows (forward) or columns (weight gradient) per rayon task within a tile.
+const TASK: usize = 64;
+
+/// The value `c` shared by every nonzero entry of `x`, `Some(None)` if all are zero,
+/// `None` if the nonzero entries differ (then `x` is not spike-like).
+fn spike_value(x: &[f32]) -> Option<Option<f32>> {
+    let mut c = None;
+    for &v in x {
+        if v != 0.0 {
+            match c {
+                None => c = Some(v),
+                Some(c) if c.to_bits() == v.to_bits() => {}
+                Some(_) => return None,
+            }
+        }
+    }
+    Some(c)
+}
+
+/// The nonzero positions of `x` (`[rows, n]`) by row: (row starts, columns).
+fn by_row(x: &[f32], n: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut ptr = Vec::with_capacity(x.len() / n.max(1) + 1);
+    ptr.push(0);
+    let mut col = Vec::new();
+    for row in x.chunks(n) {
+        col.extend(row.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(i, _)| i as u32));
+        ptr.push(col.len());
+    }
+    (ptr, col)
+}
+
+/// The nonzero positions of `x` (`[rows, n]`) by column: (column starts, rows ascending).
+fn by_col(x: &[f32], n: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut count = vec![0usize; n + 1];
+    for row in x.chunks(n) {
+        for (i, &v) in row.iter().enumerate() {
+            count[i + 1] += usize::from(v != 0.0);
+        }
+    }
+    for i in 0..n {
+        count[i + 1] += count[i];
+    }
+    let mut next = count.clone();
+    let mut rows = vec![0u32; count[n]];
+    for (r, row) in x.chunks(n).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            if v != 0.0 {
+                rows[next[i]] = r as u32;
+                next[i] += 1;
+            }
+        }
+    }
+    (count, rows)
+}
+
+/// `m` (`[k, cols]` when `!transposed`, `[cols, k]` when `transposed`) as column tiles of
+/// the `[k, cols]` matrix: tile `j` is `[k, TILE]` row-major, columns past `cols` zero.
+fn pack(m: &[f32], k: usize, cols: usize, transposed: bool) -> Vec<f32> {
+    let tiles = cols.div_ceil(TILE);
+    let mut out = vec![0.0f32; tiles * k * TILE];
+    out.par_chunks_mut(k * TILE).enumerate().for_each(|(j, tile)| {
+        let c0 = j * TILE;
+        let w = TILE.min(cols - c0);
+        if transposed {
+            for c in 0..w {
+                let src = &m[(c0 + c) * k..(c0 + c + 1) * k];
+                for (r, &v) in src.iter().enumerate() {
+                    tile[r * TILE + c] = v;
+                }
+            }
+        } else {
+            for r in 0..k {
+                tile[r * TILE..r * TILE + w].copy_from_slice(&m[r * cols + c0..r * cols + c0 + w]);
+            }
+        }
+    });
+    out
+}
+
+/// Σ over `rows` (ascending) of the packed tile's rows, times `c`: one tile of one output row.
+#[inline(always)]
+fn tile_sum(tile: &[f32], rows: &[u32], c: f32) -> [f32; TILE] {
+    let mut acc = [0.0f32; TILE];
+    for &i in rows {
+        let src: &[f32; TILE] = tile[i as usize * TILE..][..TILE].try_into().expect("a whole tile row");
+        for (a, &b) in acc.iter_mut().zip(src) {
+            *a += b;
+        }
+    }
+    acc.map(|a| a * c)
+}
+
+/// Output rows `first..` of one tile: row `k` of `out` (rows of `stride`) gets, at
+/// `offset..offset + width`, [`tile_sum`] over the list `idx[ptr[first + k]..ptr[first + k + 1]]`.
+/// A [`pulp::WithSimd`], so that the loop compiles for the SIMD width found at run time.
+struct SumRows<'a> {
+    tile: &'a [f32],
+    ptr: &'a [usize],
+    idx: &'a [u32],
+    first: usize,
+    out: &'a mut [f32],
+    stride: usize,
+    offset: usize,
+    width: usize,
+    c: f32,
+}
+
+impl pulp::WithSimd for SumRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let SumRows { tile, ptr, idx, first, out, stride, offset, width, c } = self;
+        for (k, o) in out.chunks_mut(stride).enumerate() {
+            let r = first + k;
+            let acc = tile_sum(tile, &idx[ptr[r]..ptr[r + 1]], c);
+            o[offset..offset + width].copy_from_slice(&acc[..width]);
+        }
+    }
+}
+
+/// `Y = c·(X ≠ 0)·Wᵀ` on the host: `w` is `[n_tgt, n_src]`, the result `[rows, n_tgt]`.
+fn forward_host(ptr: &[usize], col: &[u32], c: f32, w: &[f32], n_src: usize, n_tgt: usize) -> Vec<f32> {
+    let rows = ptr.len() - 1;
+    let wt = pack(w, n_src, n_tgt, true);
+    let mut y = vec![0.0f32; rows * n_tgt];
+    let arch = pulp::Arch::new();
+    for (j, tile) in wt.chunks(n_src * TILE).enumerate() {
+        let (c0, width) = (j * TILE, TILE.min(n_tgt - j * TILE));
+        y.par_chunks_mut(TASK * n_tgt).enumerate().for_each(|(task, out)| {
+            arch.dispatch(SumRows { tile, ptr, idx: col, first: task * TASK, out, stride: n_tgt, offset: c0, width, c });
+        });
+    }
+    y
+}
+
+/// `∂L/∂W = c·∂L/∂Yᵀ·(X ≠ 0)` on the host: `dy` is `[rows, n_tgt]`, the result `[n_tgt, n_src]`.
+fn weight_grad_host(cptr: &[usize], crow: &[u32], c: f32, dy: &[f32], rows: usize, n_tgt: usize) -> Vec<f32> {
+    let n_src = cptr.len() - 1;
+    let tiles = n_tgt.div_ceil(TILE);
+    let dyt = pack(dy, rows, n_tgt, false);
+    // Tile-major ∂L/∂Wᵀ: tile j holds [n_src, TILE].
+    let mut dwt = vec![0.0f32; tiles * n_src * TILE];
+    let arch = pulp::Arch::new();
+    for (tile, out) in dyt.chunks(rows * TILE).zip(dwt.chunks_mut(n_src * TILE)) {
+        out.par_chunks_mut(TASK * TILE).enumerate().for_each(|(task, out)| {
+            arch.dispatch(SumRows { tile, ptr: cptr, idx: crow, first: task * TASK, out, stride: TILE, offset: 0, width: TILE, c });
+        });
+    }
+    let mut dw = vec![0.0f32; n_tgt * n_src];
+    dw.par_chunks_mut(n_src).enumerate().for_each(|(t, row)| {
+        let (j, lane) = (t / TILE, t % TILE);
+        let tile = &dwt[j * n_src * TILE..(j + 1) * n_src * TILE];
+        for (i, d) in row.iter_mut().enumerate() {
+            *d = tile[i * TILE + lane];
+        }
+    });
+    dw
+}
+
+fn contiguous(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match t.as_slice::<f32>() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(t.clone().to_contiguous().as_slice::<f32>().expect("f32").to_vec()),
+    }
+}
+
+/// `x · wᵀ` (`x` `[rows, n_src]`, `w` `[n_tgt, n_src]`) through the spikes of `x`, when `x`
+/// is spike-like and both are f32; `None` otherwise.
+pub fn spike_matmul(x: &Tensor<CpuTrain, 2>, w: &Tensor<CpuTrain, 2>) -> Option<Tensor<CpuTrain, 2>> {
+    let [rows, n_src] = x.dims();
+    let [n_tgt, n_src_w] = w.dims();
+    if n_src != n_src_w || x.dtype() != DType::F32 || w.dtype() != DType::F32 || rows == 0 || n_src == 0 || n_tgt == 0 {
+        return None;
+    }
+    let xa = x.clone().into_primitive().tensor();
+    let xs = contiguous(&xa.primitive);
+    let c = spike_value(&xs)?.unwrap_or(0.0);
+    let (ptr, col) = by_row(&xs, n_src);
+    drop(xs);
+    let wa = w.clone().into_primitive().tensor();
+    let y = forward_host(&ptr, &col, c, &contiguous(&wa.primitive), n_src, n_tgt);
+    let out = FlexTensor::from_data(TensorData::new(y, [rows, n_tgt]));
+    let out = match (SpikeMatmulBackward { c }).prepare::<NoCheckpointing>([xa.node.clone(), wa.node.clone()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish((xa.primitive.clone(), wa.primitive.clone()), out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+}
+
+/// The backward node; its state is (X, W).
+#[derive(Debug)]
+struct SpikeMatmulBackward {
+    c: f32,
+}
+
+impl Backward<Flex, 2> for SpikeMatmulBackward {
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [px, pw] = ops.parents;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x, w) = ops.state;
+        let (rows, n_src) = (x.layout().shape()[0], x.layout().shape()[1]);
+        let n_tgt = w.layout().shape()[0];
+        if let Some(pw) = pw {
+            let (cptr, crow) = by_col(&contiguous(&x), n_src);
+            let dw = weight_grad_host(&cptr, &crow, self.c, &contiguous(&dy), rows, n_tgt);
+            grads.register::<Flex>(pw.id, FlexTensor::from_data(TensorData::new(dw, [n_tgt, n_src])));
+        }
+        if let Some(px) = px {
+            let dy = Tensor::<Flex, 2>::from_primitive(TensorPrimitive::Float(dy));
+            let w = Tensor::<Flex, 2>::from_primitive(TensorPrimitive::Float(w));
+            grads.register::<Flex>(px.id, dy.matmul(w).into_primitive().tensor());
+        }
+    }
+}
