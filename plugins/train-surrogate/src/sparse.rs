@@ -39,14 +39,27 @@ const TASK: usize = 64;
 /// The value `c` shared by every nonzero entry of `x`, `Some(None)` if all are zero,
 /// `None` if the nonzero entries differ (then `x` is not spike-like).
 fn spike_value(x: &[f32]) -> Option<Option<f32>> {
-    let mut c = None;
-    for &v in x {
-        if v != 0.0 {
-            match c {
-                None => c = Some(v),
-                Some(c) if c.to_bits() == v.to_bits() => {}
-                Some(_) => return None,
+    let one = |x: &[f32]| -> Option<Option<f32>> {
+        let mut c = None;
+        for &v in x {
+            if v != 0.0 {
+                match c {
+                    None => c = Some(v),
+                    Some(c) if f32::to_bits(c) == v.to_bits() => {}
+                    Some(_) => return None,
+                }
             }
+        }
+        Some(c)
+    };
+    let parts: Vec<Option<Option<f32>>> = x.par_chunks(1 << 16).map(one).collect();
+    let mut c = None;
+    for p in parts {
+        match (c, p?) {
+            (_, None) => {}
+            (None, Some(v)) => c = Some(v),
+            (Some(a), Some(b)) if f32::to_bits(a) == b.to_bits() => {}
+            _ => return None,
         }
     }
     Some(c)
@@ -54,12 +67,26 @@ fn spike_value(x: &[f32]) -> Option<Option<f32>> {
 
 /// The nonzero positions of `x` (`[rows, n]`) by row: (row starts, columns).
 fn by_row(x: &[f32], n: usize) -> (Vec<usize>, Vec<u32>) {
+    // Each block of rows on its own thread, then joined in order.
+    let blocks: Vec<(Vec<usize>, Vec<u32>)> = x
+        .par_chunks(n * TASK)
+        .map(|block| {
+            let mut len = Vec::with_capacity(block.len() / n);
+            let mut col = Vec::new();
+            for row in block.chunks(n) {
+                col.extend(row.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(i, _)| i as u32));
+                len.push(col.len());
+            }
+            (len, col)
+        })
+        .collect();
     let mut ptr = Vec::with_capacity(x.len() / n.max(1) + 1);
     ptr.push(0);
-    let mut col = Vec::new();
-    for row in x.chunks(n) {
-        col.extend(row.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(i, _)| i as u32));
-        ptr.push(col.len());
+    let mut col = Vec::with_capacity(blocks.iter().map(|b| b.1.len()).sum());
+    for (len, c) in blocks {
+        let base = col.len();
+        ptr.extend(len.iter().map(|l| base + l));
+        col.extend_from_slice(&c);
     }
     (ptr, col)
 }
@@ -97,10 +124,15 @@ fn pack(m: &[f32], k: usize, cols: usize, transposed: bool) -> Vec<f32> {
         let c0 = j * TILE;
         let w = TILE.min(cols - c0);
         if transposed {
-            for c in 0..w {
-                let src = &m[(c0 + c) * k..(c0 + c + 1) * k];
-                for (r, &v) in src.iter().enumerate() {
-                    tile[r * TILE + c] = v;
+            // In blocks of BLOCK rows of the tile (BLOCK·TILE floats, in L1 while written).
+            const BLOCK: usize = 128;
+            for r0 in (0..k).step_by(BLOCK) {
+                let r1 = (r0 + BLOCK).min(k);
+                for c in 0..w {
+                    let src = &m[(c0 + c) * k + r0..(c0 + c) * k + r1];
+                    for (r, &v) in src.iter().enumerate() {
+                        tile[(r0 + r) * TILE + c] = v;
+                    }
                 }
             }
         } else {
@@ -182,12 +214,17 @@ fn weight_grad_host(cptr: &[usize], crow: &[u32], c: f32, dy: &[f32], rows: usiz
             arch.dispatch(SumRows { tile, ptr: cptr, idx: crow, first: task * TASK, out, stride: TILE, offset: 0, width: TILE, c });
         });
     }
+    // Each tile's TILE rows of ∂L/∂W at once, read a block of the tile at a time.
     let mut dw = vec![0.0f32; n_tgt * n_src];
-    dw.par_chunks_mut(n_src).enumerate().for_each(|(t, row)| {
-        let (j, lane) = (t / TILE, t % TILE);
-        let tile = &dwt[j * n_src * TILE..(j + 1) * n_src * TILE];
-        for (i, d) in row.iter_mut().enumerate() {
-            *d = tile[i * TILE + lane];
+    dw.par_chunks_mut(TILE * n_src).zip(dwt.par_chunks(n_src * TILE)).for_each(|(rows, tile)| {
+        const BLOCK: usize = 128;
+        for i0 in (0..n_src).step_by(BLOCK) {
+            let i1 = (i0 + BLOCK).min(n_src);
+            for (lane, row) in rows.chunks_mut(n_src).enumerate() {
+                for i in i0..i1 {
+                    row[i] = tile[i * TILE + lane];
+                }
+            }
         }
     });
     dw

@@ -32,7 +32,7 @@ fn host(t: Tensor<CpuTrain, 2>) -> Vec<f32> {
 #[test]
 fn product_and_gradients_follow_their_formulas() {
     // 70 targets: two whole tiles of 32 and a partial one.
-    let (rows, n_src, n_tgt) = (37, 150, 70);
+    let (rows, n_src, n_tgt) = (150, 150, 70); // rows in three blocks of the kernel
     for (c, p) in [(1.0f32, 0.1), (1.0 / 0.7, 0.3), (1.0, 0.0)] {
         let x = spikes(rows, n_src, p, c, 1);
         let w = uniform(n_tgt * n_src, 2, -0.5, 0.5);
@@ -78,7 +78,7 @@ fn product_and_gradients_follow_their_formulas() {
 
 #[test]
 fn rows_apart_give_the_bits_of_rows_together() {
-    let (rows, n_src, n_tgt) = (200, 300, 100);
+    let (rows, n_src, n_tgt) = (300, 300, 100); // more entries than one block of the spike-like check
     let x = spikes(rows, n_src, 0.15, 1.0, 4);
     let w = uniform(n_tgt * n_src, 5, -1.0, 1.0);
     let wt = tensor(&w, [n_tgt, n_src]);
