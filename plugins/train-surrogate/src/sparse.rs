@@ -237,12 +237,18 @@ fn contiguous(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
     }
 }
 
+/// The fewest weights (`n_tgt · n_src`) for which the spike matmul is used: below, packing
+/// and threads cost more than gemm's dense product (the digits network, 64 → 128 → 10, was
+/// twice as slow with it). A bound on the shape only, never on the rows, so that every call
+/// of one edge takes the same form.
+pub const MIN_WEIGHTS: usize = 1 << 16;
+
 /// `x · wᵀ` (`x` `[rows, n_src]`, `w` `[n_tgt, n_src]`) through the spikes of `x`, when `x`
-/// is spike-like and both are f32; `None` otherwise.
+/// is spike-like, both are f32 and `w` has at least [`MIN_WEIGHTS`] entries; `None` otherwise.
 pub fn spike_matmul(x: &Tensor<CpuTrain, 2>, w: &Tensor<CpuTrain, 2>) -> Option<Tensor<CpuTrain, 2>> {
     let [rows, n_src] = x.dims();
     let [n_tgt, n_src_w] = w.dims();
-    if n_src != n_src_w || x.dtype() != DType::F32 || w.dtype() != DType::F32 || rows == 0 || n_src == 0 || n_tgt == 0 {
+    if n_src != n_src_w || x.dtype() != DType::F32 || w.dtype() != DType::F32 || rows == 0 || n_src * n_tgt < MIN_WEIGHTS {
         return None;
     }
     let xa = x.clone().into_primitive().tensor();

@@ -21,33 +21,46 @@ fn draws(n: usize, index: u64, lo: f64, hi: f64) -> Vec<f64> {
     (0..n).map(|_| lo + (hi - lo) * s.uniform()).collect()
 }
 
-fn spec() -> NetSpec {
+fn spec(sizes: [usize; 4]) -> NetSpec {
     let layer = |pop: usize, size: usize, form: NeuronForm, v_reset: Option<f64>| LayerSpec { pop, name: format!("l{pop}"), size, form, v_th: 1.0, v_reset, v0: v_reset.unwrap_or(0.0) };
     let edge = |proj: usize, from: Option<usize>, to: usize, n_src: usize, n_tgt: usize, lo: f64, hi: f64| EdgeSpec { proj, name: format!("e{proj}"), from, to, trainable: true, w0: draws(n_src * n_tgt, proj as u64 + 1, lo, hi), n_src, op: EdgeOp::Dense, filter: None };
     NetSpec {
         layers: vec![
-            layer(0, SIZES[1], NeuronForm::If, None),
-            layer(1, SIZES[2], NeuronForm::Lif { tau: 2.0, decay_input: true }, Some(-0.1)),
-            layer(2, SIZES[3], NeuronForm::Lif { tau: 3.0, decay_input: false }, Some(0.0)),
+            layer(0, sizes[1], NeuronForm::If, None),
+            layer(1, sizes[2], NeuronForm::Lif { tau: 2.0, decay_input: true }, Some(-0.1)),
+            layer(2, sizes[3], NeuronForm::Lif { tau: 3.0, decay_input: false }, Some(0.0)),
         ],
         edges: vec![
-            edge(0, None, 0, SIZES[0], SIZES[1], -0.1, 0.3),
-            edge(1, Some(0), 1, SIZES[1], SIZES[2], -0.2, 0.5),
-            edge(2, None, 1, SIZES[0], SIZES[2], -0.1, 0.2), // a skip from the input
-            edge(3, Some(1), 2, SIZES[2], SIZES[3], -0.3, 0.6),
-            edge(4, Some(0), 2, SIZES[1], SIZES[3], -0.1, 0.2), // a skip over a layer
+            edge(0, None, 0, sizes[0], sizes[1], -0.1, 0.3),
+            edge(1, Some(0), 1, sizes[1], sizes[2], -0.2, 0.5),
+            edge(2, None, 1, sizes[0], sizes[2], -0.1, 0.2), // a skip from the input
+            edge(3, Some(1), 2, sizes[2], sizes[3], -0.3, 0.6),
+            edge(4, Some(0), 2, sizes[1], sizes[3], -0.1, 0.2), // a skip over a layer
         ],
-        n_in: SIZES[0],
+        n_in: sizes[0],
         output: 2,
     }
 }
 
 #[test]
 fn fused_layers_give_the_per_step_spikes_and_gradients() {
+    check(SIZES);
+}
+
+/// The same with a hidden projection large enough for the spike matmul (`sparse.rs`),
+/// which both paths then take.
+#[test]
+fn with_the_spike_matmul_too() {
+    let sizes = [20, 300, 256, 6];
+    assert!(sizes[1] * sizes[2] >= spikeworld_train_surrogate::sparse::MIN_WEIGHTS);
+    check(sizes);
+}
+
+fn check(sizes: [usize; 4]) {
     let device = FlexDevice;
-    let x = draws(T * B * SIZES[0], 0, 0.0, 1.0);
-    let input = |t: usize| Tensor::<CpuTrain, 2>::from_data(TensorData::new(x[t * B * SIZES[0]..(t + 1) * B * SIZES[0]].iter().map(|&v| v as f32).collect::<Vec<_>>(), [B, SIZES[0]]), &device);
-    let mask: Vec<f32> = draws(B * SIZES[1], 9, 0.0, 1.0).iter().map(|&u| if u < 0.3 { 0.0 } else { 1.0 / 0.7 }).collect();
+    let x = draws(T * B * sizes[0], 0, 0.0, 1.0);
+    let input = |t: usize| Tensor::<CpuTrain, 2>::from_data(TensorData::new(x[t * B * sizes[0]..(t + 1) * B * sizes[0]].iter().map(|&v| v as f32).collect::<Vec<_>>(), [B, sizes[0]]), &device);
+    let mask: Vec<f32> = draws(B * sizes[1], 9, 0.0, 1.0).iter().map(|&u| if u < 0.3 { 0.0 } else { 1.0 / 0.7 }).collect();
     let labels = [0, 3, 5, 1, 2];
     let host = |t: Tensor<CpuTrain, 2>| -> Vec<f32> { t.into_data().convert::<f32>().to_vec().unwrap() };
     let mut checked = 0;
@@ -56,8 +69,8 @@ fn fused_layers_give_the_per_step_spikes_and_gradients() {
         for detach_reset in [false, true] {
             for (loss, masked) in [(Loss::MseRate, false), (Loss::CeFirstSpike, true), (Loss::CeRate, true)] {
                 let run = |fused: bool| {
-                    let (net, params) = Net::<CpuTrain>::new(spec(), &device, DType::F32);
-                    let m = Tensor::<CpuTrain, 2>::from_data(TensorData::new(mask.clone(), [B, SIZES[1]]), &device);
+                    let (net, params) = Net::<CpuTrain>::new(spec(sizes), &device, DType::F32);
+                    let m = Tensor::<CpuTrain, 2>::from_data(TensorData::new(mask.clone(), [B, sizes[1]]), &device);
                     let masks = if masked { vec![Some(m), None, None] } else { Vec::new() };
                     let pass = Pass { record: true, readout: loss.readout(), fused, ..Pass::new(T, sg, detach_reset) };
                     assert!(net.layered(&pass));

@@ -8,7 +8,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::FlexDevice;
 use spikeworld::util::rng::{Stream, purpose};
 use spikeworld_train_surrogate::fused::CpuTrain;
-use spikeworld_train_surrogate::sparse::spike_matmul;
+use spikeworld_train_surrogate::sparse::{MIN_WEIGHTS, spike_matmul};
 
 fn uniform(n: usize, index: u64, lo: f32, hi: f32) -> Vec<f32> {
     let mut s = Stream::new(5, 0, purpose::TRAIN, index);
@@ -32,7 +32,7 @@ fn host(t: Tensor<CpuTrain, 2>) -> Vec<f32> {
 #[test]
 fn product_and_gradients_follow_their_formulas() {
     // 70 targets: two whole tiles of 32 and a partial one.
-    let (rows, n_src, n_tgt) = (150, 150, 70); // rows in three blocks of the kernel
+    let (rows, n_src, n_tgt) = (150, 300, 230); // rows in three blocks of the kernel; 230 = 7 tiles + 6
     for (c, p) in [(1.0f32, 0.1), (1.0 / 0.7, 0.3), (1.0, 0.0)] {
         let x = spikes(rows, n_src, p, c, 1);
         let w = uniform(n_tgt * n_src, 2, -0.5, 0.5);
@@ -78,7 +78,7 @@ fn product_and_gradients_follow_their_formulas() {
 
 #[test]
 fn rows_apart_give_the_bits_of_rows_together() {
-    let (rows, n_src, n_tgt) = (300, 300, 100); // more entries than one block of the spike-like check
+    let (rows, n_src, n_tgt) = (300, 300, 256); // more entries than one block of the spike-like check
     let x = spikes(rows, n_src, 0.15, 1.0, 4);
     let w = uniform(n_tgt * n_src, 5, -1.0, 1.0);
     let wt = tensor(&w, [n_tgt, n_src]);
@@ -98,11 +98,15 @@ fn rows_apart_give_the_bits_of_rows_together() {
 
 #[test]
 fn inputs_that_are_not_spikes_are_left_to_the_dense_product() {
-    let x = tensor(&[0.0, 1.0, 0.5, 0.0], [2, 2]);
-    let w = tensor(&[1.0, 2.0, 3.0, 4.0], [2, 2]);
-    assert!(spike_matmul(&x, &w).is_none());
-    let x64 = tensor(&[0.0, 1.0, 1.0, 0.0], [2, 2]).cast(DType::F64);
-    let w64 = tensor(&[1.0, 2.0, 3.0, 4.0], [2, 2]).cast(DType::F64);
-    assert_eq!(x64.dtype(), DType::F64);
-    assert!(spike_matmul(&x64, &w64).is_none(), "f64 (the engines' exact mode) keeps the dense product");
+    let n = 256; // n·n = MIN_WEIGHTS
+    assert_eq!(n * n, MIN_WEIGHTS);
+    let w = tensor(&uniform(n * n, 6, -1.0, 1.0), [n, n]);
+    let mut x = spikes(3, n, 0.2, 1.0, 7);
+    assert!(spike_matmul(&tensor(&x, [3, n]), &w).is_some(), "spikes take the spike matmul");
+    x[5] = 0.5;
+    assert!(spike_matmul(&tensor(&x, [3, n]), &w).is_none(), "one other value: not spike-like");
+    x[5] = 1.0;
+    assert!(spike_matmul(&tensor(&x, [3, n]).cast(DType::F64), &w.clone().cast(DType::F64)).is_none(), "f64 (the engines' exact mode) keeps the dense product");
+    let small = tensor(&uniform(n * (n - 1), 8, -1.0, 1.0), [n - 1, n]);
+    assert!(spike_matmul(&tensor(&x, [3, n]), &small).is_none(), "below MIN_WEIGHTS: the dense product");
 }
