@@ -12,6 +12,7 @@
 //! The layer, for inputs `X[t]` (what the edges deliver in step t), `V[−1] = v0`:
 //! ```text
 //! H[t] = V + X (IF) | V + (X − (V − v_r))/τ (LIF, decay_input) | V − (V − v_r)/τ + X (LIF)
+//!        (PLIF: the same with ·k for /τ, k = sigmoid(w) an input of the op)
 //! S[t] = H(H[t] − θ)
 //! V[t] = H[t]·(1 − S[t]) + S[t]·v_r (hard reset) | H[t] − θ·S[t] (soft reset)
 //! ```
@@ -22,7 +23,9 @@
 //! δ[t]   = ∂L/∂S[t]·σ[t] + ε[t]·((1 − S[t]) + (v_r − H[t])·ρ[t])   (hard)
 //!        = ∂L/∂S[t]·σ[t] + ε[t]·(1 − θ·ρ[t])                       (soft)
 //! ∂L/∂X[t] = b·δ[t],   ε[t − 1] = a·δ[t]
+//! ∂L/∂k    = Σ_t Σ_n δ[t]·(X[t] − (V[t−1] − v_r))   (PLIF, decay_input; −(V[t−1] − v_r) without)
 //! ```
+//! (for PLIF, a = 1 − k and b = k with decay_input, else 1).
 
 use burn::backend::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -61,8 +64,10 @@ pub trait SeqLif: Backend {
     /// Whether [`SeqLif::lif_seq`] is implemented.
     const FUSED: bool = false;
     /// The spikes `[T·B, N]` of a layer for its inputs `x` (`[T·B, N]`, step-major), or
-    /// `None` where the backend (or the float type) has no fused form.
-    fn lif_seq(_x: Tensor<Self, 2>, _steps: usize, _c: &LayerConsts) -> Option<Tensor<Self, 2>> {
+    /// `None` where the backend (or the float type) has no fused form. `k` (`[1]`): a PLIF
+    /// layer's 1/τ = sigmoid(w), a tensor the gradient flows back into (then `c.lif`'s τ
+    /// is not used, only its decay_input).
+    fn lif_seq(_x: Tensor<Self, 2>, _steps: usize, _c: &LayerConsts, _k: Option<Tensor<Self, 1>>) -> Option<Tensor<Self, 2>> {
         None
     }
     /// `x · wᵀ` through the spikes of `x` ([`crate::sparse`]), or `None` where the backend
@@ -77,11 +82,14 @@ impl SeqLif for Flex {}
 
 impl SeqLif for CpuTrain {
     const FUSED: bool = true;
-    fn lif_seq(x: Tensor<Self, 2>, steps: usize, c: &LayerConsts) -> Option<Tensor<Self, 2>> {
-        if x.dtype() != DType::F32 {
+    fn lif_seq(x: Tensor<Self, 2>, steps: usize, c: &LayerConsts, k: Option<Tensor<Self, 1>>) -> Option<Tensor<Self, 2>> {
+        if x.dtype() != DType::F32 || k.as_ref().is_some_and(|k| k.dtype() != DType::F32) {
             return None;
         }
-        Some(fused_lif(x, steps, *c))
+        Some(match k {
+            None => fused_lif(x, steps, *c),
+            Some(k) => fused_plif(x, k, steps, *c),
+        })
     }
     fn spike_matmul(x: &Tensor<Self, 2>, w: &Tensor<Self, 2>) -> Option<Tensor<Self, 2>> {
         crate::sparse::spike_matmul(x, w)
@@ -96,6 +104,8 @@ const CHUNK: usize = 4096;
 struct Consts {
     form: Form,
     tau: f32,
+    /// PLIF's 1/τ.
+    k: f32,
     vr: f32,
     v_th: f32,
     hard: bool,
@@ -106,16 +116,21 @@ enum Form {
     If,
     LifDecayInput,
     Lif,
+    PlifDecayInput,
+    Plif,
 }
 
 impl Consts {
-    fn of(c: &LayerConsts) -> Consts {
-        let form = match c.lif {
-            None => Form::If,
-            Some((_, true)) => Form::LifDecayInput,
-            Some((_, false)) => Form::Lif,
+    /// `k`: a PLIF layer's 1/τ (then `c.lif` gives only decay_input).
+    fn of(c: &LayerConsts, k: Option<f32>) -> Consts {
+        let form = match (c.lif, k) {
+            (None, _) => Form::If,
+            (Some((_, true)), None) => Form::LifDecayInput,
+            (Some((_, false)), None) => Form::Lif,
+            (Some((_, true)), Some(_)) => Form::PlifDecayInput,
+            (Some((_, false)), Some(_)) => Form::Plif,
         };
-        Consts { form, tau: c.lif.map_or(1.0, |l| l.0 as f32), vr: c.v_reset.unwrap_or(0.0) as f32, v_th: c.v_th as f32, hard: c.v_reset.is_some() }
+        Consts { form, tau: c.lif.map_or(1.0, |l| l.0 as f32), k: k.unwrap_or(0.0), vr: c.v_reset.unwrap_or(0.0) as f32, v_th: c.v_th as f32, hard: c.v_reset.is_some() }
     }
 
     #[inline(always)]
@@ -124,6 +139,29 @@ impl Consts {
             Form::If => v + x,
             Form::LifDecayInput => v + (x - (v - self.vr)) / self.tau,
             Form::Lif => v - (v - self.vr) / self.tau + x,
+            Form::PlifDecayInput => v + (x - (v - self.vr)) * self.k,
+            Form::Plif => v - (v - self.vr) * self.k + x,
+        }
+    }
+
+    /// ∂H/∂V, ∂H/∂X.
+    fn slopes(&self) -> (f32, f32) {
+        match self.form {
+            Form::If => (1.0, 1.0),
+            Form::LifDecayInput => (1.0 - 1.0 / self.tau, 1.0 / self.tau),
+            Form::Lif => (1.0 - 1.0 / self.tau, 1.0),
+            Form::PlifDecayInput => (1.0 - self.k, self.k),
+            Form::Plif => (1.0 - self.k, 1.0),
+        }
+    }
+
+    /// ∂H/∂k of a PLIF layer, for the potential `v` before the step and its input `x`.
+    #[inline(always)]
+    fn dk(&self, v: f32, x: f32) -> f32 {
+        match self.form {
+            Form::PlifDecayInput => x - (v - self.vr),
+            Form::Plif => -(v - self.vr),
+            _ => 0.0,
         }
     }
 
@@ -144,11 +182,10 @@ fn forward_chunk(x: &[f32], s: &mut [f32], h: &mut [f32], v: &mut [f32], k: Cons
 }
 
 /// Spikes and charges `[T, M]` of inputs `x` `[T, M]`.
-fn forward_host(x: &[f32], steps: usize, m: usize, c: &LayerConsts) -> (Vec<f32>, Vec<f32>) {
-    let k = Consts::of(c);
+fn forward_host(x: &[f32], steps: usize, m: usize, k: Consts, v0: f64) -> (Vec<f32>, Vec<f32>) {
     let mut s = vec![0.0f32; steps * m];
     let mut h = vec![0.0f32; steps * m];
-    let mut v = vec![c.v0 as f32; m];
+    let mut v = vec![v0 as f32; m];
     for t in 0..steps {
         let r = t * m..(t + 1) * m;
         let (xr, sr, hr) = (&x[r.clone()], &mut s[r.clone()], &mut h[r]);
@@ -157,36 +194,62 @@ fn forward_host(x: &[f32], steps: usize, m: usize, c: &LayerConsts) -> (Vec<f32>
     (s, h)
 }
 
-fn backward_chunk(ds: &[f32], h: &[f32], dx: &mut [f32], eps: &mut [f32], k: Consts, c: &LayerConsts) {
-    let (a, b) = match k.form {
-        Form::If => (1.0f32, 1.0f32),
-        Form::LifDecayInput => (1.0 - 1.0 / k.tau, 1.0 / k.tau),
-        Form::Lif => (1.0 - 1.0 / k.tau, 1.0),
-    };
+/// One chunk of step t's backward. `h_prev` (H of step t − 1; `None` at t = 0, when V was
+/// `v0`) and `x` (the step's input) serve PLIF's ∂H/∂k; returns Σ δ·∂H/∂k over the chunk.
+#[expect(clippy::too_many_arguments, reason = "the slices of one chunk")]
+fn backward_chunk(ds: &[f32], h: &[f32], h_prev: Option<&[f32]>, x: Option<&[f32]>, dx: &mut [f32], eps: &mut [f32], k: Consts, c: &LayerConsts) -> f64 {
+    let (a, b) = k.slopes();
+    let plif = matches!(k.form, Form::PlifDecayInput | Form::Plif);
+    let mut dk = 0.0f64;
     for i in 0..ds.len() {
         let hh = h[i];
-        let x = hh - k.v_th;
-        let sigma = c.surrogate.grad(f64::from(x)) as f32;
+        let u = hh - k.v_th;
+        let sigma = c.surrogate.grad(f64::from(u)) as f32;
         let rho = if c.detach_reset { 0.0 } else { sigma };
-        let sp = if x >= 0.0 { 1.0 } else { 0.0 };
+        let sp = if u >= 0.0 { 1.0 } else { 0.0 };
         let dvdh = if k.hard { (1.0 - sp) + (k.vr - hh) * rho } else { 1.0 - k.v_th * rho };
         let delta = ds[i] * sigma + eps[i] * dvdh;
         dx[i] = b * delta;
         eps[i] = a * delta;
+        if plif {
+            // V before the step: the reset of the previous step's charge (as the forward).
+            let v = match h_prev {
+                Some(hp) => k.reset(hp[i], if hp[i] - k.v_th >= 0.0 { 1.0 } else { 0.0 }),
+                None => c.v0 as f32,
+            };
+            dk += f64::from(delta) * f64::from(k.dk(v, x.map_or(0.0, |x| x[i])));
+        }
     }
+    dk
 }
 
-/// `∂L/∂X` `[T, M]` from `∂L/∂S` and the saved charges.
-fn backward_host(ds: &[f32], h: &[f32], steps: usize, m: usize, c: &LayerConsts) -> Vec<f32> {
-    let k = Consts::of(c);
+/// `∂L/∂X` `[T, M]` from `∂L/∂S` and the saved charges, and (PLIF) `∂L/∂k`, summed in f64
+/// over the chunks in order, the steps from last to first.
+fn backward_host(ds: &[f32], h: &[f32], x: Option<&[f32]>, steps: usize, m: usize, k: Consts, c: &LayerConsts) -> (Vec<f32>, f64) {
     let mut dx = vec![0.0f32; steps * m];
     let mut eps = vec![0.0f32; m];
+    let mut dk = 0.0f64;
+    let none: &[f32] = &[];
     for t in (0..steps).rev() {
         let r = t * m..(t + 1) * m;
-        let (dsr, hr, dxr) = (&ds[r.clone()], &h[r.clone()], &mut dx[r]);
-        dxr.par_chunks_mut(CHUNK).zip(eps.par_chunks_mut(CHUNK)).zip(dsr.par_chunks(CHUNK)).zip(hr.par_chunks(CHUNK)).for_each(|(((dxc, ec), dsc), hc)| backward_chunk(dsc, hc, dxc, ec, k, c));
+        let (dsr, hr, dxr) = (&ds[r.clone()], &h[r.clone()], &mut dx[r.clone()]);
+        let hp = if t > 0 { &h[(t - 1) * m..t * m] } else { none };
+        let xr = x.map_or(none, |x| &x[r]);
+        let parts: Vec<f64> = dxr
+            .par_chunks_mut(CHUNK)
+            .zip(eps.par_chunks_mut(CHUNK))
+            .zip(dsr.par_chunks(CHUNK))
+            .zip(hr.par_chunks(CHUNK))
+            .enumerate()
+            .map(|(j, (((dxc, ec), dsc), hc))| {
+                let span = j * CHUNK..j * CHUNK + hc.len();
+                let (hpc, xc) = ((!hp.is_empty()).then(|| &hp[span.clone()]), (!xr.is_empty()).then(|| &xr[span]));
+                backward_chunk(dsc, hc, hpc, xc, dxc, ec, k, c)
+            })
+            .collect();
+        dk += parts.iter().sum::<f64>();
     }
-    dx
+    (dx, dk)
 }
 
 /// The backward node: its state is the charges H (S is recomputed from them).
@@ -206,7 +269,7 @@ impl Backward<Flex, 1> for LifBackward {
         let h = ops.state;
         let shape = h.layout().shape().clone();
         let m = shape.num_elements() / self.steps;
-        let dx = backward_host(ds.as_slice::<f32>().expect("f32 gradients"), h.as_slice::<f32>().expect("f32 charges"), self.steps, m, &self.c);
+        let (dx, _) = backward_host(ds.as_slice::<f32>().expect("f32 gradients"), h.as_slice::<f32>().expect("f32 charges"), None, self.steps, m, Consts::of(&self.c, None), &self.c);
         grads.register::<Flex>(parent.id, FlexTensor::from_data(TensorData::new(dx, shape)));
     }
 }
@@ -220,10 +283,56 @@ fn fused_lif(x: Tensor<CpuTrain, 2>, steps: usize, c: LayerConsts) -> Tensor<Cpu
     let shape = x.primitive.layout().shape().clone();
     let m = shape.num_elements() / steps;
     let xin = contiguous(x.primitive.clone());
-    let (s, h) = forward_host(xin.as_slice::<f32>().expect("f32 inputs"), steps, m, &c);
+    let (s, h) = forward_host(xin.as_slice::<f32>().expect("f32 inputs"), steps, m, Consts::of(&c, None), c.v0);
     let s = FlexTensor::from_data(TensorData::new(s, shape.clone()));
     let out = match (LifBackward { steps, c }).prepare::<NoCheckpointing>([x.node.clone()]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(FlexTensor::from_data(TensorData::new(h, shape)), s),
+        OpsKind::UnTracked(prep) => prep.finish(s),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(out))
+}
+
+/// A PLIF layer's backward node: its state is (H, X, k); parents (X, k).
+#[derive(Debug)]
+struct PlifBackward {
+    steps: usize,
+    c: LayerConsts,
+    k: f32,
+}
+
+impl Backward<Flex, 2> for PlifBackward {
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [px, pk] = ops.parents;
+        let ds = contiguous(grads.consume::<Flex>(&ops.node));
+        let (h, x) = ops.state;
+        let shape = h.layout().shape().clone();
+        let m = shape.num_elements() / self.steps;
+        let x = contiguous(x);
+        let k = Consts::of(&self.c, Some(self.k));
+        let (dx, dk) = backward_host(ds.as_slice::<f32>().expect("f32 gradients"), h.as_slice::<f32>().expect("f32 charges"), x.as_slice::<f32>(), self.steps, m, k, &self.c);
+        if let Some(px) = px {
+            grads.register::<Flex>(px.id, FlexTensor::from_data(TensorData::new(dx, shape)));
+        }
+        if let Some(pk) = pk {
+            grads.register::<Flex>(pk.id, FlexTensor::from_data(TensorData::new(vec![dk as f32], [1])));
+        }
+    }
+}
+
+/// A PLIF layer over all steps: as [`fused_lif`] with 1/τ = `k` (`[1]`), differentiable in `k`.
+fn fused_plif(x: Tensor<CpuTrain, 2>, k: Tensor<CpuTrain, 1>, steps: usize, c: LayerConsts) -> Tensor<CpuTrain, 2> {
+    let kv: f32 = k.clone().into_data().convert::<f32>().to_vec::<f32>().expect("k as f32")[0];
+    let x = x.into_primitive().tensor();
+    let k = k.into_primitive().tensor();
+    let shape = x.primitive.layout().shape().clone();
+    let m = shape.num_elements() / steps;
+    let xin = contiguous(x.primitive.clone());
+    let (s, h) = forward_host(xin.as_slice::<f32>().expect("f32 inputs"), steps, m, Consts::of(&c, Some(kv)), c.v0);
+    let s = FlexTensor::from_data(TensorData::new(s, shape.clone()));
+    let out = match (PlifBackward { steps, c, k: kv }).prepare::<NoCheckpointing>([x.node.clone(), k.node.clone()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish((FlexTensor::from_data(TensorData::new(h, shape)), xin), s),
         OpsKind::UnTracked(prep) => prep.finish(s),
     };
     Tensor::from_primitive(TensorPrimitive::Float(out))

@@ -6,26 +6,28 @@
 //! operations per neuron, so the same spikes (`tests/fused.rs`).
 
 use burn::tensor::Tensor;
+use burn::tensor::activation::sigmoid;
 
 use crate::fused::{LayerConsts, SeqLif};
 use crate::net::{Net, NeuronForm, Output, Params, Pass, Readout};
 
 impl<B: SeqLif> Net<B> {
     /// Whether [`Net::run_layers`] can run this network for `pass`: feed-forward
-    /// projections without spike filters, IF/LIF layers, a spike or first-spike readout,
-    /// Heaviside spikes.
+    /// projections without spike filters, IF/LIF/PLIF layers, a spike or first-spike
+    /// readout, Heaviside spikes.
     pub fn layered(&self, pass: &Pass) -> bool {
         let spec = &self.spec;
         !pass.smooth
             && pass.readout != Readout::Membrane
             && spec.edges.iter().all(|e| e.filter.is_none() && e.from.is_none_or(|l| l < e.to))
-            && spec.layers.iter().all(|l| !matches!(l.form, NeuronForm::Plif { .. }))
     }
 
     /// [`Net::run_masked`] layer by layer (see the module).
     pub(crate) fn run_layers(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass, masks: &[Option<Tensor<B, 2>>]) -> Output<B> {
         let spec = &self.spec;
         let steps = pass.steps;
+        // PLIF layers' w, in layer order (as the per-step path takes them).
+        let mut pw = p.plif_w.iter();
         let xs: Vec<Tensor<B, 2>> = (0..steps).map(|t| input(t).cast(self.dtype)).collect();
         let batch = xs[0].dims()[0];
         let device = xs[0].device();
@@ -65,7 +67,7 @@ impl<B: SeqLif> Net<B> {
                 lif: match l.form {
                     NeuronForm::If => None,
                     NeuronForm::Lif { tau, decay_input } => Some((tau, decay_input)),
-                    NeuronForm::Plif { .. } => unreachable!("layered() refuses PLIF"),
+                    NeuronForm::Plif { decay_input, .. } => Some((f64::NAN, decay_input)),
                 },
                 v_th: l.v_th,
                 v_reset: l.v_reset,
@@ -73,7 +75,8 @@ impl<B: SeqLif> Net<B> {
                 surrogate: pass.surrogate,
                 detach_reset: pass.detach_reset,
             };
-            let s = B::lif_seq(x, steps, &c).expect("run_layers runs on a fused backend, in f32");
+            let k = matches!(l.form, NeuronForm::Plif { .. }).then(|| sigmoid(pw.next().expect("one w per PLIF layer").val()));
+            let s = B::lif_seq(x, steps, &c, k).expect("run_layers runs on a fused backend, in f32");
             spikes[i] = Some(s);
         }
         let n_out = spec.layers[spec.output].size;

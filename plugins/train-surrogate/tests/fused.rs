@@ -21,14 +21,15 @@ fn draws(n: usize, index: u64, lo: f64, hi: f64) -> Vec<f64> {
     (0..n).map(|_| lo + (hi - lo) * s.uniform()).collect()
 }
 
-fn spec(sizes: [usize; 4]) -> NetSpec {
+/// `plif`: the two last layers PLIF (decay_input true, then false) instead of LIF.
+fn spec(sizes: [usize; 4], plif: bool) -> NetSpec {
     let layer = |pop: usize, size: usize, form: NeuronForm, v_reset: Option<f64>| LayerSpec { pop, name: format!("l{pop}"), size, form, v_th: 1.0, v_reset, v0: v_reset.unwrap_or(0.0) };
     let edge = |proj: usize, from: Option<usize>, to: usize, n_src: usize, n_tgt: usize, lo: f64, hi: f64| EdgeSpec { proj, name: format!("e{proj}"), from, to, trainable: true, w0: draws(n_src * n_tgt, proj as u64 + 1, lo, hi), n_src, op: EdgeOp::Dense, filter: None };
     NetSpec {
         layers: vec![
             layer(0, sizes[1], NeuronForm::If, None),
-            layer(1, sizes[2], NeuronForm::Lif { tau: 2.0, decay_input: true }, Some(-0.1)),
-            layer(2, sizes[3], NeuronForm::Lif { tau: 3.0, decay_input: false }, Some(0.0)),
+            layer(1, sizes[2], if plif { NeuronForm::Plif { w0: 0.3, decay_input: true } } else { NeuronForm::Lif { tau: 2.0, decay_input: true } }, Some(-0.1)),
+            layer(2, sizes[3], if plif { NeuronForm::Plif { w0: -0.5, decay_input: false } } else { NeuronForm::Lif { tau: 3.0, decay_input: false } }, Some(0.0)),
         ],
         edges: vec![
             edge(0, None, 0, sizes[0], sizes[1], -0.1, 0.3),
@@ -44,7 +45,14 @@ fn spec(sizes: [usize; 4]) -> NetSpec {
 
 #[test]
 fn fused_layers_give_the_per_step_spikes_and_gradients() {
-    check(SIZES);
+    check(SIZES, false);
+}
+
+/// PLIF layers (1/τ = sigmoid(w), w trained) on the fused path: the same spikes, and the
+/// gradients of the weights and of each layer's w.
+#[test]
+fn plif_layers_too() {
+    check(SIZES, true);
 }
 
 /// The same with a hidden projection large enough for the spike matmul (`sparse.rs`),
@@ -53,10 +61,10 @@ fn fused_layers_give_the_per_step_spikes_and_gradients() {
 fn with_the_spike_matmul_too() {
     let sizes = [20, 300, 256, 6];
     assert!(sizes[1] * sizes[2] >= spikeworld_train_surrogate::sparse::MIN_WEIGHTS);
-    check(sizes);
+    check(sizes, false);
 }
 
-fn check(sizes: [usize; 4]) {
+fn check(sizes: [usize; 4], plif: bool) {
     let device = FlexDevice;
     let x = draws(T * B * sizes[0], 0, 0.0, 1.0);
     let input = |t: usize| Tensor::<CpuTrain, 2>::from_data(TensorData::new(x[t * B * sizes[0]..(t + 1) * B * sizes[0]].iter().map(|&v| v as f32).collect::<Vec<_>>(), [B, sizes[0]]), &device);
@@ -69,7 +77,7 @@ fn check(sizes: [usize; 4]) {
         for detach_reset in [false, true] {
             for (loss, masked) in [(Loss::MseRate, false), (Loss::CeFirstSpike, true), (Loss::CeRate, true)] {
                 let run = |fused: bool| {
-                    let (net, params) = Net::<CpuTrain>::new(spec(sizes), &device, DType::F32);
+                    let (net, params) = Net::<CpuTrain>::new(spec(sizes, plif), &device, DType::F32);
                     let m = Tensor::<CpuTrain, 2>::from_data(TensorData::new(mask.clone(), [B, sizes[1]]), &device);
                     let masks = if masked { vec![Some(m), None, None] } else { Vec::new() };
                     let pass = Pass { record: true, readout: loss.readout(), fused, ..Pass::new(T, sg, detach_reset) };
@@ -78,7 +86,9 @@ fn check(sizes: [usize; 4]) {
                     let spikes: Vec<Vec<Vec<f32>>> = out.spikes.iter().map(|l| l.iter().map(|s| host(s.clone())).collect()).collect();
                     let l = loss_of(loss, &out, &labels, T, 1.0, &device);
                     let grads = l.backward();
-                    let g: Vec<Vec<f32>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f32>().to_vec().unwrap()).collect();
+                    let mut g: Vec<Vec<f32>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f32>().to_vec().unwrap()).collect();
+                    assert_eq!(params.plif_w.len(), if plif { 2 } else { 0 });
+                    g.extend(params.plif_w.iter().map(|p| p.val().grad(&grads).expect("a gradient of w").into_data().convert::<f32>().to_vec().unwrap()));
                     (spikes, host(out.count), g)
                 };
                 let (s0, c0, g0) = run(false);

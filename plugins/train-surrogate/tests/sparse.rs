@@ -110,3 +110,21 @@ fn inputs_that_are_not_spikes_are_left_to_the_dense_product() {
     let small = tensor(&uniform(n * (n - 1), 8, -1.0, 1.0), [n - 1, n]);
     assert!(spike_matmul(&tensor(&x, [3, n]), &small).is_none(), "below MIN_WEIGHTS: the dense product");
 }
+
+#[test]
+fn the_same_bits_on_any_number_of_threads() {
+    let (rows, n_src, n_tgt) = (300, 300, 256);
+    let x = spikes(rows, n_src, 0.1, 1.0, 9);
+    let w = uniform(n_tgt * n_src, 10, -1.0, 1.0);
+    let g = uniform(rows * n_tgt, 11, -1.0, 1.0);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+            let wt = tensor(&w, [n_tgt, n_src]).require_grad();
+            let y = spike_matmul(&tensor(&x, [rows, n_src]), &wt).unwrap();
+            let grads = (y.clone() * tensor(&g, [rows, n_tgt])).sum().backward();
+            let dw: Vec<f32> = wt.grad(&grads).unwrap().into_data().convert::<f32>().to_vec().unwrap();
+            (host(y).iter().map(|v| v.to_bits()).collect::<Vec<_>>(), dw.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+        })
+    };
+    assert_eq!(run(1), run(3));
+}
