@@ -22,6 +22,7 @@
 //! ```text
 //! δ[t]   = ∂L/∂S[t]·σ[t] + ε[t]·((1 − S[t]) + (v_r − H[t])·ρ[t])   (hard)
 //!        = ∂L/∂S[t]·σ[t] + ε[t]·(1 − θ·ρ[t])                       (soft)
+//!          (with `out_charges`, the op gives H and receives ∂L/∂H[t]: δ[t] = ∂L/∂H[t] + ε[t]·…)
 //! ∂L/∂X[t] = b·δ[t],   ε[t − 1] = a·δ[t]
 //! ∂L/∂k    = Σ_t Σ_n δ[t]·(X[t] − (V[t−1] − v_r))   (PLIF, decay_input; −(V[t−1] − v_r) without)
 //! ```
@@ -57,6 +58,9 @@ pub struct LayerConsts {
     pub surrogate: Surrogate,
     /// Leave the reset out of the gradient.
     pub detach_reset: bool,
+    /// The op gives the charges H `[T·B, N]` instead of the spikes (a membrane readout;
+    /// the gradient it receives is then ∂L/∂H[t], added to δ[t] in place of ∂L/∂S[t]·σ[t]).
+    pub out_charges: bool,
 }
 
 /// Backends that can run a layer over all steps as one operation.
@@ -208,7 +212,7 @@ fn backward_chunk(ds: &[f32], h: &[f32], h_prev: Option<&[f32]>, x: Option<&[f32
         let rho = if c.detach_reset { 0.0 } else { sigma };
         let sp = if u >= 0.0 { 1.0 } else { 0.0 };
         let dvdh = if k.hard { (1.0 - sp) + (k.vr - hh) * rho } else { 1.0 - k.v_th * rho };
-        let delta = ds[i] * sigma + eps[i] * dvdh;
+        let delta = if c.out_charges { ds[i] } else { ds[i] * sigma } + eps[i] * dvdh;
         dx[i] = b * delta;
         eps[i] = a * delta;
         if plif {
@@ -278,15 +282,22 @@ fn contiguous(t: FlexTensor) -> FlexTensor {
     if t.as_slice::<f32>().is_some() { t } else { t.to_contiguous() }
 }
 
+/// The saved charges and what the op gives: its spikes, or (`charges`) the charges again.
+fn output(h: Vec<f32>, s: Vec<f32>, shape: &burn::tensor::Shape, charges: bool) -> (FlexTensor, FlexTensor) {
+    let h = FlexTensor::from_data(TensorData::new(h, shape.clone()));
+    let out = if charges { h.clone() } else { FlexTensor::from_data(TensorData::new(s, shape.clone())) };
+    (h, out)
+}
+
 fn fused_lif(x: Tensor<CpuTrain, 2>, steps: usize, c: LayerConsts) -> Tensor<CpuTrain, 2> {
     let x = x.into_primitive().tensor();
     let shape = x.primitive.layout().shape().clone();
     let m = shape.num_elements() / steps;
     let xin = contiguous(x.primitive.clone());
     let (s, h) = forward_host(xin.as_slice::<f32>().expect("f32 inputs"), steps, m, Consts::of(&c, None), c.v0);
-    let s = FlexTensor::from_data(TensorData::new(s, shape.clone()));
+    let (h, s) = output(h, s, &shape, c.out_charges);
     let out = match (LifBackward { steps, c }).prepare::<NoCheckpointing>([x.node.clone()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish(FlexTensor::from_data(TensorData::new(h, shape)), s),
+        OpsKind::Tracked(prep) => prep.finish(h, s),
         OpsKind::UnTracked(prep) => prep.finish(s),
     };
     Tensor::from_primitive(TensorPrimitive::Float(out))
@@ -330,9 +341,9 @@ fn fused_plif(x: Tensor<CpuTrain, 2>, k: Tensor<CpuTrain, 1>, steps: usize, c: L
     let m = shape.num_elements() / steps;
     let xin = contiguous(x.primitive.clone());
     let (s, h) = forward_host(xin.as_slice::<f32>().expect("f32 inputs"), steps, m, Consts::of(&c, Some(kv)), c.v0);
-    let s = FlexTensor::from_data(TensorData::new(s, shape.clone()));
+    let (h, s) = output(h, s, &shape, c.out_charges);
     let out = match (PlifBackward { steps, c, k: kv }).prepare::<NoCheckpointing>([x.node.clone(), k.node.clone()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => prep.finish((FlexTensor::from_data(TensorData::new(h, shape)), xin), s),
+        OpsKind::Tracked(prep) => prep.finish((h, xin), s),
         OpsKind::UnTracked(prep) => prep.finish(s),
     };
     Tensor::from_primitive(TensorPrimitive::Float(out))

@@ -13,12 +13,10 @@ use crate::net::{Net, NeuronForm, Output, Params, Pass, Readout};
 
 impl<B: SeqLif> Net<B> {
     /// Whether [`Net::run_layers`] can run this network for `pass`: feed-forward
-    /// projections without spike filters, IF/LIF/PLIF layers, a spike or first-spike
-    /// readout, Heaviside spikes.
+    /// projections without spike filters, IF/LIF/PLIF layers, Heaviside spikes.
     pub fn layered(&self, pass: &Pass) -> bool {
         let spec = &self.spec;
         !pass.smooth
-            && pass.readout != Readout::Membrane
             && spec.edges.iter().all(|e| e.filter.is_none() && e.from.is_none_or(|l| l < e.to))
     }
 
@@ -36,6 +34,8 @@ impl<B: SeqLif> Net<B> {
         let w = self.weights(p);
         // Every layer's spikes of all steps, [T·B, N], as the layers run.
         let mut spikes: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
+        // The output layer's mean charge over the steps (with a membrane readout).
+        let mut membrane = None;
         for (i, l) in spec.layers.iter().enumerate() {
             // What the edges deliver in steps 1..T (the sources' steps 0..T − 1); step 0
             // receives nothing.
@@ -74,10 +74,21 @@ impl<B: SeqLif> Net<B> {
                 v0: l.v0,
                 surrogate: pass.surrogate,
                 detach_reset: pass.detach_reset,
+                out_charges: i == spec.output && pass.readout == Readout::Membrane,
             };
             let k = matches!(l.form, NeuronForm::Plif { .. }).then(|| sigmoid(pw.next().expect("one w per PLIF layer").val()));
-            let s = B::lif_seq(x, steps, &c, k).expect("run_layers runs on a fused backend, in f32");
-            spikes[i] = Some(s);
+            let out = B::lif_seq(x, steps, &c, k).expect("run_layers runs on a fused backend, in f32");
+            if c.out_charges {
+                // The spikes of the charges, as the layer's own threshold test (not differentiated:
+                // the loss reads the charges).
+                let n = out.dims()[1];
+                let s = out.clone().detach().sub_scalar(l.v_th).greater_equal_elem(0.0).float().cast(self.dtype);
+                let sum = Tensor::<B, 2>::ones([1, steps], opts).matmul(out.reshape([steps, batch * n])).reshape([batch, n]);
+                membrane = Some(sum / steps as f64);
+                spikes[i] = Some(s);
+            } else {
+                spikes[i] = Some(out);
+            }
         }
         let n_out = spec.layers[spec.output].size;
         let out = spikes[spec.output].clone().expect("the output ran");
@@ -97,6 +108,6 @@ impl<B: SeqLif> Net<B> {
             first + alive * steps as f64
         });
         let spikes_rec = if pass.record { spikes.into_iter().map(|s| per_step(s.expect("every layer ran"))).collect() } else { vec![Vec::new(); spec.layers.len()] };
-        Output { count, first_spike, membrane: None, spikes: spikes_rec }
+        Output { count, first_spike, membrane, spikes: spikes_rec }
     }
 }

@@ -1,7 +1,8 @@
 //! The fused layer-by-layer path against the per-step path, on the CPU training backend
 //! (f32): the same spikes, bit for bit, and the same gradients (to f32 rounding: the
 //! backward sums in another order), for IF and LIF layers, hard and soft resets,
-//! `detach_reset`, dropout masks and several surrogates.
+//! `detach_reset`, dropout masks, several surrogates, and losses on counts, first-spike
+//! times and (read from the fused op's charges) membrane potentials.
 
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::FlexDevice;
@@ -75,7 +76,7 @@ fn check(sizes: [usize; 4], plif: bool) {
     for sg in ["atan", "stbp", "triangle"] {
         let sg = Surrogate::parse(sg, None).unwrap();
         for detach_reset in [false, true] {
-            for (loss, masked) in [(Loss::MseRate, false), (Loss::CeFirstSpike, true), (Loss::CeRate, true)] {
+            for (loss, masked) in [(Loss::MseRate, false), (Loss::CeFirstSpike, true), (Loss::CeRate, true), (Loss::MseMembrane, false), (Loss::CeMembrane, true)] {
                 let run = |fused: bool| {
                     let (net, params) = Net::<CpuTrain>::new(spec(sizes, plif), &device, DType::F32);
                     let m = Tensor::<CpuTrain, 2>::from_data(TensorData::new(mask.clone(), [B, sizes[1]]), &device);
@@ -108,5 +109,5 @@ fn check(sizes: [usize; 4], plif: bool) {
             }
         }
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 30);
 }
