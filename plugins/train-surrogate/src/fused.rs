@@ -278,7 +278,8 @@ impl Backward<Flex, 1> for LifBackward {
     }
 }
 
-fn contiguous(t: FlexTensor) -> FlexTensor {
+/// `t` in a row-major layout (itself where it already is).
+pub(crate) fn contiguous(t: FlexTensor) -> FlexTensor {
     if t.as_slice::<f32>().is_some() { t } else { t.to_contiguous() }
 }
 

@@ -67,6 +67,7 @@ impl<B: SeqLif> Net<B> {
                 lif: match l.form {
                     NeuronForm::If => None,
                     NeuronForm::Lif { tau, decay_input } => Some((tau, decay_input)),
+                    // τ unused: the op takes 1/τ = sigmoid(w) as its input `k` (below).
                     NeuronForm::Plif { decay_input, .. } => Some((f64::NAN, decay_input)),
                 },
                 v_th: l.v_th,

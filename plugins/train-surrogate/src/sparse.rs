@@ -34,7 +34,7 @@ use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
 
-use crate::fused::CpuTrain;
+use crate::fused::{CpuTrain, contiguous};
 
 /// Output columns per tile (the accumulator: four AVX2 registers, two AVX-512 ones).
 const TILE: usize = 32;
@@ -235,11 +235,13 @@ fn weight_grad_host(cptr: &[usize], crow: &[u32], c: f32, dy: &[f32], rows: usiz
     dw
 }
 
-fn contiguous(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(t.clone().to_contiguous().as_slice::<f32>().expect("f32").to_vec()),
-    }
+/// The f32 values of `t`, row-major (a copy only where its layout is not).
+fn host(t: &FlexTensor) -> FlexTensor {
+    contiguous(t.clone())
+}
+
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("f32 values")
 }
 
 /// The fewest weights (`n_tgt · n_src`) for which the spike matmul is used: below, packing
@@ -257,12 +259,12 @@ pub fn spike_matmul(x: &Tensor<CpuTrain, 2>, w: &Tensor<CpuTrain, 2>) -> Option<
         return None;
     }
     let xa = x.clone().into_primitive().tensor();
-    let xs = contiguous(&xa.primitive);
-    let c = spike_value(&xs)?.unwrap_or(0.0);
-    let (ptr, col) = by_row(&xs, n_src);
+    let xs = host(&xa.primitive);
+    let c = spike_value(values(&xs))?.unwrap_or(0.0);
+    let (ptr, col) = by_row(values(&xs), n_src);
     drop(xs);
     let wa = w.clone().into_primitive().tensor();
-    let y = forward_host(&ptr, &col, c, &contiguous(&wa.primitive), n_src, n_tgt);
+    let y = forward_host(&ptr, &col, c, values(&host(&wa.primitive)), n_src, n_tgt);
     let out = FlexTensor::from_data(TensorData::new(y, [rows, n_tgt]));
     let out = match (SpikeMatmulBackward { c }).prepare::<NoCheckpointing>([xa.node.clone(), wa.node.clone()]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish((xa.primitive.clone(), wa.primitive.clone()), out),
@@ -287,8 +289,8 @@ impl Backward<Flex, 2> for SpikeMatmulBackward {
         let (rows, n_src) = (x.layout().shape()[0], x.layout().shape()[1]);
         let n_tgt = w.layout().shape()[0];
         if let Some(pw) = pw {
-            let (cptr, crow) = by_col(&contiguous(&x), n_src);
-            let dw = weight_grad_host(&cptr, &crow, self.c, &contiguous(&dy), rows, n_tgt);
+            let (cptr, crow) = by_col(values(&host(&x)), n_src);
+            let dw = weight_grad_host(&cptr, &crow, self.c, values(&host(&dy)), rows, n_tgt);
             grads.register::<Flex>(pw.id, FlexTensor::from_data(TensorData::new(dw, [n_tgt, n_src])));
         }
         if let Some(px) = px {
