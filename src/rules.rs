@@ -3,6 +3,12 @@
 //! Every rule draws from counter-based streams keyed by the projection, so the synapses
 //! are the same whatever the thread count. Bernoulli connectivity skips over absent pairs
 //! with geometric gaps (O(synapses), not O(pairs)), as Brian2 does.
+//!
+//! Rules draw per target where the rule allows it (`pairwise_bernoulli`: one stream per
+//! target, skipping over sources; `fixed_indegree`: one per target), so a shard asking for
+//! a range of targets ([`ConnectCtx::targets`]) draws only its own synapses. A rule fixed
+//! on the source side (`fixed_outdegree`) or drawing from one stream (`fixed_total_number`)
+//! draws every pair and keeps those in range: O(all synapses) per shard, the same pairs.
 
 use std::collections::HashSet;
 
@@ -81,7 +87,7 @@ pub(crate) fn precheck(name: &str, c: &ConnectCtx, p: &Params) -> Result<Option<
 fn all_to_all(c: &ConnectCtx, _: &Params) -> Result<Pairs, String> {
     let mut out = Pairs::default();
     for s in 0..c.n_src {
-        for t in 0..c.n_tgt {
+        for t in c.targets.clone() {
             if c.allow_autapses || !c.is_autapse(s, t) {
                 out.push(s, t);
             }
@@ -95,7 +101,7 @@ fn one_to_one(c: &ConnectCtx, _: &Params) -> Result<Pairs, String> {
         return Err(format!("one_to_one needs equal sizes, found {} sources and {} targets", c.n_src, c.n_tgt));
     }
     let mut out = Pairs::default();
-    for i in 0..c.n_src {
+    for i in c.targets.clone() {
         if c.allow_autapses || !c.is_autapse(i, i) {
             out.push(i, i);
         }
@@ -103,6 +109,8 @@ fn one_to_one(c: &ConnectCtx, _: &Params) -> Result<Pairs, String> {
     Ok(out)
 }
 
+/// Each target draws its sources from its own stream, skipping absent pairs with
+/// geometric gaps: a range of targets costs only its own synapses.
 fn pairwise_bernoulli(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     let prob = p.get("p");
     if !(0.0..=1.0).contains(&prob) {
@@ -113,15 +121,15 @@ fn pairwise_bernoulli(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
         return Ok(out);
     }
     let ln_q = (1.0 - prob).ln();
-    for s in 0..c.n_src {
-        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, s as u64);
-        let mut t = rng.geometric(ln_q);
-        while (t as usize) < c.n_tgt {
-            let tu = t as usize;
-            if c.allow_autapses || !c.is_autapse(s, tu) {
-                out.push(s, tu);
+    for t in c.targets.clone() {
+        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
+        let mut s = rng.geometric(ln_q);
+        while (s as usize) < c.n_src {
+            let su = s as usize;
+            if c.allow_autapses || !c.is_autapse(su, t) {
+                out.push(su, t);
             }
-            t = t.saturating_add(1).saturating_add(rng.geometric(ln_q));
+            s = s.saturating_add(1).saturating_add(rng.geometric(ln_q));
         }
     }
     Ok(out)
@@ -146,7 +154,10 @@ fn fixed_degree(c: &ConnectCtx, k: u64, by_target: bool) -> Result<Pairs, String
         if by_target { (c.n_tgt, c.tgt_offset, c.n_src, c.src_offset) } else { (c.n_src, c.src_offset, c.n_tgt, c.tgt_offset) };
     let mut out = Pairs::default();
     let mut buf = Vec::new();
-    for f in 0..n_fixed {
+    // Fixed targets: only those wanted draw. Fixed sources: every one draws (its stream
+    // gives all its targets at once) and only the pairs in range are kept.
+    let fixed = if by_target { c.targets.clone() } else { 0..n_fixed };
+    for f in fixed {
         let avail = if by_target { c.possible_sources(f) } else { c.possible_targets(f) };
         if k > 0 && avail == 0 || !c.allow_multapses && k as usize > avail {
             let (what, side) = if by_target { ("indegree", "sources") } else { ("outdegree", "targets") };
@@ -159,7 +170,11 @@ fn fixed_degree(c: &ConnectCtx, k: u64, by_target: bool) -> Result<Pairs, String
         let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, f as u64);
         draw_k(&mut rng, k, n_other, !c.allow_multapses, forbidden, &mut buf);
         for &o in &buf {
-            if by_target { out.push(o, f) } else { out.push(f, o) }
+            if by_target {
+                out.push(o, f)
+            } else if c.wants(o) {
+                out.push(f, o)
+            }
         }
     }
     Ok(out)
@@ -182,13 +197,18 @@ fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, 0);
     let mut seen = HashSet::new();
     let mut out = Pairs::default();
-    while (out.src.len() as u64) < n {
+    // One stream for all pairs: every shard draws them all and keeps those in range.
+    let mut drawn = 0u64;
+    while drawn < n {
         let s = rng.below(c.n_src as u64) as usize;
         let t = rng.below(c.n_tgt as u64) as usize;
         if !c.allow_autapses && c.is_autapse(s, t) || !c.allow_multapses && !seen.insert((s, t)) {
             continue;
         }
-        out.push(s, t);
+        drawn += 1;
+        if c.wants(t) {
+            out.push(s, t);
+        }
     }
     Ok(out)
 }

@@ -37,6 +37,19 @@ pub struct Sim {
 }
 
 impl SimBuilder {
+    /// The synapses of every projection (scenario order), drawn from the seed's streams as
+    /// a build draws them; with `ranges` (one range of neuron indices per population, in
+    /// scenario order), only those onto the targets in the ranges: a shard's share, equal
+    /// to the whole build's synapses onto those targets, in the same order.
+    pub fn draw_synapses(&self, scenario: &Scenario, ranges: Option<&[std::ops::Range<usize>]>) -> Result<Vec<crate::net::synapse::DrawnSynapses>> {
+        if let Some(r) = ranges
+            && (r.len() != scenario.populations.len() || r.iter().zip(&scenario.populations).any(|(r, p)| r.start > r.end || r.end > p.size))
+        {
+            return Err(Error::Input(format!("{}: a shard needs one range of neurons per population, within its size", scenario.path.display())));
+        }
+        crate::build::draw_synapses(scenario, ranges)
+    }
+
     /// Builds the world for `scenario`: draws connectivity, weights, delays and initial
     /// values from the seed's streams, and assembles the schedule with the core's systems
     /// and every plugin's.

@@ -35,12 +35,25 @@ fn coba_statistics_in_band() {
     assert!((mcv - 1.50).abs() <= 0.05, "COBA mean CV ISI {mcv} outside 1.50 ± 0.05");
 }
 
+/// CUBA's per-seed statistics spread too, so the band is checked on the mean over ten
+/// seeds, as for COBA. Measured 2026-11-23 over seeds 1-12 (1 s each): with synapses
+/// drawn per source row (before shards), E rates 4.97-5.93 Hz and CV 0.511-0.531, mean CV
+/// 0.5215; drawn per target (today), E rates 5.23-6.11 Hz and CV 0.504-0.545, mean CV
+/// 0.5238. Both are in the band on the mean; each draw has seeds outside it.
 #[test]
 fn cuba_statistics_in_band() {
-    for seed in [1, 2, 3] {
+    let seeds = 1..=10u64;
+    let n = seeds.clone().count() as f64;
+    let (mut me, mut mi, mut mcv) = (0.0, 0.0, 0.0);
+    for seed in seeds {
         let (re, ri, cv) = stats("cuba.toml", seed);
-        assert!((5.3..=6.0).contains(&re), "seed {seed}: CUBA E rate {re} Hz outside 5.3-6.0");
-        assert!((5.3..=6.0).contains(&ri), "seed {seed}: CUBA I rate {ri} Hz outside 5.3-6.0");
-        assert!((cv - 0.52).abs() <= 0.02, "seed {seed}: CUBA CV ISI {cv} outside 0.52 ± 0.02");
+        assert!((4.5..=6.8).contains(&re) && (4.5..=6.8).contains(&ri), "seed {seed}: CUBA rates {re}/{ri} Hz are implausible");
+        assert!((0.47..=0.57).contains(&cv), "seed {seed}: CUBA CV ISI {cv} is implausible");
+        me += re / n;
+        mi += ri / n;
+        mcv += cv / n;
     }
+    assert!((5.3..=6.0).contains(&me), "CUBA mean E rate {me} Hz outside 5.3-6.0");
+    assert!((5.3..=6.0).contains(&mi), "CUBA mean I rate {mi} Hz outside 5.3-6.0");
+    assert!((mcv - 0.52).abs() <= 0.02, "CUBA mean CV ISI {mcv} outside 0.52 ± 0.02");
 }

@@ -155,3 +155,141 @@ fn weight_and_delay_distributions_have_their_moments() {
     let md = d.iter().map(|&k| k as f64).sum::<f64>() / d.len() as f64;
     assert!((md - 20.0).abs() < 0.2, "mean delay {md} steps");
 }
+
+/// The synapses of the projection onto targets `range` of population `pop`, as
+/// (source, target, weight bits, delay), in CSR order.
+fn drawn_onto(sc: &Scenario, ranges: Option<&[std::ops::Range<usize>]>) -> Vec<Vec<(usize, u32, u64, u32)>> {
+    let drawn = builder().draw_synapses(sc, ranges).expect("draw");
+    drawn
+        .iter()
+        .map(|d| {
+            let mut out = Vec::new();
+            for s in 0..d.csr.row_ptr.len() - 1 {
+                for k in d.csr.row(s) {
+                    let w = match &d.kernel_index {
+                        Some(ix) => d.weight[ix[k] as usize],
+                        None => d.weight[k],
+                    };
+                    out.push((s, d.csr.col[k], w.to_bits(), d.delay.of(k)));
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// A shard builds its targets' synapses alone: for every rule, with weights and delays
+/// drawn from distributions, any split of the populations into ranges gives exactly the
+/// whole build's synapses onto each range, in the same order, and the ranges together
+/// give them all.
+#[test]
+fn every_rule_builds_a_range_of_targets_alone() {
+    let rules = [
+        ("all_to_all", ""),
+        ("one_to_one", ""),
+        ("pairwise_bernoulli", "p = 0.1"),
+        ("pairwise_bernoulli", "p = 0.1\nallow_autapses = false"),
+        ("fixed_indegree", "indegree = 7"),
+        ("fixed_indegree", "indegree = 7\nallow_multapses = false\nallow_autapses = false"),
+        ("fixed_outdegree", "outdegree = 9"),
+        ("fixed_total_number", "n = 900\nallow_multapses = false"),
+    ];
+    for (rule, params) in rules {
+        let text = format!(
+            r#"
+            [simulation]
+            dt = "0.1 ms"
+            t_stop = "0 ms"
+            seed = 11
+            [[population]]
+            name = "A"
+            size = 120
+            model = "lif"
+            [[population]]
+            name = "B"
+            size = 120
+            model = "lif"
+            [[projection]]
+            name = "ab"
+            from = "A[5:115]"
+            to = "B[3:113]"
+            rule = "{rule}"
+            receptor = "v"
+            weight = {{ dist = "normal", mean = "1 mV", std = "0.2 mV" }}
+            delay = {{ dist = "uniform", low = "0.1 ms", high = "2 ms" }}
+            {params}
+            [[projection]]
+            name = "aa"
+            from = "A[10:]"
+            to = "A[:110]"
+            rule = "{rule}"
+            receptor = "v"
+            weight = {{ dist = "uniform", low = "0.5 mV", high = "1 mV" }}
+            delay = "1 ms"
+            {params}
+            "#
+        );
+        let sc = load(&text);
+        let whole = drawn_onto(&sc, None);
+        assert!(whole.iter().all(|p| !p.is_empty()), "{rule}: every projection has synapses");
+        for bounds in [vec![0, 120], vec![0, 60, 120], vec![0, 1, 50, 120], vec![0, 30, 31, 90, 120], vec![0, 0, 120]] {
+            let mut union = vec![Vec::new(); whole.len()];
+            for w in bounds.windows(2) {
+                // Population A split differently from B, to show the ranges are per population.
+                let ranges = [120 - w[1]..120 - w[0], w[0]..w[1]];
+                let part = drawn_onto(&sc, Some(&ranges));
+                for (j, (p, all)) in part.iter().zip(&whole).enumerate() {
+                    let r = &ranges[if j == 0 { 1 } else { 0 }];
+                    let expect: Vec<_> = all.iter().filter(|x| r.contains(&(x.1 as usize))).copied().collect();
+                    assert_eq!(p, &expect, "{rule} ({params}): projection {j}, targets {r:?}");
+                    union[j].extend(p.iter().copied());
+                }
+            }
+            for (u, all) in union.iter_mut().zip(&whole) {
+                let mut all = all.clone();
+                u.sort();
+                all.sort();
+                assert_eq!(*u, all, "{rule}: the ranges together hold every synapse once");
+            }
+        }
+    }
+}
+
+/// A plugin's rule that ignores the range (conv2d) is cut to it by the core.
+#[test]
+fn a_rule_that_ignores_the_range_is_cut_to_it() {
+    let sc = load(
+        r#"
+        [simulation]
+        dt = "0.1 ms"
+        t_stop = "0 ms"
+        [[population]]
+        name = "img"
+        size = 64
+        shape = [1, 8, 8]
+        model = "lif"
+        [[population]]
+        name = "fm"
+        size = 72
+        shape = [2, 6, 6]
+        model = "lif"
+        [[projection]]
+        name = "conv"
+        from = "img"
+        to = "fm"
+        rule = "conv2d"
+        kernel_size = 3
+        receptor = "v"
+        weight = { dist = "normal", mean = "1 mV", std = "0.1 mV" }
+        delay = { dist = "uniform", low = "0 ms", high = "1 ms" }
+        "#,
+    );
+    let whole = drawn_onto(&sc, None);
+    let ranges = [0..64, 20..50];
+    let part = drawn_onto(&sc, Some(&ranges));
+    let expect: Vec<_> = whole[0].iter().filter(|x| (20..50).contains(&(x.1 as usize))).copied().collect();
+    assert!(!expect.is_empty());
+    assert_eq!(part[0], expect);
+    let bad = builder().draw_synapses(&sc, Some(&[0..64, 20..73]));
+    assert!(matches!(bad, Err(e) if e.to_string().contains("one range of neurons per population")));
+}

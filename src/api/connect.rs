@@ -1,6 +1,13 @@
 //! Connection rules: which (source, target) pairs a projection connects. A rule is a
 //! function of a [`ConnectCtx`] and its parameters that draws from counter-based streams
 //! keyed by the projection, so the synapses do not depend on threads or build order.
+//!
+//! A rule may be asked for a range of targets only ([`ConnectCtx::targets`]): a shard of a
+//! partitioned network builds only its own neurons' incoming synapses. It must then give
+//! exactly the pairs of a whole build whose target is in the range, in the same order. The
+//! core's rules draw per target where they can (`pairwise_bernoulli`, `fixed_indegree`, ...),
+//! so a range costs only its own synapses; a rule that ignores the range is still correct:
+//! the core keeps only the pairs in range.
 
 use crate::api::model::{ParamSpec, Params};
 
@@ -25,6 +32,9 @@ pub struct ConnectCtx {
     pub allow_autapses: bool,
     /// Whether a pair may be connected more than once.
     pub allow_multapses: bool,
+    /// The targets (relative, within `0..n_tgt`) whose pairs are wanted: the whole
+    /// `0..n_tgt`, or one shard's range. Pairs outside it are dropped by the core.
+    pub targets: std::ops::Range<usize>,
     /// Layout of the sources (`shape = [c, h, w]` of the population or encoder), when the
     /// projection selects the whole of one that has a shape.
     pub src_shape: Option<Vec<usize>>,
@@ -33,6 +43,10 @@ pub struct ConnectCtx {
 }
 
 impl ConnectCtx {
+    /// Whether target `t` (relative) is in the wanted range.
+    pub fn wants(&self, t: usize) -> bool {
+        self.targets.contains(&t)
+    }
     /// Whether relative pair (s, t) is a neuron to itself.
     pub fn is_autapse(&self, s: usize, t: usize) -> bool {
         self.same_population && self.src_offset + s == self.tgt_offset + t

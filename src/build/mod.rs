@@ -4,13 +4,13 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::api::connect::ConnectCtx;
+use crate::api::connect::{ConnectCtx, Pairs};
 use crate::api::model::Col;
 use crate::api::run::{EngineKind, RunOptions};
 use crate::api::synapse::SynapseVarSpec;
 use crate::monitor::weights::WeightRecorder;
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
-use crate::net::synapse::{Csr, Delays, SynapseTable};
+use crate::net::synapse::{Csr, Delays, DrawnSynapses as Drawn, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputOrder, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
 use crate::registry::Registry;
 use crate::scenario::estimate::DrawnSize;
@@ -36,15 +36,6 @@ pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
     }
 }
 
-/// The synapses of one projection, before they are spawned.
-struct Drawn {
-    csr: Csr,
-    /// Per synapse, or the shared kernel when `kernel_index` is given.
-    weight: Vec<f64>,
-    kernel_index: Option<Vec<u32>>,
-    delay: Delays,
-}
-
 /// Builds the world of `scenario` (which is left as it was: it can build again).
 pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry) -> Result<Built> {
     let mut world = World::new();
@@ -52,7 +43,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
         EngineKind::Tensor => Some(opts.device.to_burn()?),
         EngineKind::Cpu | EngineKind::Device => None,
     };
-    let drawn = draw_synapses(scenario)?;
+    let drawn = draw_synapses(scenario, None)?;
     // The synapses and delays actually drawn, checked before the network is spawned.
     let sizes: Vec<DrawnSize> = drawn.iter().map(|d| DrawnSize { synapses: d.csr.len() as u64, max_delay: d.delay.max() as u64 }).collect();
     scenario.estimate_drawn(&sizes).check(&scenario.limit)?;
@@ -71,13 +62,28 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
 }
 
 /// Stage 1: every projection's pairs, weights and delays, from the seed's streams.
-fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
+///
+/// `ranges`: the neurons of each population this build holds (a shard's), or `None` for
+/// all; only the synapses onto those targets are drawn, with the draws of a whole build.
+/// Weights and delays drawn from a distribution come from one stream per target, in the
+/// order of its synapses (source ascending), so any range of targets draws them alone.
+pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Range<usize>]>) -> Result<Vec<Drawn>> {
     let (seed, dt) = (scenario.seed, scenario.dt_ms);
     let mut out = Vec::with_capacity(scenario.projections.len());
     for p in &scenario.projections {
         let (n_src, src_offset, same) = match &p.from {
             SourceRef::Population(s) => (s.len(), s.start, s.index == p.to.index),
             SourceRef::Encoder(s) => (s.len(), s.start, false),
+        };
+        // The wanted targets, relative to the projection's selection.
+        let targets = match ranges {
+            None => 0..p.to.len(),
+            Some(r) => {
+                let r = &r[p.to.index];
+                let lo = r.start.clamp(p.to.start, p.to.end);
+                let hi = r.end.clamp(lo, p.to.end);
+                lo - p.to.start..hi - p.to.start
+            }
         };
         let ctx = ConnectCtx {
             seed,
@@ -89,10 +95,11 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
             same_population: same,
             allow_autapses: p.allow_autapses,
             allow_multapses: p.allow_multapses,
+            targets: targets.clone(),
             src_shape: p.src_shape.clone(),
             tgt_shape: p.tgt_shape.clone(),
         };
-        let pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
+        let mut pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
             .map_err(|m| Error::Input(format!("{}: projection `{}`: {m}", scenario.path.display(), p.name)))?;
         // A rule is plugin code: what it returns is checked before it is trusted.
         let bad_rule = |m: String| Error::Runtime(format!("{}: projection `{}`: connection rule `{}` {m} (a bug in the rule)", scenario.path.display(), p.name, p.rule.spec.name));
@@ -114,8 +121,38 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
                 return Err(bad_rule(format!("returned kernel entry {k} of a kernel of {len}")));
             }
         }
+        keep_targets(&mut pairs, &targets);
         let (csr, kernel_index) = Csr::from_pairs_with_kernel(&pairs, n_src, p.to.start);
         drop(pairs);
+        let const_delay = match p.delay_ms {
+            ValueDist::Const(d) => Some((d / dt).round() as u32),
+            _ => None,
+        };
+        let mut delays = vec![0u32; if const_delay.is_some() { 0 } else { csr.len() }];
+        let weight_dist = match (&p.weight, &kernel_index) {
+            (WeightDef::Dist(d), None) => Some(d),
+            _ => None,
+        };
+        let mut weight = vec![0.0; if kernel_index.is_none() { csr.len() } else { 0 }];
+        if const_delay.is_none() || weight_dist.is_some() {
+            for_each_by_target(&csr, p.to.start + targets.start, targets.len(), |t, syn| {
+                let t = (targets.start + t) as u64;
+                let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, t);
+                let mut dr = Stream::new(seed, p.key, purpose::DELAY, t);
+                for &k in syn {
+                    if let Some(d) = weight_dist {
+                        weight[k as usize] = draw(d, &mut wr);
+                    }
+                    if const_delay.is_none() {
+                        delays[k as usize] = (draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32;
+                    }
+                }
+            });
+        }
+        let delay = match const_delay {
+            Some(d) => Delays::Const(d),
+            None => Delays::Each(delays),
+        };
         if let Some(index) = kernel_index {
             let len: usize = p.kernel.as_ref().map_or(0, |s| s.iter().product());
             let kernel = match &p.weight {
@@ -125,42 +162,62 @@ fn draw_synapses(scenario: &Scenario) -> Result<Vec<Drawn>> {
                     (0..len).map(|_| draw(d, &mut wr)).collect()
                 }
             };
-            let delay = match p.delay_ms {
-                ValueDist::Const(d) => Delays::Const((d / dt).round() as u32),
-                _ => {
-                    let mut dr = Stream::new(seed, p.key, purpose::DELAY, 0);
-                    Delays::Each((0..csr.len()).map(|_| (draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32).collect())
-                }
-            };
             out.push(Drawn { csr, weight: kernel, kernel_index: Some(index), delay });
             continue;
         }
-        let mut weight = Vec::with_capacity(csr.len());
-        let mut delays = Vec::new();
-        let const_delay = match p.delay_ms {
-            ValueDist::Const(d) => Some((d / dt).round() as u32),
-            _ => None,
-        };
-        for row in 0..n_src {
-            let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, row as u64);
-            let mut dr = Stream::new(seed, p.key, purpose::DELAY, row as u64);
-            for k in csr.row(row) {
-                weight.push(match &p.weight {
-                    WeightDef::Dist(d) => draw(d, &mut wr),
-                    WeightDef::Matrix { sources, values, .. } => values[(csr.col[k] as usize - p.to.start) * sources + row],
-                });
-                if const_delay.is_none() {
-                    delays.push((draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32);
+        if let WeightDef::Matrix { sources, values, .. } = &p.weight {
+            for row in 0..n_src {
+                for k in csr.row(row) {
+                    weight[k] = values[(csr.col[k] as usize - p.to.start) * sources + row];
                 }
             }
         }
-        let delay = match const_delay {
-            Some(d) => Delays::Const(d),
-            None => Delays::Each(delays),
-        };
         out.push(Drawn { csr, weight, kernel_index: None, delay });
     }
     Ok(out)
+}
+
+/// Drops the pairs whose target is outside `targets` (a rule may ignore the range).
+fn keep_targets(pairs: &mut Pairs, targets: &std::ops::Range<usize>) {
+    let shared = !pairs.kernel.is_empty();
+    let mut kept = 0;
+    for i in 0..pairs.tgt.len() {
+        if targets.contains(&(pairs.tgt[i] as usize)) {
+            pairs.src[kept] = pairs.src[i];
+            pairs.tgt[kept] = pairs.tgt[i];
+            if shared {
+                pairs.kernel[kept] = pairs.kernel[i];
+            }
+            kept += 1;
+        }
+    }
+    pairs.src.truncate(kept);
+    pairs.tgt.truncate(kept);
+    if shared {
+        pairs.kernel.truncate(kept);
+    }
+}
+
+/// Calls `f(t, synapses)` for each of the `n` targets from population index `first`, with
+/// that target's synapses (CSR positions) in CSR order: source ascending.
+fn for_each_by_target(csr: &Csr, first: usize, n: usize, mut f: impl FnMut(usize, &[u32])) {
+    let mut ptr = vec![0usize; n + 1];
+    for &c in &csr.col {
+        ptr[c as usize - first + 1] += 1;
+    }
+    for i in 0..n {
+        ptr[i + 1] += ptr[i];
+    }
+    let mut next = ptr.clone();
+    let mut syn = vec![0u32; csr.len()];
+    for (k, &c) in csr.col.iter().enumerate() {
+        let slot = &mut next[c as usize - first];
+        syn[*slot] = k as u32;
+        *slot += 1;
+    }
+    for t in 0..n {
+        f(t, &syn[ptr[t]..ptr[t + 1]]);
+    }
 }
 
 /// Steps a source's spike history holds: its longest outgoing delay + 2 (a population's

@@ -98,6 +98,20 @@ impl Delays {
     }
 }
 
+/// The synapses of one projection as drawn from the seed's streams, before they are
+/// spawned (or those onto one shard's range of targets; see `SimBuilder::draw_synapses`).
+#[derive(Clone, Debug)]
+pub struct DrawnSynapses {
+    /// Pairs by source row; targets are population indices.
+    pub csr: Csr,
+    /// Per synapse (CSR order), or the shared kernel when `kernel_index` is given.
+    pub weight: Vec<f64>,
+    /// Per synapse, its entry of the shared kernel (rules that share weights).
+    pub kernel_index: Option<Vec<u32>>,
+    /// Delays in steps.
+    pub delay: Delays,
+}
+
 /// The incoming synapses of each target neuron: those of neuron `t` (population-wide
 /// index) are `syn[ptr[t]..ptr[t+1]]`, ascending (so in delivery order).
 #[derive(Clone, Debug, Default)]

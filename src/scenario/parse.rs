@@ -239,7 +239,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             SourceRef::Encoder(s) => whole(&encoders[s.index].shape, s.start, s.len(), encoders[s.index].size),
         };
         let tgt_shape = whole(&populations[to.index].shape, to.start, to.len(), populations[to.index].size);
-        let cctx = ConnectCtx { seed, entity: 0, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone() };
+        let cctx = ConnectCtx { seed, entity: 0, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, targets: 0..to.len(), src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone() };
         let kernel = match spec.kernel {
             Some(k) => Some(k(&cctx, &rule_params).map_err(|m| t.err(rn, "rule", m))?),
             None => None,
