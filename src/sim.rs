@@ -10,7 +10,7 @@ use crate::api::run::{EngineKind, RunOptions};
 use crate::api::sets::SimSystems;
 use crate::engine::Faults;
 use crate::net::synapse::SynapseTable;
-use crate::net::{Clock, CpuPool, NeuronState, RunInfo, Spikes};
+use crate::net::{Clock, CpuPool, NeuronState, RunInfo, ShardLink, Spikes};
 use crate::registry::{SimBuilder, StateSection};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
@@ -30,6 +30,8 @@ pub struct Sim {
     pub monitors: Vec<Entity>,
     /// The scenario it was built from (definitions only; state is in the world).
     pub scenario: Scenario,
+    /// The other shards of a sharded run (`RunOptions::shards`); `world` is shard 0.
+    peers: Vec<Peer>,
     /// Plugins' checkpointed state, in registration order.
     pub(crate) plugin_sections: Arc<Vec<StateSection>>,
     /// Plugins' output arrays.
@@ -52,12 +54,61 @@ impl SimBuilder {
 
     /// Builds the world for `scenario`: draws connectivity, weights, delays and initial
     /// values from the seed's streams, and assembles the schedule with the core's systems
-    /// and every plugin's.
+    /// and every plugin's. With `opts.shards = K > 1`, K worlds (shards), each holding a
+    /// range of every population, linked to exchange spikes every step; the `Sim` is
+    /// shard 0 (which records) and steps the others beside it on their own threads.
     pub fn build(&self, scenario: Scenario, opts: &RunOptions) -> Result<Sim> {
         self.check()?;
+        let count = opts.shards.max(1);
+        let mut worlds = Vec::with_capacity(count);
+        for k in 0..count {
+            worlds.push(self.assemble(&scenario, opts, k)?);
+        }
+        if count > 1 {
+            // One channel per ordered pair of shards.
+            let mut to: Vec<Vec<Option<crossbeam_channel::Sender<Vec<Vec<u32>>>>>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+            let mut from: Vec<Vec<Option<crossbeam_channel::Receiver<Vec<Vec<u32>>>>>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+            for a in 0..count {
+                for b in (0..count).filter(|&b| b != a) {
+                    let (tx, rx) = crossbeam_channel::unbounded();
+                    to[a][b] = Some(tx);
+                    from[b][a] = Some(rx);
+                }
+            }
+            for (k, ((w, _, built), (to, from))) in worlds.iter_mut().zip(to.into_iter().zip(from)).enumerate() {
+                w.insert_resource(ShardLink { index: k, populations: built.populations.clone(), to, from });
+            }
+        }
+        let mut shards = worlds.into_iter();
+        let (world, schedule, built) = shards.next().expect("one shard at least");
+        let peers = shards.map(|(world, schedule, _)| Peer { world, schedule }).collect();
+        tracing::info!(
+            populations = built.populations.len(),
+            projections = built.projections.len(),
+            shards = count,
+            "network built from {}",
+            scenario.path.display()
+        );
         let reg = self.registry();
-        let built = crate::build::build_world(&scenario, opts, reg)?;
-        let mut world = built.world;
+        Ok(Sim {
+            world,
+            schedule,
+            peers,
+            populations: built.populations,
+            projections: built.projections,
+            encoders: built.encoders,
+            monitors: built.monitors,
+            scenario,
+            plugin_sections: Arc::new(reg.sections.clone()),
+            plugin_outputs: Arc::new(reg.outputs.clone()),
+        })
+    }
+
+    /// One world (shard `shard` of `opts.shards`) and its initialised schedule.
+    fn assemble(&self, scenario: &Scenario, opts: &RunOptions, shard: usize) -> Result<(World, Schedule, crate::build::Built)> {
+        let reg = self.registry();
+        let mut built = crate::build::build_world(scenario, opts, reg, shard)?;
+        let mut world = std::mem::take(&mut built.world);
         world.insert_resource(Faults::default());
 
         let mut schedule = Schedule::default();
@@ -84,6 +135,9 @@ impl SimBuilder {
                 schedule.add_systems(crate::engine::device::step_device.in_set(SimSystems::Integrate))
             }
         };
+        if opts.shards > 1 {
+            schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::cpu::integrate_cpu));
+        }
         if opts.engine != EngineKind::Device {
             schedule.add_systems(crate::engine::deliver::propagate_spikes.in_set(SimSystems::Propagate));
         }
@@ -96,27 +150,19 @@ impl SimBuilder {
         schedule
             .initialize(&mut world)
             .map_err(|e| Error::Runtime(format!("schedule: {}", e.to_string(schedule.graph(), &world))))?;
-
-        tracing::info!(
-            populations = built.populations.len(),
-            projections = built.projections.len(),
-            plugin_systems = reg.systems.len(),
-            "network built from {}",
-            scenario.path.display()
-        );
-        Ok(Sim {
-            world,
-            schedule,
-            populations: built.populations,
-            projections: built.projections,
-            encoders: built.encoders,
-            monitors: built.monitors,
-            scenario,
-            plugin_sections: Arc::new(reg.sections.clone()),
-            plugin_outputs: Arc::new(reg.outputs.clone()),
-        })
+        Ok((world, schedule, built))
     }
 }
+
+/// A shard other than the first: its world and schedule, stepped on a thread of its own
+/// beside shard 0's.
+struct Peer {
+    world: World,
+    schedule: Schedule,
+}
+
+/// Steps a sharded run takes between two checks of `go` and of faults.
+const SHARD_CHUNK: u64 = 64;
 
 impl Sim {
     /// Steps completed.
@@ -154,8 +200,19 @@ impl Sim {
 
     /// Advances up to `n` steps, checking `go` before each (a Ctrl-C flag, say): the steps
     /// run as one batch, so the device engine copies spikes to the host once, at the end.
+    /// A sharded run checks `go` and faults every [`SHARD_CHUNK`] steps: all shards run
+    /// the same steps, since each waits for the others' spikes.
     pub fn run_steps_while(&mut self, n: u64, mut go: impl FnMut() -> bool + Send) {
         let _span = tracing::debug_span!("run_steps", from = self.step_count(), n).entered();
+        if !self.peers.is_empty() {
+            let mut done = 0;
+            while done < n && self.fault().is_none() && go() {
+                let chunk = (n - done).min(SHARD_CHUNK);
+                self.run_shards(chunk);
+                done += chunk;
+            }
+            return;
+        }
         let pool = self.world.get_resource::<CpuPool>().and_then(|p| p.pool.clone());
         let (world, schedule) = (&mut self.world, &mut self.schedule);
         let mut steps = || {
@@ -178,9 +235,51 @@ impl Sim {
         crate::monitor::record_flushed_now(&mut self.world);
     }
 
-    /// The first contract violation of a plugin found while stepping, if any.
+    /// Runs `n` steps of every shard, each on its own thread (shard 0 on this one).
+    fn run_shards(&mut self, n: u64) {
+        let peers = std::mem::take(&mut self.peers);
+        let (world, schedule) = (&mut self.world, &mut self.schedule);
+        let joined = std::thread::scope(|s| {
+            // NOTE: the peers move into their threads and come back: one that panics drops
+            // its world, and with it its channels, so the others stop waiting for it.
+            let handles: Vec<_> = peers
+                .into_iter()
+                .map(|mut p| {
+                    s.spawn(move || {
+                        for _ in 0..n {
+                            p.schedule.run(&mut p.world);
+                        }
+                        p
+                    })
+                })
+                .collect();
+            for _ in 0..n {
+                schedule.run(world);
+            }
+            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+        });
+        for j in joined {
+            match j {
+                Ok(p) => self.peers.push(p),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    }
+
+    /// Shards the run is split into (1: one world).
+    pub fn shards(&self) -> usize {
+        1 + self.peers.len()
+    }
+
+    /// Every shard's world, shard 0 first.
+    fn worlds(&self) -> impl Iterator<Item = &World> {
+        std::iter::once(&self.world).chain(self.peers.iter().map(|p| &p.world))
+    }
+
+    /// The first contract violation of a plugin found while stepping, if any (in any
+    /// shard).
     pub fn fault(&self) -> Option<&str> {
-        self.world.resource::<Faults>().0.first().map(String::as_str)
+        self.worlds().find_map(|w| w.resource::<Faults>().0.first().map(String::as_str))
     }
 
     /// The step the run ends at: the scenario's `t_stop`, unless [`Sim::set_end`] moved it.
@@ -212,11 +311,17 @@ impl Sim {
         self.scenario.population(name).map(|i| self.populations[i])
     }
 
-    /// A copy of a state variable of a population (by names).
+    /// A copy of a state variable of a population (by names); of a sharded run, the
+    /// shards' ranges in order.
     pub fn state(&self, population: &str, var: &str) -> Option<Vec<f64>> {
         let pi = self.scenario.population(population)?;
         let k = self.scenario.populations[pi].model.vars().iter().position(|v| v.name == var)?;
-        Some(self.world.get::<NeuronState>(self.populations[pi])?.var_to_host(k))
+        let mut out = self.world.get::<NeuronState>(self.populations[pi])?.var_to_host(k);
+        for p in &self.peers {
+            let e = p.world.get_resource::<ShardLink>()?.populations[pi];
+            out.extend(p.world.get::<NeuronState>(e)?.var_to_host(k));
+        }
+        Some(out)
     }
 
     /// Checks that no plugin broke its contract while stepping and that every state
@@ -230,10 +335,9 @@ impl Sim {
 
     /// Checks every state variable is finite; names the first bad one.
     pub fn check_finite(&self) -> Result<()> {
-        for (pi, p) in self.scenario.populations.iter().enumerate() {
-            let st = self.world.get::<NeuronState>(self.populations[pi]).expect("population state");
-            for (k, v) in p.model.vars().iter().enumerate() {
-                let col = st.var_to_host(k);
+        for p in &self.scenario.populations {
+            for v in p.model.vars() {
+                let Some(col) = self.state(&p.name, v.name) else { continue };
                 if let Some(i) = col.iter().position(|x| !x.is_finite()) {
                     return Err(Error::Runtime(format!(
                         "population `{}` neuron {i}: `{}` became {} by t = {} ms (dt too large, or a parameter out of range?)",
@@ -253,8 +357,21 @@ impl Sim {
         self.populations.iter().map(|&e| self.world.get::<Spikes>(e).map_or(0, |s| s.total)).collect()
     }
 
-    /// Synapses of each projection, in scenario order.
+    /// Synapses of each projection, in scenario order (of all shards).
     pub fn synapse_counts(&self) -> Vec<usize> {
-        self.projections.iter().map(|&e| self.world.get::<SynapseTable>(e).map_or(0, |p| p.len())).collect()
+        (0..self.projections.len()).map(|i| self.tables(i).iter().map(|t| t.len()).sum()).collect()
+    }
+
+    /// The synapse tables of projection `i` (scenario order): one, or one per shard.
+    pub fn tables(&self, i: usize) -> Vec<&SynapseTable> {
+        let name = &self.scenario.projections[i].name;
+        let mut out: Vec<&SynapseTable> = self.world.get::<SynapseTable>(self.projections[i]).into_iter().collect();
+        for p in &self.peers {
+            // Projections spawn in scenario order in every shard; found by name to be safe.
+            if let Some(mut q) = p.world.try_query::<&SynapseTable>() {
+                out.extend(q.iter(&p.world).filter(|t| &t.name == name));
+            }
+        }
+        out
     }
 }

@@ -13,7 +13,7 @@ fn device(sc: Scenario) -> Sim {
 }
 
 fn device_with(sc: Scenario, delivery: Delivery) -> Sim {
-    builder().build(sc, &RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1, delivery }).expect("device build")
+    builder().build(sc, &RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1, delivery, ..Default::default() }).expect("device build")
 }
 
 /// A small deterministic generator for test inputs.

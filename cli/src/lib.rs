@@ -91,6 +91,10 @@ struct ExecArgs {
     /// Worker threads of the cpu engine (results do not depend on it).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Split the network into this many shards, each a world on its own thread holding a
+    /// range of every population (cpu engine; results do not depend on it).
+    #[arg(long, default_value_t = 1)]
+    shards: usize,
     /// Executor.
     #[arg(long, value_enum, default_value = "cpu")]
     engine: EngineArg,
@@ -309,6 +313,9 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
     if a.threads == 0 {
         return Err(Error::Input("--threads must be at least 1".into()));
     }
+    if a.shards == 0 {
+        return Err(Error::Input("--shards must be at least 1".into()));
+    }
     let opts = RunOptions {
         engine: match a.engine {
             EngineArg::Cpu => EngineKind::Cpu,
@@ -325,6 +332,7 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
             DeliveryArg::Pull => Delivery::Pull,
             DeliveryArg::Push => Delivery::Push { capacity: 16 },
         },
+        shards: a.shards,
     };
     Ok((opts, a.quiet))
 }
@@ -466,7 +474,7 @@ fn run_and_write(
     let timings = Timings { wall_time_s: t0.elapsed().as_secs_f64(), build_time_s, loop_time_s };
     let m = sim.write_outputs_with(out, timings, resumed_from.clone())?;
     println!(
-        "{}: {} steps ({} ms) in {:.3} s loop, {:.3} s build [{} engine, {} thread(s), seed {}]{}",
+        "{}: {} steps ({} ms) in {:.3} s loop, {:.3} s build [{} engine, {}, seed {}]{}",
         sim.scenario.path.display(),
         m.steps - start,
         (m.steps - start) as f64 * dt,
@@ -477,7 +485,7 @@ fn run_and_write(
             EngineKind::Tensor => "tensor",
             EngineKind::Device => "device",
         },
-        opts.threads,
+        if m.shards > 1 { format!("{} shards on their own threads", m.shards) } else { format!("{} thread(s)", opts.threads) },
         m.seed,
         match &resumed_from {
             Some(f) => format!(", resumed from {f} at {} ms", start as f64 * dt),

@@ -50,11 +50,15 @@ pub struct RunOptions {
     pub threads: usize,
     /// How the device engine delivers spikes (results do not depend on it).
     pub delivery: Delivery,
+    /// Shards: the network split into this many worlds, each holding a range of every
+    /// population's neurons and their incoming synapses, on its own thread; they exchange
+    /// spikes every step (results do not depend on it; see `docs/sharding.md`).
+    pub shards: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto }
+        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto, shards: 1 }
     }
 }
 

@@ -36,21 +36,65 @@ pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
     }
 }
 
-/// Builds the world of `scenario` (which is left as it was: it can build again).
-pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry) -> Result<Built> {
+/// Shard `k` of `count`'s range of a population of `n` neurons.
+pub(crate) fn shard_range(k: usize, count: usize, n: usize) -> std::ops::Range<usize> {
+    k * n / count..(k + 1) * n / count
+}
+
+/// What a sharded run cannot do yet, named (`docs/sharding.md`).
+fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
+    let refuse = |what: String| Err(Error::Input(format!("{}: --shards {}: {what} (not sharded yet; see docs/sharding.md)", scenario.path.display(), opts.shards)));
+    if opts.engine != EngineKind::Cpu {
+        return refuse("shards run on the cpu engine only".into());
+    }
+    if opts.threads > 1 {
+        return refuse("each shard runs on one thread; use --threads 1".into());
+    }
+    if let Some(p) = scenario.projections.iter().find(|p| !p.addons.is_empty()) {
+        return refuse(format!("projection `{}` has a synapse model or a learning rule", p.name));
+    }
+    if let Some(e) = scenario.encoders.iter().find(|e| e.target.is_some()) {
+        return refuse(format!("encoder `{}` injects a current", e.name));
+    }
+    if let Some(m) = scenario.monitors.iter().find(|m| !matches!(m.kind, MonitorKind::Spikes | MonitorKind::Rate { .. })) {
+        return refuse(format!("monitor `{}` records states or weights (spike and rate monitors are sharded)", m.name));
+    }
+    if let Some((name, _)) = scenario.tables.first() {
+        return refuse(format!("the plugin table `[{name}]`"));
+    }
+    Ok(())
+}
+
+/// Builds the world of `scenario` (which is left as it was: it can build again); with
+/// `opts.shards > 1`, the world of shard `shard`: every population's range of neurons
+/// ([`shard_range`]), their incoming synapses (targets local to the range), and the
+/// monitors in shard 0 only (after the exchange every shard sees every spike).
+pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry, shard: usize) -> Result<Built> {
     let mut world = World::new();
     let device = match opts.engine {
         EngineKind::Tensor => Some(opts.device.to_burn()?),
         EngineKind::Cpu | EngineKind::Device => None,
     };
-    let drawn = draw_synapses(scenario, None)?;
+    let ranges: Option<Vec<std::ops::Range<usize>>> = if opts.shards > 1 {
+        check_shardable(scenario, opts)?;
+        Some(scenario.populations.iter().map(|p| shard_range(shard, opts.shards, p.size)).collect())
+    } else {
+        None
+    };
+    let mut drawn = draw_synapses(scenario, ranges.as_deref())?;
+    if let Some(r) = &ranges {
+        for (p, d) in scenario.projections.iter().zip(&mut drawn) {
+            let first = r[p.to.index].start as u32;
+            d.csr.col.iter_mut().for_each(|c| *c -= first);
+        }
+    }
     // The synapses and delays actually drawn, checked before the network is spawned.
     let sizes: Vec<DrawnSize> = drawn.iter().map(|d| DrawnSize { synapses: d.csr.len() as u64, max_delay: d.delay.max() as u64 }).collect();
     scenario.estimate_drawn(&sizes).check(&scenario.limit)?;
-    let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref());
+    let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref(), ranges.as_deref());
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
-    let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn)?;
-    let monitors = spawn_monitors(&mut world, scenario, &populations, &projections)?;
+    let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn, ranges.as_deref())?;
+    let monitors = if shard == 0 { spawn_monitors(&mut world, scenario, &populations, &projections)? } else { Vec::new() };
     insert_resources(&mut world, scenario, opts, device, &projections, &encoders)?;
     for (_, t) in &scenario.tables {
         t.insert(&mut world);
@@ -227,7 +271,7 @@ fn history_depth(scenario: &Scenario, drawn: &[Drawn], is_source: impl Fn(&Sourc
 }
 
 /// Stage 2: populations with their state, delay ring, spikes and spike history.
-fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], device: Option<&burn::DispatchDevice>) -> Vec<Entity> {
+fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], device: Option<&burn::DispatchDevice>, ranges: Option<&[std::ops::Range<usize>]>) -> Vec<Entity> {
     let seed = scenario.seed;
     let mut depth = vec![2usize; scenario.populations.len()];
     for (p, d) in scenario.projections.iter().zip(drawn) {
@@ -236,14 +280,17 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
     let mut out = Vec::with_capacity(scenario.populations.len());
     for (pi, p) in scenario.populations.iter().enumerate() {
         let nv = p.model.vars().len();
+        // The neurons held: all, or the shard's range (values drawn by population index).
+        let held = ranges.map_or(0..p.size, |r| r[pi].clone());
         let init = p.prepared.initial();
         let mut vars = Vec::with_capacity(nv);
         for (k, &init_k) in init.iter().enumerate().take(nv) {
             let dist = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d.clone());
             let col: Vec<f64> = match dist {
-                None => vec![init_k; p.size],
-                Some(ValueDist::Const(v)) => vec![v; p.size],
-                Some(d) => (0..p.size)
+                None => vec![init_k; held.len()],
+                Some(ValueDist::Const(v)) => vec![v; held.len()],
+                Some(d) => held
+                    .clone()
                     .map(|i| {
                         let mut r = Stream::new(seed, p.key, purpose::INIT + k as u64, i as u64);
                         draw(&d, &mut r)
@@ -259,7 +306,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         // Outgoing delays, and incoming ones (plasticity with dendritic delays reads the
         // target's spikes that far back).
         let hist = history_depth(scenario, drawn, |s| matches!(s, SourceRef::Population(x) if x.index == pi)).max(depth[pi]);
-        let mut ring = InputRing::new(depth[pi], p.model.receptors().len(), p.size);
+        let mut ring = InputRing::new(depth[pi], p.model.receptors().len(), held.len());
         for proj in scenario.projections.iter().filter(|x| x.to.index == pi) {
             ring.activate(proj.receptor);
         }
@@ -273,7 +320,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         let e = world
             .spawn((
                 EntityLabel(format!("population `{}`", p.name)),
-                Population { name: p.name.clone(), size: p.size, model: p.model.name() },
+                Population { name: p.name.clone(), size: held.len(), first: held.start, model: p.model.name() },
                 NeuronState { model: p.prepared.clone(), vars: p.model.vars(), store },
                 ring,
                 Spikes::default(),
@@ -307,7 +354,14 @@ fn spawn_encoders(world: &mut World, scenario: &Scenario, populations: &[Entity]
 }
 
 /// Stage 4: synapse tables, with the add-ons' state arrays, dynamics and components.
-fn spawn_projections(world: &mut World, scenario: &Scenario, populations: &[Entity], encoders: &[Entity], drawn: Vec<Drawn>) -> Result<Vec<Entity>> {
+fn spawn_projections(
+    world: &mut World,
+    scenario: &Scenario,
+    populations: &[Entity],
+    encoders: &[Entity],
+    drawn: Vec<Drawn>,
+    ranges: Option<&[std::ops::Range<usize>]>,
+) -> Result<Vec<Entity>> {
     let mut out = Vec::with_capacity(scenario.projections.len());
     for (p, d) in scenario.projections.iter().zip(drawn) {
         let (source, sel) = match &p.from {
@@ -333,7 +387,7 @@ fn spawn_projections(world: &mut World, scenario: &Scenario, populations: &[Enti
                 dynamics = Some((d, first..var_specs.len()));
             }
         }
-        let target_size = scenario.populations[p.to.index].size;
+        let target_size = ranges.map_or(scenario.populations[p.to.index].size, |r| r[p.to.index].len());
         let table = SynapseTable::new(
             p.name.clone(),
             source,

@@ -6,7 +6,7 @@ use bevy_ecs::prelude::*;
 use rayon::prelude::*;
 
 use crate::api::model::MAX_VARS;
-use crate::net::{Clock, CpuPool, CpuScratch, InputRing, NeuronState, Spikes, StateStore};
+use crate::net::{Clock, CpuPool, CpuScratch, InputRing, NeuronState, Population, Spikes, StateStore};
 
 /// Most ranges one population is split into.
 const MAX_CHUNKS: usize = 64;
@@ -24,8 +24,10 @@ fn empty<'a>() -> &'a mut [f64] {
     &mut []
 }
 
-pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&mut NeuronState, &mut InputRing, &mut Spikes, &mut CpuScratch)>) {
-    for (mut st, mut ring, mut spikes, mut scratch) in &mut pops {
+pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&Population, &mut NeuronState, &mut InputRing, &mut Spikes, &mut CpuScratch)>) {
+    for (pop, mut st, mut ring, mut spikes, mut scratch) in &mut pops {
+        // Spikes carry population indices: a shard's neurons start at `first`.
+        let first = pop.first as u32;
         let NeuronState { model, store, .. } = &mut *st;
         let StateStore::Host(vars) = store else { continue };
         let InputRing { depth, receptors, n, data, active, .. } = &mut *ring;
@@ -41,7 +43,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
             // bits; spikes are concatenated in range order, i.e. ascending index.
             let bound = |c: usize| c * n / chunks;
             let mut parts: [Part<'_>; MAX_CHUNKS] =
-                std::array::from_fn(|c| Part { vars: std::array::from_fn(|_| empty()), inputs: std::array::from_fn(|_| empty()), offset: bound(c.min(chunks)) as u32 });
+                std::array::from_fn(|c| Part { vars: std::array::from_fn(|_| empty()), inputs: std::array::from_fn(|_| empty()), offset: first + bound(c.min(chunks)) as u32 });
             for (k, v) in vars.iter_mut().enumerate() {
                 let mut rest = v.as_mut_slice();
                 for (c, part) in parts[..chunks].iter_mut().enumerate() {
@@ -83,7 +85,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
                 Some((c, &true)) => c,
                 _ => empty(),
             });
-            model.step_cpu(&mut v[..nv], &mut i[..nr], 0, &mut spikes.indices);
+            model.step_cpu(&mut v[..nv], &mut i[..nr], first, &mut spikes.indices);
         }
         spikes.total += spikes.indices.len() as u64;
     }

@@ -4,6 +4,7 @@
 
 pub(crate) mod cpu;
 pub(crate) mod deliver;
+pub(crate) mod exchange;
 pub mod device;
 pub(crate) mod tensor;
 

@@ -42,8 +42,11 @@ pub struct EntityLabel(pub String);
 pub struct Population {
     /// Name.
     pub name: String,
-    /// Number of neurons.
+    /// Number of neurons this world holds (the whole population, or one shard's range).
     pub size: usize,
+    /// Population index of the first neuron held (0 unless the world is a shard): spikes,
+    /// histories and monitors use population indices, state and rings local ones.
+    pub first: usize,
     /// Model name.
     pub model: &'static str,
 }
@@ -381,6 +384,22 @@ impl Checkpoint for EncoderSlot {
 pub struct CpuPool {
     pub(crate) threads: usize,
     pub(crate) pool: Option<std::sync::Arc<rayon::ThreadPool>>,
+}
+
+/// A shard's links to the other shards of its network: one channel to and from each.
+/// After its update, a shard sends its populations' spikes (population indices) to every
+/// other shard and appends theirs in shard order, so that every shard delivers and
+/// records the whole network's spikes (`engine::exchange`).
+#[derive(Resource)]
+pub struct ShardLink {
+    /// This shard's index.
+    pub(crate) index: usize,
+    /// Populations in scenario order (the order of a message's lists).
+    pub(crate) populations: Vec<Entity>,
+    /// To shard `k` (`None` at this shard's own index).
+    pub(crate) to: Vec<Option<crossbeam_channel::Sender<Vec<Vec<u32>>>>>,
+    /// From shard `k` (`None` at this shard's own index).
+    pub(crate) from: Vec<Option<crossbeam_channel::Receiver<Vec<Vec<u32>>>>>,
 }
 
 /// The tensor engine's device.

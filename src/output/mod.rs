@@ -24,7 +24,6 @@ use serde::Serialize;
 use crate::monitor::weights::WeightRecorder;
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
 use crate::net::RunInfo;
-use crate::net::synapse::SynapseTable;
 use crate::sim::Sim;
 use crate::util::fsio::write_atomic;
 use crate::{Error, Result};
@@ -116,6 +115,8 @@ pub struct Manifest {
     pub t_stop_ms: f64,
     /// Threads of the cpu engine.
     pub threads: usize,
+    /// Shards the network was split into (1: one world).
+    pub shards: usize,
     /// Engine.
     pub engine: crate::api::run::EngineKind,
     /// Whole command, s.
@@ -306,15 +307,16 @@ impl Sim {
                 (p.name.clone(), PopulationSummary { size: p.size, model: p.model.name().into(), spikes: c, rate_hz: rate })
             })
             .collect();
-        let tables: Vec<Option<&SynapseTable>> = self.projections.iter().map(|&e| self.world.get::<SynapseTable>(e)).collect();
         let projections = sc
             .projections
             .iter()
-            .zip(&tables)
-            .map(|(p, t)| {
-                let n = t.map_or(0, |t| t.len());
-                let per = t.map_or(0, |t| t.bytes_per_synapse());
-                let bytes = t.map_or(0, |t| (n * per + 8 * t.csr.row_ptr.len()) as u64);
+            .enumerate()
+            .map(|(i, p)| {
+                // Of every shard's table (one unless the run is sharded).
+                let tables = self.tables(i);
+                let n: usize = tables.iter().map(|t| t.len()).sum();
+                let per = tables.first().map_or(0, |t| t.bytes_per_synapse());
+                let bytes = tables.iter().map(|t| (t.len() * per + 8 * t.csr.row_ptr.len()) as u64).sum();
                 let from = match &p.from {
                     crate::scenario::SourceRef::Population(s) => {
                         sel_text(&sc.populations[s.index].name, s.start, s.end, sc.populations[s.index].size)
@@ -335,6 +337,7 @@ impl Sim {
             steps: self.step_count(),
             t_stop_ms: self.step_count() as f64 * sc.dt_ms,
             threads: info.threads,
+            shards: self.shards(),
             engine: info.engine,
             wall_time_s: timings.wall_time_s,
             build_time_s: timings.build_time_s,

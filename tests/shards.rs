@@ -1,0 +1,167 @@
+//! A network split into K shards (worlds on their own threads, exchanging spikes every
+//! step) gives the bits of one world: the same spikes, the same state, for any K.
+
+mod common;
+use common::*;
+use spikeworld::prelude::*;
+
+fn sharded(sc: Scenario, shards: usize) -> Sim {
+    builder().build(sc, &RunOptions { shards, ..Default::default() }).unwrap_or_else(|e| panic!("{shards} shards: {e}"))
+}
+
+/// Spikes (times, indices), spike totals, and the bits of every state variable.
+fn outcome(sim: &Sim) -> ((Vec<f64>, Vec<i64>), Vec<u64>, Vec<Vec<u64>>) {
+    let mut states = Vec::new();
+    for p in &sim.scenario.populations {
+        for v in p.model.vars() {
+            states.push(sim.state(&p.name, v.name).expect("state").iter().map(|x| x.to_bits()).collect());
+        }
+    }
+    (spikes(sim), sim.spike_counts(), states)
+}
+
+fn check(file: &str, overrides: &[&str], min_spikes: usize) {
+    let one = run_all(build(load_file(file, overrides, None), EngineKind::Cpu, 1));
+    let want = outcome(&one);
+    assert!(want.0.1.len() >= min_spikes, "{file}: {} spikes, too few to compare", want.0.1.len());
+    for k in [2, 3, 4] {
+        let sim = run_all(sharded(load_file(file, overrides, None), k));
+        assert_eq!(sim.shards(), k);
+        assert_eq!(sim.synapse_counts(), one.synapse_counts(), "{file}: {k} shards hold every synapse once");
+        let got = outcome(&sim);
+        assert!(got.0 == want.0, "{file}: {k} shards: spike trains differ from one world's ({} and {} spikes)", got.0.1.len(), want.0.1.len());
+        assert_eq!(got.1, want.1, "{file}: {k} shards: spike totals");
+        assert!(got.2 == want.2, "{file}: {k} shards: the state differs from one world's");
+    }
+}
+
+#[test]
+fn coba_in_shards_equals_one_world() {
+    check("coba.toml", &["simulation.t_stop=300 ms"], 10_000);
+}
+
+#[test]
+fn cuba_in_shards_equals_one_world() {
+    check("cuba.toml", &["simulation.t_stop=300 ms"], 3_000);
+}
+
+const DELAYED: &str = r#"
+[simulation]
+dt = "0.1 ms"
+t_stop = "200 ms"
+seed = 5
+
+[[population]]
+name = "E"
+size = 1003
+model = "lif"
+init.v = { dist = "uniform", low = "-70 mV", high = "-50 mV" }
+
+[[population]]
+name = "tiny"
+size = 3
+model = "lif"
+
+[[encoder]]
+name = "input"
+kind = "poisson"
+size = 200
+rate = "40 Hz"
+
+[[projection]]
+name = "in"
+from = "input"
+to = "E"
+rule = "fixed_indegree"
+indegree = 20
+receptor = "v"
+weight = { dist = "uniform", low = "0.5 mV", high = "2.5 mV" }
+delay = { dist = "uniform", low = "0.5 ms", high = "3 ms" }
+
+[[projection]]
+name = "rec"
+from = "E[:800]"
+to = "E"
+rule = "pairwise_bernoulli"
+p = 0.02
+receptor = "v"
+weight = { dist = "normal", mean = "0.4 mV", std = "0.2 mV" }
+delay = { dist = "uniform", low = "0.1 ms", high = "5 ms" }
+
+[[projection]]
+name = "inh"
+from = "E[800:]"
+to = "E[100:900]"
+rule = "fixed_outdegree"
+outdegree = 30
+receptor = "v"
+weight = "-1 mV"
+delay = "1 ms"
+
+[[projection]]
+name = "to_tiny"
+from = "E"
+to = "tiny"
+rule = "fixed_total_number"
+n = 300
+receptor = "v"
+weight = "3 mV"
+
+[[monitor]]
+name = "spikes"
+kind = "spikes"
+target = "E"
+
+[[monitor]]
+name = "tiny_rate"
+kind = "rate"
+target = "tiny"
+bin = "10 ms"
+"#;
+
+/// Random weights and delays, every core rule, a Poisson encoder in every shard, selections
+/// that cross shard bounds, a population smaller than the shard count (empty ranges), a
+/// rate monitor.
+#[test]
+fn delayed_network_in_shards_equals_one_world() {
+    let one = run_all(sim_from_text(&builder(), DELAYED, EngineKind::Cpu));
+    let want = outcome(&one);
+    assert!(want.0.1.len() > 2_000, "{} spikes", want.0.1.len());
+    let rate = |s: &Sim| s.monitors.iter().find_map(|&e| s.world.get::<spikeworld::monitor::RateRecorder>(e).map(|m| m.counts.clone())).expect("rate monitor");
+    assert!(rate(&one).iter().sum::<u64>() > 0, "the tiny population fires");
+    for k in [2, 3, 4, 5] {
+        let sim = run_all(sharded(load(DELAYED), k));
+        assert_eq!(sim.synapse_counts(), one.synapse_counts());
+        let got = outcome(&sim);
+        assert!(got == want, "{k} shards differ from one world");
+        assert_eq!(rate(&sim), rate(&one), "{k} shards: rate monitor");
+    }
+}
+
+/// Runs stopped and continued in pieces (chunks of steps) give the same bits.
+#[test]
+fn stepping_in_pieces_changes_nothing() {
+    let one = run_all(sim_from_text(&builder(), DELAYED, EngineKind::Cpu));
+    let mut sim = sharded(load(DELAYED), 3);
+    for n in [1, 7, 64, 65, 200, 1] {
+        sim.run_steps(n);
+    }
+    sim.run_steps(sim.scenario.steps - sim.step_count());
+    assert!(outcome(&sim) == outcome(&one));
+}
+
+/// What shards cannot do yet is refused with the reason, never run wrongly.
+#[test]
+fn what_is_not_sharded_yet_is_refused() {
+    let with_state = format!("{DELAYED}\n[[monitor]]\nname = \"v\"\nkind = \"state\"\ntarget = \"E\"\nvariables = [\"v\"]\nindices = [0, 1]\n");
+    let e = builder().build(load(&with_state), &RunOptions { shards: 2, ..Default::default() }).err().expect("refused");
+    assert!(e.to_string().contains("monitor `v`") && e.to_string().contains("not sharded yet"), "{e}");
+    let e = builder().build(load(DELAYED), &RunOptions { shards: 2, threads: 2, ..Default::default() }).err().expect("refused");
+    assert!(e.to_string().contains("--threads 1"), "{e}");
+    let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Tensor, ..Default::default() }).err().expect("refused");
+    assert!(e.to_string().contains("cpu engine"), "{e}");
+    let mut sim = sharded(load(DELAYED), 2);
+    sim.run_steps(10);
+    let e = sim.save(&std::env::temp_dir().join("spikeworld-shards-refused.ckpt")).err().expect("refused");
+    assert!(e.to_string().contains("not written yet"), "{e}");
+}
