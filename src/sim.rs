@@ -59,7 +59,8 @@ impl SimBuilder {
     /// shard 0 (which records) and steps the others beside it on their own threads.
     pub fn build(&self, scenario: Scenario, opts: &RunOptions) -> Result<Sim> {
         self.check()?;
-        let count = opts.shards.max(1);
+        let count = if opts.shards == 0 { scenario.shards } else { opts.shards };
+        let opts = &RunOptions { shards: count, ..opts.clone() };
         let mut worlds = Vec::with_capacity(count);
         for k in 0..count {
             worlds.push(self.assemble(&scenario, opts, k)?);

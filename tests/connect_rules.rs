@@ -232,6 +232,11 @@ fn every_rule_builds_a_range_of_targets_alone() {
         let sc = load(&text);
         let whole = drawn_onto(&sc, None);
         assert!(whole.iter().all(|p| !p.is_empty()), "{rule}: every projection has synapses");
+        // Rows list their targets in ascending order (multapses side by side), whatever
+        // order the rule draws in: a shard's rows are then stretches of the whole rows.
+        for p in &whole {
+            assert!(p.windows(2).all(|w| w[0].0 < w[1].0 || w[0].0 == w[1].0 && w[0].1 <= w[1].1), "{rule} ({params}): a row is not sorted by target");
+        }
         for bounds in [vec![0, 120], vec![0, 60, 120], vec![0, 1, 50, 120], vec![0, 30, 31, 90, 120], vec![0, 0, 120]] {
             let mut union = vec![Vec::new(); whole.len()];
             for w in bounds.windows(2) {

@@ -165,3 +165,17 @@ fn what_is_not_sharded_yet_is_refused() {
     let e = sim.save(&std::env::temp_dir().join("spikeworld-shards-refused.ckpt")).err().expect("refused");
     assert!(e.to_string().contains("not written yet"), "{e}");
 }
+
+/// `simulation.shards` splits the network as `--shards` does; a bad value is located.
+#[test]
+fn the_scenario_can_ask_for_shards() {
+    let text = DELAYED.replace("seed = 5", "seed = 5\nshards = 3");
+    let sim = run_all(builder().build(load(&text), &RunOptions::default()).expect("build"));
+    assert_eq!(sim.shards(), 3);
+    let one = run_all(builder().build(load(&text), &RunOptions { shards: 1, ..Default::default() }).expect("build"));
+    assert_eq!(one.shards(), 1, "RunOptions::shards (--shards) overrides the scenario");
+    assert!(outcome(&sim) == outcome(&one));
+    let bad = DELAYED.replace("seed = 5", "seed = 5\nshards = 0");
+    let e = Scenario::from_str(&bad, std::path::Path::new("bad.toml"), builder().registry(), &LoadOptions::default()).err().expect("refused");
+    assert!(e.to_string().contains("bad.toml:6:") && e.to_string().contains("shards"), "{e}");
+}

@@ -92,9 +92,10 @@ struct ExecArgs {
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Split the network into this many shards, each a world on its own thread holding a
-    /// range of every population (cpu engine; results do not depend on it).
-    #[arg(long, default_value_t = 1)]
-    shards: usize,
+    /// range of every population (cpu engine; results do not depend on it). Default: the
+    /// scenario's `simulation.shards`, else 1.
+    #[arg(long)]
+    shards: Option<usize>,
     /// Executor.
     #[arg(long, value_enum, default_value = "cpu")]
     engine: EngineArg,
@@ -313,7 +314,7 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
     if a.threads == 0 {
         return Err(Error::Input("--threads must be at least 1".into()));
     }
-    if a.shards == 0 {
+    if a.shards == Some(0) {
         return Err(Error::Input("--shards must be at least 1".into()));
     }
     let opts = RunOptions {
@@ -332,7 +333,7 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
             DeliveryArg::Pull => Delivery::Pull,
             DeliveryArg::Push => Delivery::Push { capacity: 16 },
         },
-        shards: a.shards,
+        shards: a.shards.unwrap_or(0),
     };
     Ok((opts, a.quiet))
 }

@@ -52,13 +52,14 @@ pub struct RunOptions {
     pub delivery: Delivery,
     /// Shards: the network split into this many worlds, each holding a range of every
     /// population's neurons and their incoming synapses, on its own thread; they exchange
-    /// spikes every step (results do not depend on it; see `docs/sharding.md`).
+    /// spikes every step (results do not depend on it; see `docs/sharding.md`). 0: as the
+    /// scenario says (`simulation.shards`, default 1).
     pub shards: usize,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto, shards: 1 }
+        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto, shards: 0 }
     }
 }
 

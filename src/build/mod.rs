@@ -43,7 +43,7 @@ pub(crate) fn shard_range(k: usize, count: usize, n: usize) -> std::ops::Range<u
 
 /// What a sharded run cannot do yet, named (`docs/sharding.md`).
 fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
-    let refuse = |what: String| Err(Error::Input(format!("{}: --shards {}: {what} (not sharded yet; see docs/sharding.md)", scenario.path.display(), opts.shards)));
+    let refuse = |what: String| Err(Error::Input(format!("{}: split into {} shards: {what} (not sharded yet; see docs/sharding.md)", scenario.path.display(), opts.shards)));
     if opts.engine != EngineKind::Cpu {
         return refuse("shards run on the cpu engine only".into());
     }

@@ -20,9 +20,15 @@ pub struct Csr {
 }
 
 impl Csr {
-    /// Sorts pairs into rows by a stable counting sort (the order within a row is the
-    /// generation order, so it is deterministic).
+    /// Sorts pairs into rows by a stable counting sort, each row by target (pairs of one
+    /// source and target, multapses, stay in generation order). Rows are therefore the
+    /// same whatever order a rule generates in, and a shard's rows (its range of targets)
+    /// are stretches of the whole network's.
     pub fn from_pairs(p: &Pairs, n_src: usize, tgt_offset: usize) -> Self {
+        Self::from_pairs_with_kernel(p, n_src, tgt_offset).0
+    }
+
+    fn by_source(p: &Pairs, n_src: usize, tgt_offset: usize) -> Self {
         let mut row_ptr = vec![0u64; n_src + 1];
         for &s in &p.src {
             row_ptr[s as usize + 1] += 1;
@@ -47,18 +53,35 @@ impl Csr {
 
     /// [`Csr::from_pairs`], also putting the pairs' kernel entries (if any) in CSR order.
     pub fn from_pairs_with_kernel(p: &Pairs, n_src: usize, tgt_offset: usize) -> (Self, Option<Vec<u32>>) {
-        let csr = Csr::from_pairs(p, n_src, tgt_offset);
-        if p.kernel.is_empty() {
-            return (csr, None);
+        let mut csr = Csr::by_source(p, n_src, tgt_offset);
+        let mut index = (!p.kernel.is_empty()).then(|| {
+            let mut next = csr.row_ptr.clone();
+            let mut index = vec![0u32; p.src.len()];
+            for (&s, &k) in p.src.iter().zip(&p.kernel) {
+                let slot = &mut next[s as usize];
+                index[*slot as usize] = k;
+                *slot += 1;
+            }
+            index
+        });
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for r in 0..n_src {
+            let row = csr.row(r);
+            if csr.col[row.clone()].is_sorted() {
+                continue;
+            }
+            // Stable: multapses keep their order.
+            pairs.clear();
+            pairs.extend(row.clone().map(|k| (csr.col[k], index.as_ref().map_or(0, |ix| ix[k]))));
+            pairs.sort_by_key(|&(t, _)| t);
+            for (k, &(t, e)) in row.zip(&pairs) {
+                csr.col[k] = t;
+                if let Some(ix) = index.as_mut() {
+                    ix[k] = e;
+                }
+            }
         }
-        let mut next = csr.row_ptr.clone();
-        let mut index = vec![0u32; p.src.len()];
-        for (&s, &k) in p.src.iter().zip(&p.kernel) {
-            let slot = &mut next[s as usize];
-            index[*slot as usize] = k;
-            *slot += 1;
-        }
-        (csr, Some(index))
+        (csr, index)
     }
 
     /// True when there is no synapse.

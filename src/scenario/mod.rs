@@ -267,6 +267,9 @@ pub struct Scenario {
     pub steps: u64,
     /// Seed.
     pub seed: u64,
+    /// Shards to split the network into (`simulation.shards`, default 1; `--shards`
+    /// overrides it).
+    pub shards: usize,
     /// Populations in file order.
     pub populations: Vec<PopulationDef>,
     /// Projections in file order (this is also their delivery order).

@@ -22,6 +22,8 @@ use crate::util::units::Dim;
 /// The longest delay, in steps (synapse delays are stored as `u32`, and the delay ring and
 /// spike history hold two steps more).
 pub const MAX_DELAY_STEPS: u64 = u32::MAX as u64 - 2;
+/// Most shards a network is split into.
+pub const MAX_SHARDS: u64 = 4096;
 
 fn check_so_far(items: &[crate::scenario::estimate::Item], limit: &MemoryLimit) -> Result<(), ScenarioError> {
     Estimate { items: items.to_vec(), ..Default::default() }.check(limit)
@@ -57,8 +59,13 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         (None, Some((s, _))) => s,
         (None, None) => 0,
     };
+    let shards = match sim.opt_count("shards")? {
+        None => 1,
+        Some((k, n)) if !(1..=MAX_SHARDS).contains(&k) => return Err(sim.err(n, "shards", format!("must be from 1 to {MAX_SHARDS} (found {k})"))),
+        Some((k, _)) => k as usize,
+    };
     sim.opt_str("description")?;
-    sim.finish(&["dt", "t_stop", "seed", "description"])?;
+    sim.finish(&["dt", "t_stop", "seed", "shards", "description"])?;
 
     // [[population]]
     let mut populations: Vec<PopulationDef> = Vec::new();
@@ -392,6 +399,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         t_stop_ms,
         steps,
         seed,
+        shards,
         populations,
         projections,
         encoders,
