@@ -10,7 +10,7 @@ use crate::api::run::{EngineKind, RunOptions};
 use crate::api::sets::SimSystems;
 use crate::engine::Faults;
 use crate::net::synapse::SynapseTable;
-use crate::net::{Clock, CpuPool, NeuronState, RunInfo, ShardLink, Spikes};
+use crate::net::{Clock, CpuPool, InputRing, NeuronState, RunInfo, ShardLink, SpikeHistory, Spikes};
 use crate::registry::{SimBuilder, StateSection};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
@@ -80,9 +80,14 @@ impl SimBuilder {
                 w.insert_resource(ShardLink { index: k, populations: built.populations.clone(), to, from });
             }
         }
+        if count > 1 {
+            common_depths(&mut worlds);
+        }
         let mut shards = worlds.into_iter();
         let (world, schedule, built) = shards.next().expect("one shard at least");
-        let peers = shards.map(|(world, schedule, _)| Peer { world, schedule }).collect();
+        let peers = shards
+            .map(|(world, schedule, b)| Peer { world, schedule, populations: b.populations, projections: b.projections, encoders: b.encoders })
+            .collect();
         tracing::info!(
             populations = built.populations.len(),
             projections = built.projections.len(),
@@ -156,10 +161,41 @@ impl SimBuilder {
 }
 
 /// A shard other than the first: its world and schedule, stepped on a thread of its own
-/// beside shard 0's.
+/// beside shard 0's, and its entities (scenario order; it has no monitors).
 struct Peer {
     world: World,
     schedule: Schedule,
+    populations: Vec<Entity>,
+    projections: Vec<Entity>,
+    encoders: Vec<Entity>,
+}
+
+/// Gives every shard's delay rings and spike histories the depth one world would have
+/// (the largest of the shards': each drew only its own targets' delays), so that state
+/// and checkpoints do not depend on the number of shards. Before the first step, when
+/// rings and histories are empty.
+fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)]) {
+    let n_pop = worlds[0].2.populations.len();
+    for pi in 0..n_pop {
+        let depth = worlds.iter().filter_map(|(w, _, b)| w.get::<InputRing>(b.populations[pi]).map(|r| r.depth)).max().unwrap_or(0);
+        for (w, _, b) in worlds.iter_mut() {
+            if let Some(mut r) = w.get_mut::<InputRing>(b.populations[pi]) {
+                r.grow_to(depth);
+            }
+        }
+    }
+    let sources = |b: &crate::build::Built| b.populations.iter().chain(&b.encoders).copied().collect::<Vec<Entity>>();
+    for i in 0..sources(&worlds[0].2).len() {
+        let depth = worlds.iter().filter_map(|(w, _, b)| w.get::<SpikeHistory>(sources(b)[i]).map(SpikeHistory::depth)).max().unwrap_or(0);
+        for (w, _, b) in worlds.iter_mut() {
+            let e = sources(b)[i];
+            if let Some(mut h) = w.get_mut::<SpikeHistory>(e)
+                && h.depth() < depth
+            {
+                *h = SpikeHistory::new(h.last_spike.len(), depth);
+            }
+        }
+    }
 }
 
 /// Steps a sharded run takes between two checks of `go` and of faults.
@@ -270,6 +306,30 @@ impl Sim {
     /// Shards the run is split into (1: one world).
     pub fn shards(&self) -> usize {
         1 + self.peers.len()
+    }
+
+    /// Shard `k`'s counterpart of shard 0's entity `e` (a population, projection or
+    /// encoder; monitors live in shard 0 only).
+    fn counterpart(&self, k: usize, e: Entity) -> Option<Entity> {
+        if k == 0 {
+            return Some(e);
+        }
+        let p = &self.peers[k - 1];
+        let find = |mine: &[Entity], theirs: &[Entity]| mine.iter().position(|&x| x == e).map(|i| theirs[i]);
+        find(&self.populations, &p.populations).or_else(|| find(&self.projections, &p.projections)).or_else(|| find(&self.encoders, &p.encoders))
+    }
+
+    /// Every shard's world (shard 0 first) with its counterpart of shard 0's entity `e`
+    /// (`None` where it has none); for `e = None` (a resource), every world.
+    pub(crate) fn shard_worlds(&self, e: Option<Entity>) -> Vec<(&World, Option<Entity>)> {
+        let es: Vec<Option<Entity>> = (0..self.shards()).map(|k| e.map_or(Some(Entity::PLACEHOLDER), |e| self.counterpart(k, e))).collect();
+        self.worlds().zip(es).collect()
+    }
+
+    /// [`Sim::shard_worlds`], mutable.
+    pub(crate) fn shard_worlds_mut(&mut self, e: Option<Entity>) -> Vec<(&mut World, Option<Entity>)> {
+        let es: Vec<Option<Entity>> = (0..self.shards()).map(|k| e.map_or(Some(Entity::PLACEHOLDER), |e| self.counterpart(k, e))).collect();
+        std::iter::once(&mut self.world).chain(self.peers.iter_mut().map(|p| &mut p.world)).zip(es).collect()
     }
 
     /// Every shard's world, shard 0 first.

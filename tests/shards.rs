@@ -160,10 +160,56 @@ fn what_is_not_sharded_yet_is_refused() {
     assert!(e.to_string().contains("--threads 1"), "{e}");
     let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Tensor, ..Default::default() }).err().expect("refused");
     assert!(e.to_string().contains("cpu engine"), "{e}");
-    let mut sim = sharded(load(DELAYED), 2);
-    sim.run_steps(10);
-    let e = sim.save(&std::env::temp_dir().join("spikeworld-shards-refused.ckpt")).err().expect("refused");
-    assert!(e.to_string().contains("not written yet"), "{e}");
+}
+
+fn checkpoint_bytes(sim: &Sim) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    sim.write_checkpoint(&mut bytes).expect("checkpoint");
+    bytes
+}
+
+/// A sharded run's checkpoint is byte for byte the one world's (state gathered from the
+/// shards: the same file for any number of shards), at the start and in the middle.
+#[test]
+fn a_sharded_checkpoint_is_the_one_world_checkpoint() {
+    let mut one = sim_from_text(&builder(), DELAYED, EngineKind::Cpu);
+    let mut shards: Vec<Sim> = [2, 3, 5].iter().map(|&k| sharded(load(DELAYED), k)).collect();
+    let at_start = checkpoint_bytes(&one);
+    for s in &shards {
+        assert!(checkpoint_bytes(s) == at_start, "{} shards, step 0: the checkpoint differs", s.shards());
+    }
+    one.run_steps(777);
+    let mid = checkpoint_bytes(&one);
+    for s in &mut shards {
+        s.run_steps(777);
+        assert!(checkpoint_bytes(s) == mid, "{} shards, step 777: the checkpoint differs", s.shards());
+    }
+}
+
+/// A checkpoint resumes with any number of shards, written by any number: every
+/// combination ends in the bits of a run that never stopped.
+#[test]
+fn a_checkpoint_resumes_with_any_number_of_shards() {
+    let want = outcome(&run_all(sim_from_text(&builder(), DELAYED, EngineKind::Cpu)));
+    let dir = tempfile_dir("resume");
+    for (k, k2) in [(1, 3), (2, 1), (3, 2), (2, 4)] {
+        let mut sim = sharded(load(DELAYED), k);
+        sim.run_steps(900);
+        let path = dir.join(format!("from{k}.ckpt"));
+        sim.save(&path).expect("save");
+        let mut resumed = Sim::load_with(&path, &builder(), &RunOptions { shards: k2, ..Default::default() }, None, None).unwrap_or_else(|e| panic!("{k} -> {k2}: {e}"));
+        assert_eq!(resumed.shards(), k2);
+        assert_eq!(resumed.step_count(), 900);
+        let rest = resumed.end_step() - resumed.step_count();
+        resumed.run_steps(rest);
+        assert!(outcome(&resumed) == want, "written by {k} shards, resumed with {k2}: differs from a run that never stopped");
+    }
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("spikeworld-shards-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
 }
 
 /// `simulation.shards` splits the network as `--shards` does; a bad value is located.

@@ -106,6 +106,53 @@ impl NeuronState {
     }
 }
 
+impl NeuronState {
+    /// Saves the shards' parts of one population (in shard order) as [`Checkpoint::save_state`]
+    /// of the whole population would: each variable's columns concatenated.
+    pub(crate) fn save_concat(parts: &[&NeuronState], out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        out.u64(first.vars.len() as u64)?;
+        for (k, v) in first.vars.iter().enumerate() {
+            out.str(v.name)?;
+            let col: Vec<f64> = parts.iter().flat_map(|p| p.var_to_host(k)).collect();
+            out.blob(&col)?;
+        }
+        Ok(())
+    }
+    /// Loads a whole population's section into the shards' parts (host stores, in shard
+    /// order): each takes its stretch of every column.
+    pub(crate) fn load_split(parts: &mut [&mut NeuronState], inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        let vars = first.vars;
+        let n: usize = parts.iter().map(|p| p.len()).sum();
+        let nv = inp.u64("variable count")?;
+        if nv != vars.len() as u64 {
+            return Err(StateError(format!("{nv} variables stored, the model has {}", vars.len())));
+        }
+        let mut col = vec![0.0; n];
+        for (k, v) in vars.iter().enumerate() {
+            let what = format!("variable `{}`", v.name);
+            inp.expect(v.name, &what)?;
+            inp.blob_into(&mut col, &what)?;
+            let mut at = 0;
+            for p in parts.iter_mut() {
+                let StateStore::Host(cols) = &mut p.store else { return Err(StateError("a shard's state is not on the host".into())) };
+                let len = cols[k].len();
+                cols[k].copy_from_slice(&col[at..at + len]);
+                at += len;
+            }
+        }
+        Ok(())
+    }
+    /// Neurons held.
+    fn len(&self) -> usize {
+        match &self.store {
+            StateStore::Host(cols) => cols.first().map_or(0, Vec::len),
+            _ => self.var_to_host(0).len(),
+        }
+    }
+}
+
 impl Checkpoint for NeuronState {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
         out.u64(self.vars.len() as u64)?;
@@ -235,6 +282,58 @@ impl InputRing {
         }
         self.receptor_mut(at, r)[i] += w;
         Ok(())
+    }
+}
+
+impl InputRing {
+    /// Saves the shards' rings of one population (in shard order) as the whole
+    /// population's ring would be saved: slot by slot, receptor by receptor, the parts'
+    /// neurons concatenated.
+    pub(crate) fn save_concat(parts: &[&InputRing], out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        out.u64(first.depth as u64)?;
+        let mut all = Vec::with_capacity(parts.iter().map(|p| p.data.len()).sum());
+        for s in 0..first.depth {
+            for r in 0..first.receptors {
+                for p in parts {
+                    let at = (s * p.receptors + r) * p.n;
+                    all.extend_from_slice(&p.data[at..at + p.n]);
+                }
+            }
+        }
+        out.blob(&all)
+    }
+    /// Loads a whole population's ring into the shards' rings (in shard order).
+    pub(crate) fn load_split(parts: &mut [&mut InputRing], inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        let (depth, receptors) = (first.depth, first.receptors);
+        let stored = inp.u64("ring depth")?;
+        if stored != depth as u64 || parts.iter().any(|p| p.depth != depth || p.device.is_some()) {
+            return Err(StateError(format!("delay ring of {stored} slots stored, the network has {depth}")));
+        }
+        let n: usize = parts.iter().map(|p| p.n).sum();
+        let mut all = vec![0.0; depth * receptors * n];
+        inp.blob_into(&mut all, "spikes in transit")?;
+        let mut src = all.iter();
+        for s in 0..depth {
+            for r in 0..receptors {
+                for p in parts.iter_mut() {
+                    let at = (s * p.receptors + r) * p.n;
+                    for (d, &x) in p.data[at..at + p.n].iter_mut().zip(src.by_ref()) {
+                        *d = x;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    /// Grows the ring to `depth` slots (a shard's rings take the whole network's depth, so
+    /// that checkpoints are the same for any number of shards). Only before the first step.
+    pub(crate) fn grow_to(&mut self, depth: usize) {
+        if depth > self.depth {
+            self.depth = depth;
+            self.data = vec![0.0; depth * self.receptors * self.n];
+        }
     }
 }
 

@@ -325,6 +325,78 @@ impl SynapseTable {
     }
 }
 
+impl SynapseTable {
+    /// Saves the shards' tables of one projection (in shard order) as the whole table
+    /// would be saved: row by row, the parts' stretches of each row concatenated (rows
+    /// are sorted by target, so that is the whole row). A shared kernel is saved once.
+    pub(crate) fn save_concat(parts: &[&SynapseTable], out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        let gather = |of: &dyn Fn(&SynapseTable) -> &[f64]| -> Vec<f64> {
+            let rows = first.csr.row_ptr.len().saturating_sub(1);
+            let mut all = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+            for r in 0..rows {
+                for p in parts {
+                    all.extend_from_slice(&of(p)[p.csr.row(r)]);
+                }
+            }
+            all
+        };
+        if first.kernel_index.is_some() {
+            out.blob(&first.weight)?;
+        } else {
+            out.blob(&gather(&|p| &p.weight))?;
+        }
+        out.u64(first.vars.len() as u64)?;
+        for (k, spec) in first.var_specs.iter().enumerate() {
+            out.str(spec.name)?;
+            out.blob(&gather(&|p| &p.vars[k]))?;
+        }
+        Ok(())
+    }
+    /// Loads a whole table's section into the shards' tables (in shard order): each takes
+    /// its stretch of every row.
+    pub(crate) fn load_split(parts: &mut [&mut SynapseTable], inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let Some(first) = parts.first() else { return Ok(()) };
+        let (shared, nvars, rows) = (first.kernel_index.is_some(), first.vars.len(), first.csr.row_ptr.len().saturating_sub(1));
+        let names: Vec<&'static str> = first.var_specs.iter().map(|v| v.name).collect();
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let scatter = |all: &[f64], parts: &mut [&mut SynapseTable], to: &dyn Fn(&mut SynapseTable) -> (&Csr, &mut Vec<f64>)| {
+            let mut src = all.iter();
+            for r in 0..rows {
+                for p in parts.iter_mut() {
+                    let (csr, v) = to(p);
+                    for (d, &x) in v[csr.row(r)].iter_mut().zip(src.by_ref()) {
+                        *d = x;
+                    }
+                }
+            }
+        };
+        if shared {
+            let mut kernel = vec![0.0; first.weight.len()];
+            inp.blob_into(&mut kernel, "weights")?;
+            for p in parts.iter_mut() {
+                p.weight.copy_from_slice(&kernel);
+            }
+        } else {
+            let mut all = vec![0.0; total];
+            inp.blob_into(&mut all, "weights")?;
+            scatter(&all, parts, &|p| (&p.csr, &mut p.weight));
+        }
+        let k = inp.u64("synapse variable count")?;
+        if k != nvars as u64 {
+            return Err(StateError(format!("{k} per-synapse variables stored, the projection has {nvars}")));
+        }
+        let mut all = vec![0.0; total];
+        for (i, name) in names.iter().enumerate() {
+            let what = format!("synapse variable `{name}`");
+            inp.expect(name, &what)?;
+            inp.blob_into(&mut all, &what)?;
+            scatter(&all, parts, &|p| (&p.csr, &mut p.vars[i]));
+        }
+        Ok(())
+    }
+}
+
 impl Checkpoint for SynapseTable {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
         out.blob(&self.weight)?;

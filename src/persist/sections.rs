@@ -125,9 +125,6 @@ impl Sim {
     /// Writes a checkpoint of the current state to `path`, atomically (temporary file,
     /// fsync, rename: an interrupted write leaves any previous file at `path` intact).
     pub fn save(&self, path: &Path) -> Result<Saved> {
-        if self.shards() > 1 {
-            return Err(crate::Error::Input(format!("{}: checkpoints of a run split into {} shards are not written yet (docs/sharding.md)", path.display(), self.shards())));
-        }
         let mut bytes = 0;
         crate::util::fsio::write_atomic(path, |w| {
             bytes = self.write_checkpoint(w)?;
@@ -140,9 +137,6 @@ impl Sim {
     /// Writes a whole checkpoint to `w` (streamed from the simulation's buffers); returns
     /// the bytes written.
     pub fn write_checkpoint(&self, w: &mut dyn Write) -> std::io::Result<u64> {
-        if self.shards() > 1 {
-            return Err(std::io::Error::other(format!("checkpoints of a run split into {} shards are not written yet (docs/sharding.md)", self.shards())));
-        }
         write_file(w, &self.checkpoint_header(), |w| self.write_body(w))
     }
 
@@ -170,8 +164,75 @@ impl Sim {
         }
     }
 
+    /// Section `s` of shard 0's entity `e` (`None`: a resource) as one world would save
+    /// it. A sharded run's populations and projections are gathered from every shard's
+    /// part (state and rings by neuron range, synapse tables row by row); the rest is the
+    /// same in every shard (clock, spikes, histories, encoders) or lives in shard 0
+    /// (monitors), and is shard 0's. Checkpoints are therefore the same for any number of
+    /// shards, and resume with any number.
+    fn save_section(&self, s: &StateSection, e: Option<Entity>, w: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+        if self.shards() > 1
+            && e.is_some()
+        {
+            let ws = self.shard_worlds(e);
+            macro_rules! gather {
+                ($t:ty) => {{
+                    let parts: Option<Vec<&$t>> = ws.iter().map(|(w, e)| w.get::<$t>((*e)?)).collect();
+                    return parts.map(|p| <$t>::save_concat(&p, w));
+                }};
+            }
+            match s.name {
+                "neuron_state" => gather!(NeuronState),
+                "input_ring" => gather!(InputRing),
+                "synapse_table" => gather!(SynapseTable),
+                _ => {}
+            }
+        }
+        (s.save)(&self.world, e.unwrap_or(Entity::PLACEHOLDER), w)
+    }
+
+    /// Loads section `s` of shard 0's entity `e` from `bytes` into every shard: split
+    /// where [`Sim::save_section`] gathers, a copy into each shard that holds the entity
+    /// otherwise.
+    fn load_section_sharded(&mut self, s: &StateSection, e: Option<Entity>, bytes: &[u8]) -> Result<(), StateError> {
+        let len = bytes.len() as u64;
+        let mut ws = self.shard_worlds_mut(e);
+        macro_rules! split {
+            ($t:ty) => {{
+                let mut parts: Vec<Mut<'_, $t>> = ws.iter_mut().filter_map(|(w, e)| w.get_mut::<$t>((*e)?)).collect();
+                let mut refs: Vec<&mut $t> = parts.iter_mut().map(|m| &mut **m).collect();
+                let mut src = bytes;
+                let mut r = StateReader::new(&mut src, len);
+                <$t>::load_split(&mut refs, &mut r)?;
+                return if r.remaining() == 0 { Ok(()) } else { Err(StateError(format!("{} of its {len} bytes left unread", r.remaining()))) };
+            }};
+        }
+        if e.is_some() {
+            match s.name {
+                "neuron_state" => split!(NeuronState),
+                "input_ring" => split!(InputRing),
+                "synapse_table" => split!(SynapseTable),
+                _ => {}
+            }
+        }
+        for (k, (w, we)) in ws.into_iter().enumerate() {
+            // Monitors have no counterpart in shards above 0.
+            let Some(we) = we else { continue };
+            let mut src = bytes;
+            let mut r = StateReader::new(&mut src, len);
+            match (s.load)(w, we, &mut r) {
+                None if k == 0 => return Err(StateError("missing in the rebuilt network".into())),
+                None => continue,
+                Some(res) => res?,
+            }
+            if r.remaining() != 0 {
+                return Err(StateError(format!("its load_state left {} of its {len} bytes unread (a bug in the component)", r.remaining())));
+            }
+        }
+        Ok(())
+    }
+
     fn write_body(&self, w: &mut StateWriter<'_>) -> std::io::Result<()> {
-        let dummy = Entity::PLACEHOLDER;
         for (s, e) in self.section_order() {
             w.str(s.name)?;
             if e.is_some() {
@@ -181,11 +242,11 @@ impl Sim {
             // unsigned integer: a section may be larger than a `bin`), then the bytes,
             // streamed; a section is never held in memory.
             let mut count = CountingWriter::default();
-            let saved = (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut count));
+            let saved = self.save_section(&s, e, &mut StateWriter::new(&mut count));
             saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}` vanished", s.name))))?;
             w.u64(count.0)?;
             let mut second = CountingTee { inner: w.inner(), n: 0 };
-            (s.save)(&self.world, e.unwrap_or(dummy), &mut StateWriter::new(&mut second)).unwrap_or(Ok(()))?;
+            self.save_section(&s, e, &mut StateWriter::new(&mut second)).unwrap_or(Ok(()))?;
             if second.n != count.0 {
                 return Err(std::io::Error::other(format!(
                     "section `{}` of {}: save_state wrote {} bytes, then {} (it must write the same bytes every time: a bug in the component)",
@@ -271,9 +332,6 @@ impl Sim {
     }
 
     fn restore_from(&mut self, file: CheckpointFile) -> Result<()> {
-        if self.shards() > 1 {
-            return Err(crate::Error::Input(format!("a checkpoint cannot yet be loaded into a run split into {} shards (docs/sharding.md)", self.shards())));
-        }
         let step = file.header.step;
         file.read_body(|r| self.read_body(r, step))?;
         crate::engine::device::after_load(&mut self.world);
@@ -297,6 +355,20 @@ impl Sim {
             // read; saving the loaded component again must give the same bytes (hash and
             // length): the round-trip check, in constant memory.
             let len = r.u64(&what)?;
+            if self.shards() > 1 {
+                // A sharded run holds the section in memory to split or copy it.
+                // (`reserve` checks the length against the file before anything is allocated.)
+                let src = r.reserve(len, &what)?;
+                let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| StateError(format!("{what}: {len} bytes")))?];
+                std::io::Read::read_exact(src, &mut bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
+                self.load_section_sharded(&s, e, &bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
+                let mut again = HashingWriter { n: 0, hash: Sha256::new() };
+                self.save_section(&s, e, &mut StateWriter::new(&mut again)).unwrap_or(Ok(())).map_err(|err| StateError(err.to_string()))?;
+                if again.n != len || again.hash.finalize() != Sha256::digest(&bytes) {
+                    return Err(StateError(format!("{what}: state does not round-trip over the shards (saved again, it differs from what was loaded)")));
+                }
+                continue;
+            }
             let mut hashed = HashingReader { inner: r.reserve(len, &what)?, hash: Sha256::new() };
             let mut sub = StateReader::new(&mut hashed, len);
             (s.load)(&mut self.world, e.unwrap_or(dummy), &mut sub)
