@@ -10,7 +10,7 @@ use crate::api::run::{EngineKind, RunOptions};
 use crate::api::sets::SimSystems;
 use crate::engine::Faults;
 use crate::net::synapse::SynapseTable;
-use crate::net::{Clock, CpuPool, InputRing, NeuronState, RunInfo, ShardLink, SpikeHistory, Spikes};
+use crate::net::{Clock, CpuPool, InputRing, NeuronState, RunInfo, ShardLink, ShardSamples, SpikeHistory, Spikes, Watch};
 use crate::registry::{SimBuilder, StateSection};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
@@ -67,8 +67,9 @@ impl SimBuilder {
         }
         if count > 1 {
             // One channel per ordered pair of shards.
-            let mut to: Vec<Vec<Option<crossbeam_channel::Sender<Vec<Vec<u32>>>>>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
-            let mut from: Vec<Vec<Option<crossbeam_channel::Receiver<Vec<Vec<u32>>>>>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+            type Channels<T> = Vec<Vec<Option<T>>>;
+            let mut to: Channels<crossbeam_channel::Sender<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+            let mut from: Channels<crossbeam_channel::Receiver<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
             for a in 0..count {
                 for b in (0..count).filter(|&b| b != a) {
                     let (tx, rx) = crossbeam_channel::unbounded();
@@ -76,8 +77,23 @@ impl SimBuilder {
                     from[b][a] = Some(rx);
                 }
             }
+            let monitors = worlds[0].2.monitors.clone();
             for (k, ((w, _, built), (to, from))) in worlds.iter_mut().zip(to.into_iter().zip(from)).enumerate() {
-                w.insert_resource(ShardLink { index: k, populations: built.populations.clone(), to, from });
+                let watches = scenario
+                    .monitors
+                    .iter()
+                    .zip(&monitors)
+                    .filter_map(|(m, &monitor)| match &m.kind {
+                        crate::scenario::MonitorKind::State { vars, indices, every } => {
+                            let n = scenario.populations[m.target.index].size;
+                            let owner = indices.iter().map(|&i| (0..count).find(|&s| crate::build::shard_range(s, count, n).contains(&i)).unwrap_or(0) as u32).collect();
+                            Some(Watch { population: built.populations[m.target.index], vars: vars.clone(), indices: indices.clone(), owner, every: *every, monitor })
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                w.insert_resource(ShardLink { index: k, populations: built.populations.clone(), to, from, watches });
+                w.insert_resource(ShardSamples::default());
             }
         }
         if count > 1 {

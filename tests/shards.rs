@@ -9,12 +9,21 @@ fn sharded(sc: Scenario, shards: usize) -> Sim {
     builder().build(sc, &RunOptions { shards, ..Default::default() }).unwrap_or_else(|e| panic!("{shards} shards: {e}"))
 }
 
-/// Spikes (times, indices), spike totals, and the bits of every state variable.
+/// Spikes (times, indices), spike totals, the bits of every state variable, and what
+/// every state monitor recorded (bits).
 fn outcome(sim: &Sim) -> ((Vec<f64>, Vec<i64>), Vec<u64>, Vec<Vec<u64>>) {
     let mut states = Vec::new();
     for p in &sim.scenario.populations {
         for v in p.model.vars() {
             states.push(sim.state(&p.name, v.name).expect("state").iter().map(|x| x.to_bits()).collect());
+        }
+    }
+    for &e in &sim.monitors {
+        if let Some(m) = sim.world.get::<spikeworld::monitor::StateRecorder>(e) {
+            states.push(m.t_ms.iter().map(|x| x.to_bits()).collect());
+            for d in &m.data {
+                states.push(d.iter().map(|x| x.to_bits()).collect());
+            }
         }
     }
     (spikes(sim), sim.spike_counts(), states)
@@ -43,6 +52,20 @@ fn coba_in_shards_equals_one_world() {
 #[test]
 fn cuba_in_shards_equals_one_world() {
     check("cuba.toml", &["simulation.t_stop=300 ms"], 3_000);
+}
+
+/// The delayed scenario: random delays up to 25 ms, a spike generator, a state monitor
+/// of neurons spread over the shards (sampled by their shards, recorded by shard 0).
+#[test]
+fn the_delayed_scenario_in_shards_equals_one_world() {
+    check("delayed_recurrent.toml", &[], 1_000);
+}
+
+/// A constant current into the first 10 neurons (a current encoder: each shard adds the
+/// values of its own neurons), Poisson inputs with delays, state and rate monitors.
+#[test]
+fn currents_and_state_monitors_in_shards_equal_one_world() {
+    check("lif_poisson.toml", &[], 50);
 }
 
 const DELAYED: &str = r#"
@@ -153,9 +176,9 @@ fn stepping_in_pieces_changes_nothing() {
 /// What shards cannot do yet is refused with the reason, never run wrongly.
 #[test]
 fn what_is_not_sharded_yet_is_refused() {
-    let with_state = format!("{DELAYED}\n[[monitor]]\nname = \"v\"\nkind = \"state\"\ntarget = \"E\"\nvariables = [\"v\"]\nindices = [0, 1]\n");
-    let e = builder().build(load(&with_state), &RunOptions { shards: 2, ..Default::default() }).err().expect("refused");
-    assert!(e.to_string().contains("monitor `v`") && e.to_string().contains("not sharded yet"), "{e}");
+    let with_weights = format!("{DELAYED}\n[[monitor]]\nname = \"w\"\nkind = \"weights\"\nprojection = \"rec\"\n");
+    let e = builder().build(load(&with_weights), &RunOptions { shards: 2, ..Default::default() }).err().expect("refused");
+    assert!(e.to_string().contains("monitor `w`") && e.to_string().contains("not sharded yet"), "{e}");
     let e = builder().build(load(DELAYED), &RunOptions { shards: 2, threads: 2, ..Default::default() }).err().expect("refused");
     assert!(e.to_string().contains("--threads 1"), "{e}");
     let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Tensor, ..Default::default() }).err().expect("refused");

@@ -53,11 +53,8 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     if let Some(p) = scenario.projections.iter().find(|p| !p.addons.is_empty()) {
         return refuse(format!("projection `{}` has a synapse model or a learning rule", p.name));
     }
-    if let Some(e) = scenario.encoders.iter().find(|e| e.target.is_some()) {
-        return refuse(format!("encoder `{}` injects a current", e.name));
-    }
-    if let Some(m) = scenario.monitors.iter().find(|m| !matches!(m.kind, MonitorKind::Spikes | MonitorKind::Rate { .. })) {
-        return refuse(format!("monitor `{}` records states or weights (spike and rate monitors are sharded)", m.name));
+    if let Some(m) = scenario.monitors.iter().find(|m| matches!(m.kind, MonitorKind::Weights { .. })) {
+        return refuse(format!("monitor `{}` records weights", m.name));
     }
     if let Some((name, _)) = scenario.tables.first() {
         return refuse(format!("the plugin table `[{name}]`"));

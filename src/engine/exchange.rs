@@ -10,7 +10,7 @@ use std::time::Duration;
 use bevy_ecs::prelude::*;
 
 use crate::engine::Faults;
-use crate::net::{ShardLink, Spikes};
+use crate::net::{Clock, NeuronState, Population, ShardLink, ShardMessage, ShardSamples, Spikes, StateStore, Watch};
 
 /// How long a shard waits for another's spikes before it reports that shard as gone (a
 /// step never takes this long; a shard that panicked or stopped never sends).
@@ -23,7 +23,7 @@ const PATIENCE: Duration = Duration::from_secs(600);
 const SPINS: u32 = 1 << 8;
 const YIELDS: u32 = 1 << 12;
 
-fn receive(rx: &crossbeam_channel::Receiver<Vec<Vec<u32>>>) -> Result<Vec<Vec<u32>>, crossbeam_channel::RecvTimeoutError> {
+fn receive(rx: &crossbeam_channel::Receiver<ShardMessage>) -> Result<ShardMessage, crossbeam_channel::RecvTimeoutError> {
     for i in 0..SPINS + YIELDS {
         match rx.try_recv() {
             Ok(m) => return Ok(m),
@@ -35,27 +35,66 @@ fn receive(rx: &crossbeam_channel::Receiver<Vec<Vec<u32>>>) -> Result<Vec<Vec<u3
     rx.recv_timeout(PATIENCE)
 }
 
-pub(crate) fn exchange_spikes(link: Res<ShardLink>, mut faults: ResMut<Faults>, mut pops: Query<&mut Spikes>) {
+pub(crate) fn exchange_spikes(
+    clock: Res<Clock>,
+    link: Res<ShardLink>,
+    mut faults: ResMut<Faults>,
+    mut samples: ResMut<ShardSamples>,
+    mut pops: Query<&mut Spikes>,
+    states: Query<(&Population, &NeuronState)>,
+) {
+    samples.0.clear();
     if !faults.0.is_empty() {
+        // Stopped: still one message to each shard and one from each, every step of the
+        // batch, so that none waits for this one.
+        for tx in link.to.iter().flatten() {
+            let _ = tx.send((Vec::new(), Vec::new(), true));
+        }
+        for rx in link.from.iter().flatten() {
+            let _ = receive(rx);
+        }
         return;
+    }
+    // Recorded after this step's update, as `monitor::record` samples one world.
+    let due = |w: &Watch| (clock.step + 1).is_multiple_of(w.every);
+    let mut mine_values = Vec::new();
+    for w in link.watches.iter().filter(|w| due(w)) {
+        let Ok((pop, st)) = states.get(w.population) else { continue };
+        for &k in &w.vars {
+            let host;
+            let col: &[f64] = match &st.store {
+                StateStore::Host(v) => &v[k],
+                _ => {
+                    host = st.var_to_host(k);
+                    &host
+                }
+            };
+            let own = pop.first..pop.first + pop.size;
+            mine_values.extend(w.indices.iter().filter(|i| own.contains(i)).map(|&i| col[i - pop.first]));
+        }
     }
     let mine: Vec<Vec<u32>> = link.populations.iter().map(|&e| pops.get(e).map_or_else(|_| Vec::new(), |s| s.indices.clone())).collect();
     for (k, to) in link.to.iter().enumerate() {
-        if let Some(tx) = to
-            && tx.send(mine.clone()).is_err()
-        {
-            faults.0.push(format!("shard {}: shard {k} is gone (it stopped or failed)", link.index));
-            return;
+        if let Some(tx) = to {
+            let values = if k == 0 { std::mem::take(&mut mine_values) } else { Vec::new() };
+            if tx.send((mine.clone(), values, false)).is_err() {
+                faults.0.push(format!("shard {}: shard {k} is gone (it stopped or failed)", link.index));
+                return;
+            }
         }
     }
-    let mut parts: Vec<Vec<Vec<u32>>> = Vec::with_capacity(link.from.len());
+    let mut parts: Vec<ShardMessage> = Vec::with_capacity(link.from.len());
     for (k, from) in link.from.iter().enumerate() {
         match from {
-            None => parts.push(Vec::new()),
+            None => parts.push((Vec::new(), std::mem::take(&mut mine_values), false)),
             Some(rx) => match receive(rx) {
-                Ok(m) if m.len() == link.populations.len() => parts.push(m),
+                Ok((_, _, true)) => {
+                    faults.0.push(format!("shard {}: shard {k} stopped (see its fault)", link.index));
+                    parts.push((Vec::new(), Vec::new(), true));
+                }
+                Ok(m) if m.0.len() == link.populations.len() => parts.push(m),
                 Ok(m) => {
-                    faults.0.push(format!("shard {}: shard {k} sent spikes of {} populations, not {}", link.index, m.len(), link.populations.len()));
+                    faults.0.push(format!("shard {}: shard {k} sent spikes of {} populations, not {}", link.index, m.0.len(), link.populations.len()));
                     return;
                 }
                 Err(_) => {
@@ -65,19 +104,43 @@ pub(crate) fn exchange_spikes(link: Res<ShardLink>, mut faults: ResMut<Faults>, 
             },
         }
     }
+    if !faults.0.is_empty() {
+        return;
+    }
     for (pi, &e) in link.populations.iter().enumerate() {
         let Ok(mut s) = pops.get_mut(e) else { continue };
         let own = std::mem::take(&mut s.indices);
-        let others: usize = parts.iter().map(|p| p.get(pi).map_or(0, Vec::len)).sum();
+        let others: usize = parts.iter().map(|p| p.0.get(pi).map_or(0, Vec::len)).sum();
         let mut all = Vec::with_capacity(own.len() + others);
         for (k, p) in parts.iter().enumerate() {
             if k == link.index {
                 all.extend_from_slice(&own);
             } else {
-                all.extend_from_slice(&p[pi]);
+                all.extend_from_slice(&p.0[pi]);
             }
         }
         s.total += others as u64;
         s.indices = all;
+    }
+    // Shard 0 puts the samples of every shard in each monitor's order.
+    if link.index == 0 {
+        let mut next = vec![0usize; parts.len()];
+        for w in link.watches.iter().filter(|w| due(w)) {
+            let mut rows = Vec::with_capacity(w.vars.len());
+            for _ in &w.vars {
+                let mut row = Vec::with_capacity(w.indices.len());
+                for &o in &w.owner {
+                    let o = o as usize;
+                    let Some(&x) = parts[o].1.get(next[o]) else {
+                        faults.0.push(format!("shard 0: shard {o} sent too few state samples at step {}", clock.step));
+                        return;
+                    };
+                    next[o] += 1;
+                    row.push(x);
+                }
+                rows.push(row);
+            }
+            samples.0.push((w.monitor, rows));
+        }
     }
 }

@@ -24,6 +24,7 @@ pub(crate) fn run_encoders(
     order: Res<InputOrder>,
     mut encs: Query<(&mut EncoderSlot, Option<&mut Spikes>)>,
     mut rings: Query<&mut InputRing>,
+    pops: Query<&crate::net::Population>,
 ) {
     for &e in &order.0 {
         let Ok((mut slot, spikes)) = encs.get_mut(e) else { continue };
@@ -57,14 +58,19 @@ pub(crate) fn run_encoders(
                     continue;
                 }
                 if let Ok(mut ring) = rings.get_mut(target) {
-                    let dst = &mut ring.receptor_mut(clock.step, receptor)[start..start + slot.scratch.len()];
-                    for (d, s) in dst.iter_mut().zip(slot.scratch.iter_mut()) {
-                        *d += *s;
-                        *s = 0.0;
+                    // The neurons this world holds (a shard holds a range; the other
+                    // shards add the rest of the encoder's values into theirs).
+                    let first = pops.get(target).map_or(0, |p| p.first);
+                    let lo = start.max(first);
+                    let hi = (start + slot.scratch.len()).min(first + ring.n);
+                    if lo < hi {
+                        let dst = &mut ring.receptor_mut(clock.step, receptor)[lo - first..hi - first];
+                        for (d, s) in dst.iter_mut().zip(&slot.scratch[lo - start..hi - start]) {
+                            *d += *s;
+                        }
                     }
-                } else {
-                    slot.scratch.fill(0.0);
                 }
+                slot.scratch.fill(0.0);
             }
             (None, None) => {}
         }

@@ -82,6 +82,7 @@ impl RateRecorder {
 
 /// Every monitor records (one system, not four: each system costs every step, and most
 /// scenarios have few monitors).
+#[expect(clippy::too_many_arguments, reason = "a bevy system's parameters")]
 pub(crate) fn record(
     clock: Res<Clock>,
     spike_mons: Query<&mut SpikeRecorder>,
@@ -92,13 +93,17 @@ pub(crate) fn record(
     states: Query<&NeuronState>,
     tables: Query<&crate::net::synapse::SynapseTable>,
     flushed: Option<ResMut<FlushedSpikes>>,
+    shard_samples: Option<Res<crate::net::ShardSamples>>,
 ) {
     let (mut spike_mons, mut rate_mons) = (spike_mons, rate_mons);
     if let Some(mut f) = flushed {
         record_flushed(clock.dt_ms, &mut f, spike_mons.reborrow(), rate_mons.reborrow());
     }
     record_spikes(&clock, spike_mons, &spikes);
-    record_states(&clock, state_mons, states);
+    match shard_samples {
+        Some(s) => record_shard_samples(&clock, state_mons, &s),
+        None => record_states(&clock, state_mons, states),
+    }
     record_rates(&clock, rate_mons, &spikes);
     weights::record_weights(&clock, weight_mons, tables);
 }
@@ -148,6 +153,18 @@ fn record_spikes(clock: &Clock, mut mons: Query<&mut SpikeRecorder>, spikes: &Qu
         for &i in s.indices.iter().filter(|&&i| i >= a && i < b) {
             m.t_ms.push(t);
             m.index.push(i as i64);
+        }
+    }
+}
+
+/// A sharded run's shard 0 records the samples the exchange gathered from every shard.
+fn record_shard_samples(clock: &Clock, mut mons: Query<&mut StateRecorder>, samples: &crate::net::ShardSamples) {
+    let next = clock.step + 1;
+    for (e, rows) in &samples.0 {
+        let Ok(mut m) = mons.get_mut(*e) else { continue };
+        m.t_ms.push(next as f64 * clock.dt_ms);
+        for (slot, row) in rows.iter().enumerate() {
+            m.data[slot].extend_from_slice(row);
         }
     }
 }
