@@ -60,6 +60,9 @@ impl SimBuilder {
     pub fn build(&self, scenario: Scenario, opts: &RunOptions) -> Result<Sim> {
         self.check()?;
         let count = if opts.shards == 0 { scenario.shards } else { opts.shards };
+        if count as u64 > crate::scenario::MAX_SHARDS {
+            return Err(Error::Input(format!("{}: {count} shards; at most {}", scenario.path.display(), crate::scenario::MAX_SHARDS)));
+        }
         let opts = &RunOptions { shards: count, ..opts.clone() };
         let mut worlds = Vec::with_capacity(count);
         for k in 0..count {
@@ -86,13 +89,16 @@ impl SimBuilder {
                     .filter_map(|(m, &monitor)| match &m.kind {
                         crate::scenario::MonitorKind::State { vars, indices, every } => {
                             let n = scenario.populations[m.target.index].size;
-                            let owner = indices.iter().map(|&i| (0..count).find(|&s| crate::build::shard_range(s, count, n).contains(&i)).unwrap_or(0) as u32).collect();
+                            // The shard whose range holds i: the last whose range starts at or
+                            // before it (empty ranges start where the next one does).
+                            let starts: Vec<usize> = (0..count).map(|s| crate::build::shard_range(s, count, n).start).collect();
+                            let owner = indices.iter().map(|&i| (starts.partition_point(|&x| x <= i) - 1) as u32).collect();
                             Some(Watch { population: built.populations[m.target.index], vars: vars.clone(), indices: indices.clone(), owner, every: *every, monitor })
                         }
                         _ => None,
                     })
                     .collect();
-                w.insert_resource(ShardLink { index: k, populations: built.populations.clone(), to, from, watches });
+                w.insert_resource(ShardLink { index: k, populations: built.populations.clone(), to, from, watches, dead: vec![false; count], halted: false });
                 w.insert_resource(ShardSamples::default());
             }
         }
@@ -295,27 +301,49 @@ impl Sim {
         let joined = std::thread::scope(|s| {
             // NOTE: the peers move into their threads and come back: one that panics drops
             // its world, and with it its channels, so the others stop waiting for it.
+            // A shard stops stepping once an exchange said that some shard stopped: all
+            // learn it in the same step, so none waits for another.
+            let halted = |w: &World| w.get_resource::<ShardLink>().is_none_or(|l| l.halted);
             let handles: Vec<_> = peers
                 .into_iter()
                 .map(|mut p| {
                     s.spawn(move || {
                         for _ in 0..n {
+                            if halted(&p.world) {
+                                break;
+                            }
                             p.schedule.run(&mut p.world);
                         }
                         p
                     })
                 })
                 .collect();
-            for _ in 0..n {
-                schedule.run(world);
+            let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                for _ in 0..n {
+                    if halted(world) {
+                        break;
+                    }
+                    schedule.run(world);
+                }
+            }));
+            if mine.is_err() {
+                // Shard 0's world outlives its panic: dropping its links tells the others.
+                world.remove_resource::<ShardLink>();
             }
-            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+            (mine, handles.into_iter().map(|h| h.join()).collect::<Vec<_>>())
         });
-        for j in joined {
+        let (mine, peers) = joined;
+        let mut panic = mine.err();
+        for j in peers {
             match j {
                 Ok(p) => self.peers.push(p),
-                Err(panic) => std::panic::resume_unwind(panic),
+                Err(e) => panic = panic.or(Some(e)),
             }
+        }
+        if let Some(e) = panic {
+            // NOTE: the run cannot go on (a shard's world is gone or broken): the panic
+            // goes on to the caller, as it would from one world.
+            std::panic::resume_unwind(e);
         }
     }
 
@@ -354,9 +382,10 @@ impl Sim {
     }
 
     /// The first contract violation of a plugin found while stepping, if any (in any
-    /// shard).
+    /// shard; a shard's own fault before the others' notes that it stopped).
     pub fn fault(&self) -> Option<&str> {
-        self.worlds().find_map(|w| w.resource::<Faults>().0.first().map(String::as_str))
+        let all = || self.worlds().flat_map(|w| w.resource::<Faults>().0.iter().map(String::as_str));
+        all().find(|f| !f.ends_with("(see its fault)")).or_else(|| all().next())
     }
 
     /// The step the run ends at: the scenario's `t_stop`, unless [`Sim::set_end`] moved it.

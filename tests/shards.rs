@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use spikeworld::prelude::*;
+use bevy_ecs::prelude::{Query, Res, ResMut};
 
 fn sharded(sc: Scenario, shards: usize) -> Sim {
     builder().build(sc, &RunOptions { shards, ..Default::default() }).unwrap_or_else(|e| panic!("{shards} shards: {e}"))
@@ -247,4 +248,52 @@ fn the_scenario_can_ask_for_shards() {
     let bad = DELAYED.replace("seed = 5", "seed = 5\nshards = 0");
     let e = Scenario::from_str(&bad, std::path::Path::new("bad.toml"), builder().registry(), &LoadOptions::default()).err().expect("refused");
     assert!(e.to_string().contains("bad.toml:6:") && e.to_string().contains("shards"), "{e}");
+}
+
+/// A shard that panics (here in a plugin's system, in the shard holding the population's
+/// neurons from 400 on, or in shard 0) stops the run at once: the panic reaches the caller
+/// and no other shard is left waiting for it.
+#[test]
+fn a_panic_in_any_shard_reaches_the_caller_at_once() {
+    use spikeworld::api::sets::SimSystems;
+    fn bomb_above(clock: Res<Clock>, pops: Query<&Population>) {
+        if clock.step == 50 && pops.iter().any(|p| p.name == "E" && p.first <= 400 && 400 < p.first + p.size) {
+            panic!("bomb");
+        }
+    }
+    fn bomb_first(clock: Res<Clock>, pops: Query<&Population>) {
+        if clock.step == 50 && pops.iter().any(|p| p.name == "E" && p.first == 0) {
+            panic!("bomb");
+        }
+    }
+    for bomb in [0, 1] {
+        let mut b = builder();
+        match bomb {
+            0 => b.add_systems(SimSystems::Record, bomb_above),
+            _ => b.add_systems(SimSystems::Deliver, bomb_first),
+        };
+        let mut sim = b.build(load(DELAYED), &RunOptions { shards: 3, ..Default::default() }).expect("build");
+        let t0 = std::time::Instant::now();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run_steps(200)));
+        assert!(r.is_err(), "bomb {bomb}: the panic reaches the caller");
+        assert!(t0.elapsed().as_secs() < 60, "bomb {bomb}: took {:?}: a shard waited for the one that panicked", t0.elapsed());
+    }
+}
+
+/// A fault (a contract violation recorded, not a panic) in one shard stops every shard in
+/// the same step, and `Sim::fault` names the original fault, not the others' notes.
+#[test]
+fn a_fault_in_one_shard_stops_all_together() {
+    use spikeworld::api::sets::SimSystems;
+    fn fault_in_last(clock: Res<Clock>, pops: Query<&Population>, mut faults: ResMut<spikeworld::engine::Faults>) {
+        if clock.step == 30 && pops.iter().any(|p| p.name == "E" && p.first + p.size == 1003 && p.first > 0) {
+            faults.0.push("the last shard's test fault".into());
+        }
+    }
+    let mut b = builder();
+    b.add_systems(SimSystems::Deliver, fault_in_last);
+    let mut sim = b.build(load(DELAYED), &RunOptions { shards: 3, ..Default::default() }).expect("build");
+    sim.run_steps(200);
+    assert_eq!(sim.fault(), Some("the last shard's test fault"));
+    assert_eq!(sim.step_count(), 31, "shard 0 stops after the step of the fault, as one world would");
 }

@@ -37,76 +37,80 @@ fn receive(rx: &crossbeam_channel::Receiver<ShardMessage>) -> Result<ShardMessag
 
 pub(crate) fn exchange_spikes(
     clock: Res<Clock>,
-    link: Res<ShardLink>,
+    mut link: ResMut<ShardLink>,
     mut faults: ResMut<Faults>,
     mut samples: ResMut<ShardSamples>,
     mut pops: Query<&mut Spikes>,
     states: Query<(&Population, &NeuronState)>,
 ) {
+    let link = &mut *link;
     samples.0.clear();
-    if !faults.0.is_empty() {
-        // Stopped: still one message to each shard and one from each, every step of the
-        // batch, so that none waits for this one.
-        for tx in link.to.iter().flatten() {
-            let _ = tx.send((Vec::new(), Vec::new(), true));
-        }
-        for rx in link.from.iter().flatten() {
-            let _ = receive(rx);
-        }
-        return;
-    }
-    // Recorded after this step's update, as `monitor::record` samples one world.
+    // NOTE: every step sends exactly one message on every live link and receives exactly
+    // one from every live link, whatever goes wrong (a fault: the message says "stopped";
+    // a broken link is marked dead and skipped from then on), so that no shard ever waits
+    // for a message that will not come.
+    let stopped = !faults.0.is_empty();
     let due = |w: &Watch| (clock.step + 1).is_multiple_of(w.every);
     let mut mine_values = Vec::new();
-    for w in link.watches.iter().filter(|w| due(w)) {
-        let Ok((pop, st)) = states.get(w.population) else { continue };
-        for &k in &w.vars {
-            let host;
-            let col: &[f64] = match &st.store {
-                StateStore::Host(v) => &v[k],
-                _ => {
-                    host = st.var_to_host(k);
-                    &host
-                }
-            };
-            let own = pop.first..pop.first + pop.size;
-            mine_values.extend(w.indices.iter().filter(|i| own.contains(i)).map(|&i| col[i - pop.first]));
+    let mut mine: Vec<Vec<u32>> = Vec::new();
+    if !stopped {
+        // Recorded after this step's update, as `monitor::record` samples one world.
+        for w in link.watches.iter().filter(|w| due(w)) {
+            let Ok((pop, st)) = states.get(w.population) else { continue };
+            for &k in &w.vars {
+                let host;
+                let col: &[f64] = match &st.store {
+                    StateStore::Host(v) => &v[k],
+                    _ => {
+                        host = st.var_to_host(k);
+                        &host
+                    }
+                };
+                let own = pop.first..pop.first + pop.size;
+                mine_values.extend(w.indices.iter().filter(|i| own.contains(i)).map(|&i| col[i - pop.first]));
+            }
+        }
+        mine = link.populations.iter().map(|&e| pops.get(e).map_or_else(|_| Vec::new(), |s| s.indices.clone())).collect();
+    }
+    let mut trouble: Vec<String> = Vec::new();
+    for (k, to) in link.to.iter().enumerate() {
+        let Some(tx) = to.as_ref().filter(|_| !link.dead[k]) else { continue };
+        let values = if k == 0 { std::mem::take(&mut mine_values) } else { Vec::new() };
+        if tx.send((mine.clone(), values, stopped)).is_err() {
+            link.dead[k] = true;
+            trouble.push(format!("shard {}: shard {k} is gone (it failed)", link.index));
         }
     }
-    let mine: Vec<Vec<u32>> = link.populations.iter().map(|&e| pops.get(e).map_or_else(|_| Vec::new(), |s| s.indices.clone())).collect();
-    for (k, to) in link.to.iter().enumerate() {
-        if let Some(tx) = to {
-            let values = if k == 0 { std::mem::take(&mut mine_values) } else { Vec::new() };
-            if tx.send((mine.clone(), values, false)).is_err() {
-                faults.0.push(format!("shard {}: shard {k} is gone (it stopped or failed)", link.index));
-                return;
+    let mut parts: Vec<Option<ShardMessage>> = Vec::with_capacity(link.from.len());
+    for (k, from) in link.from.iter().enumerate() {
+        let Some(rx) = from.as_ref().filter(|_| !link.dead[k]) else {
+            parts.push((k == link.index).then(|| (Vec::new(), std::mem::take(&mut mine_values), stopped)));
+            continue;
+        };
+        match receive(rx) {
+            Ok(m) => {
+                if m.2 {
+                    trouble.push(format!("shard {}: shard {k} stopped (see its fault)", link.index));
+                } else if m.0.len() != link.populations.len() {
+                    trouble.push(format!("shard {}: shard {k} sent spikes of {} populations, not {}", link.index, m.0.len(), link.populations.len()));
+                }
+                parts.push(Some(m));
+            }
+            Err(_) => {
+                link.dead[k] = true;
+                trouble.push(format!("shard {}: no spikes from shard {k} within {} s (it failed)", link.index, PATIENCE.as_secs()));
+                parts.push(None);
             }
         }
     }
-    let mut parts: Vec<ShardMessage> = Vec::with_capacity(link.from.len());
-    for (k, from) in link.from.iter().enumerate() {
-        match from {
-            None => parts.push((Vec::new(), std::mem::take(&mut mine_values), false)),
-            Some(rx) => match receive(rx) {
-                Ok((_, _, true)) => {
-                    faults.0.push(format!("shard {}: shard {k} stopped (see its fault)", link.index));
-                    parts.push((Vec::new(), Vec::new(), true));
-                }
-                Ok(m) if m.0.len() == link.populations.len() => parts.push(m),
-                Ok(m) => {
-                    faults.0.push(format!("shard {}: shard {k} sent spikes of {} populations, not {}", link.index, m.0.len(), link.populations.len()));
-                    return;
-                }
-                Err(_) => {
-                    faults.0.push(format!("shard {}: no spikes from shard {k} within {} s (it stopped or failed)", link.index, PATIENCE.as_secs()));
-                    return;
-                }
-            },
+    if stopped || !trouble.is_empty() {
+        if !stopped {
+            faults.0.extend(trouble);
         }
-    }
-    if !faults.0.is_empty() {
+        link.halted = true;
         return;
     }
+    let parts: Vec<ShardMessage> = parts.into_iter().map(|p| p.unwrap_or_default()).collect();
     for (pi, &e) in link.populations.iter().enumerate() {
         let Ok(mut s) = pops.get_mut(e) else { continue };
         let own = std::mem::take(&mut s.indices);
@@ -132,6 +136,7 @@ pub(crate) fn exchange_spikes(
                 for &o in &w.owner {
                     let o = o as usize;
                     let Some(&x) = parts[o].1.get(next[o]) else {
+                        // (Every shard halts at the next step's exchange, which says "stopped".)
                         faults.0.push(format!("shard 0: shard {o} sent too few state samples at step {}", clock.step));
                         return;
                     };

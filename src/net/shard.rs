@@ -20,6 +20,12 @@ pub struct ShardLink {
     /// The network's state monitors, in scenario order: every shard samples the neurons
     /// it holds and sends them to shard 0, which records them.
     pub(crate) watches: Vec<Watch>,
+    /// Links found broken (the other shard panicked, or never answered): skipped after.
+    pub(crate) dead: Vec<bool>,
+    /// Set by the exchange of a step in which some shard had stopped (a fault): every
+    /// shard learns it in that same step and steps no further, so all stop together,
+    /// where one world would (for faults raised before the exchange).
+    pub(crate) halted: bool,
 }
 
 /// What one shard sends another each step: each population's spikes (population

@@ -43,8 +43,10 @@ use crate::{Error, Result};
 pub const MAGIC: [u8; 8] = *b"SWCK\x00\r\n\x1a";
 /// Marks the end of the checksummed part.
 pub const END: [u8; 8] = *b"SWCKEND\n";
-/// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 3;
+/// The format version this build writes (and the newest it reads). 4: synapses drawn per
+/// target and rows sorted by target (2026-11-23), so a version-3 file's weights and
+/// delays belong to another network.
+pub const FORMAT_VERSION: u32 = 4;
 /// Extension of checkpoint files.
 pub const EXTENSION: &str = "swck";
 

@@ -240,7 +240,8 @@ impl Sim {
             }
             // Two passes: the length first (written before the section, as a MessagePack
             // unsigned integer: a section may be larger than a `bin`), then the bytes,
-            // streamed; a section is never held in memory.
+            // streamed; a section is never held in memory (except a sharded run's gathered
+            // sections, built whole from the shards' parts).
             let mut count = CountingWriter::default();
             let saved = self.save_section(&s, e, &mut StateWriter::new(&mut count));
             saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}` vanished", s.name))))?;

@@ -22,7 +22,7 @@ mod parse;
 mod read;
 mod select;
 pub use estimate::{Estimate, MemoryLimit};
-pub use parse::MAX_DELAY_STEPS;
+pub use parse::{MAX_DELAY_STEPS, MAX_SHARDS};
 pub use select::{MAX_STEPS, steps_of};
 
 /// A population's neurons `start..end` (Brian2's `P[a:b]`).

@@ -22,8 +22,9 @@ use crate::util::units::Dim;
 /// The longest delay, in steps (synapse delays are stored as `u32`, and the delay ring and
 /// spike history hold two steps more).
 pub const MAX_DELAY_STEPS: u64 = u32::MAX as u64 - 2;
-/// Most shards a network is split into.
-pub const MAX_SHARDS: u64 = 4096;
+/// Most shards a network is split into (shards are threads of one process; each holds
+/// copies of the encoders and population-wide spike histories, and K² channels link them).
+pub const MAX_SHARDS: u64 = 256;
 
 fn check_so_far(items: &[crate::scenario::estimate::Item], limit: &MemoryLimit) -> Result<(), ScenarioError> {
     Estimate { items: items.to_vec(), ..Default::default() }.check(limit)
