@@ -206,12 +206,11 @@ fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)]) {
             }
         }
     }
-    let sources = |b: &crate::build::Built| b.populations.iter().chain(&b.encoders).copied().collect::<Vec<Entity>>();
-    for i in 0..sources(&worlds[0].2).len() {
-        let depth = worlds.iter().filter_map(|(w, _, b)| w.get::<SpikeHistory>(sources(b)[i]).map(SpikeHistory::depth)).max().unwrap_or(0);
-        for (w, _, b) in worlds.iter_mut() {
-            let e = sources(b)[i];
-            if let Some(mut h) = w.get_mut::<SpikeHistory>(e)
+    let sources: Vec<Vec<Entity>> = worlds.iter().map(|(_, _, b)| b.populations.iter().chain(&b.encoders).copied().collect()).collect();
+    for i in 0..sources[0].len() {
+        let depth = worlds.iter().zip(&sources).filter_map(|((w, _, _), s)| w.get::<SpikeHistory>(s[i]).map(SpikeHistory::depth)).max().unwrap_or(0);
+        for ((w, _, _), s) in worlds.iter_mut().zip(&sources) {
+            if let Some(mut h) = w.get_mut::<SpikeHistory>(s[i])
                 && h.depth() < depth
             {
                 *h = SpikeHistory::new(h.last_spike.len(), depth);
@@ -382,10 +381,9 @@ impl Sim {
     }
 
     /// The first contract violation of a plugin found while stepping, if any (in any
-    /// shard; a shard's own fault before the others' notes that it stopped).
+    /// shard: the others halt with it, without a fault of their own).
     pub fn fault(&self) -> Option<&str> {
-        let all = || self.worlds().flat_map(|w| w.resource::<Faults>().0.iter().map(String::as_str));
-        all().find(|f| !f.ends_with("(see its fault)")).or_else(|| all().next())
+        self.worlds().find_map(|w| w.resource::<Faults>().0.first().map(String::as_str))
     }
 
     /// The step the run ends at: the scenario's `t_stop`, unless [`Sim::set_end`] moved it.

@@ -73,6 +73,9 @@ pub(crate) fn exchange_spikes(
         mine = link.populations.iter().map(|&e| pops.get(e).map_or_else(|_| Vec::new(), |s| s.indices.clone())).collect();
     }
     let mut trouble: Vec<String> = Vec::new();
+    // Another shard stopped: its fault is in its own world (`Sim::fault` reads them all);
+    // this one only halts with it.
+    let mut peer_stopped = false;
     for (k, to) in link.to.iter().enumerate() {
         let Some(tx) = to.as_ref().filter(|_| !link.dead[k]) else { continue };
         let values = if k == 0 { std::mem::take(&mut mine_values) } else { Vec::new() };
@@ -90,7 +93,7 @@ pub(crate) fn exchange_spikes(
         match receive(rx) {
             Ok(m) => {
                 if m.2 {
-                    trouble.push(format!("shard {}: shard {k} stopped (see its fault)", link.index));
+                    peer_stopped = true;
                 } else if m.0.len() != link.populations.len() {
                     trouble.push(format!("shard {}: shard {k} sent spikes of {} populations, not {}", link.index, m.0.len(), link.populations.len()));
                 }
@@ -103,7 +106,7 @@ pub(crate) fn exchange_spikes(
             }
         }
     }
-    if stopped || !trouble.is_empty() {
+    if stopped || peer_stopped || !trouble.is_empty() {
         if !stopped {
             faults.0.extend(trouble);
         }
