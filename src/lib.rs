@@ -37,6 +37,7 @@ pub mod prelude {
     pub use crate::api::encoder::{Encoder, EncoderConfig, EncoderCtx, EncoderFactory, EncoderKind, EncoderOut};
     pub use crate::api::model::{ChoiceSpec, Col, Lanes, NeuronDynamics, ParamSpec, Params, ReceptorKind, ReceptorSpec, VarSpec};
     pub use crate::api::run::{Delivery, EngineKind, RunOptions, TensorDevice};
+    pub use crate::api::transport::{Processes, Transport};
     pub use crate::api::sets::SimSystems;
     pub use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
     pub use crate::api::synapse::{PreSpike, SpikeFilter, SynapseDynamics, SynapseStep, SynapseVarSpec};

@@ -10,7 +10,7 @@ use crate::api::run::{EngineKind, RunOptions};
 use crate::api::sets::SimSystems;
 use crate::engine::Faults;
 use crate::net::synapse::SynapseTable;
-use crate::net::{Clock, CpuPool, InputRing, NeuronState, RunInfo, ShardLink, ShardSamples, SpikeHistory, Spikes, Watch};
+use crate::net::{Clock, CpuPool, FlushedSpikes, InputRing, NeuronState, RunInfo, ShardLink, ShardSamples, SpikeHistory, Spikes, Watch, WindowReplay};
 use crate::registry::{SimBuilder, StateSection};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
@@ -59,51 +59,79 @@ impl SimBuilder {
     /// shard 0 (which records) and steps the others beside it on their own threads.
     pub fn build(&self, scenario: Scenario, opts: &RunOptions) -> Result<Sim> {
         self.check()?;
-        let count = if opts.shards == 0 { scenario.shards } else { opts.shards };
+        let process = opts.processes.as_ref().map(|p| p.0.clone());
+        let count = match &process {
+            Some(p) => {
+                let wanted = if opts.shards == 0 { scenario.shards } else { opts.shards };
+                if wanted > 1 && wanted != p.size() {
+                    return Err(Error::Input(format!("{}: {wanted} shards asked for, but {} processes run it (one shard per process)", scenario.path.display(), p.size())));
+                }
+                p.size()
+            }
+            None if opts.shards == 0 => scenario.shards,
+            None => opts.shards,
+        };
         if count as u64 > crate::scenario::MAX_SHARDS {
             return Err(Error::Input(format!("{}: {count} shards; at most {}", scenario.path.display(), crate::scenario::MAX_SHARDS)));
         }
         let opts = &RunOptions { shards: count, ..opts.clone() };
-        let mut worlds = Vec::with_capacity(count);
-        for k in 0..count {
+        // The shards this process holds: all, or its rank's one.
+        let local: Vec<usize> = match &process {
+            Some(p) if count > 1 => vec![p.rank()],
+            _ => (0..count).collect(),
+        };
+        let mut worlds = Vec::with_capacity(local.len());
+        for &k in &local {
             worlds.push(self.assemble(&scenario, opts, k)?);
         }
         if count > 1 {
-            // One channel per ordered pair of shards.
+            // One channel per ordered pair of shards (none between processes).
             type Channels<T> = Vec<Vec<Option<T>>>;
             let mut to: Channels<crossbeam_channel::Sender<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
             let mut from: Channels<crossbeam_channel::Receiver<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
-            for a in 0..count {
-                for b in (0..count).filter(|&b| b != a) {
-                    let (tx, rx) = crossbeam_channel::unbounded();
-                    to[a][b] = Some(tx);
-                    from[b][a] = Some(rx);
+            if process.is_none() {
+                for a in 0..count {
+                    for b in (0..count).filter(|&b| b != a) {
+                        let (tx, rx) = crossbeam_channel::unbounded();
+                        to[a][b] = Some(tx);
+                        from[b][a] = Some(rx);
+                    }
                 }
             }
-            let monitors = worlds[0].2.monitors.clone();
-            for (k, ((w, _, built), (to, from))) in worlds.iter_mut().zip(to.into_iter().zip(from)).enumerate() {
+            // Shard 0's recorders (another process's shard has none: it only sends).
+            let monitors = if local[0] == 0 { worlds[0].2.monitors.clone() } else { Vec::new() };
+            let (mut to, mut from) = (to.into_iter().map(Some).collect::<Vec<_>>(), from.into_iter().map(Some).collect::<Vec<_>>());
+            for ((w, _, built), &k) in worlds.iter_mut().zip(&local) {
+                let (to, from) = (to[k].take().unwrap_or_default(), from[k].take().unwrap_or_default());
                 let watches = scenario
                     .monitors
                     .iter()
-                    .zip(&monitors)
-                    .filter_map(|(m, &monitor)| match &m.kind {
+                    .enumerate()
+                    .filter_map(|(mi, m)| match &m.kind {
                         crate::scenario::MonitorKind::State { vars, indices, every } => {
                             let n = scenario.populations[m.target.index].size;
                             // The shard whose range holds i: the last whose range starts at or
                             // before it (empty ranges start where the next one does).
                             let starts: Vec<usize> = (0..count).map(|s| crate::build::shard_range(s, count, n).start).collect();
                             let owner = indices.iter().map(|&i| (starts.partition_point(|&x| x <= i) - 1) as u32).collect();
+                            let monitor = monitors.get(mi).copied().unwrap_or(Entity::PLACEHOLDER);
                             Some(Watch { population: built.populations[m.target.index], vars: vars.clone(), indices: indices.clone(), owner, every: *every, monitor })
                         }
                         _ => None,
                     })
                     .collect();
-                w.insert_resource(ShardLink { index: k, populations: built.populations.clone(), to, from, watches, dead: vec![false; count], halted: false });
+                let mut link = ShardLink::new(k, built.populations.clone(), built.encoders.clone(), to, from, watches);
+                link.process = process.clone();
+                w.insert_resource(link);
                 w.insert_resource(ShardSamples::default());
+                w.insert_resource(WindowReplay::default());
+                w.insert_resource(FlushedSpikes::default());
             }
-        }
-        if count > 1 {
-            common_depths(&mut worlds);
+            common_depths(&mut worlds, process.as_deref());
+            let window = exchange_window(&mut worlds, opts.exchange_every, &scenario, process.as_deref())?;
+            for (w, _, _) in worlds.iter_mut() {
+                w.resource_mut::<ShardLink>().window = window;
+            }
         }
         let mut shards = worlds.into_iter();
         let (world, schedule, built) = shards.next().expect("one shard at least");
@@ -196,27 +224,64 @@ struct Peer {
 /// (the largest of the shards': each drew only its own targets' delays), so that state
 /// and checkpoints do not depend on the number of shards. Before the first step, when
 /// rings and histories are empty.
-fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)]) {
+fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)], process: Option<&dyn crate::api::transport::Transport>) {
     let n_pop = worlds[0].2.populations.len();
-    for pi in 0..n_pop {
-        let depth = worlds.iter().filter_map(|(w, _, b)| w.get::<InputRing>(b.populations[pi]).map(|r| r.depth)).max().unwrap_or(0);
+    let mut rings: Vec<u64> = (0..n_pop).map(|pi| worlds.iter().filter_map(|(w, _, b)| w.get::<InputRing>(b.populations[pi]).map(|r| r.depth as u64)).max().unwrap_or(0)).collect();
+    let sources: Vec<Vec<Entity>> = worlds.iter().map(|(_, _, b)| b.populations.iter().chain(&b.encoders).copied().collect()).collect();
+    let mut histories: Vec<u64> =
+        (0..sources[0].len()).map(|i| worlds.iter().zip(&sources).filter_map(|((w, _, _), s)| w.get::<SpikeHistory>(s[i]).map(|h| h.depth() as u64)).max().unwrap_or(0)).collect();
+    if let Some(p) = process {
+        p.all_max(&mut rings);
+        p.all_max(&mut histories);
+    }
+    for (pi, &depth) in rings.iter().enumerate() {
         for (w, _, b) in worlds.iter_mut() {
             if let Some(mut r) = w.get_mut::<InputRing>(b.populations[pi]) {
-                r.grow_to(depth);
+                r.grow_to(depth as usize);
             }
         }
     }
-    let sources: Vec<Vec<Entity>> = worlds.iter().map(|(_, _, b)| b.populations.iter().chain(&b.encoders).copied().collect()).collect();
-    for i in 0..sources[0].len() {
-        let depth = worlds.iter().zip(&sources).filter_map(|((w, _, _), s)| w.get::<SpikeHistory>(s[i]).map(SpikeHistory::depth)).max().unwrap_or(0);
+    for (i, &depth) in histories.iter().enumerate() {
         for ((w, _, _), s) in worlds.iter_mut().zip(&sources) {
             if let Some(mut h) = w.get_mut::<SpikeHistory>(s[i])
-                && h.depth() < depth
+                && (h.depth() as u64) < depth
             {
-                *h = SpikeHistory::new(h.last_spike.len(), depth);
+                *h = SpikeHistory::new(h.last_spike.len(), depth as usize);
             }
         }
     }
+}
+
+/// The steps of an exchange window: the shortest delay of any synapse in any shard (a
+/// spike of step `t` with delay `d` reaches its target's input at step `t + 1 + d`), plus
+/// one step, so that the spikes of a window are all due after its end; or `every`, when
+/// asked for (at most that). At most [`SHARD_CHUNK`] in effect (a batch of steps ends a
+/// window).
+fn exchange_window(worlds: &mut [(World, Schedule, crate::build::Built)], every: u64, scenario: &Scenario, process: Option<&dyn crate::api::transport::Transport>) -> Result<u64> {
+    // The longest window each synapse allows, as `u64::MAX - window` so that the
+    // processes' maximum is the shortest window.
+    let mut slack = [0u64];
+    for (w, _, b) in worlds.iter() {
+        for &e in &b.projections {
+            let Some(t) = w.get::<SynapseTable>(e) else { continue };
+            if t.len() > 0
+                && let Some(d) = t.delay.min()
+            {
+                slack[0] = slack[0].max(u64::MAX - (d as u64 + 1));
+            }
+        }
+    }
+    if let Some(p) = process {
+        p.all_max(&mut slack);
+    }
+    let longest = if slack[0] == 0 { SHARD_CHUNK } else { u64::MAX - slack[0] };
+    if every > longest {
+        return Err(Error::Input(format!(
+            "{}: an exchange window of {every} steps: the shortest synaptic delay allows at most {longest} (spikes would be due before their window ends)",
+            scenario.path.display()
+        )));
+    }
+    Ok(if every == 0 { longest } else { every })
 }
 
 /// Steps a sharded run takes between two checks of `go` and of faults.
@@ -262,6 +327,25 @@ impl Sim {
     /// the same steps, since each waits for the others' spikes.
     pub fn run_steps_while(&mut self, n: u64, mut go: impl FnMut() -> bool + Send) {
         let _span = tracing::debug_span!("run_steps", from = self.step_count(), n).entered();
+        if self.process().is_some() {
+            // One shard of several processes: every process runs the same steps (each
+            // waits for the others' spikes), so `go` is not asked (a process that stopped
+            // alone would leave the others waiting); a fault anywhere halts all.
+            let mut done = 0;
+            while done < n && !self.world.resource::<ShardLink>().halted {
+                let chunk = (n - done).min(SHARD_CHUNK);
+                let end = self.step_count() + chunk;
+                self.world.resource_mut::<ShardLink>().flush_at = end;
+                for _ in 0..chunk {
+                    if self.world.resource::<ShardLink>().halted {
+                        break;
+                    }
+                    self.schedule.run(&mut self.world);
+                }
+                done += chunk;
+            }
+            return;
+        }
         if !self.peers.is_empty() {
             let mut done = 0;
             while done < n && self.fault().is_none() && go() {
@@ -295,6 +379,14 @@ impl Sim {
 
     /// Runs `n` steps of every shard, each on its own thread (shard 0 on this one).
     fn run_shards(&mut self, n: u64) {
+        // A window ends with the batch, so that between batches every shard holds one
+        // world's state (for checkpoints, outputs and reads).
+        let end = self.step_count() + n;
+        for w in std::iter::once(&mut self.world).chain(self.peers.iter_mut().map(|p| &mut p.world)) {
+            if let Some(mut l) = w.get_resource_mut::<ShardLink>() {
+                l.flush_at = end;
+            }
+        }
         let peers = std::mem::take(&mut self.peers);
         let (world, schedule) = (&mut self.world, &mut self.schedule);
         let joined = std::thread::scope(|s| {
@@ -346,9 +438,37 @@ impl Sim {
         }
     }
 
-    /// Shards the run is split into (1: one world).
+    /// Steps per spike exchange of a sharded run (`None`: one world).
+    pub fn exchange_window(&self) -> Option<u64> {
+        self.world.get_resource::<ShardLink>().map(|l| l.window)
+    }
+
+    /// Shards the run is split into (1: one world), in this process or over processes.
     pub fn shards(&self) -> usize {
-        1 + self.peers.len()
+        self.world.get_resource::<ShardLink>().map_or(1, ShardLink::count)
+    }
+
+    /// The processes a run is split over (one shard each; `None`: this process holds
+    /// every shard).
+    pub fn process(&self) -> Option<Arc<dyn crate::api::transport::Transport>> {
+        self.world.get_resource::<ShardLink>().and_then(|l| l.process.clone())
+    }
+
+    /// Whether this process writes the outputs: it holds shard 0, which records.
+    pub fn writes_outputs(&self) -> bool {
+        self.world.get_resource::<ShardLink>().is_none_or(|l| l.index == 0)
+    }
+
+    /// Checkpoints of a run split over processes are not built yet.
+    pub(crate) fn refuse_processes(&self, path: &std::path::Path) -> Result<()> {
+        match self.process() {
+            Some(p) => Err(Error::Input(format!(
+                "{}: a checkpoint of a run split over {} processes: not built yet (each process holds one shard; run in one process with --shards; see docs/sharding.md)",
+                path.display(),
+                p.size()
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Shard `k`'s counterpart of shard 0's entity `e` (a population, projection or

@@ -174,6 +174,35 @@ fn stepping_in_pieces_changes_nothing() {
     assert!(outcome(&sim) == outcome(&one));
 }
 
+/// Exchange windows: the delayed scenario's shortest delay (1 ms, 10 steps: a spike of
+/// step t reaches its target's input at step t + 11) lets shards exchange every 11 steps;
+/// any shorter window, and batches of steps that end windows
+/// early, give the same bits; a longer window is refused.
+#[test]
+fn exchange_windows_change_nothing() {
+    let file = "delayed_recurrent.toml";
+    let stop = ["simulation.t_stop=200 ms"];
+    let one = run_all(build(load_file(file, &stop, None), EngineKind::Cpu, 1));
+    let want = outcome(&one);
+    assert!(want.0.1.len() > 1_000, "{} spikes", want.0.1.len());
+    let window = |every: u64| RunOptions { shards: 3, exchange_every: every, ..Default::default() };
+    let longest = builder().build(load_file(file, &stop, None), &window(0)).expect("build").exchange_window().expect("sharded");
+    assert_eq!(longest, 11, "1 ms at dt = 0.1 ms");
+    for every in [1, 3, 11] {
+        let sim = run_all(builder().build(load_file(file, &stop, None), &window(every)).expect("build"));
+        assert_eq!(sim.exchange_window(), Some(every));
+        assert!(outcome(&sim) == want, "a window of {every} steps");
+    }
+    let mut sim = builder().build(load_file(file, &stop, None), &window(0)).expect("build");
+    for n in [1, 7, 64, 65, 13, 1] {
+        sim.run_steps(n);
+    }
+    sim.run_steps(sim.scenario.steps - sim.step_count());
+    assert!(outcome(&sim) == want, "batches that end windows early");
+    let e = builder().build(load_file(file, &stop, None), &window(12)).err().expect("refused");
+    assert!(e.to_string().contains("exchange window of 12 steps") && e.to_string().contains("at most 11"), "{e}");
+}
+
 /// What shards cannot do yet is refused with the reason, never run wrongly.
 #[test]
 fn what_is_not_sharded_yet_is_refused() {

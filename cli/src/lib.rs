@@ -96,6 +96,15 @@ struct ExecArgs {
     /// scenario's `simulation.shards`, else 1.
     #[arg(long)]
     shards: Option<usize>,
+    /// Steps between two spike exchanges of a sharded run (results do not depend on it).
+    /// Default: the longest the delays allow, the shortest delay plus one step.
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    exchange_every: u64,
+    /// One shard per MPI process: launch with `mpirun -n K spikeworld run SCENARIO --mpi`
+    /// (results do not depend on K; the process holding shard 0 writes the outputs).
+    /// Needs a build with `--features mpi` (`bash scripts/install-mpi.sh` installs OpenMPI).
+    #[arg(long)]
+    mpi: bool,
     /// Executor.
     #[arg(long, value_enum, default_value = "cpu")]
     engine: EngineArg,
@@ -265,7 +274,13 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Run { scenario, out, seed, set, exec, ckpt, stop_at } => {
-            let (opts, quiet) = run_options(&exec)?;
+            let (mut opts, quiet) = run_options(&exec)?;
+            let mpi = start_mpi(&exec, &mut opts)?;
+            if mpi.is_some() && (stop_at.is_some() || ckpt.checkpoint_every.is_some() || ckpt.checkpoint_dir.is_some()) {
+                return Err(Error::Input(
+                    "--mpi with --stop-at, --checkpoint-every or --checkpoint-dir: checkpoints of a run split over processes are not built yet (run in one process with --shards K to checkpoint; see docs/sharding.md)".into(),
+                ));
+            }
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let dt = sc.dt_ms;
@@ -286,6 +301,11 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
             let (opts, quiet) = run_options(&exec)?;
+            if exec.mpi {
+                return Err(Error::Input(
+                    "resume --mpi: checkpoints of a run split over processes are not built yet (resume in one process, with --shards K; see docs/sharding.md)".into(),
+                ));
+            }
             let t_build = Instant::now();
             let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref(), max_memory)?;
             let build_time_s = t_build.elapsed().as_secs_f64();
@@ -334,8 +354,37 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
             DeliveryArg::Push => Delivery::Push { capacity: 16 },
         },
         shards: a.shards.unwrap_or(0),
+        exchange_every: a.exchange_every,
+        processes: None,
     };
     Ok((opts, a.quiet))
+}
+
+/// MPI, when `--mpi` asks for it: initialised for this process (finalised when the
+/// returned value drops, after the run), and `opts` told of the processes.
+#[cfg(feature = "mpi")]
+fn start_mpi(a: &ExecArgs, opts: &mut RunOptions) -> Result<Option<spikeworld_mpi::Mpi>> {
+    if !a.mpi {
+        return Ok(None);
+    }
+    if a.shards.is_some() {
+        return Err(Error::Input("--mpi with --shards: under MPI the processes are the shards (mpirun -n K)".into()));
+    }
+    let m = spikeworld_mpi::Mpi::init().ok_or_else(|| Error::Runtime("MPI was initialised twice in one process".into()))?;
+    opts.processes = Some(m.processes());
+    Ok(Some(m))
+}
+
+/// Without the `mpi` feature, `--mpi` says how to get it.
+#[cfg(not(feature = "mpi"))]
+fn start_mpi(a: &ExecArgs, _opts: &mut RunOptions) -> Result<Option<()>> {
+    if a.mpi {
+        return Err(Error::Input(
+            "--mpi: this spikeworld was built without MPI; install OpenMPI (bash scripts/install-mpi.sh) and build with `cargo build --release -p spikeworld-cli --features mpi`"
+                .into(),
+        ));
+    }
+    Ok(None)
 }
 
 /// The output directory (and the checkpoint directory, if given) exist as directories or
@@ -430,8 +479,14 @@ fn run_and_write(
 ) -> Result<i32> {
     let dt = sim.scenario.dt_ms;
     let start = sim.step_count();
-    catch_interrupts();
-    let bar = progress_bar(quiet, end);
+    // NOTE: a run split over processes takes no Ctrl-C here (each process would stop at its
+    // own step and leave the others waiting): mpirun's signal ends them all.
+    let split = sim.process().is_some();
+    if !split {
+        catch_interrupts();
+    }
+    let writer = sim.writes_outputs();
+    let bar = progress_bar(quiet || !writer, end);
     let t_loop = Instant::now();
     let report = (end / 200).clamp(1, 1000);
     let mut last_saved: Option<spikeworld::persist::Saved> = None;
@@ -474,6 +529,9 @@ fn run_and_write(
     sim.check()?;
     let timings = Timings { wall_time_s: t0.elapsed().as_secs_f64(), build_time_s, loop_time_s };
     let m = sim.write_outputs_with(out, timings, resumed_from.clone())?;
+    if !writer {
+        return Ok(0);
+    }
     println!(
         "{}: {} steps ({} ms) in {:.3} s loop, {:.3} s build [{} engine, {}, seed {}]{}",
         sim.scenario.path.display(),
@@ -486,7 +544,11 @@ fn run_and_write(
             EngineKind::Tensor => "tensor",
             EngineKind::Device => "device",
         },
-        if m.shards > 1 { format!("{} shards on their own threads", m.shards) } else { format!("{} thread(s)", opts.threads) },
+        match (m.shards, split) {
+            (1, _) => format!("{} thread(s)", opts.threads),
+            (k, true) => format!("{k} shards in {k} MPI processes, exchanging every {} steps", sim.exchange_window().unwrap_or(1)),
+            (k, false) => format!("{k} shards on their own threads, exchanging every {} steps", sim.exchange_window().unwrap_or(1)),
+        },
         m.seed,
         match &resumed_from {
             Some(f) => format!(", resumed from {f} at {} ms", start as f64 * dt),

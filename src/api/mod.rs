@@ -27,3 +27,4 @@ pub mod run;
 pub mod sets;
 pub mod state;
 pub mod synapse;
+pub mod transport;

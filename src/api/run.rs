@@ -52,14 +52,22 @@ pub struct RunOptions {
     pub delivery: Delivery,
     /// Shards: the network split into this many worlds, each holding a range of every
     /// population's neurons and their incoming synapses, on its own thread; they exchange
-    /// spikes every step (results do not depend on it; see `docs/sharding.md`). 0: as the
+    /// spikes once per exchange window (results do not depend on it; see `docs/sharding.md`). 0: as the
     /// scenario says (`simulation.shards`, default 1).
     pub shards: usize,
+    /// Steps between two spike exchanges of a sharded run. 0 (the default): the longest
+    /// window the delays allow, the shortest synaptic delay plus one step; a smaller one
+    /// gives the same results with more exchanges (for measurement).
+    pub exchange_every: u64,
+    /// One shard per process (MPI: `spikeworld-mpi`): this process builds and steps shard
+    /// `rank` of `size` only, and exchanges spikes through the transport. `None`: every
+    /// shard in this process.
+    pub processes: Option<super::transport::Processes>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto, shards: 0 }
+        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto, shards: 0, exchange_every: 0, processes: None }
     }
 }
 

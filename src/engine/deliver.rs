@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::api::synapse::{PreSpike, SynapseStep};
 use crate::kernel::{TargetPart, prefetch, split_targets};
 use crate::net::synapse::{Delays, SynapseTable};
-use crate::net::{Clock, CpuPool, DeliveryOrder, InputRing, SpikeHistory, Spikes};
+use crate::net::{Clock, CpuPool, DeliveryOrder, InputRing, SpikeHistory, Spikes, WindowReplay};
 
 /// Most target ranges one ring is split into.
 const MAX_PARTS: usize = 64;
@@ -107,35 +107,69 @@ pub(crate) fn propagate_spikes(
     pool: Res<CpuPool>,
     mut groups: Local<RingGroups>,
     mut tables: Query<&mut SynapseTable>,
-    sources: Query<&Spikes>,
-    mut history: Query<(&Spikes, &mut SpikeHistory)>,
+    mut sources: Query<&mut Spikes>,
+    mut history: Query<(Entity, &mut SpikeHistory)>,
     mut rings: Query<&mut InputRing>,
+    replay: Option<ResMut<WindowReplay>>,
 ) {
-    for (s, mut h) in &mut history {
-        h.record(clock.step, &s.indices);
+    let (order, groups) = (&order.0[..], &mut *groups);
+    match replay {
+        // A sharded run: within an exchange window nothing is delivered; at its end, the
+        // window's steps in order, each with every source's merged spikes.
+        Some(r) if r.defer => {}
+        Some(mut r) if !r.steps.is_empty() => {
+            for (step, lists) in std::mem::take(&mut r.steps) {
+                for (e, idx) in lists {
+                    if let Ok(mut s) = sources.get_mut(e) {
+                        s.indices = idx;
+                    }
+                }
+                deliver_step(step, order, &pool, groups, &mut tables, &sources.as_readonly(), &mut history, &mut rings);
+            }
+        }
+        _ => deliver_step(clock.step, order, &pool, groups, &mut tables, &sources.as_readonly(), &mut history, &mut rings),
+    }
+}
+
+/// Delivers the spikes of `step` that `sources` hold.
+#[expect(clippy::too_many_arguments, reason = "a system's parameters, handed down")]
+fn deliver_step(
+    step: u64,
+    order: &[Entity],
+    pool: &CpuPool,
+    groups: &mut RingGroups,
+    tables: &mut Query<&mut SynapseTable>,
+    sources: &Query<&Spikes>,
+    history: &mut Query<(Entity, &mut SpikeHistory)>,
+    rings: &mut Query<&mut InputRing>,
+) {
+    for (e, mut h) in history.iter_mut() {
+        if let Ok(s) = sources.get(e) {
+            h.record(step, &s.indices);
+        }
     }
     let Some(workers) = pool.pool.as_ref() else {
-        for &e in &order.0 {
-            deliver_table(clock.step, e, &mut tables, &sources, &mut rings);
+        for &e in order {
+            deliver_table(step, e, tables, sources, rings);
         }
         return;
     };
-    groups.refresh(&order.0, &tables);
+    groups.refresh(order, tables);
     for g in &mut groups.groups {
         let Ok(mut ring) = rings.get_mut(g.ring) else { continue };
         let parts = pool.threads.min(ring.n / MIN_PART).clamp(1, MAX_PARTS);
-        if !g.plain || parts < 2 || events(g, &tables, &sources) < MIN_PARALLEL_EVENTS {
+        if !g.plain || parts < 2 || events(g, tables, sources) < MIN_PARALLEL_EVENTS {
             for &e in &g.tables {
-                deliver_table(clock.step, e, &mut tables, &sources, &mut rings);
+                deliver_table(step, e, tables, sources, rings);
             }
             continue;
         }
-        g.ensure_splits(parts, ring.n, &tables);
+        g.ensure_splits(parts, ring.n, tables);
         let g = &*g;
         let ring = &mut *ring;
-        let (step, depth, receptors, n) = (clock.step, ring.depth, ring.receptors, ring.n);
+        let (depth, receptors, n) = (ring.depth, ring.receptors, ring.n);
         let mut split = split_targets::<MAX_PARTS>(&mut ring.data, n, parts);
-        let (tables, sources) = (&tables, &sources);
+        let (tables, sources) = (&*tables, sources);
         workers.install(|| {
             split[..parts].par_iter_mut().enumerate().for_each(|(c, part)| {
                 for (&e, splits) in g.tables.iter().zip(&g.splits) {

@@ -1,16 +1,19 @@
-//! The spike exchange of a sharded run: after its update, every shard sends each
-//! population's spikes (population indices, ascending) to every other shard over its
-//! [`ShardLink`], and appends the others' in shard order. Shard `k`'s neurons all come
-//! before shard `k + 1`'s, so the merged list is ascending, exactly the list one world
-//! would have made; `Propagate` then delivers it unchanged into the shard's own targets,
-//! and each target's sums keep the one-world order (`docs/sharding.md`).
+//! The spike exchange of a sharded run. After its update, a shard keeps each population's
+//! spikes (population indices, ascending) in the open window and delivers nothing. At
+//! the window's end it sends the window's spikes to every other shard over its
+//! [`ShardLink`] and appends the others' in shard order. Shard `k`'s neurons all come
+//! before shard `k + 1`'s, so each merged list is ascending, exactly the list one world
+//! would have made; `Propagate` then delivers the window's steps in order, unchanged,
+//! into the shard's own targets ([`WindowReplay`]). A window is at most the shortest
+//! delay plus one step long, so no spike is due before it is delivered, and each target's
+//! sums keep the one-world order (`docs/sharding.md`).
 
 use std::time::Duration;
 
 use bevy_ecs::prelude::*;
 
 use crate::engine::Faults;
-use crate::net::{Clock, NeuronState, Population, ShardLink, ShardMessage, ShardSamples, Spikes, StateStore, Watch};
+use crate::net::{Clock, FlushedSpikes, NeuronState, PendingStep, Population, ShardLink, ShardMessage, ShardSamples, Spikes, StateStore, Watch, WindowReplay};
 
 /// How long a shard waits for another's spikes before it reports that shard as gone (a
 /// step never takes this long; a shard that panicked or stopped never sends).
@@ -35,26 +38,30 @@ fn receive(rx: &crossbeam_channel::Receiver<ShardMessage>) -> Result<ShardMessag
     rx.recv_timeout(PATIENCE)
 }
 
+#[expect(clippy::too_many_arguments, reason = "a bevy system's parameters")]
 pub(crate) fn exchange_spikes(
     clock: Res<Clock>,
     mut link: ResMut<ShardLink>,
     mut faults: ResMut<Faults>,
     mut samples: ResMut<ShardSamples>,
+    mut replay: ResMut<WindowReplay>,
+    mut flushed: ResMut<FlushedSpikes>,
     mut pops: Query<&mut Spikes>,
     states: Query<(&Population, &NeuronState)>,
 ) {
     let link = &mut *link;
     samples.0.clear();
-    // NOTE: every step sends exactly one message on every live link and receives exactly
-    // one from every live link, whatever goes wrong (a fault: the message says "stopped";
-    // a broken link is marked dead and skipped from then on), so that no shard ever waits
-    // for a message that will not come.
+    replay.steps.clear();
+    // NOTE: every window sends exactly one message on every live link and receives exactly
+    // one from every live link, whatever goes wrong (a fault: the message says "stopped",
+    // and a shard that stops ends its window there; a broken link is marked dead and
+    // skipped from then on), so that no shard ever waits for a message that will not come.
     let stopped = !faults.0.is_empty();
-    let due = |w: &Watch| (clock.step + 1).is_multiple_of(w.every);
-    let mut mine_values = Vec::new();
-    let mut mine: Vec<Vec<u32>> = Vec::new();
+    let step = clock.step;
+    let due = |w: &Watch| (step + 1).is_multiple_of(w.every);
     if !stopped {
         // Recorded after this step's update, as `monitor::record` samples one world.
+        let mut values = Vec::new();
         for w in link.watches.iter().filter(|w| due(w)) {
             let Ok((pop, st)) = states.get(w.population) else { continue };
             for &k in &w.vars {
@@ -67,43 +74,91 @@ pub(crate) fn exchange_spikes(
                     }
                 };
                 let own = pop.first..pop.first + pop.size;
-                mine_values.extend(w.indices.iter().filter(|i| own.contains(i)).map(|&i| col[i - pop.first]));
+                values.extend(w.indices.iter().filter(|i| own.contains(i)).map(|&i| col[i - pop.first]));
             }
         }
-        mine = link.populations.iter().map(|&e| pops.get(e).map_or_else(|_| Vec::new(), |s| s.indices.clone())).collect();
+        // The spikes wait in the window: nothing is delivered or recorded before its end.
+        let mut take = |e: &Entity| pops.get_mut(*e).map_or_else(|_| Vec::new(), |mut s| std::mem::take(&mut s.indices));
+        let spikes = link.populations.iter().map(&mut take).collect();
+        let encoders = link.encoders.iter().map(&mut take).collect();
+        link.pending.push(PendingStep { step, spikes, encoders, samples: values });
     }
+    let end = stopped || (step + 1).is_multiple_of(link.window) || step + 1 >= link.flush_at;
+    replay.defer = !end;
+    if !end {
+        return;
+    }
+    let pending = std::mem::take(&mut link.pending);
     let mut trouble: Vec<String> = Vec::new();
     // Another shard stopped: its fault is in its own world (`Sim::fault` reads them all);
     // this one only halts with it.
     let mut peer_stopped = false;
-    for (k, to) in link.to.iter().enumerate() {
-        let Some(tx) = to.as_ref().filter(|_| !link.dead[k]) else { continue };
-        let values = if k == 0 { std::mem::take(&mut mine_values) } else { Vec::new() };
-        if tx.send((mine.clone(), values, stopped)).is_err() {
-            link.dead[k] = true;
-            trouble.push(format!("shard {}: shard {k} is gone (it failed)", link.index));
-        }
-    }
-    let mut parts: Vec<Option<ShardMessage>> = Vec::with_capacity(link.from.len());
-    for (k, from) in link.from.iter().enumerate() {
-        let Some(rx) = from.as_ref().filter(|_| !link.dead[k]) else {
-            parts.push((k == link.index).then(|| (Vec::new(), std::mem::take(&mut mine_values), stopped)));
-            continue;
-        };
-        match receive(rx) {
-            Ok(m) => {
-                if m.2 {
-                    peer_stopped = true;
-                } else if m.0.len() != link.populations.len() {
-                    trouble.push(format!("shard {}: shard {k} sent spikes of {} populations, not {}", link.index, m.0.len(), link.populations.len()));
+    let parts = match link.process.clone() {
+        Some(process) => {
+            // One shard per process: one all-gather of every shard's window.
+            let steps = pending.iter().map(|p| (p.spikes.clone(), p.samples.clone())).collect();
+            let words = process.all_gather(&ShardMessage { steps, stopped }.encode());
+            let mut parts = Vec::with_capacity(words.len());
+            for (k, w) in words.iter().enumerate() {
+                if k == link.index {
+                    parts.push(None);
+                    continue;
                 }
-                parts.push(Some(m));
+                match ShardMessage::decode(w) {
+                    Some(m) => {
+                        if m.stopped {
+                            // Its fault is in that process's world: this one names it.
+                            peer_stopped = true;
+                            if !stopped {
+                                faults.0.push(format!("shard {k} (process {k}) stopped with a fault; its own output names it"));
+                            }
+                        }
+                        parts.push(Some(m));
+                    }
+                    None => {
+                        trouble.push(format!("shard {}: shard {k} sent a message that is not a window of spikes", link.index));
+                        parts.push(None);
+                    }
+                }
             }
-            Err(_) => {
-                link.dead[k] = true;
-                trouble.push(format!("shard {}: no spikes from shard {k} within {} s (it failed)", link.index, PATIENCE.as_secs()));
-                parts.push(None);
+            parts
+        }
+        None => {
+            for (k, to) in link.to.iter().enumerate() {
+                let Some(tx) = to.as_ref().filter(|_| !link.dead[k]) else { continue };
+                let steps = pending.iter().map(|p| (p.spikes.clone(), if k == 0 { p.samples.clone() } else { Vec::new() })).collect();
+                if tx.send(ShardMessage { steps, stopped }).is_err() {
+                    link.dead[k] = true;
+                    trouble.push(format!("shard {}: shard {k} is gone (it failed)", link.index));
+                }
             }
+            let mut parts: Vec<Option<ShardMessage>> = Vec::with_capacity(link.from.len());
+            for (k, from) in link.from.iter().enumerate() {
+                let Some(rx) = from.as_ref().filter(|_| !link.dead[k]) else {
+                    parts.push(None);
+                    continue;
+                };
+                match receive(rx) {
+                    Ok(m) => {
+                        peer_stopped |= m.stopped;
+                        parts.push(Some(m));
+                    }
+                    Err(_) => {
+                        link.dead[k] = true;
+                        trouble.push(format!("shard {}: no spikes from shard {k} within {} s (it failed)", link.index, PATIENCE.as_secs()));
+                        parts.push(None);
+                    }
+                }
+            }
+            parts
+        }
+    };
+    for (k, m) in parts.iter().enumerate() {
+        let Some(m) = m.as_ref().filter(|m| !m.stopped) else { continue };
+        if m.steps.len() != pending.len() {
+            trouble.push(format!("shard {}: shard {k} sent a window of {} steps, not {}", link.index, m.steps.len(), pending.len()));
+        } else if let Some(bad) = m.steps.iter().find(|s| s.0.len() != link.populations.len()) {
+            trouble.push(format!("shard {}: shard {k} sent spikes of {} populations, not {}", link.index, bad.0.len(), link.populations.len()));
         }
     }
     if stopped || peer_stopped || !trouble.is_empty() {
@@ -111,44 +166,65 @@ pub(crate) fn exchange_spikes(
             faults.0.extend(trouble);
         }
         link.halted = true;
+        replay.defer = true;
         return;
     }
-    let parts: Vec<ShardMessage> = parts.into_iter().map(|p| p.unwrap_or_default()).collect();
-    for (pi, &e) in link.populations.iter().enumerate() {
-        let Ok(mut s) = pops.get_mut(e) else { continue };
-        let own = std::mem::take(&mut s.indices);
-        let others: usize = parts.iter().map(|p| p.0.get(pi).map_or(0, Vec::len)).sum();
-        let mut all = Vec::with_capacity(own.len() + others);
-        for (k, p) in parts.iter().enumerate() {
-            if k == link.index {
-                all.extend_from_slice(&own);
-            } else {
-                all.extend_from_slice(&p.0[pi]);
-            }
-        }
-        s.total += others as u64;
-        s.indices = all;
-    }
-    // Shard 0 puts the samples of every shard in each monitor's order.
-    if link.index == 0 {
-        let mut next = vec![0usize; parts.len()];
-        for w in link.watches.iter().filter(|w| due(w)) {
-            let mut rows = Vec::with_capacity(w.vars.len());
-            for _ in &w.vars {
-                let mut row = Vec::with_capacity(w.indices.len());
-                for &o in &w.owner {
-                    let o = o as usize;
-                    let Some(&x) = parts[o].1.get(next[o]) else {
-                        // (Every shard halts at the next step's exchange, which says "stopped".)
-                        faults.0.push(format!("shard 0: shard {o} sent too few state samples at step {}", clock.step));
-                        return;
-                    };
-                    next[o] += 1;
-                    row.push(x);
+    let mut parts: Vec<ShardMessage> = parts.into_iter().map(|p| p.unwrap_or_default()).collect();
+    let last = pending.len() - 1;
+    for (j, mine) in pending.into_iter().enumerate() {
+        let mut lists = Vec::with_capacity(link.populations.len() + link.encoders.len());
+        for (pi, (&e, own)) in link.populations.iter().zip(mine.spikes).enumerate() {
+            let others: usize = parts.iter().map(|p| p.steps.get(j).map_or(0, |s| s.0[pi].len())).sum();
+            let mut all = Vec::with_capacity(own.len() + others);
+            for (k, p) in parts.iter_mut().enumerate() {
+                if k == link.index {
+                    all.extend_from_slice(&own);
+                } else {
+                    all.append(&mut p.steps[j].0[pi]);
                 }
-                rows.push(row);
             }
-            samples.0.push((w.monitor, rows));
+            if let Ok(mut s) = pops.get_mut(e) {
+                s.total += others as u64;
+            }
+            lists.push((e, all));
         }
+        lists.extend(link.encoders.iter().copied().zip(mine.encoders));
+        if link.index == 0 {
+            // The window's earlier steps are recorded from the batch; the last one from
+            // the spikes `Propagate` leaves in place, as in one world.
+            if j < last {
+                flushed.0.extend(lists.iter().map(|(e, idx)| (*e, mine.step, idx.clone())));
+            }
+            if !gather_samples(link, &parts, j, mine.step, mine.samples, &mut samples) {
+                // (Every shard halts at the next window's exchange, which says "stopped".)
+                faults.0.push(format!("shard 0: a shard sent too few state samples at step {}", mine.step));
+                replay.defer = true;
+                return;
+            }
+        }
+        replay.steps.push((mine.step, lists));
     }
+}
+
+/// Shard 0 puts the samples of step `j` of the window from every shard in each monitor's
+/// order; `false` if a shard sent too few.
+fn gather_samples(link: &ShardLink, parts: &[ShardMessage], j: usize, step: u64, own: Vec<f64>, samples: &mut ShardSamples) -> bool {
+    let due = |w: &Watch| (step + 1).is_multiple_of(w.every);
+    let from: Vec<&[f64]> = parts.iter().enumerate().map(|(k, p)| if k == link.index { &own[..] } else { p.steps.get(j).map_or(&[][..], |s| &s.1[..]) }).collect();
+    let mut next = vec![0usize; parts.len()];
+    for w in link.watches.iter().filter(|w| due(w)) {
+        let mut rows = Vec::with_capacity(w.vars.len());
+        for _ in &w.vars {
+            let mut row = Vec::with_capacity(w.indices.len());
+            for &o in &w.owner {
+                let o = o as usize;
+                let Some(&x) = from[o].get(next[o]) else { return false };
+                next[o] += 1;
+                row.push(x);
+            }
+            rows.push(row);
+        }
+        samples.0.push((step, w.monitor, rows));
+    }
+    true
 }

@@ -159,8 +159,8 @@ fn record_spikes(clock: &Clock, mut mons: Query<&mut SpikeRecorder>, spikes: &Qu
 
 /// A sharded run's shard 0 records the samples the exchange gathered from every shard.
 fn record_shard_samples(clock: &Clock, mut mons: Query<&mut StateRecorder>, samples: &crate::net::ShardSamples) {
-    let next = clock.step + 1;
-    for (e, rows) in &samples.0 {
+    for (step, e, rows) in &samples.0 {
+        let next = step + 1;
         let Ok(mut m) = mons.get_mut(*e) else { continue };
         m.t_ms.push(next as f64 * clock.dt_ms);
         for (slot, row) in rows.iter().enumerate() {

@@ -1,12 +1,17 @@
 //! What the shards of a partitioned network share: the links over which they exchange
 //! spikes and state samples every step (`engine::exchange`, `docs/sharding.md`).
 
+use std::sync::Arc;
+
 use bevy_ecs::prelude::*;
 
+use crate::api::transport::Transport;
+
 /// A shard's links to the other shards of its network: one channel to and from each.
-/// After its update, a shard sends its populations' spikes (population indices) to every
-/// other shard and appends theirs in shard order, so that every shard delivers and
-/// records the whole network's spikes (`engine::exchange`).
+/// At the end of each exchange window, a shard sends the window's spikes of its
+/// populations (population indices) to every other shard and appends theirs in shard
+/// order, so that every shard delivers and records the whole network's spikes
+/// (`engine::exchange`).
 #[derive(Resource)]
 pub struct ShardLink {
     /// This shard's index.
@@ -26,14 +31,65 @@ pub struct ShardLink {
     /// shard learns it in that same step and steps no further, so all stop together,
     /// where one world would (for faults raised before the exchange).
     pub(crate) halted: bool,
+    /// The spike encoders (scenario order): each shard runs them whole, so they are not
+    /// sent, but their delivery waits for the window's end as the populations' does.
+    pub(crate) encoders: Vec<Entity>,
+    /// Steps per exchange window: at most the shortest delay plus one step, so that no
+    /// spike of a window is due before the window ends (1: every step).
+    pub(crate) window: u64,
+    /// The step at which the current batch of steps ends (`Sim::run_steps`): a window
+    /// also ends there, so that between batches every shard holds one world's state.
+    pub(crate) flush_at: u64,
+    /// The steps of the open window: this shard's spikes and state samples.
+    pub(crate) pending: Vec<PendingStep>,
+    /// The other shards are other processes: the exchange goes through this, not the
+    /// channels (which are then all `None`).
+    pub(crate) process: Option<Arc<dyn Transport>>,
 }
 
-/// What one shard sends another each step: each population's spikes (population
-/// indices, ascending); to shard 0, the state samples of its neurons that the state
-/// monitors ask for this step ([`Watch`] order, variable by variable, index by index);
-/// and whether it has stopped (a fault): a stopped shard still sends every step of the
-/// batch, so that no shard waits for it.
-pub(crate) type ShardMessage = (Vec<Vec<u32>>, Vec<f64>, bool);
+/// One step of an open window, as this shard saw it.
+pub(crate) struct PendingStep {
+    pub(crate) step: u64,
+    /// Each population's spikes (this shard's neurons).
+    pub(crate) spikes: Vec<Vec<u32>>,
+    /// Each spike encoder's spikes.
+    pub(crate) encoders: Vec<Vec<u32>>,
+    /// State samples of this shard's neurons ([`Watch`] order).
+    pub(crate) samples: Vec<f64>,
+}
+
+impl ShardLink {
+    /// Shards of the network.
+    pub(crate) fn count(&self) -> usize {
+        self.to.len()
+    }
+
+    /// A link of shard `index` with its channels; no window yet (every step).
+    pub(crate) fn new(index: usize, populations: Vec<Entity>, encoders: Vec<Entity>, to: Vec<Option<crossbeam_channel::Sender<ShardMessage>>>, from: Vec<Option<crossbeam_channel::Receiver<ShardMessage>>>, watches: Vec<Watch>) -> Self {
+        let dead = vec![false; to.len()];
+        ShardLink { index, populations, to, from, watches, dead, halted: false, encoders, window: 1, flush_at: u64::MAX, pending: Vec::new(), process: None }
+    }
+}
+
+/// What one shard sends another at the end of a window, per step of the window: each
+/// population's spikes (population indices, ascending) and, to shard 0, the state samples
+/// of its neurons that the state monitors ask for ([`Watch`] order, variable by variable,
+/// index by index); and whether it has stopped (a fault): a stopped shard still sends
+/// once per window, so that no shard waits for it.
+#[derive(Default)]
+pub(crate) struct ShardMessage {
+    pub(crate) steps: Vec<(Vec<Vec<u32>>, Vec<f64>)>,
+    pub(crate) stopped: bool,
+}
+
+/// The steps whose delivery the exchange hands to `Propagate`: within a window nothing is
+/// delivered (`defer`); at its end, every step of the window, in order, with each source's
+/// merged spikes, so that each target's sums keep the one-world order.
+#[derive(Resource, Default)]
+pub struct WindowReplay {
+    pub(crate) defer: bool,
+    pub(crate) steps: Vec<(u64, Vec<(Entity, Vec<u32>)>)>,
+}
 
 /// A state monitor as every shard sees it.
 pub(crate) struct Watch {
@@ -51,8 +107,59 @@ pub(crate) struct Watch {
     pub(crate) monitor: Entity,
 }
 
-/// Shard 0's state samples of this step, per recorder: per variable, the values in the
-/// monitor's index order (gathered by the exchange; `monitor::record` takes them in place
-/// of its own world's state, which holds only shard 0's neurons).
+/// Shard 0's state samples of a window's steps: step, recorder, and per variable the
+/// values in the monitor's index order (gathered by the exchange; `monitor::record` takes
+/// them in place of its own world's state, which holds only shard 0's neurons).
 #[derive(Resource, Default)]
-pub struct ShardSamples(pub(crate) Vec<(Entity, Vec<Vec<f64>>)>);
+pub struct ShardSamples(pub(crate) Vec<(u64, Entity, Vec<Vec<f64>>)>);
+
+impl ShardMessage {
+    /// The message as words, for a [`Transport`]: stopped, steps, then per step the
+    /// populations, each list's length and indices, the samples' count and bits (two
+    /// words each, low first).
+    pub(crate) fn encode(&self) -> Vec<u32> {
+        let mut w = vec![self.stopped as u32, self.steps.len() as u32];
+        for (lists, samples) in &self.steps {
+            w.push(lists.len() as u32);
+            for l in lists {
+                w.push(l.len() as u32);
+                w.extend_from_slice(l);
+            }
+            w.push(samples.len() as u32);
+            for x in samples {
+                let b = x.to_bits();
+                w.extend([b as u32, (b >> 32) as u32]);
+            }
+        }
+        w
+    }
+
+    /// [`ShardMessage::encode`]'s words back; `None` if they are not such a message.
+    pub(crate) fn decode(w: &[u32]) -> Option<ShardMessage> {
+        let mut it = w.iter().copied();
+        let mut next = || it.next();
+        let stopped = next()? != 0;
+        let n_steps = next()? as usize;
+        let mut steps = Vec::with_capacity(n_steps.min(w.len()));
+        for _ in 0..n_steps {
+            let n_lists = next()? as usize;
+            let mut lists = Vec::with_capacity(n_lists.min(w.len()));
+            for _ in 0..n_lists {
+                let n = next()? as usize;
+                let mut l = Vec::with_capacity(n.min(w.len()));
+                for _ in 0..n {
+                    l.push(next()?);
+                }
+                lists.push(l);
+            }
+            let n = next()? as usize;
+            let mut samples = Vec::with_capacity(n.min(w.len()));
+            for _ in 0..n {
+                let (lo, hi) = (next()? as u64, next()? as u64);
+                samples.push(f64::from_bits(lo | hi << 32));
+            }
+            steps.push((lists, samples));
+        }
+        next().is_none().then_some(ShardMessage { steps, stopped })
+    }
+}

@@ -112,6 +112,13 @@ impl Delays {
             Delays::Each(v) => v.iter().copied().max().unwrap_or(0),
         }
     }
+    /// The shortest delay (`Const`: its one delay, whatever the number of synapses).
+    pub fn min(&self) -> Option<u32> {
+        match self {
+            Delays::Const(d) => Some(*d),
+            Delays::Each(v) => v.iter().copied().min(),
+        }
+    }
     /// The delay of synapse `k`.
     pub fn of(&self, k: usize) -> u32 {
         match self {

@@ -179,9 +179,14 @@ impl Sim {
     /// The outputs hold everything recorded since step 0: those of a resumed run equal
     /// those of a run that never stopped (except the timings and `resumed_from`).
     pub fn write_outputs_with(&self, dir: &Path, timings: Timings, resumed_from: Option<String>) -> Result<Manifest> {
+        // First, before any file: a run split over processes sums its projections over
+        // them (every process takes part; only the one holding shard 0 writes).
+        let projections = self.projection_summaries();
+        if !self.writes_outputs() {
+            return Ok(self.manifest(timings, resumed_from, projections, Vec::new()));
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let sc = &self.scenario;
-        let info = self.world.resource::<RunInfo>().clone();
         let mut files = Vec::new();
         let add = |files: &mut Vec<FileEntry>, rel: String, monitor: &str, quantity: &str, unit: &str, dtype: &str, shape: Vec<u64>| {
             files.push(FileEntry { path: rel, monitor: monitor.into(), quantity: quantity.into(), unit: unit.into(), dtype: dtype.into(), shape });
@@ -296,6 +301,63 @@ impl Sim {
             weights_plot::weights_svg(&dir.join("weights.svg"), &weights, self.step_count() as f64 * sc.dt_ms)?;
         }
 
+        let manifest = self.manifest(timings, resumed_from, projections, files);
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Runtime(e.to_string()))?;
+        write_atomic(&dir.join("manifest.json"), |w| std::io::Write::write_all(w, &json))?;
+        // What an earlier run wrote here and this one did not: removed, so that the
+        // directory holds one run (the manifest lists its files).
+        for old in previous {
+            let stale = match old.as_str() {
+                "raster.svg" => raster.is_empty(),
+                "traces.svg" => traces.is_empty(),
+                _ => !manifest.files.iter().any(|f| f.path == old),
+            };
+            if stale {
+                let p = dir.join(&old);
+                if p.is_file() {
+                    std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+                }
+            }
+        }
+        Ok(manifest)
+    }
+
+    /// Each projection's synapses and bytes, of every shard (collective over processes).
+    fn projection_summaries(&self) -> std::collections::BTreeMap<String, ProjectionSummary> {
+        let sc = &self.scenario;
+        // Of every shard's table (one unless the run is sharded), over every process.
+        let mut totals: Vec<u64> = (0..sc.projections.len())
+            .flat_map(|i| {
+                let tables = self.tables(i);
+                let per = tables.first().map_or(0, |t| t.bytes_per_synapse());
+                [tables.iter().map(|t| t.len() as u64).sum(), tables.iter().map(|t| (t.len() * per + 8 * t.csr.row_ptr.len()) as u64).sum()]
+            })
+            .collect();
+        if let Some(p) = self.process() {
+            p.all_sum(&mut totals);
+        }
+        sc.projections
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let per = self.tables(i).first().map_or(0, |t| t.bytes_per_synapse());
+                let (n, bytes) = (totals[2 * i] as usize, totals[2 * i + 1]);
+                let from = match &p.from {
+                    crate::scenario::SourceRef::Population(s) => {
+                        sel_text(&sc.populations[s.index].name, s.start, s.end, sc.populations[s.index].size)
+                    }
+                    crate::scenario::SourceRef::Encoder(s) => sel_text(&sc.encoders[s.index].name, s.start, s.end, sc.encoders[s.index].size),
+                };
+                let to = sel_text(&sc.populations[p.to.index].name, p.to.start, p.to.end, sc.populations[p.to.index].size);
+                (p.name.clone(), ProjectionSummary { from, to, synapses: n, bytes_per_synapse: per, bytes })
+            })
+            .collect()
+    }
+
+    /// The manifest of the run so far.
+    fn manifest(&self, timings: Timings, resumed_from: Option<String>, projections: std::collections::BTreeMap<String, ProjectionSummary>, files: Vec<FileEntry>) -> Manifest {
+        let sc = &self.scenario;
+        let info = self.world.resource::<RunInfo>().clone();
         let t_s = self.step_count() as f64 * sc.dt_ms / 1000.0;
         let counts = self.spike_counts();
         let populations = sc
@@ -307,27 +369,7 @@ impl Sim {
                 (p.name.clone(), PopulationSummary { size: p.size, model: p.model.name().into(), spikes: c, rate_hz: rate })
             })
             .collect();
-        let projections = sc
-            .projections
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                // Of every shard's table (one unless the run is sharded).
-                let tables = self.tables(i);
-                let n: usize = tables.iter().map(|t| t.len()).sum();
-                let per = tables.first().map_or(0, |t| t.bytes_per_synapse());
-                let bytes = tables.iter().map(|t| (t.len() * per + 8 * t.csr.row_ptr.len()) as u64).sum();
-                let from = match &p.from {
-                    crate::scenario::SourceRef::Population(s) => {
-                        sel_text(&sc.populations[s.index].name, s.start, s.end, sc.populations[s.index].size)
-                    }
-                    crate::scenario::SourceRef::Encoder(s) => sel_text(&sc.encoders[s.index].name, s.start, s.end, sc.encoders[s.index].size),
-                };
-                let to = sel_text(&sc.populations[p.to.index].name, p.to.start, p.to.end, sc.populations[p.to.index].size);
-                (p.name.clone(), ProjectionSummary { from, to, synapses: n, bytes_per_synapse: per, bytes })
-            })
-            .collect();
-        let manifest = Manifest {
+        Manifest {
             spikeworld_version: env!("CARGO_PKG_VERSION").into(),
             scenario: sc.path.display().to_string(),
             scenario_sha256: sc.sha256.clone(),
@@ -357,25 +399,7 @@ impl Sim {
                 }
             }),
             files,
-        };
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Runtime(e.to_string()))?;
-        write_atomic(&dir.join("manifest.json"), |w| std::io::Write::write_all(w, &json))?;
-        // What an earlier run wrote here and this one did not: removed, so that the
-        // directory holds one run (the manifest lists its files).
-        for old in previous {
-            let stale = match old.as_str() {
-                "raster.svg" => raster.is_empty(),
-                "traces.svg" => traces.is_empty(),
-                _ => !manifest.files.iter().any(|f| f.path == old),
-            };
-            if stale {
-                let p = dir.join(&old);
-                if p.is_file() {
-                    std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
-                }
-            }
         }
-        Ok(manifest)
     }
 }
 

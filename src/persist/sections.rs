@@ -125,6 +125,7 @@ impl Sim {
     /// Writes a checkpoint of the current state to `path`, atomically (temporary file,
     /// fsync, rename: an interrupted write leaves any previous file at `path` intact).
     pub fn save(&self, path: &Path) -> Result<Saved> {
+        self.refuse_processes(path)?;
         let mut bytes = 0;
         crate::util::fsio::write_atomic(path, |w| {
             bytes = self.write_checkpoint(w)?;
@@ -333,6 +334,7 @@ impl Sim {
     }
 
     fn restore_from(&mut self, file: CheckpointFile) -> Result<()> {
+        self.refuse_processes(&file.path)?;
         let step = file.header.step;
         file.read_body(|r| self.read_body(r, step))?;
         crate::engine::device::after_load(&mut self.world);

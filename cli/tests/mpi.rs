@@ -1,0 +1,107 @@
+//! A network split over MPI processes (`mpirun -n K spikeworld run SCENARIO --mpi`, one
+//! shard per process) writes the files one process writes, byte for byte. Needs the CLI
+//! built with `--features mpi` and OpenMPI (`bash scripts/install-mpi.sh`); `.ci/run` runs
+//! it so. Built without them, the test says so on stderr (uncaptured) and passes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn skip(why: &str) {
+    // NOTE: written to the stream itself, not through `eprintln!`, which the test harness
+    // captures: a skip must show.
+    let _ = writeln!(std::io::stderr(), "mpi test SKIPPED: {why}; install OpenMPI with `bash scripts/install-mpi.sh` and run `cargo test --release -p spikeworld-cli --features mpi --test mpi`");
+}
+
+fn mpirun() -> Option<PathBuf> {
+    let ok = Command::new("mpirun").arg("--version").output().is_ok_and(|o| o.status.success());
+    ok.then(|| PathBuf::from("mpirun"))
+}
+
+fn scenario(name: &str) -> String {
+    format!("{}/../scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn data_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|f| f != "manifest.json").collect();
+    v.sort();
+    v
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn mpi_processes_write_the_files_of_one_process() {
+    if !cfg!(feature = "mpi") {
+        return skip("the CLI was built without the `mpi` feature");
+    }
+    let Some(mpirun) = mpirun() else { return skip("mpirun is not installed") };
+    let bin = env!("CARGO_BIN_EXE_spikeworld");
+    let tmp = tempfile::tempdir().unwrap();
+    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..])] {
+        let set = format!("simulation.t_stop={stop}");
+        let one = tmp.path().join(format!("{file}.one"));
+        let r = Command::new(bin).args(["run", &scenario(file), "--quiet", "--set", &set, "--out"]).arg(&one).output().unwrap();
+        assert!(r.status.success(), "{file}, one process: {}", String::from_utf8_lossy(&r.stderr));
+        let files = data_files(&one);
+        assert!(files.len() >= 3, "{file}: {files:?}");
+        let want = manifest(&one);
+        for k in ks {
+            let out = tmp.path().join(format!("{file}.n{k}"));
+            // Root may run mpirun only when it says so; more processes than cores here.
+            let r = Command::new(&mpirun)
+                .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+                .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+                .args(["-n", k, "--oversubscribe", bin, "run", &scenario(file), "--mpi", "--set", &set, "--out"])
+                .arg(&out)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&r.stdout);
+            assert!(r.status.success(), "{file}, mpirun -n {k}: {}\n{stdout}", String::from_utf8_lossy(&r.stderr));
+            assert!(stdout.contains(&format!("{k} shards in {k} MPI processes")), "{file}, mpirun -n {k}: one summary, from rank 0:\n{stdout}");
+            assert_eq!(stdout.matches("outputs:").count(), 1, "{file}, mpirun -n {k}: only rank 0 reports:\n{stdout}");
+            assert_eq!(data_files(&out), files, "{file}, mpirun -n {k}: the same files");
+            for f in &files {
+                assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "{file}, mpirun -n {k}: {f} differs from one process's");
+            }
+            let m = manifest(&out);
+            assert_eq!(m["shards"].as_u64(), Some(k.parse().unwrap()));
+            assert_eq!(m["populations"], want["populations"], "{file}, mpirun -n {k}: spike counts and rates");
+            for (name, p) in want["projections"].as_object().unwrap() {
+                assert_eq!(m["projections"][name]["synapses"], p["synapses"], "{file}, mpirun -n {k}: synapses of {name}, summed over processes");
+            }
+        }
+    }
+}
+
+/// Without the feature, `--mpi` says how to get it; with it, what a run split over
+/// processes cannot do yet (checkpoints) is refused with the reason, exit code 2.
+#[test]
+fn what_mpi_cannot_do_is_refused() {
+    let bin = env!("CARGO_BIN_EXE_spikeworld");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    if !cfg!(feature = "mpi") {
+        let r = Command::new(bin).args(["run", &scenario("coba.toml"), "--mpi", "--out"]).arg(&out).output().unwrap();
+        assert_eq!(r.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains("built without MPI") && err.contains("--features mpi"), "{err}");
+        return;
+    }
+    let Some(mpirun) = mpirun() else { return skip("mpirun is not installed") };
+    for extra in [&["--stop-at", "10ms"][..], &["--checkpoint-every", "10ms"][..]] {
+        let r = Command::new(&mpirun)
+            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+            .args(["-n", "2", "--oversubscribe", bin, "run", &scenario("coba.toml"), "--mpi", "--quiet", "--out"])
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!r.status.success(), "{extra:?}");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains("checkpoints of a run split over processes are not built yet"), "{extra:?}: {err}");
+    }
+}

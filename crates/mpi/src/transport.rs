@@ -1,0 +1,95 @@
+//! The [`spikeworld::prelude::Transport`] over `MPI_COMM_WORLD`.
+
+use std::sync::Arc;
+
+use mpi::collective::SystemOperation;
+use mpi::datatype::PartitionMut;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use spikeworld::prelude::{Processes, Transport};
+
+/// MPI, initialised for this process: finalised when dropped (after the run).
+pub struct Mpi {
+    _universe: mpi::environment::Universe,
+    rank: usize,
+    size: usize,
+}
+
+impl Mpi {
+    /// Initialises MPI (once per process); `None` if it was initialised already.
+    pub fn init() -> Option<Mpi> {
+        let universe = mpi::initialize()?;
+        let world = universe.world();
+        let (rank, size) = (world.rank() as usize, world.size() as usize);
+        Some(Mpi { _universe: universe, rank, size })
+    }
+
+    /// This process's rank.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// Processes.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The transport for [`spikeworld::prelude::RunOptions::processes`]: every process of
+    /// `MPI_COMM_WORLD`, one shard each.
+    pub fn processes(&self) -> Processes {
+        Processes(Arc::new(WorldTransport { rank: self.rank, size: self.size }))
+    }
+}
+
+/// The collectives over `MPI_COMM_WORLD`. It holds no MPI handle (an MPI communicator is
+/// not `Send`): each call takes the world communicator, which MPI keeps for the whole run.
+struct WorldTransport {
+    rank: usize,
+    size: usize,
+}
+
+fn world() -> SimpleCommunicator {
+    SimpleCommunicator::world()
+}
+
+impl Transport for WorldTransport {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn all_gather(&self, mine: &[u32]) -> Vec<Vec<u32>> {
+        let w = world();
+        let mut counts = vec![0i32; self.size];
+        // NOTE: MPI counts are C ints: a window of more than 2^31 words (8 GiB) per process
+        // cannot be sent in one call; the run stops with this message rather than send
+        // a wrong count.
+        let n = i32::try_from(mine.len()).expect("an exchange window over 2^31 words per process: use shorter windows (--exchange-every)");
+        w.all_gather_into(&n, &mut counts[..]);
+        let mut displs = Vec::with_capacity(self.size);
+        let mut total = 0i64;
+        for &c in &counts {
+            displs.push(i32::try_from(total).expect("an exchange window over 2^31 words in all: use shorter windows (--exchange-every)"));
+            total += c as i64;
+        }
+        let mut all = vec![0u32; total as usize];
+        {
+            let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+            w.all_gather_varcount_into(mine, &mut part);
+        }
+        counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
+    }
+
+    fn all_max(&self, values: &mut [u64]) {
+        let mine = values.to_vec();
+        world().all_reduce_into(&mine[..], values, SystemOperation::max());
+    }
+
+    fn all_sum(&self, values: &mut [u64]) {
+        let mine = values.to_vec();
+        world().all_reduce_into(&mine[..], values, SystemOperation::sum());
+    }
+}
