@@ -81,8 +81,9 @@ impl SimBuilder {
             _ => (0..count).collect(),
         };
         let mut worlds = Vec::with_capacity(local.len());
+        let mut held = Vec::new();
         for &k in &local {
-            worlds.push(self.assemble(&scenario, opts, k)?);
+            worlds.push(self.assemble(&scenario, opts, k, &mut held)?);
         }
         if count > 1 {
             // One channel per ordered pair of shards (none between processes).
@@ -161,9 +162,9 @@ impl SimBuilder {
     }
 
     /// One world (shard `shard` of `opts.shards`) and its initialised schedule.
-    fn assemble(&self, scenario: &Scenario, opts: &RunOptions, shard: usize) -> Result<(World, Schedule, crate::build::Built)> {
+    fn assemble(&self, scenario: &Scenario, opts: &RunOptions, shard: usize, held: &mut Vec<crate::scenario::estimate::DrawnSize>) -> Result<(World, Schedule, crate::build::Built)> {
         let reg = self.registry();
-        let mut built = crate::build::build_world(scenario, opts, reg, shard)?;
+        let mut built = crate::build::build_world(scenario, opts, reg, shard, held)?;
         let mut world = std::mem::take(&mut built.world);
         world.insert_resource(Faults::default());
 
@@ -255,8 +256,7 @@ fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)], process:
 /// The steps of an exchange window: the shortest delay of any synapse in any shard (a
 /// spike of step `t` with delay `d` reaches its target's input at step `t + 1 + d`), plus
 /// one step, so that the spikes of a window are all due after its end; or `every`, when
-/// asked for (at most that). At most [`SHARD_CHUNK`] in effect (a batch of steps ends a
-/// window).
+/// asked for (at most that). With no synapse at all, [`SHARD_CHUNK`].
 fn exchange_window(worlds: &mut [(World, Schedule, crate::build::Built)], every: u64, scenario: &Scenario, process: Option<&dyn crate::api::transport::Transport>) -> Result<u64> {
     // The longest window each synapse allows, as `u64::MAX - window` so that the
     // processes' maximum is the shortest window.
@@ -333,7 +333,7 @@ impl Sim {
             // alone would leave the others waiting); a fault anywhere halts all.
             let mut done = 0;
             while done < n && !self.world.resource::<ShardLink>().halted {
-                let chunk = (n - done).min(SHARD_CHUNK);
+                let chunk = (n - done).min(self.shard_chunk());
                 let end = self.step_count() + chunk;
                 self.world.resource_mut::<ShardLink>().flush_at = end;
                 for _ in 0..chunk {
@@ -349,7 +349,7 @@ impl Sim {
         if !self.peers.is_empty() {
             let mut done = 0;
             while done < n && self.fault().is_none() && go() {
-                let chunk = (n - done).min(SHARD_CHUNK);
+                let chunk = (n - done).min(self.shard_chunk());
                 self.run_shards(chunk);
                 done += chunk;
             }
@@ -438,9 +438,18 @@ impl Sim {
         }
     }
 
-    /// Steps per spike exchange of a sharded run (`None`: one world).
+    /// Steps per spike exchange of a sharded run (`None`: one world). A batch of steps
+    /// ([`Sim::run_steps`]) also ends a window: batches that are multiples of it keep every
+    /// window whole.
     pub fn exchange_window(&self) -> Option<u64> {
         self.world.get_resource::<ShardLink>().map(|l| l.window)
+    }
+
+    /// Steps a sharded run takes between two checks of `go` and of faults: about
+    /// [`SHARD_CHUNK`], a whole number of windows.
+    fn shard_chunk(&self) -> u64 {
+        let w = self.exchange_window().unwrap_or(1).max(1);
+        (SHARD_CHUNK / w).max(1) * w
     }
 
     /// Shards the run is split into (1: one world), in this process or over processes.

@@ -282,22 +282,28 @@ fn run(cli: Cli) -> Result<i32> {
                 ));
             }
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
-            let out = out.unwrap_or_else(|| default_out_dir(&scenario));
-            let dt = sc.dt_ms;
-            let stop = stop_at.as_deref().map(|t| time_steps("--stop-at", t, dt)).transpose()?;
-            if let Some(s) = stop
-                && s > sc.steps
-            {
-                return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), sc.steps as f64 * dt)));
-            }
-            let plan = checkpoint_plan(&ckpt, &out, dt, stop.is_some())?;
-            prepare_dirs(&out, &ckpt)?;
-            let t_build = Instant::now();
-            let mut sim = b.build(sc, &opts)?;
-            let build_time_s = t_build.elapsed().as_secs_f64();
-            let end = sim.end_step();
-            let on_interrupt = interrupt_plan(&ckpt, &out);
-            run_and_write(&mut sim, stop.unwrap_or(end), plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, None, &opts)
+            // NOTE: under MPI, an error from here on may be this process's alone (a fault, a
+            // state check, a build refused): it ends every process (`finish_mpi`) rather
+            // than leave the others waiting in a collective.
+            let r = (|| -> Result<i32> {
+                let out = out.unwrap_or_else(|| default_out_dir(&scenario));
+                let dt = sc.dt_ms;
+                let stop = stop_at.as_deref().map(|t| time_steps("--stop-at", t, dt)).transpose()?;
+                if let Some(s) = stop
+                    && s > sc.steps
+                {
+                    return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), sc.steps as f64 * dt)));
+                }
+                let plan = checkpoint_plan(&ckpt, &out, dt, stop.is_some())?;
+                prepare_dirs(&out, &ckpt)?;
+                let t_build = Instant::now();
+                let mut sim = b.build(sc, &opts)?;
+                let build_time_s = t_build.elapsed().as_secs_f64();
+                let end = sim.end_step();
+                let on_interrupt = interrupt_plan(&ckpt, &out);
+                run_and_write(&mut sim, stop.unwrap_or(end), plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, None, &opts)
+            })();
+            finish_mpi(mpi, r)
         }
         Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
             let (opts, quiet) = run_options(&exec)?;
@@ -371,8 +377,20 @@ fn start_mpi(a: &ExecArgs, opts: &mut RunOptions) -> Result<Option<spikeworld_mp
         return Err(Error::Input("--mpi with --shards: under MPI the processes are the shards (mpirun -n K)".into()));
     }
     let m = spikeworld_mpi::Mpi::init().ok_or_else(|| Error::Runtime("MPI was initialised twice in one process".into()))?;
+    m.abort_on_panic();
     opts.processes = Some(m.processes());
     Ok(Some(m))
+}
+
+/// A run's result under MPI: an error ends every process at once (`MPI_Abort`, after its
+/// message), since it may be this process's alone; otherwise MPI is finalised.
+#[cfg(feature = "mpi")]
+fn finish_mpi(mpi: Option<spikeworld_mpi::Mpi>, r: Result<i32>) -> Result<i32> {
+    if let (Some(m), Err(e)) = (&mpi, &r) {
+        eprintln!("error: {e}");
+        m.abort(if e.is_user_error() { 2 } else { 1 });
+    }
+    r
 }
 
 /// Without the `mpi` feature, `--mpi` says how to get it.
@@ -385,6 +403,11 @@ fn start_mpi(a: &ExecArgs, _opts: &mut RunOptions) -> Result<Option<()>> {
         ));
     }
     Ok(None)
+}
+
+#[cfg(not(feature = "mpi"))]
+fn finish_mpi(_mpi: Option<()>, r: Result<i32>) -> Result<i32> {
+    r
 }
 
 /// The output directory (and the checkpoint directory, if given) exist as directories or
@@ -488,7 +511,9 @@ fn run_and_write(
     let writer = sim.writes_outputs();
     let bar = progress_bar(quiet || !writer, end);
     let t_loop = Instant::now();
-    let report = (end / 200).clamp(1, 1000);
+    // A batch of steps ends a sharded run's exchange window: batches of whole windows.
+    let window = sim.exchange_window().unwrap_or(1).max(1);
+    let report = (end / 200).clamp(1, 1000).div_ceil(window) * window;
     let mut last_saved: Option<spikeworld::persist::Saved> = None;
     let mut ck_time = 0.0;
     while sim.step_count() < end && sim.fault().is_none() && !interrupted() {

@@ -66,7 +66,10 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
 /// `opts.shards > 1`, the world of shard `shard`: every population's range of neurons
 /// ([`shard_range`]), their incoming synapses (targets local to the range), and the
 /// monitors in shard 0 only (after the exchange every shard sees every spike).
-pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry, shard: usize) -> Result<Built> {
+/// `held`: the synapses of the shards this process built before (each projection's count
+/// and longest delay), to which this one's are added: the memory check counts every
+/// shard a process holds.
+pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry, shard: usize, held: &mut Vec<DrawnSize>) -> Result<Built> {
     let mut world = World::new();
     let device = match opts.engine {
         EngineKind::Tensor => Some(opts.device.to_burn()?),
@@ -85,9 +88,14 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
             d.csr.col.iter_mut().for_each(|c| *c -= first);
         }
     }
-    // The synapses and delays actually drawn, checked before the network is spawned.
-    let sizes: Vec<DrawnSize> = drawn.iter().map(|d| DrawnSize { synapses: d.csr.len() as u64, max_delay: d.delay.max() as u64 }).collect();
-    scenario.estimate_drawn(&sizes).check(&scenario.limit)?;
+    // The synapses and delays actually drawn (with those of the shards built before in
+    // this process), checked before the network is spawned.
+    held.resize_with(drawn.len(), || DrawnSize { synapses: 0, max_delay: 0 });
+    for (h, d) in held.iter_mut().zip(&drawn) {
+        h.synapses += d.csr.len() as u64;
+        h.max_delay = h.max_delay.max(d.delay.max() as u64);
+    }
+    scenario.estimate_drawn(held).check(&scenario.limit)?;
     let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref(), ranges.as_deref());
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn, ranges.as_deref())?;

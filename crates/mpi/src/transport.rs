@@ -34,6 +34,23 @@ impl Mpi {
         self.size
     }
 
+    /// Ends every process of the run at once (`MPI_Abort`) with exit code `code`: for an
+    /// error that only this process met (the others would wait for it in the next
+    /// collective).
+    pub fn abort(&self, code: i32) -> ! {
+        world().abort(code)
+    }
+
+    /// From now on a panic in this process, after its message, ends every process of the
+    /// run (`MPI_Abort`), instead of leaving them waiting for this one.
+    pub fn abort_on_panic(&self) {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            world().abort(101)
+        }));
+    }
+
     /// The transport for [`spikeworld::prelude::RunOptions::processes`]: every process of
     /// `MPI_COMM_WORLD`, one shard each.
     pub fn processes(&self) -> Processes {
