@@ -203,6 +203,39 @@ fn exchange_windows_change_nothing() {
     assert!(e.to_string().contains("exchange window of 12 steps") && e.to_string().contains("at most 11"), "{e}");
 }
 
+/// The memory check counts the synapses of every shard a process holds: a network whose
+/// drawn synapses exceed the limit (though the expected count passed the check at load)
+/// is refused in K shards as in one world, although each shard's share alone would fit.
+#[test]
+fn the_memory_check_counts_every_shard() {
+    let b = builder();
+    let load = |seed: u64, limit: Option<u64>| {
+        let opts = LoadOptions { overrides: vec!["simulation.t_stop=10 ms".into()], seed: Some(seed), max_memory: limit };
+        Scenario::load(&scenario_path("coba.toml"), b.registry(), &opts)
+    };
+    // A seed whose pairwise_bernoulli draws more synapses than expected.
+    let seed = (1..50)
+        .find(|&s| {
+            let sc = load(s, None).expect("coba loads");
+            let drawn: usize = b.draw_synapses(&sc, None).expect("draws").iter().map(|d| d.csr.len()).sum();
+            drawn as f64 > sc.estimate.synapses + 100.0
+        })
+        .expect("a seed that draws more than expected");
+    let limit = load(seed, None).unwrap().estimate.total().ceil() as u64;
+    let sc = || load(seed, Some(limit)).expect("the expected count fits the limit");
+    let e = b.build(sc(), &RunOptions::default()).err().expect("one world: refused");
+    assert!(e.to_string().contains("memory") || e.to_string().contains("limit"), "{e}");
+    for k in [2, 3] {
+        let e = b.build(sc(), &RunOptions { shards: k, ..Default::default() }).err().unwrap_or_else(|| panic!("{k} shards: refused as one world"));
+        assert!(e.to_string().contains("limit"), "{e}");
+    }
+    // A limit that fits what was drawn builds in any number of shards.
+    for k in [1, 2, 3] {
+        let ok = load(seed, Some(limit + (1 << 20))).unwrap();
+        b.build(ok, &RunOptions { shards: k, ..Default::default() }).unwrap_or_else(|e| panic!("{k} shards: {e}"));
+    }
+}
+
 /// What shards cannot do yet is refused with the reason, never run wrongly.
 #[test]
 fn what_is_not_sharded_yet_is_refused() {
