@@ -123,13 +123,27 @@ impl SimBuilder {
                     .collect();
                 let mut link = ShardLink::new(k, built.populations.clone(), built.encoders.clone(), to, from, watches);
                 link.process = process.clone();
+                link.weight_watches = scenario
+                    .monitors
+                    .iter()
+                    .filter_map(|m| match &m.kind {
+                        crate::scenario::MonitorKind::Weights { projection, every, .. } => {
+                            let e = built.projections[*projection];
+                            let shared = w.get::<SynapseTable>(e).is_some_and(|t| t.kernel_index.is_some());
+                            Some(crate::net::WeightWatch { projection: e, every: *every, shared })
+                        }
+                        _ => None,
+                    })
+                    .collect();
                 w.insert_resource(link);
                 w.insert_resource(ShardSamples::default());
                 w.insert_resource(WindowReplay::default());
                 w.insert_resource(FlushedSpikes::default());
+                w.insert_resource(crate::net::ShardWeights::default());
             }
             common_depths(&mut worlds, process.as_deref());
             let window = exchange_window(&mut worlds, opts.exchange_every, &scenario, process.as_deref())?;
+            check_weight_monitors(&worlds, &scenario, process.as_deref())?;
             for (w, _, _) in worlds.iter_mut() {
                 w.resource_mut::<ShardLink>().window = window;
             }
@@ -194,6 +208,7 @@ impl SimBuilder {
         };
         if opts.shards > 1 {
             schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::cpu::integrate_cpu));
+            schedule.add_systems(crate::engine::exchange::gather_weights.in_set(SimSystems::Record).before(crate::monitor::record));
         }
         if opts.engine != EngineKind::Device {
             schedule.add_systems(crate::engine::deliver::propagate_spikes.in_set(SimSystems::Propagate));
@@ -253,6 +268,32 @@ fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)], process:
     }
 }
 
+/// Weight monitors' synapse indices against the weights of every shard (of every process):
+/// the sum of the shards' synapses, or one shared kernel.
+fn check_weight_monitors(worlds: &[(World, Schedule, crate::build::Built)], scenario: &Scenario, process: Option<&dyn crate::api::transport::Transport>) -> Result<()> {
+    let n = scenario.projections.len();
+    let (mut sums, mut kernels) = (vec![0u64; n], vec![0u64; n]);
+    for (w, _, b) in worlds {
+        for (i, &e) in b.projections.iter().enumerate() {
+            let Some(t) = w.get::<SynapseTable>(e) else { continue };
+            match t.kernel_index {
+                Some(_) => kernels[i] = kernels[i].max(t.weight.len() as u64),
+                None => sums[i] += t.weight.len() as u64,
+            }
+        }
+    }
+    if let Some(p) = process {
+        p.all_sum(&mut sums);
+        p.all_max(&mut kernels);
+    }
+    for m in &scenario.monitors {
+        if let crate::scenario::MonitorKind::Weights { projection, synapses, .. } = &m.kind {
+            crate::build::check_weight_indices(scenario, &m.name, *projection, synapses, (sums[*projection] + kernels[*projection]) as usize)?;
+        }
+    }
+    Ok(())
+}
+
 /// The steps of an exchange window: the shortest delay of any synapse in any shard (a
 /// spike of step `t` with delay `d` reaches its target's input at step `t + 1 + d`), plus
 /// one step, so that the spikes of a window are all due after its end; or `every`, when
@@ -274,7 +315,19 @@ fn exchange_window(worlds: &mut [(World, Schedule, crate::build::Built)], every:
     if let Some(p) = process {
         p.all_max(&mut slack);
     }
-    let longest = if slack[0] == 0 { SHARD_CHUNK } else { u64::MAX - slack[0] };
+    let mut longest = if slack[0] == 0 { SHARD_CHUNK } else { u64::MAX - slack[0] };
+    // A learning rule changes weights every step, and a spike must be delivered with the
+    // weights of its own step: no window.
+    if let Some(p) = scenario.projections.iter().find(|p| !p.addons.is_empty()) {
+        if every > 1 {
+            return Err(Error::Input(format!(
+                "{}: an exchange window of {every} steps: projection `{}` learns, and its spikes must be delivered in their own step (exchange every step)",
+                scenario.path.display(),
+                p.name
+            )));
+        }
+        longest = 1;
+    }
     if every > longest {
         return Err(Error::Input(format!(
             "{}: an exchange window of {every} steps: the shortest synaptic delay allows at most {longest} (spikes would be due before their window ends)",
@@ -302,7 +355,12 @@ impl Sim {
     /// Sets the neuromodulatory signal `name` (`"reward"`) that plasticity rules read from
     /// the next step on: closed-loop learning from a program, between steps.
     pub fn set_modulator(&mut self, name: &str, value: f64) {
-        self.world.resource_mut::<crate::net::plastic::Modulators>().set(name, value);
+        // Every shard's rules read it.
+        for w in std::iter::once(&mut self.world).chain(self.peers.iter_mut().map(|p| &mut p.world)) {
+            if let Some(mut m) = w.get_resource_mut::<crate::net::plastic::Modulators>() {
+                m.set(name, value);
+            }
+        }
     }
 
     /// The current value of the neuromodulatory signal `name` (0 if never set).

@@ -26,6 +26,12 @@ fn outcome(sim: &Sim) -> ((Vec<f64>, Vec<i64>), Vec<u64>, Vec<Vec<u64>>) {
                 states.push(d.iter().map(|x| x.to_bits()).collect());
             }
         }
+        if let Some(m) = sim.world.get::<spikeworld::monitor::weights::WeightRecorder>(e) {
+            states.push(m.t_ms.iter().map(|x| x.to_bits()).collect());
+            states.push(m.stats.iter().flatten().map(|x| x.to_bits()).collect());
+            states.push(m.hist.clone());
+            states.push(m.values.iter().map(|x| x.to_bits()).collect());
+        }
     }
     (spikes(sim), sim.spike_counts(), states)
 }
@@ -236,16 +242,149 @@ fn the_memory_check_counts_every_shard() {
     }
 }
 
+const PLASTIC: &str = r#"
+[simulation]
+dt = "0.1 ms"
+t_stop = "150 ms"
+seed = 11
+
+[[population]]
+name = "E"
+size = 401
+model = "lif"
+init.v = { dist = "uniform", low = "-70 mV", high = "-52 mV" }
+
+[[encoder]]
+name = "input"
+kind = "poisson"
+size = 200
+rate = "30 Hz"
+
+[[projection]]
+name = "in"
+from = "input"
+to = "E"
+rule = "fixed_indegree"
+indegree = 25
+receptor = "v"
+weight = { dist = "uniform", low = "0.5 mV", high = "2.5 mV" }
+delay = { dist = "uniform", low = "0.5 ms", high = "3 ms" }
+plasticity = { rule = "stdp", tau_pre = "20 ms", tau_post = "20 ms", a_pre = "0.05 mV", a_post = "-0.055 mV", w_min = "0 mV", w_max = "3 mV" }
+
+[[projection]]
+name = "rec"
+from = "E[:320]"
+to = "E[40:]"
+rule = "pairwise_bernoulli"
+p = 0.05
+receptor = "v"
+weight = { dist = "normal", mean = "0.3 mV", std = "0.1 mV" }
+delay = { dist = "uniform", low = "0.1 ms", high = "4 ms" }
+plasticity = { rule = "stdp", delay = "dendritic", tau_pre = "15 ms", tau_post = "25 ms", a_pre = "0.02 mV", a_post = "-0.021 mV", w_min = "0 mV", w_max = "1 mV" }
+
+[[projection]]
+name = "inh"
+from = "E[320:]"
+to = "E"
+rule = "fixed_outdegree"
+outdegree = 40
+receptor = "v"
+weight = "-1.5 mV"
+delay = "1 ms"
+
+[[monitor]]
+name = "spikes"
+kind = "spikes"
+target = "E"
+
+[[monitor]]
+name = "v"
+kind = "state"
+target = "E"
+variables = ["v"]
+indices = [0, 150, 399]
+
+[[monitor]]
+name = "w_in"
+kind = "weights"
+projection = "in"
+every = "10 ms"
+synapses = [0, 7, 3000, 9999]
+bins = 12
+range = ["0 mV", "3 mV"]
+
+[[monitor]]
+name = "w_rec"
+kind = "weights"
+projection = "rec"
+every = "25 ms"
+synapses = [1, 2000]
+"#;
+
+/// Every weight of projection `i` (bits), in one world's order: row by row, each shard's
+/// stretch of the row in shard order.
+fn weights(sim: &Sim, i: usize) -> Vec<u64> {
+    let tables = sim.tables(i);
+    let rows = tables[0].csr.row_ptr.len() - 1;
+    let mut out = Vec::new();
+    for r in 0..rows {
+        for t in &tables {
+            out.extend(t.weight[t.csr.row(r)].iter().map(|w| w.to_bits()));
+        }
+    }
+    out
+}
+
+/// Learning rules in shards: STDP on the input projection (axonal delays) and on the
+/// recurrent one (dendritic delays, a target selection that starts inside shard 0) give
+/// one world's spikes, state, monitor samples (weight monitors too: statistics,
+/// histograms and chosen synapses) and learned weights, for K = 2 to 4; the
+/// checkpoint is one world's mid-run, and resumes with another K to the same bits.
+#[test]
+fn learning_rules_in_shards_equal_one_world() {
+    let one = run_all(sim_from_text(&builder(), PLASTIC, EngineKind::Cpu));
+    let want = outcome(&one);
+    assert!(want.0.1.len() > 1_000, "{} spikes", want.0.1.len());
+    let learned: Vec<Vec<u64>> = (0..2).map(|i| weights(&one, i)).collect();
+    let start = sim_from_text(&builder(), PLASTIC, EngineKind::Cpu);
+    for i in 0..2 {
+        let before: Vec<u64> = weights(&start, i);
+        let changed = before.iter().zip(&learned[i]).filter(|(a, b)| a != b).count();
+        assert!(changed * 4 > before.len(), "projection {i}: only {changed} of {} weights learned", before.len());
+    }
+    for k in [2, 3, 4] {
+        let sim = run_all(sharded(load(PLASTIC), k));
+        assert_eq!(sim.exchange_window(), Some(1), "learning: exchange every step");
+        assert!(outcome(&sim) == want, "{k} shards differ from one world");
+        for (i, w) in learned.iter().enumerate() {
+            assert!(&weights(&sim, i) == w, "{k} shards: the learned weights of projection {i} differ");
+        }
+    }
+    let mut one = sim_from_text(&builder(), PLASTIC, EngineKind::Cpu);
+    let mut three = sharded(load(PLASTIC), 3);
+    one.run_steps(700);
+    three.run_steps(700);
+    assert!(checkpoint_bytes(&three) == checkpoint_bytes(&one), "3 shards, step 700: the checkpoint differs");
+    let path = tempfile_dir("plastic").join("three.ckpt");
+    three.save(&path).expect("save");
+    let mut resumed = Sim::load_with(&path, &builder(), &RunOptions { shards: 2, ..Default::default() }, None, None).expect("resume with 2 shards");
+    let rest = resumed.end_step() - resumed.step_count();
+    resumed.run_steps(rest);
+    assert!(outcome(&resumed) == want, "written by 3 shards, resumed by 2");
+    assert!(weights(&resumed, 1) == learned[1], "resumed: learned weights");
+    let e = builder().build(load(PLASTIC), &RunOptions { shards: 2, exchange_every: 2, ..Default::default() }).err().expect("refused");
+    assert!(e.to_string().contains("projection `in` learns"), "{e}");
+}
+
 /// What shards cannot do yet is refused with the reason, never run wrongly.
 #[test]
 fn what_is_not_sharded_yet_is_refused() {
-    let with_weights = format!("{DELAYED}\n[[monitor]]\nname = \"w\"\nkind = \"weights\"\nprojection = \"rec\"\n");
-    let e = builder().build(load(&with_weights), &RunOptions { shards: 2, ..Default::default() }).err().expect("refused");
-    assert!(e.to_string().contains("monitor `w`") && e.to_string().contains("not sharded yet"), "{e}");
     let e = builder().build(load(DELAYED), &RunOptions { shards: 2, threads: 2, ..Default::default() }).err().expect("refused");
     assert!(e.to_string().contains("--threads 1"), "{e}");
     let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Tensor, ..Default::default() }).err().expect("refused");
     assert!(e.to_string().contains("cpu engine"), "{e}");
+    let e = builder().build(load_file("stdp_norse_conv2d.toml", &[], None), &RunOptions { shards: 2, ..Default::default() }).err().expect("refused");
+    assert!(e.to_string().contains("learns a shared kernel"), "{e}");
 }
 
 fn checkpoint_bytes(sim: &Sim) -> Vec<u8> {

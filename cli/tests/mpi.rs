@@ -1,5 +1,6 @@
 //! A network split over MPI processes (`mpirun -n K spikeworld run SCENARIO --mpi`, one
-//! shard per process) writes the files one process writes, byte for byte. Needs the CLI
+//! shard per process) writes the files one process writes, byte for byte: delays
+//! (exchange windows), COBA, and a learning rule with a weight monitor. Needs the CLI
 //! built with `--features mpi` and OpenMPI (`bash scripts/install-mpi.sh`); `.ci/run` runs
 //! it so. Built without them, the test says so on stderr (uncaptured) and passes.
 
@@ -40,7 +41,8 @@ fn mpi_processes_write_the_files_of_one_process() {
     let Some(mpirun) = mpirun() else { return skip("mpirun is not installed") };
     let bin = env!("CARGO_BIN_EXE_spikeworld");
     let tmp = tempfile::tempdir().unwrap();
-    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..])] {
+    // Song et al.'s STDP: a learning rule and a weight monitor (weights gathered to rank 0).
+    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..])] {
         let set = format!("simulation.t_stop={stop}");
         let one = tmp.path().join(format!("{file}.one"));
         let r = Command::new(bin).args(["run", &scenario(file), "--quiet", "--set", &set, "--out"]).arg(&one).output().unwrap();

@@ -50,11 +50,18 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     if opts.threads > 1 {
         return refuse("each shard runs on one thread; use --threads 1".into());
     }
-    if let Some(p) = scenario.projections.iter().find(|p| !p.addons.is_empty()) {
-        return refuse(format!("projection `{}` has a synapse model or a learning rule", p.name));
+    // Learning rules run in every shard on their own synapses, with one world's targets,
+    // spikes and traces; synapse models are not sharded yet.
+    if let Some(p) = scenario.projections.iter().find(|p| p.addons.iter().any(|a| a.table != "plasticity" || a.config.dynamics().is_some())) {
+        return refuse(format!("projection `{}` has a synapse model", p.name));
     }
-    if let Some(m) = scenario.monitors.iter().find(|m| matches!(m.kind, MonitorKind::Weights { .. })) {
-        return refuse(format!("monitor `{}` records weights", m.name));
+    if let Some((p, a, why)) = scenario.projections.iter().find_map(|p| p.addons.iter().find_map(|a| a.config.not_in_shards().map(|w| (p, a, w)))) {
+        return refuse(format!("projection `{}`: its `{}` {why}", p.name, a.name));
+    }
+    // A kernel is shared by all the projection's synapses, in every shard: a rule would
+    // learn each shard's copy from that shard's synapses alone.
+    if let Some(p) = scenario.projections.iter().find(|p| p.kernel.is_some() && !p.addons.is_empty()) {
+        return refuse(format!("projection `{}` learns a shared kernel", p.name));
     }
     if let Some((name, _)) = scenario.tables.first() {
         return refuse(format!("the plugin table `[{name}]`"));
@@ -64,7 +71,8 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
 
 /// Builds the world of `scenario` (which is left as it was: it can build again); with
 /// `opts.shards > 1`, the world of shard `shard`: every population's range of neurons
-/// ([`shard_range`]), their incoming synapses (targets local to the range), and the
+/// ([`shard_range`]), their incoming synapses (targets as population indices, the ring
+/// from `SynapseTable::target_first`), and the
 /// monitors in shard 0 only (after the exchange every shard sees every spike).
 /// `held`: the synapses of the shards this process built before (each projection's count
 /// and longest delay), to which this one's are added: the memory check counts every
@@ -81,13 +89,9 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     } else {
         None
     };
-    let mut drawn = draw_synapses(scenario, ranges.as_deref())?;
-    if let Some(r) = &ranges {
-        for (p, d) in scenario.projections.iter().zip(&mut drawn) {
-            let first = r[p.to.index].start as u32;
-            d.csr.col.iter_mut().for_each(|c| *c -= first);
-        }
-    }
+    // Targets stay population indices (`SynapseTable::target_first` says where the
+    // shard's ring starts).
+    let drawn = draw_synapses(scenario, ranges.as_deref())?;
     // The synapses and delays actually drawn (with those of the shards built before in
     // this process), checked before the network is spawned.
     held.resize_with(drawn.len(), || DrawnSize { synapses: 0, max_delay: 0 });
@@ -99,7 +103,9 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref(), ranges.as_deref());
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn, ranges.as_deref())?;
-    let monitors = if shard == 0 { spawn_monitors(&mut world, scenario, &populations, &projections)? } else { Vec::new() };
+    // (A shard holds part of each projection: `SimBuilder::build` checks weight monitors'
+    // synapse indices against the whole.)
+    let monitors = if shard == 0 { spawn_monitors(&mut world, scenario, &populations, &projections, ranges.is_none())? } else { Vec::new() };
     insert_resources(&mut world, scenario, opts, device, &projections, &encoders)?;
     for (_, t) in &scenario.tables {
         t.insert(&mut world);
@@ -392,7 +398,8 @@ fn spawn_projections(
                 dynamics = Some((d, first..var_specs.len()));
             }
         }
-        let target_size = ranges.map_or(scenario.populations[p.to.index].size, |r| r[p.to.index].len());
+        let target_size = scenario.populations[p.to.index].size;
+        let target_first = ranges.map_or(0, |r| r[p.to.index].start as u32);
         let table = SynapseTable::new(
             p.name.clone(),
             source,
@@ -406,7 +413,8 @@ fn spawn_projections(
             var_specs,
             dynamics,
         )
-        .with_kernel_index(d.kernel_index);
+        .with_kernel_index(d.kernel_index)
+        .with_target_first(target_first);
         let mut ent = world.spawn((EntityLabel(format!("projection `{}`", p.name)), table));
         for a in &p.addons {
             a.config.attach(&mut ent);
@@ -417,7 +425,7 @@ fn spawn_projections(
 }
 
 /// Stage 5: monitors.
-fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity], projections: &[Entity]) -> Result<Vec<Entity>> {
+fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity], projections: &[Entity], whole: bool) -> Result<Vec<Entity>> {
     let mut out = Vec::with_capacity(scenario.monitors.len());
     for m in &scenario.monitors {
         let target = populations[m.target.index];
@@ -430,13 +438,8 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
             MonitorKind::Weights { projection, every, synapses, bins, range } => {
                 let pe = projections[*projection];
                 let n = world.get::<SynapseTable>(pe).map_or(0, |t| t.weight.len());
-                if let Some(&k) = synapses.iter().find(|&&k| k >= n) {
-                    return Err(Error::Input(format!(
-                        "{}: monitor `{}`: synapse index {k} is out of range: projection `{}` stores {n} weights",
-                        scenario.path.display(),
-                        m.name,
-                        scenario.projections[*projection].name
-                    )));
+                if whole {
+                    check_weight_indices(scenario, &m.name, *projection, synapses, n)?;
                 }
                 world.spawn((label, WeightRecorder::new(&m.name, pe, *every, synapses.clone(), *bins, *range))).id()
             }
@@ -444,6 +447,19 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
         out.push(e);
     }
     Ok(out)
+}
+
+/// A weight monitor's chosen synapses are indices into the `n` weights its projection
+/// stores (of every shard).
+pub(crate) fn check_weight_indices(scenario: &Scenario, monitor: &str, projection: usize, synapses: &[usize], n: usize) -> Result<()> {
+    match synapses.iter().find(|&&k| k >= n) {
+        Some(&k) => Err(Error::Input(format!(
+            "{}: monitor `{monitor}`: synapse index {k} is out of range: projection `{}` stores {n} weights",
+            scenario.path.display(),
+            scenario.projections[projection].name
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Stage 6: clock, run facts, delivery and input orders, threads, device.

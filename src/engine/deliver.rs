@@ -67,7 +67,8 @@ impl RingGroup {
                     let mut off = Vec::with_capacity(rows * (parts + 1));
                     for r in 0..rows {
                         let cols = &t.csr.col[t.csr.row(r)];
-                        off.extend((0..=parts).map(|c| if c == parts { cols.len() as u32 } else { cols.partition_point(|&x| x < bound(c)) as u32 }));
+                        let f = t.target_first;
+                        off.extend((0..=parts).map(|c| if c == parts { cols.len() as u32 } else { cols.partition_point(|&x| x < bound(c) + f) as u32 }));
                     }
                     off
                 })
@@ -201,6 +202,8 @@ fn events(g: &RingGroup, tables: &Query<&mut SynapseTable>, sources: &Query<&Spi
 /// spikes whose targets are in `part`'s range, in the serial order. With `share` = (row
 /// offsets, this part, parts), only the part's stretch of each row is read.
 fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spikes: &[u32], share: Option<(&[u32], usize, usize)>, part: &mut TargetPart<'_>) {
+    // Targets are population indices; the part's are relative to the ring (from `first`).
+    let first = t.target_first;
     let lo = spikes.partition_point(|&i| i < t.src_start);
     let hi = spikes.partition_point(|&i| i < t.src_end);
     let row_of = |d: u32| ((step + 1 + d as u64) % depth as u64) as usize * receptors + t.receptor;
@@ -228,23 +231,23 @@ fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spi
             (Delays::Const(d), None) => {
                 let row = row_of(*d);
                 for (&c, &w) in cols.iter().zip(&t.weight[syn]) {
-                    part.add(row, c, w);
+                    part.add(row, c.wrapping_sub(first), w);
                 }
             }
             (Delays::Each(ds), None) => {
                 for ((&c, &w), &d) in cols.iter().zip(&t.weight[syn.clone()]).zip(&ds[syn]) {
-                    part.add(row_of(d), c, w);
+                    part.add(row_of(d), c.wrapping_sub(first), w);
                 }
             }
             (Delays::Const(d), Some(ix)) => {
                 let row = row_of(*d);
                 for (&c, &k) in cols.iter().zip(&ix[syn]) {
-                    part.add(row, c, t.weight[k as usize]);
+                    part.add(row, c.wrapping_sub(first), t.weight[k as usize]);
                 }
             }
             (Delays::Each(ds), Some(ix)) => {
                 for ((&c, &k), &d) in cols.iter().zip(&ix[syn.clone()]).zip(&ds[syn]) {
-                    part.add(row_of(d), c, t.weight[k as usize]);
+                    part.add(row_of(d), c.wrapping_sub(first), t.weight[k as usize]);
                 }
             }
         }
@@ -266,7 +269,7 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
     let Ok(mut ring) = rings.get_mut(table.target) else { return };
     let ring = &mut *ring;
     let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
-    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, .. } = &mut *table;
+    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, target_first, .. } = &mut *table;
     let base_r = *receptor * n;
     let lo = spk.indices.partition_point(|&i| i < *src_start);
     let hi = spk.indices.partition_point(|&i| i < *src_end);
@@ -298,24 +301,34 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
                 out
             }
         };
-        scatter(&mut ring.data, n, &slot_of, delay, syn, cols, add);
+        scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add);
     }
 }
 
-/// Adds `add[k]` to the ring slot of synapse `syn.start + k`'s delay at its target `cols[k]`.
+/// Adds `add[k]` to the ring slot of synapse `syn.start + k`'s delay at its target `cols[k]`
+/// (a population index; the ring starts at target `first`).
 #[inline(always)]
-fn scatter(data: &mut [f64], n: usize, slot_of: &impl Fn(u32) -> usize, delay: &Delays, syn: std::ops::Range<usize>, cols: &[u32], add: &[f64]) {
+#[expect(clippy::too_many_arguments, reason = "the hot loop's inputs, unpacked")]
+fn scatter(data: &mut [f64], n: usize, first: u32, slot_of: &impl Fn(u32) -> usize, delay: &Delays, syn: std::ops::Range<usize>, cols: &[u32], add: &[f64]) {
     match delay {
-        Delays::Const(d) => {
+        // NOTE: one world (first = 0) keeps its loop without the subtraction.
+        Delays::Const(d) if first == 0 => {
             let off = slot_of(*d);
             let dst = &mut data[off..off + n];
             for (&t, &w) in cols.iter().zip(add) {
                 dst[t as usize] += w;
             }
         }
+        Delays::Const(d) => {
+            let off = slot_of(*d);
+            let dst = &mut data[off..off + n];
+            for (&t, &w) in cols.iter().zip(add) {
+                dst[(t - first) as usize] += w;
+            }
+        }
         Delays::Each(ds) => {
             for ((&t, &w), &d) in cols.iter().zip(add).zip(&ds[syn]) {
-                data[slot_of(d) + t as usize] += w;
+                data[slot_of(d) + (t - first) as usize] += w;
             }
         }
     }
@@ -324,7 +337,7 @@ fn scatter(data: &mut [f64], n: usize, slot_of: &impl Fn(u32) -> usize, delay: &
 /// A continuous synapse model's step: every synapse says what it adds (after its delay),
 /// every target what it receives besides (after the smallest delay).
 fn step_continuous(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut InputRing) {
-    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, direct, pre, .. } = table;
+    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, direct, pre, target_first, .. } = table;
     let Some(dy) = dynamics else { return };
     let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
     let base_r = *receptor * n;
@@ -336,13 +349,14 @@ fn step_continuous(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &m
     effect.fill(0.0);
     direct.fill(0.0);
     dy.on_step(SynapseStep { step, pre, row_ptr: &csr.row_ptr, targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, effect, direct);
-    scatter(&mut ring.data, n, &slot_of, delay, 0..csr.len(), &csr.col, effect);
-    let first = match delay {
+    scatter(&mut ring.data, n, *target_first, &slot_of, delay, 0..csr.len(), &csr.col, effect);
+    let shortest = match delay {
         Delays::Const(d) => *d,
         Delays::Each(ds) => ds.iter().copied().min().unwrap_or(0),
     };
-    let off = slot_of(first);
-    for (x, &w) in ring.data[off..off + n].iter_mut().zip(direct.iter()) {
+    let off = slot_of(shortest);
+    // `direct` is by population index; the ring holds the targets from `target_first`.
+    for (x, &w) in ring.data[off..off + n].iter_mut().zip(direct.iter().skip(*target_first as usize)) {
         *x += w;
     }
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use bevy_ecs::prelude::*;
 
 use crate::engine::Faults;
-use crate::net::{Clock, FlushedSpikes, NeuronState, PendingStep, Population, ShardLink, ShardMessage, ShardSamples, Spikes, StateStore, Watch, WindowReplay};
+use crate::net::synapse::SynapseTable;
+use crate::net::{Clock, FlushedSpikes, NeuronState, PendingStep, Population, ShardLink, ShardMessage, ShardSamples, ShardWeights, Spikes, StateStore, Watch, WindowReplay};
 
 /// How long a shard waits for another's spikes before it reports that shard as gone (a
 /// step never takes this long; a shard that panicked or stopped never sends).
@@ -227,4 +228,106 @@ fn gather_samples(link: &ShardLink, parts: &[ShardMessage], j: usize, step: u64,
         samples.0.push((step, w.monitor, rows));
     }
     true
+}
+
+/// A sharded run's weight monitors (in `Record`, before `monitor::record`): in a step where
+/// one samples, every shard sends shard 0 its synapses' weights of that projection with
+/// its rows' lengths, and shard 0 puts them in one world's order (row by row, each shard's
+/// stretch of the row in shard order: rows are sorted by target), for the monitor to
+/// sample ([`ShardWeights`]). Every shard knows the same steps, so each sends and receives
+/// in the same order as the exchange's messages on the same links.
+pub(crate) fn gather_weights(clock: Res<Clock>, mut link: ResMut<ShardLink>, mut faults: ResMut<Faults>, mut out: ResMut<ShardWeights>, tables: Query<&SynapseTable>) {
+    out.0.clear();
+    let link = &mut *link;
+    if link.halted {
+        return;
+    }
+    let due: Vec<Entity> = link.weight_watches.iter().filter(|w| !w.shared && (clock.step + 1).is_multiple_of(w.every)).map(|w| w.projection).collect();
+    if due.is_empty() {
+        return;
+    }
+    let mut lens = Vec::with_capacity(due.len());
+    let mut values = Vec::new();
+    for &e in &due {
+        let Ok(t) = tables.get(e) else {
+            lens.push(Vec::new());
+            continue;
+        };
+        let rows = t.csr.row_ptr.len().saturating_sub(1);
+        lens.push((0..rows).map(|r| t.csr.row(r).len() as u32).collect::<Vec<u32>>());
+        // CSR order is row order.
+        values.extend_from_slice(&t.weight);
+    }
+    let mine = ShardMessage { steps: vec![(lens, values)], stopped: false };
+    let count = link.count();
+    let mut parts: Vec<Option<ShardMessage>> = (0..count).map(|_| None).collect();
+    let mut trouble = Vec::new();
+    match link.process.clone() {
+        Some(p) => {
+            let words = p.all_gather(&mine.encode());
+            for (k, w) in words.iter().enumerate().filter(|&(k, _)| k != link.index) {
+                match ShardMessage::decode(w) {
+                    Some(m) => parts[k] = Some(m),
+                    None => trouble.push(format!("shard {}: shard {k} sent weights that are not a message", link.index)),
+                }
+            }
+        }
+        None if link.index != 0 => {
+            if let Some(tx) = link.to[0].as_ref().filter(|_| !link.dead[0])
+                && tx.send(mine).is_err()
+            {
+                link.dead[0] = true;
+                faults.0.push(format!("shard {}: shard 0 is gone (it failed)", link.index));
+            }
+            return;
+        }
+        None => {
+            for k in 1..count {
+                let Some(rx) = link.from[k].as_ref().filter(|_| !link.dead[k]) else { continue };
+                match receive(rx) {
+                    Ok(m) => parts[k] = Some(m),
+                    Err(_) => {
+                        link.dead[k] = true;
+                        trouble.push(format!("shard 0: no weights from shard {k} within {} s (it failed)", PATIENCE.as_secs()));
+                    }
+                }
+            }
+        }
+    }
+    if link.index != 0 {
+        faults.0.extend(trouble);
+        return;
+    }
+    parts[0] = Some(mine);
+    // Per shard: its lengths and values, and where it has got to in its values.
+    let mut from: Vec<(&[Vec<u32>], &[f64], usize)> = Vec::with_capacity(count);
+    for (k, p) in parts.iter().enumerate() {
+        match p.as_ref().and_then(|m| m.steps.first()).filter(|s| s.0.len() == due.len()) {
+            Some(s) => from.push((&s.0[..], &s.1[..], 0)),
+            None => {
+                trouble.push(format!("shard 0: shard {k} sent no weights of {} projections at step {}", due.len(), clock.step));
+                from.push((&[], &[], 0));
+            }
+        }
+    }
+    if !trouble.is_empty() {
+        faults.0.extend(trouble);
+        return;
+    }
+    for (wi, &projection) in due.iter().enumerate() {
+        let rows = from[0].0[wi].len();
+        let mut all = Vec::new();
+        for r in 0..rows {
+            for (k, (lens, vals, at)) in from.iter_mut().enumerate() {
+                let n = lens[wi].get(r).copied().unwrap_or(0) as usize;
+                let Some(stretch) = vals.get(*at..*at + n) else {
+                    faults.0.push(format!("shard 0: shard {k} sent too few weights at step {}", clock.step));
+                    return;
+                };
+                all.extend_from_slice(stretch);
+                *at += n;
+            }
+        }
+        out.0.push((projection, all));
+    }
 }

@@ -94,6 +94,7 @@ pub(crate) fn record(
     tables: Query<&crate::net::synapse::SynapseTable>,
     flushed: Option<ResMut<FlushedSpikes>>,
     shard_samples: Option<Res<crate::net::ShardSamples>>,
+    shard_weights: Option<Res<crate::net::ShardWeights>>,
 ) {
     let (mut spike_mons, mut rate_mons) = (spike_mons, rate_mons);
     if let Some(mut f) = flushed {
@@ -105,7 +106,10 @@ pub(crate) fn record(
         None => record_states(&clock, state_mons, states),
     }
     record_rates(&clock, rate_mons, &spikes);
-    weights::record_weights(&clock, weight_mons, tables);
+    match shard_weights {
+        Some(w) => weights::record_shard_weights(&clock, weight_mons, tables, &w),
+        None => weights::record_weights(&clock, weight_mons, tables),
+    }
 }
 
 /// Records spikes of past steps handed over in a batch ([`FlushedSpikes`]), and empties it.

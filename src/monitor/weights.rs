@@ -84,6 +84,25 @@ pub(crate) fn record_weights(clock: &Clock, mut mons: Query<&mut WeightRecorder>
     }
 }
 
+/// A sharded run's shard 0 samples the weights the shards sent ([`crate::net::ShardWeights`]);
+/// a projection that shares a kernel (the same in every shard) is read from its own table.
+pub(crate) fn record_shard_weights(clock: &Clock, mut mons: Query<&mut WeightRecorder>, tables: Query<&SynapseTable>, gathered: &crate::net::ShardWeights) {
+    let next = clock.step + 1;
+    for mut m in &mut mons {
+        if !next.is_multiple_of(m.every) {
+            continue;
+        }
+        let Ok(t) = tables.get(m.projection) else { continue };
+        let w = match gathered.0.iter().find(|(p, _)| *p == m.projection) {
+            Some((_, w)) => &w[..],
+            None if t.kernel_index.is_some() => &t.weight[..],
+            // (The gather failed: a fault says why, and the run stops.)
+            None => continue,
+        };
+        m.sample(next as f64 * clock.dt_ms, w);
+    }
+}
+
 impl Checkpoint for WeightRecorder {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
         out.blob(&self.t_ms)?;

@@ -4,8 +4,8 @@
 
 pub mod plastic;
 mod shard;
-pub use shard::{ShardLink, ShardSamples, WindowReplay};
-pub(crate) use shard::{PendingStep, ShardMessage, Watch};
+pub use shard::{ShardLink, ShardSamples, ShardWeights, WindowReplay};
+pub(crate) use shard::{PendingStep, ShardMessage, Watch, WeightWatch};
 pub mod synapse;
 
 use std::sync::Arc;

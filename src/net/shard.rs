@@ -45,7 +45,27 @@ pub struct ShardLink {
     /// The other shards are other processes: the exchange goes through this, not the
     /// channels (which are then all `None`).
     pub(crate) process: Option<Arc<dyn Transport>>,
+    /// The network's weight monitors, in scenario order: at each sample every shard sends
+    /// its synapses' weights to shard 0, which records them in one world's order.
+    pub(crate) weight_watches: Vec<WeightWatch>,
 }
+
+/// A weight monitor as every shard sees it.
+pub(crate) struct WeightWatch {
+    /// The projection (this world's entity).
+    pub(crate) projection: Entity,
+    /// Period in steps.
+    pub(crate) every: u64,
+    /// The projection shares a kernel: every shard holds the same, nothing to gather.
+    pub(crate) shared: bool,
+}
+
+/// Shard 0's weights of the projections whose weight monitors sample in this step: per
+/// projection (shard 0's entity), the whole projection's weights in one world's order (gathered by
+/// `engine::exchange::gather_weights`; `monitor::record` samples them in place of its own
+/// table, which holds only shard 0's synapses).
+#[derive(Resource, Default)]
+pub struct ShardWeights(pub(crate) Vec<(Entity, Vec<f64>)>);
 
 /// One step of an open window, as this shard saw it.
 pub(crate) struct PendingStep {
@@ -67,7 +87,7 @@ impl ShardLink {
     /// A link of shard `index` with its channels; no window yet (every step).
     pub(crate) fn new(index: usize, populations: Vec<Entity>, encoders: Vec<Entity>, to: Vec<Option<crossbeam_channel::Sender<ShardMessage>>>, from: Vec<Option<crossbeam_channel::Receiver<ShardMessage>>>, watches: Vec<Watch>) -> Self {
         let dead = vec![false; to.len()];
-        ShardLink { index, populations, to, from, watches, dead, halted: false, encoders, window: 1, flush_at: u64::MAX, pending: Vec::new(), process: None }
+        ShardLink { index, populations, to, from, watches, dead, halted: false, encoders, window: 1, flush_at: u64::MAX, pending: Vec::new(), process: None, weight_watches: Vec::new() }
     }
 }
 

@@ -176,6 +176,11 @@ pub struct SynapseTable {
     pub target: Entity,
     /// Neurons in the target population.
     pub target_size: usize,
+    /// The first target neuron this table's world holds: a shard's `Population::first`,
+    /// 0 in one world. Targets (`csr.col`) are population indices, as in one world, so
+    /// that learning rules and indexes by target see one world's numbers; delivery writes
+    /// target `j` into the ring at `j - target_first`.
+    pub target_first: u32,
     /// Receptor index in the target.
     pub receptor: usize,
     /// Rows by source.
@@ -252,7 +257,15 @@ impl SynapseTable {
             kernel_index: None,
             pre: Vec::with_capacity(if continuous { (src.1 - src.0) as usize } else { 0 }),
             by_target: OnceLock::new(),
+            target_first: 0,
         }
+    }
+
+    /// The table of a shard whose targets start at `first` (see
+    /// [`SynapseTable::target_first`]).
+    pub fn with_target_first(mut self, first: u32) -> Self {
+        self.target_first = first;
+        self
     }
 
     /// Number of synapses.
