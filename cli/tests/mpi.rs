@@ -1,6 +1,6 @@
 //! A network split over MPI processes (`mpirun -n K spikeworld run SCENARIO --mpi`, one
 //! shard per process) writes the files one process writes, byte for byte: delays
-//! (exchange windows), COBA, and a learning rule with a weight monitor. Needs the CLI
+//! (exchange windows), COBA, and a weight monitor. Needs the CLI
 //! built with `--features mpi` and OpenMPI (`bash scripts/install-mpi.sh`); `.ci/run` runs
 //! it so. Built without them, the test says so on stderr (uncaptured) and passes.
 
@@ -41,11 +41,16 @@ fn mpi_processes_write_the_files_of_one_process() {
     let Some(mpirun) = mpirun() else { return skip("mpirun is not installed") };
     let bin = env!("CARGO_BIN_EXE_spikeworld");
     let tmp = tempfile::tempdir().unwrap();
-    // Song et al.'s STDP: a learning rule and a weight monitor (weights gathered to rank 0).
-    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..])] {
+    // The delayed scenario with a weight monitor too (weights gathered to rank 0).
+    let weights = tmp.path().join("delayed_weights.toml");
+    let text = std::fs::read_to_string(scenario("delayed_recurrent.toml")).unwrap();
+    std::fs::write(&weights, format!("{text}\n[[monitor]]\nname = \"w\"\nkind = \"weights\"\nprojection = \"exc\"\nevery = \"20 ms\"\nsynapses = [0, 100]\nbins = 8\n")).unwrap();
+    let weights = weights.to_str().unwrap().to_string();
+    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), (weights.as_str(), "100 ms", &["3"][..])] {
         let set = format!("simulation.t_stop={stop}");
+        let path = if Path::new(file).is_absolute() { file.to_string() } else { scenario(file) };
         let one = tmp.path().join(format!("{file}.one"));
-        let r = Command::new(bin).args(["run", &scenario(file), "--quiet", "--set", &set, "--out"]).arg(&one).output().unwrap();
+        let r = Command::new(bin).args(["run", &path, "--quiet", "--set", &set, "--out"]).arg(&one).output().unwrap();
         assert!(r.status.success(), "{file}, one process: {}", String::from_utf8_lossy(&r.stderr));
         let files = data_files(&one);
         assert!(files.len() >= 3, "{file}: {files:?}");
@@ -56,7 +61,7 @@ fn mpi_processes_write_the_files_of_one_process() {
             let r = Command::new(&mpirun)
                 .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
                 .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-                .args(["-n", k, "--oversubscribe", bin, "run", &scenario(file), "--mpi", "--set", &set, "--out"])
+                .args(["-n", k, "--oversubscribe", bin, "run", &path, "--mpi", "--set", &set, "--out"])
                 .arg(&out)
                 .output()
                 .unwrap();

@@ -86,41 +86,6 @@ pub trait AddonConfig: Send + Sync {
     /// Inserts the add-on's components into the projection's entity (which already holds
     /// its `SynapseTable`).
     fn attach(&self, _entity: &mut EntityWorldMut<'_>) {}
-    /// Why it cannot run in a sharded network, if it cannot (`None`: it can). A shard's
-    /// table holds the synapses onto its own targets, with population indices for targets
-    /// and sources, but its synapse index `k` is not one world's: an add-on that keys
-    /// something by `k` (random streams, say) would differ (see [`not_in_shards`]).
-    fn not_in_shards(&self) -> Option<&'static str> {
-        None
-    }
-}
-
-/// `config`, refused in sharded networks for `reason` ([`AddonConfig::not_in_shards`]).
-pub fn not_in_shards(config: Arc<dyn AddonConfig>, reason: &'static str) -> Arc<dyn AddonConfig> {
-    Arc::new(NotInShards(config, reason))
-}
-
-struct NotInShards(Arc<dyn AddonConfig>, &'static str);
-
-impl AddonConfig for NotInShards {
-    fn synapse_vars(&self) -> Vec<SynapseVarSpec> {
-        self.0.synapse_vars()
-    }
-    fn dynamics(&self) -> Option<Arc<dyn SynapseDynamics>> {
-        self.0.dynamics()
-    }
-    fn bytes_per_synapse(&self) -> usize {
-        self.0.bytes_per_synapse()
-    }
-    fn shared_weights(&self) -> bool {
-        self.0.shared_weights()
-    }
-    fn attach(&self, entity: &mut EntityWorldMut<'_>) {
-        self.0.attach(entity)
-    }
-    fn not_in_shards(&self) -> Option<&'static str> {
-        Some(self.1)
-    }
 }
 
 /// A sub-table of projections and the key that selects an add-on in it.

@@ -124,16 +124,13 @@ impl ProjectionAddon for Addon {
         let trace_scale = if shift_spike_trace > 0 { trace_scale } else { 1 };
         let p = Params { trace_decay, shift_spike_trace, trace_scale, shift, nu0, nu1, w_min, w_max };
         let (n_src, range, entity) = (ctx.n_src, TargetRange::of(ctx), ctx.entity);
-        let c = config(
+        Ok(config(
             move |tb: &SynapseTable| {
                 let depth = tb.delay.max() as usize + 1;
                 PostPreIntStdp { p, site, range, entity, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), touched: Vec::new(), mark: Vec::new() }
             },
             false,
-        );
-        // NOTE: its random numbers are keyed by the synapse's index in the table, which a
-        // shard's table does not share with one world.
-        Ok(spikeworld::api::addon::not_in_shards(c, "draws its random numbers by synapse index, which a shard's table does not keep"))
+        ))
     }
 }
 
