@@ -1,0 +1,191 @@
+//! Linking the shards of a partitioned network: channels (or a [`Transport`] between
+//! processes), the monitors' watches, one world's ring and history depths, and the
+//! exchange window (`docs/sharding.md`).
+
+use std::sync::Arc;
+
+use bevy_ecs::prelude::*;
+
+use super::SHARD_CHUNK;
+use crate::api::transport::Transport;
+use crate::net::synapse::SynapseTable;
+use crate::net::{FlushedSpikes, InputRing, ShardLink, ShardSamples, SpikeHistory, Watch, WindowReplay};
+use crate::scenario::Scenario;
+use crate::{Error, Result};
+
+/// Links the shards this process built (`worlds`, shard `local[i]` of `count`): one
+/// channel per ordered pair of shards (none between processes), each shard's
+/// [`ShardLink`] with the state and weight monitors' watches, the exchange's resources,
+/// one world's ring and history depths, and the exchange window.
+pub(super) fn link_shards(
+    worlds: &mut [(World, Schedule, crate::build::Built)],
+    local: &[usize],
+    count: usize,
+    scenario: &Scenario,
+    process: Option<Arc<dyn Transport>>,
+    exchange_every: u64,
+) -> Result<()> {
+    // One channel per ordered pair of shards (none between processes).
+    type Channels<T> = Vec<Vec<Option<T>>>;
+    let mut to: Channels<crossbeam_channel::Sender<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+    let mut from: Channels<crossbeam_channel::Receiver<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+    if process.is_none() {
+        for a in 0..count {
+            for b in (0..count).filter(|&b| b != a) {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                to[a][b] = Some(tx);
+                from[b][a] = Some(rx);
+            }
+        }
+    }
+    // Shard 0's recorders (another process's shard has none: it only sends).
+    let monitors = if local[0] == 0 { worlds[0].2.monitors.clone() } else { Vec::new() };
+    let (mut to, mut from) = (to.into_iter().map(Some).collect::<Vec<_>>(), from.into_iter().map(Some).collect::<Vec<_>>());
+    for ((w, _, built), &k) in worlds.iter_mut().zip(local) {
+        let (to, from) = (to[k].take().unwrap_or_default(), from[k].take().unwrap_or_default());
+        let watches = scenario
+            .monitors
+            .iter()
+            .enumerate()
+            .filter_map(|(mi, m)| match &m.kind {
+                crate::scenario::MonitorKind::State { vars, indices, every } => {
+                    let n = scenario.populations[m.target.index].size;
+                    // The shard whose range holds i: the last whose range starts at or
+                    // before it (empty ranges start where the next one does).
+                    let starts: Vec<usize> = (0..count).map(|s| crate::build::shard_range(s, count, n).start).collect();
+                    let owner = indices.iter().map(|&i| (starts.partition_point(|&x| x <= i) - 1) as u32).collect();
+                    let monitor = monitors.get(mi).copied().unwrap_or(Entity::PLACEHOLDER);
+                    Some(Watch { population: built.populations[m.target.index], vars: vars.clone(), indices: indices.clone(), owner, every: *every, monitor })
+                }
+                _ => None,
+            })
+            .collect();
+        let mut link = ShardLink::new(k, built.populations.clone(), built.encoders.clone(), to, from, watches);
+        link.process = process.clone();
+        link.weight_watches = scenario
+            .monitors
+            .iter()
+            .filter_map(|m| match &m.kind {
+                crate::scenario::MonitorKind::Weights { projection, every, .. } => {
+                    let e = built.projections[*projection];
+                    let shared = w.get::<SynapseTable>(e).is_some_and(|t| t.kernel_index.is_some());
+                    Some(crate::net::WeightWatch { projection: e, every: *every, shared })
+                }
+                _ => None,
+            })
+            .collect();
+        w.insert_resource(link);
+        w.insert_resource(ShardSamples::default());
+        w.insert_resource(WindowReplay::default());
+        w.insert_resource(FlushedSpikes::default());
+        w.insert_resource(crate::net::ShardWeights::default());
+    }
+    common_depths(worlds, process.as_deref());
+    let window = exchange_window(worlds, exchange_every, scenario, process.as_deref())?;
+    check_weight_monitors(worlds, scenario, process.as_deref())?;
+    for (w, _, _) in worlds.iter_mut() {
+        w.resource_mut::<ShardLink>().window = window;
+    }
+    Ok(())
+}
+
+/// Gives every shard's delay rings and spike histories the depth one world would have
+/// (the largest of the shards': each drew only its own targets' delays), so that state
+/// and checkpoints do not depend on the number of shards. Before the first step, when
+/// rings and histories are empty.
+fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)], process: Option<&dyn Transport>) {
+    let n_pop = worlds[0].2.populations.len();
+    let mut rings: Vec<u64> = (0..n_pop).map(|pi| worlds.iter().filter_map(|(w, _, b)| w.get::<InputRing>(b.populations[pi]).map(|r| r.depth as u64)).max().unwrap_or(0)).collect();
+    let sources: Vec<Vec<Entity>> = worlds.iter().map(|(_, _, b)| b.populations.iter().chain(&b.encoders).copied().collect()).collect();
+    let mut histories: Vec<u64> =
+        (0..sources[0].len()).map(|i| worlds.iter().zip(&sources).filter_map(|((w, _, _), s)| w.get::<SpikeHistory>(s[i]).map(|h| h.depth() as u64)).max().unwrap_or(0)).collect();
+    if let Some(p) = process {
+        p.all_max(&mut rings);
+        p.all_max(&mut histories);
+    }
+    for (pi, &depth) in rings.iter().enumerate() {
+        for (w, _, b) in worlds.iter_mut() {
+            if let Some(mut r) = w.get_mut::<InputRing>(b.populations[pi]) {
+                r.grow_to(depth as usize);
+            }
+        }
+    }
+    for (i, &depth) in histories.iter().enumerate() {
+        for ((w, _, _), s) in worlds.iter_mut().zip(&sources) {
+            if let Some(mut h) = w.get_mut::<SpikeHistory>(s[i])
+                && (h.depth() as u64) < depth
+            {
+                *h = SpikeHistory::new(h.last_spike.len(), depth as usize);
+            }
+        }
+    }
+}
+
+/// Weight monitors' synapse indices against the weights of every shard (of every process):
+/// the sum of the shards' synapses, or one shared kernel.
+fn check_weight_monitors(worlds: &[(World, Schedule, crate::build::Built)], scenario: &Scenario, process: Option<&dyn Transport>) -> Result<()> {
+    let n = scenario.projections.len();
+    let (mut sums, mut kernels) = (vec![0u64; n], vec![0u64; n]);
+    for (w, _, b) in worlds {
+        for (i, &e) in b.projections.iter().enumerate() {
+            let Some(t) = w.get::<SynapseTable>(e) else { continue };
+            match t.kernel_index {
+                Some(_) => kernels[i] = kernels[i].max(t.weight.len() as u64),
+                None => sums[i] += t.weight.len() as u64,
+            }
+        }
+    }
+    if let Some(p) = process {
+        p.all_sum(&mut sums);
+        p.all_max(&mut kernels);
+    }
+    for m in &scenario.monitors {
+        if let crate::scenario::MonitorKind::Weights { projection, synapses, .. } = &m.kind {
+            crate::build::check_weight_indices(scenario, &m.name, *projection, synapses, (sums[*projection] + kernels[*projection]) as usize)?;
+        }
+    }
+    Ok(())
+}
+
+/// The steps of an exchange window: the shortest delay of any synapse in any shard (a
+/// spike of step `t` with delay `d` reaches its target's input at step `t + 1 + d`), plus
+/// one step, so that the spikes of a window are all due after its end; or `every`, when
+/// asked for (at most that). With no synapse at all, [`SHARD_CHUNK`].
+fn exchange_window(worlds: &mut [(World, Schedule, crate::build::Built)], every: u64, scenario: &Scenario, process: Option<&dyn Transport>) -> Result<u64> {
+    // The longest window each synapse allows, as `u64::MAX - window` so that the
+    // processes' maximum is the shortest window.
+    let mut slack = [0u64];
+    for (w, _, b) in worlds.iter() {
+        for &e in &b.projections {
+            let Some(t) = w.get::<SynapseTable>(e) else { continue };
+            if t.len() > 0
+                && let Some(d) = t.delay.min()
+            {
+                slack[0] = slack[0].max(u64::MAX - (d as u64 + 1));
+            }
+        }
+    }
+    if let Some(p) = process {
+        p.all_max(&mut slack);
+    }
+    let mut longest = if slack[0] == 0 { SHARD_CHUNK } else { u64::MAX - slack[0] };
+    // A learning rule changes weights every step, and a spike must be delivered with the
+    // weights of its own step: no window.
+    if let Some(p) = scenario.projections.iter().find(|p| !p.addons.is_empty()) {
+        if every > 1 {
+            return Err(Error::Input(format!(
+                "{}: an exchange window of {every} steps: projection `{}` learns, and its spikes must be delivered in their own step (exchange every step)",
+                scenario.path.display(),
+                p.name
+            )));
+        }
+        longest = 1;
+    }
+    if every > longest {
+        return Err(Error::Input(format!(
+            "{}: an exchange window of {every} steps: the shortest synaptic delay allows at most {longest} (spikes would be due before their window ends)",
+            scenario.path.display()
+        )));
+    }
+    Ok(if every == 0 { longest } else { every })
+}
