@@ -11,6 +11,7 @@ use spikeworld::prelude::*;
 use spikeworld::util::sysmem::{fmt_bytes, parse_size};
 
 mod info;
+mod processes;
 mod train;
 pub use info::info_text;
 
@@ -275,7 +276,7 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Cmd::Run { scenario, out, seed, set, exec, ckpt, stop_at } => {
             let (mut opts, quiet) = run_options(&exec)?;
-            let mpi = start_mpi(&exec, &mut opts)?;
+            let mpi = processes::start_mpi(&exec, &mut opts)?;
             if mpi.is_some() && (stop_at.is_some() || ckpt.checkpoint_every.is_some() || ckpt.checkpoint_dir.is_some()) {
                 return Err(Error::Input(
                     "--mpi with --stop-at, --checkpoint-every or --checkpoint-dir: checkpoints of a run split over processes are not built yet (run in one process with --shards K to checkpoint; see docs/sharding.md)".into(),
@@ -303,7 +304,7 @@ fn run(cli: Cli) -> Result<i32> {
                 let on_interrupt = interrupt_plan(&ckpt, &out);
                 run_and_write(&mut sim, stop.unwrap_or(end), plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, None, &opts)
             })();
-            finish_mpi(mpi, r)
+            processes::finish_mpi(mpi, r)
         }
         Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
             let (opts, quiet) = run_options(&exec)?;
@@ -364,50 +365,6 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
         processes: None,
     };
     Ok((opts, a.quiet))
-}
-
-/// MPI, when `--mpi` asks for it: initialised for this process (finalised when the
-/// returned value drops, after the run), and `opts` told of the processes.
-#[cfg(feature = "mpi")]
-fn start_mpi(a: &ExecArgs, opts: &mut RunOptions) -> Result<Option<spikeworld_mpi::Mpi>> {
-    if !a.mpi {
-        return Ok(None);
-    }
-    if a.shards.is_some() {
-        return Err(Error::Input("--mpi with --shards: under MPI the processes are the shards (mpirun -n K)".into()));
-    }
-    let m = spikeworld_mpi::Mpi::init().ok_or_else(|| Error::Runtime("MPI was initialised twice in one process".into()))?;
-    m.abort_on_panic();
-    opts.processes = Some(m.processes());
-    Ok(Some(m))
-}
-
-/// A run's result under MPI: an error ends every process at once (`MPI_Abort`, after its
-/// message), since it may be this process's alone; otherwise MPI is finalised.
-#[cfg(feature = "mpi")]
-fn finish_mpi(mpi: Option<spikeworld_mpi::Mpi>, r: Result<i32>) -> Result<i32> {
-    if let (Some(m), Err(e)) = (&mpi, &r) {
-        eprintln!("error: {e}");
-        m.abort(if e.is_user_error() { 2 } else { 1 });
-    }
-    r
-}
-
-/// Without the `mpi` feature, `--mpi` says how to get it.
-#[cfg(not(feature = "mpi"))]
-fn start_mpi(a: &ExecArgs, _opts: &mut RunOptions) -> Result<Option<()>> {
-    if a.mpi {
-        return Err(Error::Input(
-            "--mpi: this spikeworld was built without MPI; install OpenMPI (bash scripts/install-mpi.sh) and build with `cargo build --release -p spikeworld-cli --features mpi`"
-                .into(),
-        ));
-    }
-    Ok(None)
-}
-
-#[cfg(not(feature = "mpi"))]
-fn finish_mpi(_mpi: Option<()>, r: Result<i32>) -> Result<i32> {
-    r
 }
 
 /// The output directory (and the checkpoint directory, if given) exist as directories or
