@@ -2,39 +2,10 @@
 //! step) gives the bits of one world: the same spikes, the same state, for any K.
 
 mod common;
+use common::shards::*;
 use common::*;
 use spikeworld::prelude::*;
 use bevy_ecs::prelude::{Query, Res, ResMut};
-
-fn sharded(sc: Scenario, shards: usize) -> Sim {
-    builder().build(sc, &RunOptions { shards, ..Default::default() }).unwrap_or_else(|e| panic!("{shards} shards: {e}"))
-}
-
-/// Spikes (times, indices), spike totals, the bits of every state variable, and what
-/// every state monitor recorded (bits).
-fn outcome(sim: &Sim) -> ((Vec<f64>, Vec<i64>), Vec<u64>, Vec<Vec<u64>>) {
-    let mut states = Vec::new();
-    for p in &sim.scenario.populations {
-        for v in p.model.vars() {
-            states.push(sim.state(&p.name, v.name).expect("state").iter().map(|x| x.to_bits()).collect());
-        }
-    }
-    for &e in &sim.monitors {
-        if let Some(m) = sim.world.get::<spikeworld::monitor::StateRecorder>(e) {
-            states.push(m.t_ms.iter().map(|x| x.to_bits()).collect());
-            for d in &m.data {
-                states.push(d.iter().map(|x| x.to_bits()).collect());
-            }
-        }
-        if let Some(m) = sim.world.get::<spikeworld::monitor::weights::WeightRecorder>(e) {
-            states.push(m.t_ms.iter().map(|x| x.to_bits()).collect());
-            states.push(m.stats.iter().flatten().map(|x| x.to_bits()).collect());
-            states.push(m.hist.clone());
-            states.push(m.values.iter().map(|x| x.to_bits()).collect());
-        }
-    }
-    (spikes(sim), sim.spike_counts(), states)
-}
 
 fn check(file: &str, overrides: &[&str], min_spikes: usize) {
     let one = run_all(build(load_file(file, overrides, None), EngineKind::Cpu, 1));
@@ -242,104 +213,11 @@ fn the_memory_check_counts_every_shard() {
     }
 }
 
-const PLASTIC: &str = r#"
-[simulation]
-dt = "0.1 ms"
-t_stop = "150 ms"
-seed = 11
-
-[[population]]
-name = "E"
-size = 401
-model = "lif"
-init.v = { dist = "uniform", low = "-70 mV", high = "-52 mV" }
-
-[[encoder]]
-name = "input"
-kind = "poisson"
-size = 200
-rate = "30 Hz"
-
-[[projection]]
-name = "in"
-from = "input"
-to = "E"
-rule = "fixed_indegree"
-indegree = 25
-receptor = "v"
-weight = { dist = "uniform", low = "0.5 mV", high = "2.5 mV" }
-delay = { dist = "uniform", low = "0.5 ms", high = "3 ms" }
-plasticity = { rule = "stdp", tau_pre = "20 ms", tau_post = "20 ms", a_pre = "0.05 mV", a_post = "-0.055 mV", w_min = "0 mV", w_max = "3 mV" }
-
-[[projection]]
-name = "rec"
-from = "E[:320]"
-to = "E[40:]"
-rule = "pairwise_bernoulli"
-p = 0.05
-receptor = "v"
-weight = { dist = "normal", mean = "0.3 mV", std = "0.1 mV" }
-delay = { dist = "uniform", low = "0.1 ms", high = "4 ms" }
-plasticity = { rule = "stdp", delay = "dendritic", tau_pre = "15 ms", tau_post = "25 ms", a_pre = "0.02 mV", a_post = "-0.021 mV", w_min = "0 mV", w_max = "1 mV" }
-
-[[projection]]
-name = "inh"
-from = "E[320:]"
-to = "E"
-rule = "fixed_outdegree"
-outdegree = 40
-receptor = "v"
-weight = "-1.5 mV"
-delay = "1 ms"
-
-[[monitor]]
-name = "spikes"
-kind = "spikes"
-target = "E"
-
-[[monitor]]
-name = "v"
-kind = "state"
-target = "E"
-variables = ["v"]
-indices = [0, 150, 399]
-
-[[monitor]]
-name = "w_in"
-kind = "weights"
-projection = "in"
-every = "10 ms"
-synapses = [0, 7, 3000, 9999]
-bins = 12
-range = ["0 mV", "3 mV"]
-
-[[monitor]]
-name = "w_rec"
-kind = "weights"
-projection = "rec"
-every = "25 ms"
-synapses = [1, 2000]
-"#;
-
-/// Every weight of projection `i` (bits), in one world's order: row by row, each shard's
-/// stretch of the row in shard order.
-fn weights(sim: &Sim, i: usize) -> Vec<u64> {
-    let tables = sim.tables(i);
-    let rows = tables[0].csr.row_ptr.len() - 1;
-    let mut out = Vec::new();
-    for r in 0..rows {
-        for t in &tables {
-            out.extend(t.weight[t.csr.row(r)].iter().map(|w| w.to_bits()));
-        }
-    }
-    out
-}
-
 /// Weight monitors in shards: every shard sends shard 0 its weights at each sample, in one
 /// world's order (statistics, histogram and chosen synapses are one world's bits), on
 /// random weights and delays, a target selection that starts inside shard 0, K = 2 to 4;
-/// the checkpoint is one world's mid-run and resumes with another K. Learning rules are
-/// refused (not sharded yet).
+/// the checkpoint is one world's mid-run and resumes with another K (learning rules:
+/// `tests/shards_plastic.rs`).
 #[test]
 fn weight_monitors_in_shards_equal_one_world() {
     let text = PLASTIC.lines().filter(|l| !l.starts_with("plasticity")).collect::<Vec<_>>().join("\n");
@@ -367,8 +245,6 @@ fn weight_monitors_in_shards_equal_one_world() {
     let rest = resumed.end_step() - resumed.step_count();
     resumed.run_steps(rest);
     assert!(outcome(&resumed) == want, "written by 3 shards, resumed by 2");
-    let e = builder().build(load(PLASTIC), &RunOptions { shards: 2, ..Default::default() }).err().expect("refused");
-    assert!(e.to_string().contains("projection `in` has a synapse model or a learning rule") && e.to_string().contains("not sharded yet"), "{e}");
 }
 
 /// What shards cannot do yet is refused with the reason, never run wrongly.
@@ -378,12 +254,6 @@ fn what_is_not_sharded_yet_is_refused() {
     assert!(e.to_string().contains("--threads 1"), "{e}");
     let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Tensor, ..Default::default() }).err().expect("refused");
     assert!(e.to_string().contains("cpu engine"), "{e}");
-}
-
-fn checkpoint_bytes(sim: &Sim) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    sim.write_checkpoint(&mut bytes).expect("checkpoint");
-    bytes
 }
 
 /// A sharded run's checkpoint is byte for byte the one world's (state gathered from the
@@ -422,12 +292,6 @@ fn a_checkpoint_resumes_with_any_number_of_shards() {
         resumed.run_steps(rest);
         assert!(outcome(&resumed) == want, "written by {k} shards, resumed with {k2}: differs from a run that never stopped");
     }
-}
-
-fn tempfile_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("spikeworld-shards-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
 }
 
 /// `simulation.shards` splits the network as `--shards` does; a bad value is located.

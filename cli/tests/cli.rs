@@ -97,3 +97,41 @@ fn shards_write_the_files_of_one_world() {
         assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(resumed.join(f)).unwrap(), "resumed with 3 shards: {f} differs");
     }
 }
+
+/// Plastic scenario files (learning rules, a reward table, weight monitors, synapse
+/// models) write one world's files with 2 and 3 shards; what cannot run in shards is
+/// refused with the reason.
+#[test]
+fn plastic_scenarios_in_shards_write_the_files_of_one_world() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |file: &str, name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        // Song et al.'s weight monitor samples every second.
+        let stop = if file == "stdp_song2000.toml" { "simulation.t_stop=3 s" } else { "simulation.t_stop=200 ms" };
+        let r = bin().args(["run", &scenario(file), "--quiet", "--set", stop, "--out"]).arg(&out).args(extra).output().unwrap();
+        (out, r)
+    };
+    for file in ["stdp_song2000.toml", "spaic_nearest_online_stdp.toml", "reward_pathways.toml", "reward_rate_difference.toml", "stdp_two_inputs.toml", "syn_tsodyks_markram.toml"] {
+        let (one, r) = run(file, &format!("{file}.one"), &[]);
+        assert!(r.status.success(), "{file}: {}", String::from_utf8_lossy(&r.stderr));
+        let files: Vec<String> = std::fs::read_dir(&one).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|f| f.ends_with(".npy")).collect();
+        assert!(!files.is_empty(), "{file}: no data file");
+        if file == "stdp_song2000.toml" {
+            let mean = std::fs::read(one.join("w.mean.npy")).unwrap();
+            assert!(mean.len() >= 128 + 3 * 8, "{file}: three weight samples");
+        }
+        for k in ["2", "3"] {
+            let (out, r) = run(file, &format!("{file}.{k}"), &["--shards", k]);
+            assert!(r.status.success(), "{file}, --shards {k}: {}", String::from_utf8_lossy(&r.stderr));
+            for f in &files {
+                assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "{file}, --shards {k}: {f} differs");
+            }
+        }
+    }
+    for (file, why) in [("spaic_postpre_int_stdp.toml", "by synapse index"), ("stdp_norse_conv2d.toml", "shared kernel"), ("tempotron_patterns.toml", "[tempotron]")] {
+        let (_, r) = run(file, &format!("{file}.refused"), &["--shards", "2"]);
+        assert_eq!(r.status.code(), Some(2), "{file}");
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains(why) && err.contains("not sharded yet"), "{file}: {err}");
+    }
+}

@@ -86,6 +86,15 @@ pub trait AddonConfig: Send + Sync {
     /// Inserts the add-on's components into the projection's entity (which already holds
     /// its `SynapseTable`).
     fn attach(&self, _entity: &mut EntityWorldMut<'_>) {}
+    /// Whether it gives one world's bits in a sharded network (`--shards K`,
+    /// `docs/sharding.md`), or why not (said after its name: "does not ..."). A shard's
+    /// table holds the synapses onto its own targets, with one world's indices for targets
+    /// and sources, the whole network's spikes, and the projection's longest delay
+    /// (`SynapseTable::max_delay`); its synapses are numbered from 0, and a component is
+    /// saved from shard 0 alone. Refused unless the add-on says so.
+    fn in_shards(&self) -> Result<(), &'static str> {
+        Err("does not say that it can run in shards (`AddonConfig::in_shards`)")
+    }
 }
 
 /// A sub-table of projections and the key that selects an add-on in it.
@@ -167,5 +176,15 @@ pub trait TableConfig: Send + Sync {
     /// ([`TableCtx::defined`]).
     fn defines(&self) -> Option<(String, usize)> {
         None
+    }
+
+    /// Whether what it inserts gives one world's bits in every shard of a sharded network,
+    /// or why not (said after the table's name). Every shard holds its own copy of what it
+    /// inserts and runs its systems; such a network exchanges spikes every step, so that
+    /// `Spikes` and `SpikeHistory` after `SimSystems::Integrate` hold the whole network's
+    /// spikes each step, as in one world. Resources are saved from shard 0. Refused unless
+    /// the table says so.
+    fn in_shards(&self) -> Result<(), &'static str> {
+        Err("does not say that it can run in shards (`TableConfig::in_shards`)")
     }
 }

@@ -50,15 +50,21 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     if opts.threads > 1 {
         return refuse("each shard runs on one thread; use --threads 1".into());
     }
-    // NOTE: learning rules are not sharded yet, although their targets, spikes and traces
-    // are one world's in a shard (`SynapseTable::target_first`): some keep per-synapse
-    // state in their component (saved from shard 0 alone), size trace rings from the
-    // shard's own longest delay, or sum over the whole table (docs/sharding.md).
-    if let Some(p) = scenario.projections.iter().find(|p| !p.addons.is_empty()) {
-        return refuse(format!("projection `{}` has a synapse model or a learning rule", p.name));
+    // Each add-on says whether it gives one world's bits in a shard (its per-synapse state
+    // in the table, per-neuron state from one world's indices and spikes, no sums over
+    // other targets' synapses, nothing keyed by a synapse's index).
+    for p in &scenario.projections {
+        if let Some((a, why)) = p.addons.iter().find_map(|a| a.config.in_shards().err().map(|w| (a, w))) {
+            return refuse(format!("projection `{}`: its `{}` {why}", p.name, a.name));
+        }
+        // A kernel is shared by all the projection's synapses, in every shard: a rule would
+        // learn each shard's copy from that shard's synapses alone.
+        if p.kernel.is_some() && !p.addons.is_empty() {
+            return refuse(format!("projection `{}` learns a shared kernel", p.name));
+        }
     }
-    if let Some((name, _)) = scenario.tables.first() {
-        return refuse(format!("the plugin table `[{name}]`"));
+    if let Some((name, why)) = scenario.tables.iter().find_map(|(n, t)| t.in_shards().err().map(|w| (n, w))) {
+        return refuse(format!("the plugin table `[{name}]` {why}"));
     }
     Ok(())
 }
@@ -325,7 +331,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         let e = world
             .spawn((
                 EntityLabel(format!("population `{}`", p.name)),
-                Population { name: p.name.clone(), size: held.len(), first: held.start, model: p.model.name() },
+                Population { name: p.name.clone(), size: held.len(), total: p.size, first: held.start, model: p.model.name() },
                 NeuronState { model: p.prepared.clone(), vars: p.model.vars(), store },
                 ring,
                 Spikes::default(),

@@ -47,6 +47,8 @@ pub struct Population {
     pub name: String,
     /// Number of neurons this world holds (the whole population, or one shard's range).
     pub size: usize,
+    /// Number of neurons in the whole population (`size` unless the world is a shard).
+    pub total: usize,
     /// Population index of the first neuron held (0 unless the world is a shard): spikes,
     /// histories and monitors use population indices, state and rings local ones.
     pub first: usize,

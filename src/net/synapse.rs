@@ -189,6 +189,10 @@ pub struct SynapseTable {
     pub weight: Vec<f64>,
     /// Delay(s), in steps.
     pub delay: Delays,
+    /// The projection's longest delay, in steps: `delay.max()` in one world; in a shard,
+    /// the longest over every shard's synapses (set when the shards are linked), so that
+    /// what a rule sizes from it (trace rings) is one world's.
+    pub max_delay: u32,
     /// Per-synapse state variables declared by the projection's add-ons.
     pub var_specs: Vec<SynapseVarSpec>,
     /// Their values, `vars[k][synapse]`.
@@ -238,6 +242,7 @@ impl SynapseTable {
             None => (Vec::new(), Vec::new()),
         };
         SynapseTable {
+            max_delay: delay.max(),
             name,
             source,
             src_start: src.0,

@@ -45,8 +45,10 @@ pub const MAGIC: [u8; 8] = *b"SWCK\x00\r\n\x1a";
 pub const END: [u8; 8] = *b"SWCKEND\n";
 /// The format version this build writes (and the newest it reads). 4: synapses drawn per
 /// target and rows sorted by target (2026-11-23), so a version-3 file's weights and
-/// delays belong to another network.
-pub const FORMAT_VERSION: u32 = 4;
+/// delays belong to another network. 5: the per-synapse state of `rstdp`, `rstdp_et` and
+/// the SPAIC online rules moved from their sections into the synapse table's arrays
+/// (2026-11-24), so that sharded runs gather it by row.
+pub const FORMAT_VERSION: u32 = 5;
 /// Extension of checkpoint files.
 pub const EXTENSION: &str = "swck";
 

@@ -81,6 +81,7 @@ pub(super) fn link_shards(
         w.insert_resource(crate::net::ShardWeights::default());
     }
     common_depths(worlds, process.as_deref());
+    common_max_delays(worlds, scenario, process.as_deref());
     let window = exchange_window(worlds, exchange_every, scenario, process.as_deref())?;
     check_weight_monitors(worlds, scenario, process.as_deref())?;
     for (w, _, _) in worlds.iter_mut() {
@@ -116,6 +117,31 @@ fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)], process:
                 && (h.depth() as u64) < depth
             {
                 *h = SpikeHistory::new(h.last_spike.len(), depth as usize);
+            }
+        }
+    }
+}
+
+/// Gives every shard's synapse tables the projection's longest delay over all shards
+/// (`SynapseTable::max_delay`, one world's `delay.max()`), and attaches the add-ons again
+/// where it grew: a rule sizes its trace rings from it, which must not depend on the
+/// shards (nor must its checkpoint). Before the first step.
+fn common_max_delays(worlds: &mut [(World, Schedule, crate::build::Built)], scenario: &Scenario, process: Option<&dyn Transport>) {
+    let mut longest: Vec<u64> = (0..scenario.projections.len()).map(|i| worlds.iter().filter_map(|(w, _, b)| w.get::<SynapseTable>(b.projections[i]).map(|t| t.max_delay as u64)).max().unwrap_or(0)).collect();
+    if let Some(p) = process {
+        p.all_max(&mut longest);
+    }
+    for (w, _, b) in worlds.iter_mut() {
+        for (i, &d) in longest.iter().enumerate() {
+            let e = b.projections[i];
+            let Some(mut t) = w.get_mut::<SynapseTable>(e) else { continue };
+            if t.max_delay as u64 == d {
+                continue;
+            }
+            t.max_delay = d as u32;
+            let mut ent = w.entity_mut(e);
+            for a in &scenario.projections[i].addons {
+                a.config.attach(&mut ent);
             }
         }
     }
@@ -170,14 +196,12 @@ fn exchange_window(worlds: &mut [(World, Schedule, crate::build::Built)], every:
     }
     let mut longest = if slack[0] == 0 { SHARD_CHUNK } else { u64::MAX - slack[0] };
     // A learning rule changes weights every step, and a spike must be delivered with the
-    // weights of its own step: no window.
-    if let Some(p) = scenario.projections.iter().find(|p| !p.addons.is_empty()) {
+    // weights of its own step; a plugin table's systems see the whole network's spikes of
+    // each step: no window.
+    let every_step = scenario.projections.iter().find(|p| !p.addons.is_empty()).map(|p| format!("projection `{}` has a learning rule or a synapse model", p.name));
+    if let Some(why) = every_step.or_else(|| scenario.tables.first().map(|(n, _)| format!("the plugin table `[{n}]` reads every step's spikes"))) {
         if every > 1 {
-            return Err(Error::Input(format!(
-                "{}: an exchange window of {every} steps: projection `{}` learns, and its spikes must be delivered in their own step (exchange every step)",
-                scenario.path.display(),
-                p.name
-            )));
+            return Err(Error::Input(format!("{}: an exchange window of {every} steps: {why}, so its spikes must be exchanged in their own step (exchange every step)", scenario.path.display())));
         }
         longest = 1;
     }

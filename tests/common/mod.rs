@@ -1,6 +1,8 @@
 #![allow(dead_code, reason = "each test binary uses a different part of the helpers")]
 //! Helpers shared by the integration tests.
 
+pub mod shards;
+
 use std::path::{Path, PathBuf};
 
 use spikeworld::prelude::*;

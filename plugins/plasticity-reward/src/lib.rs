@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-use std::sync::Arc;
 
 use bevy_ecs::prelude::Component;
 use spikeworld::net::plastic::{TraceRing, register_rule};
@@ -81,12 +80,12 @@ const BYTES_PER_SYNAPSE: usize = 24;
 
 /// A rule's parse result (`shared_ok`: it works on conv2d kernels): its component, made
 /// from the built synapse table.
-pub(crate) fn config<C, F>(f: F, shared_ok: bool) -> Arc<dyn AddonConfig>
+pub(crate) fn config<C, F>(f: F, shared_ok: bool) -> spikeworld::net::plastic::Rule<F>
 where
     C: Component,
     F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
 {
-    spikeworld::net::plastic::rule_config(f, shared_ok, BYTES_PER_SYNAPSE)
+    spikeworld::net::plastic::rule(f).shared_weights(shared_ok).bytes_per_synapse(BYTES_PER_SYNAPSE)
 }
 
 /// Starts a new step of a per-neuron trace: `x = a * z + decay * x` for every neuron

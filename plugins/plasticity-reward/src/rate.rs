@@ -48,7 +48,7 @@ impl ProjectionAddon for Addon {
         let m_r = k.num(&KEYS[0], false, finite, "finite")?;
         let alpha = k.num(&KEYS[1], false, finite, "finite")?;
         let range = TargetRange::of(ctx);
-        Ok(config(move |_: &SynapseTable| RateModulation { m_r, alpha, output: output.clone(), range, count: vec![0; range.n] }, true))
+        Ok(config(move |_: &SynapseTable| RateModulation { m_r, alpha, output: output.clone(), range, count: vec![0; range.n] }, true).in_shards().into())
     }
 }
 

@@ -17,7 +17,8 @@
 //! `t + 1` (SPAIC reads it without `[updated]`).
 
 use bevy_ecs::prelude::{Component, World};
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
+use spikeworld::api::synapse::SynapseVarSpec;
+use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TableAccum, TraceRing};
 use spikeworld::prelude::*;
 use spikeworld_plasticity_stdp::{DELAY_KEY, Keys, TargetRange, finite, positive};
 
@@ -90,7 +91,7 @@ pub struct Core {
 
 impl Core {
     fn new(p: Params, signal: String, site: DelaySite, range: TargetRange, n_src: usize, tb: &SynapseTable) -> Self {
-        let depth = tb.delay.max() as usize + 1;
+        let depth = tb.max_delay as usize + 1;
         Core { p, signal, site, range, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), mark: Vec::new() }
     }
 
@@ -147,7 +148,15 @@ impl ProjectionAddon for RstdpAddon {
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let (p, signal, site) = parse_common(t, ctx, KEYS)?;
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
-        Ok(config(move |tb: &SynapseTable| Rstdp { core: Core::new(p, signal.clone(), site, range, n_src, tb), e: Sparse::new(tb.weight.len()) }, false))
+        let rule = config(
+            move |tb: &SynapseTable| Rstdp { core: Core::new(p, signal.clone(), site, range, n_src, tb), e: TableAccum::new(tb, "eligibility", "eligibility_set"), new: Sparse::new(tb.len()) },
+            false,
+        );
+        Ok(rule
+            .synapse_var(SynapseVarSpec { name: "eligibility", initial: 0.0, doc: "the point eligibility e of the last step, applied in this one" })
+            .synapse_var(SynapseVarSpec { name: "eligibility_set", initial: 0.0, doc: "1 where eligibility is set" })
+            .in_shards()
+            .into())
     }
 }
 
@@ -155,18 +164,21 @@ impl ProjectionAddon for RstdpAddon {
 #[derive(Component)]
 pub struct Rstdp {
     core: Core,
-    /// The eligibility of the last step, where nonzero (applied in the next one).
-    e: Sparse,
+    /// The eligibility of the last step (applied in the next one), in the table.
+    e: TableAccum,
+    /// Scratch: this step's eligibility.
+    new: Sparse,
 }
 
 impl Checkpoint for Rstdp {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
-        self.core.save_state(out)?;
-        self.e.save_state(out)
+        // (The eligibility is saved with the table.)
+        self.core.save_state(out)
     }
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
         self.core.load_state(inp)?;
-        self.e.load_state(inp)
+        self.e.reloaded();
+        Ok(())
     }
 }
 
@@ -178,10 +190,11 @@ impl PlasticityRule for Rstdp {
         let r = self.core.traces(&s);
         // W += lr * R * e_prev: the eligibility is zero but where the last step touched it.
         let c = self.core.p.lr * r;
-        let w = &mut s.table.weight;
-        self.e.drain(|k, e| w[k] += c * e);
-        let e = &mut self.e;
-        self.core.eligibility(&s, |k, v, _| e.add(k, v));
+        self.e.drain(s.table, |k, e, w| w[k] += c * e);
+        let new = &mut self.new;
+        self.core.eligibility(&s, |k, v, _| new.add(k, v));
+        self.e.replace(s.table, &self.new);
+        self.new.clear();
     }
 }
 
@@ -214,11 +227,14 @@ impl ProjectionAddon for RstdpEtAddon {
                 dt,
                 decay_e,
                 gain_e,
-                trace: vec![0.0; tb.weight.len()],
+                trace: tb.var("eligibility_trace").expect("declared"),
                 e: vec![0.0; tb.weight.len()],
             },
             false,
-        ))
+        )
+        .synapse_var(SynapseVarSpec { name: "eligibility_trace", initial: 0.0, doc: "the eligibility trace E after the last step" })
+        .in_shards()
+        .into())
     }
 }
 
@@ -229,20 +245,19 @@ pub struct RstdpEt {
     dt: f64,
     decay_e: f64,
     gain_e: f64,
-    /// The eligibility trace E after the last step, per synapse.
-    trace: Vec<f64>,
+    /// The table's array of the eligibility trace E after the last step.
+    trace: usize,
     /// Scratch: this step's point eligibility (zero between steps).
     e: Vec<f64>,
 }
 
 impl Checkpoint for RstdpEt {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
-        self.core.save_state(out)?;
-        out.blob(&self.trace)
+        // (The eligibility trace is saved with the table.)
+        self.core.save_state(out)
     }
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
-        self.core.load_state(inp)?;
-        inp.blob_into(&mut self.trace, "eligibility trace")
+        self.core.load_state(inp)
     }
 }
 
@@ -258,7 +273,8 @@ impl PlasticityRule for RstdpEt {
         let (de, ge) = (self.decay_e, self.gain_e);
         // NOTE: the weight takes E before this step's update (SPAIC reads the trace
         // without `[updated]`); E then decays and takes this step's e.
-        for ((w, tr), e) in s.table.weight.iter_mut().zip(self.trace.iter_mut()).zip(self.e.iter_mut()) {
+        let t = &mut *s.table;
+        for ((w, tr), e) in t.weight.iter_mut().zip(t.vars[self.trace].iter_mut()).zip(self.e.iter_mut()) {
             *w += c * *tr;
             *tr = de * *tr + ge * *e;
             *e = 0.0;
@@ -288,7 +304,7 @@ impl ProjectionAddon for Conv2dRstdpAddon {
                 Conv2dRstdp { core: Core::new(p, signal.clone(), site, range, n_src, tb), e: vec![0.0; n], plus: vec![0.0; n], minus: vec![0.0; n], shared: tb.kernel_index.is_some() }
             },
             true,
-        ))
+        ).not_in_shards("learns a shared kernel").into())
     }
 }
 

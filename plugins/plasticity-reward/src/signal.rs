@@ -181,6 +181,12 @@ impl TableConfig for Parsed {
             world.insert_resource(RewardHistory { signal: self.signal.signal.clone(), every: self.every, values: Vec::new() });
         }
     }
+    fn in_shards(&self) -> Result<(), &'static str> {
+        // Every shard computes the same signal: a schedule, or spike counts from the
+        // whole network's spike histories (exchanged every step); `Sim::set_modulator`
+        // sets every shard.
+        Ok(())
+    }
 }
 
 impl ScenarioTable for RewardTable {
@@ -279,7 +285,7 @@ pub(crate) fn resolve_sources(w: &mut World) -> Result<(), String> {
     let names = r.names.clone();
     let mut found = Vec::with_capacity(2);
     for name in &names {
-        let pop = w.query::<(Entity, &Population)>().iter(w).find(|(_, p)| &p.name == name).map(|(e, p)| (e, p.size));
+        let pop = w.query::<(Entity, &Population)>().iter(w).find(|(_, p)| &p.name == name).map(|(e, p)| (e, p.total));
         let enc = || w.query::<(Entity, &EncoderSlot)>().iter(w).find(|(_, s)| &s.name == name).map(|(e, s)| (e, s.size));
         let Some((e, n)) = pop.or_else(enc) else { return Err(format!("[reward]: no population or encoder `{name}`")) };
         if w.get::<SpikeHistory>(e).is_none() {

@@ -89,7 +89,7 @@ impl ProjectionAddon for Addon {
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
         Ok(config(
             move |tb: &SynapseTable| {
-                let depth = tb.delay.max() as usize + 1;
+                let depth = tb.max_delay as usize + 1;
                 RewardSwitchStdp {
                     p,
                     signal: signal.clone(),
@@ -103,7 +103,7 @@ impl ProjectionAddon for Addon {
                 }
             },
             false,
-        ))
+        ).in_shards().into())
     }
 }
 

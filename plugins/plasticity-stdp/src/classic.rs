@@ -63,11 +63,11 @@ impl ProjectionAddon for Addon {
         let p = Params { k_pre: dt / tau_pre, k_post: dt / tau_post, a_pre, a_post, w_min, w_max };
         Ok(config(
             move |tb: &SynapseTable| {
-                let slots = tb.delay.max() as usize + 2;
+                let slots = tb.max_delay as usize + 2;
                 PairStdp { p, site, range, x: LazyTrace::new(n_src, slots, p.k_pre), y: LazyTrace::new(range.n, slots, p.k_post) }
             },
             false,
-        ))
+        ).in_shards().into())
     }
 }
 

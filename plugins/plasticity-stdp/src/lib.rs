@@ -1,6 +1,5 @@
 #![doc = include_str!("../README.md")]
 
-use std::sync::Arc;
 
 use spikeworld::net::plastic::{DelaySite, register_rule};
 use spikeworld::prelude::*;
@@ -101,12 +100,12 @@ pub fn finite(x: f64) -> bool {
 const BYTES_PER_SYNAPSE: usize = 24;
 
 /// A rule's parse result: its component, made from the built synapse table.
-pub(crate) fn config<C, F>(f: F, shared_ok: bool) -> Arc<dyn AddonConfig>
+pub(crate) fn config<C, F>(f: F, shared_ok: bool) -> spikeworld::net::plastic::Rule<F>
 where
     C: bevy_ecs::component::Component,
     F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
 {
-    spikeworld::net::plastic::rule_config(f, shared_ok, BYTES_PER_SYNAPSE)
+    spikeworld::net::plastic::rule(f).shared_weights(shared_ok).bytes_per_synapse(BYTES_PER_SYNAPSE)
 }
 
 /// The selection of targets a rule's post traces cover: `[start, start + n)`.

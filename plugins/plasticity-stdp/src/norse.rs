@@ -96,7 +96,7 @@ impl ProjectionAddon for Addon {
         let p = Params { k_pre: dt / tau_pre, k_post: dt / tau_post, a_pre, a_post, w_min, w_max, eta_plus, eta_minus, algorithm, hardbound };
         Ok(config(
             move |tb: &SynapseTable| {
-                let depth = tb.delay.max() as usize + 1;
+                let depth = tb.max_delay as usize + 1;
                 let n = tb.weight.len();
                 let shared = tb.kernel_index.is_some();
                 NorseStdp {
@@ -112,7 +112,7 @@ impl ProjectionAddon for Addon {
                 }
             },
             true,
-        ))
+        ).in_shards().into())
     }
 }
 

@@ -74,13 +74,18 @@ impl ProjectionAddon for Addon {
         let site = k.site()?;
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
         let p = Params { tau_pre, tau_post, lr, f_w, updater, inverse };
-        Ok(config(
+        let rule = config(
             move |tb: &SynapseTable| {
-                let depth = tb.delay.max() as usize + 1;
+                let depth = tb.max_delay as usize + 1;
                 SfStdp { p, site, range, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), f: Vec::new() }
             },
             false,
-        ))
+        );
+        Ok(match f_w {
+            Fw::Normalized => rule.not_in_shards("with `f_w = \"normalized\"` sums |w| over the whole projection (a shard holds its own targets' synapses only)"),
+            Fw::AbsEps | Fw::Constant => rule.in_shards(),
+        }
+        .into())
     }
 }
 

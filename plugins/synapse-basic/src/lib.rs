@@ -156,6 +156,11 @@ impl AddonConfig for Config {
     fn dynamics(&self) -> Option<Arc<dyn SynapseDynamics>> {
         Some(Arc::new(self.clone()))
     }
+    fn in_shards(&self) -> Result<(), &'static str> {
+        // Each model's state is per synapse (in the table); `gaussian_linear` draws every
+        // target's noise of a step from one stream, in every shard alike.
+        Ok(())
+    }
 }
 
 /// Calls `f(k)` for each synapse of the rows that spiked.

@@ -80,7 +80,7 @@ impl ProjectionAddon for Addon {
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
         Ok(config(
             move |tb: &SynapseTable| {
-                let depth = tb.delay.max() as usize + 1;
+                let depth = tb.max_delay as usize + 1;
                 let n = tb.weight.len();
                 Conv2dStdp {
                     p,
@@ -95,7 +95,7 @@ impl ProjectionAddon for Addon {
                 }
             },
             true,
-        ))
+        ).not_in_shards("learns a shared kernel").into())
     }
 }
 

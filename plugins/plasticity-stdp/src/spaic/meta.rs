@@ -82,7 +82,7 @@ impl ProjectionAddon for Addon {
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
         Ok(config(
             move |tb: &SynapseTable| {
-                let depth = tb.delay.max() as usize + 1;
+                let depth = tb.max_delay as usize + 1;
                 MetaNearestOnlineStdp {
                     p,
                     site,
@@ -97,7 +97,7 @@ impl ProjectionAddon for Addon {
                 }
             },
             false,
-        ))
+        ).not_in_shards("sets each target's mean weight from the whole projection's (a shard holds its own targets' synapses only)").into())
     }
 }
 

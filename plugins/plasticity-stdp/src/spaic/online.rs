@@ -15,7 +15,8 @@
 //! Rows are target neurons, over the synapses that exist.
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, SparseAccum, TraceRing};
+use spikeworld::api::synapse::SynapseVarSpec;
+use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, SparseAccum, TableAccum, TraceRing};
 use spikeworld::prelude::*;
 
 use super::{stdp_dw, EXP_M1_20, clamp_all, normalise_rows, reject, spikes};
@@ -114,7 +115,7 @@ impl ProjectionAddon for NearestAddon {
         let site = k.site()?;
         let p = Params { a_post, a_pre, decay_pre, decay_post, spike, w_norm, norm_every: 0, w_min, w_max };
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
-        Ok(config(move |tb: &SynapseTable| NearestOnlineStdp(Online::new(p, site, range, n_src, tb)), false))
+        Ok(config(move |tb: &SynapseTable| NearestOnlineStdp(Online::new(p, site, range, n_src, tb)), false).synapse_vars(Online::VARS).in_shards().into())
     }
 }
 
@@ -143,7 +144,7 @@ impl ProjectionAddon for FullAddon {
         let site = k.site()?;
         let p = Params { a_post, a_pre, decay_pre: decay, decay_post: decay, spike: 1.0, w_norm, norm_every, w_min, w_max };
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
-        Ok(config(move |tb: &SynapseTable| FullOnlineStdp(Online::new(p, site, range, n_src, tb)), false))
+        Ok(config(move |tb: &SynapseTable| FullOnlineStdp(Online::new(p, site, range, n_src, tb)), false).synapse_vars(Online::VARS).in_shards().into())
     }
 }
 
@@ -154,23 +155,29 @@ pub struct Online {
     range: TargetRange,
     x: TraceRing,
     y: TraceRing,
-    /// The dw computed last step (applied now).
-    prev: SparseAccum,
+    /// The dw computed last step (applied now), in the table (`pending_dw`).
+    prev: TableAccum,
     /// The dw of this step.
     new: SparseAccum,
     mark: Vec<f64>,
 }
 
 impl Online {
+    /// The per-synapse arrays the rules declare: the pending dw.
+    const VARS: [SynapseVarSpec; 2] = [
+        SynapseVarSpec { name: "pending_dw", initial: 0.0, doc: "the dw computed in the last step, applied in this one" },
+        SynapseVarSpec { name: "pending_dw_set", initial: 0.0, doc: "1 where pending_dw is set" },
+    ];
+
     fn new(p: Params, site: DelaySite, range: TargetRange, n_src: usize, tb: &SynapseTable) -> Self {
-        let depth = tb.delay.max() as usize + 1;
+        let depth = tb.max_delay as usize + 1;
         Online {
             p,
             site,
             range,
             x: TraceRing::new(n_src, depth, 0.0),
             y: TraceRing::new(range.n, depth, 0.0),
-            prev: SparseAccum::new(tb.len()),
+            prev: TableAccum::new(tb, "pending_dw", "pending_dw_set"),
             new: SparseAccum::new(tb.len()),
             mark: Vec::new(),
         }
@@ -188,35 +195,33 @@ impl Online {
 
     /// `W += dw_prev` on the synapses it touches (the caller then normalises and clamps).
     fn add_prev(&mut self, t: &mut SynapseTable) {
-        for (k, dw) in self.prev.iter() {
-            t.weight[k] += dw;
-        }
+        self.prev.apply(t, |w, dw| *w += dw);
     }
 
     /// Clamps the synapses `dw_prev` touched.
-    fn clamp_prev(&self, t: &mut SynapseTable) {
-        for (k, _) in self.prev.iter() {
-            t.weight[k] = t.weight[k].clamp(self.p.w_min, self.p.w_max);
-        }
+    fn clamp_prev(&mut self, t: &mut SynapseTable) {
+        let (lo, hi) = (self.p.w_min, self.p.w_max);
+        self.prev.apply(t, |w, _| *w = w.clamp(lo, hi));
     }
 
     /// This step's dw becomes the pending one.
-    fn shift(&mut self) {
-        std::mem::swap(&mut self.prev, &mut self.new);
+    fn shift(&mut self, t: &mut SynapseTable) {
+        self.prev.replace(t, &self.new);
         self.new.clear();
     }
 }
 
 impl Checkpoint for Online {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
+        // (The pending dw is saved with the table.)
         self.x.save_state(out)?;
-        self.y.save_state(out)?;
-        self.prev.save_state(out)
+        self.y.save_state(out)
     }
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
         self.x.load_state(inp)?;
         self.y.load_state(inp)?;
-        self.prev.load_state(inp)
+        self.prev.reloaded();
+        Ok(())
     }
 }
 
@@ -264,7 +269,7 @@ impl PlasticityRule for NearestOnlineStdp {
         r.add_prev(t);
         normalise_rows(t, p.w_norm);
         clamp_all(t, p.w_min, p.w_max);
-        r.shift();
+        r.shift(t);
     }
 }
 
@@ -291,6 +296,6 @@ impl PlasticityRule for FullOnlineStdp {
             // The others are within bounds since step 0.
             r.clamp_prev(t);
         }
-        r.shift();
+        r.shift(t);
     }
 }

@@ -126,11 +126,11 @@ impl ProjectionAddon for Addon {
         let (n_src, range, entity) = (ctx.n_src, TargetRange::of(ctx), ctx.entity);
         Ok(config(
             move |tb: &SynapseTable| {
-                let depth = tb.delay.max() as usize + 1;
+                let depth = tb.max_delay as usize + 1;
                 PostPreIntStdp { p, site, range, entity, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), touched: Vec::new(), mark: Vec::new() }
             },
             false,
-        ))
+        ).not_in_shards("draws its random numbers by synapse index, which a shard's table does not keep").into())
     }
 }
 

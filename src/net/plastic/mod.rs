@@ -18,12 +18,16 @@
 //!   ([`TraceRing::lagged`]), which is exactly the trace of the delayed spike train.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+
+mod config;
+mod pending;
+
+pub use config::{Rule, rule, rule_config};
+pub use pending::TableAccum;
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemState;
 
-use crate::api::addon::AddonConfig;
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
 use crate::net::synapse::{Delays, SynapseTable};
 use crate::net::{Clock, RunInfo, SpikeHistory, Spikes};
@@ -219,45 +223,6 @@ impl Checkpoint for SparseAccum {
     }
 }
 
-/// A parsed rule whose component is built when the network is: `f` makes it from the
-/// projection's built synapse table (so that trace rings can be sized from the delays).
-struct RuleConfig<F> {
-    f: F,
-    shared_weights: bool,
-    bytes_per_synapse: usize,
-}
-
-impl<C, F> AddonConfig for RuleConfig<F>
-where
-    C: Component,
-    F: Fn(&SynapseTable) -> C + Send + Sync,
-{
-    fn attach(&self, e: &mut bevy_ecs::world::EntityWorldMut<'_>) {
-        let c = e.get::<SynapseTable>().map(|t| (self.f)(t));
-        if let Some(c) = c {
-            e.insert(c);
-        }
-    }
-    fn shared_weights(&self) -> bool {
-        self.shared_weights
-    }
-    fn bytes_per_synapse(&self) -> usize {
-        self.bytes_per_synapse
-    }
-}
-
-/// What a rule's `ProjectionAddon::parse` returns: the rule's component, made by `f` from
-/// the built synapse table and inserted into the projection's entity. `shared_weights`:
-/// it works on a `conv2d` kernel; `bytes_per_synapse`: what it holds per synapse (for the
-/// memory estimate; an upper bound is fine).
-pub fn rule_config<C, F>(f: F, shared_weights: bool, bytes_per_synapse: usize) -> Arc<dyn AddonConfig>
-where
-    C: Component,
-    F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
-{
-    Arc::new(RuleConfig { f, shared_weights, bytes_per_synapse })
-}
-
 /// Named neuromodulatory signals (`reward`, dopamine, ...), set between steps by a program
 /// ([`Modulators::set`]) or by a plugin's system in `SimSystems::Inputs`, and read by
 /// rules in `SimSystems::Plasticity`. Checkpointed; names in sorted order.
@@ -445,9 +410,10 @@ pub struct PlasticStep<'a> {
 }
 
 impl PlasticStep<'_> {
-    /// The longest delay of the projection, in steps (trace rings need that + 1 slots).
+    /// The longest delay of the projection, in steps (trace rings need that + 1 slots):
+    /// [`SynapseTable::max_delay`].
     pub fn max_delay(&self) -> u32 {
-        self.table.delay.max()
+        self.table.max_delay
     }
     /// This step's spikes of the source's selection, relative to it.
     pub fn pre_relative(&self) -> impl Iterator<Item = u32> + '_ {

@@ -1,0 +1,123 @@
+//! Learning rules, synapse models and the `[reward]` table in a sharded network give one
+//! world's bits: spikes, state, monitors, learned weights and per-synapse state, for any
+//! number of shards, with checkpoints that are one world's and resume with another number.
+//! What cannot run in shards is refused with the reason (`docs/sharding.md`).
+
+mod common;
+use common::shards::*;
+use common::*;
+use spikeworld::prelude::*;
+
+fn every_weight(sim: &Sim) -> Vec<Vec<u64>> {
+    (0..sim.scenario.projections.len()).map(|i| weights(sim, i)).collect()
+}
+
+/// Runs `sc` to the end after a checkpoint at `mid` that must be one world's (`want_ckpt`);
+/// resumes that checkpoint with `k2` shards; returns both finished runs.
+fn through_checkpoint(sc: Scenario, k: usize, mid: u64, want_ckpt: &[u8], k2: usize, name: &str) -> (Sim, Sim) {
+    let mut sim = sharded(sc, k);
+    sim.run_steps(mid);
+    assert!(checkpoint_bytes(&sim) == want_ckpt, "{name}: {k} shards, step {mid}: the checkpoint differs from one world's");
+    let path = tempfile_dir("plastic").join(format!("{name}.{k}.ckpt"));
+    sim.save(&path).expect("save");
+    let mut resumed = Sim::load_with(&path, &builder(), &RunOptions { shards: k2, ..Default::default() }, None, None).unwrap_or_else(|e| panic!("{name}: resume with {k2} shards: {e}"));
+    let rest = sim.end_step() - sim.step_count();
+    sim.run_steps(rest);
+    resumed.run_steps(rest);
+    (sim, resumed)
+}
+
+/// Pair STDP on the input projection (axonal delays drawn per synapse), on the recurrent
+/// one (dendritic delays, a target selection that starts inside shard 0) and on one onto
+/// the last 11 neurons only (the other shards hold none of its synapses, so their own
+/// longest delay is 0 and the projection's must reach them): one world's spikes, state,
+/// weight-monitor samples and learned weights for K = 2 to 4; the checkpoint is one
+/// world's mid-run (trace rings sized from the projection's longest delay), and a
+/// checkpoint written by 3 shards resumes with 2 to the same bits.
+#[test]
+fn learning_rules_in_shards_equal_one_world() {
+    let one = run_all(sim_from_text(&builder(), PLASTIC, EngineKind::Cpu));
+    let want = outcome(&one);
+    assert!(want.0.1.len() > 1_000, "{} spikes", want.0.1.len());
+    let learned = every_weight(&one);
+    let start = every_weight(&sim_from_text(&builder(), PLASTIC, EngineKind::Cpu));
+    for i in 0..2 {
+        let changed = start[i].iter().zip(&learned[i]).filter(|(a, b)| a != b).count();
+        assert!(changed * 4 > start[i].len(), "projection {i}: only {changed} of {} weights learned", start[i].len());
+    }
+    for k in [2, 3, 4] {
+        let sim = run_all(sharded(load(PLASTIC), k));
+        assert_eq!(sim.exchange_window(), Some(1), "learning: exchange every step");
+        assert!(outcome(&sim) == want, "{k} shards differ from one world");
+        assert!(every_weight(&sim) == learned, "{k} shards: the learned weights differ");
+    }
+    let mut mid = sim_from_text(&builder(), PLASTIC, EngineKind::Cpu);
+    mid.run_steps(700);
+    let (three, resumed) = through_checkpoint(load(PLASTIC), 3, 700, &checkpoint_bytes(&mid), 2, "stdp");
+    for (sim, what) in [(&three, "3 shards through a checkpoint"), (&resumed, "written by 3 shards, resumed by 2")] {
+        assert!(outcome(sim) == want, "{what}: differs from one world");
+        assert!(every_weight(sim) == learned, "{what}: learned weights");
+    }
+}
+
+/// Every scenario file whose rules and synapse models run in shards, in 3 shards: one
+/// world's bits, the checkpoint one world's mid-run, resumed by 2 shards to the end.
+#[test]
+fn plastic_scenario_files_in_shards_equal_one_world() {
+    let files: &[(&str, &str, bool)] = &[
+        ("spaic_nearest_online_stdp.toml", "100 ms", true),
+        ("spaic_full_online_stdp.toml", "100 ms", true),
+        ("reward_pathways.toml", "150 ms", true),
+        ("reward_rate_difference.toml", "150 ms", true),
+        ("reward_switch.toml", "150 ms", true),
+        ("stdp_two_inputs.toml", "100 ms", true),
+        ("syn_tsodyks_markram.toml", "100 ms", false),
+        ("syn_alpha.toml", "100 ms", false),
+        ("syn_exp_decay_current.toml", "100 ms", false),
+        ("syn_low_pass.toml", "100 ms", false),
+        ("syn_gaussian_linear.toml", "100 ms", false),
+        ("spikingflow_chain.toml", "1002 ms", false),
+    ];
+    for &(file, stop, learns) in files {
+        let set = format!("simulation.t_stop={stop}");
+        let sc = || load_file(file, &[&set], None);
+        let one = run_all(build(sc(), EngineKind::Cpu, 1));
+        let want = outcome(&one);
+        assert!(!want.0.1.is_empty(), "{file}: no spike to compare");
+        let weights = every_weight(&one);
+        if learns {
+            let start = every_weight(&build(sc(), EngineKind::Cpu, 1));
+            assert!(start != weights, "{file}: nothing learned");
+        }
+        let mid_step = one.end_step() / 2;
+        let mut mid = build(sc(), EngineKind::Cpu, 1);
+        mid.run_steps(mid_step);
+        let (three, resumed) = through_checkpoint(sc(), 3, mid_step, &checkpoint_bytes(&mid), 2, file);
+        for (sim, what) in [(&three, "3 shards"), (&resumed, "written by 3 shards, resumed by 2")] {
+            assert!(outcome(sim) == want, "{file}: {what}: differs from one world ({} and {} spikes)", outcome(sim).0.1.len(), want.0.1.len());
+            assert!(every_weight(sim) == weights, "{file}: {what}: weights differ");
+        }
+        assert!(checkpoint_bytes(&three) == checkpoint_bytes(&one), "{file}: 3 shards: the final checkpoint (per-synapse state too) differs");
+    }
+}
+
+/// What a shard cannot give one world's bits for is refused with the reason, and a
+/// network that learns exchanges every step.
+#[test]
+fn what_rules_cannot_do_in_shards_is_refused() {
+    let refused = |sc: Scenario| builder().build(sc, &RunOptions { shards: 2, ..Default::default() }).err().expect("refused").to_string();
+    for (file, why) in [
+        ("spaic_postpre_int_stdp.toml", "by synapse index"),
+        ("spaic_meta_nearest_online_stdp.toml", "mean weight from the whole projection"),
+        ("stdp_norse_conv2d.toml", "shared kernel"),
+        ("tempotron_patterns.toml", "[tempotron]"),
+    ] {
+        let e = refused(load_file(file, &[], None));
+        assert!(e.contains(why) && e.contains("not sharded yet"), "{file}: {e}");
+    }
+    let normalized = std::fs::read_to_string(scenario_path("stdp_two_inputs.toml")).unwrap().replace("learning_rate = 1e-3", "learning_rate = 1e-3, f_w = \"normalized\"");
+    let e = refused(load(&normalized));
+    assert!(e.contains("sums |w| over the whole projection"), "{e}");
+    let e = builder().build(load(PLASTIC), &RunOptions { shards: 2, exchange_every: 2, ..Default::default() }).err().expect("refused").to_string();
+    assert!(e.contains("projection `in` has a learning rule") && e.contains("exchange every step"), "{e}");
+}
