@@ -1,5 +1,5 @@
-//! Learning rules, synapse models and the `[reward]` table in a sharded network give one
-//! world's bits: spikes, state, monitors, learned weights and per-synapse state, for any
+//! Learning rules, synapse models, the `[reward]` table and event-driven populations in a
+//! sharded network give one world's bits: spikes, state, monitors, learned weights and per-synapse state, for any
 //! number of shards, with checkpoints that are one world's and resume with another number.
 //! What cannot run in shards is refused with the reason (`docs/sharding.md`).
 
@@ -60,8 +60,9 @@ fn learning_rules_in_shards_equal_one_world() {
     }
 }
 
-/// Every scenario file whose rules and synapse models run in shards, in 3 shards: one
-/// world's bits, the checkpoint one world's mid-run, resumed by 2 shards to the end.
+/// Every scenario file whose rules, synapse models and tables run in shards, in 3 shards:
+/// one world's bits, the checkpoint one world's mid-run (and at the end: rule, table and
+/// event-network state included), resumed by 2 shards to the end.
 #[test]
 fn plastic_scenario_files_in_shards_equal_one_world() {
     let files: &[(&str, &str, bool)] = &[
@@ -77,6 +78,9 @@ fn plastic_scenario_files_in_shards_equal_one_world() {
         ("syn_low_pass.toml", "100 ms", false),
         ("syn_gaussian_linear.toml", "100 ms", false),
         ("spikingflow_chain.toml", "1002 ms", false),
+        // Event-driven SRM0 populations beside clock-driven ones (the event network runs
+        // whole in every shard; each adds its own neurons' inputs).
+        ("cosim_mixed.toml", "150 ms", false),
     ];
     for &(file, stop, learns) in files {
         let set = format!("simulation.t_stop={stop}");

@@ -99,10 +99,11 @@ fn shards_write_the_files_of_one_world() {
 }
 
 /// Plastic scenario files (learning rules, a reward table, weight monitors, synapse
-/// models) write one world's files with 2 and 3 shards; what cannot run in shards is
+/// models) and the co-simulation scenario (event-driven populations, their exact spike
+/// times) write one world's files with 2 and 3 shards; what cannot run in shards is
 /// refused with the reason.
 #[test]
-fn plastic_scenarios_in_shards_write_the_files_of_one_world() {
+fn plugins_in_shards_write_the_files_of_one_world() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |file: &str, name: &str, extra: &[&str]| {
         let out = tmp.path().join(name);
@@ -111,7 +112,7 @@ fn plastic_scenarios_in_shards_write_the_files_of_one_world() {
         let r = bin().args(["run", &scenario(file), "--quiet", "--set", stop, "--out"]).arg(&out).args(extra).output().unwrap();
         (out, r)
     };
-    for file in ["stdp_song2000.toml", "spaic_nearest_online_stdp.toml", "reward_pathways.toml", "reward_rate_difference.toml", "stdp_two_inputs.toml", "syn_tsodyks_markram.toml"] {
+    for file in ["stdp_song2000.toml", "spaic_nearest_online_stdp.toml", "reward_pathways.toml", "reward_rate_difference.toml", "stdp_two_inputs.toml", "syn_tsodyks_markram.toml", "cosim_mixed.toml"] {
         let (one, r) = run(file, &format!("{file}.one"), &[]);
         assert!(r.status.success(), "{file}: {}", String::from_utf8_lossy(&r.stderr));
         let files: Vec<String> = std::fs::read_dir(&one).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|f| f.ends_with(".npy")).collect();

@@ -286,6 +286,12 @@ impl TableConfig for EventPopDef {
     fn insert(&self, world: &mut World) {
         world.get_resource_or_insert_with(EventDefs::default).0.push(self.clone());
     }
+    fn in_shards(&self) -> Result<(), &'static str> {
+        // The event network runs whole in every shard, from the whole network's spikes
+        // (exchanged every step); each shard adds only its own neurons' inputs
+        // (`OutTarget::Clock`). Its state and exact spikes are saved from shard 0.
+        Ok(())
+    }
 }
 
 /// The tables of `[[event_population.KEY]]`.

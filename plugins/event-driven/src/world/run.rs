@@ -77,7 +77,10 @@ struct ClockInput {
 }
 
 enum OutTarget {
-    Clock { entity: Entity, receptor: usize },
+    /// A clock-driven population's receptor; this world holds its neurons `first..first +
+    /// held` (all of them, or a shard's range: the event network runs whole in every
+    /// shard, and each adds only its own neurons' inputs).
+    Clock { entity: Entity, receptor: usize, first: u32, held: u32 },
     Event(u32),
 }
 
@@ -225,10 +228,11 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
                     let e = pops_by_name.iter().find(|x| x.0 == name).map(|x| x.1).ok_or_else(|| format!("no population `{name}`"))?;
                     let Dest::Population(_, r) = o.end else { unreachable!() };
                     let steps = (o.delay_ms / dt).ceil() as usize + 2;
+                    let (first, held) = world.get::<Population>(e).map(|p| (p.first as u32, p.size as u32)).ok_or_else(|| format!("`{name}` is not a population"))?;
                     let mut ring = world.get_mut::<InputRing>(e).ok_or_else(|| format!("population `{name}` has no input ring"))?;
                     ring.ensure_depth(steps)?;
                     ring.activate(r);
-                    (OutTarget::Clock { entity: e, receptor: r }, o.size.unwrap_or(0))
+                    (OutTarget::Clock { entity: e, receptor: r, first, held }, o.size.unwrap_or(0))
                 }
                 Dest::Event(name) => {
                     let q = defs.0.iter().position(|x| &x.name == name).ok_or_else(|| format!("event population `{}`: output to `{name}`: no population or event population of that name", d.name))?;
@@ -430,10 +434,12 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
                         let ev = Event { time: (s + d).max(t_end), origin: Origin { pop: pop.key, idx: j, syn: syn as u64, spike }, target: Target { pop: q, idx: k }, weight: w };
                         net.queue.push(ev).map_err(|e| e.to_string())?;
                     }
-                    OutTarget::Clock { entity, receptor } => {
+                    OutTarget::Clock { entity, receptor, first, held } => {
+                        // (Another shard's neuron: that shard adds it.)
+                        let Some(local) = k.checked_sub(first).filter(|&l| l < held) else { continue };
                         let at = (((s + d) / dt).ceil() as u64).max(step + 1);
                         let mut ring = rings.get_mut(entity).map_err(|_| "a target population without an input ring")?;
-                        ring.add_at(step, at, receptor, k as usize, w)?;
+                        ring.add_at(step, at, receptor, local as usize, w)?;
                     }
                 }
             }

@@ -68,6 +68,10 @@ impl TableConfig for EventSourceDef {
     fn defines(&self) -> Option<(String, usize)> {
         Some((self.name.clone(), self.size()))
     }
+    fn in_shards(&self) -> Result<(), &'static str> {
+        // Part of the event network, which runs whole in every shard.
+        Ok(())
+    }
 }
 
 const KEYS: &[ParamSpec] = &[
