@@ -125,3 +125,30 @@ fn what_rules_cannot_do_in_shards_is_refused() {
     let e = builder().build(load(PLASTIC), &RunOptions { shards: 2, exchange_every: 2, ..Default::default() }).err().expect("refused").to_string();
     assert!(e.contains("projection `in` has a learning rule") && e.contains("exchange every step"), "{e}");
 }
+
+/// A continuous synapse model's direct input (`gaussian_linear`'s noise) arrives after the
+/// projection's shortest delay, which a shard must take from all shards (each drew only
+/// its own targets' delays); and moving the end of a sharded run (`resume --until`)
+/// moves it in every shard (`full_online_stdp` normalises at the last step).
+#[test]
+fn delay_bounds_and_the_end_step_are_one_worlds_in_every_shard() {
+    let text = std::fs::read_to_string(scenario_path("syn_gaussian_linear.toml")).unwrap();
+    let text = text.replace("delay = \"1 ms\"", "delay = { dist = \"uniform\", low = \"1 ms\", high = \"20 ms\" }").replace("indegree = 10", "indegree = 2").replace("t_stop = \"200 ms\"", "t_stop = \"100 ms\"");
+    assert!(text.contains("high = \"20 ms\""), "the delays are drawn per synapse");
+    let sc = || load(&text);
+    let one = run_all(build(sc(), EngineKind::Cpu, 1));
+    for k in [2, 3, 4] {
+        let sim = run_all(sharded(sc(), k));
+        assert!(outcome(&sim) == outcome(&one), "gaussian_linear with per-synapse delays: {k} shards differ from one world");
+    }
+    let sc = || load_file("spaic_full_online_stdp.toml", &["simulation.t_stop=100 ms"], None);
+    let mut one = build(sc(), EngineKind::Cpu, 1);
+    let end = one.end_step() * 3 / 5;
+    one.set_end(end);
+    one.run_to_end(1000, |_| {});
+    let mut three = sharded(sc(), 3);
+    three.set_end(end);
+    three.run_to_end(1000, |_| {});
+    assert_eq!(three.step_count(), end);
+    assert!(every_weight(&three) == every_weight(&one), "an end moved in 3 shards: the weights normalised at the end differ");
+}

@@ -337,7 +337,7 @@ fn scatter(data: &mut [f64], n: usize, first: u32, slot_of: &impl Fn(u32) -> usi
 /// A continuous synapse model's step: every synapse says what it adds (after its delay),
 /// every target what it receives besides (after the smallest delay).
 fn step_continuous(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut InputRing) {
-    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, direct, pre, target_first, .. } = table;
+    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, direct, pre, target_first, min_delay, .. } = table;
     let Some(dy) = dynamics else { return };
     let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
     let base_r = *receptor * n;
@@ -350,11 +350,7 @@ fn step_continuous(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &m
     direct.fill(0.0);
     dy.on_step(SynapseStep { step, pre, row_ptr: &csr.row_ptr, targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, effect, direct);
     scatter(&mut ring.data, n, *target_first, &slot_of, delay, 0..csr.len(), &csr.col, effect);
-    let shortest = match delay {
-        Delays::Const(d) => *d,
-        Delays::Each(ds) => ds.iter().copied().min().unwrap_or(0),
-    };
-    let off = slot_of(shortest);
+    let off = slot_of(*min_delay);
     // `direct` is by population index; the ring holds the targets from `target_first`.
     for (x, &w) in ring.data[off..off + n].iter_mut().zip(direct.iter().skip(*target_first as usize)) {
         *x += w;

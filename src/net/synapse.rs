@@ -193,6 +193,10 @@ pub struct SynapseTable {
     /// the longest over every shard's synapses (set when the shards are linked), so that
     /// what a rule sizes from it (trace rings) is one world's.
     pub max_delay: u32,
+    /// The projection's shortest delay, in steps: `delay.min()` in one world (0 for
+    /// delays drawn per synapse without any synapse); in a shard, the shortest over every
+    /// shard's synapses (set when the shards are linked). A continuous synapse model's `direct` input arrives after it.
+    pub min_delay: u32,
     /// Per-synapse state variables declared by the projection's add-ons.
     pub var_specs: Vec<SynapseVarSpec>,
     /// Their values, `vars[k][synapse]`.
@@ -243,6 +247,7 @@ impl SynapseTable {
         };
         SynapseTable {
             max_delay: delay.max(),
+            min_delay: delay.min().unwrap_or(0),
             name,
             source,
             src_start: src.0,

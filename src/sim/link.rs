@@ -81,7 +81,7 @@ pub(super) fn link_shards(
         w.insert_resource(crate::net::ShardWeights::default());
     }
     common_depths(worlds, process.as_deref());
-    common_max_delays(worlds, scenario, process.as_deref());
+    common_delay_bounds(worlds, scenario, process.as_deref());
     let window = exchange_window(worlds, exchange_every, scenario, process.as_deref())?;
     check_weight_monitors(worlds, scenario, process.as_deref())?;
     for (w, _, _) in worlds.iter_mut() {
@@ -122,23 +122,33 @@ fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)], process:
     }
 }
 
-/// Gives every shard's synapse tables the projection's longest delay over all shards
-/// (`SynapseTable::max_delay`, one world's `delay.max()`), and attaches the add-ons again
-/// where it grew: a rule sizes its trace rings from it, which must not depend on the
-/// shards (nor must its checkpoint). Before the first step.
-fn common_max_delays(worlds: &mut [(World, Schedule, crate::build::Built)], scenario: &Scenario, process: Option<&dyn Transport>) {
-    let mut longest: Vec<u64> = (0..scenario.projections.len()).map(|i| worlds.iter().filter_map(|(w, _, b)| w.get::<SynapseTable>(b.projections[i]).map(|t| t.max_delay as u64)).max().unwrap_or(0)).collect();
+/// Gives every shard's synapse tables the projection's longest and shortest delays over
+/// all shards (`SynapseTable::max_delay`, `min_delay`: one world's), and attaches the
+/// add-ons again where the longest grew: a rule sizes its trace rings from it, which must
+/// not depend on the shards (nor must its checkpoint); a continuous synapse model's direct
+/// input arrives after the shortest. Before the first step.
+fn common_delay_bounds(worlds: &mut [(World, Schedule, crate::build::Built)], scenario: &Scenario, process: Option<&dyn Transport>) {
+    let n = scenario.projections.len();
+    let tables = |i: usize| worlds.iter().filter_map(move |(w, _, b)| w.get::<SynapseTable>(b.projections[i]));
+    let mut longest: Vec<u64> = (0..n).map(|i| tables(i).map(|t| t.max_delay as u64).max().unwrap_or(0)).collect();
+    // The shortest, as `u64::MAX - d` so that the maximum is the shortest; a shard
+    // without synapses of delays drawn per synapse has none (0 here: no bound).
+    let mut shortest: Vec<u64> = (0..n)
+        .map(|i| tables(i).filter(|t| matches!(t.delay, crate::net::synapse::Delays::Const(_)) || !t.is_empty()).map(|t| u64::MAX - t.min_delay as u64).max().unwrap_or(0))
+        .collect();
     if let Some(p) = process {
         p.all_max(&mut longest);
+        p.all_max(&mut shortest);
     }
     for (w, _, b) in worlds.iter_mut() {
-        for (i, &d) in longest.iter().enumerate() {
+        for i in 0..n {
             let e = b.projections[i];
             let Some(mut t) = w.get_mut::<SynapseTable>(e) else { continue };
-            if t.max_delay as u64 == d {
+            t.min_delay = if shortest[i] == 0 { 0 } else { (u64::MAX - shortest[i]) as u32 };
+            if t.max_delay as u64 == longest[i] {
                 continue;
             }
-            t.max_delay = d as u32;
+            t.max_delay = longest[i] as u32;
             let mut ent = w.entity_mut(e);
             for a in &scenario.projections[i].addons {
                 a.config.attach(&mut ent);

@@ -419,9 +419,12 @@ impl Sim {
         self.world.resource::<RunInfo>().end_step
     }
 
-    /// Moves the end of the run (`spikeworld resume --until`).
+    /// Moves the end of the run (`spikeworld resume --until`), in every shard (rules read
+    /// it: `PlasticStep::end_step`).
     pub fn set_end(&mut self, steps: u64) {
-        self.world.resource_mut::<RunInfo>().end_step = steps;
+        for w in std::iter::once(&mut self.world).chain(self.peers.iter_mut().map(|p| &mut p.world)) {
+            w.resource_mut::<RunInfo>().end_step = steps;
+        }
     }
 
     /// Runs to [`Sim::end_step`], calling `progress(step)` every `every` steps.
