@@ -193,6 +193,10 @@ pub struct TrainConfig {
     /// Time-shared dropout: (population index, p) of the populations whose spikes are
     /// dropped on their way out during training (one mask per sample for all T steps).
     pub dropout: Vec<(usize, f64)>,
+    /// Pipeline partitions (1: none).
+    pub partitions: u64,
+    /// Micro-batches per batch (1: the whole batch at once).
+    pub micro_batches: u64,
 }
 
 impl TableConfig for TrainConfig {
@@ -427,6 +431,13 @@ impl ScenarioTable for TrainTable {
         };
         let warmup = count(t, "warmup", 0, 0)?;
         let seed = count(t, "seed", ctx.seed, 0)?;
+        let partitions = count(t, "partitions", 1, 1)?;
+        let micro_batches = count(t, "micro_batches", 1, 1)?;
+        if micro_batches > batch_size
+            && let Some(n) = t.get("micro_batches")
+        {
+            return Err(t.err(n, "micro_batches", format!("must be at most batch_size ({batch_size})")));
+        }
         let mut dropout = Vec::new();
         if let Some(node) = t.get("dropout") {
             let Val::Table(entries) = &node.val else {
@@ -475,6 +486,8 @@ impl ScenarioTable for TrainTable {
             warmup,
             seed,
             dropout,
+            partitions,
+            micro_batches,
         }))
     }
 }

@@ -134,4 +134,16 @@ pub(crate) const KEYS: &[ParamSpec] = &[
         0.0,
         "seed of the data order (default: the scenario's)",
     ),
+    ParamSpec::new(
+        "partitions",
+        Dim::Dimensionless,
+        1.0,
+        "pipeline (SpikingFlow's ModelPipeline): split the layers into this many partitions of consecutive layers, each on its own thread, micro-batches flowing through them; the gradients are those of one partition with the same micro-batches, bit for bit (a feed-forward network of IF/LIF/PLIF layers)",
+    ),
+    ParamSpec::new(
+        "micro_batches",
+        Dim::Dimensionless,
+        1.0,
+        "pipeline: micro-batches per batch (their gradients summed in order); at most batch_size",
+    ),
 ];

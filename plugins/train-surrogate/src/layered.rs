@@ -11,6 +11,16 @@ use burn::tensor::activation::sigmoid;
 use crate::fused::{LayerConsts, SeqLif};
 use crate::net::{Net, NeuronForm, Output, Params, Pass, Readout};
 
+/// A layer-by-layer run in progress: the input of all steps, every layer's spikes of all
+/// steps ([T·B, N]) as the layers run, and the output layer's mean charge (with a
+/// membrane readout).
+pub(crate) struct LayerRun<B: burn::tensor::backend::Backend> {
+    pub(crate) x_all: Tensor<B, 2>,
+    pub(crate) batch: usize,
+    pub(crate) spikes: Vec<Option<Tensor<B, 2>>>,
+    pub(crate) membrane: Option<Tensor<B, 2>>,
+}
+
 impl<B: SeqLif> Net<B> {
     /// Whether [`Net::run_layers`] can run this network for `pass`: feed-forward
     /// projections without spike filters, IF/LIF/PLIF layers, Heaviside spikes.
@@ -22,21 +32,33 @@ impl<B: SeqLif> Net<B> {
 
     /// [`Net::run_masked`] layer by layer (see the module).
     pub(crate) fn run_layers(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass, masks: &[Option<Tensor<B, 2>>]) -> Output<B> {
+        let mut run = self.start_layers(input, pass);
+        self.run_layer_range(p, &mut run, 0..self.spec.layers.len(), pass, masks);
+        self.readout(run, pass)
+    }
+
+    /// The inputs of all steps, before any layer has run.
+    pub(crate) fn start_layers(&self, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass) -> LayerRun<B> {
+        let xs: Vec<Tensor<B, 2>> = (0..pass.steps).map(|t| input(t).cast(self.dtype)).collect();
+        let batch = xs[0].dims()[0];
+        LayerRun { x_all: Tensor::cat(xs, 0), batch, spikes: vec![None; self.spec.layers.len()], membrane: None }
+    }
+
+    /// Runs the layers `range` (in order), reading the spikes of earlier layers from `run`
+    /// (a pipeline's partition holds those of the partitions before it) and writing theirs.
+    pub(crate) fn run_layer_range(&self, p: &Params<B>, run: &mut LayerRun<B>, range: std::ops::Range<usize>, pass: &Pass, masks: &[Option<Tensor<B, 2>>]) {
         let spec = &self.spec;
         let steps = pass.steps;
         // PLIF layers' w, in layer order (as the per-step path takes them).
-        let mut pw = p.plif_w.iter();
-        let xs: Vec<Tensor<B, 2>> = (0..steps).map(|t| input(t).cast(self.dtype)).collect();
-        let batch = xs[0].dims()[0];
-        let device = xs[0].device();
+        let plif_before = spec.layers[..range.start].iter().filter(|l| matches!(l.form, NeuronForm::Plif { .. })).count();
+        let mut pw = p.plif_w.iter().skip(plif_before);
+        let batch = run.batch;
+        let device = run.x_all.device();
         let opts = (&device, self.dtype);
-        let x_all = Tensor::cat(xs, 0);
+        let x_all = run.x_all.clone();
         let w = self.weights(p);
-        // Every layer's spikes of all steps, [T·B, N], as the layers run.
-        let mut spikes: Vec<Option<Tensor<B, 2>>> = vec![None; spec.layers.len()];
-        // The output layer's mean charge over the steps (with a membrane readout).
-        let mut membrane = None;
-        for (i, l) in spec.layers.iter().enumerate() {
+        let LayerRun { spikes, membrane, .. } = run;
+        for (i, l) in spec.layers.iter().enumerate().take(range.end).skip(range.start) {
             // What the edges deliver in steps 1..T (the sources' steps 0..T − 1); step 0
             // receives nothing.
             let mut x: Option<Tensor<B, 2>> = None;
@@ -85,12 +107,20 @@ impl<B: SeqLif> Net<B> {
                 let n = out.dims()[1];
                 let s = out.clone().detach().sub_scalar(l.v_th).greater_equal_elem(0.0).float().cast(self.dtype);
                 let sum = Tensor::<B, 2>::ones([1, steps], opts).matmul(out.reshape([steps, batch * n])).reshape([batch, n]);
-                membrane = Some(sum / steps as f64);
+                *membrane = Some(sum / steps as f64);
                 spikes[i] = Some(s);
             } else {
                 spikes[i] = Some(out);
             }
         }
+    }
+
+    /// The readout of a finished run (every layer ran).
+    pub(crate) fn readout(&self, run: LayerRun<B>, pass: &Pass) -> Output<B> {
+        let (spec, steps, batch) = (&self.spec, pass.steps, run.batch);
+        let device = run.x_all.device();
+        let opts = (&device, self.dtype);
+        let LayerRun { spikes, membrane, .. } = run;
         let n_out = spec.layers[spec.output].size;
         let out = spikes[spec.output].clone().expect("the output ran");
         // Σ over the steps as a [1, T] × [T, B·N] product: its backward hands the fused

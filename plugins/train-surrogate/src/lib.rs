@@ -11,6 +11,7 @@ pub mod keys;
 pub mod layered;
 pub mod net;
 pub mod nmnist;
+pub mod pipeline;
 pub mod plot;
 pub mod rewiring;
 pub mod sparse;

@@ -24,6 +24,7 @@ use spikeworld::util::rng::{Stream, purpose};
 pub use crate::data::{Dataset, input_at, read_array};
 use crate::config::{Loss, OptimizerKind, Schedule, TrainConfig};
 use crate::net::{Net, NetSpec, Output, Params, Pass, Readout};
+use crate::pipeline::Pipeline;
 
 /// One epoch's numbers.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
@@ -153,6 +154,7 @@ pub fn train(
         n,
         opts,
         fingerprint: sim.scenario.fingerprint(),
+        pipe: pipeline(&net, cfg).map_err(|e| format!("{}: [train]: {e}", sim.scenario.path.display()))?,
     };
     let (params, stats) = match cfg.optimizer {
         OptimizerKind::Adam => run.fit(
@@ -191,6 +193,8 @@ struct Run<'a> {
     n: usize,
     opts: &'a TrainOptions,
     fingerprint: String,
+    /// The pipeline (`train.partitions`, `train.micro_batches`), if asked for.
+    pipe: Option<Pipeline>,
 }
 
 /// Where training keeps its per-epoch checkpoints, and where it resumes from.
@@ -211,7 +215,7 @@ impl Run<'_> {
         mut params: Params<CpuTrain>,
         progress: &mut impl FnMut(Progress),
     ) -> Result<(Params<CpuTrain>, Vec<EpochStats>), String> {
-        let Run { net, data, cfg, device, n_train, n, opts, ref fingerprint } = *self;
+        let Run { net, data, cfg, device, n_train, n, opts, ref fingerprint, .. } = *self;
         let v_th = net.spec.layers[net.spec.output].v_th;
         let mut stats = Vec::new();
         let bs = cfg.batch_size as usize;
@@ -246,19 +250,8 @@ impl Run<'_> {
             for (b, idx) in order.chunks(bs).enumerate() {
                 let labels: Vec<usize> = idx.iter().map(|&i| data.y[i]).collect();
                 let masks = dropout_masks(net, cfg, idx, epoch, device);
-                let out = net.run_masked(&params, |t| input_at(data, idx, cfg, t, device), &pass(cfg), &masks);
-                correct += predict(cfg.loss, &out, cfg.steps as usize)
-                    .iter()
-                    .zip(&labels)
-                    .filter(|(p, l)| p == l)
-                    .count();
-                let loss = loss_of(cfg.loss, &out, &labels, cfg.steps as usize, v_th, device);
-                let lv: f32 = loss
-                    .clone()
-                    .into_data()
-                    .convert::<f32>()
-                    .to_vec::<f32>()
-                    .expect("scalar")[0];
+                let (lv, right, grads) = self.batch(&params, idx, &labels, &masks, v_th);
+                correct += right;
                 if !lv.is_finite() {
                     return Err(format!(
                         "the loss became {lv} at epoch {}, batch {} (lower train.lr?)",
@@ -267,7 +260,6 @@ impl Run<'_> {
                     ));
                 }
                 loss_sum += f64::from(lv) * idx.len() as f64;
-                let grads = GradientsParams::from_grads(loss.backward(), &params);
                 params = optim.step(lr, params, grads);
                 progress(Progress::Batch(
                     epoch + 1,
@@ -304,6 +296,44 @@ impl Run<'_> {
             }
         }
         Ok((params, stats))
+    }
+}
+
+/// The pipeline `cfg` asks for (`None`: one partition, the whole batch at once).
+fn pipeline(net: &Net<CpuTrain>, cfg: &TrainConfig) -> Result<Option<Pipeline>, String> {
+    if cfg.partitions == 1 && cfg.micro_batches == 1 {
+        return Ok(None);
+    }
+    if !net.layered(&pass(cfg)) {
+        return Err("partitions and micro_batches (a pipeline) need a feed-forward network of IF, LIF or PLIF layers without spike filters".into());
+    }
+    Pipeline::split(&net.spec, cfg.partitions as usize, cfg.micro_batches as usize).map(Some)
+}
+
+impl Run<'_> {
+    /// One batch's forward and backward passes (through the pipeline if there is one):
+    /// its mean loss, how many of its samples the output got right, and the gradients.
+    fn batch(&self, params: &Params<CpuTrain>, idx: &[usize], labels: &[usize], masks: &[Option<Tensor<CpuTrain, 2>>], v_th: f64) -> (f32, usize, GradientsParams) {
+        let Run { net, data, cfg, device, .. } = *self;
+        let steps = cfg.steps as usize;
+        let right = |out: &Output<CpuTrain>, labels: &[usize]| predict(cfg.loss, out, steps).iter().zip(labels).filter(|(p, l)| p == l).count();
+        let Some(pipe) = &self.pipe else {
+            let out = net.run_masked(params, |t| input_at(data, idx, cfg, t, device), &pass(cfg), masks);
+            let loss = loss_of(cfg.loss, &out, labels, steps, v_th, device);
+            let lv: f32 = loss.clone().into_data().convert::<f32>().to_vec::<f32>().expect("scalar")[0];
+            return (lv, right(&out, labels), GradientsParams::from_grads(loss.backward(), params));
+        };
+        let input = |rows: std::ops::Range<usize>, t: usize| input_at(data, &idx[rows], cfg, t, device);
+        let loss = |out: &Output<CpuTrain>, rows: std::ops::Range<usize>| loss_of(cfg.loss, out, &labels[rows], steps, v_th, device);
+        let (results, grads) = crate::pipeline::batch_gradients(net, params, pipe, idx.len(), &input, masks, &pass(cfg), &loss);
+        let mut lv = 0.0f32;
+        let mut correct = 0;
+        for (r, rows) in results.iter().zip(pipe.rows(idx.len())) {
+            // The micro-batches' losses, each scaled by its share, sum to the batch's mean.
+            lv += r.loss;
+            correct += right(&r.output, &labels[rows]);
+        }
+        (lv, correct, grads)
     }
 }
 
