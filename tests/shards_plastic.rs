@@ -68,6 +68,8 @@ fn plastic_scenario_files_in_shards_equal_one_world() {
     let files: &[(&str, &str, bool)] = &[
         ("spaic_nearest_online_stdp.toml", "100 ms", true),
         ("spaic_full_online_stdp.toml", "100 ms", true),
+        // Random draws keyed by one world's synapse index (`SynapseTable::global_index`).
+        ("spaic_postpre_int_stdp.toml", "100 ms", true),
         ("reward_pathways.toml", "150 ms", true),
         ("reward_rate_difference.toml", "150 ms", true),
         ("reward_switch.toml", "150 ms", true),
@@ -111,7 +113,6 @@ fn plastic_scenario_files_in_shards_equal_one_world() {
 fn what_rules_cannot_do_in_shards_is_refused() {
     let refused = |sc: Scenario| builder().build(sc, &RunOptions { shards: 2, ..Default::default() }).err().expect("refused").to_string();
     for (file, why) in [
-        ("spaic_postpre_int_stdp.toml", "by synapse index"),
         ("spaic_meta_nearest_online_stdp.toml", "mean weight from the whole projection"),
         ("stdp_norse_conv2d.toml", "shared kernel"),
         ("tempotron_patterns.toml", "[tempotron]"),

@@ -213,6 +213,11 @@ pub struct SynapseTable {
     pub(crate) pre: Vec<u32>,
     /// Shared weights: the kernel entry of every synapse (then `weight` is the kernel).
     pub kernel_index: Option<Vec<u32>>,
+    /// In a shard, for a projection with add-ons: one world's index of this table's first
+    /// synapse of each row (the synapses of the rows before it, and of this row in the
+    /// shards before this one), set when the shards are linked, so that
+    /// [`SynapseTable::global_index`] gives a synapse one world's index. `None` in one world.
+    pub global_row_start: Option<Vec<u64>>,
     by_target: OnceLock<TargetIndex>,
 }
 
@@ -265,6 +270,7 @@ impl SynapseTable {
             effect,
             direct,
             kernel_index: None,
+            global_row_start: None,
             pre: Vec::with_capacity(if continuous { (src.1 - src.0) as usize } else { 0 }),
             by_target: OnceLock::new(),
             target_first: 0,
@@ -281,6 +287,19 @@ impl SynapseTable {
     /// Number of synapses.
     pub fn len(&self) -> usize {
         self.csr.len()
+    }
+
+    /// One world's index of synapse `k` (its index in this table in one world; in a shard,
+    /// where the table numbers its own synapses from 0, the index the synapse has in the
+    /// whole projection's table): what a rule keys random streams by.
+    pub fn global_index(&self, k: usize) -> u64 {
+        match &self.global_row_start {
+            None => k as u64,
+            Some(g) => {
+                let r = self.csr.row_ptr.partition_point(|&p| p <= k as u64) - 1;
+                g[r] + (k as u64 - self.csr.row_ptr[r])
+            }
+        }
     }
 
     /// Makes the table share its weights: `weight` is then a kernel, and synapse `k`'s

@@ -82,6 +82,7 @@ pub(super) fn link_shards(
     }
     common_depths(worlds, process.as_deref());
     common_delay_bounds(worlds, scenario, process.as_deref());
+    global_rows(worlds, local, scenario, process.as_deref());
     let window = exchange_window(worlds, exchange_every, scenario, process.as_deref())?;
     check_weight_monitors(worlds, scenario, process.as_deref())?;
     for (w, _, _) in worlds.iter_mut() {
@@ -153,6 +154,42 @@ fn common_delay_bounds(worlds: &mut [(World, Schedule, crate::build::Built)], sc
             for a in &scenario.projections[i].addons {
                 a.config.attach(&mut ent);
             }
+        }
+    }
+}
+
+/// Gives every shard's synapse tables of projections with add-ons one world's index of
+/// each row's first synapse (`SynapseTable::global_row_start`), from every shard's row
+/// lengths (an all-gather between processes): rows are sorted by target, so a row's
+/// stretches in shard order are the whole row.
+fn global_rows(worlds: &mut [(World, Schedule, crate::build::Built)], local: &[usize], scenario: &Scenario, process: Option<&dyn Transport>) {
+    for (i, p) in scenario.projections.iter().enumerate() {
+        if p.addons.is_empty() {
+            continue;
+        }
+        let lengths = |w: &World, b: &crate::build::Built| -> Vec<u32> {
+            w.get::<SynapseTable>(b.projections[i]).map_or_else(Vec::new, |t| t.csr.row_ptr.windows(2).map(|r| (r[1] - r[0]) as u32).collect())
+        };
+        // Every shard's row lengths, in shard order.
+        let all: Vec<Vec<u32>> = match process {
+            Some(p) => p.all_gather(&lengths(&worlds[0].0, &worlds[0].2)),
+            None => {
+                let mut by_shard: Vec<(usize, Vec<u32>)> = worlds.iter().zip(local).map(|((w, _, b), &k)| (k, lengths(w, b))).collect();
+                by_shard.sort_by_key(|x| x.0);
+                by_shard.into_iter().map(|x| x.1).collect()
+            }
+        };
+        let rows = all.iter().map(Vec::len).max().unwrap_or(0);
+        let len = |k: usize, r: usize| all[k].get(r).copied().unwrap_or(0) as u64;
+        for ((w, _, b), &k) in worlds.iter_mut().zip(local) {
+            let Some(mut t) = w.get_mut::<SynapseTable>(b.projections[i]) else { continue };
+            let mut starts = Vec::with_capacity(rows);
+            let mut before = 0u64;
+            for r in 0..rows {
+                starts.push(before + (0..k).map(|k2| len(k2, r)).sum::<u64>());
+                before += (0..all.len()).map(|k2| len(k2, r)).sum::<u64>();
+            }
+            t.global_row_start = Some(starts);
         }
     }
 }

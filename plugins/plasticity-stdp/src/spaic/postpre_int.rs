@@ -16,7 +16,8 @@
 //! has an adaptive integer threshold, so that part is left out (`max_threshold` is refused).
 //!
 //! # Random numbers
-//! `r` of synapse `k` (its index in the synapse table) in step `t` is the output number
+//! `r` of synapse `k` (its index in the projection's synapse table in one world:
+//! `SynapseTable::global_index`, the same in a shard) in step `t` is the output number
 //! `2k` (term A) or `2k + 1` (term B) of the stream `(seed, projection, PLASTICITY, t)`
 //! (`spikeworld::util::rng::Stream`), masked to its low `shift` bits, drawn only where a
 //! spike meets a nonzero remainder `x & (2^shift - 1)`. SPAIC draws from torch's global
@@ -130,7 +131,7 @@ impl ProjectionAddon for Addon {
                 PostPreIntStdp { p, site, range, entity, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), touched: Vec::new(), mark: Vec::new() }
             },
             false,
-        ).not_in_shards("draws its random numbers by synapse index, which a shard's table does not keep").into())
+        ).in_shards().into())
     }
 }
 
@@ -181,12 +182,12 @@ impl PlasticityRule for PostPreIntStdp {
         // NOTE: SPAIC adds all of term A, then all of term B, then clamps.
         ev.pre(t, |e| {
             let i_post = y.lagged(range.rel(e.j).expect("target in the selection"), e.post_lag) as i64;
-            w[e.k] += p.sround(p.nu0 * i_post, || draw(2 * e.k as u64)) as f64;
+            w[e.k] += p.sround(p.nu0 * i_post, || draw(2 * t.global_index(e.k))) as f64;
             touched.push(e.k as u32);
         });
         ev.post(t, |e| {
             let i_pre = x.lagged(e.i as usize, e.pre_lag) as i64;
-            w[e.k] += p.sround(p.nu1 * i_pre, || draw(2 * e.k as u64 + 1)) as f64;
+            w[e.k] += p.sround(p.nu1 * i_pre, || draw(2 * t.global_index(e.k) + 1)) as f64;
             touched.push(e.k as u32);
         });
         t.weight = w;
