@@ -252,8 +252,37 @@ fn weight_monitors_in_shards_equal_one_world() {
 fn what_is_not_sharded_yet_is_refused() {
     let e = builder().build(load(DELAYED), &RunOptions { shards: 2, threads: 2, ..Default::default() }).err().expect("refused");
     assert!(e.to_string().contains("--threads 1"), "{e}");
-    let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Tensor, ..Default::default() }).err().expect("refused");
-    assert!(e.to_string().contains("cpu engine"), "{e}");
+    let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Device, ..Default::default() }).err().expect("refused");
+    assert!(e.to_string().contains("cpu and tensor engines"), "{e}");
+}
+
+/// The tensor engine in shards (each shard's populations as burn tensors on its own
+/// device: flex here, several shards on one CPU): the spikes, state and monitors of one
+/// tensor world for K = 2 and 3; the checkpoint is one tensor world's mid-run, and resumes
+/// with another K to the same bits.
+#[test]
+fn the_tensor_engine_in_shards_equals_one_world() {
+    let text = DELAYED.replace("t_stop = \"200 ms\"", "t_stop = \"60 ms\"");
+    let tensor = |k: usize| builder().build(load(&text), &RunOptions { shards: k, engine: EngineKind::Tensor, ..Default::default() }).unwrap_or_else(|e| panic!("{k} shards: {e}"));
+    let one = run_all(tensor(1));
+    let want = outcome(&one);
+    assert!(want.0.1.len() > 100, "{} spikes", want.0.1.len());
+    for k in [2, 3] {
+        let sim = run_all(tensor(k));
+        assert_eq!(sim.shards(), k);
+        assert!(outcome(&sim) == want, "tensor engine, {k} shards: differs from one tensor world");
+    }
+    let mut mid = tensor(1);
+    mid.run_steps(250);
+    let mut three = tensor(3);
+    three.run_steps(250);
+    assert!(checkpoint_bytes(&three) == checkpoint_bytes(&mid), "tensor engine, 3 shards, step 250: the checkpoint differs from one world's");
+    let path = tempfile_dir("tensor").join("three.ckpt");
+    three.save(&path).expect("save");
+    let mut resumed = Sim::load_with(&path, &builder(), &RunOptions { shards: 2, engine: EngineKind::Tensor, ..Default::default() }, None, None).expect("resume with 2 shards");
+    let rest = resumed.end_step() - resumed.step_count();
+    resumed.run_steps(rest);
+    assert!(outcome(&resumed) == want, "tensor engine: written by 3 shards, resumed by 2");
 }
 
 /// A sharded run's checkpoint is byte for byte the one world's (state gathered from the

@@ -44,8 +44,8 @@ pub(crate) fn shard_range(k: usize, count: usize, n: usize) -> std::ops::Range<u
 /// What a sharded run cannot do yet, named (`docs/sharding.md`).
 fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     let refuse = |what: String| Err(Error::Input(format!("{}: split into {} shards: {what} (not sharded yet; see docs/sharding.md)", scenario.path.display(), opts.shards)));
-    if opts.engine != EngineKind::Cpu {
-        return refuse("shards run on the cpu engine only".into());
+    if opts.engine == EngineKind::Device {
+        return refuse("shards run on the cpu and tensor engines (the device engine keeps its spikes on the device)".into());
     }
     if opts.threads > 1 {
         return refuse("each shard runs on one thread; use --threads 1".into());

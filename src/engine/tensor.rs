@@ -3,10 +3,12 @@
 use bevy_ecs::prelude::*;
 
 use crate::api::model::Col;
-use crate::net::{Clock, InputRing, NeuronState, Spikes, StateStore, TensorRuntime};
+use crate::net::{Clock, InputRing, NeuronState, Population, Spikes, StateStore, TensorRuntime};
 
-pub(crate) fn integrate_tensor(clock: Res<Clock>, rt: Res<TensorRuntime>, mut pops: Query<(&mut NeuronState, &mut InputRing, &mut Spikes)>) {
-    for (mut st, mut ring, mut spikes) in &mut pops {
+pub(crate) fn integrate_tensor(clock: Res<Clock>, rt: Res<TensorRuntime>, mut pops: Query<(&Population, &mut NeuronState, &mut InputRing, &mut Spikes)>) {
+    for (pop, mut st, mut ring, mut spikes) in &mut pops {
+        // Spikes carry population indices: a shard's neurons start at `first`.
+        let first = pop.first as u32;
         let st = &mut *st;
         let StateStore::Tensor(vars) = &mut st.store else { continue };
         let n = ring.n;
@@ -16,7 +18,7 @@ pub(crate) fn integrate_tensor(clock: Res<Clock>, rt: Res<TensorRuntime>, mut po
         let mask = st.model.step_tensor(vars, &inputs);
         let bits = mask.int().into_data().convert::<i64>();
         spikes.indices.clear();
-        spikes.indices.extend(bits.iter::<i64>().enumerate().filter(|(_, b)| *b != 0).map(|(i, _)| i as u32));
+        spikes.indices.extend(bits.iter::<i64>().enumerate().filter(|(_, b)| *b != 0).map(|(i, _)| first + i as u32));
         spikes.total += spikes.indices.len() as u64;
     }
 }

@@ -124,8 +124,8 @@ impl NeuronState {
         }
         Ok(())
     }
-    /// Loads a whole population's section into the shards' parts (host stores, in shard
-    /// order): each takes its stretch of every column.
+    /// Loads a whole population's section into the shards' parts (host or tensor stores,
+    /// in shard order): each takes its stretch of every column.
     pub(crate) fn load_split(parts: &mut [&mut NeuronState], inp: &mut StateReader<'_>) -> Result<(), StateError> {
         let Some(first) = parts.first() else { return Ok(()) };
         let vars = first.vars;
@@ -141,10 +141,20 @@ impl NeuronState {
             inp.blob_into(&mut col, &what)?;
             let mut at = 0;
             for p in parts.iter_mut() {
-                let StateStore::Host(cols) = &mut p.store else { return Err(StateError("a shard's state is not on the host".into())) };
-                let len = cols[k].len();
-                cols[k].copy_from_slice(&col[at..at + len]);
-                at += len;
+                match &mut p.store {
+                    StateStore::Host(cols) => {
+                        let len = cols[k].len();
+                        cols[k].copy_from_slice(&col[at..at + len]);
+                        at += len;
+                    }
+                    StateStore::Tensor(cols) => {
+                        let len = cols[k].0.dims()[0];
+                        let device = cols[k].0.device();
+                        cols[k] = Col::from_host(col[at..at + len].to_vec(), &device);
+                        at += len;
+                    }
+                    StateStore::Device(_) => return Err(StateError("the device engine does not run in shards".into())),
+                }
             }
         }
         Ok(())

@@ -149,7 +149,11 @@ impl SimBuilder {
             }
         };
         if opts.shards > 1 {
-            schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::cpu::integrate_cpu));
+            // After the update (the tensor engine's or the cpu engine's: shards run on one).
+            match opts.engine {
+                EngineKind::Tensor => schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::tensor::integrate_tensor)),
+                _ => schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::cpu::integrate_cpu)),
+            };
             schedule.add_systems(crate::engine::exchange::gather_weights.in_set(SimSystems::Record).before(crate::monitor::record));
         }
         if opts.engine != EngineKind::Device {
