@@ -277,11 +277,6 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Run { scenario, out, seed, set, exec, ckpt, stop_at } => {
             let (mut opts, quiet) = run_options(&exec)?;
             let mpi = processes::start_mpi(&exec, &mut opts)?;
-            if mpi.is_some() && (stop_at.is_some() || ckpt.checkpoint_every.is_some() || ckpt.checkpoint_dir.is_some()) {
-                return Err(Error::Input(
-                    "--mpi with --stop-at, --checkpoint-every or --checkpoint-dir: checkpoints of a run split over processes are not built yet (run in one process with --shards K to checkpoint; see docs/sharding.md)".into(),
-                ));
-            }
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             // NOTE: under MPI, an error from here on may be this process's alone (a fault, a
             // state check, a build refused): it ends every process (`finish_mpi`) rather
@@ -307,32 +302,32 @@ fn run(cli: Cli) -> Result<i32> {
             processes::finish_mpi(mpi, r)
         }
         Cmd::Resume { checkpoint, until, out, scenario, exec, ckpt } => {
-            let (opts, quiet) = run_options(&exec)?;
-            if exec.mpi {
-                return Err(Error::Input(
-                    "resume --mpi: checkpoints of a run split over processes are not built yet (resume in one process, with --shards K; see docs/sharding.md)".into(),
-                ));
-            }
-            let t_build = Instant::now();
-            let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref(), max_memory)?;
-            let build_time_s = t_build.elapsed().as_secs_f64();
-            let dt = sim.scenario.dt_ms;
-            let out = out.unwrap_or_else(|| default_out_dir(&sim.scenario.path));
-            if let Some(t) = &until {
-                let u = time_steps("--until", t, dt)?;
-                if u < sim.step_count() {
-                    return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", sim.t_ms())));
+            let (mut opts, quiet) = run_options(&exec)?;
+            // Under MPI every process reads the checkpoint and takes its shard.
+            let mpi = processes::start_mpi(&exec, &mut opts)?;
+            let r = (|| -> Result<i32> {
+                let t_build = Instant::now();
+                let mut sim = Sim::load_with(&checkpoint, &b, &opts, scenario.as_deref(), max_memory)?;
+                let build_time_s = t_build.elapsed().as_secs_f64();
+                let dt = sim.scenario.dt_ms;
+                let out = out.unwrap_or_else(|| default_out_dir(&sim.scenario.path));
+                if let Some(t) = &until {
+                    let u = time_steps("--until", t, dt)?;
+                    if u < sim.step_count() {
+                        return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", sim.t_ms())));
+                    }
+                    // Monitors record longer: check the memory again.
+                    sim.scenario.estimate_for(u).check(&sim.scenario.limit)?;
+                    sim.set_end(u);
                 }
-                // Monitors record longer: check the memory again.
-                sim.scenario.estimate_for(u).check(&sim.scenario.limit)?;
-                sim.set_end(u);
-            }
-            let plan = checkpoint_plan(&ckpt, &out, dt, false)?;
-            prepare_dirs(&out, &ckpt)?;
-            let end = sim.end_step();
-            let from = checkpoint.display().to_string();
-            let on_interrupt = interrupt_plan(&ckpt, &out);
-            run_and_write(&mut sim, end, plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, Some(from), &opts)
+                let plan = checkpoint_plan(&ckpt, &out, dt, false)?;
+                prepare_dirs(&out, &ckpt)?;
+                let end = sim.end_step();
+                let from = checkpoint.display().to_string();
+                let on_interrupt = interrupt_plan(&ckpt, &out);
+                run_and_write(&mut sim, end, plan.as_ref(), &on_interrupt, &out, quiet, t0, build_time_s, Some(from), &opts)
+            })();
+            processes::finish_mpi(mpi, r)
         }
     }
 }
@@ -429,6 +424,10 @@ fn write_checkpoint(sim: &Sim, plan: &CheckpointPlan) -> Result<spikeworld::pers
     use spikeworld::persist as checkpoint;
     std::fs::create_dir_all(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?;
     let saved = sim.save(&plan.dir.join(checkpoint::file_name(sim.step_count())))?;
+    if !sim.writes_outputs() {
+        // Under MPI, process 0 wrote the file and keeps the directory.
+        return Ok(saved);
+    }
     // Only once the new one is complete, the oldest beyond `keep` go; never the new one,
     // even when the directory holds later steps of an earlier run.
     let others: Vec<_> = checkpoint::list(&plan.dir).map_err(|e| Error::io(&plan.dir, e))?.into_iter().filter(|(_, p)| *p != saved.path).collect();

@@ -83,32 +83,68 @@ fn mpi_processes_write_the_files_of_one_process() {
     }
 }
 
-/// Without the feature, `--mpi` says how to get it; with it, what a run split over
-/// processes cannot do yet (checkpoints) is refused with the reason, exit code 2.
+/// Without the feature, `--mpi` says how to get it.
 #[test]
-fn what_mpi_cannot_do_is_refused() {
-    let bin = env!("CARGO_BIN_EXE_spikeworld");
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    if !cfg!(feature = "mpi") {
-        let r = Command::new(bin).args(["run", &scenario("coba.toml"), "--mpi", "--out"]).arg(&out).output().unwrap();
-        assert_eq!(r.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&r.stderr);
-        assert!(err.contains("built without MPI") && err.contains("--features mpi"), "{err}");
+fn without_the_feature_mpi_says_how_to_get_it() {
+    if cfg!(feature = "mpi") {
         return;
     }
+    let bin = env!("CARGO_BIN_EXE_spikeworld");
+    let tmp = tempfile::tempdir().unwrap();
+    let r = Command::new(bin).args(["run", &scenario("coba.toml"), "--mpi", "--out"]).arg(tmp.path().join("out")).output().unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.contains("built without MPI") && err.contains("--features mpi"), "{err}");
+}
+
+/// Checkpoints under MPI: stopped at 100 ms by 2 processes, the checkpoint is one
+/// process's byte for byte (the delayed scenario; and a rule with per-synapse state in the
+/// table, `full_online_stdp`); resumed by 3 processes, by 4 (from one process's
+/// checkpoint, writing checkpoints of its own, equal to one process's), and by one
+/// process, every run ends in the files of a run that never stopped.
+#[test]
+fn mpi_checkpoints_are_one_process_checkpoints() {
+    if !cfg!(feature = "mpi") {
+        return skip("the CLI was built without the `mpi` feature");
+    }
     let Some(mpirun) = mpirun() else { return skip("mpirun is not installed") };
-    for extra in [&["--stop-at", "10ms"][..], &["--checkpoint-every", "10ms"][..]] {
-        let r = Command::new(&mpirun)
-            .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-            .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-            .args(["-n", "2", "--oversubscribe", bin, "run", &scenario("coba.toml"), "--mpi", "--quiet", "--out"])
-            .arg(&out)
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(!r.status.success(), "{extra:?}");
-        let err = String::from_utf8_lossy(&r.stderr);
-        assert!(err.contains("checkpoints of a run split over processes are not built yet"), "{extra:?}: {err}");
+    let bin = env!("CARGO_BIN_EXE_spikeworld");
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |name: &str| tmp.path().join(name);
+    let one = |args: &[&str]| {
+        let r = Command::new(bin).args(args).output().unwrap();
+        assert!(r.status.success(), "{args:?}: {}", String::from_utf8_lossy(&r.stderr));
+    };
+    let mpi = |k: &str, args: &[&str]| {
+        let r = Command::new(&mpirun).env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1").args(["-n", k, "--oversubscribe", bin]).args(args).arg("--mpi").output().unwrap();
+        assert!(r.status.success(), "mpirun -n {k} {args:?}: {}", String::from_utf8_lossy(&r.stderr));
+    };
+    let s = |p: PathBuf| p.to_str().unwrap().to_string();
+    for (file, stop, mid, ck) in [("delayed_recurrent.toml", "200 ms", "100ms", "step-000000001000.swck"), ("spaic_full_online_stdp.toml", "200 ms", "100ms", "step-000000000100.swck")] {
+        let path = scenario(file);
+        let set = format!("simulation.t_stop={stop}");
+        let (straight, ck1, ck2) = (s(t(&format!("{file}.straight"))), s(t(&format!("{file}.ck1"))), s(t(&format!("{file}.ck2"))));
+        one(&["run", &path, "--quiet", "--set", &set, "--out", &straight]);
+        one(&["run", &path, "--quiet", "--set", &set, "--stop-at", mid, "--checkpoint-dir", &ck1, "--out", &s(t(&format!("{file}.o1")))]);
+        mpi("2", &["run", &path, "--quiet", "--set", &set, "--stop-at", mid, "--checkpoint-dir", &ck2, "--out", &s(t(&format!("{file}.o2")))]);
+        let c1 = std::fs::read(Path::new(&ck1).join(ck)).unwrap();
+        assert!(c1 == std::fs::read(Path::new(&ck2).join(ck)).unwrap(), "{file}: the checkpoint of 2 processes differs from one process's");
+        let files = data_files(Path::new(&straight));
+        let r3 = s(t(&format!("{file}.r3")));
+        mpi("3", &["resume", &format!("{ck2}/{ck}"), "--quiet", "--out", &r3]);
+        let (r4, ck4, r1, ck1b) = (s(t(&format!("{file}.r4"))), s(t(&format!("{file}.ck4"))), s(t(&format!("{file}.r1"))), s(t(&format!("{file}.ck1b"))));
+        mpi("4", &["resume", &format!("{ck1}/{ck}"), "--quiet", "--out", &r4, "--checkpoint-every", "50ms", "--checkpoint-dir", &ck4]);
+        one(&["resume", &format!("{ck2}/{ck}"), "--quiet", "--out", &r1, "--checkpoint-every", "50ms", "--checkpoint-dir", &ck1b]);
+        for dir in [&r3, &r4, &r1] {
+            for f in files.iter().filter(|f| f.ends_with(".npy")) {
+                assert!(std::fs::read(Path::new(&straight).join(f)).unwrap() == std::fs::read(Path::new(dir).join(f)).unwrap(), "{file}: {dir}: {f} differs from a run that never stopped");
+            }
+        }
+        let later: Vec<String> = data_files(Path::new(&ck1b));
+        assert!(later.len() >= 2, "{file}: {later:?}");
+        assert_eq!(data_files(Path::new(&ck4)), later, "{file}: the checkpoints 4 processes wrote");
+        for f in &later {
+            assert!(std::fs::read(Path::new(&ck4).join(f)).unwrap() == std::fs::read(Path::new(&ck1b).join(f)).unwrap(), "{file}: {f} of 4 processes differs from one process's");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! registry, each checked to round-trip on load.
 
 pub mod format;
+mod processes;
 pub mod sections;
 
 pub use format::{CheckpointFile, EXTENSION, FORMAT_VERSION, Header, file_name, list, stale_temporaries};

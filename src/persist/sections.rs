@@ -125,7 +125,9 @@ impl Sim {
     /// Writes a checkpoint of the current state to `path`, atomically (temporary file,
     /// fsync, rename: an interrupted write leaves any previous file at `path` intact).
     pub fn save(&self, path: &Path) -> Result<Saved> {
-        self.refuse_processes(path)?;
+        if let Some(p) = self.process() {
+            return self.save_processes(path, &*p);
+        }
         let mut bytes = 0;
         crate::util::fsio::write_atomic(path, |w| {
             bytes = self.write_checkpoint(w)?;
@@ -138,7 +140,33 @@ impl Sim {
     /// Writes a whole checkpoint to `w` (streamed from the simulation's buffers); returns
     /// the bytes written.
     pub fn write_checkpoint(&self, w: &mut dyn Write) -> std::io::Result<u64> {
-        write_file(w, &self.checkpoint_header(), |w| self.write_body(w))
+        if self.process().is_some() {
+            return Err(std::io::Error::other("a run split over processes writes its checkpoint with Sim::save, in every process"));
+        }
+        write_file(w, &self.checkpoint_header(), |w| self.write_body(w, &[]))
+    }
+
+    /// [`Sim::save`] of a run split over processes: every process sends its parts, and
+    /// process 0 writes the file one process would write (`persist::processes`).
+    fn save_processes(&self, path: &Path, p: &dyn crate::api::transport::Transport) -> Result<Saved> {
+        let gathered = self.gather_processes(p).map_err(|e| crate::Error::Runtime(format!("{}: {e}", path.display())))?;
+        let mut bytes = [0u64];
+        let mut written = Ok(());
+        if p.rank() == 0 {
+            written = crate::util::fsio::write_atomic(path, |w| {
+                bytes[0] = write_file(w, &self.checkpoint_header(), |w| self.write_body(w, &gathered))?;
+                Ok(())
+            });
+        }
+        // Every process learns whether the file was written, and its size.
+        let mut failed = [u64::from(written.is_err())];
+        p.all_max(&mut failed);
+        p.all_max(&mut bytes);
+        written?;
+        if failed[0] != 0 {
+            return Err(crate::Error::Runtime(format!("{}: process 0 could not write the checkpoint (its output says why)", path.display())));
+        }
+        Ok(Saved { path: path.to_path_buf(), bytes: bytes[0], step: self.step_count() })
     }
 
     /// Every section with the entity it is saved for (`None` for a resource), in
@@ -172,8 +200,10 @@ impl Sim {
     /// (monitors), and is shard 0's. Checkpoints are therefore the same for any number of
     /// shards, and resume with any number.
     fn save_section(&self, s: &StateSection, e: Option<Entity>, w: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+        // (Under MPI this process holds one shard: `gather_processes` gathered these.)
         if self.shards() > 1
             && e.is_some()
+            && self.process().is_none()
         {
             let ws = self.shard_worlds(e);
             macro_rules! gather {
@@ -233,11 +263,18 @@ impl Sim {
         Ok(())
     }
 
-    fn write_body(&self, w: &mut StateWriter<'_>) -> std::io::Result<()> {
+    /// The body: every section; `gathered` holds the sections already gathered from the
+    /// processes (by name and entity), written as they are.
+    fn write_body(&self, w: &mut StateWriter<'_>, gathered: &[((&'static str, Entity), Vec<u8>)]) -> std::io::Result<()> {
         for (s, e) in self.section_order() {
             w.str(s.name)?;
             if e.is_some() {
                 w.str(&self.label(e))?;
+            }
+            if let Some((_, bytes)) = gathered.iter().find(|((n, ge), _)| *n == s.name && Some(*ge) == e) {
+                w.u64(bytes.len() as u64)?;
+                w.inner().write_all(bytes)?;
+                continue;
             }
             // Two passes: the length first (written before the section, as a MessagePack
             // unsigned integer: a section may be larger than a `bin`), then the bytes,
@@ -334,7 +371,6 @@ impl Sim {
     }
 
     fn restore_from(&mut self, file: CheckpointFile) -> Result<()> {
-        self.refuse_processes(&file.path)?;
         let step = file.header.step;
         file.read_body(|r| self.read_body(r, step))?;
         crate::engine::device::after_load(&mut self.world);
@@ -358,7 +394,18 @@ impl Sim {
             // read; saving the loaded component again must give the same bytes (hash and
             // length): the round-trip check, in constant memory.
             let len = r.u64(&what)?;
-            if self.shards() > 1 {
+            let process = self.process();
+            if let (Some(p), Some(e)) = (&process, e)
+                && super::processes::GATHERED.contains(&s.name)
+            {
+                // This process's stretch of a gathered section (every process reads it).
+                let src = r.reserve(len, &what)?;
+                let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| StateError(format!("{what}: {len} bytes")))?];
+                std::io::Read::read_exact(src, &mut bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
+                self.load_section_process(s.name, e, &bytes, &**p).map_err(|err| StateError(format!("{what}: {err}")))?;
+                continue;
+            }
+            if self.shards() > 1 && process.is_none() {
                 // A sharded run holds the section in memory to split or copy it.
                 // (`reserve` checks the length against the file before anything is allocated.)
                 let src = r.reserve(len, &what)?;
@@ -389,7 +436,11 @@ impl Sim {
                 )));
             }
         }
-        r.expect("end", "section name")?;
+        match self.process() {
+            // A process above 0 has no monitors (their sections come last).
+            Some(p) if p.rank() > 0 => super::processes::skip_to_end(r)?,
+            _ => r.expect("end", "section name")?,
+        }
         let s = self.step_count();
         if s != step {
             return Err(StateError(format!("the clock says step {s}, the header step {step}")));

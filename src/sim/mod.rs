@@ -371,18 +371,6 @@ impl Sim {
         self.world.get_resource::<ShardLink>().is_none_or(|l| l.index == 0)
     }
 
-    /// Checkpoints of a run split over processes are not built yet.
-    pub(crate) fn refuse_processes(&self, path: &std::path::Path) -> Result<()> {
-        match self.process() {
-            Some(p) => Err(Error::Input(format!(
-                "{}: a checkpoint of a run split over {} processes: not built yet (each process holds one shard; run in one process with --shards; see docs/sharding.md)",
-                path.display(),
-                p.size()
-            ))),
-            None => Ok(()),
-        }
-    }
-
     /// Shard `k`'s counterpart of shard 0's entity `e` (a population, projection or
     /// encoder; monitors live in shard 0 only).
     fn counterpart(&self, k: usize, e: Entity) -> Option<Entity> {

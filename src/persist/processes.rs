@@ -1,0 +1,234 @@
+//! Checkpoints of a run split over MPI processes (one shard each): the file one process
+//! would write, byte for byte, so that it resumes with any number of shards or processes.
+//!
+//! - **Saving** (every process calls [`Sim::save`] at the same step): the sections that a
+//!   sharded run gathers (neuron state and rings by neuron range, synapse tables row by
+//!   row) are sent to every process as each process's part ([`Transport::all_gather`]);
+//!   process 0 rebuilds the other shards' parts as components of their shape (their state
+//!   loaded from the bytes) and gathers them as in one process (`save_concat`), then
+//!   writes the file. The other sections are the same in every shard (or live in process
+//!   0: monitors) and are process 0's.
+//! - **Loading** (every process reads the file): each takes its stretch of the gathered
+//!   sections (`load_split` into its own part and stand-ins of the others' shapes: neuron
+//!   ranges from the population's size, row lengths from an all-gather) and a copy of the
+//!   others; processes above 0 skip the monitors' sections.
+//!
+//! Every process holds a whole gathered section for a moment (8 bytes per neuron variable,
+//! per synapse and per ring value of the largest), as one process does when it gathers
+//! shards; process 0 holds all of them while it writes.
+
+use bevy_ecs::prelude::*;
+
+use crate::api::state::{StateError, StateReader, StateWriter};
+use crate::api::transport::Transport;
+use crate::net::synapse::{Csr, Delays, SynapseTable};
+use crate::net::{InputRing, NeuronState, Population, StateStore};
+use crate::sim::Sim;
+
+/// The sections gathered from every shard, by name.
+pub(super) const GATHERED: [&str; 3] = ["neuron_state", "input_ring", "synapse_table"];
+
+/// Every process's `mine`, in rank order (bytes through `all_gather`'s `u32` words: the
+/// length, then the bytes padded to whole words).
+fn gather_bytes(p: &dyn Transport, mine: &[u8]) -> Vec<Vec<u8>> {
+    let mut words = Vec::with_capacity(2 + mine.len().div_ceil(4));
+    let len = mine.len() as u64;
+    words.extend([len as u32, (len >> 32) as u32]);
+    words.extend(mine.chunks(4).map(|c| {
+        let mut w = [0u8; 4];
+        w[..c.len()].copy_from_slice(c);
+        u32::from_le_bytes(w)
+    }));
+    p.all_gather(&words)
+        .into_iter()
+        .map(|w| {
+            let len = w.first().copied().unwrap_or(0) as usize | (w.get(1).copied().unwrap_or(0) as usize) << 32;
+            let mut bytes: Vec<u8> = w.iter().skip(2).flat_map(|x| x.to_le_bytes()).collect();
+            bytes.truncate(len);
+            bytes
+        })
+        .collect()
+}
+
+/// A stand-in of shard `k`'s part of a population's state (its shape, host values).
+fn state_like(template: &NeuronState, n: usize) -> NeuronState {
+    NeuronState { model: template.model.clone(), vars: template.vars, store: StateStore::Host(vec![vec![0.0; n]; template.vars.len()]) }
+}
+
+/// A stand-in of a shard's part of a synapse table with these row lengths.
+fn table_like(template: &SynapseTable, rows: &[u32]) -> SynapseTable {
+    let mut row_ptr = Vec::with_capacity(rows.len() + 1);
+    row_ptr.push(0u64);
+    for &r in rows {
+        row_ptr.push(row_ptr.last().copied().unwrap_or(0) + r as u64);
+    }
+    let n = row_ptr.last().copied().unwrap_or(0) as usize;
+    let csr = Csr { row_ptr, col: vec![0; n] };
+    let weights = if template.kernel_index.is_some() { template.weight.len() } else { n };
+    let t = SynapseTable::new(
+        template.name.clone(),
+        template.source,
+        (template.src_start, template.src_end),
+        template.target,
+        template.target_size,
+        template.receptor,
+        csr,
+        vec![0.0; weights],
+        Delays::Const(0),
+        template.var_specs.clone(),
+        None,
+    );
+    t.with_kernel_index(template.kernel_index.as_ref().map(|_| vec![0; n]))
+}
+
+fn row_lengths(t: &SynapseTable) -> Vec<u32> {
+    t.csr.row_ptr.windows(2).map(|r| (r[1] - r[0]) as u32).collect()
+}
+
+fn as_u32s(bytes: &[u8]) -> Vec<u32> {
+    bytes.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect()
+}
+
+impl Sim {
+    /// The gathered sections of this process's shard, in checkpoint order: each
+    /// population's and projection's, with every process's part sent to every process;
+    /// in process 0, each as one world's section bytes (elsewhere empty).
+    pub(super) fn gather_processes(&self, p: &dyn Transport) -> std::io::Result<Vec<((&'static str, Entity), Vec<u8>)>> {
+        let root = p.rank() == 0;
+        let mut out = Vec::new();
+        for &e in self.populations.iter().chain(&self.projections) {
+            for name in GATHERED {
+                let w = &self.world;
+                let mut mine = Vec::new();
+                let mut sw = StateWriter::new(&mut mine);
+                use crate::api::state::Checkpoint;
+                match name {
+                    "neuron_state" => match w.get::<NeuronState>(e) {
+                        Some(c) => c.save_state(&mut sw)?,
+                        None => continue,
+                    },
+                    "input_ring" => match w.get::<InputRing>(e) {
+                        Some(c) => c.save_state(&mut sw)?,
+                        None => continue,
+                    },
+                    _ => match w.get::<SynapseTable>(e) {
+                        Some(t) => {
+                            let rows = row_lengths(t);
+                            sw.u64(rows.len() as u64)?;
+                            sw.blob(&rows)?;
+                            t.save_state(&mut sw)?;
+                        }
+                        None => continue,
+                    },
+                }
+                let parts = gather_bytes(p, &mine);
+                if !root {
+                    out.push(((name, e), Vec::new()));
+                    continue;
+                }
+                let bad = |k: usize, err: StateError| std::io::Error::other(format!("process {k}'s part of section `{name}`: {}", err.0));
+                let mut whole = Vec::new();
+                let mut ww = StateWriter::new(&mut whole);
+                match name {
+                    "neuron_state" => {
+                        let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), w.get::<Population>(e)) else { continue };
+                        let mut others = Vec::new();
+                        for (k, b) in parts.iter().enumerate().skip(1) {
+                            let n = crate::build::shard_range(k, p.size(), pop.total).len();
+                            let mut part = state_like(mine, n);
+                            part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
+                            others.push(part);
+                        }
+                        let all: Vec<&NeuronState> = std::iter::once(mine).chain(&others).collect();
+                        NeuronState::save_concat(&all, &mut ww)?;
+                    }
+                    "input_ring" => {
+                        let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), w.get::<Population>(e)) else { continue };
+                        let mut others = Vec::new();
+                        for (k, b) in parts.iter().enumerate().skip(1) {
+                            let n = crate::build::shard_range(k, p.size(), pop.total).len();
+                            let mut part = InputRing::new(mine.depth, mine.receptors, n);
+                            part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
+                            others.push(part);
+                        }
+                        let all: Vec<&InputRing> = std::iter::once(mine).chain(&others).collect();
+                        InputRing::save_concat(&all, &mut ww)?;
+                    }
+                    _ => {
+                        let Some(mine) = w.get::<SynapseTable>(e) else { continue };
+                        let mut others = Vec::new();
+                        for (k, b) in parts.iter().enumerate().skip(1) {
+                            let mut src = b.as_slice();
+                            let mut r = StateReader::new(&mut src, b.len() as u64);
+                            let _rows = r.u64("rows").map_err(|err| bad(k, err))?;
+                            let rows: Vec<u32> = r.blob("row lengths").map_err(|err| bad(k, err))?;
+                            let mut part = table_like(mine, &rows);
+                            part.load_state(&mut r).map_err(|err| bad(k, err))?;
+                            others.push(part);
+                        }
+                        let all: Vec<&SynapseTable> = std::iter::once(mine).chain(&others).collect();
+                        SynapseTable::save_concat(&all, &mut ww)?;
+                    }
+                }
+                out.push(((name, e), whole));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Loads a gathered section (`bytes`: the whole population's or projection's) into
+    /// this process's shard: its stretch, split beside stand-ins of the other processes'
+    /// parts. Every process calls it for the same sections in the same order (a table's
+    /// row lengths are all-gathered).
+    pub(super) fn load_section_process(&mut self, name: &str, e: Entity, bytes: &[u8], p: &dyn Transport) -> Result<(), StateError> {
+        let (rank, size) = (p.rank(), p.size());
+        let len = bytes.len() as u64;
+        let mut src = bytes;
+        let mut r = StateReader::new(&mut src, len);
+        let total = self.world.get::<Population>(e).map(|x| x.total);
+        macro_rules! split {
+            ($t:ty, $like:expr) => {{
+                let Some(mut mine) = self.world.get_mut::<$t>(e) else { return Err(StateError("missing in the rebuilt network".into())) };
+                let mut others: Vec<$t> = (0..size).filter(|&k| k != rank).map(|k| $like(&*mine, k)).collect();
+                let mut refs: Vec<&mut $t> = others.iter_mut().collect();
+                refs.insert(rank, &mut *mine);
+                <$t>::load_split(&mut refs, &mut r)?;
+            }};
+        }
+        match name {
+            "neuron_state" => {
+                let n = total.ok_or_else(|| StateError("not a population".into()))?;
+                split!(NeuronState, |m: &NeuronState, k| state_like(m, crate::build::shard_range(k, size, n).len()))
+            }
+            "input_ring" => {
+                let n = total.ok_or_else(|| StateError("not a population".into()))?;
+                split!(InputRing, |m: &InputRing, k| InputRing::new(m.depth, m.receptors, crate::build::shard_range(k, size, n).len()))
+            }
+            _ => {
+                let mine = self.world.get::<SynapseTable>(e).map(row_lengths).unwrap_or_default();
+                let words: Vec<u8> = mine.iter().flat_map(|x| x.to_le_bytes()).collect();
+                let rows: Vec<Vec<u32>> = gather_bytes(p, &words).iter().map(|b| as_u32s(b)).collect();
+                split!(SynapseTable, |m: &SynapseTable, k: usize| table_like(m, &rows[k]))
+            }
+        }
+        if r.remaining() != 0 {
+            return Err(StateError(format!("{} of its {len} bytes left unread", r.remaining())));
+        }
+        Ok(())
+    }
+}
+
+/// Skips the sections left before the end marker (a process above 0 has no monitors,
+/// whose sections come last).
+pub(super) fn skip_to_end(r: &mut StateReader<'_>) -> Result<(), StateError> {
+    loop {
+        let name = r.str("section name")?;
+        if name == "end" {
+            return Ok(());
+        }
+        let _label = r.str("entity label")?;
+        let len = r.u64("section length")?;
+        let src = r.reserve(len, &format!("section `{name}`"))?;
+        std::io::copy(&mut std::io::Read::take(src, len), &mut std::io::sink()).map_err(|err| StateError(format!("section `{name}`: {err}")))?;
+    }
+}
