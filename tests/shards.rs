@@ -256,6 +256,38 @@ fn what_is_not_sharded_yet_is_refused() {
     assert!(e.to_string().contains("cpu and tensor engines"), "{e}");
 }
 
+/// A partition the user gives (`shard_bounds`: uneven ranges, an empty one) gives one
+/// world's bits and checkpoint; bounds that do not match the number of shards, or are not
+/// ascending, are refused at their file:line:col.
+#[test]
+fn a_partition_the_user_gives_equals_one_world() {
+    let want = outcome(&run_all(sim_from_text(&builder(), DELAYED, EngineKind::Cpu)));
+    let text = DELAYED.replacen("model = \"lif\"", "model = \"lif\"\nshard_bounds = [100, 900]", 1).replacen("size = 3\nmodel = \"lif\"", "size = 3\nmodel = \"lif\"\nshard_bounds = [0, 0]", 1);
+    assert_eq!(text.matches("shard_bounds").count(), 2, "both populations split by hand");
+    let mut sim = sharded(load(&text), 3);
+    assert_eq!(sim.state("E", "v").unwrap().len(), 1003);
+    // Projection `in` (20 inputs per neuron of E): shards of 100, 800 and 103 neurons.
+    let held: Vec<usize> = sim.tables(0).iter().map(|t| t.len()).collect();
+    assert_eq!(held, [100 * 20, 800 * 20, 103 * 20], "the user's ranges");
+    sim.run_steps(700);
+    let mut one = sim_from_text(&builder(), DELAYED, EngineKind::Cpu);
+    one.run_steps(700);
+    let (a, b) = (checkpoint_bytes(&sim), checkpoint_bytes(&one));
+    // (The scenario text in the header differs, and so the checksum at the end: compare
+    // the last 60 kB of the bodies.)
+    assert_eq!(a.len() - text.len(), b.len() - DELAYED.len(), "the same body size");
+    let body = |x: &[u8]| x[x.len() - 60_000..x.len() - 64].to_vec();
+    assert!(body(&a) == body(&b), "the checkpoint's state differs from one world's");
+    let rest = sim.end_step() - sim.step_count();
+    sim.run_steps(rest);
+    assert!(outcome(&sim) == want, "shard_bounds: differs from one world");
+    let e = builder().build(load(&text), &RunOptions { shards: 2, ..Default::default() }).err().expect("refused").to_string();
+    assert!(e.contains("test.toml:") && e.contains("population[0].shard_bounds") && e.contains("2 bounds make 3 shards; the run has 2"), "{e}");
+    let bad = DELAYED.replacen("model = \"lif\"", "model = \"lif\"\nshard_bounds = [900, 100]", 1);
+    let e = Scenario::from_str(&bad, std::path::Path::new("bad.toml"), builder().registry(), &LoadOptions::default()).err().expect("refused").to_string();
+    assert!(e.contains("bad.toml:") && e.contains("shard_bounds") && e.contains("ascending"), "{e}");
+}
+
 /// The tensor engine in shards (each shard's populations as burn tensors on its own
 /// device: flex here, several shards on one CPU): the spikes, state and monitors of one
 /// tensor world for K = 2 and 3; the checkpoint is one tensor world's mid-run, and resumes

@@ -50,6 +50,14 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     if opts.threads > 1 {
         return refuse("each shard runs on one thread; use --threads 1".into());
     }
+    for p in &scenario.populations {
+        if let Some((b, loc, key)) = &p.shard_bounds
+            && b.len() + 1 != opts.shards
+        {
+            let msg = format!("{} bounds make {} shards; the run has {} (--shards, simulation.shards or mpirun -n)", b.len(), b.len() + 1, opts.shards);
+            return Err(crate::util::table::err_at(loc, key.clone(), msg).into());
+        }
+    }
     // Each add-on says whether it gives one world's bits in a shard (its per-synapse state
     // in the table, per-neuron state from one world's indices and spikes, no sums over
     // other targets' synapses, nothing keyed by a synapse's index).
@@ -85,7 +93,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     };
     let ranges: Option<Vec<std::ops::Range<usize>>> = if opts.shards > 1 {
         check_shardable(scenario, opts)?;
-        Some(scenario.populations.iter().map(|p| shard_range(shard, opts.shards, p.size)).collect())
+        Some(scenario.populations.iter().map(|p| p.shard_range(shard, opts.shards)).collect())
     } else {
         None
     };

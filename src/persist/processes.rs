@@ -22,7 +22,7 @@ use bevy_ecs::prelude::*;
 use crate::api::state::{StateError, StateReader, StateWriter};
 use crate::api::transport::Transport;
 use crate::net::synapse::{Csr, Delays, SynapseTable};
-use crate::net::{InputRing, NeuronState, Population, StateStore};
+use crate::net::{InputRing, NeuronState, StateStore};
 use crate::sim::Sim;
 
 /// The sections gathered from every shard, by name.
@@ -131,10 +131,10 @@ impl Sim {
                 let mut ww = StateWriter::new(&mut whole);
                 match name {
                     "neuron_state" => {
-                        let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), w.get::<Population>(e)) else { continue };
+                        let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), self.population_def(e)) else { continue };
                         let mut others = Vec::new();
                         for (k, b) in parts.iter().enumerate().skip(1) {
-                            let n = crate::build::shard_range(k, p.size(), pop.total).len();
+                            let n = pop.shard_range(k, p.size()).len();
                             let mut part = state_like(mine, n);
                             part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
                             others.push(part);
@@ -143,10 +143,10 @@ impl Sim {
                         NeuronState::save_concat(&all, &mut ww)?;
                     }
                     "input_ring" => {
-                        let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), w.get::<Population>(e)) else { continue };
+                        let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), self.population_def(e)) else { continue };
                         let mut others = Vec::new();
                         for (k, b) in parts.iter().enumerate().skip(1) {
-                            let n = crate::build::shard_range(k, p.size(), pop.total).len();
+                            let n = pop.shard_range(k, p.size()).len();
                             let mut part = InputRing::new(mine.depth, mine.receptors, n);
                             part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
                             others.push(part);
@@ -176,6 +176,11 @@ impl Sim {
         Ok(out)
     }
 
+    /// The scenario's definition of population entity `e`.
+    fn population_def(&self, e: Entity) -> Option<&crate::scenario::PopulationDef> {
+        self.populations.iter().position(|&x| x == e).map(|i| &self.scenario.populations[i])
+    }
+
     /// Loads a gathered section (`bytes`: the whole population's or projection's) into
     /// this process's shard: its stretch, split beside stand-ins of the other processes'
     /// parts. Every process calls it for the same sections in the same order (a table's
@@ -185,7 +190,7 @@ impl Sim {
         let len = bytes.len() as u64;
         let mut src = bytes;
         let mut r = StateReader::new(&mut src, len);
-        let total = self.world.get::<Population>(e).map(|x| x.total);
+        let def = self.population_def(e).cloned();
         macro_rules! split {
             ($t:ty, $like:expr) => {{
                 let Some(mut mine) = self.world.get_mut::<$t>(e) else { return Err(StateError("missing in the rebuilt network".into())) };
@@ -197,12 +202,12 @@ impl Sim {
         }
         match name {
             "neuron_state" => {
-                let n = total.ok_or_else(|| StateError("not a population".into()))?;
-                split!(NeuronState, |m: &NeuronState, k| state_like(m, crate::build::shard_range(k, size, n).len()))
+                let pop = def.ok_or_else(|| StateError("not a population".into()))?;
+                split!(NeuronState, |m: &NeuronState, k| state_like(m, pop.shard_range(k, size).len()))
             }
             "input_ring" => {
-                let n = total.ok_or_else(|| StateError("not a population".into()))?;
-                split!(InputRing, |m: &InputRing, k| InputRing::new(m.depth, m.receptors, crate::build::shard_range(k, size, n).len()))
+                let pop = def.ok_or_else(|| StateError("not a population".into()))?;
+                split!(InputRing, |m: &InputRing, k| InputRing::new(m.depth, m.receptors, pop.shard_range(k, size).len()))
             }
             _ => {
                 let mine = self.world.get::<SynapseTable>(e).map(row_lengths).unwrap_or_default();

@@ -128,6 +128,24 @@ pub struct PopulationDef {
     pub init: Vec<(usize, ValueDist)>,
     /// Stream key.
     pub key: u32,
+    /// Where shards 1, 2, ... of a sharded run start (`shard_bounds = [..]`: a partition
+    /// the user gives, ascending neuron indices), with where the key is written; `None`:
+    /// even ranges ([`PopulationDef::shard_range`]).
+    pub shard_bounds: Option<(Vec<usize>, crate::util::error::Loc, String)>,
+}
+
+impl PopulationDef {
+    /// Shard `k` of `count`'s range of neurons: from `shard_bounds` when given (checked
+    /// against `count` when the network is built), else `k·n/count .. (k+1)·n/count`.
+    pub fn shard_range(&self, k: usize, count: usize) -> std::ops::Range<usize> {
+        match &self.shard_bounds {
+            Some((b, _, _)) if b.len() + 1 == count => {
+                let at = |i: usize| if i == 0 { 0 } else if i == count { self.size } else { b[i - 1] };
+                at(k)..at(k + 1)
+            }
+            _ => crate::build::shard_range(k, count, self.size),
+        }
+    }
 }
 
 /// A connection rule with its parameters.

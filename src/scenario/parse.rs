@@ -15,7 +15,7 @@ use crate::scenario::{EncoderDef, LoadOptions, PopulationDef, ProjectionDef, Rul
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::rng::entity_key;
-use crate::util::table::{Table, err_at};
+use crate::util::table::{Table, err_at, node_count};
 use crate::util::units::Dim;
 
 /// Refuses when what is counted so far is above the limit (before a large allocation).
@@ -127,7 +127,23 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 init.push((vi, value_dist(vn, model.vars()[vi].dim, &it.key_path(k))?));
             }
         }
-        t.finish(&["name", "size", "shape", "model", "params", "init"])?;
+        let shard_bounds = match t.get("shard_bounds") {
+            None => None,
+            Some(n) => {
+                let what = "an array of ascending neuron indices, where shards 1, 2, ... start (one fewer than the shards)";
+                let Val::Array(items) = &n.val else { return Err(t.err(n, "shard_bounds", format!("expected {what}"))) };
+                let mut b: Vec<usize> = Vec::with_capacity(items.len());
+                for it in items {
+                    let v = node_count(it, &t.key_path("shard_bounds"))? as usize;
+                    if v > size as usize || b.last().is_some_and(|&l| v < l) {
+                        return Err(err_at(&it.loc, t.key_path("shard_bounds"), format!("{v}: expected {what}, each at most the size ({size})")));
+                    }
+                    b.push(v);
+                }
+                Some((b, n.loc.clone(), t.key_path("shard_bounds")))
+            }
+        };
+        t.finish(&["name", "size", "shape", "model", "params", "init", "shard_bounds"])?;
         pop_names.push(name.to_string());
         populations.push(PopulationDef {
             name: name.to_string(),
@@ -138,6 +154,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             prepared,
             init,
             key: entity_key("population", name),
+            shard_bounds,
         });
         so_far.push(population_item(populations.len() - 1, populations.last().expect("just pushed"), &locs));
         check_so_far(&so_far, limit)?;
