@@ -100,7 +100,7 @@ fn shards_write_the_files_of_one_world() {
 
 /// Plastic scenario files (learning rules, a reward table, weight monitors, synapse
 /// models) and the co-simulation scenario (event-driven populations, their exact spike
-/// times) write one world's files with 2 and 3 shards; what cannot run in shards is
+/// times) write one world's files with 2, 3 and 4 shards; what cannot run in shards is
 /// refused with the reason.
 #[test]
 fn plugins_in_shards_write_the_files_of_one_world() {
@@ -121,7 +121,7 @@ fn plugins_in_shards_write_the_files_of_one_world() {
             let mean = std::fs::read(one.join("w.mean.npy")).unwrap();
             assert!(mean.len() >= 128 + 3 * 8, "{file}: three weight samples");
         }
-        for k in ["2", "3"] {
+        for k in ["2", "3", "4"] {
             let (out, r) = run(file, &format!("{file}.{k}"), &["--shards", k]);
             assert!(r.status.success(), "{file}, --shards {k}: {}", String::from_utf8_lossy(&r.stderr));
             for f in &files {
