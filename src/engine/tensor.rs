@@ -12,6 +12,11 @@ pub(crate) fn integrate_tensor(clock: Res<Clock>, rt: Res<TensorRuntime>, mut po
         let st = &mut *st;
         let StateStore::Tensor(vars) = &mut st.store else { continue };
         let n = ring.n;
+        if n == 0 {
+            // A shard that holds none of the population's neurons.
+            spikes.indices.clear();
+            continue;
+        }
         let slot = ring.slot_mut(clock.step);
         let inputs: Vec<Col> = slot.chunks(n).map(|c| Col::from_host(c.to_vec(), &rt.device)).collect();
         slot.fill(0.0);

@@ -28,27 +28,40 @@ use crate::sim::Sim;
 /// The sections gathered from every shard, by name.
 pub(super) const GATHERED: [&str; 3] = ["neuron_state", "input_ring", "synapse_table"];
 
-/// Every process's `mine`, in rank order (bytes through `all_gather`'s `u32` words: the
-/// length, then the bytes padded to whole words).
+/// Every process's `mine`, in rank order, through `all_gather`'s `u32` words: in rounds
+/// of at most [`ROUND_BYTES`] ÷ processes from each (a collective carries fewer than 2³¹
+/// words), as many rounds in every process (an `all_max` first).
 fn gather_bytes(p: &dyn Transport, mine: &[u8]) -> Vec<Vec<u8>> {
-    let mut words = Vec::with_capacity(2 + mine.len().div_ceil(4));
-    let len = mine.len() as u64;
-    words.extend([len as u32, (len >> 32) as u32]);
-    words.extend(mine.chunks(4).map(|c| {
-        let mut w = [0u8; 4];
-        w[..c.len()].copy_from_slice(c);
-        u32::from_le_bytes(w)
-    }));
-    p.all_gather(&words)
-        .into_iter()
-        .map(|w| {
-            let len = w.first().copied().unwrap_or(0) as usize | (w.get(1).copied().unwrap_or(0) as usize) << 32;
-            let mut bytes: Vec<u8> = w.iter().skip(2).flat_map(|x| x.to_le_bytes()).collect();
-            bytes.truncate(len);
-            bytes
-        })
-        .collect()
+    gather_bytes_in(p, mine, ROUND_BYTES)
 }
+
+fn gather_bytes_in(p: &dyn Transport, mine: &[u8], round_bytes: usize) -> Vec<Vec<u8>> {
+    let chunk = (round_bytes / p.size().max(1)).max(4) & !3;
+    let mut rounds = [mine.len().div_ceil(chunk) as u64];
+    p.all_max(&mut rounds);
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); p.size()];
+    for r in 0..rounds[0] as usize {
+        let part = mine.get(r * chunk..mine.len().min((r + 1) * chunk)).unwrap_or(&[]);
+        let mut words = Vec::with_capacity(1 + part.len().div_ceil(4));
+        words.push(part.len() as u32);
+        words.extend(part.chunks(4).map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        }));
+        for (o, w) in out.iter_mut().zip(p.all_gather(&words)) {
+            let len = w.first().copied().unwrap_or(0) as usize;
+            let start = o.len();
+            o.extend(w.iter().skip(1).flat_map(|x| x.to_le_bytes()));
+            o.truncate(start + len);
+        }
+    }
+    out
+}
+
+/// Bytes one round of [`gather_bytes`] carries from all processes together (1 GiB, well
+/// under a collective's 2³¹ words).
+const ROUND_BYTES: usize = 1 << 30;
 
 /// A stand-in of shard `k`'s part of a population's state (its shape, host values).
 fn state_like(template: &NeuronState, n: usize) -> NeuronState {
@@ -96,6 +109,7 @@ impl Sim {
     pub(super) fn gather_processes(&self, p: &dyn Transport) -> std::io::Result<Vec<((&'static str, Entity), Vec<u8>)>> {
         let root = p.rank() == 0;
         let mut out = Vec::new();
+        let mut failed: Option<std::io::Error> = None;
         for &e in self.populations.iter().chain(&self.projections) {
             for name in GATHERED {
                 let w = &self.world;
@@ -122,58 +136,72 @@ impl Sim {
                     },
                 }
                 let parts = gather_bytes(p, &mine);
-                if !root {
+                if !root || failed.is_some() {
+                    // (After a failure process 0 still takes part in every gather, so
+                    // that no process waits for it, and reports the failure at the end.)
                     out.push(((name, e), Vec::new()));
                     continue;
                 }
-                let bad = |k: usize, err: StateError| std::io::Error::other(format!("process {k}'s part of section `{name}`: {}", err.0));
-                let mut whole = Vec::new();
-                let mut ww = StateWriter::new(&mut whole);
-                match name {
-                    "neuron_state" => {
-                        let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), self.population_def(e)) else { continue };
-                        let mut others = Vec::new();
-                        for (k, b) in parts.iter().enumerate().skip(1) {
-                            let n = pop.shard_range(k, p.size()).len();
-                            let mut part = state_like(mine, n);
-                            part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
-                            others.push(part);
+                let decoded = (|| -> std::io::Result<Vec<u8>> {
+                    let bad = |k: usize, err: StateError| std::io::Error::other(format!("process {k}'s part of section `{name}`: {}", err.0));
+                    let mut whole = Vec::new();
+                    let mut ww = StateWriter::new(&mut whole);
+                    match name {
+                        "neuron_state" => {
+                            let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                            let mut others = Vec::new();
+                            for (k, b) in parts.iter().enumerate().skip(1) {
+                                let n = pop.shard_range(k, p.size()).len();
+                                let mut part = state_like(mine, n);
+                                part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
+                                others.push(part);
+                            }
+                            let all: Vec<&NeuronState> = std::iter::once(mine).chain(&others).collect();
+                            NeuronState::save_concat(&all, &mut ww)?;
                         }
-                        let all: Vec<&NeuronState> = std::iter::once(mine).chain(&others).collect();
-                        NeuronState::save_concat(&all, &mut ww)?;
+                        "input_ring" => {
+                            let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                            let mut others = Vec::new();
+                            for (k, b) in parts.iter().enumerate().skip(1) {
+                                let n = pop.shard_range(k, p.size()).len();
+                                let mut part = InputRing::new(mine.depth, mine.receptors, n);
+                                part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
+                                others.push(part);
+                            }
+                            let all: Vec<&InputRing> = std::iter::once(mine).chain(&others).collect();
+                            InputRing::save_concat(&all, &mut ww)?;
+                        }
+                        _ => {
+                            let Some(mine) = w.get::<SynapseTable>(e) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                            let mut others = Vec::new();
+                            for (k, b) in parts.iter().enumerate().skip(1) {
+                                let mut src = b.as_slice();
+                                let mut r = StateReader::new(&mut src, b.len() as u64);
+                                let _rows = r.u64("rows").map_err(|err| bad(k, err))?;
+                                let rows: Vec<u32> = r.blob("row lengths").map_err(|err| bad(k, err))?;
+                                let mut part = table_like(mine, &rows);
+                                part.load_state(&mut r).map_err(|err| bad(k, err))?;
+                                others.push(part);
+                            }
+                            let all: Vec<&SynapseTable> = std::iter::once(mine).chain(&others).collect();
+                            SynapseTable::save_concat(&all, &mut ww)?;
+                        }
                     }
-                    "input_ring" => {
-                        let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), self.population_def(e)) else { continue };
-                        let mut others = Vec::new();
-                        for (k, b) in parts.iter().enumerate().skip(1) {
-                            let n = pop.shard_range(k, p.size()).len();
-                            let mut part = InputRing::new(mine.depth, mine.receptors, n);
-                            part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
-                            others.push(part);
-                        }
-                        let all: Vec<&InputRing> = std::iter::once(mine).chain(&others).collect();
-                        InputRing::save_concat(&all, &mut ww)?;
-                    }
-                    _ => {
-                        let Some(mine) = w.get::<SynapseTable>(e) else { continue };
-                        let mut others = Vec::new();
-                        for (k, b) in parts.iter().enumerate().skip(1) {
-                            let mut src = b.as_slice();
-                            let mut r = StateReader::new(&mut src, b.len() as u64);
-                            let _rows = r.u64("rows").map_err(|err| bad(k, err))?;
-                            let rows: Vec<u32> = r.blob("row lengths").map_err(|err| bad(k, err))?;
-                            let mut part = table_like(mine, &rows);
-                            part.load_state(&mut r).map_err(|err| bad(k, err))?;
-                            others.push(part);
-                        }
-                        let all: Vec<&SynapseTable> = std::iter::once(mine).chain(&others).collect();
-                        SynapseTable::save_concat(&all, &mut ww)?;
+    Ok(whole)
+                })();
+                match decoded {
+                    Ok(whole) => out.push(((name, e), whole)),
+                    Err(err) => {
+                        failed = Some(err);
+                        out.push(((name, e), Vec::new()));
                     }
                 }
-                out.push(((name, e), whole));
             }
         }
-        Ok(out)
+        match failed {
+            Some(err) => Err(err),
+            None => Ok(out),
+        }
     }
 
     /// The scenario's definition of population entity `e`.
@@ -235,5 +263,42 @@ pub(super) fn skip_to_end(r: &mut StateReader<'_>) -> Result<(), StateError> {
         let len = r.u64("section length")?;
         let src = r.reserve(len, &format!("section `{name}`"))?;
         std::io::copy(&mut std::io::Read::take(src, len), &mut std::io::sink()).map_err(|err| StateError(format!("section `{name}`: {err}")))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two "processes" that send the same words (what this one sends, echoed).
+    #[derive(Debug)]
+    struct Echo;
+    impl Transport for Echo {
+        fn rank(&self) -> usize {
+            0
+        }
+        fn size(&self) -> usize {
+            2
+        }
+        fn all_gather(&self, mine: &[u32]) -> Vec<Vec<u32>> {
+            vec![mine.to_vec(), mine.to_vec()]
+        }
+        fn all_max(&self, _: &mut [u64]) {}
+        fn all_sum(&self, v: &mut [u64]) {
+            v.iter_mut().for_each(|x| *x *= 2);
+        }
+    }
+
+    /// Bytes of any length come back whole, in one round or in many (a round of 16 bytes
+    /// over 2 processes: 8 bytes each), including empty and odd lengths.
+    #[test]
+    fn bytes_gather_in_rounds() {
+        for len in [0usize, 1, 3, 7, 8, 9, 31, 100] {
+            let mine: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
+            for round in [16, 1 << 30] {
+                let got = gather_bytes_in(&Echo, &mine, round);
+                assert_eq!(got, vec![mine.clone(), mine.clone()], "{len} bytes, rounds of {round}");
+            }
+        }
     }
 }

@@ -22,6 +22,7 @@
 
 use std::ops::Range;
 
+use burn::module::Param;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::Tensor;
 use burn::tensor::backend::AutodiffBackend;
@@ -77,6 +78,17 @@ struct Forward {
 /// What a partition hands back: the gradient of each spike tensor it received.
 type Backward = Vec<Option<Tensor<Inner, 2>>>;
 
+/// The parameters as fresh leaves of their own (same ids, same values), for one
+/// micro-batch in one partition: graphs that shared the parameters' leaves would be one
+/// graph in burn's autodiff, and a backward pass run while another micro-batch's graph is
+/// alive (in this partition or on another thread) would take part of it (seen: missing
+/// and differing gradients).
+fn fresh(params: &Params<CpuTrain>) -> Params<CpuTrain> {
+    let leaf2 = |p: &Param<Tensor<CpuTrain, 2>>| Param::initialized(p.id, Tensor::from_inner(p.val().inner()).require_grad());
+    let leaf1 = |p: &Param<Tensor<CpuTrain, 1>>| Param::initialized(p.id, Tensor::from_inner(p.val().inner()).require_grad());
+    Params { weights: params.weights.iter().map(leaf2).collect(), plif_w: params.plif_w.iter().map(leaf1).collect() }
+}
+
 /// One micro-batch's result in the last partition: its loss (scaled) and outputs.
 pub struct MicroResult {
     /// Its loss times `n_m / n`.
@@ -113,6 +125,11 @@ pub fn batch_gradients(
             .map(|q| {
                 let (rows, layers) = (&rows, pipe.partitions[q].clone());
                 let last = q + 1 == parts;
+                // Whether this partition's spikes carry a gradient: it received tracked
+                // spikes, or a layer of it has a trainable input or a PLIF τ.
+                let tracked = q > 0
+                    || net.spec.edges.iter().zip(&net.fixed).any(|(e, f)| f.is_none() && layers.contains(&e.to))
+                    || net.spec.layers[layers.clone()].iter().any(|l| matches!(l.form, crate::net::NeuronForm::Plif { .. }));
                 // Partition q receives from q − 1 on fwd_rx[q] and bwd... from q + 1 on bwd_rx[q].
                 let (rx_f, rx_b) = (fwd_rx[q].clone(), bwd_rx[q].clone());
                 let tx_f = (!last).then(|| fwd_tx[q + 1].clone());
@@ -120,9 +137,12 @@ pub fn batch_gradients(
                 scope.spawn(move || {
                     let mut grads = Vec::with_capacity(rows.len());
                     let mut results = Vec::new();
-                    // Kept for the backward pass: each micro-batch's sent spikes and the leaves.
-                    let mut kept: Vec<(Vec<Option<Tensor<CpuTrain, 2>>>, Vec<Option<Tensor<CpuTrain, 2>>>)> = Vec::new();
+                    // Kept for the backward pass: each micro-batch's sent spikes, the leaves it
+                    // received, and its parameters' leaves.
+                    type Kept = (Vec<Option<Tensor<CpuTrain, 2>>>, Vec<Option<Tensor<CpuTrain, 2>>>, Params<CpuTrain>);
+                    let mut kept: Vec<Kept> = Vec::new();
                     for r in rows {
+                        let params = fresh(params);
                         let mb_masks: Vec<Option<Tensor<CpuTrain, 2>>> = masks.iter().map(|m| m.as_ref().map(|m| m.clone().narrow(0, r.start, r.len()))).collect();
                         let (mut run, leaves) = if q == 0 {
                             let run = net.start_layers(|t| input(r.clone(), t), pass);
@@ -134,7 +154,7 @@ pub fn batch_gradients(
                             let run = LayerRun { x_all: Tensor::from_inner(f.x_all), batch: r.len(), spikes: leaves.clone(), membrane: None };
                             (run, leaves)
                         };
-                        net.run_layer_range(params, &mut run, layers.clone(), pass, &mb_masks);
+                        net.run_layer_range(&params, &mut run, layers.clone(), pass, &mb_masks);
                         if last {
                             let output = net.readout(run, pass);
                             let mut l = loss(&output, r.clone());
@@ -146,7 +166,7 @@ pub fn batch_gradients(
                             if let Some(tx) = &tx_b {
                                 let _ = tx.send(leaves.iter().map(|s| s.as_ref().and_then(|s| s.grad(&g))).collect());
                             }
-                            grads.push(GradientsParams::from_grads(g, params));
+                            grads.push(GradientsParams::from_grads(g, &params));
                             results.push(MicroResult { loss: value, output });
                         } else {
                             let sent: Vec<Option<Tensor<CpuTrain, 2>>> = run.spikes.clone();
@@ -154,11 +174,11 @@ pub fn batch_gradients(
                             if tx_f.as_ref().is_some_and(|tx| tx.send(msg).is_err()) {
                                 return (grads, results);
                             }
-                            kept.push((sent, leaves));
+                            kept.push((sent, leaves, params));
                         }
                     }
                     // The backward passes of the partitions before the last, in micro-batch order.
-                    for (sent, leaves) in kept {
+                    for (sent, leaves, params) in kept {
                         let Ok(back) = rx_b.recv() else { break };
                         let mut sur: Option<Tensor<CpuTrain, 1>> = None;
                         for (s, g) in sent.iter().zip(back) {
@@ -169,15 +189,20 @@ pub fn batch_gradients(
                                 None => term,
                             });
                         }
-                        let Some(sur) = sur else {
+                        // (Nothing to differentiate: no spike sent was tracked, e.g. a first
+                        // partition without trainable parameters.)
+                        let Some(sur) = sur.filter(|_| tracked) else {
                             grads.push(GradientsParams::new());
+                            if let Some(tx) = &tx_b {
+                                let _ = tx.send(vec![None; leaves.len()]);
+                            }
                             continue;
                         };
                         let g = sur.backward();
                         if let Some(tx) = &tx_b {
                             let _ = tx.send(leaves.iter().map(|s| s.as_ref().and_then(|s| s.grad(&g))).collect());
                         }
-                        grads.push(GradientsParams::from_grads(g, params));
+                        grads.push(GradientsParams::from_grads(g, &params));
                     }
                     (grads, results)
                 })

@@ -40,7 +40,18 @@ fn grad_bits(params: &Params<CpuTrain>, g: &GradientsParams) -> Vec<Vec<u32>> {
 /// whole batch's.
 #[test]
 fn two_partitions_give_the_gradients_of_one() {
-    let sim = sim(&["train.dropout.hidden=0.2"]);
+    gradients_of_one(&["train.dropout.hidden=0.2"], true);
+}
+
+/// The same when the first partition has nothing to train (`fc1` fixed): it receives
+/// gradients it cannot use, and hands nothing back.
+#[test]
+fn a_first_partition_without_parameters_passes() {
+    gradients_of_one(&["train.trainable=[\"fc2\"]"], false);
+}
+
+fn gradients_of_one(overrides: &[&str], dropout: bool) {
+    let sim = sim(overrides);
     let cfg = sim.world.resource::<TrainConfig>().clone();
     let spec = NetSpec::from_sim(&sim, &cfg).unwrap();
     let classes = spec.layers[spec.output].size;
@@ -51,7 +62,7 @@ fn two_partitions_give_the_gradients_of_one() {
     let idx: Vec<usize> = (0..32).map(|i| i * 7 % 1400).collect();
     let labels: Vec<usize> = idx.iter().map(|&i| data.y[i]).collect();
     let masks = dropout_masks(&net, &cfg, &idx, 0, &device);
-    assert!(masks.iter().any(Option::is_some), "a dropout mask");
+    assert_eq!(masks.iter().any(Option::is_some), dropout, "dropout masks");
     let steps = cfg.steps as usize;
     let v_th = net.spec.layers[net.spec.output].v_th;
     let pass = Pass { readout: cfg.loss.readout(), ..Pass::new(steps, cfg.surrogate, cfg.detach_reset) };
