@@ -36,11 +36,6 @@ pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
     }
 }
 
-/// Shard `k` of `count`'s range of a population of `n` neurons.
-pub(crate) fn shard_range(k: usize, count: usize, n: usize) -> std::ops::Range<usize> {
-    k * n / count..(k + 1) * n / count
-}
-
 /// What a sharded run cannot do yet, named (`docs/sharding.md`).
 fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     let refuse = |what: String| Err(Error::Input(format!("{}: split into {} shards: {what} (not sharded yet; see docs/sharding.md)", scenario.path.display(), opts.shards)));
@@ -79,7 +74,7 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
 
 /// Builds the world of `scenario` (which is left as it was: it can build again); with
 /// `opts.shards > 1`, the world of shard `shard`: every population's range of neurons
-/// ([`shard_range`]), their incoming synapses (targets as population indices, the ring
+/// (`PopulationDef::shard_range`), their incoming synapses (targets as population indices, the ring
 /// from `SynapseTable::target_first`), and the
 /// monitors in shard 0 only (after the exchange every shard sees every spike).
 /// `held`: the synapses of the shards this process built before (each projection's count

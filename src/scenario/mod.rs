@@ -143,7 +143,7 @@ impl PopulationDef {
                 let at = |i: usize| if i == 0 { 0 } else if i == count { self.size } else { b[i - 1] };
                 at(k)..at(k + 1)
             }
-            _ => crate::build::shard_range(k, count, self.size),
+            _ => k * self.size / count..(k + 1) * self.size / count,
         }
     }
 }
