@@ -253,8 +253,7 @@ pub(crate) fn gather_weights(clock: Res<Clock>, mut link: ResMut<ShardLink>, mut
             lens.push(Vec::new());
             continue;
         };
-        let rows = t.csr.row_ptr.len().saturating_sub(1);
-        lens.push((0..rows).map(|r| t.csr.row(r).len() as u32).collect::<Vec<u32>>());
+        lens.push(t.row_lengths());
         // CSR order is row order.
         values.extend_from_slice(&t.weight);
     }

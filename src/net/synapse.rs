@@ -289,6 +289,12 @@ impl SynapseTable {
         self.csr.len()
     }
 
+    /// The number of synapses of each source row (what a shard sends so that rows can be
+    /// put back together in one world's order).
+    pub fn row_lengths(&self) -> Vec<u32> {
+        self.csr.row_ptr.windows(2).map(|r| (r[1] - r[0]) as u32).collect()
+    }
+
     /// One world's index of synapse `k` (its index in this table in one world; in a shard,
     /// where the table numbers its own synapses from 0, the index the synapse has in the
     /// whole projection's table): what a rule keys random streams by.

@@ -94,10 +94,6 @@ fn table_like(template: &SynapseTable, rows: &[u32]) -> SynapseTable {
     t.with_kernel_index(template.kernel_index.as_ref().map(|_| vec![0; n]))
 }
 
-fn row_lengths(t: &SynapseTable) -> Vec<u32> {
-    t.csr.row_ptr.windows(2).map(|r| (r[1] - r[0]) as u32).collect()
-}
-
 fn as_u32s(bytes: &[u8]) -> Vec<u32> {
     bytes.chunks(4).map(|c| u32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect()
 }
@@ -127,7 +123,7 @@ impl Sim {
                     },
                     _ => match w.get::<SynapseTable>(e) {
                         Some(t) => {
-                            let rows = row_lengths(t);
+                            let rows = t.row_lengths();
                             sw.u64(rows.len() as u64)?;
                             sw.blob(&rows)?;
                             t.save_state(&mut sw)?;
@@ -238,7 +234,7 @@ impl Sim {
                 split!(InputRing, |m: &InputRing, k| InputRing::new(m.depth, m.receptors, pop.shard_range(k, size).len()))
             }
             _ => {
-                let mine = self.world.get::<SynapseTable>(e).map(row_lengths).unwrap_or_default();
+                let mine = self.world.get::<SynapseTable>(e).map(SynapseTable::row_lengths).unwrap_or_default();
                 let words: Vec<u8> = mine.iter().flat_map(|x| x.to_le_bytes()).collect();
                 let rows: Vec<Vec<u32>> = gather_bytes(p, &words).iter().map(|b| as_u32s(b)).collect();
                 split!(SynapseTable, |m: &SynapseTable, k: usize| table_like(m, &rows[k]))

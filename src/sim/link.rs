@@ -168,7 +168,7 @@ fn global_rows(worlds: &mut [(World, Schedule, crate::build::Built)], local: &[u
             continue;
         }
         let lengths = |w: &World, b: &crate::build::Built| -> Vec<u32> {
-            w.get::<SynapseTable>(b.projections[i]).map_or_else(Vec::new, |t| t.csr.row_ptr.windows(2).map(|r| (r[1] - r[0]) as u32).collect())
+            w.get::<SynapseTable>(b.projections[i]).map_or_else(Vec::new, SynapseTable::row_lengths)
         };
         // Every shard's row lengths, in shard order.
         let all: Vec<Vec<u32>> = match process {
