@@ -83,6 +83,12 @@ fn plastic_scenario_files_in_shards_equal_one_world() {
         // Event-driven SRM0 populations beside clock-driven ones (the event network runs
         // whole in every shard; each adds its own neurons' inputs).
         ("cosim_mixed.toml", "150 ms", false),
+        // Every target's initial mean weight gathered from the shards (`Shards::gather`).
+        ("spaic_meta_nearest_online_stdp.toml", "100 ms", true),
+        // Shared kernels: each entry's sums exact, over every shard (`EntrySums`).
+        ("spaic_conv2d_stdp.toml", "100 ms", true),
+        ("stdp_norse_conv2d.toml", "100 ms", true),
+        ("reward_conv2d.toml", "150 ms", true),
     ];
     for &(file, stop, learns) in files {
         let set = format!("simulation.t_stop={stop}");
@@ -107,22 +113,54 @@ fn plastic_scenario_files_in_shards_equal_one_world() {
     }
 }
 
+/// Rules whose step needs values that other shards hold (`net::plastic::Shards`): sums
+/// over the whole projection, exact and rounded once (`sf_stdp` with `f_w = "normalized"`,
+/// every shared-kernel rule) and every target's initial mean weight, gathered (`meta_*`),
+/// in 2, 3 and 4 shards: one world's spikes and learned weights.
+#[test]
+fn rules_that_need_other_shards_values_equal_one_world() {
+    // The plastic network of `plastic_rules_in_shards_equal_one_world`: `in` (axonal
+    // delays) and `few` (onto 11 neurons that most shards do not hold) with `sf_stdp`
+    // normalised, `rec` (targets from inside shard 0, dendritic delays) with
+    // `meta_nearest_online_stdp`.
+    let stdp = "plasticity = { rule = \"stdp\", tau_pre = \"20 ms\", tau_post = \"20 ms\", a_pre = \"0.05 mV\", a_post = \"-0.055 mV\", w_min = \"0 mV\", w_max = \"3 mV\" }";
+    let dendritic = "plasticity = { rule = \"stdp\", delay = \"dendritic\", tau_pre = \"15 ms\", tau_post = \"25 ms\", a_pre = \"0.02 mV\", a_post = \"-0.021 mV\", w_min = \"0 mV\", w_max = \"1 mV\" }";
+    assert!(PLASTIC.matches(stdp).count() == 2 && PLASTIC.contains(dendritic));
+    let reducing = PLASTIC
+        .replace(stdp, "plasticity = { rule = \"sf_stdp\", tau_pre = 200, tau_post = 150, learning_rate = 0.5, f_w = \"normalized\" }")
+        .replace(dendritic, "plasticity = { rule = \"meta_nearest_online_stdp\", Apost = \"0.02 mV\", Apre = \"0.01 mV\", w_max = \"1 mV\", delay = \"dendritic\" }");
+    let cases: Vec<(&str, Box<dyn Fn() -> Scenario>)> = vec![
+        ("sf_stdp normalized and meta_nearest_online_stdp", Box::new(|| load(&reducing))),
+        ("meta_nearest_online_stdp", Box::new(|| load_file("spaic_meta_nearest_online_stdp.toml", &["simulation.t_stop=60 ms"], None))),
+        ("conv2d_stdp", Box::new(|| load_file("spaic_conv2d_stdp.toml", &["simulation.t_stop=60 ms"], None))),
+        ("conv2d_rstdp", Box::new(|| load_file("reward_conv2d.toml", &["simulation.t_stop=60 ms"], None))),
+    ];
+    for (what, sc) in &cases {
+        let one = run_all(build(sc(), EngineKind::Cpu, 1));
+        let (want, weights) = (outcome(&one), every_weight(&one));
+        assert!(every_weight(&build(sc(), EngineKind::Cpu, 1)) != weights, "{what}: nothing learned");
+        for k in [2, 3, 4] {
+            let sim = run_all(sharded(sc(), k));
+            assert!(outcome(&sim) == want, "{what}: {k} shards differ from one world");
+            assert!(every_weight(&sim) == weights, "{what}: {k} shards learned other weights");
+        }
+    }
+}
+
 /// What a shard cannot give one world's bits for is refused with the reason, and a
 /// network that learns exchanges every step.
 #[test]
 fn what_rules_cannot_do_in_shards_is_refused() {
     let refused = |sc: Scenario| builder().build(sc, &RunOptions { shards: 2, ..Default::default() }).err().expect("refused").to_string();
-    for (file, why) in [
-        ("spaic_meta_nearest_online_stdp.toml", "mean weight from the whole projection"),
-        ("stdp_norse_conv2d.toml", "shared kernel"),
-        ("tempotron_patterns.toml", "[tempotron]"),
-    ] {
+    for (file, why) in [("tempotron_patterns.toml", "[tempotron]")] {
         let e = refused(load_file(file, &[], None));
         assert!(e.contains(why) && e.contains("not sharded yet"), "{file}: {e}");
     }
-    let normalized = std::fs::read_to_string(scenario_path("stdp_two_inputs.toml")).unwrap().replace("learning_rate = 1e-3", "learning_rate = 1e-3, f_w = \"normalized\"");
-    let e = refused(load(&normalized));
-    assert!(e.contains("sums |w| over the whole projection"), "{e}");
+    // conv2d_stdp keeps each synapse's eligibility in its component without a shared kernel.
+    let unshared = std::fs::read_to_string(scenario_path("stdp_two_inputs.toml")).unwrap().replace("{ rule = \"sf_stdp\", tau_pre = 10, tau_post = 10, learning_rate = 1e-3 }", "{ rule = \"conv2d_stdp\" }");
+    assert!(unshared.contains("conv2d_stdp"), "the rule was replaced");
+    let e = refused(load(&unshared));
+    assert!(e.contains("conv2d_stdp") && e.contains("without a shared kernel"), "{e}");
     let e = builder().build(load(PLASTIC), &RunOptions { shards: 2, exchange_every: 2, ..Default::default() }).err().expect("refused").to_string();
     assert!(e.contains("projection `in` has a learning rule") && e.contains("exchange every step"), "{e}");
 }

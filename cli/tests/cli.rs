@@ -112,7 +112,7 @@ fn plugins_in_shards_write_the_files_of_one_world() {
         let r = bin().args(["run", &scenario(file), "--quiet", "--set", stop, "--out"]).arg(&out).args(extra).output().unwrap();
         (out, r)
     };
-    for file in ["stdp_song2000.toml", "spaic_nearest_online_stdp.toml", "spaic_postpre_int_stdp.toml", "reward_pathways.toml", "reward_rate_difference.toml", "stdp_two_inputs.toml", "syn_tsodyks_markram.toml", "cosim_mixed.toml"] {
+    for file in ["stdp_song2000.toml", "spaic_nearest_online_stdp.toml", "spaic_postpre_int_stdp.toml", "reward_pathways.toml", "reward_rate_difference.toml", "stdp_two_inputs.toml", "syn_tsodyks_markram.toml", "cosim_mixed.toml", "spaic_meta_nearest_online_stdp.toml", "stdp_norse_conv2d.toml"] {
         let (one, r) = run(file, &format!("{file}.one"), &[]);
         assert!(r.status.success(), "{file}: {}", String::from_utf8_lossy(&r.stderr));
         let files: Vec<String> = std::fs::read_dir(&one).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|f| f.ends_with(".npy")).collect();
@@ -129,7 +129,7 @@ fn plugins_in_shards_write_the_files_of_one_world() {
             }
         }
     }
-    for (file, why) in [("spaic_meta_nearest_online_stdp.toml", "mean weight"), ("stdp_norse_conv2d.toml", "shared kernel"), ("tempotron_patterns.toml", "[tempotron]")] {
+    for (file, why) in [("tempotron_patterns.toml", "[tempotron]")] {
         let (_, r) = run(file, &format!("{file}.refused"), &["--shards", "2"]);
         assert_eq!(r.status.code(), Some(2), "{file}");
         let err = String::from_utf8_lossy(&r.stderr);

@@ -46,7 +46,7 @@ fn mpi_processes_write_the_files_of_one_process() {
     let text = std::fs::read_to_string(scenario("delayed_recurrent.toml")).unwrap();
     std::fs::write(&weights, format!("{text}\n[[monitor]]\nname = \"w\"\nkind = \"weights\"\nprojection = \"exc\"\nevery = \"20 ms\"\nsynapses = [0, 100]\nbins = 8\n")).unwrap();
     let weights = weights.to_str().unwrap().to_string();
-    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), (weights.as_str(), "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..])] {
+    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), (weights.as_str(), "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..]), ("spaic_meta_nearest_online_stdp.toml", "100 ms", &["2"][..]), ("spaic_conv2d_stdp.toml", "100 ms", &["3"][..])] {
         let set = format!("simulation.t_stop={stop}");
         let path = if Path::new(file).is_absolute() { file.to_string() } else { scenario(file) };
         let one = tmp.path().join(format!("{file}.one"));

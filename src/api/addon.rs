@@ -95,6 +95,14 @@ pub trait AddonConfig: Send + Sync {
     fn in_shards(&self) -> Result<(), &'static str> {
         Err("does not say that it can run in shards (`AddonConfig::in_shards`)")
     }
+    /// On a projection that shares a kernel (`conv2d`), whether it gives one world's bits
+    /// in a sharded network: every shard holds the whole kernel and the synapses onto its
+    /// own targets, so a rule must sum each entry's changes over every shard's synapses
+    /// (`net::plastic::EntrySums`) for every shard's copy to learn the same. Refused unless
+    /// the add-on says so.
+    fn kernel_in_shards(&self) -> bool {
+        false
+    }
 }
 
 /// A sub-table of projections and the key that selects an add-on in it.

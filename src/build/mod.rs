@@ -57,13 +57,17 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     // in the table, per-neuron state from one world's indices and spikes, no sums over
     // other targets' synapses, nothing keyed by a synapse's index).
     for p in &scenario.projections {
-        if let Some((a, why)) = p.addons.iter().find_map(|a| a.config.in_shards().err().map(|w| (a, w))) {
-            return refuse(format!("projection `{}`: its `{}` {why}", p.name, a.name));
-        }
-        // A kernel is shared by all the projection's synapses, in every shard: a rule would
-        // learn each shard's copy from that shard's synapses alone.
-        if p.kernel.is_some() && !p.addons.is_empty() {
-            return refuse(format!("projection `{}` learns a shared kernel", p.name));
+        for a in &p.addons {
+            // A kernel is shared by all the projection's synapses, in every shard: a rule
+            // that did not sum each entry over every shard would learn each shard's copy
+            // from that shard's synapses alone.
+            if p.kernel.is_some() {
+                if !a.config.kernel_in_shards() {
+                    return refuse(format!("projection `{}`: its `{}` learns a shared kernel from one shard's synapses", p.name, a.name));
+                }
+            } else if let Err(why) = a.config.in_shards() {
+                return refuse(format!("projection `{}`: its `{}` {why}", p.name, a.name));
+            }
         }
     }
     if let Some((name, why)) = scenario.tables.iter().find_map(|(n, t)| t.in_shards().err().map(|w| (n, w))) {

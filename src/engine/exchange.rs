@@ -8,36 +8,12 @@
 //! delay plus one step long, so no spike is due before it is delivered, and each target's
 //! sums keep the one-world order (`docs/sharding.md`).
 
-use std::time::Duration;
-
 use bevy_ecs::prelude::*;
 
 use crate::engine::Faults;
 use crate::net::synapse::SynapseTable;
+use crate::net::shard::{PATIENCE, receive};
 use crate::net::{Clock, FlushedSpikes, NeuronState, PendingStep, Population, ShardLink, ShardMessage, ShardSamples, ShardWeights, Spikes, StateStore, Watch, WindowReplay};
-
-/// How long a shard waits for another's spikes before it reports that shard as gone (a
-/// step never takes this long; a shard that panicked or stopped never sends).
-const PATIENCE: Duration = Duration::from_secs(600);
-
-/// Waiting for another shard's spikes: the shards of a step usually finish within
-/// microseconds of each other, and waking a sleeping thread costs tens of microseconds
-/// per step on a VM. So a shard first spins briefly, then yields its core (to the shard it
-/// waits for, when there are more shards than cores), and sleeps only after that.
-const SPINS: u32 = 1 << 8;
-const YIELDS: u32 = 1 << 12;
-
-fn receive(rx: &crossbeam_channel::Receiver<ShardMessage>) -> Result<ShardMessage, crossbeam_channel::RecvTimeoutError> {
-    for i in 0..SPINS + YIELDS {
-        match rx.try_recv() {
-            Ok(m) => return Ok(m),
-            Err(crossbeam_channel::TryRecvError::Disconnected) => return Err(crossbeam_channel::RecvTimeoutError::Disconnected),
-            Err(crossbeam_channel::TryRecvError::Empty) if i < SPINS => std::hint::spin_loop(),
-            Err(crossbeam_channel::TryRecvError::Empty) => std::thread::yield_now(),
-        }
-    }
-    rx.recv_timeout(PATIENCE)
-}
 
 #[expect(clippy::too_many_arguments, reason = "a bevy system's parameters")]
 pub(crate) fn exchange_spikes(

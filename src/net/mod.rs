@@ -3,7 +3,7 @@
 //! core saves it through the same section registry as a plugin's state.
 
 pub mod plastic;
-mod shard;
+pub(crate) mod shard;
 pub use shard::{ShardLink, ShardSamples, ShardWeights, WindowReplay};
 pub(crate) use shard::{PendingStep, ShardMessage, Watch, WeightWatch};
 pub mod synapse;

@@ -2,6 +2,7 @@
 //! spikes and state samples every step (`engine::exchange`, `docs/sharding.md`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bevy_ecs::prelude::*;
 
@@ -48,6 +49,10 @@ pub struct ShardLink {
     /// The network's weight monitors, in scenario order: at each sample every shard sends
     /// its synapses' weights to shard 0, which records them in one world's order.
     pub(crate) weight_watches: Vec<WeightWatch>,
+    /// The rules' collectives between shards of this process (`net::plastic::Shards`):
+    /// to and from shard `k` (`None` at this shard's own index, and between processes).
+    pub(crate) values_to: Vec<Option<crossbeam_channel::Sender<Vec<f64>>>>,
+    pub(crate) values_from: Vec<Option<crossbeam_channel::Receiver<Vec<f64>>>>,
 }
 
 /// A weight monitor as every shard sees it.
@@ -84,10 +89,45 @@ impl ShardLink {
         self.to.len()
     }
 
+    /// This shard's index.
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Every shard's `mine`, in shard order (this one's included), for a rule's collective
+    /// (`net::plastic::Shards`): every shard calls it at the same point of the same step,
+    /// so each channel carries the calls in one order. A shard that is gone (it panicked:
+    /// the run ends with its panic after this step) gives nothing.
+    pub(crate) fn all_gather_values(&self, mine: &[f64]) -> Vec<Vec<f64>> {
+        if let Some(p) = &self.process {
+            let words: Vec<u32> = mine.iter().flat_map(|x| [x.to_bits() as u32, (x.to_bits() >> 32) as u32]).collect();
+            return p.all_gather(&words).iter().map(|w| w.chunks_exact(2).map(|c| f64::from_bits(c[0] as u64 | (c[1] as u64) << 32)).collect()).collect();
+        }
+        for tx in self.values_to.iter().flatten() {
+            // A closed channel: that shard is gone (see above).
+            let _ = tx.send(mine.to_vec());
+        }
+        (0..self.count())
+            .map(|k| {
+                if k == self.index {
+                    return mine.to_vec();
+                }
+                let Some(rx) = self.values_from.get(k).and_then(Option::as_ref) else { return Vec::new() };
+                match receive(rx) {
+                    Ok(v) => v,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Vec::new(),
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                        panic!("shard {}: no values from shard {k} for a rule within {} s", self.index, PATIENCE.as_secs())
+                    }
+                }
+            })
+            .collect()
+    }
+
     /// A link of shard `index` with its channels; no window yet (every step).
     pub(crate) fn new(index: usize, populations: Vec<Entity>, encoders: Vec<Entity>, to: Vec<Option<crossbeam_channel::Sender<ShardMessage>>>, from: Vec<Option<crossbeam_channel::Receiver<ShardMessage>>>, watches: Vec<Watch>) -> Self {
         let dead = vec![false; to.len()];
-        ShardLink { index, populations, to, from, watches, dead, halted: false, encoders, window: 1, flush_at: u64::MAX, pending: Vec::new(), process: None, weight_watches: Vec::new() }
+        ShardLink { index, populations, to, from, watches, dead, halted: false, encoders, window: 1, flush_at: u64::MAX, pending: Vec::new(), process: None, weight_watches: Vec::new(), values_to: Vec::new(), values_from: Vec::new() }
     }
 }
 
@@ -182,4 +222,28 @@ impl ShardMessage {
         }
         next().is_none().then_some(ShardMessage { steps, stopped })
     }
+}
+
+/// How long a shard waits for another's message before it reports that shard as gone (a
+/// step never takes this long; a shard that panicked or stopped never sends).
+pub(crate) const PATIENCE: Duration = Duration::from_secs(600);
+
+/// Waiting for another shard's message: the shards of a step usually finish within
+/// microseconds of each other, and waking a sleeping thread costs tens of microseconds
+/// per step on a VM. So a shard first spins briefly, then yields its core (to the shard it
+/// waits for, when there are more shards than cores), and sleeps only after that.
+const SPINS: u32 = 1 << 8;
+const YIELDS: u32 = 1 << 12;
+
+/// The next message on `rx` (see [`SPINS`]), or why none came.
+pub(crate) fn receive<T>(rx: &crossbeam_channel::Receiver<T>) -> Result<T, crossbeam_channel::RecvTimeoutError> {
+    for i in 0..SPINS + YIELDS {
+        match rx.try_recv() {
+            Ok(m) => return Ok(m),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return Err(crossbeam_channel::RecvTimeoutError::Disconnected),
+            Err(crossbeam_channel::TryRecvError::Empty) if i < SPINS => std::hint::spin_loop(),
+            Err(crossbeam_channel::TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    rx.recv_timeout(PATIENCE)
 }

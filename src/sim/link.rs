@@ -29,12 +29,18 @@ pub(super) fn link_shards(
     type Channels<T> = Vec<Vec<Option<T>>>;
     let mut to: Channels<crossbeam_channel::Sender<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
     let mut from: Channels<crossbeam_channel::Receiver<crate::net::ShardMessage>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+    // And one per ordered pair for the rules' collectives (`net::plastic::Shards`).
+    let mut values_to: Channels<crossbeam_channel::Sender<Vec<f64>>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
+    let mut values_from: Channels<crossbeam_channel::Receiver<Vec<f64>>> = (0..count).map(|_| (0..count).map(|_| None).collect()).collect();
     if process.is_none() {
         for a in 0..count {
             for b in (0..count).filter(|&b| b != a) {
                 let (tx, rx) = crossbeam_channel::unbounded();
                 to[a][b] = Some(tx);
                 from[b][a] = Some(rx);
+                let (tx, rx) = crossbeam_channel::unbounded();
+                values_to[a][b] = Some(tx);
+                values_from[b][a] = Some(rx);
             }
         }
     }
@@ -62,6 +68,8 @@ pub(super) fn link_shards(
             .collect();
         let mut link = ShardLink::new(k, built.populations.clone(), built.encoders.clone(), to, from, watches);
         link.process = process.clone();
+        link.values_to = std::mem::take(&mut values_to[k]);
+        link.values_from = std::mem::take(&mut values_from[k]);
         link.weight_watches = scenario
             .monitors
             .iter()

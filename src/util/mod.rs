@@ -2,6 +2,7 @@
 //! the located TOML tree. Imports nothing else of the crate.
 
 pub mod error;
+pub mod exact;
 pub mod fsio;
 pub mod node;
 pub mod npy;

@@ -126,9 +126,17 @@ synapses = [1, 2000]
 "#;
 
 /// Every weight of projection `i` (bits), in one world's order: row by row, each shard's
-/// stretch of the row in shard order.
+/// stretch of the row in shard order; a shared kernel once (every shard's copy checked).
 pub fn weights(sim: &Sim, i: usize) -> Vec<u64> {
     let tables = sim.tables(i);
+    if tables[0].kernel_index.is_some() {
+        // A shared kernel: every shard holds (and must have learned) the same.
+        let kernel: Vec<u64> = tables[0].weight.iter().map(|w| w.to_bits()).collect();
+        for (k, t) in tables.iter().enumerate() {
+            assert!(t.weight.iter().map(|w| w.to_bits()).eq(kernel.iter().copied()), "shard {k}'s copy of the kernel of `{}` differs from shard 0's", t.name);
+        }
+        return kernel;
+    }
     let rows = tables[0].csr.row_ptr.len() - 1;
     let mut out = Vec::new();
     for r in 0..rows {

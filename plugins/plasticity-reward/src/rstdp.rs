@@ -18,7 +18,7 @@
 
 use bevy_ecs::prelude::{Component, World};
 use spikeworld::api::synapse::SynapseVarSpec;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TableAccum, TraceRing};
+use spikeworld::net::plastic::{DelaySite, EntrySums, PlasticStep, PlasticityRule, TableAccum, TraceRing};
 use spikeworld::prelude::*;
 use spikeworld_plasticity_stdp::{DELAY_KEY, Keys, TargetRange, finite, positive};
 
@@ -301,10 +301,12 @@ impl ProjectionAddon for Conv2dRstdpAddon {
         Ok(config(
             move |tb: &SynapseTable| {
                 let n = tb.weight.len();
-                Conv2dRstdp { core: Core::new(p, signal.clone(), site, range, n_src, tb), e: vec![0.0; n], plus: vec![0.0; n], minus: vec![0.0; n], shared: tb.kernel_index.is_some() }
+                Conv2dRstdp { core: Core::new(p, signal.clone(), site, range, n_src, tb), e: vec![0.0; n], sums: EntrySums::new(n), shared: tb.kernel_index.is_some() }
             },
             true,
-        ).not_in_shards("learns a shared kernel").into())
+        )
+        .kernel_in_shards()
+        .into())
     }
 }
 
@@ -314,8 +316,8 @@ pub struct Conv2dRstdp {
     core: Core,
     /// The eligibility of the last step, per kernel entry.
     e: Vec<f64>,
-    plus: Vec<f64>,
-    minus: Vec<f64>,
+    /// This step's sums per entry (exact, over every shard).
+    sums: EntrySums,
     shared: bool,
 }
 
@@ -337,17 +339,14 @@ impl PlasticityRule for Conv2dRstdp {
     fn step(&mut self, s: PlasticStep<'_>) {
         let r = self.core.traces(&s);
         let Some(ix) = s.table.kernel_index.take() else { return };
-        {
-            let (plus, minus) = (&mut self.plus, &mut self.minus);
-            self.core.eligibility(&s, |k, v, post| if post { plus[ix[k] as usize] += v } else { minus[ix[k] as usize] += v });
-        }
+        let sums = &mut self.sums;
+        self.core.eligibility(&s, |k, v, post| if post { sums.add_plus(ix[k] as usize, v) } else { sums.add_minus(ix[k] as usize, v) });
+        let (plus, minus) = sums.finish(s.shards);
         let c = self.core.p.lr * r;
-        for (((w, e), pl), mi) in s.table.weight.iter_mut().zip(self.e.iter_mut()).zip(self.plus.iter_mut()).zip(self.minus.iter_mut()) {
+        for (((w, e), pl), mi) in s.table.weight.iter_mut().zip(self.e.iter_mut()).zip(plus).zip(minus) {
             *w += c * *e;
             // SPAIC: bmm(Q, p_plus^T) + bmm(p_minus, P^T), each summed over positions.
             *e = *pl + *mi;
-            *pl = 0.0;
-            *mi = 0.0;
         }
         s.table.kernel_index = Some(ix);
     }

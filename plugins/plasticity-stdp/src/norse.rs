@@ -19,7 +19,7 @@
 //! reaching the synapse, z_post a postsynaptic one.
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
+use spikeworld::net::plastic::{DelaySite, EntrySums, PlasticStep, PlasticityRule, TraceRing};
 use spikeworld::prelude::*;
 
 use crate::{DELAY_KEY, Keys, TargetRange, config, finite, positive};
@@ -105,14 +105,17 @@ impl ProjectionAddon for Addon {
                     range,
                     x: TraceRing::new(n_src, depth, 0.0),
                     y: TraceRing::new(range.n, depth, 0.0),
-                    plus: vec![0.0; n],
-                    minus: if shared { vec![0.0; n] } else { Vec::new() },
+                    plus: if shared { Vec::new() } else { vec![0.0; n] },
+                    sums: shared.then(|| EntrySums::new(n)),
                     touched: Vec::new(),
                     mark: Vec::new(),
                 }
             },
             true,
-        ).in_shards().into())
+        )
+        .in_shards()
+        .kernel_in_shards()
+        .into())
     }
 }
 
@@ -178,9 +181,11 @@ pub struct NorseStdp {
     range: TargetRange,
     x: TraceRing,
     y: TraceRing,
-    /// Per weight: the sum of z_post * x this step (the minus sums too, on shared weights).
+    /// Per synapse: z_post * x this step (no shared kernel).
     plus: Vec<f64>,
-    minus: Vec<f64>,
+    /// Per shared kernel entry: this step's sums of z_post * x and z_pre * y, exact and
+    /// over every shard.
+    sums: Option<EntrySums>,
     touched: Vec<u32>,
     mark: Vec<f64>,
 }
@@ -240,13 +245,12 @@ impl PlasticityRule for NorseStdp {
                 t.weight = w;
             }
             Some(ix) => {
-                let (plus, minus) = (&mut self.plus, &mut self.minus);
-                ev.post(t, |e| plus[ix[e.k] as usize] += x.lagged(e.i as usize, e.pre_lag));
-                ev.pre(t, |e| minus[ix[e.k] as usize] += y.lagged(range.rel(e.j).expect("target in the selection"), e.post_lag));
-                for ((w, pl), mi) in t.weight.iter_mut().zip(plus.iter_mut()).zip(minus.iter_mut()) {
+                let sums = self.sums.as_mut().expect("entry sums on a shared kernel");
+                ev.post(t, |e| sums.add_plus(ix[e.k] as usize, x.lagged(e.i as usize, e.pre_lag)));
+                ev.pre(t, |e| sums.add_minus(ix[e.k] as usize, y.lagged(range.rel(e.j).expect("target in the selection"), e.post_lag)));
+                let (plus, minus) = sums.finish(s.shards);
+                for ((w, pl), mi) in t.weight.iter_mut().zip(plus).zip(minus) {
                     *w = p.bound(*w + (p.a_plus(*w) * *pl - p.a_minus(*w) * *mi));
-                    *pl = 0.0;
-                    *mi = 0.0;
                 }
                 t.kernel_index = Some(ix);
             }

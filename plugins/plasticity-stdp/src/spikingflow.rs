@@ -9,12 +9,14 @@
 //!   `w -= lr*f(w)*y` (f of the updated w); `inverse = true` swaps the signs (anti-STDP).
 //!
 //! `f_w`: `abs_eps` `|w| + 1e-6` (the default), `normalized` `|w| / (sum |w| + 1e-6)` (sum
-//! over the projection's synapses, recomputed before each of the two updates),
+//! over the projection's synapses, recomputed before each of the two updates, exactly and
+//! rounded once: `util::exact`; the same in any number of shards),
 //! `constant` `1`. The synapse sees the source's trace `d` steps back when the delay is
 //! axonal, the target's when it is dendritic. Costs O(synapses) per step.
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
+use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, Shards, TraceRing};
+use spikeworld::util::exact::ExactSum;
 use spikeworld::prelude::*;
 
 use crate::{DELAY_KEY, Keys, TargetRange, config, finite, positive};
@@ -77,15 +79,11 @@ impl ProjectionAddon for Addon {
         let rule = config(
             move |tb: &SynapseTable| {
                 let depth = tb.max_delay as usize + 1;
-                SfStdp { p, site, range, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), f: Vec::new() }
+                SfStdp { p, site, range, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), f: Vec::new(), sum: [ExactSum::new()] }
             },
             false,
         );
-        Ok(match f_w {
-            Fw::Normalized => rule.not_in_shards("with `f_w = \"normalized\"` sums |w| over the whole projection (a shard holds its own targets' synapses only)"),
-            Fw::AbsEps | Fw::Constant => rule.in_shards(),
-        }
-        .into())
+        Ok(rule.in_shards().into())
     }
 }
 
@@ -115,6 +113,7 @@ pub struct SfStdp {
     x: TraceRing,
     y: TraceRing,
     f: Vec<f64>,
+    sum: [ExactSum; 1],
 }
 
 impl Checkpoint for SfStdp {
@@ -128,15 +127,19 @@ impl Checkpoint for SfStdp {
     }
 }
 
-/// `f(w)` of every synapse into `f`.
-fn weight_fn(f_w: Fw, w: &[f64], f: &mut Vec<f64>) {
+/// `f(w)` of every synapse into `f`; the projection's `sum |w|` is exact, over every
+/// shard's synapses (`sum`: its accumulator).
+fn weight_fn(f_w: Fw, w: &[f64], f: &mut Vec<f64>, sum: &mut [ExactSum; 1], shards: Shards<'_>) {
     f.clear();
     match f_w {
         Fw::AbsEps => f.extend(w.iter().map(|x| x.abs() + 1e-6)),
         Fw::Constant => f.resize(w.len(), 1.0),
         Fw::Normalized => {
-            let sum = w.iter().map(|x| x.abs()).sum::<f64>() + 1e-6;
-            f.extend(w.iter().map(|x| x.abs() / sum));
+            w.iter().for_each(|x| sum[0].add(x.abs()));
+            shards.sum_exact(sum, f);
+            let total = f[0] + 1e-6;
+            f.clear();
+            f.extend(w.iter().map(|x| x.abs() / total));
         }
     }
 }
@@ -145,9 +148,9 @@ impl SfStdp {
     /// `w += sign * lr * f(w) * trace` on every synapse, with the trace of the source
     /// (`pre`) or of the target, as the synapse sees it (the target's ring's newest slot is
     /// the last step's until it is updated in this step).
-    fn apply(&mut self, t: &mut SynapseTable, pre: bool, sign: f64) {
+    fn apply(&mut self, t: &mut SynapseTable, pre: bool, sign: f64, shards: Shards<'_>) {
         let (lr, range, site) = (self.p.lr, self.range, self.site);
-        weight_fn(self.p.f_w, &t.weight, &mut self.f);
+        weight_fn(self.p.f_w, &t.weight, &mut self.f, &mut self.sum, shards);
         let rows = t.csr.row_ptr.len().saturating_sub(1);
         for i in 0..rows {
             for k in t.csr.row(i) {
@@ -178,23 +181,23 @@ impl PlasticityRule for SfStdp {
         // SpikingFlow: trace += -trace/tau + spike, evaluated in its order.
         self.x.step(pre_spk, &mut mark, |v, z| v + (-v / tau + z));
         let post_spk = s.post_now.iter().filter_map(|&j| range.rel(j));
-        let t = s.table;
+        let (t, shards) = (s.table, s.shards);
         if !self.p.updater {
             self.f = mark;
             // w -= lr f(w) y, with y of the last step (the post trace not yet updated).
-            self.apply(t, false, -1.0);
+            self.apply(t, false, -1.0, shards);
             let mut mark = std::mem::take(&mut self.f);
             let tau = self.p.tau_post;
             self.y.step(post_spk, &mut mark, |v, z| v + (-v / tau + z));
             self.f = mark;
-            self.apply(t, true, 1.0);
+            self.apply(t, true, 1.0, shards);
         } else {
             let tau = self.p.tau_post;
             self.y.step(post_spk, &mut mark, |v, z| v + (-v / tau + z));
             self.f = mark;
             let first = if self.p.inverse { -1.0 } else { 1.0 };
-            self.apply(t, true, first);
-            self.apply(t, false, -first);
+            self.apply(t, true, first, shards);
+            self.apply(t, false, -first, shards);
         }
     }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Syn, Trial, run, scenario_text, shaped_text};
+use common::{Syn, Trial, fsum, run, scenario_text, shaped_text};
 
 const SPARSE: &str = "rule = \"pairwise_bernoulli\"\np = 0.5";
 const DENSE: &str = "rule = \"all_to_all\"";
@@ -70,10 +70,8 @@ fn f_w(fw: Fw, w: &[f64]) -> Vec<f64> {
         Fw::AbsEps => w.iter().map(|x| x.abs() + 1e-6).collect(),
         Fw::Constant => vec![1.0; w.len()],
         Fw::Normalized => {
-            let mut sum = 0.0;
-            for x in w {
-                sum += x.abs();
-            }
+            // Exact, rounded once (the rule's sum is the same in any number of shards).
+            let sum = fsum(w.iter().map(|x| x.abs()));
             w.iter().map(|x| x.abs() / (sum + 1e-6)).collect()
         }
     }
@@ -224,13 +222,15 @@ fn reference_norse(tr: &Trial, p: Norse, dendritic: bool) -> Vec<Vec<f64>> {
                 }
             }
             Some(kernel) => {
-                let (mut plus, mut minus) = (vec![0.0; w.len()], vec![0.0; w.len()]);
+                // Each entry's terms, summed exactly (as the rule does, so that shards agree).
+                let (mut plus, mut minus) = (vec![Vec::new(); w.len()], vec![Vec::new(); w.len()]);
                 for k in 0..n {
-                    plus[kernel[k]] += zpost[k] * x[k];
-                    minus[kernel[k]] += y[k] * zpre[k];
+                    plus[kernel[k]].push(zpost[k] * x[k]);
+                    minus[kernel[k]].push(y[k] * zpre[k]);
                 }
                 for c in 0..w.len() {
-                    w[c] = p.bound(w[c] + (p.a_plus(w[c]) * plus[c] - p.a_minus(w[c]) * minus[c]));
+                    let (pl, mi) = (fsum(plus[c].iter().copied()), fsum(minus[c].iter().copied()));
+                    w[c] = p.bound(w[c] + (p.a_plus(w[c]) * pl - p.a_minus(w[c]) * mi));
                 }
             }
         }
@@ -272,5 +272,37 @@ fn norse_conv2d_shared_kernel() {
     let text = shaped_text("shape = [1, 5, 5]", "shape = [2, 3, 3]", 18, "rule = \"conv2d\"\nkernel_size = 3", "\"1 ms\"", &p.toml(""), STEPS);
     let tr = run(&text);
     assert_eq!(tr.w0.len(), 18, "2 kernels of 3 x 3");
-    tr.check(&reference_norse(&tr, p, false), 1e-12, "norse conv2d");
+    tr.check(&reference_norse(&tr, p, false), 0.0, "norse conv2d");
+}
+
+/// The rules' exact sums (`util::exact`, a superaccumulator) against CPython's `fsum`
+/// (Shewchuk's partials, `spikeworld::testing::fsum`), two independent exact algorithms:
+/// both signs, cancellation, magnitudes from 2^-1074 to 2^1000.
+#[test]
+fn exact_sums_agree_with_fsum() {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for trial in 0..20_000 {
+        let n = 1 + (next() % 40) as usize;
+        // A few binades per trial (values that interact), somewhere in the whole range.
+        // (Exponent fields 0, subnormal, to 2023, 2^1000.)
+        let base = next() % 2000;
+        let v: Vec<f64> = (0..n)
+            .map(|_| {
+                let r = next();
+                let field = (base + r % 60).min(2023);
+                f64::from_bits(field << 52 | next() >> 12 | (r & 1) << 63)
+            })
+            .collect();
+        let mut acc = spikeworld::util::exact::ExactSum::new();
+        v.iter().for_each(|&x| acc.add(x));
+        let want = fsum(v.iter().copied());
+        let want = if want == 0.0 { 0.0 } else { want };
+        assert_eq!(acc.value().to_bits(), want.to_bits(), "trial {trial}: {v:?}");
+    }
 }

@@ -20,6 +20,7 @@ pub struct Rule<F> {
     bytes_per_synapse: usize,
     synapse_vars: Vec<SynapseVarSpec>,
     in_shards: Result<(), &'static str>,
+    kernel_in_shards: bool,
 }
 
 /// A rule whose component `f` makes from the built synapse table; by default it works on
@@ -31,7 +32,7 @@ where
     C: Component,
     F: Fn(&SynapseTable) -> C + Send + Sync + 'static,
 {
-    Rule { f, shared_weights: false, bytes_per_synapse: 0, synapse_vars: Vec::new(), in_shards: Err(NOT_DECLARED) }
+    Rule { f, shared_weights: false, bytes_per_synapse: 0, synapse_vars: Vec::new(), in_shards: Err(NOT_DECLARED), kernel_in_shards: false }
 }
 
 const NOT_DECLARED: &str = "does not say that it can run in shards (`Rule::in_shards`)";
@@ -70,6 +71,13 @@ impl<F> Rule<F> {
         self.in_shards = Ok(());
         self
     }
+    /// On a shared kernel it gives one world's bits in a sharded network: it sums each
+    /// entry's changes over every shard's synapses (`net::plastic::EntrySums`), and its
+    /// component's per-entry state is the same in every shard.
+    pub fn kernel_in_shards(mut self) -> Self {
+        self.kernel_in_shards = true;
+        self
+    }
     /// It cannot run in a sharded network, for `reason` (said after the rule's name:
     /// "sums over the whole projection").
     pub fn not_in_shards(mut self, reason: &'static str) -> Self {
@@ -100,6 +108,9 @@ where
     }
     fn in_shards(&self) -> Result<(), &'static str> {
         self.in_shards
+    }
+    fn kernel_in_shards(&self) -> bool {
+        self.kernel_in_shards
     }
 }
 

@@ -21,16 +21,18 @@ use std::collections::BTreeMap;
 
 mod config;
 mod pending;
+mod shards;
 
 pub use config::{Rule, rule, rule_config};
 pub use pending::TableAccum;
+pub use shards::{EntrySums, Shards};
 
 use bevy_ecs::prelude::*;
 use bevy_ecs::system::SystemState;
 
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
 use crate::net::synapse::{Delays, SynapseTable};
-use crate::net::{Clock, RunInfo, SpikeHistory, Spikes};
+use crate::net::{Clock, Population, RunInfo, ShardLink, SpikeHistory, Spikes};
 use crate::registry::SimBuilder;
 
 /// Where a projection's delay lies, for its plasticity rule.
@@ -407,6 +409,9 @@ pub struct PlasticStep<'a> {
     pub events: SynapseEvents<'a>,
     /// Neuromodulators (reward).
     pub modulators: &'a Modulators,
+    /// The other shards of a partitioned network (one world: none), for a rule that needs
+    /// values they hold.
+    pub shards: Shards<'a>,
 }
 
 impl PlasticStep<'_> {
@@ -437,15 +442,16 @@ pub trait PlasticityRule: Component<Mutability = bevy_ecs::component::Mutable> +
 /// Runs every projection's rule `R` (projections are independent: the order does not
 /// matter).
 fn apply_rule<R: PlasticityRule>(
-    clock: Res<Clock>,
-    info: Res<RunInfo>,
-    modulators: Res<Modulators>,
+    (clock, info, modulators, link): (Res<Clock>, Res<RunInfo>, Res<Modulators>, Option<Res<ShardLink>>),
     mut q: Query<(&mut SynapseTable, &mut R)>,
-    hist: Query<(&Spikes, &SpikeHistory)>,
+    (hist, pops): (Query<(&Spikes, &SpikeHistory)>, Query<&Population>),
 ) {
     for (mut table, mut rule) in &mut q {
         let (Ok((pre_now, pre)), Ok((post_now, post))) = (hist.get(table.source), hist.get(table.target)) else { continue };
         let site = rule.delay_site();
+        // (A target is a population; its size otherwise.)
+        let own = pops.get(table.target).map_or((0, table.target_size as u32), |p| (p.first as u32, (p.first + p.size) as u32));
+        let shards = Shards { link: link.as_deref(), own, tag: xxhash_rust::xxh3::xxh3_64(table.name.as_bytes()) };
         let step = PlasticStep {
             step: clock.step,
             dt_ms: clock.dt_ms,
@@ -456,12 +462,17 @@ fn apply_rule<R: PlasticityRule>(
             post_now: &post_now.indices,
             events: SynapseEvents { step: clock.step, site, pre, post },
             modulators: &modulators,
+            shards,
         };
         rule.step(step);
     }
 }
 
-type RuleParams<R> = (Res<'static, Clock>, Res<'static, RunInfo>, Res<'static, Modulators>, Query<'static, 'static, (&'static mut SynapseTable, &'static mut R)>, Query<'static, 'static, (&'static Spikes, &'static SpikeHistory)>);
+type RuleParams<R> = (
+    (Res<'static, Clock>, Res<'static, RunInfo>, Res<'static, Modulators>, Option<Res<'static, ShardLink>>),
+    Query<'static, 'static, (&'static mut SynapseTable, &'static mut R)>,
+    (Query<'static, 'static, (&'static Spikes, &'static SpikeHistory)>, Query<'static, 'static, &'static Population>),
+);
 
 /// The rules some projection of this world uses, each with its cached system state, in the
 /// order their plugins registered them. One core system ([`run_rules`]) runs them: a rule
@@ -500,8 +511,8 @@ pub fn register_rule<R: PlasticityRule>(b: &mut SimBuilder, section: &'static st
         let mut state: SystemState<RuleParams<R>> = SystemState::new(w);
         w.get_resource_or_insert_with(ActiveRules::default).0.push(Box::new(move |w: &mut World| {
             // The parameters are the core's resources and components, always present.
-            if let Ok((clock, info, modulators, q, hist)) = state.get_mut(w) {
-                apply_rule::<R>(clock, info, modulators, q, hist);
+            if let Ok((res, q, hist)) = state.get_mut(w) {
+                apply_rule::<R>(res, q, hist);
             }
         }));
         Ok(())

@@ -17,7 +17,7 @@
 //! here padding has no synapse, so any padding works; SPAIC's needs padding 0).
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, TraceRing};
+use spikeworld::net::plastic::{DelaySite, EntrySums, PlasticStep, PlasticityRule, TraceRing};
 use spikeworld::prelude::*;
 
 use super::{spikes};
@@ -82,6 +82,9 @@ impl ProjectionAddon for Addon {
             move |tb: &SynapseTable| {
                 let depth = tb.max_delay as usize + 1;
                 let n = tb.weight.len();
+                // A shared entry sums many synapses' contributions (exactly: the same in
+                // any number of shards); an unshared one takes one of each kind a step.
+                let shared = tb.kernel_index.is_some();
                 Conv2dStdp {
                     p,
                     site,
@@ -89,13 +92,17 @@ impl ProjectionAddon for Addon {
                     x: TraceRing::new(n_src, depth, 0.0),
                     y: TraceRing::new(range.n, depth, 0.0),
                     e_prev: vec![0.0; n],
-                    plus: vec![0.0; n],
-                    minus: vec![0.0; n],
+                    sums: shared.then(|| EntrySums::new(n)),
+                    plus: if shared { Vec::new() } else { vec![0.0; n] },
+                    minus: if shared { Vec::new() } else { vec![0.0; n] },
                     mark: Vec::new(),
                 }
             },
             true,
-        ).not_in_shards("learns a shared kernel").into())
+        )
+        .kernel_in_shards()
+        .not_in_shards("keeps each synapse's eligibility in its component on a projection without a shared kernel")
+        .into())
     }
 }
 
@@ -109,7 +116,9 @@ pub struct Conv2dStdp {
     y: TraceRing,
     /// The eligibility of the previous step, per weight entry.
     e_prev: Vec<f64>,
-    /// This step's sums, per entry.
+    /// This step's sums, per shared entry, over every shard.
+    sums: Option<EntrySums>,
+    /// This step's sums, per synapse (no shared kernel).
     plus: Vec<f64>,
     minus: Vec<f64>,
     mark: Vec<f64>,
@@ -141,15 +150,27 @@ impl PlasticityRule for Conv2dStdp {
         for (w, e) in t.weight.iter_mut().zip(&self.e_prev) {
             *w += p.lr * e;
         }
-        let (x, y, plus, minus) = (&self.x, &self.y, &mut self.plus, &mut self.minus);
-        let ix = t.kernel_index.as_deref();
-        let entry = |k: usize| ix.map_or(k, |ix| ix[k] as usize);
-        ev.post(t, |e| plus[entry(e.k)] += x.lagged(e.i as usize, e.pre_lag));
-        ev.pre(t, |e| minus[entry(e.k)] += y.lagged(range.rel(e.j).expect("target in the selection"), e.post_lag));
-        for ((e, pl), mi) in self.e_prev.iter_mut().zip(plus.iter_mut()).zip(minus.iter_mut()) {
-            *e = p.a_plus * *pl + p.a_minus * *mi;
-            *pl = 0.0;
-            *mi = 0.0;
+        let (x, y) = (&self.x, &self.y);
+        let post_trace = |j: u32, lag: u32| y.lagged(range.rel(j).expect("target in the selection"), lag);
+        match (t.kernel_index.as_deref(), self.sums.as_mut()) {
+            (Some(ix), Some(sums)) => {
+                ev.post(t, |e| sums.add_plus(ix[e.k] as usize, x.lagged(e.i as usize, e.pre_lag)));
+                ev.pre(t, |e| sums.add_minus(ix[e.k] as usize, post_trace(e.j, e.post_lag)));
+                let (plus, minus) = sums.finish(s.shards);
+                for ((e, pl), mi) in self.e_prev.iter_mut().zip(plus).zip(minus) {
+                    *e = p.a_plus * *pl + p.a_minus * *mi;
+                }
+            }
+            _ => {
+                let (plus, minus) = (&mut self.plus, &mut self.minus);
+                ev.post(t, |e| plus[e.k] += x.lagged(e.i as usize, e.pre_lag));
+                ev.pre(t, |e| minus[e.k] += post_trace(e.j, e.post_lag));
+                for ((e, pl), mi) in self.e_prev.iter_mut().zip(plus.iter_mut()).zip(minus.iter_mut()) {
+                    *e = p.a_plus * *pl + p.a_minus * *mi;
+                    *pl = 0.0;
+                    *mi = 0.0;
+                }
+            }
         }
     }
 }

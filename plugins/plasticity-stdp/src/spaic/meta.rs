@@ -15,7 +15,7 @@
 //! without synapses; `aw_mean` = the mean of `w_mean`) and checkpointed.
 
 use bevy_ecs::prelude::Component;
-use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, SparseAccum, TraceRing};
+use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, Shards, SparseAccum, TraceRing};
 use spikeworld::prelude::*;
 
 use super::{stdp_dw, EXP_M1_30, EXP_M1_200, load_flag, save_flag, spikes};
@@ -97,7 +97,7 @@ impl ProjectionAddon for Addon {
                 }
             },
             false,
-        ).not_in_shards("sets each target's mean weight from the whole projection's (a shard holds its own targets' synapses only)").into())
+        ).in_shards().into())
     }
 }
 
@@ -149,7 +149,7 @@ fn mean(v: impl Iterator<Item = f64>) -> f64 {
 impl MetaNearestOnlineStdp {
     /// The w_mean drift and renormalisation, and the row rescale with `self.dw`, given the
     /// postsynaptic traces `y` (of the selection, now).
-    fn update(&mut self, t: &mut SynapseTable, y: &[f64]) {
+    fn update(&mut self, t: &mut SynapseTable, y: &[f64], shards: Shards<'_>) {
         let p = self.p;
         let mut w = std::mem::take(&mut t.weight);
         let ix = t.by_target();
@@ -159,9 +159,15 @@ impl MetaNearestOnlineStdp {
             &ix.syn[ix.ptr[j] as usize..ix.ptr[j + 1] as usize]
         };
         if !self.started {
-            for i in 0..range.n {
-                self.w_mean[i] = mean(row(i).iter().map(|&k| w[k as usize]));
-            }
+            // Each shard holds its own targets' synapses: their means, gathered in target
+            // order, are one world's `w_mean` (the same in every shard from then on: it
+            // changes by one world's traces only).
+            let own = shards.own_targets();
+            let first = (own.start.max(range.start) - range.start) as usize;
+            let end = (own.end.saturating_sub(range.start) as usize).clamp(first, range.n);
+            let mine: Vec<f64> = (first..end).map(|i| mean(row(i).iter().map(|&k| w[k as usize]))).collect();
+            self.w_mean = shards.gather(&mine);
+            assert_eq!(self.w_mean.len(), range.n, "every target's mean weight, from the shards");
             self.aw_mean = mean(self.w_mean.iter().copied());
             self.started = true;
         }
@@ -207,7 +213,7 @@ impl PlasticityRule for MetaNearestOnlineStdp {
             // every row rescaled.
             let zeros = vec![0.0; self.range.n];
             self.dw.clear();
-            self.update(s.table, &zeros);
+            self.update(s.table, &zeros, s.shards);
         }
         let (pre, post) = spikes(&s, self.range);
         self.x.step(pre, &mut self.mark, |x, z| p.pre_decay * x * le(z) + z);
@@ -215,7 +221,7 @@ impl PlasticityRule for MetaNearestOnlineStdp {
         self.dw.clear();
         stdp_dw(&mut self.dw, s.table, &s.events, (&self.x, &self.y), self.range, (p.a_post, p.a_pre));
         let y = std::mem::replace(&mut self.y, TraceRing::new(0, 1, 0.0));
-        self.update(s.table, y.now());
+        self.update(s.table, y.now(), s.shards);
         self.y = y;
     }
 }

@@ -162,3 +162,7 @@ impl Trial {
         assert!(changed * 2 > self.w0.len(), "{what}: only {changed} of {} weights changed", self.w0.len());
     }
 }
+
+/// CPython's `math.fsum`, for the references of rules whose sums are exact.
+#[allow(unused_imports, reason = "not every test binary sums")]
+pub use spikeworld::testing::fsum;
