@@ -119,6 +119,7 @@ fn plastic_scenario_files_in_shards_equal_one_world() {
 /// in 2, 3 and 4 shards: one world's spikes and learned weights.
 #[test]
 fn rules_that_need_other_shards_values_equal_one_world() {
+    let file_text = |f: &str| std::fs::read_to_string(scenario_path(f)).unwrap();
     // The plastic network of `plastic_rules_in_shards_equal_one_world`: `in` (axonal
     // delays) and `few` (onto 11 neurons that most shards do not hold) with `sf_stdp`
     // normalised, `rec` (targets from inside shard 0, dendritic delays) with
@@ -134,12 +135,20 @@ fn rules_that_need_other_shards_values_equal_one_world() {
         ("meta_nearest_online_stdp", Box::new(|| load_file("spaic_meta_nearest_online_stdp.toml", &["simulation.t_stop=60 ms"], None))),
         ("conv2d_stdp", Box::new(|| load_file("spaic_conv2d_stdp.toml", &["simulation.t_stop=60 ms"], None))),
         ("conv2d_rstdp", Box::new(|| load_file("reward_conv2d.toml", &["simulation.t_stop=60 ms"], None))),
+        // Shard 0 holds no feature (the kernel's targets): it still holds the kernel and
+        // takes part in every sum.
+        ("conv2d_stdp, shard 0 without targets", Box::new(|| load(&file_text("spaic_conv2d_stdp.toml").replace("model = \"lif\"\nparams = { tau_m = \"10 ms\"", "shard_bounds = [0]\nmodel = \"lif\"\nparams = { tau_m = \"10 ms\"").replace("t_stop = \"300 ms\"", "t_stop = \"60 ms\"")))),
+        // A selection that ends before the last shards' neurons.
+        ("meta_nearest_online_stdp onto neurons[:8]", Box::new(|| load(&file_text("spaic_meta_nearest_online_stdp.toml").replacen("to = \"neurons\"\nrule = \"fixed_indegree\"", "to = \"neurons[:8]\"\nrule = \"fixed_indegree\"",  1).replace("synapses = [0, 57, 399]", "synapses = [0, 57, 159]")))),
     ];
+    assert!(cases.iter().all(|(what, sc)| !what.contains("shard 0") || sc().text.contains("shard_bounds")), "the bounds were set");
+    assert!(cases.iter().all(|(what, sc)| !what.contains("[:8]") || sc().text.contains("neurons[:8]")), "the selection was set");
     for (what, sc) in &cases {
+        let shards: &[usize] = if what.contains("shard 0 without") { &[2] } else { &[2, 3, 4] };
         let one = run_all(build(sc(), EngineKind::Cpu, 1));
         let (want, weights) = (outcome(&one), every_weight(&one));
         assert!(every_weight(&build(sc(), EngineKind::Cpu, 1)) != weights, "{what}: nothing learned");
-        for k in [2, 3, 4] {
+        for &k in shards {
             let sim = run_all(sharded(sc(), k));
             assert!(outcome(&sim) == want, "{what}: {k} shards differ from one world");
             assert!(every_weight(&sim) == weights, "{what}: {k} shards learned other weights");

@@ -185,6 +185,9 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
         }
         keep_targets(&mut pairs, &targets);
         let (csr, kernel_index) = Csr::from_pairs_with_kernel(&pairs, n_src, p.to.start);
+        // A shard that holds none of a kernel's targets (or a rule that made no pair) still
+        // holds the whole kernel, as every shard does.
+        let kernel_index = kernel_index.or_else(|| p.kernel.is_some().then(Vec::new));
         drop(pairs);
         let const_delay = match p.delay_ms {
             ValueDist::Const(d) => Some((d / dt).round() as u32),

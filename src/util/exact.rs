@@ -32,7 +32,15 @@ pub struct ExactSum {
     empty: bool,
     /// The infinities and NaNs added (IEEE sum of them; `None`: none).
     special: Option<f64>,
+    /// The limbs that may be nonzero: `lo..=hi` (empty: `lo > hi`). Values of a few
+    /// binades touch three or four limbs, which is all a read or a clear then visits.
+    lo: usize,
+    hi: usize,
 }
+
+/// Adds after which [`ExactSum::value`] no longer takes its short way (limbs then may
+/// exceed 2^60, and three of them shifted no longer fit an `i128`).
+const SHORT_WAY_ADDS: u32 = 1 << 27;
 
 impl Default for ExactSum {
     fn default() -> Self {
@@ -49,7 +57,7 @@ impl std::fmt::Debug for ExactSum {
 impl ExactSum {
     /// Zero.
     pub fn new() -> Self {
-        ExactSum { limbs: [0; LIMBS], until_carry: ADDS_BEFORE_CARRY, empty: true, special: None }
+        ExactSum { limbs: [0; LIMBS], until_carry: ADDS_BEFORE_CARRY, empty: true, special: None, lo: LIMBS, hi: 0 }
     }
 
     /// Adds `x` exactly.
@@ -73,6 +81,8 @@ impl ExactSum {
         }
         self.until_carry -= 1;
         let (q, r) = ((shift / 32) as usize, shift % 32);
+        self.lo = self.lo.min(q);
+        self.hi = self.hi.max(q + 2);
         let m = (mant as u128) << r;
         let digits = [(m & 0xffff_ffff) as i64, ((m >> 32) & 0xffff_ffff) as i64, (m >> 64) as i64];
         if bits >> 63 == 0 {
@@ -94,6 +104,8 @@ impl ExactSum {
             self.limbs[i + 1] += c;
         }
         self.until_carry = ADDS_BEFORE_CARRY;
+        // (A negative sum's digits reach the top limb.)
+        (self.lo, self.hi) = (0, LIMBS - 1);
     }
 
     /// Whether nothing was added since the last clear.
@@ -111,6 +123,9 @@ impl ExactSum {
         if let Some(s) = self.special {
             return s;
         }
+        if let Some(v) = self.short_way() {
+            return v;
+        }
         self.carry();
         let negative = self.limbs[LIMBS - 1] < 0;
         // The magnitude's digits (the sum's negation, carried again, when it is negative).
@@ -126,7 +141,8 @@ impl ExactSum {
         let Some(h) = mag.iter().rposition(|&l| l != 0) else { return 0.0 };
         let magnitude = if h < 2 {
             // Below 2^64 units: the u64 → f64 conversion rounds to nearest, ties to even,
-            // and the scaling by a power of two is exact (the result is at most subnormal).
+            // and the scaling by a power of two is exact (subnormal results need no more
+            // than the 53 bits of a value below 2^53 units; larger ones are normal).
             let m = (mag[1] as u64) << 32 | mag[0] as u64;
             m as f64 * f64::from_bits(1)
         } else {
@@ -153,10 +169,32 @@ impl ExactSum {
         if negative { -magnitude } else { magnitude }
     }
 
+    /// The sum when at most three limbs hold it, with few adds since the last carry, and
+    /// its result is a normal number: the limbs as one `i128` (exact), rounded once by the
+    /// conversion to `f64` (to nearest, ties to even), scaled by a power of two (exact in
+    /// the normal range).
+    fn short_way(&self) -> Option<f64> {
+        let (lo, hi) = (self.lo, self.hi);
+        if hi > lo + 2 || !(2..=60).contains(&lo) || ADDS_BEFORE_CARRY - self.until_carry > SHORT_WAY_ADDS {
+            return None;
+        }
+        let total = (self.limbs[lo] as i128) + ((self.limbs[lo + 1] as i128) << 32) + ((self.limbs[lo + 2] as i128) << 64);
+        if total == 0 {
+            return Some(0.0);
+        }
+        // 2^(32 lo - 1074): at least 2^-1010 (so the result is normal) and at most
+        // 2^846 (so a value below 2^127 of it stays finite).
+        let scale = f64::from_bits(((32 * lo as i64 - 1074 + 1023) as u64) << 52);
+        Some(total as f64 * scale)
+    }
+
     /// Back to zero.
     pub fn clear(&mut self) {
         if !self.empty {
-            self.limbs = [0; LIMBS];
+            if self.lo <= self.hi {
+                self.limbs[self.lo..=self.hi].fill(0);
+            }
+            (self.lo, self.hi) = (LIMBS, 0);
             self.until_carry = ADDS_BEFORE_CARRY;
             self.special = None;
             self.empty = true;
@@ -309,6 +347,45 @@ mod tests {
         assert_eq!(sum(&[f64::MAX, e(970), -e(900)]), f64::MAX, "just below the tie at the top");
         assert_eq!(sum(&[f64::MAX, e(970)]), f64::INFINITY, "the tie at the top");
         assert_eq!(sum(&[-f64::MAX, -f64::MAX]), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn the_short_way_rounds_as_the_long_way() {
+        let e = |k: i32| 2f64.powi(k);
+        for sign in [1.0, -1.0] {
+            // All in limbs 31..=33 (values in [2^-30, 4)): the short way.
+            let mut a = ExactSum::new();
+            [1.0 + e(-52), 1.0].iter().for_each(|&x| a.add(sign * x));
+            assert!(a.short_way().is_some());
+            assert_eq!(a.value(), sign * 2.0, "a tie to the even 2");
+            let mut a = ExactSum::new();
+            [1.0 + e(-52), 1.0 + e(-51)].iter().for_each(|&x| a.add(sign * x));
+            assert!(a.short_way().is_some());
+            assert_eq!(a.value(), sign * (2.0 + e(-50)), "a tie to the even 2 + 2^-50");
+        }
+        // Random sets of a few binades anywhere: both ways agree.
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut short = 0;
+        for _ in 0..20_000 {
+            let base = next() % 2030;
+            let mut a = ExactSum::new();
+            for _ in 0..1 + next() % 30 {
+                let r = next();
+                a.add(f64::from_bits((base + r % 12) << 52 | next() >> 12 | (r & 1) << 63));
+            }
+            short += a.short_way().is_some() as u32;
+            let mut long = a.clone();
+            long.carry();
+            assert!(long.short_way().is_none());
+            assert_eq!(a.value().to_bits(), long.value().to_bits());
+        }
+        assert!(short > 10_000, "the short way was taken {short} times");
     }
 
     #[test]

@@ -163,7 +163,8 @@ impl MetaNearestOnlineStdp {
             // order, are one world's `w_mean` (the same in every shard from then on: it
             // changes by one world's traces only).
             let own = shards.own_targets();
-            let first = (own.start.max(range.start) - range.start) as usize;
+            // (A shard wholly before or after the selection holds none of it.)
+            let first = ((own.start.max(range.start) - range.start) as usize).min(range.n);
             let end = (own.end.saturating_sub(range.start) as usize).clamp(first, range.n);
             let mine: Vec<f64> = (first..end).map(|i| mean(row(i).iter().map(|&k| w[k as usize]))).collect();
             self.w_mean = shards.gather(&mine);
