@@ -138,6 +138,8 @@ fn rules_that_need_other_shards_values_equal_one_world() {
         // Shard 0 holds no feature (the kernel's targets): it still holds the kernel and
         // takes part in every sum.
         ("conv2d_stdp, shard 0 without targets", Box::new(|| load(&file_text("spaic_conv2d_stdp.toml").replace("model = \"lif\"\nparams = { tau_m = \"10 ms\"", "shard_bounds = [0]\nmodel = \"lif\"\nparams = { tau_m = \"10 ms\"").replace("t_stop = \"300 ms\"", "t_stop = \"60 ms\"")))),
+        // conv2d_stdp without a shared kernel: each synapse's eligibility in the table.
+        ("conv2d_stdp per synapse", Box::new(|| load(&PLASTIC.replace(stdp, "plasticity = { rule = \"conv2d_stdp\", lr = 0.05, A_plus = \"0.05 mV\", A_minus = \"-0.06 mV\" }")))),
         // A selection that ends before the last shards' neurons.
         ("meta_nearest_online_stdp onto neurons[:8]", Box::new(|| load(&file_text("spaic_meta_nearest_online_stdp.toml").replacen("to = \"neurons\"\nrule = \"fixed_indegree\"", "to = \"neurons[:8]\"\nrule = \"fixed_indegree\"",  1).replace("synapses = [0, 57, 399]", "synapses = [0, 57, 159]")))),
     ];
@@ -153,6 +155,16 @@ fn rules_that_need_other_shards_values_equal_one_world() {
             assert!(outcome(&sim) == want, "{what}: {k} shards differ from one world");
             assert!(every_weight(&sim) == weights, "{what}: {k} shards learned other weights");
         }
+        // Through a checkpoint mid-run (the rules' state, and the per-synapse eligibility in
+        // the table), written by the most shards and resumed by 2.
+        let k = *shards.last().unwrap();
+        let mid_step = one.end_step() / 2;
+        let mut mid = build(sc(), EngineKind::Cpu, 1);
+        mid.run_steps(mid_step);
+        let (many, resumed) = through_checkpoint(sc(), k, mid_step, &checkpoint_bytes(&mid), 2, &what.replace([' ', '[', ']', ':', ','], "_"));
+        for (sim, how) in [(&many, "straight on"), (&resumed, "resumed by 2 shards")] {
+            assert!(outcome(sim) == want && every_weight(sim) == weights, "{what}: {k} shards through a checkpoint, {how}: differs from one world");
+        }
     }
 }
 
@@ -165,11 +177,6 @@ fn what_rules_cannot_do_in_shards_is_refused() {
         let e = refused(load_file(file, &[], None));
         assert!(e.contains(why) && e.contains("not sharded yet"), "{file}: {e}");
     }
-    // conv2d_stdp keeps each synapse's eligibility in its component without a shared kernel.
-    let unshared = std::fs::read_to_string(scenario_path("stdp_two_inputs.toml")).unwrap().replace("{ rule = \"sf_stdp\", tau_pre = 10, tau_post = 10, learning_rate = 1e-3 }", "{ rule = \"conv2d_stdp\" }");
-    assert!(unshared.contains("conv2d_stdp"), "the rule was replaced");
-    let e = refused(load(&unshared));
-    assert!(e.contains("conv2d_stdp") && e.contains("without a shared kernel"), "{e}");
     let e = builder().build(load(PLASTIC), &RunOptions { shards: 2, exchange_every: 2, ..Default::default() }).err().expect("refused").to_string();
     assert!(e.contains("projection `in` has a learning rule") && e.contains("exchange every step"), "{e}");
 }

@@ -43,6 +43,9 @@ pub struct AddonCtx {
     pub tgt_start: usize,
     /// Dimension of the target receptor (the unit of weights and of what synapses add).
     pub receptor_dim: crate::util::units::Dim,
+    /// The projection shares a kernel (`rule = "conv2d"`): its weights are the kernel's
+    /// entries, each used by many synapses (`SynapseTable::kernel_index`).
+    pub shared_kernel: bool,
 }
 
 /// One kind of sub-table entry, registered by a plugin.

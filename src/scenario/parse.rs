@@ -316,7 +316,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             None => ValueDist::Const(0.0),
         };
         let key = entity_key("projection", &name);
-        let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len(), tgt_start: to.start, receptor_dim: wdim };
+        let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len(), tgt_start: to.start, receptor_dim: wdim, shared_kernel: kernel.is_some() };
         let addons = parse_addons(&mut t, reg, &actx)?;
         let synapse = addons.iter().find(|a| a.table == "synapse").map_or("static", |a| a.name).to_string();
         if kernel.is_some()

@@ -17,6 +17,7 @@
 //! here padding has no synapse, so any padding works; SPAIC's needs padding 0).
 
 use bevy_ecs::prelude::Component;
+use spikeworld::api::synapse::SynapseVarSpec;
 use spikeworld::net::plastic::{DelaySite, EntrySums, PlasticStep, PlasticityRule, TraceRing};
 use spikeworld::prelude::*;
 
@@ -78,12 +79,13 @@ impl ProjectionAddon for Addon {
         let dt = ctx.dt_ms;
         let p = Params { lr, decay_plus: (-dt / tau_plus).exp(), decay_minus: (-dt / tau_minus).exp(), a_plus, a_minus, spike };
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
-        Ok(config(
+        let rule = config(
             move |tb: &SynapseTable| {
                 let depth = tb.max_delay as usize + 1;
                 let n = tb.weight.len();
                 // A shared entry sums many synapses' contributions (exactly: the same in
-                // any number of shards); an unshared one takes one of each kind a step.
+                // any number of shards), and its eligibility is the rule's; an unshared one
+                // takes one of each kind a step, and its eligibility is the synapse's.
                 let shared = tb.kernel_index.is_some();
                 Conv2dStdp {
                     p,
@@ -91,7 +93,8 @@ impl ProjectionAddon for Addon {
                     range,
                     x: TraceRing::new(n_src, depth, 0.0),
                     y: TraceRing::new(range.n, depth, 0.0),
-                    e_prev: vec![0.0; n],
+                    e_prev: if shared { vec![0.0; n] } else { Vec::new() },
+                    e_var: tb.var(ELIGIBILITY.name),
                     sums: shared.then(|| EntrySums::new(n)),
                     plus: if shared { Vec::new() } else { vec![0.0; n] },
                     minus: if shared { Vec::new() } else { vec![0.0; n] },
@@ -99,12 +102,13 @@ impl ProjectionAddon for Addon {
                 }
             },
             true,
-        )
-        .kernel_in_shards()
-        .not_in_shards("keeps each synapse's eligibility in its component on a projection without a shared kernel")
-        .into())
+        );
+        Ok(if ctx.shared_kernel { rule.kernel_in_shards() } else { rule.synapse_var(ELIGIBILITY).in_shards() }.into())
     }
 }
+
+/// Each synapse's eligibility of the previous step, on a projection without a shared kernel.
+const ELIGIBILITY: SynapseVarSpec = SynapseVarSpec { name: "eligibility", initial: 0.0, doc: "the eligibility of the last step, applied in this one" };
 
 /// `conv2d_stdp` on one projection.
 #[derive(Component)]
@@ -114,8 +118,10 @@ pub struct Conv2dStdp {
     range: TargetRange,
     x: TraceRing,
     y: TraceRing,
-    /// The eligibility of the previous step, per weight entry.
+    /// The eligibility of the previous step, per kernel entry (a shared kernel).
     e_prev: Vec<f64>,
+    /// The table's array of it, per synapse (no shared kernel).
+    e_var: Option<usize>,
     /// This step's sums, per shared entry, over every shard.
     sums: Option<EntrySums>,
     /// This step's sums, per synapse (no shared kernel).
@@ -147,7 +153,11 @@ impl PlasticityRule for Conv2dStdp {
         self.x.step(pre, &mut self.mark, |x, z| (p.spike - z) * (p.decay_plus * x) + z);
         self.y.step(post, &mut self.mark, |y, z| (p.spike - z) * (p.decay_minus * y) + z);
         let (t, ev, range) = (s.table, s.events, self.range);
-        for (w, e) in t.weight.iter_mut().zip(&self.e_prev) {
+        let e_prev = match self.e_var {
+            Some(v) => &t.vars[v],
+            None => &self.e_prev,
+        };
+        for (w, e) in t.weight.iter_mut().zip(e_prev) {
             *w += p.lr * e;
         }
         let (x, y) = (&self.x, &self.y);
@@ -165,7 +175,11 @@ impl PlasticityRule for Conv2dStdp {
                 let (plus, minus) = (&mut self.plus, &mut self.minus);
                 ev.post(t, |e| plus[e.k] += x.lagged(e.i as usize, e.pre_lag));
                 ev.pre(t, |e| minus[e.k] += post_trace(e.j, e.post_lag));
-                for ((e, pl), mi) in self.e_prev.iter_mut().zip(plus.iter_mut()).zip(minus.iter_mut()) {
+                let e_prev = match self.e_var {
+                    Some(v) => &mut t.vars[v],
+                    None => &mut self.e_prev,
+                };
+                for ((e, pl), mi) in e_prev.iter_mut().zip(plus.iter_mut()).zip(minus.iter_mut()) {
                     *e = p.a_plus * *pl + p.a_minus * *mi;
                     *pl = 0.0;
                     *mi = 0.0;
