@@ -440,7 +440,8 @@ pub trait PlasticityRule: Component<Mutability = bevy_ecs::component::Mutable> +
 }
 
 /// Runs every projection's rule `R` (projections are independent: the order does not
-/// matter).
+/// matter to the bits; every shard visits them in the same order, as they spawn alike,
+/// which the collectives of [`Shards`] check by the projection's tag).
 fn apply_rule<R: PlasticityRule>(
     (clock, info, modulators, link): (Res<Clock>, Res<RunInfo>, Res<Modulators>, Option<Res<ShardLink>>),
     mut q: Query<(&mut SynapseTable, &mut R)>,
