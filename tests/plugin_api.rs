@@ -371,6 +371,18 @@ fn a_rule_returning_pairs_outside_its_populations_is_an_error() {
     let sc = Scenario::from_str(&text, Path::new("r.toml"), b.registry(), &LoadOptions::default()).unwrap();
     let e = b.build(sc, &RunOptions::default()).err().expect("must be refused").to_string();
     assert!(e.contains("connection rule `broken`") && e.contains("(1, 99999)") && e.contains("projection `drive`"), "{e}");
+    // Kernel entries from a rule that declared no kernel (its weights would be read as a
+    // kernel's).
+    b.add_connection_rule(spikeworld::api::connect::RuleSpec::new("stray_kernel", "", &[], stray_kernel));
+    let sc = Scenario::from_str(&base.replace("rule = \"fixed_indegree\"\nindegree = 30", "rule = \"stray_kernel\""), Path::new("r.toml"), b.registry(), &LoadOptions::default()).unwrap();
+    let e = b.build(sc, &RunOptions::default()).err().expect("must be refused").to_string();
+    assert!(e.contains("connection rule `stray_kernel`") && e.contains("declared no kernel"), "{e}");
+}
+
+fn stray_kernel(_: &spikeworld::api::connect::ConnectCtx, _: &Params) -> Result<spikeworld::api::connect::Pairs, String> {
+    let mut p = spikeworld::api::connect::Pairs::default();
+    p.push_shared(0, 0, 0);
+    Ok(p)
 }
 
 /// A resource whose saved bytes change between two calls (it counts its saves).

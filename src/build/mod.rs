@@ -182,6 +182,8 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
             if let Some(k) = pairs.kernel.iter().find(|&&k| k as usize >= len) {
                 return Err(bad_rule(format!("returned kernel entry {k} of a kernel of {len}")));
             }
+        } else if !pairs.kernel.is_empty() {
+            return Err(bad_rule(format!("gave kernel entries for its pairs but declared no kernel ({} entries)", pairs.kernel.len())));
         }
         keep_targets(&mut pairs, &targets);
         let (csr, kernel_index) = Csr::from_pairs_with_kernel(&pairs, n_src, p.to.start);

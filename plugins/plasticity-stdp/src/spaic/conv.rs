@@ -62,7 +62,7 @@ impl ProjectionAddon for Addon {
         "conv2d_stdp"
     }
     fn doc(&self) -> &'static str {
-        "SPAIC Conv2d_STDP: nearest traces decaying by exp(-dt/tau); eligibility per kernel entry = A_plus*sum(s_post*x_pre) + A_minus*sum(x_post*s_pre) over the positions sharing it; W += lr*eligibility one step later; conv2d (shared kernel) or any projection"
+        "SPAIC Conv2d_STDP: nearest traces decaying by exp(-dt/tau); eligibility per kernel entry = A_plus*sum(s_post*x_pre) + A_minus*sum(x_post*s_pre) over the positions sharing it; W += lr*eligibility one step later; conv2d (shared kernel) or any projection (then per synapse)"
     }
     fn keys(&self) -> &'static [ParamSpec] {
         KEYS
@@ -87,6 +87,8 @@ impl ProjectionAddon for Addon {
                 // any number of shards), and its eligibility is the rule's; an unshared one
                 // takes one of each kind a step, and its eligibility is the synapse's.
                 let shared = tb.kernel_index.is_some();
+                // (`AddonCtx::shared_kernel` declared the array exactly when there is no kernel.)
+                debug_assert!(shared || tb.var(ELIGIBILITY.name).is_some(), "conv2d_stdp: no eligibility array on a projection without a kernel");
                 Conv2dStdp {
                     p,
                     site,
