@@ -100,8 +100,9 @@ impl ShardLink {
     /// the run ends with its panic after this step) gives nothing.
     pub(crate) fn all_gather_values(&self, mine: &[f64]) -> Vec<Vec<f64>> {
         if let Some(p) = &self.process {
-            let words: Vec<u32> = mine.iter().flat_map(|x| [x.to_bits() as u32, (x.to_bits() >> 32) as u32]).collect();
-            return p.all_gather(&words).iter().map(|w| w.chunks_exact(2).map(|c| f64::from_bits(c[0] as u64 | (c[1] as u64) << 32)).collect()).collect();
+            let mut words = Vec::with_capacity(2 * mine.len());
+            push_f64_words(&mut words, mine);
+            return p.all_gather(&words).iter().map(|w| w.chunks_exact(2).map(|c| f64_of_words(c[0], c[1])).collect()).collect();
         }
         for tx in self.values_to.iter().flatten() {
             // A closed channel: that shard is gone (see above).
@@ -186,10 +187,7 @@ impl ShardMessage {
                 w.extend_from_slice(l);
             }
             w.push(samples.len() as u32);
-            for x in samples {
-                let b = x.to_bits();
-                w.extend([b as u32, (b >> 32) as u32]);
-            }
+            push_f64_words(&mut w, samples);
         }
         w
     }
@@ -215,13 +213,23 @@ impl ShardMessage {
             let n = next()? as usize;
             let mut samples = Vec::with_capacity(n.min(w.len()));
             for _ in 0..n {
-                let (lo, hi) = (next()? as u64, next()? as u64);
-                samples.push(f64::from_bits(lo | hi << 32));
+                let (lo, hi) = (next()?, next()?);
+                samples.push(f64_of_words(lo, hi));
             }
             steps.push((lists, samples));
         }
         next().is_none().then_some(ShardMessage { steps, stopped })
     }
+}
+
+/// `xs` as [`Transport`] words: two per value, its bits' low half first.
+fn push_f64_words(w: &mut Vec<u32>, xs: &[f64]) {
+    w.extend(xs.iter().flat_map(|x| [x.to_bits() as u32, (x.to_bits() >> 32) as u32]));
+}
+
+/// The value [`push_f64_words`] wrote as `lo`, `hi`.
+fn f64_of_words(lo: u32, hi: u32) -> f64 {
+    f64::from_bits(lo as u64 | (hi as u64) << 32)
 }
 
 /// How long a shard waits for another's message before it reports that shard as gone (a

@@ -79,7 +79,7 @@ impl ProjectionAddon for Addon {
         let rule = config(
             move |tb: &SynapseTable| {
                 let depth = tb.max_delay as usize + 1;
-                SfStdp { p, site, range, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), f: Vec::new(), sum: [ExactSum::new()] }
+                SfStdp { p, site, range, x: TraceRing::new(n_src, depth, 0.0), y: TraceRing::new(range.n, depth, 0.0), f: Vec::new(), sum: ExactSum::new() }
             },
             false,
         );
@@ -113,7 +113,7 @@ pub struct SfStdp {
     x: TraceRing,
     y: TraceRing,
     f: Vec<f64>,
-    sum: [ExactSum; 1],
+    sum: ExactSum,
 }
 
 impl Checkpoint for SfStdp {
@@ -129,16 +129,14 @@ impl Checkpoint for SfStdp {
 
 /// `f(w)` of every synapse into `f`; the projection's `sum |w|` is exact, over every
 /// shard's synapses (`sum`: its accumulator).
-fn weight_fn(f_w: Fw, w: &[f64], f: &mut Vec<f64>, sum: &mut [ExactSum; 1], shards: Shards<'_>) {
+fn weight_fn(f_w: Fw, w: &[f64], f: &mut Vec<f64>, sum: &mut ExactSum, shards: Shards<'_>) {
     f.clear();
     match f_w {
         Fw::AbsEps => f.extend(w.iter().map(|x| x.abs() + 1e-6)),
         Fw::Constant => f.resize(w.len(), 1.0),
         Fw::Normalized => {
-            w.iter().for_each(|x| sum[0].add(x.abs()));
-            shards.sum_exact(sum, f);
-            let total = f[0] + 1e-6;
-            f.clear();
+            w.iter().for_each(|x| sum.add(x.abs()));
+            let total = shards.sum_exact_one(sum) + 1e-6;
             f.extend(w.iter().map(|x| x.abs() / total));
         }
     }

@@ -452,7 +452,9 @@ fn apply_rule<R: PlasticityRule>(
         let site = rule.delay_site();
         // (A target is a population; its size otherwise.)
         let own = pops.get(table.target).map_or((0, table.target_size as u32), |p| (p.first as u32, (p.first + p.size) as u32));
-        let shards = Shards { link: link.as_deref(), own, tag: xxhash_rust::xxh3::xxh3_64(table.name.as_bytes()) };
+        let link = link.as_deref();
+        let tag = link.map_or(0, |_| xxhash_rust::xxh3::xxh3_64(table.name.as_bytes()));
+        let shards = Shards { link, own, tag };
         let step = PlasticStep {
             step: clock.step,
             dt_ms: clock.dt_ms,

@@ -19,7 +19,8 @@ pub struct Shards<'a> {
     pub(crate) link: Option<&'a ShardLink>,
     /// The target population's neurons this world holds.
     pub(crate) own: (u32, u32),
-    /// The projection's tag (its name's hash): every shard's call must carry the same.
+    /// The projection's tag (its name's hash; 0 in one world): every shard's call must
+    /// carry the same.
     pub(crate) tag: u64,
 }
 
@@ -50,6 +51,18 @@ impl Shards<'_> {
             }
         }
         out
+    }
+
+    /// [`Shards::sum_exact`] of one sum.
+    pub fn sum_exact_one(&self, sum: &mut ExactSum) -> f64 {
+        if self.count() == 1 {
+            let v = sum.value();
+            sum.clear();
+            return v;
+        }
+        let mut out = Vec::with_capacity(1);
+        self.sum_exact(std::slice::from_mut(sum), &mut out);
+        out[0]
     }
 
     /// Each `sums[i]` over every shard, rounded once (one world: `sums[i]`'s value): one
