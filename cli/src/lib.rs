@@ -332,6 +332,11 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// ", 2 threads each" where the shards split their work over threads.
+fn each(threads: usize) -> String {
+    if threads > 1 { format!(", {threads} threads each") } else { String::new() }
+}
+
 fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
     if a.threads == 0 {
         return Err(Error::Input("--threads must be at least 1".into()));
@@ -525,10 +530,10 @@ fn run_and_write(
             EngineKind::Tensor => "tensor",
             EngineKind::Device => "device",
         },
-        match (m.shards, split) {
-            (1, _) => format!("{} thread(s)", opts.threads),
-            (k, true) => format!("{k} shards in {k} MPI processes, exchanging every {} steps", sim.exchange_window().unwrap_or(1)),
-            (k, false) => format!("{k} shards on their own threads, exchanging every {} steps", sim.exchange_window().unwrap_or(1)),
+        match (m.shards, split, sim.threads_per_shard()) {
+            (1, _, _) => format!("{} thread(s)", opts.threads),
+            (k, true, t) => format!("{k} shards in {k} MPI processes{}, exchanging every {} steps", each(t), sim.exchange_window().unwrap_or(1)),
+            (k, false, t) => format!("{k} shards on their own threads{}, exchanging every {} steps", each(t), sim.exchange_window().unwrap_or(1)),
         },
         m.seed,
         match &resumed_from {

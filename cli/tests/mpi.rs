@@ -83,6 +83,48 @@ fn mpi_processes_write_the_files_of_one_process() {
     }
 }
 
+/// Processes times threads: `mpirun -n 2 ... --mpi --threads 2` (each process's shard
+/// splits its update and delivery over 2 threads; COBA at 20,000 neurons, so that each
+/// shard's 10,000 split) writes one process's files on one thread.
+#[test]
+fn mpi_processes_with_threads_write_the_files_of_one_process() {
+    if !cfg!(feature = "mpi") {
+        return skip("the CLI was built without the `mpi` feature");
+    }
+    let Some(mpirun) = mpirun() else { return skip("mpirun is not installed") };
+    let bin = env!("CARGO_BIN_EXE_spikeworld");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = scenario("coba.toml");
+    let mut args = vec!["run", &path, "--quiet"];
+    for set in ["simulation.t_stop=60 ms", "population.P.size=20000", "projection.exc.from=P[:16000]", "projection.inh.from=P[16000:]", "projection.exc.p=0.004", "projection.inh.p=0.004"] {
+        args.extend(["--set", set]);
+    }
+    let one = tmp.path().join("one");
+    let r = Command::new(bin).args(&args).arg("--out").arg(&one).output().unwrap();
+    assert!(r.status.success(), "one process: {}", String::from_utf8_lossy(&r.stderr));
+    let out = tmp.path().join("n2t2");
+    let r = Command::new(&mpirun)
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .args(["-n", "2", "--oversubscribe", bin])
+        .args(&args[..2])
+        .args(["--mpi", "--threads", "2", "--out"])
+        .arg(&out)
+        .args(&args[2..])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "mpirun -n 2 --threads 2: {}\n{stdout}", String::from_utf8_lossy(&r.stderr));
+    let files = data_files(&one);
+    assert_eq!(data_files(&out), files);
+    for f in &files {
+        assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "mpirun -n 2 --threads 2: {f} differs from one process's");
+    }
+    let m = manifest(&out);
+    assert_eq!((m["shards"].as_u64(), m["threads"].as_u64()), (Some(2), Some(2)));
+    assert!(m["populations"]["P"]["spikes"].as_u64().unwrap() > 1000, "{}", m["populations"]);
+}
+
 /// Without the feature, `--mpi` says how to get it.
 #[test]
 fn without_the_feature_mpi_says_how_to_get_it() {

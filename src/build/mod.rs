@@ -42,9 +42,6 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     if opts.engine == EngineKind::Device {
         return refuse("shards run on the cpu and tensor engines (the device engine keeps its spikes on the device)".into());
     }
-    if opts.threads > 1 {
-        return refuse("each shard runs on one thread; use --threads 1".into());
-    }
     for p in &scenario.populations {
         if let Some((b, loc, key)) = &p.shard_bounds
             && b.len() + 1 != opts.shards

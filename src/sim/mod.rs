@@ -258,24 +258,14 @@ impl Sim {
             }
             return;
         }
-        let pool = self.world.get_resource::<CpuPool>().and_then(|p| p.pool.clone());
-        let (world, schedule) = (&mut self.world, &mut self.schedule);
-        let mut steps = || {
+        in_pool(&mut self.world, &mut self.schedule, |world, schedule| {
             for _ in 0..n {
                 if !world.resource::<Faults>().0.is_empty() || !go() {
                     break;
                 }
                 schedule.run(world);
             }
-        };
-        // NOTE: on several threads the steps run on a worker of the pool: the parallel
-        // parts of a step are then forks of that worker, which its idle siblings take up
-        // while still spinning; called from outside the pool, every part would be injected
-        // and the caller woken through a lock, tens of microseconds per hand-off here.
-        match pool {
-            Some(pool) => pool.install(steps),
-            None => steps(),
-        }
+        });
         crate::engine::device::sync(&mut self.world);
         crate::monitor::record_flushed_now(&mut self.world);
     }
@@ -302,23 +292,27 @@ impl Sim {
                 .into_iter()
                 .map(|mut p| {
                     s.spawn(move || {
-                        for _ in 0..n {
-                            if halted(&p.world) {
-                                break;
+                        in_pool(&mut p.world, &mut p.schedule, |world, schedule| {
+                            for _ in 0..n {
+                                if halted(world) {
+                                    break;
+                                }
+                                schedule.run(world);
                             }
-                            p.schedule.run(&mut p.world);
-                        }
+                        });
                         p
                     })
                 })
                 .collect();
             let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                for _ in 0..n {
-                    if halted(world) {
-                        break;
+                in_pool(world, schedule, |world, schedule| {
+                    for _ in 0..n {
+                        if halted(world) {
+                            break;
+                        }
+                        schedule.run(world);
                     }
-                    schedule.run(world);
-                }
+                })
             }));
             if mine.is_err() {
                 // Shard 0's world outlives its panic: dropping its links tells the others.
@@ -358,6 +352,13 @@ impl Sim {
     /// Shards the run is split into (1: one world), in this process or over processes.
     pub fn shards(&self) -> usize {
         self.world.get_resource::<ShardLink>().map_or(1, ShardLink::count)
+    }
+
+    /// Threads that split a world's update and delivery (`--threads`), the fewest of any
+    /// shard this process holds: 1 where no pool was started (nothing large enough to split).
+    pub fn threads_per_shard(&self) -> usize {
+        let threads = |w: &World| w.get_resource::<CpuPool>().and_then(|p| p.pool.as_ref().map(|p| p.current_num_threads())).unwrap_or(1);
+        self.peers.iter().map(|p| threads(&p.world)).fold(threads(&self.world), usize::min)
     }
 
     /// The processes a run is split over (one shard each; `None`: this process holds
@@ -500,5 +501,18 @@ impl Sim {
             }
         }
         out
+    }
+}
+
+/// Runs `steps` on a worker of the world's thread pool when it has one (`--threads` above
+/// 1), on this thread otherwise. Each shard has a pool of its own.
+// NOTE: on a worker, the parallel parts of a step are forks of that worker, which its
+// idle siblings take up while still spinning; called from outside the pool, every part
+// would be injected and the caller woken through a lock, tens of microseconds per
+// hand-off here.
+fn in_pool<R: Send>(world: &mut World, schedule: &mut Schedule, steps: impl FnOnce(&mut World, &mut Schedule) -> R + Send) -> R {
+    match world.get_resource::<CpuPool>().and_then(|p| p.pool.clone()) {
+        Some(pool) => pool.install(|| steps(world, schedule)),
+        None => steps(world, schedule),
     }
 }
