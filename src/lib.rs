@@ -39,7 +39,7 @@ pub mod prelude {
     pub use crate::api::run::{Delivery, EngineKind, RunOptions, TensorDevice};
     pub use crate::api::transport::{Processes, Transport};
     pub use crate::api::sets::SimSystems;
-    pub use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+    pub use crate::api::state::{Checkpoint, MergeParts, StateError, StateReader, StateWriter};
     pub use crate::api::synapse::{PreSpike, SpikeFilter, SynapseDynamics, SynapseStep, SynapseVarSpec};
     pub use crate::net::synapse::SynapseTable;
     pub use crate::net::{Clock, EntityLabel, Population, SpikeHistory, Spikes};

@@ -14,7 +14,7 @@ use crate::api::connect::RuleSpec;
 use crate::api::encoder::EncoderFactory;
 use crate::api::model::{MAX_VARS, NeuronDynamics, NeuronModel};
 use crate::api::sets::SimSystems;
-use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+use crate::api::state::{Checkpoint, MergeParts, StateError, StateReader, StateWriter};
 
 /// A plugin: one function that registers what it brings.
 pub trait Plugin {
@@ -88,7 +88,12 @@ pub struct StateSection {
     pub(crate) has: HasFn,
     pub(crate) save: SaveFn,
     pub(crate) load: LoadFn,
+    /// A resource split over shards: one world's section from the shards' parts.
+    pub(crate) merge: Option<MergeFn>,
 }
+
+/// [`MergeParts::merge_parts`] of a world's resource; `None` when the world has none.
+pub(crate) type MergeFn = fn(&World, &[&[u8]], &mut StateWriter<'_>) -> Option<std::io::Result<()>>;
 
 /// Whether an entity (or the world, for a resource) holds the section's state.
 pub(crate) type HasFn = fn(&World, Entity) -> bool;
@@ -96,12 +101,18 @@ pub(crate) type HasFn = fn(&World, Entity) -> bool;
 impl StateSection {
     /// Component `C`, saved for every entity of the simulation that holds it.
     pub(crate) fn component<C: Component<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(name: &'static str) -> Self {
-        StateSection { name, per_entity: true, has: has_component::<C>, save: save_component::<C>, load: load_component::<C> }
+        StateSection { name, per_entity: true, has: has_component::<C>, save: save_component::<C>, load: load_component::<C>, merge: None }
     }
 
     /// Resource `R`, saved once.
     pub(crate) fn resource<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(name: &'static str) -> Self {
-        StateSection { name, per_entity: false, has: has_resource::<R>, save: save_resource::<R>, load: load_resource::<R> }
+        StateSection { name, per_entity: false, has: has_resource::<R>, save: save_resource::<R>, load: load_resource::<R>, merge: None }
+    }
+
+    /// Resource `R`, split over shards: saved once, as one world's section merged from
+    /// every shard's part.
+    pub(crate) fn split_resource<R: Resource<Mutability = bevy_ecs::component::Mutable> + MergeParts>(name: &'static str) -> Self {
+        StateSection { merge: Some(merge_resource::<R>), ..Self::resource::<R>(name) }
     }
 }
 
@@ -127,6 +138,10 @@ fn load_component<C: Component<Mutability = bevy_ecs::component::Mutable> + Chec
 
 fn save_resource<R: Resource + Checkpoint>(w: &World, _: Entity, out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
     w.get_resource::<R>().map(|r| r.save_state(out))
+}
+
+fn merge_resource<R: Resource + MergeParts>(w: &World, parts: &[&[u8]], out: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+    w.get_resource::<R>().map(|r| r.merge_parts(parts, out))
 }
 
 fn load_resource<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(w: &mut World, _: Entity, inp: &mut StateReader<'_>) -> Option<Result<(), StateError>> {
@@ -368,6 +383,13 @@ impl SimBuilder {
     /// Saves resource `R` into checkpoints under section `name`, with the same checks.
     pub fn add_resource_state<R: Resource<Mutability = bevy_ecs::component::Mutable> + Checkpoint>(&mut self, name: &'static str) -> &mut Self {
         self.add_section(StateSection::resource::<R>(name))
+    }
+
+    /// Saves resource `R`, which each shard of a partitioned network holds a part of, into
+    /// checkpoints under section `name`: one world's section, merged from the shards'
+    /// parts ([`MergeParts`]), with the same checks.
+    pub fn add_split_resource_state<R: Resource<Mutability = bevy_ecs::component::Mutable> + MergeParts>(&mut self, name: &'static str) -> &mut Self {
+        self.add_section(StateSection::split_resource::<R>(name))
     }
 
     /// For tests: the schedules this builder makes order the systems that no constraint

@@ -80,8 +80,8 @@ fn plastic_scenario_files_in_shards_equal_one_world() {
         ("syn_low_pass.toml", "100 ms", false),
         ("syn_gaussian_linear.toml", "100 ms", false),
         ("spikingflow_chain.toml", "1002 ms", false),
-        // Event-driven SRM0 populations beside clock-driven ones (the event network runs
-        // whole in every shard; each adds its own neurons' inputs).
+        // Event-driven SRM0 populations beside clock-driven ones (each shard steps its own
+        // event neurons; their spikes are exchanged; checkpoints merge the parts).
         ("cosim_mixed.toml", "150 ms", false),
         // Every target's initial mean weight gathered from the shards (`Shards::gather`).
         ("spaic_meta_nearest_online_stdp.toml", "100 ms", true),

@@ -1,6 +1,7 @@
 //! A network split over MPI processes (`mpirun -n K spikeworld run SCENARIO --mpi`, one
 //! shard per process) writes the files one process writes, byte for byte: delays
-//! (exchange windows), COBA, a weight monitor, and a learning rule. Needs the CLI
+//! (exchange windows), COBA, a weight monitor, learning rules, and event-driven populations
+//! (the event network split over the processes). Needs the CLI
 //! built with `--features mpi` and OpenMPI (`bash scripts/install-mpi.sh`); `.ci/run` runs
 //! it so. Built without them, the test says so on stderr (uncaptured) and passes.
 
@@ -46,7 +47,7 @@ fn mpi_processes_write_the_files_of_one_process() {
     let text = std::fs::read_to_string(scenario("delayed_recurrent.toml")).unwrap();
     std::fs::write(&weights, format!("{text}\n[[monitor]]\nname = \"w\"\nkind = \"weights\"\nprojection = \"exc\"\nevery = \"20 ms\"\nsynapses = [0, 100]\nbins = 8\n")).unwrap();
     let weights = weights.to_str().unwrap().to_string();
-    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), (weights.as_str(), "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..]), ("spaic_meta_nearest_online_stdp.toml", "100 ms", &["2"][..]), ("spaic_conv2d_stdp.toml", "100 ms", &["3"][..])] {
+    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), (weights.as_str(), "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..]), ("spaic_meta_nearest_online_stdp.toml", "100 ms", &["2"][..]), ("spaic_conv2d_stdp.toml", "100 ms", &["3"][..]), ("cosim_mixed.toml", "150 ms", &["2", "3"][..])] {
         let set = format!("simulation.t_stop={stop}");
         let path = if Path::new(file).is_absolute() { file.to_string() } else { scenario(file) };
         let one = tmp.path().join(format!("{file}.one"));
@@ -140,8 +141,8 @@ fn without_the_feature_mpi_says_how_to_get_it() {
 }
 
 /// Checkpoints under MPI: stopped at 100 ms by 2 processes, the checkpoint is one
-/// process's byte for byte (the delayed scenario; and a rule with per-synapse state in the
-/// table, `full_online_stdp`); resumed by 3 processes, by 4 (from one process's
+/// process's byte for byte (the delayed scenario; a rule with per-synapse state in the
+/// table, `full_online_stdp`; the event network, split over the processes and merged); resumed by 3 processes, by 4 (from one process's
 /// checkpoint, writing checkpoints of its own, equal to one process's), and by one
 /// process, every run ends in the files of a run that never stopped.
 #[test]
@@ -162,7 +163,7 @@ fn mpi_checkpoints_are_one_process_checkpoints() {
         assert!(r.status.success(), "mpirun -n {k} {args:?}: {}", String::from_utf8_lossy(&r.stderr));
     };
     let s = |p: PathBuf| p.to_str().unwrap().to_string();
-    for (file, stop, mid, ck) in [("delayed_recurrent.toml", "200 ms", "100ms", "step-000000001000.swck"), ("spaic_full_online_stdp.toml", "200 ms", "100ms", "step-000000000100.swck")] {
+    for (file, stop, mid, ck) in [("delayed_recurrent.toml", "200 ms", "100ms", "step-000000001000.swck"), ("spaic_full_online_stdp.toml", "200 ms", "100ms", "step-000000000100.swck"), ("cosim_mixed.toml", "200 ms", "100ms", "step-000000001000.swck")] {
         let path = scenario(file);
         let set = format!("simulation.t_stop={stop}");
         let (straight, ck1, ck2) = (s(t(&format!("{file}.straight"))), s(t(&format!("{file}.ck1"))), s(t(&format!("{file}.ck2"))));

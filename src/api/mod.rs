@@ -10,7 +10,8 @@
 //!   per-synapse state arrays a plugin declares;
 //! - [`addon`]: a plugin's own sub-table of a projection (`[projection.plasticity]`,
 //!   `[projection.synapse]`), parsed as strictly as the core's keys;
-//! - [`state`]: [`state::Checkpoint`], the state every plugin component or resource saves;
+//! - [`state`]: [`state::Checkpoint`], the state every plugin component or resource saves
+//!   ([`state::MergeParts`]: a resource split over shards);
 //! - [`output`]: arrays a plugin writes beside the monitors' files;
 //! - [`sets`]: the ordered system sets a plugin's systems go into;
 //! - [`run`]: engines and devices;

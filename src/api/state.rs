@@ -31,6 +31,18 @@ pub trait Checkpoint {
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError>;
 }
 
+/// A resource split over the shards of a partitioned network (`docs/sharding.md`): each
+/// shard holds its part, and [`Checkpoint::save_state`] writes that part in the format of
+/// one world's section (in one world, the part is the whole). A checkpoint holds one
+/// world's section, built by [`MergeParts::merge_parts`] from every shard's bytes; on
+/// load, every shard reads the whole section and keeps what is its own, so that saving
+/// its part again and merging gives the same bytes (checked).
+pub trait MergeParts: Checkpoint {
+    /// One world's section from every shard's `save_state` bytes, in shard order; `self`
+    /// is shard 0's resource.
+    fn merge_parts(&self, parts: &[&[u8]], out: &mut StateWriter<'_>) -> std::io::Result<()>;
+}
+
 /// Little-endian fixed-size numbers stored in blobs.
 pub trait Le: Copy + Default {
     /// Bytes per value.

@@ -110,7 +110,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     // (A shard holds part of each projection: `SimBuilder::build` checks weight monitors'
     // synapse indices against the whole.)
     let monitors = if shard == 0 { spawn_monitors(&mut world, scenario, &populations, &projections, ranges.is_none())? } else { Vec::new() };
-    insert_resources(&mut world, scenario, opts, device, &projections, &encoders)?;
+    insert_resources(&mut world, scenario, opts, shard, device, &projections, &encoders)?;
     for (_, t) in &scenario.tables {
         t.insert(&mut world);
     }
@@ -472,11 +472,11 @@ pub(crate) fn check_weight_indices(scenario: &Scenario, monitor: &str, projectio
 }
 
 /// Stage 6: clock, run facts, delivery and input orders, threads, device.
-fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, device: Option<burn::DispatchDevice>, projections: &[Entity], encoders: &[Entity]) -> Result<()> {
+fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, shard: usize, device: Option<burn::DispatchDevice>, projections: &[Entity], encoders: &[Entity]) -> Result<()> {
     let threads = opts.threads.max(1);
     world.insert_resource(Clock { step: 0, dt_ms: scenario.dt_ms });
     world.insert_resource(crate::net::plastic::Modulators::default());
-    world.insert_resource(RunInfo { seed: scenario.seed, end_step: scenario.steps, engine: opts.engine, threads });
+    world.insert_resource(RunInfo { seed: scenario.seed, end_step: scenario.steps, engine: opts.engine, threads, shard: (shard, opts.shards.max(1)) });
     world.insert_resource(DeliveryOrder(projections.to_vec()));
     world.insert_resource(InputOrder(encoders.to_vec()));
     // NOTE: a pool only where some population is large enough to be split (its update or

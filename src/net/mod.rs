@@ -518,6 +518,10 @@ pub struct RunInfo {
     pub engine: EngineKind,
     /// Threads.
     pub threads: usize,
+    /// This world's shard and the number of shards (0 and 1: one world), known before the
+    /// plugins' world hooks run, for a plugin that splits its own work
+    /// (`docs/sharding.md`, "Plugins in shards").
+    pub shard: (usize, usize),
 }
 
 /// Spikes of past steps handed over in a batch (the device engine copies spikes from its

@@ -94,6 +94,33 @@ impl ShardLink {
         self.index
     }
 
+    /// This shard's index and the number of shards, for a plugin that splits its own
+    /// work over the shards (`docs/sharding.md`, "Plugins in shards").
+    pub fn position(&self) -> (usize, usize) {
+        (self.index, self.count())
+    }
+
+    /// A plugin system's collective: every shard's `mine`, in shard order (this one's
+    /// included). Every shard calls it at the same point of the same step, whatever it
+    /// holds, with the same `tag` (the caller's name hashed, say): a shard that called
+    /// collectives in another order is a bug of the plugin, and the run stops here with
+    /// that reason rather than mix two calls' values. A shard that is gone (it panicked:
+    /// the run ends with its panic after this step) gives an empty vector.
+    pub fn all_gather(&self, tag: u64, mine: &[f64]) -> Vec<Vec<f64>> {
+        let mut msg = Vec::with_capacity(mine.len() + 1);
+        msg.push(f64::from_bits(tag));
+        msg.extend_from_slice(mine);
+        let mut parts = self.all_gather_values(&msg);
+        for (k, part) in parts.iter_mut().enumerate() {
+            if part.is_empty() {
+                continue;
+            }
+            assert!(part[0].to_bits() == tag, "shard {}: shard {k} called another collective at this point (a plugin must call them in the same order in every shard)", self.index);
+            part.remove(0);
+        }
+        parts
+    }
+
     /// Every shard's `mine`, in shard order (this one's included), for a rule's collective
     /// (`net::plastic::Shards`): every shard calls it at the same point of the same step,
     /// so each channel carries the calls in one order. A shard that is gone (it panicked:

@@ -20,6 +20,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::api::state::{StateError, StateReader, StateWriter};
+use crate::registry::StateSection;
 use crate::api::transport::Transport;
 use crate::net::synapse::{Csr, Delays, SynapseTable};
 use crate::net::{InputRing, NeuronState, StateStore};
@@ -194,10 +195,37 @@ impl Sim {
                 }
             }
         }
+        // Resources split over processes, merged from every process's part.
+        for s in self.plugin_sections.iter().filter(|s| s.merge.is_some() && (s.has)(&self.world, Entity::PLACEHOLDER)) {
+            match self.merge_processes(s, p) {
+                Ok(whole) if root && failed.is_none() => out.push(((s.name, Entity::PLACEHOLDER), whole)),
+                Ok(_) => out.push(((s.name, Entity::PLACEHOLDER), Vec::new())),
+                Err(err) => {
+                    failed.get_or_insert(err);
+                    out.push(((s.name, Entity::PLACEHOLDER), Vec::new()));
+                }
+            }
+        }
         match failed {
             Some(err) => Err(err),
             None => Ok(out),
         }
+    }
+
+    /// One world's section of resource section `s` (a [`crate::api::state::MergeParts`]),
+    /// merged in every process from every process's part. Every process calls it for the
+    /// same sections in the same order.
+    pub(super) fn merge_processes(&self, s: &StateSection, p: &dyn Transport) -> std::io::Result<Vec<u8>> {
+        let mut mine = Vec::new();
+        let saved = (s.save)(&self.world, Entity::PLACEHOLDER, &mut StateWriter::new(&mut mine));
+        // (Taking part in the gather even after a failure: no process waits.)
+        let parts = gather_bytes(p, &mine);
+        saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}`: missing", s.name))))?;
+        let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        let merge = s.merge.ok_or_else(|| std::io::Error::other(format!("section `{}` is not split", s.name)))?;
+        let mut whole = Vec::new();
+        merge(&self.world, &parts, &mut StateWriter::new(&mut whole)).unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}`: missing", s.name))))?;
+        Ok(whole)
     }
 
     /// The scenario's definition of population entity `e`.

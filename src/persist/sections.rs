@@ -200,6 +200,24 @@ impl Sim {
     /// (monitors), and is shard 0's. Checkpoints are therefore the same for any number of
     /// shards, and resume with any number.
     fn save_section(&self, s: &StateSection, e: Option<Entity>, w: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
+        // A resource split over shards: one world's section merged from every shard's part
+        // (under MPI, `gather_processes` merged it).
+        if let Some(merge) = s.merge
+            && e.is_none()
+            && self.shards() > 1
+            && self.process().is_none()
+        {
+            let mut parts = Vec::new();
+            for (w, _) in self.shard_worlds(None) {
+                let mut bytes = Vec::new();
+                if let Some(Err(err)) = (s.save)(w, Entity::PLACEHOLDER, &mut StateWriter::new(&mut bytes)) {
+                    return Some(Err(err));
+                }
+                parts.push(bytes);
+            }
+            let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            return merge(&self.world, &parts, w);
+        }
         // (Under MPI this process holds one shard: `gather_processes` gathered these.)
         if self.shards() > 1
             && e.is_some()
@@ -271,7 +289,8 @@ impl Sim {
             if e.is_some() {
                 w.str(&self.label(e))?;
             }
-            if let Some((_, bytes)) = gathered.iter().find(|((n, ge), _)| *n == s.name && Some(*ge) == e) {
+            // (A merged resource's key is `Entity::PLACEHOLDER`.)
+            if let Some((_, bytes)) = gathered.iter().find(|((n, ge), _)| *n == s.name && *ge == e.unwrap_or(Entity::PLACEHOLDER)) {
                 w.u64(bytes.len() as u64)?;
                 w.inner().write_all(bytes)?;
                 continue;
@@ -403,6 +422,26 @@ impl Sim {
                 let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| StateError(format!("{what}: {len} bytes")))?];
                 std::io::Read::read_exact(src, &mut bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
                 self.load_section_process(s.name, e, &bytes, &**p).map_err(|err| StateError(format!("{what}: {err}")))?;
+                continue;
+            }
+            if let (Some(p), None, Some(_)) = (&process, e, s.merge) {
+                // A resource split over processes: every process loads the whole section
+                // and keeps its own part; the parts, merged again, must give the same bytes.
+                let src = r.reserve(len, &what)?;
+                let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| StateError(format!("{what}: {len} bytes")))?];
+                std::io::Read::read_exact(src, &mut bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
+                let mut src = bytes.as_slice();
+                let mut sub = StateReader::new(&mut src, len);
+                (s.load)(&mut self.world, dummy, &mut sub)
+                    .unwrap_or_else(|| Err(StateError(format!("{what}: missing in the rebuilt network"))))
+                    .map_err(|err| StateError(format!("{what}: {err}")))?;
+                if sub.remaining() != 0 {
+                    return Err(StateError(format!("{what}: its load_state left {} of its {len} bytes unread (a bug in the component)", sub.remaining())));
+                }
+                let again = self.merge_processes(&s, &**p).map_err(|err| StateError(format!("{what}: {err}")))?;
+                if again != bytes {
+                    return Err(StateError(format!("{what}: state does not round-trip over the processes (merged again, it differs from what was loaded)")));
+                }
                 continue;
             }
             if self.shards() > 1 && process.is_none() {

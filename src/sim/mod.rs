@@ -396,6 +396,12 @@ impl Sim {
         std::iter::once(&mut self.world).chain(self.peers.iter_mut().map(|p| &mut p.world)).zip(es).collect()
     }
 
+    /// Shard `k`'s world (0: this `Sim`'s own), to read what a plugin keeps per shard;
+    /// `None` past the shards this process holds.
+    pub fn shard_world(&self, k: usize) -> Option<&World> {
+        self.worlds().nth(k)
+    }
+
     /// Every shard's world, shard 0 first.
     fn worlds(&self) -> impl Iterator<Item = &World> {
         std::iter::once(&self.world).chain(self.peers.iter().map(|p| &p.world))

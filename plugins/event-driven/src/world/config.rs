@@ -287,9 +287,10 @@ impl TableConfig for EventPopDef {
         world.get_resource_or_insert_with(EventDefs::default).0.push(self.clone());
     }
     fn in_shards(&self) -> Result<(), &'static str> {
-        // The event network runs whole in every shard, from the whole network's spikes
-        // (exchanged every step); each shard adds only its own neurons' inputs
-        // (`OutTarget::Clock`). Its state and exact spikes are saved from shard 0.
+        // Each shard steps its own range of every event population, from the whole
+        // network's spikes (exchanged every step), and the event populations' spikes are
+        // exchanged too (`run::exchange`); each shard adds only its own neurons' inputs.
+        // Checkpoints merge the shards' parts (`MergeParts`).
         Ok(())
     }
 }

@@ -21,7 +21,7 @@ impl Plugin for EventDrivenPlugin {
             .add_scenario_table(config::EventPopulationTable)
             .add_scenario_table(learn::TempotronTable)
             .add_world_hook(run::build_event_net)
-            .add_resource_state::<run::EventNet>("event_driven.net")
+            .add_split_resource_state::<run::EventNet>("event_driven.net")
             .add_systems(SimSystems::EventWindow, run::event_window)
             .add_output(run::exact_spikes_output);
     }

@@ -22,7 +22,7 @@
 
 use bevy_ecs::prelude::{Entity, Query, Res, ResMut, Resource, World};
 use spikeworld::engine::Faults;
-use spikeworld::net::{Clock, EncoderSlot, InputRing, Population, RunInfo, Spikes};
+use spikeworld::net::{Clock, EncoderSlot, InputRing, Population, RunInfo, ShardLink, Spikes};
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, entity_key, purpose};
 
@@ -73,7 +73,11 @@ struct ClockInput {
     target: u32,
     /// The connection's delay (every synapse of `rows` has it).
     delay_ms: f64,
+    /// In a shard, the synapses onto its own neurons only (see `syn`).
     rows: Rows,
+    /// In a shard, each kept synapse's index in its whole row (its events' origin);
+    /// `None`: the rows are whole.
+    syn: Option<Vec<Vec<u32>>>,
 }
 
 enum OutTarget {
@@ -92,6 +96,8 @@ struct Output {
 struct EventPop {
     name: String,
     key: u32,
+    /// The neurons this shard steps (`own_range`; one world: all).
+    own: (u32, u32),
     model: Srm0Model,
     slots: Vec<Slot>,
     /// Tempotrons: their windows (`None`: SRM0).
@@ -122,10 +128,23 @@ pub struct EventNet {
     crossings: Crossings,
     /// Input events delivered so far (not checkpointed: a measure of work).
     processed: u64,
-    /// Scratch of a window: due predictions, spikes, one neuron's spikes.
+    /// Scratch of a window: due predictions, spikes (time, population, index, the
+    /// neuron's spike count after the window), one neuron's spikes, and finished `V_max`
+    /// rows per population (`None`: no window finished).
     due: Vec<Filed>,
-    out: Vec<(f64, u32, u32)>,
+    out: Vec<Fired>,
     buf: Vec<f64>,
+    finished: Vec<Option<Vec<f64>>>,
+}
+
+/// A spike of a window: time, population, index, the neuron's spike count after the window.
+type Fired = (f64, u32, u32, u64);
+
+/// The neurons of an event population of `n` that shard `k` of `count` steps: an even
+/// split, shard `k`'s before shard `k + 1`'s.
+pub(super) fn own_range(n: usize, k: usize, count: usize) -> (u32, u32) {
+    let at = |k: usize| (n as u128 * k as u128 / count.max(1) as u128) as u32;
+    (at(k), at(k + 1))
 }
 
 impl EventPop {
@@ -189,7 +208,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
     if world.resource::<RunInfo>().engine == EngineKind::Device {
         return Err("event populations run beside the cpu or tensor engine (the device engine does not hand its spikes over every step)".into());
     }
-    let seed = world.resource::<RunInfo>().seed;
+    let (seed, shard) = (world.resource::<RunInfo>().seed, world.resource::<RunInfo>().shard);
     let dt = world.resource::<Clock>().dt_ms;
     let mut pops_by_name: Vec<(String, Entity)> = world.query::<(Entity, &Population)>().iter(world).map(|(e, p)| (p.name.clone(), e)).collect();
     pops_by_name.sort();
@@ -211,7 +230,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
         source_names.push(&d.name);
     }
     let sources = source_defs.0.iter().cloned().map(EventSource::new).collect::<Result<Vec<_>, _>>()?;
-    let mut net = EventNet { pops: Vec::new(), inputs: Vec::new(), source_spikes: vec![Vec::new(); sources.len()], sources, queue, dt, horizon, t_done, crossings, processed: 0, due: Vec::new(), out: Vec::new(), buf: Vec::new() };
+    let mut net = EventNet { pops: Vec::new(), inputs: Vec::new(), source_spikes: vec![Vec::new(); sources.len()], sources, queue, dt, horizon, t_done, crossings, processed: 0, due: Vec::new(), out: Vec::new(), buf: Vec::new(), finished: Vec::new() };
     for (pi, d) in defs.0.iter().enumerate() {
         if names[..pi].contains(&d.name.as_str()) {
             return Err(format!("two event populations are named `{}`", d.name));
@@ -219,6 +238,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
         let key = entity_key("event_population", &d.name);
         let model = Srm0Model::new(d.params).map_err(|e| e.to_string())?;
         let slots = vec![Slot { st: Srm0State::default(), next: f64::INFINITY }; d.size];
+        let own = own_range(d.size, shard.0, shard.1);
         let mut outputs = Vec::new();
         for (oi, o) in d.outputs.iter().enumerate() {
             let okey = key ^ (0x9E37_79B9u32.wrapping_mul(oi as u32 + 1));
@@ -270,14 +290,22 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
                 Some(m) => draw_matrix(&m.1, n_src, d.size, c.delay_ms),
                 None => draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms),
             };
-            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, delay_ms: c.delay_ms, rows });
+            // A shard keeps the synapses onto its own neurons, with their indices.
+            let (rows, syn) = if shard.1 > 1 {
+                let syn = rows.iter().map(|r| (0..r.len() as u32).filter(|&k| (own.0..own.1).contains(&r[k as usize].0)).collect::<Vec<u32>>()).collect::<Vec<_>>();
+                (rows.iter().zip(&syn).map(|(r, s)| s.iter().map(|&k| r[k as usize]).collect()).collect(), Some(syn))
+            } else {
+                (rows, None)
+            };
+            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, delay_ms: c.delay_ms, rows, syn });
         }
         let tempo = match d.model {
             EventModel::Srm0 => None,
             EventModel::Tempotron { window_ms } => Some(Windows::new(window_ms, d.size, Windows::new(window_ms, 0, 0).of(t_done))),
         };
-        net.pops.push(EventPop { name: d.name.clone(), key, model, slots, tempo, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
+        net.pops.push(EventPop { name: d.name.clone(), key, own, model, slots, tempo, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
     }
+    net.finished = vec![None; net.pops.len()];
     world.insert_resource(net);
     Ok(())
 }
@@ -309,14 +337,27 @@ fn scenario_names(world: &mut World) -> (Vec<String>, Vec<String>) {
 }
 
 /// The event window (`SimSystems::EventWindow`; see the module docs).
-pub fn event_window(clock: Res<Clock>, net: Option<ResMut<EventNet>>, spikes: Query<&Spikes>, mut rings: Query<&mut InputRing>, mut faults: ResMut<Faults>) {
+///
+/// In a partitioned network each shard steps its own neurons (`own_range`), with the
+/// events for them; the window's spikes and finished `V_max` rows are then exchanged
+/// ([`exchange`]), so that every shard records and sends the whole network's.
+pub fn event_window(clock: Res<Clock>, net: Option<ResMut<EventNet>>, spikes: Query<&Spikes>, mut rings: Query<&mut InputRing>, mut faults: ResMut<Faults>, link: Option<Res<ShardLink>>) {
     let Some(mut net) = net else { return };
-    if let Err(e) = window(clock.step, clock.dt_ms, &mut net, &spikes, &mut rings) {
+    let mut done = window(clock.step, clock.dt_ms, &mut net, &spikes);
+    // Every shard takes part in the exchange, failed or not: none waits for another.
+    if let Some(link) = link.filter(|l| l.position().1 > 1) {
+        done = exchange(&mut net, &link, done);
+    } else {
+        finish_rows(&mut net);
+    }
+    if let Err(e) = done.and_then(|()| send(clock.step, clock.dt_ms, &mut net, &mut rings)) {
         faults.0.push(format!("event-driven populations at step {}: {e}", clock.step));
     }
 }
 
-fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings: &mut Query<&mut InputRing>) -> Result<(), String> {
+/// Steps 1 to 3 of a window for this shard's neurons: their spikes into `net.out`
+/// (sorted), their finished `V_max` rows into `net.finished`.
+fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Result<(), String> {
     let (t0, t_end) = (step as f64 * dt, (step + 1) as f64 * dt);
     // 1. Clock-driven spikes of this step.
     for (si, src) in net.sources.iter_mut().enumerate() {
@@ -326,7 +367,8 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
         if let From::Source(si) = inp.source {
             for &(t, i, k) in &net.source_spikes[si] {
                 let row = inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
-                let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: syn as u64, spike: k }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
+                let whole = inp.syn.as_ref().and_then(|s| s.get(i as usize));
+                let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: whole.map_or(syn as u64, |s| u64::from(s[syn])), spike: k }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
                 net.queue.push_fan(t + inp.delay_ms, row.len(), make).map_err(|e| e.to_string())?;
             }
             continue;
@@ -336,7 +378,8 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
         for &i in &sp.indices {
             let row = inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
             // Every synapse of a connection has its delay: one fan-out at one time.
-            let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: syn as u64, spike: step }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
+            let whole = inp.syn.as_ref().and_then(|s| s.get(i as usize));
+            let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: whole.map_or(syn as u64, |s| u64::from(s[syn])), spike: step }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
             net.queue.push_fan(t0 + inp.delay_ms, row.len(), make).map_err(|e| e.to_string())?;
         }
     }
@@ -368,7 +411,7 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
                 failed = Some(e.to_string());
                 continue;
             }
-            out.extend(buf.iter().map(|&s| (s, p, j)));
+            out.extend(buf.iter().map(|&s| (s, p, j, 0)));
             pop.predict(p, j, crossings);
             *processed += 1;
         }
@@ -392,43 +435,123 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
             None => pop.model.advance(&mut slot.st, t_end, &mut buf).map_err(|e| e.to_string())?,
             Some(w) => tp::due(&mut slot.st, &mut w.cells[j as usize], t, &mut buf),
         }
-        out.extend(buf.iter().map(|&s| (s, p, j)));
+        out.extend(buf.iter().map(|&s| (s, p, j, 0)));
         pop.predict(p, j, crossings);
     }
     // 3b. Tempotron windows that end by this step's end: finished for every neuron.
     for (p, pop) in net.pops.iter_mut().enumerate() {
+        net.finished[p] = None;
         let Some(w) = &mut pop.tempo else { continue };
         let k = w.of(t_end);
         if k <= w.done {
             continue;
         }
-        for (j, slot) in pop.slots.iter_mut().enumerate() {
+        for j in pop.own.0 as usize..pop.own.1 as usize {
             if w.cells[j].window >= k {
                 continue;
             }
             buf.clear();
-            tempotron_to_window(&pop.model, w, slot, j, k, &mut buf);
-            out.extend(buf.iter().map(|&s| (s, p as u32, j as u32)));
-            slot.next = f64::INFINITY; // at rest in its new window: no crossing
+            tempotron_to_window(&pop.model, w, &mut pop.slots[j], j, k, &mut buf);
+            out.extend(buf.iter().map(|&s| (s, p as u32, j as u32, 0)));
+            pop.slots[j].next = f64::INFINITY; // at rest in its new window: no crossing
         }
-        // Windows done .. k are now finished by every neuron.
+        // Windows done .. k are now finished by every neuron (this shard's entries of
+        // them: `exchange` completes the rows).
         let finished = (k - w.done) as usize * pop.slots.len();
-        w.rows.extend(w.pending.drain(..finished));
+        if w.pending.len() < finished {
+            w.pending.resize(finished, f64::NAN); // (a shard holding none of its neurons)
+        }
+        net.finished[p] = Some(w.pending.drain(..finished).collect());
         w.done = k;
     }
-    // 4. This window's spikes, in (time, population, index) order: record and send.
+    // The window's spikes in (time, population, index) order, with their neurons' counts.
+    for f in &mut out {
+        f.3 = net.pops[f.1 as usize].slots[f.2 as usize].st.n_spikes;
+    }
     out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    for &(s, p, j) in &out {
+    (net.out, net.buf, net.due) = (out, buf, due);
+    Ok(())
+}
+
+/// One world: the finished `V_max` rows as they are.
+fn finish_rows(net: &mut EventNet) {
+    for (pop, rows) in net.pops.iter_mut().zip(&mut net.finished) {
+        if let (Some(w), Some(r)) = (&mut pop.tempo, rows.take()) {
+            w.rows.extend(r);
+        }
+    }
+}
+
+/// A window's exchange between shards: each sends whether it failed, its spikes (with
+/// their neurons' counts) and its own neurons' entries of the finished `V_max` rows;
+/// every shard then holds the whole network's spikes in order and whole rows.
+fn exchange(net: &mut EventNet, link: &ShardLink, done: Result<(), String>) -> Result<(), String> {
+    /// The event network's collective (`ShardLink::all_gather`'s tag).
+    const TAG: u64 = 0x6576_656E_745F_6E65; // "event_ne"
+    let (k, count) = link.position();
+    let mut mine = vec![f64::from(u8::from(done.is_err()))];
+    if done.is_ok() {
+        mine.push(net.out.len() as f64);
+        for &(t, p, j, c) in &net.out {
+            mine.extend([t, f64::from(p), f64::from(j), c as f64]);
+        }
+        for (pop, rows) in net.pops.iter().zip(&net.finished) {
+            let Some(r) = rows else { continue };
+            let n = pop.slots.len();
+            for row in r.chunks_exact(n.max(1)) {
+                mine.extend_from_slice(&row[pop.own.0 as usize..pop.own.1 as usize]);
+            }
+        }
+    }
+    let parts = link.all_gather(TAG, &mine);
+    done?;
+    if let Some(bad) = parts.iter().position(|m| m.first() != Some(&0.0)) {
+        return Err(format!("shard {bad}'s event populations failed in this step (shard {k} stops with it)"));
+    }
+    net.out.clear();
+    let mut at = Vec::with_capacity(count);
+    for m in &parts {
+        let n = m[1] as usize;
+        net.out.extend(m[2..2 + 4 * n].chunks_exact(4).map(|f| (f[0], f[1] as u32, f[2] as u32, f[3] as u64)));
+        at.push(2 + 4 * n);
+    }
+    net.out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    for (pop, rows) in net.pops.iter_mut().zip(&mut net.finished) {
+        let (Some(w), Some(mut r)) = (&mut pop.tempo, rows.take()) else { continue };
+        let n = pop.slots.len();
+        for (s, m) in parts.iter().enumerate() {
+            let (lo, hi) = own_range(n, s, count);
+            let width = (hi - lo) as usize;
+            for row in r.chunks_exact_mut(n.max(1)) {
+                row[lo as usize..hi as usize].copy_from_slice(&m[at[s]..at[s] + width]);
+                at[s] += width;
+            }
+        }
+        w.rows.extend(r);
+    }
+    Ok(())
+}
+
+/// Step 4 of a window: the whole network's spikes of the window, in (time, population,
+/// index) order, recorded and sent (a shard sends only to its own neurons).
+fn send(step: u64, dt: f64, net: &mut EventNet, rings: &mut Query<&mut InputRing>) -> Result<(), String> {
+    let t_end = (step + 1) as f64 * dt;
+    let out = std::mem::take(&mut net.out);
+    let owns: Vec<(u32, u32)> = net.pops.iter().map(|p| p.own).collect();
+    for &(s, p, j, spike) in &out {
         let pop = &mut net.pops[p as usize];
         if pop.record {
             pop.t_ms.push(s);
             pop.index.push(j as i64);
         }
-        let spike = pop.slots[j as usize].st.n_spikes;
         for o in &pop.outputs {
             for (syn, &(k, w, d)) in o.rows[j as usize].iter().enumerate() {
                 match o.target {
                     OutTarget::Event(q) => {
+                        let own = owns[q as usize];
+                        if !(own.0..own.1).contains(&k) {
+                            continue; // (Another shard's neuron: that shard adds it.)
+                        }
                         // NOTE: d >= dt puts s + d at or after this window's end; the max
                         // only guards the last ulp of `s + d` against `(step + 1) * dt`.
                         let ev = Event { time: (s + d).max(t_end), origin: Origin { pop: pop.key, idx: j, syn: syn as u64, spike }, target: Target { pop: q, idx: k }, weight: w };
@@ -445,7 +568,7 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>, rings
             }
         }
     }
-    (net.out, net.buf, net.due) = (out, buf, due);
+    net.out = out;
     Ok(())
 }
 

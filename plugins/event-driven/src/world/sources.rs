@@ -69,7 +69,8 @@ impl TableConfig for EventSourceDef {
         Some((self.name.clone(), self.size()))
     }
     fn in_shards(&self) -> Result<(), &'static str> {
-        // Part of the event network, which runs whole in every shard.
+        // Every shard draws the sources' spikes whole (the same in each) and sends them
+        // to its own event neurons.
         Ok(())
     }
 }
