@@ -31,7 +31,9 @@ use super::crossings::{Crossings, Filed};
 use super::sources::{EventSource, SourceDefs};
 use super::tempotron_pop::{self as tp, Windows};
 
+mod exchange;
 mod state;
+use exchange::{exchange, finish_rows};
 pub use state::exact_spikes_output;
 use crate::buckets::BucketQueue;
 use crate::queue::{Event, Origin, Target};
@@ -470,65 +472,6 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Re
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     (net.out, net.buf, net.due) = (out, buf, due);
-    Ok(())
-}
-
-/// One world: the finished `V_max` rows as they are.
-fn finish_rows(net: &mut EventNet) {
-    for (pop, rows) in net.pops.iter_mut().zip(&mut net.finished) {
-        if let (Some(w), Some(r)) = (&mut pop.tempo, rows.take()) {
-            w.rows.extend(r);
-        }
-    }
-}
-
-/// A window's exchange between shards: each sends whether it failed, its spikes (with
-/// their neurons' counts) and its own neurons' entries of the finished `V_max` rows;
-/// every shard then holds the whole network's spikes in order and whole rows.
-fn exchange(net: &mut EventNet, link: &ShardLink, done: Result<(), String>) -> Result<(), String> {
-    /// The event network's collective (`ShardLink::all_gather`'s tag).
-    const TAG: u64 = 0x6576_656E_745F_6E65; // "event_ne"
-    let (k, count) = link.position();
-    let mut mine = vec![f64::from(u8::from(done.is_err()))];
-    if done.is_ok() {
-        mine.push(net.out.len() as f64);
-        for &(t, p, j, c) in &net.out {
-            mine.extend([t, f64::from(p), f64::from(j), c as f64]);
-        }
-        for (pop, rows) in net.pops.iter().zip(&net.finished) {
-            let Some(r) = rows else { continue };
-            let n = pop.slots.len();
-            for row in r.chunks_exact(n.max(1)) {
-                mine.extend_from_slice(&row[pop.own.0 as usize..pop.own.1 as usize]);
-            }
-        }
-    }
-    let parts = link.all_gather(TAG, &mine);
-    done?;
-    if let Some(bad) = parts.iter().position(|m| m.first() != Some(&0.0)) {
-        return Err(format!("shard {bad}'s event populations failed in this step (shard {k} stops with it)"));
-    }
-    net.out.clear();
-    let mut at = Vec::with_capacity(count);
-    for m in &parts {
-        let n = m[1] as usize;
-        net.out.extend(m[2..2 + 4 * n].chunks_exact(4).map(|f| (f[0], f[1] as u32, f[2] as u32, f[3] as u64)));
-        at.push(2 + 4 * n);
-    }
-    net.out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    for (pop, rows) in net.pops.iter_mut().zip(&mut net.finished) {
-        let (Some(w), Some(mut r)) = (&mut pop.tempo, rows.take()) else { continue };
-        let n = pop.slots.len();
-        for (s, m) in parts.iter().enumerate() {
-            let (lo, hi) = own_range(n, s, count);
-            let width = (hi - lo) as usize;
-            for row in r.chunks_exact_mut(n.max(1)) {
-                row[lo as usize..hi as usize].copy_from_slice(&m[at[s]..at[s] + width]);
-                at[s] += width;
-            }
-        }
-        w.rows.extend(r);
-    }
     Ok(())
 }
 
