@@ -419,8 +419,9 @@ fn a_fault_in_one_shard_stops_all_together() {
 /// and delivery over a pool of its own, as one world does; under MPI, processes times
 /// threads). Each shard of 2 holds 10,000 neurons of E, enough for both parts to split
 /// over 2 threads (`MIN_CHUNK`, `MIN_PART` = 4096); rows in ascending target order and in
-/// random order, one delay and per-synapse delays. K = 2 and 3 on 1 and 2 threads end in
-/// one world's spikes and state bits.
+/// random order, one delay and per-synapse delays. 2 shards of 2 and 3 threads end in one
+/// world's spikes and state bits; 3 shards (6,667 of E each, too few to split) start no
+/// pool.
 #[test]
 fn threads_inside_shards_equal_one_world() {
     let text = r#"
@@ -497,9 +498,9 @@ target = "E"
     let one = run_all(build(load(text), EngineKind::Cpu, 1));
     let want = outcome(&one);
     assert!(want.0.1.len() >= 2_000, "{} spikes, too few to compare", want.0.1.len());
-    for (shards, threads) in [(2, 2), (3, 2), (2, 1)] {
+    for (shards, threads, pool) in [(2, 2, 2), (2, 3, 3), (3, 2, 1), (2, 1, 1)] {
         let sim = builder().build(load(text), &RunOptions { shards, threads, ..Default::default() }).unwrap_or_else(|e| panic!("{shards} shards: {e}"));
-        assert_eq!(sim.threads_per_shard(), threads);
+        assert_eq!(sim.threads_per_shard(), pool, "{shards} shards of {threads} threads");
         let got = outcome(&run_all(sim));
         assert!(got.0 == want.0, "{shards} shards of {threads} threads: spike trains differ ({} and {} spikes)", got.0.1.len(), want.0.1.len());
         assert!(got.2 == want.2, "{shards} shards of {threads} threads: the state differs from one world's");

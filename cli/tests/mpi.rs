@@ -47,7 +47,13 @@ fn mpi_processes_write_the_files_of_one_process() {
     let text = std::fs::read_to_string(scenario("delayed_recurrent.toml")).unwrap();
     std::fs::write(&weights, format!("{text}\n[[monitor]]\nname = \"w\"\nkind = \"weights\"\nprojection = \"exc\"\nevery = \"20 ms\"\nsynapses = [0, 100]\nbins = 8\n")).unwrap();
     let weights = weights.to_str().unwrap().to_string();
-    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), (weights.as_str(), "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..]), ("spaic_meta_nearest_online_stdp.toml", "100 ms", &["2"][..]), ("spaic_conv2d_stdp.toml", "100 ms", &["3"][..]), ("cosim_mixed.toml", "150 ms", &["2", "3"][..])] {
+    // The co-simulation with tempotrons too (their V_max rows exchanged as windows end),
+    // sending to event neurons that other processes hold.
+    let tempo = tmp.path().join("cosim_tempotrons.toml");
+    let text = std::fs::read_to_string(scenario("cosim_mixed.toml")).unwrap();
+    std::fs::write(&tempo, format!("{text}\n[[event_population]]\nname = \"tempo\"\nsize = 13\nmodel = \"tempotron\"\nwindow = \"20 ms\"\nrecord = true\n\n[[event_population.input]]\nfrom = \"lif\"\nrule = \"fixed_indegree\"\nindegree = 30\nweight = 0.11\ndelay = \"0.8 ms\"\n\n[[event_population.output]]\nto = \"srm2\"\nrule = \"fixed_indegree\"\nindegree = 4\nweight = 0.45\ndelay = \"1.5 ms\"\n")).unwrap();
+    let tempo = tempo.to_str().unwrap().to_string();
+    for (file, stop, ks) in [("delayed_recurrent.toml", "200 ms", &["2", "4"][..]), ("coba.toml", "100 ms", &["3"][..]), (weights.as_str(), "100 ms", &["3"][..]), ("stdp_song2000.toml", "3 s", &["2"][..]), ("spaic_meta_nearest_online_stdp.toml", "100 ms", &["2"][..]), ("spaic_conv2d_stdp.toml", "100 ms", &["3"][..]), ("cosim_mixed.toml", "150 ms", &["2", "3"][..]), (tempo.as_str(), "150 ms", &["3"][..])] {
         let set = format!("simulation.t_stop={stop}");
         let path = if Path::new(file).is_absolute() { file.to_string() } else { scenario(file) };
         let one = tmp.path().join(format!("{file}.one"));

@@ -39,7 +39,7 @@ pub trait Checkpoint {
 /// its part again and merging gives the same bytes (checked).
 pub trait MergeParts: Checkpoint {
     /// One world's section from every shard's `save_state` bytes, in shard order; `self`
-    /// is shard 0's resource.
+    /// is the resource of this process's first shard (for the network's shape).
     fn merge_parts(&self, parts: &[&[u8]], out: &mut StateWriter<'_>) -> std::io::Result<()>;
 }
 

@@ -484,7 +484,8 @@ fn insert_resources(world: &mut World, scenario: &Scenario, opts: &RunOptions, s
     // work is ever handed to them (measured, cause not found), so none are started for
     // networks that would never use them.
     let smallest_split = 2 * crate::engine::cpu::MIN_CHUNK.min(crate::engine::deliver::MIN_PART);
-    let splittable = scenario.populations.iter().any(|p| p.size >= smallest_split);
+    // (A shard's own neurons: a shard splits its part only.)
+    let splittable = scenario.populations.iter().any(|p| p.shard_range(shard, opts.shards.max(1)).len() >= smallest_split);
     let pool = if threads > 1 && opts.engine == EngineKind::Cpu && splittable {
         Some(std::sync::Arc::new(
             rayon::ThreadPoolBuilder::new()

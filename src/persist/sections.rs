@@ -432,13 +432,16 @@ impl Sim {
                 std::io::Read::read_exact(src, &mut bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
                 let mut src = bytes.as_slice();
                 let mut sub = StateReader::new(&mut src, len);
-                (s.load)(&mut self.world, dummy, &mut sub)
-                    .unwrap_or_else(|| Err(StateError(format!("{what}: missing in the rebuilt network"))))
-                    .map_err(|err| StateError(format!("{what}: {err}")))?;
-                if sub.remaining() != 0 {
-                    return Err(StateError(format!("{what}: its load_state left {} of its {len} bytes unread (a bug in the component)", sub.remaining())));
+                let loaded = (s.load)(&mut self.world, dummy, &mut sub).unwrap_or_else(|| Err(StateError(format!("{what}: missing in the rebuilt network"))));
+                let left = sub.remaining();
+                // (Every process takes part in the merge, even one whose load failed: none
+                // waits for another.)
+                let again = self.merge_processes(&s, &**p);
+                loaded.map_err(|err| StateError(format!("{what}: {err}")))?;
+                if left != 0 {
+                    return Err(StateError(format!("{what}: its load_state left {left} of its {len} bytes unread (a bug in the component)")));
                 }
-                let again = self.merge_processes(&s, &**p).map_err(|err| StateError(format!("{what}: {err}")))?;
+                let again = again.map_err(|err| StateError(format!("{what}: {err}")))?;
                 if again != bytes {
                     return Err(StateError(format!("{what}: state does not round-trip over the processes (merged again, it differs from what was loaded)")));
                 }

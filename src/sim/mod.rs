@@ -239,12 +239,14 @@ impl Sim {
                 let chunk = (n - done).min(self.shard_chunk());
                 let end = self.step_count() + chunk;
                 self.world.resource_mut::<ShardLink>().flush_at = end;
-                for _ in 0..chunk {
-                    if self.world.resource::<ShardLink>().halted {
-                        break;
+                in_pool(&mut self.world, &mut self.schedule, |world, schedule| {
+                    for _ in 0..chunk {
+                        if world.resource::<ShardLink>().halted {
+                            break;
+                        }
+                        schedule.run(world);
                     }
-                    self.schedule.run(&mut self.world);
-                }
+                });
                 done += chunk;
             }
             return;

@@ -20,7 +20,8 @@ fn builder() -> SimBuilder {
 
 /// `cosim_mixed.toml` (clock → SRM0, SRM0 → SRM0 one to one, SRM0 → clock) with a
 /// tempotron population of 13 (windows of 20 ms, fed by a clock population and a
-/// Gaussian-tuning event source, sending to a clock population), 150 ms.
+/// Gaussian-tuning event source, sending to a clock population and to SRM0 neurons that
+/// other shards hold), 150 ms.
 fn scenario(dir: &Path) -> PathBuf {
     let x: Vec<f64> = (0..8 * 3).map(|i| ((i * 37 + 11) % 23) as f64 * 0.5).collect();
     spikeworld::output::write_npy_f64(&dir.join("x.npy"), &[8, 3], &x).unwrap();
@@ -61,6 +62,13 @@ rule = "fixed_indegree"
 indegree = 3
 weight = 0.7
 delay = "1.2 ms"
+
+[[event_population.output]]
+to = "srm2"
+rule = "fixed_indegree"
+indegree = 4
+weight = 0.45
+delay = "1.5 ms"
 "#
     )
     .replace("t_stop = \"300 ms\"", "t_stop = \"150 ms\"");

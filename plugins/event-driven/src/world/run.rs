@@ -131,12 +131,12 @@ pub struct EventNet {
     /// Input events delivered so far (not checkpointed: a measure of work).
     processed: u64,
     /// Scratch of a window: due predictions, spikes (time, population, index, the
-    /// neuron's spike count after the window), one neuron's spikes, and finished `V_max`
-    /// rows per population (`None`: no window finished).
+    /// neuron's spike count after the window), one neuron's spikes, and per population
+    /// the tempotron window its neurons finished the windows before (`None`: none).
     due: Vec<Filed>,
     out: Vec<Fired>,
     buf: Vec<f64>,
-    finished: Vec<Option<Vec<f64>>>,
+    finished: Vec<Option<u64>>,
 }
 
 /// A spike of a window: time, population, index, the neuron's spike count after the window.
@@ -361,6 +361,8 @@ pub fn event_window(clock: Res<Clock>, net: Option<ResMut<EventNet>>, spikes: Qu
 /// (sorted), their finished `V_max` rows into `net.finished`.
 fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Result<(), String> {
     let (t0, t_end) = (step as f64 * dt, (step + 1) as f64 * dt);
+    net.out.clear();
+    net.finished.iter_mut().for_each(|f| *f = None);
     // 1. Clock-driven spikes of this step.
     for (si, src) in net.sources.iter_mut().enumerate() {
         src.spikes_in(t0, t_end, &mut net.source_spikes[si])?;
@@ -442,7 +444,6 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Re
     }
     // 3b. Tempotron windows that end by this step's end: finished for every neuron.
     for (p, pop) in net.pops.iter_mut().enumerate() {
-        net.finished[p] = None;
         let Some(w) = &mut pop.tempo else { continue };
         let k = w.of(t_end);
         if k <= w.done {
@@ -457,14 +458,9 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Re
             out.extend(buf.iter().map(|&s| (s, p as u32, j as u32, 0)));
             pop.slots[j].next = f64::INFINITY; // at rest in its new window: no crossing
         }
-        // Windows done .. k are now finished by every neuron (this shard's entries of
-        // them: `exchange` completes the rows).
-        let finished = (k - w.done) as usize * pop.slots.len();
-        if w.pending.len() < finished {
-            w.pending.resize(finished, f64::NAN); // (a shard holding none of its neurons)
-        }
-        net.finished[p] = Some(w.pending.drain(..finished).collect());
-        w.done = k;
+        // Windows done .. k are now finished by every neuron: their rows are taken once
+        // the step's exchange succeeded (`exchange::finish_rows`, `exchange::exchange`).
+        net.finished[p] = Some(k);
     }
     // The window's spikes in (time, population, index) order, with their neurons' counts.
     for f in &mut out {
@@ -541,12 +537,13 @@ fn tempotron_input(model: &Srm0Model, w: &mut Windows, slot: &mut Slot, j: usize
 }
 
 impl EventNet {
-    /// Pending input events.
+    /// Pending input events (in a shard: those of its own neurons).
     pub fn pending(&self) -> usize {
         self.queue.len()
     }
 
-    /// Input events delivered since the network was built or loaded.
+    /// Input events delivered since the network was built or loaded (in a shard: to its
+    /// own neurons).
     pub fn processed(&self) -> u64 {
         self.processed
     }
