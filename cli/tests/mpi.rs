@@ -113,7 +113,7 @@ fn mpi_processes_with_threads_write_the_files_of_one_process() {
     let r = Command::new(&mpirun)
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .args(["-n", "2", "--oversubscribe", bin])
+        .args(["-n", "2", "--oversubscribe", "--bind-to", "none", bin])
         .args(&args[..2])
         .args(["--mpi", "--threads", "2", "--out"])
         .arg(&out)
