@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Loop time of one world on 1 thread, one world on K threads, and K shards (default 2;
+# Loop time of one world on 1 thread, one world on K pool threads (--threads-mode pool), and K shards (default 2;
 # each shard a world on its own thread, spikes exchanged every step), COBA and CUBA at the
 # given N (default 16000 64000; 80 inputs per neuron), run in turn RUNS times (default 5):
 # medians, min-max, the median of the pairwise ratios threads/shards (> 1: shards faster),
@@ -16,7 +16,7 @@ K=${K:-2}
 TSTOP=${TSTOP:-1 s}
 DELAY=${DELAY:-}
 MODELS=${MODELS:-coba cuba}
-CFGS=("one --threads 1" "thr --threads $K" "sh --shards $K")
+CFGS=("one --threads 1" "thr --threads $K --threads-mode pool" "sh --shards $K")
 EXTRA=()
 if [ -n "$DELAY" ]; then
   CFGS+=("sh1 --shards $K --exchange-every 1")

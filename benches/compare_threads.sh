@@ -2,7 +2,9 @@
 # Loop time of the cpu engine on 1 thread and on T threads (default 2), COBA and CUBA at
 # N = 16000, 64000 (80 inputs per neuron), run in turn (1, T, 1, T, ...) RUNS times
 # (default 5): medians, min-max, the median of the pairwise speedups, and a check that
-# both give byte-identical spikes. Usage: [RUNS=5] [T=2] [TSTOP="1 s"] bash benches/compare_threads.sh [N...]
+# both give byte-identical spikes. MODE=pool splits one world over a thread pool
+# (--threads-mode pool); the default, auto, runs a large network as T shards.
+# Usage: [RUNS=5] [T=2] [TSTOP="1 s"] [MODE=auto|pool] bash benches/compare_threads.sh [N...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS=${*:-16000 64000}
@@ -19,7 +21,7 @@ for model in coba cuba; do
     : > "$out/rows"
     for r in $(seq "$RUNS"); do
       for th in 1 "$T"; do
-        $SW run scenarios/$model.toml --quiet --threads "$th" --out "$out/t$th" --set population.P.size=$N \
+        $SW run scenarios/$model.toml --quiet --threads "$th" --threads-mode "${MODE:-auto}" --out "$out/t$th" --set population.P.size=$N \
           --set "projection.exc.from=P[:$NE]" --set "projection.inh.from=P[$NE:]" \
           --set projection.exc.p=$p --set projection.inh.p=$p --set "simulation.t_stop=$TSTOP" > /dev/null
       done

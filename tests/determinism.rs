@@ -62,17 +62,25 @@ fn one_and_two_threads_give_identical_files() {
     ];
     let mut args = vec![sc.to_str().unwrap()];
     args.extend_from_slice(&sets);
-    let (a, b) = (tmp.path().join("t1"), tmp.path().join("t2"));
-    let mut a1 = args.clone();
-    a1.extend_from_slice(&["--threads", "1"]);
-    let mut a2 = args.clone();
-    a2.extend_from_slice(&["--threads", "2"]);
-    run_cli(&a1, &a);
-    run_cli(&a2, &b);
+    let (a, b, c) = (tmp.path().join("t1"), tmp.path().join("t2"), tmp.path().join("t2auto"));
+    let run = |extra: &[&str], dir: &std::path::Path| {
+        let mut v = args.clone();
+        v.extend_from_slice(extra);
+        run_cli(&v, dir);
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+    };
+    run(&["--threads", "1"], &a);
+    // A pool of 2 threads splitting one world, and 2 threads as 2 shards (the default
+    // where each thread gets at least 4096 neurons and the machine has the cores).
+    let pool = run(&["--threads", "2", "--threads-mode", "pool"], &b);
+    let auto = run(&["--threads", "2"], &c);
     assert_same_outputs(&a, &b);
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(m["threads"], 2);
-    assert!(m["populations"]["P"]["spikes"].as_u64().unwrap() > 1000, "the network should be active");
+    assert_same_outputs(&a, &c);
+    assert_eq!((pool["threads"].as_u64(), pool["shards"].as_u64()), (Some(2), Some(1)));
+    if std::thread::available_parallelism().map_or(1, usize::from) >= 2 {
+        assert_eq!((auto["threads"].as_u64(), auto["shards"].as_u64()), (Some(1), Some(2)), "--threads 2 on 10,000 neurons runs as 2 shards");
+    }
+    assert!(pool["populations"]["P"]["spikes"].as_u64().unwrap() > 1000, "the network should be active");
 }
 
 /// The order of the systems inside one set is not part of the result: with the schedule

@@ -506,3 +506,27 @@ target = "E"
         assert!(got.2 == want.2, "{shards} shards of {threads} threads: the state differs from one world's");
     }
 }
+
+/// `RunOptions::threads_as_shards` (the CLI's default): threads run as that many shards of
+/// one thread where each gets at least `MIN_SHARD_NEURONS` of the largest population, the
+/// cpu engine runs it in one process and it can be sharded; a pool otherwise.
+#[test]
+fn threads_run_as_shards_where_it_pays() {
+    if std::thread::available_parallelism().map_or(1, usize::from) < 2 {
+        return; // (no more threads than cores: nothing to decide on one core)
+    }
+    let net = |n: usize| format!("[simulation]\ndt = \"0.1 ms\"\nt_stop = \"5 ms\"\n\n[[population]]\nname = \"E\"\nsize = {n}\nmodel = \"lif\"\n\n[[projection]]\nname = \"ee\"\nfrom = \"E\"\nto = \"E\"\nrule = \"fixed_indegree\"\nindegree = 2\nreceptor = \"v\"\nweight = \"0.1 mV\"\n");
+    let big = 2 * spikeworld::api::run::MIN_SHARD_NEURONS;
+    let layout = |text: &str, opts: RunOptions| {
+        let sim = builder().build(load(text), &opts).unwrap();
+        (sim.shards(), sim.threads_per_shard())
+    };
+    let auto = RunOptions { threads: 2, threads_as_shards: true, ..Default::default() };
+    assert_eq!(layout(&net(big), auto.clone()), (2, 1), "2 threads on {big} neurons: 2 shards");
+    assert_eq!(layout(&net(big - 1), auto.clone()), (1, 1), "too few neurons per thread: one world (too small for a pool to split)");
+    assert_eq!(layout(&net(big), RunOptions { threads_as_shards: false, ..auto.clone() }), (1, 2), "off: a pool");
+    assert_eq!(layout(&net(big), RunOptions { shards: 1, ..auto.clone() }), (1, 2), "one shard asked for: a pool");
+    assert_eq!(layout(&net(big), RunOptions { engine: EngineKind::Tensor, ..auto.clone() }), (1, 1), "the tensor engine: one world");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    assert_eq!(layout(&net(big * (cores + 1)), RunOptions { threads: cores + 1, ..auto.clone() }).0, 1, "more threads than cores: no shards");
+}

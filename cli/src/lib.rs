@@ -81,6 +81,15 @@ enum DeliveryArg {
     Push,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ThreadsMode {
+    /// Shards of one thread each where that pays (a large network on the cpu engine), a
+    /// pool splitting one world otherwise.
+    Auto,
+    /// A pool splitting one world's update and delivery.
+    Pool,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DeviceArg {
     Flex,
@@ -89,9 +98,15 @@ enum DeviceArg {
 
 #[derive(clap::Args, Debug, Clone)]
 struct ExecArgs {
-    /// Worker threads of the cpu engine (results do not depend on it).
+    /// Worker threads of the cpu engine (results do not depend on it). A network with a
+    /// population of at least 4096 neurons per thread runs as that many shards (see
+    /// --threads-mode).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// How --threads are used: `auto` runs a large network as one shard per thread
+    /// (faster: docs/sharding.md), `pool` splits one world over a thread pool.
+    #[arg(long, value_enum, default_value = "auto")]
+    threads_mode: ThreadsMode,
     /// Split the network into this many shards, each a world on its own thread holding a
     /// range of every population (cpu engine; results do not depend on it). Default: the
     /// scenario's `simulation.shards`, else 1.
@@ -363,6 +378,7 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
         shards: a.shards.unwrap_or(0),
         exchange_every: a.exchange_every,
         processes: None,
+        threads_as_shards: a.threads_mode == ThreadsMode::Auto,
     };
     Ok((opts, a.quiet))
 }
@@ -533,6 +549,7 @@ fn run_and_write(
         match (m.shards, split, sim.threads_per_shard()) {
             (1, _, _) => format!("{} thread(s)", opts.threads),
             (k, true, t) => format!("{k} shards in {k} MPI processes{}, exchanging every {} steps", each(t), sim.exchange_window().unwrap_or(1)),
+            (k, false, t) if opts.shards == 0 && opts.threads == k && sim.scenario.shards <= 1 => format!("{k} threads as {k} shards{}, exchanging every {} steps", each(t), sim.exchange_window().unwrap_or(1)),
             (k, false, t) => format!("{k} shards on their own threads{}, exchanging every {} steps", each(t), sim.exchange_window().unwrap_or(1)),
         },
         m.seed,

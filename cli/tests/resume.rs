@@ -139,12 +139,26 @@ fn threads_1_2_4_give_the_same_bytes() {
     let t = tmp.path();
     let sc = scenario("coba.toml");
     let (steps, _) = steps_dt(&sc, &BIG);
-    for n in ["1", "2", "4"] {
-        ok(big_args(bin().arg("run").arg(&sc).args(["--quiet", "--threads", n]).arg("--out").arg(t.join(n)).arg("--checkpoint-dir").arg(t.join(format!("ck{n}")))));
+    // A pool of 1, 2 and 4 threads splitting one world; and 2 threads as 2 shards (the
+    // default on 16,384 neurons), whose manifest also says so (shards, and the row
+    // pointers each shard holds).
+    for n in ["1", "2", "4", "2auto"] {
+        let mode = if n == "2auto" { "auto" } else { "pool" };
+        ok(big_args(bin().arg("run").arg(&sc).args(["--quiet", "--threads", &n[..1], "--threads-mode", mode]).arg("--out").arg(t.join(n)).arg("--checkpoint-dir").arg(t.join(format!("ck{n}")))));
     }
-    for n in ["2", "4"] {
-        assert_same_outputs(&t.join("1"), &t.join(n), &format!("--threads {n}"));
+    for n in ["2", "4", "2auto"] {
+        if n == "2auto" {
+            for f in ["spikes.t_ms.npy", "spikes.index.npy"] {
+                assert!(same_file(&t.join("1").join(f), &t.join(n).join(f)), "--threads 2 as shards: {f} differs");
+            }
+        } else {
+            assert_same_outputs(&t.join("1"), &t.join(n), &format!("--threads {n}"));
+        }
         assert!(same_file(&t.join("ck1").join(file_name(steps)), &t.join(format!("ck{n}")).join(file_name(steps))), "--threads {n}: final state differs");
+    }
+    let auto: serde_json::Value = serde_json::from_slice(&std::fs::read(t.join("2auto").join("manifest.json")).unwrap()).unwrap();
+    if std::thread::available_parallelism().map_or(1, usize::from) >= 2 {
+        assert_eq!(auto["shards"], 2, "--threads 2 on 16,384 neurons runs as 2 shards");
     }
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(t.join("4").join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["threads"], 4);

@@ -63,11 +63,26 @@ pub struct RunOptions {
     /// `rank` of `size` only, and exchanges spikes through the transport. `None`: every
     /// shard in this process.
     pub processes: Option<super::transport::Processes>,
+    /// Let `threads` run as shards where that pays (the CLI's default; `--threads-mode
+    /// pool` turns it off): with `threads` above 1, no shards asked for (here or in the
+    /// scenario), the cpu engine in one process, no more threads than cores, a network
+    /// that can be sharded and a population of at least [`MIN_SHARD_NEURONS`] per thread,
+    /// the network is built as `threads` shards of one thread each (NEST's threads: each
+    /// owns its neurons and their incoming synapses). Results do not change; on the
+    /// 2-core VM of `benches/shards_comparison.txt`, 2 shards beat 2 pool threads by
+    /// 1.10–1.54× from 16,000 neurons. Off, `threads` split one world's update and
+    /// delivery over a pool. A `Sim` of shards holds shard 0's part in its `world`
+    /// (`Sim::state`, `Sim::tables` and checkpoints cover every shard).
+    pub threads_as_shards: bool,
 }
+
+/// Neurons per thread of the largest population from which [`RunOptions::threads_as_shards`]
+/// runs threads as shards (where a pool would split a population too).
+pub const MIN_SHARD_NEURONS: usize = 4096;
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto, shards: 0, exchange_every: 0, processes: None }
+        RunOptions { engine: EngineKind::Cpu, device: TensorDevice::Flex, threads: 1, delivery: Delivery::Auto, shards: 0, exchange_every: 0, processes: None, threads_as_shards: false }
     }
 }
 

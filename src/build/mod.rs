@@ -36,6 +36,17 @@ pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
     }
 }
 
+/// The shards that `opts.threads` runs as (`RunOptions::threads_as_shards`), or `None`:
+/// one world with a pool (`count`: the shards asked for otherwise).
+pub(crate) fn threads_as_shards(scenario: &Scenario, opts: &RunOptions, count: usize) -> Option<usize> {
+    let t = opts.threads;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let largest = scenario.populations.iter().map(|p| p.size).max().unwrap_or(0);
+    let pays = t > 1 && t <= cores && largest >= t * crate::api::run::MIN_SHARD_NEURONS;
+    let asked = opts.threads_as_shards && opts.shards == 0 && count <= 1 && opts.processes.is_none() && opts.engine == EngineKind::Cpu;
+    (asked && pays && check_shardable(scenario, &RunOptions { shards: t, threads: 1, ..opts.clone() }).is_ok()).then_some(t)
+}
+
 /// What a sharded run cannot do yet, named (`docs/sharding.md`).
 fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     let refuse = |what: String| Err(Error::Input(format!("{}: split into {} shards: {what} (not sharded yet; see docs/sharding.md)", scenario.path.display(), opts.shards)));

@@ -76,7 +76,11 @@ impl SimBuilder {
         if count as u64 > crate::scenario::MAX_SHARDS {
             return Err(Error::Input(format!("{}: {count} shards; at most {}", scenario.path.display(), crate::scenario::MAX_SHARDS)));
         }
-        let opts = &RunOptions { shards: count, ..opts.clone() };
+        let opts = &match crate::build::threads_as_shards(&scenario, opts, count) {
+            Some(k) => RunOptions { shards: k, threads: 1, ..opts.clone() },
+            None => RunOptions { shards: count, ..opts.clone() },
+        };
+        let count = opts.shards;
         // The shards this process holds: all, or its rank's one.
         let local: Vec<usize> = match &process {
             Some(p) if count > 1 => vec![p.rank()],
