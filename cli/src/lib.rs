@@ -499,7 +499,8 @@ fn run_and_write(
         if let Some(k) = plan.and_then(|p| p.every) {
             target = target.min((s / k + 1) * k);
         }
-        // Ctrl-C stops after the current step.
+        // Ctrl-C stops after the current step (a sharded run: after the current chunk of
+        // at most 64 steps, `Sim::run_steps_while`).
         sim.run_steps_while(target - s, || !interrupted());
         let s = sim.step_count();
         if let (Some(p), Some(k)) = (plan, plan.and_then(|p| p.every))

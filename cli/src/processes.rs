@@ -22,7 +22,7 @@ pub(crate) fn start_mpi(a: &ExecArgs, opts: &mut RunOptions) -> Result<Option<sp
     // core for up to 2 processes): threads beyond the cores a process may use share them
     // and slow it down (COBA-64k, --threads 2 on one bound core: 2.4 s where 1.3 s unbound).
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    if a.threads > cores && m.rank() == 0 {
+    if a.threads > cores && m.rank() == 0 && matches!(a.engine, super::EngineArg::Cpu) {
         eprintln!(
             "warning: --threads {} but this process may run on {cores} core(s) (mpirun binds processes to cores); run `mpirun --bind-to none ...` or `mpirun --map-by slot:PE={} ...` to give each process its threads' cores",
             a.threads, a.threads

@@ -64,15 +64,19 @@ pub struct RunOptions {
     /// shard in this process.
     pub processes: Option<super::transport::Processes>,
     /// Let `threads` run as shards where that pays (the CLI's default; `--threads-mode
-    /// pool` turns it off): with `threads` above 1, no shards asked for (here or in the
-    /// scenario), the cpu engine in one process, no more threads than cores, a network
+    /// pool` turns it off): with `threads` above 1, no shards asked for (here, or above 1
+    /// in the scenario), no `exchange_every`, the cpu engine in one process, no more
+    /// threads than cores, a network
     /// that can be sharded and a population of at least [`MIN_SHARD_NEURONS`] per thread,
     /// the network is built as `threads` shards of one thread each (NEST's threads: each
     /// owns its neurons and their incoming synapses). Results do not change; on the
     /// 2-core VM of `benches/shards_comparison.txt`, 2 shards beat 2 pool threads by
     /// 1.10–1.54× from 16,000 neurons. Off, `threads` split one world's update and
     /// delivery over a pool. A `Sim` of shards holds shard 0's part in its `world`
-    /// (`Sim::state`, `Sim::tables` and checkpoints cover every shard).
+    /// (`Sim::state`, `Sim::tables` and checkpoints cover every shard). Costs of shards
+    /// (`docs/sharding.md`): a checkpoint gathers each section whole in memory; rules that
+    /// draw every pair whatever the range (`fixed_outdegree`, `fixed_total_number`)
+    /// draw them in every shard, one shard after another.
     pub threads_as_shards: bool,
 }
 

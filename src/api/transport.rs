@@ -17,6 +17,12 @@ pub trait Transport: Send + Sync {
     fn all_max(&self, values: &mut [u64]);
     /// Element-wise sum over every process, in place.
     fn all_sum(&self, values: &mut [u64]);
+    /// Whether the collectives may be called from a thread other than the one that
+    /// started the transport, one at a time (MPI: `MPI_THREAD_SERIALIZED` granted). If
+    /// not, a process steps on its main thread, outside its thread pool.
+    fn any_thread(&self) -> bool {
+        false
+    }
 }
 
 /// A network's processes (see [`Transport`]), as [`super::run::RunOptions`] takes them.

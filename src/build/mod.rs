@@ -42,8 +42,9 @@ pub(crate) fn threads_as_shards(scenario: &Scenario, opts: &RunOptions, count: u
     let t = opts.threads;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let largest = scenario.populations.iter().map(|p| p.size).max().unwrap_or(0);
-    let pays = t > 1 && t <= cores && largest >= t * crate::api::run::MIN_SHARD_NEURONS;
-    let asked = opts.threads_as_shards && opts.shards == 0 && count <= 1 && opts.processes.is_none() && opts.engine == EngineKind::Cpu;
+    let pays = t > 1 && t <= cores.min(crate::scenario::MAX_SHARDS as usize) && largest >= t * crate::api::run::MIN_SHARD_NEURONS;
+    // (`--exchange-every` is for shards asked for: it may refuse a network one world runs.)
+    let asked = opts.threads_as_shards && opts.shards == 0 && count <= 1 && opts.processes.is_none() && opts.engine == EngineKind::Cpu && opts.exchange_every == 0;
     (asked && pays && check_shardable(scenario, &RunOptions { shards: t, threads: 1, ..opts.clone() }).is_ok()).then_some(t)
 }
 

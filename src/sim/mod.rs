@@ -73,14 +73,14 @@ impl SimBuilder {
             None if opts.shards == 0 => scenario.shards,
             None => opts.shards,
         };
-        if count as u64 > crate::scenario::MAX_SHARDS {
-            return Err(Error::Input(format!("{}: {count} shards; at most {}", scenario.path.display(), crate::scenario::MAX_SHARDS)));
-        }
         let opts = &match crate::build::threads_as_shards(&scenario, opts, count) {
             Some(k) => RunOptions { shards: k, threads: 1, ..opts.clone() },
             None => RunOptions { shards: count, ..opts.clone() },
         };
         let count = opts.shards;
+        if count as u64 > crate::scenario::MAX_SHARDS {
+            return Err(Error::Input(format!("{}: {count} shards; at most {}", scenario.path.display(), crate::scenario::MAX_SHARDS)));
+        }
         // The shards this process holds: all, or its rank's one.
         let local: Vec<usize> = match &process {
             Some(p) if count > 1 => vec![p.rank()],
@@ -243,14 +243,21 @@ impl Sim {
                 let chunk = (n - done).min(self.shard_chunk());
                 let end = self.step_count() + chunk;
                 self.world.resource_mut::<ShardLink>().flush_at = end;
-                in_pool(&mut self.world, &mut self.schedule, |world, schedule| {
+                let steps = |world: &mut World, schedule: &mut Schedule| {
                     for _ in 0..chunk {
                         if world.resource::<ShardLink>().halted {
                             break;
                         }
                         schedule.run(world);
                     }
-                });
+                };
+                // (On a pool worker only where the transport may be called from another
+                // thread: MPI_THREAD_SERIALIZED.)
+                if self.process().is_some_and(|p| p.any_thread()) {
+                    in_pool(&mut self.world, &mut self.schedule, steps);
+                } else {
+                    steps(&mut self.world, &mut self.schedule);
+                }
                 done += chunk;
             }
             return;

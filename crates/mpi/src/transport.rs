@@ -13,15 +13,20 @@ pub struct Mpi {
     _universe: mpi::environment::Universe,
     rank: usize,
     size: usize,
+    /// `MPI_THREAD_SERIALIZED` (or more) granted: a thread pool's worker may make the
+    /// calls (one at a time: the core makes them from one thread at a time).
+    serialized: bool,
 }
 
 impl Mpi {
-    /// Initialises MPI (once per process); `None` if it was initialised already.
+    /// Initialises MPI (once per process), asking for `MPI_THREAD_SERIALIZED` (steps run
+    /// on a worker of the process's thread pool, checkpoints on the main thread); `None`
+    /// if it was initialised already.
     pub fn init() -> Option<Mpi> {
-        let universe = mpi::initialize()?;
+        let (universe, granted) = mpi::initialize_with_threading(mpi::Threading::Serialized)?;
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
-        Some(Mpi { _universe: universe, rank, size })
+        Some(Mpi { _universe: universe, rank, size, serialized: granted >= mpi::Threading::Serialized })
     }
 
     /// This process's rank.
@@ -54,7 +59,7 @@ impl Mpi {
     /// The transport for [`spikeworld::prelude::RunOptions::processes`]: every process of
     /// `MPI_COMM_WORLD`, one shard each.
     pub fn processes(&self) -> Processes {
-        Processes(Arc::new(WorldTransport { rank: self.rank, size: self.size }))
+        Processes(Arc::new(WorldTransport { rank: self.rank, size: self.size, serialized: self.serialized }))
     }
 }
 
@@ -63,6 +68,7 @@ impl Mpi {
 struct WorldTransport {
     rank: usize,
     size: usize,
+    serialized: bool,
 }
 
 fn world() -> SimpleCommunicator {
@@ -72,6 +78,10 @@ fn world() -> SimpleCommunicator {
 impl Transport for WorldTransport {
     fn rank(&self) -> usize {
         self.rank
+    }
+
+    fn any_thread(&self) -> bool {
+        self.serialized
     }
 
     fn size(&self) -> usize {
