@@ -76,7 +76,7 @@ pub struct RunOptions {
     /// (`Sim::state`, `Sim::tables` and checkpoints cover every shard). Costs of shards
     /// (`docs/sharding.md`): a checkpoint gathers each section whole in memory; rules that
     /// draw every pair whatever the range (`fixed_outdegree`, `fixed_total_number`)
-    /// draw them in every shard, one shard after another.
+    /// draw them in every shard (shards are built side by side, one per core).
     pub threads_as_shards: bool,
 }
 

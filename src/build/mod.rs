@@ -93,7 +93,7 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
 /// `held`: the synapses of the shards this process built before (each projection's count
 /// and longest delay), to which this one's are added: the memory check counts every
 /// shard a process holds.
-pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry, shard: usize, held: &mut Vec<DrawnSize>) -> Result<Built> {
+pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry, shard: usize, held: &std::sync::Mutex<Vec<DrawnSize>>) -> Result<Built> {
     let mut world = World::new();
     let device = match opts.engine {
         EngineKind::Tensor => Some(opts.device.to_burn()?),
@@ -110,12 +110,15 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     let drawn = draw_synapses(scenario, ranges.as_deref())?;
     // The synapses and delays actually drawn (with those of the shards built before in
     // this process), checked before the network is spawned.
+    // (Shards built side by side add theirs in turn: the last to add checks the total.)
+    let mut held = held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     held.resize_with(drawn.len(), || DrawnSize { synapses: 0, max_delay: 0 });
     for (h, d) in held.iter_mut().zip(&drawn) {
         h.synapses += d.csr.len() as u64;
         h.max_delay = h.max_delay.max(d.delay.max() as u64);
     }
-    scenario.estimate_drawn(held).check(&scenario.limit)?;
+    scenario.estimate_drawn(&held).check(&scenario.limit)?;
+    drop(held);
     let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref(), ranges.as_deref());
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn, ranges.as_deref())?;

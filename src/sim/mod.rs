@@ -86,10 +86,27 @@ impl SimBuilder {
             Some(p) if count > 1 => vec![p.rank()],
             _ => (0..count).collect(),
         };
+        // The shards of this process are built side by side, as many at once as there are
+        // cores (each draws its own synapses; a rule that ignores the range draws them
+        // all); the first error in shard order is the build's.
+        let held = std::sync::Mutex::new(Vec::new());
+        let at_once = std::thread::available_parallelism().map_or(1, usize::from).max(1);
         let mut worlds = Vec::with_capacity(local.len());
-        let mut held = Vec::new();
-        for &k in &local {
-            worlds.push(self.assemble(&scenario, opts, k, &mut held)?);
+        for group in local.chunks(at_once) {
+            let built: Vec<Result<_>> = if group.len() == 1 {
+                vec![self.assemble(&scenario, opts, group[0], &held)]
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = group.iter().map(|&k| {
+                        let (scenario, held) = (&scenario, &held);
+                        s.spawn(move || self.assemble(scenario, opts, k, held))
+                    }).collect();
+                    handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+                })
+            };
+            for b in built {
+                worlds.push(b?);
+            }
         }
         if count > 1 {
             link::link_shards(&mut worlds, &local, count, &scenario, process.clone(), opts.exchange_every)?;
@@ -122,7 +139,7 @@ impl SimBuilder {
     }
 
     /// One world (shard `shard` of `opts.shards`) and its initialised schedule.
-    fn assemble(&self, scenario: &Scenario, opts: &RunOptions, shard: usize, held: &mut Vec<crate::scenario::estimate::DrawnSize>) -> Result<(World, Schedule, crate::build::Built)> {
+    fn assemble(&self, scenario: &Scenario, opts: &RunOptions, shard: usize, held: &std::sync::Mutex<Vec<crate::scenario::estimate::DrawnSize>>) -> Result<(World, Schedule, crate::build::Built)> {
         let reg = self.registry();
         let mut built = crate::build::build_world(scenario, opts, reg, shard, held)?;
         let mut world = std::mem::take(&mut built.world);
