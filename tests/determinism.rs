@@ -134,77 +134,7 @@ fn the_shuffle_really_reorders_systems_within_a_set() {
 /// in the same bits: every state variable, every ring slot, every spike.
 #[test]
 fn delivery_split_across_threads_changes_no_bit() {
-    let text = r#"
-[simulation]
-dt = "0.1 ms"
-t_stop = "60 ms"
-seed = 11
-
-[[population]]
-name = "E"
-size = 6000
-model = "lif_cond_exp"
-[population.init]
-v = { dist = "normal", mean = "-60 mV", std = "5 mV" }
-g_ex = { dist = "normal", mean = "40 nS", std = "15 nS" }
-
-[[population]]
-name = "I"
-size = 3000
-model = "lif_cond_exp"
-[population.init]
-v = { dist = "normal", mean = "-60 mV", std = "5 mV" }
-
-[[encoder]]
-name = "bg"
-kind = "poisson"
-size = 1000
-rate = "100 Hz"
-
-[[projection]]
-name = "bg_e"
-from = "bg"
-to = "E"
-rule = "fixed_outdegree"
-outdegree = 120
-receptor = "exc"
-weight = { dist = "uniform", low = "2 nS", high = "6 nS" }
-delay = { dist = "uniform", low = "0.1 ms", high = "2 ms" }
-
-[[projection]]
-name = "ee"
-from = "E"
-to = "E"
-rule = "pairwise_bernoulli"
-p = 0.01
-receptor = "exc"
-weight = "5 nS"
-delay = "1 ms"
-
-[[projection]]
-name = "ei"
-from = "E"
-to = "I"
-rule = "pairwise_bernoulli"
-p = 0.01
-receptor = "exc"
-weight = "5 nS"
-
-[[projection]]
-name = "ie"
-from = "I"
-to = "E"
-rule = "fixed_outdegree"
-outdegree = 80
-receptor = "inh"
-weight = { dist = "uniform", low = "40 nS", high = "80 nS" }
-delay = { dist = "uniform", low = "0.5 ms", high = "3 ms" }
-
-[[monitor]]
-name = "spikes"
-kind = "spikes"
-target = "E"
-"#;
+    let text = common::TWO_POPULATIONS;
     let end_state = |threads: usize| {
         let b = builder();
         let sc = Scenario::from_str(text, Path::new("split.toml"), b.registry(), &LoadOptions::default()).unwrap();

@@ -424,77 +424,11 @@ fn a_fault_in_one_shard_stops_all_together() {
 /// pool.
 #[test]
 fn threads_inside_shards_equal_one_world() {
-    let text = r#"
-[simulation]
-dt = "0.1 ms"
-t_stop = "40 ms"
-seed = 5
-
-[[population]]
-name = "E"
-size = 20000
-model = "lif_cond_exp"
-[population.init]
-v = { dist = "normal", mean = "-60 mV", std = "5 mV" }
-g_ex = { dist = "normal", mean = "40 nS", std = "15 nS" }
-
-[[population]]
-name = "I"
-size = 1000
-model = "lif_cond_exp"
-[population.init]
-v = { dist = "normal", mean = "-60 mV", std = "5 mV" }
-
-[[encoder]]
-name = "bg"
-kind = "poisson"
-size = 1000
-rate = "100 Hz"
-
-[[projection]]
-name = "bg_e"
-from = "bg"
-to = "E"
-rule = "fixed_outdegree"
-outdegree = 200
-receptor = "exc"
-weight = { dist = "uniform", low = "2 nS", high = "6 nS" }
-delay = { dist = "uniform", low = "0.1 ms", high = "2 ms" }
-
-[[projection]]
-name = "ee"
-from = "E"
-to = "E"
-rule = "pairwise_bernoulli"
-p = 0.002
-receptor = "exc"
-weight = "5 nS"
-delay = "0.5 ms"
-
-[[projection]]
-name = "ei"
-from = "E"
-to = "I"
-rule = "pairwise_bernoulli"
-p = 0.01
-receptor = "exc"
-weight = "5 nS"
-
-[[projection]]
-name = "ie"
-from = "I"
-to = "E"
-rule = "fixed_outdegree"
-outdegree = 400
-receptor = "inh"
-weight = { dist = "uniform", low = "40 nS", high = "80 nS" }
-delay = { dist = "uniform", low = "0.5 ms", high = "3 ms" }
-
-[[monitor]]
-name = "spikes"
-kind = "spikes"
-target = "E"
-"#;
+    // The network of the threaded-delivery test, with E large enough to split in 2 shards.
+    let text = &TWO_POPULATIONS.replace("size = 6000", "size = 20000").replace("size = 3000", "size = 1000").replace("p = 0.01\nreceptor = \"exc\"\nweight = \"5 nS\"\ndelay", "p = 0.002\nreceptor = \"exc\"\nweight = \"5 nS\"\ndelay").replace("t_stop = \"60 ms\"", "t_stop = \"40 ms\"");
+    for part in ["size = 20000", "size = 1000", "p = 0.002", "t_stop = \"40 ms\""] {
+        assert!(text.contains(part), "the network lacks `{part}`");
+    }
     let one = run_all(build(load(text), EngineKind::Cpu, 1));
     let want = outcome(&one);
     assert!(want.0.1.len() >= 2_000, "{} spikes, too few to compare", want.0.1.len());
