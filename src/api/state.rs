@@ -127,6 +127,53 @@ impl<'a> StateWriter<'a> {
         Ok(())
     }
 
+    /// The blob of `n` values given as consecutive `pieces` (their concatenation), written
+    /// as [`StateWriter::blob`] writes that concatenation, byte for byte, without building
+    /// it (a sharded run's gathered section: each row's stretches from every shard).
+    pub(crate) fn blob_pieces<'v, T: Le + 'v>(&mut self, n: usize, pieces: impl IntoIterator<Item = &'v [T]>) -> std::io::Result<()> {
+        let bytes = n.checked_mul(T::N).ok_or_else(|| std::io::Error::other(format!("array of {n} values is too large")))?;
+        if n == 0 {
+            return self.blob::<T>(&[]);
+        }
+        let per = if bytes <= self.max_bin { n } else { (self.max_bin / T::N).max(1) };
+        if bytes > self.max_bin {
+            let parts = u32::try_from(n.div_ceil(per)).map_err(|_| std::io::Error::other(format!("array of {n} values is too large")))?;
+            rmp::encode::write_array_len(&mut self.w, parts).map_err(std::io::Error::other)?;
+        }
+        let (mut left, mut written) = (0usize, 0usize);
+        let mut buf = Vec::with_capacity(CHUNK.min(n) * T::N);
+        let mut value = [0u8; 8];
+        for mut piece in pieces {
+            while !piece.is_empty() {
+                if left == 0 {
+                    // A new `bin`: what is buffered belongs to the one before.
+                    self.w.write_all(&buf)?;
+                    buf.clear();
+                    left = per.min(n.saturating_sub(written));
+                    if left == 0 {
+                        return Err(std::io::Error::other(format!("blob of {n} values: the pieces hold more")));
+                    }
+                    rmp::encode::write_bin_len(&mut self.w, (left * T::N) as u32).map_err(std::io::Error::other)?;
+                }
+                let take = left.min(piece.len());
+                for x in &piece[..take] {
+                    x.put(&mut value);
+                    buf.extend_from_slice(&value[..T::N]);
+                    if buf.len() >= CHUNK * T::N {
+                        self.w.write_all(&buf)?;
+                        buf.clear();
+                    }
+                }
+                (left, written, piece) = (left - take, written + take, &piece[take..]);
+            }
+        }
+        self.w.write_all(&buf)?;
+        if written != n {
+            return Err(std::io::Error::other(format!("blob of {n} values: the pieces hold {written}")));
+        }
+        Ok(())
+    }
+
     /// One `bin` of values (at most `max_bin` bytes).
     fn bin_of<T: Le>(&mut self, v: &[T]) -> std::io::Result<()> {
         let len = v.len() * T::N;
@@ -408,5 +455,27 @@ mod tests {
             legacy.extend_from_slice(&x.to_le_bytes());
         }
         assert_eq!(one, legacy);
+    }
+
+    /// A blob given in pieces is the blob of their concatenation, byte for byte, in one
+    /// `bin` and in parts (pieces that straddle parts, empty pieces, no values); pieces
+    /// holding more or fewer values than announced are an error.
+    #[test]
+    fn a_blob_in_pieces_is_the_blob_of_their_concatenation() {
+        let v: Vec<f64> = (0..1000).map(|i| i as f64 * 0.25 - 3.0).collect();
+        let cuts = [0, 0, 1, 7, 7, 300, 301, 640, 999, 1000];
+        let pieces: Vec<&[f64]> = cuts.windows(2).map(|w| &v[w[0]..w[1]]).collect();
+        for max_bin in [8, 24, 800, 8000, u32::MAX as usize] {
+            let (mut whole, mut pieced) = (Vec::new(), Vec::new());
+            StateWriter::with_max_bin(&mut whole, max_bin).blob(&v).unwrap();
+            StateWriter::with_max_bin(&mut pieced, max_bin).blob_pieces(v.len(), pieces.iter().copied()).unwrap();
+            assert!(whole == pieced, "max_bin {max_bin}: the pieces' blob differs");
+        }
+        let (mut whole, mut pieced) = (Vec::new(), Vec::new());
+        StateWriter::new(&mut whole).blob::<u64>(&[]).unwrap();
+        StateWriter::new(&mut pieced).blob_pieces::<u64>(0, []).unwrap();
+        assert_eq!(whole, pieced);
+        assert!(StateWriter::new(&mut Vec::new()).blob_pieces(999, pieces.iter().copied()).is_err(), "more than announced");
+        assert!(StateWriter::new(&mut Vec::new()).blob_pieces(1001, pieces.iter().copied()).is_err(), "fewer than announced");
     }
 }

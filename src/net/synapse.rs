@@ -380,31 +380,29 @@ impl SynapseTable {
     }
 }
 
+/// Row by row, each part's stretch of the row's values (`of`), in part order.
+fn stretches<'a>(parts: &'a [&'a SynapseTable], rows: usize, of: impl Fn(&'a SynapseTable) -> &'a [f64] + Copy + 'a) -> impl Iterator<Item = &'a [f64]> + 'a {
+    (0..rows).flat_map(move |r| parts.iter().map(move |&p| &of(p)[p.csr.row(r)]))
+}
+
 impl SynapseTable {
     /// Saves the shards' tables of one projection (in shard order) as the whole table
     /// would be saved: row by row, the parts' stretches of each row concatenated (rows
     /// are sorted by target, so that is the whole row). A shared kernel is saved once.
     pub(crate) fn save_concat(parts: &[&SynapseTable], out: &mut StateWriter<'_>) -> std::io::Result<()> {
         let Some(first) = parts.first() else { return Ok(()) };
-        let gather = |of: &dyn Fn(&SynapseTable) -> &[f64]| -> Vec<f64> {
-            let rows = first.csr.row_ptr.len().saturating_sub(1);
-            let mut all = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
-            for r in 0..rows {
-                for p in parts {
-                    all.extend_from_slice(&of(p)[p.csr.row(r)]);
-                }
-            }
-            all
-        };
+        // Streamed, row by row, each shard's stretch in turn (never built whole).
+        let rows = first.csr.row_ptr.len().saturating_sub(1);
+        let n: usize = parts.iter().map(|p| p.len()).sum();
         if first.kernel_index.is_some() {
             out.blob(&first.weight)?;
         } else {
-            out.blob(&gather(&|p| &p.weight))?;
+            out.blob_pieces(n, stretches(parts, rows, |p| &p.weight))?;
         }
         out.u64(first.vars.len() as u64)?;
         for (k, spec) in first.var_specs.iter().enumerate() {
             out.str(spec.name)?;
-            out.blob(&gather(&|p| &p.vars[k]))?;
+            out.blob_pieces(n, stretches(parts, rows, move |p| &p.vars[k]))?;
         }
         Ok(())
     }
