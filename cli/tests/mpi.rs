@@ -20,6 +20,14 @@ fn mpirun() -> Option<PathBuf> {
     ok.then(|| PathBuf::from("mpirun"))
 }
 
+/// `mpirun -n K --oversubscribe` (more processes than cores here), allowed to run as
+/// root (which mpirun refuses unless told).
+fn mpirun_n(mpirun: &Path, k: &str) -> Command {
+    let mut c = Command::new(mpirun);
+    c.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1").args(["-n", k, "--oversubscribe"]);
+    c
+}
+
 fn scenario(name: &str) -> String {
     format!("{}/../scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -64,11 +72,8 @@ fn mpi_processes_write_the_files_of_one_process() {
         let want = manifest(&one);
         for k in ks {
             let out = tmp.path().join(format!("{file}.n{k}"));
-            // Root may run mpirun only when it says so; more processes than cores here.
-            let r = Command::new(&mpirun)
-                .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-                .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-                .args(["-n", k, "--oversubscribe", bin, "run", &path, "--mpi", "--set", &set, "--out"])
+            let r = mpirun_n(&mpirun, k)
+                .args([bin, "run", &path, "--mpi", "--set", &set, "--out"])
                 .arg(&out)
                 .output()
                 .unwrap();
@@ -110,10 +115,8 @@ fn mpi_processes_with_threads_write_the_files_of_one_process() {
     let r = Command::new(bin).args(&args).arg("--out").arg(&one).output().unwrap();
     assert!(r.status.success(), "one process: {}", String::from_utf8_lossy(&r.stderr));
     let out = tmp.path().join("n2t2");
-    let r = Command::new(&mpirun)
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .args(["-n", "2", "--oversubscribe", "--bind-to", "none", bin])
+    let r = mpirun_n(&mpirun, "2")
+        .args(["--bind-to", "none", bin])
         .args(&args[..2])
         .args(["--mpi", "--threads", "2", "--out"])
         .arg(&out)
@@ -165,7 +168,7 @@ fn mpi_checkpoints_are_one_process_checkpoints() {
         assert!(r.status.success(), "{args:?}: {}", String::from_utf8_lossy(&r.stderr));
     };
     let mpi = |k: &str, args: &[&str]| {
-        let r = Command::new(&mpirun).env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1").args(["-n", k, "--oversubscribe", bin]).args(args).arg("--mpi").output().unwrap();
+        let r = mpirun_n(&mpirun, k).arg(bin).args(args).arg("--mpi").output().unwrap();
         assert!(r.status.success(), "mpirun -n {k} {args:?}: {}", String::from_utf8_lossy(&r.stderr));
     };
     let s = |p: PathBuf| p.to_str().unwrap().to_string();

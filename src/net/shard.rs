@@ -89,22 +89,17 @@ impl ShardLink {
         self.to.len()
     }
 
-    /// This shard's index.
-    pub(crate) fn index(&self) -> usize {
-        self.index
-    }
-
     /// This shard's index and the number of shards, for a plugin that splits its own
     /// work over the shards (`docs/sharding.md`, "Plugins in shards").
     pub fn position(&self) -> (usize, usize) {
         (self.index, self.count())
     }
 
-    /// A plugin system's collective: every shard's `mine`, in shard order (this one's
-    /// included). Every shard calls it at the same point of the same step, whatever it
-    /// holds, with the same `tag` (the caller's name hashed, say): a shard that called
-    /// collectives in another order is a bug of the plugin, and the run stops here with
-    /// that reason rather than mix two calls' values. A shard that is gone (it panicked:
+    /// A collective of a plugin's system or of a rule (`net::plastic::Shards`): every
+    /// shard's `mine`, in shard order (this one's included). Every shard calls it at the
+    /// same point of the same step, whatever it holds, with the same `tag` (the caller's
+    /// name hashed, say): a shard that called collectives in another order is a bug of the
+    /// caller, and the run stops here with that reason rather than mix two calls' values. A shard that is gone (it panicked:
     /// the run ends with its panic after this step) gives an empty vector.
     pub fn all_gather(&self, tag: u64, mine: &[f64]) -> Vec<Vec<f64>> {
         let mut msg = Vec::with_capacity(mine.len() + 1);
@@ -115,7 +110,9 @@ impl ShardLink {
             if part.is_empty() {
                 continue;
             }
-            assert!(part[0].to_bits() == tag, "shard {}: shard {k} called another collective at this point (a plugin must call them in the same order in every shard)", self.index);
+            // NOTE: a rule or plugin calling collectives in a shard-dependent order is its
+            // bug (the values of two calls would mix): the run stops here.
+            assert!(part[0].to_bits() == tag, "shard {}: shard {k} called another collective at this point (a rule or plugin must call them in the same order in every shard)", self.index);
             part.remove(0);
         }
         parts

@@ -260,20 +260,12 @@ impl Sim {
                 let chunk = (n - done).min(self.shard_chunk());
                 let end = self.step_count() + chunk;
                 self.world.resource_mut::<ShardLink>().flush_at = end;
-                let steps = |world: &mut World, schedule: &mut Schedule| {
-                    for _ in 0..chunk {
-                        if world.resource::<ShardLink>().halted {
-                            break;
-                        }
-                        schedule.run(world);
-                    }
-                };
                 // (On a pool worker only where the transport may be called from another
                 // thread: MPI_THREAD_SERIALIZED.)
                 if self.process().is_some_and(|p| p.any_thread()) {
-                    in_pool(&mut self.world, &mut self.schedule, steps);
+                    in_pool(&mut self.world, &mut self.schedule, |w, s| steps_until_halted(w, s, chunk));
                 } else {
-                    steps(&mut self.world, &mut self.schedule);
+                    steps_until_halted(&mut self.world, &mut self.schedule, chunk);
                 }
                 done += chunk;
             }
@@ -317,33 +309,16 @@ impl Sim {
             // its world, and with it its channels, so the others stop waiting for it.
             // A shard stops stepping once an exchange said that some shard stopped: all
             // learn it in the same step, so none waits for another.
-            let halted = |w: &World| w.get_resource::<ShardLink>().is_none_or(|l| l.halted);
             let handles: Vec<_> = peers
                 .into_iter()
                 .map(|mut p| {
                     s.spawn(move || {
-                        in_pool(&mut p.world, &mut p.schedule, |world, schedule| {
-                            for _ in 0..n {
-                                if halted(world) {
-                                    break;
-                                }
-                                schedule.run(world);
-                            }
-                        });
+                        in_pool(&mut p.world, &mut p.schedule, |w, s| steps_until_halted(w, s, n));
                         p
                     })
                 })
                 .collect();
-            let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                in_pool(world, schedule, |world, schedule| {
-                    for _ in 0..n {
-                        if halted(world) {
-                            break;
-                        }
-                        schedule.run(world);
-                    }
-                })
-            }));
+            let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| in_pool(world, schedule, |w, s| steps_until_halted(w, s, n))));
             if mine.is_err() {
                 // Shard 0's world outlives its panic: dropping its links tells the others.
                 world.remove_resource::<ShardLink>();
@@ -537,6 +512,17 @@ impl Sim {
             }
         }
         out
+    }
+}
+
+/// Up to `n` steps of a shard, none after an exchange said that some shard stopped (or
+/// once its links are gone).
+fn steps_until_halted(world: &mut World, schedule: &mut Schedule, n: u64) {
+    for _ in 0..n {
+        if world.get_resource::<ShardLink>().is_none_or(|l| l.halted) {
+            break;
+        }
+        schedule.run(world);
     }
 }
 

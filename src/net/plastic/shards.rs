@@ -40,17 +40,7 @@ impl Shards<'_> {
     /// own target, in target order, thus give one world's vector over the targets.
     pub fn gather(&self, mine: &[f64]) -> Vec<f64> {
         let Some(link) = self.link else { return mine.to_vec() };
-        let mut msg = Vec::with_capacity(mine.len() + 1);
-        msg.push(f64::from_bits(self.tag));
-        msg.extend_from_slice(mine);
-        let mut out = Vec::new();
-        for (k, part) in link.all_gather_values(&msg).iter().enumerate() {
-            if let Some((&tag, values)) = part.split_first() {
-                self.check(link, k, tag);
-                out.extend_from_slice(values);
-            }
-        }
-        out
+        link.all_gather(self.tag, mine).concat()
     }
 
     /// [`Shards::sum_exact`] of one sum.
@@ -79,7 +69,7 @@ impl Shards<'_> {
             return;
         };
         // Per sum: its number of terms, then the terms (`ExactSum::drain_terms`).
-        let mut msg = vec![f64::from_bits(self.tag)];
+        let mut msg = Vec::new();
         let mut terms = Vec::new();
         for s in sums.iter_mut() {
             terms.clear();
@@ -87,18 +77,12 @@ impl Shards<'_> {
             msg.push(terms.len() as f64);
             msg.extend_from_slice(&terms);
         }
-        let parts = link.all_gather_values(&msg);
-        let mut at: Vec<usize> = vec![1; parts.len()];
-        for (k, part) in parts.iter().enumerate() {
-            match part.first() {
-                Some(&tag) => self.check(link, k, tag),
-                // A shard that is gone (its panic ends the run after this step).
-                None => at[k] = usize::MAX,
-            }
-        }
+        let parts = link.all_gather(self.tag, &msg);
+        let mut at: Vec<usize> = vec![0; parts.len()];
         let mut acc = ExactSum::new();
         for _ in 0..sums.len() {
-            for (part, at) in parts.iter().zip(at.iter_mut()).filter(|(_, at)| **at != usize::MAX) {
+            // (A shard that is gone gives nothing: its panic ends the run after this step.)
+            for (part, at) in parts.iter().zip(at.iter_mut()).filter(|(part, _)| !part.is_empty()) {
                 let n = part[*at] as usize;
                 part[*at + 1..*at + 1 + n].iter().for_each(|&x| acc.add(x));
                 *at += 1 + n;
@@ -106,16 +90,6 @@ impl Shards<'_> {
             out.push(acc.value());
             acc.clear();
         }
-    }
-
-    fn check(&self, link: &ShardLink, k: usize, tag: f64) {
-        // NOTE: a rule calling collectives in a shard-dependent order is a bug of that
-        // rule (its values would mix with another projection's): the run stops here.
-        assert!(
-            tag.to_bits() == self.tag,
-            "shard {}: shard {k} called a rule's collective for another projection at this point (a rule must call them in the same order in every shard)",
-            link.index()
-        );
     }
 }
 

@@ -361,6 +361,7 @@ pub fn event_window(clock: Res<Clock>, net: Option<ResMut<EventNet>>, spikes: Qu
 /// (sorted), their finished `V_max` rows into `net.finished`.
 fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Result<(), String> {
     let (t0, t_end) = (step as f64 * dt, (step + 1) as f64 * dt);
+    // (Cleared first: after an early error nothing of the last window is sent.)
     net.out.clear();
     net.finished.iter_mut().for_each(|f| *f = None);
     // 1. Clock-driven spikes of this step.
@@ -391,7 +392,6 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Re
     let mut out = std::mem::take(&mut net.out);
     let mut buf = std::mem::take(&mut net.buf);
     let mut due = std::mem::take(&mut net.due);
-    out.clear();
     {
         let EventNet { queue, pops, processed, crossings, .. } = &mut *net;
         let mut failed = None;
