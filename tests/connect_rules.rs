@@ -69,6 +69,99 @@ fn fixed_outdegree_gives_exact_outdegree_without_multapses() {
     }
 }
 
+/// Sample variance of `xs`.
+fn variance(xs: &[f64]) -> f64 {
+    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+    xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64
+}
+
+/// Each source's `k` targets are a uniform draw: with or without replacement, the number
+/// of them in the first third of the targets (a range that cuts through the halves the
+/// rule places by) has the binomial or hypergeometric mean and variance, and every
+/// target's in-degree the binomial variance. A rule placing with replacement where it
+/// should not (or the reverse) is off by 13 % in the variance, 8 standard errors.
+#[test]
+fn fixed_outdegree_draws_targets_uniformly() {
+    let (n_src, n_tgt, k) = (8000usize, 300usize, 40u64);
+    for multapses in [false, true] {
+        let sim = net("fixed_outdegree", &format!("outdegree = {k}\nallow_multapses = {multapses}"), n_src, n_tgt, false);
+        let ps = pairs(&sim);
+        assert_eq!(ps.len(), n_src * k as usize);
+        let mut third = vec![0f64; n_src];
+        let mut indeg = vec![0f64; n_tgt];
+        for &(s, t) in &ps {
+            if (t as usize) < n_tgt / 3 {
+                third[s as usize] += 1.0;
+            }
+            indeg[t as usize] += 1.0;
+        }
+        let (q, kf, nf) = (1.0 / 3.0, k as f64, n_tgt as f64);
+        let want_var = kf * q * (1.0 - q) * if multapses { 1.0 } else { (nf - kf) / (nf - 1.0) };
+        let mean = third.iter().sum::<f64>() / n_src as f64;
+        let se_mean = (want_var / n_src as f64).sqrt();
+        assert!((mean - kf * q).abs() < 4.0 * se_mean, "multapses {multapses}: mean {mean} in the first third, expected {}", kf * q);
+        let var = variance(&third);
+        assert!((var / want_var - 1.0).abs() < 0.07, "multapses {multapses}: variance {var} in the first third, expected {want_var}");
+        // In-degrees: binomial, of n_src trials with probability k / n_tgt without
+        // multapses (a source picks a target or not), of n_src·k trials with 1 / n_tgt with.
+        let want_mean = n_src as f64 * kf / nf;
+        let want_in = if multapses { want_mean * (1.0 - 1.0 / nf) } else { want_mean * (1.0 - kf / nf) };
+        assert!(indeg.iter().all(|&d| (d - want_mean).abs() < 6.0 * want_in.sqrt()), "multapses {multapses}: an in-degree far from {want_mean}");
+        let var_in = variance(&indeg);
+        assert!((var_in / want_in - 1.0).abs() < 0.3, "multapses {multapses}: in-degree variance {var_in}, expected {want_in}");
+    }
+}
+
+/// `n` pairs drawn uniformly among all pairs: exactly `n`, distinct without multapses, and
+/// every target's in-degree and every source's out-degree with the hypergeometric variance
+/// (without multapses) or the binomial one (with: twice as large here).
+#[test]
+fn fixed_total_number_draws_pairs_uniformly() {
+    let (n_src, n_tgt, n) = (1000usize, 1000usize, 500_000u64);
+    for multapses in [false, true] {
+        let sim = net("fixed_total_number", &format!("n = {n}\nallow_multapses = {multapses}"), n_src, n_tgt, false);
+        let mut ps = pairs(&sim);
+        assert_eq!(ps.len() as u64, n);
+        let (mut indeg, mut outdeg) = (vec![0f64; n_tgt], vec![0f64; n_src]);
+        for &(s, t) in &ps {
+            indeg[t as usize] += 1.0;
+            outdeg[s as usize] += 1.0;
+        }
+        ps.sort();
+        ps.dedup();
+        let all = (n_src * n_tgt) as f64;
+        let (nf, p) = (n as f64, n_src as f64 / all);
+        let want_var = nf * p * (1.0 - p) * if multapses { 1.0 } else { (all - nf) / (all - 1.0) };
+        for (what, degrees) in [("in-degree", &indeg), ("out-degree", &outdeg)] {
+            let var = variance(degrees);
+            assert!((var / want_var - 1.0).abs() < 0.2, "multapses {multapses}: {what} variance {var}, expected {want_var}");
+        }
+        if !multapses {
+            assert_eq!(ps.len() as u64, n, "a pair drawn twice without multapses");
+        } else {
+            // Expected distinct pairs among n draws from `all`: all (1 - (1 - 1/all)^n).
+            let distinct = all * (1.0 - (1.0 - 1.0 / all).powf(nf));
+            assert!((ps.len() as f64 - distinct).abs() < 0.01 * distinct, "{} distinct pairs, expected {distinct}", ps.len());
+        }
+    }
+}
+
+/// Without autapses, the split rules never connect a neuron to itself and still place
+/// exactly their counts.
+#[test]
+fn split_rules_exclude_autapses() {
+    let sim = net("fixed_outdegree", "outdegree = 99\nallow_autapses = false\nallow_multapses = false", 100, 100, true);
+    let ps = pairs(&sim);
+    assert_eq!(ps.len(), 100 * 99);
+    assert!(ps.iter().all(|(s, t)| s != t));
+    let sim = net("fixed_total_number", "n = 9900\nallow_autapses = false\nallow_multapses = false", 100, 100, true);
+    let mut ps = pairs(&sim);
+    assert!(ps.iter().all(|(s, t)| s != t));
+    ps.sort();
+    ps.dedup();
+    assert_eq!(ps.len(), 9900, "every possible pair once");
+}
+
 #[test]
 fn pairwise_bernoulli_count_within_four_sigma() {
     let (n, p) = (2000usize, 0.05f64);
@@ -194,68 +287,97 @@ fn every_rule_builds_a_range_of_targets_alone() {
         ("fixed_outdegree", "outdegree = 9"),
         ("fixed_total_number", "n = 900\nallow_multapses = false"),
     ];
+    let bounds = [vec![0, 120], vec![0, 60, 120], vec![0, 1, 50, 120], vec![0, 30, 31, 90, 120], vec![0, 0, 120]];
     for (rule, params) in rules {
-        let text = format!(
-            r#"
-            [simulation]
-            dt = "0.1 ms"
-            t_stop = "0 ms"
-            seed = 11
-            [[population]]
-            name = "A"
-            size = 120
-            model = "lif"
-            [[population]]
-            name = "B"
-            size = 120
-            model = "lif"
-            [[projection]]
-            name = "ab"
-            from = "A[5:115]"
-            to = "B[3:113]"
-            rule = "{rule}"
-            receptor = "v"
-            weight = {{ dist = "normal", mean = "1 mV", std = "0.2 mV" }}
-            delay = {{ dist = "uniform", low = "0.1 ms", high = "2 ms" }}
-            {params}
-            [[projection]]
-            name = "aa"
-            from = "A[10:]"
-            to = "A[:110]"
-            rule = "{rule}"
-            receptor = "v"
-            weight = {{ dist = "uniform", low = "0.5 mV", high = "1 mV" }}
-            delay = "1 ms"
-            {params}
-            "#
-        );
-        let sc = load(&text);
-        let whole = drawn_onto(&sc, None);
-        assert!(whole.iter().all(|p| !p.is_empty()), "{rule}: every projection has synapses");
-        // Rows list their targets in ascending order (multapses side by side), whatever
-        // order the rule draws in: a shard's rows are then stretches of the whole rows.
-        for p in &whole {
-            assert!(p.windows(2).all(|w| w[0].0 < w[1].0 || w[0].0 == w[1].0 && w[0].1 <= w[1].1), "{rule} ({params}): a row is not sorted by target");
+        ranges_build_alone(120, rule, params, &bounds);
+    }
+}
+
+/// The rules that place fixed counts by halves of the targets (`fixed_outdegree`,
+/// `fixed_total_number`), over enough targets for a tree several levels deep, with and
+/// without multapses and autapses, split at bounds that cut through its halves and leaves.
+#[test]
+fn split_rules_build_a_range_of_targets_alone() {
+    let rules = [
+        ("fixed_outdegree", "outdegree = 40"),
+        ("fixed_outdegree", "outdegree = 40\nallow_multapses = false\nallow_autapses = false"),
+        ("fixed_outdegree", "outdegree = 5\nallow_autapses = false"),
+        ("fixed_total_number", "n = 30000"),
+        ("fixed_total_number", "n = 30000\nallow_multapses = false\nallow_autapses = false"),
+        ("fixed_total_number", "n = 200000\nallow_multapses = false"),
+    ];
+    let bounds = [vec![0, 1000], vec![0, 500, 1000], vec![0, 1, 333, 334, 1000], vec![0, 63, 64, 65, 129, 700, 999, 1000]];
+    for (rule, params) in rules {
+        ranges_build_alone(1000, rule, params, &bounds);
+    }
+}
+
+/// Builds two projections (A → B and A → A, on selections of `n`-neuron populations) as a
+/// whole and as the targets' ranges between consecutive `bounds`, and compares.
+fn ranges_build_alone(n: usize, rule: &str, params: &str, bounds: &[Vec<usize>]) {
+    let text = format!(
+        r#"
+        [simulation]
+        dt = "0.1 ms"
+        t_stop = "0 ms"
+        seed = 11
+        [[population]]
+        name = "A"
+        size = {n}
+        model = "lif"
+        [[population]]
+        name = "B"
+        size = {n}
+        model = "lif"
+        [[projection]]
+        name = "ab"
+        from = "A[5:{a_end}]"
+        to = "B[3:{b_end}]"
+        rule = "{rule}"
+        receptor = "v"
+        weight = {{ dist = "normal", mean = "1 mV", std = "0.2 mV" }}
+        delay = {{ dist = "uniform", low = "0.1 ms", high = "2 ms" }}
+        {params}
+        [[projection]]
+        name = "aa"
+        from = "A[10:]"
+        to = "A[:{a_end2}]"
+        rule = "{rule}"
+        receptor = "v"
+        weight = {{ dist = "uniform", low = "0.5 mV", high = "1 mV" }}
+        delay = "1 ms"
+        {params}
+        "#,
+        a_end = n - 5,
+        b_end = n - 7,
+        a_end2 = n - 10,
+    );
+    let sc = load(&text);
+    let whole = drawn_onto(&sc, None);
+    assert!(whole.iter().all(|p| !p.is_empty()), "{rule}: every projection has synapses");
+    // Rows list their targets in ascending order (multapses side by side), whatever
+    // order the rule draws in: a shard's rows are then stretches of the whole rows.
+    for p in &whole {
+        assert!(p.windows(2).all(|w| w[0].0 < w[1].0 || w[0].0 == w[1].0 && w[0].1 <= w[1].1), "{rule} ({params}): a row is not sorted by target");
+    }
+    for bounds in bounds {
+        let mut union = vec![Vec::new(); whole.len()];
+        for w in bounds.windows(2) {
+            // Population A split differently from B, to show the ranges are per population.
+            let ranges = [n - w[1]..n - w[0], w[0]..w[1]];
+            let part = drawn_onto(&sc, Some(&ranges));
+            for (j, (p, all)) in part.iter().zip(&whole).enumerate() {
+                let r = &ranges[if j == 0 { 1 } else { 0 }];
+                let expect: Vec<_> = all.iter().filter(|x| r.contains(&(x.1 as usize))).copied().collect();
+                assert_eq!(p, &expect, "{rule} ({params}): projection {j}, targets {r:?}");
+                union[j].extend(p.iter().copied());
+            }
         }
-        for bounds in [vec![0, 120], vec![0, 60, 120], vec![0, 1, 50, 120], vec![0, 30, 31, 90, 120], vec![0, 0, 120]] {
-            let mut union = vec![Vec::new(); whole.len()];
-            for w in bounds.windows(2) {
-                // Population A split differently from B, to show the ranges are per population.
-                let ranges = [120 - w[1]..120 - w[0], w[0]..w[1]];
-                let part = drawn_onto(&sc, Some(&ranges));
-                for (j, (p, all)) in part.iter().zip(&whole).enumerate() {
-                    let r = &ranges[if j == 0 { 1 } else { 0 }];
-                    let expect: Vec<_> = all.iter().filter(|x| r.contains(&(x.1 as usize))).copied().collect();
-                    assert_eq!(p, &expect, "{rule} ({params}): projection {j}, targets {r:?}");
-                    union[j].extend(p.iter().copied());
-                }
-            }
-            for (u, all) in union.iter_mut().zip(&whole) {
-                let mut all = all.clone();
-                u.sort();
-                all.sort();
-                assert_eq!(*u, all, "{rule}: the ranges together hold every synapse once");
-            }
+        for (u, all) in union.iter_mut().zip(&whole) {
+            let mut all = all.clone();
+            u.sort();
+            all.sort();
+            assert_eq!(*u, all, "{rule}: the ranges together hold every synapse once");
         }
     }
 }

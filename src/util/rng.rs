@@ -39,6 +39,9 @@ pub mod purpose {
     pub const DROPOUT: u64 = 8;
     /// Training's AdamRewiring noise: entity = parameter tensor, index = optimizer step.
     pub const REWIRING: u64 = 9;
+    /// Connection rules that place a fixed number of synapses over the targets by halves
+    /// (`fixed_outdegree`, `fixed_total_number`): index = row · 2³² + node of the split.
+    pub const CONNECT_SPLIT: u64 = 10;
 }
 
 const M0: u32 = 0xD251_1F53;
@@ -213,6 +216,25 @@ impl Stream {
     }
 }
 
+/// A [`Stream`] is a `rand_core` generator too, for samplers from `rand_distr` (exact
+/// binomial and hypergeometric draws): `next_u64` is two `next_u32`, low word first.
+impl rand_core::TryRng for Stream {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(Stream::next_u32(self))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let lo = Stream::next_u32(self) as u64;
+        Ok(lo | (Stream::next_u32(self) as u64) << 32)
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(4) {
+            chunk.copy_from_slice(&Stream::next_u32(self).to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,3 +312,4 @@ mod tests {
         for c in counts { assert!((c as f64 - 10_000.0).abs() < 4.0 * (10_000.0f64 * 6.0 / 7.0).sqrt()); }
     }
 }
+

@@ -4,11 +4,13 @@
 //! are the same whatever the thread count. Bernoulli connectivity skips over absent pairs
 //! with geometric gaps (O(synapses), not O(pairs)), as Brian2 does.
 //!
-//! Rules draw per target where the rule allows it (`pairwise_bernoulli`: one stream per
-//! target, skipping over sources; `fixed_indegree`: one per target), so a shard asking for
-//! a range of targets ([`ConnectCtx::targets`]) draws only its own synapses. A rule fixed
-//! on the source side (`fixed_outdegree`) or drawing from one stream (`fixed_total_number`)
-//! draws every pair and keeps those in range: O(all synapses) per shard, the same pairs.
+//! Every rule builds a range of targets ([`ConnectCtx::targets`], a shard's) alone, with
+//! the pairs of a whole build and at the cost of its own synapses: `pairwise_bernoulli`
+//! and `fixed_indegree` draw per target; `fixed_outdegree` (per source) and
+//! `fixed_total_number` place their fixed counts over the targets by halves
+//! ([`split`]), so a shard follows only the halves over its own targets.
+
+mod split;
 
 use std::collections::HashSet;
 
@@ -16,6 +18,7 @@ use crate::api::connect::{ConnectCtx, Pairs, RuleSpec};
 use crate::api::model::{ParamSpec, Params};
 use crate::util::rng::{Stream, purpose};
 use crate::util::units::Dim;
+use split::{Line, Split};
 
 fn count_param(p: &Params, name: &str) -> Result<u64, String> {
     let v = p.get(name);
@@ -147,69 +150,124 @@ fn draw_k(rng: &mut Stream, k: u64, n: usize, unique: bool, forbidden: Option<us
     }
 }
 
-/// Fixed degree on one side: every neuron of the *fixed* side (targets for an in-degree,
-/// sources for an out-degree) draws `k` partners uniformly from the other side.
-fn fixed_degree(c: &ConnectCtx, k: u64, by_target: bool) -> Result<Pairs, String> {
-    let (n_fixed, fixed_off, n_other, other_off) =
-        if by_target { (c.n_tgt, c.tgt_offset, c.n_src, c.src_offset) } else { (c.n_src, c.src_offset, c.n_tgt, c.tgt_offset) };
+/// Refuses a degree `k` that the `avail` partners of a neuron cannot take.
+fn check_degree(c: &ConnectCtx, k: u64, avail: usize, by_target: bool) -> Result<(), String> {
+    if k > 0 && avail == 0 || !c.allow_multapses && k as usize > avail {
+        let (what, side) = if by_target { ("indegree", "sources") } else { ("outdegree", "targets") };
+        return Err(format!("{what} {k} exceeds the {avail} possible {side} without multapses/autapses"));
+    }
+    Ok(())
+}
+
+/// Each target draws `indegree` sources uniformly from its own stream: a range of
+/// targets draws only its own.
+fn fixed_indegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
+    let k = count_param(p, "indegree")?;
     let mut out = Pairs::default();
     let mut buf = Vec::new();
-    // Fixed targets: only those wanted draw. Fixed sources: every one draws (its stream
-    // gives all its targets at once) and only the pairs in range are kept.
-    let fixed = if by_target { c.targets.clone() } else { 0..n_fixed };
-    for f in fixed {
-        let avail = if by_target { c.possible_sources(f) } else { c.possible_targets(f) };
-        if k > 0 && avail == 0 || !c.allow_multapses && k as usize > avail {
-            let (what, side) = if by_target { ("indegree", "sources") } else { ("outdegree", "targets") };
-            return Err(format!("{what} {k} exceeds the {avail} possible {side} without multapses/autapses"));
-        }
-        // The neuron itself, if it is also among the partners and autapses are excluded.
+    for t in c.targets.clone() {
+        check_degree(c, k, c.possible_sources(t), true)?;
+        // The neuron itself, if it is also among the sources and autapses are excluded.
         let forbidden = (!c.allow_autapses && c.same_population)
-            .then(|| (fixed_off + f).checked_sub(other_off).filter(|&o| o < n_other))
+            .then(|| (c.tgt_offset + t).checked_sub(c.src_offset).filter(|&s| s < c.n_src))
             .flatten();
-        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, f as u64);
-        draw_k(&mut rng, k, n_other, !c.allow_multapses, forbidden, &mut buf);
-        for &o in &buf {
-            if by_target {
-                out.push(o, f)
-            } else if c.wants(o) {
-                out.push(f, o)
-            }
+        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
+        draw_k(&mut rng, k, c.n_src, !c.allow_multapses, forbidden, &mut buf);
+        for &s in &buf {
+            out.push(s, t);
         }
     }
     Ok(out)
 }
 
-fn fixed_indegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
-    fixed_degree(c, count_param(p, "indegree")?, true)
+/// The split's node numbers (below 2³²) cover at most 2³¹ targets.
+fn split_limit(c: &ConnectCtx) -> Result<(), String> {
+    if c.n_tgt > 1 << 31 {
+        return Err(format!("{} targets; this rule places synapses over at most 2^31", c.n_tgt));
+    }
+    Ok(())
 }
 
+/// Each source places `outdegree` synapses uniformly over the targets, by halves
+/// ([`Split`]): a range of targets costs its own synapses plus one path per source.
 fn fixed_outdegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
-    fixed_degree(c, count_param(p, "outdegree")?, false)
+    let k = count_param(p, "outdegree")?;
+    split_limit(c)?;
+    let mut out = Pairs::default();
+    for s in 0..c.n_src {
+        check_degree(c, k, c.possible_targets(s), false)?;
+        // The source itself, if it is also among the targets and autapses are excluded:
+        // a target without a slot.
+        let forbidden = (!c.allow_autapses && c.same_population)
+            .then(|| (c.src_offset + s).checked_sub(c.tgt_offset).filter(|&t| t < c.n_tgt))
+            .flatten();
+        let line = OneSlotEach { forbidden };
+        let split = Split { seed: c.seed, entity: c.entity, row: s as u32, units: c.n_tgt, line: &line, unique: !c.allow_multapses };
+        split.place(k, &c.targets, &mut |t, _| out.push(s, t));
+    }
+    Ok(out)
 }
 
+/// `fixed_outdegree`'s targets: one slot each, none for the source itself when autapses
+/// are excluded.
+struct OneSlotEach {
+    forbidden: Option<usize>,
+}
+
+impl Line for OneSlotEach {
+    fn slots(&self, a: usize, b: usize) -> u64 {
+        (b - a) as u64 - u64::from(self.forbidden.is_some_and(|f| (a..b).contains(&f)))
+    }
+    fn locate(&self, units: &std::ops::Range<usize>, x: u64) -> (usize, u64) {
+        let u = units.start + x as usize;
+        // Past the slotless target, every target is one further on.
+        (if self.forbidden.is_some_and(|f| (units.start..=u).contains(&f)) { u + 1 } else { u }, x)
+    }
+}
+
+/// `fixed_total_number`'s targets: one slot per source, less the target's own neuron when
+/// autapses are excluded.
+struct AllSources {
+    n_src: i64,
+    /// Target t is source `t + shift` when that is in the selection of sources.
+    shift: i64,
+    no_autapses: bool,
+}
+
+impl AllSources {
+    /// The source that is target `t` itself, when that pair is excluded.
+    fn own_source(&self, t: usize) -> Option<u64> {
+        let s = t as i64 + self.shift;
+        (self.no_autapses && (0..self.n_src).contains(&s)).then_some(s as u64)
+    }
+}
+
+impl Line for AllSources {
+    fn slots(&self, a: usize, b: usize) -> u64 {
+        let autapses = if self.no_autapses { ((b as i64).min(self.n_src - self.shift) - (a as i64).max(-self.shift)).max(0) as u64 } else { 0 };
+        (b - a) as u64 * self.n_src as u64 - autapses
+    }
+}
+
+/// `n` synapses placed uniformly over all possible pairs, by halves of the targets
+/// ([`Split`]; a target's slots are its possible sources, in order).
 fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     let n = count_param(p, "n")?;
-    let possible = (c.n_src * c.n_tgt).saturating_sub(if c.allow_autapses { 0 } else { overlap(c) });
-    if n > 0 && possible == 0 || !c.allow_multapses && n as usize > possible {
+    split_limit(c)?;
+    let possible = (c.n_src as u64 * c.n_tgt as u64).saturating_sub(if c.allow_autapses { 0 } else { overlap(c) as u64 });
+    if n > 0 && possible == 0 || !c.allow_multapses && n > possible {
         return Err(format!("n = {n} exceeds the {possible} possible pairs without multapses/autapses"));
     }
-    let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, 0);
-    let mut seen = HashSet::new();
+    let line = AllSources { n_src: c.n_src as i64, shift: c.tgt_offset as i64 - c.src_offset as i64, no_autapses: !c.allow_autapses && c.same_population };
     let mut out = Pairs::default();
-    // One stream for all pairs: every shard draws them all and keeps those in range.
-    let mut drawn = 0u64;
-    while drawn < n {
-        let s = rng.below(c.n_src as u64) as usize;
-        let t = rng.below(c.n_tgt as u64) as usize;
-        if !c.allow_autapses && c.is_autapse(s, t) || !c.allow_multapses && !seen.insert((s, t)) {
-            continue;
-        }
-        drawn += 1;
-        if c.wants(t) {
-            out.push(s, t);
-        }
-    }
+    let split = Split { seed: c.seed, entity: c.entity, row: 0, units: c.n_tgt, line: &line, unique: !c.allow_multapses };
+    split.place(n, &c.targets, &mut |t, j| {
+        let s = match line.own_source(t) {
+            Some(x) if j >= x => j + 1,
+            _ => j,
+        };
+        out.push(s as usize, t);
+    });
     Ok(out)
 }
 
