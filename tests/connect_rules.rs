@@ -76,10 +76,11 @@ fn variance(xs: &[f64]) -> f64 {
 }
 
 /// Each source's `k` targets are a uniform draw: with or without replacement, the number
-/// of them in the first third of the targets (a range that cuts through the halves the
-/// rule places by) has the binomial or hypergeometric mean and variance, and every
-/// target's in-degree the binomial variance. A rule placing with replacement where it
-/// should not (or the reverse) is off by 13 % in the variance, 8 standard errors.
+/// of them in the first half of the targets (the rule's first split, drawn by one
+/// sampler) and in the first third (a range that cuts through its halves and leaves) has
+/// the binomial or hypergeometric mean and variance, and every target's in-degree the
+/// binomial variance. The wrong sampler at the split is off by 13-15 % in the first half's
+/// variance (8 standard errors); a whole row drawn the wrong way, by 13 % in the third's.
 #[test]
 fn fixed_outdegree_draws_targets_uniformly() {
     let (n_src, n_tgt, k) = (8000usize, 300usize, 40u64);
@@ -87,21 +88,26 @@ fn fixed_outdegree_draws_targets_uniformly() {
         let sim = net("fixed_outdegree", &format!("outdegree = {k}\nallow_multapses = {multapses}"), n_src, n_tgt, false);
         let ps = pairs(&sim);
         assert_eq!(ps.len(), n_src * k as usize);
-        let mut third = vec![0f64; n_src];
+        let (mut half, mut third) = (vec![0f64; n_src], vec![0f64; n_src]);
         let mut indeg = vec![0f64; n_tgt];
         for &(s, t) in &ps {
+            if (t as usize) < n_tgt / 2 {
+                half[s as usize] += 1.0;
+            }
             if (t as usize) < n_tgt / 3 {
                 third[s as usize] += 1.0;
             }
             indeg[t as usize] += 1.0;
         }
-        let (q, kf, nf) = (1.0 / 3.0, k as f64, n_tgt as f64);
-        let want_var = kf * q * (1.0 - q) * if multapses { 1.0 } else { (nf - kf) / (nf - 1.0) };
-        let mean = third.iter().sum::<f64>() / n_src as f64;
-        let se_mean = (want_var / n_src as f64).sqrt();
-        assert!((mean - kf * q).abs() < 4.0 * se_mean, "multapses {multapses}: mean {mean} in the first third, expected {}", kf * q);
-        let var = variance(&third);
-        assert!((var / want_var - 1.0).abs() < 0.07, "multapses {multapses}: variance {var} in the first third, expected {want_var}");
+        let (kf, nf) = (k as f64, n_tgt as f64);
+        for (what, counts, q) in [("half", &half, 0.5), ("third", &third, 1.0 / 3.0)] {
+            let want_var = kf * q * (1.0 - q) * if multapses { 1.0 } else { (nf - kf) / (nf - 1.0) };
+            let mean = counts.iter().sum::<f64>() / n_src as f64;
+            let se_mean = (want_var / n_src as f64).sqrt();
+            assert!((mean - kf * q).abs() < 4.0 * se_mean, "multapses {multapses}: mean {mean} in the first {what}, expected {}", kf * q);
+            let var = variance(counts);
+            assert!((var / want_var - 1.0).abs() < 0.07, "multapses {multapses}: variance {var} in the first {what}, expected {want_var}");
+        }
         // In-degrees: binomial, of n_src trials with probability k / n_tgt without
         // multapses (a source picks a target or not), of n_src·k trials with 1 / n_tgt with.
         let want_mean = n_src as f64 * kf / nf;

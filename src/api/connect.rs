@@ -5,10 +5,11 @@
 //! A rule may be asked for a range of targets only ([`ConnectCtx::targets`]): a shard of a
 //! partitioned network builds only its own neurons' incoming synapses. It must then give
 //! exactly the pairs of a whole build whose target is in the range, in the same order. The
-//! core's rules draw per target (`pairwise_bernoulli`, `fixed_indegree`, ...) or place
-//! fixed counts by halves of the targets (`fixed_outdegree`, `fixed_total_number`), so a
-//! range costs only its own synapses; a rule that ignores the range is still correct: the
-//! core keeps only the pairs in range.
+//! core's rules draw per target (`pairwise_bernoulli`, `fixed_indegree`, ...), so a range
+//! costs only its own synapses, or place fixed counts by halves of the targets
+//! (`fixed_outdegree`, `fixed_total_number`), so a range costs its own synapses plus a
+//! path down the tree to each of its ends; a rule that ignores the range is still
+//! correct: the core keeps only the pairs in range.
 
 use crate::api::model::{ParamSpec, Params};
 

@@ -180,16 +180,18 @@ fn fixed_indegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     Ok(out)
 }
 
-/// The split's node numbers (below 2³²) cover at most 2³¹ targets.
+/// The split's node numbers (below 2³²) cover at most 2³¹ targets, and its rows (a
+/// source each) number at most 2³².
 fn split_limit(c: &ConnectCtx) -> Result<(), String> {
-    if c.n_tgt > 1 << 31 {
-        return Err(format!("{} targets; this rule places synapses over at most 2^31", c.n_tgt));
+    if c.n_tgt > 1 << 31 || c.n_src > 1 << 32 {
+        return Err(format!("{} sources and {} targets; this rule places synapses over at most 2^31 targets from at most 2^32 sources", c.n_src, c.n_tgt));
     }
     Ok(())
 }
 
 /// Each source places `outdegree` synapses uniformly over the targets, by halves
-/// ([`Split`]): a range of targets costs its own synapses plus one path per source.
+/// ([`Split`]): a range of targets costs its own synapses plus, per source, the paths to
+/// the range's ends (a source of at most 32 synapses draws them all: one leaf).
 fn fixed_outdegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     let k = count_param(p, "outdegree")?;
     split_limit(c)?;
@@ -203,7 +205,7 @@ fn fixed_outdegree(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
             .flatten();
         let line = OneSlotEach { forbidden };
         let split = Split { seed: c.seed, entity: c.entity, row: s as u32, units: c.n_tgt, line: &line, unique: !c.allow_multapses };
-        split.place(k, &c.targets, &mut |t, _| out.push(s, t));
+        split.place(k, &c.targets, &mut |t, _| out.push(s, t))?;
     }
     Ok(out)
 }
@@ -267,7 +269,7 @@ fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
             _ => j,
         };
         out.push(s as usize, t);
-    });
+    })?;
     Ok(out)
 }
 

@@ -12,8 +12,13 @@
 //! result is exactly a uniform draw (a multinomial, or a uniform subset of the slots), and
 //! a shard that descends only into the nodes over its own targets sees the same counts at
 //! every node it visits as a whole build: the same pairs, at the cost of its own synapses
-//! plus one path down the tree (and the few synapses of the leaves it shares with another
-//! shard).
+//! plus the paths down to its range's two ends and the synapses of the (at most two)
+//! leaves it shares with other shards. A row of at most [`FEW`] synapses is one leaf,
+//! which every shard draws whole (cheap: [`FEW`] draws).
+//!
+//! "Exactly" is up to the samplers' floating point: `rand_distr`'s binomial (inversion or
+//! BTPE) and hypergeometric (inversion or H2PE) draws, which use `libm`'s functions (the
+//! crate is built without `std` math), so they are the same on every machine.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -66,9 +71,12 @@ impl<L: Line> Split<'_, L> {
     /// Places `items` synapses (at most the line's slots when `unique`) and calls
     /// `emit(target, slot within the target)` for those on targets in `want`, in
     /// ascending order of target and slot.
-    pub(crate) fn place(&self, items: u64, want: &Range<usize>, emit: &mut dyn FnMut(usize, u64)) {
-        debug_assert!(!self.unique || items <= self.line.slots(0, self.units));
-        self.node(1, 0..self.units, items, want, emit);
+    /// An error if a sampler refuses its arguments (which the rules' checks rule out).
+    pub(crate) fn place(&self, items: u64, want: &Range<usize>, emit: &mut dyn FnMut(usize, u64)) -> Result<(), String> {
+        if self.unique && items > self.line.slots(0, self.units) {
+            return Err(format!("{items} synapses exceed the {} possible pairs without multapses", self.line.slots(0, self.units)));
+        }
+        self.node(1, 0..self.units, items, want, emit)
     }
 
     fn stream(&self, node: u64) -> Stream {
@@ -76,29 +84,35 @@ impl<L: Line> Split<'_, L> {
         Stream::new(self.seed, self.entity, purpose::CONNECT_SPLIT, (self.row as u64) << 32 | node)
     }
 
-    fn node(&self, id: u64, units: Range<usize>, items: u64, want: &Range<usize>, emit: &mut dyn FnMut(usize, u64)) {
+    fn node(&self, id: u64, units: Range<usize>, items: u64, want: &Range<usize>, emit: &mut dyn FnMut(usize, u64)) -> Result<(), String> {
         if items == 0 || units.end <= want.start || want.end <= units.start {
-            return;
+            return Ok(());
         }
         if items <= FEW || units.len() == 1 {
-            return self.leaf(id, units, items, want, emit);
+            self.leaf(id, units, items, want, emit);
+            return Ok(());
         }
         let mid = units.start + units.len() / 2;
         let (left, all) = (self.line.slots(units.start, mid), self.line.slots(units.start, units.end));
         let mut rng = self.stream(id);
-        // Both constructors accept these arguments (left <= all, items <= all when
-        // unique, a probability in [0, 1]); 0 or all of them go left in the edge cases.
+        // 0 or all of them go left in the edge cases. Otherwise left < all, items <= all
+        // when unique and a probability in (0, 1): arguments the constructors accept (a
+        // refusal would be a sampler's limit, reported rather than lose synapses).
+        let refused = |e: &dyn std::fmt::Display| format!("the split of {items} synapses over {all} pairs ({left} on the left) failed: {e}");
         let to_left = if left == 0 {
             0
         } else if left == all {
             items
         } else if self.unique {
-            Hypergeometric::new(all, left, items).map_or(0, |h| h.sample(&mut rng))
+            Hypergeometric::new(all, left, items).map_err(|e| refused(&e))?.sample(&mut rng)
         } else {
-            Binomial::new(items, left as f64 / all as f64).map_or(0, |b| b.sample(&mut rng))
+            Binomial::new(items, left as f64 / all as f64).map_err(|e| refused(&e))?.sample(&mut rng)
         };
-        self.node(2 * id, units.start..mid, to_left, want, emit);
-        self.node(2 * id + 1, mid..units.end, items - to_left, want, emit);
+        if to_left > left.min(items) || self.unique && items - to_left > all - left {
+            return Err(format!("the split of {items} synapses over {all} pairs gave {to_left} of {left} to the left (a sampler's fault)"));
+        }
+        self.node(2 * id, units.start..mid, to_left, want, emit)?;
+        self.node(2 * id + 1, mid..units.end, items - to_left, want, emit)
     }
 
     fn leaf(&self, id: u64, units: Range<usize>, items: u64, want: &Range<usize>, emit: &mut dyn FnMut(usize, u64)) {
