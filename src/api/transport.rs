@@ -13,6 +13,14 @@ pub trait Transport: Send + Sync {
     fn size(&self) -> usize;
     /// Every process's words, in rank order, this one's included.
     fn all_gather(&self, mine: &[u32]) -> Vec<Vec<u32>>;
+    /// Every process's words, in rank order, in process 0 only (elsewhere empty): what a
+    /// checkpoint needs, where only process 0 writes. By default an [`Self::all_gather`]
+    /// whose copies the other processes drop; a transport with a gather to one process
+    /// (MPI: `MPI_Gatherv`) spares them holding every part.
+    fn gather(&self, mine: &[u32]) -> Vec<Vec<u32>> {
+        let all = self.all_gather(mine);
+        if self.rank() == 0 { all } else { Vec::new() }
+    }
     /// Element-wise maximum over every process, in place.
     fn all_max(&self, values: &mut [u64]);
     /// Element-wise sum over every process, in place.

@@ -3,7 +3,7 @@
 //!
 //! - **Saving** (every process calls [`Sim::save`] at the same step): the sections that a
 //!   sharded run gathers (neuron state and rings by neuron range, synapse tables row by
-//!   row) are sent to every process as each process's part ([`Transport::all_gather`]);
+//!   row) are sent to process 0 as each process's part ([`Transport::gather`]);
 //!   process 0 rebuilds the other shards' parts as components of their shape (their state
 //!   loaded from the bytes) and gathers them as in one process (`save_concat`), then
 //!   writes the file. The other sections are the same in every shard (or live in process
@@ -13,9 +13,11 @@
 //!   ranges from the population's size, row lengths from an all-gather) and a copy of the
 //!   others; processes above 0 skip the monitors' sections.
 //!
-//! Every process holds a whole gathered section for a moment (8 bytes per neuron variable,
-//! per synapse and per ring value of the largest), as one process does when it gathers
-//! shards; process 0 holds all of them while it writes.
+//! While saving, a process above 0 holds only its own part of a section; process 0 holds
+//! every part of one section and the sections gathered so far (all of them while it
+//! writes), as one process does when it gathers shards. While loading, every process
+//! reads the whole of one section at a time (8 bytes per neuron variable, per synapse
+//! and per ring value of the largest).
 
 use bevy_ecs::prelude::*;
 
@@ -33,10 +35,19 @@ pub(super) const GATHERED: [&str; 3] = ["neuron_state", "input_ring", "synapse_t
 /// of at most [`ROUND_BYTES`] ÷ processes from each (a collective carries fewer than 2³¹
 /// words), as many rounds in every process (an `all_max` first).
 fn gather_bytes(p: &dyn Transport, mine: &[u8]) -> Vec<Vec<u8>> {
-    gather_bytes_in(p, mine, ROUND_BYTES)
+    gather_bytes_in(p, mine, ROUND_BYTES, Gather::All)
 }
 
-fn gather_bytes_in(p: &dyn Transport, mine: &[u8], round_bytes: usize) -> Vec<Vec<u8>> {
+/// Where [`gather_bytes_in`] brings the parts.
+#[derive(Clone, Copy)]
+enum Gather {
+    /// To every process.
+    All,
+    /// To process 0 only ([`Transport::gather`]): the others get nothing back.
+    Root,
+}
+
+fn gather_bytes_in(p: &dyn Transport, mine: &[u8], round_bytes: usize, to: Gather) -> Vec<Vec<u8>> {
     let chunk = (round_bytes / p.size().max(1)).max(4) & !3;
     let mut rounds = [mine.len().div_ceil(chunk) as u64];
     p.all_max(&mut rounds);
@@ -50,7 +61,11 @@ fn gather_bytes_in(p: &dyn Transport, mine: &[u8], round_bytes: usize) -> Vec<Ve
             w[..c.len()].copy_from_slice(c);
             u32::from_le_bytes(w)
         }));
-        for (o, w) in out.iter_mut().zip(p.all_gather(&words)) {
+        let got = match to {
+            Gather::All => p.all_gather(&words),
+            Gather::Root => p.gather(&words),
+        };
+        for (o, w) in out.iter_mut().zip(got) {
             let len = w.first().copied().unwrap_or(0) as usize;
             let start = o.len();
             o.extend(w.iter().skip(1).flat_map(|x| x.to_le_bytes()));
@@ -101,8 +116,8 @@ fn as_u32s(bytes: &[u8]) -> Vec<u32> {
 
 impl Sim {
     /// The gathered sections of this process's shard, in checkpoint order: each
-    /// population's and projection's, with every process's part sent to every process;
-    /// in process 0, each as one world's section bytes (elsewhere empty).
+    /// population's and projection's, with every process's part sent to process 0; there,
+    /// each as one world's section bytes (elsewhere empty).
     pub(super) fn gather_processes(&self, p: &dyn Transport) -> std::io::Result<Vec<((&'static str, Entity), Vec<u8>)>> {
         let root = p.rank() == 0;
         let mut out = Vec::new();
@@ -132,7 +147,9 @@ impl Sim {
                         None => continue,
                     },
                 }
-                let parts = gather_bytes(p, &mine);
+                // Only process 0 writes: the parts go to it alone.
+                let parts = gather_bytes_in(p, &mine, ROUND_BYTES, Gather::Root);
+                drop(mine);
                 if !root || failed.is_some() {
                     // (After a failure process 0 still takes part in every gather, so
                     // that no process waits for it, and reports the failure at the end.)
@@ -320,8 +337,10 @@ mod tests {
         for len in [0usize, 1, 3, 7, 8, 9, 31, 100] {
             let mine: Vec<u8> = (0..len).map(|i| (i * 37 % 251) as u8).collect();
             for round in [16, 1 << 30] {
-                let got = gather_bytes_in(&Echo, &mine, round);
+                let got = gather_bytes_in(&Echo, &mine, round, Gather::All);
                 assert_eq!(got, vec![mine.clone(), mine.clone()], "{len} bytes, rounds of {round}");
+                let got = gather_bytes_in(&Echo, &mine, round, Gather::Root);
+                assert_eq!(got, vec![mine.clone(), mine.clone()], "{len} bytes, rounds of {round}, to process 0");
             }
         }
     }

@@ -110,6 +110,31 @@ impl Transport for WorldTransport {
         counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
     }
 
+    fn gather(&self, mine: &[u32]) -> Vec<Vec<u32>> {
+        let w = world();
+        let root = w.process_at_rank(0);
+        let n = i32::try_from(mine.len()).expect("a checkpoint part over 2^31 words per process (it is sent in rounds of less)");
+        if self.rank != 0 {
+            root.gather_into(&n);
+            root.gather_varcount_into(mine);
+            return Vec::new();
+        }
+        let mut counts = vec![0i32; self.size];
+        root.gather_into_root(&n, &mut counts[..]);
+        let mut displs = Vec::with_capacity(self.size);
+        let mut total = 0i64;
+        for &c in &counts {
+            displs.push(i32::try_from(total).expect("checkpoint parts over 2^31 words in all (they are sent in rounds of less)"));
+            total += c as i64;
+        }
+        let mut all = vec![0u32; total as usize];
+        {
+            let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+            root.gather_varcount_into_root(mine, &mut part);
+        }
+        counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
+    }
+
     fn all_max(&self, values: &mut [u64]) {
         let mine = values.to_vec();
         world().all_reduce_into(&mine[..], values, SystemOperation::max());
