@@ -74,8 +74,7 @@ pub struct RunOptions {
     /// 1.10–1.54× from 16,000 neurons. Off, `threads` split one world's update and
     /// delivery over a pool. A `Sim` of shards holds shard 0's part in its `world`
     /// (`Sim::state`, `Sim::tables` and checkpoints cover every shard). Costs of shards
-    /// (`docs/sharding.md`): a resume reads each section whole into memory; a plugin's
-    /// rule that ignores the range draws every pair in every shard (shards are built side
+    /// (`docs/sharding.md`): a plugin's rule that ignores the range draws every pair in every shard (shards are built side
     /// by side, one per core).
     pub threads_as_shards: bool,
 }

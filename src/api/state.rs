@@ -401,6 +401,42 @@ impl<'a> StateReader<'a> {
         }
         Ok(())
     }
+
+    /// A blob of exactly as many numbers as `pieces` hold together, read straight into
+    /// them in order (as [`Self::blob_into`] reads into their concatenation, without
+    /// building it: a sharded run's section, each row's stretches going to every shard).
+    pub(crate) fn blob_into_pieces<T: Le>(&mut self, pieces: &mut [&mut [T]], what: &str) -> Result<(), StateError> {
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
+        let (parts, single) = self.blob_head(what)?;
+        let (mut piece, mut off, mut pos) = (0usize, 0usize, 0usize);
+        let mut buf = Vec::new();
+        for _ in 0..parts {
+            let mut k = self.part_values::<T>(single, what)?;
+            if k > total - pos {
+                return Err(StateError(format!("{what}: more than {} values stored, the network has {total}", pos + k)));
+            }
+            pos += k;
+            while k > 0 {
+                let m = k.min(CHUNK);
+                buf.resize(m, T::default());
+                self.fill(&mut buf, what)?;
+                k -= m;
+                let mut from = &buf[..];
+                while !from.is_empty() {
+                    while pieces[piece].len() == off {
+                        (piece, off) = (piece + 1, 0);
+                    }
+                    let n = from.len().min(pieces[piece].len() - off);
+                    pieces[piece][off..off + n].copy_from_slice(&from[..n]);
+                    (from, off) = (&from[n..], off + n);
+                }
+            }
+        }
+        if pos != total {
+            return Err(StateError(format!("{what}: {pos} values stored, the network has {total}")));
+        }
+        Ok(())
+    }
 }
 
 

@@ -412,18 +412,20 @@ impl SynapseTable {
         let Some(first) = parts.first() else { return Ok(()) };
         let (shared, nvars, rows) = (first.kernel_index.is_some(), first.vars.len(), first.csr.row_ptr.len().saturating_sub(1));
         let names: Vec<&'static str> = first.var_specs.iter().map(|v| v.name).collect();
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let scatter = |all: &[f64], parts: &mut [&mut SynapseTable], to: &dyn Fn(&mut SynapseTable) -> (&Csr, &mut Vec<f64>)| {
-            let mut src = all.iter();
+        // Each row's stretches in every shard, in the order of one world's values (row by
+        // row, shards in order): the blob is read straight into them, never held whole.
+        fn stretches<'a>(of: Vec<(&Csr, &'a mut [f64])>, rows: usize) -> Vec<&'a mut [f64]> {
+            let mut rests = of;
+            let mut out = Vec::with_capacity(rows * rests.len());
             for r in 0..rows {
-                for p in parts.iter_mut() {
-                    let (csr, v) = to(p);
-                    for (d, &x) in v[csr.row(r)].iter_mut().zip(src.by_ref()) {
-                        *d = x;
-                    }
+                for (csr, rest) in rests.iter_mut() {
+                    let (head, tail) = std::mem::take(rest).split_at_mut(csr.row(r).len());
+                    *rest = tail;
+                    out.push(head);
                 }
             }
-        };
+            out
+        }
         if shared {
             let mut kernel = vec![0.0; first.weight.len()];
             inp.blob_into(&mut kernel, "weights")?;
@@ -431,20 +433,18 @@ impl SynapseTable {
                 p.weight.copy_from_slice(&kernel);
             }
         } else {
-            let mut all = vec![0.0; total];
-            inp.blob_into(&mut all, "weights")?;
-            scatter(&all, parts, &|p| (&p.csr, &mut p.weight));
+            let of = parts.iter_mut().map(|p| (&p.csr, &mut p.weight[..])).collect();
+            inp.blob_into_pieces(&mut stretches(of, rows), "weights")?;
         }
         let k = inp.u64("synapse variable count")?;
         if k != nvars as u64 {
             return Err(StateError(format!("{k} per-synapse variables stored, the projection has {nvars}")));
         }
-        let mut all = vec![0.0; total];
         for (i, name) in names.iter().enumerate() {
             let what = format!("synapse variable `{name}`");
             inp.expect(name, &what)?;
-            inp.blob_into(&mut all, &what)?;
-            scatter(&all, parts, &|p| (&p.csr, &mut p.vars[i]));
+            let of = parts.iter_mut().map(|p| (&p.csr, &mut p.vars[i][..])).collect();
+            inp.blob_into_pieces(&mut stretches(of, rows), &what)?;
         }
         Ok(())
     }

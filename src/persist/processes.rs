@@ -16,8 +16,9 @@
 //! While saving, a process above 0 holds only its own part of a section; process 0 holds
 //! every part of one section and the sections gathered so far (all of them while it
 //! writes), as one process does when it gathers shards. While loading, every process
-//! reads the whole of one section at a time (8 bytes per neuron variable, per synapse
-//! and per ring value of the largest).
+//! splits a section as it reads it from the file, beside stand-ins of the other
+//! processes' parts (8 bytes per neuron variable, per synapse and per ring value of the
+//! largest section, less its own part).
 
 use bevy_ecs::prelude::*;
 
@@ -250,15 +251,12 @@ impl Sim {
         self.populations.iter().position(|&x| x == e).map(|i| &self.scenario.populations[i])
     }
 
-    /// Loads a gathered section (`bytes`: the whole population's or projection's) into
-    /// this process's shard: its stretch, split beside stand-ins of the other processes'
-    /// parts. Every process calls it for the same sections in the same order (a table's
-    /// row lengths are all-gathered).
-    pub(super) fn load_section_process(&mut self, name: &str, e: Entity, bytes: &[u8], p: &dyn Transport) -> Result<(), StateError> {
+    /// Loads a gathered section (read from `r`: the whole population's or projection's)
+    /// into this process's shard: its stretch, split beside stand-ins of the other
+    /// processes' parts. Every process calls it for the same sections in the same order
+    /// (a table's row lengths are all-gathered).
+    pub(super) fn load_section_process(&mut self, name: &str, e: Entity, r: &mut StateReader<'_>, p: &dyn Transport) -> Result<(), StateError> {
         let (rank, size) = (p.rank(), p.size());
-        let len = bytes.len() as u64;
-        let mut src = bytes;
-        let mut r = StateReader::new(&mut src, len);
         let def = self.population_def(e).cloned();
         macro_rules! split {
             ($t:ty, $like:expr) => {{
@@ -266,7 +264,7 @@ impl Sim {
                 let mut others: Vec<$t> = (0..size).filter(|&k| k != rank).map(|k| $like(&*mine, k)).collect();
                 let mut refs: Vec<&mut $t> = others.iter_mut().collect();
                 refs.insert(rank, &mut *mine);
-                <$t>::load_split(&mut refs, &mut r)?;
+                <$t>::load_split(&mut refs, r)?;
             }};
         }
         match name {
@@ -286,7 +284,7 @@ impl Sim {
             }
         }
         if r.remaining() != 0 {
-            return Err(StateError(format!("{} of its {len} bytes left unread", r.remaining())));
+            return Err(StateError(format!("{} of its bytes left unread", r.remaining())));
         }
         Ok(())
     }

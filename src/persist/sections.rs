@@ -243,27 +243,32 @@ impl Sim {
     /// Loads section `s` of shard 0's entity `e` from `bytes` into every shard: split
     /// where [`Sim::save_section`] gathers, a copy into each shard that holds the entity
     /// otherwise.
-    fn load_section_sharded(&mut self, s: &StateSection, e: Option<Entity>, bytes: &[u8]) -> Result<(), StateError> {
-        let len = bytes.len() as u64;
-        let mut ws = self.shard_worlds_mut(e);
+    /// Splits a gathered section (neuron state, rings, a synapse table: each shard takes
+    /// its stretch) read straight from `r`, never held whole; `false` for any other
+    /// section (which every shard loads whole: [`Self::load_section_sharded`]).
+    fn load_split_sharded(&mut self, name: &str, e: Entity, r: &mut StateReader<'_>) -> Result<bool, StateError> {
+        let mut ws = self.shard_worlds_mut(Some(e));
         macro_rules! split {
             ($t:ty) => {{
                 let mut parts: Vec<Mut<'_, $t>> = ws.iter_mut().filter_map(|(w, e)| w.get_mut::<$t>((*e)?)).collect();
                 let mut refs: Vec<&mut $t> = parts.iter_mut().map(|m| &mut **m).collect();
-                let mut src = bytes;
-                let mut r = StateReader::new(&mut src, len);
-                <$t>::load_split(&mut refs, &mut r)?;
-                return if r.remaining() == 0 { Ok(()) } else { Err(StateError(format!("{} of its {len} bytes left unread", r.remaining()))) };
+                <$t>::load_split(&mut refs, r)?;
+                Ok(true)
             }};
         }
-        if e.is_some() {
-            match s.name {
-                "neuron_state" => split!(NeuronState),
-                "input_ring" => split!(InputRing),
-                "synapse_table" => split!(SynapseTable),
-                _ => {}
-            }
+        match name {
+            "neuron_state" => split!(NeuronState),
+            "input_ring" => split!(InputRing),
+            "synapse_table" => split!(SynapseTable),
+            _ => Ok(false),
         }
+    }
+
+    /// Loads a section that is the same in every shard (or only in shard 0: monitors)
+    /// into each shard's world from its bytes.
+    fn load_section_sharded(&mut self, s: &StateSection, e: Option<Entity>, bytes: &[u8]) -> Result<(), StateError> {
+        let len = bytes.len() as u64;
+        let ws = self.shard_worlds_mut(e);
         for (k, (w, we)) in ws.into_iter().enumerate() {
             // Monitors have no counterpart in shards above 0.
             let Some(we) = we else { continue };
@@ -417,11 +422,10 @@ impl Sim {
             if let (Some(p), Some(e)) = (&process, e)
                 && super::processes::GATHERED.contains(&s.name)
             {
-                // This process's stretch of a gathered section (every process reads it).
-                let src = r.reserve(len, &what)?;
-                let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| StateError(format!("{what}: {len} bytes")))?];
-                std::io::Read::read_exact(src, &mut bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
-                self.load_section_process(s.name, e, &bytes, &**p).map_err(|err| StateError(format!("{what}: {err}")))?;
+                // This process's stretch of a gathered section (every process reads it, as
+                // it reads it from the file).
+                let mut sub = StateReader::new(r.reserve(len, &what)?, len);
+                self.load_section_process(s.name, e, &mut sub, &**p).map_err(|err| StateError(format!("{what}: {err}")))?;
                 continue;
             }
             if let (Some(p), None, Some(_)) = (&process, e, s.merge) {
@@ -447,9 +451,35 @@ impl Sim {
                 }
                 continue;
             }
+            if self.shards() > 1
+                && process.is_none()
+                && let Some(e) = e
+                && super::processes::GATHERED.contains(&s.name)
+            {
+                // Split over the shards as it is read (each takes its stretch), hashed as
+                // it is read; saved again (gathered from the shards), it must give the
+                // same bytes.
+                let mut hashed = HashingReader { inner: r.reserve(len, &what)?, hash: Sha256::new() };
+                let mut sub = StateReader::new(&mut hashed, len);
+                let split = self.load_split_sharded(s.name, e, &mut sub).map_err(|err| StateError(format!("{what}: {err}")))?;
+                if !split {
+                    return Err(StateError(format!("{what}: not a section the shards split (a bug)")));
+                }
+                if sub.remaining() != 0 {
+                    return Err(StateError(format!("{what}: {} of its {len} bytes left unread", sub.remaining())));
+                }
+                let digest = hashed.hash.finalize();
+                let mut again = HashingWriter { n: 0, hash: Sha256::new() };
+                self.save_section(&s, Some(e), &mut StateWriter::new(&mut again)).unwrap_or(Ok(())).map_err(|err| StateError(err.to_string()))?;
+                if again.n != len || again.hash.finalize() != digest {
+                    return Err(StateError(format!("{what}: state does not round-trip over the shards (saved again, it differs from what was loaded)")));
+                }
+                continue;
+            }
             if self.shards() > 1 && process.is_none() {
-                // A sharded run holds the section in memory to split or copy it.
-                // (`reserve` checks the length against the file before anything is allocated.)
+                // A sharded run holds a section every shard loads whole in memory, to load
+                // it into each. (`reserve` checks the length against the file before
+                // anything is allocated.)
                 let src = r.reserve(len, &what)?;
                 let mut bytes = vec![0u8; usize::try_from(len).map_err(|_| StateError(format!("{what}: {len} bytes")))?];
                 std::io::Read::read_exact(src, &mut bytes).map_err(|err| StateError(format!("{what}: {err}")))?;
