@@ -3,22 +3,22 @@
 //!
 //! - **Saving** (every process calls [`Sim::save`] at the same step): the sections that a
 //!   sharded run gathers (neuron state and rings by neuron range, synapse tables row by
-//!   row) are sent to process 0 as each process's part ([`Transport::gather`]);
-//!   process 0 rebuilds the other shards' parts as components of their shape (their state
-//!   loaded from the bytes) and gathers them as in one process (`save_concat`), then
-//!   writes the file. The other sections are the same in every shard (or live in process
-//!   0: monitors) and are process 0's.
+//!   row) are sent to process 0 as each process's part ([`Transport::gather`]), one
+//!   section at a time, as process 0 reaches it in the file; process 0 rebuilds the other
+//!   shards' parts as components of their shape (their state loaded from the bytes),
+//!   gathers them as in one process (`save_concat`) and writes the section. The other
+//!   sections are the same in every shard (or live in process 0: monitors) and are
+//!   process 0's.
 //! - **Loading** (every process reads the file): each takes its stretch of the gathered
 //!   sections (`load_split` into its own part and stand-ins of the others' shapes: neuron
 //!   ranges from the population's size, row lengths from an all-gather) and a copy of the
 //!   others; processes above 0 skip the monitors' sections.
 //!
 //! While saving, a process above 0 holds only its own part of a section; process 0 holds
-//! every part of one section and the sections gathered so far (all of them while it
-//! writes), as one process does when it gathers shards. While loading, every process
-//! splits a section as it reads it from the file, beside stand-ins of the other
-//! processes' parts (8 bytes per neuron variable, per synapse and per ring value of the
-//! largest section, less its own part).
+//! every part of one section and that section's bytes, which it writes before the next
+//! gather. While loading, every process splits a section as it reads it from the file,
+//! beside stand-ins of the other processes' parts (8 bytes per neuron variable, per
+//! synapse and per ring value of the largest section, less its own part).
 
 use bevy_ecs::prelude::*;
 
@@ -116,118 +116,103 @@ fn as_u32s(bytes: &[u8]) -> Vec<u32> {
 }
 
 impl Sim {
-    /// The gathered sections of this process's shard, in checkpoint order: each
-    /// population's and projection's, with every process's part sent to process 0; there,
-    /// each as one world's section bytes (elsewhere empty).
-    pub(super) fn gather_processes(&self, p: &dyn Transport) -> std::io::Result<Vec<((&'static str, Entity), Vec<u8>)>> {
-        let root = p.rank() == 0;
-        let mut out = Vec::new();
-        let mut failed: Option<std::io::Error> = None;
-        for &e in self.populations.iter().chain(&self.projections) {
-            for name in GATHERED {
-                let w = &self.world;
-                let mut mine = Vec::new();
-                let mut sw = StateWriter::new(&mut mine);
-                use crate::api::state::Checkpoint;
-                match name {
-                    "neuron_state" => match w.get::<NeuronState>(e) {
-                        Some(c) => c.save_state(&mut sw)?,
-                        None => continue,
-                    },
-                    "input_ring" => match w.get::<InputRing>(e) {
-                        Some(c) => c.save_state(&mut sw)?,
-                        None => continue,
-                    },
-                    _ => match w.get::<SynapseTable>(e) {
-                        Some(t) => {
-                            let rows = t.row_lengths();
-                            sw.u64(rows.len() as u64)?;
-                            sw.blob(&rows)?;
-                            t.save_state(&mut sw)?;
-                        }
-                        None => continue,
-                    },
-                }
-                // Only process 0 writes: the parts go to it alone.
-                let parts = gather_bytes_in(p, &mine, ROUND_BYTES, Gather::Root);
-                drop(mine);
-                if !root || failed.is_some() {
-                    // (After a failure process 0 still takes part in every gather, so
-                    // that no process waits for it, and reports the failure at the end.)
-                    out.push(((name, e), Vec::new()));
-                    continue;
-                }
-                let decoded = (|| -> std::io::Result<Vec<u8>> {
-                    let bad = |k: usize, err: StateError| std::io::Error::other(format!("process {k}'s part of section `{name}`: {}", err.0));
-                    let mut whole = Vec::new();
-                    let mut ww = StateWriter::new(&mut whole);
-                    match name {
-                        "neuron_state" => {
-                            let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
-                            let mut others = Vec::new();
-                            for (k, b) in parts.iter().enumerate().skip(1) {
-                                let n = pop.shard_range(k, p.size()).len();
-                                let mut part = state_like(mine, n);
-                                part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
-                                others.push(part);
-                            }
-                            let all: Vec<&NeuronState> = std::iter::once(mine).chain(&others).collect();
-                            NeuronState::save_concat(&all, &mut ww)?;
-                        }
-                        "input_ring" => {
-                            let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
-                            let mut others = Vec::new();
-                            for (k, b) in parts.iter().enumerate().skip(1) {
-                                let n = pop.shard_range(k, p.size()).len();
-                                let mut part = InputRing::new(mine.depth, mine.receptors, n);
-                                part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
-                                others.push(part);
-                            }
-                            let all: Vec<&InputRing> = std::iter::once(mine).chain(&others).collect();
-                            InputRing::save_concat(&all, &mut ww)?;
-                        }
-                        _ => {
-                            let Some(mine) = w.get::<SynapseTable>(e) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
-                            let mut others = Vec::new();
-                            for (k, b) in parts.iter().enumerate().skip(1) {
-                                let mut src = b.as_slice();
-                                let mut r = StateReader::new(&mut src, b.len() as u64);
-                                let _rows = r.u64("rows").map_err(|err| bad(k, err))?;
-                                let rows: Vec<u32> = r.blob("row lengths").map_err(|err| bad(k, err))?;
-                                let mut part = table_like(mine, &rows);
-                                part.load_state(&mut r).map_err(|err| bad(k, err))?;
-                                others.push(part);
-                            }
-                            let all: Vec<&SynapseTable> = std::iter::once(mine).chain(&others).collect();
-                            SynapseTable::save_concat(&all, &mut ww)?;
-                        }
-                    }
-    Ok(whole)
-                })();
-                match decoded {
-                    Ok(whole) => out.push(((name, e), whole)),
-                    Err(err) => {
-                        failed = Some(err);
-                        out.push(((name, e), Vec::new()));
-                    }
+    /// The sections a run split over processes gathers when it saves, in checkpoint
+    /// order: each population's and projection's state, rings and table, and the
+    /// resources split over the shards ([`crate::api::state::MergeParts`]). The same list
+    /// in every process (every process holds these sections).
+    pub(super) fn gathered_order(&self) -> Vec<(StateSection, Option<Entity>)> {
+        let ours = |e: &Entity| self.populations.contains(e) || self.projections.contains(e);
+        self.section_order()
+            .into_iter()
+            .filter(|(s, e)| match e {
+                Some(e) => GATHERED.contains(&s.name) && ours(e),
+                None => s.merge.is_some(),
+            })
+            .collect()
+    }
+
+    /// One gathered section (an entry of [`Self::gathered_order`]): every process sends
+    /// its part, and process 0 gets one world's section bytes (elsewhere empty). Every
+    /// process calls it for the same sections in the same order, and takes part in the
+    /// gather even when its own part failed (no process waits): the error comes after.
+    pub(super) fn gather_section(&self, s: &StateSection, e: Option<Entity>, p: &dyn Transport) -> std::io::Result<Vec<u8>> {
+        let Some(e) = e else {
+            let whole = self.merge_processes(s, p)?;
+            return Ok(if p.rank() == 0 { whole } else { Vec::new() });
+        };
+        let (name, w) = (s.name, &self.world);
+        let mut mine = Vec::new();
+        use crate::api::state::Checkpoint;
+        let saved = (|| -> std::io::Result<()> {
+            let mut sw = StateWriter::new(&mut mine);
+            let missing = || std::io::Error::other(format!("section `{name}`: missing in process {}", p.rank()));
+            match name {
+                "neuron_state" => w.get::<NeuronState>(e).ok_or_else(missing)?.save_state(&mut sw),
+                "input_ring" => w.get::<InputRing>(e).ok_or_else(missing)?.save_state(&mut sw),
+                _ => {
+                    let t = w.get::<SynapseTable>(e).ok_or_else(missing)?;
+                    let rows = t.row_lengths();
+                    sw.u64(rows.len() as u64)?;
+                    sw.blob(&rows)?;
+                    t.save_state(&mut sw)
                 }
             }
+        })();
+        if saved.is_err() {
+            mine.clear();
         }
-        // Resources split over processes, merged from every process's part.
-        for s in self.plugin_sections.iter().filter(|s| s.merge.is_some() && (s.has)(&self.world, Entity::PLACEHOLDER)) {
-            match self.merge_processes(s, p) {
-                Ok(whole) if root && failed.is_none() => out.push(((s.name, Entity::PLACEHOLDER), whole)),
-                Ok(_) => out.push(((s.name, Entity::PLACEHOLDER), Vec::new())),
-                Err(err) => {
-                    failed.get_or_insert(err);
-                    out.push(((s.name, Entity::PLACEHOLDER), Vec::new()));
+        // Only process 0 writes: the parts go to it alone.
+        let parts = gather_bytes_in(p, &mine, ROUND_BYTES, Gather::Root);
+        drop(mine);
+        saved?;
+        if p.rank() != 0 {
+            return Ok(Vec::new());
+        }
+        let bad = |k: usize, err: StateError| std::io::Error::other(format!("process {k}'s part of section `{name}`: {}", err.0));
+        let mut whole = Vec::new();
+        let mut ww = StateWriter::new(&mut whole);
+        match name {
+            "neuron_state" => {
+                let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                let mut others = Vec::new();
+                for (k, b) in parts.iter().enumerate().skip(1) {
+                    let n = pop.shard_range(k, p.size()).len();
+                    let mut part = state_like(mine, n);
+                    part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
+                    others.push(part);
                 }
+                let all: Vec<&NeuronState> = std::iter::once(mine).chain(&others).collect();
+                NeuronState::save_concat(&all, &mut ww)?;
+            }
+            "input_ring" => {
+                let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                let mut others = Vec::new();
+                for (k, b) in parts.iter().enumerate().skip(1) {
+                    let n = pop.shard_range(k, p.size()).len();
+                    let mut part = InputRing::new(mine.depth, mine.receptors, n);
+                    part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
+                    others.push(part);
+                }
+                let all: Vec<&InputRing> = std::iter::once(mine).chain(&others).collect();
+                InputRing::save_concat(&all, &mut ww)?;
+            }
+            _ => {
+                let Some(mine) = w.get::<SynapseTable>(e) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                let mut others = Vec::new();
+                for (k, b) in parts.iter().enumerate().skip(1) {
+                    let mut src = b.as_slice();
+                    let mut r = StateReader::new(&mut src, b.len() as u64);
+                    let _rows = r.u64("rows").map_err(|err| bad(k, err))?;
+                    let rows: Vec<u32> = r.blob("row lengths").map_err(|err| bad(k, err))?;
+                    let mut part = table_like(mine, &rows);
+                    part.load_state(&mut r).map_err(|err| bad(k, err))?;
+                    others.push(part);
+                }
+                let all: Vec<&SynapseTable> = std::iter::once(mine).chain(&others).collect();
+                SynapseTable::save_concat(&all, &mut ww)?;
             }
         }
-        match failed {
-            Some(err) => Err(err),
-            None => Ok(out),
-        }
+        Ok(whole)
     }
 
     /// One world's section of resource section `s` (a [`crate::api::state::MergeParts`]),

@@ -143,26 +143,50 @@ impl Sim {
         if self.process().is_some() {
             return Err(std::io::Error::other("a run split over processes writes its checkpoint with Sim::save, in every process"));
         }
-        write_file(w, &self.checkpoint_header(), |w| self.write_body(w, &[]))
+        write_file(w, &self.checkpoint_header(), |w| self.write_body(w, &mut |_, _| None))
     }
 
     /// [`Sim::save`] of a run split over processes: every process sends its parts, and
-    /// process 0 writes the file one process would write (`persist::processes`).
+    /// process 0 writes the file one process would write (`persist::processes`), one
+    /// gathered section at a time.
     fn save_processes(&self, path: &Path, p: &dyn crate::api::transport::Transport) -> Result<Saved> {
-        let gathered = self.gather_processes(p).map_err(|e| crate::Error::Runtime(format!("{}: {e}", path.display())))?;
+        let order = self.gathered_order();
+        let same = |(s, e): &(StateSection, Option<Entity>), t: &StateSection, f: Option<Entity>| s.name == t.name && *e == f;
+        let mut next = 0usize;
         let mut bytes = [0u64];
         let mut written = Ok(());
         if p.rank() == 0 {
+            let mut gather = |s: &StateSection, e: Option<Entity>| -> Option<std::io::Result<Vec<u8>>> {
+                if order.get(next).is_some_and(|x| same(x, s, e)) {
+                    next += 1;
+                    Some(self.gather_section(s, e, p))
+                } else if order.iter().any(|x| same(x, s, e)) {
+                    Some(Err(std::io::Error::other(format!("section `{}` reached out of the gathering order (a bug)", s.name))))
+                } else {
+                    None
+                }
+            };
             written = crate::util::fsio::write_atomic(path, |w| {
-                bytes[0] = write_file(w, &self.checkpoint_header(), |w| self.write_body(w, &gathered))?;
+                bytes[0] = write_file(w, &self.checkpoint_header(), |w| self.write_body(w, &mut gather))?;
                 Ok(())
             });
         }
+        // The gathers process 0 did not reach (after a failure), and every gather in the
+        // other processes: each process takes part in all of them.
+        let mut own_error = None;
+        for (s, e) in &order[next..] {
+            if let Err(err) = self.gather_section(s, *e, p) {
+                own_error.get_or_insert(err);
+            }
+        }
         // Every process learns whether the file was written, and its size.
-        let mut failed = [u64::from(written.is_err())];
+        let mut failed = [u64::from(written.is_err() || own_error.is_some())];
         p.all_max(&mut failed);
         p.all_max(&mut bytes);
         written?;
+        if let Some(err) = own_error {
+            return Err(crate::Error::Runtime(format!("{}: {err}", path.display())));
+        }
         if failed[0] != 0 {
             return Err(crate::Error::Runtime(format!("{}: process 0 could not write the checkpoint (its output says why)", path.display())));
         }
@@ -171,7 +195,7 @@ impl Sim {
 
     /// Every section with the entity it is saved for (`None` for a resource), in
     /// checkpoint order.
-    fn section_order(&self) -> Vec<(StateSection, Option<Entity>)> {
+    pub(super) fn section_order(&self) -> Vec<(StateSection, Option<Entity>)> {
         let all: Vec<StateSection> = core_sections().into_iter().chain(self.plugin_sections.iter().cloned()).collect();
         let mut out: Vec<(StateSection, Option<Entity>)> =
             all.iter().filter(|s| !s.per_entity && (s.has)(&self.world, Entity::PLACEHOLDER)).map(|s| (s.clone(), None)).collect();
@@ -286,18 +310,18 @@ impl Sim {
         Ok(())
     }
 
-    /// The body: every section; `gathered` holds the sections already gathered from the
-    /// processes (by name and entity), written as they are.
-    fn write_body(&self, w: &mut StateWriter<'_>, gathered: &[((&'static str, Entity), Vec<u8>)]) -> std::io::Result<()> {
+    /// The body: every section; `gathered` gives the bytes of a section gathered from the
+    /// processes (`None` for a section this process saves itself), written as they are.
+    fn write_body(&self, w: &mut StateWriter<'_>, gathered: &mut dyn FnMut(&StateSection, Option<Entity>) -> Option<std::io::Result<Vec<u8>>>) -> std::io::Result<()> {
         for (s, e) in self.section_order() {
             w.str(s.name)?;
             if e.is_some() {
                 w.str(&self.label(e))?;
             }
-            // (A merged resource's key is `Entity::PLACEHOLDER`.)
-            if let Some((_, bytes)) = gathered.iter().find(|((n, ge), _)| *n == s.name && *ge == e.unwrap_or(Entity::PLACEHOLDER)) {
+            if let Some(bytes) = gathered(&s, e) {
+                let bytes = bytes?;
                 w.u64(bytes.len() as u64)?;
-                w.inner().write_all(bytes)?;
+                w.inner().write_all(&bytes)?;
                 continue;
             }
             // Two passes: the length first (written before the section, as a MessagePack
