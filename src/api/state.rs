@@ -402,13 +402,15 @@ impl<'a> StateReader<'a> {
         Ok(())
     }
 
-    /// A blob of exactly as many numbers as `pieces` hold together, read straight into
-    /// them in order (as [`Self::blob_into`] reads into their concatenation, without
-    /// building it: a sharded run's section, each row's stretches going to every shard).
-    pub(crate) fn blob_into_pieces<T: Le>(&mut self, pieces: &mut [&mut [T]], what: &str) -> Result<(), StateError> {
-        let total: usize = pieces.iter().map(|p| p.len()).sum();
+    /// A blob of exactly `total` numbers, read straight into `pieces` in order (as
+    /// [`Self::blob_into`] reads into their concatenation, without building it or a list
+    /// of the pieces: a sharded run's section, each row's stretches going to every shard).
+    /// The pieces must hold `total` numbers together.
+    pub(crate) fn blob_into_pieces<'p, T: Le + 'p>(&mut self, total: usize, pieces: impl IntoIterator<Item = &'p mut [T]>, what: &str) -> Result<(), StateError> {
+        let mut pieces = pieces.into_iter();
+        let mut place: &mut [T] = &mut [];
         let (parts, single) = self.blob_head(what)?;
-        let (mut piece, mut off, mut pos) = (0usize, 0usize, 0usize);
+        let mut pos = 0usize;
         let mut buf = Vec::new();
         for _ in 0..parts {
             let mut k = self.part_values::<T>(single, what)?;
@@ -423,12 +425,13 @@ impl<'a> StateReader<'a> {
                 k -= m;
                 let mut from = &buf[..];
                 while !from.is_empty() {
-                    while pieces[piece].len() == off {
-                        (piece, off) = (piece + 1, 0);
+                    while place.is_empty() {
+                        place = pieces.next().ok_or_else(|| StateError(format!("{what}: places for fewer than {total} values (a bug)")))?;
                     }
-                    let n = from.len().min(pieces[piece].len() - off);
-                    pieces[piece][off..off + n].copy_from_slice(&from[..n]);
-                    (from, off) = (&from[n..], off + n);
+                    let n = from.len().min(place.len());
+                    let (head, tail) = std::mem::take(&mut place).split_at_mut(n);
+                    head.copy_from_slice(&from[..n]);
+                    (place, from) = (tail, &from[n..]);
                 }
             }
         }
@@ -513,5 +516,39 @@ mod tests {
         assert_eq!(whole, pieced);
         assert!(StateWriter::new(&mut Vec::new()).blob_pieces(999, pieces.iter().copied()).is_err(), "more than announced");
         assert!(StateWriter::new(&mut Vec::new()).blob_pieces(1001, pieces.iter().copied()).is_err(), "fewer than announced");
+    }
+
+    /// A blob read into pieces fills them as their concatenation, from one `bin` and from
+    /// parts (pieces that straddle parts, empty pieces); a blob of more or fewer values
+    /// than the pieces' total is an error.
+    #[test]
+    fn a_blob_read_into_pieces_fills_their_concatenation() {
+        let v: Vec<f64> = (0..1000).map(|i| i as f64 * 0.5 + 1.0).collect();
+        let cuts = [0, 0, 1, 7, 7, 300, 301, 640, 999, 1000];
+        for max_bin in [8, 24, 800, u32::MAX as usize] {
+            let mut bytes = Vec::new();
+            StateWriter::with_max_bin(&mut bytes, max_bin).blob(&v).unwrap();
+            let mut got = vec![0.0; v.len()];
+            {
+                let mut rest = got.as_mut_slice();
+                let mut pieces = Vec::new();
+                for w in cuts.windows(2) {
+                    let (head, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+                    pieces.push(head);
+                    rest = tail;
+                }
+                let mut src = bytes.as_slice();
+                let mut r = StateReader::new(&mut src, bytes.len() as u64);
+                r.blob_into_pieces(v.len(), pieces, "v").unwrap();
+                assert_eq!(r.remaining(), 0);
+            }
+            assert_eq!(got, v, "max_bin {max_bin}");
+            for total in [999, 1001] {
+                let mut dst = vec![0.0; total];
+                let mut src = bytes.as_slice();
+                let mut r = StateReader::new(&mut src, bytes.len() as u64);
+                assert!(r.blob_into_pieces(total, [dst.as_mut_slice()], "v").is_err(), "{total} places for 1000 values (max_bin {max_bin})");
+            }
+        }
     }
 }

@@ -412,19 +412,18 @@ impl SynapseTable {
         let Some(first) = parts.first() else { return Ok(()) };
         let (shared, nvars, rows) = (first.kernel_index.is_some(), first.vars.len(), first.csr.row_ptr.len().saturating_sub(1));
         let names: Vec<&'static str> = first.var_specs.iter().map(|v| v.name).collect();
+        let total: usize = parts.iter().map(|p| p.len()).sum();
         // Each row's stretches in every shard, in the order of one world's values (row by
-        // row, shards in order): the blob is read straight into them, never held whole.
-        fn stretches<'a>(of: Vec<(&Csr, &'a mut [f64])>, rows: usize) -> Vec<&'a mut [f64]> {
-            let mut rests = of;
-            let mut out = Vec::with_capacity(rows * rests.len());
-            for r in 0..rows {
-                for (csr, rest) in rests.iter_mut() {
-                    let (head, tail) = std::mem::take(rest).split_at_mut(csr.row(r).len());
-                    *rest = tail;
-                    out.push(head);
-                }
-            }
-            out
+        // row, shards in order), one after another: the blob is read straight into them,
+        // never held whole.
+        fn stretches<'a>(mut rests: Vec<(&'a Csr, &'a mut [f64])>, rows: usize) -> impl Iterator<Item = &'a mut [f64]> {
+            let count = rests.len().max(1);
+            (0..rows * rests.len()).map(move |i| {
+                let (csr, rest) = &mut rests[i % count];
+                let (head, tail) = std::mem::take(rest).split_at_mut(csr.row(i / count).len());
+                *rest = tail;
+                head
+            })
         }
         if shared {
             let mut kernel = vec![0.0; first.weight.len()];
@@ -434,7 +433,7 @@ impl SynapseTable {
             }
         } else {
             let of = parts.iter_mut().map(|p| (&p.csr, &mut p.weight[..])).collect();
-            inp.blob_into_pieces(&mut stretches(of, rows), "weights")?;
+            inp.blob_into_pieces(total, stretches(of, rows), "weights")?;
         }
         let k = inp.u64("synapse variable count")?;
         if k != nvars as u64 {
@@ -444,7 +443,7 @@ impl SynapseTable {
             let what = format!("synapse variable `{name}`");
             inp.expect(name, &what)?;
             let of = parts.iter_mut().map(|p| (&p.csr, &mut p.vars[i][..])).collect();
-            inp.blob_into_pieces(&mut stretches(of, rows), &what)?;
+            inp.blob_into_pieces(total, stretches(of, rows), &what)?;
         }
         Ok(())
     }

@@ -5,8 +5,8 @@
 //!   sharded run gathers (neuron state and rings by neuron range, synapse tables row by
 //!   row) are sent to process 0 as each process's part ([`Transport::gather`]), one
 //!   section at a time, as process 0 reaches it in the file; process 0 rebuilds the other
-//!   shards' parts as components of their shape (their state loaded from the bytes),
-//!   gathers them as in one process (`save_concat`) and writes the section. The other
+//!   shards' parts as components of their shape (their state loaded from the bytes) and
+//!   writes them beside its own as one process writes its shards (`save_concat`). The other
 //!   sections are the same in every shard (or live in process 0: monitors) and are
 //!   process 0's.
 //! - **Loading** (every process reads the file): each takes its stretch of the gathered
@@ -14,9 +14,12 @@
 //!   ranges from the population's size, row lengths from an all-gather) and a copy of the
 //!   others; processes above 0 skip the monitors' sections.
 //!
-//! While saving, a process above 0 holds only its own part of a section; process 0 holds
-//! every part of one section and that section's bytes, which it writes before the next
-//! gather. While loading, every process splits a section as it reads it from the file,
+//! While saving, a process above 0 holds only its own part of a section (but every process
+//! merges a resource split over the processes, small: the event network); process 0 holds
+//! every part of one section as it arrives, then the others' parts rebuilt as components
+//! (each part's bytes dropped once rebuilt), which it writes (twice: length, then
+//! bytes, streamed) before the next gather. While loading, every process splits a section as it reads it from the file
+//! (a table's arrays straight into the parts; a state variable or a ring read whole),
 //! beside stand-ins of the other processes' parts (8 bytes per neuron variable, per
 //! synapse and per ring value of the largest section, less its own part).
 
@@ -28,6 +31,19 @@ use crate::api::transport::Transport;
 use crate::net::synapse::{Csr, Delays, SynapseTable};
 use crate::net::{InputRing, NeuronState, StateStore};
 use crate::sim::Sim;
+
+/// What process 0 gathered of a section from the other processes.
+pub(super) enum Gathered {
+    /// A process above 0: nothing.
+    Nothing,
+    /// A resource split over the processes, merged: one world's section bytes.
+    Merged(Vec<u8>),
+    /// The other processes' parts of a population's state, rings or projection's table,
+    /// rebuilt as components of their shapes (in process order, process 0's not included).
+    States(Vec<NeuronState>),
+    Rings(Vec<InputRing>),
+    Tables(Vec<SynapseTable>),
+}
 
 /// The sections gathered from every shard, by name.
 pub(super) const GATHERED: [&str; 3] = ["neuron_state", "input_ring", "synapse_table"];
@@ -132,13 +148,15 @@ impl Sim {
     }
 
     /// One gathered section (an entry of [`Self::gathered_order`]): every process sends
-    /// its part, and process 0 gets one world's section bytes (elsewhere empty). Every
-    /// process calls it for the same sections in the same order, and takes part in the
-    /// gather even when its own part failed (no process waits): the error comes after.
-    pub(super) fn gather_section(&self, s: &StateSection, e: Option<Entity>, p: &dyn Transport) -> std::io::Result<Vec<u8>> {
+    /// its part, and process 0 gets the others' parts rebuilt as components of their
+    /// shape (elsewhere [`Gathered::Nothing`]), which [`Self::write_gathered`] writes
+    /// beside its own as one world's section. Every process calls it for the same sections
+    /// in the same order, and takes part in the gather even when its own part failed (no
+    /// process waits): the error comes after.
+    pub(super) fn gather_section(&self, s: &StateSection, e: Option<Entity>, p: &dyn Transport) -> std::io::Result<Gathered> {
         let Some(e) = e else {
             let whole = self.merge_processes(s, p)?;
-            return Ok(if p.rank() == 0 { whole } else { Vec::new() });
+            return Ok(if p.rank() == 0 { Gathered::Merged(whole) } else { Gathered::Nothing });
         };
         let (name, w) = (s.name, &self.world);
         let mut mine = Vec::new();
@@ -166,40 +184,37 @@ impl Sim {
         drop(mine);
         saved?;
         if p.rank() != 0 {
-            return Ok(Vec::new());
+            return Ok(Gathered::Nothing);
         }
         let bad = |k: usize, err: StateError| std::io::Error::other(format!("process {k}'s part of section `{name}`: {}", err.0));
-        let mut whole = Vec::new();
-        let mut ww = StateWriter::new(&mut whole);
-        match name {
+        let missing = || std::io::Error::other(format!("section `{name}`: missing in process 0"));
+        // Each part is dropped as soon as it is rebuilt.
+        let parts = parts.into_iter().enumerate().skip(1);
+        Ok(match name {
             "neuron_state" => {
-                let (Some(mine), Some(pop)) = (w.get::<NeuronState>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                let (mine, pop) = w.get::<NeuronState>(e).zip(self.population_def(e)).ok_or_else(missing)?;
                 let mut others = Vec::new();
-                for (k, b) in parts.iter().enumerate().skip(1) {
-                    let n = pop.shard_range(k, p.size()).len();
-                    let mut part = state_like(mine, n);
+                for (k, b) in parts {
+                    let mut part = state_like(mine, pop.shard_range(k, p.size()).len());
                     part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
                     others.push(part);
                 }
-                let all: Vec<&NeuronState> = std::iter::once(mine).chain(&others).collect();
-                NeuronState::save_concat(&all, &mut ww)?;
+                Gathered::States(others)
             }
             "input_ring" => {
-                let (Some(mine), Some(pop)) = (w.get::<InputRing>(e), self.population_def(e)) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                let (mine, pop) = w.get::<InputRing>(e).zip(self.population_def(e)).ok_or_else(missing)?;
                 let mut others = Vec::new();
-                for (k, b) in parts.iter().enumerate().skip(1) {
-                    let n = pop.shard_range(k, p.size()).len();
-                    let mut part = InputRing::new(mine.depth, mine.receptors, n);
+                for (k, b) in parts {
+                    let mut part = InputRing::new(mine.depth, mine.receptors, pop.shard_range(k, p.size()).len());
                     part.load_state(&mut StateReader::new(&mut b.as_slice(), b.len() as u64)).map_err(|err| bad(k, err))?;
                     others.push(part);
                 }
-                let all: Vec<&InputRing> = std::iter::once(mine).chain(&others).collect();
-                InputRing::save_concat(&all, &mut ww)?;
+                Gathered::Rings(others)
             }
             _ => {
-                let Some(mine) = w.get::<SynapseTable>(e) else { return Err(std::io::Error::other(format!("section `{name}`: missing in process 0"))) };
+                let mine = w.get::<SynapseTable>(e).ok_or_else(missing)?;
                 let mut others = Vec::new();
-                for (k, b) in parts.iter().enumerate().skip(1) {
+                for (k, b) in parts {
                     let mut src = b.as_slice();
                     let mut r = StateReader::new(&mut src, b.len() as u64);
                     let _rows = r.u64("rows").map_err(|err| bad(k, err))?;
@@ -208,11 +223,37 @@ impl Sim {
                     part.load_state(&mut r).map_err(|err| bad(k, err))?;
                     others.push(part);
                 }
-                let all: Vec<&SynapseTable> = std::iter::once(mine).chain(&others).collect();
-                SynapseTable::save_concat(&all, &mut ww)?;
+                Gathered::Tables(others)
             }
+        })
+    }
+
+    /// Writes gathered section `g` of entity `e` (`None`: a merged resource) as one world's
+    /// section: this process's part and the others' in process order. It writes the same
+    /// bytes every time (the file's two passes: length, then bytes).
+    pub(super) fn write_gathered(&self, e: Option<Entity>, g: &Gathered, w: &mut StateWriter<'_>) -> std::io::Result<()> {
+        let missing = || std::io::Error::other("a gathered section is missing in process 0");
+        let e = match (g, e) {
+            (Gathered::Merged(bytes), _) => return w.inner().write_all(bytes),
+            (Gathered::Nothing, _) | (_, None) => return Err(std::io::Error::other("no gathered section to write (a bug)")),
+            (_, Some(e)) => e,
+        };
+        let world = &self.world;
+        match g {
+            Gathered::States(others) => {
+                let all: Vec<&NeuronState> = std::iter::once(world.get::<NeuronState>(e).ok_or_else(missing)?).chain(others).collect();
+                NeuronState::save_concat(&all, w)
+            }
+            Gathered::Rings(others) => {
+                let all: Vec<&InputRing> = std::iter::once(world.get::<InputRing>(e).ok_or_else(missing)?).chain(others).collect();
+                InputRing::save_concat(&all, w)
+            }
+            Gathered::Tables(others) => {
+                let all: Vec<&SynapseTable> = std::iter::once(world.get::<SynapseTable>(e).ok_or_else(missing)?).chain(others).collect();
+                SynapseTable::save_concat(&all, w)
+            }
+            Gathered::Merged(_) | Gathered::Nothing => Ok(()),
         }
-        Ok(whole)
     }
 
     /// One world's section of resource section `s` (a [`crate::api::state::MergeParts`]),
@@ -221,6 +262,9 @@ impl Sim {
     pub(super) fn merge_processes(&self, s: &StateSection, p: &dyn Transport) -> std::io::Result<Vec<u8>> {
         let mut mine = Vec::new();
         let saved = (s.save)(&self.world, Entity::PLACEHOLDER, &mut StateWriter::new(&mut mine));
+        if !matches!(saved, Some(Ok(()))) {
+            mine.clear(); // (no half-written part goes out)
+        }
         // (Taking part in the gather even after a failure: no process waits.)
         let parts = gather_bytes(p, &mine);
         saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}`: missing", s.name))))?;

@@ -151,12 +151,25 @@ impl Sim {
     /// gathered section at a time.
     fn save_processes(&self, path: &Path, p: &dyn crate::api::transport::Transport) -> Result<Saved> {
         let order = self.gathered_order();
+        // Every process must gather the same sections: a count that differs would pair
+        // one process's gather with another's `all_max` and hang, so it is checked first.
+        let mut counts = [order.len() as u64, u64::MAX - order.len() as u64];
+        p.all_max(&mut counts);
+        if counts != [order.len() as u64, u64::MAX - order.len() as u64] {
+            return Err(crate::Error::Runtime(format!(
+                "{}: the processes hold different sections to gather ({} here, {} to {} in all): a plugin's split resource missing in some process",
+                path.display(),
+                order.len(),
+                u64::MAX - counts[1],
+                counts[0]
+            )));
+        }
         let same = |(s, e): &(StateSection, Option<Entity>), t: &StateSection, f: Option<Entity>| s.name == t.name && *e == f;
         let mut next = 0usize;
         let mut bytes = [0u64];
         let mut written = Ok(());
         if p.rank() == 0 {
-            let mut gather = |s: &StateSection, e: Option<Entity>| -> Option<std::io::Result<Vec<u8>>> {
+            let mut gather = |s: &StateSection, e: Option<Entity>| -> Option<std::io::Result<super::processes::Gathered>> {
                 if order.get(next).is_some_and(|x| same(x, s, e)) {
                     next += 1;
                     Some(self.gather_section(s, e, p))
@@ -264,12 +277,10 @@ impl Sim {
         (s.save)(&self.world, e.unwrap_or(Entity::PLACEHOLDER), w)
     }
 
-    /// Loads section `s` of shard 0's entity `e` from `bytes` into every shard: split
-    /// where [`Sim::save_section`] gathers, a copy into each shard that holds the entity
-    /// otherwise.
     /// Splits a gathered section (neuron state, rings, a synapse table: each shard takes
-    /// its stretch) read straight from `r`, never held whole; `false` for any other
-    /// section (which every shard loads whole: [`Self::load_section_sharded`]).
+    /// its stretch) as it reads it from `r` (a table's arrays go straight into the
+    /// shards; a state variable or a ring is read whole, then split); `false` for any
+    /// other section (which every shard loads whole: [`Self::load_section_sharded`]).
     fn load_split_sharded(&mut self, name: &str, e: Entity, r: &mut StateReader<'_>) -> Result<bool, StateError> {
         let mut ws = self.shard_worlds_mut(Some(e));
         macro_rules! split {
@@ -310,30 +321,31 @@ impl Sim {
         Ok(())
     }
 
-    /// The body: every section; `gathered` gives the bytes of a section gathered from the
-    /// processes (`None` for a section this process saves itself), written as they are.
-    fn write_body(&self, w: &mut StateWriter<'_>, gathered: &mut dyn FnMut(&StateSection, Option<Entity>) -> Option<std::io::Result<Vec<u8>>>) -> std::io::Result<()> {
+    /// The body: every section; `gathered` gives what process 0 gathered of a section from
+    /// the processes (`None` for a section this process saves itself).
+    fn write_body(&self, w: &mut StateWriter<'_>, gathered: &mut dyn FnMut(&StateSection, Option<Entity>) -> Option<std::io::Result<super::processes::Gathered>>) -> std::io::Result<()> {
         for (s, e) in self.section_order() {
             w.str(s.name)?;
             if e.is_some() {
                 w.str(&self.label(e))?;
             }
-            if let Some(bytes) = gathered(&s, e) {
-                let bytes = bytes?;
-                w.u64(bytes.len() as u64)?;
-                w.inner().write_all(&bytes)?;
-                continue;
-            }
             // Two passes: the length first (written before the section, as a MessagePack
             // unsigned integer: a section may be larger than a `bin`), then the bytes,
-            // streamed; a section is never held in memory (except a sharded run's gathered
-            // sections, built whole from the shards' parts).
+            // streamed; a section is never held in memory (a run split over processes holds
+            // the others' parts of the one it gathered).
+            let from_processes = match gathered(&s, e) {
+                Some(g) => Some(g?),
+                None => None,
+            };
+            let save = |w: &mut StateWriter<'_>| match &from_processes {
+                Some(g) => Some(self.write_gathered(e, g, w)),
+                None => self.save_section(&s, e, w),
+            };
             let mut count = CountingWriter::default();
-            let saved = self.save_section(&s, e, &mut StateWriter::new(&mut count));
-            saved.unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}` vanished", s.name))))?;
+            save(&mut StateWriter::new(&mut count)).unwrap_or_else(|| Err(std::io::Error::other(format!("section `{}` vanished", s.name))))?;
             w.u64(count.0)?;
             let mut second = CountingTee { inner: w.inner(), n: 0 };
-            self.save_section(&s, e, &mut StateWriter::new(&mut second)).unwrap_or(Ok(()))?;
+            save(&mut StateWriter::new(&mut second)).unwrap_or(Ok(()))?;
             if second.n != count.0 {
                 return Err(std::io::Error::other(format!(
                     "section `{}` of {}: save_state wrote {} bytes, then {} (it must write the same bytes every time: a bug in the component)",
@@ -480,9 +492,9 @@ impl Sim {
                 && let Some(e) = e
                 && super::processes::GATHERED.contains(&s.name)
             {
-                // Split over the shards as it is read (each takes its stretch), hashed as
-                // it is read; saved again (gathered from the shards), it must give the
-                // same bytes.
+                // Split over the shards as it is read (each takes its stretch; a table's
+                // arrays are never held whole), hashed as it is read; saved again
+                // (gathered from the shards), it must give the same bytes.
                 let mut hashed = HashingReader { inner: r.reserve(len, &what)?, hash: Sha256::new() };
                 let mut sub = StateReader::new(&mut hashed, len);
                 let split = self.load_split_sharded(s.name, e, &mut sub).map_err(|err| StateError(format!("{what}: {err}")))?;

@@ -113,7 +113,8 @@ impl Transport for WorldTransport {
     fn gather(&self, mine: &[u32]) -> Vec<Vec<u32>> {
         let w = world();
         let root = w.process_at_rank(0);
-        let n = i32::try_from(mine.len()).expect("a checkpoint part over 2^31 words per process (it is sent in rounds of less)");
+        // (Checkpoints send in rounds of less; a weight monitor's sample is one message.)
+        let n = i32::try_from(mine.len()).expect("a gather of over 2^31 words from one process");
         if self.rank != 0 {
             root.gather_into(&n);
             root.gather_varcount_into(mine);
@@ -124,7 +125,7 @@ impl Transport for WorldTransport {
         let mut displs = Vec::with_capacity(self.size);
         let mut total = 0i64;
         for &c in &counts {
-            displs.push(i32::try_from(total).expect("checkpoint parts over 2^31 words in all (they are sent in rounds of less)"));
+            displs.push(i32::try_from(total).expect("a gather of over 2^31 words in all"));
             total += c as i64;
         }
         let mut all = vec![0u32; total as usize];
