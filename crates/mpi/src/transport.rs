@@ -96,18 +96,7 @@ impl Transport for WorldTransport {
         // a wrong count.
         let n = i32::try_from(mine.len()).expect("an exchange window over 2^31 words per process: use shorter windows (--exchange-every)");
         w.all_gather_into(&n, &mut counts[..]);
-        let mut displs = Vec::with_capacity(self.size);
-        let mut total = 0i64;
-        for &c in &counts {
-            displs.push(i32::try_from(total).expect("an exchange window over 2^31 words in all: use shorter windows (--exchange-every)"));
-            total += c as i64;
-        }
-        let mut all = vec![0u32; total as usize];
-        {
-            let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-            w.all_gather_varcount_into(mine, &mut part);
-        }
-        counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
+        receive_parts(&counts, "an exchange window over 2^31 words in all: use shorter windows (--exchange-every)", |part| w.all_gather_varcount_into(mine, part))
     }
 
     fn gather(&self, mine: &[u32]) -> Vec<Vec<u32>> {
@@ -122,18 +111,7 @@ impl Transport for WorldTransport {
         }
         let mut counts = vec![0i32; self.size];
         root.gather_into_root(&n, &mut counts[..]);
-        let mut displs = Vec::with_capacity(self.size);
-        let mut total = 0i64;
-        for &c in &counts {
-            displs.push(i32::try_from(total).expect("a gather of over 2^31 words in all"));
-            total += c as i64;
-        }
-        let mut all = vec![0u32; total as usize];
-        {
-            let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-            root.gather_varcount_into_root(mine, &mut part);
-        }
-        counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
+        receive_parts(&counts, "a gather of over 2^31 words in all", |part| root.gather_varcount_into_root(mine, part))
     }
 
     fn all_max(&self, values: &mut [u64]) {
@@ -145,4 +123,22 @@ impl Transport for WorldTransport {
         let mine = values.to_vec();
         world().all_reduce_into(&mine[..], values, SystemOperation::sum());
     }
+}
+
+/// Every process's words, given each one's count: a buffer laid out by the counts, filled
+/// by `receive` (one variable-count collective), cut into the processes' parts. `too_many`
+/// is the message when the total exceeds a C int of words.
+fn receive_parts(counts: &[i32], too_many: &str, receive: impl FnOnce(&mut PartitionMut<'_, [u32], &[i32], Vec<i32>>)) -> Vec<Vec<u32>> {
+    let mut displs = Vec::with_capacity(counts.len());
+    let mut total = 0i64;
+    for &c in counts {
+        displs.push(i32::try_from(total).expect(too_many));
+        total += c as i64;
+    }
+    let mut all = vec![0u32; total as usize];
+    {
+        let mut part = PartitionMut::new(&mut all[..], counts, displs.clone());
+        receive(&mut part);
+    }
+    counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
 }
