@@ -404,11 +404,12 @@ impl<'a> StateReader<'a> {
 
     /// A blob of exactly `total` numbers, read straight into `pieces` in order (as
     /// [`Self::blob_into`] reads into their concatenation, without building it or a list
-    /// of the pieces: a sharded run's section, each row's stretches going to every shard).
-    /// The pieces must hold `total` numbers together.
-    pub(crate) fn blob_into_pieces<'p, T: Le + 'p>(&mut self, total: usize, pieces: impl IntoIterator<Item = &'p mut [T]>, what: &str) -> Result<(), StateError> {
+    /// of the pieces: a sharded run's section, each row's stretches going to every shard;
+    /// [`Piece::Skip`] passes over values another process keeps). The pieces must hold
+    /// `total` numbers together.
+    pub(crate) fn blob_into_pieces<'p, T: Le + 'p>(&mut self, total: usize, pieces: impl IntoIterator<Item = Piece<'p, T>>, what: &str) -> Result<(), StateError> {
         let mut pieces = pieces.into_iter();
-        let mut place: &mut [T] = &mut [];
+        let mut place = Piece::Skip(0);
         let (parts, single) = self.blob_head(what)?;
         let mut pos = 0usize;
         let mut buf = Vec::new();
@@ -425,13 +426,19 @@ impl<'a> StateReader<'a> {
                 k -= m;
                 let mut from = &buf[..];
                 while !from.is_empty() {
-                    while place.is_empty() {
+                    while place.len() == 0 {
                         place = pieces.next().ok_or_else(|| StateError(format!("{what}: places for fewer than {total} values (a bug)")))?;
                     }
                     let n = from.len().min(place.len());
-                    let (head, tail) = std::mem::take(&mut place).split_at_mut(n);
-                    head.copy_from_slice(&from[..n]);
-                    (place, from) = (tail, &from[n..]);
+                    place = match place {
+                        Piece::Fill(dst) => {
+                            let (head, tail) = dst.split_at_mut(n);
+                            head.copy_from_slice(&from[..n]);
+                            Piece::Fill(tail)
+                        }
+                        Piece::Skip(left) => Piece::Skip(left - n),
+                    };
+                    from = &from[n..];
                 }
             }
         }
@@ -442,6 +449,22 @@ impl<'a> StateReader<'a> {
     }
 }
 
+
+/// Where [`StateReader::blob_into_pieces`] puts the next values: into a slice, or nowhere
+/// (this many values that another process keeps).
+pub(crate) enum Piece<'p, T> {
+    Fill(&'p mut [T]),
+    Skip(usize),
+}
+
+impl<T> Piece<'_, T> {
+    fn len(&self) -> usize {
+        match self {
+            Piece::Fill(s) => s.len(),
+            Piece::Skip(n) => *n,
+        }
+    }
+}
 
 /// Counts the bytes written to it (the length pass of a section).
 #[derive(Default)]
@@ -539,7 +562,7 @@ mod tests {
                 }
                 let mut src = bytes.as_slice();
                 let mut r = StateReader::new(&mut src, bytes.len() as u64);
-                r.blob_into_pieces(v.len(), pieces, "v").unwrap();
+                r.blob_into_pieces(v.len(), pieces.into_iter().map(Piece::Fill), "v").unwrap();
                 assert_eq!(r.remaining(), 0);
             }
             assert_eq!(got, v, "max_bin {max_bin}");
@@ -547,8 +570,20 @@ mod tests {
                 let mut dst = vec![0.0; total];
                 let mut src = bytes.as_slice();
                 let mut r = StateReader::new(&mut src, bytes.len() as u64);
-                assert!(r.blob_into_pieces(total, [dst.as_mut_slice()], "v").is_err(), "{total} places for 1000 values (max_bin {max_bin})");
+                assert!(r.blob_into_pieces(total, [Piece::Fill(dst.as_mut_slice())], "v").is_err(), "{total} places for 1000 values (max_bin {max_bin})");
             }
+            // Skipped stretches are read past, the others filled.
+            let mut got = vec![0.0; 500];
+            {
+                let (a, b) = got.split_at_mut(200);
+                let pieces = [Piece::Skip(0), Piece::Fill(a), Piece::Skip(300), Piece::Fill(b), Piece::Skip(200)];
+                let mut src = bytes.as_slice();
+                let mut r = StateReader::new(&mut src, bytes.len() as u64);
+                r.blob_into_pieces(v.len(), pieces, "v").unwrap();
+                assert_eq!(r.remaining(), 0);
+            }
+            assert_eq!(&got[..200], &v[..200]);
+            assert_eq!(&got[200..], &v[500..800], "max_bin {max_bin}");
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use bevy_ecs::prelude::*;
 
 use crate::api::connect::Pairs;
-use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
+use crate::api::state::{Checkpoint, Piece, StateError, StateReader, StateWriter};
 use crate::api::synapse::{SynapseDynamics, SynapseVarSpec};
 
 /// Synapses by source row: row `s` holds `row_ptr[s]..row_ptr[s+1]`.
@@ -416,13 +416,13 @@ impl SynapseTable {
         // Each row's stretches in every shard, in the order of one world's values (row by
         // row, shards in order), one after another: the blob is read straight into them,
         // never held whole.
-        fn stretches<'a>(mut rests: Vec<(&'a Csr, &'a mut [f64])>, rows: usize) -> impl Iterator<Item = &'a mut [f64]> {
+        fn stretches<'a>(mut rests: Vec<(&'a Csr, &'a mut [f64])>, rows: usize) -> impl Iterator<Item = Piece<'a, f64>> {
             let count = rests.len().max(1);
             (0..rows * rests.len()).map(move |i| {
                 let (csr, rest) = &mut rests[i % count];
                 let (head, tail) = std::mem::take(rest).split_at_mut(csr.row(i / count).len());
                 *rest = tail;
-                head
+                Piece::Fill(head)
             })
         }
         if shared {
@@ -444,6 +444,46 @@ impl SynapseTable {
             inp.expect(name, &what)?;
             let of = parts.iter_mut().map(|p| (&p.csr, &mut p.vars[i][..])).collect();
             inp.blob_into_pieces(total, stretches(of, rows), &what)?;
+        }
+        Ok(())
+    }
+}
+
+impl SynapseTable {
+    /// Loads this process's stretch of every row of a whole table's section, where
+    /// `rows_of[k]` are process `k`'s row lengths (`own`: this one's), passing over the
+    /// other processes' values without holding them.
+    pub(crate) fn load_own(&mut self, rows_of: &[Vec<u32>], own: usize, inp: &mut StateReader<'_>) -> Result<(), StateError> {
+        let rows = self.csr.row_ptr.len().saturating_sub(1);
+        if rows_of.get(own).map(Vec::as_slice) != Some(&self.row_lengths()[..]) || rows_of.iter().any(|r| r.len() != rows) {
+            return Err(StateError(format!("the processes' row lengths do not fit this table's {rows} rows (a bug)")));
+        }
+        let total: usize = rows_of.iter().flatten().map(|&n| n as usize).sum();
+        // Row by row, processes in order: this one's stretch filled, the others' skipped.
+        fn pieces<'a>(mut rest: &'a mut [f64], rows_of: &'a [Vec<u32>], own: usize, rows: usize) -> impl Iterator<Item = Piece<'a, f64>> {
+            (0..rows).flat_map(move |r| (0..rows_of.len()).map(move |k| (r, k))).map(move |(r, k)| {
+                let n = rows_of[k][r] as usize;
+                if k != own {
+                    return Piece::Skip(n);
+                }
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+                rest = tail;
+                Piece::Fill(head)
+            })
+        }
+        if self.kernel_index.is_some() {
+            inp.blob_into(&mut self.weight, "weights")?;
+        } else {
+            inp.blob_into_pieces(total, pieces(&mut self.weight, rows_of, own, rows), "weights")?;
+        }
+        let k = inp.u64("synapse variable count")?;
+        if k != self.vars.len() as u64 {
+            return Err(StateError(format!("{k} per-synapse variables stored, the projection has {}", self.vars.len())));
+        }
+        for (spec, v) in self.var_specs.iter().zip(self.vars.iter_mut()) {
+            let what = format!("synapse variable `{}`", spec.name);
+            inp.expect(spec.name, &what)?;
+            inp.blob_into_pieces(total, pieces(v, rows_of, own, rows), &what)?;
         }
         Ok(())
     }

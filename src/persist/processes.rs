@@ -10,18 +10,19 @@
 //!   sections are the same in every shard (or live in process 0: monitors) and are
 //!   process 0's.
 //! - **Loading** (every process reads the file): each takes its stretch of the gathered
-//!   sections (`load_split` into its own part and stand-ins of the others' shapes: neuron
-//!   ranges from the population's size, row lengths from an all-gather) and a copy of the
-//!   others; processes above 0 skip the monitors' sections.
+//!   sections (a table's row stretches read straight into its own part, the others'
+//!   passed over, with the row lengths from an all-gather: `SynapseTable::load_own`;
+//!   state and rings by `load_split` into its own part and stand-ins of the others'
+//!   shapes, neuron ranges from the population's size) and a copy of the others;
+//!   processes above 0 skip the monitors' sections.
 //!
 //! While saving, a process above 0 holds only its own part of a section (but every process
 //! merges a resource split over the processes, small: the event network); process 0 holds
 //! every part of one section as it arrives, then the others' parts rebuilt as components
 //! (each part's bytes dropped once rebuilt), which it writes (twice: length, then
-//! bytes, streamed) before the next gather. While loading, every process splits a section as it reads it from the file
-//! (a table's arrays straight into the parts; a state variable or a ring read whole),
-//! beside stand-ins of the other processes' parts (8 bytes per neuron variable, per
-//! synapse and per ring value of the largest section, less its own part).
+//! bytes, streamed) before the next gather. While loading, a process holds nothing of the others' parts of a table; of a
+//! population's state or rings it holds stand-ins of the others' parts (8 bytes per neuron
+//! variable and per ring value) and reads a variable or a ring whole before splitting it.
 
 use bevy_ecs::prelude::*;
 
@@ -281,9 +282,10 @@ impl Sim {
     }
 
     /// Loads a gathered section (read from `r`: the whole population's or projection's)
-    /// into this process's shard: its stretch, split beside stand-ins of the other
-    /// processes' parts. Every process calls it for the same sections in the same order
-    /// (a table's row lengths are all-gathered).
+    /// into this process's shard: its stretch (a table's read alone, the others' values
+    /// passed over; state and rings split beside stand-ins of the other processes'
+    /// parts). Every process calls it for the same sections in the same order (a table's
+    /// row lengths are all-gathered).
     pub(super) fn load_section_process(&mut self, name: &str, e: Entity, r: &mut StateReader<'_>, p: &dyn Transport) -> Result<(), StateError> {
         let (rank, size) = (p.rank(), p.size());
         let def = self.population_def(e).cloned();
@@ -309,7 +311,9 @@ impl Sim {
                 let mine = self.world.get::<SynapseTable>(e).map(SynapseTable::row_lengths).unwrap_or_default();
                 let words: Vec<u8> = mine.iter().flat_map(|x| x.to_le_bytes()).collect();
                 let rows: Vec<Vec<u32>> = gather_bytes(p, &words).iter().map(|b| as_u32s(b)).collect();
-                split!(SynapseTable, |m: &SynapseTable, k: usize| table_like(m, &rows[k]))
+                // This process's stretches only: the others' values are passed over.
+                let Some(mut mine) = self.world.get_mut::<SynapseTable>(e) else { return Err(StateError("missing in the rebuilt network".into())) };
+                mine.load_own(&rows, rank, r)?;
             }
         }
         if r.remaining() != 0 {
