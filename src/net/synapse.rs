@@ -476,6 +476,12 @@ impl SynapseTable {
         } else {
             inp.blob_into_pieces(total, pieces(&mut self.weight, rows_of, own, rows), "weights")?;
         }
+        self.load_vars(inp, |inp, v, what| inp.blob_into_pieces(total, pieces(v, rows_of, own, rows), what))
+    }
+
+    /// The per-synapse variables of a table's section, after its weights: their count,
+    /// then each one's name and values, which `read` reads into the variable.
+    fn load_vars(&mut self, inp: &mut StateReader<'_>, mut read: impl FnMut(&mut StateReader<'_>, &mut [f64], &str) -> Result<(), StateError>) -> Result<(), StateError> {
         let k = inp.u64("synapse variable count")?;
         if k != self.vars.len() as u64 {
             return Err(StateError(format!("{k} per-synapse variables stored, the projection has {}", self.vars.len())));
@@ -483,7 +489,7 @@ impl SynapseTable {
         for (spec, v) in self.var_specs.iter().zip(self.vars.iter_mut()) {
             let what = format!("synapse variable `{}`", spec.name);
             inp.expect(spec.name, &what)?;
-            inp.blob_into_pieces(total, pieces(v, rows_of, own, rows), &what)?;
+            read(inp, v, &what)?;
         }
         Ok(())
     }
@@ -501,15 +507,6 @@ impl Checkpoint for SynapseTable {
     }
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
         inp.blob_into(&mut self.weight, "weights")?;
-        let k = inp.u64("synapse variable count")?;
-        if k != self.vars.len() as u64 {
-            return Err(StateError(format!("{k} per-synapse variables stored, the projection has {}", self.vars.len())));
-        }
-        for (spec, v) in self.var_specs.iter().zip(self.vars.iter_mut()) {
-            let what = format!("synapse variable `{}`", spec.name);
-            inp.expect(spec.name, &what)?;
-            inp.blob_into(v, &what)?;
-        }
-        Ok(())
+        self.load_vars(inp, |inp, v, what| inp.blob_into(v, what))
     }
 }

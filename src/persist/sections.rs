@@ -151,17 +151,26 @@ impl Sim {
     /// gathered section at a time.
     fn save_processes(&self, path: &Path, p: &dyn crate::api::transport::Transport) -> Result<Saved> {
         let order = self.gathered_order();
-        // Every process must gather the same sections: a count that differs would pair
-        // one process's gather with another's `all_max` and hang, so it is checked first.
-        let mut counts = [order.len() as u64, u64::MAX - order.len() as u64];
-        p.all_max(&mut counts);
-        if counts != [order.len() as u64, u64::MAX - order.len() as u64] {
+        // Every process must gather the same sections: another list would pair one
+        // process's collective with another's and hang, so the count and a hash of the
+        // names are compared first (their maximum and minimum over the processes).
+        let names = order.iter().fold(Vec::new(), |mut v, (s, e)| {
+            v.extend_from_slice(s.name.as_bytes());
+            v.push(0);
+            v.extend_from_slice(self.label(*e).as_bytes());
+            v.push(0);
+            v
+        });
+        let mine = [order.len() as u64, xxhash_rust::xxh3::xxh3_64(&names)];
+        let mut all = [mine[0], u64::MAX - mine[0], mine[1], u64::MAX - mine[1]];
+        p.all_max(&mut all);
+        if all != [mine[0], u64::MAX - mine[0], mine[1], u64::MAX - mine[1]] {
             return Err(crate::Error::Runtime(format!(
-                "{}: the processes hold different sections to gather ({} here, {} to {} in all): a plugin's split resource missing in some process",
+                "{}: the processes hold different sections to gather ({} here, {} to {} in all, or other names): a plugin's split resource missing in some process",
                 path.display(),
                 order.len(),
-                u64::MAX - counts[1],
-                counts[0]
+                u64::MAX - all[1],
+                all[0]
             )));
         }
         let same = |(s, e): &(StateSection, Option<Entity>), t: &StateSection, f: Option<Entity>| s.name == t.name && *e == f;
@@ -201,7 +210,7 @@ impl Sim {
             return Err(crate::Error::Runtime(format!("{}: {err}", path.display())));
         }
         if failed[0] != 0 {
-            return Err(crate::Error::Runtime(format!("{}: process 0 could not write the checkpoint (its output says why)", path.display())));
+            return Err(crate::Error::Runtime(format!("{}: a process failed while the checkpoint was gathered or written (its output says why); do not resume from this file", path.display())));
         }
         Ok(Saved { path: path.to_path_buf(), bytes: bytes[0], step: self.step_count() })
     }
@@ -238,7 +247,7 @@ impl Sim {
     /// shards, and resume with any number.
     fn save_section(&self, s: &StateSection, e: Option<Entity>, w: &mut StateWriter<'_>) -> Option<std::io::Result<()>> {
         // A resource split over shards: one world's section merged from every shard's part
-        // (under MPI, `gather_processes` merged it).
+        // (under MPI, `gather_section` merged it through `merge_processes`).
         if let Some(merge) = s.merge
             && e.is_none()
             && self.shards() > 1
@@ -255,7 +264,7 @@ impl Sim {
             let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
             return merge(&self.world, &parts, w);
         }
-        // (Under MPI this process holds one shard: `gather_processes` gathered these.)
+        // (Under MPI this process holds one shard: `gather_section` gathered these.)
         if self.shards() > 1
             && e.is_some()
             && self.process().is_none()

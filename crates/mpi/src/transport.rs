@@ -140,5 +140,5 @@ fn receive_parts(counts: &[i32], too_many: &str, receive: impl FnOnce(&mut Parti
         let mut part = PartitionMut::new(&mut all[..], counts, displs.clone());
         receive(&mut part);
     }
-    counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec()).collect()
+    counts.iter().zip(&displs).map(|(&c, &d)| all[d as usize..d as usize + c as usize].to_vec()).collect()
 }
