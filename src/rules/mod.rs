@@ -68,11 +68,7 @@ pub(crate) fn precheck(name: &str, c: &ConnectCtx, p: &Params) -> Result<Option<
             let by_target = name == "fixed_indegree";
             let key = if by_target { "indegree" } else { "outdegree" };
             let k = count_param(p, key)?;
-            let avail = fewest_partners(c, by_target);
-            if k > 0 && avail == 0 || !c.allow_multapses && k as usize > avail {
-                let side = if by_target { "sources" } else { "targets" };
-                return Err(format!("{key} {k} exceeds the {avail} possible {side} without multapses/autapses"));
-            }
+            check_degree(c, k, fewest_partners(c, by_target), by_target)?;
             k as f64 * if by_target { c.n_tgt } else { c.n_src } as f64
         }
         "fixed_total_number" => {
@@ -256,11 +252,11 @@ impl Line for AllSources {
 fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     let n = count_param(p, "n")?;
     split_limit(c)?;
-    let possible = (c.n_src as u64 * c.n_tgt as u64).saturating_sub(if c.allow_autapses { 0 } else { overlap(c) as u64 });
+    let line = AllSources { n_src: c.n_src as i64, shift: c.tgt_offset as i64 - c.src_offset as i64, no_autapses: !c.allow_autapses && c.same_population };
+    let possible = line.slots(0, c.n_tgt);
     if n > 0 && possible == 0 || !c.allow_multapses && n > possible {
         return Err(format!("n = {n} exceeds the {possible} possible pairs without multapses/autapses"));
     }
-    let line = AllSources { n_src: c.n_src as i64, shift: c.tgt_offset as i64 - c.src_offset as i64, no_autapses: !c.allow_autapses && c.same_population };
     let mut out = Pairs::default();
     let split = Split { seed: c.seed, entity: c.entity, row: 0, units: c.n_tgt, line: &line, unique: !c.allow_multapses };
     split.place(n, &c.targets, &mut |t, j| {
