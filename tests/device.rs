@@ -184,3 +184,46 @@ fn device_engine_refuses_what_it_does_not_run_with_the_reason() {
     let e = builder().build(sc, &RunOptions { engine: EngineKind::Device, ..RunOptions::default() }).err().expect("synapse models are refused");
     assert!(e.to_string().contains("synapse models"), "{e}");
 }
+
+#[test]
+fn a_network_that_records_nothing_keeps_history_and_counts_from_the_device() {
+    // Without monitors a flush decodes only the steps a population's history holds and
+    // takes its spike count and last-spike steps from the device. 2300 steps are two
+    // flushes inside the run (every 1024 steps here) and one at its end; a history of
+    // 250 steps (delays up to 25 ms) is deeper than the last flush.
+    let path = scenario_path("delayed_recurrent.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = &text[..text.find("[[monitor]]").expect("the scenario has monitors")];
+    let load = || Scenario::from_str(text, &path, builder().registry(), &LoadOptions::default()).unwrap();
+    let mut cpu = build(load(), EngineKind::Cpu, 1);
+    let mut dev = device(load());
+    assert!(dev.monitors.is_empty());
+    for s in [&mut cpu, &mut dev] {
+        s.run_steps(2300);
+    }
+    assert!(cpu.spike_counts()[0] > 1000, "the network should be active: {:?}", cpu.spike_counts());
+    assert_eq!(cpu.spike_counts(), dev.spike_counts());
+    let e = cpu.population("net").unwrap();
+    let (hc, hd) = (cpu.world.get::<SpikeHistory>(e).unwrap(), dev.world.get::<SpikeHistory>(dev.population("net").unwrap()).unwrap());
+    assert!(hc.depth() > 100, "{}", hc.depth());
+    assert_eq!(hc.last_spike, hd.last_spike, "last-spike steps differ");
+    for step in 2300 - hc.depth() as u64..2300 {
+        assert_eq!(hc.at(step), hd.at(step), "the history of step {step} differs");
+    }
+    // A checkpoint of each continues alike on the other engine.
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("cpu.ckpt"), tmp.path().join("dev.ckpt"));
+    cpu.save(&a).unwrap();
+    dev.save(&b).unwrap();
+    let mut c2 = build(load(), EngineKind::Cpu, 1);
+    c2.restore(&b).unwrap();
+    let mut d2 = device(load());
+    d2.restore(&a).unwrap();
+    for s in [&mut cpu, &mut c2, &mut d2] {
+        s.run_steps(700);
+    }
+    assert_eq!(cpu.spike_counts(), c2.spike_counts());
+    assert_eq!(cpu.spike_counts(), d2.spike_counts());
+    assert_eq!(cpu.state("net", "v"), d2.state("net", "v"));
+    assert_eq!(cpu.state("net", "v"), c2.state("net", "v"));
+}

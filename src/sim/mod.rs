@@ -166,6 +166,9 @@ impl SimBuilder {
             EngineKind::Tensor => schedule.add_systems(crate::engine::tensor::integrate_tensor.in_set(SimSystems::Integrate)),
             EngineKind::Device => {
                 crate::engine::device::attach(&mut world, &built.populations, &built.projections, &built.encoders, opts)?;
+                let mut recorded: Vec<Entity> = world.query::<&crate::monitor::SpikeRecorder>().iter(&world).map(|m| m.target).collect();
+                recorded.extend(world.query::<&crate::monitor::RateRecorder>().iter(&world).map(|m| m.target));
+                crate::engine::device::decode_for(&mut world, &recorded);
                 schedule.add_systems(crate::engine::device::step_device.in_set(SimSystems::Integrate))
             }
         };

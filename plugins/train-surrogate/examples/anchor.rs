@@ -4,8 +4,11 @@
 //! defaults: τ = 2, V_th = 1, hard reset to 0, decay_input), batch 16, T = 100, input spikes
 //! with p = 0.1, loss = output.sum(); forward and backward timed separately.
 //!
-//! Usage: `target/release/examples/anchor N [RUNS]` (RUNS defaults to 5; 2 warm-ups first).
-//! Prints `RESULT {...}` with the medians (and min, max) in seconds.
+//! Usage: `target/release/examples/anchor N [RUNS] [T] [cuda]` (RUNS defaults to 5, T to
+//! 100; 2 warm-ups first). Prints `RESULT {...}` with the medians (and min, max) in seconds.
+//! `cuda` (a build with `--features cuda`) runs the same on burn's CUDA backend under
+//! autodiff, the generic per-step path (no fused layer there yet): the GPU anchor's shape
+//! is `N 5 500 cuda` (`shared/bench/gpu/train_anchor_gpu.py`, T = 500).
 //!
 //! The network is a scenario (encoder → `fc` → `out`) read through the training plugin
 //! exactly as `spikeworld train` reads it, and run on burn's Flex CPU backend under autodiff
@@ -17,9 +20,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::FlexDevice;
-use spikeworld_train_surrogate::fused::CpuTrain as Dispatch;
+use spikeworld_train_surrogate::fused::{CpuTrain, SeqLif};
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, purpose};
 use spikeworld_train_surrogate::TrainPlugin;
@@ -27,17 +31,16 @@ use spikeworld_train_surrogate::config::TrainConfig;
 use spikeworld_train_surrogate::net::{Net, NetSpec};
 
 const B: usize = 16;
-const T: usize = 100;
 const P: f64 = 0.1;
 
-fn scenario_text(n: usize) -> String {
+fn scenario_text(n: usize, steps: usize) -> String {
     // torch.nn.Linear's default init: U(−1/sqrt(fan_in), 1/sqrt(fan_in)).
     let bound = 1.0 / (n as f64).sqrt();
     format!(
         r#"
 [simulation]
 dt = "1 ms"
-t_stop = "{T} ms"
+t_stop = "{steps} ms"
 seed = 1
 
 [[population]]
@@ -71,7 +74,7 @@ output = "out"
 trainable = ["fc"]
 x = "none.npy"
 y = "none.npy"
-steps = {T}
+steps = {steps}
 batch_size = {B}
 surrogate = "sigmoid"
 alpha = 4.0
@@ -102,14 +105,26 @@ fn main() {
         .next()
         .map(|a| a.parse().expect("RUNS: a positive integer"))
         .unwrap_or(5);
-    assert!(n > 0 && runs > 0, "N and RUNS must be positive");
+    let steps: usize = args
+        .next()
+        .map(|a| a.parse().expect("T: a positive integer"))
+        .unwrap_or(100);
+    assert!(n > 0 && runs > 0 && steps > 0, "N, RUNS and T must be positive");
+    match args.next().as_deref() {
+        None | Some("cpu") => bench::<CpuTrain>(n, runs, steps, &FlexDevice, "flex"),
+        #[cfg(feature = "cuda")]
+        Some("cuda") => bench::<spikeworld_train_surrogate::fused::CudaTrain>(n, runs, steps, &Default::default(), "cuda"),
+        Some(other) => panic!("unknown device {other}: cpu, or cuda in a build with --features cuda"),
+    }
+}
 
+fn bench<D: SeqLif + AutodiffBackend>(n: usize, runs: usize, steps: usize, device: &D::Device, name: &str) {
     let mut b = SimBuilder::new();
     b.add_plugin(spikeworld_neuron_sj::SjPlugin)
         .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
         .add_plugin(TrainPlugin);
     let sc = Scenario::from_str(
-        &scenario_text(n),
+        &scenario_text(n, steps),
         Path::new("anchor.toml"),
         b.registry(),
         &LoadOptions::default(),
@@ -119,17 +134,16 @@ fn main() {
     let cfg = sim.world.resource::<TrainConfig>().clone();
     let spec = NetSpec::from_sim(&sim, &cfg).expect("net spec");
     drop(sim);
-    let device = FlexDevice;
-    let (net, params) = Net::<Dispatch>::new(spec, &device, DType::F32);
+    let (net, params) = Net::<D>::new(spec, device, DType::F32);
 
     // A fixed input raster [T][B][N] with p = 0.1, made (and put on the device) before timing.
     let mut rng = Stream::new(12345, 0, purpose::TRAIN, 0);
-    let xs: Vec<Tensor<Dispatch, 2>> = (0..T)
+    let xs: Vec<Tensor<D, 2>> = (0..steps)
         .map(|_| {
             let v: Vec<f32> = (0..B * n)
                 .map(|_| if rng.uniform() < P { 1.0 } else { 0.0 })
                 .collect();
-            Tensor::from_data(TensorData::new(v, [B, n]), &device)
+            Tensor::from_data(TensorData::new(v, [B, n]), device)
         })
         .collect();
 
@@ -139,7 +153,7 @@ fn main() {
         let t0 = Instant::now();
         let (count, _) = net.forward(
             &params,
-            T,
+            steps,
             |t| xs[t].clone(),
             cfg.surrogate,
             cfg.detach_reset,
@@ -176,6 +190,6 @@ fn main() {
     let (bk, bmin, bmax) = stats(&bwd);
     eprintln!("output spikes (last run): {out_spikes}");
     println!(
-        "RESULT {{\"lib\":\"spikeworld\",\"N\":{n},\"B\":{B},\"T\":{T},\"fwd_s\":{f:.4},\"bwd_s\":{bk:.4},\"fwd_min\":{fmin:.4},\"fwd_max\":{fmax:.4},\"bwd_min\":{bmin:.4},\"bwd_max\":{bmax:.4}}}"
+        "RESULT {{\"lib\":\"spikeworld\",\"N\":{n},\"B\":{B},\"T\":{steps},\"device\":\"{name}\",\"fwd_s\":{f:.4},\"bwd_s\":{bk:.4},\"fwd_min\":{fmin:.4},\"fwd_max\":{fmax:.4},\"bwd_min\":{bmin:.4},\"bwd_max\":{bmax:.4}}}"
     );
 }

@@ -43,6 +43,11 @@ use crate::surrogate::Surrogate;
 /// The training backend on CPU: burn's autodiff over flex.
 pub type CpuTrain = Autodiff<Flex>;
 
+/// The training backend on a CUDA GPU (the `cuda` feature): burn's autodiff over
+/// burn-cuda. No fused layer there yet: every layer takes the per-step path.
+#[cfg(feature = "cuda")]
+pub type CudaTrain = Autodiff<burn::backend::Cuda>;
+
 /// One layer's constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerConsts {
@@ -83,6 +88,8 @@ pub trait SeqLif: Backend {
 
 impl SeqLif for burn::Dispatch {}
 impl SeqLif for Flex {}
+#[cfg(feature = "cuda")]
+impl SeqLif for CudaTrain {}
 
 impl SeqLif for CpuTrain {
     const FUSED: bool = true;

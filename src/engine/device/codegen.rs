@@ -19,14 +19,15 @@ pub(crate) const BLOCK: u32 = 256;
 ///
 /// Arguments: `vars` (variable-major), `ring` (the whole delay ring), `words` (the
 /// spike-word ring), `spk` and `nspk` (this step's spikes as indices, in no particular
-/// order, and their count, for push delivery), `n`, `ring_base` (first value of this
-/// step's slot), `word_base` (first word of this step's slot).
+/// order, and their count, for push delivery), `last` (each neuron's last spiking step),
+/// `total` (the population's spikes so far), `n`, `ring_base` (first value of this
+/// step's slot), `word_base` (first word of this step's slot), `step`.
 pub(crate) fn update_kernel(name: &str, p: &Program, active: &[bool]) -> String {
     let mut s = String::new();
     let nv = p.vars as usize;
     let _ = writeln!(
         s,
-        "extern \"C\" __global__ void update_{name}(double* __restrict__ vars, double* __restrict__ ring, unsigned int* __restrict__ words, unsigned int* __restrict__ spk, unsigned int* __restrict__ nspk, unsigned long long n, unsigned long long ring_base, unsigned long long word_base) {{"
+        "extern \"C\" __global__ void update_{name}(double* __restrict__ vars, double* __restrict__ ring, unsigned int* __restrict__ words, unsigned int* __restrict__ spk, unsigned int* __restrict__ nspk, unsigned long long* __restrict__ last, unsigned long long* __restrict__ total, unsigned long long n, unsigned long long ring_base, unsigned long long word_base, unsigned long long step) {{"
     );
     s.push_str("  unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;\n  bool fired = false;\n  if (i < n) {\n");
     for k in 0..nv {
@@ -73,8 +74,9 @@ pub(crate) fn update_kernel(name: &str, p: &Program, active: &[bool]) -> String 
         let _ = writeln!(s, "    vars[{k}ULL * n + i] = f{o};");
     }
     let _ = writeln!(s, "    fired = m{};", p.spike);
+    s.push_str("    if (fired) last[i] = step;\n");
     s.push_str(
-        "  }\n  unsigned int b = __ballot_sync(0xffffffffu, fired);\n  if ((threadIdx.x & 31u) == 0u && i < n) {\n    words[word_base + i / 32ULL] = b;\n    if (b) {\n      unsigned int pos = atomicAdd(nspk, (unsigned int)__popc(b));\n      while (b) { spk[pos++] = (unsigned int)i + (unsigned int)(__ffs(b) - 1); b &= b - 1u; }\n    }\n  }\n}\n",
+        "  }\n  unsigned int b = __ballot_sync(0xffffffffu, fired);\n  if ((threadIdx.x & 31u) == 0u && i < n) {\n    words[word_base + i / 32ULL] = b;\n    if (b) {\n      atomicAdd(total, (unsigned long long)__popc(b));\n      unsigned int pos = atomicAdd(nspk, (unsigned int)__popc(b));\n      while (b) { spk[pos++] = (unsigned int)i + (unsigned int)(__ffs(b) - 1); b &= b - 1u; }\n    }\n  }\n}\n",
     );
     s
 }
@@ -205,6 +207,8 @@ mod tests {
         assert!(src.contains("vars[0ULL * n + i] = f7;"), "{src}");
         assert!(src.contains("fired = m0;"), "{src}");
         assert!(src.contains("atomicAdd(nspk"), "{src}");
+        assert!(src.contains("atomicAdd(total"), "{src}");
+        assert!(src.contains("if (fired) last[i] = step;"), "{src}");
         assert!(src.contains("ring[ring_base + 0ULL * n + i] = 0.0;"), "{src}");
     }
     /// The generated source, with stand-ins for CUDA's keywords and intrinsics, must be
@@ -223,6 +227,7 @@ mod tests {
         let stand_ins = "#include <cmath>\n#define __global__\n#define __restrict__ __restrict\nstruct D3 { unsigned int x, y, z; };\nstatic D3 blockIdx, blockDim, threadIdx, gridDim;\n\
             static unsigned int __ballot_sync(unsigned int, bool b) { return b; }\nstatic int __popc(unsigned int x) { return __builtin_popcount(x); }\n\
             static int __ffs(unsigned int x) { return __builtin_ffs(x); }\nstatic unsigned int atomicAdd(unsigned int* a, unsigned int v) { unsigned int o = *a; *a += v; return o; }\n\
+            static unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { unsigned long long o = *a; *a += v; return o; }\n\
             static double __longlong_as_double(long long x) { double d; __builtin_memcpy(&d, &x, 8); return d; }\n";
         let src = format!("{stand_ins}{}{}", COMMON, update_kernel("p0", &p, &[true, false]));
         let dir = std::env::temp_dir().join(format!("spikeworld-codegen-{}", std::process::id()));

@@ -18,6 +18,7 @@ use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchCon
 use cudarc::nvrtc::{CompileOptions, compile_ptx_with_opts};
 
 use super::Backend;
+use super::profile::Profile;
 use super::codegen::{self, BLOCK};
 use super::layout::{DelayLayout, Layout};
 use crate::{Error, Result};
@@ -26,6 +27,8 @@ struct Pop {
     vars: CudaSlice<f64>,
     ring: CudaSlice<f64>,
     update: CudaFunction,
+    /// Each neuron's last spiking step.
+    last: CudaSlice<u64>,
     /// Push delivery into this population: counts, touched list, buckets.
     cnt: CudaSlice<u32>,
     touched: CudaSlice<u32>,
@@ -58,11 +61,15 @@ pub(crate) struct CudaBackend {
     /// Per source its spike count, then per projection its touched-target count; zeroed
     /// at the start of every step.
     counters: CudaSlice<u32>,
+    /// Per population its spikes so far (never cleared).
+    totals: CudaSlice<u64>,
     deliver_const: CudaFunction,
     deliver_each: CudaFunction,
     add_input: CudaFunction,
     push: CudaFunction,
     resolve: CudaFunction,
+    /// `SPIKEWORLD_CUDA_PROFILE=1`: GPU time per kernel.
+    prof: Option<Profile>,
 }
 
 fn cu<T>(what: &str) -> impl FnOnce(T) -> Error
@@ -110,6 +117,7 @@ impl CudaBackend {
                 vars: stream.alloc_zeros::<f64>((pl.n * pl.program.vars as usize).max(1)).map_err(cu("allocation"))?,
                 ring: stream.alloc_zeros::<f64>((pl.depth * pl.receptors * pl.n).max(1)).map_err(cu("allocation"))?,
                 update: f(&format!("update_p{p}"))?,
+                last: stream.clone_htod(&vec![crate::net::SpikeHistory::NEVER; pl.n.max(1)]).map_err(cu("upload"))?,
                 cnt: stream.alloc_zeros::<u32>(m).map_err(cu("allocation"))?,
                 touched: stream.alloc_zeros::<u32>(m).map_err(cu("allocation"))?,
                 bucket: stream.alloc_zeros::<u32>(m * layout.capacity).map_err(cu("allocation"))?,
@@ -143,7 +151,9 @@ impl CudaBackend {
             spk.push(stream.alloc_zeros::<u32>(s.n.max(1)).map_err(cu("allocation"))?);
         }
         let counters = stream.alloc_zeros::<u32>(layout.sources.len() + layout.projs.len()).map_err(cu("allocation"))?;
+        let totals = stream.alloc_zeros::<u64>(layout.pops.len().max(1)).map_err(cu("allocation"))?;
         Ok(CudaBackend {
+            totals,
             spk,
             counters,
             push: f("push")?,
@@ -151,12 +161,19 @@ impl CudaBackend {
             deliver_const: f("deliver_const")?,
             deliver_each: f("deliver_each")?,
             add_input: f("add_input")?,
+            prof: Profile::from_env(),
             layout,
             stream,
             pops,
             projs,
             words,
         })
+    }
+
+    fn mark(&mut self, label: &'static str) {
+        if let Some(p) = &mut self.prof {
+            p.mark(&self.stream, label);
+        }
     }
 
     fn fail(what: &str, e: impl std::fmt::Debug) -> ! {
@@ -176,7 +193,18 @@ impl Backend for CudaBackend {
     }
 
     fn begin_step(&mut self, _step: u64) -> Result<(), String> {
-        self.stream.memset_zeros(&mut self.counters).map_err(|e| format!("clearing counters: {e:?}"))
+        if let Some(p) = &mut self.prof {
+            p.step(&self.stream);
+        }
+        self.stream.memset_zeros(&mut self.counters).map_err(|e| format!("clearing counters: {e:?}"))?;
+        self.mark("clear");
+        Ok(())
+    }
+
+    fn host_time(&mut self, label: &'static str, secs: f64) {
+        if let Some(p) = &mut self.prof {
+            p.host(label, secs);
+        }
     }
 
     fn update(&mut self, p: usize, step: u64) -> Result<(), String> {
@@ -188,11 +216,15 @@ impl Backend for CudaBackend {
         let words = &mut self.words[pl.source];
         let spk = &mut self.spk[pl.source];
         let mut nspk = self.counters.slice_mut(pl.source..pl.source + 1);
+        let mut total = self.totals.slice_mut(p..p + 1);
         let mut b = self.stream.launch_builder(&pop.update);
-        b.arg(&mut pop.vars).arg(&mut pop.ring).arg(words).arg(spk).arg(&mut nspk).arg(&n).arg(&ring_base).arg(&word_base);
+        b.arg(&mut pop.vars).arg(&mut pop.ring).arg(words).arg(spk).arg(&mut nspk).arg(&mut pop.last).arg(&mut total);
+        b.arg(&n).arg(&ring_base).arg(&word_base).arg(&step);
         // SAFETY: the arguments match `update_pN`'s signature in `codegen::update_kernel`,
         // and the grid covers `n` threads over buffers sized from the same layout.
-        unsafe { b.launch(grid(pl.n)) }.map(|_| ()).map_err(|e| format!("update: {e:?}"))
+        unsafe { b.launch(grid(pl.n)) }.map_err(|e| format!("update: {e:?}"))?;
+        self.mark("update");
+        Ok(())
     }
 
     fn deliver(&mut self, q: usize, step: u64) -> Result<(), String> {
@@ -221,13 +253,18 @@ impl Backend for CudaBackend {
             // SAFETY: matches `push` in `codegen::COMMON`; every index is below the sizes
             // the buffers were allocated with from the same layout.
             unsafe { b.launch(grid(self.layout.sources[pj.source].n.min(1 << 13) * 32)) }.map_err(|e| format!("push: {e:?}"))?;
+            if let Some(p) = &mut self.prof {
+                p.mark(&self.stream, "push");
+            }
             let delay = proj.delay.as_ref().unwrap_or(&proj.src);
             let mut b = self.stream.launch_builder(&self.resolve);
             b.arg(&pop.touched).arg(&mut ntouched).arg(&mut pop.cnt).arg(&pop.bucket).arg(&cap).arg(&push.weight).arg(&push.delay);
             b.arg(&proj.ptr).arg(&proj.src).arg(&proj.weight).arg(delay).arg(words).arg(&word_base).arg(&mut pop.ring);
             b.arg(&step).arg(&depth).arg(&stride).arg(&rec_base).arg(&const_delay).arg(&per_syn);
             // SAFETY: matches `resolve` in `codegen::COMMON`.
-            return unsafe { b.launch(grid(tl.n.min(1 << 18))) }.map(|_| ()).map_err(|e| format!("resolve: {e:?}"));
+            unsafe { b.launch(grid(tl.n.min(1 << 18))) }.map_err(|e| format!("resolve: {e:?}"))?;
+            self.mark("resolve");
+            return Ok(());
         }
         let ring = &mut self.pops[pj.target].ring;
         let r = match &pj.delay {
@@ -247,7 +284,9 @@ impl Backend for CudaBackend {
                 unsafe { b.launch(grid(tl.n)) }
             }
         };
-        r.map(|_| ()).map_err(|e| format!("delivery: {e:?}"))
+        r.map_err(|e| format!("delivery: {e:?}"))?;
+        self.mark("pull");
+        Ok(())
     }
 
     fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) -> Result<(), String> {
@@ -262,7 +301,9 @@ impl Backend for CudaBackend {
         let mut b = self.stream.launch_builder(&self.add_input);
         b.arg(&mut self.pops[p].ring).arg(&v).arg(&base).arg(&len);
         // SAFETY: matches `add_input` in `codegen::COMMON`; `base + len` is inside the ring.
-        unsafe { b.launch(grid(values.len())) }.map(|_| ()).map_err(|e| format!("input: {e:?}"))
+        unsafe { b.launch(grid(values.len())) }.map_err(|e| format!("input: {e:?}"))?;
+        self.mark("input");
+        Ok(())
     }
 
     fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) -> Result<(), String> {
@@ -290,12 +331,33 @@ impl Backend for CudaBackend {
         Ok(())
     }
 
+    fn read_totals(&mut self) -> Result<Vec<u64>, String> {
+        let mut t = self.stream.clone_dtoh(&self.totals).map_err(|e| format!("download: {e:?}"))?;
+        t.truncate(self.layout.pops.len());
+        Ok(t)
+    }
+
+    fn read_last(&mut self, p: usize) -> Result<Vec<u64>, String> {
+        let n = self.layout.pops[p].n;
+        self.stream.clone_dtoh(&self.pops[p].last.slice(0..n)).map_err(|e| format!("download: {e:?}"))
+    }
+
+    fn write_last(&mut self, p: usize, v: &[u64]) -> Result<(), String> {
+        if v.is_empty() {
+            return Ok(());
+        }
+        let mut dst = self.pops[p].last.slice_mut(0..v.len());
+        self.stream.memcpy_htod(v, &mut dst).map_err(|e| format!("upload: {e:?}"))
+    }
+
     fn take_words(&mut self, s: usize, first: usize, count: usize) -> Result<Vec<u32>, String> {
         let sw = self.layout.sources[s].words();
         if count == 0 || sw == 0 {
             return Ok(Vec::new());
         }
-        self.stream.clone_dtoh(&self.words[s].slice(first * sw..(first + count) * sw)).map_err(|e| format!("download: {e:?}"))
+        let w = self.stream.clone_dtoh(&self.words[s].slice(first * sw..(first + count) * sw)).map_err(|e| format!("download: {e:?}"))?;
+        self.mark("take_words");
+        Ok(w)
     }
 
     fn read_var(&mut self, p: usize, k: usize) -> Vec<f64> {

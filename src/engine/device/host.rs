@@ -11,6 +11,9 @@ pub(crate) struct HostBackend {
     vars: Vec<Vec<f64>>,
     rings: Vec<Vec<f64>>,
     words: Vec<Vec<u32>>,
+    /// Per population: each neuron's last spiking step, and the spikes so far.
+    last: Vec<Vec<u64>>,
+    totals: Vec<u64>,
     /// Push delivery: per target population, counts and buckets.
     cnt: Vec<Vec<u32>>,
     bucket: Vec<Vec<u32>>,
@@ -25,7 +28,9 @@ impl HostBackend {
         let words = layout.sources.iter().map(|s| vec![0u32; s.words() * layout.period]).collect();
         let cnt = layout.pops.iter().map(|p| vec![0u32; p.n]).collect();
         let bucket = layout.pops.iter().map(|p| if layout.projs.iter().any(|q| q.push.is_some()) { vec![0u32; p.n * layout.capacity] } else { Vec::new() }).collect();
-        HostBackend { layout, vars, rings, words, cnt, bucket, f: Vec::new(), m: Vec::new() }
+        let last = layout.pops.iter().map(|p| vec![crate::net::SpikeHistory::NEVER; p.n]).collect();
+        let totals = vec![0; layout.pops.len()];
+        HostBackend { layout, vars, rings, words, last, totals, cnt, bucket, f: Vec::new(), m: Vec::new() }
     }
 }
 
@@ -59,6 +64,8 @@ impl Backend for HostBackend {
             }
             if spiked {
                 words[i / 32] |= 1 << (i % 32);
+                self.last[p][i] = step;
+                self.totals[p] += 1;
             }
         }
         Ok(())
@@ -154,6 +161,19 @@ impl Backend for HostBackend {
         let sw = self.layout.sources[s].words();
         let wslot = (step % self.layout.period as u64) as usize;
         self.words[s][wslot * sw..(wslot + 1) * sw].copy_from_slice(words);
+        Ok(())
+    }
+
+    fn read_totals(&mut self) -> Result<Vec<u64>, String> {
+        Ok(self.totals.clone())
+    }
+
+    fn read_last(&mut self, p: usize) -> Result<Vec<u64>, String> {
+        Ok(self.last[p].clone())
+    }
+
+    fn write_last(&mut self, p: usize, v: &[u64]) -> Result<(), String> {
+        self.last[p].copy_from_slice(v);
         Ok(())
     }
 

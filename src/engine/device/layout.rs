@@ -113,7 +113,8 @@ impl Layout {
         let mut neuron = 0u64;
         let mut synapse = 0u64;
         for p in &self.pops {
-            neuron += (p.n * (p.program.vars as usize + p.depth * p.receptors) * 8) as u64;
+            // state, ring, and the step of each neuron's last spike
+            neuron += (p.n * (p.program.vars as usize + p.depth * p.receptors + 1) * 8) as u64;
         }
         for s in &self.sources {
             neuron += (s.words() * self.period * 4) as u64;

@@ -24,6 +24,8 @@ pub(crate) mod codegen;
 pub(crate) mod cuda;
 pub(crate) mod host;
 pub(crate) mod layout;
+#[cfg(feature = "cuda")]
+mod profile;
 
 use std::sync::{Arc, Mutex};
 
@@ -39,6 +41,8 @@ use layout::{DelayLayout, Layout, PopLayout, ProjLayout, PushLayout, SourceLayou
 pub(crate) trait Backend: Send {
     /// Name, for logs.
     fn name(&self) -> &'static str;
+    /// Host time spent on the engine's behalf (the flush's decoding), for a profile.
+    fn host_time(&mut self, _label: &'static str, _secs: f64) {}
     /// Called before anything else of `step`.
     fn begin_step(&mut self, _step: u64) -> Result<(), String> {
         Ok(())
@@ -53,6 +57,12 @@ pub(crate) trait Backend: Send {
     fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) -> Result<(), String>;
     /// Sets source `s`'s spike bits of `step` (spike encoders, computed on the host).
     fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) -> Result<(), String>;
+    /// Each population's spikes since the backend was made (a running count on the device).
+    fn read_totals(&mut self) -> Result<Vec<u64>, String>;
+    /// The step of each neuron's last spike in population `p` ([`SpikeHistory::NEVER`]: none).
+    fn read_last(&mut self, p: usize) -> Result<Vec<u64>, String>;
+    /// Overwrites population `p`'s steps of last spikes.
+    fn write_last(&mut self, p: usize, v: &[u64]) -> Result<(), String>;
     /// Copies slots `first..first + count` of source `s`'s spike-word ring to the host
     /// (each slot is overwritten by the update of its step; the range does not wrap).
     fn take_words(&mut self, s: usize, first: usize, count: usize) -> Result<Vec<u32>, String>;
@@ -106,6 +116,12 @@ pub struct DeviceNet {
     period: u64,
     /// Steps before this one have been copied to the host.
     flushed_to: u64,
+    /// Per population: whether every flushed step's spikes are decoded (something
+    /// records them: [`decode_for`]); otherwise a flush decodes only the steps its
+    /// `SpikeHistory` holds, and takes spike counts and last-spike steps from the device.
+    decode: Vec<bool>,
+    /// Per population: `Spikes::total` minus the device's running count.
+    count_base: Vec<u64>,
     /// Each population's spikes of the last flushed step, and that step.
     last: Vec<Vec<u32>>,
     last_step: Option<u64>,
@@ -114,6 +130,13 @@ pub struct DeviceNet {
     /// Backend name.
     pub backend: &'static str,
 }
+
+/// Projections of at least this many synapses push their spikes under `--delivery auto`;
+/// smaller ones pull. Measured on an H200 (benches/gpu/results_2026-11-24_call1.txt): pull
+/// reads every synapse each step, push costs two launches and work per spike; pull was
+/// faster at 64k neurons (4.1 M synapses per projection: 0.31 vs 0.36 s per biological
+/// second), push at 256k (16 M: 0.63 vs 1.14 s).
+const AUTO_PUSH: usize = 1 << 22;
 
 /// Steps of spike words held on the device between copies to the host: at most 1024,
 /// and at most 64 MiB of words for the whole network.
@@ -179,7 +202,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         let push = match opts.delivery {
             Delivery::Pull => false,
             Delivery::Push { .. } => true,
-            Delivery::Auto => t.csr.col.len() >= 1 << 25,
+            Delivery::Auto => t.csr.col.len() >= AUTO_PUSH,
         };
         let push = push.then(|| PushLayout {
             src_start: t.src_start,
@@ -221,7 +244,11 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
             backend.write_var(p, k, v);
         }
         backend.write_ring(p, ring);
+        if let Some(h) = world.get::<SpikeHistory>(pops[p]) {
+            backend.write_last(p, &h.last_spike).map_err(|e| Error::Runtime(format!("device engine: {e}")))?;
+        }
     }
+    let count_base = pops.iter().map(|&e| world.get::<Spikes>(e).map_or(0, |s| s.total)).collect();
     let name = backend.name();
     let shared = Arc::new(Shared(Mutex::new(backend)));
     for (p, &e) in pops.iter().enumerate() {
@@ -243,6 +270,8 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         projs: layout.projs.len(),
         period: layout.period as u64,
         flushed_to: step,
+        decode: vec![true; pops.len()],
+        count_base,
         last: vec![Vec::new(); pops.len()],
         last_step: None,
         bytes,
@@ -310,18 +339,38 @@ pub(crate) fn step_device(world: &mut World) {
     }
 }
 
+/// Says which populations' spikes something records step by step (spike and rate
+/// monitors): only theirs are decoded for every step at a flush. The others' flushes
+/// decode only the steps their `SpikeHistory` holds (the last one at least) and take
+/// spike counts and last-spike steps from the device, which is what a run that records
+/// nothing needs. (Without a call, every population is decoded.)
+pub(crate) fn decode_for(world: &mut World, recorded: &[Entity]) {
+    if let Some(mut net) = world.get_resource_mut::<DeviceNet>() {
+        net.decode = net.pops.iter().map(|e| recorded.contains(e)).collect();
+    }
+}
+
 /// Copies the spikes of the steps not yet copied (up to `upto`) to the host: spike
 /// counts, histories, spike and rate monitors.
 fn flush(world: &mut World, upto: u64) {
     let Some(net) = world.get_resource::<DeviceNet>() else { return };
     let (from, period, shared, pops, sizes) = (net.flushed_to, net.period, net.shared.clone(), net.pops.clone(), net.pop_sizes.clone());
+    let (decode, count_base) = (net.decode.clone(), net.count_base.clone());
     if upto <= from {
         return;
     }
+    let fault = |world: &mut World, e: String| world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}"));
+    let totals = match shared.lock().read_totals() {
+        Ok(t) => t,
+        Err(e) => return fault(world, e),
+    };
     let mut lasts = Vec::with_capacity(pops.len());
     for (p, &e) in pops.iter().enumerate() {
-        // The steps' slots, in at most two runs (the ring may wrap).
-        let (first, count) = ((from % period) as usize, (upto - from) as usize);
+        // The steps to decode: all of them, or the last ones the history holds.
+        let held = world.get::<SpikeHistory>(e).map_or(1, |h| h.depth() as u64);
+        let first_step = if decode[p] { from } else { from.max(upto.saturating_sub(held)) };
+        // Their slots, in at most two runs (the ring may wrap).
+        let (first, count) = ((first_step % period) as usize, (upto - first_step) as usize);
         let head = count.min(period as usize - first);
         let got = {
             let mut b = shared.lock();
@@ -334,14 +383,12 @@ fn flush(world: &mut World, upto: u64) {
         };
         let w = match got {
             Ok(w) => w,
-            Err(e) => {
-                world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}"));
-                return;
-            }
+            Err(e) => return fault(world, e),
         };
         let nw = sizes[p].div_ceil(32);
+        let t0 = std::time::Instant::now();
         let mut idx = Vec::new();
-        for (at, step) in (from..upto).enumerate() {
+        for (at, step) in (first_step..upto).enumerate() {
             idx.clear();
             for (wi, &word) in w[at * nw..(at + 1) * nw].iter().enumerate() {
                 let mut bits = word;
@@ -350,17 +397,26 @@ fn flush(world: &mut World, upto: u64) {
                     bits &= bits - 1;
                 }
             }
-            if let Some(mut s) = world.get_mut::<Spikes>(e) {
-                s.total += idx.len() as u64;
-            }
             if let Some(mut h) = world.get_mut::<SpikeHistory>(e) {
                 h.record(step, &idx);
             }
-            if !idx.is_empty() {
+            if decode[p] && !idx.is_empty() {
                 world.resource_mut::<FlushedSpikes>().0.push((e, step, idx.clone()));
             }
         }
+        if !decode[p] && world.get::<SpikeHistory>(e).is_some() {
+            // The steps not decoded set last-spike steps too: the device's are all of them.
+            let got = shared.lock().read_last(p);
+            match got {
+                Ok(v) => world.get_mut::<SpikeHistory>(e).expect("checked").last_spike = v,
+                Err(e) => return fault(world, e),
+            }
+        }
+        if let Some(mut s) = world.get_mut::<Spikes>(e) {
+            s.total = count_base[p].wrapping_add(totals[p]);
+        }
         lasts.push(idx);
+        shared.lock().host_time("host:flush", t0.elapsed().as_secs_f64());
     }
     let mut net = world.resource_mut::<DeviceNet>();
     net.flushed_to = upto;
@@ -393,9 +449,26 @@ pub(crate) fn sync(world: &mut World) {
 pub(crate) fn after_load(world: &mut World) {
     let step = world.resource::<Clock>().step;
     let Some(net) = world.get_resource::<DeviceNet>() else { return };
-    let (shared, n) = (net.shared.clone(), net.pops.len());
-    let _ = (shared, n); // slots are overwritten by the steps to come
+    let (shared, pops) = (net.shared.clone(), net.pops.clone());
+    // The device's last-spike steps and running counts continue from the loaded ones.
+    let totals = shared.lock().read_totals();
+    let mut base = Vec::with_capacity(pops.len());
+    let mut result = totals.map(|_| ());
+    for (p, &e) in pops.iter().enumerate() {
+        if let Some(h) = world.get::<SpikeHistory>(e) {
+            result = result.and(shared.lock().write_last(p, &h.last_spike));
+        }
+        base.push(world.get::<Spikes>(e).map_or(0, |s| s.total));
+    }
+    let totals = match (result, shared.lock().read_totals()) {
+        (Ok(()), Ok(t)) => t,
+        (Err(e), _) | (_, Err(e)) => {
+            world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}"));
+            return;
+        }
+    };
     let mut net = world.resource_mut::<DeviceNet>();
+    net.count_base = base.iter().zip(&totals).map(|(b, t)| b.wrapping_sub(*t)).collect();
     net.flushed_to = step;
     net.last_step = None;
 }
