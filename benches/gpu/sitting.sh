@@ -12,6 +12,7 @@
 #   ncu          Nsight Compute on one launch of each kernel of COBA 1,024,000 (push)
 #   time2        device engine loop times, no recording, --delivery auto, 2 runs each
 #   train        the training anchor (Linear+LIF, batch 16, T 500) on burn-cuda, n = 512, 4096
+#   unroll       the update kernels with 1, 2 and 4 neurons per thread (SPIKEWORLD_CUDA_UNROLL)
 #   cpu16        cpu engine threads and shards on this host's 16 cores, beside Brian2
 #                C++ standalone (1 and 16 OpenMP threads), interleaved
 # LIMIT (seconds, default 560): phases not started by then are skipped, saying so.
@@ -83,6 +84,10 @@ for phase in "$@"; do
       --section SpeedOfLight --section Occupancy --section LaunchStats --section MemoryWorkloadAnalysis \
       $BIN run scenarios/.norec_coba.toml --quiet --engine device --device cuda --delivery ${DELIVERY:-push} --out $W/t --set simulation.t_stop=2ms $(scale 1024000) > $W/ncu.txt 2>&1
     grep -E '^  [a-z_0-9]+\(|update_p0|push|resolve|deliver_const|Duration|DRAM Throughput|Memory Throughput|Registers Per Thread|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|L2 Hit|Block Limit Registers|rror' $W/ncu.txt | head -90 ;;
+  unroll)
+    for N in 1024000 256000 64000; do for u in 1 2 4; do
+      echo "UNROLL $u coba $N $(SPIKEWORLD_CUDA_UNROLL=$u dev scenarios/.norec_coba.toml --out $W/t $(scale $N) | loop)"
+    done; done ;;
   time2)
     for mN in coba:4000 coba:64000 coba:256000 coba:1024000 cuba:4000 cuba:64000 cuba:256000 cuba:1024000; do m=${mN%:*}; N=${mN#*:}
       for r in 1 2; do echo "TIME ${DELIVERY:-auto} $m $N $(dev scenarios/.norec_$m.toml --delivery ${DELIVERY:-auto} --out $W/t $(scale $N) | loop)"; done

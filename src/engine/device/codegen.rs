@@ -15,6 +15,9 @@ use crate::api::program::{Op, Program};
 /// Threads per block (a multiple of 32: each warp writes whole spike words).
 pub(crate) const BLOCK: u32 = 256;
 
+/// Neurons per thread of the update kernels (`SPIKEWORLD_CUDA_UNROLL` overrides, 1 to 8).
+pub(crate) const UNROLL: u32 = 2;
+
 /// The fused update of one population: `update_{name}`.
 ///
 /// Arguments: `vars` (variable-major), `ring` (the whole delay ring), `words` (the
@@ -22,62 +25,103 @@ pub(crate) const BLOCK: u32 = 256;
 /// order, and their count, for push delivery), `last` (each neuron's last spiking step),
 /// `total` (the population's spikes so far), `n`, `ring_base` (first value of this
 /// step's slot), `word_base` (first word of this step's slot), `step`.
-pub(crate) fn update_kernel(name: &str, p: &Program, active: &[bool]) -> String {
+///
+/// Each thread updates `unroll` neurons, 32 apart (lane `l` of a warp: neurons
+/// `32·unroll·w + l + 32·u`), all loads first: more memory requests in flight per warp
+/// (the kernel waits on memory, not on arithmetic: benches/gpu/ncu_2026-11-24_*.txt), and
+/// each warp writes `unroll` whole spike words. `listed`: whether this step's spikes are
+/// also written as a list (`spk`, `nspk`: a push projection reads it), with one global
+/// atomic per block; without, the kernel only writes the spike words.
+pub(crate) fn update_kernel(name: &str, p: &Program, active: &[bool], listed: bool, unroll: u32) -> String {
     let mut s = String::new();
     let nv = p.vars as usize;
     let _ = writeln!(
         s,
         "extern \"C\" __global__ void update_{name}(double* __restrict__ vars, double* __restrict__ ring, unsigned int* __restrict__ words, unsigned int* __restrict__ spk, unsigned int* __restrict__ nspk, unsigned long long* __restrict__ last, unsigned long long* __restrict__ total, unsigned long long n, unsigned long long ring_base, unsigned long long word_base, unsigned long long step) {{"
     );
-    s.push_str("  unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;\n  bool fired = false;\n  if (i < n) {\n");
-    for k in 0..nv {
-        let _ = writeln!(s, "    double f{k} = vars[{k}ULL * n + i];");
+    let _ = writeln!(s, "  unsigned int lane = threadIdx.x & 31u;");
+    let _ = writeln!(s, "  unsigned long long w0 = ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x - lane) / 32ULL * {unroll}ULL;");
+    for u in 0..unroll {
+        // `j`: the neuron read (clamped into range, so that loads need no branch).
+        let _ = writeln!(s, "  unsigned long long i{u} = (w0 + {u}ULL) * 32ULL + lane; bool in{u} = i{u} < n; unsigned long long j{u} = in{u} ? i{u} : n - 1ULL;");
     }
-    for (r, &on) in active.iter().enumerate() {
-        let f = nv + r;
-        if on {
-            let _ = writeln!(s, "    double f{f} = ring[ring_base + {r}ULL * n + i]; ring[ring_base + {r}ULL * n + i] = 0.0;");
-        } else {
-            let _ = writeln!(s, "    double f{f} = 0.0;");
+    for u in 0..unroll {
+        for k in 0..nv {
+            let _ = writeln!(s, "  double f{k}_{u} = vars[{k}ULL * n + j{u}];");
+        }
+        for (r, &on) in active.iter().enumerate() {
+            let f = nv + r;
+            if on {
+                let _ = writeln!(s, "  double f{f}_{u} = ring[ring_base + {r}ULL * n + j{u}];");
+            } else {
+                let _ = writeln!(s, "  double f{f}_{u} = 0.0;");
+            }
         }
     }
-    let (mut nf, mut nm) = (nv + active.len(), 0usize);
-    for op in &p.ops {
-        let line = match *op {
-            Op::Const(k) => format!("double f{nf} = __longlong_as_double(0x{:016x}LL);", p.consts[k as usize]),
-            Op::Add(a, b) => format!("double f{nf} = f{a} + f{b};"),
-            Op::Sub(a, b) => format!("double f{nf} = f{a} - f{b};"),
-            Op::Mul(a, b) => format!("double f{nf} = f{a} * f{b};"),
-            Op::Div(a, b) => format!("double f{nf} = f{a} / f{b};"),
-            Op::Neg(a) => format!("double f{nf} = -f{a};"),
-            Op::Exp(a) => format!("double f{nf} = exp(f{a});"),
-            Op::Ln(a) => format!("double f{nf} = log(f{a});"),
-            Op::Sqrt(a) => format!("double f{nf} = sqrt(f{a});"),
-            Op::Abs(a) => format!("double f{nf} = fabs(f{a});"),
-            Op::Select(m, a, b) => format!("double f{nf} = m{m} ? f{a} : f{b};"),
-            Op::Gt(a, b) => format!("bool m{nm} = f{a} > f{b};"),
-            Op::Ge(a, b) => format!("bool m{nm} = f{a} >= f{b};"),
-            Op::Lt(a, b) => format!("bool m{nm} = f{a} < f{b};"),
-            Op::Le(a, b) => format!("bool m{nm} = f{a} <= f{b};"),
-            Op::And(a, b) => format!("bool m{nm} = m{a} && m{b};"),
-            Op::Or(a, b) => format!("bool m{nm} = m{a} || m{b};"),
-            Op::Not(a) => format!("bool m{nm} = !m{a};"),
-        };
-        if op.is_mask() {
-            nm += 1;
-        } else {
-            nf += 1;
+    for u in 0..unroll {
+        for (r, &on) in active.iter().enumerate() {
+            if on {
+                let _ = writeln!(s, "  if (in{u}) ring[ring_base + {r}ULL * n + i{u}] = 0.0;");
+            }
         }
-        let _ = writeln!(s, "    {line}");
     }
-    for (k, o) in p.outputs.iter().enumerate() {
-        let _ = writeln!(s, "    vars[{k}ULL * n + i] = f{o};");
+    for u in 0..unroll {
+        let (mut nf, mut nm) = (nv + active.len(), 0usize);
+        for op in &p.ops {
+            let line = match *op {
+                Op::Const(k) => format!("double f{nf}_{u} = __longlong_as_double(0x{:016x}LL);", p.consts[k as usize]),
+                Op::Add(a, b) => format!("double f{nf}_{u} = f{a}_{u} + f{b}_{u};"),
+                Op::Sub(a, b) => format!("double f{nf}_{u} = f{a}_{u} - f{b}_{u};"),
+                Op::Mul(a, b) => format!("double f{nf}_{u} = f{a}_{u} * f{b}_{u};"),
+                Op::Div(a, b) => format!("double f{nf}_{u} = f{a}_{u} / f{b}_{u};"),
+                Op::Neg(a) => format!("double f{nf}_{u} = -f{a}_{u};"),
+                Op::Exp(a) => format!("double f{nf}_{u} = exp(f{a}_{u});"),
+                Op::Ln(a) => format!("double f{nf}_{u} = log(f{a}_{u});"),
+                Op::Sqrt(a) => format!("double f{nf}_{u} = sqrt(f{a}_{u});"),
+                Op::Abs(a) => format!("double f{nf}_{u} = fabs(f{a}_{u});"),
+                Op::Select(m, a, b) => format!("double f{nf}_{u} = m{m}_{u} ? f{a}_{u} : f{b}_{u};"),
+                Op::Gt(a, b) => format!("bool m{nm}_{u} = f{a}_{u} > f{b}_{u};"),
+                Op::Ge(a, b) => format!("bool m{nm}_{u} = f{a}_{u} >= f{b}_{u};"),
+                Op::Lt(a, b) => format!("bool m{nm}_{u} = f{a}_{u} < f{b}_{u};"),
+                Op::Le(a, b) => format!("bool m{nm}_{u} = f{a}_{u} <= f{b}_{u};"),
+                Op::And(a, b) => format!("bool m{nm}_{u} = m{a}_{u} && m{b}_{u};"),
+                Op::Or(a, b) => format!("bool m{nm}_{u} = m{a}_{u} || m{b}_{u};"),
+                Op::Not(a) => format!("bool m{nm}_{u} = !m{a}_{u};"),
+            };
+            if op.is_mask() {
+                nm += 1;
+            } else {
+                nf += 1;
+            }
+            let _ = writeln!(s, "  {line}");
+        }
+        let _ = writeln!(s, "  bool fired{u} = in{u} && m{}_{u};", p.spike);
+        let _ = writeln!(s, "  if (in{u}) {{");
+        for (k, o) in p.outputs.iter().enumerate() {
+            let _ = writeln!(s, "    vars[{k}ULL * n + i{u}] = f{o}_{u};");
+        }
+        let _ = writeln!(s, "    if (fired{u}) last[i{u}] = step;\n  }}");
+        let _ = writeln!(s, "  unsigned int b{u} = __ballot_sync(0xffffffffu, fired{u});");
     }
-    let _ = writeln!(s, "    fired = m{};", p.spike);
-    s.push_str("    if (fired) last[i] = step;\n");
-    s.push_str(
-        "  }\n  unsigned int b = __ballot_sync(0xffffffffu, fired);\n  if ((threadIdx.x & 31u) == 0u && i < n) {\n    words[word_base + i / 32ULL] = b;\n    if (b) {\n      atomicAdd(total, (unsigned long long)__popc(b));\n      unsigned int pos = atomicAdd(nspk, (unsigned int)__popc(b));\n      while (b) { spk[pos++] = (unsigned int)i + (unsigned int)(__ffs(b) - 1); b &= b - 1u; }\n    }\n  }\n}\n",
-    );
+    let popc = (0..unroll).map(|u| format!("__popc(b{u})")).collect::<Vec<_>>().join(" + ");
+    if listed {
+        // One global atomic per block: warps take their places in a shared counter.
+        let _ = writeln!(s, "  __shared__ unsigned int blk_n, blk_base;\n  if (threadIdx.x == 0u) blk_n = 0u;\n  __syncthreads();");
+        let _ = writeln!(s, "  unsigned int wn = {popc}, wpos = 0u;\n  if (lane == 0u && wn) wpos = atomicAdd(&blk_n, wn);\n  __syncthreads();");
+        let _ = writeln!(s, "  if (threadIdx.x == 0u && blk_n) {{ blk_base = atomicAdd(nspk, blk_n); atomicAdd(total, (unsigned long long)blk_n); }}\n  __syncthreads();");
+        let _ = writeln!(s, "  if (lane == 0u) {{\n    unsigned int pos = blk_base + wpos;");
+        for u in 0..unroll {
+            let _ = writeln!(s, "    if (in{u}) words[word_base + w0 + {u}ULL] = b{u};");
+            let _ = writeln!(s, "    while (b{u}) {{ spk[pos++] = (unsigned int)i{u} + (unsigned int)(__ffs(b{u}) - 1); b{u} &= b{u} - 1u; }}");
+        }
+        s.push_str("  }\n}\n");
+    } else {
+        let _ = writeln!(s, "  if (lane == 0u) {{\n    unsigned int wn = {popc};\n    if (wn) atomicAdd(total, (unsigned long long)wn);");
+        for u in 0..unroll {
+            let _ = writeln!(s, "    if (in{u}) words[word_base + w0 + {u}ULL] = b{u};");
+        }
+        s.push_str("  }\n}\n");
+    }
     s
 }
 
@@ -197,19 +241,19 @@ mod tests {
             st[0] = Sym::select_const(&s, 0.0, v);
             s
         });
-        let src = update_kernel("lif", &p, &[true]);
+        let src = update_kernel("lif", &p, &[true], true, 1);
         assert!(src.contains("update_lif("), "{src}");
         assert!(src.contains(&format!("0x{:016x}LL", 0.5f64.to_bits())), "{src}");
-        assert!(src.contains("f2 = __longlong_as_double"), "{src}");
-        assert!(src.contains("double f3 = f0 * f2;"), "{src}");
-        assert!(src.contains("double f4 = f3 + f1;"), "{src}");
-        assert!(src.contains("bool m0 = f4 > f5;"), "{src}");
-        assert!(src.contains("vars[0ULL * n + i] = f7;"), "{src}");
-        assert!(src.contains("fired = m0;"), "{src}");
+        assert!(src.contains("f2_0 = __longlong_as_double"), "{src}");
+        assert!(src.contains("double f3_0 = f0_0 * f2_0;"), "{src}");
+        assert!(src.contains("double f4_0 = f3_0 + f1_0;"), "{src}");
+        assert!(src.contains("bool m0_0 = f4_0 > f5_0;"), "{src}");
+        assert!(src.contains("vars[0ULL * n + i0] = f7_0;"), "{src}");
+        assert!(src.contains("bool fired0 = in0 && m0_0;"), "{src}");
         assert!(src.contains("atomicAdd(nspk"), "{src}");
         assert!(src.contains("atomicAdd(total"), "{src}");
-        assert!(src.contains("if (fired) last[i] = step;"), "{src}");
-        assert!(src.contains("ring[ring_base + 0ULL * n + i] = 0.0;"), "{src}");
+        assert!(src.contains("if (fired0) last[i0] = step;"), "{src}");
+        assert!(src.contains("if (in0) ring[ring_base + 0ULL * n + i0] = 0.0;"), "{src}");
     }
     /// The generated source, with stand-ins for CUDA's keywords and intrinsics, must be
     /// valid C++ (a host C++ compiler checks names, types and syntax; NVRTC is only on the
@@ -224,12 +268,12 @@ mod tests {
             st[1] = Sym::select(&Sym::or(&s, &v.lt(-1.0)), g, st[1]).max(v).ln();
             s
         });
-        let stand_ins = "#include <cmath>\n#define __global__\n#define __restrict__ __restrict\nstruct D3 { unsigned int x, y, z; };\nstatic D3 blockIdx, blockDim, threadIdx, gridDim;\n\
+        let stand_ins = "#include <cmath>\n#define __global__\n#define __shared__ static\nstatic void __syncthreads() {}\n#define __restrict__ __restrict\nstruct D3 { unsigned int x, y, z; };\nstatic D3 blockIdx, blockDim, threadIdx, gridDim;\n\
             static unsigned int __ballot_sync(unsigned int, bool b) { return b; }\nstatic int __popc(unsigned int x) { return __builtin_popcount(x); }\n\
             static int __ffs(unsigned int x) { return __builtin_ffs(x); }\nstatic unsigned int atomicAdd(unsigned int* a, unsigned int v) { unsigned int o = *a; *a += v; return o; }\n\
             static unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { unsigned long long o = *a; *a += v; return o; }\n\
             static double __longlong_as_double(long long x) { double d; __builtin_memcpy(&d, &x, 8); return d; }\n";
-        let src = format!("{stand_ins}{}{}", COMMON, update_kernel("p0", &p, &[true, false]));
+        let src = format!("{stand_ins}{}{}{}", COMMON, update_kernel("p0", &p, &[true, false], true, 2), update_kernel("p1", &p, &[true, true], false, 4));
         let dir = std::env::temp_dir().join(format!("spikeworld-codegen-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("kernels.cpp");

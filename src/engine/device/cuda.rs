@@ -70,6 +70,8 @@ pub(crate) struct CudaBackend {
     resolve: CudaFunction,
     /// `SPIKEWORLD_CUDA_PROFILE=1`: GPU time per kernel.
     prof: Option<Profile>,
+    /// Neurons per thread of the update kernels.
+    unroll: u32,
 }
 
 fn cu<T>(what: &str) -> impl FnOnce(T) -> Error
@@ -98,9 +100,11 @@ impl CudaBackend {
                 total as f64 / (1u64 << 30) as f64
             )));
         }
+        let unroll = std::env::var("SPIKEWORLD_CUDA_UNROLL").ok().and_then(|v| v.parse().ok()).filter(|u| (1..=8).contains(u)).unwrap_or(codegen::UNROLL);
         let mut src = String::from(codegen::COMMON);
         for (p, pl) in layout.pops.iter().enumerate() {
-            src.push_str(&codegen::update_kernel(&format!("p{p}"), &pl.program, &pl.active));
+            let listed = layout.projs.iter().any(|q| q.source == pl.source && q.push.is_some());
+            src.push_str(&codegen::update_kernel(&format!("p{p}"), &pl.program, &pl.active, listed, unroll));
         }
         let fmad = std::env::var("SPIKEWORLD_CUDA_FMAD").is_ok_and(|v| v == "1");
         let opts = CompileOptions { fmad: Some(fmad), ..Default::default() };
@@ -162,6 +166,7 @@ impl CudaBackend {
             deliver_each: f("deliver_each")?,
             add_input: f("add_input")?,
             prof: Profile::from_env(),
+            unroll,
             layout,
             stream,
             pops,
@@ -209,6 +214,9 @@ impl Backend for CudaBackend {
 
     fn update(&mut self, p: usize, step: u64) -> Result<(), String> {
         let pl = &self.layout.pops[p];
+        if pl.n == 0 {
+            return Ok(());
+        }
         let n = pl.n as u64;
         let ring_base = (step % pl.depth as u64) * pl.receptors as u64 * n;
         let word_base = (step % self.layout.period as u64) * self.layout.sources[pl.source].words() as u64;
@@ -222,7 +230,7 @@ impl Backend for CudaBackend {
         b.arg(&n).arg(&ring_base).arg(&word_base).arg(&step);
         // SAFETY: the arguments match `update_pN`'s signature in `codegen::update_kernel`,
         // and the grid covers `n` threads over buffers sized from the same layout.
-        unsafe { b.launch(grid(pl.n)) }.map_err(|e| format!("update: {e:?}"))?;
+        unsafe { b.launch(grid(pl.n.div_ceil(32 * self.unroll as usize) * 32)) }.map_err(|e| format!("update: {e:?}"))?;
         self.mark("update");
         Ok(())
     }
