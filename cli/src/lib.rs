@@ -490,10 +490,11 @@ fn run_and_write(
     let t_loop = Instant::now();
     // A batch of steps ends a sharded run's exchange window: batches of whole windows.
     let window = sim.exchange_window().unwrap_or(1).max(1);
-    // Batches of steps: 200 per run for the progress bar; without one, a batch ends only
+    // Batches of steps: 200 per run for the progress bar; with --quiet, a batch ends only
     // at checkpoints and at the end (each batch ends with the device engine's copy of
-    // its spikes to the host; Ctrl-C is checked every step either way).
-    let report = if bar.is_some() { (end / 200).clamp(1, 1000) } else { end.max(1) }.div_ceil(window) * window;
+    // its spikes to the host; Ctrl-C is checked every step either way). Every process of
+    // an MPI run batches alike (only the first draws a bar).
+    let report = if quiet { end.max(1) } else { (end / 200).clamp(1, 1000) }.div_ceil(window) * window;
     let mut last_saved: Option<spikeworld::persist::Saved> = None;
     let mut ck_time = 0.0;
     while sim.step_count() < end && sim.fault().is_none() && !interrupted() {

@@ -347,6 +347,9 @@ impl Backend for CudaBackend {
 
     fn read_last(&mut self, p: usize) -> Result<Vec<u64>, String> {
         let n = self.layout.pops[p].n;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
         self.stream.clone_dtoh(&self.pops[p].last.slice(0..n)).map_err(|e| format!("download: {e:?}"))
     }
 

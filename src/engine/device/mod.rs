@@ -11,12 +11,15 @@
 //! monitors, [`crate::sim::Sim::state`]) through [`DeviceStore`].
 //!
 //! Backends: [`host::HostBackend`] (plain loops over the same arrays: every machine, CI)
-//! and, with the `cuda` feature, CubeCL kernels on a CUDA device.
+//! and, with the `cuda` feature, kernels generated as CUDA C and compiled by NVRTC
+//! ([`cuda`]).
 //!
 //! Between `run_steps` calls the world's `Spikes`, `SpikeHistory` and spike and rate
-//! monitors are up to date; inside a run they are filled every `period` steps, so plugin
-//! systems that read a population's spikes every step, plasticity rules, synapse models
-//! and current encoders are refused on this engine (with the reason) at build.
+//! monitors are up to date; inside a run they are filled every `period` steps (only the
+//! recorded populations' every step: [`decode_for`]). Plugin systems that read a
+//! population's spikes every step see them only between `run_steps` calls; plasticity
+//! rules, synapse models and shared-weight projections are refused at build, with the
+//! reason. Encoders run on the host: their spikes and currents are uploaded each step.
 
 #[cfg_attr(not(feature = "cuda"), allow(dead_code, reason = "used by the CUDA backend; built and unit-tested everywhere"))]
 pub(crate) mod codegen;
@@ -48,7 +51,8 @@ pub(crate) trait Backend: Send {
         Ok(())
     }
     /// Population `p`'s update at `step`: reads and clears its ring slot, runs the
-    /// program, sets its spike bits of `step`.
+    /// program, sets its spike bits of `step`, the spiking neurons' last-spike step and
+    /// its running spike count.
     fn update(&mut self, p: usize, step: u64) -> Result<(), String>;
     /// Projection `q`'s delivery of its source's spikes of `step`.
     fn deliver(&mut self, q: usize, step: u64) -> Result<(), String>;
@@ -448,12 +452,13 @@ pub(crate) fn sync(world: &mut World) {
 /// [`DeviceStore`]): spikes of earlier steps are on the host, none pending on the device.
 pub(crate) fn after_load(world: &mut World) {
     let step = world.resource::<Clock>().step;
-    let Some(net) = world.get_resource::<DeviceNet>() else { return };
+    let Some(mut net) = world.get_resource_mut::<DeviceNet>() else { return };
+    net.flushed_to = step;
+    net.last_step = None;
     let (shared, pops) = (net.shared.clone(), net.pops.clone());
     // The device's last-spike steps and running counts continue from the loaded ones.
-    let totals = shared.lock().read_totals();
     let mut base = Vec::with_capacity(pops.len());
-    let mut result = totals.map(|_| ());
+    let mut result = Ok(());
     for (p, &e) in pops.iter().enumerate() {
         if let Some(h) = world.get::<SpikeHistory>(e) {
             result = result.and(shared.lock().write_last(p, &h.last_spike));
@@ -467,8 +472,5 @@ pub(crate) fn after_load(world: &mut World) {
             return;
         }
     };
-    let mut net = world.resource_mut::<DeviceNet>();
-    net.count_base = base.iter().zip(&totals).map(|(b, t)| b.wrapping_sub(*t)).collect();
-    net.flushed_to = step;
-    net.last_step = None;
+    world.resource_mut::<DeviceNet>().count_base = base.iter().zip(&totals).map(|(b, t)| b.wrapping_sub(*t)).collect();
 }
