@@ -16,6 +16,11 @@
 #   cpu16        cpu engine threads and shards on this host's 16 cores, beside Brian2
 #                C++ standalone (1 and 16 OpenMP threads), interleaved
 # LIMIT (seconds, default 560): phases not started by then are skipped, saying so.
+# Builds (here): `cargo build --release -p spikeworld-cli --features cuda --target-dir /work/target-cuda`
+# and, for `train`, `cargo build --release -p spikeworld-train-surrogate --example anchor --features cuda
+# --target-dir /work/target-cuda`; strip both into .dev/ (git-ignored) and carry .dev and .gpu. The two
+# binaries and the tree exceed the 64 MiB a call carries: gzip the anchor and gunzip it there.
+# The 2026-11-24 sitting: benches/gpu/results_2026-11-24_call*.txt.
 set -uo pipefail
 BIN=${BIN:-.dev/spikeworld}; GPU=${GPU:-.gpu}; W=${W:-/tmp/sit}; mkdir -p $W
 LIMIT=${LIMIT:-560}; T0=$(date +%s)
