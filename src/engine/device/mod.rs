@@ -248,11 +248,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
             backend.write_var(p, k, v);
         }
         backend.write_ring(p, ring);
-        if let Some(h) = world.get::<SpikeHistory>(pops[p]) {
-            backend.write_last(p, &h.last_spike).map_err(|e| Error::Runtime(format!("device engine: {e}")))?;
-        }
     }
-    let count_base = pops.iter().map(|&e| world.get::<Spikes>(e).map_or(0, |s| s.total)).collect();
     let name = backend.name();
     let shared = Arc::new(Shared(Mutex::new(backend)));
     for (p, &e) in pops.iter().enumerate() {
@@ -275,13 +271,13 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         period: layout.period as u64,
         flushed_to: step,
         decode: vec![true; pops.len()],
-        count_base,
+        count_base: vec![0; pops.len()],
         last: vec![Vec::new(); pops.len()],
         last_step: None,
         bytes,
         backend: name,
     });
-    Ok(())
+    continue_spike_record(world).map_err(|e| Error::Runtime(format!("device engine: {e}")))
 }
 
 /// The device engine's step (the `Integrate` and `Propagate` sets' work): encoder spikes
@@ -455,22 +451,24 @@ pub(crate) fn after_load(world: &mut World) {
     let Some(mut net) = world.get_resource_mut::<DeviceNet>() else { return };
     net.flushed_to = step;
     net.last_step = None;
+    if let Err(e) = continue_spike_record(world) {
+        world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}"));
+    }
+}
+
+/// The device's last-spike steps and running spike counts continue from the world's
+/// (after the build, or a checkpoint loaded into it).
+fn continue_spike_record(world: &mut World) -> Result<(), String> {
+    let net = world.resource::<DeviceNet>();
     let (shared, pops) = (net.shared.clone(), net.pops.clone());
-    // The device's last-spike steps and running counts continue from the loaded ones.
     let mut base = Vec::with_capacity(pops.len());
-    let mut result = Ok(());
     for (p, &e) in pops.iter().enumerate() {
         if let Some(h) = world.get::<SpikeHistory>(e) {
-            result = result.and(shared.lock().write_last(p, &h.last_spike));
+            shared.lock().write_last(p, &h.last_spike)?;
         }
         base.push(world.get::<Spikes>(e).map_or(0, |s| s.total));
     }
-    let totals = match (result, shared.lock().read_totals()) {
-        (Ok(()), Ok(t)) => t,
-        (Err(e), _) | (_, Err(e)) => {
-            world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}"));
-            return;
-        }
-    };
+    let totals = shared.lock().read_totals()?;
     world.resource_mut::<DeviceNet>().count_base = base.iter().zip(&totals).map(|(b, t)| b.wrapping_sub(*t)).collect();
+    Ok(())
 }
