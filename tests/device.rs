@@ -246,3 +246,141 @@ fn a_network_that_records_nothing_keeps_history_and_counts_from_the_device() {
     assert_eq!(cpu.state("net", "v"), dev.state("net", "v"));
     assert_eq!(cpu.state("net", "v"), c2.state("net", "v"));
 }
+
+/// Poisson encoders run on the device (a gap process: the Philox streams and the portable
+/// `ln` in its kernel) and give the cpu engine's spikes: outputs of rate 0, of one spike
+/// every step, ordinary rates, a window that starts and stops, an output count that is
+/// not a multiple of 32, and the probability form; spike and rate monitors on the
+/// encoders; pull and push delivery from them; checkpoints both ways and mid-window.
+#[test]
+fn poisson_encoders_run_on_the_device_with_the_cpu_engines_draws() {
+    let rates: Vec<String> = (0..90).map(|i| match i {
+        3 | 40 => "0 Hz".to_string(),
+        7 => "10000 Hz".to_string(),
+        _ => format!("{} Hz", 20 + (i * 37) % 180),
+    }).collect();
+    let text = format!(
+        r#"
+[simulation]
+dt = "0.1 ms"
+t_stop = "150 ms"
+seed = 11
+
+[[population]]
+name = "net"
+size = 70
+model = "lif"
+[population.params]
+tau_m = "10 ms"
+t_ref = "2 ms"
+
+[[encoder]]
+name = "drive"
+kind = "poisson"
+size = 90
+rate = [{}]
+start = "20 ms"
+stop = "120 ms"
+
+[[encoder]]
+name = "noise"
+kind = "poisson"
+size = 40
+p = 0.01
+
+[[projection]]
+name = "in"
+from = "drive"
+to = "net"
+rule = "fixed_indegree"
+indegree = 30
+receptor = "v"
+weight = "0.4 mV"
+delay = "1 ms"
+
+[[projection]]
+name = "bg"
+from = "noise"
+to = "net"
+rule = "all_to_all"
+receptor = "v"
+weight = "0.3 mV"
+delay = "0.5 ms"
+
+[[monitor]]
+name = "net_spikes"
+kind = "spikes"
+target = "net"
+
+[[monitor]]
+name = "net_rate"
+kind = "rate"
+target = "net"
+bin = "5 ms"
+"#,
+        rates.iter().map(|r| format!("\"{r}\"")).collect::<Vec<_>>().join(", ")
+    );
+    let path = std::path::Path::new("poisson_device.toml");
+    let load = || Scenario::from_str(&text, path, builder().registry(), &LoadOptions::default()).unwrap();
+    let monitors = |s: &Sim| {
+        use spikeworld::monitor::{RateRecorder, SpikeRecorder};
+        let sp: Vec<_> = s.monitors.iter().filter_map(|&e| s.world.get::<SpikeRecorder>(e)).map(|m| (m.t_ms.clone(), m.index.clone())).collect();
+        let rt: Vec<_> = s.monitors.iter().filter_map(|&e| s.world.get::<RateRecorder>(e)).map(|m| m.counts.clone()).collect();
+        (sp, rt)
+    };
+    // An encoder's spike record: its count, last step's spikes, each output's last spike
+    // step and the steps its history holds.
+    let encoder = |s: &Sim, name: &str| {
+        let mut q = s.world.try_query::<(bevy_ecs::entity::Entity, &spikeworld::net::EncoderSlot)>().unwrap();
+        let e = q.iter(&s.world).find(|(_, x)| x.name == name).map(|(e, _)| e).unwrap();
+        let sp = s.world.get::<Spikes>(e).unwrap();
+        let h = s.world.get::<SpikeHistory>(e).unwrap();
+        let now = s.step_count();
+        let held: Vec<Option<Vec<u32>>> = (now.saturating_sub(h.depth() as u64)..now).map(|st| h.at(st).map(|x| x.to_vec())).collect();
+        (sp.total, sp.indices.clone(), h.last_spike.clone(), held)
+    };
+    let record = |s: &Sim| (monitors(s), s.spike_counts(), encoder(s, "drive"), encoder(s, "noise"), s.state("net", "v"));
+    let mut cpu = build(load(), EngineKind::Cpu, 1);
+    cpu.run_steps(1500);
+    let (sp, _) = monitors(&cpu);
+    assert!(sp[0].0.len() > 200, "the network should fire ({} spikes)", sp[0].0.len());
+    let (total, _, last, held) = encoder(&cpu, "drive");
+    assert!(total > 1500, "the drive spikes ({total})");
+    assert_eq!(last[7], 1199, "output 7 spikes every step of its window, to the last");
+    assert!(last[3] == SpikeHistory::NEVER && last[40] == SpikeHistory::NEVER, "rate 0 never spikes");
+    assert!(held.iter().all(|h| h.is_some()), "the encoder keeps a history");
+    assert!(encoder(&cpu, "noise").0 > 400, "the probability form spikes");
+    for delivery in [Delivery::Pull, Delivery::Push { capacity: 16 }, Delivery::Push { capacity: 1 }] {
+        let mut dev = device_with(load(), delivery);
+        dev.run_steps(1500);
+        assert!(record(&cpu) == record(&dev), "{delivery:?}: the device run differs from the cpu engine's");
+    }
+    // Checkpoints mid-window: device to device, device to cpu, cpu to device; the
+    // encoders' draws continue where they were.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = device(load());
+    d.run_steps(555);
+    let ck = tmp.path().join("dev.ckpt");
+    d.save(&ck).unwrap();
+    d.run_steps(945);
+    let mut c = build(load(), EngineKind::Cpu, 1);
+    c.restore(&ck).unwrap();
+    c.run_steps(945);
+    let mut d2 = device(load());
+    d2.restore(&ck).unwrap();
+    d2.run_steps(945);
+    let mut c0 = build(load(), EngineKind::Cpu, 1);
+    c0.run_steps(800);
+    let ck = tmp.path().join("cpu.ckpt");
+    c0.save(&ck).unwrap();
+    let mut d3 = device(load());
+    d3.restore(&ck).unwrap();
+    d3.run_steps(700);
+    for (k, s) in [&d, &c, &d2, &d3].into_iter().enumerate() {
+        assert!(record(&cpu) == record(s), "run {k} after a checkpoint differs from the uninterrupted cpu run");
+    }
+    let dev = RunOptions { engine: EngineKind::Device, device: TensorDevice::Flex, threads: 1, ..Default::default() };
+    for file in ["lif_poisson.toml", "enc_poisson_p.toml"] {
+        spikeworld::testing::check_resume(&builder(), &scenario_path(file), 777, tmp.path(), &dev).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+}

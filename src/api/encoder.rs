@@ -53,6 +53,63 @@ pub enum EncoderOut<'a> {
 pub trait Encoder: Checkpoint + Send + Sync {
     /// Produces this step's output. `step` is the step being computed.
     fn step(&mut self, step: u64, out: EncoderOut<'_>);
+
+    /// This encoder as a [`GapProcess`], if it is one (its `step` then gives the spikes of
+    /// [`GapProcess::step_output`], bit for bit): the device engine runs it on the device
+    /// instead of calling `step`, from this state. `None` (the default): the encoder runs
+    /// on the host and its output is uploaded each step.
+    fn gaps(&self) -> Option<GapProcess> {
+        None
+    }
+
+    /// Takes back the state a run on the device reached (the `position` and `next` of the
+    /// [`GapProcess`] that [`Encoder::gaps`] gave), before a checkpoint reads the encoder.
+    fn set_gap_state(&mut self, _position: &[u64], _next: &[u64]) {}
+}
+
+/// Independent Bernoulli processes drawn by their gaps: output `i` spikes at step
+/// `next[i]`, and then draws its next spike `1 + Stream(seed, entity, purpose, i).geometric(ln_q[i])`
+/// steps later, kept while before `stop` (Brian2's `PoissonGroup`, SpikingFlow's
+/// `PoissonEncoder`, from geometric gaps). An encoder that is one describes itself so
+/// ([`Encoder::gaps`]), and the device engine draws the same numbers on the device: the
+/// Philox stream and the portable [`crate::util::rng::ln`] are written in its kernels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GapProcess {
+    /// Per output: `ln(1 − p)`, p the spike probability per step (−inf: every step, with
+    /// no draws).
+    pub ln_q: Vec<f64>,
+    /// The streams' seed, entity and purpose; output `i` draws from stream index `i`.
+    pub seed: u64,
+    /// See `seed`.
+    pub entity: u32,
+    /// See `seed`.
+    pub purpose: u64,
+    /// No spike at or after this step.
+    pub stop: u64,
+    /// Per output: its stream's position ([`crate::util::rng::Stream::position`]).
+    pub position: Vec<u64>,
+    /// Per output: the step of its next spike ([`GapProcess::NONE`]: none).
+    pub next: Vec<u64>,
+}
+
+impl GapProcess {
+    /// No further spike.
+    pub const NONE: u64 = u64::MAX;
+
+    /// Output `i` at `step`: whether it spikes; when its spike is due (or past), the gap
+    /// to its next one is drawn.
+    pub fn step_output(&mut self, i: usize, step: u64) -> bool {
+        let due = self.next[i];
+        if due > step {
+            return false;
+        }
+        let mut s = crate::util::rng::Stream::new(self.seed, self.entity, self.purpose, i as u64);
+        s.seek(self.position[i]);
+        let next = step.saturating_add(1).saturating_add(s.geometric(self.ln_q[i]));
+        self.next[i] = if next < self.stop { next } else { Self::NONE };
+        self.position[i] = s.position();
+        due == step
+    }
 }
 
 /// Builds encoders of one kind from scenario tables.

@@ -378,7 +378,7 @@ fn spawn_encoders(world: &mut World, scenario: &Scenario, populations: &[Entity]
         let current_target = e.target.as_ref().map(|(sel, r)| (populations[sel.index], sel.start, *r));
         let mut ent = world.spawn((
             EntityLabel(format!("encoder `{}`", e.name)),
-            EncoderSlot { name: e.name.clone(), encoder: enc, size: e.size, current_target, scratch: vec![0.0; e.size] },
+            EncoderSlot { name: e.name.clone(), encoder: enc, size: e.size, current_target, scratch: vec![0.0; e.size], on_device: false },
         ));
         if current_target.is_none() {
             ent.insert((Spikes::default(), SpikeHistory::new(e.size, hist)));

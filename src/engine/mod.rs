@@ -30,6 +30,7 @@ pub(crate) fn run_encoders(
         let Ok((mut slot, spikes)) = encs.get_mut(e) else { continue };
         let slot = &mut *slot;
         match (spikes, slot.current_target) {
+            (Some(_), _) if slot.on_device => {}
             (Some(mut sp), _) => {
                 sp.indices.clear();
                 slot.encoder.step(clock.step, EncoderOut::Spikes(&mut sp.indices));

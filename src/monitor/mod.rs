@@ -6,7 +6,7 @@ pub mod weights;
 use bevy_ecs::prelude::*;
 
 use crate::api::state::{Checkpoint, StateError, StateReader, StateWriter};
-use crate::net::{Clock, FlushedSpikes, NeuronState, Spikes, StateStore};
+use crate::net::{Clock, FlushedSamples, FlushedSpikes, NeuronState, Spikes, StateStore};
 
 /// Records every spike of a population range.
 #[derive(Component, Debug, Clone)]
@@ -93,12 +93,16 @@ pub(crate) fn record(
     states: Query<&NeuronState>,
     tables: Query<&crate::net::synapse::SynapseTable>,
     flushed: Option<ResMut<FlushedSpikes>>,
+    samples: Option<ResMut<FlushedSamples>>,
     shard_samples: Option<Res<crate::net::ShardSamples>>,
     shard_weights: Option<Res<crate::net::ShardWeights>>,
 ) {
-    let (mut spike_mons, mut rate_mons) = (spike_mons, rate_mons);
+    let (mut spike_mons, mut rate_mons, mut state_mons) = (spike_mons, rate_mons, state_mons);
     if let Some(mut f) = flushed {
         record_flushed(clock.dt_ms, &mut f, spike_mons.reborrow(), rate_mons.reborrow());
+    }
+    if let Some(mut s) = samples {
+        record_samples(clock.dt_ms, &mut s, state_mons.reborrow());
     }
     record_spikes(&clock, spike_mons, &spikes);
     match shard_samples {
@@ -134,18 +138,35 @@ fn record_flushed(dt_ms: f64, flushed: &mut FlushedSpikes, mut spike_mons: Query
     }
 }
 
-/// Records what a batch copy left in [`FlushedSpikes`] outside a step (after
-/// [`crate::sim::Sim::run_steps`]).
-pub(crate) fn record_flushed_now(world: &mut World) {
-    let Some(mut f) = world.get_resource_mut::<FlushedSpikes>() else { return };
-    if f.0.is_empty() {
-        return;
+/// Records state samples taken on a device ([`FlushedSamples`]), and empties it.
+fn record_samples(dt_ms: f64, samples: &mut FlushedSamples, mut mons: Query<&mut StateRecorder>) {
+    for (e, next, row) in samples.0.drain(..) {
+        let Ok(mut m) = mons.get_mut(e) else { continue };
+        let m = &mut *m;
+        m.t_ms.push(next as f64 * dt_ms);
+        for (slot, values) in row.chunks_exact(m.indices.len().max(1)).take(m.vars.len()).enumerate() {
+            m.data[slot].extend_from_slice(&values[..m.indices.len()]);
+        }
     }
-    let mut batch = FlushedSpikes(std::mem::take(&mut f.0));
+}
+
+/// Records what a batch copy left in [`FlushedSpikes`] and [`FlushedSamples`] outside a
+/// step (after [`crate::sim::Sim::run_steps`]).
+pub(crate) fn record_flushed_now(world: &mut World) {
     let dt = world.resource::<Clock>().dt_ms;
-    let mut state: bevy_ecs::system::SystemState<(Query<&mut SpikeRecorder>, Query<&mut RateRecorder>)> = bevy_ecs::system::SystemState::new(world);
-    if let Ok((s, r)) = state.get_mut(world) {
-        record_flushed(dt, &mut batch, s, r);
+    if let Some(mut f) = world.get_resource_mut::<FlushedSpikes>().filter(|f| !f.0.is_empty()) {
+        let mut batch = FlushedSpikes(std::mem::take(&mut f.0));
+        let mut state: bevy_ecs::system::SystemState<(Query<&mut SpikeRecorder>, Query<&mut RateRecorder>)> = bevy_ecs::system::SystemState::new(world);
+        if let Ok((s, r)) = state.get_mut(world) {
+            record_flushed(dt, &mut batch, s, r);
+        }
+    }
+    if let Some(mut f) = world.get_resource_mut::<FlushedSamples>().filter(|f| !f.0.is_empty()) {
+        let mut batch = FlushedSamples(std::mem::take(&mut f.0));
+        let mut state: bevy_ecs::system::SystemState<Query<&mut StateRecorder>> = bevy_ecs::system::SystemState::new(world);
+        if let Ok(q) = state.get_mut(world) {
+            record_samples(dt, &mut batch, q);
+        }
     }
 }
 
@@ -180,6 +201,9 @@ fn record_states(clock: &Clock, mut mons: Query<&mut StateRecorder>, states: Que
             continue;
         }
         let Ok(st) = states.get(m.target) else { continue };
+        if matches!(st.store, StateStore::Device(_)) {
+            continue; // the device engine samples on the device ([`FlushedSamples`])
+        }
         let m = &mut *m;
         m.t_ms.push(next as f64 * clock.dt_ms);
         for (slot, &k) in m.vars.iter().enumerate() {
@@ -188,10 +212,11 @@ fn record_states(clock: &Clock, mut mons: Query<&mut StateRecorder>, states: Que
                     let col = &v[k];
                     m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
                 }
-                StateStore::Tensor(_) | StateStore::Device(_) => {
+                StateStore::Tensor(_) => {
                     let col = st.var_to_host(k);
                     m.data[slot].extend(m.indices.iter().map(|&i| col[i]));
                 }
+                StateStore::Device(_) => unreachable!("skipped above"),
             }
         }
     }

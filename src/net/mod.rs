@@ -482,6 +482,9 @@ pub struct EncoderSlot {
     /// Current target: (population, first index, receptor).
     pub current_target: Option<(Entity, usize, usize)>,
     pub(crate) scratch: Vec<f64>,
+    /// The device engine runs it ([`crate::api::encoder::GapProcess`]): `step` is not
+    /// called, its spikes come from the device.
+    pub(crate) on_device: bool,
 }
 
 impl Checkpoint for EncoderSlot {
@@ -529,6 +532,13 @@ pub struct RunInfo {
 /// and rate monitors, which take them in their next `record`.
 #[derive(Resource, Default, Debug)]
 pub struct FlushedSpikes(pub Vec<(Entity, u64, Vec<u32>)>);
+
+/// State samples taken on a device and handed over in a batch (the device engine's state
+/// monitors): (monitor, the step after the sampled one, the values: per recorded variable,
+/// one per recorded neuron), for the state monitors, which take them in their next
+/// `record`.
+#[derive(Resource, Default, Debug)]
+pub struct FlushedSamples(pub Vec<(Entity, u64, Vec<f64>)>);
 
 /// The projections in scenario order: the order in which spikes are delivered (so that
 /// sums into one target keep one order, whatever the ECS's storage order).

@@ -169,6 +169,8 @@ impl SimBuilder {
                 let mut recorded: Vec<Entity> = world.query::<&crate::monitor::SpikeRecorder>().iter(&world).map(|m| m.target).collect();
                 recorded.extend(world.query::<&crate::monitor::RateRecorder>().iter(&world).map(|m| m.target));
                 crate::engine::device::decode_for(&mut world, &recorded);
+                let sampled: Vec<_> = world.query::<(Entity, &crate::monitor::StateRecorder)>().iter(&world).map(|(e, m)| (e, m.target, m.vars.clone(), m.indices.clone(), m.every)).collect();
+                crate::engine::device::sample_for(&mut world, &sampled)?;
                 schedule.add_systems(crate::engine::device::step_device.in_set(SimSystems::Integrate))
             }
         };

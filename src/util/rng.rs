@@ -90,6 +90,13 @@ pub fn entity_key(kind: &str, name: &str) -> u32 {
     h
 }
 
+/// The Philox key of a `(seed, purpose)`: `splitmix64(seed ^ splitmix64(purpose))`, low
+/// word first.
+pub fn key(seed: u64, purpose: u64) -> [u32; 2] {
+    let k = splitmix64(seed ^ splitmix64(purpose));
+    [k as u32, (k >> 32) as u32]
+}
+
 /// One random stream, `(seed, entity, purpose, index)`; draws advance its counter.
 #[derive(Clone, Debug)]
 pub struct Stream {
@@ -104,8 +111,12 @@ pub struct Stream {
 impl Stream {
     /// Opens the stream for `(seed, entity, purpose, index)` at its first draw.
     pub fn new(seed: u64, entity: u32, purpose: u64, index: u64) -> Self {
-        let k = splitmix64(seed ^ splitmix64(purpose));
-        Stream { key: [k as u32, (k >> 32) as u32], index, entity, draw: 0, buf: [0; 4], used: 4 }
+        Stream { key: key(seed, purpose), index, entity, draw: 0, buf: [0; 4], used: 4 }
+    }
+
+    /// Opens the stream of Philox key `key` ([`key`]), `entity` and `index`.
+    pub fn with_key(key: [u32; 2], entity: u32, index: u64) -> Self {
+        Stream { key, index, entity, draw: 0, buf: [0; 4], used: 4 }
     }
 
     /// Opens the stream at block `draw` (four 32-bit outputs per block).
@@ -205,15 +216,73 @@ impl Stream {
         }
     }
 
-    /// Number of failures before the first success of a Bernoulli(p) process (p in (0, 1]).
+    /// Number of failures before the first success of a Bernoulli(p) process (p in (0, 1]),
+    /// `floor(ln u / ln(1 - p))` with `u` uniform in (0, 1] and [`ln`] (not the platform's:
+    /// the device engine draws the same numbers on a GPU). No draw when `ln_1mp` is -inf
+    /// (p = 1).
     #[inline]
     pub fn geometric(&mut self, ln_1mp: f64) -> u64 {
         if ln_1mp == f64::NEG_INFINITY {
             return 0;
         }
-        let g = (self.uniform_open0().ln() / ln_1mp).floor();
+        let g = (ln(self.uniform_open0()) / ln_1mp).floor();
         if g >= 1.8e19 { u64::MAX } else { g as u64 }
     }
+}
+
+/// `ln 2` split so that `k · LN2_HI` is exact for any binary exponent `k` (|k| < 2^21):
+/// its low 21 mantissa bits are zero, and `LN2_LO` holds the rest of the `f64` `ln 2`.
+pub(crate) const LN2_HI: f64 = f64::from_bits(std::f64::consts::LN_2.to_bits() & !((1u64 << 21) - 1));
+pub(crate) const LN2_LO: f64 = std::f64::consts::LN_2 - LN2_HI;
+
+/// Coefficients of `ln((1 + s) / (1 - s)) = 2s + s · Σ_k c_k z^k`, `z = s²`: `c_k = 2 / (2k + 1)`
+/// (the atanh series), `k = 1..=11`: for `|s| ≤ 0.1716` the first term left out is below
+/// 2^-64 of the result.
+pub(crate) const LN_SERIES: [f64; 11] = [
+    2.0 / 3.0, 2.0 / 5.0, 2.0 / 7.0, 2.0 / 9.0, 2.0 / 11.0, 2.0 / 13.0,
+    2.0 / 15.0, 2.0 / 17.0, 2.0 / 19.0, 2.0 / 21.0, 2.0 / 23.0,
+];
+
+/// The natural logarithm of a positive finite `x`, within 2 ulp, from `+ − × ÷`, one
+/// comparison and bit operations only, in a fixed order: the CUDA kernels of the device
+/// engine compute it with the same operations (`engine/device/codegen.rs`, compiled
+/// without contraction), so random draws that take a logarithm ([`Stream::geometric`])
+/// are the same bits on every platform and on a GPU, whatever the C library's `log`.
+///
+/// `x = 2^k · m` with `m` in `[√½, √2)`; `f = m − 1` (exact); `s = f / (2 + f)`;
+/// `ln m = 2 atanh s = 2s + sR = f − s (f − R)` (as `2s = f − sf`), `R = Σ c_k z^k` by
+/// Horner; `ln x = k · LN2_HI + (ln m + k · LN2_LO)`. Negative, infinite or NaN input
+/// gives NaN, 0 gives −inf (neither reached by the draws: `u` is in (0, 1]).
+pub fn ln(x: f64) -> f64 {
+    if x.is_nan() || x < 0.0 || x == f64::INFINITY {
+        return f64::NAN;
+    }
+    if x == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    let (mut bits, mut k) = (x.to_bits(), 0i64);
+    if bits >> 52 == 0 {
+        // subnormal: scale by 2^54 (exact)
+        bits = (x * f64::from_bits(0x4350_0000_0000_0000)).to_bits();
+        k = -54;
+    }
+    k += (bits >> 52) as i64 - 1023;
+    let mut m = f64::from_bits((bits & ((1u64 << 52) - 1)) | 0x3ff0_0000_0000_0000);
+    if m > std::f64::consts::SQRT_2 {
+        m = f64::from_bits(m.to_bits() - (1u64 << 52)); // m / 2, exact
+        k += 1;
+    }
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let mut r = LN_SERIES[10];
+    for c in LN_SERIES[..10].iter().rev() {
+        r = r * z + c;
+    }
+    let r = r * z;
+    let lm = f - s * (f - r);
+    let kf = k as f64;
+    kf * LN2_HI + (lm + kf * LN2_LO)
 }
 
 /// A [`Stream`] is a `rand_core` generator too, for samplers from `rand_distr` (exact
@@ -290,6 +359,47 @@ mod tests {
         let mut q = Stream::new(1, 2, 3, 4);
         for _ in 0..4 { q.next_u32(); }
         assert_eq!(r.next_u32(), q.next_u32());
+    }
+
+    fn ulps(a: f64, b: f64) -> u64 {
+        (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+    }
+
+    /// The portable `ln` against the platform's, within 2 ulp: the draws' inputs (uniform
+    /// in (0, 1]), every binade from subnormals to the largest, and the values around 1
+    /// and around `√2 · 2^k` where the reduction changes `k`.
+    #[test]
+    fn portable_ln_is_within_two_ulp_of_the_platforms() {
+        let mut worst = 0;
+        let mut check = |x: f64| {
+            let (a, b) = (ln(x), x.ln());
+            let d = ulps(a, b);
+            assert!(d <= 2, "ln({x:e}) = {a:e}, the platform's {b:e}: {d} ulp apart");
+            worst = worst.max(d);
+        };
+        let mut s = Stream::new(3, 1, purpose::POISSON, 0);
+        for _ in 0..200_000 {
+            check(s.uniform_open0());
+        }
+        for e in -1074..1024 {
+            let x = 2f64.powi(e.max(-1022)) * if e < -1022 { 2f64.powi(e + 1022) } else { 1.0 };
+            for f in [1.0, 1.25, std::f64::consts::SQRT_2, 1.5, 1.999_999_999] {
+                if (x * f).is_finite() && x * f > 0.0 {
+                    check(x * f);
+                }
+            }
+        }
+        for i in 1..5000u64 {
+            check(f64::from_bits(1.0f64.to_bits() - i));
+            check(f64::from_bits(1.0f64.to_bits() + i));
+            check(f64::from_bits(std::f64::consts::SQRT_2.to_bits() - 2500 + i));
+            check(f64::from_bits(i * 0x0000_0123_4567_89ab)); // subnormals and tiny normals
+        }
+        assert_eq!(ln(1.0), 0.0);
+        check(std::f64::consts::E);
+        assert!(ln(-1.0).is_nan() && ln(f64::NAN).is_nan() && ln(f64::INFINITY).is_nan());
+        assert_eq!(ln(0.0), f64::NEG_INFINITY);
+        eprintln!("portable ln: at most {worst} ulp from the platform's");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Poisson {
     streams: Vec<Stream>,
     heap: BinaryHeap<Reverse<(u64, u32)>>,
     stop: u64,
+    seed: u64,
+    entity: u32,
 }
 
 impl EncoderFactory for PoissonFactory {
@@ -104,7 +106,7 @@ impl EncoderConfig for PoissonConfig {
             }
             streams.push(s);
         }
-        Box::new(Poisson { ln_q: self.ln_q.clone(), streams, heap, stop: self.stop })
+        Box::new(Poisson { ln_q: self.ln_q.clone(), streams, heap, stop: self.stop, seed: self.seed, entity: self.entity })
     }
 }
 
@@ -125,29 +127,59 @@ impl Encoder for Poisson {
             }
         }
     }
+
+    /// The same process, for the device engine: outputs that spike at their scheduled
+    /// step and draw the next gap from their own stream, as [`Encoder::step`] does.
+    fn gaps(&self) -> Option<GapProcess> {
+        Some(GapProcess {
+            ln_q: self.ln_q.clone(),
+            seed: self.seed,
+            entity: self.entity,
+            purpose: purpose::POISSON,
+            stop: self.stop,
+            position: self.streams.iter().map(|s| s.position()).collect(),
+            next: self.next_steps(),
+        })
+    }
+
+    fn set_gap_state(&mut self, position: &[u64], next: &[u64]) {
+        self.set_state(position, next);
+    }
+}
+
+impl Poisson {
+    /// Each output's next spike step (`u64::MAX`: none before `stop`).
+    fn next_steps(&self) -> Vec<u64> {
+        let mut next = vec![u64::MAX; self.streams.len()];
+        for &Reverse((s, i)) in self.heap.iter() {
+            next[i as usize] = s;
+        }
+        next
+    }
+
+    /// Moves every stream to `pos` and schedules each output's next spike from `next`.
+    fn set_state(&mut self, pos: &[u64], next: &[u64]) {
+        for (s, &p) in self.streams.iter_mut().zip(pos) {
+            s.seek(p);
+        }
+        self.heap = next.iter().enumerate().filter(|(_, s)| **s != u64::MAX).map(|(i, &s)| Reverse((s, i as u32))).collect();
+    }
 }
 
 /// Checkpointed: each output's stream position and the step of its next spike
 /// (`u64::MAX`: none before `stop`). The heap is rebuilt from the latter.
 impl Checkpoint for Poisson {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
-        let mut next = vec![u64::MAX; self.streams.len()];
-        for &Reverse((s, i)) in self.heap.iter() {
-            next[i as usize] = s;
-        }
         let pos: Vec<u64> = self.streams.iter().map(|s| s.position()).collect();
         out.blob(&pos)?;
-        out.blob(&next)
+        out.blob(&self.next_steps())
     }
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
         let mut pos = vec![0u64; self.streams.len()];
         inp.blob_into(&mut pos, "stream positions")?;
         let mut next = vec![0u64; self.streams.len()];
         inp.blob_into(&mut next, "next spike steps")?;
-        for (s, p) in self.streams.iter_mut().zip(pos) {
-            s.seek(p);
-        }
-        self.heap = next.iter().enumerate().filter(|(_, s)| **s != u64::MAX).map(|(i, &s)| Reverse((s, i as u32))).collect();
+        self.set_state(&pos, &next);
         Ok(())
     }
 }

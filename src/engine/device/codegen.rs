@@ -219,6 +219,14 @@ extern "C" __global__ void resolve(const unsigned int* __restrict__ touched, con
   }
 }
 
+// A state monitor's sample: variable vars[v] of neuron idx[i] into out[base + v * ni + i].
+extern "C" __global__ void gather(const double* __restrict__ x, const unsigned int* __restrict__ vars, const unsigned int* __restrict__ idx,
+    double* __restrict__ out, unsigned long long n, unsigned long long ni, unsigned long long width, unsigned long long base) {
+  unsigned long long j = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= width) return;
+  out[base + j] = x[(unsigned long long)vars[j / ni] * n + idx[j % ni]];
+}
+
 // Adds host-computed input (current encoders) into a ring slot.
 extern "C" __global__ void add_input(double* __restrict__ ring, const double* __restrict__ v, unsigned long long base, unsigned long long len) {
   unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;

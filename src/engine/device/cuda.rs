@@ -1,7 +1,8 @@
 //! The device engine's CUDA backend: the layout in device memory for the whole run, the
 //! kernels of [`super::codegen`] compiled once by NVRTC with `--fmad=false`, every launch
-//! on one stream. Nothing is copied inside a step except what the host computes (spike
-//! and current encoders); spikes come back as words every period, state on request.
+//! on one stream. Nothing is copied inside a step except what the host computes (current
+//! encoders, and spike encoders that are not gap processes); spikes come back as words
+//! every period, state on request.
 //!
 //! Why NVRTC through `cudarc` and not CubeCL kernels: bit-identical results with the cpu
 //! engine need every `a * b + c` rounded twice, as the CPU does. CubeCL 0.10 compiles its
@@ -20,6 +21,7 @@ use cudarc::nvrtc::{CompileOptions, compile_ptx_with_opts};
 use super::Backend;
 use super::profile::Profile;
 use super::codegen::{self, BLOCK};
+use super::random;
 use super::layout::{DelayLayout, Layout};
 use crate::{Error, Result};
 
@@ -50,6 +52,28 @@ struct Proj {
     push: Option<Push>,
 }
 
+/// A spike encoder run on the device: per output `ln(1 − p)`, stream position, next spike.
+struct Gap {
+    lnq: CudaSlice<f64>,
+    pos: CudaSlice<u64>,
+    next: CudaSlice<u64>,
+    key: [u32; 2],
+    entity: u32,
+    stop: u64,
+    /// A push projection reads its spikes as a list.
+    listed: i32,
+}
+
+/// A state monitor's sampler: which variables of which neurons, and its buffer of samples.
+struct Sampler {
+    p: usize,
+    vars: CudaSlice<u32>,
+    idx: CudaSlice<u32>,
+    nv: u64,
+    ni: u64,
+    buf: CudaSlice<f64>,
+}
+
 pub(crate) struct CudaBackend {
     layout: Layout,
     stream: Arc<CudaStream>,
@@ -68,6 +92,10 @@ pub(crate) struct CudaBackend {
     add_input: CudaFunction,
     push: CudaFunction,
     resolve: CudaFunction,
+    gaps: Vec<Gap>,
+    gap_kernel: CudaFunction,
+    samplers: Vec<Sampler>,
+    gather: CudaFunction,
     /// `SPIKEWORLD_CUDA_PROFILE=1`: GPU time per kernel.
     prof: Option<Profile>,
     /// Neurons per thread of the update kernels.
@@ -102,6 +130,7 @@ impl CudaBackend {
         }
         let unroll = std::env::var("SPIKEWORLD_CUDA_UNROLL").ok().and_then(|v| v.parse().ok()).filter(|u| (1..=8).contains(u)).unwrap_or(codegen::UNROLL);
         let mut src = String::from(codegen::COMMON);
+        src.push_str(&random::source());
         for (p, pl) in layout.pops.iter().enumerate() {
             let listed = layout.projs.iter().any(|q| q.source == pl.source && q.push.is_some());
             src.push_str(&codegen::update_kernel(&format!("p{p}"), &pl.program, &pl.active, listed, unroll));
@@ -154,6 +183,19 @@ impl CudaBackend {
             words.push(stream.alloc_zeros::<u32>((s.words() * layout.period).max(1)).map_err(cu("allocation"))?);
             spk.push(stream.alloc_zeros::<u32>(s.n.max(1)).map_err(cu("allocation"))?);
         }
+        let mut gaps = Vec::new();
+        for g in &layout.gaps {
+            let pr = &g.process;
+            gaps.push(Gap {
+                lnq: stream.clone_htod(&nonempty(&pr.ln_q)).map_err(cu("upload"))?,
+                pos: stream.clone_htod(&nonempty(&pr.position)).map_err(cu("upload"))?,
+                next: stream.clone_htod(&nonempty(&pr.next)).map_err(cu("upload"))?,
+                key: crate::util::rng::key(pr.seed, pr.purpose),
+                entity: pr.entity,
+                stop: pr.stop,
+                listed: layout.projs.iter().any(|q| q.source == g.source && q.push.is_some()) as i32,
+            });
+        }
         let counters = stream.alloc_zeros::<u32>(layout.sources.len() + layout.projs.len()).map_err(cu("allocation"))?;
         let totals = stream.alloc_zeros::<u64>(layout.pops.len().max(1)).map_err(cu("allocation"))?;
         Ok(CudaBackend {
@@ -165,6 +207,10 @@ impl CudaBackend {
             deliver_const: f("deliver_const")?,
             deliver_each: f("deliver_each")?,
             add_input: f("add_input")?,
+            gap_kernel: f("gaps")?,
+            gaps,
+            gather: f("gather")?,
+            samplers: Vec::new(),
             prof: Profile::from_env(),
             unroll,
             layout,
@@ -337,6 +383,85 @@ impl Backend for CudaBackend {
             self.stream.memcpy_htod(&count, &mut c).map_err(|e| format!("upload: {e:?}"))?;
         }
         Ok(())
+    }
+
+    fn gaps(&mut self, g: usize, step: u64) -> Result<(), String> {
+        let s = self.layout.gaps[g].source;
+        let n = self.layout.sources[s].n as u64;
+        if n == 0 {
+            return Ok(());
+        }
+        let word_base = (step % self.layout.period as u64) * self.layout.sources[s].words() as u64;
+        let gap = &mut self.gaps[g];
+        let mut nspk = self.counters.slice_mut(s..s + 1);
+        let mut b = self.stream.launch_builder(&self.gap_kernel);
+        b.arg(&gap.lnq).arg(&mut gap.pos).arg(&mut gap.next).arg(&mut self.words[s]).arg(&mut self.spk[s]).arg(&mut nspk);
+        b.arg(&n).arg(&word_base).arg(&step).arg(&gap.stop).arg(&gap.key[0]).arg(&gap.key[1]).arg(&gap.entity).arg(&gap.listed);
+        // SAFETY: matches `gaps` in `random::source`; the grid covers `n` threads over
+        // buffers of `n` outputs (words: the source's ring, sized from the same layout).
+        unsafe { b.launch(grid(n as usize)) }.map_err(|e| format!("encoder: {e:?}"))?;
+        self.mark("encoder");
+        Ok(())
+    }
+
+    fn read_gaps(&mut self, g: usize) -> Result<(Vec<u64>, Vec<u64>), String> {
+        let n = self.layout.gaps[g].process.next.len();
+        if n == 0 {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let gap = &self.gaps[g];
+        let pos = self.stream.clone_dtoh(&gap.pos.slice(0..n)).map_err(|e| format!("download: {e:?}"))?;
+        let next = self.stream.clone_dtoh(&gap.next.slice(0..n)).map_err(|e| format!("download: {e:?}"))?;
+        Ok((pos, next))
+    }
+
+    fn write_gaps(&mut self, g: usize, position: &[u64], next: &[u64]) -> Result<(), String> {
+        if next.is_empty() {
+            return Ok(());
+        }
+        let gap = &mut self.gaps[g];
+        self.stream.memcpy_htod(position, &mut gap.pos.slice_mut(0..position.len())).map_err(|e| format!("upload: {e:?}"))?;
+        self.stream.memcpy_htod(next, &mut gap.next.slice_mut(0..next.len())).map_err(|e| format!("upload: {e:?}"))
+    }
+
+    fn add_sampler(&mut self, p: usize, vars: &[u32], indices: &[u32], cap: usize) -> Result<usize, String> {
+        let width = vars.len() * indices.len();
+        let s = &self.stream;
+        self.samplers.push(Sampler {
+            p,
+            vars: s.clone_htod(&nonempty(vars)).map_err(|e| format!("upload: {e:?}"))?,
+            idx: s.clone_htod(&nonempty(indices)).map_err(|e| format!("upload: {e:?}"))?,
+            nv: vars.len() as u64,
+            ni: indices.len() as u64,
+            buf: s.alloc_zeros::<f64>((cap * width).max(1)).map_err(|e| format!("allocating {} samples of {width} values: {e:?}", cap))?,
+        });
+        Ok(self.samplers.len() - 1)
+    }
+
+    fn sample(&mut self, id: usize, slot: usize) -> Result<(), String> {
+        let sm = &mut self.samplers[id];
+        let width = sm.nv * sm.ni;
+        if width == 0 {
+            return Ok(());
+        }
+        let n = self.layout.pops[sm.p].n as u64;
+        let base = slot as u64 * width;
+        let mut b = self.stream.launch_builder(&self.gather);
+        b.arg(&self.pops[sm.p].vars).arg(&sm.vars).arg(&sm.idx).arg(&mut sm.buf).arg(&n).arg(&sm.ni).arg(&width).arg(&base);
+        // SAFETY: matches `gather` in `codegen::COMMON`; `base + width` is inside the buffer
+        // (`slot` below the sampler's capacity), indices and variables inside the population.
+        unsafe { b.launch(grid(width as usize)) }.map_err(|e| format!("sample: {e:?}"))?;
+        self.mark("sample");
+        Ok(())
+    }
+
+    fn take_samples(&mut self, id: usize, count: usize) -> Result<Vec<f64>, String> {
+        let sm = &self.samplers[id];
+        let len = count * (sm.nv * sm.ni) as usize;
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        self.stream.clone_dtoh(&sm.buf.slice(0..len)).map_err(|e| format!("download: {e:?}"))
     }
 
     fn read_totals(&mut self) -> Result<Vec<u64>, String> {

@@ -4,6 +4,7 @@
 //! tested everywhere; the CUDA backend is tested against it.
 
 use super::Backend;
+use crate::api::encoder::GapProcess;
 use super::layout::{DelayLayout, Layout};
 
 pub(crate) struct HostBackend {
@@ -19,6 +20,10 @@ pub(crate) struct HostBackend {
     bucket: Vec<Vec<u32>>,
     f: Vec<f64>,
     m: Vec<bool>,
+    /// Spike encoders run here: their processes.
+    gaps: Vec<GapProcess>,
+    /// State samplers: population, variables, neurons, buffer.
+    samplers: Vec<(usize, Vec<u32>, Vec<u32>, Vec<f64>)>,
 }
 
 impl HostBackend {
@@ -30,7 +35,8 @@ impl HostBackend {
         let bucket = layout.pops.iter().map(|p| if layout.projs.iter().any(|q| q.push.is_some()) { vec![0u32; p.n * layout.capacity] } else { Vec::new() }).collect();
         let last = layout.pops.iter().map(|p| vec![crate::net::SpikeHistory::NEVER; p.n]).collect();
         let totals = vec![0; layout.pops.len()];
-        HostBackend { layout, vars, rings, words, last, totals, cnt, bucket, f: Vec::new(), m: Vec::new() }
+        let gaps = layout.gaps.iter().map(|g| g.process.clone()).collect();
+        HostBackend { layout, vars, rings, words, last, totals, cnt, bucket, f: Vec::new(), m: Vec::new(), gaps, samplers: Vec::new() }
     }
 }
 
@@ -162,6 +168,54 @@ impl Backend for HostBackend {
         let wslot = (step % self.layout.period as u64) as usize;
         self.words[s][wslot * sw..(wslot + 1) * sw].copy_from_slice(words);
         Ok(())
+    }
+
+    fn gaps(&mut self, g: usize, step: u64) -> Result<(), String> {
+        let s = self.layout.gaps[g].source;
+        let sw = self.layout.sources[s].words();
+        let wslot = (step % self.layout.period as u64) as usize;
+        let words = &mut self.words[s][wslot * sw..(wslot + 1) * sw];
+        words.fill(0);
+        let process = &mut self.gaps[g];
+        for i in 0..process.next.len() {
+            if process.step_output(i, step) {
+                words[i / 32] |= 1 << (i % 32);
+            }
+        }
+        Ok(())
+    }
+
+    fn read_gaps(&mut self, g: usize) -> Result<(Vec<u64>, Vec<u64>), String> {
+        Ok((self.gaps[g].position.clone(), self.gaps[g].next.clone()))
+    }
+
+    fn write_gaps(&mut self, g: usize, position: &[u64], next: &[u64]) -> Result<(), String> {
+        self.gaps[g].position.copy_from_slice(position);
+        self.gaps[g].next.copy_from_slice(next);
+        Ok(())
+    }
+
+    fn add_sampler(&mut self, p: usize, vars: &[u32], indices: &[u32], cap: usize) -> Result<usize, String> {
+        self.samplers.push((p, vars.to_vec(), indices.to_vec(), vec![0.0; cap * vars.len() * indices.len()]));
+        Ok(self.samplers.len() - 1)
+    }
+
+    fn sample(&mut self, id: usize, slot: usize) -> Result<(), String> {
+        let (p, vars, indices, buf) = &mut self.samplers[id];
+        let n = self.layout.pops[*p].n;
+        let width = vars.len() * indices.len();
+        let out = &mut buf[slot * width..(slot + 1) * width];
+        for (v, &k) in vars.iter().enumerate() {
+            for (j, &i) in indices.iter().enumerate() {
+                out[v * indices.len() + j] = self.vars[*p][k as usize * n + i as usize];
+            }
+        }
+        Ok(())
+    }
+
+    fn take_samples(&mut self, id: usize, count: usize) -> Result<Vec<f64>, String> {
+        let (_, vars, indices, buf) = &self.samplers[id];
+        Ok(buf[..count * vars.len() * indices.len()].to_vec())
     }
 
     fn read_totals(&mut self) -> Result<Vec<u64>, String> {

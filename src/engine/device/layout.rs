@@ -31,6 +31,16 @@ pub(crate) struct PopLayout {
     pub source: usize,
 }
 
+/// A spike encoder that runs on the device: its source and its process (the state it
+/// starts from).
+#[derive(Clone, Debug)]
+pub(crate) struct GapLayout {
+    /// Its source id.
+    pub source: usize,
+    /// The process, at the step the device starts from.
+    pub process: crate::api::encoder::GapProcess,
+}
+
 /// One spike source.
 #[derive(Clone, Debug)]
 pub(crate) struct SourceLayout {
@@ -100,6 +110,8 @@ pub(crate) struct Layout {
     pub sources: Vec<SourceLayout>,
     /// Projections in delivery (scenario) order.
     pub projs: Vec<ProjLayout>,
+    /// Spike encoders run on the device.
+    pub gaps: Vec<GapLayout>,
     /// Slots of every source's spike-word ring: the steps held on the device between two
     /// copies to the host.
     pub period: usize,
@@ -121,6 +133,9 @@ impl Layout {
         }
         for s in &self.sources {
             neuron += (s.n * 4) as u64; // this step's spikes, as indices
+        }
+        for g in &self.gaps {
+            neuron += (g.process.ln_q.len() * 24) as u64; // ln(1 - p), stream position, next spike
         }
         let mut push_targets = vec![false; self.pops.len()];
         for q in &self.projs {

@@ -19,7 +19,9 @@
 //! recorded populations' every step: [`decode_for`]). Plugin systems that read a
 //! population's spikes every step see them only between `run_steps` calls; plasticity
 //! rules, synapse models and shared-weight projections are refused at build, with the
-//! reason. Encoders run on the host: their spikes and currents are uploaded each step.
+//! reason. Spike encoders that are gap processes (Poisson: [`crate::api::encoder::GapProcess`])
+//! run on the device, drawing the host's random numbers; other encoders run on the host,
+//! their spikes and currents uploaded each step.
 
 #[cfg_attr(not(feature = "cuda"), allow(dead_code, reason = "used by the CUDA backend; built and unit-tested everywhere"))]
 pub(crate) mod codegen;
@@ -27,6 +29,8 @@ pub(crate) mod codegen;
 pub(crate) mod cuda;
 pub(crate) mod host;
 pub(crate) mod layout;
+#[cfg_attr(not(feature = "cuda"), allow(dead_code, reason = "used by the CUDA backend; built and unit-tested everywhere"))]
+pub(crate) mod random;
 #[cfg(feature = "cuda")]
 mod profile;
 
@@ -38,7 +42,7 @@ use crate::api::run::{Delivery, RunOptions, TensorDevice};
 use crate::net::synapse::{Delays, SynapseTable};
 use crate::net::{Clock, DeviceRef, DeviceStore, EncoderSlot, FlushedSpikes, InputRing, NeuronState, SpikeHistory, Spikes, StateStore};
 use crate::{Error, Result};
-use layout::{DelayLayout, Layout, PopLayout, ProjLayout, PushLayout, SourceLayout};
+use layout::{DelayLayout, GapLayout, Layout, PopLayout, ProjLayout, PushLayout, SourceLayout};
 
 /// What a device engine backend does (the host emulation and CUDA implement it alike).
 pub(crate) trait Backend: Send {
@@ -61,6 +65,21 @@ pub(crate) trait Backend: Send {
     fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) -> Result<(), String>;
     /// Sets source `s`'s spike bits of `step` (spike encoders, computed on the host).
     fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) -> Result<(), String>;
+    /// Runs spike encoder `g` of the layout's `gaps` (a [`crate::api::encoder::GapProcess`]
+    /// on the device) at `step`: its source's spike bits of `step`, and its list of them
+    /// when a push projection reads it.
+    fn gaps(&mut self, g: usize, step: u64) -> Result<(), String>;
+    /// Encoder `g`'s stream positions and next spike steps.
+    fn read_gaps(&mut self, g: usize) -> Result<(Vec<u64>, Vec<u64>), String>;
+    /// Overwrites encoder `g`'s stream positions and next spike steps.
+    fn write_gaps(&mut self, g: usize, position: &[u64], next: &[u64]) -> Result<(), String>;
+    /// Adds a sampler of population `p` (a state monitor): variables `vars` of neurons
+    /// `indices`, into a buffer of `cap` samples on the device. Returns its number.
+    fn add_sampler(&mut self, p: usize, vars: &[u32], indices: &[u32], cap: usize) -> Result<usize, String>;
+    /// Sampler `id` copies its values (per variable, per neuron) into sample `slot`.
+    fn sample(&mut self, id: usize, slot: usize) -> Result<(), String>;
+    /// Samples `0..count` of sampler `id`, one after the other.
+    fn take_samples(&mut self, id: usize, count: usize) -> Result<Vec<f64>, String>;
     /// Each population's spikes since the backend was made (a running count on the device).
     fn read_totals(&mut self) -> Result<Vec<u64>, String>;
     /// The step of each neuron's last spike in population `p` ([`SpikeHistory::NEVER`]: none).
@@ -112,8 +131,14 @@ pub struct DeviceNet {
     shared: Arc<Shared>,
     pops: Vec<Entity>,
     pop_sizes: Vec<usize>,
-    /// Spike encoders: (entity, source id, size).
+    /// Spike encoders run on the host: (entity, source id, size).
     encoders: Vec<(Entity, usize, usize)>,
+    /// Spike encoders run on the device (the layout's `gaps`, in order): (entity, source id).
+    gaps: Vec<(Entity, usize)>,
+    /// Their spikes of the last flushed step.
+    gap_last: Vec<Vec<u32>>,
+    /// State monitors sampled on the device.
+    samplers: Vec<Sampler>,
     /// Current encoders: (entity, population, first neuron, receptor), in input order.
     currents: Vec<(Entity, usize, usize, usize)>,
     projs: usize,
@@ -134,6 +159,22 @@ pub struct DeviceNet {
     /// Backend name.
     pub backend: &'static str,
 }
+
+/// A state monitor sampled on the device: the sampler's buffer holds `cap` samples, those
+/// of the steps in `pending` taken and not yet copied to the host.
+#[derive(Clone, Debug)]
+struct Sampler {
+    monitor: Entity,
+    every: u64,
+    cap: usize,
+    /// Values per sample.
+    width: usize,
+    /// For each sample taken since the last copy, the step after the sampled one.
+    pending: Vec<u64>,
+}
+
+/// Bytes of samples a state monitor holds on the device between copies to the host.
+const SAMPLE_BYTES: usize = 64 << 20;
 
 /// Projections of at least this many synapses push their spikes under `--delivery auto`;
 /// smaller ones pull. Measured on an H200 (benches/gpu/results_2026-11-24_call1.txt): pull
@@ -168,6 +209,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         source_of.push((e, p));
     }
     let mut enc_sources = Vec::new();
+    let mut gap_sources = Vec::new();
     let mut currents = Vec::new();
     for &e in encoders {
         let Some(slot) = world.get::<EncoderSlot>(e) else { continue };
@@ -180,7 +222,13 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
             let s = layout.sources.len();
             layout.sources.push(SourceLayout { n: slot.size });
             source_of.push((e, s));
-            enc_sources.push((e, s, slot.size));
+            match slot.encoder.gaps().filter(|g| g.next.len() == slot.size && g.position.len() == slot.size && g.ln_q.len() == slot.size) {
+                Some(process) => {
+                    layout.gaps.push(GapLayout { source: s, process });
+                    gap_sources.push((e, s));
+                }
+                None => enc_sources.push((e, s, slot.size)),
+            }
         }
     }
     for &e in projs {
@@ -258,6 +306,9 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         ring.data = Vec::new();
         ring.device = Some(dref);
     }
+    for &(e, _) in &gap_sources {
+        world.get_mut::<EncoderSlot>(e).expect("an encoder").on_device = true;
+    }
     let step = world.resource::<Clock>().step;
     tracing::info!(backend = name, bytes_per_neuron_total = bytes.0, bytes_synapses = bytes.1, period = layout.period, "device engine");
     world.insert_resource(FlushedSpikes::default());
@@ -266,6 +317,9 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         pops: pops.to_vec(),
         pop_sizes: layout.pops.iter().map(|p| p.n).collect(),
         encoders: enc_sources,
+        gap_last: vec![Vec::new(); gap_sources.len()],
+        samplers: Vec::new(),
+        gaps: gap_sources,
         currents,
         projs: layout.projs.len(),
         period: layout.period as u64,
@@ -288,6 +342,8 @@ pub(crate) fn step_device(world: &mut World) {
     let Some(net) = world.get_resource::<DeviceNet>() else { return };
     let shared = net.shared.clone();
     let (pops, encoders, currents, projs) = (net.pops.clone(), net.encoders.clone(), net.currents.clone(), net.projs);
+    let gaps = net.gaps.clone();
+    let samplers = net.samplers.clone();
     let mut words = Vec::new();
     let mut result = Ok(());
     {
@@ -310,8 +366,17 @@ pub(crate) fn step_device(world: &mut World) {
             }
             result = result.and(b.set_spikes(s, step, &words));
         }
+        for g in 0..gaps.len() {
+            result = result.and(b.gaps(g, step));
+        }
         for p in 0..pops.len() {
             result = result.and(b.update(p, step));
+        }
+        // State monitors sample the updated state (as `record` does on the host).
+        for (id, s) in samplers.iter().enumerate() {
+            if (step + 1).is_multiple_of(s.every) {
+                result = result.and(b.sample(id, s.pending.len()));
+            }
         }
         for q in 0..projs {
             result = result.and(b.deliver(q, step));
@@ -328,14 +393,68 @@ pub(crate) fn step_device(world: &mut World) {
             h.record(step, &idx);
         }
     }
-    for &e in &pops {
-        if let Some(mut s) = world.get_mut::<Spikes>(e) {
+    for e in pops.iter().chain(gaps.iter().map(|(e, _)| e)) {
+        if let Some(mut s) = world.get_mut::<Spikes>(*e) {
             s.indices.clear();
         }
+    }
+    let mut full = false;
+    for s in &mut world.resource_mut::<DeviceNet>().samplers {
+        if (step + 1).is_multiple_of(s.every) {
+            s.pending.push(step + 1);
+            full |= s.pending.len() == s.cap;
+        }
+    }
+    if full {
+        take_samples(world);
     }
     let net = world.resource::<DeviceNet>();
     if step + 1 - net.flushed_to >= net.period {
         flush(world, step + 1);
+    }
+}
+
+/// Makes the device sample state monitors (after [`attach`]): each monitor of a device
+/// population, `(monitor, population, variables, neurons, every)`, records from samples
+/// the device takes after each update and copies to the host in batches; the host's
+/// `record` no longer reads device state for it.
+pub(crate) fn sample_for(world: &mut World, monitors: &[(Entity, Entity, Vec<usize>, Vec<usize>, u64)]) -> Result<()> {
+    let Some(net) = world.get_resource::<DeviceNet>() else { return Ok(()) };
+    let (shared, pops, period) = (net.shared.clone(), net.pops.clone(), net.period as usize);
+    let mut samplers = Vec::new();
+    for (monitor, target, vars, indices, every) in monitors {
+        let Some(p) = pops.iter().position(|e| e == target) else { continue };
+        let every = (*every).max(1);
+        let width = vars.len() * indices.len();
+        let cap = (period.div_ceil(every as usize) + 1).min((SAMPLE_BYTES / 8 / width.max(1)).max(1));
+        let vars: Vec<u32> = vars.iter().map(|&k| k as u32).collect();
+        let indices: Vec<u32> = indices.iter().map(|&i| i as u32).collect();
+        let id = shared.lock().add_sampler(p, &vars, &indices, cap).map_err(|e| Error::Runtime(format!("device engine: {e}")))?;
+        debug_assert_eq!(id, samplers.len());
+        samplers.push(Sampler { monitor: *monitor, every, cap, width, pending: Vec::new() });
+    }
+    world.insert_resource(crate::net::FlushedSamples::default());
+    world.resource_mut::<DeviceNet>().samplers = samplers;
+    Ok(())
+}
+
+/// Copies the samples the device holds to the host ([`crate::net::FlushedSamples`]).
+fn take_samples(world: &mut World) {
+    let net = world.resource::<DeviceNet>();
+    let (shared, samplers) = (net.shared.clone(), net.samplers.clone());
+    for (id, s) in samplers.iter().enumerate().filter(|(_, s)| !s.pending.is_empty()) {
+        let got = shared.lock().take_samples(id, s.pending.len());
+        let values = match got {
+            Ok(v) => v,
+            Err(e) => return world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}")),
+        };
+        let mut out = world.resource_mut::<crate::net::FlushedSamples>();
+        for (k, &next) in s.pending.iter().enumerate() {
+            out.0.push((s.monitor, next, values[k * s.width..(k + 1) * s.width].to_vec()));
+        }
+    }
+    for s in &mut world.resource_mut::<DeviceNet>().samplers {
+        s.pending.clear();
     }
 }
 
@@ -355,7 +474,8 @@ pub(crate) fn decode_for(world: &mut World, recorded: &[Entity]) {
 fn flush(world: &mut World, upto: u64) {
     let Some(net) = world.get_resource::<DeviceNet>() else { return };
     let (from, period, shared, pops, sizes) = (net.flushed_to, net.period, net.shared.clone(), net.pops.clone(), net.pop_sizes.clone());
-    let (decode, count_base) = (net.decode.clone(), net.count_base.clone());
+    let (decode, count_base, gaps) = (net.decode.clone(), net.count_base.clone(), net.gaps.clone());
+    take_samples(world);
     if upto <= from {
         return;
     }
@@ -369,41 +489,19 @@ fn flush(world: &mut World, upto: u64) {
         // The steps to decode: all of them, or the last ones the history holds.
         let held = world.get::<SpikeHistory>(e).map_or(1, |h| h.depth() as u64);
         let first_step = if decode[p] { from } else { from.max(upto.saturating_sub(held)) };
-        // Their slots, in at most two runs (the ring may wrap).
-        let (first, count) = ((first_step % period) as usize, (upto - first_step) as usize);
-        let head = count.min(period as usize - first);
-        let got = {
-            let mut b = shared.lock();
-            b.take_words(p, first, head).and_then(|mut w| {
-                if count > head {
-                    w.extend(b.take_words(p, 0, count - head)?);
-                }
-                Ok(w)
-            })
-        };
-        let w = match got {
+        let w = match take_steps(&shared, p, first_step, upto, period) {
             Ok(w) => w,
             Err(e) => return fault(world, e),
         };
-        let nw = sizes[p].div_ceil(32);
         let t0 = std::time::Instant::now();
-        let mut idx = Vec::new();
-        for (at, step) in (first_step..upto).enumerate() {
-            idx.clear();
-            for (wi, &word) in w[at * nw..(at + 1) * nw].iter().enumerate() {
-                let mut bits = word;
-                while bits != 0 {
-                    idx.push((wi * 32) as u32 + bits.trailing_zeros());
-                    bits &= bits - 1;
-                }
-            }
+        let idx = decode_steps(&w, sizes[p].div_ceil(32), first_step..upto, |step, idx| {
             if let Some(mut h) = world.get_mut::<SpikeHistory>(e) {
-                h.record(step, &idx);
+                h.record(step, idx);
             }
             if decode[p] && !idx.is_empty() {
-                world.resource_mut::<FlushedSpikes>().0.push((e, step, idx.clone()));
+                world.resource_mut::<FlushedSpikes>().0.push((e, step, idx.to_vec()));
             }
-        }
+        });
         if !decode[p] && world.get::<SpikeHistory>(e).is_some() {
             // The steps not decoded set last-spike steps too: the device's are all of them.
             let got = shared.lock().read_last(p);
@@ -418,10 +516,63 @@ fn flush(world: &mut World, upto: u64) {
         lasts.push(idx);
         shared.lock().host_time("host:flush", t0.elapsed().as_secs_f64());
     }
+    // Encoders run on the device: every step decoded (their history and count; no
+    // monitor records an encoder).
+    let mut gap_lasts = Vec::with_capacity(gaps.len());
+    for &(e, src) in &gaps {
+        let w = match take_steps(&shared, src, from, upto, period) {
+            Ok(w) => w,
+            Err(e) => return fault(world, e),
+        };
+        let n = world.get::<EncoderSlot>(e).map_or(0, |s| s.size);
+        let mut count = 0u64;
+        let idx = decode_steps(&w, n.div_ceil(32), from..upto, |step, idx| {
+            if let Some(mut h) = world.get_mut::<SpikeHistory>(e) {
+                h.record(step, idx);
+            }
+            count += idx.len() as u64;
+        });
+        if let Some(mut s) = world.get_mut::<Spikes>(e) {
+            s.total += count;
+        }
+        gap_lasts.push(idx);
+    }
     let mut net = world.resource_mut::<DeviceNet>();
     net.flushed_to = upto;
     net.last = lasts;
+    net.gap_last = gap_lasts;
     net.last_step = Some(upto - 1);
+}
+
+/// Source `s`'s spike words of steps `first_step..upto` (at most `period` steps, all still
+/// on the device): their slots, in at most two runs (the ring may wrap).
+fn take_steps(shared: &Shared, s: usize, first_step: u64, upto: u64, period: u64) -> Result<Vec<u32>, String> {
+    let (first, count) = ((first_step % period) as usize, (upto - first_step) as usize);
+    let head = count.min(period as usize - first);
+    let mut b = shared.lock();
+    let mut w = b.take_words(s, first, head)?;
+    if count > head {
+        w.extend(b.take_words(s, 0, count - head)?);
+    }
+    Ok(w)
+}
+
+/// Decodes the words of `steps` (`nw` words a step), handing each step's spikes
+/// (ascending) to `each`; returns the last step's.
+fn decode_steps(w: &[u32], nw: usize, steps: std::ops::Range<u64>, mut each: impl FnMut(u64, &[u32])) -> Vec<u32> {
+    let mut idx = Vec::new();
+    for (at, step) in steps.enumerate() {
+        idx.clear();
+        for (wi, &word) in w[at * nw..(at + 1) * nw].iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                idx.push((wi * 32) as u32 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+        each(step, &idx);
+    }
+    idx
 }
 
 /// Brings the host up to date with the device after a run of steps: spikes copied, and
@@ -437,9 +588,18 @@ pub(crate) fn sync(world: &mut World) {
         return; // nothing ran since the build or the load: `Spikes` are as built or loaded
     }
     let (pops, last) = (net.pops.clone(), net.last.clone());
-    for (e, l) in pops.into_iter().zip(last) {
+    let (gaps, gap_last, shared) = (net.gaps.clone(), net.gap_last.clone(), net.shared.clone());
+    for (e, l) in pops.into_iter().chain(gaps.iter().map(|g| g.0)).zip(last.into_iter().chain(gap_last)) {
         if let Some(mut s) = world.get_mut::<Spikes>(e) {
             s.indices = l;
+        }
+    }
+    // Encoders run on the device take back their state (a checkpoint reads it there).
+    for (g, &(e, _)) in gaps.iter().enumerate() {
+        let got = shared.lock().read_gaps(g);
+        match got {
+            Ok((position, next)) => world.get_mut::<EncoderSlot>(e).expect("an encoder").encoder.set_gap_state(&position, &next),
+            Err(err) => return world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {err}")),
         }
     }
 }
@@ -451,6 +611,13 @@ pub(crate) fn after_load(world: &mut World) {
     let Some(mut net) = world.get_resource_mut::<DeviceNet>() else { return };
     net.flushed_to = step;
     net.last_step = None;
+    for l in &mut net.gap_last {
+        l.clear();
+    }
+    // Samples not yet copied belong to the run the checkpoint replaced.
+    for s in &mut net.samplers {
+        s.pending.clear();
+    }
     if let Err(e) = continue_spike_record(world) {
         world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {e}"));
     }
@@ -467,6 +634,11 @@ fn continue_spike_record(world: &mut World) -> Result<(), String> {
             shared.lock().write_last(p, &h.last_spike)?;
         }
         base.push(world.get::<Spikes>(e).map_or(0, |s| s.total));
+    }
+    // Encoders run on the device continue from the world's state of them.
+    for (g, &(e, _)) in world.resource::<DeviceNet>().gaps.iter().enumerate() {
+        let process = world.get::<EncoderSlot>(e).and_then(|s| s.encoder.gaps()).ok_or("an encoder run on the device no longer describes its process")?;
+        shared.lock().write_gaps(g, &process.position, &process.next)?;
     }
     let totals = shared.lock().read_totals()?;
     world.resource_mut::<DeviceNet>().count_base = base.iter().zip(&totals).map(|(b, t)| b.wrapping_sub(*t)).collect();
