@@ -33,8 +33,9 @@ pub struct Origin {
     pub pop: u32,
     /// Index of the source neuron in its population.
     pub idx: u32,
-    /// Index of the synapse in the source's row (or the target's flat index when one
-    /// event is sent per spike and target).
+    /// The synapse's order key in the source's row: its target's index, or for a
+    /// `fixed_indegree` connection target · in-degree + draw (`world/run/draw.rs`), so that
+    /// a shard holding part of the row orders it as the whole row does.
     pub syn: u64,
     /// How many spikes the source had emitted before this one.
     pub spike: u64,

@@ -24,15 +24,17 @@ use bevy_ecs::prelude::{Entity, Query, Res, ResMut, Resource, World};
 use spikeworld::engine::Faults;
 use spikeworld::net::{Clock, EncoderSlot, InputRing, Population, RunInfo, ShardLink, Spikes};
 use spikeworld::prelude::*;
-use spikeworld::util::rng::{Stream, entity_key, purpose};
+use spikeworld::util::rng::entity_key;
 
 use super::config::{Dest, EventDefs, EventModel, Rule, Source};
 use super::crossings::{Crossings, Filed};
 use super::sources::{EventSource, SourceDefs};
 use super::tempotron_pop::{self as tp, Windows};
 
+mod draw;
 mod exchange;
 mod state;
+use draw::{Drawn, draw, draw_matrix};
 use exchange::{exchange, finish_rows};
 pub use state::exact_spikes_output;
 use crate::buckets::BucketQueue;
@@ -75,11 +77,9 @@ struct ClockInput {
     target: u32,
     /// The connection's delay (every synapse of `rows` has it).
     delay_ms: f64,
-    /// In a shard, the synapses onto its own neurons only (see `syn`).
-    rows: Rows,
-    /// In a shard, each kept synapse's index in its whole row (its events' origin);
-    /// `None`: the rows are whole.
-    syn: Option<Vec<Vec<u32>>>,
+    /// The synapses onto this world's neurons (all, or a shard's own), with the order
+    /// keys their events carry as origin.
+    syn: Drawn,
 }
 
 enum OutTarget {
@@ -92,7 +92,8 @@ enum OutTarget {
 
 struct Output {
     target: OutTarget,
-    rows: Rows,
+    /// The synapses onto this world's neurons of the target (all, or a shard's range).
+    syn: Drawn,
 }
 
 struct EventPop {
@@ -168,42 +169,6 @@ impl EventPop {
     }
 }
 
-/// Rows of an all_to_all connection with weights `[targets, sources]` from a file.
-fn draw_matrix(m: &[f64], n_src: usize, n_dst: usize, delay: f64) -> Rows {
-    (0..n_src).map(|i| (0..n_dst).map(|j| (j as u32, m[j * n_src + i], delay)).collect()).collect()
-}
-
-fn draw(rule: Rule, n_src: usize, n_dst: usize, seed: u64, key: u32, weight: f64, delay: f64) -> Rows {
-    let mut rows: Rows = vec![Vec::new(); n_src];
-    match rule {
-        Rule::AllToAll => {
-            for r in rows.iter_mut() {
-                r.extend((0..n_dst as u32).map(|j| (j, weight, delay)));
-            }
-        }
-        Rule::OneToOne => {
-            for (i, r) in rows.iter_mut().enumerate().take(n_dst) {
-                r.push((i as u32, weight, delay));
-            }
-        }
-        Rule::FixedIndegree(k) => {
-            for j in 0..n_dst {
-                let mut s = Stream::new(seed, key, purpose::CONNECT, j as u64);
-                for _ in 0..k {
-                    rows[s.below(n_src as u64) as usize].push((j as u32, weight, delay));
-                }
-            }
-        }
-        Rule::Bernoulli(p) => {
-            for (i, r) in rows.iter_mut().enumerate() {
-                let mut s = Stream::new(seed, key, purpose::CONNECT, i as u64);
-                r.extend((0..n_dst as u32).filter(|_| s.uniform() < p).map(|j| (j, weight, delay)));
-            }
-        }
-    }
-    rows
-}
-
 /// World hook: builds the [`EventNet`] from the scenario's `[[event_population]]` tables.
 pub fn build_event_net(world: &mut World) -> Result<(), String> {
     let Some(defs) = world.get_resource::<EventDefs>().cloned() else { return Ok(()) };
@@ -244,7 +209,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
         let mut outputs = Vec::new();
         for (oi, o) in d.outputs.iter().enumerate() {
             let okey = key ^ (0x9E37_79B9u32.wrapping_mul(oi as u32 + 1));
-            let (target, n_dst) = match &o.end {
+            let (target, n_dst, range) = match &o.end {
                 Dest::Population(..) => {
                     let name = population_name(world, &o.end)?;
                     let e = pops_by_name.iter().find(|x| x.0 == name).map(|x| x.1).ok_or_else(|| format!("no population `{name}`"))?;
@@ -254,7 +219,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
                     let mut ring = world.get_mut::<InputRing>(e).ok_or_else(|| format!("population `{name}` has no input ring"))?;
                     ring.ensure_depth(steps)?;
                     ring.activate(r);
-                    (OutTarget::Clock { entity: e, receptor: r, first, held }, o.size.unwrap_or(0))
+                    (OutTarget::Clock { entity: e, receptor: r, first, held }, o.size.unwrap_or(0), (first, first + held))
                 }
                 Dest::Event(name) => {
                     let q = defs.0.iter().position(|x| &x.name == name).ok_or_else(|| format!("event population `{}`: output to `{name}`: no population or event population of that name", d.name))?;
@@ -263,10 +228,11 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
                     {
                         return Err(format!("event population `{}`: one_to_one output to `{name}` needs equal sizes", d.name));
                     }
-                    (OutTarget::Event(q as u32), defs.0[q].size)
+                    (OutTarget::Event(q as u32), defs.0[q].size, own_range(defs.0[q].size, shard.0, shard.1))
                 }
             };
-            outputs.push(Output { target, rows: draw(o.rule, d.size, n_dst, seed, okey, o.weight, o.delay_ms) });
+            // Only the synapses onto this world's neurons (a shard adds only its own).
+            outputs.push(Output { target, syn: draw(o.rule, d.size, n_dst, seed, okey, o.weight, o.delay_ms, range) });
         }
         for (ii, c) in d.inputs.iter().enumerate() {
             let ikey = key ^ (0x85EB_CA6Bu32.wrapping_mul(ii as u32 + 1));
@@ -287,19 +253,13 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
                     (From::Source(si), entity_key("event_source", name), n)
                 }
             };
-            let rows = match &c.matrix {
+            // A shard draws the synapses onto its own neurons only.
+            let syn = match &c.matrix {
                 Some(m) if m.2 != n_src => return Err(format!("event population `{}`: `{}` has {} columns; its source has {n_src} neurons", d.name, m.0.display(), m.2)),
-                Some(m) => draw_matrix(&m.1, n_src, d.size, c.delay_ms),
-                None => draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms),
+                Some(m) => draw_matrix(&m.1, n_src, d.size, c.delay_ms, own),
+                None => draw(c.rule, n_src, d.size, seed, ikey, c.weight, c.delay_ms, own),
             };
-            // A shard keeps the synapses onto its own neurons, with their indices.
-            let (rows, syn) = if shard.1 > 1 {
-                let syn = rows.iter().map(|r| (0..r.len() as u32).filter(|&k| (own.0..own.1).contains(&r[k as usize].0)).collect::<Vec<u32>>()).collect::<Vec<_>>();
-                (rows.iter().zip(&syn).map(|(r, s)| s.iter().map(|&k| r[k as usize]).collect()).collect(), Some(syn))
-            } else {
-                (rows, None)
-            };
-            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, delay_ms: c.delay_ms, rows, syn });
+            net.inputs.push(ClockInput { source, key: skey, target: pi as u32, delay_ms: c.delay_ms, syn });
         }
         let tempo = match d.model {
             EventModel::Srm0 => None,
@@ -371,9 +331,8 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Re
     for inp in &net.inputs {
         if let From::Source(si) = inp.source {
             for &(t, i, k) in &net.source_spikes[si] {
-                let row = inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
-                let whole = inp.syn.as_ref().and_then(|s| s.get(i as usize));
-                let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: whole.map_or(syn as u64, |s| u64::from(s[syn])), spike: k }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
+                let row = inp.syn.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
+                let make = |e: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: inp.syn.key(i as usize, e), spike: k }, target: Target { pop: inp.target, idx: row[e].0 }, weight: row[e].1 };
                 net.queue.push_fan(t + inp.delay_ms, row.len(), make).map_err(|e| e.to_string())?;
             }
             continue;
@@ -381,10 +340,9 @@ fn window(step: u64, dt: f64, net: &mut EventNet, spikes: &Query<&Spikes>) -> Re
         let From::Clock(entity) = inp.source else { continue };
         let Ok(sp) = spikes.get(entity) else { continue };
         for &i in &sp.indices {
-            let row = inp.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
+            let row = inp.syn.rows.get(i as usize).map(|r| r.as_slice()).unwrap_or(&[]);
             // Every synapse of a connection has its delay: one fan-out at one time.
-            let whole = inp.syn.as_ref().and_then(|s| s.get(i as usize));
-            let make = |syn: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: whole.map_or(syn as u64, |s| u64::from(s[syn])), spike: step }, target: Target { pop: inp.target, idx: row[syn].0 }, weight: row[syn].1 };
+            let make = |e: usize| Event { time: 0.0, origin: Origin { pop: inp.key, idx: i, syn: inp.syn.key(i as usize, e), spike: step }, target: Target { pop: inp.target, idx: row[e].0 }, weight: row[e].1 };
             net.queue.push_fan(t0 + inp.delay_ms, row.len(), make).map_err(|e| e.to_string())?;
         }
     }
@@ -484,7 +442,7 @@ fn send(step: u64, dt: f64, net: &mut EventNet, rings: &mut Query<&mut InputRing
             pop.index.push(j as i64);
         }
         for o in &pop.outputs {
-            for (syn, &(k, w, d)) in o.rows[j as usize].iter().enumerate() {
+            for (e, &(k, w, d)) in o.syn.rows[j as usize].iter().enumerate() {
                 match o.target {
                     OutTarget::Event(q) => {
                         let own = owns[q as usize];
@@ -493,7 +451,7 @@ fn send(step: u64, dt: f64, net: &mut EventNet, rings: &mut Query<&mut InputRing
                         }
                         // NOTE: d >= dt puts s + d at or after this window's end; the max
                         // only guards the last ulp of `s + d` against `(step + 1) * dt`.
-                        let ev = Event { time: (s + d).max(t_end), origin: Origin { pop: pop.key, idx: j, syn: syn as u64, spike }, target: Target { pop: q, idx: k }, weight: w };
+                        let ev = Event { time: (s + d).max(t_end), origin: Origin { pop: pop.key, idx: j, syn: o.syn.key(j as usize, e), spike }, target: Target { pop: q, idx: k }, weight: w };
                         net.queue.push(ev).map_err(|e| e.to_string())?;
                     }
                     OutTarget::Clock { entity, receptor, first, held } => {
