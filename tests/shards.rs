@@ -247,11 +247,51 @@ fn weight_monitors_in_shards_equal_one_world() {
     assert!(outcome(&resumed) == want, "written by 3 shards, resumed by 2");
 }
 
-/// What shards cannot do yet is refused with the reason, never run wrongly.
+/// The device engine in shards (each shard's populations, rings and tables on its own
+/// device: the host backend here, the same arrays and kernels as on CUDA): its own
+/// neurons updated on the device, their spikes exchanged, every window's steps delivered
+/// on the device from the merged spikes. The spikes, state and monitors of one world (cpu
+/// engine: the device engine's bits) for K = 2, 3 and 4, with pull and push delivery
+/// (push with buckets of one, so that targets overflow and pull); the checkpoint is one
+/// world's mid-run and resumes with another K, and on the cpu engine, to the same bits.
 #[test]
-fn what_is_not_sharded_yet_is_refused() {
-    let e = builder().build(load(DELAYED), &RunOptions { shards: 2, engine: EngineKind::Device, ..Default::default() }).err().expect("refused");
-    assert!(e.to_string().contains("cpu and tensor engines"), "{e}");
+fn the_device_engine_in_shards_equals_one_world() {
+    let text = DELAYED.replace("t_stop = \"200 ms\"", "t_stop = \"60 ms\"");
+    let device = |k: usize, delivery: Delivery| builder().build(load(&text), &RunOptions { shards: k, engine: EngineKind::Device, delivery, ..Default::default() }).unwrap_or_else(|e| panic!("{k} shards: {e}"));
+    let one = run_all(sim_from_text(&builder(), &text, EngineKind::Cpu));
+    let want = outcome(&one);
+    assert!(want.0.1.len() > 100, "{} spikes", want.0.1.len());
+    for delivery in [Delivery::Pull, Delivery::Push { capacity: 1 }] {
+        for k in [2, 3, 4] {
+            let sim = run_all(device(k, delivery));
+            assert_eq!(sim.shards(), k);
+            assert!(outcome(&sim) == want, "device engine, {k} shards, {delivery:?}: differs from one world");
+        }
+    }
+    let mut mid = sim_from_text(&builder(), &text, EngineKind::Cpu);
+    mid.run_steps(250);
+    let mut three = device(3, Delivery::Auto);
+    three.run_steps(250);
+    assert!(checkpoint_bytes(&three) == checkpoint_bytes(&mid), "device engine, 3 shards, step 250: the checkpoint differs from one world's");
+    let path = tempfile_dir("device").join("three.ckpt");
+    three.save(&path).expect("save");
+    for opts in [RunOptions { shards: 2, engine: EngineKind::Device, ..Default::default() }, RunOptions::default()] {
+        let mut resumed = Sim::load_with(&path, &builder(), &opts, None, None).expect("resume");
+        let rest = resumed.end_step() - resumed.step_count();
+        resumed.run_steps(rest);
+        assert!(outcome(&resumed) == want, "device engine: written by 3 shards, resumed by {} on {:?}", opts.shards, opts.engine);
+    }
+    // A current encoder into some neurons (each shard adds its own neurons' values) and a
+    // state monitor (sampled by the shard holding each neuron).
+    let lif = |engine, k| builder().build(load_file("lif_poisson.toml", &[], None), &RunOptions { shards: k, engine, ..Default::default() }).expect("build");
+    let want = outcome(&run_all(lif(EngineKind::Cpu, 1)));
+    for k in [2, 3] {
+        assert!(outcome(&run_all(lif(EngineKind::Device, k))) == want, "lif_poisson.toml, device engine, {k} shards");
+    }
+    // COBA (every step exchanged), in 2 shards.
+    let coba = |engine, k| builder().build(load_file("coba.toml", &["simulation.t_stop=50 ms"], None), &RunOptions { shards: k, engine, ..Default::default() }).expect("build");
+    let want = outcome(&run_all(coba(EngineKind::Cpu, 1)));
+    assert!(outcome(&run_all(coba(EngineKind::Device, 2))) == want, "COBA, device engine, 2 shards");
 }
 
 /// A partition the user gives (`shard_bounds`: uneven ranges, an empty one) gives one

@@ -51,9 +51,6 @@ pub(crate) fn threads_as_shards(scenario: &Scenario, opts: &RunOptions, count: u
 /// What a sharded run cannot do yet, named (`docs/sharding.md`).
 fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
     let refuse = |what: String| Err(Error::Input(format!("{}: split into {} shards: {what} (not sharded yet; see docs/sharding.md)", scenario.path.display(), opts.shards)));
-    if opts.engine == EngineKind::Device {
-        return refuse("shards run on the cpu and tensor engines (the device engine keeps its spikes on the device)".into());
-    }
     for p in &scenario.populations {
         if let Some((b, loc, key)) = &p.shard_bounds
             && b.len() + 1 != opts.shards

@@ -124,8 +124,8 @@ impl NeuronState {
         }
         Ok(())
     }
-    /// Loads a whole population's section into the shards' parts (host or tensor stores,
-    /// in shard order): each takes its stretch of every column.
+    /// Loads a whole population's section into the shards' parts (host, tensor or device
+    /// stores, in shard order): each takes its stretch of every column.
     pub(crate) fn load_split(parts: &mut [&mut NeuronState], inp: &mut StateReader<'_>) -> Result<(), StateError> {
         let Some(first) = parts.first() else { return Ok(()) };
         let vars = first.vars;
@@ -153,7 +153,11 @@ impl NeuronState {
                         cols[k] = Col::from_host(col[at..at + len].to_vec(), &device);
                         at += len;
                     }
-                    StateStore::Device(_) => return Err(StateError("the device engine does not run in shards".into())),
+                    StateStore::Device(d) => {
+                        let len = d.0.read_var(d.1, k).len();
+                        d.0.write_var(d.1, k, &col[at..at + len]);
+                        at += len;
+                    }
                 }
             }
         }
@@ -307,12 +311,14 @@ impl InputRing {
     pub(crate) fn save_concat(parts: &[&InputRing], out: &mut StateWriter<'_>) -> std::io::Result<()> {
         let Some(first) = parts.first() else { return Ok(()) };
         out.u64(first.depth as u64)?;
-        let mut all = Vec::with_capacity(parts.iter().map(|p| p.data.len()).sum());
+        // (A ring on a device is copied to the host once.)
+        let data: Vec<std::borrow::Cow<'_, [f64]>> = parts.iter().map(|p| p.to_host()).collect();
+        let mut all = Vec::with_capacity(data.iter().map(|d| d.len()).sum());
         for s in 0..first.depth {
             for r in 0..first.receptors {
-                for p in parts {
+                for (p, d) in parts.iter().zip(&data) {
                     let at = (s * p.receptors + r) * p.n;
-                    all.extend_from_slice(&p.data[at..at + p.n]);
+                    all.extend_from_slice(&d[at..at + p.n]);
                 }
             }
         }
@@ -323,21 +329,29 @@ impl InputRing {
         let Some(first) = parts.first() else { return Ok(()) };
         let (depth, receptors) = (first.depth, first.receptors);
         let stored = inp.u64("ring depth")?;
-        if stored != depth as u64 || parts.iter().any(|p| p.depth != depth || p.device.is_some()) {
+        if stored != depth as u64 || parts.iter().any(|p| p.depth != depth) {
             return Err(StateError(format!("delay ring of {stored} slots stored, the network has {depth}")));
         }
         let n: usize = parts.iter().map(|p| p.n).sum();
         let mut all = vec![0.0; depth * receptors * n];
         inp.blob_into(&mut all, "spikes in transit")?;
+        // (A ring on a device is filled on the host and copied there once.)
+        let mut data: Vec<Vec<f64>> = parts.iter().map(|p| if p.device.is_some() { vec![0.0; depth * receptors * p.n] } else { Vec::new() }).collect();
         let mut src = all.iter();
         for s in 0..depth {
             for r in 0..receptors {
-                for p in parts.iter_mut() {
+                for (p, host) in parts.iter_mut().zip(data.iter_mut()) {
                     let at = (s * p.receptors + r) * p.n;
-                    for (d, &x) in p.data[at..at + p.n].iter_mut().zip(src.by_ref()) {
+                    let dst = if p.device.is_some() { &mut host[at..at + p.n] } else { &mut p.data[at..at + p.n] };
+                    for (d, &x) in dst.iter_mut().zip(src.by_ref()) {
                         *d = x;
                     }
                 }
+            }
+        }
+        for (p, host) in parts.iter().zip(&data) {
+            if let Some(d) = &p.device {
+                d.0.write_ring(d.1, host);
             }
         }
         Ok(())

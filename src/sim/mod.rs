@@ -178,6 +178,10 @@ impl SimBuilder {
             // After the update (the tensor engine's or the cpu engine's: shards run on one).
             match opts.engine {
                 EngineKind::Tensor => schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::tensor::integrate_tensor)),
+                EngineKind::Device => {
+                    schedule.add_systems(crate::engine::device::propagate_shard.in_set(SimSystems::Propagate));
+                    schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::device::step_device))
+                }
                 _ => schedule.add_systems(crate::engine::exchange::exchange_spikes.in_set(SimSystems::Integrate).after(crate::engine::cpu::integrate_cpu)),
             };
             schedule.add_systems(crate::engine::exchange::gather_weights.in_set(SimSystems::Record).before(crate::monitor::record));

@@ -22,6 +22,10 @@
 //! reason. Spike encoders that are gap processes (Poisson: [`crate::api::encoder::GapProcess`])
 //! run on the device, drawing the host's random numbers; other encoders run on the host,
 //! their spikes and currents uploaded each step.
+//!
+//! In a shard of a partitioned network ([`ShardSources`]) the device updates the shard's
+//! own neurons and hands each step's spikes to the host's exchange; at a window's end
+//! [`propagate_shard`] delivers the window's merged spikes on the device.
 
 #[cfg_attr(not(feature = "cuda"), allow(dead_code, reason = "used by the CUDA backend; built and unit-tested everywhere"))]
 pub(crate) mod codegen;
@@ -142,6 +146,12 @@ pub struct DeviceNet {
     gap_last: Vec<Vec<u32>>,
     /// State monitors sampled on the device.
     samplers: Vec<Sampler>,
+    /// Per population: the population index of its first neuron held (0 unless a shard).
+    firsts: Vec<usize>,
+    /// A shard of a partitioned network (`docs/sharding.md`): per population, the source
+    /// that holds the whole population's spikes of a step, which delivery reads (the
+    /// update writes the shard's own into the population's own source).
+    shard: Option<ShardSources>,
     /// Current encoders: (entity, population, first neuron, receptor), in input order.
     currents: Vec<(Entity, usize, usize, usize)>,
     projs: usize,
@@ -161,6 +171,14 @@ pub struct DeviceNet {
     pub bytes: (u64, u64, u64),
     /// Backend name.
     pub backend: &'static str,
+}
+
+/// A shard's sources: for each population its whole-population source, and for each
+/// source entity (populations and spike encoders) its source id and size, into which the
+/// merged spikes of a window's steps are written before they are delivered.
+#[derive(Clone, Debug)]
+struct ShardSources {
+    whole: Vec<(Entity, usize, usize)>,
 }
 
 /// A state monitor sampled on the device: the sampler's buffer holds `cap` samples, those
@@ -202,6 +220,11 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
     }
     let mut layout = Layout::default();
     let mut source_of: Vec<(Entity, usize)> = Vec::new();
+    // In a shard, delivery reads every population's spikes whole (the exchange merges
+    // them), from sources of their own, after the shard's own and the encoders'.
+    let sharded = opts.shards > 1;
+    let mut firsts = Vec::new();
+    let mut whole: Vec<(Entity, usize, usize)> = Vec::new();
     for (p, &e) in pops.iter().enumerate() {
         let st = world.get::<NeuronState>(e).ok_or_else(|| Error::Runtime("a population without state".into()))?;
         let ring = world.get::<InputRing>(e).ok_or_else(|| Error::Runtime("a population without a ring".into()))?;
@@ -209,7 +232,13 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         let program = st.model.program().ok_or_else(|| refuse(format!("cannot run population `{name}`: its model is not written over `Lanes`")))?;
         layout.pops.push(PopLayout { n: ring.n, program, depth: ring.depth, receptors: ring.receptors, active: ring.active.clone(), source: p });
         layout.sources.push(SourceLayout { n: ring.n });
-        source_of.push((e, p));
+        let pop = world.get::<crate::net::Population>(e).ok_or_else(|| Error::Runtime("a population without its record".into()))?;
+        firsts.push(pop.first);
+        if sharded {
+            whole.push((e, usize::MAX, pop.total)); // its source id is given below
+        } else {
+            source_of.push((e, p));
+        }
     }
     let mut enc_sources = Vec::new();
     let mut gap_sources = Vec::new();
@@ -225,6 +254,12 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
             let s = layout.sources.len();
             layout.sources.push(SourceLayout { n: slot.size });
             source_of.push((e, s));
+            if sharded {
+                // (A shard's encoders go through the exchange's window like its populations.)
+                whole.push((e, s, slot.size));
+                enc_sources.push((e, s, slot.size));
+                continue;
+            }
             match slot.encoder.gaps().filter(|g| g.next.len() == slot.size && g.position.len() == slot.size && g.ln_q.len() == slot.size) {
                 Some(process) => {
                     layout.gaps.push(GapLayout { source: s, process });
@@ -233,6 +268,11 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
                 None => enc_sources.push((e, s, slot.size)),
             }
         }
+    }
+    for w in whole.iter_mut().filter(|w| w.1 == usize::MAX) {
+        w.1 = layout.sources.len();
+        layout.sources.push(SourceLayout { n: w.2 });
+        source_of.push((w.0, w.1));
     }
     for &e in projs {
         let t = world.get::<SynapseTable>(e).ok_or_else(|| Error::Runtime("a projection without a table".into()))?;
@@ -244,7 +284,14 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         }
         let source = source_of.iter().find(|(x, _)| *x == t.source).map(|x| x.1).ok_or_else(|| refuse(format!("cannot find the source of projection `{}`", t.name)))?;
         let target = pops.iter().position(|&x| x == t.target).ok_or_else(|| refuse(format!("cannot find the target of projection `{}`", t.name)))?;
-        let (ptr, syn, row) = layout::by_target(&t.csr.row_ptr, &t.csr.col, t.target_size);
+        // Targets by their index in this world's ring (a shard's start at `target_first`).
+        let n_target = layout.pops[target].n;
+        let first = t.target_first;
+        let col: Vec<u32> = if first == 0 { t.csr.col.clone() } else { t.csr.col.iter().map(|&c| c.wrapping_sub(first)).collect() };
+        if let Some(c) = col.iter().find(|&&c| c as usize >= n_target) {
+            return Err(Error::Runtime(format!("projection `{}`: a target ({}) outside this world's {n_target} neurons from {first}", t.name, c.wrapping_add(first))));
+        }
+        let (ptr, syn, row) = layout::by_target(&t.csr.row_ptr, &col, n_target);
         let src = row.iter().map(|&r| r + t.src_start).collect();
         let weight = syn.iter().map(|&k| t.weight[k as usize]).collect();
         let delay = match &t.delay {
@@ -262,7 +309,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         let push = push.then(|| PushLayout {
             src_start: t.src_start,
             ptr: t.csr.row_ptr.iter().map(|&x| x as u32).collect(),
-            col: t.csr.col.clone(),
+            col: col.clone(),
             weight: t.weight.clone(),
             delay: match &t.delay {
                 Delays::Const(_) => None,
@@ -290,7 +337,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
     let mut backend: Box<dyn Backend> = match &opts.device {
         TensorDevice::Flex => Box::new(host::HostBackend::new(layout.clone())),
         #[cfg(feature = "cuda")]
-        TensorDevice::Cuda(i) => Box::new(cuda::CudaBackend::new(layout.clone(), *i)?),
+        TensorDevice::Cuda(i) => Box::new(cuda::CudaBackend::new(layout.clone(), cuda::ordinal_for_shard(*i, world.get_resource::<crate::net::RunInfo>().map_or(0, |r| r.shard.0))?)?),
         #[cfg(not(feature = "cuda"))]
         TensorDevice::Cuda(_) => return Err(Error::Input("this build has no CUDA support: rebuild with `--features cuda`".into())),
     };
@@ -322,6 +369,8 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         encoders: enc_sources,
         gap_last: vec![Vec::new(); gap_sources.len()],
         samplers: Vec::new(),
+        firsts,
+        shard: sharded.then_some(ShardSources { whole }),
         gaps: gap_sources,
         currents,
         projs: layout.projs.len(),
@@ -347,17 +396,50 @@ pub(crate) fn step_device(world: &mut World) {
     let (pops, encoders, currents, projs) = (net.pops.clone(), net.encoders.clone(), net.currents.clone(), net.projs);
     let gaps = net.gaps.clone();
     let samplers = net.samplers.clone();
+    let (firsts, sizes, sharded) = (net.firsts.clone(), net.pop_sizes.clone(), net.shard.is_some());
     let mut words = Vec::new();
     let mut result = Ok(());
     {
         let mut b = shared.lock();
         result = result.and(b.begin_step(step));
-        // Current encoders add after this step's slot received its spikes, as on the host.
+        // Current encoders add after this step's slot received its spikes, as on the host
+        // (a shard adds the values of its own neurons).
         for &(e, p, start, receptor) in &currents {
             if let Some(mut slot) = world.get_mut::<EncoderSlot>(e) {
-                result = result.and(b.add_input(p, step, receptor, start, &slot.scratch));
+                let (lo, hi) = (start.max(firsts[p]), (start + slot.scratch.len()).min(firsts[p] + sizes[p]));
+                if lo < hi {
+                    result = result.and(b.add_input(p, step, receptor, lo - firsts[p], &slot.scratch[lo - start..hi - start]));
+                }
                 slot.scratch.fill(0.0);
             }
+        }
+        if sharded {
+            // A shard: the update only; its spikes go to the exchange, and delivery waits
+            // for the window's end ([`propagate_shard`]).
+            for p in 0..pops.len() {
+                result = result.and(b.update(p, step));
+            }
+            let period = world.resource::<DeviceNet>().period;
+            for (p, &e) in pops.iter().enumerate() {
+                let got = b.take_words(p, (step % period) as usize, 1);
+                let w = match got {
+                    Ok(w) => w,
+                    Err(err) => {
+                        result = Err(err);
+                        break;
+                    }
+                };
+                let idx = records::decode_words(&w, firsts[p] as u32);
+                if let Some(mut sp) = world.get_mut::<Spikes>(e) {
+                    sp.total += idx.len() as u64;
+                    sp.indices = idx;
+                }
+            }
+            drop(b);
+            if let Err(e) = result {
+                world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine at step {step}: {e}"));
+            }
+            return;
         }
         for &(e, s, n) in &encoders {
             words.clear();
@@ -414,6 +496,55 @@ pub(crate) fn step_device(world: &mut World) {
     let net = world.resource::<DeviceNet>();
     if step + 1 - net.flushed_to >= net.period {
         records::flush(world, step + 1);
+    }
+}
+
+/// A shard's delivery (`Propagate`): at the end of an exchange window, each of its steps
+/// in order, with every source's merged spikes written into its whole-population source,
+/// as the cpu engine's `propagate_spikes` replays a window (histories recorded, `Spikes`
+/// left holding the last step's).
+pub(crate) fn propagate_shard(world: &mut World) {
+    let Some(net) = world.get_resource::<DeviceNet>() else { return };
+    let Some(sh) = net.shard.clone() else { return };
+    let (shared, projs) = (net.shared.clone(), net.projs);
+    let steps = match world.get_resource_mut::<crate::net::WindowReplay>() {
+        Some(mut r) if !r.defer && !r.steps.is_empty() => std::mem::take(&mut r.steps),
+        _ => return,
+    };
+    let mut result = Ok(());
+    let mut words = Vec::new();
+    for (step, lists) in steps {
+        for (e, idx) in &lists {
+            if let Some(mut sp) = world.get_mut::<Spikes>(*e) {
+                sp.indices.clone_from(idx);
+            }
+        }
+        for (e, idx) in &lists {
+            if let Some(mut h) = world.get_mut::<SpikeHistory>(*e) {
+                h.record(step, idx);
+            }
+        }
+        let mut b = shared.lock();
+        // (The counters of a push delivery start from zero for each step.)
+        result = result.and(b.begin_step(step));
+        for &(e, s, n) in &sh.whole {
+            words.clear();
+            words.resize(n.div_ceil(32), 0u32);
+            for (_, idx) in lists.iter().filter(|(x, _)| *x == e) {
+                for &i in idx {
+                    words[i as usize / 32] |= 1 << (i % 32);
+                }
+            }
+            result = result.and(b.set_spikes(s, step, &words));
+        }
+        for q in 0..projs {
+            result = result.and(b.deliver(q, step));
+        }
+        drop(b);
+        if let Err(e) = result {
+            world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine at step {step}: {e}"));
+            return;
+        }
     }
 }
 

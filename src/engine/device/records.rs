@@ -13,7 +13,8 @@ use crate::{Error, Result};
 /// the device takes after each update and copies to the host in batches; the host's
 /// `record` no longer reads device state for it.
 pub(crate) fn sample_for(world: &mut World, monitors: &[(Entity, Entity, Vec<usize>, Vec<usize>, u64)]) -> Result<()> {
-    let Some(net) = world.get_resource::<DeviceNet>() else { return Ok(()) };
+    // (A shard's state monitors are sampled by the exchange, as on the other engines.)
+    let Some(net) = world.get_resource::<DeviceNet>().filter(|n| n.shard.is_none()) else { return Ok(()) };
     let (shared, pops, period) = (net.shared.clone(), net.pops.clone(), net.period as usize);
     let mut samplers = Vec::new();
     for (monitor, target, vars, indices, every) in monitors {
@@ -140,6 +141,19 @@ fn take_steps(shared: &Shared, s: usize, first_step: u64, upto: u64, period: u64
     Ok(w)
 }
 
+/// The set bits of `w` (one step's words), each plus `first`, ascending.
+pub(super) fn decode_words(w: &[u32], first: u32) -> Vec<u32> {
+    let mut idx = Vec::new();
+    for (wi, &word) in w.iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            idx.push(first + (wi * 32) as u32 + bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+    }
+    idx
+}
+
 /// Decodes the words of `steps` (`nw` words a step), handing each step's spikes
 /// (ascending) to `each`; returns the last step's.
 fn decode_steps(w: &[u32], nw: usize, steps: std::ops::Range<u64>, mut each: impl FnMut(u64, &[u32])) -> Vec<u32> {
@@ -161,7 +175,8 @@ fn decode_steps(w: &[u32], nw: usize, steps: std::ops::Range<u64>, mut each: imp
 /// Brings the host up to date with the device after a run of steps: spikes copied, and
 /// each population's `Spikes` holding its last step's spikes, as on the other engines.
 pub(crate) fn sync(world: &mut World) {
-    if world.get_resource::<DeviceNet>().is_none() {
+    // (A shard's spikes come to the host every step, through the exchange.)
+    if world.get_resource::<DeviceNet>().is_none_or(|n| n.shard.is_some()) {
         return;
     }
     let step = world.resource::<Clock>().step;
@@ -210,6 +225,9 @@ pub(crate) fn after_load(world: &mut World) {
 /// (after the build, or a checkpoint loaded into it).
 pub(super) fn continue_spike_record(world: &mut World) -> Result<(), String> {
     let net = world.resource::<DeviceNet>();
+    if net.shard.is_some() {
+        return Ok(()); // a shard's record is kept on the host, through the exchange
+    }
     let (shared, pops) = (net.shared.clone(), net.pops.clone());
     let mut base = Vec::with_capacity(pops.len());
     for (p, &e) in pops.iter().enumerate() {
