@@ -95,6 +95,32 @@ fn mpi_processes_write_the_files_of_one_process() {
     }
 }
 
+/// The device engine with one shard per process (`--engine device`, the host backend
+/// here): the data files of one process on the cpu engine.
+#[test]
+fn mpi_processes_on_the_device_engine_write_the_files_of_one_process() {
+    if !cfg!(feature = "mpi") {
+        return skip("the CLI was built without the `mpi` feature");
+    }
+    let Some(mpirun) = mpirun() else { return skip("mpirun is not installed") };
+    let bin = env!("CARGO_BIN_EXE_spikeworld");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = scenario("delayed_recurrent.toml");
+    let set = "simulation.t_stop=100 ms";
+    let one = tmp.path().join("one");
+    let r = Command::new(bin).args(["run", &path, "--quiet", "--set", set, "--out"]).arg(&one).output().unwrap();
+    assert!(r.status.success(), "one process: {}", String::from_utf8_lossy(&r.stderr));
+    let files = data_files(&one);
+    assert!(files.len() >= 3, "{files:?}");
+    let out = tmp.path().join("n2");
+    let r = mpirun_n(&mpirun, "2").args([bin, "run", &path, "--mpi", "--engine", "device", "--quiet", "--set", set, "--out"]).arg(&out).output().unwrap();
+    assert!(r.status.success(), "mpirun -n 2 --engine device: {}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(data_files(&out), files);
+    for f in &files {
+        assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "mpirun -n 2 --engine device: {f} differs from one process's");
+    }
+}
+
 /// Processes times threads: `mpirun -n 2 ... --mpi --threads 2` (each process's shard
 /// splits its update and delivery over 2 threads; COBA at 20,000 neurons, so that each
 /// shard's 10,000 split) writes one process's files on one thread.
