@@ -27,6 +27,31 @@ pub enum TensorDevice {
 }
 
 impl TensorDevice {
+    /// The device of shard `shard` of `shards` when the run asked for this one: shards take
+    /// the CUDA devices in turn from `cuda:i` (shard `k` on `(i + k) % count`: one GPU per
+    /// shard where there are enough, several shards on one where there are not). Flex, and
+    /// one world, keep the device asked for.
+    pub fn for_shard(&self, shard: usize, shards: usize) -> Result<TensorDevice> {
+        match self {
+            TensorDevice::Cuda(i) if shards > 1 => {
+                #[cfg(feature = "cuda")]
+                {
+                    let count = cudarc::driver::CudaContext::device_count().map_err(|e| crate::Error::Runtime(format!("CUDA: counting the devices: {e:?}")))?.max(1) as usize;
+                    if *i >= count {
+                        return Err(crate::Error::Input(format!("--device cuda:{i}: this machine has {count} CUDA device(s)")));
+                    }
+                    Ok(TensorDevice::Cuda((i + shard) % count))
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    let _ = shard;
+                    Err(crate::Error::Input("this build has no CUDA support: rebuild with `--features cuda`".into()))
+                }
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
     /// The burn device; an error if this build lacks CUDA.
     pub fn to_burn(&self) -> Result<burn::DispatchDevice> {
         match self {

@@ -93,7 +93,7 @@ fn check_shardable(scenario: &Scenario, opts: &RunOptions) -> Result<()> {
 pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Registry, shard: usize, held: &std::sync::Mutex<Vec<DrawnSize>>) -> Result<Built> {
     let mut world = World::new();
     let device = match opts.engine {
-        EngineKind::Tensor => Some(opts.device.to_burn()?),
+        EngineKind::Tensor => Some(opts.device.for_shard(shard, opts.shards)?.to_burn()?),
         EngineKind::Cpu | EngineKind::Device => None,
     };
     let ranges: Option<Vec<std::ops::Range<usize>>> = if opts.shards > 1 {

@@ -234,17 +234,6 @@ impl CudaBackend {
     }
 }
 
-/// The device of shard `shard` when the run asked for device `first`: shards take the
-/// devices in turn from there (one GPU per shard where there are enough; several shards
-/// share one where there are not).
-pub(crate) fn ordinal_for_shard(first: usize, shard: usize) -> Result<usize> {
-    let count = CudaContext::device_count().map_err(cu("counting the devices"))?.max(1) as usize;
-    if first >= count {
-        return Err(Error::Input(format!("--device cuda:{first}: this machine has {count} CUDA device(s)")));
-    }
-    Ok((first + shard) % count)
-}
-
 fn nonempty<T: Clone + Default>(v: &[T]) -> Vec<T> {
     if v.is_empty() { vec![T::default()] } else { v.to_vec() }
 }

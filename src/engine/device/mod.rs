@@ -337,7 +337,13 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
     let mut backend: Box<dyn Backend> = match &opts.device {
         TensorDevice::Flex => Box::new(host::HostBackend::new(layout.clone())),
         #[cfg(feature = "cuda")]
-        TensorDevice::Cuda(i) => Box::new(cuda::CudaBackend::new(layout.clone(), cuda::ordinal_for_shard(*i, world.get_resource::<crate::net::RunInfo>().map_or(0, |r| r.shard.0))?)?),
+        TensorDevice::Cuda(_) => {
+            let shard = world.get_resource::<crate::net::RunInfo>().map_or(0, |r| r.shard.0);
+            match opts.device.for_shard(shard, opts.shards)? {
+                TensorDevice::Cuda(i) => Box::new(cuda::CudaBackend::new(layout.clone(), i)?),
+                TensorDevice::Flex => unreachable!("a CUDA device stays one"),
+            }
+        }
         #[cfg(not(feature = "cuda"))]
         TensorDevice::Cuda(_) => return Err(Error::Input("this build has no CUDA support: rebuild with `--features cuda`".into())),
     };
