@@ -13,6 +13,9 @@
 #   time2        device engine loop times, no recording, --delivery auto, 2 runs each
 #   train        the training anchor (Linear+LIF, batch 16, T 500) on burn-cuda, n = 512, 4096
 #   unroll       the update kernels with 1, 2 and 4 neurons per thread (SPIKEWORLD_CUDA_UNROLL)
+#   inputs       Poisson encoders and state monitors on the device: every output file of
+#                lif_poisson, enc_poisson_p and delayed_recurrent byte-equal to the cpu engine's
+#   shards       the device engine in 2 shards (COBA 64000, push): files equal to the cpu engine's, time
 #   cpu16        cpu engine threads and shards on this host's 16 cores, beside Brian2
 #                C++ standalone (1 and 16 OpenMP threads), interleaved
 # LIMIT (seconds, default 560): phases not started by then are skipped, saying so.
@@ -43,6 +46,18 @@ for phase in "$@"; do
       dev scenarios/$m.toml --delivery push --out $W/d $(scale $N) | loop
       for f in spikes.t_ms.npy spikes.index.npy; do cmp -s $W/c/$f $W/d/$f && echo "EQUAL push $m $N $f device==cpu" || echo "EQUAL push $m $N $f device!=cpu"; done
     done; rm -rf $W/c $W/d ;;
+  inputs)
+    for f in lif_poisson enc_poisson_p delayed_recurrent; do
+      $BIN run scenarios/$f.toml --quiet --engine cpu --out $W/c 2>&1 | loop
+      dev scenarios/$f.toml --out $W/d | loop
+      for x in $(cd $W/c && ls *.npy); do cmp -s $W/c/$x $W/d/$x && echo "INPUTS $f $x device==cpu" || echo "INPUTS $f $x device!=cpu"; done
+    done; rm -rf $W/c $W/d ;;
+  shards)
+    S="$(scale 64000)"
+    $BIN run scenarios/coba.toml --quiet --engine cpu --out $W/c $S 2>&1 | loop
+    for k in 1 2; do dev scenarios/coba.toml --delivery push --shards $k --out $W/d$k $S | loop
+      for x in spikes.t_ms.npy spikes.index.npy; do cmp -s $W/c/$x $W/d$k/$x && echo "SHARDS $k $x device==cpu" || echo "SHARDS $k $x device!=cpu"; done
+    done; rm -rf $W/c $W/d1 $W/d2 ;;
   time)
     for mN in coba:4000 coba:64000 coba:256000 coba:1024000 cuba:4000 cuba:64000 cuba:256000 cuba:1024000; do m=${mN%:*}; N=${mN#*:}
       for r in 1 2; do for d in pull push; do

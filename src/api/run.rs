@@ -28,7 +28,7 @@ pub enum TensorDevice {
 
 impl TensorDevice {
     /// The device of shard `shard` of `shards` when the run asked for this one: shards take
-    /// the CUDA devices in turn from `cuda:i` (shard `k` on `(i + k) % count`: one GPU per
+    /// the CUDA devices in turn from `Cuda(i)` (shard `k` on `(i + k) % count`: one GPU per
     /// shard where there are enough, several shards on one where there are not). Flex, and
     /// one world, keep the device asked for.
     pub fn for_shard(&self, shard: usize, shards: usize) -> Result<TensorDevice> {
@@ -38,7 +38,7 @@ impl TensorDevice {
                 {
                     let count = cudarc::driver::CudaContext::device_count().map_err(|e| crate::Error::Runtime(format!("CUDA: counting the devices: {e:?}")))?.max(1) as usize;
                     if *i >= count {
-                        return Err(crate::Error::Input(format!("--device cuda:{i}: this machine has {count} CUDA device(s)")));
+                        return Err(crate::Error::Input(format!("CUDA device {i} asked for: this machine has {count}")));
                     }
                     Ok(TensorDevice::Cuda((i + shard) % count))
                 }
