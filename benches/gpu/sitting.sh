@@ -19,6 +19,7 @@
 #   cpu16        cpu engine threads and shards on this host's 16 cores, beside Brian2
 #                C++ standalone (1 and 16 OpenMP threads), interleaved
 # LIMIT (seconds, default 560): phases not started by then are skipped, saying so.
+# DEVICE=flex runs the device engine on the host backend (to try a phase without a GPU).
 # Builds (here): `cargo build --release -p spikeworld-cli --features cuda --target-dir /work/target-cuda`
 # and, for `train`, `cargo build --release -p spikeworld-train-surrogate --example anchor --features cuda
 # --target-dir /work/target-cuda`; strip both into .dev/ (git-ignored) and carry .dev and .gpu. The two
@@ -31,7 +32,7 @@ scale() { local N=$1; local K=${2:-80}; local NE=$((N * 4 / 5)); local p; p=$(aw
   echo "--set population.P.size=$N --set projection.exc.from=P[:$NE] --set projection.inh.from=P[$NE:] --set projection.exc.p=$p --set projection.inh.p=$p"; }
 for m in coba cuba; do sed '/^\[\[monitor\]\]/,$d' scenarios/$m.toml > scenarios/.norec_$m.toml; done
 trap 'rm -f scenarios/.norec_coba.toml scenarios/.norec_cuba.toml' EXIT
-dev() { $BIN run "$@" --quiet --engine device --device cuda 2>&1; }
+dev() { $BIN run "$@" --quiet --engine device --device ${DEVICE:-cuda} 2>&1; }
 loop() { grep -E 'loop|rror|panic' | head -3; }
 b2setup() { [ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site $GPU/whl/*.whl 2>&1 | grep -v WARNING | tail -2; }
 for phase in "$@"; do
