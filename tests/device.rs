@@ -250,8 +250,9 @@ fn a_network_that_records_nothing_keeps_history_and_counts_from_the_device() {
 /// Poisson encoders run on the device (a gap process: the Philox streams and the portable
 /// `ln` in its kernel) and give the cpu engine's spikes: outputs of rate 0, of one spike
 /// every step, ordinary rates, a window that starts and stops, an output count that is
-/// not a multiple of 32, and the probability form; spike and rate monitors on the
-/// encoders; pull and push delivery from them; checkpoints both ways and mid-window.
+/// not a multiple of 32, and the probability form; each encoder's count, last-spike steps
+/// and history, the network's monitors; pull and push delivery from them; checkpoints
+/// both ways and mid-window.
 #[test]
 fn poisson_encoders_run_on_the_device_with_the_cpu_engines_draws() {
     let rates: Vec<String> = (0..90).map(|i| match i {

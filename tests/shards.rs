@@ -254,9 +254,12 @@ fn weight_monitors_in_shards_equal_one_world() {
 /// engine: the device engine's bits) for K = 2, 3 and 4, with pull and push delivery
 /// (push with buckets of one, so that targets overflow and pull); the checkpoint is one
 /// world's mid-run and resumes with another K, and on the cpu engine, to the same bits.
+/// A projection onto the first 10 neurons with delays up to 20 ms gives shard 0 a deeper
+/// ring than the others hold: every shard's ring takes the deepest (as one world's).
 #[test]
 fn the_device_engine_in_shards_equals_one_world() {
-    let text = DELAYED.replace("t_stop = \"200 ms\"", "t_stop = \"60 ms\"");
+    let far = "\n[[projection]]\nname = \"far\"\nfrom = \"E\"\nto = \"E[:10]\"\nrule = \"fixed_indegree\"\nindegree = 2\nreceptor = \"v\"\nweight = \"0.5 mV\"\ndelay = { dist = \"uniform\", low = \"0.1 ms\", high = \"20 ms\" }\n";
+    let text = DELAYED.replace("t_stop = \"200 ms\"", "t_stop = \"60 ms\"") + far;
     let device = |k: usize, delivery: Delivery| builder().build(load(&text), &RunOptions { shards: k, engine: EngineKind::Device, delivery, ..Default::default() }).unwrap_or_else(|e| panic!("{k} shards: {e}"));
     let one = run_all(sim_from_text(&builder(), &text, EngineKind::Cpu));
     let want = outcome(&one);

@@ -63,8 +63,12 @@ pub trait Encoder: Checkpoint + Send + Sync {
     }
 
     /// Takes back the state a run on the device reached (the `position` and `next` of the
-    /// [`GapProcess`] that [`Encoder::gaps`] gave), before a checkpoint reads the encoder.
-    fn set_gap_state(&mut self, _position: &[u64], _next: &[u64]) {}
+    /// [`GapProcess`] that [`Encoder::gaps`] gave), before a checkpoint reads the encoder;
+    /// returns whether it did. An encoder that gives [`Encoder::gaps`] must take its state
+    /// back: one that does not (the default, `false`) runs on the host.
+    fn set_gap_state(&mut self, _position: &[u64], _next: &[u64]) -> bool {
+        false
+    }
 }
 
 /// Independent Bernoulli processes drawn by their gaps: output `i` spikes at step

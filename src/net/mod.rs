@@ -77,6 +77,8 @@ pub trait DeviceStore: Send + Sync {
     fn read_ring(&self, pop: usize) -> Vec<f64>;
     /// Overwrites the delay ring of population `pop`.
     fn write_ring(&self, pop: usize, v: &[f64]);
+    /// Neurons of population `pop` held on the device (no copy).
+    fn len(&self, pop: usize) -> usize;
 }
 
 /// A population's state on the device engine's device.
@@ -154,7 +156,7 @@ impl NeuronState {
                         at += len;
                     }
                     StateStore::Device(d) => {
-                        let len = d.0.read_var(d.1, k).len();
+                        let len = d.0.len(d.1);
                         d.0.write_var(d.1, k, &col[at..at + len]);
                         at += len;
                     }
@@ -167,7 +169,8 @@ impl NeuronState {
     fn len(&self) -> usize {
         match &self.store {
             StateStore::Host(cols) => cols.first().map_or(0, Vec::len),
-            _ => self.var_to_host(0).len(),
+            StateStore::Device(d) => d.0.len(d.1),
+            StateStore::Tensor(_) => self.var_to_host(0).len(),
         }
     }
 }
@@ -359,6 +362,7 @@ impl InputRing {
     /// Grows the ring to `depth` slots (a shard's rings take the whole network's depth, so
     /// that checkpoints are the same for any number of shards). Only before the first step.
     pub(crate) fn grow_to(&mut self, depth: usize) {
+        debug_assert!(self.device.is_none(), "a ring grows before the device engine takes it");
         if depth > self.depth {
             self.depth = depth;
             self.data = vec![0.0; depth * self.receptors * self.n];

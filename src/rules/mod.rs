@@ -119,7 +119,7 @@ fn pairwise_bernoulli(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
     if prob == 0.0 {
         return Ok(out);
     }
-    let ln_q = (1.0 - prob).ln();
+    let ln_q = crate::util::rng::ln(1.0 - prob);
     for t in c.targets.clone() {
         let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
         let mut s = rng.geometric(ln_q);

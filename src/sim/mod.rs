@@ -111,6 +111,12 @@ impl SimBuilder {
         if count > 1 {
             link::link_shards(&mut worlds, &local, count, &scenario, process.clone(), opts.exchange_every)?;
         }
+        if opts.engine == EngineKind::Device {
+            // After linking: the shards' rings and histories have their common depths.
+            for (world, _, built) in &mut worlds {
+                attach_device(world, built, opts)?;
+            }
+        }
         let mut shards = worlds.into_iter();
         let (world, schedule, built) = shards.next().expect("one shard at least");
         let peers = shards
@@ -164,15 +170,8 @@ impl SimBuilder {
         match opts.engine {
             EngineKind::Cpu => schedule.add_systems(crate::engine::cpu::integrate_cpu.in_set(SimSystems::Integrate)),
             EngineKind::Tensor => schedule.add_systems(crate::engine::tensor::integrate_tensor.in_set(SimSystems::Integrate)),
-            EngineKind::Device => {
-                crate::engine::device::attach(&mut world, &built.populations, &built.projections, &built.encoders, opts)?;
-                let mut recorded: Vec<Entity> = world.query::<&crate::monitor::SpikeRecorder>().iter(&world).map(|m| m.target).collect();
-                recorded.extend(world.query::<&crate::monitor::RateRecorder>().iter(&world).map(|m| m.target));
-                crate::engine::device::decode_for(&mut world, &recorded);
-                let sampled: Vec<_> = world.query::<(Entity, &crate::monitor::StateRecorder)>().iter(&world).map(|(e, m)| (e, m.target, m.vars.clone(), m.indices.clone(), m.every)).collect();
-                crate::engine::device::sample_for(&mut world, &sampled)?;
-                schedule.add_systems(crate::engine::device::step_device.in_set(SimSystems::Integrate))
-            }
+            // (The network moves onto the device in `build`, once the shards are linked.)
+            EngineKind::Device => schedule.add_systems(crate::engine::device::step_device.in_set(SimSystems::Integrate)),
         };
         if opts.shards > 1 {
             // After the update (the tensor engine's or the cpu engine's: shards run on one).
@@ -200,6 +199,16 @@ impl SimBuilder {
             .map_err(|e| Error::Runtime(format!("schedule: {}", e.to_string(schedule.graph(), &world))))?;
         Ok((world, schedule, built))
     }
+}
+
+/// Moves a built world onto the device engine's device, with what its monitors record.
+fn attach_device(world: &mut World, built: &crate::build::Built, opts: &RunOptions) -> Result<()> {
+    crate::engine::device::attach(world, &built.populations, &built.projections, &built.encoders, opts)?;
+    let mut recorded: Vec<Entity> = world.query::<&crate::monitor::SpikeRecorder>().iter(world).map(|m| m.target).collect();
+    recorded.extend(world.query::<&crate::monitor::RateRecorder>().iter(world).map(|m| m.target));
+    crate::engine::device::decode_for(world, &recorded);
+    let sampled: Vec<_> = world.query::<(Entity, &crate::monitor::StateRecorder)>().iter(world).map(|(e, m)| (e, m.target, m.vars.clone(), m.indices.clone(), m.every)).collect();
+    crate::engine::device::sample_for(world, &sampled)
 }
 
 /// A shard other than the first: its world and schedule, stepped on a thread of its own

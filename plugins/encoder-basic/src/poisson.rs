@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use spikeworld::prelude::*;
-use spikeworld::util::rng::{Stream, purpose};
+use spikeworld::util::rng::{self, Stream, purpose};
 
 use spikeworld::util::table::err_at;
 
@@ -65,7 +65,7 @@ impl EncoderFactory for PoissonFactory {
             return Err(t.err(n, "rate", format!("{r} Hz is more than one spike per step of {} ms: at most 1/dt = {max_rate} Hz", ctx.dt_ms)));
         }
         let (start, stop) = window(t, ctx.dt_ms)?;
-        let ln_q: Vec<f64> = rates.iter().map(|r| (1.0 - (r * ctx.dt_ms / 1000.0).min(1.0)).ln()).collect();
+        let ln_q: Vec<f64> = rates.iter().map(|r| rng::ln(1.0 - (r * ctx.dt_ms / 1000.0).min(1.0))).collect();
         Ok(Arc::new(PoissonConfig { ln_q, start, stop, seed: ctx.seed, entity: ctx.entity }))
     }
 }
@@ -79,7 +79,7 @@ fn parse_probability(t: &mut Table<'_>, ctx: &EncoderCtx) -> Result<Arc<dyn Enco
     input.check_range(t, 0.0, 1.0, "a probability per step")?;
     let p = input.per_output(t, ctx.size)?;
     let (start, stop) = window(t, ctx.dt_ms)?;
-    let ln_q: Vec<f64> = p.iter().map(|p| (-p).ln_1p()).collect();
+    let ln_q: Vec<f64> = p.iter().map(|p| rng::ln_1p(-p)).collect();
     Ok(Arc::new(PoissonConfig { ln_q, start, stop, seed: ctx.seed, entity: ctx.entity }))
 }
 
@@ -142,8 +142,9 @@ impl Encoder for Poisson {
         })
     }
 
-    fn set_gap_state(&mut self, position: &[u64], next: &[u64]) {
+    fn set_gap_state(&mut self, position: &[u64], next: &[u64]) -> bool {
         self.set_state(position, next);
+        true
     }
 }
 

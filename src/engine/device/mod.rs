@@ -107,7 +107,7 @@ pub(crate) trait Backend: Send {
     fn write_ring(&mut self, p: usize, v: &[f64]);
 }
 
-struct Shared(Mutex<Box<dyn Backend>>);
+struct Shared(Mutex<Box<dyn Backend>>, Vec<usize>);
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Box<dyn Backend>> {
@@ -129,6 +129,9 @@ impl DeviceStore for Shared {
     }
     fn write_ring(&self, pop: usize, v: &[f64]) {
         self.lock().write_ring(pop, v)
+    }
+    fn len(&self, pop: usize) -> usize {
+        self.1[pop]
     }
 }
 
@@ -251,21 +254,23 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
             continue;
         }
         if world.get::<Spikes>(e).is_some() {
-            let s = layout.sources.len();
-            layout.sources.push(SourceLayout { n: slot.size });
+            let (s, size) = (layout.sources.len(), slot.size);
+            layout.sources.push(SourceLayout { n: size });
             source_of.push((e, s));
             if sharded {
                 // (A shard's encoders go through the exchange's window like its populations.)
-                whole.push((e, s, slot.size));
-                enc_sources.push((e, s, slot.size));
+                whole.push((e, s, size));
                 continue;
             }
-            match slot.encoder.gaps().filter(|g| g.next.len() == slot.size && g.position.len() == slot.size && g.ln_q.len() == slot.size) {
+            let process = slot.encoder.gaps().filter(|g| g.next.len() == size && g.position.len() == size && g.ln_q.len() == size);
+            // (Only an encoder that takes its state back runs on the device: its checkpoints read it.)
+            let process = process.filter(|g| world.get_mut::<EncoderSlot>(e).is_some_and(|mut x| x.encoder.set_gap_state(&g.position, &g.next)));
+            match process {
                 Some(process) => {
                     layout.gaps.push(GapLayout { source: s, process });
                     gap_sources.push((e, s));
                 }
-                None => enc_sources.push((e, s, slot.size)),
+                None => enc_sources.push((e, s, size)),
             }
         }
     }
@@ -354,7 +359,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         backend.write_ring(p, ring);
     }
     let name = backend.name();
-    let shared = Arc::new(Shared(Mutex::new(backend)));
+    let shared = Arc::new(Shared(Mutex::new(backend), layout.pops.iter().map(|p| p.n).collect()));
     for (p, &e) in pops.iter().enumerate() {
         let dref = DeviceRef(shared.clone() as Arc<dyn DeviceStore>, p);
         world.get_mut::<NeuronState>(e).expect("checked above").store = StateStore::Device(dref.clone());
@@ -448,13 +453,7 @@ pub(crate) fn step_device(world: &mut World) {
             return;
         }
         for &(e, s, n) in &encoders {
-            words.clear();
-            words.resize(n.div_ceil(32), 0u32);
-            if let Some(sp) = world.get::<Spikes>(e) {
-                for &i in &sp.indices {
-                    words[i as usize / 32] |= 1 << (i % 32);
-                }
-            }
+            records::encode_words(world.get::<Spikes>(e).map_or(&[][..], |sp| &sp.indices), n, &mut words);
             result = result.and(b.set_spikes(s, step, &words));
         }
         for g in 0..gaps.len() {
@@ -534,13 +533,7 @@ pub(crate) fn propagate_shard(world: &mut World) {
         // (The counters of a push delivery start from zero for each step.)
         result = result.and(b.begin_step(step));
         for &(e, s, n) in &sh.whole {
-            words.clear();
-            words.resize(n.div_ceil(32), 0u32);
-            for (_, idx) in lists.iter().filter(|(x, _)| *x == e) {
-                for &i in idx {
-                    words[i as usize / 32] |= 1 << (i % 32);
-                }
-            }
+            records::encode_words(lists.iter().find(|(x, _)| *x == e).map_or(&[][..], |(_, idx)| idx), n, &mut words);
             result = result.and(b.set_spikes(s, step, &words));
         }
         for q in 0..projs {

@@ -37,6 +37,10 @@ pub(crate) fn sample_for(world: &mut World, monitors: &[(Entity, Entity, Vec<usi
 pub(super) fn take_samples(world: &mut World) {
     let net = world.resource::<DeviceNet>();
     let (shared, samplers) = (net.shared.clone(), net.samplers.clone());
+    // (Cleared first: after a failed copy no sample is written past a buffer's end.)
+    for s in &mut world.resource_mut::<DeviceNet>().samplers {
+        s.pending.clear();
+    }
     for (id, s) in samplers.iter().enumerate().filter(|(_, s)| !s.pending.is_empty()) {
         let got = shared.lock().take_samples(id, s.pending.len());
         let values = match got {
@@ -47,9 +51,6 @@ pub(super) fn take_samples(world: &mut World) {
         for (k, &next) in s.pending.iter().enumerate() {
             out.0.push((s.monitor, next, values[k * s.width..(k + 1) * s.width].to_vec()));
         }
-    }
-    for s in &mut world.resource_mut::<DeviceNet>().samplers {
-        s.pending.clear();
     }
 }
 
@@ -159,17 +160,19 @@ pub(super) fn decode_words(w: &[u32], first: u32) -> Vec<u32> {
 fn decode_steps(w: &[u32], nw: usize, steps: std::ops::Range<u64>, mut each: impl FnMut(u64, &[u32])) -> Vec<u32> {
     let mut idx = Vec::new();
     for (at, step) in steps.enumerate() {
-        idx.clear();
-        for (wi, &word) in w[at * nw..(at + 1) * nw].iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                idx.push((wi * 32) as u32 + bits.trailing_zeros());
-                bits &= bits - 1;
-            }
-        }
+        idx = decode_words(&w[at * nw..(at + 1) * nw], 0);
         each(step, &idx);
     }
     idx
+}
+
+/// Sets bit `i` of `words` (`n` bits, cleared first) for every `i` of `idx`.
+pub(super) fn encode_words(idx: &[u32], n: usize, words: &mut Vec<u32>) {
+    words.clear();
+    words.resize(n.div_ceil(32), 0);
+    for &i in idx {
+        words[i as usize / 32] |= 1 << (i % 32);
+    }
 }
 
 /// Brings the host up to date with the device after a run of steps: spikes copied, and
@@ -196,7 +199,9 @@ pub(crate) fn sync(world: &mut World) {
     for (g, &(e, _)) in gaps.iter().enumerate() {
         let got = shared.lock().read_gaps(g);
         match got {
-            Ok((position, next)) => world.get_mut::<EncoderSlot>(e).expect("an encoder").encoder.set_gap_state(&position, &next),
+            Ok((position, next)) => {
+                world.get_mut::<EncoderSlot>(e).expect("an encoder").encoder.set_gap_state(&position, &next);
+            }
             Err(err) => return world.resource_mut::<crate::engine::Faults>().0.push(format!("device engine: {err}")),
         }
     }
@@ -238,7 +243,8 @@ pub(super) fn continue_spike_record(world: &mut World) -> Result<(), String> {
     }
     // Encoders run on the device continue from the world's state of them.
     for (g, &(e, _)) in world.resource::<DeviceNet>().gaps.iter().enumerate() {
-        let process = world.get::<EncoderSlot>(e).and_then(|s| s.encoder.gaps()).ok_or("an encoder run on the device no longer describes its process")?;
+        let slot = world.get::<EncoderSlot>(e).ok_or("an encoder run on the device is gone")?;
+        let process = slot.encoder.gaps().filter(|p| p.next.len() == slot.size && p.position.len() == slot.size).ok_or_else(|| format!("encoder `{}` no longer describes its process for its {} outputs", slot.name, slot.size))?;
         shared.lock().write_gaps(g, &process.position, &process.next)?;
     }
     let totals = shared.lock().read_totals()?;
