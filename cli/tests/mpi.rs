@@ -38,6 +38,15 @@ fn data_files(dir: &Path) -> Vec<String> {
     v
 }
 
+/// `out` holds the data files of `one`, byte for byte.
+fn assert_same_files(one: &Path, out: &Path, what: &str) {
+    let files = data_files(one);
+    assert_eq!(data_files(out), files, "{what}: the same files");
+    for f in &files {
+        assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "{what}: {f} differs from one process's");
+    }
+}
+
 fn manifest(dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
 }
@@ -115,10 +124,7 @@ fn mpi_processes_on_the_device_engine_write_the_files_of_one_process() {
     let out = tmp.path().join("n2");
     let r = mpirun_n(&mpirun, "2").args([bin, "run", &path, "--mpi", "--engine", "device", "--quiet", "--set", set, "--out"]).arg(&out).output().unwrap();
     assert!(r.status.success(), "mpirun -n 2 --engine device: {}", String::from_utf8_lossy(&r.stderr));
-    assert_eq!(data_files(&out), files);
-    for f in &files {
-        assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "mpirun -n 2 --engine device: {f} differs from one process's");
-    }
+    assert_same_files(&one, &out, "mpirun -n 2 --engine device");
 }
 
 /// Processes times threads: `mpirun -n 2 ... --mpi --threads 2` (each process's shard
@@ -151,11 +157,7 @@ fn mpi_processes_with_threads_write_the_files_of_one_process() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(r.status.success(), "mpirun -n 2 --threads 2: {}\n{stdout}", String::from_utf8_lossy(&r.stderr));
-    let files = data_files(&one);
-    assert_eq!(data_files(&out), files);
-    for f in &files {
-        assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "mpirun -n 2 --threads 2: {f} differs from one process's");
-    }
+    assert_same_files(&one, &out, "mpirun -n 2 --threads 2");
     let m = manifest(&out);
     assert_eq!((m["shards"].as_u64(), m["threads"].as_u64()), (Some(2), Some(2)));
     assert!(m["populations"]["P"]["spikes"].as_u64().unwrap() > 1000, "{}", m["populations"]);
