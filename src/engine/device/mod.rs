@@ -406,7 +406,8 @@ pub(crate) fn step_device(world: &mut World) {
     let shared = net.shared.clone();
     let (pops, encoders, currents, projs) = (net.pops.clone(), net.encoders.clone(), net.currents.clone(), net.projs);
     let gaps = net.gaps.clone();
-    let samplers = net.samplers.clone();
+    // Each sampler's period and its next slot.
+    let samplers: Vec<(u64, usize)> = net.samplers.iter().map(|s| (s.every, s.pending.len())).collect();
     let (firsts, sizes, sharded) = (net.firsts.clone(), net.pop_sizes.clone(), net.shard.is_some());
     let mut words = Vec::new();
     let mut result = Ok(());
@@ -463,9 +464,9 @@ pub(crate) fn step_device(world: &mut World) {
             result = result.and(b.update(p, step));
         }
         // State monitors sample the updated state (as `record` does on the host).
-        for (id, s) in samplers.iter().enumerate() {
-            if (step + 1).is_multiple_of(s.every) {
-                result = result.and(b.sample(id, s.pending.len()));
+        for (id, &(every, slot)) in samplers.iter().enumerate() {
+            if (step + 1).is_multiple_of(every) {
+                result = result.and(b.sample(id, slot));
             }
         }
         for q in 0..projs {
