@@ -44,7 +44,7 @@ use crate::surrogate::Surrogate;
 pub type CpuTrain = Autodiff<Flex>;
 
 /// The training backend on a CUDA GPU (the `cuda` feature): burn's autodiff over
-/// burn-cuda. No fused layer there yet: every layer takes the per-step path.
+/// burn-cuda, with the fused layer as CubeCL kernels ([`crate::cube`]).
 #[cfg(feature = "cuda")]
 pub type CudaTrain = Autodiff<burn::backend::Cuda>;
 
@@ -88,8 +88,6 @@ pub trait SeqLif: Backend {
 
 impl SeqLif for burn::Dispatch {}
 impl SeqLif for Flex {}
-#[cfg(feature = "cuda")]
-impl SeqLif for CudaTrain {}
 
 impl SeqLif for CpuTrain {
     const FUSED: bool = true;

@@ -4,6 +4,8 @@
 
 pub mod checkpoint;
 pub mod config;
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+pub mod cube;
 pub mod data;
 pub mod functional;
 pub mod fused;
