@@ -4,11 +4,13 @@
 //! defaults: τ = 2, V_th = 1, hard reset to 0, decay_input), batch 16, T = 100, input spikes
 //! with p = 0.1, loss = output.sum(); forward and backward timed separately.
 //!
-//! Usage: `target/release/examples/anchor N [RUNS] [T] [cuda]` (RUNS defaults to 5, T to
-//! 100; 2 warm-ups first). Prints `RESULT {...}` with the medians (and min, max) in seconds.
-//! `cuda` (a build with `--features cuda`) runs the same on burn's CUDA backend under
-//! autodiff, the generic per-step path (no fused layer there yet): the GPU anchor's shape
-//! is `N 5 500 cuda` (`shared/bench/gpu/train_anchor_gpu.py`, T = 500).
+//! Usage: `target/release/examples/anchor N [RUNS] [T] [cuda|wgpu]` (RUNS defaults to 5, T
+//! to 100; 2 warm-ups first). Prints `RESULT {...}` with the medians (and min, max) in
+//! seconds. `cuda` (a build with `--features cuda`) runs the same on burn's CUDA backend
+//! under autodiff, layer by layer with the fused layer's CubeCL kernels (`src/cube/`): the
+//! GPU anchor's shape is `N 5 500 cuda` (`shared/bench/gpu/train_anchor_gpu.py`, T = 500).
+//! `wgpu` (`--features wgpu`) runs those kernels on burn-wgpu (on lavapipe, a check, not a
+//! speed).
 //!
 //! The network is a scenario (encoder → `fc` → `out`) read through the training plugin
 //! exactly as `spikeworld train` reads it, and run on burn's Flex CPU backend under autodiff
@@ -114,7 +116,9 @@ fn main() {
         None | Some("cpu") => bench::<CpuTrain>(n, runs, steps, &FlexDevice, "flex"),
         #[cfg(feature = "cuda")]
         Some("cuda") => bench::<spikeworld_train_surrogate::fused::CudaTrain>(n, runs, steps, &Default::default(), "cuda"),
-        Some(other) => panic!("unknown device {other}: cpu, or cuda in a build with --features cuda"),
+        #[cfg(feature = "wgpu")]
+        Some("wgpu") => bench::<spikeworld_train_surrogate::cube::CubeTrain<burn_wgpu::WgpuRuntime, i32, u32>>(n, runs, steps, &Default::default(), "wgpu"),
+        Some(other) => panic!("unknown device {other}: cpu, cuda in a build with --features cuda, wgpu with --features wgpu"),
     }
 }
 

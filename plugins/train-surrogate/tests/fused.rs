@@ -4,11 +4,12 @@
 //! `detach_reset`, dropout masks, several surrogates, and losses on counts, first-spike
 //! times and (read from the fused op's charges) membrane potentials.
 
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_flex::FlexDevice;
 use spikeworld::util::rng::{Stream, purpose};
 use spikeworld_train_surrogate::config::Loss;
-use spikeworld_train_surrogate::fused::CpuTrain;
+use spikeworld_train_surrogate::fused::{CpuTrain, SeqLif};
 use spikeworld_train_surrogate::net::{EdgeOp, EdgeSpec, LayerSpec, Net, NetSpec, NeuronForm, Pass};
 use spikeworld_train_surrogate::surrogate::Surrogate;
 use spikeworld_train_surrogate::train::loss_of;
@@ -65,49 +66,93 @@ fn with_the_spike_matmul_too() {
     check(sizes, false);
 }
 
-fn check(sizes: [usize; 4], plif: bool) {
-    let device = FlexDevice;
+/// One run's recorded spikes (per layer, per step), output counts, and the gradients of
+/// every weight and (PLIF) every layer's w.
+type Outcome = (Vec<Vec<Vec<f32>>>, Vec<f32>, Vec<Vec<f32>>);
+
+/// The network of `spec(sizes, plif)` on backend `Bk`, fused or per step, with its loss's
+/// readout; `masked`: dropout on the first layer.
+#[allow(clippy::too_many_arguments, reason = "one case of the test's grid")]
+fn outcome<Bk: SeqLif + AutodiffBackend>(device: &Bk::Device, sizes: [usize; 4], plif: bool, sg: Surrogate, detach_reset: bool, loss: Loss, masked: bool, fused: bool) -> Outcome {
     let x = draws(T * B * sizes[0], 0, 0.0, 1.0);
-    let input = |t: usize| Tensor::<CpuTrain, 2>::from_data(TensorData::new(x[t * B * sizes[0]..(t + 1) * B * sizes[0]].iter().map(|&v| v as f32).collect::<Vec<_>>(), [B, sizes[0]]), &device);
+    let input = |t: usize| Tensor::<Bk, 2>::from_data(TensorData::new(x[t * B * sizes[0]..(t + 1) * B * sizes[0]].iter().map(|&v| v as f32).collect::<Vec<_>>(), [B, sizes[0]]), device);
     let mask: Vec<f32> = draws(B * sizes[1], 9, 0.0, 1.0).iter().map(|&u| if u < 0.3 { 0.0 } else { 1.0 / 0.7 }).collect();
     let labels = [0, 3, 5, 1, 2];
-    let host = |t: Tensor<CpuTrain, 2>| -> Vec<f32> { t.into_data().convert::<f32>().to_vec().unwrap() };
-    let mut checked = 0;
+    let host = |t: Tensor<Bk, 2>| -> Vec<f32> { t.into_data().convert::<f32>().to_vec().unwrap() };
+    let (net, params) = Net::<Bk>::new(spec(sizes, plif), device, DType::F32);
+    let m = Tensor::<Bk, 2>::from_data(TensorData::new(mask, [B, sizes[1]]), device);
+    let masks = if masked { vec![Some(m), None, None] } else { Vec::new() };
+    let pass = Pass { record: true, readout: loss.readout(), fused, ..Pass::new(T, sg, detach_reset) };
+    assert!(net.layered(&pass));
+    let out = net.run_masked(&params, input, &pass, &masks);
+    let spikes: Vec<Vec<Vec<f32>>> = out.spikes.iter().map(|l| l.iter().map(|s| host(s.clone())).collect()).collect();
+    let l = loss_of(loss, &out, &labels, T, 1.0, device);
+    let grads = l.backward();
+    let mut g: Vec<Vec<f32>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f32>().to_vec().unwrap()).collect();
+    assert_eq!(params.plif_w.len(), if plif { 2 } else { 0 });
+    g.extend(params.plif_w.iter().map(|p| p.val().grad(&grads).expect("a gradient of w").into_data().convert::<f32>().to_vec().unwrap()));
+    (spikes, host(out.count), g)
+}
+
+/// The grid of cases: surrogates × detach_reset × losses (with and without dropout).
+fn cases() -> Vec<(Surrogate, bool, Loss, bool)> {
+    let mut v = Vec::new();
     for sg in ["atan", "stbp", "triangle"] {
-        let sg = Surrogate::parse(sg, None).unwrap();
         for detach_reset in [false, true] {
             for (loss, masked) in [(Loss::MseRate, false), (Loss::CeFirstSpike, true), (Loss::CeRate, true), (Loss::MseMembrane, false), (Loss::CeMembrane, true)] {
-                let run = |fused: bool| {
-                    let (net, params) = Net::<CpuTrain>::new(spec(sizes, plif), &device, DType::F32);
-                    let m = Tensor::<CpuTrain, 2>::from_data(TensorData::new(mask.clone(), [B, sizes[1]]), &device);
-                    let masks = if masked { vec![Some(m), None, None] } else { Vec::new() };
-                    let pass = Pass { record: true, readout: loss.readout(), fused, ..Pass::new(T, sg, detach_reset) };
-                    assert!(net.layered(&pass));
-                    let out = net.run_masked(&params, input, &pass, &masks);
-                    let spikes: Vec<Vec<Vec<f32>>> = out.spikes.iter().map(|l| l.iter().map(|s| host(s.clone())).collect()).collect();
-                    let l = loss_of(loss, &out, &labels, T, 1.0, &device);
-                    let grads = l.backward();
-                    let mut g: Vec<Vec<f32>> = params.weights.iter().map(|p| p.val().grad(&grads).expect("a gradient").into_data().convert::<f32>().to_vec().unwrap()).collect();
-                    assert_eq!(params.plif_w.len(), if plif { 2 } else { 0 });
-                    g.extend(params.plif_w.iter().map(|p| p.val().grad(&grads).expect("a gradient of w").into_data().convert::<f32>().to_vec().unwrap()));
-                    (spikes, host(out.count), g)
-                };
-                let (s0, c0, g0) = run(false);
-                let (s1, c1, g1) = run(true);
-                assert_eq!(s1, s0, "{sg:?} detach {detach_reset} {loss:?}: spikes differ");
-                assert_eq!(c1, c0, "{sg:?} detach {detach_reset} {loss:?}: counts differ");
-                let active: usize = s0.iter().map(|l| l.iter().flatten().filter(|&&v| v == 1.0).count()).sum();
-                assert!(active > 100, "{active} spikes: the test needs activity");
-                let largest = g0.iter().flatten().fold(0.0f32, |a, &b| a.max(b.abs()));
-                assert!(largest > 1e-4, "{sg:?} {loss:?}: gradients vanish");
-                for (e, (a, b)) in g1.iter().zip(&g0).enumerate() {
-                    for (k, (x, y)) in a.iter().zip(b).enumerate() {
-                        assert!((x - y).abs() <= 2e-5 * largest, "{sg:?} detach {detach_reset} {loss:?}: edge {e} weight {k}: fused {x} vs per-step {y} (largest {largest})");
-                    }
-                }
-                checked += 1;
+                v.push((Surrogate::parse(sg, None).unwrap(), detach_reset, loss, masked));
             }
         }
     }
+    v
+}
+
+/// `b` (the reference) against `a`: the same spikes and counts bit for bit, gradients within
+/// `tol` of the largest.
+fn compare(a: &Outcome, b: &Outcome, tol: f32, what: &str) {
+    let ((s1, c1, g1), (s0, c0, g0)) = (a, b);
+    assert_eq!(s1, s0, "{what}: spikes differ");
+    assert_eq!(c1, c0, "{what}: counts differ");
+    let active: usize = s0.iter().map(|l| l.iter().flatten().filter(|&&v| v == 1.0).count()).sum();
+    assert!(active > 100, "{active} spikes: the test needs activity");
+    let largest = g0.iter().flatten().fold(0.0f32, |a, &b| a.max(b.abs()));
+    assert!(largest > 1e-4, "{what}: gradients vanish");
+    for (e, (a, b)) in g1.iter().zip(g0).enumerate() {
+        for (k, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= tol * largest, "{what}: edge {e} weight {k}: {x} vs reference {y} (largest {largest})");
+        }
+    }
+}
+
+fn check(sizes: [usize; 4], plif: bool) {
+    let device = FlexDevice;
+    let mut checked = 0;
+    for (sg, detach_reset, loss, masked) in cases() {
+        let per_step = outcome::<CpuTrain>(&device, sizes, plif, sg, detach_reset, loss, masked, false);
+        let fused = outcome::<CpuTrain>(&device, sizes, plif, sg, detach_reset, loss, masked, true);
+        compare(&fused, &per_step, 2e-5, &format!("{sg:?} detach {detach_reset} {loss:?}"));
+        checked += 1;
+    }
     assert_eq!(checked, 30);
+}
+
+/// The fused layer's CubeCL kernels (`src/cube/`) in whole networks, on burn-wgpu (Mesa's
+/// lavapipe where there is no GPU: `scripts/install-vulkan.sh`) against the CPU's fused
+/// path: the same spikes and counts, gradients to f32 rounding (σ in f32 on the GPU; matmuls
+/// sum in another order).
+#[cfg(feature = "wgpu")]
+#[test]
+fn the_cubecl_kernels_in_networks() {
+    type Gpu = spikeworld_train_surrogate::cube::CubeTrain<burn_wgpu::WgpuRuntime, i32, u32>;
+    let gpu = burn_wgpu::WgpuDevice::default();
+    let mut checked = 0;
+    for plif in [false, true] {
+        for (sg, detach_reset, loss, masked) in cases() {
+            let cpu = outcome::<CpuTrain>(&FlexDevice, SIZES, plif, sg, detach_reset, loss, masked, true);
+            let got = outcome::<Gpu>(&gpu, SIZES, plif, sg, detach_reset, loss, masked, true);
+            compare(&got, &cpu, 1e-4, &format!("plif {plif} {sg:?} detach {detach_reset} {loss:?}"));
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 60);
 }
