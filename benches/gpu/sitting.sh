@@ -11,7 +11,9 @@
 #   ckpt         save on the GPU and resume (on the GPU and on the cpu engine), cpu -> GPU
 #   ncu          Nsight Compute on one launch of each kernel of COBA 1,024,000 (push)
 #   time2        device engine loop times, no recording, --delivery auto, 2 runs each
-#   train        the training anchor (Linear+LIF, batch 16, T 500) on burn-cuda, n = 512, 4096
+#   train        the training anchor (Linear+LIF, batch 16, T 500) on burn-cuda with the fused
+#                layer's CubeCL kernels, n = 512, 4096, 16384, interleaved with SpikingJelly 2.0
+#                (cupy and torch backends) on the same GPU, two rounds
 #   unroll       the update kernels with 1, 2 and 4 neurons per thread (SPIKEWORLD_CUDA_UNROLL)
 #   inputs       Poisson encoders and state monitors on the device: every output file of
 #                lif_poisson, enc_poisson_p and delayed_recurrent byte-equal to the cpu engine's
@@ -114,7 +116,10 @@ for phase in "$@"; do
       for r in 1 2; do echo "TIME ${DELIVERY:-auto} $m $N $(dev scenarios/.norec_$m.toml --delivery ${DELIVERY:-auto} --out $W/t $(scale $N) | loop)"; done
     done ;;
   train)
-    for n in 512 4096; do timeout 150 .dev/anchor $n 5 500 cuda 2>&1 | grep -E 'RESULT|rror|panic' | head -3; done ;;
+    for r in 1 2; do for n in 512 4096 16384; do
+      timeout 150 .dev/anchor $n 5 500 cuda 2>&1 | grep -E 'RESULT|rror|panic' | head -3
+      timeout 200 bash $GPU/run_anchors.sh train $n --no-snntorch 2>&1 | grep -E 'RESULT|FAIL|rror' | head -4
+    done; done ;;
   esac
 done
 echo "== done at $(( $(date +%s) - T0 ))s"
