@@ -70,8 +70,11 @@ pub struct LayerConsts {
 
 /// Backends that can run a layer over all steps as one operation.
 pub trait SeqLif: Backend {
-    /// Whether [`SeqLif::lif_seq`] is implemented.
+    /// Whether [`SeqLif::lif_seq`] is implemented (for f32).
     const FUSED: bool = false;
+    /// The most values (T·B·N) a layer may have for [`SeqLif::lif_seq`]; larger layers
+    /// take the per-step path.
+    const FUSED_MAX: usize = usize::MAX;
     /// The spikes `[T·B, N]` of a layer for its inputs `x` (`[T·B, N]`, step-major), or
     /// `None` where the backend (or the float type) has no fused form. `k` (`[1]`): a PLIF
     /// layer's 1/τ = sigmoid(w), a tensor the gradient flows back into (then `c.lif`'s τ

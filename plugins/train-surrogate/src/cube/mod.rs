@@ -9,12 +9,18 @@
 //! last to first with ε in a register; a PLIF layer's ∂L/∂k is each thread's f32 sum over
 //! its steps, then burn's sum over the neurons.
 //!
-//! The arithmetic is the CPU form's, operation for operation, but the GPU's compiler may
-//! contract `a·b + c` into one rounding (CUDA does by default): the PLIF charge
-//! `v + (x − (v − v_r))·k` can then differ in the last bit, the IF and LIF charges cannot
-//! (no product to contract, and the resets multiply by S ∈ {0, 1}, which is exact). σ is
-//! computed in f32 (the CPU form computes it in f64 and rounds), so gradients agree to
-//! f32 rounding, not bit for bit.
+//! The arithmetic is the CPU form's, operation for operation, with two provisos. A GPU
+//! compiler may contract `a·b + c` into one rounding (CUDA does by default): the PLIF
+//! charge `v + (x − (v − v_r))·k` can then differ in the last bit, and a spike at a charge
+//! within that bit of θ flip. The IF and LIF charges have no product to contract (the
+//! resets multiply by S ∈ {0, 1}, which is exact), so their spikes are the CPU's wherever
+//! f32 division is correctly rounded (CUDA's default, and lavapipe; Vulkan on other
+//! hardware may be off by 2.5 ulp). σ is computed in f32 (the CPU form computes it in f64
+//! and rounds), and ∂L/∂k is summed in f32 (in f64 on the CPU), so gradients agree to f32
+//! rounding, not bit for bit.
+//!
+//! Outputs are allocated row-major (`empty_device_contiguous_dtype`; burn's default
+//! allocation pads rows on CUDA), inputs made row-major by `into_contiguous`.
 
 mod kernel;
 
@@ -25,7 +31,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::{DType, Shape, Tensor, TensorPrimitive};
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, IntElement};
 use cubecl::prelude::*;
@@ -40,10 +46,10 @@ pub type CubeTrain<R, I, BT> = Autodiff<CubeBackend<R, f32, I, BT>>;
 
 impl<R: CubeRuntime, I: IntElement, BT: BoolElement> SeqLif for CubeTrain<R, I, BT> {
     const FUSED: bool = true;
+    /// The kernels index in u32 (`m` and `t·m + i`).
+    const FUSED_MAX: usize = u32::MAX as usize;
     fn lif_seq(x: Tensor<Self, 2>, steps: usize, c: &LayerConsts, k: Option<Tensor<Self, 1>>) -> Option<Tensor<Self, 2>> {
-        let m = x.shape().num_elements() / steps.max(1);
-        // The kernels index in u32 (`m` and `t·m + i`).
-        if x.dtype() != DType::F32 || k.as_ref().is_some_and(|k| k.dtype() != DType::F32) || steps * m > u32::MAX as usize {
+        if x.dtype() != DType::F32 || k.as_ref().is_some_and(|k| k.dtype() != DType::F32) || x.shape().num_elements() > Self::FUSED_MAX {
             return None;
         }
         Some(fused(x, k, steps, *c))
@@ -87,8 +93,12 @@ fn consts<R: CubeRuntime>(c: &LayerConsts) -> ConstsLaunch<R> {
     ConstsLaunch::new(tau, c.v_reset.unwrap_or(0.0) as f32, c.v_th as f32, c.v0 as f32, p[0], p[1], p[2])
 }
 
+/// A new row-major tensor: the kernels index it as one flat array. (`empty_device_dtype`
+/// asks for the runtime's optimized layout, which on CUDA pads each row to an alignment.)
 fn empty<R: CubeRuntime>(like: &CubeTensor<R>, shape: Shape) -> CubeTensor<R> {
-    empty_device_dtype(like.client.clone(), like.device.clone(), shape, DType::F32)
+    let t = empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, DType::F32);
+    assert!(t.is_contiguous(), "a contiguous buffer for the fused layer");
+    t
 }
 
 /// Threads for `m` neurons.
