@@ -4,6 +4,7 @@
 # on the CPU. With them the CubeCL kernels of the fused layer (`train-surrogate/src/cube/`)
 # run in CI on a machine without a GPU. Run as root or with sudo.
 set -euo pipefail
+. "$(dirname "$0")/apt-install.sh"
 need=()
 compgen -G "/usr/lib/*/libvulkan.so.1" > /dev/null || need+=(libvulkan1)
 compgen -G "/usr/share/vulkan/icd.d/lvp_icd*.json" > /dev/null || need+=(mesa-vulkan-drivers)
@@ -11,9 +12,5 @@ if [ ${#need[@]} -eq 0 ]; then
   echo "install-vulkan: the Vulkan loader and lavapipe are installed"
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
-echo "install-vulkan: installing ${need[*]}"
-$SUDO apt-get update -q > /dev/null || echo "install-vulkan: apt-get update failed; trying the cached package lists"
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${need[@]}" > /dev/null
+apt_install install-vulkan "${need[@]}"
 echo "install-vulkan: done"
