@@ -14,6 +14,9 @@
 #   train        the training anchor (Linear+LIF, batch 16, T 500) on burn-cuda with the fused
 #                layer's CubeCL kernels, n = 512, 4096, 16384, interleaved with SpikingJelly 2.0
 #                (cupy and torch backends) on the same GPU, two rounds
+#   cubetest     the training plugin's CubeCL kernels on CUDA against the CPU form (tests/cube.rs,
+#                binary at .dev/cube: `cargo test --release -p spikeworld-train-surrogate --features cuda
+#                --test cube --no-run --target-dir /work/target-cuda`, the path it prints, stripped)
 #   unroll       the update kernels with 1, 2 and 4 neurons per thread (SPIKEWORLD_CUDA_UNROLL)
 #   inputs       Poisson encoders and state monitors on the device: every output file of
 #                lif_poisson, enc_poisson_p and delayed_recurrent byte-equal to the cpu engine's
@@ -115,6 +118,7 @@ for phase in "$@"; do
     for mN in coba:4000 coba:64000 coba:256000 coba:1024000 cuba:4000 cuba:64000 cuba:256000 cuba:1024000; do m=${mN%:*}; N=${mN#*:}
       for r in 1 2; do echo "TIME ${DELIVERY:-auto} $m $N $(dev scenarios/.norec_$m.toml --delivery ${DELIVERY:-auto} --out $W/t $(scale $N) | loop)"; done
     done ;;
+  cubetest) timeout 300 .dev/cube --ignored --nocapture 2>&1 | grep -E 'cases|test result|panicked|rror' | head -6 ;;
   train)
     for r in 1 2; do for n in 512 4096 16384; do
       timeout 150 .dev/anchor $n 5 500 cuda 2>&1 | grep -E 'RESULT|rror|panic' | head -3

@@ -6,17 +6,14 @@
 //! `detach_reset`, spikes or charges out, and every surrogate: the same spikes bit for bit,
 //! the same charges, and ∂L/∂X (and a PLIF layer's ∂L/∂k) to f32 rounding (the kernel
 //! computes σ in f32, the CPU form in f64).
-#![cfg(feature = "wgpu")]
+#![cfg(any(feature = "wgpu", feature = "cuda"))]
 
-use burn_wgpu::{WgpuDevice, WgpuRuntime};
 use burn::tensor::{Tensor, TensorData};
 use burn_flex::FlexDevice;
 use spikeworld::util::rng::{Stream, purpose};
-use spikeworld_train_surrogate::cube::CubeTrain;
 use spikeworld_train_surrogate::fused::{CpuTrain, LayerConsts, SeqLif};
 use spikeworld_train_surrogate::surrogate::Surrogate;
 
-type Gpu = CubeTrain<WgpuRuntime, i32, u32>;
 
 const T: usize = 17;
 const B: usize = 3;
@@ -58,9 +55,24 @@ fn surrogates() -> Vec<Surrogate> {
     Surrogate::NAMES.iter().map(|n| Surrogate::parse(n, None).unwrap()).chain([Surrogate::parse("sigmoid", Some(2.5)).unwrap(), Surrogate::parse("stca", Some(0.3)).unwrap()]).collect()
 }
 
+/// On burn-wgpu (lavapipe in CI).
+#[cfg(feature = "wgpu")]
 #[test]
 fn the_kernels_give_the_cpu_forms_spikes_and_gradients() {
-    let gpu = WgpuDevice::default();
+    compare::<spikeworld_train_surrogate::cube::CubeTrain<burn_wgpu::WgpuRuntime, i32, u32>>(&Default::default());
+}
+
+/// On burn-cuda: needs a CUDA device (`--features cuda`; ignored unless asked for, as
+/// `cargo test --features cuda --test cube -- --ignored`, or the built test binary with
+/// `--ignored` on the GPU host: `benches/gpu/sitting.sh cubetest`).
+#[cfg(feature = "cuda")]
+#[test]
+#[ignore = "needs a CUDA device"]
+fn on_cuda_too() {
+    compare::<spikeworld_train_surrogate::fused::CudaTrain>(&Default::default());
+}
+
+fn compare<Gpu: SeqLif + burn::tensor::backend::AutodiffBackend>(gpu: &Gpu::Device) {
     let cpu = FlexDevice;
     let x = draws(T * B * N, 1, -0.4, 0.9);
     let g = draws(T * B * N, 2, -1.0, 1.0);
@@ -75,7 +87,7 @@ fn the_kernels_give_the_cpu_forms_spikes_and_gradients() {
                 let out_charges = s_i % 3 == 2;
                 let c = LayerConsts { lif, v_th: 0.5, v_reset, v0: v_reset.unwrap_or(0.05), surrogate, detach_reset, out_charges };
                 let want = run::<CpuTrain>(&cpu, &x, &g, plif, &c);
-                let got = run::<Gpu>(&gpu, &x, &g, plif, &c);
+                let got = run::<Gpu>(gpu, &x, &g, plif, &c);
                 let what = format!("{c:?}, k {plif:?}");
                 if out_charges {
                     let e = rel_err(&got.out, &want.out);
