@@ -123,8 +123,9 @@ struct Consts {
     hard: bool,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Form {
+/// A layer's charge equation (the CubeCL kernels are compiled per form too).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Form {
     If,
     LifDecayInput,
     Lif,
@@ -132,16 +133,23 @@ enum Form {
     Plif,
 }
 
+impl Form {
+    /// The form of a layer with constants `c`; `plif`: its 1/τ is an input of the op.
+    pub(crate) fn of(c: &LayerConsts, plif: bool) -> Form {
+        match (c.lif, plif) {
+            (None, _) => Form::If,
+            (Some((_, true)), false) => Form::LifDecayInput,
+            (Some((_, false)), false) => Form::Lif,
+            (Some((_, true)), true) => Form::PlifDecayInput,
+            (Some((_, false)), true) => Form::Plif,
+        }
+    }
+}
+
 impl Consts {
     /// `k`: a PLIF layer's 1/τ (then `c.lif` gives only decay_input).
     fn of(c: &LayerConsts, k: Option<f32>) -> Consts {
-        let form = match (c.lif, k) {
-            (None, _) => Form::If,
-            (Some((_, true)), None) => Form::LifDecayInput,
-            (Some((_, false)), None) => Form::Lif,
-            (Some((_, true)), Some(_)) => Form::PlifDecayInput,
-            (Some((_, false)), Some(_)) => Form::Plif,
-        };
+        let form = Form::of(c, k.is_some());
         Consts { form, tau: c.lif.map_or(1.0, |l| l.0 as f32), k: k.unwrap_or(0.0), vr: c.v_reset.unwrap_or(0.0) as f32, v_th: c.v_th as f32, hard: c.v_reset.is_some() }
     }
 

@@ -5,7 +5,7 @@
 //! Same timing as the per-step path (a spike of step t acts in step t + 1), same f32
 //! operations per neuron, so the same spikes (`tests/fused.rs`).
 
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 use burn::tensor::activation::sigmoid;
 
 use crate::fused::{LayerConsts, SeqLif};
@@ -28,6 +28,17 @@ impl<B: SeqLif> Net<B> {
         let spec = &self.spec;
         !pass.smooth
             && spec.edges.iter().all(|e| e.filter.is_none() && e.from.is_none_or(|l| l < e.to))
+    }
+
+    /// Whether [`Net::run_masked`] runs layer by layer with fused layers: the backend has
+    /// the fused op, the pass allows it, the network is [`Net::layered`], in f32, and its
+    /// largest layer over all steps is within the op's [`SeqLif::FUSED_MAX`] values.
+    pub(crate) fn fused_layers(&self, pass: &Pass, input: &impl Fn(usize) -> Tensor<B, 2>) -> bool {
+        if !(B::FUSED && pass.fused && self.dtype == DType::F32 && self.layered(pass)) {
+            return false;
+        }
+        let largest = self.spec.layers.iter().map(|l| l.size).max().unwrap_or(0);
+        pass.steps * input(0).dims()[0] * largest <= B::FUSED_MAX
     }
 
     /// [`Net::run_masked`] layer by layer (see the module).

@@ -394,12 +394,8 @@ impl<B: SeqLif> Net<B> {
     /// [`Net::run`] with time-shared dropout: `masks[l]` (`[batch, size]`, 0 or 1/(1 − p))
     /// multiplies layer `l`'s spikes wherever they are delivered, in every step.
     pub fn run_masked(&self, p: &Params<B>, input: impl Fn(usize) -> Tensor<B, 2>, pass: &Pass, masks: &[Option<Tensor<B, 2>>]) -> Output<B> {
-        if B::FUSED && pass.fused && self.dtype == DType::F32 && self.layered(pass) {
-            // The largest layer over all steps, in values (the fused op's limit).
-            let values = pass.steps * input(0).dims()[0] * self.spec.layers.iter().map(|l| l.size).max().unwrap_or(0);
-            if values <= B::FUSED_MAX {
-                return self.run_layers(p, input, pass, masks);
-            }
+        if self.fused_layers(pass, &input) {
+            return self.run_layers(p, input, pass, masks);
         }
         let (steps, sg, detach_reset) = (pass.steps, pass.surrogate, pass.detach_reset);
         let spec = &self.spec;

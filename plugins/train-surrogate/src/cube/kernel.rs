@@ -5,15 +5,7 @@
 
 use cubecl::prelude::*;
 
-/// The charge equation (a kernel is compiled per form).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Form {
-    If,
-    LifDecayInput,
-    Lif,
-    PlifDecayInput,
-    Plif,
-}
+use crate::fused::Form;
 
 /// The surrogate's derivative `g'(u)` (a kernel is compiled per kind); its constants
 /// `p0, p1, p2` come with the launch ([`super::surrogate_consts`]).

@@ -37,9 +37,9 @@ use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, IntElement};
 use cubecl::prelude::*;
 use cubecl::calculate_cube_count_elemwise;
 
-use crate::fused::{LayerConsts, SeqLif};
+use crate::fused::{Form, LayerConsts, SeqLif};
 use crate::surrogate::Surrogate;
-use kernel::{ConstsLaunch, Form, Grad};
+use kernel::{ConstsLaunch, Grad};
 
 /// A CubeCL backend in f32 under burn's autodiff.
 pub type CubeTrain<R, I, BT> = Autodiff<CubeBackend<R, f32, I, BT>>;
@@ -75,16 +75,6 @@ fn surrogate_consts(s: &Surrogate) -> (Grad, [f32; 3]) {
         Surrogate::Stca { alpha } => (Grad::Stca, [alpha, 0.0, 0.0]),
     };
     (g, p.map(|v| v as f32))
-}
-
-fn form(c: &LayerConsts, plif: bool) -> Form {
-    match (c.lif, plif) {
-        (None, _) => Form::If,
-        (Some((_, true)), false) => Form::LifDecayInput,
-        (Some((_, false)), false) => Form::Lif,
-        (Some((_, true)), true) => Form::PlifDecayInput,
-        (Some((_, false)), true) => Form::Plif,
-    }
 }
 
 fn consts<R: CubeRuntime>(c: &LayerConsts) -> ConstsLaunch<R> {
@@ -127,7 +117,7 @@ fn forward<R: CubeRuntime>(x: &CubeTensor<R>, k: Option<&CubeTensor<R>>, steps: 
         m as u32,
         steps as u32,
         consts::<R>(c),
-        form(c, plif),
+        Form::of(c, plif),
         c.v_reset.is_some(),
     );
     (s, h)
@@ -156,7 +146,7 @@ fn backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(ds: CubeTensor<R>, h
         m as u32,
         steps as u32,
         consts::<R>(c),
-        form(c, xk.is_some()),
+        Form::of(c, xk.is_some()),
         c.v_reset.is_some(),
         c.detach_reset,
         c.out_charges,
