@@ -16,7 +16,10 @@
 #                (cupy and torch backends) on the same GPU, two rounds
 #   cubetest     the training plugin's CubeCL kernels on CUDA against the CPU form (tests/cube.rs,
 #                binary at .dev/cube: `cargo test --release -p spikeworld-train-surrogate --features cuda
-#                --test cube --no-run --target-dir /work/target-cuda`, the path it prints, stripped)
+#                --test cube --no-run --target-dir /work/target-cuda`, the path it prints, stripped),
+#                then `train --device cuda` against the CPU (tests/train_device.rs, binary at
+#                .dev/train_device, built the same way with `--test train_device`; it reads
+#                scenarios/train_digits.toml under SPIKEWORLD_ROOT, set to the tree here)
 #   unroll       the update kernels with 1, 2 and 4 neurons per thread (SPIKEWORLD_CUDA_UNROLL)
 #   inputs       Poisson encoders and state monitors on the device: every output file of
 #                lif_poisson, enc_poisson_p and delayed_recurrent byte-equal to the cpu engine's
@@ -118,7 +121,8 @@ for phase in "$@"; do
     for mN in coba:4000 coba:64000 coba:256000 coba:1024000 cuba:4000 cuba:64000 cuba:256000 cuba:1024000; do m=${mN%:*}; N=${mN#*:}
       for r in 1 2; do echo "TIME ${DELIVERY:-auto} $m $N $(dev scenarios/.norec_$m.toml --delivery ${DELIVERY:-auto} --out $W/t $(scale $N) | loop)"; done
     done ;;
-  cubetest) timeout 300 .dev/cube --ignored --nocapture 2>&1 | grep -E 'cases|test result|panicked|rror' | head -6 ;;
+  cubetest) timeout 300 .dev/cube --ignored --nocapture 2>&1 | grep -E 'cases|test result|panicked|rror' | head -6
+    [ -x .dev/train_device ] && SPIKEWORLD_ROOT=$PWD timeout 200 .dev/train_device --ignored --nocapture --test-threads 1 2>&1 | grep -E 'epoch|weights|test result|panicked|rror' | head -12 ;;
   train)
     for r in 1 2; do for n in 512 4096 16384; do
       timeout 150 .dev/anchor $n 5 500 cuda 2>&1 | grep -E 'RESULT|rror|panic' | head -3

@@ -96,6 +96,13 @@ enum DeviceArg {
     Cuda,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TrainDeviceArg {
+    Flex,
+    Cuda,
+    Wgpu,
+}
+
 #[derive(clap::Args, Debug, Clone)]
 struct ExecArgs {
     /// Worker threads of the cpu engine (results do not depend on it). A network with a
@@ -214,6 +221,11 @@ enum Cmd {
         /// after every epoch): the weights come out bit for bit as without the stop.
         #[arg(long, value_name = "FILE")]
         resume: Option<PathBuf>,
+        /// Where the network trains: `flex` (the CPU), `cuda` (a build with `--features
+        /// cuda`) or `wgpu` (`--features wgpu`: Vulkan, Metal or DirectX). On a GPU the
+        /// layers over all time steps run as CubeCL kernels.
+        #[arg(long, value_enum, default_value = "flex")]
+        device: TrainDeviceArg,
     },
     /// Check a scenario without running it.
     Validate {
@@ -261,11 +273,16 @@ fn run(cli: Cli) -> Result<i32> {
             print!("{}", info_text(&b));
             Ok(0)
         }
-        Cmd::Train { scenario, out, seed, set, quiet, resume } => {
+        Cmd::Train { scenario, out, seed, set, quiet, resume, device } => {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
             let sim = b.build(sc, &RunOptions::default())?;
-            train::run_train(&sim, &out, quiet, resume)
+            let device = match device {
+                TrainDeviceArg::Flex => train::TrainDevice::Flex,
+                TrainDeviceArg::Cuda => train::TrainDevice::Cuda,
+                TrainDeviceArg::Wgpu => train::TrainDevice::Wgpu,
+            };
+            train::run_train(&sim, &out, quiet, resume, device)
         }
         Cmd::Validate { scenario, set } => {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None, max_memory })?;

@@ -10,10 +10,45 @@ use spikeworld::prelude::*;
 use spikeworld::{Error, Result};
 use spikeworld_event_driven::world::learn::{TempotronTask, train_tempotron, write_tempotron_outputs};
 use spikeworld_train_surrogate::config::TrainConfig;
-use spikeworld_train_surrogate::train::{Progress, TrainOptions, train, write_outputs};
+use spikeworld_train_surrogate::fused::TrainBackend;
+use spikeworld_train_surrogate::train::{EpochStats, Progress, TrainOptions, train_on, write_outputs};
 
-/// Trains `sim`'s network into `out`; prints one line per epoch unless `quiet`.
-pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::PathBuf>) -> Result<i32> {
+/// Where `[train]` runs (`--device`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrainDevice {
+    /// burn's flex backend on the CPU.
+    Flex,
+    /// burn-cuda, GPU 0 (a build with `--features cuda`).
+    Cuda,
+    /// burn-wgpu's default device (a build with `--features wgpu`).
+    Wgpu,
+}
+
+impl TrainDevice {
+    fn name(self) -> &'static str {
+        match self {
+            TrainDevice::Flex => "flex",
+            TrainDevice::Cuda => "cuda",
+            TrainDevice::Wgpu => "wgpu",
+        }
+    }
+
+    /// Whether this build has the device's backend (its Cargo feature).
+    fn built(self) -> bool {
+        match self {
+            TrainDevice::Flex => true,
+            TrainDevice::Cuda => cfg!(feature = "cuda"),
+            TrainDevice::Wgpu => cfg!(feature = "wgpu"),
+        }
+    }
+
+    fn not_built(self) -> Error {
+        Error::Input(format!("--device {0}: this build has no {0} backend: rebuild with `--features {0}`", self.name()))
+    }
+}
+
+/// Trains `sim`'s network into `out` on `device`; prints one line per epoch unless `quiet`.
+pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::PathBuf>, device: TrainDevice) -> Result<i32> {
     let t0 = Instant::now();
     let checkpoints = out.join("checkpoints");
     let tempotron = sim.world.get_resource::<TempotronTask>().cloned();
@@ -26,6 +61,12 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
     }
     if tempotron.is_some() && cfg.is_some() {
         return Err(Error::Input(format!("{}: both [train] and [tempotron]: one learner per scenario", sim.scenario.path.display())));
+    }
+    if tempotron.is_some() && device != TrainDevice::Flex {
+        return Err(Error::Input(format!("{}: --device {}: the tempotron (event-driven) trains on the CPU only", sim.scenario.path.display(), device.name())));
+    }
+    if !device.built() {
+        return Err(device.not_built());
     }
     std::fs::create_dir_all(&checkpoints).map_err(|e| Error::Input(format!("--out {}: cannot create `{}`: {e}", out.display(), checkpoints.display())))?;
     let fingerprint = sim.scenario.fingerprint();
@@ -91,7 +132,7 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
         ProgressStyle::with_template("{bar:30} epoch {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let (spec, params, stats) = train(sim, &cfg, &opts, |p| match p {
+    let report = |p: Progress| match p {
         Progress::Batch(e, b, n, loss) => bar.set_message(format!("batch {b}/{n} loss {loss:.4} (epoch {e})")),
         Progress::Epoch(s) => {
             bar.inc(1);
@@ -105,16 +146,25 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
                 s.samples_per_s
             ));
         }
-    })
-    .map_err(Error::Input)?;
-    bar.finish_and_clear();
+    };
     std::fs::create_dir_all(out).map_err(|e| {
         Error::Input(format!(
             "--out {}: cannot create the directory: {e}",
             out.display()
         ))
     })?;
-    let files = write_outputs(out, &spec, &params, &stats, &cfg).map_err(Error::Runtime)?;
+    let (files, stats) = match device {
+        TrainDevice::Flex => fit::<spikeworld_train_surrogate::fused::CpuTrain>(sim, &cfg, &opts, &Default::default(), report, out, device)?,
+        #[cfg(feature = "cuda")]
+        TrainDevice::Cuda => fit::<spikeworld_train_surrogate::fused::CudaTrain>(sim, &cfg, &opts, &Default::default(), report, out, device)?,
+        #[cfg(feature = "wgpu")]
+        TrainDevice::Wgpu => fit::<spikeworld_train_surrogate::cube::WgpuTrain>(sim, &cfg, &opts, &Default::default(), report, out, device)?,
+        #[cfg(not(feature = "cuda"))]
+        TrainDevice::Cuda => return Err(device.not_built()),
+        #[cfg(not(feature = "wgpu"))]
+        TrainDevice::Wgpu => return Err(device.not_built()),
+    };
+    bar.finish_and_clear();
     if !quiet {
         let last = stats.last().expect("at least one epoch");
         println!(
@@ -131,4 +181,11 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
         );
     }
     Ok(0)
+}
+
+/// Trains on backend `B` and writes the outputs; returns their paths and the curve.
+fn fit<B: TrainBackend>(sim: &Sim, cfg: &TrainConfig, opts: &TrainOptions, device: &B::Device, report: impl FnMut(Progress), out: &Path, which: TrainDevice) -> Result<(Vec<std::path::PathBuf>, Vec<EpochStats>)> {
+    let (spec, params, stats) = train_on::<B>(sim, cfg, opts, device, report).map_err(Error::Input)?;
+    let files = write_outputs(out, &spec, &params, &stats, cfg, which.name()).map_err(Error::Runtime)?;
+    Ok((files, stats))
 }

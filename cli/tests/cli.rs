@@ -63,6 +63,32 @@ fn validate_info_and_exit_codes() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
+/// `train` writes the trained weights, the curve, `train.json` (naming the device) and a
+/// checkpoint per epoch; a device this build lacks is refused with the feature to build.
+#[test]
+fn train_writes_its_outputs_and_refuses_a_device_this_build_lacks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("t");
+    let r = bin().args(["train", &scenario("train_digits.toml"), "--quiet", "--set", "train.epochs=2", "--out"]).arg(&out).output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    for f in ["weights/fc1.npy", "weights/fc2.npy", "curve.csv", "curve.svg", "train.json", "checkpoints/epoch_0002.swtr"] {
+        assert!(out.join(f).exists(), "`{f}` was not written");
+    }
+    let j: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("train.json")).unwrap()).unwrap();
+    assert_eq!(j["device"], "flex");
+    assert_eq!(j["epochs"], 2);
+    for (device, built) in [("cuda", cfg!(feature = "cuda")), ("wgpu", cfg!(feature = "wgpu"))] {
+        if built {
+            continue;
+        }
+        let r = bin().args(["train", &scenario("train_digits.toml"), "--quiet", "--device", device, "--out"]).arg(tmp.path().join(device)).output().unwrap();
+        assert_eq!(r.status.code(), Some(2), "--device {device}");
+        let e = String::from_utf8_lossy(&r.stderr);
+        assert!(e.contains(&format!("--features {device}")), "{e}");
+        assert!(!tmp.path().join(device).exists(), "nothing is written for a refused device");
+    }
+}
+
 /// `--shards K` writes the files one world writes, byte for byte (the manifest differs only
 /// in timings, `shards` and the bytes of row pointers); a checkpoint written by 2 shards
 /// resumes with 3 to the same files.

@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
+use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use burn_flex::FlexDevice;
 
-use crate::fused::CpuTrain;
 use spikeworld::util::npy::{NpyArray, read_npy_f64};
 use spikeworld::util::rng::{Stream, purpose};
 
@@ -131,13 +130,13 @@ pub fn read_array(path: &Path) -> Result<NpyArray, String> {
 
 /// The input of step `t` for samples `idx` (f32; the network casts it to its float type): the same currents every step (direct) or spikes
 /// drawn with probability x (bernoulli; stream (seed, sample, TRAIN, step), one draw per input).
-pub fn input_at(
+pub fn input_at<B: Backend>(
     data: &Dataset,
     idx: &[usize],
     cfg: &TrainConfig,
     t: usize,
-    device: &FlexDevice,
-) -> Tensor<CpuTrain, 2> {
+    device: &B::Device,
+) -> Tensor<B, 2> {
     let w = data.width;
     let mut v = Vec::with_capacity(idx.len() * w);
     for &i in idx {

@@ -33,7 +33,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
@@ -68,6 +68,12 @@ pub struct LayerConsts {
     pub out_charges: bool,
 }
 
+/// A backend `spikeworld train` runs on: autodiff over a backend with [`SeqLif`] ([`CpuTrain`]
+/// on the CPU, [`CudaTrain`] and `cube::CubeTrain` on a GPU).
+pub trait TrainBackend: SeqLif + AutodiffBackend {}
+
+impl<B: SeqLif + AutodiffBackend> TrainBackend for B {}
+
 /// Backends that can run a layer over all steps as one operation.
 pub trait SeqLif: Backend {
     /// Whether [`SeqLif::lif_seq`] is implemented (for f32).
@@ -75,6 +81,11 @@ pub trait SeqLif: Backend {
     /// The most values (T·B·N) a layer may have for [`SeqLif::lif_seq`]; larger layers
     /// take the per-step path.
     const FUSED_MAX: usize = usize::MAX;
+    /// Whether a pipeline (`train.partitions`, `train.micro_batches`: threads handing
+    /// tensors to each other) may run on this backend: the CPU's only. On burn-wgpu, two
+    /// partitions trained other weights than one when other GPU work ran in the same
+    /// process (tests/train_device.rs), so a GPU refuses it rather than lose determinism.
+    const PIPELINE: bool = false;
     /// The spikes `[T·B, N]` of a layer for its inputs `x` (`[T·B, N]`, step-major), or
     /// `None` where the backend (or the float type) has no fused form. `k` (`[1]`): a PLIF
     /// layer's 1/τ = sigmoid(w), a tensor the gradient flows back into (then `c.lif`'s τ
@@ -94,6 +105,7 @@ impl SeqLif for Flex {}
 
 impl SeqLif for CpuTrain {
     const FUSED: bool = true;
+    const PIPELINE: bool = true;
     fn lif_seq(x: Tensor<Self, 2>, steps: usize, c: &LayerConsts, k: Option<Tensor<Self, 1>>) -> Option<Tensor<Self, 2>> {
         if x.dtype() != DType::F32 || k.as_ref().is_some_and(|k| k.dtype() != DType::F32) {
             return None;

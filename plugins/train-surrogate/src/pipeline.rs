@@ -25,13 +25,12 @@ use std::ops::Range;
 use burn::module::Param;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::Tensor;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
-use crate::fused::CpuTrain;
+use crate::fused::TrainBackend;
 use crate::layered::LayerRun;
 use crate::net::{Net, NetSpec, Output, Params, Pass};
 
-type Inner = <CpuTrain as AutodiffBackend>::InnerBackend;
 
 /// How a network is split: each partition's layers, and the micro-batches of a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,31 +69,35 @@ impl Pipeline {
 
 /// What a partition hands on: the micro-batch's input of all steps and the spikes of
 /// every layer before the next partition (inner tensors: the next partition's leaves).
-struct Forward {
-    x_all: Tensor<Inner, 2>,
-    spikes: Vec<Option<Tensor<Inner, 2>>>,
+struct Forward<B: AutodiffBackend> {
+    x_all: Tensor<B::InnerBackend, 2>,
+    spikes: Vec<Option<Tensor<B::InnerBackend, 2>>>,
 }
 
+/// What a partition before the last keeps of each micro-batch for its backward pass: the
+/// spikes it sent, the leaves it received, and its parameters' leaves.
+type Kept<B> = (Vec<Option<Tensor<B, 2>>>, Vec<Option<Tensor<B, 2>>>, Params<B>);
+
 /// What a partition hands back: the gradient of each spike tensor it received.
-type Backward = Vec<Option<Tensor<Inner, 2>>>;
+type Backward<B> = Vec<Option<Tensor<<B as AutodiffBackend>::InnerBackend, 2>>>;
 
 /// The parameters as fresh leaves of their own (same ids, same values), for one
 /// micro-batch in one partition: graphs that shared the parameters' leaves would be one
 /// graph in burn's autodiff, and a backward pass run while another micro-batch's graph is
 /// alive (in this partition or on another thread) would take part of it (seen: missing
 /// and differing gradients).
-fn fresh(params: &Params<CpuTrain>) -> Params<CpuTrain> {
-    let leaf2 = |p: &Param<Tensor<CpuTrain, 2>>| Param::initialized(p.id, Tensor::from_inner(p.val().inner()).require_grad());
-    let leaf1 = |p: &Param<Tensor<CpuTrain, 1>>| Param::initialized(p.id, Tensor::from_inner(p.val().inner()).require_grad());
+fn fresh<B: AutodiffBackend>(params: &Params<B>) -> Params<B> {
+    let leaf2 = |p: &Param<Tensor<B, 2>>| Param::initialized(p.id, Tensor::from_inner(p.val().inner()).require_grad());
+    let leaf1 = |p: &Param<Tensor<B, 1>>| Param::initialized(p.id, Tensor::from_inner(p.val().inner()).require_grad());
     Params { weights: params.weights.iter().map(leaf2).collect(), plif_w: params.plif_w.iter().map(leaf1).collect() }
 }
 
 /// One micro-batch's result in the last partition: its loss (scaled) and outputs.
-pub struct MicroResult {
+pub struct MicroResult<B: Backend> {
     /// Its loss times `n_m / n`.
     pub loss: f32,
     /// Its network output (to count correct predictions).
-    pub output: Output<CpuTrain>,
+    pub output: Output<B>,
 }
 
 /// The gradients of one batch of `n` samples through the pipeline: `input(rows, t)` is
@@ -105,22 +108,22 @@ pub struct MicroResult {
 /// # Panics
 /// If a partition's thread panics (its panic is resumed here).
 #[expect(clippy::too_many_arguments, reason = "the pieces of one training step")]
-pub fn batch_gradients(
-    net: &Net<CpuTrain>,
-    params: &Params<CpuTrain>,
+pub fn batch_gradients<B: TrainBackend>(
+    net: &Net<B>,
+    params: &Params<B>,
     pipe: &Pipeline,
     n: usize,
-    input: &(dyn Fn(Range<usize>, usize) -> Tensor<CpuTrain, 2> + Sync),
-    masks: &[Option<Tensor<CpuTrain, 2>>],
+    input: &(dyn Fn(Range<usize>, usize) -> Tensor<B, 2> + Sync),
+    masks: &[Option<Tensor<B, 2>>],
     pass: &Pass,
-    loss: &(dyn Fn(&Output<CpuTrain>, Range<usize>) -> Tensor<CpuTrain, 1> + Sync),
-) -> (Vec<MicroResult>, GradientsParams) {
+    loss: &(dyn Fn(&Output<B>, Range<usize>) -> Tensor<B, 1> + Sync),
+) -> (Vec<MicroResult<B>>, GradientsParams) {
     let rows = pipe.rows(n);
     let m_count = rows.len();
     let parts = pipe.partitions.len();
-    let (fwd_tx, fwd_rx): (Vec<_>, Vec<_>) = (0..parts).map(|_| crossbeam_channel::unbounded::<Forward>()).unzip();
-    let (bwd_tx, bwd_rx): (Vec<_>, Vec<_>) = (0..parts).map(|_| crossbeam_channel::unbounded::<Backward>()).unzip();
-    let per_part: Vec<(Vec<GradientsParams>, Vec<MicroResult>)> = std::thread::scope(|scope| {
+    let (fwd_tx, fwd_rx): (Vec<_>, Vec<_>) = (0..parts).map(|_| crossbeam_channel::unbounded::<Forward<B>>()).unzip();
+    let (bwd_tx, bwd_rx): (Vec<_>, Vec<_>) = (0..parts).map(|_| crossbeam_channel::unbounded::<Backward<B>>()).unzip();
+    let per_part: Vec<(Vec<GradientsParams>, Vec<MicroResult<B>>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..parts)
             .map(|q| {
                 let (rows, layers) = (&rows, pipe.partitions[q].clone());
@@ -137,20 +140,17 @@ pub fn batch_gradients(
                 scope.spawn(move || {
                     let mut grads = Vec::with_capacity(rows.len());
                     let mut results = Vec::new();
-                    // Kept for the backward pass: each micro-batch's sent spikes, the leaves it
-                    // received, and its parameters' leaves.
-                    type Kept = (Vec<Option<Tensor<CpuTrain, 2>>>, Vec<Option<Tensor<CpuTrain, 2>>>, Params<CpuTrain>);
-                    let mut kept: Vec<Kept> = Vec::new();
+                    let mut kept: Vec<Kept<B>> = Vec::new();
                     for r in rows {
                         let params = fresh(params);
-                        let mb_masks: Vec<Option<Tensor<CpuTrain, 2>>> = masks.iter().map(|m| m.as_ref().map(|m| m.clone().narrow(0, r.start, r.len()))).collect();
+                        let mb_masks: Vec<Option<Tensor<B, 2>>> = masks.iter().map(|m| m.as_ref().map(|m| m.clone().narrow(0, r.start, r.len()))).collect();
                         let (mut run, leaves) = if q == 0 {
                             let run = net.start_layers(|t| input(r.clone(), t), pass);
                             let none = vec![None; run.spikes.len()];
                             (run, none)
                         } else {
                             let Ok(f) = rx_f.recv() else { return (grads, results) };
-                            let leaves: Vec<Option<Tensor<CpuTrain, 2>>> = f.spikes.into_iter().map(|s| s.map(|s| Tensor::from_inner(s).require_grad())).collect();
+                            let leaves: Vec<Option<Tensor<B, 2>>> = f.spikes.into_iter().map(|s| s.map(|s| Tensor::from_inner(s).require_grad())).collect();
                             let run = LayerRun { x_all: Tensor::from_inner(f.x_all), batch: r.len(), spikes: leaves.clone(), membrane: None };
                             (run, leaves)
                         };
@@ -169,7 +169,7 @@ pub fn batch_gradients(
                             grads.push(GradientsParams::from_grads(g, &params));
                             results.push(MicroResult { loss: value, output });
                         } else {
-                            let sent: Vec<Option<Tensor<CpuTrain, 2>>> = run.spikes.clone();
+                            let sent: Vec<Option<Tensor<B, 2>>> = run.spikes.clone();
                             let msg = Forward { x_all: run.x_all.clone().inner(), spikes: sent.iter().map(|s| s.as_ref().map(|s| s.clone().inner())).collect() };
                             if tx_f.as_ref().is_some_and(|tx| tx.send(msg).is_err()) {
                                 return (grads, results);
@@ -180,7 +180,7 @@ pub fn batch_gradients(
                     // The backward passes of the partitions before the last, in micro-batch order.
                     for (sent, leaves, params) in kept {
                         let Ok(back) = rx_b.recv() else { break };
-                        let mut sur: Option<Tensor<CpuTrain, 1>> = None;
+                        let mut sur: Option<Tensor<B, 1>> = None;
                         for (s, g) in sent.iter().zip(back) {
                             let (Some(s), Some(g)) = (s, g) else { continue };
                             let term = (s.clone() * Tensor::from_inner(g)).sum();
@@ -211,8 +211,8 @@ pub fn batch_gradients(
         drop((fwd_tx, bwd_tx));
         handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
-    let mut acc = GradientsAccumulator::<Params<CpuTrain>>::new();
-    let mut per_part: Vec<(std::vec::IntoIter<GradientsParams>, Vec<MicroResult>)> = per_part.into_iter().map(|(g, r)| (g.into_iter(), r)).collect();
+    let mut acc = GradientsAccumulator::<Params<B>>::new();
+    let mut per_part: Vec<(std::vec::IntoIter<GradientsParams>, Vec<MicroResult<B>>)> = per_part.into_iter().map(|(g, r)| (g.into_iter(), r)).collect();
     for _ in 0..m_count {
         for (g, _) in per_part.iter_mut() {
             if let Some(g) = g.next() {

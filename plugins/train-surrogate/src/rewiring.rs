@@ -20,7 +20,8 @@ use burn::optim::{GradientsParams, LearningRate, MultiGradientsParams, Optimizer
 use burn::tensor::{Tensor, TensorData};
 use spikeworld::util::rng::{Stream, purpose};
 
-use crate::fused::CpuTrain;
+use burn::tensor::backend::AutodiffBackend;
+
 use crate::net::Params;
 
 /// The optimizer and its state.
@@ -87,7 +88,7 @@ impl AdamRewiring {
         self.state.iter().map(|[_, _, _, d]| if d.is_empty() { f64::NAN } else { d.iter().filter(|&&x| x == 0.0).count() as f64 / d.len() as f64 }).collect()
     }
 
-    fn step_tensor<const D: usize>(&mut self, i: usize, lr: f64, param: Param<Tensor<CpuTrain, D>>, grad: Option<Tensor<burn_flex::Flex, D>>) -> Param<Tensor<CpuTrain, D>> {
+    fn step_tensor<B: AutodiffBackend, const D: usize>(&mut self, i: usize, lr: f64, param: Param<Tensor<B, D>>, grad: Option<Tensor<B::InnerBackend, D>>) -> Param<Tensor<B, D>> {
         let Some(grad) = grad else { return param };
         let id = param.id;
         let value = param.val();
@@ -96,29 +97,29 @@ impl AdamRewiring {
         let mut p: Vec<f32> = value.into_data().convert::<f32>().to_vec().expect("f32 parameters");
         let g: Vec<f32> = grad.into_data().convert::<f32>().to_vec().expect("f32 gradients");
         self.update(i, lr, &mut p, &g);
-        Param::initialized(id, Tensor::<CpuTrain, D>::from_data(TensorData::new(p, shape), &device).require_grad())
+        Param::initialized(id, Tensor::<B, D>::from_data(TensorData::new(p, shape), &device).require_grad())
     }
 }
 
-impl Optimizer<Params<CpuTrain>, CpuTrain> for AdamRewiring {
+impl<B: AutodiffBackend> Optimizer<Params<B>, B> for AdamRewiring {
     type Record = Vec<Vec<f64>>;
 
-    fn step(&mut self, lr: LearningRate, module: Params<CpuTrain>, mut grads: GradientsParams) -> Params<CpuTrain> {
+    fn step(&mut self, lr: LearningRate, module: Params<B>, mut grads: GradientsParams) -> Params<B> {
         self.step += 1;
         let Params { weights, plif_w } = module;
         let n = weights.len();
         let weights = weights.into_iter().enumerate().map(|(i, w)| {
-            let g = grads.remove::<burn_flex::Flex, 2>(w.id);
+            let g = grads.remove::<B::InnerBackend, 2>(w.id);
             self.step_tensor(i, lr, w, g)
         }).collect();
         let plif_w = plif_w.into_iter().enumerate().map(|(i, w)| {
-            let g = grads.remove::<burn_flex::Flex, 1>(w.id);
+            let g = grads.remove::<B::InnerBackend, 1>(w.id);
             self.step_tensor(n + i, lr, w, g)
         }).collect();
         Params { weights, plif_w }
     }
 
-    fn step_multi(&mut self, lr: LearningRate, module: Params<CpuTrain>, grads: MultiGradientsParams) -> Params<CpuTrain> {
+    fn step_multi(&mut self, lr: LearningRate, module: Params<B>, grads: MultiGradientsParams) -> Params<B> {
         let mut one = GradientsParams::new();
         for (g, _) in grads.grads {
             one = g; // one device: the CPU

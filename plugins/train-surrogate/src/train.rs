@@ -13,7 +13,7 @@ use burn::tensor::{DType, Int, Tensor, TensorData};
 use burn::tensor::backend::Backend;
 use burn_flex::FlexDevice;
 
-use crate::fused::CpuTrain;
+use crate::fused::{CpuTrain, SeqLif, TrainBackend};
 use burn::module::Module;
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use spikeworld::sim::Sim;
@@ -130,26 +130,41 @@ fn argmax_rows<B: Backend>(score: &Tensor<B, 2>) -> Vec<usize> {
         .collect()
 }
 
-/// Trains the network of `sim` as its `[train]` table says; calls `progress` as it goes.
-/// Returns the network (with its trained weights) and the per-epoch numbers.
+/// Trains the network of `sim` as its `[train]` table says, on the CPU ([`CpuTrain`]);
+/// calls `progress` as it goes. Returns the network (with its trained weights) and the
+/// per-epoch numbers.
 pub fn train(
     sim: &Sim,
     cfg: &TrainConfig,
     opts: &TrainOptions,
-    mut progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress),
 ) -> Result<(NetSpec, Params<CpuTrain>, Vec<EpochStats>), String> {
+    train_on::<CpuTrain>(sim, cfg, opts, &FlexDevice, progress)
+}
+
+/// [`train`] on any training backend and device: [`CpuTrain`] (flex), or a GPU's
+/// (`fused::CudaTrain`, `cube::CubeTrain` over wgpu), where the fused layers run as CubeCL
+/// kernels. The same data order, draws and optimizer steps as on the CPU; the floats
+/// differ from the CPU's in their last bits (another matmul), so only a CPU run resumes
+/// bit for bit.
+pub fn train_on<B: TrainBackend>(
+    sim: &Sim,
+    cfg: &TrainConfig,
+    opts: &TrainOptions,
+    device: &B::Device,
+    mut progress: impl FnMut(Progress),
+) -> Result<(NetSpec, Params<B>, Vec<EpochStats>), String> {
     let spec = NetSpec::from_sim(sim, cfg)?;
     let classes = spec.layers[spec.output].size;
     let data = Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes)?;
-    let device = FlexDevice;
-    let (net, params) = Net::<CpuTrain>::new(spec.clone(), &device, DType::F32);
+    let (net, params) = Net::<B>::new(spec.clone(), device, DType::F32);
     let n = data.y.len();
     let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
     let run = Run {
         net: &net,
         data: &data,
         cfg,
-        device: &device,
+        device,
         n_train: n - cfg.test_count as usize,
         n,
         opts,
@@ -184,11 +199,11 @@ pub fn train(
     Ok((spec, params, stats))
 }
 
-struct Run<'a> {
-    net: &'a Net<CpuTrain>,
+struct Run<'a, B: TrainBackend> {
+    net: &'a Net<B>,
     data: &'a Dataset,
     cfg: &'a TrainConfig,
-    device: &'a FlexDevice,
+    device: &'a B::Device,
     n_train: usize,
     n: usize,
     opts: &'a TrainOptions,
@@ -208,13 +223,13 @@ pub struct TrainOptions {
 
 type Rec = BinBytesRecorder<FullPrecisionSettings>;
 
-impl Run<'_> {
-    fn fit<O: Optimizer<Params<CpuTrain>, CpuTrain>>(
+impl<B: TrainBackend> Run<'_, B> {
+    fn fit<O: Optimizer<Params<B>, B>>(
         &self,
         mut optim: O,
-        mut params: Params<CpuTrain>,
+        mut params: Params<B>,
         progress: &mut impl FnMut(Progress),
-    ) -> Result<(Params<CpuTrain>, Vec<EpochStats>), String> {
+    ) -> Result<(Params<B>, Vec<EpochStats>), String> {
         let Run { net, data, cfg, device, n_train, n, opts, ref fingerprint, .. } = *self;
         let v_th = net.spec.layers[net.spec.output].v_th;
         let mut stats = Vec::new();
@@ -230,9 +245,9 @@ impl Run<'_> {
                 return Err(format!("`{}` is at epoch {}, past train.epochs = {}", path.display(), ck.epoch, cfg.epochs));
             }
             let bad = |e: burn::record::RecorderError| format!("`{}`: cannot load its records: {e}", path.display());
-            params = params.load_record(Recorder::<CpuTrain>::load(&rec, ck.params, device).map_err(bad)?);
+            params = params.load_record(Recorder::<B>::load(&rec, ck.params, device).map_err(bad)?);
             // The optimizer's state lives on the inner (non-autodiff) backend.
-            optim = optim.load_record(Recorder::<CpuTrain>::load(&rec, ck.optim, &FlexDevice).map_err(bad)?);
+            optim = optim.load_record(Recorder::<B>::load(&rec, ck.optim, device).map_err(bad)?);
             start = ck.epoch;
             stats = ck.stats;
         }
@@ -286,8 +301,8 @@ impl Run<'_> {
                     fingerprint: fingerprint.clone(),
                     epoch: epoch + 1,
                     stats: stats.clone(),
-                    params: Recorder::<CpuTrain>::record(&rec, params.clone().into_record(), ()).map_err(bad)?,
-                    optim: Recorder::<CpuTrain>::record(&rec, optim.to_record(), ()).map_err(bad)?,
+                    params: Recorder::<B>::record(&rec, params.clone().into_record(), ()).map_err(bad)?,
+                    optim: Recorder::<B>::record(&rec, optim.to_record(), ()).map_err(bad)?,
                 };
                 ck.write(&dir.join(format!("epoch_{:04}.swtr", epoch + 1)))?;
                 if epoch >= 2 {
@@ -300,9 +315,12 @@ impl Run<'_> {
 }
 
 /// The pipeline `cfg` asks for (`None`: one partition, the whole batch at once).
-fn pipeline(net: &Net<CpuTrain>, cfg: &TrainConfig) -> Result<Option<Pipeline>, String> {
+fn pipeline<B: TrainBackend>(net: &Net<B>, cfg: &TrainConfig) -> Result<Option<Pipeline>, String> {
     if cfg.partitions == 1 && cfg.micro_batches == 1 {
         return Ok(None);
+    }
+    if !B::PIPELINE {
+        return Err("partitions and micro_batches (a pipeline) run on the CPU only (--device flex)".into());
     }
     if !net.layered(&pass(cfg)) {
         return Err("partitions and micro_batches (a pipeline) need a feed-forward network of IF, LIF or PLIF layers without spike filters".into());
@@ -310,13 +328,13 @@ fn pipeline(net: &Net<CpuTrain>, cfg: &TrainConfig) -> Result<Option<Pipeline>, 
     Pipeline::split(&net.spec, cfg.partitions as usize, cfg.micro_batches as usize).map(Some)
 }
 
-impl Run<'_> {
+impl<B: TrainBackend> Run<'_, B> {
     /// One batch's forward and backward passes (through the pipeline if there is one):
     /// its mean loss, how many of its samples the output got right, and the gradients.
-    fn batch(&self, params: &Params<CpuTrain>, idx: &[usize], labels: &[usize], masks: &[Option<Tensor<CpuTrain, 2>>], v_th: f64) -> (f32, usize, GradientsParams) {
+    fn batch(&self, params: &Params<B>, idx: &[usize], labels: &[usize], masks: &[Option<Tensor<B, 2>>], v_th: f64) -> (f32, usize, GradientsParams) {
         let Run { net, data, cfg, device, .. } = *self;
         let steps = cfg.steps as usize;
-        let right = |out: &Output<CpuTrain>, labels: &[usize]| predict(cfg.loss, out, steps).iter().zip(labels).filter(|(p, l)| p == l).count();
+        let right = |out: &Output<B>, labels: &[usize]| predict(cfg.loss, out, steps).iter().zip(labels).filter(|(p, l)| p == l).count();
         let Some(pipe) = &self.pipe else {
             let out = net.run_masked(params, |t| input_at(data, idx, cfg, t, device), &pass(cfg), masks);
             let loss = loss_of(cfg.loss, &out, labels, steps, v_th, device);
@@ -324,7 +342,7 @@ impl Run<'_> {
             return (lv, right(&out, labels), GradientsParams::from_grads(loss.backward(), params));
         };
         let input = |rows: std::ops::Range<usize>, t: usize| input_at(data, &idx[rows], cfg, t, device);
-        let loss = |out: &Output<CpuTrain>, rows: std::ops::Range<usize>| loss_of(cfg.loss, out, &labels[rows], steps, v_th, device);
+        let loss = |out: &Output<B>, rows: std::ops::Range<usize>| loss_of(cfg.loss, out, &labels[rows], steps, v_th, device);
         let (results, grads) = crate::pipeline::batch_gradients(net, params, pipe, idx.len(), &input, masks, &pass(cfg), &loss);
         let mut lv = 0.0f32;
         let mut correct = 0;
@@ -340,7 +358,7 @@ impl Run<'_> {
 /// The dropout masks of a minibatch, per layer: sample `i`'s mask of layer `l` in `epoch`
 /// is drawn from the stream (seed, i, DROPOUT, epoch · 2¹⁶ + l), a neuron kept (scaled by
 /// 1/(1 − p)) when its uniform draw is ≥ p.
-pub fn dropout_masks(net: &Net<CpuTrain>, cfg: &TrainConfig, idx: &[usize], epoch: u64, device: &FlexDevice) -> Vec<Option<Tensor<CpuTrain, 2>>> {
+pub fn dropout_masks<B: Backend>(net: &Net<B>, cfg: &TrainConfig, idx: &[usize], epoch: u64, device: &B::Device) -> Vec<Option<Tensor<B, 2>>> {
     net.spec
         .layers
         .iter()
@@ -353,7 +371,7 @@ pub fn dropout_masks(net: &Net<CpuTrain>, cfg: &TrainConfig, idx: &[usize], epoc
                 let mut s = Stream::new(cfg.seed, i as u32, purpose::DROPOUT, (epoch << 16) | l as u64);
                 v.extend((0..layer.size).map(|_| if s.uniform() >= p { keep } else { 0.0 }));
             }
-            Some(Tensor::<CpuTrain, 2>::from_data(TensorData::new(v, [idx.len(), layer.size]), device).cast(net.dtype))
+            Some(Tensor::<B, 2>::from_data(TensorData::new(v, [idx.len(), layer.size]), device).cast(net.dtype))
         })
         .collect()
 }
@@ -364,13 +382,13 @@ fn pass(cfg: &TrainConfig) -> Pass {
 }
 
 /// Accuracy on samples `range` (no gradient kept).
-pub fn evaluate(
-    net: &Net<CpuTrain>,
-    params: &Params<CpuTrain>,
+pub fn evaluate<B: SeqLif>(
+    net: &Net<B>,
+    params: &Params<B>,
     data: &Dataset,
     cfg: &TrainConfig,
     range: std::ops::Range<usize>,
-    device: &FlexDevice,
+    device: &B::Device,
 ) -> f64 {
     if range.is_empty() {
         return f64::NAN;
@@ -389,13 +407,15 @@ pub fn evaluate(
 }
 
 /// Writes the trained weights (`weights/<projection>.npy`, float64 `[targets, sources]`,
-/// what `weight = { file = ... }` loads), `train.json` and `curve.csv`; returns the paths.
+/// what `weight = { file = ... }` loads), `train.json` (naming the `device` it trained on)
+/// and `curve.csv`; returns the paths.
 pub fn write_outputs<B: Backend>(
     dir: &Path,
     spec: &NetSpec,
     params: &Params<B>,
     stats: &[EpochStats],
     cfg: &TrainConfig,
+    device: &str,
 ) -> Result<Vec<PathBuf>, String> {
     let wdir = dir.join("weights");
     std::fs::create_dir_all(&wdir)
@@ -445,6 +465,7 @@ pub fn write_outputs<B: Backend>(
         "curve": stats,
         "steps": cfg.steps,
         "surrogate": cfg.surrogate.name(),
+        "device": device,
         "zero_fraction": zeros,
         "weights": files.iter().filter(|f| f.extension().is_some_and(|x| x == "npy")).map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string()).collect::<Vec<_>>(),
     });

@@ -173,7 +173,7 @@ fn conv_pool_training_forward_equals_the_engine_and_its_weights_load_back() {
     let dir = tempfile::tempdir().unwrap();
     let stats = [EpochStats { epoch: 1, loss: 0.0, train_accuracy: 0.0, test_accuracy: 0.0, lr: 0.0, samples_per_s: 0.0 }];
     // f32 weights would round: write the f64 network's own weights.
-    write_outputs(dir.path(), &spec, &params, &stats, &cfg).unwrap();
+    write_outputs(dir.path(), &spec, &params, &stats, &cfg, "flex").unwrap();
     let conv = spikeworld::util::npy::read_npy_f64(&dir.path().join("weights/conv1.npy"), None).unwrap();
     assert_eq!(conv.shape, [3, 1, 3, 3]);
     let file = |n: &str| format!("{{ file = \"{}\" }}", dir.path().join(format!("weights/{n}.npy")).display());

@@ -404,7 +404,7 @@ fn training_gives_the_same_bits_on_any_number_of_threads() {
             let sim = b.build(sc, &RunOptions::default()).unwrap();
             let cfg = sim.world.resource::<TrainConfig>().clone();
             let (spec, params, stats) = train(&sim, &cfg, &TrainOptions::default(), |_| {}).unwrap();
-            spikeworld_train_surrogate::train::write_outputs(&dir, &spec, &params, &stats, &cfg).unwrap();
+            spikeworld_train_surrogate::train::write_outputs(&dir, &spec, &params, &stats, &cfg, "flex").unwrap();
         });
         let mut w: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("weights")).unwrap().map(|e| e.unwrap().path()).map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())).collect();
         w.sort();

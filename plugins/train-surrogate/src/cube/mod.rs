@@ -44,6 +44,10 @@ use kernel::{ConstsLaunch, Grad};
 /// A CubeCL backend in f32 under burn's autodiff.
 pub type CubeTrain<R, I, BT> = Autodiff<CubeBackend<R, f32, I, BT>>;
 
+/// burn-wgpu's backend (Vulkan, Metal, DirectX; Mesa's lavapipe on a CPU) under autodiff.
+#[cfg(feature = "wgpu")]
+pub type WgpuTrain = CubeTrain<burn_wgpu::WgpuRuntime, i32, u32>;
+
 impl<R: CubeRuntime, I: IntElement, BT: BoolElement> SeqLif for CubeTrain<R, I, BT> {
     const FUSED: bool = true;
     /// The kernels index in u32 (`m` and `t·m + i`).
@@ -154,9 +158,26 @@ fn backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(ds: CubeTensor<R>, h
     );
     let dk = xk.map(|_| {
         let part = Tensor::<CubeBackend<R, f32, I, BT>, 1>::from_primitive(TensorPrimitive::Float(dk));
-        part.sum().into_primitive().tensor()
+        sum_in_order(part).into_primitive().tensor()
     });
     (dx, dk)
+}
+
+/// The sum of `v` in an order that is the same every run: rows of [`ROW`] values, each
+/// summed by one unit, then the row sums. (burn's `sum` of a whole tensor adds the parts of
+/// its cubes with atomics on a GPU, in whatever order they finish.)
+fn sum_in_order<B: burn::tensor::backend::Backend>(v: Tensor<B, 1>) -> Tensor<B, 1> {
+    const ROW: usize = 1024;
+    let m = v.dims()[0];
+    let rows = m.div_ceil(ROW).max(1);
+    let pad = rows * ROW - m;
+    let v = if pad > 0 {
+        let zeros = Tensor::<B, 1>::zeros([pad], (&v.device(), v.dtype()));
+        Tensor::cat(vec![v, zeros], 0)
+    } else {
+        v
+    };
+    v.reshape([rows, ROW]).sum_dim(1).reshape([1, rows]).sum_dim(1).reshape([1])
 }
 
 /// The backward node of a LIF or IF layer: its state is the charges H.
