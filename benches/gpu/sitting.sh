@@ -20,6 +20,7 @@
 #                then `train --device cuda` against the CPU (tests/train_device.rs, binary at
 #                .dev/train_device, built the same way with `--test train_device`; it reads
 #                scenarios/train_digits.toml under SPIKEWORLD_ROOT, set to the tree here)
+#   traincli     `spikeworld train scenarios/train_digits.toml` with --device cuda beside --device flex
 #   unroll       the update kernels with 1, 2 and 4 neurons per thread (SPIKEWORLD_CUDA_UNROLL)
 #   inputs       Poisson encoders and state monitors on the device: every output file of
 #                lif_poisson, enc_poisson_p and delayed_recurrent byte-equal to the cpu engine's
@@ -28,12 +29,11 @@
 #                C++ standalone (1 and 16 OpenMP threads), interleaved
 # LIMIT (seconds, default 560): phases not started by then are skipped, saying so.
 # DEVICE=flex runs the device engine on the host backend (to try a phase without a GPU).
-# Builds (here): `cargo build --release -p spikeworld-cli --features cuda --target-dir /work/target-cuda`
-# and, for `train`, `cargo build --release -p spikeworld-train-surrogate --example anchor --features cuda
-# --target-dir /work/target-cuda`; strip both into .dev/ (git-ignored) and carry .dev and .gpu. The two
-# binaries and the tree exceed the 64 MiB a call carries: gzip the anchor and gunzip it there.
+# Builds (here): `bash benches/gpu/prepare.sh` builds and strips every binary into .dev/ (git-ignored)
+# and the anchors' files into .gpu/; carry [".dev", ".gpu"]. The gzipped ones are unpacked below.
 # The 2026-11-24 sitting: benches/gpu/results_2026-11-24_call*.txt.
 set -uo pipefail
+for z in .dev/*.gz; do [ -e "$z" ] && gunzip -kf "$z"; done
 BIN=${BIN:-.dev/spikeworld}; GPU=${GPU:-.gpu}; W=${W:-/tmp/sit}; mkdir -p $W
 LIMIT=${LIMIT:-560}; T0=$(date +%s)
 scale() { local N=$1; local K=${2:-80}; local NE=$((N * 4 / 5)); local p; p=$(awk "BEGIN{print $K/$N}")
@@ -123,6 +123,9 @@ for phase in "$@"; do
     done ;;
   cubetest) timeout 300 .dev/cube --ignored --nocapture 2>&1 | grep -E 'cases|test result|panicked|rror' | head -6
     [ -x .dev/train_device ] && SPIKEWORLD_ROOT=$PWD timeout 200 .dev/train_device --ignored --nocapture --test-threads 1 2>&1 | grep -E 'epoch|weights|test result|panicked|rror' | head -12 ;;
+  traincli)
+    for d in cuda flex; do $BIN train scenarios/train_digits.toml --device $d --out $W/t_$d 2>&1 | grep -E 'epochs in|rror|panic' | sed "s/^/$d: /"; done
+    head -3 $W/t_cuda/curve.csv $W/t_flex/curve.csv; rm -rf $W/t_cuda $W/t_flex ;;
   train)
     for r in 1 2; do for n in 512 4096 16384; do
       timeout 150 .dev/anchor $n 5 500 cuda 2>&1 | grep -E 'RESULT|rror|panic' | head -3

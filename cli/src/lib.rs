@@ -218,7 +218,8 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
         /// Resume from a training checkpoint (OUT/checkpoints/epoch_NNNN.swtr, written
-        /// after every epoch): the weights come out bit for bit as without the stop.
+        /// after every epoch): on the device that wrote it, the weights come out bit for bit
+        /// as without the stop.
         #[arg(long, value_name = "FILE")]
         resume: Option<PathBuf>,
         /// Where the network trains: `flex` (the CPU), `cuda` (a build with `--features

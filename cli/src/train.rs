@@ -68,9 +68,9 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
     if !device.built() {
         return Err(device.not_built());
     }
-    std::fs::create_dir_all(&checkpoints).map_err(|e| Error::Input(format!("--out {}: cannot create `{}`: {e}", out.display(), checkpoints.display())))?;
     let fingerprint = sim.scenario.fingerprint();
     if let Some(task) = tempotron {
+        std::fs::create_dir_all(&checkpoints).map_err(|e| Error::Input(format!("--out {}: cannot create `{}`: {e}", out.display(), checkpoints.display())))?;
         let c = &task.cfg;
         let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(c.max_epochs as u64) };
         let o = train_tempotron(&task, &sim.scenario.path, &fingerprint, Some(&checkpoints), resume.as_deref(), |e| {
@@ -147,12 +147,8 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
             ));
         }
     };
-    std::fs::create_dir_all(out).map_err(|e| {
-        Error::Input(format!(
-            "--out {}: cannot create the directory: {e}",
-            out.display()
-        ))
-    })?;
+    // Nothing is written before training starts (a refused pipeline, an unusable device):
+    // the checkpoints' folder comes with the first checkpoint, the rest with the outputs.
     let (files, stats) = match device {
         TrainDevice::Flex => fit::<spikeworld_train_surrogate::fused::CpuTrain>(sim, &cfg, &opts, &Default::default(), report, out, device)?,
         #[cfg(feature = "cuda")]

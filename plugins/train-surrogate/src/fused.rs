@@ -69,7 +69,7 @@ pub struct LayerConsts {
 }
 
 /// A backend `spikeworld train` runs on: autodiff over a backend with [`SeqLif`] ([`CpuTrain`]
-/// on the CPU, [`CudaTrain`] and `cube::CubeTrain` on a GPU).
+/// on the CPU, `CudaTrain` and `cube::CubeTrain` on a GPU).
 pub trait TrainBackend: SeqLif + AutodiffBackend {}
 
 impl<B: SeqLif + AutodiffBackend> TrainBackend for B {}

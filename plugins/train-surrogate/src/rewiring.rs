@@ -122,7 +122,7 @@ impl<B: AutodiffBackend> Optimizer<Params<B>, B> for AdamRewiring {
     fn step_multi(&mut self, lr: LearningRate, module: Params<B>, grads: MultiGradientsParams) -> Params<B> {
         let mut one = GradientsParams::new();
         for (g, _) in grads.grads {
-            one = g; // one device: the CPU
+            one = g; // training runs on one device
         }
         self.step(lr, module, one)
     }

@@ -145,8 +145,10 @@ pub fn train(
 /// [`train`] on any training backend and device: [`CpuTrain`] (flex), or a GPU's
 /// (`fused::CudaTrain`, `cube::CubeTrain` over wgpu), where the fused layers run as CubeCL
 /// kernels. The same data order, draws and optimizer steps as on the CPU; the floats
-/// differ from the CPU's in their last bits (another matmul), so only a CPU run resumes
-/// bit for bit.
+/// differ from the CPU's in their last bits (the matmuls add in another order). A run
+/// resumes bit for bit on the device that wrote its checkpoint (tested on flex and wgpu);
+/// on another device it continues from the same state, not to the same bits. A device
+/// that cannot be used (no GPU, no driver) is an error, not a panic.
 pub fn train_on<B: TrainBackend>(
     sim: &Sim,
     cfg: &TrainConfig,
@@ -154,6 +156,7 @@ pub fn train_on<B: TrainBackend>(
     device: &B::Device,
     mut progress: impl FnMut(Progress),
 ) -> Result<(NetSpec, Params<B>, Vec<EpochStats>), String> {
+    probe::<B>(device)?;
     let spec = NetSpec::from_sim(sim, cfg)?;
     let classes = spec.layers[spec.output].size;
     let data = Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes)?;
@@ -197,6 +200,20 @@ pub fn train_on<B: TrainBackend>(
         OptimizerKind::AdamRewiring => run.fit(crate::rewiring::AdamRewiring::new(cfg.rewiring.0, cfg.rewiring.1, cfg.weight_decay, cfg.seed), params, &mut progress)?,
     };
     Ok((spec, params, stats))
+}
+
+/// Puts one value on `device` and reads it back: a backend that cannot reach its device
+/// panics there (burn-cuda without a driver, burn-wgpu without an adapter), which becomes
+/// an error here, its message without the panic's report.
+fn probe<B: TrainBackend>(device: &B::Device) -> Result<(), String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Tensor::<B, 1>::from_data(TensorData::new(vec![1.0f32], [1]), device).into_data()));
+    std::panic::set_hook(hook);
+    r.map(|_| ()).map_err(|p| {
+        let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        format!("the training device {device:?} cannot be used: {msg}")
+    })
 }
 
 struct Run<'a, B: TrainBackend> {
@@ -304,6 +321,7 @@ impl<B: TrainBackend> Run<'_, B> {
                     params: Recorder::<B>::record(&rec, params.clone().into_record(), ()).map_err(bad)?,
                     optim: Recorder::<B>::record(&rec, optim.to_record(), ()).map_err(bad)?,
                 };
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
                 ck.write(&dir.join(format!("epoch_{:04}.swtr", epoch + 1)))?;
                 if epoch >= 2 {
                     let _ = std::fs::remove_file(dir.join(format!("epoch_{:04}.swtr", epoch - 1)));

@@ -32,10 +32,15 @@ struct Run {
 }
 
 fn run<Bk: SeqLif + burn::tensor::backend::AutodiffBackend>(dev: &Bk::Device, x: &[f32], g: &[f32], k: Option<f32>, c: &LayerConsts) -> Run {
-    let x = Tensor::<Bk, 2>::from_data(TensorData::new(x.to_vec(), [T * B, N]), dev).require_grad();
-    let g = Tensor::<Bk, 2>::from_data(TensorData::new(g.to_vec(), [T * B, N]), dev);
+    run_dims::<Bk>(dev, (T, B, N), x, g, k, c)
+}
+
+/// [`run`] with T, B and N given.
+fn run_dims<Bk: SeqLif + burn::tensor::backend::AutodiffBackend>(dev: &Bk::Device, (t, b, n): (usize, usize, usize), x: &[f32], g: &[f32], k: Option<f32>, c: &LayerConsts) -> Run {
+    let x = Tensor::<Bk, 2>::from_data(TensorData::new(x.to_vec(), [t * b, n]), dev).require_grad();
+    let g = Tensor::<Bk, 2>::from_data(TensorData::new(g.to_vec(), [t * b, n]), dev);
     let k = k.map(|k| Tensor::<Bk, 1>::from_data(TensorData::new(vec![k], [1]), dev).require_grad());
-    let out = Bk::lif_seq(x.clone(), T, c, k.clone()).expect("a fused backend");
+    let out = Bk::lif_seq(x.clone(), t, c, k.clone()).expect("a fused backend");
     let grads = (out.clone() * g).sum().backward();
     let vec = |t: Tensor<Bk::InnerBackend, 2>| t.into_data().to_vec::<f32>().unwrap();
     Run {
@@ -60,6 +65,30 @@ fn surrogates() -> Vec<Surrogate> {
 #[test]
 fn the_kernels_give_the_cpu_forms_spikes_and_gradients() {
     compare::<spikeworld_train_surrogate::cube::CubeTrain<burn_wgpu::WgpuRuntime, i32, u32>>(&Default::default());
+}
+
+/// A PLIF layer's ∂L/∂k over B·N = 1, 1024 (one whole row of the kernel's fixed-order
+/// sum) and 2055 (two rows and a padded third) neurons: the CPU form's value, and the same
+/// bits on a second run.
+#[cfg(feature = "wgpu")]
+#[test]
+fn plif_dk_sums_over_any_number_of_neurons_in_a_fixed_order() {
+    dk_over_rows::<spikeworld_train_surrogate::cube::CubeTrain<burn_wgpu::WgpuRuntime, i32, u32>>(&Default::default());
+}
+
+fn dk_over_rows<Gpu: SeqLif + burn::tensor::backend::AutodiffBackend>(gpu: &Gpu::Device) {
+    let c = LayerConsts { lif: Some((2.0, true)), v_th: 0.5, v_reset: Some(0.0), v0: 0.0, surrogate: Surrogate::parse("atan", None).unwrap(), detach_reset: false, out_charges: false };
+    for (b, n) in [(1, 1), (1, 1024), (3, 685)] {
+        let dims = (5, b, n);
+        let x = draws(5 * b * n, 3, -0.4, 0.9);
+        let g = draws(5 * b * n, 4, -1.0, 1.0);
+        let want = run_dims::<CpuTrain>(&FlexDevice, dims, &x, &g, Some(0.4), &c).dk.unwrap();
+        let got = run_dims::<Gpu>(gpu, dims, &x, &g, Some(0.4), &c).dk.unwrap();
+        let again = run_dims::<Gpu>(gpu, dims, &x, &g, Some(0.4), &c).dk.unwrap();
+        assert!(want != 0.0, "B·N = {}: a zero ∂L/∂k tests nothing", b * n);
+        assert!(f64::from((got - want).abs()) <= 1e-5 * f64::from(want.abs()).max(1.0), "B·N = {}: ∂L/∂k {got} against the CPU's {want}", b * n);
+        assert_eq!(got.to_bits(), again.to_bits(), "B·N = {}: ∂L/∂k differs between runs", b * n);
+    }
 }
 
 /// On burn-cuda: needs a CUDA device (`--features cuda`; ignored unless asked for, as

@@ -165,7 +165,8 @@ fn backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(ds: CubeTensor<R>, h
 
 /// The sum of `v` in an order that is the same every run: rows of [`ROW`] values, each
 /// summed by one unit, then the row sums. (burn's `sum` of a whole tensor adds the parts of
-/// its cubes with atomics on a GPU, in whatever order they finish.)
+/// its cubes with atomics on a GPU, in whatever order they finish; `sum_dim` reduces each
+/// row in one unit, as long as burn-cubecl's `autotune` feature is off: see Cargo.toml.)
 fn sum_in_order<B: burn::tensor::backend::Backend>(v: Tensor<B, 1>) -> Tensor<B, 1> {
     const ROW: usize = 1024;
     let m = v.dims()[0];
