@@ -204,16 +204,21 @@ pub fn train_on<B: TrainBackend>(
 
 /// Puts one value on `device` and reads it back: a backend that cannot reach its device
 /// panics there (burn-cuda without a driver, burn-wgpu without an adapter), which becomes
-/// an error here, its message without the panic's report.
+/// an error here that gives the first panic's message as the cause.
 fn probe<B: TrainBackend>(device: &B::Device) -> Result<(), String> {
+    // The first panic's message (a backend may fail on a thread of its own, the caller
+    // then on a closed channel) stands for the cause; the reports themselves are held back.
+    let first = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let seen = first.clone();
     let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    std::panic::set_hook(Box::new(move |info| {
+        let mut f = seen.lock().unwrap_or_else(|e| e.into_inner());
+        f.get_or_insert_with(|| info.to_string());
+    }));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Tensor::<B, 1>::from_data(TensorData::new(vec![1.0f32], [1]), device).into_data()));
     std::panic::set_hook(hook);
-    r.map(|_| ()).map_err(|p| {
-        let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-        format!("the training device {device:?} cannot be used: {msg}")
-    })
+    let cause = first.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default();
+    r.map(|_| ()).map_err(|_| format!("the training device {device:?} cannot be used: {}", cause.replace('\n', " ")))
 }
 
 struct Run<'a, B: TrainBackend> {
