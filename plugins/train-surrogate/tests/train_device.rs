@@ -8,6 +8,8 @@
 //! - A run resumed from its epoch-1 checkpoint gives the straight run's weights bit for
 //!   bit, with Bernoulli input, dropout, a cosine schedule and AdamRewiring (whose state
 //!   and noise carry over).
+//! - The convolutional network (per-step path: conv2d and pooling on the device) trains an
+//!   epoch as on the CPU, and twice to the same bits.
 //! - A pipeline (`train.partitions`) is refused: it runs on the CPU only.
 #![cfg(any(feature = "wgpu", feature = "cuda"))]
 
@@ -24,6 +26,10 @@ use spikeworld_train_surrogate::net::Params;
 use spikeworld_train_surrogate::train::{EpochStats, Progress, TrainOptions, train_on};
 
 fn sim(sets: &[&str]) -> Sim {
+    sim_of("train_digits.toml", sets)
+}
+
+fn sim_of(file: &str, sets: &[&str]) -> Sim {
     let mut b = SimBuilder::new();
     b.add_plugin(spikeworld_neuron_sj::SjPlugin)
         .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
@@ -32,7 +38,7 @@ fn sim(sets: &[&str]) -> Sim {
     // SPIKEWORLD_ROOT: the repository, where the test binary runs away from its build tree
     // (benches/gpu/sitting.sh on the GPU host).
     let root = std::env::var_os("SPIKEWORLD_ROOT").map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."), std::path::PathBuf::from);
-    let path = root.join("scenarios/train_digits.toml");
+    let path = root.join("scenarios").join(file);
     let overrides = sets.iter().map(|s| s.to_string()).collect();
     let sc = Scenario::load(&path, b.registry(), &LoadOptions { overrides, ..Default::default() }).unwrap();
     b.build(sc, &RunOptions::default()).unwrap()
@@ -69,6 +75,40 @@ fn follows_the_cpu<B: TrainBackend>(device: &B::Device) {
         eprintln!("weights: largest difference {diff:.2e} of largest |w| {scale:.3}");
         assert!(diff <= 1e-3 * scale, "weights differ by {diff} (largest |w| {scale})");
     }
+}
+
+/// The convolutional digits network (`conv2d` → LIF → `pool2d` → dense → LIF), which takes
+/// the per-step path (burn's conv2d and pooling on the device): an epoch as on the CPU, and
+/// the same bits twice.
+fn conv_follows_the_cpu<B: TrainBackend>(device: &B::Device) {
+    let run = |dev: Option<&B::Device>| {
+        let sim = sim_of("train_digits_conv.toml", &["train.epochs=1"]);
+        let cfg = sim.world.resource::<TrainConfig>().clone();
+        match dev {
+            Some(d) => {
+                let (_, p, s) = train_on::<B>(&sim, &cfg, &TrainOptions::default(), d, |_| {}).unwrap();
+                (weights(&p), s)
+            }
+            None => {
+                let (_, p, s) = train_on::<CpuTrain>(&sim, &cfg, &TrainOptions::default(), &FlexDevice, |_| {}).unwrap();
+                (weights(&p), s)
+            }
+        }
+    };
+    let (w_cpu, s_cpu) = run(None);
+    let (w_dev, s_dev) = run(Some(device));
+    let (w_again, _) = run(Some(device));
+    let (c, d) = (&s_cpu[0], &s_dev[0]);
+    eprintln!("conv: loss {} (cpu {}); train accuracy {} (cpu {}); test {} (cpu {})", d.loss, c.loss, d.train_accuracy, c.train_accuracy, d.test_accuracy, c.test_accuracy);
+    assert!((c.loss - d.loss).abs() / c.loss < 1e-4, "loss {} against the CPU's {}", d.loss, c.loss);
+    assert!((c.test_accuracy - d.test_accuracy).abs() <= 0.02, "test accuracy {} against {}", d.test_accuracy, c.test_accuracy);
+    for (c, d) in w_cpu.iter().zip(&w_dev) {
+        let scale = c.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let diff = c.iter().zip(d).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        eprintln!("conv weights: largest difference {diff:.2e} of largest |w| {scale:.3}");
+        assert!(diff <= 1e-3 * scale, "weights differ by {diff} (largest |w| {scale})");
+    }
+    assert!(w_dev == w_again, "two runs on the device trained other weights");
 }
 
 fn resumes_bit_for_bit<B: TrainBackend>(device: &B::Device) {
@@ -116,6 +156,11 @@ mod wgpu {
     }
 
     #[test]
+    fn a_convolutional_network_on_wgpu_follows_the_cpu() {
+        super::conv_follows_the_cpu::<WgpuTrain>(&Default::default());
+    }
+
+    #[test]
     fn a_pipeline_on_wgpu_is_refused() {
         super::pipeline_is_refused::<WgpuTrain>(&Default::default());
     }
@@ -135,6 +180,12 @@ mod cuda {
     #[ignore = "needs a CUDA device: benches/gpu/sitting.sh cubetest"]
     fn a_training_on_cuda_resumes_bit_for_bit() {
         super::resumes_bit_for_bit::<CudaTrain>(&Default::default());
+    }
+
+    #[test]
+    #[ignore = "needs a CUDA device: benches/gpu/sitting.sh cubetest"]
+    fn a_convolutional_network_on_cuda_follows_the_cpu() {
+        super::conv_follows_the_cpu::<CudaTrain>(&Default::default());
     }
 
     #[test]
