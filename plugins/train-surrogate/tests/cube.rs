@@ -76,6 +76,14 @@ fn plif_dk_sums_over_any_number_of_neurons_in_a_fixed_order() {
     dk_over_rows::<spikeworld_train_surrogate::cube::CubeTrain<burn_wgpu::WgpuRuntime, i32, u32>>(&Default::default());
 }
 
+/// The same on burn-cuda (ignored without a GPU: `benches/gpu/sitting.sh cubetest`).
+#[cfg(feature = "cuda")]
+#[test]
+#[ignore = "needs a CUDA device"]
+fn plif_dk_on_cuda_too() {
+    dk_over_rows::<spikeworld_train_surrogate::fused::CudaTrain>(&Default::default());
+}
+
 fn dk_over_rows<Gpu: SeqLif + burn::tensor::backend::AutodiffBackend>(gpu: &Gpu::Device) {
     let c = LayerConsts { lif: Some((2.0, true)), v_th: 0.5, v_reset: Some(0.0), v0: 0.0, surrogate: Surrogate::parse("atan", None).unwrap(), detach_reset: false, out_charges: false };
     for (b, n) in [(1, 1), (1, 1024), (3, 685)] {
