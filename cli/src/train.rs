@@ -14,7 +14,7 @@ use spikeworld_train_surrogate::fused::TrainBackend;
 use spikeworld_train_surrogate::train::{EpochStats, Progress, TrainOptions, train_on, write_outputs};
 
 /// Where `[train]` runs (`--device`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TrainDevice {
     /// burn's flex backend on the CPU.
     Flex,

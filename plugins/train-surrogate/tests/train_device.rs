@@ -49,7 +49,11 @@ fn weights<B: TrainBackend>(p: &Params<B>) -> Vec<Vec<f32>> {
 }
 
 fn fit<B: TrainBackend>(sets: &[&str], device: &B::Device, opts: &TrainOptions) -> (Vec<Vec<f32>>, Vec<EpochStats>) {
-    let sim = sim(sets);
+    fit_of::<B>("train_digits.toml", sets, device, opts)
+}
+
+fn fit_of<B: TrainBackend>(file: &str, sets: &[&str], device: &B::Device, opts: &TrainOptions) -> (Vec<Vec<f32>>, Vec<EpochStats>) {
+    let sim = sim_of(file, sets);
     let cfg = sim.world.resource::<TrainConfig>().clone();
     let (_, params, stats) = train_on::<B>(&sim, &cfg, opts, device, |_| {}).unwrap();
     (weights(&params), stats)
@@ -81,23 +85,10 @@ fn follows_the_cpu<B: TrainBackend>(device: &B::Device) {
 /// the per-step path (burn's conv2d and pooling on the device): an epoch as on the CPU, and
 /// the same bits twice.
 fn conv_follows_the_cpu<B: TrainBackend>(device: &B::Device) {
-    let run = |dev: Option<&B::Device>| {
-        let sim = sim_of("train_digits_conv.toml", &["train.epochs=1"]);
-        let cfg = sim.world.resource::<TrainConfig>().clone();
-        match dev {
-            Some(d) => {
-                let (_, p, s) = train_on::<B>(&sim, &cfg, &TrainOptions::default(), d, |_| {}).unwrap();
-                (weights(&p), s)
-            }
-            None => {
-                let (_, p, s) = train_on::<CpuTrain>(&sim, &cfg, &TrainOptions::default(), &FlexDevice, |_| {}).unwrap();
-                (weights(&p), s)
-            }
-        }
-    };
-    let (w_cpu, s_cpu) = run(None);
-    let (w_dev, s_dev) = run(Some(device));
-    let (w_again, _) = run(Some(device));
+    let (file, sets, none) = ("train_digits_conv.toml", ["train.epochs=1"], TrainOptions::default());
+    let (w_cpu, s_cpu) = fit_of::<CpuTrain>(file, &sets, &FlexDevice, &none);
+    let (w_dev, s_dev) = fit_of::<B>(file, &sets, device, &none);
+    let (w_again, _) = fit_of::<B>(file, &sets, device, &none);
     let (c, d) = (&s_cpu[0], &s_dev[0]);
     eprintln!("conv: loss {} (cpu {}); train accuracy {} (cpu {}); test {} (cpu {})", d.loss, c.loss, d.train_accuracy, c.train_accuracy, d.test_accuracy, c.test_accuracy);
     assert!((c.loss - d.loss).abs() / c.loss < 1e-4, "loss {} against the CPU's {}", d.loss, c.loss);
