@@ -1,32 +1,44 @@
 //! A [`NeuronDynamics`] made into the object-safe [`NeuronModel`] the core stores, with
 //! the cpu engine's fused loop for it; the one place that selects CPU features at run time.
 //!
-//! `unsafe` is allowed here only: calling the AVX2 build of the loop after checking that
-//! the CPU has AVX2. Both builds run the same IEEE operations (Rust never contracts
-//! `a * b + c` into an FMA), so results are bit-identical with and without AVX2.
+//! `unsafe` is allowed here only: calling the AVX2 and AVX-512 builds of the loop after
+//! checking that the CPU has those features. Every build runs the same IEEE operations
+//! (Rust never contracts `a * b + c` into an FMA, and `exp`/`ln` stay calls of the same
+//! scalar functions), so results are bit-identical whichever runs ([`Simd`] names them;
+//! `tests/device.rs` runs every model through each one the CPU has).
 //! It also holds [`TargetPart`]: threads that deliver spikes into one population's delay
 //! ring side by side, each writing only the targets of its own range.
-#![expect(unsafe_code, reason = "the AVX2 build of the fused loop is called after a run-time feature check; delivery threads write disjoint target ranges of one buffer")]
+#![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the fused loop are called after a run-time feature check; delivery threads write disjoint target ranges of one buffer")]
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::api::program::{Program, Sym};
+use crate::api::run::Simd;
 use crate::api::model::{ChoiceSpec, Col, ColMask, Lanes, MAX_VARS, NeuronDynamics, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorSpec, VarSpec};
 
 /// Neurons per block of the fused loop.
 const BLOCK: usize = 8;
 const _: () = assert!(BLOCK <= 32, "a block's spikes are the bits of a u32");
 
-/// Update + threshold + reset of neurons `offset..offset + n` in one pass.
-/// `inputs[r]` is empty for a receptor that receives nothing (read as 0).
-pub(crate) fn fused_step<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+/// Update + threshold + reset of neurons `offset..offset + n` in one pass, by the build
+/// `simd`, or the highest build below it that the CPU supports (never an instruction the
+/// CPU lacks). `inputs[r]` is empty for a receptor that receives nothing (read as 0).
+pub(crate) fn fused_step_with<M: NeuronDynamics>(simd: Simd, coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { fused_avx2::<M>(coeffs, vars, inputs, offset, spikes) };
-        return;
+    {
+        if simd >= Simd::Avx512 && Simd::Avx512.supported() {
+            // SAFETY: the CPU supports AVX2, AVX-512 F, VL and DQ (`Simd::supported`).
+            unsafe { fused_avx512::<M>(coeffs, vars, inputs, offset, spikes) };
+            return;
+        }
+        if simd >= Simd::Avx2 && Simd::Avx2.supported() {
+            // SAFETY: the CPU supports AVX2 (`Simd::supported`).
+            unsafe { fused_avx2::<M>(coeffs, vars, inputs, offset, spikes) };
+            return;
+        }
     }
+    let _ = simd;
     fused_block_loop::<M, Portable>(coeffs, vars, inputs, offset, spikes);
 }
 
@@ -52,7 +64,8 @@ struct Avx2;
 impl MaskBits for Avx2 {
     #[inline(always)]
     fn bits(m: &BlockMask) -> u32 {
-        // SAFETY: `Avx2` is used only by `fused_avx2`, which runs after the AVX2 check.
+        // SAFETY: `Avx2` is used only by `fused_avx2` and `fused_avx512`, which run after
+        // the AVX2 check.
         unsafe { movemask_avx2(m) }
     }
 }
@@ -77,6 +90,12 @@ fn movemask_avx2(m: &BlockMask) -> u32 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn fused_avx2<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+    fused_block_loop::<M, Avx2>(coeffs, vars, inputs, offset, spikes);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
+fn fused_avx512<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
     fused_block_loop::<M, Avx2>(coeffs, vars, inputs, offset, spikes);
 }
 
@@ -349,8 +368,8 @@ impl<M: NeuronDynamics> PreparedModel for Prepared<M> {
         self.initial.clone()
     }
 
-    fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-        fused_step::<M>(&self.coeffs, vars, inputs, offset, spikes);
+    fn step_cpu_with(&self, simd: Simd, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+        fused_step_with::<M>(simd, &self.coeffs, vars, inputs, offset, spikes);
     }
 
     fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask {

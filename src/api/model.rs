@@ -508,7 +508,12 @@ pub trait PreparedModel: Send + Sync {
     /// hold exactly those neurons (an input is empty when nothing arrives at that
     /// receptor: read as 0); reads and clears `inputs`, updates `vars`, pushes
     /// `offset + i` for each neuron `i` of the range that spiked onto `spikes`.
-    fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>);
+    fn step_cpu(&self, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+        self.step_cpu_with(crate::api::run::Simd::chosen(), vars, inputs, offset, spikes);
+    }
+    /// [`PreparedModel::step_cpu`] by the build `simd` of the loop (a lower one where the
+    /// CPU lacks it): every build gives the same bits.
+    fn step_cpu_with(&self, simd: crate::api::run::Simd, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>);
     /// The tensor engine's step over the whole population.
     fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask;
     /// The step as a straight-line program (the device engine's fused kernel), if the

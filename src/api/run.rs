@@ -1,5 +1,7 @@
 //! How a simulation is executed: engine, device, threads.
 
+use std::sync::OnceLock;
+
 use crate::Result;
 
 /// Which executor runs the clock-driven populations.
@@ -130,4 +132,62 @@ pub enum Delivery {
         /// Slots per target (1 to 32).
         capacity: u32,
     },
+}
+
+/// The builds of the cpu engine's fused loop, lowest first: the same results from each,
+/// bit for bit (each lane runs the `f64` operation; no FMA contraction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Simd {
+    /// Plain Rust, whatever the target's baseline vectorises to (SSE2 on x86_64).
+    Portable,
+    /// 256-bit vectors: two per block of eight `f64` lanes, 16 registers.
+    Avx2,
+    /// 512-bit vectors (AVX-512 F, VL, DQ): one per block and 32 registers, so the
+    /// constants of a model stay in registers (about a fifth less time per neuron on
+    /// COBA/CUBA-4000, whose state stays in cache; see `benches/brian2_comparison.txt`).
+    Avx512,
+}
+
+impl Simd {
+    /// Every build this CPU can run, lowest first.
+    pub fn available() -> Vec<Simd> {
+        [Simd::Portable, Simd::Avx2, Simd::Avx512].into_iter().filter(|s| s.supported()).collect()
+    }
+
+    /// Whether this CPU can run the build (cheap: the features are detected once).
+    pub fn supported(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            match self {
+                Simd::Portable => true,
+                Simd::Avx2 => has!("avx2"),
+                Simd::Avx512 => has!("avx2") && has!("avx512f") && has!("avx512vl") && has!("avx512dq"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Simd::Portable
+        }
+    }
+
+    /// The build the cpu engine runs: the highest available, or the highest at or below
+    /// `SPIKEWORLD_SIMD` (`portable`, `avx2`, `avx512`) when that is set. Decided once.
+    pub fn chosen() -> Simd {
+        static CHOSEN: OnceLock<Simd> = OnceLock::new();
+        *CHOSEN.get_or_init(|| {
+            let best = *Simd::available().last().expect("portable is always there");
+            let cap = match std::env::var("SPIKEWORLD_SIMD").as_deref() {
+                Ok("portable") => Simd::Portable,
+                Ok("avx2") => Simd::Avx2,
+                Ok("avx512") | Err(_) => Simd::Avx512,
+                Ok(other) => {
+                    tracing::warn!("SPIKEWORLD_SIMD={other:?} is not one of portable, avx2, avx512: ignored");
+                    Simd::Avx512
+                }
+            };
+            best.min(cap)
+        })
+    }
 }

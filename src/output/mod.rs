@@ -119,6 +119,9 @@ pub struct Manifest {
     pub shards: usize,
     /// Engine.
     pub engine: crate::api::run::EngineKind,
+    /// The build of the cpu engine's fused loop this machine ran (`portable`, `avx2`,
+    /// `avx512`; every build gives the same bits): what its loop time was measured with.
+    pub simd: crate::api::run::Simd,
     /// Whole command, s.
     pub wall_time_s: f64,
     /// Time building the network, s.
@@ -381,6 +384,7 @@ impl Sim {
             threads: info.threads,
             shards: self.shards(),
             engine: info.engine,
+            simd: crate::api::run::Simd::chosen(),
             wall_time_s: timings.wall_time_s,
             build_time_s: timings.build_time_s,
             loop_time_s: timings.loop_time_s,
