@@ -361,6 +361,8 @@ fn each(threads: usize) -> String {
 }
 
 fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
+    // Refused before any directory is made (the build checks it again for library users).
+    spikeworld::api::run::Simd::from_env()?;
     if a.threads == 0 {
         return Err(Error::Input("--threads must be at least 1".into()));
     }

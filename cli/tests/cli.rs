@@ -17,7 +17,7 @@ fn run_writes_the_manifest_and_numpy_files() {
     let r = bin().args(["run", &scenario("lif_poisson.toml"), "--quiet", "--out"]).arg(&out).output().unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    for k in ["spikeworld_version", "scenario", "scenario_sha256", "seed", "dt_ms", "steps", "t_stop_ms", "threads", "engine", "wall_time_s", "loop_time_s", "populations", "projections", "files"] {
+    for k in ["spikeworld_version", "scenario", "scenario_sha256", "seed", "dt_ms", "steps", "t_stop_ms", "threads", "engine", "simd", "wall_time_s", "loop_time_s", "populations", "projections", "files"] {
         assert!(m.get(k).is_some(), "manifest lacks `{k}`");
     }
     assert_eq!(m["steps"], 5000);
@@ -34,6 +34,34 @@ fn run_writes_the_manifest_and_numpy_files() {
     }
     assert!(out.join("raster.svg").exists());
     assert!(String::from_utf8_lossy(&r.stdout).contains("neurons"));
+}
+
+/// `SPIKEWORLD_SIMD` picks the build of the fused loop: every build writes the same files
+/// (the manifest says which ran), and a word that names none is bad input.
+#[test]
+fn every_simd_build_writes_the_same_spikes_and_a_bad_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut first: Option<Vec<u8>> = None;
+    for simd in ["portable", "avx2", "avx512"] {
+        let out = tmp.path().join(simd);
+        let r = bin().env("SPIKEWORLD_SIMD", simd).args(["run", &scenario("coba.toml"), "--quiet", "--set", "simulation.t_stop=100ms", "--out"]).arg(&out).output().unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        let ran = m["simd"].as_str().unwrap().to_string();
+        // A CPU without the build asked for runs the highest it has, never a higher one.
+        let order = ["portable", "avx2", "avx512"];
+        assert!(order.iter().position(|&x| x == ran) <= order.iter().position(|&x| x == simd), "{simd} asked, {ran} ran");
+        let spikes = [std::fs::read(out.join("spikes.t_ms.npy")).unwrap(), std::fs::read(out.join("spikes.index.npy")).unwrap()].concat();
+        assert!(spikes.len() > 1000, "COBA spikes in 100 ms");
+        match &first {
+            None => first = Some(spikes),
+            Some(f) => assert!(f == &spikes, "{simd}: other spikes than the portable build"),
+        }
+    }
+    let r = bin().env("SPIKEWORLD_SIMD", "sse9").args(["run", &scenario("coba.toml"), "--quiet", "--out"]).arg(tmp.path().join("bad")).output().unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("SPIKEWORLD_SIMD=sse9: expected one of portable, avx2, avx512"));
+    assert!(!tmp.path().join("bad").exists(), "nothing written");
 }
 
 #[test]

@@ -144,8 +144,7 @@ pub enum Simd {
     /// 256-bit vectors: two per block of eight `f64` lanes, 16 registers.
     Avx2,
     /// 512-bit vectors (AVX-512 F, VL, DQ): one per block and 32 registers, so the
-    /// constants of a model stay in registers (about a fifth less time per neuron on
-    /// COBA/CUBA-4000, whose state stays in cache; see `benches/brian2_comparison.txt`).
+    /// constants of a model stay in registers (opt-in: see [`Simd::chosen`]).
     Avx512,
 }
 
@@ -172,22 +171,28 @@ impl Simd {
         }
     }
 
-    /// The build the cpu engine runs: the highest available, or the highest at or below
-    /// `SPIKEWORLD_SIMD` (`portable`, `avx2`, `avx512`) when that is set. Decided once.
+    /// The build the cpu engine runs: [`Simd::from_env`], AVX2 where that is not valid (a
+    /// build refuses an invalid value first); a build the CPU lacks falls to the highest it
+    /// has. Decided once. AVX-512 is not the default: the loop alone runs 8-20 % faster with
+    /// it (`benches/fused.rs`), but whole COBA/CUBA-4000 runs on our 2-core VM measured no
+    /// gain, even a loss on CUBA, within noise (`benches/brian2_comparison.txt`, 2026-11-25).
     pub fn chosen() -> Simd {
         static CHOSEN: OnceLock<Simd> = OnceLock::new();
         *CHOSEN.get_or_init(|| {
-            let best = *Simd::available().last().expect("portable is always there");
-            let cap = match std::env::var("SPIKEWORLD_SIMD").as_deref() {
-                Ok("portable") => Simd::Portable,
-                Ok("avx2") => Simd::Avx2,
-                Ok("avx512") | Err(_) => Simd::Avx512,
-                Ok(other) => {
-                    tracing::warn!("SPIKEWORLD_SIMD={other:?} is not one of portable, avx2, avx512: ignored");
-                    Simd::Avx512
-                }
-            };
-            best.min(cap)
+            let asked = Simd::from_env().unwrap_or(Simd::Avx2);
+            Simd::available().into_iter().filter(|&s| s <= asked).max().unwrap_or(Simd::Portable)
         })
+    }
+
+    /// The build asked for by `SPIKEWORLD_SIMD` (`portable`, `avx2`, `avx512`), AVX2 when
+    /// it is not set; any other value is an error naming the three.
+    pub fn from_env() -> Result<Simd> {
+        match std::env::var("SPIKEWORLD_SIMD").as_deref() {
+            Ok("portable") => Ok(Simd::Portable),
+            Ok("avx2") | Err(std::env::VarError::NotPresent) => Ok(Simd::Avx2),
+            Ok("avx512") => Ok(Simd::Avx512),
+            Ok(other) => Err(crate::Error::Input(format!("SPIKEWORLD_SIMD={other}: expected one of portable, avx2, avx512"))),
+            Err(std::env::VarError::NotUnicode(v)) => Err(crate::Error::Input(format!("SPIKEWORLD_SIMD={}: expected one of portable, avx2, avx512", v.to_string_lossy()))),
+        }
     }
 }

@@ -119,8 +119,8 @@ pub struct Manifest {
     pub shards: usize,
     /// Engine.
     pub engine: crate::api::run::EngineKind,
-    /// The build of the cpu engine's fused loop this machine ran (`portable`, `avx2`,
-    /// `avx512`; every build gives the same bits): what its loop time was measured with.
+    /// The build of the cpu engine's fused loop that ran (`portable`, `avx2`, `avx512`;
+    /// every build gives the same bits): what its loop time was measured with.
     pub simd: crate::api::run::Simd,
     /// Whole command, s.
     pub wall_time_s: f64,

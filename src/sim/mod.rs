@@ -61,6 +61,7 @@ impl SimBuilder {
     /// shard 0 (which records) and steps the others beside it on their own threads.
     pub fn build(&self, scenario: Scenario, opts: &RunOptions) -> Result<Sim> {
         self.check()?;
+        crate::api::run::Simd::from_env()?;
         let process = opts.processes.as_ref().map(|p| p.0.clone());
         let count = match &process {
             Some(p) => {
