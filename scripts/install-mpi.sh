@@ -7,7 +7,8 @@ set -euo pipefail
 need=()
 command -v mpirun > /dev/null || need+=(openmpi-bin)
 command -v mpicc > /dev/null || need+=(libopenmpi-dev)
-compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" > /dev/null || need+=(libclang-dev)
+# bindgen loads libclang.so itself: libclang-cpp (which other packages pull in) is not it.
+compgen -G "/usr/lib/llvm-*/lib/libclang.so*" > /dev/null || need+=(libclang-dev)
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-mpi: OpenMPI and libclang are installed ($(mpirun --version 2>&1 | head -1))"
   exit 0
