@@ -332,7 +332,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
             vars.push(col);
         }
         let store = match device {
-            None => StateStore::Host(vars),
+            None => StateStore::Host(vars.into_iter().map(crate::util::lines::Lines::from).collect()),
             Some(dev) => StateStore::Tensor(vars.into_iter().map(|v| Col::from_host(v, dev)).collect()),
         };
         // Outgoing delays, and incoming ones (plasticity with dendritic delays reads the

@@ -45,7 +45,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
             let mut parts: [Part<'_>; MAX_CHUNKS] =
                 std::array::from_fn(|c| Part { vars: std::array::from_fn(|_| empty()), inputs: std::array::from_fn(|_| empty()), offset: first + bound(c.min(chunks)) as u32 });
             for (k, v) in vars.iter_mut().enumerate() {
-                let mut rest = v.as_mut_slice();
+                let mut rest = &mut v[..];
                 for (c, part) in parts[..chunks].iter_mut().enumerate() {
                     let (a, b) = std::mem::take(&mut rest).split_at_mut(bound(c + 1) - bound(c));
                     part.vars[k] = a;
@@ -79,7 +79,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
             }
         } else {
             let mut vit = vars.iter_mut();
-            let mut v: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| vit.next().map_or_else(empty, |x| x.as_mut_slice()));
+            let mut v: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| vit.next().map_or_else(empty, |x| &mut x[..]));
             let mut iit = slot.chunks_mut(n.max(1)).zip(active.iter());
             let mut i: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| match iit.next() {
                 Some((c, &true)) => c,

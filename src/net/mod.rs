@@ -58,8 +58,8 @@ pub struct Population {
 
 /// Where a population's state lives.
 pub enum StateStore {
-    /// One `Vec<f64>` per state variable (cpu engine).
-    Host(Vec<Vec<f64>>),
+    /// One array per state variable, each from the start of a cache line (cpu engine).
+    Host(Vec<crate::util::lines::Lines>),
     /// One f64 tensor per state variable (tensor engine).
     Tensor(Vec<Col>),
     /// On the device engine's device (read and written through it).
@@ -106,7 +106,7 @@ impl NeuronState {
     /// Copies variable `k` to the host.
     pub fn var_to_host(&self, k: usize) -> Vec<f64> {
         match &self.store {
-            StateStore::Host(v) => v[k].clone(),
+            StateStore::Host(v) => v[k].to_vec(),
             StateStore::Tensor(t) => t[k].to_host(),
             StateStore::Device(d) => d.0.read_var(d.1, k),
         }
@@ -168,7 +168,7 @@ impl NeuronState {
     /// Neurons held.
     fn len(&self) -> usize {
         match &self.store {
-            StateStore::Host(cols) => cols.first().map_or(0, Vec::len),
+            StateStore::Host(cols) => cols.first().map_or(0, |c| c.len()),
             StateStore::Device(d) => d.0.len(d.1),
             StateStore::Tensor(_) => self.var_to_host(0).len(),
         }
@@ -222,7 +222,7 @@ pub struct InputRing {
     pub(crate) depth: usize,
     pub(crate) receptors: usize,
     pub(crate) n: usize,
-    pub(crate) data: Vec<f64>,
+    pub(crate) data: crate::util::lines::Lines,
     /// Receptors something projects or injects into; the others are read as 0.
     pub(crate) active: Vec<bool>,
     /// Set when the ring lives on the device engine's device (`data` is then empty).
@@ -232,7 +232,7 @@ pub struct InputRing {
 impl InputRing {
     /// A ring of `depth` slots of `receptors × n` zeros.
     pub fn new(depth: usize, receptors: usize, n: usize) -> Self {
-        InputRing { depth, receptors, n, data: vec![0.0; depth * receptors * n], active: vec![false; receptors], device: None }
+        InputRing { depth, receptors, n, data: crate::util::lines::Lines::zeros(depth * receptors * n), active: vec![false; receptors], device: None }
     }
     /// The slot read at `step`: `receptors * n` values.
     pub fn slot_mut(&mut self, step: u64) -> &mut [f64] {
@@ -289,7 +289,7 @@ impl InputRing {
             return Err("the delay ring can only grow before the run starts (on the cpu or tensor engine)".into());
         }
         self.depth = depth;
-        self.data = vec![0.0; depth * self.receptors * self.n];
+        self.data = crate::util::lines::Lines::zeros(depth * self.receptors * self.n);
         Ok(())
     }
 
@@ -365,7 +365,7 @@ impl InputRing {
         debug_assert!(self.device.is_none(), "a ring grows before the device engine takes it");
         if depth > self.depth {
             self.depth = depth;
-            self.data = vec![0.0; depth * self.receptors * self.n];
+            self.data = crate::util::lines::Lines::zeros(depth * self.receptors * self.n);
         }
     }
 }

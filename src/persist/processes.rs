@@ -99,7 +99,7 @@ const ROUND_BYTES: usize = 1 << 30;
 
 /// A stand-in of shard `k`'s part of a population's state (its shape, host values).
 fn state_like(template: &NeuronState, n: usize) -> NeuronState {
-    NeuronState { model: template.model.clone(), vars: template.vars, store: StateStore::Host(vec![vec![0.0; n]; template.vars.len()]) }
+    NeuronState { model: template.model.clone(), vars: template.vars, store: StateStore::Host(vec![crate::util::lines::Lines::zeros(n); template.vars.len()]) }
 }
 
 /// A stand-in of a shard's part of a synapse table with these row lengths.

@@ -364,7 +364,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         let dref = DeviceRef(shared.clone() as Arc<dyn DeviceStore>, p);
         world.get_mut::<NeuronState>(e).expect("checked above").store = StateStore::Device(dref.clone());
         let mut ring = world.get_mut::<InputRing>(e).expect("checked above");
-        ring.data = Vec::new();
+        ring.data = crate::util::lines::Lines::default();
         ring.device = Some(dref);
     }
     for &(e, _) in &gap_sources {
