@@ -46,6 +46,11 @@ pub(crate) fn fused_step_with<M: NeuronDynamics>(simd: Simd, coeffs: &M::Coeffs,
 /// (a sixth of the loop's instructions when done lane by lane).
 trait MaskBits {
     fn bits(m: &BlockMask) -> u32;
+    /// Whether any lane is true (tested on every block, so it must be cheap; most blocks
+    /// have no spike).
+    fn any(m: &BlockMask) -> bool {
+        m.any()
+    }
 }
 
 struct Portable;
@@ -68,6 +73,38 @@ impl MaskBits for Avx2 {
         // the AVX2 check.
         unsafe { movemask_avx2(m) }
     }
+    #[inline(always)]
+    fn any(m: &BlockMask) -> bool {
+        // SAFETY: as above.
+        unsafe { any_avx2(m) }
+    }
+}
+
+/// The AVX-512 build: its mask bits as AVX2's, its test of all lanes the generic one,
+/// which measured 5-14 % less loop time there than `any_avx2` (AVX2's is the other way).
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl MaskBits for Avx512 {
+    #[inline(always)]
+    fn bits(m: &BlockMask) -> u32 {
+        // SAFETY: `Avx512` is used only by `fused_avx512`, which runs after the AVX-512 check.
+        unsafe { movemask_avx2(m) }
+    }
+}
+
+/// The lanes ORed and tested with one `vptest`: LLVM turns the generic OR of the lanes
+/// into the dozen instructions of a movemask, measured 5-17 % more loop time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn any_avx2(m: &BlockMask) -> bool {
+    use std::arch::x86_64::{_mm256_loadu_si256, _mm256_or_si256, _mm256_testz_si256};
+    // SAFETY: `m.0` is 64 readable bytes; the loads are unaligned.
+    let (a, b) = unsafe { (_mm256_loadu_si256(m.0.as_ptr().cast()), _mm256_loadu_si256(m.0[4..].as_ptr().cast())) };
+    let o = _mm256_or_si256(a, b);
+    _mm256_testz_si256(o, o) == 0
 }
 
 /// The sign bits of the mask's lanes (all ones or zero), four lanes per instruction.
@@ -96,7 +133,7 @@ fn fused_avx2<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], in
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
 fn fused_avx512<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx2>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Avx512>(coeffs, vars, inputs, offset, spikes);
 }
 
 #[inline(always)]
@@ -136,7 +173,11 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits>(coeffs: &M::Coeffs, vars: &m
         for k in 0..nv {
             *<&mut [f64; BLOCK]>::try_from(&mut vars[k][base..base + BLOCK]).expect("full block") = st[k].0;
         }
-        push_spikes(K::bits(&spk), offset + base as u32, spikes);
+        // Most blocks have no spike: a test of all lanes at once (an OR and a `vptest`)
+        // skips turning the mask into bits, which takes a dozen instructions.
+        if K::any(&spk) {
+            push_spikes(K::bits(&spk), offset + base as u32, spikes);
+        }
     }
     if full < n {
         let (base, len) = (full, n - full);
@@ -232,6 +273,11 @@ impl BlockMask {
             b |= ((self.0[i] >> 63) as u32) << i;
         }
         b
+    }
+    /// Whether any lane is true.
+    #[inline(always)]
+    fn any(&self) -> bool {
+        self.0.iter().fold(0, |a, &l| a | l) != 0
     }
     #[inline(always)]
     fn lane(&self, i: usize) -> bool {
