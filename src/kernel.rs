@@ -151,28 +151,36 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits>(coeffs: &M::Coeffs, vars: &m
     // straddle the copies' stores, a store-forwarding stall per block); its lanes past
     // the end compute on zeros and are discarded.
     let full = n - n % BLOCK;
-    for base in (0..full).step_by(BLOCK) {
+    // Full blocks are reached through these pointers: every slice has `n` elements
+    // (asserted above), so a block needs no bounds check and no reload of the slices'
+    // addresses. A receptor nothing projects to has a null pointer.
+    let var_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|k| if k < nv { vars[k].as_mut_ptr().cast() } else { std::ptr::null_mut() });
+    let input_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|r| if r < nr && !inputs[r].is_empty() { inputs[r].as_mut_ptr().cast() } else { std::ptr::null_mut() });
+    for b in 0..full / BLOCK {
         // Fresh arrays per block, not hoisted out of the loop: carried from one block to
         // the next, LLVM keeps them in memory (a store and a reload of every input block,
         // measured 15-20 % of the loop).
         let mut st = [Block([0.0; BLOCK]); MAX_VARS];
         let mut inp = [Block([0.0; BLOCK]); MAX_VARS];
-        // Fixed-size copies compile to inline vector moves (no memcpy calls).
         for k in 0..nv {
-            st[k].0 = *<&[f64; BLOCK]>::try_from(&vars[k][base..base + BLOCK]).expect("full block");
+            // SAFETY: `var_at[k]` starts a slice of `n >= (b + 1) * BLOCK` elements, which
+            // stays mutably borrowed for the whole call (f64 alignment suffices).
+            st[k].0 = unsafe { *var_at[k].add(b) };
         }
         for r in 0..nr {
-            if inputs[r].is_empty() {
-                continue; // a receptor nothing projects to: its lanes stay 0
+            if !input_at[r].is_null() {
+                // SAFETY: as above, for the receptor's input slice.
+                let src = unsafe { &mut *input_at[r].add(b) };
+                inp[r].0 = *src;
+                *src = [0.0; BLOCK];
             }
-            let src = <&mut [f64; BLOCK]>::try_from(&mut inputs[r][base..base + BLOCK]).expect("full block");
-            inp[r].0 = *src;
-            *src = [0.0; BLOCK];
         }
         let spk = M::step::<Block>(coeffs, &mut st[..nv], &inp[..nr]);
         for k in 0..nv {
-            *<&mut [f64; BLOCK]>::try_from(&mut vars[k][base..base + BLOCK]).expect("full block") = st[k].0;
+            // SAFETY: as above.
+            unsafe { *var_at[k].add(b) = st[k].0 };
         }
+        let base = b * BLOCK;
         // Most blocks have no spike: a test of all lanes at once (an OR and a `vptest`)
         // skips turning the mask into bits, which takes a dozen instructions.
         if K::any(&spk) {
