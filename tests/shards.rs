@@ -507,3 +507,47 @@ fn threads_run_as_shards_where_it_pays() {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     assert_eq!(layout(&net(big * (cores + 1)), RunOptions { threads: cores + 1, ..auto.clone() }).0, 1, "more threads than cores: no shards");
 }
+
+/// Which shard a world is (its populations' first index; 0 for shard 0).
+fn first_of(pops: &Query<&Population>) -> usize {
+    pops.iter().map(|p| p.first).max().unwrap_or(0)
+}
+
+/// A peer shard runs on one thread for the whole run, not on a new one per batch of steps
+/// (those began on the core of the thread that started them: on 2 cores, 2 shards ran one
+/// after the other); and a shard that panics ends the run with its panic, the others
+/// no longer waiting for it, and the simulation can still be dropped.
+#[test]
+fn peer_shards_keep_their_threads_and_a_panic_in_one_ends_the_run() {
+    static SEEN: std::sync::Mutex<Vec<(usize, std::thread::ThreadId)>> = std::sync::Mutex::new(Vec::new());
+    fn note(pops: Query<&Population>) {
+        SEEN.lock().expect("lock").push((first_of(&pops), std::thread::current().id()));
+    }
+    let mut b = builder();
+    b.add_systems(SimSystems::Record, note);
+    let mut sim = b.build(load_file("coba.toml", &["simulation.t_stop=100 ms"], None), &RunOptions { shards: 3, ..Default::default() }).expect("build");
+    for _ in 0..5 {
+        sim.run_steps(64);
+    }
+    let seen = std::mem::take(&mut *SEEN.lock().expect("lock"));
+    assert_eq!(seen.len(), 3 * 5 * 64, "every shard, every step");
+    let mut threads: Vec<(usize, std::thread::ThreadId)> = seen.clone();
+    threads.sort_by_key(|&(f, _)| f);
+    threads.dedup();
+    assert_eq!(threads.len(), 3, "one thread per shard over 5 batches: {threads:?}");
+    assert!(threads[0].1 == std::thread::current().id(), "shard 0 runs on the caller's thread");
+    assert!(threads[1].1 != threads[2].1 && threads[1].1 != threads[0].1, "each peer has a thread of its own");
+
+    fn boom(pops: Query<&Population>, clock: Res<Clock>) {
+        if clock.step == 100 && first_of(&pops) > 0 {
+            panic!("boom in a peer shard");
+        }
+    }
+    let mut b = builder();
+    b.add_systems(SimSystems::Record, boom);
+    let mut sim = b.build(load_file("coba.toml", &["simulation.t_stop=100 ms"], None), &RunOptions { shards: 3, ..Default::default() }).expect("build");
+    let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sim.run_steps(500))).err().expect("the panic reaches the caller");
+    let msg = e.downcast_ref::<&str>().copied().or(e.downcast_ref::<String>().map(String::as_str)).unwrap_or("");
+    assert!(msg.contains("boom in a peer shard"), "the shard's own panic, got {msg:?}");
+    drop(sim);
+}

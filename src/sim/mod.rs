@@ -2,6 +2,7 @@
 //! [`Schedule`] of systems in the ordered [`SimSystems`] sets.
 
 mod link;
+mod workers;
 
 use std::sync::Arc;
 
@@ -38,6 +39,8 @@ pub struct Sim {
     pub(crate) plugin_sections: Arc<Vec<StateSection>>,
     /// Plugins' output arrays.
     pub(crate) plugin_outputs: Arc<Vec<crate::registry::OutputHook>>,
+    /// The threads of the peers, kept from batch to batch.
+    workers: workers::ShardWorkers,
 }
 
 impl SimBuilder {
@@ -142,6 +145,7 @@ impl SimBuilder {
             scenario,
             plugin_sections: Arc::new(reg.sections.clone()),
             plugin_outputs: Arc::new(reg.outputs.clone()),
+            workers: workers::ShardWorkers::default(),
         })
     }
 
@@ -323,28 +327,18 @@ impl Sim {
         }
         let peers = std::mem::take(&mut self.peers);
         let (world, schedule) = (&mut self.world, &mut self.schedule);
-        let joined = std::thread::scope(|s| {
-            // NOTE: the peers move into their threads and come back: one that panics drops
-            // its world, and with it its channels, so the others stop waiting for it.
-            // A shard stops stepping once an exchange said that some shard stopped: all
-            // learn it in the same step, so none waits for another.
-            let handles: Vec<_> = peers
-                .into_iter()
-                .map(|mut p| {
-                    s.spawn(move || {
-                        in_pool(&mut p.world, &mut p.schedule, |w, s| steps_until_halted(w, s, n));
-                        p
-                    })
-                })
-                .collect();
+        // NOTE: the peers move into their threads and come back: one that panics drops
+        // its world, and with it its channels, so the others stop waiting for it.
+        // A shard stops stepping once an exchange said that some shard stopped: all
+        // learn it in the same step, so none waits for another.
+        let (mine, peers) = self.workers.run(peers, n, || {
             let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| in_pool(world, schedule, |w, s| steps_until_halted(w, s, n))));
             if mine.is_err() {
                 // Shard 0's world outlives its panic: dropping its links tells the others.
                 world.remove_resource::<ShardLink>();
             }
-            (mine, handles.into_iter().map(|h| h.join()).collect::<Vec<_>>())
+            mine
         });
-        let (mine, peers) = joined;
         let mut panic = mine.err();
         for j in peers {
             match j {
