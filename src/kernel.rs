@@ -2,13 +2,14 @@
 //! the cpu engine's fused loop for it; the one place that selects CPU features at run time.
 //!
 //! `unsafe` is allowed here only: calling the AVX2 and AVX-512 builds of the loop after
-//! checking that the CPU has those features. Every build runs the same IEEE operations
-//! (Rust never contracts `a * b + c` into an FMA, and `exp`/`ln` stay calls of the same
-//! scalar functions), so results are bit-identical whichever runs ([`Simd`] names them;
-//! `tests/device.rs` runs every model through each one the CPU has).
+//! checking that the CPU has those features, and reaching the loop's full blocks through
+//! pointers made once per call from slices whose lengths it has checked. Every build runs
+//! the same IEEE operations (Rust never contracts `a * b + c` into an FMA, and `exp`/`ln`
+//! stay calls of the same scalar functions), so results are bit-identical whichever runs
+//! ([`Simd`] names them; `tests/device.rs` runs every model through each one the CPU has).
 //! It also holds [`TargetPart`]: threads that deliver spikes into one population's delay
 //! ring side by side, each writing only the targets of its own range.
-#![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the fused loop are called after a run-time feature check; delivery threads write disjoint target ranges of one buffer")]
+#![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the fused loop are called after a run-time feature check; its blocks are reached through pointers into slices of checked length; delivery threads write disjoint target ranges of one buffer")]
 
 use std::marker::PhantomData;
 use std::sync::Arc;
