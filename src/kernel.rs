@@ -70,8 +70,8 @@ struct Avx2;
 impl MaskBits for Avx2 {
     #[inline(always)]
     fn bits(m: &BlockMask) -> u32 {
-        // SAFETY: `Avx2` is used only by `fused_avx2` and `fused_avx512`, which run after
-        // the AVX2 check.
+        // SAFETY: `Avx2` (and `Avx512`, which calls this) is used only by `fused_avx2` and
+        // `fused_avx512`, which run after the AVX2 check.
         unsafe { movemask_avx2(m) }
     }
     #[inline(always)]
@@ -90,8 +90,7 @@ struct Avx512;
 impl MaskBits for Avx512 {
     #[inline(always)]
     fn bits(m: &BlockMask) -> u32 {
-        // SAFETY: `Avx512` is used only by `fused_avx512`, which runs after the AVX-512 check.
-        unsafe { movemask_avx2(m) }
+        Avx2::bits(m)
     }
 }
 
