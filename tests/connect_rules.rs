@@ -265,11 +265,7 @@ fn drawn_onto(sc: &Scenario, ranges: Option<&[std::ops::Range<usize>]>) -> Vec<V
             let mut out = Vec::new();
             for s in 0..d.csr.row_ptr.len() - 1 {
                 for k in d.csr.row(s) {
-                    let w = match &d.kernel_index {
-                        Some(ix) => d.weight[ix[k] as usize],
-                        None => d.weight[k],
-                    };
-                    out.push((s, d.csr.col[k], w.to_bits(), d.delay.of(k)));
+                    out.push((s, d.csr.col[k], d.weight_of(k).to_bits(), d.delay.of(k)));
                 }
             }
             out

@@ -77,3 +77,69 @@ fn the_spike_history_tells_when_each_delayed_spike_arrives() {
     }
     assert!(arrivals_checked > 1000, "{arrivals_checked} arrivals checked");
 }
+
+/// A constant weight on a projection without add-ons is held once (`SynapseTable::uniform`,
+/// 4 bytes per synapse): the same spikes and the same state, bit for bit, as that weight
+/// held per synapse, on one thread, on a pool whose threads split delivery by target, in
+/// shards, and after a checkpoint taken and resumed in shards.
+#[test]
+fn a_constant_weight_held_once_gives_the_bits_of_the_weight_held_per_synapse() {
+    // 10,000 neurons: two delivery parts of at least 4096 targets on a pool of 2.
+    let (n, ne) = (10_000, 8_000);
+    let p = 80.0 / n as f64;
+    let sets = |per_synapse: bool| {
+        let mut s = vec![
+            format!("population.P.size={n}"),
+            format!("projection.exc.from=P[:{ne}]"),
+            format!("projection.inh.from=P[{ne}:]"),
+            format!("projection.exc.p={p}"),
+            format!("projection.inh.p={p}"),
+            "simulation.t_stop=\"60 ms\"".to_string(),
+        ];
+        if per_synapse {
+            // Drawn per synapse from a distribution of one value: the same weights, each held.
+            s.push("projection.exc.weight={ dist = \"uniform\", low = \"6 nS\", high = \"6 nS\" }".into());
+            s.push("projection.inh.weight={ dist = \"normal\", mean = \"67 nS\", std = \"0 nS\" }".into());
+        }
+        s
+    };
+    let scenario = |per_synapse: bool| {
+        let s = sets(per_synapse);
+        load_file("coba.toml", &s.iter().map(String::as_str).collect::<Vec<_>>(), None)
+    };
+    let state = |sim: &Sim| -> Vec<u64> {
+        let pop = sim.world.get::<spikeworld::net::NeuronState>(sim.populations[0]).unwrap();
+        (0..pop.vars.len()).flat_map(|k| pop.var_to_host(k)).map(f64::to_bits).collect()
+    };
+    let per = run_all(build(scenario(true), EngineKind::Cpu, 1));
+    for &e in &per.projections {
+        let t = per.world.get::<SynapseTable>(e).unwrap();
+        assert!(!t.uniform && t.weight.len() == t.len() && t.bytes_per_synapse() == 12);
+    }
+    let (reference, reference_state) = (spikes(&per), state(&per));
+    assert!(reference.0.len() > 5_000, "an active network ({} spikes)", reference.0.len());
+    let runs: [(&str, Sim); 3] = [
+        ("1 thread", build(scenario(false), EngineKind::Cpu, 1)),
+        ("a pool of 2", build(scenario(false), EngineKind::Cpu, 2)),
+        ("2 shards", shards::sharded(scenario(false), 2)),
+    ];
+    for (what, sim) in runs {
+        for &e in &sim.projections {
+            let t = sim.world.get::<SynapseTable>(e).unwrap();
+            assert!(t.uniform && t.weight.len() == 1 && t.bytes_per_synapse() == 4, "{what}: `{}` holds its weight once", t.name);
+        }
+        let sim = run_all(sim);
+        assert!(spikes(&sim) == reference, "{what}: the spikes differ from the weights held per synapse");
+        if what != "2 shards" {
+            assert!(state(&sim) == reference_state, "{what}: the state differs");
+        }
+    }
+    // Saved in 3 shards halfway, resumed in 2: the same spikes.
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = shards::sharded(scenario(false), 3);
+    a.run_steps(300);
+    a.save(&dir.path().join("c.swck")).unwrap();
+    let mut b = Sim::load_with(&dir.path().join("c.swck"), &builder(), &RunOptions { shards: 2, ..Default::default() }, None, None).unwrap();
+    b.run_to_end(u64::MAX, |_| {});
+    assert!(spikes(&b) == reference, "resumed in other shards: the spikes differ");
+}

@@ -205,11 +205,16 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
             _ => None,
         };
         let mut delays = vec![0u32; if const_delay.is_some() { 0 } else { csr.len() }];
+        // One constant weight that no add-on changes is held once (`SynapseTable::uniform`).
+        let uniform = p.uniform_weight().filter(|_| kernel_index.is_none());
         let weight_dist = match (&p.weight, &kernel_index) {
-            (WeightDef::Dist(d), None) => Some(d),
+            (WeightDef::Dist(d), None) if uniform.is_none() => Some(d),
             _ => None,
         };
-        let mut weight = vec![0.0; if kernel_index.is_none() { csr.len() } else { 0 }];
+        let mut weight = match uniform {
+            Some(w) => vec![w],
+            None => vec![0.0; if kernel_index.is_none() { csr.len() } else { 0 }],
+        };
         if const_delay.is_none() || weight_dist.is_some() {
             for_each_by_target(&csr, p.to.start + targets.start, targets.len(), |t, syn| {
                 let t = (targets.start + t) as u64;
@@ -238,7 +243,7 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                     (0..len).map(|_| draw(d, &mut wr)).collect()
                 }
             };
-            out.push(Drawn { csr, weight: kernel, kernel_index: Some(index), delay });
+            out.push(Drawn { csr, weight: kernel, kernel_index: Some(index), uniform: false, delay });
             continue;
         }
         if let WeightDef::Matrix { sources, values, .. } = &p.weight {
@@ -248,7 +253,7 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                 }
             }
         }
-        out.push(Drawn { csr, weight, kernel_index: None, delay });
+        out.push(Drawn { csr, weight, kernel_index: None, uniform: uniform.is_some(), delay });
     }
     Ok(out)
 }
@@ -435,6 +440,7 @@ fn spawn_projections(
             dynamics,
         )
         .with_kernel_index(d.kernel_index)
+        .with_uniform_weight(d.uniform)
         .with_target_first(target_first);
         let mut ent = world.spawn((EntityLabel(format!("projection `{}`", p.name)), table));
         for a in &p.addons {
@@ -458,7 +464,7 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
             MonitorKind::Rate { bin } => world.spawn((label, RateRecorder::new(&m.name, target, a, b, *bin))).id(),
             MonitorKind::Weights { projection, every, synapses, bins, range } => {
                 let pe = projections[*projection];
-                let n = world.get::<SynapseTable>(pe).map_or(0, |t| t.weight.len());
+                let n = world.get::<SynapseTable>(pe).map_or(0, |t| if t.kernel_index.is_some() { t.weight.len() } else { t.len() });
                 if whole {
                     check_weight_indices(scenario, &m.name, *projection, synapses, n)?;
                 }

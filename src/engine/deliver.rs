@@ -219,15 +219,31 @@ fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spi
         }
     };
     let mine = &spikes[lo..hi];
+    // Weights per synapse (not a shared kernel or one uniform weight).
+    let own_weights = t.kernel_index.is_none() && !t.uniform;
     for (q, &i) in mine.iter().enumerate() {
         if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
             let s = stretch(ahead);
             prefetch(&t.csr.col[s.clone()]);
-            prefetch(&t.weight[s]);
+            if own_weights {
+                prefetch(&t.weight[s]);
+            }
         }
         let syn = stretch(i);
         let cols = &t.csr.col[syn.clone()];
         match (&t.delay, &t.kernel_index) {
+            (Delays::Const(d), _) if t.uniform => {
+                let (row, w) = (row_of(*d), t.weight[0]);
+                for &c in cols {
+                    part.add(row, c.wrapping_sub(first), w);
+                }
+            }
+            (Delays::Each(ds), _) if t.uniform => {
+                let w = t.weight[0];
+                for (&c, &d) in cols.iter().zip(&ds[syn]) {
+                    part.add(row_of(d), c.wrapping_sub(first), w);
+                }
+            }
             (Delays::Const(d), None) => {
                 let row = row_of(*d);
                 for (&c, &w) in cols.iter().zip(&t.weight[syn]) {
@@ -269,7 +285,7 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
     let Ok(mut ring) = rings.get_mut(table.target) else { return };
     let ring = &mut *ring;
     let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
-    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, target_first, .. } = &mut *table;
+    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, target_first, uniform, .. } = &mut *table;
     let base_r = *receptor * n;
     let lo = spk.indices.partition_point(|&i| i < *src_start);
     let hi = spk.indices.partition_point(|&i| i < *src_end);
@@ -279,12 +295,17 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
         if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
             let s = csr.row((ahead - *src_start) as usize);
             prefetch(&csr.col[s.clone()]);
-            if kernel_index.is_none() {
+            if kernel_index.is_none() && !*uniform {
                 prefetch(&weight[s]);
             }
         }
         let syn = csr.row((i - *src_start) as usize);
         let cols = &csr.col[syn.clone()];
+        if *uniform {
+            // (No synapse model: `SynapseTable::with_uniform_weight`.)
+            scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, std::iter::repeat(weight[0]));
+            continue;
+        }
         // What each synapse adds: its weight, or what the synapse model says.
         let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
             (None, None) => &weight[syn.clone()],
@@ -301,33 +322,33 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
                 out
             }
         };
-        scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add);
+        scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add.iter().copied());
     }
 }
 
-/// Adds `add[k]` to the ring slot of synapse `syn.start + k`'s delay at its target `cols[k]`
-/// (a population index; the ring starts at target `first`).
+/// Adds the `k`th of `add` to the ring slot of synapse `syn.start + k`'s delay at its
+/// target `cols[k]` (a population index; the ring starts at target `first`).
 #[inline(always)]
 #[expect(clippy::too_many_arguments, reason = "the hot loop's inputs, unpacked")]
-fn scatter(data: &mut [f64], n: usize, first: u32, slot_of: &impl Fn(u32) -> usize, delay: &Delays, syn: std::ops::Range<usize>, cols: &[u32], add: &[f64]) {
+fn scatter(data: &mut [f64], n: usize, first: u32, slot_of: &impl Fn(u32) -> usize, delay: &Delays, syn: std::ops::Range<usize>, cols: &[u32], add: impl Iterator<Item = f64>) {
     match delay {
         // NOTE: one world (first = 0) keeps its loop without the subtraction.
         Delays::Const(d) if first == 0 => {
             let off = slot_of(*d);
             let dst = &mut data[off..off + n];
-            for (&t, &w) in cols.iter().zip(add) {
+            for (&t, w) in cols.iter().zip(add) {
                 dst[t as usize] += w;
             }
         }
         Delays::Const(d) => {
             let off = slot_of(*d);
             let dst = &mut data[off..off + n];
-            for (&t, &w) in cols.iter().zip(add) {
+            for (&t, w) in cols.iter().zip(add) {
                 dst[(t - first) as usize] += w;
             }
         }
         Delays::Each(ds) => {
-            for ((&t, &w), &d) in cols.iter().zip(add).zip(&ds[syn]) {
+            for ((&t, w), &d) in cols.iter().zip(add).zip(&ds[syn]) {
                 data[slot_of(d) + (t - first) as usize] += w;
             }
         }
@@ -349,7 +370,7 @@ fn step_continuous(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &m
     effect.fill(0.0);
     direct.fill(0.0);
     dy.on_step(SynapseStep { step, pre, row_ptr: &csr.row_ptr, targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, effect, direct);
-    scatter(&mut ring.data, n, *target_first, &slot_of, delay, 0..csr.len(), &csr.col, effect);
+    scatter(&mut ring.data, n, *target_first, &slot_of, delay, 0..csr.len(), &csr.col, effect.iter().copied());
     let off = slot_of(*min_delay);
     // `direct` is by population index; the ring holds the targets from `target_first`.
     for (x, &w) in ring.data[off..off + n].iter_mut().zip(direct.iter().skip(*target_first as usize)) {

@@ -231,7 +231,10 @@ pub(crate) fn gather_weights(clock: Res<Clock>, mut link: ResMut<ShardLink>, mut
         };
         lens.push(t.row_lengths());
         // CSR order is row order.
-        values.extend_from_slice(&t.weight);
+        match t.uniform {
+            true => values.extend(std::iter::repeat_n(t.weight[0], t.len())),
+            false => values.extend_from_slice(&t.weight),
+        }
     }
     let mine = ShardMessage { steps: vec![(lens, values)], stopped: false };
     let count = link.count();

@@ -80,7 +80,17 @@ pub(crate) fn record_weights(clock: &Clock, mut mons: Query<&mut WeightRecorder>
             continue;
         }
         let Ok(t) = tables.get(m.projection) else { continue };
-        m.sample(next as f64 * clock.dt_ms, &t.weight);
+        // A uniform weight is sampled as every synapse's (the same statistics, in the
+        // same order of summation, as weights held per synapse).
+        let every;
+        let w = match t.uniform {
+            true => {
+                every = vec![t.weight[0]; t.len()];
+                &every[..]
+            }
+            false => &t.weight[..],
+        };
+        m.sample(next as f64 * clock.dt_ms, w);
     }
 }
 

@@ -134,12 +134,26 @@ impl Delays {
 pub struct DrawnSynapses {
     /// Pairs by source row; targets are population indices.
     pub csr: Csr,
-    /// Per synapse (CSR order), or the shared kernel when `kernel_index` is given.
+    /// Per synapse (CSR order), the shared kernel when `kernel_index` is given, or the
+    /// one weight of every synapse when `uniform`.
     pub weight: Vec<f64>,
     /// Per synapse, its entry of the shared kernel (rules that share weights).
     pub kernel_index: Option<Vec<u32>>,
+    /// Every synapse has the weight `weight[0]` ([`SynapseTable::uniform`]).
+    pub uniform: bool,
     /// Delays in steps.
     pub delay: Delays,
+}
+
+impl DrawnSynapses {
+    /// The weight of synapse `k` (its own, shared or uniform).
+    pub fn weight_of(&self, k: usize) -> f64 {
+        match &self.kernel_index {
+            _ if self.uniform => self.weight[0],
+            Some(ix) => self.weight[ix[k] as usize],
+            None => self.weight[k],
+        }
+    }
 }
 
 /// The incoming synapses of each target neuron: those of neuron `t` (population-wide
@@ -185,8 +199,17 @@ pub struct SynapseTable {
     pub receptor: usize,
     /// Rows by source.
     pub csr: Csr,
-    /// Weight per synapse.
+    /// Weight per synapse; the shared kernel when `kernel_index` is given; the one weight
+    /// of every synapse when `uniform`. [`SynapseTable::weight_of`] reads any of them.
     pub weight: Vec<f64>,
+    /// Every synapse has the weight `weight[0]`, which is the only entry of `weight`: set
+    /// by the build for a projection whose weight is one constant and that nothing
+    /// changes (no add-on: no learning rule, no synapse model; no shared kernel), as
+    /// NEST's `static_synapse_hom_w` and Brian2's `on_pre='ge += we'` do. Delivery then
+    /// reads no weight per synapse: 4 bytes per synapse instead of 12, and a third of the
+    /// memory traffic of a spike's row (measured in `benches/brian2_comparison.txt`). The
+    /// same sums, bit for bit.
+    pub uniform: bool,
     /// Delay(s), in steps.
     pub delay: Delays,
     /// The projection's longest delay, in steps: `delay.max()` in one world; in a shard,
@@ -270,6 +293,7 @@ impl SynapseTable {
             effect,
             direct,
             kernel_index: None,
+            uniform: false,
             global_row_start: None,
             pre: Vec::with_capacity(if continuous { (src.1 - src.0) as usize } else { 0 }),
             by_target: OnceLock::new(),
@@ -322,9 +346,18 @@ impl SynapseTable {
         self
     }
 
-    /// The weight of synapse `k` (shared or its own).
+    /// Makes every synapse's weight `weight[0]`, the table's only weight (see
+    /// [`SynapseTable::uniform`]); `weight` must hold that one entry.
+    pub fn with_uniform_weight(mut self, uniform: bool) -> Self {
+        assert!(!uniform || (self.weight.len() == 1 && self.kernel_index.is_none() && self.dynamics.is_none()), "a uniform weight is one entry, not shared, without a synapse model");
+        self.uniform = uniform;
+        self
+    }
+
+    /// The weight of synapse `k` (its own, shared or uniform).
     pub fn weight_of(&self, k: usize) -> f64 {
         match &self.kernel_index {
+            _ if self.uniform => self.weight[0],
             Some(ix) => self.weight[ix[k] as usize],
             None => self.weight[k],
         }
@@ -376,7 +409,7 @@ impl SynapseTable {
     /// Bytes held per synapse (weight, target index, delay if per synapse, state arrays),
     /// not counting the row pointers and the target index.
     pub fn bytes_per_synapse(&self) -> usize {
-        (if self.kernel_index.is_some() { 4 } else { 8 }) + 4 + if matches!(self.delay, Delays::Each(_)) { 4 } else { 0 } + 8 * self.vars.len()
+        (if self.uniform { 0 } else if self.kernel_index.is_some() { 4 } else { 8 }) + 4 + if matches!(self.delay, Delays::Each(_)) { 4 } else { 0 } + 8 * self.vars.len()
     }
 }
 
@@ -388,13 +421,14 @@ fn stretches<'a>(parts: &'a [&'a SynapseTable], rows: usize, of: impl Fn(&'a Syn
 impl SynapseTable {
     /// Saves the shards' tables of one projection (in shard order) as the whole table
     /// would be saved: row by row, the parts' stretches of each row concatenated (rows
-    /// are sorted by target, so that is the whole row). A shared kernel is saved once.
+    /// are sorted by target, so that is the whole row). A shared kernel or a uniform weight is
+    /// saved once.
     pub(crate) fn save_concat(parts: &[&SynapseTable], out: &mut StateWriter<'_>) -> std::io::Result<()> {
         let Some(first) = parts.first() else { return Ok(()) };
         // Streamed, row by row, each shard's stretch in turn (never built whole).
         let rows = first.csr.row_ptr.len().saturating_sub(1);
         let n: usize = parts.iter().map(|p| p.len()).sum();
-        if first.kernel_index.is_some() {
+        if first.kernel_index.is_some() || first.uniform {
             out.blob(&first.weight)?;
         } else {
             out.blob_pieces(n, stretches(parts, rows, |p| &p.weight))?;
@@ -410,7 +444,7 @@ impl SynapseTable {
     /// its stretch of every row.
     pub(crate) fn load_split(parts: &mut [&mut SynapseTable], inp: &mut StateReader<'_>) -> Result<(), StateError> {
         let Some(first) = parts.first() else { return Ok(()) };
-        let (shared, nvars, rows) = (first.kernel_index.is_some(), first.vars.len(), first.csr.row_ptr.len().saturating_sub(1));
+        let (shared, nvars, rows) = (first.kernel_index.is_some() || first.uniform, first.vars.len(), first.csr.row_ptr.len().saturating_sub(1));
         let names: Vec<&'static str> = first.var_specs.iter().map(|v| v.name).collect();
         let total: usize = parts.iter().map(|p| p.len()).sum();
         // Each row's stretches in every shard, in the order of one world's values (row by
@@ -471,7 +505,7 @@ impl SynapseTable {
                 Piece::Fill(head)
             })
         }
-        if self.kernel_index.is_some() {
+        if self.kernel_index.is_some() || self.uniform {
             inp.blob_into(&mut self.weight, "weights")?;
         } else {
             inp.blob_into_pieces(total, pieces(&mut self.weight, rows_of, own, rows), "weights")?;

@@ -111,7 +111,7 @@ fn table_like(template: &SynapseTable, rows: &[u32]) -> SynapseTable {
     }
     let n = row_ptr.last().copied().unwrap_or(0) as usize;
     let csr = Csr { row_ptr, col: vec![0; n] };
-    let weights = if template.kernel_index.is_some() { template.weight.len() } else { n };
+    let weights = if template.kernel_index.is_some() || template.uniform { template.weight.len() } else { n };
     let t = SynapseTable::new(
         template.name.clone(),
         template.source,
@@ -125,7 +125,7 @@ fn table_like(template: &SynapseTable, rows: &[u32]) -> SynapseTable {
         template.var_specs.clone(),
         None,
     );
-    t.with_kernel_index(template.kernel_index.as_ref().map(|_| vec![0; n]))
+    t.with_kernel_index(template.kernel_index.as_ref().map(|_| vec![0; n])).with_uniform_weight(template.uniform)
 }
 
 fn as_u32s(bytes: &[u8]) -> Vec<u32> {

@@ -4,7 +4,8 @@
 //! the synapses actually drawn, before the network is spawned.
 //!
 //! What is counted (bytes): per neuron, 8 per state variable + 16 (spike history, scratch);
-//! per synapse 12 (target index, weight) + 4 with per-synapse delays + 8 per add-on
+//! per synapse 12 (target index, weight; 4 when one constant weight is held for all, see
+//! `ProjectionDef::uniform_weight`) + 4 with per-synapse delays + 8 per add-on
 //! variable and what the add-ons' components hold (`AddonConfig::bytes_per_synapse`) (+ 8
 //! for the target index of projections with add-ons), and 8 per synapse of
 //! the largest projection while it is drawn; delay rings `depth × receptors × neurons × 8`
@@ -268,7 +269,9 @@ pub fn estimate(
         let addon = if p.addons.is_empty() { 0.0 } else { 8.0 };
         let vars: usize = p.addons.iter().map(|a| a.config.synapse_vars().len()).sum();
         let own: usize = p.addons.iter().map(|a| a.config.bytes_per_synapse()).sum();
-        let per = 12.0 + per_delay + addon + 8.0 * vars as f64 + own as f64;
+        // The target index, and the weight unless one is held for all (`uniform_weight`).
+        let own_weight = if p.uniform_weight().is_some() { 0.0 } else { 8.0 };
+        let per = 4.0 + own_weight + per_delay + addon + 8.0 * vars as f64 + own as f64;
         let keys: Vec<String> = ["indegree", "outdegree", "n", "p", "rule"].iter().map(|x| format!("projection[{k}].{x}")).collect();
         let (key, loc) = locs.pick(&keys);
         items.push(Item { what: format!("projection `{}`: {n:.0} synapses × {per} B", p.name), key, loc, bytes: n * per });

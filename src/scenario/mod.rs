@@ -192,6 +192,17 @@ pub struct ProjectionDef {
     pub key: u32,
 }
 
+impl ProjectionDef {
+    /// The one weight of every synapse when it is held once (`SynapseTable::uniform`): a
+    /// constant weight on a projection that nothing changes (no add-on, no shared kernel).
+    pub fn uniform_weight(&self) -> Option<f64> {
+        match self.weight {
+            WeightDef::Dist(ValueDist::Const(w)) if self.addons.is_empty() && self.kernel.is_none() => Some(w),
+            _ => None,
+        }
+    }
+}
+
 /// A projection sub-table, parsed by its add-on.
 #[derive(Clone)]
 pub struct AddonDef {

@@ -212,7 +212,7 @@ fn check_weight_monitors(worlds: &[(World, Schedule, crate::build::Built)], scen
             let Some(t) = w.get::<SynapseTable>(e) else { continue };
             match t.kernel_index {
                 Some(_) => kernels[i] = kernels[i].max(t.weight.len() as u64),
-                None => sums[i] += t.weight.len() as u64,
+                None => sums[i] += t.len() as u64,
             }
         }
     }

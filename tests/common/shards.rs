@@ -141,7 +141,7 @@ pub fn weights(sim: &Sim, i: usize) -> Vec<u64> {
     let mut out = Vec::new();
     for r in 0..rows {
         for t in &tables {
-            out.extend(t.weight[t.csr.row(r)].iter().map(|w| w.to_bits()));
+            out.extend(t.csr.row(r).map(|k| t.weight_of(k).to_bits()));
         }
     }
     out

@@ -271,8 +271,8 @@ impl NetSpec {
                     let mut w0 = vec![0.0; n_tgt * n_src];
                     for s in 0..n_src {
                         let row = table.csr.row(s);
-                        for (&t, &w) in table.csr.col[row.clone()].iter().zip(&table.weight[row]) {
-                            w0[t as usize * n_src + s] += w;
+                        for (k, &t) in row.clone().zip(&table.csr.col[row]) {
+                            w0[t as usize * n_src + s] += table.weight_of(k);
                         }
                     }
                     (EdgeOp::Dense, w0)

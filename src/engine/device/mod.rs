@@ -298,7 +298,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         }
         let (ptr, syn, row) = layout::by_target(&t.csr.row_ptr, &col, n_target);
         let src = row.iter().map(|&r| r + t.src_start).collect();
-        let weight = syn.iter().map(|&k| t.weight[k as usize]).collect();
+        let weight = syn.iter().map(|&k| t.weight_of(k as usize)).collect();
         let delay = match &t.delay {
             Delays::Const(d) => DelayLayout::Const(*d),
             Delays::Each(ds) => DelayLayout::Each(syn.iter().map(|&k| ds[k as usize]).collect()),
@@ -315,7 +315,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
             src_start: t.src_start,
             ptr: t.csr.row_ptr.iter().map(|&x| x as u32).collect(),
             col: col.clone(),
-            weight: t.weight.clone(),
+            weight: (0..t.len()).map(|k| t.weight_of(k)).collect(),
             delay: match &t.delay {
                 Delays::Const(_) => None,
                 Delays::Each(ds) => Some(ds.clone()),
