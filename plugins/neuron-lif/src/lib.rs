@@ -308,9 +308,11 @@ impl NeuronDynamics for LifCondExp {
         let ge = s[1].clone() + input[0].clone();
         let gi = s[2].clone() + input[1].clone();
         let leak = (v.clone() - c.e_l) * (-c.g_l);
-        let syn_e = ge.clone() * -(v.clone() - c.e_ex);
-        let syn_i = gi.clone() * -(v.clone() - c.e_in);
-        let current = leak + syn_e + syn_i + (input[2].clone() + c.i_e);
+        // g (e - v), subtracted as g (v - e): the same bits (IEEE's `a + -b` is `a - b`,
+        // and a product's sign is its factors'), two negations fewer per neuron.
+        let syn_e = ge.clone() * (v.clone() - c.e_ex);
+        let syn_i = gi.clone() * (v.clone() - c.e_in);
+        let current = leak - syn_e - syn_i + (input[2].clone() + c.i_e);
         let v_int = v + current * c.dt_over_c;
         s[1] = ge * c.decay_ex;
         s[2] = gi * c.decay_in;
