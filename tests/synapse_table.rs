@@ -79,50 +79,36 @@ fn the_spike_history_tells_when_each_delayed_spike_arrives() {
 }
 
 /// A constant weight on a projection without add-ons is held once (`SynapseTable::uniform`,
-/// 4 bytes per synapse): the same spikes and the same state, bit for bit, as that weight
-/// held per synapse, on one thread, on a pool whose threads split delivery by target, in
-/// shards, and after a checkpoint taken and resumed in shards.
+/// 4 bytes per synapse): the same spikes, state and weight monitor, bit for bit, as that
+/// weight held per synapse, on one thread, on a pool whose threads split delivery by
+/// target, in shards, and after a checkpoint taken in shards and resumed in others.
 #[test]
 fn a_constant_weight_held_once_gives_the_bits_of_the_weight_held_per_synapse() {
-    // 10,000 neurons: two delivery parts of at least 4096 targets on a pool of 2.
-    let (n, ne) = (10_000, 8_000);
-    let p = 80.0 / n as f64;
-    let sets = |per_synapse: bool| {
-        let mut s = vec![
-            format!("population.P.size={n}"),
-            format!("projection.exc.from=P[:{ne}]"),
-            format!("projection.inh.from=P[{ne}:]"),
-            format!("projection.exc.p={p}"),
-            format!("projection.inh.p={p}"),
-            "simulation.t_stop=\"60 ms\"".to_string(),
-        ];
-        if per_synapse {
-            // Drawn per synapse from a distribution of one value: the same weights, each held.
-            s.push("projection.exc.weight={ dist = \"uniform\", low = \"6 nS\", high = \"6 nS\" }".into());
-            s.push("projection.inh.weight={ dist = \"normal\", mean = \"67 nS\", std = \"0 nS\" }".into());
-        }
-        s
-    };
-    let scenario = |per_synapse: bool| {
-        let s = sets(per_synapse);
-        load_file("coba.toml", &s.iter().map(String::as_str).collect::<Vec<_>>(), None)
-    };
+    // COBA at 10,000 neurons (two delivery parts of at least 4096 targets on a pool of 2),
+    // with a weights monitor on the excitatory projection.
+    let coba = std::fs::read_to_string(scenario_path("coba.toml")).unwrap();
+    let mut text = coba.replace("size = 4000", "size = 10000").replace("P[:3200]", "P[:8000]").replace("P[3200:]", "P[8000:]").replace("p = 0.02", "p = 0.008").replace("t_stop = \"1 s\"", "t_stop = \"60 ms\"");
+    text.push_str("\n[[monitor]]\nname = \"w\"\nkind = \"weights\"\nprojection = \"exc\"\nevery = \"10 ms\"\nsynapses = [0, 1000, 5000]\nbins = 4\n");
+    // Drawn per synapse from distributions of one value: the same weights, each held.
+    let per_synapse = text.replace("weight = \"6 nS\"", "weight = { dist = \"uniform\", low = \"6 nS\", high = \"6 nS\" }").replace("weight = \"67 nS\"", "weight = { dist = \"normal\", mean = \"67 nS\", std = \"0 nS\" }");
+    assert!(text != coba && per_synapse != text && per_synapse.matches("dist").count() == 5, "the edits took");
     let state = |sim: &Sim| -> Vec<u64> {
         let pop = sim.world.get::<spikeworld::net::NeuronState>(sim.populations[0]).unwrap();
         (0..pop.vars.len()).flat_map(|k| pop.var_to_host(k)).map(f64::to_bits).collect()
     };
-    let per = run_all(build(scenario(true), EngineKind::Cpu, 1));
+    let monitored = |sim: &Sim| -> Vec<u64> {
+        let m = sim.monitors.iter().find_map(|&e| sim.world.get::<spikeworld::monitor::weights::WeightRecorder>(e)).expect("the weights monitor");
+        m.t_ms.iter().chain(m.stats.iter().flatten()).chain(&m.values).map(|x| x.to_bits()).chain(m.hist.iter().copied()).collect()
+    };
+    let per = run_all(build(load(&per_synapse), EngineKind::Cpu, 1));
     for &e in &per.projections {
         let t = per.world.get::<SynapseTable>(e).unwrap();
         assert!(!t.uniform && t.weight.len() == t.len() && t.bytes_per_synapse() == 12);
     }
-    let (reference, reference_state) = (spikes(&per), state(&per));
+    let (reference, reference_state, reference_w) = (spikes(&per), state(&per), monitored(&per));
     assert!(reference.0.len() > 5_000, "an active network ({} spikes)", reference.0.len());
-    let runs: [(&str, Sim); 3] = [
-        ("1 thread", build(scenario(false), EngineKind::Cpu, 1)),
-        ("a pool of 2", build(scenario(false), EngineKind::Cpu, 2)),
-        ("2 shards", shards::sharded(scenario(false), 2)),
-    ];
+    assert!(reference_w.len() > 6 * 4, "the monitor sampled ({} values)", reference_w.len());
+    let runs: [(&str, Sim); 3] = [("1 thread", build(load(&text), EngineKind::Cpu, 1)), ("a pool of 2", build(load(&text), EngineKind::Cpu, 2)), ("2 shards", shards::sharded(load(&text), 2))];
     for (what, sim) in runs {
         for &e in &sim.projections {
             let t = sim.world.get::<SynapseTable>(e).unwrap();
@@ -130,16 +116,18 @@ fn a_constant_weight_held_once_gives_the_bits_of_the_weight_held_per_synapse() {
         }
         let sim = run_all(sim);
         assert!(spikes(&sim) == reference, "{what}: the spikes differ from the weights held per synapse");
+        assert!(monitored(&sim) == reference_w, "{what}: the weights monitor differs");
         if what != "2 shards" {
             assert!(state(&sim) == reference_state, "{what}: the state differs");
         }
     }
-    // Saved in 3 shards halfway, resumed in 2: the same spikes.
+    // Saved in 3 shards partway, resumed in 2: the same spikes.
     let dir = tempfile::tempdir().unwrap();
-    let mut a = shards::sharded(scenario(false), 3);
+    let path = dir.path().join("c.swck");
+    let mut a = shards::sharded(load(&text), 3);
     a.run_steps(300);
-    a.save(&dir.path().join("c.swck")).unwrap();
-    let mut b = Sim::load_with(&dir.path().join("c.swck"), &builder(), &RunOptions { shards: 2, ..Default::default() }, None, None).unwrap();
+    a.save(&path).unwrap();
+    let mut b = Sim::load_with(&path, &builder(), &RunOptions { shards: 2, ..Default::default() }, None, None).unwrap();
     b.run_to_end(u64::MAX, |_| {});
     assert!(spikes(&b) == reference, "resumed in other shards: the spikes differ");
 }
