@@ -1,11 +1,11 @@
 //! The checkpoint file format (`*.swck`): framing, checksum and verification. What goes
 //! into the body is decided by `persist::sections`.
 //!
-//! # File format (version 2)
+//! # File format (the framing, unchanged since version 2)
 //!
 //! ```text
 //! magic      8 bytes   "SWCK\0\r\n\x1a"
-//! version    u32 LE    format version (this build writes and reads 2)
+//! version    u32 LE    format version (this build writes and reads [`FORMAT_VERSION`])
 //! header     MessagePack map (rmp-serde): Header
 //! body       MessagePack values, section by section (below)
 //! end        8 bytes   "SWCKEND\n"
@@ -47,8 +47,9 @@ pub const END: [u8; 8] = *b"SWCKEND\n";
 /// target and rows sorted by target (2026-11-23), so a version-3 file's weights and
 /// delays belong to another network. 5: the per-synapse state of `rstdp`, `rstdp_et` and
 /// the SPAIC online rules moved from their sections into the synapse table's arrays
-/// (2026-11-24), so that sharded runs gather it by row.
-pub const FORMAT_VERSION: u32 = 5;
+/// (2026-11-24), so that sharded runs gather it by row. 6: a constant weight on a
+/// projection without add-ons is stored once (`SynapseTable::uniform`, 2026-11-25).
+pub const FORMAT_VERSION: u32 = 6;
 /// Extension of checkpoint files.
 pub const EXTENSION: &str = "swck";
 
