@@ -218,3 +218,32 @@ fn pool2d_sums_each_window_of_its_channel() {
         assert!(e.contains(want) && e.contains("conv.toml:"), "expected `{want}` in: {e}");
     }
 }
+
+/// A shared kernel on a pool of threads that splits delivery by target (a target
+/// population of at least 2 x 4096 neurons, over 1024 synaptic events a step): the same
+/// spikes as one thread. Delivery had read the rows' stretch of `weight`, which for a
+/// shared kernel is the kernel, and panicked (2026-11-25).
+#[test]
+fn conv2d_on_a_pool_of_threads_gives_the_spikes_of_one() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/conv2d.toml")).unwrap();
+    let text = text
+        .replace("shape = [1, 12, 12]", "shape = [1, 100, 100]")
+        .replace("rate = \"40 Hz\"", "rate = \"80 Hz\"")
+        .replace("shape = [4, 10, 10]", "shape = [4, 98, 98]")
+        .replace("shape = [2, 5, 5]", "shape = [2, 49, 49]")
+        .replace("t_stop = \"100 ms\"", "t_stop = \"15 ms\"");
+    assert!(text.contains("[4, 98, 98]") && text.contains("15 ms"), "the edits took");
+    let b = builder();
+    let run = |threads: usize| {
+        let sc = Scenario::from_str(&text, Path::new("conv_pool.toml"), b.registry(), &LoadOptions::default()).unwrap();
+        let mut sim = b.build(sc, &RunOptions { threads, ..Default::default() }).unwrap();
+        let n = sim.scenario.steps;
+        sim.run_steps(n);
+        assert!(sim.fault().is_none());
+        let m = sim.monitors.iter().find_map(|&e| sim.world.get::<spikeworld::monitor::SpikeRecorder>(e)).unwrap();
+        (m.t_ms.clone(), m.index.clone())
+    };
+    let one = run(1);
+    assert!(one.0.len() > 10_000, "an active network ({} spikes)", one.0.len());
+    assert!(run(2) == one, "the pool's spikes differ");
+}
