@@ -33,6 +33,8 @@ fn bench(c: &mut Criterion) {
     sim.run_steps(1000);
 
     let synapses: usize = sim.synapse_counts().iter().sum();
+    // The weights stored: COBA's constant weights once per projection (`SynapseTable::uniform`).
+    let weights: usize = sim.projections.iter().map(|&e| sim.world.get::<spikeworld::net::synapse::SynapseTable>(e).expect("table").weight.len()).sum();
     let ring = sim.world.get::<spikeworld::net::InputRing>(sim.populations[0]).expect("ring").values();
     let vars = sim.scenario.populations[0].model.vars().len();
     let recorded = sim
@@ -41,7 +43,7 @@ fn bench(c: &mut Criterion) {
         .filter_map(|&e| sim.world.get::<spikeworld::monitor::SpikeRecorder>(e))
         .map(|m| m.t_ms.len())
         .sum::<usize>();
-    let raw = 8 * (n * vars + ring + synapses) + 16 * recorded;
+    let raw = 8 * (n * vars + ring + weights) + 16 * recorded;
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("coba.swck");
     let saved = sim.save(&file).expect("save");

@@ -476,12 +476,12 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
     Ok(out)
 }
 
-/// A weight monitor's chosen synapses are indices into the `n` weights its projection
-/// stores (of every shard).
+/// A weight monitor's chosen synapses are indices into the `n` weights it records: one per
+/// synapse of every shard (also when one weight is held for all), or a shared kernel's.
 pub(crate) fn check_weight_indices(scenario: &Scenario, monitor: &str, projection: usize, synapses: &[usize], n: usize) -> Result<()> {
     match synapses.iter().find(|&&k| k >= n) {
         Some(&k) => Err(Error::Input(format!(
-            "{}: monitor `{monitor}`: synapse index {k} is out of range: projection `{}` stores {n} weights",
+            "{}: monitor `{monitor}`: synapse index {k} is out of range: projection `{}` has {n} weights (one per synapse, or per entry of a shared kernel)",
             scenario.path.display(),
             scenario.projections[projection].name
         ))),

@@ -1,7 +1,8 @@
 //! The `weights` monitor: a projection's weights every `every` steps, as summary statistics
 //! (mean, standard deviation, min, max, a histogram) and the values of chosen synapses.
 //! It reads the table's stored weights: one per synapse, or the kernel of a projection
-//! that shares its weights (`conv2d`), whose entries are then what `synapses` indexes.
+//! that shares its weights (`conv2d`), whose entries are then what `synapses` indexes; a
+//! weight held once for all synapses (`SynapseTable::uniform`) is read as every synapse's.
 
 use bevy_ecs::prelude::*;
 
@@ -18,7 +19,7 @@ pub struct WeightRecorder {
     pub projection: Entity,
     /// Period in steps.
     pub every: u64,
-    /// Weights recorded one by one (indices into the table's weights).
+    /// Weights recorded one by one (synapse indices; kernel entries for a shared kernel).
     pub synapses: Vec<usize>,
     /// Histogram bins (0: none).
     pub bins: usize,
@@ -42,17 +43,24 @@ impl WeightRecorder {
 
     /// Takes one sample of `w` at `t_ms`.
     pub fn sample(&mut self, t_ms: f64, w: &[f64]) {
-        let n = w.len().max(1) as f64;
-        let mean = w.iter().sum::<f64>() / n;
-        let var = w.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
-        let (lo, hi) = w.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+        self.sample_each(t_ms, w.len(), || w.iter().copied(), |k| w[k]);
+    }
+
+    /// Takes one sample of `n` weights, which `all` lists in order and `at` reads one by
+    /// one: a uniform weight (`SynapseTable::uniform`) is sampled as every synapse's, with
+    /// the same sums in the same order, and no copy per synapse.
+    fn sample_each<I: Iterator<Item = f64>>(&mut self, t_ms: f64, n: usize, all: impl Fn() -> I, at: impl Fn(usize) -> f64) {
+        let n = n.max(1) as f64;
+        let mean = all().sum::<f64>() / n;
+        let var = all().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n;
+        let (lo, hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
         self.t_ms.push(t_ms);
         self.stats.push([mean, var.sqrt(), lo, hi]);
         if self.bins > 0 {
             let (a, b) = *self.range.get_or_insert((lo, hi));
             let mut counts = vec![0u64; self.bins];
             let width = (b - a) / self.bins as f64;
-            for &x in w {
+            for x in all() {
                 if !(x >= a && x <= b) {
                     continue;
                 }
@@ -61,7 +69,7 @@ impl WeightRecorder {
             }
             self.hist.extend(counts);
         }
-        self.values.extend(self.synapses.iter().map(|&k| w[k]));
+        self.values.extend(self.synapses.iter().map(|&k| at(k)));
     }
 
     /// Bin edges of the histogram (`bins + 1`), once a sample has fixed the range.
@@ -80,17 +88,15 @@ pub(crate) fn record_weights(clock: &Clock, mut mons: Query<&mut WeightRecorder>
             continue;
         }
         let Ok(t) = tables.get(m.projection) else { continue };
-        // A uniform weight is sampled as every synapse's (the same statistics, in the
-        // same order of summation, as weights held per synapse).
-        let every;
-        let w = match t.uniform {
+        let t_ms = next as f64 * clock.dt_ms;
+        match t.uniform {
+            // Every synapse's weight, as if each held it (the same sums in the same order).
             true => {
-                every = vec![t.weight[0]; t.len()];
-                &every[..]
+                let (w, n) = (t.weight[0], t.len());
+                m.sample_each(t_ms, n, || std::iter::repeat_n(w, n), |_| w);
             }
-            false => &t.weight[..],
-        };
-        m.sample(next as f64 * clock.dt_ms, w);
+            false => m.sample(t_ms, &t.weight),
+        }
     }
 }
 

@@ -135,7 +135,7 @@ pub struct DrawnSynapses {
     /// Pairs by source row; targets are population indices.
     pub csr: Csr,
     /// Per synapse (CSR order), the shared kernel when `kernel_index` is given, or the
-    /// one weight of every synapse when `uniform`.
+    /// one weight of every synapse when `uniform` (read synapse `k`'s with `weight_of`).
     pub weight: Vec<f64>,
     /// Per synapse, its entry of the shared kernel (rules that share weights).
     pub kernel_index: Option<Vec<u32>>,
@@ -200,7 +200,8 @@ pub struct SynapseTable {
     /// Rows by source.
     pub csr: Csr,
     /// Weight per synapse; the shared kernel when `kernel_index` is given; the one weight
-    /// of every synapse when `uniform`. [`SynapseTable::weight_of`] reads any of them.
+    /// of every synapse when `uniform`. Read synapse `k`'s with [`SynapseTable::weight_of`]
+    /// unless the table is known to hold one per synapse (an add-on's table always does).
     pub weight: Vec<f64>,
     /// Every synapse has the weight `weight[0]`, which is the only entry of `weight`: set
     /// by the build for a projection whose weight is one constant and that nothing
@@ -406,8 +407,9 @@ impl SynapseTable {
         })
     }
 
-    /// Bytes held per synapse (weight, target index, delay if per synapse, state arrays),
-    /// not counting the row pointers and the target index.
+    /// Bytes held per synapse (weight: 8, 4 for a kernel index, 0 when `uniform`; target
+    /// index, delay if per synapse, state arrays), not counting the row pointers and the
+    /// index by target.
     pub fn bytes_per_synapse(&self) -> usize {
         (if self.uniform { 0 } else if self.kernel_index.is_some() { 4 } else { 8 }) + 4 + if matches!(self.delay, Delays::Each(_)) { 4 } else { 0 } + 8 * self.vars.len()
     }

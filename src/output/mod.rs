@@ -86,7 +86,8 @@ pub struct ProjectionSummary {
     pub to: String,
     /// Synapses created.
     pub synapses: usize,
-    /// Host bytes per synapse: weight (8, or 4 for a kernel index into shared weights),
+    /// Host bytes per synapse: weight (8; 4 for a kernel index into shared weights; 0 for
+    /// a weight held once for all, `SynapseTable::uniform`),
     /// target index (4), per-synapse delay (4) and state variables (8 each); the row
     /// pointers (8 per source) are in `bytes`.
     pub bytes_per_synapse: usize,

@@ -93,7 +93,8 @@ pub enum ValueDist {
 /// A projection's weights: drawn synapse by synapse, or read from a dense matrix.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WeightDef {
-    /// A constant or a distribution, drawn per synapse from the projection's streams.
+    /// A constant or a distribution, drawn per synapse from the projection's streams (a
+    /// constant on a projection without add-ons is held once: `uniform_weight`).
     Dist(ValueDist),
     /// A dense matrix of shape `[targets, sources]` of the selections (the layout of
     /// SpikingFlow's `Linear.w` and PyTorch's `nn.Linear.weight`): the synapse from source
