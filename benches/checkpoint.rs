@@ -43,7 +43,8 @@ fn bench(c: &mut Criterion) {
         .filter_map(|&e| sim.world.get::<spikeworld::monitor::SpikeRecorder>(e))
         .map(|m| m.t_ms.len())
         .sum::<usize>();
-    let raw = 8 * (n * vars + ring + weights) + 16 * recorded;
+    // State, ring, weights, each neuron's last spike step (the spike history), spikes recorded.
+    let raw = 8 * (n * vars + ring + weights + n) + 16 * recorded;
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("coba.swck");
     let saved = sim.save(&file).expect("save");
