@@ -148,11 +148,17 @@ pub struct DrawnSynapses {
 impl DrawnSynapses {
     /// The weight of synapse `k` (its own, shared or uniform).
     pub fn weight_of(&self, k: usize) -> f64 {
-        match &self.kernel_index {
-            _ if self.uniform => self.weight[0],
-            Some(ix) => self.weight[ix[k] as usize],
-            None => self.weight[k],
-        }
+        weight_at(&self.weight, self.kernel_index.as_deref(), self.uniform, k)
+    }
+}
+
+/// Synapse `k`'s weight in `weight`: the one entry when `uniform`, its kernel entry with
+/// a `kernel_index`, else its own.
+fn weight_at(weight: &[f64], kernel_index: Option<&[u32]>, uniform: bool, k: usize) -> f64 {
+    match kernel_index {
+        _ if uniform => weight[0],
+        Some(ix) => weight[ix[k] as usize],
+        None => weight[k],
     }
 }
 
@@ -357,11 +363,7 @@ impl SynapseTable {
 
     /// The weight of synapse `k` (its own, shared or uniform).
     pub fn weight_of(&self, k: usize) -> f64 {
-        match &self.kernel_index {
-            _ if self.uniform => self.weight[0],
-            Some(ix) => self.weight[ix[k] as usize],
-            None => self.weight[k],
-        }
+        weight_at(&self.weight, self.kernel_index.as_deref(), self.uniform, k)
     }
 
     /// True when there is no synapse.
