@@ -1,8 +1,8 @@
 #![allow(missing_docs, reason = "criterion macros generate undocumented items")]
 //! The cpu engine's fused update alone (update + threshold + reset of a whole population,
 //! its input slots read and cleared), by each build of the loop this CPU has (portable,
-//! AVX2, AVX-512), for the neurons of COBA and CUBA at 4000 and 64000 neurons (in L2 and in
-//! L3 here). Each iteration adds a sparse input (one neuron in 20 on each receptor) first,
+//! AVX2, AVX-512), for the neurons of COBA and CUBA at 512, 4000 and 64000 neurons (in L1,
+//! L2 and L3 here). Each iteration adds a sparse input (one neuron in 20 on each receptor) first,
 //! as delivery would. Every build gives the same bits (`tests/device.rs`); this shows what
 //! each costs. `cargo bench --bench fused`.
 
@@ -19,7 +19,7 @@ fn bench(c: &mut Criterion) {
         let pop = &sc.populations[0];
         let (nv, nr) = (pop.model.vars().len(), pop.model.receptors().len());
         let mut group = c.benchmark_group(format!("fused {}", pop.model.name()));
-        for n in [4000usize, 64000] {
+        for n in [512usize, 4000, 64000] {
             let init = pop.prepared.initial();
             // v spread over the interval of the scenarios' initial values, the rest at rest.
             let mut vars: Vec<Vec<f64>> = (0..nv).map(|k| (0..n).map(|i| if k == 0 { -60.0 + 10.0 * ((i * 7919) % 1000) as f64 / 1000.0 } else { init[k] }).collect()).collect();

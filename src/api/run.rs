@@ -143,8 +143,9 @@ pub enum Simd {
     Portable,
     /// 256-bit vectors: two per block of eight `f64` lanes, 16 registers.
     Avx2,
-    /// 512-bit vectors (AVX-512 F, VL, DQ): one per block and 32 registers, so the
-    /// constants of a model stay in registers (opt-in: see [`Simd::chosen`]).
+    /// AVX-512 (F, VL, DQ) with 256-bit vectors: a block stepped as two halves of four
+    /// lanes in the 32 registers AVX-512 gives, so the constants of a model stay in
+    /// registers, and spike masks in mask registers. The default where the CPU has it.
     Avx512,
 }
 
@@ -171,26 +172,26 @@ impl Simd {
         }
     }
 
-    /// The build the cpu engine runs: [`Simd::from_env`], AVX2 where that is not valid (a
-    /// build refuses an invalid value first); a build the CPU lacks falls to the highest it
-    /// has. Decided once. AVX-512 is not the default: the loop alone runs 8-20 % faster with
-    /// it (`benches/fused.rs`), but whole COBA/CUBA-4000 runs on our 2-core VM measured no
-    /// gain, even a loss on CUBA, within noise (`benches/brian2_comparison.txt`, 2026-11-25).
+    /// The build the cpu engine runs: [`Simd::from_env`], the highest build where that is
+    /// not valid (a build refuses an invalid value first); a build the CPU lacks falls to
+    /// the highest it has. Decided once. AVX-512 where the CPU has it: COBA/CUBA whole runs
+    /// 0.78-0.87 of AVX2's loop time on Zen 4 (`benches/brian2_comparison.txt`).
     pub fn chosen() -> Simd {
         static CHOSEN: OnceLock<Simd> = OnceLock::new();
         *CHOSEN.get_or_init(|| {
-            let asked = Simd::from_env().unwrap_or(Simd::Avx2);
+            let asked = Simd::from_env().unwrap_or(Simd::Avx512);
             Simd::available().into_iter().filter(|&s| s <= asked).max().unwrap_or(Simd::Portable)
         })
     }
 
-    /// The build asked for by `SPIKEWORLD_SIMD` (`portable`, `avx2`, `avx512`), AVX2 when
-    /// it is not set; any other value is an error naming the three.
+    /// The build asked for by `SPIKEWORLD_SIMD` (`portable`, `avx2`, `avx512`), the highest
+    /// (`avx512`, which falls to what the CPU has) when it is not set; any other value is
+    /// an error naming the three.
     pub fn from_env() -> Result<Simd> {
         match std::env::var("SPIKEWORLD_SIMD").as_deref() {
             Ok("portable") => Ok(Simd::Portable),
-            Ok("avx2") | Err(std::env::VarError::NotPresent) => Ok(Simd::Avx2),
-            Ok("avx512") => Ok(Simd::Avx512),
+            Ok("avx2") => Ok(Simd::Avx2),
+            Ok("avx512") | Err(std::env::VarError::NotPresent) => Ok(Simd::Avx512),
             Ok(other) => Err(crate::Error::Input(format!("SPIKEWORLD_SIMD={other}: expected one of portable, avx2, avx512"))),
             Err(std::env::VarError::NotUnicode(v)) => Err(crate::Error::Input(format!("SPIKEWORLD_SIMD={}: expected one of portable, avx2, avx512", v.to_string_lossy()))),
         }

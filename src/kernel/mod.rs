@@ -11,16 +11,19 @@
 //! ring side by side, each writing only the targets of its own range.
 #![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the fused loop are called after a run-time feature check; its blocks are reached through pointers into slices of checked length; delivery threads write disjoint target ranges of one buffer")]
 
+mod block;
+
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use block::{Block, BlockMask};
+
 use crate::api::program::{Program, Sym};
 use crate::api::run::Simd;
-use crate::api::model::{ChoiceSpec, Col, ColMask, Lanes, MAX_VARS, NeuronDynamics, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorSpec, VarSpec};
+use crate::api::model::{ChoiceSpec, Col, ColMask, MAX_VARS, NeuronDynamics, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorSpec, VarSpec};
 
 /// Neurons per block of the fused loop.
 const BLOCK: usize = 8;
-const _: () = assert!(BLOCK <= 32, "a block's spikes are the bits of a u32");
 
 /// Update + threshold + reset of neurons `offset..offset + n` in one pass, by the build
 /// `simd`, or the highest build below it that the CPU supports (never an instruction the
@@ -40,16 +43,16 @@ pub(crate) fn fused_step_with<M: NeuronDynamics>(simd: Simd, coeffs: &M::Coeffs,
         }
     }
     let _ = simd;
-    fused_block_loop::<M, Portable>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Portable, BLOCK>(coeffs, vars, inputs, offset, spikes);
 }
 
 /// How a block's spike mask becomes bits: lane by lane, or one `vmovmskpd` per four lanes
 /// (a sixth of the loop's instructions when done lane by lane).
 trait MaskBits {
-    fn bits(m: &BlockMask) -> u32;
+    fn bits(m: &BlockMask<BLOCK>) -> u32;
     /// Whether any lane is true (tested on every block, so it must be cheap; most blocks
     /// have no spike).
-    fn any(m: &BlockMask) -> bool {
+    fn any(m: &BlockMask<BLOCK>) -> bool {
         m.any()
     }
 }
@@ -58,7 +61,7 @@ struct Portable;
 
 impl MaskBits for Portable {
     #[inline(always)]
-    fn bits(m: &BlockMask) -> u32 {
+    fn bits(m: &BlockMask<BLOCK>) -> u32 {
         m.bits()
     }
 }
@@ -69,29 +72,52 @@ struct Avx2;
 #[cfg(target_arch = "x86_64")]
 impl MaskBits for Avx2 {
     #[inline(always)]
-    fn bits(m: &BlockMask) -> u32 {
+    fn bits(m: &BlockMask<BLOCK>) -> u32 {
         // SAFETY: `Avx2` (and `Avx512`, which calls this) is used only by `fused_avx2` and
         // `fused_avx512`, which run after the AVX2 check.
         unsafe { movemask_avx2(m) }
     }
     #[inline(always)]
-    fn any(m: &BlockMask) -> bool {
+    fn any(m: &BlockMask<BLOCK>) -> bool {
         // SAFETY: as above.
         unsafe { any_avx2(m) }
     }
 }
 
-/// The AVX-512 build: its mask bits as AVX2's, its test of all lanes the generic one,
-/// which measured 5-14 % less loop time there than `any_avx2` (AVX2's is the other way).
+/// The AVX-512 build: a 4-lane mask's bits in one `vpmovq2m`, which LLVM folds into the
+/// mask register the compare wrote, so the test of a block costs two `kmov`s, a shift, an
+/// OR and a test (the generic OR of the lanes and `any_avx2` took 9).
 #[cfg(target_arch = "x86_64")]
 struct Avx512;
 
 #[cfg(target_arch = "x86_64")]
 impl MaskBits for Avx512 {
     #[inline(always)]
-    fn bits(m: &BlockMask) -> u32 {
-        Avx2::bits(m)
+    fn bits(m: &BlockMask<BLOCK>) -> u32 {
+        // SAFETY: `Avx512` is used only by `fused_avx512`, which runs after the AVX-512
+        // check (F, VL and DQ).
+        unsafe { movemask_avx512(m) }
     }
+    #[inline(always)]
+    fn any(m: &BlockMask<BLOCK>) -> bool {
+        Self::bits(m) != 0
+    }
+}
+
+/// The sign bits of the mask's lanes, four lanes per `vpmovq2m`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
+#[inline]
+fn movemask_avx512(m: &BlockMask<BLOCK>) -> u32 {
+    use std::arch::x86_64::{_mm256_loadu_si256, _mm256_movepi64_mask};
+    let mut bits = 0u32;
+    for (q, lanes) in m.0.chunks_exact(4).enumerate() {
+        let lanes = <&[u64; 4]>::try_from(lanes).expect("four lanes");
+        // SAFETY: `lanes` is 32 readable bytes; the load is unaligned.
+        let v = unsafe { _mm256_loadu_si256(lanes.as_ptr().cast()) };
+        bits |= u32::from(_mm256_movepi64_mask(v)) << (4 * q);
+    }
+    bits
 }
 
 /// The lanes ORed and tested with one `vptest`: LLVM turns the generic OR of the lanes
@@ -99,7 +125,7 @@ impl MaskBits for Avx512 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn any_avx2(m: &BlockMask) -> bool {
+fn any_avx2(m: &BlockMask<BLOCK>) -> bool {
     use std::arch::x86_64::{_mm256_loadu_si256, _mm256_or_si256, _mm256_testz_si256};
     // SAFETY: `m.0` is 64 readable bytes; the loads are unaligned.
     let (a, b) = unsafe { (_mm256_loadu_si256(m.0.as_ptr().cast()), _mm256_loadu_si256(m.0[4..].as_ptr().cast())) };
@@ -111,7 +137,7 @@ fn any_avx2(m: &BlockMask) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-fn movemask_avx2(m: &BlockMask) -> u32 {
+fn movemask_avx2(m: &BlockMask<BLOCK>) -> u32 {
     use std::arch::x86_64::{_mm256_castsi256_pd, _mm256_loadu_si256, _mm256_movemask_pd};
     const _: () = assert!(BLOCK.is_multiple_of(4), "whole 256-bit vectors");
     let mut bits = 0u32;
@@ -127,17 +153,22 @@ fn movemask_avx2(m: &BlockMask) -> u32 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn fused_avx2<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx2>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Avx2, BLOCK>(coeffs, vars, inputs, offset, spikes);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
 fn fused_avx512<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx512>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Avx512, 4>(coeffs, vars, inputs, offset, spikes);
 }
 
+/// The fused loop. `H` is the lanes of one `M::step`: a block of [`BLOCK`] neurons is
+/// stepped as `BLOCK / H` blocks of `H` lanes. The AVX-512 build takes `H = 4`: one 256-bit
+/// vector per variable in the 32 registers AVX-512 gives, where `H = 8` would be 512-bit
+/// operations, which Zen 4 splits in two. Lane for lane the operations are the same.
 #[inline(always)]
-fn fused_block_loop<M: NeuronDynamics, K: MaskBits>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+    const { assert!(H > 0 && BLOCK.is_multiple_of(H) && BLOCK / H <= 2, "a block is one or two parts") };
     let nv = M::VARS.len();
     let nr = M::RECEPTORS.len();
     let n = vars.first().map_or(0, |v| v.len());
@@ -154,37 +185,54 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits>(coeffs: &M::Coeffs, vars: &m
     // Full blocks are reached through these pointers: every slice has `n` elements
     // (asserted above), so a block needs no bounds check and no reload of the slices'
     // addresses. A receptor nothing projects to has a null pointer.
-    let var_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|k| if k < nv { vars[k].as_mut_ptr().cast() } else { std::ptr::null_mut() });
-    let input_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|r| if r < nr && !inputs[r].is_empty() { inputs[r].as_mut_ptr().cast() } else { std::ptr::null_mut() });
+    let var_at: [*mut [f64; H]; MAX_VARS] = std::array::from_fn(|k| if k < nv { vars[k].as_mut_ptr().cast() } else { std::ptr::null_mut() });
+    let input_at: [*mut [f64; H]; MAX_VARS] = std::array::from_fn(|r| if r < nr && !inputs[r].is_empty() { inputs[r].as_mut_ptr().cast() } else { std::ptr::null_mut() });
+    // Spikes are written into room reserved for all `n`, with no call inside the loop: a
+    // call (`Vec::push` growing) would make LLVM keep the model's constants on the stack,
+    // since it clobbers every vector register.
+    let start = spikes.len();
+    spikes.reserve(n);
+    let mut count = 0;
+    let room = &mut spikes.spare_capacity_mut()[..n];
+    let parts = BLOCK / H;
     for b in 0..full / BLOCK {
         // Fresh arrays per block, not hoisted out of the loop: carried from one block to
         // the next, LLVM keeps them in memory (a store and a reload of every input block,
-        // measured 15-20 % of the loop).
-        let mut st = [Block([0.0; BLOCK]); MAX_VARS];
-        let mut inp = [Block([0.0; BLOCK]); MAX_VARS];
-        for k in 0..nv {
-            // SAFETY: `var_at[k]` starts a slice of `n >= (b + 1) * BLOCK` elements, which
-            // stays mutably borrowed for the whole call (f64 alignment suffices).
-            st[k].0 = unsafe { *var_at[k].add(b) };
-        }
+        // measured 15-20 % of the loop). A receptor's presence is tested once per block,
+        // not once per part.
+        let mut inp = [[Block([0.0; H]); 2]; MAX_VARS];
         for r in 0..nr {
             if !input_at[r].is_null() {
-                // SAFETY: as above, for the receptor's input slice.
-                let src = unsafe { &mut *input_at[r].add(b) };
-                inp[r].0 = *src;
-                *src = [0.0; BLOCK];
+                for (h, part) in inp[r].iter_mut().enumerate().take(parts) {
+                    // SAFETY: `input_at[r]` starts a slice of `n >= (b + 1) * BLOCK`
+                    // elements, which stays mutably borrowed for the whole call (f64
+                    // alignment suffices).
+                    let src = unsafe { &mut *input_at[r].add(b * parts + h) };
+                    part.0 = *src;
+                    *src = [0.0; H];
+                }
             }
         }
-        let spk = M::step::<Block>(coeffs, &mut st[..nv], &inp[..nr]);
-        for k in 0..nv {
-            // SAFETY: as above.
-            unsafe { *var_at[k].add(b) = st[k].0 };
+        let mut spk = BlockMask([0; BLOCK]);
+        for h in 0..parts {
+            let at = b * parts + h;
+            let mut st = [Block([0.0; H]); MAX_VARS];
+            for k in 0..nv {
+                // SAFETY: as above, for the variable's slice.
+                st[k].0 = unsafe { *var_at[k].add(at) };
+            }
+            let ih: [Block<H>; MAX_VARS] = std::array::from_fn(|r| inp[r][h]);
+            let s = M::step::<Block<H>>(coeffs, &mut st[..nv], &ih[..nr]);
+            for k in 0..nv {
+                // SAFETY: as above.
+                unsafe { *var_at[k].add(at) = st[k].0 };
+            }
+            spk.0[h * H..][..H].copy_from_slice(&s.0);
         }
-        let base = b * BLOCK;
         // Most blocks have no spike: a test of all lanes at once (an OR and a `vptest`)
         // skips turning the mask into bits, which takes a dozen instructions.
         if K::any(&spk) {
-            push_spikes(K::bits(&spk), offset + base as u32, spikes);
+            write_spikes(K::bits(&spk), offset + (b * BLOCK) as u32, room, &mut count);
         }
     }
     if full < n {
@@ -202,179 +250,25 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits>(coeffs: &M::Coeffs, vars: &m
             inp[r].0[..len].copy_from_slice(src);
             src.fill(0.0);
         }
-        let spk = M::step::<Block>(coeffs, &mut st[..nv], &inp[..nr]);
+        let spk = M::step::<Block<BLOCK>>(coeffs, &mut st[..nv], &inp[..nr]);
         for k in 0..nv {
             vars[k][base..].copy_from_slice(&st[k].0[..len]);
         }
-        push_spikes(K::bits(&spk) & ((1 << len) - 1), offset + base as u32, spikes);
+        write_spikes(K::bits(&spk) & ((1 << len) - 1), offset + base as u32, room, &mut count);
     }
+    // SAFETY: `write_spikes` wrote `room[..count]`, the `count` elements after `start`.
+    unsafe { spikes.set_len(start + count) };
 }
 
-/// Pushes `first + i` for each bit `i` set in `bits`, ascending.
+/// Writes `first + i` for each bit `i` set in `bits`, ascending, at `room[*count..]`.
+/// `room` holds one element per neuron, so it never runs out (an index past it would
+/// panic, a call that never returns, so it costs the loop no registers).
 #[inline(always)]
-fn push_spikes(mut bits: u32, first: u32, spikes: &mut Vec<u32>) {
+fn write_spikes(mut bits: u32, first: u32, room: &mut [std::mem::MaybeUninit<u32>], count: &mut usize) {
     while bits != 0 {
-        spikes.push(first + bits.trailing_zeros());
+        room[*count].write(first + bits.trailing_zeros());
+        *count += 1;
         bits &= bits - 1;
-    }
-}
-
-/// [`BLOCK`] neurons' values of one variable: the lanes of the cpu engine. Every operation
-/// is the `f64` one applied lane by lane, so results are those of `L = f64`, bit for bit.
-#[derive(Clone, Copy)]
-struct Block([f64; BLOCK]);
-
-impl Block {
-    #[inline(always)]
-    fn map(self, f: impl Fn(f64) -> f64) -> Block {
-        Block(std::array::from_fn(|i| f(self.0[i])))
-    }
-    #[inline(always)]
-    fn zip(self, o: Block, f: impl Fn(f64, f64) -> f64) -> Block {
-        Block(std::array::from_fn(|i| f(self.0[i], o.0[i])))
-    }
-}
-
-macro_rules! block_ops {
-    ($($tr:ident $m:ident $op:tt),*) => {$(
-        impl std::ops::$tr for Block {
-            type Output = Block;
-            #[inline(always)]
-            fn $m(self, o: Block) -> Block {
-                self.zip(o, |a, b| a $op b)
-            }
-        }
-        impl std::ops::$tr<f64> for Block {
-            type Output = Block;
-            #[inline(always)]
-            fn $m(self, o: f64) -> Block {
-                self.map(|a| a $op o)
-            }
-        }
-    )*};
-}
-block_ops!(Add add +, Sub sub -, Mul mul *, Div div /);
-
-impl std::ops::Neg for Block {
-    type Output = Block;
-    #[inline(always)]
-    fn neg(self) -> Block {
-        self.map(|a| -a)
-    }
-}
-
-/// A lane-wise boolean of [`Block`]: all ones (true) or zero, as wide as a lane, so that
-/// comparisons and selects compile to vector compares and blends.
-#[derive(Clone, Copy)]
-struct BlockMask([u64; BLOCK]);
-
-impl BlockMask {
-    #[inline(always)]
-    fn from_fn(f: impl Fn(usize) -> bool) -> BlockMask {
-        BlockMask(std::array::from_fn(|i| u64::from(f(i)).wrapping_neg()))
-    }
-    /// Lane `i` true ⇔ bit `i` set.
-    #[inline(always)]
-    fn bits(&self) -> u32 {
-        let mut b = 0;
-        for i in 0..BLOCK {
-            b |= ((self.0[i] >> 63) as u32) << i;
-        }
-        b
-    }
-    /// Whether any lane is true.
-    #[inline(always)]
-    fn any(&self) -> bool {
-        self.0.iter().fold(0, |a, &l| a | l) != 0
-    }
-    #[inline(always)]
-    fn lane(&self, i: usize) -> bool {
-        self.0[i] != 0
-    }
-}
-
-/// Each lane delegates to `<f64 as Lanes>`, so both agree by construction.
-impl Lanes for Block {
-    type Mask = BlockMask;
-    #[inline(always)]
-    fn gt(&self, x: f64) -> BlockMask {
-        BlockMask::from_fn(|i| <f64 as Lanes>::gt(&self.0[i], x))
-    }
-    #[inline(always)]
-    fn ge(&self, x: f64) -> BlockMask {
-        BlockMask::from_fn(|i| <f64 as Lanes>::ge(&self.0[i], x))
-    }
-    #[inline(always)]
-    fn lt(&self, x: f64) -> BlockMask {
-        BlockMask::from_fn(|i| <f64 as Lanes>::lt(&self.0[i], x))
-    }
-    #[inline(always)]
-    fn le(&self, x: f64) -> BlockMask {
-        BlockMask::from_fn(|i| <f64 as Lanes>::le(&self.0[i], x))
-    }
-    #[inline(always)]
-    fn gt_lanes(&self, o: &Block) -> BlockMask {
-        BlockMask::from_fn(|i| self.0[i].gt_lanes(&o.0[i]))
-    }
-    #[inline(always)]
-    fn select(mask: &BlockMask, a: Block, b: Block) -> Block {
-        Block(std::array::from_fn(|i| f64::select(&mask.lane(i), a.0[i], b.0[i])))
-    }
-    #[inline(always)]
-    fn select_const(mask: &BlockMask, x: f64, b: Block) -> Block {
-        Block(std::array::from_fn(|i| f64::select_const(&mask.lane(i), x, b.0[i])))
-    }
-    #[inline(always)]
-    fn and_not(a: &BlockMask, b: &BlockMask) -> BlockMask {
-        BlockMask::from_fn(|i| f64::and_not(&a.lane(i), &b.lane(i)))
-    }
-    #[inline(always)]
-    fn and(a: &BlockMask, b: &BlockMask) -> BlockMask {
-        BlockMask::from_fn(|i| f64::and(&a.lane(i), &b.lane(i)))
-    }
-    #[inline(always)]
-    fn or(a: &BlockMask, b: &BlockMask) -> BlockMask {
-        BlockMask::from_fn(|i| f64::or(&a.lane(i), &b.lane(i)))
-    }
-    #[inline(always)]
-    fn not(a: &BlockMask) -> BlockMask {
-        BlockMask::from_fn(|i| f64::not(&a.lane(i)))
-    }
-    #[inline(always)]
-    fn exp(self) -> Block {
-        self.map(<f64 as Lanes>::exp)
-    }
-    #[inline(always)]
-    fn ln(self) -> Block {
-        self.map(<f64 as Lanes>::ln)
-    }
-    #[inline(always)]
-    fn sqrt(self) -> Block {
-        self.map(<f64 as Lanes>::sqrt)
-    }
-    #[inline(always)]
-    fn abs(self) -> Block {
-        self.map(<f64 as Lanes>::abs)
-    }
-    #[inline(always)]
-    fn min_c(self, x: f64) -> Block {
-        self.map(|a| a.min_c(x))
-    }
-    #[inline(always)]
-    fn max_c(self, x: f64) -> Block {
-        self.map(|a| a.max_c(x))
-    }
-    #[inline(always)]
-    fn min(self, o: Block) -> Block {
-        self.zip(o, <f64 as Lanes>::min)
-    }
-    #[inline(always)]
-    fn max(self, o: Block) -> Block {
-        self.zip(o, <f64 as Lanes>::max)
-    }
-    #[inline(always)]
-    fn recip_mul(self, x: f64) -> Block {
-        self.map(|a| a.recip_mul(x))
     }
 }
 
