@@ -29,21 +29,33 @@ const BLOCK: usize = 8;
 /// `simd`, or the highest build below it that the CPU supports (never an instruction the
 /// CPU lacks). `inputs[r]` is empty for a receptor that receives nothing (read as 0).
 pub(crate) fn fused_step_with<M: NeuronDynamics>(simd: Simd, coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+    // The last receptor is most often a model's injected current, which few scenarios
+    // feed: a loop of its own reads it as a constant 0, so its terms fold away
+    // (`(0 + i_e) * p20` once per call instead of twice per block: COBA/CUBA 4-9 % faster).
+    if inputs.last().is_some_and(|i| i.is_empty()) {
+        fused_dispatch::<M, true>(simd, coeffs, vars, inputs, offset, spikes);
+    } else {
+        fused_dispatch::<M, false>(simd, coeffs, vars, inputs, offset, spikes);
+    }
+}
+
+#[inline(always)]
+fn fused_dispatch<M: NeuronDynamics, const LAST_ABSENT: bool>(simd: Simd, coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
     #[cfg(target_arch = "x86_64")]
     {
         if simd >= Simd::Avx512 && Simd::Avx512.supported() {
             // SAFETY: the CPU supports AVX2, AVX-512 F, VL and DQ (`Simd::supported`).
-            unsafe { fused_avx512::<M>(coeffs, vars, inputs, offset, spikes) };
+            unsafe { fused_avx512::<M, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes) };
             return;
         }
         if simd >= Simd::Avx2 && Simd::Avx2.supported() {
             // SAFETY: the CPU supports AVX2 (`Simd::supported`).
-            unsafe { fused_avx2::<M>(coeffs, vars, inputs, offset, spikes) };
+            unsafe { fused_avx2::<M, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes) };
             return;
         }
     }
     let _ = simd;
-    fused_block_loop::<M, Portable, BLOCK>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Portable, BLOCK, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
 }
 
 /// How a block's spike mask becomes bits: lane by lane, or one `vmovmskpd` per four lanes
@@ -152,27 +164,30 @@ fn movemask_avx2(m: &BlockMask<BLOCK>) -> u32 {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn fused_avx2<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx2, BLOCK>(coeffs, vars, inputs, offset, spikes);
+fn fused_avx2<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+    fused_block_loop::<M, Avx2, BLOCK, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
-fn fused_avx512<M: NeuronDynamics>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx512, 4>(coeffs, vars, inputs, offset, spikes);
+fn fused_avx512<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+    fused_block_loop::<M, Avx512, 4, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
 }
 
 /// The fused loop. `H` is the lanes of one `M::step`: a block of [`BLOCK`] neurons is
 /// stepped as `BLOCK / H` blocks of `H` lanes. The AVX-512 build takes `H = 4`: one 256-bit
 /// vector per variable in the 32 registers AVX-512 gives, where `H = 8` would be 512-bit
 /// operations, which Zen 4 splits in two. Lane for lane the operations are the same.
+/// `LAST_ABSENT`: the last receptor's input is empty (the caller checked), read as a
+/// constant 0 on full blocks.
 #[inline(always)]
-fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
     const { assert!(H > 0 && BLOCK.is_multiple_of(H) && BLOCK / H <= 2, "a block is one or two parts") };
     let nv = M::VARS.len();
     let nr = M::RECEPTORS.len();
     let n = vars.first().map_or(0, |v| v.len());
     assert!(vars.len() == nv && inputs.len() == nr && vars.iter().all(|v| v.len() == n) && inputs.iter().all(|v| v.len() == n || v.is_empty()));
+    assert!(!LAST_ABSENT || inputs.last().is_some_and(|i| i.is_empty()));
     // NOTE: update, threshold and reset happen in one pass, a block of neurons at a
     // time: the block is copied into fixed-size arrays and the model's `step` runs once
     // per block on `Block` lanes (each operation applied lane by lane, as on `f64`), so
@@ -202,7 +217,7 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize>(coeffs: &M::
         // not once per part.
         let mut inp = [[Block([0.0; H]); 2]; MAX_VARS];
         for r in 0..nr {
-            if !input_at[r].is_null() {
+            if !(LAST_ABSENT && r + 1 == nr) && !input_at[r].is_null() {
                 for (h, part) in inp[r].iter_mut().enumerate().take(parts) {
                     // SAFETY: `input_at[r]` starts a slice of `n >= (b + 1) * BLOCK`
                     // elements, which stays mutably borrowed for the whole call (f64
@@ -221,7 +236,7 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize>(coeffs: &M::
                 // SAFETY: as above, for the variable's slice.
                 st[k].0 = unsafe { *var_at[k].add(at) };
             }
-            let ih: [Block<H>; MAX_VARS] = std::array::from_fn(|r| inp[r][h]);
+            let ih: [Block<H>; MAX_VARS] = std::array::from_fn(|r| if LAST_ABSENT && r + 1 == nr { Block([0.0; H]) } else { inp[r][h] });
             let s = M::step::<Block<H>>(coeffs, &mut st[..nv], &ih[..nr]);
             for k in 0..nv {
                 // SAFETY: as above.
