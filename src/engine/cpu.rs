@@ -39,44 +39,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
         let chunks = pool.threads.min(n / MIN_CHUNK).clamp(1, MAX_CHUNKS);
         let threaded = pool.pool.as_ref().filter(|_| chunks > 1);
         if let Some(workers) = threaded {
-            // NOTE: neurons are independent within a step, so any split gives the same
-            // bits; spikes are concatenated in range order, i.e. ascending index.
-            let bound = |c: usize| c * n / chunks;
-            let mut parts: [Part<'_>; MAX_CHUNKS] =
-                std::array::from_fn(|c| Part { vars: std::array::from_fn(|_| empty()), inputs: std::array::from_fn(|_| empty()), offset: first + bound(c.min(chunks)) as u32 });
-            for (k, v) in vars.iter_mut().enumerate() {
-                let mut rest = &mut v[..];
-                for (c, part) in parts[..chunks].iter_mut().enumerate() {
-                    let (a, b) = std::mem::take(&mut rest).split_at_mut(bound(c + 1) - bound(c));
-                    part.vars[k] = a;
-                    rest = b;
-                }
-            }
-            for (r, (inp, &on)) in slot.chunks_mut(n).zip(active.iter()).enumerate() {
-                if !on {
-                    continue;
-                }
-                let mut rest = inp;
-                for (c, part) in parts[..chunks].iter_mut().enumerate() {
-                    let (a, b) = std::mem::take(&mut rest).split_at_mut(bound(c + 1) - bound(c));
-                    part.inputs[r] = a;
-                    rest = b;
-                }
-            }
-            if scratch.chunk_spikes.len() < chunks {
-                scratch.chunk_spikes.resize_with(chunks, Vec::new);
-            }
-            let out = &mut scratch.chunk_spikes[..chunks];
-            let model = &**model;
-            workers.install(|| {
-                parts[..chunks].par_iter_mut().zip(out.par_iter_mut()).for_each(|(p, sp)| {
-                    sp.clear();
-                    model.step_cpu(&mut p.vars[..nv], &mut p.inputs[..nr], p.offset, sp);
-                });
-            });
-            for sp in scratch.chunk_spikes[..chunks].iter() {
-                spikes.indices.extend_from_slice(sp);
-            }
+            step_threaded(workers, &**model, vars, slot, active, n, chunks, first, &mut spikes.indices, &mut scratch.chunk_spikes);
         } else {
             let mut vit = vars.iter_mut();
             let mut v: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| vit.next().map_or_else(empty, |x| &mut x[..]));
@@ -88,5 +51,52 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
             model.step_cpu(&mut v[..nv], &mut i[..nr], first, &mut spikes.indices);
         }
         spikes.total += spikes.indices.len() as u64;
+    }
+}
+
+/// One population's step split into `chunks` ranges over the worker threads. Apart from
+/// `integrate_cpu` (never inlined into it): its arrays of per-range slices take a stack
+/// frame of ~70 KB, which the one-thread path would otherwise probe page by page on every
+/// step (measured ~15 % of a step of a small network).
+#[inline(never)]
+#[expect(clippy::too_many_arguments, reason = "one population's buffers, unpacked")]
+fn step_threaded(workers: &rayon::ThreadPool, model: &dyn crate::api::model::PreparedModel, vars: &mut [crate::util::lines::Lines], slot: &mut [f64], active: &[bool], n: usize, chunks: usize, first: u32, indices: &mut Vec<u32>, chunk_spikes: &mut Vec<Vec<u32>>) {
+    let (nv, nr) = (vars.len(), active.len());
+    // NOTE: neurons are independent within a step, so any split gives the same
+    // bits; spikes are concatenated in range order, i.e. ascending index.
+    let bound = |c: usize| c * n / chunks;
+    let mut parts: [Part<'_>; MAX_CHUNKS] =
+        std::array::from_fn(|c| Part { vars: std::array::from_fn(|_| empty()), inputs: std::array::from_fn(|_| empty()), offset: first + bound(c.min(chunks)) as u32 });
+    for (k, v) in vars.iter_mut().enumerate() {
+        let mut rest = &mut v[..];
+        for (c, part) in parts[..chunks].iter_mut().enumerate() {
+            let (a, b) = std::mem::take(&mut rest).split_at_mut(bound(c + 1) - bound(c));
+            part.vars[k] = a;
+            rest = b;
+        }
+    }
+    for (r, (inp, &on)) in slot.chunks_mut(n).zip(active.iter()).enumerate() {
+        if !on {
+            continue;
+        }
+        let mut rest = inp;
+        for (c, part) in parts[..chunks].iter_mut().enumerate() {
+            let (a, b) = std::mem::take(&mut rest).split_at_mut(bound(c + 1) - bound(c));
+            part.inputs[r] = a;
+            rest = b;
+        }
+    }
+    if chunk_spikes.len() < chunks {
+        chunk_spikes.resize_with(chunks, Vec::new);
+    }
+    let out = &mut chunk_spikes[..chunks];
+    workers.install(|| {
+        parts[..chunks].par_iter_mut().zip(out.par_iter_mut()).for_each(|(p, sp)| {
+            sp.clear();
+            model.step_cpu(&mut p.vars[..nv], &mut p.inputs[..nr], p.offset, sp);
+        });
+    });
+    for sp in chunk_spikes[..chunks].iter() {
+        indices.extend_from_slice(sp);
     }
 }

@@ -155,6 +155,15 @@ fn deliver_step(
         }
         return;
     };
+    deliver_pooled(step, order, pool, workers, groups, tables, sources, rings);
+}
+
+/// [`deliver_step`] on a pool of threads: each group's delivery split by target where it
+/// pays. Apart (never inlined into it): its array of target parts takes a stack frame the
+/// one-thread path would otherwise probe page by page on every step.
+#[inline(never)]
+#[expect(clippy::too_many_arguments, reason = "a system's parameters, handed down")]
+fn deliver_pooled(step: u64, order: &[Entity], pool: &CpuPool, workers: &rayon::ThreadPool, groups: &mut RingGroups, tables: &mut Query<&mut SynapseTable>, sources: &Query<&Spikes>, rings: &mut Query<&mut InputRing>) {
     groups.refresh(order, tables);
     for g in &mut groups.groups {
         let Ok(mut ring) = rings.get_mut(g.ring) else { continue };
