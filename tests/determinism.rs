@@ -123,8 +123,10 @@ fn the_shuffle_really_reorders_systems_within_a_set() {
         sim.step();
         FIRST.load(Ordering::SeqCst) < SECOND.load(Ordering::SeqCst)
     };
-    let orders: Vec<bool> = (0..8).map(|s| order(Some(s))).collect();
-    assert!(orders.contains(&true) && orders.contains(&false), "8 shuffle seeds should give both orders: {orders:?}");
+    // (The orders are far from evenly split: with the few systems of this schedule, 5 of
+    // these 32 seeds put the first system first.)
+    let orders: Vec<bool> = (0..32).map(|s| order(Some(s))).collect();
+    assert!(orders.contains(&true) && orders.contains(&false), "32 shuffle seeds should give both orders: {orders:?}");
 }
 
 /// Delivery split by target across threads, in every form it takes: rows listed in

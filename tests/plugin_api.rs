@@ -259,6 +259,30 @@ fn a_system_racing_the_core_is_a_build_error_naming_both() {
     assert!(e.contains("reset_clock") && e.contains("advance_clock"), "{e}");
 }
 
+#[derive(Resource)]
+struct Marked;
+
+#[test]
+fn systems_added_when_a_world_needs_them_run_there_only() {
+    // The condition is asked of the built world, after every world hook: here a hook's
+    // resource decides. Without it the system is not in the schedule at all.
+    let run = |mark: bool| {
+        let mut b = builder();
+        b.insert_resource(Steps(0)).add_world_hook(move |w: &mut World| {
+            if mark {
+                w.insert_resource(Marked);
+            }
+            Ok(())
+        });
+        b.add_systems_when(SimSystems::Record, tick, |w| w.contains_resource::<Marked>());
+        let mut sim = b.build(load_file("lif_poisson.toml", &[], None), &RunOptions::default()).unwrap();
+        sim.run_steps(7);
+        sim.world.resource::<Steps>().0
+    };
+    assert_eq!(run(true), 7, "the system ran every step where its condition held");
+    assert_eq!(run(false), 0, "and never where it did not");
+}
+
 #[test]
 fn a_plugin_declares_its_own_sub_table_and_it_is_strict() {
     let mut b = builder();

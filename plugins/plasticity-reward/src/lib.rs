@@ -42,8 +42,10 @@ impl Plugin for RewardPlugin {
             .add_resource_state::<RewardSignal>("reward.signal")
             .add_resource_state::<RewardHistory>("reward.history")
             .add_world_hook(signal::resolve_sources)
-            .add_systems(SimSystems::Inputs, signal::set_reward)
-            .add_systems(SimSystems::Record, record_signals)
+            // Only in worlds with a `[reward]` table or a `rate_modulation` rule: elsewhere
+            // they would return at once, at a cost every step.
+            .add_systems_when(SimSystems::Inputs, signal::set_reward, |w| w.contains_resource::<RewardSignal>())
+            .add_systems_when(SimSystems::Record, record_signals, |w| w.contains_resource::<RewardHistory>() || w.query::<&rate::RateModulation>().iter(w).next().is_some())
             .add_output(signal::history_output);
     }
 }

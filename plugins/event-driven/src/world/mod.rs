@@ -22,7 +22,8 @@ impl Plugin for EventDrivenPlugin {
             .add_scenario_table(learn::TempotronTable)
             .add_world_hook(run::build_event_net)
             .add_split_resource_state::<run::EventNet>("event_driven.net")
-            .add_systems(SimSystems::EventWindow, run::event_window)
+            // Only in worlds with event-driven populations (the hook above builds the net).
+            .add_systems_when(SimSystems::EventWindow, run::event_window, |w| w.contains_resource::<run::EventNet>())
             .add_output(run::exact_spikes_output);
     }
 }
