@@ -57,7 +57,7 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
 /// One population's step split into `chunks` ranges over the worker threads. Apart from
 /// `integrate_cpu` (never inlined into it): its arrays of per-range slices take a stack
 /// frame of ~70 KB, which the one-thread path would otherwise probe page by page on every
-/// step (measured ~15 % of a step of a small network).
+/// step (measured 0.04 us, 6 % of a step of a 16-neuron network).
 #[inline(never)]
 #[expect(clippy::too_many_arguments, reason = "one population's buffers, unpacked")]
 fn step_threaded(workers: &rayon::ThreadPool, model: &dyn crate::api::model::PreparedModel, vars: &mut [crate::util::lines::Lines], slot: &mut [f64], active: &[bool], n: usize, chunks: usize, first: u32, indices: &mut Vec<u32>, chunk_spikes: &mut Vec<Vec<u32>>) {
