@@ -143,9 +143,9 @@ pub enum Simd {
     Portable,
     /// 256-bit vectors: two per block of eight `f64` lanes, 16 registers.
     Avx2,
-    /// AVX-512 (F, VL, DQ) with 256-bit vectors: a block stepped as two halves of four
-    /// lanes in the 32 registers AVX-512 gives, so the constants of a model stay in
-    /// registers, and spike masks in mask registers. The default where the CPU has it.
+    /// AVX-512 (F, VL, DQ): one 512-bit vector per block of eight lanes, in the 32
+    /// registers AVX-512 gives, so the constants of a model stay in registers, and spike
+    /// masks in mask registers. The default where the CPU has it.
     Avx512,
 }
 

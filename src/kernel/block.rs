@@ -5,8 +5,7 @@ use crate::api::model::Lanes;
 
 /// `L` neurons' values of one variable: the lanes of the cpu engine. Every operation is the
 /// `f64` one applied lane by lane, so results are those of `L = f64`, bit for bit. The
-/// fused loop steps 8 neurons at a time, as one `Block<8>` or as two `Block<4>` (see
-/// `fused_block_loop`).
+/// fused loop steps 8 neurons at a time as one `Block<8>` (see `fused_block_loop`).
 #[derive(Clone, Copy)]
 pub(super) struct Block<const L: usize>(pub(super) [f64; L]);
 

@@ -97,8 +97,8 @@ impl MaskBits for Avx2 {
 }
 
 /// The AVX-512 build: a mask's bits by `vpmovq2m`, which LLVM takes straight from the mask
-/// registers the compares wrote (it merges the two halves into one), so the test of a
-/// block costs 4 instructions (the generic OR of the lanes took 9).
+/// register the compares wrote, so the test of a block costs a few instructions (the
+/// generic OR of the lanes took 9).
 #[cfg(target_arch = "x86_64")]
 struct Avx512;
 
@@ -171,13 +171,16 @@ fn fused_avx2<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, va
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
 fn fused_avx512<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx512, 4, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Avx512, 8, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
 }
 
 /// The fused loop. `H` is the lanes of one `M::step`: a block of [`BLOCK`] neurons is
-/// stepped as `BLOCK / H` blocks of `H` lanes. The AVX-512 build takes `H = 4`: one 256-bit
-/// vector per variable in the 32 registers AVX-512 gives, where `H = 8` would be 512-bit
-/// operations, which Zen 4 splits in two. Lane for lane the operations are the same.
+/// stepped as `BLOCK / H` blocks of `H` lanes. Every build takes `H = BLOCK`; in the
+/// AVX-512 build that is one 512-bit vector per variable. `H = 4` there (two 256-bit
+/// halves in AVX-512's 32 registers) measured 12-14 % more time per step of COBA-4000 and
+/// CUBA-4000 (`benches/step_comparison.txt`, 2026-11-25), even though Zen 4 executes a
+/// 512-bit operation as two 256-bit ones: half the instructions, mask registers and
+/// branches per neuron. Lane for lane the operations are the same.
 /// `LAST_ABSENT`: the last receptor's input is empty (the caller checked), read as a
 /// constant 0 on full blocks.
 #[inline(always)]
