@@ -56,7 +56,7 @@ fn fused_dispatch<M: NeuronDynamics, const LAST_ABSENT: bool>(simd: Simd, coeffs
         }
     }
     let _ = simd;
-    fused_block_loop::<M, Portable, BLOCK, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Portable, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
 }
 
 /// How a block's spike mask becomes bits: lane by lane, or one `vmovmskpd` per four lanes
@@ -165,27 +165,25 @@ fn movemask_avx2(m: &BlockMask<BLOCK>) -> u32 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn fused_avx2<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx2, BLOCK, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Avx2, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,avx512f,avx512vl,avx512dq")]
 fn fused_avx512<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    fused_block_loop::<M, Avx512, 8, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
+    fused_block_loop::<M, Avx512, LAST_ABSENT>(coeffs, vars, inputs, offset, spikes);
 }
 
-/// The fused loop. `H` is the lanes of one `M::step`: a block of [`BLOCK`] neurons is
-/// stepped as `BLOCK / H` blocks of `H` lanes. Every build takes `H = BLOCK`; in the
-/// AVX-512 build that is one 512-bit vector per variable. `H = 4` there (two 256-bit
-/// halves in AVX-512's 32 registers) measured 12-14 % more time per step of COBA-4000 and
-/// CUBA-4000 (`benches/step_comparison.txt`, 2026-11-25), even though Zen 4 executes a
-/// 512-bit operation as two 256-bit ones: half the instructions, mask registers and
+/// The fused loop: `M::step` once per block of [`BLOCK`] neurons, on `Block<BLOCK>` lanes
+/// (in the AVX-512 build one 512-bit vector per variable). Two 256-bit halves per block
+/// there, in AVX-512's 32 registers, measured 12-14 % more time per step of COBA-4000 and
+/// CUBA-4000 (`benches/step_comparison.txt`, 2026-11-25), although Zen 4 executes a
+/// 512-bit operation as two 256-bit ones: twice the instructions, mask operations and
 /// branches per neuron. Lane for lane the operations are the same.
 /// `LAST_ABSENT`: the last receptor's input is empty (the caller checked), read as a
 /// constant 0 on full blocks.
 #[inline(always)]
-fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
-    const { assert!(H > 0 && BLOCK.is_multiple_of(H) && BLOCK / H <= 2, "a block is one or two parts") };
+fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
     let nv = M::VARS.len();
     let nr = M::RECEPTORS.len();
     let n = vars.first().map_or(0, |v| v.len());
@@ -203,8 +201,8 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize, const LAST_A
     // Full blocks are reached through these pointers: every slice has `n` elements
     // (asserted above), so a block needs no bounds check and no reload of the slices'
     // addresses. A receptor nothing projects to has a null pointer.
-    let var_at: [*mut [f64; H]; MAX_VARS] = std::array::from_fn(|k| if k < nv { vars[k].as_mut_ptr().cast() } else { std::ptr::null_mut() });
-    let input_at: [*mut [f64; H]; MAX_VARS] = std::array::from_fn(|r| if r < nr && !inputs[r].is_empty() { inputs[r].as_mut_ptr().cast() } else { std::ptr::null_mut() });
+    let var_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|k| if k < nv { vars[k].as_mut_ptr().cast() } else { std::ptr::null_mut() });
+    let input_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|r| if r < nr && !inputs[r].is_empty() && !(LAST_ABSENT && r + 1 == nr) { inputs[r].as_mut_ptr().cast() } else { std::ptr::null_mut() });
     // Spikes are written into room reserved for all `n`, with no call inside the loop: a
     // call (`Vec::push` growing) would make LLVM keep the model's constants on the stack,
     // since it clobbers every vector register.
@@ -212,43 +210,32 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const H: usize, const LAST_A
     spikes.reserve(n);
     let mut count = 0;
     let room = &mut spikes.spare_capacity_mut()[..n];
-    let parts = BLOCK / H;
     for b in 0..full / BLOCK {
         // Fresh arrays per block, not hoisted out of the loop: carried from one block to
         // the next, LLVM keeps them in memory (a store and a reload of every input block,
-        // measured 15-20 % of the loop). A receptor's presence is tested once per block,
-        // not once per part.
-        let mut inp = [[Block([0.0; H]); 2]; MAX_VARS];
+        // measured 15-20 % of the loop).
+        let mut inp = [Block([0.0; BLOCK]); MAX_VARS];
+        let mut st = [Block([0.0; BLOCK]); MAX_VARS];
         for r in 0..nr {
-            if !(LAST_ABSENT && r + 1 == nr) && !input_at[r].is_null() {
-                for (h, part) in inp[r].iter_mut().enumerate().take(parts) {
-                    // SAFETY: `input_at[r]` starts a slice of `n >= (b + 1) * BLOCK`
-                    // elements, which stays mutably borrowed for the whole call (f64
-                    // alignment suffices).
-                    let src = unsafe { &mut *input_at[r].add(b * parts + h) };
-                    part.0 = *src;
-                    *src = [0.0; H];
-                }
+            if !input_at[r].is_null() {
+                // SAFETY: `input_at[r]` starts a slice of `n >= (b + 1) * BLOCK` elements,
+                // which stays mutably borrowed for the whole call (f64 alignment suffices).
+                let src = unsafe { &mut *input_at[r].add(b) };
+                inp[r].0 = *src;
+                *src = [0.0; BLOCK];
             }
         }
-        let mut spk = BlockMask([0; BLOCK]);
-        for h in 0..parts {
-            let at = b * parts + h;
-            let mut st = [Block([0.0; H]); MAX_VARS];
-            for k in 0..nv {
-                // SAFETY: as above, for the variable's slice.
-                st[k].0 = unsafe { *var_at[k].add(at) };
-            }
-            let ih: [Block<H>; MAX_VARS] = std::array::from_fn(|r| if LAST_ABSENT && r + 1 == nr { Block([0.0; H]) } else { inp[r][h] });
-            let s = M::step::<Block<H>>(coeffs, &mut st[..nv], &ih[..nr]);
-            for k in 0..nv {
-                // SAFETY: as above.
-                unsafe { *var_at[k].add(at) = st[k].0 };
-            }
-            spk.0[h * H..][..H].copy_from_slice(&s.0);
+        for k in 0..nv {
+            // SAFETY: as above, for the variable's slice.
+            st[k].0 = unsafe { *var_at[k].add(b) };
         }
-        // Most blocks have no spike: a test of all lanes at once (an OR and a `vptest`)
-        // skips turning the mask into bits, which takes a dozen instructions.
+        let spk = M::step::<Block<BLOCK>>(coeffs, &mut st[..nv], &inp[..nr]);
+        for k in 0..nv {
+            // SAFETY: as above.
+            unsafe { *var_at[k].add(b) = st[k].0 };
+        }
+        // Most blocks have no spike: a test of all lanes at once skips turning the mask
+        // into bits.
         if K::any(&spk) {
             write_spikes(K::bits(&spk), offset + (b * BLOCK) as u32, room, &mut count);
         }
