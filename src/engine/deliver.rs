@@ -27,6 +27,8 @@ const MIN_PARALLEL_EVENTS: usize = 1024;
 
 /// Spikes ahead whose rows are fetched while delivering one.
 const PREFETCH_AHEAD: usize = 4;
+/// Spikes ahead whose row offsets are fetched while delivering one.
+const ROW_PTR_AHEAD: usize = 12;
 
 /// The projections grouped by target population, each group in scenario order: groups
 /// are independent (they write different rings), so each can be split by target.
@@ -231,6 +233,14 @@ fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spi
     // Weights per synapse (not a shared kernel or one uniform weight).
     let own_weights = t.kernel_index.is_none() && !t.uniform;
     for (q, &i) in mine.iter().enumerate() {
+        // As in `deliver_table`: a far spike's row offsets, a near one's row.
+        if let Some(&far) = mine.get(q + ROW_PTR_AHEAD) {
+            let r = (far - t.src_start) as usize;
+            prefetch(&t.csr.row_ptr[r..][..2]);
+            if let Some((off, c, parts)) = share {
+                prefetch(&off[r * (parts + 1) + c..][..2]);
+            }
+        }
         if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
             let s = stretch(ahead);
             prefetch(&t.csr.col[s.clone()]);
@@ -301,6 +311,11 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
     let slot_of = |d: u32| ((step + 1 + d as u64) % depth) as usize * stride + base_r;
     let mine = &spk.indices[lo..hi];
     for (q, &i) in mine.iter().enumerate() {
+        // Two stages: the row offsets of a spike far ahead (rows of a large table are
+        // far apart, each its own miss), then the row itself of a spike nearer.
+        if let Some(&far) = mine.get(q + ROW_PTR_AHEAD) {
+            prefetch(&csr.row_ptr[(far - *src_start) as usize..][..2]);
+        }
         if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
             let s = csr.row((ahead - *src_start) as usize);
             prefetch(&csr.col[s.clone()]);
