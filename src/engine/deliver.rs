@@ -124,7 +124,9 @@ pub(crate) fn propagate_spikes(
             for (step, lists) in std::mem::take(&mut r.steps) {
                 for (e, idx) in lists {
                     if let Ok(mut s) = sources.get_mut(e) {
-                        s.indices = idx;
+                        // (Copied in, keeping the list's room: see `exchange_spikes`.)
+                        s.indices.clear();
+                        s.indices.extend_from_slice(&idx);
                     }
                 }
                 deliver_step(step, order, &pool, groups, &mut tables, &sources.as_readonly(), &mut history, &mut rings);

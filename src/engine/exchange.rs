@@ -55,7 +55,18 @@ pub(crate) fn exchange_spikes(
             }
         }
         // The spikes wait in the window: nothing is delivered or recorded before its end.
-        let mut take = |e: &Entity| pops.get_mut(*e).map_or_else(|_| Vec::new(), |mut s| std::mem::take(&mut s.indices));
+        // (Copied out, not moved: the list keeps the room the fused loop reserves for a
+        // whole population, which it would otherwise allocate anew every step.)
+        let mut take = |e: &Entity| {
+            pops.get_mut(*e).map_or_else(
+                |_| Vec::new(),
+                |mut s| {
+                    let v = s.indices.clone();
+                    s.indices.clear();
+                    v
+                },
+            )
+        };
         let spikes = link.populations.iter().map(&mut take).collect();
         let encoders = link.encoders.iter().map(&mut take).collect();
         link.pending.push(PendingStep { step, spikes, encoders, samples: values });
