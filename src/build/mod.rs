@@ -336,10 +336,6 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
             };
             vars.push(col);
         }
-        let store = match device {
-            None => StateStore::Host(vars.into_iter().map(crate::util::lines::Lines::from).collect()),
-            Some(dev) => StateStore::Tensor(vars.into_iter().map(|v| Col::from_host(v, dev)).collect()),
-        };
         // Outgoing delays, and incoming ones (plasticity with dendritic delays reads the
         // target's spikes that far back).
         let hist = history_depth(scenario, drawn, |s| matches!(s, SourceRef::Population(x) if x.index == pi)).max(depth[pi]);
@@ -354,6 +350,15 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
                 ring.activate(*r);
             }
         }
+        let store = match device {
+            None => {
+                // Each variable at its own line of a page, away from the input rows the
+                // fused loop reads (`util::lines`).
+                let at = crate::util::lines::spread(&ring.active_row_lines(), vars.len());
+                StateStore::Host(vars.into_iter().zip(at).map(|(v, line)| crate::util::lines::Lines::from_at(&v, line)).collect())
+            }
+            Some(dev) => StateStore::Tensor(vars.into_iter().map(|v| Col::from_host(v, dev)).collect()),
+        };
         let e = world
             .spawn((
                 EntityLabel(format!("population `{}`", p.name)),

@@ -216,13 +216,20 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const LAST_ABSENT: bool>(coe
         // measured 15-20 % of the loop).
         let mut inp = [Block([0.0; BLOCK]); MAX_VARS];
         let mut st = [Block([0.0; BLOCK]); MAX_VARS];
+        // Every input of the block is read before any is cleared: rows of one ring often
+        // start at one offset within a page, where a load after a store to another row
+        // would wait for the store (`util::lines`).
         for r in 0..nr {
             if !input_at[r].is_null() {
                 // SAFETY: `input_at[r]` starts a slice of `n >= (b + 1) * BLOCK` elements,
                 // which stays mutably borrowed for the whole call (f64 alignment suffices).
-                let src = unsafe { &mut *input_at[r].add(b) };
-                inp[r].0 = *src;
-                *src = [0.0; BLOCK];
+                inp[r].0 = unsafe { *input_at[r].add(b) };
+            }
+        }
+        for r in 0..nr {
+            if !input_at[r].is_null() {
+                // SAFETY: as above.
+                unsafe { *input_at[r].add(b) = [0.0; BLOCK] };
             }
         }
         for k in 0..nv {

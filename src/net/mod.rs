@@ -234,6 +234,12 @@ impl InputRing {
     pub fn new(depth: usize, receptors: usize, n: usize) -> Self {
         InputRing { depth, receptors, n, data: crate::util::lines::Lines::zeros(depth * receptors * n), active: vec![false; receptors], device: None }
     }
+    /// The line of its page at which each row (slot, receptor) of a receptor that
+    /// receives input starts (the ring itself starts a page).
+    pub(crate) fn active_row_lines(&self) -> Vec<usize> {
+        let line_of = |row: usize| (row * self.n * size_of::<f64>() / 64) % crate::util::lines::PAGE_LINES;
+        (0..self.depth).flat_map(|s| (0..self.receptors).filter(|&r| self.active[r]).map(move |r| s * self.receptors + r)).map(line_of).collect()
+    }
     /// The slot read at `step`: `receptors * n` values.
     pub fn slot_mut(&mut self, step: u64) -> &mut [f64] {
         let len = self.receptors * self.n;

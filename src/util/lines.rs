@@ -8,7 +8,6 @@
 //! 4 % less loop time, 4000 neurons unchanged (`benches/brian2_comparison.txt`, 2026-11-25).
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One cache line of `f64`s.
 #[derive(Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -18,15 +17,16 @@ struct Line([f64; 8]);
 /// A fixed-length array of `f64` whose first element starts a cache line; reads and
 /// writes as a `[f64]`.
 ///
-/// A large array (32 KiB or more) also starts at its own offset within a 4 KiB page:
-/// successive ones step by 9 lines (576 bytes) modulo 64 lines. The allocator hands each
-/// large array its own mapping, so without that every state variable and input ring of a
-/// large population would start at one offset within a page, and the fused loop's
-/// streams, all at one index, would contend for the same cache sets (and a load after a
-/// store to another stream would look to the CPU like a load of the stored address).
-/// Measured (whole runs, interleaved, 512-bit loop): COBA-64000 and CUBA-64000 1.35-1.6x
-/// the loop time without the offsets, 0.95-0.98x of the 256-bit loop with them. Which
-/// offset an array gets depends on the order of allocation; it moves addresses only,
+/// An array of [`PLACED_FROM`] lines or more also starts at a chosen line of a 4 KiB page
+/// ([`Lines::zeros_at`]; [`spread`] chooses them). The fused loop reads and writes a
+/// population's variables and input rows at one index at a time, and a load from one of
+/// them shortly after a store to another at the same offset within a page (the same low
+/// 12 address bits) waits for the store: the CPU takes it for a load of the stored
+/// address. The allocator gives each large array its own mapping, so without placement
+/// they all start at one offset. Measured (whole runs, interleaved, 512-bit loop):
+/// COBA-64000 and CUBA-64000 1.35-1.6x the loop time without placement; a C kernel of the
+/// COBA update, 32000 neurons, 2.0 cycles per neuron with the six streams 9-11 lines
+/// apart, 2.9-6.0 with two of them 0-4 lines apart. The placement moves addresses only,
 /// never a result.
 #[derive(Default)]
 pub struct Lines {
@@ -36,29 +36,70 @@ pub struct Lines {
     len: usize,
 }
 
-/// Lines from which an array is large enough to be given its own offset in a page.
-const SKEW_FROM: usize = 512;
-/// Lines between the page offsets of successive large arrays (coprime with 64, so that
-/// 64 successive arrays start at 64 different offsets).
-const SKEW_STEP: usize = 9;
-
-/// Large arrays allocated so far (their page offsets step with it).
-static LARGE: AtomicUsize = AtomicUsize::new(0);
+/// Lines from which an array is placed in its page.
+pub const PLACED_FROM: usize = 256;
+/// Cache lines in a 4 KiB page.
+pub const PAGE_LINES: usize = 64;
 
 impl Lines {
     /// `len` zeros.
     pub fn zeros(len: usize) -> Self {
+        Lines::zeros_at(len, 0)
+    }
+
+    /// `len` zeros, starting at line `line % 64` of a page if the array takes at least
+    /// [`PLACED_FROM`] lines (a smaller one starts wherever its line falls).
+    pub fn zeros_at(len: usize, line: usize) -> Self {
         let lines = len.div_ceil(8);
-        let start = if lines >= SKEW_FROM { LARGE.fetch_add(1, Ordering::Relaxed) * SKEW_STEP % 64 } else { 0 };
-        Lines { lines: vec![Line::default(); start + lines], start, len }
+        if lines < PLACED_FROM {
+            return Lines { lines: vec![Line::default(); lines], start: 0, len };
+        }
+        let buf = vec![Line::default(); lines + PAGE_LINES - 1];
+        let at = (buf.as_ptr() as usize / size_of::<Line>()) % PAGE_LINES;
+        Lines { lines: buf, start: (line % PAGE_LINES + PAGE_LINES - at) % PAGE_LINES, len }
+    }
+
+    /// A copy of `v` placed as [`Lines::zeros_at`].
+    pub fn from_at(v: &[f64], line: usize) -> Self {
+        let mut l = Lines::zeros_at(v.len(), line);
+        l.copy_from_slice(v);
+        l
+    }
+
+    /// The line of its page this array starts at.
+    pub fn page_line(&self) -> usize {
+        (self.as_ptr() as usize / size_of::<Line>()) % PAGE_LINES
     }
 }
 
 impl Clone for Lines {
-    /// A copy at an offset of its own (see [`Lines`]).
+    /// A copy at the same line of its page.
     fn clone(&self) -> Self {
-        Lines::from(&self[..])
+        Lines::from_at(self, self.page_line())
     }
+}
+
+/// `k` lines of a page for new arrays, chosen one by one, each as far as can be (around
+/// the page) from the lines in `taken` and those chosen before it; ties go to the lowest
+/// line. With nothing taken, `k` arrays are spread evenly.
+pub fn spread(taken: &[usize], k: usize) -> Vec<usize> {
+    let mut all: Vec<usize> = taken.iter().map(|l| l % PAGE_LINES).collect();
+    let mut out = Vec::with_capacity(k);
+    for _ in 0..k {
+        let dist = |c: usize| {
+            all.iter()
+                .map(|&t| {
+                    let d = (c + PAGE_LINES - t) % PAGE_LINES;
+                    d.min(PAGE_LINES - d)
+                })
+                .min()
+                .unwrap_or(PAGE_LINES)
+        };
+        let best = (0..PAGE_LINES).max_by_key(|&c| (dist(c), std::cmp::Reverse(c))).unwrap_or(0);
+        all.push(best);
+        out.push(best);
+    }
+    out
 }
 
 impl From<&[f64]> for Lines {
@@ -102,7 +143,7 @@ impl std::fmt::Debug for Lines {
 
 #[cfg(test)]
 mod tests {
-    use super::Lines;
+    use super::{Lines, spread};
 
     #[test]
     fn lines_start_a_cache_line_and_hold_exactly_their_values() {
@@ -124,14 +165,32 @@ mod tests {
     }
 
     #[test]
-    fn large_arrays_start_at_different_offsets_in_a_page() {
-        let a: Vec<Lines> = (0..8).map(|_| Lines::zeros(64000)).collect();
-        let mut offsets: Vec<usize> = a.iter().map(|l| l.as_ptr() as usize % 4096).collect();
-        offsets.sort_unstable();
-        offsets.dedup();
-        // Other tests allocate large arrays at the same time, so the steps here need not
-        // be successive ones; the offsets still differ unless 64 allocations came between.
-        assert!(offsets.len() >= 2, "{offsets:?}");
-        assert!(a.iter().all(|l| l.len() == 64000 && l.iter().all(|x| x.to_bits() == 0)));
+    fn large_arrays_start_at_the_line_of_a_page_asked_for() {
+        for line in [0, 1, 9, 63, 64 + 5] {
+            let l = Lines::zeros_at(64000, line);
+            assert_eq!(l.page_line(), line % 64);
+            assert_eq!(l.as_ptr() as usize % 4096, (line % 64) * 64);
+            assert!(l.len() == 64000 && l.iter().all(|x| x.to_bits() == 0));
+            let v: Vec<f64> = (0..3000).map(|i| i as f64).collect();
+            let f = Lines::from_at(&v, line);
+            assert_eq!((&f[..], f.page_line()), (&v[..], line % 64));
+            assert_eq!(f.clone().page_line(), line % 64);
+        }
+    }
+
+    #[test]
+    fn spread_keeps_new_arrays_away_from_taken_lines_and_each_other() {
+        assert_eq!(spread(&[], 4), vec![0, 32, 16, 48]);
+        assert_eq!(spread(&[0], 1), vec![32]);
+        // Ring rows at lines 0 and 32 (rows of 256000 bytes): four variables between them.
+        let v = spread(&[0, 32], 4);
+        assert_eq!(v, vec![16, 48, 8, 24]);
+        let dist = |a: usize, b: usize| ((a + 64 - b) % 64).min((b + 64 - a) % 64);
+        let all: Vec<usize> = [0, 32].into_iter().chain(v.iter().copied()).collect();
+        for (i, &a) in all.iter().enumerate() {
+            for &b in &all[i + 1..] {
+                assert!(dist(a, b) >= 8, "{all:?}");
+            }
+        }
     }
 }
