@@ -226,10 +226,10 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const LAST_ABSENT: bool>(coe
                 inp[r].0 = unsafe { *input_at[r].add(b) };
             }
         }
-        for r in 0..nr {
-            if !input_at[r].is_null() {
+        for &at in &input_at[..nr] {
+            if !at.is_null() {
                 // SAFETY: as above.
-                unsafe { *input_at[r].add(b) = [0.0; BLOCK] };
+                unsafe { *at.add(b) = [0.0; BLOCK] };
             }
         }
         for k in 0..nv {
