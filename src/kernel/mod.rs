@@ -176,7 +176,7 @@ fn fused_avx512<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, 
 
 /// The fused loop: `M::step` once per block of [`BLOCK`] neurons, on `Block<BLOCK>` lanes
 /// (in the AVX-512 build one 512-bit vector per variable). Two 256-bit halves per block
-/// there, in AVX-512's 32 registers, measured 12-14 % more time per step of COBA-4000 and
+/// there, in AVX-512's 32 registers, measured 10-15 % more time per step of COBA-4000 and
 /// CUBA-4000 (`benches/step_comparison.txt`, 2026-11-25), although Zen 4 executes a
 /// 512-bit operation as two 256-bit ones: twice the instructions, mask operations and
 /// branches per neuron. Lane for lane the operations are the same.
