@@ -200,7 +200,8 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const LAST_ABSENT: bool>(coe
     let full = n - n % BLOCK;
     // Full blocks are reached through these pointers: every slice has `n` elements
     // (asserted above), so a block needs no bounds check and no reload of the slices'
-    // addresses. A receptor nothing projects to has a null pointer.
+    // addresses. A receptor nothing projects to has a null pointer, and so, known at
+    // compile time, has the last one when `LAST_ABSENT` (its reads fold to a constant 0).
     let var_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|k| if k < nv { vars[k].as_mut_ptr().cast() } else { std::ptr::null_mut() });
     let input_at: [*mut [f64; BLOCK]; MAX_VARS] = std::array::from_fn(|r| if r < nr && !inputs[r].is_empty() && !(LAST_ABSENT && r + 1 == nr) { inputs[r].as_mut_ptr().cast() } else { std::ptr::null_mut() });
     // Spikes are written into room reserved for all `n`, with no call inside the loop: a
