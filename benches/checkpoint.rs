@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
         .monitors
         .iter()
         .filter_map(|&e| sim.world.get::<spikeworld::monitor::SpikeRecorder>(e))
-        .map(|m| m.t_ms.len())
+        .map(|m| m.len())
         .sum::<usize>();
     // State, ring, weights, each neuron's last spike step (the spike history), spikes recorded.
     let raw = 8 * (n * vars + ring + weights + n) + 16 * recorded;

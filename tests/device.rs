@@ -334,7 +334,7 @@ bin = "5 ms"
     let load = || Scenario::from_str(&text, path, builder().registry(), &LoadOptions::default()).unwrap();
     let monitors = |s: &Sim| {
         use spikeworld::monitor::{RateRecorder, SpikeRecorder};
-        let sp: Vec<_> = s.monitors.iter().filter_map(|&e| s.world.get::<SpikeRecorder>(e)).map(|m| (m.t_ms.clone(), m.index.clone())).collect();
+        let sp: Vec<_> = s.monitors.iter().filter_map(|&e| s.world.get::<SpikeRecorder>(e)).map(|m| (m.t_ms(), m.index())).collect();
         let rt: Vec<_> = s.monitors.iter().filter_map(|&e| s.world.get::<RateRecorder>(e)).map(|m| m.counts.clone()).collect();
         (sp, rt)
     };

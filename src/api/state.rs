@@ -131,45 +131,46 @@ impl<'a> StateWriter<'a> {
     /// as [`StateWriter::blob`] writes that concatenation, byte for byte, without building
     /// it (a sharded run's gathered section: each row's stretches from every shard).
     pub(crate) fn blob_pieces<'v, T: Le + 'v>(&mut self, n: usize, pieces: impl IntoIterator<Item = &'v [T]>) -> std::io::Result<()> {
+        self.blob_values(n, pieces.into_iter().flat_map(|p| p.iter().copied()))
+    }
+
+    /// The blob of the `n` values `values` yields, written as [`StateWriter::blob`] writes
+    /// them, byte for byte, without building the array (a spike recorder's times).
+    pub(crate) fn blob_values<T: Le>(&mut self, n: usize, values: impl IntoIterator<Item = T>) -> std::io::Result<()> {
         let bytes = n.checked_mul(T::N).ok_or_else(|| std::io::Error::other(format!("array of {n} values is too large")))?;
-        if n == 0 {
-            return self.blob::<T>(&[]);
-        }
         let per = if bytes <= self.max_bin { n } else { (self.max_bin / T::N).max(1) };
         if bytes > self.max_bin {
             let parts = u32::try_from(n.div_ceil(per)).map_err(|_| std::io::Error::other(format!("array of {n} values is too large")))?;
             rmp::encode::write_array_len(&mut self.w, parts).map_err(std::io::Error::other)?;
         }
+        if n == 0 {
+            rmp::encode::write_bin_len(&mut self.w, 0).map_err(std::io::Error::other)?;
+        }
         let (mut left, mut written) = (0usize, 0usize);
         let mut buf = Vec::with_capacity(CHUNK.min(n) * T::N);
         let mut value = [0u8; 8];
-        for mut piece in pieces {
-            while !piece.is_empty() {
+        for x in values {
+            if left == 0 {
+                // A new `bin`: what is buffered belongs to the one before.
+                self.w.write_all(&buf)?;
+                buf.clear();
+                left = per.min(n.saturating_sub(written));
                 if left == 0 {
-                    // A new `bin`: what is buffered belongs to the one before.
-                    self.w.write_all(&buf)?;
-                    buf.clear();
-                    left = per.min(n.saturating_sub(written));
-                    if left == 0 {
-                        return Err(std::io::Error::other(format!("blob of {n} values: the pieces hold more")));
-                    }
-                    rmp::encode::write_bin_len(&mut self.w, (left * T::N) as u32).map_err(std::io::Error::other)?;
+                    return Err(std::io::Error::other(format!("blob of {n} values: given more")));
                 }
-                let take = left.min(piece.len());
-                for x in &piece[..take] {
-                    x.put(&mut value);
-                    buf.extend_from_slice(&value[..T::N]);
-                    if buf.len() >= CHUNK * T::N {
-                        self.w.write_all(&buf)?;
-                        buf.clear();
-                    }
-                }
-                (left, written, piece) = (left - take, written + take, &piece[take..]);
+                rmp::encode::write_bin_len(&mut self.w, (left * T::N) as u32).map_err(std::io::Error::other)?;
             }
+            x.put(&mut value);
+            buf.extend_from_slice(&value[..T::N]);
+            if buf.len() >= CHUNK * T::N {
+                self.w.write_all(&buf)?;
+                buf.clear();
+            }
+            (left, written) = (left - 1, written + 1);
         }
         self.w.write_all(&buf)?;
         if written != n {
-            return Err(std::io::Error::other(format!("blob of {n} values: the pieces hold {written}")));
+            return Err(std::io::Error::other(format!("blob of {n} values: given {written}")));
         }
         Ok(())
     }

@@ -202,9 +202,9 @@ impl Sim {
         for (mi, &e) in self.monitors.iter().enumerate() {
             let pop = &sc.populations[sc.monitors[mi].target.index];
             if let Some(m) = self.world.get::<SpikeRecorder>(e) {
-                let n = m.t_ms.len() as u64;
-                write_npy_f64(&dir.join(format!("{}.t_ms.npy", m.name)), &[n], &m.t_ms)?;
-                write_npy_i64(&dir.join(format!("{}.index.npy", m.name)), &[n], &m.index)?;
+                let n = m.len() as u64;
+                write_npy_f64(&dir.join(format!("{}.t_ms.npy", m.name)), &[n], &m.t_ms())?;
+                write_npy_i64(&dir.join(format!("{}.index.npy", m.name)), &[n], &m.index())?;
                 add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![n]);
                 add(&mut files, format!("{}.index.npy", m.name), &m.name, "index", "1", "<i8", vec![n]);
                 raster.push(m);

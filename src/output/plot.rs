@@ -49,8 +49,8 @@ pub fn raster_svg(path: &Path, monitors: &[&SpikeRecorder], t_end_ms: f64) -> Re
         bands.push(Band { m, n_rec, shown, offset: rows });
         rows += shown;
     }
-    let in_band = |b: &Band, i: i64| i >= b.m.start as i64 && i < b.m.start as i64 + b.shown as i64;
-    let total: usize = bands.iter().map(|b| b.m.index.iter().filter(|&&i| in_band(b, i)).count()).sum();
+    let in_band = |b: &Band, i: u32| i >= b.m.start && ((i - b.m.start) as usize) < b.shown;
+    let total: usize = bands.iter().map(|b| b.m.indices().iter().filter(|&&i| in_band(b, i)).count()).sum();
     let stride = total.div_ceil(RASTER_MAX_POINTS).max(1);
 
     let bin_ms = (t_end / 200.0).max(1.0);
@@ -59,7 +59,7 @@ pub fn raster_svg(path: &Path, monitors: &[&SpikeRecorder], t_end_ms: f64) -> Re
         .iter()
         .map(|b| {
             let mut counts = vec![0u64; bins];
-            for &t in &b.m.t_ms {
+            for (t, _) in b.m.iter() {
                 counts[((t / bin_ms) as usize).min(bins - 1)] += 1;
             }
             counts.iter().enumerate().map(|(k, &c)| (k as f64 * bin_ms + bin_ms / 2.0, c as f64 / b.n_rec.max(1) as f64 / (bin_ms / 1000.0))).collect()
@@ -91,12 +91,12 @@ pub fn raster_svg(path: &Path, monitors: &[&SpikeRecorder], t_end_ms: f64) -> Re
         for (k, b) in bands.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
             let mut points = Vec::new();
-            for (&t, &i) in b.m.t_ms.iter().zip(&b.m.index) {
+            for (t, i) in b.m.iter() {
                 if !in_band(b, i) {
                     continue;
                 }
                 if seen.is_multiple_of(stride) {
-                    let y = (b.offset as i64 + i - b.m.start as i64) as f64;
+                    let y = (b.offset + (i - b.m.start) as usize) as f64;
                     points.push(Rectangle::new([(t, y), (t + t_end / 1000.0, y + 1.0)], color.filled()));
                 }
                 seen += 1;

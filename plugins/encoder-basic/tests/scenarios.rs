@@ -24,7 +24,7 @@ fn run(file: &str, engine: EngineKind) -> (Sim, f64) {
 fn spikes(sim: &Sim) -> (Vec<f64>, Vec<i64>) {
     for &e in &sim.monitors {
         if let Some(m) = sim.world.get::<spikeworld::monitor::SpikeRecorder>(e) {
-            return (m.t_ms.clone(), m.index.clone());
+            return (m.t_ms(), m.index());
         }
     }
     panic!("no spike monitor")

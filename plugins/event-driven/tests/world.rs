@@ -103,7 +103,7 @@ fn the_coupling_rule_holds_exactly_in_a_hand_built_case() {
     // spikes in it.
     let k = ((t[0] + 0.5) / 0.1).ceil();
     let mon = sim.monitors.iter().find_map(|&e| sim.world.get::<spikeworld::monitor::SpikeRecorder>(e)).unwrap();
-    assert_eq!(mon.t_ms, vec![k * 0.1], "the LIF spike is at the first step boundary after s + d");
+    assert_eq!(mon.t_ms(), vec![k * 0.1], "the LIF spike is at the first step boundary after s + d");
 }
 
 #[test]

@@ -45,7 +45,7 @@ fn spikes(s: &Sim, name: &str) -> Vec<(i64, i64)> {
         if let Some(m) = s.world.get::<SpikeRecorder>(e)
             && m.name == name
         {
-            return m.t_ms.iter().zip(&m.index).map(|(t, &i)| ((t / DT).round() as i64, i)).collect();
+            return m.iter().map(|(t, i)| ((t / DT).round() as i64, i64::from(i))).collect();
         }
     }
     panic!("no spike monitor `{name}`")

@@ -18,12 +18,12 @@ fn compare(file: &str, exact: bool) {
     for (k, &e) in cpu.monitors.iter().enumerate() {
         let Some(m) = cpu.world.get::<spikeworld::monitor::SpikeRecorder>(e) else { continue };
         let m2 = ten.world.get::<spikeworld::monitor::SpikeRecorder>(ten.monitors[k]).expect("same monitors");
-        total += m.t_ms.len();
+        total += m.len();
         if exact {
-            assert_eq!((&m.t_ms, &m.index), (&m2.t_ms, &m2.index), "{file}: spike monitor `{}` differs between engines", m.name);
+            assert_eq!((m.t_ms(), m.index()), (m2.t_ms(), m2.index()), "{file}: spike monitor `{}` differs between engines", m.name);
         } else {
-            let rel = (m.t_ms.len() as f64 - m2.t_ms.len() as f64).abs() / m.t_ms.len().max(1) as f64;
-            assert!(rel <= 0.01, "{file}: `{}` spike counts {} (cpu) vs {} (tensor)", m.name, m.t_ms.len(), m2.t_ms.len());
+            let rel = (m.len() as f64 - m2.len() as f64).abs() / m.len().max(1) as f64;
+            assert!(rel <= 0.01, "{file}: `{}` spike counts {} (cpu) vs {} (tensor)", m.name, m.len(), m2.len());
         }
     }
     eprintln!("{file}: {total} spikes on the cpu engine");

@@ -225,7 +225,7 @@ fn run(text: &str, engine: EngineKind) -> ([Vec<f64>; 3], [Vec<usize>; 3]) {
         }
         if let Some(m) = sim.world.get::<spikeworld::monitor::SpikeRecorder>(e) {
             let j = POPS.iter().position(|p| m.name == format!("{p}_spikes")).expect("a monitor of the chain");
-            spikes[j] = m.t_ms.iter().map(|&t| t as usize).collect(); // dt = 1 ms
+            spikes[j] = m.iter().map(|(t, _)| t as usize).collect(); // dt = 1 ms
         }
     }
     (v, spikes)

@@ -241,7 +241,7 @@ fn conv2d_on_a_pool_of_threads_gives_the_spikes_of_one() {
         sim.run_steps(n);
         assert!(sim.fault().is_none());
         let m = sim.monitors.iter().find_map(|&e| sim.world.get::<spikeworld::monitor::SpikeRecorder>(e)).unwrap();
-        (m.t_ms.clone(), m.index.clone())
+        (m.t_ms(), m.index())
     };
     let one = run(1);
     assert!(one.0.len() > 10_000, "an active network ({} spikes)", one.0.len());

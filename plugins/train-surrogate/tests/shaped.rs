@@ -136,7 +136,7 @@ fn build(text: &str) -> Sim {
 /// (step, neuron) of every spike of monitor `name` after running `sim`.
 fn engine_spikes(sim: &Sim, name: &str) -> Vec<(usize, i64)> {
     let mon = sim.monitors.iter().find_map(|&e| sim.world.get::<SpikeRecorder>(e).filter(|m| m.name == name)).unwrap();
-    let mut v: Vec<(usize, i64)> = mon.t_ms.iter().zip(&mon.index).map(|(&t, &i)| (t.round() as usize, i)).collect();
+    let mut v: Vec<(usize, i64)> = mon.iter().map(|(t, i)| (t.round() as usize, i64::from(i))).collect();
     v.sort();
     v
 }

@@ -196,12 +196,7 @@ y = "none.npy"
             .iter()
             .find_map(|&e| sim.world.get::<SpikeRecorder>(e).filter(|m| m.name == name))
             .unwrap();
-        let mut engine: Vec<(usize, i64)> = mon
-            .t_ms
-            .iter()
-            .zip(&mon.index)
-            .map(|(&t, &i)| (t.round() as usize, i))
-            .collect();
+        let mut engine: Vec<(usize, i64)> = mon.iter().map(|(t, i)| (t.round() as usize, i64::from(i))).collect();
         engine.sort();
         let mut trained = Vec::new();
         for (t, s) in rec[layer].iter().enumerate() {

@@ -57,7 +57,7 @@ pub fn state_series(sim: &Sim, monitor: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
 /// `(step, index)` of every spike of spike monitor number `monitor`.
 pub fn spike_steps(sim: &Sim, monitor: usize, dt: f64) -> Vec<(u64, i64)> {
     let m = sim.world.get::<spikeworld::monitor::SpikeRecorder>(sim.monitors[monitor]).expect("spike monitor");
-    m.t_ms.iter().zip(&m.index).map(|(&t, &i)| ((t / dt).round() as u64, i)).collect()
+    m.iter().map(|(t, i)| ((t / dt).round() as u64, i64::from(i))).collect()
 }
 
 /// Reads a little-endian float64 `.npy` file.
