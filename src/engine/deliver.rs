@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::api::synapse::{PreSpike, SynapseStep};
 use crate::kernel::{TargetPart, prefetch, split_targets};
 use crate::net::synapse::{Delays, SynapseTable};
-use crate::net::{Clock, CpuPool, DeliveryOrder, InputRing, SpikeHistory, Spikes, WindowReplay};
+use crate::net::{Clock, CpuPool, DeliveryOrder, EarlyTable, InputRing, SpikeHistory, Spikes, WindowReplay};
 
 /// Most target ranges one ring is split into.
 const MAX_PARTS: usize = 64;
@@ -121,7 +121,11 @@ pub(crate) fn propagate_spikes(
         // window's steps in order, each with every source's merged spikes.
         Some(r) if r.defer => {}
         Some(mut r) if !r.steps.is_empty() => {
-            for (step, lists) in std::mem::take(&mut r.steps) {
+            let r = &mut *r;
+            let steps = std::mem::take(&mut r.steps);
+            // (Only ever with a window of one step: see `EarlyTable`.)
+            let early = if std::mem::take(&mut r.early_done) { &r.early[..] } else { &[] };
+            for (step, lists) in steps {
                 for (e, idx) in lists {
                     if let Ok(mut s) = sources.get_mut(e) {
                         // (Copied in, keeping the list's room: see `exchange_spikes`.)
@@ -129,14 +133,16 @@ pub(crate) fn propagate_spikes(
                         s.indices.extend_from_slice(&idx);
                     }
                 }
-                deliver_step(step, order, &pool, groups, &mut tables, &sources.as_readonly(), &mut history, &mut rings);
+                deliver_step(step, order, &pool, groups, &mut tables, &sources.as_readonly(), &mut history, &mut rings, early);
             }
         }
-        _ => deliver_step(clock.step, order, &pool, groups, &mut tables, &sources.as_readonly(), &mut history, &mut rings),
+        _ => deliver_step(clock.step, order, &pool, groups, &mut tables, &sources.as_readonly(), &mut history, &mut rings, &[]),
     }
 }
 
-/// Delivers the spikes of `step` that `sources` hold.
+/// Delivers the spikes of `step` that `sources` hold, but of the `early` tables only the
+/// rows that the exchange did not deliver early (on one thread: the exchange delivers
+/// early only where there is no pool).
 #[expect(clippy::too_many_arguments, reason = "a system's parameters, handed down")]
 fn deliver_step(
     step: u64,
@@ -147,6 +153,7 @@ fn deliver_step(
     sources: &Query<&Spikes>,
     history: &mut Query<(Entity, &mut SpikeHistory)>,
     rings: &mut Query<&mut InputRing>,
+    early: &[EarlyTable],
 ) {
     for (e, mut h) in history.iter_mut() {
         if let Ok(s) = sources.get(e) {
@@ -155,10 +162,12 @@ fn deliver_step(
     }
     let Some(workers) = pool.pool.as_ref() else {
         for &e in order {
-            deliver_table(step, e, tables, sources, rings);
+            let from = early.iter().find(|t| t.table == e).map_or(0, |t| t.from);
+            deliver_table(step, e, tables, sources, rings, from);
         }
         return;
     };
+    debug_assert!(early.is_empty(), "no early delivery on a pool");
     deliver_pooled(step, order, pool, workers, groups, tables, sources, rings);
 }
 
@@ -174,7 +183,7 @@ fn deliver_pooled(step: u64, order: &[Entity], pool: &CpuPool, workers: &rayon::
         let parts = pool.threads.min(ring.n / MIN_PART).clamp(1, MAX_PARTS);
         if !g.plain || parts < 2 || events(g, tables, sources) < MIN_PARALLEL_EVENTS {
             for &e in &g.tables {
-                deliver_table(step, e, tables, sources, rings);
+                deliver_table(step, e, tables, sources, rings, 0);
             }
             continue;
         }
@@ -291,8 +300,20 @@ fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spi
     }
 }
 
-/// One projection's delivery on this thread.
-fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, sources: &Query<&Spikes>, rings: &mut Query<&mut InputRing>) {
+/// A sharded run's early delivery (`exchange_spikes`, while it waits for the other
+/// shards' spikes of a window of one step): the rows of this shard's own spikes (`own`,
+/// per population of [`crate::net::ShardLink::populations`]) of every [`EarlyTable`].
+pub(crate) fn deliver_early(step: u64, early: &[EarlyTable], own: &[Vec<u32>], tables: &mut Query<&mut SynapseTable>, rings: &mut Query<&mut InputRing>) {
+    for t in early {
+        let Ok(mut table) = tables.get_mut(t.table) else { continue };
+        let Ok(mut ring) = rings.get_mut(table.target) else { continue };
+        deliver_rows(step, &mut table, own.get(t.source).map_or(&[][..], |s| &s[..]), &mut ring, 0);
+    }
+}
+
+/// One projection's delivery on this thread: the rows of its sources from `from` on (a
+/// population index; 0: all).
+fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, sources: &Query<&Spikes>, rings: &mut Query<&mut InputRing>, from: u32) {
     let Ok(mut table) = tables.get_mut(e) else { return };
     let Ok(spk) = sources.get(table.source) else { return };
     if table.dynamics.as_ref().is_some_and(|d| d.continuous()) {
@@ -304,14 +325,18 @@ fn deliver_table(step: u64, e: Entity, tables: &mut Query<&mut SynapseTable>, so
         return;
     }
     let Ok(mut ring) = rings.get_mut(table.target) else { return };
-    let ring = &mut *ring;
+    deliver_rows(step, &mut table, &spk.indices, &mut ring, from);
+}
+
+/// The rows of `spikes` (ascending population indices) from source `from` on into `ring`.
+fn deliver_rows(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut InputRing, from: u32) {
     let (depth, stride, n) = (ring.depth as u64, ring.receptors * ring.n, ring.n);
-    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, target_first, uniform, .. } = &mut *table;
+    let SynapseTable { src_start, src_end, receptor, csr, weight, delay, vars, dynamics, dynamics_vars, effect, kernel_index, target_first, uniform, .. } = table;
     let base_r = *receptor * n;
-    let lo = spk.indices.partition_point(|&i| i < *src_start);
-    let hi = spk.indices.partition_point(|&i| i < *src_end);
+    let lo = spikes.partition_point(|&i| i < (*src_start).max(from));
+    let hi = spikes.partition_point(|&i| i < *src_end);
     let slot_of = |d: u32| ((step + 1 + d as u64) % depth) as usize * stride + base_r;
-    let mine = &spk.indices[lo..hi];
+    let mine = &spikes[lo..hi.max(lo)];
     for (q, &i) in mine.iter().enumerate() {
         // Two stages: the row offsets of a spike far ahead (rows of a large table are
         // far apart, each its own miss), then the row itself of a spike nearer.

@@ -13,7 +13,7 @@ use bevy_ecs::prelude::*;
 use crate::engine::Faults;
 use crate::net::synapse::SynapseTable;
 use crate::net::shard::{PATIENCE, receive};
-use crate::net::{Clock, FlushedSpikes, NeuronState, PendingStep, Population, ShardLink, ShardMessage, ShardSamples, ShardWeights, Spikes, StateStore, Watch, WindowReplay};
+use crate::net::{Clock, CpuPool, FlushedSpikes, InputRing, NeuronState, PendingStep, Population, ShardLink, ShardMessage, ShardSamples, ShardWeights, Spikes, StateStore, Watch, WindowReplay};
 
 #[expect(clippy::too_many_arguments, reason = "a bevy system's parameters")]
 pub(crate) fn exchange_spikes(
@@ -25,6 +25,9 @@ pub(crate) fn exchange_spikes(
     mut flushed: ResMut<FlushedSpikes>,
     mut pops: Query<&mut Spikes>,
     states: Query<(&Population, &NeuronState)>,
+    pool: Option<Res<CpuPool>>,
+    mut tables: Query<&mut SynapseTable>,
+    mut rings: Query<&mut InputRing>,
 ) {
     let link = &mut *link;
     samples.0.clear();
@@ -77,6 +80,14 @@ pub(crate) fn exchange_spikes(
         return;
     }
     let pending = std::mem::take(&mut link.pending);
+    // While the others' spikes are on their way, this shard's own rows that come first
+    // in every sum they add to (`EarlyTable`): a window of one step, on one thread.
+    let early = !stopped && pending.len() == 1 && !replay.early.is_empty() && pool.is_some_and(|p| p.pool.is_none());
+    let mut deliver_early = || {
+        if early {
+            crate::engine::deliver::deliver_early(pending[0].step, &replay.early, &pending[0].spikes, &mut tables, &mut rings);
+        }
+    };
     let mut trouble: Vec<String> = Vec::new();
     // Another shard stopped: its fault is in its own world (`Sim::fault` reads them all);
     // this one only halts with it.
@@ -85,7 +96,9 @@ pub(crate) fn exchange_spikes(
         Some(process) => {
             // One shard per process: one all-gather of every shard's window.
             let steps = pending.iter().map(|p| (p.spikes.clone(), p.samples.clone())).collect();
-            let words = process.all_gather(&ShardMessage { steps, stopped }.encode());
+            let message = ShardMessage { steps, stopped }.encode();
+            deliver_early();
+            let words = process.all_gather(&message);
             let mut parts = Vec::with_capacity(words.len());
             for (k, w) in words.iter().enumerate() {
                 if k == link.index {
@@ -120,6 +133,7 @@ pub(crate) fn exchange_spikes(
                     trouble.push(format!("shard {}: shard {k} is gone (it failed)", link.index));
                 }
             }
+            deliver_early();
             let mut parts: Vec<Option<ShardMessage>> = Vec::with_capacity(link.from.len());
             for (k, from) in link.from.iter().enumerate() {
                 let Some(rx) = from.as_ref().filter(|_| !link.dead[k]) else {
@@ -157,6 +171,7 @@ pub(crate) fn exchange_spikes(
         replay.defer = true;
         return;
     }
+    replay.early_done = early;
     let mut parts: Vec<ShardMessage> = parts.into_iter().map(|p| p.unwrap_or_default()).collect();
     let last = pending.len() - 1;
     for (j, mine) in pending.into_iter().enumerate() {

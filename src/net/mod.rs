@@ -5,7 +5,7 @@
 pub mod plastic;
 pub(crate) mod shard;
 pub use shard::{ShardLink, ShardSamples, ShardWeights, WindowReplay};
-pub(crate) use shard::{PendingStep, ShardMessage, Watch, WeightWatch};
+pub(crate) use shard::{EarlyTable, PendingStep, ShardMessage, Watch, WeightWatch};
 pub mod synapse;
 
 use std::sync::Arc;

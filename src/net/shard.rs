@@ -174,6 +174,26 @@ pub(crate) struct ShardMessage {
 pub struct WindowReplay {
     pub(crate) defer: bool,
     pub(crate) steps: Vec<(u64, Vec<(Entity, Vec<u32>)>)>,
+    /// The tables whose rows of this shard's own spikes it may deliver before it has the
+    /// others' ([`EarlyTable`]; none where the shard delivers on a pool or on a device).
+    pub(crate) early: Vec<EarlyTable>,
+    /// The exchange delivered the `early` tables' own rows of the one step in `steps`.
+    pub(crate) early_done: bool,
+}
+
+/// A table whose rows of this shard's own spikes come first in the one-world order of
+/// every sum they add to: no other shard holds a source of it that comes before them,
+/// and no table earlier in the delivery order that adds to the same receptor of the same
+/// ring waits for another shard. The exchange delivers them while it waits for the
+/// others' spikes (a window of one step); `Propagate` then delivers the table's rows
+/// from source `from` on (the other shards' after this one's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EarlyTable {
+    pub(crate) table: Entity,
+    /// Index of the table's source population in [`ShardLink::populations`].
+    pub(crate) source: usize,
+    /// One past this shard's last neuron of that population (a population index).
+    pub(crate) from: u32,
 }
 
 /// A state monitor as every shard sees it.

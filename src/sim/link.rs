@@ -9,14 +9,16 @@ use bevy_ecs::prelude::*;
 use super::SHARD_CHUNK;
 use crate::api::transport::Transport;
 use crate::net::synapse::SynapseTable;
-use crate::net::{FlushedSpikes, InputRing, ShardLink, ShardSamples, SpikeHistory, Watch, WindowReplay};
+use crate::net::{DeliveryOrder, EarlyTable, FlushedSpikes, InputRing, ShardLink, ShardSamples, SpikeHistory, Watch, WindowReplay};
 use crate::scenario::Scenario;
 use crate::{Error, Result};
 
 /// Links the shards this process built (`worlds`, shard `local[i]` of `count`): one
 /// channel per ordered pair of shards (none between processes), each shard's
 /// [`ShardLink`] with the state and weight monitors' watches, the exchange's resources,
-/// one world's ring and history depths, and the exchange window.
+/// one world's ring and history depths, and the exchange window. `host_delivery`: the
+/// shards deliver spikes into rings on the host (`Propagate`), so the exchange may deliver
+/// some early ([`EarlyTable`]).
 pub(super) fn link_shards(
     worlds: &mut [(World, Schedule, crate::build::Built)],
     local: &[usize],
@@ -24,6 +26,7 @@ pub(super) fn link_shards(
     scenario: &Scenario,
     process: Option<Arc<dyn Transport>>,
     exchange_every: u64,
+    host_delivery: bool,
 ) -> Result<()> {
     // One channel per ordered pair of shards (none between processes).
     type Channels<T> = Vec<Vec<Option<T>>>;
@@ -82,9 +85,12 @@ pub(super) fn link_shards(
                 _ => None,
             })
             .collect();
+        // (A shard on a pool delivers on the pool, after the exchange.)
+        let one_thread = w.get_resource::<crate::net::CpuPool>().is_some_and(|p| p.pool.is_none());
+        let early = if host_delivery && one_thread { early_tables(w, k, count, scenario, &built.populations) } else { Vec::new() };
         w.insert_resource(link);
         w.insert_resource(ShardSamples::default());
-        w.insert_resource(WindowReplay::default());
+        w.insert_resource(WindowReplay { early, ..Default::default() });
         w.insert_resource(FlushedSpikes::default());
         w.insert_resource(crate::net::ShardWeights::default());
     }
@@ -267,4 +273,46 @@ fn exchange_window(worlds: &mut [(World, Schedule, crate::build::Built)], every:
         )));
     }
     Ok(if every == 0 { longest } else { every })
+}
+
+/// The tables shard `k` of `count` may deliver before it has the other shards' spikes
+/// ([`EarlyTable`]). In the one-world order a target's sums in a receptor of a ring come
+/// table by table in delivery order, and within a table source by source, i.e. shard by
+/// shard. Walking the tables in that order, a (ring, receptor) is closed at the first
+/// table that adds to it rows of another shard's sources before this shard's, or after
+/// them (the tables after it wait for those), or that is not a plain sum (a synapse model
+/// with state, an encoder's rows): a table is early while its (ring, receptor) is open.
+fn early_tables(w: &World, k: usize, count: usize, scenario: &Scenario, populations: &[Entity]) -> Vec<EarlyTable> {
+    let Some(order) = w.get_resource::<DeliveryOrder>() else { return Vec::new() };
+    let mut closed: Vec<(Entity, usize)> = Vec::new();
+    let mut early = Vec::new();
+    for &e in &order.0 {
+        let Some(t) = w.get::<SynapseTable>(e) else { continue };
+        let key = (t.target, t.receptor);
+        if closed.contains(&key) {
+            continue;
+        }
+        let source = populations.iter().position(|&p| p == t.source);
+        let (Some(pi), None) = (source, t.dynamics.as_ref()) else {
+            closed.push(key);
+            continue;
+        };
+        let def = &scenario.populations[pi];
+        let rows = t.src_start as usize..t.src_end as usize;
+        let meets = |j: usize| {
+            let r = def.shard_range(j, count);
+            r.start.max(rows.start) < r.end.min(rows.end)
+        };
+        if (0..k).any(meets) {
+            closed.push(key);
+            continue;
+        }
+        if meets(k) {
+            early.push(EarlyTable { table: e, source: pi, from: def.shard_range(k, count).end as u32 });
+        }
+        if (k + 1..count).any(meets) {
+            closed.push(key);
+        }
+    }
+    early
 }

@@ -113,7 +113,7 @@ impl SimBuilder {
             }
         }
         if count > 1 {
-            link::link_shards(&mut worlds, &local, count, &scenario, process.clone(), opts.exchange_every)?;
+            link::link_shards(&mut worlds, &local, count, &scenario, process.clone(), opts.exchange_every, opts.engine != EngineKind::Device)?;
         }
         if opts.engine == EngineKind::Device {
             // After linking: the shards' rings and histories have their common depths.
@@ -365,6 +365,17 @@ impl Sim {
     /// window whole.
     pub fn exchange_window(&self) -> Option<u64> {
         self.world.get_resource::<ShardLink>().map(|l| l.window)
+    }
+
+    /// Per shard this process holds (shard 0's first), the projections whose rows of the
+    /// shard's own spikes it delivers while it waits for the other shards' (in a window
+    /// of one step, on one thread: `docs/sharding.md`); none in one world.
+    pub fn early_projections(&self) -> Vec<Vec<String>> {
+        let names = |w: &World, projections: &[Entity]| -> Vec<String> {
+            let Some(r) = w.get_resource::<crate::net::WindowReplay>() else { return Vec::new() };
+            r.early.iter().filter_map(|t| projections.iter().position(|&p| p == t.table)).map(|i| self.scenario.projections[i].name.clone()).collect()
+        };
+        std::iter::once(names(&self.world, &self.projections)).chain(self.peers.iter().map(|p| names(&p.world, &p.projections))).collect()
     }
 
     /// Steps a sharded run takes between two checks of `go` and of faults: about
