@@ -6,7 +6,9 @@
 //! would have made; `Propagate` then delivers the window's steps in order, unchanged,
 //! into the shard's own targets ([`WindowReplay`]). A window is at most the shortest
 //! delay plus one step long, so no spike is due before it is delivered, and each target's
-//! sums keep the one-world order (`docs/sharding.md`).
+//! sums keep the one-world order (`docs/sharding.md`). In a window of one step, while it
+//! waits for the others' spikes, a shard delivers the rows of its own that come first in
+//! every sum they add to ([`crate::net::EarlyTable`]).
 
 use bevy_ecs::prelude::*;
 
