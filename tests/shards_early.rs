@@ -2,7 +2,8 @@
 //! others' spikes of a one-step window, it delivers the rows of its own spikes that come
 //! first in every sum they add to. Which tables those are, and that the bits stay one
 //! world's where projections from several populations, shards and an encoder add to one
-//! receptor.
+//! receptor. And a shard whose ring grows at linking keeps its values when its variables
+//! move away from the grown ring's rows.
 
 mod common;
 use common::shards::*;
@@ -136,6 +137,20 @@ fn shared_receptors_in_shards_equal_one_world() {
         let sim = run_all(sharded(load(SHARED), k));
         assert!(sim.early_projections().iter().any(|s| !s.is_empty()), "{k} shards deliver something early");
         let got = outcome(&sim);
+        assert!(got == want, "{k} shards differ from one world");
+    }
+}
+
+/// A long delay into the first neurons of A only: the shards without them deepen their
+/// ring of A to one world's when they are linked (`sim::link::common_depths`), and move
+/// A's variables away from the grown ring's rows, values and all.
+#[test]
+fn rings_deepened_when_linked_keep_one_worlds_bits() {
+    let text = format!("{SHARED}\n[[projection]]\nname = \"late\"\nfrom = \"B\"\nto = \"A[:10]\"\nrule = \"all_to_all\"\nreceptor = \"exc\"\nweight = \"0.5 pA\"\ndelay = {{ dist = \"uniform\", low = \"0.1 ms\", high = \"10 ms\" }}\n");
+    let one = run_all(build(load(&text), EngineKind::Cpu, 1));
+    let want = outcome(&one);
+    for k in [2, 3] {
+        let got = outcome(&run_all(sharded(load(&text), k)));
         assert!(got == want, "{k} shards differ from one world");
     }
 }

@@ -354,8 +354,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
             None => {
                 // Each variable at its own line of a page, away from the input rows the
                 // fused loop reads (`util::lines`).
-                let at = crate::util::lines::spread(&ring.active_row_lines(), vars.len());
-                StateStore::Host(vars.into_iter().zip(at).map(|(v, line)| crate::util::lines::Lines::from_at(&v, line)).collect())
+                StateStore::Host(ring.placed(vars.iter().map(|v| &v[..])))
             }
             Some(dev) => StateStore::Tensor(vars.into_iter().map(|v| Col::from_host(v, dev)).collect()),
         };

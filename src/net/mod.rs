@@ -367,12 +367,22 @@ impl InputRing {
     }
     /// Grows the ring to `depth` slots (a shard's rings take the whole network's depth, so
     /// that checkpoints are the same for any number of shards). Only before the first step.
-    pub(crate) fn grow_to(&mut self, depth: usize) {
+    pub(crate) fn grow_to(&mut self, depth: usize) -> bool {
         debug_assert!(self.device.is_none(), "a ring grows before the device engine takes it");
         if depth > self.depth {
             self.depth = depth;
             self.data = crate::util::lines::Lines::zeros(depth * self.receptors * self.n);
+            return true;
         }
+        false
+    }
+
+    /// A population's host variables `vars`, each at its own line of a page, as far as
+    /// can be from each other and from the lines where this ring's input rows start: the
+    /// fused loop streams them all at once, and streams at one offset of a page wait for
+    /// each other's stores (`util::lines::spread`).
+    pub(crate) fn placed<'a>(&self, vars: impl ExactSizeIterator<Item = &'a [f64]>) -> Vec<crate::util::lines::Lines> {
+        crate::util::lines::placed(&self.active_row_lines(), vars)
     }
 }
 

@@ -102,6 +102,13 @@ pub fn spread(taken: &[usize], k: usize) -> Vec<usize> {
     out
 }
 
+/// Copies of `arrays`, each starting at a line of a page chosen by [`spread`] away from
+/// `taken` and from each other (a population's variables, away from its input rows).
+pub fn placed<'a>(taken: &[usize], arrays: impl ExactSizeIterator<Item = &'a [f64]>) -> Vec<Lines> {
+    let at = spread(taken, arrays.len());
+    arrays.zip(at).map(|(v, line)| Lines::from_at(v, line)).collect()
+}
+
 impl From<&[f64]> for Lines {
     fn from(v: &[f64]) -> Self {
         let mut l = Lines::zeros(v.len());
@@ -143,7 +150,7 @@ impl std::fmt::Debug for Lines {
 
 #[cfg(test)]
 mod tests {
-    use super::{Lines, spread};
+    use super::{Lines, placed, spread};
 
     #[test]
     fn lines_start_a_cache_line_and_hold_exactly_their_values() {
@@ -192,5 +199,17 @@ mod tests {
                 assert!(dist(a, b) >= 8, "{all:?}");
             }
         }
+    }
+
+    #[test]
+    fn placed_arrays_keep_their_values_at_the_spread_lines() {
+        let a: Vec<f64> = (0..4000).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..4000).map(|i| -(i as f64)).collect();
+        // The lines where the rows of a grown ring start.
+        let taken = [0, 61, 58];
+        let out = placed(&taken, [&a[..], &b[..]].into_iter());
+        assert_eq!((&out[0][..], &out[1][..]), (&a[..], &b[..]));
+        assert_eq!(out.iter().map(Lines::page_line).collect::<Vec<_>>(), spread(&taken, 2));
+        assert!(out.iter().all(|l| !taken.contains(&l.page_line())));
     }
 }
