@@ -354,7 +354,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
             None => {
                 // Each variable at its own line of a page, away from the input rows the
                 // fused loop reads (`util::lines`).
-                StateStore::Host(ring.placed(vars.iter().map(|v| &v[..])))
+                StateStore::Host(crate::util::lines::placed(&ring.active_row_lines(), vars.iter().map(|v| &v[..])))
             }
             Some(dev) => StateStore::Tensor(vars.into_iter().map(|v| Col::from_host(v, dev)).collect()),
         };

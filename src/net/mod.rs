@@ -376,14 +376,6 @@ impl InputRing {
         }
         false
     }
-
-    /// A population's host variables `vars`, each at its own line of a page, as far as
-    /// can be from each other and from the lines where this ring's input rows start: the
-    /// fused loop streams them all at once, and streams at one offset of a page wait for
-    /// each other's stores (`util::lines::spread`).
-    pub(crate) fn placed<'a>(&self, vars: impl ExactSizeIterator<Item = &'a [f64]>) -> Vec<crate::util::lines::Lines> {
-        crate::util::lines::placed(&self.active_row_lines(), vars)
-    }
 }
 
 impl Checkpoint for InputRing {
