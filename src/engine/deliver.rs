@@ -27,8 +27,8 @@ const MIN_PARALLEL_EVENTS: usize = 1024;
 
 /// Spikes ahead whose rows are fetched while delivering one.
 const PREFETCH_AHEAD: usize = 4;
-/// Spikes ahead whose row offsets are fetched while delivering one.
-const ROW_PTR_AHEAD: usize = 12;
+/// Spikes whose row offsets are read in one pass before their rows are delivered.
+const ROW_CHUNK: usize = 64;
 
 /// The projections grouped by target population, each group in scenario order: groups
 /// are independent (they write different rings), so each can be split by target.
@@ -224,11 +224,8 @@ fn events(g: &RingGroup, tables: &Query<&mut SynapseTable>, sources: &Query<&Spi
 /// spikes whose targets are in `part`'s range, in the serial order. With `share` = (row
 /// offsets, this part, parts), only the part's stretch of each row is read.
 fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spikes: &[u32], share: Option<(&[u32], usize, usize)>, part: &mut TargetPart<'_>) {
-    // Targets are population indices; the part's are relative to the ring (from `first`).
-    let first = t.target_first;
     let lo = spikes.partition_point(|&i| i < t.src_start);
     let hi = spikes.partition_point(|&i| i < t.src_end);
-    let row_of = |d: u32| ((step + 1 + d as u64) % depth as u64) as usize * receptors + t.receptor;
     let stretch = |i: u32| {
         let r = (i - t.src_start) as usize;
         let syn = t.csr.row(r);
@@ -243,58 +240,69 @@ fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spi
     let mine = &spikes[lo..hi];
     // Weights per synapse (not a shared kernel or one uniform weight).
     let own_weights = t.kernel_index.is_none() && !t.uniform;
-    for (q, &i) in mine.iter().enumerate() {
-        // As in `deliver_table`: a far spike's row offsets, a near one's row.
-        if let Some(&far) = mine.get(q + ROW_PTR_AHEAD) {
-            let r = (far - t.src_start) as usize;
-            prefetch(&t.csr.row_ptr[r..][..2]);
-            if let Some((off, c, parts)) = share {
-                prefetch(&off[r * (parts + 1) + c..][..2]);
+    let fetch = |s: &std::ops::Range<usize>| {
+        prefetch(&t.csr.col[s.clone()]);
+        if own_weights {
+            prefetch(&t.weight[s.clone()]);
+        }
+    };
+    // As in `deliver_rows`: a chunk's row offsets first, then its rows.
+    let mut stretches = [const { 0..0 }; ROW_CHUNK];
+    for chunk in mine.chunks(ROW_CHUNK) {
+        for (r, &i) in stretches.iter_mut().zip(chunk) {
+            *r = stretch(i);
+        }
+        let rows = &stretches[..chunk.len()];
+        rows.iter().take(PREFETCH_AHEAD).for_each(fetch);
+        for (q, syn) in rows.iter().enumerate() {
+            if let Some(s) = rows.get(q + PREFETCH_AHEAD) {
+                fetch(s);
+            }
+            add_row(step, depth, receptors, t, syn.clone(), part);
+        }
+    }
+}
+
+/// Adds one row's stretch `syn` of table `t` into a thread's part of the ring (targets are
+/// population indices; the part's are relative to the ring, from `t.target_first`).
+#[inline(always)]
+fn add_row(step: u64, depth: usize, receptors: usize, t: &SynapseTable, syn: std::ops::Range<usize>, part: &mut TargetPart<'_>) {
+    let first = t.target_first;
+    let row_of = |d: u32| ((step + 1 + d as u64) % depth as u64) as usize * receptors + t.receptor;
+    let cols = &t.csr.col[syn.clone()];
+    match (&t.delay, &t.kernel_index) {
+        (Delays::Const(d), _) if t.uniform => {
+            let (row, w) = (row_of(*d), t.weight[0]);
+            for &c in cols {
+                part.add(row, c.wrapping_sub(first), w);
             }
         }
-        if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
-            let s = stretch(ahead);
-            prefetch(&t.csr.col[s.clone()]);
-            if own_weights {
-                prefetch(&t.weight[s]);
+        (Delays::Each(ds), _) if t.uniform => {
+            let w = t.weight[0];
+            for (&c, &d) in cols.iter().zip(&ds[syn]) {
+                part.add(row_of(d), c.wrapping_sub(first), w);
             }
         }
-        let syn = stretch(i);
-        let cols = &t.csr.col[syn.clone()];
-        match (&t.delay, &t.kernel_index) {
-            (Delays::Const(d), _) if t.uniform => {
-                let (row, w) = (row_of(*d), t.weight[0]);
-                for &c in cols {
-                    part.add(row, c.wrapping_sub(first), w);
-                }
+        (Delays::Const(d), None) => {
+            let row = row_of(*d);
+            for (&c, &w) in cols.iter().zip(&t.weight[syn]) {
+                part.add(row, c.wrapping_sub(first), w);
             }
-            (Delays::Each(ds), _) if t.uniform => {
-                let w = t.weight[0];
-                for (&c, &d) in cols.iter().zip(&ds[syn]) {
-                    part.add(row_of(d), c.wrapping_sub(first), w);
-                }
+        }
+        (Delays::Each(ds), None) => {
+            for ((&c, &w), &d) in cols.iter().zip(&t.weight[syn.clone()]).zip(&ds[syn]) {
+                part.add(row_of(d), c.wrapping_sub(first), w);
             }
-            (Delays::Const(d), None) => {
-                let row = row_of(*d);
-                for (&c, &w) in cols.iter().zip(&t.weight[syn]) {
-                    part.add(row, c.wrapping_sub(first), w);
-                }
+        }
+        (Delays::Const(d), Some(ix)) => {
+            let row = row_of(*d);
+            for (&c, &k) in cols.iter().zip(&ix[syn]) {
+                part.add(row, c.wrapping_sub(first), t.weight[k as usize]);
             }
-            (Delays::Each(ds), None) => {
-                for ((&c, &w), &d) in cols.iter().zip(&t.weight[syn.clone()]).zip(&ds[syn]) {
-                    part.add(row_of(d), c.wrapping_sub(first), w);
-                }
-            }
-            (Delays::Const(d), Some(ix)) => {
-                let row = row_of(*d);
-                for (&c, &k) in cols.iter().zip(&ix[syn]) {
-                    part.add(row, c.wrapping_sub(first), t.weight[k as usize]);
-                }
-            }
-            (Delays::Each(ds), Some(ix)) => {
-                for ((&c, &k), &d) in cols.iter().zip(&ix[syn.clone()]).zip(&ds[syn]) {
-                    part.add(row_of(d), c.wrapping_sub(first), t.weight[k as usize]);
-                }
+        }
+        (Delays::Each(ds), Some(ix)) => {
+            for ((&c, &k), &d) in cols.iter().zip(&ix[syn.clone()]).zip(&ds[syn]) {
+                part.add(row_of(d), c.wrapping_sub(first), t.weight[k as usize]);
             }
         }
     }
@@ -337,43 +345,52 @@ fn deliver_rows(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut 
     let hi = spikes.partition_point(|&i| i < *src_end);
     let slot_of = |d: u32| ((step + 1 + d as u64) % depth) as usize * stride + base_r;
     let mine = &spikes[lo..hi.max(lo)];
-    for (q, &i) in mine.iter().enumerate() {
-        // Two stages: the row offsets of a spike far ahead (rows of a large table are
-        // far apart, each its own miss), then the row itself of a spike nearer.
-        if let Some(&far) = mine.get(q + ROW_PTR_AHEAD) {
-            prefetch(&csr.row_ptr[(far - *src_start) as usize..][..2]);
+    let own_weights = kernel_index.is_none() && !*uniform;
+    let fetch = |s: &std::ops::Range<usize>| {
+        prefetch(&csr.col[s.clone()]);
+        if own_weights {
+            prefetch(&weight[s.clone()]);
         }
-        if let Some(&ahead) = mine.get(q + PREFETCH_AHEAD) {
-            let s = csr.row((ahead - *src_start) as usize);
-            prefetch(&csr.col[s.clone()]);
-            if kernel_index.is_none() && !*uniform {
-                prefetch(&weight[s]);
+    };
+    // A chunk of spikes at a time, in two passes: first every row's offsets (loads that do
+    // not wait for one another, so that their misses overlap: the rows of a large table
+    // are far apart, each its own miss), then the rows, each fetched a few rows ahead.
+    let mut rows = [const { 0..0 }; ROW_CHUNK];
+    for chunk in mine.chunks(ROW_CHUNK) {
+        for (r, &i) in rows.iter_mut().zip(chunk) {
+            *r = csr.row((i - *src_start) as usize);
+        }
+        let rows = &rows[..chunk.len()];
+        rows.iter().take(PREFETCH_AHEAD).for_each(fetch);
+        for (q, syn) in rows.iter().enumerate() {
+            if let Some(s) = rows.get(q + PREFETCH_AHEAD) {
+                fetch(s);
             }
-        }
-        let syn = csr.row((i - *src_start) as usize);
-        let cols = &csr.col[syn.clone()];
-        if *uniform {
-            // (No synapse model: `SynapseTable::with_uniform_weight`.)
-            scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, std::iter::repeat(weight[0]));
-            continue;
-        }
-        // What each synapse adds: its weight, or what the synapse model says.
-        let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
-            (None, None) => &weight[syn.clone()],
-            (None, Some(ix)) => {
-                let out = &mut effect[..syn.len()];
-                for (o, &k) in out.iter_mut().zip(&ix[syn.clone()]) {
-                    *o = weight[k as usize];
+            let syn = syn.clone();
+            let cols = &csr.col[syn.clone()];
+            if *uniform {
+                // (No synapse model: `SynapseTable::with_uniform_weight`.)
+                scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, std::iter::repeat(weight[0]));
+                continue;
+            }
+            // What each synapse adds: its weight, or what the synapse model says.
+            let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
+                (None, None) => &weight[syn.clone()],
+                (None, Some(ix)) => {
+                    let out = &mut effect[..syn.len()];
+                    for (o, &k) in out.iter_mut().zip(&ix[syn.clone()]) {
+                        *o = weight[k as usize];
+                    }
+                    out
                 }
-                out
-            }
-            (Some(dy), _) => {
-                let out = &mut effect[..syn.len()];
-                dy.on_pre(PreSpike { step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
-                out
-            }
-        };
-        scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add.iter().copied());
+                (Some(dy), _) => {
+                    let out = &mut effect[..syn.len()];
+                    dy.on_pre(PreSpike { step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
+                    out
+                }
+            };
+            scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add.iter().copied());
+        }
     }
 }
 

@@ -393,9 +393,15 @@ pub(crate) fn split_targets<const MAX: usize>(data: &mut [f64], n: usize, parts:
 #[inline(always)]
 pub(crate) fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    for line in data.chunks(64 / size_of::<T>().max(1)) {
-        // SAFETY: SSE is part of the x86_64 baseline, and a prefetch never faults.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    {
+        // Every cache line the slice touches, the last one too when it starts mid-line.
+        let start = data.as_ptr().cast::<i8>();
+        let lead = start as usize & 63;
+        let first = start.wrapping_sub(lead);
+        for off in (0..lead + size_of_val(data)).step_by(64) {
+            // SAFETY: SSE is part of the x86_64 baseline, and a prefetch never faults.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(first.wrapping_add(off)) };
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
