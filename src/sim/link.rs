@@ -123,15 +123,9 @@ fn common_depths(worlds: &mut [(World, Schedule, crate::build::Built)], process:
         for (w, _, b) in worlds.iter_mut() {
             let e = b.populations[pi];
             let Some(mut r) = w.get_mut::<InputRing>(e) else { continue };
-            if !r.grow_to(depth as usize) {
-                continue;
-            }
-            // The grown ring's rows start at other lines: the variables move away from them.
-            let rows = r.active_row_lines();
-            if let Some(mut st) = w.get_mut::<crate::net::NeuronState>(e)
-                && let crate::net::StateStore::Host(vars) = &mut st.store
-            {
-                *vars = crate::util::lines::placed(&rows, vars.iter().map(|v| &v[..]));
+            if r.grow_to(depth as usize) {
+                // The grown ring's rows start at other lines: the variables move away from them.
+                crate::net::place_state(w, e);
             }
         }
     }

@@ -219,6 +219,8 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
                     let mut ring = world.get_mut::<InputRing>(e).ok_or_else(|| format!("population `{name}` has no input ring"))?;
                     ring.ensure_depth(steps)?;
                     ring.activate(r);
+                    // (The ring's rows may have moved: the variables move away from them.)
+                    spikeworld::net::place_state(world, e);
                     (OutTarget::Clock { entity: e, receptor: r, first, held }, o.size.unwrap_or(0), (first, first + held))
                 }
                 Dest::Event(name) => {
