@@ -1,6 +1,7 @@
 //! `traces.svg`: written beside `raster.svg` when a run has state monitors (one panel per
 //! recorded variable, one line per recorded neuron, the unit on the y axis), absent (and
-//! a stale one removed) when it has none, the same bytes for the same recorded data.
+//! a stale one removed) when it has none, the same bytes for the same recorded data. An
+//! output directory holding a manifest that spikeworld did not write is refused.
 
 mod common;
 use common::*;
@@ -112,4 +113,29 @@ fn no_state_monitor_no_traces_svg_and_a_stale_one_is_removed() {
     run_into(load_file("coba.toml", &["simulation.t_stop=20ms"], None), &out);
     assert!(out.join("raster.svg").is_file());
     assert!(!out.join("traces.svg").exists(), "the earlier run's traces.svg is removed");
+}
+
+#[test]
+fn a_stale_weights_svg_is_removed_and_a_foreign_manifest_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    run_into(load_file("stdp_two_inputs.toml", &["simulation.t_stop=20ms"], None), &out);
+    assert!(out.join("weights.svg").is_file());
+    run_into(load_file("coba.toml", &["simulation.t_stop=20ms"], None), &out);
+    assert!(!out.join("weights.svg").exists(), "the earlier run's weights.svg is removed");
+
+    // A directory the user keeps data in, with a manifest of their own: refused, and
+    // nothing in it touched.
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    let theirs = r#"{"name": "my dataset", "files": [{"path": "data.csv"}, {"path": "raster.svg"}]}"#;
+    std::fs::write(mine.join("data.csv"), "precious").unwrap();
+    std::fs::write(mine.join("raster.svg"), "<svg/>").unwrap();
+    std::fs::write(mine.join("manifest.json"), theirs).unwrap();
+    let sim = run_all(builder().build(load_file("coba.toml", &["simulation.t_stop=20ms"], None), &RunOptions::default()).expect("build"));
+    let err = sim.write_outputs(&mine, Timings::default()).expect_err("a foreign manifest is not replaced").to_string();
+    assert!(err.contains("manifest.json that spikeworld did not write"), "{err}");
+    assert_eq!(std::fs::read_to_string(mine.join("data.csv")).unwrap(), "precious");
+    assert_eq!(std::fs::read_to_string(mine.join("raster.svg")).unwrap(), "<svg/>");
+    assert_eq!(std::fs::read_to_string(mine.join("manifest.json")).unwrap(), theirs);
 }

@@ -21,7 +21,7 @@ pub(crate) fn prepare_dirs(out: &Path, ckpt: &CheckpointArgs) -> Result<()> {
         }
         std::fs::create_dir_all(d).map_err(|e| Error::Input(format!("{flag} {}: cannot create the directory: {e}", d.display())))?;
     }
-    Ok(())
+    spikeworld::output::check_out_dir(out).map_err(|e| Error::Input(format!("--out {e}")))
 }
 
 /// A time given on the command line (`500ms`, `1.5 s`) as a whole number of steps.

@@ -189,6 +189,7 @@ impl Sim {
         if !self.writes_outputs() {
             return Ok(self.manifest(timings, resumed_from, projections, Vec::new()));
         }
+        check_out_dir(dir)?;
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let sc = &self.scenario;
         let mut files = Vec::new();
@@ -314,6 +315,7 @@ impl Sim {
             let stale = match old.as_str() {
                 "raster.svg" => raster.is_empty(),
                 "traces.svg" => traces.is_empty(),
+                "weights.svg" => weights.is_empty(),
                 _ => !manifest.files.iter().any(|f| f.path == old),
             };
             if stale {
@@ -408,16 +410,35 @@ impl Sim {
     }
 }
 
+/// Whether outputs may be written into `dir`: not if it holds a `manifest.json` that
+/// spikeworld did not write (one naming no `spikeworld_version`), which writing the run's
+/// own would replace. The command line asks before a run starts, [`Sim::write_outputs`]
+/// again before it writes.
+pub fn check_out_dir(dir: &Path) -> Result<()> {
+    let path = dir.join("manifest.json");
+    let Ok(bytes) = std::fs::read(&path) else { return Ok(()) };
+    let ours = serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| v["spikeworld_version"].is_string());
+    if ours {
+        return Ok(());
+    }
+    Err(Error::Input(format!("{}: a manifest.json that spikeworld did not write; outputs would replace it: name another output directory", path.display())))
+}
+
 /// The files an earlier run listed in `dir/manifest.json` (plain names in `dir` only), and
-/// its plots (`raster.svg`, `traces.svg`).
+/// its plots (`raster.svg`, `traces.svg`, `weights.svg`). Nothing if that manifest is not
+/// one that spikeworld wrote (it names no `spikeworld_version`): a directory the user
+/// keeps other data in loses none of it.
 fn previous_files(dir: &Path) -> Vec<String> {
     let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else { return Vec::new() };
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Vec::new() };
+    if !v["spikeworld_version"].is_string() {
+        return Vec::new();
+    }
     let mut out: Vec<String> = v["files"]
         .as_array()
         .map(|a| a.iter().filter_map(|f| f["path"].as_str()).filter(|p| is_plain_name(p)).map(str::to_string).collect())
         .unwrap_or_default();
-    out.extend(["raster.svg", "traces.svg"].map(String::from));
+    out.extend(["raster.svg", "traces.svg", "weights.svg"].map(String::from));
     out
 }
 
