@@ -104,6 +104,7 @@ pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, base_dir: &Path, shape: 
         let (f, fnode) = t.str("file")?;
         let path = base_dir.join(f);
         let a = read_npy_f64(&path, Some(shape)).map_err(|m| t.err(fnode, "file", format!("{m} ({})", if shape.len() == 2 { "[targets, sources] of the selections" } else { "the rule's kernel shape" })))?;
+        a.check_finite().map_err(|m| t.err(fnode, "file", format!("`{}`: {m}", path.display())))?;
         t.finish(&["file"])?;
         return Ok(WeightDef::Matrix { targets, sources, values: Arc::new(a.values) });
     }

@@ -49,3 +49,33 @@ pub fn read_npy_f64(path: &Path, expect: Option<&[usize]>) -> Result<NpyArray, S
     };
     Ok(NpyArray { shape, values })
 }
+
+impl NpyArray {
+    /// An error naming the first value that is NaN or infinite (by its index in the
+    /// array's shape), for inputs that must be finite (weights, encoder values).
+    pub fn check_finite(&self) -> Result<(), String> {
+        let Some(at) = self.values.iter().position(|x| !x.is_finite()) else { return Ok(()) };
+        let mut index = Vec::with_capacity(self.shape.len());
+        let mut rest = at;
+        for &d in self.shape.iter().rev() {
+            index.push(rest % d.max(1));
+            rest /= d.max(1);
+        }
+        index.reverse();
+        Err(format!("value {index:?} is {}; expected finite numbers", self.values[at]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_finite_names_the_first_bad_value_by_its_index() {
+        let a = NpyArray { shape: vec![2, 3], values: vec![0.0, 1.0, 2.0, 3.0, f64::NAN, f64::INFINITY] };
+        assert_eq!(a.check_finite().unwrap_err(), "value [1, 1] is NaN; expected finite numbers");
+        let b = NpyArray { shape: vec![4], values: vec![0.0, 1.0, -f64::INFINITY, 2.0] };
+        assert_eq!(b.check_finite().unwrap_err(), "value [2] is -inf; expected finite numbers");
+        assert!(NpyArray { shape: vec![2], values: vec![1.0, -1e300] }.check_finite().is_ok());
+    }
+}

@@ -141,14 +141,21 @@ fn conv2d_kernel_from_npy_and_drawn() {
     let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
     bytes.extend((h.len() as u16).to_le_bytes());
     bytes.extend(h);
+    let head = bytes.len();
     for v in &w {
         bytes.extend(v.to_le_bytes());
     }
-    std::fs::write(&path, bytes).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
     let text = scenario(1, 0, 3, &format!("{{ file = \"{}\" }}", path.display()));
     let a = run(&text, EngineKind::Cpu).state("out", "v").unwrap();
     let b = run(&scenario(1, 0, 3, &inline_kernel()), EngineKind::Cpu).state("out", "v").unwrap();
     assert_eq!(a, b);
+    // A NaN in the file is refused where the file is named, by its index.
+    let at = ((C_IN * K) + 2) * K + 1; // [1, 0, 2, 1]
+    bytes[head + 8 * at..head + 8 * at + 8].copy_from_slice(&f64::NAN.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let e = Scenario::from_str(&text, Path::new("conv.toml"), builder().registry(), &LoadOptions::default()).err().expect("a NaN weight is refused").to_string();
+    assert!(e.contains("conv.toml:") && e.contains("file") && e.contains("value [1, 0, 2, 1] is NaN"), "{e}");
     // Drawn: every kernel entry once from the projection's stream: deterministic, and
     // targets at the same position in other channels differ (other kernel slices).
     let d = scenario(1, 0, 3, "{ dist = \"normal\", mean = \"0 mV\", std = \"1 mV\" }");
