@@ -462,9 +462,17 @@ fn run_and_write(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    sim.check()?;
+    if sim.fault().is_some() {
+        sim.check()?;
+    }
+    // A variable that became NaN or infinite ends the run with an error, after its outputs
+    // are written: what was recorded is the user's to inspect.
+    let not_finite = sim.check_finite().err();
     let timings = Timings { wall_time_s: t0.elapsed().as_secs_f64(), build_time_s, loop_time_s };
     let m = sim.write_outputs_with(out, timings, resumed_from.clone())?;
+    if let Some(e) = not_finite {
+        return Err(Error::Runtime(format!("{e}; the outputs are written to {}", out.display())));
+    }
     if !writer {
         return Ok(0);
     }
@@ -502,14 +510,21 @@ fn run_and_write(
     if stopped {
         let ck = last_saved.map(|s| s.path.display().to_string()).unwrap_or_default();
         eprintln!(
-            "interrupted at t = {} ms (step {} of {end}): state saved to {ck}, outputs so far in {}; continue with: spikeworld resume {ck}",
-            sim.step_count() as f64 * dt,
+            "interrupted at t = {} ms (step {} of {end}): state saved to {ck}, outputs so far in {out}; continue with: spikeworld resume {ck} --out {out}",
+            fmt_ms(sim.step_count() as f64 * dt),
             sim.step_count(),
-            out.display()
+            out = out.display()
         );
         return Ok(EXIT_INTERRUPTED);
     }
     Ok(0)
+}
+
+/// A time in ms as printed to the user: at most 9 decimals, without the float's tail
+/// (`47858.6`, not `47858.600000000006`).
+fn fmt_ms(ms: f64) -> String {
+    let s = format!("{ms:.9}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn progress_bar(quiet: bool, steps: u64) -> Option<indicatif::ProgressBar> {

@@ -50,6 +50,11 @@ fn ctrl_c_saves_a_checkpoint_and_the_outputs_so_far_and_exits_130() {
     let (step, ck) = cks[0].clone();
     assert!(step > 0 && step < 1_000_000, "stopped at step {step}");
     assert!(err.contains("interrupted at") && err.contains(&ck.display().to_string()) && err.contains("spikeworld resume"), "{err}");
+    let hint = format!("spikeworld resume {} --out {}", ck.display(), t.join("o").display());
+    assert!(err.contains(&hint), "the hint continues into the same outputs: {err}");
+    let at = err.split("interrupted at t = ").nth(1).and_then(|r| r.split(" ms").next()).unwrap_or_default();
+    assert_eq!(at.parse::<f64>().ok(), Some(step as f64 / 10.0), "the time printed: {err}");
+    assert!(at.len() <= 12, "the time printed without the float's tail: {at}");
     assert!(err.contains(&t.join("o").display().to_string()), "the message names the outputs: {err}");
     // The outputs so far: those of the first `step` steps.
     let m = manifest(&t.join("o"));
@@ -98,6 +103,32 @@ fn out_naming_a_file_is_bad_input_found_before_the_run() {
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("--checkpoint-dir"));
     assert_eq!(std::fs::read(&file).unwrap(), b"x", "the file is left alone");
+}
+
+/// A state variable that becomes infinite ends the run with exit 1 and names it, after
+/// the outputs are written; a `--out` holding a manifest that spikeworld did not write is
+/// refused before the run, and nothing in it is touched.
+#[test]
+fn a_run_gone_infinite_keeps_its_outputs_and_a_foreign_manifest_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let r = bin().arg("run").arg(scenario("cuba.toml")).args(["--quiet", "--set", "projection.exc.weight=1e308 pA", "--set", "simulation.t_stop=20ms"]).arg("--out").arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(err.contains("`i_ex` became inf") && err.contains("the outputs are written to"), "{err}");
+    assert_eq!(manifest(&out)["steps"], 200);
+    assert!(out.join("spikes.t_ms.npy").exists());
+
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("data.csv"), b"precious").unwrap();
+    std::fs::write(mine.join("manifest.json"), br#"{"files": [{"path": "data.csv"}]}"#).unwrap();
+    let r = bin().arg("run").arg(scenario("coba.toml")).arg("--quiet").arg("--out").arg(&mine).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("did not write") && r.stdout.is_empty(), "{err}");
+    assert_eq!(std::fs::read(mine.join("data.csv")).unwrap(), b"precious");
+    assert_eq!(std::fs::read_dir(&mine).unwrap().count(), 2, "nothing written");
 }
 
 #[test]
