@@ -139,3 +139,22 @@ fn a_stale_weights_svg_is_removed_and_a_foreign_manifest_is_refused() {
     assert_eq!(std::fs::read_to_string(mine.join("raster.svg")).unwrap(), "<svg/>");
     assert_eq!(std::fs::read_to_string(mine.join("manifest.json")).unwrap(), theirs);
 }
+
+/// A rate monitor's bins are its spikes over its neurons and the bin's length, the last
+/// bin's too when the run ends inside it (198 ms in bins of 5 ms: the last one 3 ms).
+#[test]
+fn rate_bins_divide_by_their_own_length_the_last_one_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    run_into(load_file("lif_poisson.toml", &["simulation.t_stop=198ms"], None), &out);
+    let t = npy_f64(&out.join("spikes.t_ms.npy"));
+    let rate = npy_f64(&out.join("rate.rate_hz.npy"));
+    assert_eq!(npy_f64(&out.join("rate.t_ms.npy")), (0..40).map(|b| b as f64 * 5.0).collect::<Vec<_>>());
+    let n = 20.0; // neurons in the population
+    for (b, r) in rate.iter().enumerate() {
+        let (lo, hi) = (b as f64 * 5.0, (b as f64 * 5.0 + 5.0).min(198.0));
+        let count = t.iter().filter(|&&x| x >= lo - 1e-9 && x < hi - 1e-9).count() as f64;
+        assert_eq!(*r, count / n / ((hi - lo) / 1000.0), "bin {b}");
+    }
+    assert!(rate[39] > 0.0, "the last bin holds a spike");
+}

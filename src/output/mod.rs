@@ -260,9 +260,11 @@ impl Sim {
                 let bins = self.step_count().div_ceil(m.bin) as usize;
                 let mut counts = m.counts.clone();
                 counts.resize(bins, 0);
-                let width_s = m.bin as f64 * sc.dt_ms / 1000.0;
                 let n = (m.end - m.start) as f64;
-                let rate: Vec<f64> = counts.iter().map(|&c| c as f64 / n / width_s).collect();
+                // Each bin over the steps it holds: the last one may be cut short.
+                let steps = self.step_count();
+                let width_s = |b: usize| (m.bin.min(steps - b as u64 * m.bin)) as f64 * sc.dt_ms / 1000.0;
+                let rate: Vec<f64> = counts.iter().enumerate().map(|(b, &c)| c as f64 / n / width_s(b)).collect();
                 let t: Vec<f64> = (0..bins).map(|b| b as f64 * m.bin as f64 * sc.dt_ms).collect();
                 write_npy_f64(&dir.join(format!("{}.t_ms.npy", m.name)), &[bins as u64], &t)?;
                 write_npy_f64(&dir.join(format!("{}.rate_hz.npy", m.name)), &[bins as u64], &rate)?;
