@@ -59,3 +59,19 @@ fn bad_overrides_name_the_override() {
     let msg = sc.err().expect("rejected").to_string();
     assert!(msg.contains("`population[0].params.") && msg.contains("unknown key; valid keys here: c_m, tau_m"), "{msg}");
 }
+
+/// An unnamed projection answers to its default name (`projectionK`, as in the manifest)
+/// in `--set`, and the list of valid names shows it.
+#[test]
+fn overrides_reach_an_unnamed_projection_by_its_default_name() {
+    let b = common::builder();
+    let text = "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"1 ms\"\n\n[[population]]\nname = \"P\"\nsize = 20\nmodel = \"lif\"\n\n\
+                [[projection]]\nfrom = \"P\"\nto = \"P\"\nrule = \"fixed_indegree\"\nindegree = 5\nreceptor = \"v\"\nweight = \"1 mV\"\n\n\
+                [[projection]]\nname = \"named\"\nfrom = \"P\"\nto = \"P\"\nrule = \"fixed_indegree\"\nindegree = 5\nreceptor = \"v\"\nweight = \"1 mV\"\n";
+    let load = |set: &str| Scenario::from_str(text, Path::new("p.toml"), b.registry(), &LoadOptions { overrides: vec![set.into()], ..Default::default() });
+    let sc = load("projection.projection0.indegree=10").expect("the default name selects the first projection");
+    assert_eq!(sc.projections[0].name, "projection0");
+    assert_eq!(sc.projections.iter().map(|p| p.rule.params.get("indegree")).collect::<Vec<_>>(), vec![10.0, 5.0]);
+    let msg = load("projection.projection1.indegree=10").err().expect("the second has its own name").to_string();
+    assert!(msg.contains("no element named `projection1`; valid: projection0, named"), "{msg}");
+}

@@ -227,6 +227,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 n.to_string()
             }
             None => {
+                // (`util::node::DEFAULT_NAMED`: `--set` reaches it by this name.)
                 let n = format!("projection{i}");
                 if proj_names.contains(&n) {
                     return Err(err_at(t.loc(), t.key_path("name"), format!("this projection has no name, and its default name `{n}` is taken by another; give it a `name`")));

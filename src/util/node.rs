@@ -134,6 +134,10 @@ fn convert_value(idx: &LineIndex, text: &str, v: &DeValue<'_>, loc: Loc) -> Resu
     Ok(Node { loc, val })
 }
 
+/// Arrays of tables whose unnamed elements have a default name, the array's key and the
+/// element's index (`projection2`: `scenario::parse`), which `--set` accepts as their name.
+pub const DEFAULT_NAMED: &[&str] = &["projection"];
+
 /// Applies `key.path=value` to the document. A path segment selects a table key, or in an
 /// array of tables the element whose `name` is the segment (or whose index it is). The
 /// value is read as TOML (`300`, `"0.2 ms"`, `[1, 2]`), or as a bare string if it is not
@@ -179,8 +183,14 @@ pub fn apply_override(doc: &mut Node, spec: &str) -> Result<(), ScenarioError> {
                 }
             }
             Val::Array(items) => {
-                let by_name = items.iter().position(|it| match &it.val {
-                    Val::Table(es) => es.iter().any(|e| e.key == "name" && matches!(&e.node.val, Val::Str(s) if s == seg)),
+                // An unnamed element of an array whose elements have default names (the
+                // array's key and the index: `projection2`) answers to that name too.
+                let default_named = i > 0 && DEFAULT_NAMED.contains(&segments[i - 1]);
+                let by_name = items.iter().enumerate().position(|(k, it)| match &it.val {
+                    Val::Table(es) => match es.iter().find(|e| e.key == "name") {
+                        Some(e) => matches!(&e.node.val, Val::Str(s) if s == seg),
+                        None => default_named && *seg == format!("{}{k}", segments[i - 1]),
+                    },
                     _ => false,
                 });
                 let p = by_name
@@ -194,7 +204,7 @@ pub fn apply_override(doc: &mut Node, spec: &str) -> Result<(), ScenarioError> {
                                     .iter()
                                     .find(|e| e.key == "name")
                                     .and_then(|e| if let Val::Str(s) = &e.node.val { Some(s.clone()) } else { None })
-                                    .unwrap_or_else(|| k.to_string()),
+                                    .unwrap_or_else(|| if default_named { format!("{}{k}", segments[i - 1]) } else { k.to_string() }),
                                 _ => k.to_string(),
                             })
                             .collect();
