@@ -394,10 +394,24 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             _ => vec![(node, key.to_string())],
         };
         for (n, path) in items {
-            let mut t = Table::new(n, path)?;
+            let mut t = Table::new(n, path.clone())?;
             let config = f.parse(&mut t, &ctx)?;
             t.finish(&f.keys().iter().map(|k| k.name).collect::<Vec<_>>())?;
             if let Some((name, size)) = config.defines() {
+                // One name space: `from`/`target` find it by name, and its outputs are
+                // files named after it beside the monitors'.
+                let taken = [("population", &ctx.populations), ("encoder", &ctx.encoders), ("projection", &ctx.projections)]
+                    .into_iter()
+                    .find_map(|(what, names)| names.contains(&name).then(|| what.to_string()))
+                    .or_else(|| monitors.iter().any(|m| m.name == name).then(|| "monitor".to_string()))
+                    .or_else(|| ctx.defined.iter().find(|d| d.name == name).map(|d| format!("[[{}]] table", d.table)));
+                if let Some(what) = taken {
+                    let loc = match &n.val {
+                        Val::Table(es) => es.iter().find(|e| e.key == "name").map_or(&n.loc, |e| &e.node.loc),
+                        _ => &n.loc,
+                    };
+                    return Err(err_at(loc, format!("{path}.name"), format!("`{name}` is already the name of a {what}; names must differ")));
+                }
                 ctx.defined.push(crate::api::addon::Defined { table: key, name, size });
             }
             tables.push((*key, config));

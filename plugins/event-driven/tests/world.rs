@@ -136,4 +136,11 @@ fn bad_event_tables_are_refused_with_the_key() {
     let bad = HAND_BUILT.replace("receptor = \"v\"", "receptor = \"q\"");
     let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("an unknown receptor is refused");
     assert!(e.to_string().contains("no receptor"), "{e}");
+    // One name space with the scenario's populations, encoders and monitors (its outputs
+    // are files named after it), refused where the name is written.
+    for (other, what) in [("out", "population"), ("gen", "encoder"), ("spk", "monitor")] {
+        let bad = format!("{HAND_BUILT}\n[[monitor]]\nname = \"spk\"\nkind = \"spikes\"\ntarget = \"out\"\n").replace("name = \"srm\"", &format!("name = \"{other}\""));
+        let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().unwrap_or_else(|| panic!("`{other}` twice is refused")).to_string();
+        assert!(e.contains("hand.toml:") && e.contains("event_population[0].name") && e.contains(&format!("`{other}` is already the name of a {what}")), "{e}");
+    }
 }

@@ -286,6 +286,10 @@ impl TableConfig for EventPopDef {
     fn insert(&self, world: &mut World) {
         world.get_resource_or_insert_with(EventDefs::default).0.push(self.clone());
     }
+    fn defines(&self) -> Option<(String, usize)> {
+        // (Its name among the scenario's: its outputs are files named after it.)
+        Some((self.name.clone(), self.size))
+    }
     fn in_shards(&self) -> Result<(), &'static str> {
         // Each shard steps its own range of every event population, from the whole
         // network's spikes (exchanged every step), and the event populations' spikes are
