@@ -75,3 +75,18 @@ fn overrides_reach_an_unnamed_projection_by_its_default_name() {
     let msg = load("projection.projection1.indegree=10").err().expect("the second has its own name").to_string();
     assert!(msg.contains("no element named `projection1`; valid: projection0, named"), "{msg}");
 }
+
+/// A negative weight into a conductance (NEST's habit for inhibition) is refused where it
+/// is written; a negative current (CUBA's inhibition) is a weight like any other.
+#[test]
+fn negative_conductance_weights_are_refused() {
+    let b = common::builder();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let load = |file: &str, set: &str| Scenario::load(&dir.join(file), b.registry(), &LoadOptions { overrides: vec![set.into()], ..Default::default() });
+    for set in ["projection.inh.weight=-67 nS", "projection.exc.weight={ dist = \"uniform\", low = \"-1 nS\", high = \"6 nS\" }"] {
+        let msg = load("coba.toml", set).err().expect("refused").to_string();
+        assert!(msg.contains(".weight`") && msg.contains("a conductance increment must be >= 0") && msg.contains("`inh`"), "{msg}");
+    }
+    assert!(load("coba.toml", "projection.inh.weight=67 nS").is_ok());
+    assert!(load("cuba.toml", "projection.inh.weight=-90 pA").is_ok());
+}

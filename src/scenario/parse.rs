@@ -11,7 +11,7 @@ use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, es
 use crate::scenario::read::{array_of_tables, check_name, parse_addons, read_params, size_and_shape, value_dist, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
-use crate::scenario::{EncoderDef, LoadOptions, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist};
+use crate::scenario::{EncoderDef, LoadOptions, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::rng::entity_key;
@@ -296,6 +296,20 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let wdim = target_model.receptors()[receptor].dim;
         let wn = t.req("weight")?;
         let weight = weight_def(wn, wdim, &t.key_path("weight"), base_dir, kernel.as_deref().unwrap_or(&[to.len(), n_src]))?;
+        // A conductance only grows at a spike: a negative weight (NEST's habit for
+        // inhibition, where `iaf_cond_*` routes it to the inhibitory conductance) would make
+        // it negative and drive the neuron towards the reversal potential it should pull
+        // away from. (A normal distribution's tail is the user's to clip.)
+        let lowest = match &weight {
+            WeightDef::Dist(ValueDist::Const(w)) | WeightDef::Dist(ValueDist::Uniform { low: w, .. }) => Some(*w),
+            WeightDef::Dist(ValueDist::Normal { .. }) => None,
+            WeightDef::Matrix { values, .. } => values.iter().copied().reduce(f64::min),
+        };
+        if wdim == Dim::Conductance
+            && let Some(w) = lowest.filter(|&w| w < 0.0)
+        {
+            return Err(t.err(wn, "weight", format!("{w} nS: a conductance increment must be >= 0; inhibition is a positive weight at an inhibitory receptor (`{}` has {})", target_model.name(), target_model.receptors().iter().filter(|r| r.kind == ReceptorKind::Spike).map(|r| format!("`{}`", r.name)).collect::<Vec<_>>().join(", "))));
+        }
         let delay_ms = match t.get("delay") {
             Some(dn) => {
                 let d = value_dist(dn, Dim::Time, &t.key_path("delay"))?;
