@@ -116,8 +116,8 @@ struct ExecArgs {
     shards: Option<usize>,
     /// Steps between two spike exchanges of a sharded run (results do not depend on it).
     /// Default: the longest the delays allow, the shortest delay plus one step.
-    #[arg(long, default_value_t = 0, hide_default_value = true)]
-    exchange_every: u64,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    exchange_every: Option<u64>,
     /// One shard per MPI process: launch with `mpirun -n K spikeworld run SCENARIO --mpi`
     /// (results do not depend on K; the process holding shard 0 writes the outputs).
     /// Needs a build with `--features mpi` (`bash scripts/install-mpi.sh` installs OpenMPI).
@@ -386,7 +386,7 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
             DeliveryArg::Push => Delivery::Push { capacity: 16 },
         },
         shards: a.shards.unwrap_or(0),
-        exchange_every: a.exchange_every,
+        exchange_every: a.exchange_every.unwrap_or(0),
         processes: None,
         threads_as_shards: a.threads_mode == ThreadsMode::Auto,
     };

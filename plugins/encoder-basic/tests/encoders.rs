@@ -309,6 +309,7 @@ fn bad_inputs_are_refused_with_the_key() {
         ("kind = \"poisson\"\nsize = 2\np = 0.5\nrate = \"5 Hz\"", &["not both"]),
         ("kind = \"poisson\"\nsize = 2", &["rate", "missing"]),
         ("kind = \"poisson\"\nsize = 4\np = [0.1, 0.2]", &["size = 4", "2 values"]),
+        ("kind = \"poisson\"\nsize = 2\np = 0.5\nstart = \"2 ms\"\nstop = \"2 ms\"", &["stop", "must be after start (2 ms)"]),
         // constant
         ("kind = \"constant\"\nsize = 3\nvalues = [1, 0]", &["values", "size = 3", "2 values"]),
         ("kind = \"constant\"\nsize = 3\nvalues = \"x.npy\"", &["values"]),
