@@ -8,12 +8,17 @@ pub fn info_text(b: &SimBuilder) -> String {
     let r = b.registry();
     let mut s = String::new();
     let param_line = |s: &mut String, p: &ParamSpec| {
+        // A learning rule's key read in the unit of the projection's weight (its receptor's:
+        // nS, pA, mV) says so in its doc; its declared dimension is only a placeholder.
+        let weight_unit = p.doc.contains("in the weight's unit");
         let d = match (p.is_required(), p.default_value()) {
             (true, _) => "required".to_string(),
+            (false, Some(v)) if weight_unit => format!("{v}"),
             (false, Some(v)) => format!("{v} {}", p.dim.unit()),
             (false, None) => "optional".to_string(),
         };
-        let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", p.name, d, p.dim.to_string(), p.doc);
+        let dim = if weight_unit { "weight's unit".to_string() } else { p.dim.to_string() };
+        let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", p.name, d, dim, p.doc);
     };
     let _ = writeln!(s, "NEURON MODELS");
     for (name, m) in &r.neuron_models {

@@ -82,6 +82,9 @@ fn validate_info_and_exit_codes() {
     for name in ["lif", "lif_cond_exp", "lif_curr_exp", "pairwise_bernoulli", "fixed_total_number", "poisson", "spike_generator", "constant_current", "tau_syn_ex", "nS"] {
         assert!(text.contains(name), "info should list `{name}`");
     }
+    // A learning rule's keys in the weight's unit say so in the dimension column.
+    let a_pre = text.lines().find(|l| l.trim_start().starts_with("a_pre") && l.contains("> 0 potentiates")).expect("stdp's a_pre");
+    assert!(a_pre.contains("weight's unit") && !a_pre.contains("dimensionless"), "{a_pre}");
     let missing = bin().args(["run", "/nonexistent.toml", "--quiet"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2), "a missing scenario is bad input");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.toml"));
