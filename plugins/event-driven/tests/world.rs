@@ -136,6 +136,10 @@ fn bad_event_tables_are_refused_with_the_key() {
     let bad = HAND_BUILT.replace("receptor = \"v\"", "receptor = \"q\"");
     let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("an unknown receptor is refused");
     assert!(e.to_string().contains("no receptor"), "{e}");
+    // A parameter the model refuses is located at its own key.
+    let bad = HAND_BUILT.replace("tau_s = \"2.5 ms\"", "tau_s = \"10 ms\"");
+    let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("tau_s = tau_m is refused").to_string();
+    assert!(e.contains("hand.toml:") && e.contains("event_population[0].tau_s`") && e.contains("must differ"), "{e}");
     // One name space with the scenario's populations, encoders and monitors (its outputs
     // are files named after it), refused where the name is written.
     for (other, what) in [("out", "population"), ("gen", "encoder"), ("spk", "monitor")] {

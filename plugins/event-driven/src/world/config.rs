@@ -209,7 +209,13 @@ impl ScenarioTable for EventPopulationTable {
             };
         }
         if let Err(e) = crate::srm0::Srm0Neuron::new(params) {
-            return Err(t.err(name_node, "name", format!("invalid srm0 parameters for this population: {e}")));
+            // At the key the library names, if the table writes it.
+            let key = match &e {
+                crate::error::Error::Parameter { name, .. } => name,
+                _ => "name",
+            };
+            let (node, key) = t.get(key).map_or((name_node, "name"), |n| (n, key));
+            return Err(t.err(node, key, format!("invalid srm0 parameters for this population: {e}")));
         }
         let record = t.opt_bool("record")?.unwrap_or(false);
         let size = size as usize;
