@@ -332,10 +332,18 @@ impl ScenarioTable for TrainTable {
                 }
             }
         }
-        let x = t.str("x")?.0.to_string();
+        // A path that names nothing is found here, where it is written (its contents are
+        // read when training starts).
+        let missing = |path: &str| !ctx.base_dir.join(path).exists();
+        let (x, xn) = t.str("x")?;
+        let x = x.to_string();
+        if missing(&x) {
+            return Err(t.err(xn, "x", format!("no file or folder `{}`", ctx.base_dir.join(&x).display())));
+        }
         let folder = ctx.base_dir.join(&x).is_dir();
         let y = match t.opt_str("y")? {
             Some((_, n)) if folder => return Err(t.err(n, "y", format!("`{x}` is an N-MNIST folder, whose digit folders are the labels; leave y out"))),
+            Some((y, n)) if missing(y) => return Err(t.err(n, "y", format!("no file `{}`", ctx.base_dir.join(y).display()))),
             Some((y, _)) => y.to_string(),
             None if folder => String::new(),
             None => return Err(err_at(t.loc(), t.key_path("y"), "required: the labels (.npy or IDX) of the samples in x")),

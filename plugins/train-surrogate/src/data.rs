@@ -48,7 +48,7 @@ impl Dataset {
             let scale = cfg.scale as f32;
             (x.into_iter().map(|v| v * scale).collect::<Vec<f32>>(), labels.into_iter().map(|l| l as f64).collect::<Vec<f64>>(), steps)
         } else {
-            let x = read_array(&xp)?;
+            let x = read_array(&xp).map_err(|e| format!("train.x: {e}"))?;
             // Images ([n, rows, cols], as IDX stores them) are flattened row-major.
             let shape = if x.shape.len() > 2 { vec![x.shape[0], x.shape[1..].iter().product()] } else { x.shape };
             if shape.len() != 2 || shape[1] != width {

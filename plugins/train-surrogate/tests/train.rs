@@ -238,6 +238,8 @@ fn a_malformed_train_table_is_a_located_error() {
         ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { out = 0.5 }"),
         ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { hidden = 1.0 }"),
         ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { hiden = 0.2 }"),
+        ("x = \"../data/digits/x.npy\"", "x = \"../data/digits/nope.npy\""),
+        ("y = \"../data/digits/y.npy\"", "y = \"../data/digits/nope.npy\""),
     ] {
         let text = base.replace(bad, key);
         assert_ne!(text, base, "{bad} should be in the scenario");
@@ -249,7 +251,8 @@ fn a_malformed_train_table_is_a_located_error() {
         let b = builder();
         let err = match Scenario::from_str(
             &text,
-            Path::new("t.toml"),
+            // (In the scenarios' folder: the data paths are relative to it.)
+            &scenario_path("t.toml"),
             b.registry(),
             &LoadOptions::default(),
         ) {
@@ -416,7 +419,7 @@ fn learners_choose_their_surrogate() {
     let base = std::fs::read_to_string(scenario_path("train_digits.toml")).unwrap();
     let cfg_of = |text: &str| {
         let b = builder();
-        let sc = Scenario::from_str(text, Path::new("t.toml"), b.registry(), &LoadOptions::default()).unwrap();
+        let sc = Scenario::from_str(text, &scenario_path("t.toml"), b.registry(), &LoadOptions::default()).unwrap();
         let sim = b.build(sc, &RunOptions::default()).unwrap();
         sim.world.resource::<TrainConfig>().clone()
     };
