@@ -154,6 +154,11 @@ pub struct TrainConfig {
     pub x: String,
     /// Labels file, as written.
     pub y: String,
+    /// Where `x` and `y` are written (the `[train]` table when `y` is left out): the
+    /// errors of reading them, when training starts, point there.
+    pub x_at: spikeworld::util::error::Loc,
+    /// See `x_at`.
+    pub y_at: spikeworld::util::error::Loc,
     /// Input scale.
     pub scale: f64,
     /// Test samples (the last ones).
@@ -332,19 +337,17 @@ impl ScenarioTable for TrainTable {
                 }
             }
         }
-        // A path that names nothing is found here, where it is written (its contents are
-        // read when training starts).
-        let missing = |path: &str| !ctx.base_dir.join(path).exists();
+        // (The files are read when training starts: their errors are located here.)
         let (x, xn) = t.str("x")?;
-        let x = x.to_string();
-        if missing(&x) {
-            return Err(t.err(xn, "x", format!("no file or folder `{}`", ctx.base_dir.join(&x).display())));
-        }
+        let (x, x_at) = (x.to_string(), xn.loc.clone());
         let folder = ctx.base_dir.join(&x).is_dir();
+        let mut y_at = t.loc().clone();
         let y = match t.opt_str("y")? {
             Some((_, n)) if folder => return Err(t.err(n, "y", format!("`{x}` is an N-MNIST folder, whose digit folders are the labels; leave y out"))),
-            Some((y, n)) if missing(y) => return Err(t.err(n, "y", format!("no file `{}`", ctx.base_dir.join(y).display()))),
-            Some((y, _)) => y.to_string(),
+            Some((y, n)) => {
+                y_at = n.loc.clone();
+                y.to_string()
+            }
             None if folder => String::new(),
             None => return Err(err_at(t.loc(), t.key_path("y"), "required: the labels (.npy or IDX) of the samples in x")),
         };
@@ -475,6 +478,8 @@ impl ScenarioTable for TrainTable {
             trainable,
             x,
             y,
+            x_at,
+            y_at,
             scale,
             test_count,
             encoding,

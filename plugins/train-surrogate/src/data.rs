@@ -39,34 +39,35 @@ impl Dataset {
     ) -> Result<Dataset, String> {
         let dir = scenario.parent().unwrap_or(Path::new("."));
         let xp = dir.join(&cfg.x);
+        // Errors at the key that names the file.
+        let at_x = |m: String| spikeworld::util::table::err_at(&cfg.x_at, "train.x", m).to_string();
+        let at_y = |m: String| spikeworld::util::table::err_at(&cfg.y_at, "train.y", m).to_string();
         let (x, labels, frames) = if xp.is_dir() {
             let steps = cfg.steps as usize;
-            let (x, labels, w) = crate::nmnist::read_dir(&xp, steps).map_err(|e| format!("train.x: {e}"))?;
+            let (x, labels, w) = crate::nmnist::read_dir(&xp, steps).map_err(at_x)?;
             if w != width {
-                return Err(format!("train.x: N-MNIST frames hold 2 × 34 × 34 = {w} numbers; the input encoder `train.input` has {width} (give it shape = [2, 34, 34])"));
+                return Err(at_x(format!("N-MNIST frames hold 2 × 34 × 34 = {w} numbers; the input encoder `train.input` has {width} (give it shape = [2, 34, 34])")));
             }
             let scale = cfg.scale as f32;
             (x.into_iter().map(|v| v * scale).collect::<Vec<f32>>(), labels.into_iter().map(|l| l as f64).collect::<Vec<f64>>(), steps)
         } else {
-            let x = read_array(&xp).map_err(|e| format!("train.x: {e}"))?;
+            let x = read_array(&xp).map_err(at_x)?;
             // Images ([n, rows, cols], as IDX stores them) are flattened row-major.
             let shape = if x.shape.len() > 2 { vec![x.shape[0], x.shape[1..].iter().product()] } else { x.shape };
             if shape.len() != 2 || shape[1] != width {
-                return Err(format!("train.x: `{}` has shape {shape:?}; expected [samples, {width}] (the input encoder's size)", xp.display()));
+                return Err(at_x(format!("`{}` has shape {shape:?}; expected [samples, {width}] (the input encoder's size)", xp.display())));
             }
             let yp = dir.join(&cfg.y);
-            let y = read_array(&yp).map_err(|e| format!("train.y: {e}"))?;
+            let y = read_array(&yp).map_err(at_y)?;
             if y.shape != [shape[0]] {
-                return Err(format!("train.y: `{}` has shape {:?}; expected [{}] (one label per sample)", yp.display(), y.shape, shape[0]));
+                return Err(at_y(format!("`{}` has shape {:?}; expected [{}] (one label per sample)", yp.display(), y.shape, shape[0])));
             }
             (x.values.iter().map(|&v| (v * cfg.scale) as f32).collect(), y.values, 1)
         };
         let mut y = Vec::with_capacity(labels.len());
         for (i, &v) in labels.iter().enumerate() {
             if v.fract() != 0.0 || v < 0.0 || v >= classes as f64 {
-                return Err(format!(
-                    "train.y: label {i} is {v}; expected an integer in 0..{classes} (the output population's size)"
-                ));
+                return Err(at_y(format!("label {i} is {v}; expected an integer in 0..{classes} (the output population's size)")));
             }
             y.push(v as usize);
         }

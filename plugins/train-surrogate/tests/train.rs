@@ -238,8 +238,6 @@ fn a_malformed_train_table_is_a_located_error() {
         ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { out = 0.5 }"),
         ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { hidden = 1.0 }"),
         ("schedule = \"cosine\"", "schedule = \"cosine\"\ndropout = { hiden = 0.2 }"),
-        ("x = \"../data/digits/x.npy\"", "x = \"../data/digits/nope.npy\""),
-        ("y = \"../data/digits/y.npy\"", "y = \"../data/digits/nope.npy\""),
     ] {
         let text = base.replace(bad, key);
         assert_ne!(text, base, "{bad} should be in the scenario");
@@ -410,6 +408,22 @@ fn training_gives_the_same_bits_on_any_number_of_threads() {
         files.push(w);
     }
     assert!(files[0] == files[1], "the weights differ between 1 and 2 rayon threads");
+}
+
+/// The dataset is read when training starts; what is wrong with it is located at the key
+/// that names the file.
+#[test]
+fn dataset_errors_point_at_their_key() {
+    let base = std::fs::read_to_string(scenario_path("train_digits.toml")).unwrap();
+    for (bad, key, line) in [("x = \"../data/digits/x.npy\"", "train.x", 67), ("y = \"../data/digits/y.npy\"", "train.y", 68)] {
+        let text = base.replace(bad, &bad.replace(".npy", "_missing.npy"));
+        let b = builder();
+        let sc = Scenario::from_str(&text, &scenario_path("t.toml"), b.registry(), &LoadOptions::default()).expect("read: the files are read when training starts");
+        let sim = b.build(sc, &RunOptions::default()).unwrap();
+        let cfg = sim.world.resource::<TrainConfig>().clone();
+        let err = train(&sim, &cfg, &TrainOptions::default(), |_| {}).err().expect("a missing file is an error").to_string();
+        assert!(err.contains(&format!("t.toml:{line}:")) && err.contains(&format!("`{key}`")) && err.contains("_missing.npy"), "{err}");
+    }
 }
 
 /// SPAIC's learner names choose the surrogate: `stbp` and `stca` their own windows (with
