@@ -90,3 +90,13 @@ fn negative_conductance_weights_are_refused() {
     assert!(load("coba.toml", "projection.inh.weight=67 nS").is_ok());
     assert!(load("cuba.toml", "projection.inh.weight=-90 pA").is_ok());
 }
+
+/// A monitor of an encoder says what it is (Brian2 users monitor a PoissonGroup).
+#[test]
+fn a_monitor_of_an_encoder_says_it_is_one() {
+    let b = common::builder();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lif_poisson.toml");
+    let opts = LoadOptions { overrides: vec!["monitor.spikes.target=input[:10]".into()], ..Default::default() };
+    let msg = Scenario::load(&path, b.registry(), &opts).err().expect("refused").to_string();
+    assert!(msg.contains("`monitor[0].target`") && msg.contains("`input` is an encoder"), "{msg}");
+}

@@ -61,6 +61,7 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
         }
         let (sel, sn) = t.str("target")?;
         let target = select_population(sel, sn, &t.key_path("target"), populations).map_err(|e| match defined_elsewhere(root, sel) {
+            Some(table) if table == "encoder" => ScenarioError { message: format!("{} (`{}` is an encoder: monitors record populations, not encoders; record the population it drives)", e.message, sel.split('[').next().unwrap_or(sel).trim()), ..e },
             Some(table) => ScenarioError { message: format!("{} (`{sel}` is defined in [[{table}]], not a clock-driven population: that table's own keys record it; see `spikeworld info`)", e.message), ..e },
             None => e,
         })?;
@@ -131,11 +132,13 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
     Ok(monitors)
 }
 
-/// The plugin table (`[[event_population]]`, say) that defines an item named `name`, if
-/// one does: a hint for a monitor that names it.
+/// The encoder table or plugin table (`[[event_population]]`, say) that defines an item
+/// named `name`, if one does: a hint for a monitor that names it.
 fn defined_elsewhere(root: &Table<'_>, name: &str) -> Option<String> {
+    // (The selector's name: `in` of `in[:10]`.)
+    let name = name.split('[').next().unwrap_or(name).trim();
     root.peek_all().find_map(|(key, node)| {
-        if crate::registry::CORE_TABLES.contains(&key) {
+        if crate::registry::CORE_TABLES.contains(&key) && key != "encoder" {
             return None;
         }
         let Val::Array(items) = &node.val else { return None };
