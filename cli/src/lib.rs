@@ -126,12 +126,14 @@ struct ExecArgs {
     /// Executor.
     #[arg(long, value_enum, default_value = "cpu")]
     engine: EngineArg,
-    /// Device of the tensor and device engines.
-    #[arg(long, value_enum, default_value = "flex")]
-    device: DeviceArg,
-    /// Spike delivery of the device engine (every mode gives the same bits).
-    #[arg(long, value_enum, default_value = "auto")]
-    delivery: DeliveryArg,
+    /// Device of the tensor and device engines (default: flex, burn's CPU backend). Refused
+    /// with the cpu engine, which never uses one.
+    #[arg(long, value_enum)]
+    device: Option<DeviceArg>,
+    /// Spike delivery of the device engine (every mode gives the same bits; default:
+    /// auto). Refused with another engine.
+    #[arg(long, value_enum)]
+    delivery: Option<DeliveryArg>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -369,18 +371,26 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
     if a.shards == Some(0) {
         return Err(Error::Input("--shards must be at least 1".into()));
     }
+    // A flag the chosen engine would ignore is a mistake the user should hear of (a run
+    // asked for on a GPU that runs on the CPU).
+    if a.device.is_some() && matches!(a.engine, EngineArg::Cpu) {
+        return Err(Error::Input("--device: the cpu engine uses no device; add --engine tensor or --engine device".into()));
+    }
+    if a.delivery.is_some() && !matches!(a.engine, EngineArg::Device) {
+        return Err(Error::Input("--delivery is the device engine's: add --engine device".into()));
+    }
     let opts = RunOptions {
         engine: match a.engine {
             EngineArg::Cpu => EngineKind::Cpu,
             EngineArg::Tensor => EngineKind::Tensor,
             EngineArg::Device => EngineKind::Device,
         },
-        device: match a.device {
+        device: match a.device.unwrap_or(DeviceArg::Flex) {
             DeviceArg::Flex => TensorDevice::Flex,
             DeviceArg::Cuda => TensorDevice::Cuda(0),
         },
         threads: a.threads,
-        delivery: match a.delivery {
+        delivery: match a.delivery.unwrap_or(DeliveryArg::Auto) {
             DeliveryArg::Auto => Delivery::Auto,
             DeliveryArg::Pull => Delivery::Pull,
             DeliveryArg::Push => Delivery::Push { capacity: 16 },

@@ -92,6 +92,12 @@ fn validate_info_and_exit_codes() {
     assert_eq!(bad.status.code(), Some(2));
     let bad = bin().args(["run", &scenario("coba.toml"), "--engine", "gpu"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
+    // A flag the chosen engine would ignore: refused (not a CPU run taken for a GPU one).
+    for (args, want) in [(&["--device", "cuda"][..], "--engine tensor"), (&["--engine", "tensor", "--delivery", "push"][..], "--engine device")] {
+        let bad = bin().args(["run", &scenario("coba.toml"), "--quiet"]).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(bad.status.code() == Some(2) && err.contains(want) && bad.stdout.is_empty(), "{args:?}: {err}");
+    }
 }
 
 /// `train` writes the trained weights, the curve, `train.json` (naming the device) and a
