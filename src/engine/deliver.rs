@@ -246,21 +246,7 @@ fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spi
             prefetch(&t.weight[s.clone()]);
         }
     };
-    // As in `deliver_rows`: a chunk's row offsets first, then its rows.
-    let mut stretches = [const { 0..0 }; ROW_CHUNK];
-    for chunk in mine.chunks(ROW_CHUNK) {
-        for (r, &i) in stretches.iter_mut().zip(chunk) {
-            *r = stretch(i);
-        }
-        let rows = &stretches[..chunk.len()];
-        rows.iter().take(PREFETCH_AHEAD).for_each(fetch);
-        for (q, syn) in rows.iter().enumerate() {
-            if let Some(s) = rows.get(q + PREFETCH_AHEAD) {
-                fetch(s);
-            }
-            add_row(step, depth, receptors, t, syn.clone(), part);
-        }
-    }
+    each_row(mine, stretch, fetch, |syn| add_row(step, depth, receptors, t, syn, part));
 }
 
 /// Adds one row's stretch `syn` of table `t` into a thread's part of the ring (targets are
@@ -352,44 +338,51 @@ fn deliver_rows(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut 
             prefetch(&weight[s.clone()]);
         }
     };
-    // A chunk of spikes at a time, in two passes: first every row's offsets (loads that do
-    // not wait for one another, so that their misses overlap: the rows of a large table
-    // are far apart, each its own miss), then the rows, each fetched a few rows ahead.
+    each_row(mine, |i| csr.row((i - *src_start) as usize), fetch, |syn| {
+        let cols = &csr.col[syn.clone()];
+        if *uniform {
+            // (No synapse model: `SynapseTable::with_uniform_weight`.)
+            scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, std::iter::repeat(weight[0]));
+            return;
+        }
+        // What each synapse adds: its weight, or what the synapse model says.
+        let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
+            (None, None) => &weight[syn.clone()],
+            (None, Some(ix)) => {
+                let out = &mut effect[..syn.len()];
+                for (o, &k) in out.iter_mut().zip(&ix[syn.clone()]) {
+                    *o = weight[k as usize];
+                }
+                out
+            }
+            (Some(dy), _) => {
+                let out = &mut effect[..syn.len()];
+                dy.on_pre(PreSpike { step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
+                out
+            }
+        };
+        scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add.iter().copied());
+    });
+}
+
+/// Hands `deliver` the synapses of each spike's row (`row`), in spike order, a chunk of
+/// spikes at a time in two passes: first every row's range (loads that do not wait for
+/// one another, so that their misses overlap: the rows of a large table are far apart,
+/// each its own miss), then the rows, each `fetch`ed [`PREFETCH_AHEAD`] rows ahead.
+#[inline(always)]
+fn each_row(spikes: &[u32], row: impl Fn(u32) -> std::ops::Range<usize>, fetch: impl Fn(&std::ops::Range<usize>), mut deliver: impl FnMut(std::ops::Range<usize>)) {
     let mut rows = [const { 0..0 }; ROW_CHUNK];
-    for chunk in mine.chunks(ROW_CHUNK) {
+    for chunk in spikes.chunks(ROW_CHUNK) {
         for (r, &i) in rows.iter_mut().zip(chunk) {
-            *r = csr.row((i - *src_start) as usize);
+            *r = row(i);
         }
         let rows = &rows[..chunk.len()];
-        rows.iter().take(PREFETCH_AHEAD).for_each(fetch);
+        rows.iter().take(PREFETCH_AHEAD).for_each(&fetch);
         for (q, syn) in rows.iter().enumerate() {
             if let Some(s) = rows.get(q + PREFETCH_AHEAD) {
                 fetch(s);
             }
-            let syn = syn.clone();
-            let cols = &csr.col[syn.clone()];
-            if *uniform {
-                // (No synapse model: `SynapseTable::with_uniform_weight`.)
-                scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, std::iter::repeat(weight[0]));
-                continue;
-            }
-            // What each synapse adds: its weight, or what the synapse model says.
-            let add: &[f64] = match (dynamics.as_ref(), kernel_index.as_ref()) {
-                (None, None) => &weight[syn.clone()],
-                (None, Some(ix)) => {
-                    let out = &mut effect[..syn.len()];
-                    for (o, &k) in out.iter_mut().zip(&ix[syn.clone()]) {
-                        *o = weight[k as usize];
-                    }
-                    out
-                }
-                (Some(dy), _) => {
-                    let out = &mut effect[..syn.len()];
-                    dy.on_pre(PreSpike { step, synapses: syn.clone(), targets: &csr.col, weight, vars: &mut vars[dynamics_vars.clone()] }, out);
-                    out
-                }
-            };
-            scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add.iter().copied());
+            deliver(syn.clone());
         }
     }
 }
