@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use spikeworld::output::{Timings, default_out_dir};
+use spikeworld::util::units::fmt_ms;
 use spikeworld::prelude::*;
 use spikeworld::util::sysmem::{fmt_bytes, parse_size};
 
@@ -313,7 +314,7 @@ fn run(cli: Cli) -> Result<i32> {
                 if let Some(s) = stop
                     && s > sc.steps
                 {
-                    return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), sc.steps as f64 * dt)));
+                    return Err(Error::Input(format!("--stop-at {} is after the end of the run ({} ms)", stop_at.unwrap_or_default(), fmt_ms(sc.steps as f64 * dt))));
                 }
                 let plan = checkpoint_plan(&ckpt, &out, dt, stop.is_some())?;
                 prepare_dirs(&out, &ckpt)?;
@@ -339,7 +340,7 @@ fn run(cli: Cli) -> Result<i32> {
                 if let Some(t) = &until {
                     let u = time_steps("--until", t, dt)?;
                     if u < sim.step_count() {
-                        return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", sim.t_ms())));
+                        return Err(Error::Input(format!("--until {t} is before the checkpoint's time ({} ms)", fmt_ms(sim.t_ms()))));
                     }
                     // Monitors record longer: check the memory again.
                     sim.scenario.estimate_for(u).check(&sim.scenario.limit)?;
@@ -506,7 +507,7 @@ fn run_and_write(
         },
         m.seed,
         match &resumed_from {
-            Some(f) => format!(", resumed from {f} at {} ms", start as f64 * dt),
+            Some(f) => format!(", resumed from {f} at {} ms", fmt_ms(start as f64 * dt)),
             None => String::new(),
         }
     );
@@ -528,13 +529,6 @@ fn run_and_write(
         return Ok(EXIT_INTERRUPTED);
     }
     Ok(0)
-}
-
-/// A time in ms as printed to the user: at most 9 decimals, without the float's tail
-/// (`47858.6`, not `47858.600000000006`).
-fn fmt_ms(ms: f64) -> String {
-    let s = format!("{ms:.9}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn progress_bar(quiet: bool, steps: u64) -> Option<indicatif::ProgressBar> {

@@ -498,7 +498,7 @@ impl Sim {
     /// variable is finite; names the first problem.
     pub fn check(&self) -> Result<()> {
         if let Some(f) = self.fault() {
-            return Err(Error::Runtime(format!("stopped at t = {} ms: {f}", self.t_ms())));
+            return Err(Error::Runtime(format!("stopped at t = {} ms: {f}", crate::util::units::fmt_ms(self.t_ms()))));
         }
         self.check_finite()
     }
@@ -514,7 +514,7 @@ impl Sim {
                         p.name,
                         v.name,
                         col[i],
-                        self.t_ms()
+                        crate::util::units::fmt_ms(self.t_ms())
                     )));
                 }
             }

@@ -148,6 +148,13 @@ fn next_is_numeric(t: &str, i: usize) -> bool {
     rest.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
+/// A time in ms as printed to the user: at most 9 decimals, without the tail that a step
+/// count times `dt` leaves in floating point (`47858.6`, not `47858.600000000006`).
+pub fn fmt_ms(ms: f64) -> String {
+    let s = format!("{ms:.9}");
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
 /// Rejects NaN and infinities, which TOML allows but no parameter means.
 pub fn check_finite(v: f64) -> Result<f64, String> {
     if v.is_finite() { Ok(v) } else { Err(format!("{v} is not a finite number")) }
@@ -170,6 +177,18 @@ pub fn quantity_from_toml(v: &toml::Value, expected: Dim) -> Result<f64, String>
 
 #[cfg(test)]
 mod tests {
+    use super::fmt_ms;
+
+    #[test]
+    fn times_print_without_the_floats_tail() {
+        assert_eq!(fmt_ms(478586.0 * 0.1), "47858.6");
+        assert_eq!(fmt_ms(3.0 * 0.1), "0.3");
+        assert_eq!(fmt_ms(1000.0), "1000");
+        assert_eq!(fmt_ms(0.0), "0");
+        assert_eq!(fmt_ms(0.125), "0.125");
+        assert_eq!(fmt_ms(f64::INFINITY), "inf");
+    }
+
     use super::*;
 
     #[test]
