@@ -9,8 +9,8 @@ pub fn info_text(b: &SimBuilder) -> String {
     let mut s = String::new();
     let param_line = |s: &mut String, p: &ParamSpec| {
         // A learning rule's key read in the unit of the projection's weight (its receptor's:
-        // nS, pA, mV) says so in its doc; its declared dimension is only a placeholder.
-        let weight_unit = p.doc.contains("in the weight's unit");
+        // nS, pA, mV): its declared dimension does not apply.
+        let weight_unit = p.weight_unit;
         let d = match (p.is_required(), p.default_value()) {
             (true, _) => "required".to_string(),
             (false, Some(v)) if weight_unit => format!("{v}"),

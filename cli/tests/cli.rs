@@ -85,6 +85,9 @@ fn validate_info_and_exit_codes() {
     // A learning rule's keys in the weight's unit say so in the dimension column.
     let a_pre = text.lines().find(|l| l.trim_start().starts_with("a_pre") && l.contains("> 0 potentiates")).expect("stdp's a_pre");
     assert!(a_pre.contains("weight's unit") && !a_pre.contains("dimensionless"), "{a_pre}");
+    // (Also where the doc does not say so: the spec's `in_weight_unit` decides.)
+    let apre_pos = text.lines().find(|l| l.trim_start().starts_with("apre_pos")).expect("reward_switch_stdp's apre_pos");
+    assert!(apre_pos.contains("weight's unit") && !apre_pos.contains("dimensionless"), "{apre_pos}");
     let missing = bin().args(["run", "/nonexistent.toml", "--quiet"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2), "a missing scenario is bad input");
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.toml"));

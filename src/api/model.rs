@@ -32,24 +32,33 @@ pub struct ParamSpec {
     pub required: bool,
     /// One line: what it means.
     pub doc: &'static str,
+    /// Read in the unit of the projection's weight (its target receptor's: nS, pA, mV, or a
+    /// plain number for a dimensionless model) rather than `dim`: a learning rule's
+    /// amplitudes and bounds ([`ParamSpec::in_weight_unit`]).
+    pub weight_unit: bool,
 }
 
 impl ParamSpec {
     /// A parameter with a default.
     pub const fn new(name: &'static str, dim: Dim, default: f64, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: Some(default), required: false, doc }
+        ParamSpec { name, dim, default: Some(default), required: false, doc, weight_unit: false }
     }
 
     /// A parameter that must be given.
     pub const fn required(name: &'static str, dim: Dim, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: None, required: true, doc }
+        ParamSpec { name, dim, default: None, required: true, doc, weight_unit: false }
     }
 
     /// A key that may be left out and has no default value (an encoder's `stop`: never;
     /// the alternatives `times`/`indices`/`file` of `spike_generator`). The plugin reads it
     /// with `Table::opt_*`; `spikeworld info` shows it as optional.
     pub const fn optional(name: &'static str, dim: Dim, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: None, required: false, doc }
+        ParamSpec { name, dim, default: None, required: false, doc, weight_unit: false }
+    }
+
+    /// The same key, read in the unit of the projection's weight (`spikeworld info` says so).
+    pub const fn in_weight_unit(self) -> Self {
+        ParamSpec { weight_unit: true, ..self }
     }
 
     /// Whether the key must be given.

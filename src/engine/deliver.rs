@@ -238,14 +238,7 @@ fn deliver_part(step: u64, depth: usize, receptors: usize, t: &SynapseTable, spi
         }
     };
     let mine = &spikes[lo..hi];
-    // Weights per synapse (not a shared kernel or one uniform weight).
-    let own_weights = t.kernel_index.is_none() && !t.uniform;
-    let fetch = |s: &std::ops::Range<usize>| {
-        prefetch(&t.csr.col[s.clone()]);
-        if own_weights {
-            prefetch(&t.weight[s.clone()]);
-        }
-    };
+    let fetch = row_fetch(&t.csr.col, &t.weight, t.kernel_index.is_none() && !t.uniform);
     each_row(mine, stretch, fetch, |syn| add_row(step, depth, receptors, t, syn, part));
 }
 
@@ -331,13 +324,7 @@ fn deliver_rows(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut 
     let hi = spikes.partition_point(|&i| i < *src_end);
     let slot_of = |d: u32| ((step + 1 + d as u64) % depth) as usize * stride + base_r;
     let mine = &spikes[lo..hi.max(lo)];
-    let own_weights = kernel_index.is_none() && !*uniform;
-    let fetch = |s: &std::ops::Range<usize>| {
-        prefetch(&csr.col[s.clone()]);
-        if own_weights {
-            prefetch(&weight[s.clone()]);
-        }
-    };
+    let fetch = row_fetch(&csr.col, weight, kernel_index.is_none() && !*uniform);
     each_row(mine, |i| csr.row((i - *src_start) as usize), fetch, |syn| {
         let cols = &csr.col[syn.clone()];
         if *uniform {
@@ -363,6 +350,18 @@ fn deliver_rows(step: u64, table: &mut SynapseTable, spikes: &[u32], ring: &mut 
         };
         scatter(&mut ring.data, n, *target_first, &slot_of, delay, syn, cols, add.iter().copied());
     });
+}
+
+/// Prefetches a row's targets in `col`, and its weights when it has its own (`own`: not a
+/// shared kernel or one uniform weight).
+#[inline(always)]
+fn row_fetch<'a>(col: &'a [u32], weight: &'a [f64], own: bool) -> impl Fn(&std::ops::Range<usize>) + 'a {
+    move |s| {
+        prefetch(&col[s.clone()]);
+        if own {
+            prefetch(&weight[s.clone()]);
+        }
+    }
 }
 
 /// Hands `deliver` the synapses of each spike's row (`row`), in spike order, a chunk of

@@ -418,9 +418,7 @@ impl Sim {
 /// again before it writes.
 pub fn check_out_dir(dir: &Path) -> Result<()> {
     let path = dir.join("manifest.json");
-    let Ok(bytes) = std::fs::read(&path) else { return Ok(()) };
-    let ours = serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| v["spikeworld_version"].is_string());
-    if ours {
+    if !path.exists() || our_manifest(dir).is_some() {
         return Ok(());
     }
     Err(Error::Input(format!("{}: a manifest.json that spikeworld did not write; outputs would replace it: name another output directory", path.display())))
@@ -431,17 +429,19 @@ pub fn check_out_dir(dir: &Path) -> Result<()> {
 /// one that spikeworld wrote (it names no `spikeworld_version`): a directory the user
 /// keeps other data in loses none of it.
 fn previous_files(dir: &Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else { return Vec::new() };
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Vec::new() };
-    if !v["spikeworld_version"].is_string() {
-        return Vec::new();
-    }
+    let Some(v) = our_manifest(dir) else { return Vec::new() };
     let mut out: Vec<String> = v["files"]
         .as_array()
         .map(|a| a.iter().filter_map(|f| f["path"].as_str()).filter(|p| is_plain_name(p)).map(str::to_string).collect())
         .unwrap_or_default();
     out.extend(["raster.svg", "traces.svg", "weights.svg"].map(String::from));
     out
+}
+
+/// `dir/manifest.json` if spikeworld wrote it (it names a `spikeworld_version`).
+fn our_manifest(dir: &Path) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(dir.join("manifest.json")).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes).ok().filter(|v| v["spikeworld_version"].is_string())
 }
 
 fn is_plain_name(p: &str) -> bool {

@@ -41,7 +41,7 @@ fn window(t: &mut Table<'_>, dt: f64) -> Result<(u64, u64), ScenarioError> {
     let stop = match t.opt_quantity("stop", Dim::Time)? {
         Some((v, n)) if v < 0.0 => return Err(t.err(n, "stop", "must be >= 0")),
         // An empty window is a mistake (nothing would ever come out), not a quiet encoder.
-        Some((v, n)) if (v / dt).round() as u64 <= start => return Err(t.err(n, "stop", format!("{v} ms: must be after start ({} ms)", start as f64 * dt))),
+        Some((v, n)) if (v / dt).round() as u64 <= start => return Err(t.err(n, "stop", format!("{v} ms: must be after start ({} ms)", spikeworld::util::units::fmt_ms(start as f64 * dt)))),
         Some((v, _)) => (v / dt).round() as u64,
         None => u64::MAX,
     };

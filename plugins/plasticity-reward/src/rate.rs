@@ -45,8 +45,8 @@ impl ProjectionAddon for Addon {
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let output = signal_name(t, "output", "rate_loss")?;
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let m_r = k.num(&KEYS[0], false, finite, "finite")?;
-        let alpha = k.num(&KEYS[1], false, finite, "finite")?;
+        let m_r = k.num(&KEYS[0], finite, "finite")?;
+        let alpha = k.num(&KEYS[1], finite, "finite")?;
         let range = TargetRange::of(ctx);
         Ok(config(move |_: &SynapseTable| RateModulation { m_r, alpha, output: output.clone(), range, count: vec![0; range.n] }, true).in_shards().into())
     }

@@ -32,7 +32,7 @@ pub struct RstdpEtAddon;
 pub struct Conv2dRstdpAddon;
 
 const KEYS: &[ParamSpec] = &[
-    ParamSpec::new("lr", Dim::Dimensionless, 0.1, "learning rate (SPAIC `lr`), in the weight's unit"),
+    ParamSpec::new("lr", Dim::Dimensionless, 0.1, "learning rate (SPAIC `lr`), in the weight's unit").in_weight_unit(),
     ParamSpec::new("tau_plus", Dim::Time, 20.0, "time constant of the presynaptic trace p_plus (decay exp(-dt/tau_plus) per step)"),
     ParamSpec::new("tau_minus", Dim::Time, 20.0, "time constant of the postsynaptic trace p_minus"),
     ParamSpec::new("a_plus", Dim::Dimensionless, 1.0, "added to p_plus by a presynaptic spike (SPAIC `A_plus`)"),
@@ -42,7 +42,7 @@ const KEYS: &[ParamSpec] = &[
 ];
 
 const ET_KEYS: &[ParamSpec] = &[
-    ParamSpec::required("lr", Dim::Dimensionless, "learning rate (SPAIC `lr`, required there too), in the weight's unit per ms"),
+    ParamSpec::required("lr", Dim::Dimensionless, "learning rate (SPAIC `lr`, required there too), in the weight's unit per ms").in_weight_unit(),
     ParamSpec::new("tau_plus", Dim::Time, 20.0, "time constant of the presynaptic trace p_plus"),
     ParamSpec::new("tau_minus", Dim::Time, 20.0, "time constant of the postsynaptic trace p_minus"),
     ParamSpec::new("tau_e_trace", Dim::Time, 25.0, "decay time constant of the eligibility trace E (decay exp(-dt/tau_e_trace))"),
@@ -70,11 +70,11 @@ pub struct Params {
 
 fn read_params(k: &mut Keys<'_, '_>, keys: &[ParamSpec], dt: f64) -> Result<Params, ScenarioError> {
     let spec = |name: &str| keys.iter().find(|s| s.name == name).expect("key declared");
-    let lr = k.num(spec("lr"), true, finite, "finite")?;
-    let tau_plus = k.num(spec("tau_plus"), false, positive, "> 0")?;
-    let tau_minus = k.num(spec("tau_minus"), false, positive, "> 0")?;
-    let a_plus = k.num(spec("a_plus"), false, finite, "finite")?;
-    let a_minus = k.num(spec("a_minus"), false, finite, "finite")?;
+    let lr = k.num(spec("lr"), finite, "finite")?;
+    let tau_plus = k.num(spec("tau_plus"), positive, "> 0")?;
+    let tau_minus = k.num(spec("tau_minus"), positive, "> 0")?;
+    let a_plus = k.num(spec("a_plus"), finite, "finite")?;
+    let a_minus = k.num(spec("a_minus"), finite, "finite")?;
     Ok(Params { lr, decay_plus: (-dt / tau_plus).exp(), decay_minus: (-dt / tau_minus).exp(), a_plus, a_minus })
 }
 
@@ -215,8 +215,8 @@ impl ProjectionAddon for RstdpEtAddon {
         let signal = signal_name(t, "signal", "reward")?;
         let mut k = Keys::new(t, ctx.receptor_dim);
         let p = read_params(&mut k, ET_KEYS, ctx.dt_ms)?;
-        let tau_e_trace = k.num(&ET_KEYS[3], false, positive, "> 0")?;
-        let tau_e = k.num(&ET_KEYS[4], false, positive, "> 0")?;
+        let tau_e_trace = k.num(&ET_KEYS[3], positive, "> 0")?;
+        let tau_e = k.num(&ET_KEYS[4], positive, "> 0")?;
         let site = k.site()?;
         let dt = ctx.dt_ms;
         let (decay_e, gain_e) = ((-dt / tau_e_trace).exp(), dt / tau_e);

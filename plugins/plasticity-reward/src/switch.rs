@@ -27,14 +27,14 @@ pub struct Addon;
 const E20: f64 = 0.951_229_424_500_714; // exp(-1/20), SPAIC's np.exp(-1/20.0)
 
 const KEYS: &[ParamSpec] = &[
-    ParamSpec::new("apost_pos", Dim::Dimensionless, 5.0e-3, "amplitude of s_post * x_pre when R > 0 (SPAIC `Apost_pos`), in the weight's unit"),
-    ParamSpec::new("apre_pos", Dim::Dimensionless, -4.0e-3, "amplitude of x_post * s_pre when R > 0 (SPAIC `Apre_pos`; the sign is built in)"),
-    ParamSpec::new("apost_neg", Dim::Dimensionless, -5.0e-3, "amplitude of s_post * x_pre when R <= 0 (SPAIC `Apost_neg`)"),
-    ParamSpec::new("apre_neg", Dim::Dimensionless, 4.0e-3, "amplitude of x_post * s_pre when R <= 0 (SPAIC `Apre_neg`)"),
+    ParamSpec::new("apost_pos", Dim::Dimensionless, 5.0e-3, "amplitude of s_post * x_pre when R > 0 (SPAIC `Apost_pos`), in the weight's unit").in_weight_unit(),
+    ParamSpec::new("apre_pos", Dim::Dimensionless, -4.0e-3, "amplitude of x_post * s_pre when R > 0 (SPAIC `Apre_pos`; the sign is built in)").in_weight_unit(),
+    ParamSpec::new("apost_neg", Dim::Dimensionless, -5.0e-3, "amplitude of s_post * x_pre when R <= 0 (SPAIC `Apost_neg`)").in_weight_unit(),
+    ParamSpec::new("apre_neg", Dim::Dimensionless, 4.0e-3, "amplitude of x_post * s_pre when R <= 0 (SPAIC `Apre_neg`)").in_weight_unit(),
     ParamSpec::new("pre_decay", Dim::Dimensionless, E20, "per-step decay factor of the presynaptic nearest trace, in (0, 1] (SPAIC `pre_decay`, exp(-1/20); it does not depend on dt)"),
     ParamSpec::new("post_decay", Dim::Dimensionless, E20, "per-step decay factor of the postsynaptic nearest trace (SPAIC `post_decay`)"),
-    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp of every weight, in the weight's unit (SPAIC's code: 0)"),
-    ParamSpec::new("w_max", Dim::Dimensionless, 0.1, "upper clamp of every weight (SPAIC's code: 0.1, hard-coded; its `w_max` kwarg, 0.5, is ignored)"),
+    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp of every weight, in the weight's unit (SPAIC's code: 0)").in_weight_unit(),
+    ParamSpec::new("w_max", Dim::Dimensionless, 0.1, "upper clamp of every weight (SPAIC's code: 0.1, hard-coded; its `w_max` kwarg, 0.5, is ignored)").in_weight_unit(),
     SIGNAL_KEY,
     DELAY_KEY,
 ];
@@ -72,15 +72,15 @@ impl ProjectionAddon for Addon {
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let signal = signal_name(t, "signal", "reward")?;
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let apost_pos = k.num(&KEYS[0], true, finite, "finite")?;
-        let apre_pos = k.num(&KEYS[1], true, finite, "finite")?;
-        let apost_neg = k.num(&KEYS[2], true, finite, "finite")?;
-        let apre_neg = k.num(&KEYS[3], true, finite, "finite")?;
+        let apost_pos = k.num(&KEYS[0], finite, "finite")?;
+        let apre_pos = k.num(&KEYS[1], finite, "finite")?;
+        let apost_neg = k.num(&KEYS[2], finite, "finite")?;
+        let apre_neg = k.num(&KEYS[3], finite, "finite")?;
         let unit = |x: f64| x > 0.0 && x <= 1.0;
-        let pre_decay = k.num(&KEYS[4], false, unit, "in (0, 1]")?;
-        let post_decay = k.num(&KEYS[5], false, unit, "in (0, 1]")?;
-        let w_min = k.num(&KEYS[6], true, finite, "finite")?;
-        let w_max = k.num(&KEYS[7], true, finite, "finite")?;
+        let pre_decay = k.num(&KEYS[4], unit, "in (0, 1]")?;
+        let post_decay = k.num(&KEYS[5], unit, "in (0, 1]")?;
+        let w_min = k.num(&KEYS[6], finite, "finite")?;
+        let w_max = k.num(&KEYS[7], finite, "finite")?;
         if w_max < w_min {
             return Err(k.error("w_max", format!("must be >= w_min ({w_min}), found {w_max}")));
         }

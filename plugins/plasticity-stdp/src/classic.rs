@@ -27,10 +27,10 @@ pub struct Addon;
 const KEYS: &[ParamSpec] = &[
     ParamSpec::new("tau_pre", Dim::Time, 20.0, "time constant of the presynaptic trace apre"),
     ParamSpec::new("tau_post", Dim::Time, 20.0, "time constant of the postsynaptic trace apost"),
-    ParamSpec::required("a_pre", Dim::Dimensionless, "added to apre by a presynaptic spike, in the weight's unit (> 0 potentiates)"),
-    ParamSpec::required("a_post", Dim::Dimensionless, "added to apost by a postsynaptic spike, in the weight's unit (< 0 depresses)"),
-    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower bound of the weight, in the weight's unit"),
-    ParamSpec::required("w_max", Dim::Dimensionless, "upper bound of the weight, in the weight's unit"),
+    ParamSpec::required("a_pre", Dim::Dimensionless, "added to apre by a presynaptic spike, in the weight's unit (> 0 potentiates)").in_weight_unit(),
+    ParamSpec::required("a_post", Dim::Dimensionless, "added to apost by a postsynaptic spike, in the weight's unit (< 0 depresses)").in_weight_unit(),
+    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower bound of the weight, in the weight's unit").in_weight_unit(),
+    ParamSpec::required("w_max", Dim::Dimensionless, "upper bound of the weight, in the weight's unit").in_weight_unit(),
     DELAY_KEY,
 ];
 
@@ -49,12 +49,12 @@ impl ProjectionAddon for Addon {
     }
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let tau_pre = k.num(&KEYS[0], false, positive, "> 0")?;
-        let tau_post = k.num(&KEYS[1], false, positive, "> 0")?;
-        let a_pre = k.num(&KEYS[2], true, finite, "finite")?;
-        let a_post = k.num(&KEYS[3], true, finite, "finite")?;
-        let w_min = k.num(&KEYS[4], true, finite, "finite")?;
-        let w_max = k.num(&KEYS[5], true, finite, "finite")?;
+        let tau_pre = k.num(&KEYS[0], positive, "> 0")?;
+        let tau_post = k.num(&KEYS[1], positive, "> 0")?;
+        let a_pre = k.num(&KEYS[2], finite, "finite")?;
+        let a_post = k.num(&KEYS[3], finite, "finite")?;
+        let w_min = k.num(&KEYS[4], finite, "finite")?;
+        let w_max = k.num(&KEYS[5], finite, "finite")?;
         if w_max < w_min {
             return Err(k.error("w_max", format!("must be >= w_min ({w_min}), found {w_max}")));
         }

@@ -49,10 +49,11 @@ impl<'t, 'a> Keys<'t, 'a> {
     pub fn new(t: &'t mut Table<'a>, wdim: Dim) -> Self {
         Keys { t, wdim }
     }
-    /// A number of dimension `dim` (the spec's dimension unless `weight`, then the
-    /// receptor's), default from the spec, checked by `ok` (`what` says what is expected).
-    pub fn num(&mut self, spec: &ParamSpec, weight: bool, ok: fn(f64) -> bool, what: &str) -> Result<f64, ScenarioError> {
-        let dim = if weight { self.wdim } else { spec.dim };
+    /// A number of the spec's dimension (the receptor's when the spec is
+    /// [`ParamSpec::in_weight_unit`]), default from the spec, checked by `ok` (`what` says
+    /// what is expected).
+    pub fn num(&mut self, spec: &ParamSpec, ok: fn(f64) -> bool, what: &str) -> Result<f64, ScenarioError> {
+        let dim = if spec.weight_unit { self.wdim } else { spec.dim };
         match self.t.opt_quantity(spec.name, dim)? {
             Some((x, n)) if !ok(x) => Err(self.t.err(n, spec.name, format!("must be {what} (found {x})"))),
             Some((x, _)) => Ok(x),

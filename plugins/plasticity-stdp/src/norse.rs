@@ -32,10 +32,10 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::new("a_post", Dim::Dimensionless, 1.0, "contribution of a postsynaptic spike to its trace"),
     ParamSpec::new("tau_pre", Dim::Time, 50.0, "presynaptic trace time constant (Norse: 1/tau_pre_inv)"),
     ParamSpec::new("tau_post", Dim::Time, 50.0, "postsynaptic trace time constant (Norse: 1/tau_post_inv)"),
-    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower weight bound, in the weight's unit"),
-    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "upper weight bound, in the weight's unit"),
-    ParamSpec::new("eta_plus", Dim::Dimensionless, 1e-3, "potentiation rate, in the weight's unit"),
-    ParamSpec::new("eta_minus", Dim::Dimensionless, 1e-3, "depression rate, in the weight's unit"),
+    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower weight bound, in the weight's unit").in_weight_unit(),
+    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "upper weight bound, in the weight's unit").in_weight_unit(),
+    ParamSpec::new("eta_plus", Dim::Dimensionless, 1e-3, "potentiation rate, in the weight's unit").in_weight_unit(),
+    ParamSpec::new("eta_minus", Dim::Dimensionless, 1e-3, "depression rate, in the weight's unit").in_weight_unit(),
     ParamSpec::optional("algorithm", Dim::Dimensionless, "\"additive\" (the default), \"additive_step\", \"multiplicative_pow\", \"multiplicative_relu\""),
     ParamSpec::new("mu", Dim::Dimensionless, 0.0, "exponent of multiplicative_pow (0 <= mu <= 1)"),
     ParamSpec::optional("hardbound", Dim::Dimensionless, "clip weights to [w_min, w_max] (true by default)"),
@@ -70,19 +70,19 @@ impl ProjectionAddon for Addon {
     }
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let a_pre = k.num(&KEYS[0], false, finite, "finite")?;
-        let a_post = k.num(&KEYS[1], false, finite, "finite")?;
-        let tau_pre = k.num(&KEYS[2], false, positive, "> 0")?;
-        let tau_post = k.num(&KEYS[3], false, positive, "> 0")?;
-        let w_min = k.num(&KEYS[4], true, finite, "finite")?;
-        let w_max = k.num(&KEYS[5], true, finite, "finite")?;
+        let a_pre = k.num(&KEYS[0], finite, "finite")?;
+        let a_post = k.num(&KEYS[1], finite, "finite")?;
+        let tau_pre = k.num(&KEYS[2], positive, "> 0")?;
+        let tau_post = k.num(&KEYS[3], positive, "> 0")?;
+        let w_min = k.num(&KEYS[4], finite, "finite")?;
+        let w_max = k.num(&KEYS[5], finite, "finite")?;
         if w_max <= w_min {
             return Err(k.error("w_max", format!("must be > w_min ({w_min}), found {w_max}")));
         }
-        let eta_plus = k.num(&KEYS[6], true, finite, "finite")?;
-        let eta_minus = k.num(&KEYS[7], true, finite, "finite")?;
+        let eta_plus = k.num(&KEYS[6], finite, "finite")?;
+        let eta_minus = k.num(&KEYS[7], finite, "finite")?;
         let alg = k.choice("algorithm", &["additive", "additive_step", "multiplicative_pow", "multiplicative_relu"])?;
-        let mu = k.num(&KEYS[9], false, |m| (0.0..=1.0).contains(&m), "in [0, 1]")?;
+        let mu = k.num(&KEYS[9], |m| (0.0..=1.0).contains(&m), "in [0, 1]")?;
         let algorithm = match alg {
             "additive_step" => Algorithm::AdditiveStep,
             "multiplicative_pow" => Algorithm::MultiplicativePow(mu),

@@ -60,9 +60,9 @@ impl ProjectionAddon for Addon {
     }
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let tau_pre = k.num(&KEYS[0], false, positive, "> 0")?;
-        let tau_post = k.num(&KEYS[1], false, positive, "> 0")?;
-        let lr = k.num(&KEYS[2], false, finite, "finite")?;
+        let tau_pre = k.num(&KEYS[0], positive, "> 0")?;
+        let tau_post = k.num(&KEYS[1], positive, "> 0")?;
+        let lr = k.num(&KEYS[2], finite, "finite")?;
         let f_w = match k.choice("f_w", &["abs_eps", "normalized", "constant"])? {
             "normalized" => Fw::Normalized,
             "constant" => Fw::Constant,

@@ -31,8 +31,8 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::new("lr", Dim::Dimensionless, 0.1, "learning rate: W += lr * eligibility"),
     ParamSpec::new("tau_plus", Dim::Time, 20.0, "presynaptic trace time constant (decay exp(-dt/tau_plus) per step)"),
     ParamSpec::new("tau_minus", Dim::Time, 20.0, "postsynaptic trace time constant (decay exp(-dt/tau_minus) per step)"),
-    ParamSpec::new("A_plus", Dim::Dimensionless, 1.0, "LTP scale, in the weight's unit"),
-    ParamSpec::new("A_minus", Dim::Dimensionless, -1.0, "LTD scale, in the weight's unit (the sign is built in: negative depresses)"),
+    ParamSpec::new("A_plus", Dim::Dimensionless, 1.0, "LTP scale, in the weight's unit").in_weight_unit(),
+    ParamSpec::new("A_minus", Dim::Dimensionless, -1.0, "LTD scale, in the weight's unit (the sign is built in: negative depresses)").in_weight_unit(),
     ParamSpec::new("spike", Dim::Dimensionless, 1.0, "SPAIC's `spike` constant in x = (spike - s) * (decay * x) + s"),
     DELAY_KEY,
 ];
@@ -69,12 +69,12 @@ impl ProjectionAddon for Addon {
     }
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let lr = k.num(&KEYS[0], false, finite, "finite")?;
-        let tau_plus = k.num(&KEYS[1], false, positive, "> 0")?;
-        let tau_minus = k.num(&KEYS[2], false, positive, "> 0")?;
-        let a_plus = k.num(&KEYS[3], true, finite, "finite")?;
-        let a_minus = k.num(&KEYS[4], true, finite, "finite")?;
-        let spike = k.num(&KEYS[5], false, finite, "finite")?;
+        let lr = k.num(&KEYS[0], finite, "finite")?;
+        let tau_plus = k.num(&KEYS[1], positive, "> 0")?;
+        let tau_minus = k.num(&KEYS[2], positive, "> 0")?;
+        let a_plus = k.num(&KEYS[3], finite, "finite")?;
+        let a_minus = k.num(&KEYS[4], finite, "finite")?;
+        let spike = k.num(&KEYS[5], finite, "finite")?;
         let site = k.site()?;
         let dt = ctx.dt_ms;
         let p = Params { lr, decay_plus: (-dt / tau_plus).exp(), decay_minus: (-dt / tau_minus).exp(), a_plus, a_minus, spike };

@@ -25,12 +25,12 @@ use crate::{DELAY_KEY, Keys, TargetRange, config, finite};
 pub struct Addon;
 
 const KEYS: &[ParamSpec] = &[
-    ParamSpec::new("Apost", Dim::Dimensionless, 1e-2, "LTP amplitude, in the weight's unit"),
-    ParamSpec::new("Apre", Dim::Dimensionless, 1e-4, "LTD amplitude, in the weight's unit (also the rate of the w_mean drift)"),
+    ParamSpec::new("Apost", Dim::Dimensionless, 1e-2, "LTP amplitude, in the weight's unit").in_weight_unit(),
+    ParamSpec::new("Apre", Dim::Dimensionless, 1e-4, "LTD amplitude, in the weight's unit (also the rate of the w_mean drift)").in_weight_unit(),
     ParamSpec::new("pre_decay", Dim::Dimensionless, EXP_M1_30, "per-step decay factor of the presynaptic trace (SPAIC: np.exp(-1/30); it does not depend on dt)"),
     ParamSpec::new("post_decay", Dim::Dimensionless, EXP_M1_200, "per-step decay factor of the postsynaptic trace (SPAIC: np.exp(-1/200))"),
-    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "soft lower bound, in the weight's unit"),
-    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "soft upper bound, in the weight's unit"),
+    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "soft lower bound, in the weight's unit").in_weight_unit(),
+    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "soft upper bound, in the weight's unit").in_weight_unit(),
     ParamSpec::new("lr", Dim::Dimensionless, 0.01, "accepted and unused, as in SPAIC"),
     DELAY_KEY,
 ];
@@ -67,16 +67,16 @@ impl ProjectionAddon for Addon {
     }
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let a_post = k.num(&KEYS[0], true, finite, "finite")?;
-        let a_pre = k.num(&KEYS[1], true, finite, "finite")?;
-        let pre_decay = k.num(&KEYS[2], false, finite, "finite")?;
-        let post_decay = k.num(&KEYS[3], false, finite, "finite")?;
-        let w_min = k.num(&KEYS[4], true, finite, "finite")?;
-        let w_max = k.num(&KEYS[5], true, finite, "finite")?;
+        let a_post = k.num(&KEYS[0], finite, "finite")?;
+        let a_pre = k.num(&KEYS[1], finite, "finite")?;
+        let pre_decay = k.num(&KEYS[2], finite, "finite")?;
+        let post_decay = k.num(&KEYS[3], finite, "finite")?;
+        let w_min = k.num(&KEYS[4], finite, "finite")?;
+        let w_max = k.num(&KEYS[5], finite, "finite")?;
         if w_max < w_min {
             return Err(k.error("w_max", format!("must be >= w_min ({w_min}), found {w_max}")));
         }
-        k.num(&KEYS[6], false, finite, "finite")?;
+        k.num(&KEYS[6], finite, "finite")?;
         let site = k.site()?;
         let p = Params { a_post, a_pre, pre_decay, post_decay, w_min, w_max };
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));

@@ -28,26 +28,26 @@ pub struct NearestAddon;
 pub struct FullAddon;
 
 const NEAREST_KEYS: &[ParamSpec] = &[
-    ParamSpec::new("Apost", Dim::Dimensionless, 1e-2, "LTP amplitude, in the weight's unit: a postsynaptic spike adds Apost * x_pre (one step later)"),
-    ParamSpec::new("Apre", Dim::Dimensionless, 1e-4, "LTD amplitude, in the weight's unit: a presynaptic spike subtracts Apre * x_post (one step later)"),
+    ParamSpec::new("Apost", Dim::Dimensionless, 1e-2, "LTP amplitude, in the weight's unit: a postsynaptic spike adds Apost * x_pre (one step later)").in_weight_unit(),
+    ParamSpec::new("Apre", Dim::Dimensionless, 1e-4, "LTD amplitude, in the weight's unit: a presynaptic spike subtracts Apre * x_post (one step later)").in_weight_unit(),
     ParamSpec::new("trace_pre", Dim::Dimensionless, EXP_M1_20, "per-step decay factor of the presynaptic trace (SPAIC: np.exp(-1/20); it does not depend on dt)"),
     ParamSpec::new("trace_post", Dim::Dimensionless, EXP_M1_20, "per-step decay factor of the postsynaptic trace"),
     ParamSpec::new("spike", Dim::Dimensionless, 1.0, "SPAIC's `spike` constant in x = (spike - s) * (x * decay) + s"),
-    ParamSpec::new("w_norm", Dim::Dimensionless, 78.4, "L1 norm each target's incoming weights are set to every step, in the weight's unit (SPAIC: hard-coded 78.4)"),
-    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp, in the weight's unit (SPAIC: hard-coded 0)"),
-    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "upper clamp, in the weight's unit (SPAIC: hard-coded 1)"),
+    ParamSpec::new("w_norm", Dim::Dimensionless, 78.4, "L1 norm each target's incoming weights are set to every step, in the weight's unit (SPAIC: hard-coded 78.4)").in_weight_unit(),
+    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp, in the weight's unit (SPAIC: hard-coded 0)").in_weight_unit(),
+    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "upper clamp, in the weight's unit (SPAIC: hard-coded 1)").in_weight_unit(),
     ParamSpec::new("lr", Dim::Dimensionless, 0.01, "accepted and unused, as in SPAIC"),
     DELAY_KEY,
 ];
 
 const FULL_KEYS: &[ParamSpec] = &[
-    ParamSpec::new("Apost", Dim::Dimensionless, 1e-2, "LTP amplitude, in the weight's unit: a postsynaptic spike adds Apost * x_pre (one step later)"),
-    ParamSpec::new("Apre", Dim::Dimensionless, 1e-4, "LTD amplitude, in the weight's unit: a presynaptic spike subtracts Apre * x_post (one step later)"),
+    ParamSpec::new("Apost", Dim::Dimensionless, 1e-2, "LTP amplitude, in the weight's unit: a postsynaptic spike adds Apost * x_pre (one step later)").in_weight_unit(),
+    ParamSpec::new("Apre", Dim::Dimensionless, 1e-4, "LTD amplitude, in the weight's unit: a presynaptic spike subtracts Apre * x_post (one step later)").in_weight_unit(),
     ParamSpec::new("trace_decay", Dim::Dimensionless, EXP_M1_20, "per-step decay factor of both traces (SPAIC: np.exp(-1/20); it does not depend on dt)"),
-    ParamSpec::new("w_norm", Dim::Dimensionless, 78.4, "L1 norm each target's incoming weights are set to at the run's last step, in the weight's unit (SPAIC: hard-coded 78.4)"),
+    ParamSpec::new("w_norm", Dim::Dimensionless, 78.4, "L1 norm each target's incoming weights are set to at the run's last step, in the weight's unit (SPAIC: hard-coded 78.4)").in_weight_unit(),
     ParamSpec::new("norm_every", Dim::Dimensionless, 0.0, "also normalise at every step t with (t + 1) % norm_every == 0 (the last step of each sample of norm_every steps); 0: only at the run's last step"),
-    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp, in the weight's unit (SPAIC: hard-coded 0)"),
-    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "upper clamp, in the weight's unit (SPAIC: hard-coded 1)"),
+    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp, in the weight's unit (SPAIC: hard-coded 0)").in_weight_unit(),
+    ParamSpec::new("w_max", Dim::Dimensionless, 1.0, "upper clamp, in the weight's unit (SPAIC: hard-coded 1)").in_weight_unit(),
     ParamSpec::new("lr", Dim::Dimensionless, 0.01, "accepted and unused, as in SPAIC"),
     DELAY_KEY,
 ];
@@ -80,8 +80,8 @@ pub struct Params {
 }
 
 fn read_bounds(k: &mut Keys<'_, '_>, keys: &'static [ParamSpec], i: usize) -> Result<(f64, f64), ScenarioError> {
-    let w_min = k.num(&keys[i], true, finite, "finite")?;
-    let w_max = k.num(&keys[i + 1], true, finite, "finite")?;
+    let w_min = k.num(&keys[i], finite, "finite")?;
+    let w_max = k.num(&keys[i + 1], finite, "finite")?;
     if w_max < w_min {
         return Err(k.error("w_max", format!("must be >= w_min ({w_min}), found {w_max}")));
     }
@@ -104,14 +104,14 @@ impl ProjectionAddon for NearestAddon {
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
         reject(&mut k, "trace_decay", "SPAIC's nearest_online_STDP ignores trace_decay; set trace_pre and trace_post")?;
-        let a_post = k.num(&NEAREST_KEYS[0], true, finite, "finite")?;
-        let a_pre = k.num(&NEAREST_KEYS[1], true, finite, "finite")?;
-        let decay_pre = k.num(&NEAREST_KEYS[2], false, finite, "finite")?;
-        let decay_post = k.num(&NEAREST_KEYS[3], false, finite, "finite")?;
-        let spike = k.num(&NEAREST_KEYS[4], false, finite, "finite")?;
-        let w_norm = k.num(&NEAREST_KEYS[5], true, finite, "finite")?;
+        let a_post = k.num(&NEAREST_KEYS[0], finite, "finite")?;
+        let a_pre = k.num(&NEAREST_KEYS[1], finite, "finite")?;
+        let decay_pre = k.num(&NEAREST_KEYS[2], finite, "finite")?;
+        let decay_post = k.num(&NEAREST_KEYS[3], finite, "finite")?;
+        let spike = k.num(&NEAREST_KEYS[4], finite, "finite")?;
+        let w_norm = k.num(&NEAREST_KEYS[5], finite, "finite")?;
         let (w_min, w_max) = read_bounds(&mut k, NEAREST_KEYS, 6)?;
-        k.num(&NEAREST_KEYS[8], false, finite, "finite")?;
+        k.num(&NEAREST_KEYS[8], finite, "finite")?;
         let site = k.site()?;
         let p = Params { a_post, a_pre, decay_pre, decay_post, spike, w_norm, norm_every: 0, w_min, w_max };
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));
@@ -134,13 +134,13 @@ impl ProjectionAddon for FullAddon {
     }
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
-        let a_post = k.num(&FULL_KEYS[0], true, finite, "finite")?;
-        let a_pre = k.num(&FULL_KEYS[1], true, finite, "finite")?;
-        let decay = k.num(&FULL_KEYS[2], false, finite, "finite")?;
-        let w_norm = k.num(&FULL_KEYS[3], true, finite, "finite")?;
-        let norm_every = k.num(&FULL_KEYS[4], false, count, "a whole number of steps >= 0")? as u64;
+        let a_post = k.num(&FULL_KEYS[0], finite, "finite")?;
+        let a_pre = k.num(&FULL_KEYS[1], finite, "finite")?;
+        let decay = k.num(&FULL_KEYS[2], finite, "finite")?;
+        let w_norm = k.num(&FULL_KEYS[3], finite, "finite")?;
+        let norm_every = k.num(&FULL_KEYS[4], count, "a whole number of steps >= 0")? as u64;
         let (w_min, w_max) = read_bounds(&mut k, FULL_KEYS, 5)?;
-        k.num(&FULL_KEYS[7], false, finite, "finite")?;
+        k.num(&FULL_KEYS[7], finite, "finite")?;
         let site = k.site()?;
         let p = Params { a_post, a_pre, decay_pre: decay, decay_post: decay, spike: 1.0, w_norm, norm_every, w_min, w_max };
         let (n_src, range) = (ctx.n_src, TargetRange::of(ctx));

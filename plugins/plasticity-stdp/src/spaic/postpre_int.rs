@@ -42,8 +42,8 @@ const KEYS: &[ParamSpec] = &[
     ParamSpec::new("shift", Dim::Dimensionless, 14.0, "stochastic rounding shift (0..31): a change is x / 2^shift rounded at random"),
     ParamSpec::new("nu0", Dim::Dimensionless, 14.0, "integer factor of term A (post trace at a presynaptic spike)"),
     ParamSpec::new("nu1", Dim::Dimensionless, 141.0, "integer factor of term B (pre trace at a postsynaptic spike)"),
-    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp, in the weight's unit"),
-    ParamSpec::new("w_max", Dim::Dimensionless, 109.0, "upper clamp, in the weight's unit"),
+    ParamSpec::new("w_min", Dim::Dimensionless, 0.0, "lower clamp, in the weight's unit").in_weight_unit(),
+    ParamSpec::new("w_max", Dim::Dimensionless, 109.0, "upper clamp, in the weight's unit").in_weight_unit(),
     DELAY_KEY,
 ];
 
@@ -107,17 +107,17 @@ impl ProjectionAddon for Addon {
     fn parse(&self, t: &mut Table<'_>, ctx: &AddonCtx) -> Result<std::sync::Arc<dyn AddonConfig>, ScenarioError> {
         let mut k = Keys::new(t, ctx.receptor_dim);
         reject(&mut k, "max_threshold", "SPAIC halves the rows of targets whose `thresh` exceeds max_threshold; no spikeworld neuron model has that adaptive integer threshold, so postpre_int_stdp leaves the halving out")?;
-        let trace_decay = k.num(&KEYS[0], false, nonneg_int, "an integer in [0, 2^31)")? as i64;
-        let shift_spike_trace = k.num(&KEYS[1], false, shift_ok, "an integer in [0, 31]")? as u32;
+        let trace_decay = k.num(&KEYS[0], nonneg_int, "an integer in [0, 2^31)")? as i64;
+        let shift_spike_trace = k.num(&KEYS[1], shift_ok, "an integer in [0, 31]")? as u32;
         if trace_decay > 1i64 << shift_spike_trace {
             return Err(k.error("trace_decay", format!("must be at most 2^shift_spike_trace = {} (a decay, not a growth), found {trace_decay}", 1i64 << shift_spike_trace)));
         }
-        let trace_scale = k.num(&KEYS[2], false, nonneg_int, "an integer in [0, 2^31)")? as i64;
-        let shift = k.num(&KEYS[3], false, shift_ok, "an integer in [0, 31]")? as u32;
-        let nu0 = k.num(&KEYS[4], false, int, "an integer, |nu0| < 2^31")? as i64;
-        let nu1 = k.num(&KEYS[5], false, int, "an integer, |nu1| < 2^31")? as i64;
-        let w_min = k.num(&KEYS[6], true, finite, "finite")?;
-        let w_max = k.num(&KEYS[7], true, finite, "finite")?;
+        let trace_scale = k.num(&KEYS[2], nonneg_int, "an integer in [0, 2^31)")? as i64;
+        let shift = k.num(&KEYS[3], shift_ok, "an integer in [0, 31]")? as u32;
+        let nu0 = k.num(&KEYS[4], int, "an integer, |nu0| < 2^31")? as i64;
+        let nu1 = k.num(&KEYS[5], int, "an integer, |nu1| < 2^31")? as i64;
+        let w_min = k.num(&KEYS[6], finite, "finite")?;
+        let w_max = k.num(&KEYS[7], finite, "finite")?;
         if w_max < w_min {
             return Err(k.error("w_max", format!("must be >= w_min ({w_min}), found {w_max}")));
         }
