@@ -41,7 +41,7 @@ pub struct MonitorSpec {
 
 /// The monitors the core implements.
 const BUILTIN_MONITORS: &[MonitorSpec] = &[
-    MonitorSpec { name: "spikes", doc: "every spike of `target`: times in ms and neuron indices", keys: &[] },
+    MonitorSpec { name: "spikes", doc: "every spike of `target` (a population or a spike-source encoder): times in ms and neuron indices", keys: &[] },
     MonitorSpec {
         name: "state",
         doc: "state variables of some neurons of `target`, after each step's update",
@@ -51,7 +51,7 @@ const BUILTIN_MONITORS: &[MonitorSpec] = &[
             ("every", false, "sampling period, a multiple of dt (default dt)"),
         ],
     },
-    MonitorSpec { name: "rate", doc: "population rate of `target` in Hz", keys: &[("bin", true, "bin width, a multiple of dt")] },
+    MonitorSpec { name: "rate", doc: "population rate of `target` (a population or a spike-source encoder) in Hz", keys: &[("bin", true, "bin width, a multiple of dt")] },
     MonitorSpec {
         name: "weights",
         doc: "the weights of `projection` (not `target`): mean, std, min, max and a histogram, and chosen synapses, every `every`; plotted in weights.svg",

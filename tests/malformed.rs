@@ -91,12 +91,16 @@ fn negative_conductance_weights_are_refused() {
     assert!(load("cuba.toml", "projection.inh.weight=-90 pA").is_ok());
 }
 
-/// A monitor of an encoder says what it is (Brian2 users monitor a PoissonGroup).
+/// A spike monitor may record an encoder (Brian2 users monitor a PoissonGroup); a state
+/// monitor of one says what it is.
 #[test]
-fn a_monitor_of_an_encoder_says_it_is_one() {
+fn a_state_monitor_of_an_encoder_says_it_is_one() {
     let b = common::builder();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lif_poisson.toml");
-    let opts = LoadOptions { overrides: vec!["monitor.spikes.target=input[:10]".into()], ..Default::default() };
-    let msg = Scenario::load(&path, b.registry(), &opts).err().expect("refused").to_string();
-    assert!(msg.contains("`monitor[0].target`") && msg.contains("`input` is an encoder"), "{msg}");
+    let load = |set: &str| Scenario::load(&path, b.registry(), &LoadOptions { overrides: vec![set.into()], ..Default::default() });
+    assert!(load("monitor.spikes.target=input[:10]").is_ok());
+    let msg = load("monitor.vm.target=input").err().expect("refused").to_string();
+    assert!(msg.contains("`monitor[1].target`") && msg.contains("`input` is an encoder: it has no state variables"), "{msg}");
+    let msg = load("monitor.spikes.target=bias").err().expect("refused").to_string();
+    assert!(msg.contains("`monitor[0].target`") && msg.contains("encoder `bias` injects a current"), "{msg}");
 }

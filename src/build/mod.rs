@@ -121,7 +121,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn, ranges.as_deref())?;
     // (A shard holds part of each projection: `SimBuilder::build` checks weight monitors'
     // synapse indices against the whole.)
-    let monitors = if shard == 0 { spawn_monitors(&mut world, scenario, &populations, &projections, ranges.is_none())? } else { Vec::new() };
+    let monitors = if shard == 0 { spawn_monitors(&mut world, scenario, &populations, &encoders, &projections, ranges.is_none())? } else { Vec::new() };
     insert_resources(&mut world, scenario, opts, shard, device, &projections, &encoders)?;
     for (_, t) in &scenario.tables {
         t.insert(&mut world);
@@ -456,11 +456,15 @@ fn spawn_projections(
 }
 
 /// Stage 5: monitors.
-fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity], projections: &[Entity], whole: bool) -> Result<Vec<Entity>> {
+fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity], encoders: &[Entity], projections: &[Entity], whole: bool) -> Result<Vec<Entity>> {
     let mut out = Vec::with_capacity(scenario.monitors.len());
     for m in &scenario.monitors {
-        let target = populations[m.target.index];
-        let (a, b) = (m.target.start as u32, m.target.end as u32);
+        let target = match &m.target {
+            SourceRef::Population(s) => populations[s.index],
+            SourceRef::Encoder(s) => encoders[s.index],
+        };
+        let sel = m.target.selection();
+        let (a, b) = (sel.start as u32, sel.end as u32);
         let label = EntityLabel(format!("monitor `{}`", m.name));
         let e = match &m.kind {
             MonitorKind::Spikes => world.spawn((label, SpikeRecorder::new(&m.name, target, a, b))).id(),

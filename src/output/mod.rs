@@ -201,7 +201,8 @@ impl Sim {
         let mut traces: Vec<plot::TracePanel> = Vec::new();
         let mut weights: Vec<(&WeightRecorder, &str)> = Vec::new();
         for (mi, &e) in self.monitors.iter().enumerate() {
-            let pop = &sc.populations[sc.monitors[mi].target.index];
+            // (A state or weights monitor's target is a population.)
+            let pop = || sc.monitors[mi].target.population().map(|s| &sc.populations[s.index]).expect("a population");
             if let Some(m) = self.world.get::<SpikeRecorder>(e) {
                 let n = m.len() as u64;
                 write_npy_f64(&dir.join(format!("{}.t_ms.npy", m.name)), &[n], &m.t_ms())?;
@@ -218,7 +219,7 @@ impl Sim {
                 add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![t]);
                 add(&mut files, format!("{}.indices.npy", m.name), &m.name, "indices", "1", "<i8", vec![k]);
                 for (slot, &vi) in m.vars.iter().enumerate() {
-                    let var = &pop.model.vars()[vi];
+                    let var = &pop().model.vars()[vi];
                     let rel = format!("{}.{}.npy", m.name, var.name);
                     write_npy_f64(&dir.join(&rel), &[t, k], &m.data[slot])?;
                     add(&mut files, rel, &m.name, var.name, var.dim.unit(), "<f8", vec![t, k]);
@@ -226,7 +227,7 @@ impl Sim {
                 }
             } else if let Some(m) = self.world.get::<WeightRecorder>(e) {
                 let unit = match &sc.monitors[mi].kind {
-                    crate::scenario::MonitorKind::Weights { projection, .. } => pop.model.receptors()[sc.projections[*projection].receptor].dim.unit(),
+                    crate::scenario::MonitorKind::Weights { projection, .. } => pop().model.receptors()[sc.projections[*projection].receptor].dim.unit(),
                     _ => "1",
                 };
                 let t = m.t_ms.len() as u64;

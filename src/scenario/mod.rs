@@ -67,6 +67,19 @@ impl SourceRef {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// The selection, of a population or an encoder.
+    pub fn selection(&self) -> &Selection {
+        match self {
+            SourceRef::Population(s) | SourceRef::Encoder(s) => s,
+        }
+    }
+    /// The selection when it is a population's.
+    pub fn population(&self) -> Option<&Selection> {
+        match self {
+            SourceRef::Population(s) => Some(s),
+            SourceRef::Encoder(_) => None,
+        }
+    }
 }
 
 /// A constant or a distribution (weights, delays, initial values).
@@ -273,8 +286,10 @@ pub enum MonitorKind {
 pub struct MonitorDef {
     /// Name (used in output file names).
     pub name: String,
-    /// Recorded population (and neurons).
-    pub target: Selection,
+    /// Recorded population (and neurons), or spike-source encoder (and outputs): a
+    /// `spikes` or `rate` monitor may record an encoder, as Brian2's `SpikeMonitor` a
+    /// `PoissonGroup`; `state` and `weights` monitors record populations.
+    pub target: SourceRef,
     /// What to record.
     pub kind: MonitorKind,
 }

@@ -3,14 +3,14 @@
 use crate::registry::{Registry, names};
 use crate::scenario::estimate::KeyLocs;
 use crate::scenario::read::{array_of_tables, check_name};
-use crate::scenario::select::{select_population, steps_of};
-use crate::scenario::{MonitorDef, MonitorKind, PopulationDef, ProjectionDef};
+use crate::scenario::select::{select_population, select_source, steps_of};
+use crate::scenario::{EncoderDef, EncoderKind, MonitorDef, MonitorKind, PopulationDef, ProjectionDef, SourceRef};
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::table::{Table, node_count};
 use crate::util::units::Dim;
 
-pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: &[PopulationDef], projections: &[ProjectionDef], dt_ms: f64, locs: &mut KeyLocs) -> Result<Vec<MonitorDef>, ScenarioError> {
+pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: &[PopulationDef], encoders: &[EncoderDef], projections: &[ProjectionDef], dt_ms: f64, locs: &mut KeyLocs) -> Result<Vec<MonitorDef>, ScenarioError> {
     let mut monitors = Vec::new();
     let mut mon_names: Vec<String> = Vec::new();
     for (mut t, _) in array_of_tables(root, "monitor")? {
@@ -56,15 +56,27 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
             };
             t.finish(&["name", "kind", "projection", "every", "synapses", "bins", "range"])?;
             mon_names.push(name.to_string());
-            monitors.push(MonitorDef { name: name.to_string(), target: projections[projection].to.clone(), kind: MonitorKind::Weights { projection, every, synapses, bins, range } });
+            monitors.push(MonitorDef { name: name.to_string(), target: SourceRef::Population(projections[projection].to.clone()), kind: MonitorKind::Weights { projection, every, synapses, bins, range } });
             continue;
         }
         let (sel, sn) = t.str("target")?;
-        let target = select_population(sel, sn, &t.key_path("target"), populations).map_err(|e| match defined_elsewhere(root, sel) {
-            Some(table) if table == "encoder" => ScenarioError { message: format!("{} (`{}` is an encoder: monitors record populations, not encoders; record the population it drives)", e.message, sel.split('[').next().unwrap_or(sel).trim()), ..e },
+        // `spikes` and `rate` record a spike-source encoder too (Brian2's SpikeMonitor of a
+        // PoissonGroup); `state` records a population's variables.
+        let enc_named = |name: &str| encoders.iter().find(|e| e.name == name.split('[').next().unwrap_or(name).trim());
+        let hint = |e: ScenarioError| match defined_elsewhere(root, sel) {
             Some(table) => ScenarioError { message: format!("{} (`{sel}` is defined in [[{table}]], not a clock-driven population: that table's own keys record it; see `spikeworld info`)", e.message), ..e },
             None => e,
-        })?;
+        };
+        let target = match (kind, enc_named(sel)) {
+            ("spikes" | "rate", Some(enc)) if enc.output == EncoderKind::Current => {
+                return Err(t.err(sn, "target", format!("encoder `{}` injects a current and emits no spikes: record the population it drives", enc.name)));
+            }
+            ("spikes" | "rate", _) => select_source(sel, sn, &t.key_path("target"), populations, encoders).map_err(hint)?,
+            (_, Some(enc)) => {
+                return Err(t.err(sn, "target", format!("`{}` is an encoder: it has no state variables (a `spikes` or `rate` monitor records its spikes); record the population it drives", enc.name)));
+            }
+            _ => SourceRef::Population(select_population(sel, sn, &t.key_path("target"), populations).map_err(hint)?),
+        };
         locs.insert(t.key_path("target"), sn.loc.clone());
         let kind = match kind {
             "spikes" => {
@@ -72,6 +84,7 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
                 MonitorKind::Spikes
             }
             "state" => {
+                let target = target.population().expect("a state monitor's target is a population");
                 let model = &populations[target.index].model;
                 let vn = t.req("variables")?;
                 let items: Vec<&Node> = match &vn.val {
@@ -132,13 +145,13 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
     Ok(monitors)
 }
 
-/// The encoder table or plugin table (`[[event_population]]`, say) that defines an item
+/// The plugin table (`[[event_population]]`, say) that defines an item
 /// named `name`, if one does: a hint for a monitor that names it.
 fn defined_elsewhere(root: &Table<'_>, name: &str) -> Option<String> {
     // (The selector's name: `in` of `in[:10]`.)
     let name = name.split('[').next().unwrap_or(name).trim();
     root.peek_all().find_map(|(key, node)| {
-        if crate::registry::CORE_TABLES.contains(&key) && key != "encoder" {
+        if crate::registry::CORE_TABLES.contains(&key) {
             return None;
         }
         let Val::Array(items) = &node.val else { return None };

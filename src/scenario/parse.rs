@@ -368,7 +368,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
     }
 
     // [[monitor]]
-    let monitors = parse_monitors(&mut root, reg, &populations, &projections, dt_ms, &mut locs)?;
+    let monitors = parse_monitors(&mut root, reg, &populations, &encoders, &projections, dt_ms, &mut locs)?;
 
     // Plugins' top-level tables, after everything they may name.
     let mut ctx = TableCtx {

@@ -58,13 +58,14 @@ pub(super) fn link_shards(
             .enumerate()
             .filter_map(|(mi, m)| match &m.kind {
                 crate::scenario::MonitorKind::State { vars, indices, every } => {
-                    let pop = &scenario.populations[m.target.index];
+                    let target = m.target.population().expect("a state monitor records a population");
+                    let pop = &scenario.populations[target.index];
                     // The shard whose range holds i: the last whose range starts at or
                     // before it (empty ranges start where the next one does).
                     let starts: Vec<usize> = (0..count).map(|s| pop.shard_range(s, count).start).collect();
                     let owner = indices.iter().map(|&i| (starts.partition_point(|&x| x <= i) - 1) as u32).collect();
                     let monitor = monitors.get(mi).copied().unwrap_or(Entity::PLACEHOLDER);
-                    Some(Watch { population: built.populations[m.target.index], vars: vars.clone(), indices: indices.clone(), owner, every: *every, monitor })
+                    Some(Watch { population: built.populations[target.index], vars: vars.clone(), indices: indices.clone(), owner, every: *every, monitor })
                 }
                 _ => None,
             })

@@ -147,6 +147,9 @@ pub struct DeviceNet {
     gaps: Vec<(Entity, usize)>,
     /// Their spikes of the last flushed step.
     gap_last: Vec<Vec<u32>>,
+    /// Per device-run encoder: a spike or rate monitor records it, so a flush hands its
+    /// spikes to them ([`FlushedSpikes`]).
+    gap_decode: Vec<bool>,
     /// State monitors sampled on the device.
     samplers: Vec<Sampler>,
     /// Per population: the population index of its first neuron held (0 unless a shard).
@@ -388,6 +391,7 @@ pub(crate) fn attach(world: &mut World, pops: &[Entity], projs: &[Entity], encod
         period: layout.period as u64,
         flushed_to: step,
         decode: vec![true; pops.len()],
+        gap_decode: Vec::new(),
         count_base: vec![0; pops.len()],
         last: vec![Vec::new(); pops.len()],
         last_step: None,
@@ -556,5 +560,6 @@ pub(crate) fn propagate_shard(world: &mut World) {
 pub(crate) fn decode_for(world: &mut World, recorded: &[Entity]) {
     if let Some(mut net) = world.get_resource_mut::<DeviceNet>() {
         net.decode = net.pops.iter().map(|e| recorded.contains(e)).collect();
+        net.gap_decode = net.gaps.iter().map(|(e, _)| recorded.contains(e)).collect();
     }
 }

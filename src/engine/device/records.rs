@@ -101,10 +101,11 @@ pub(super) fn flush(world: &mut World, upto: u64) {
         lasts.push(idx);
         shared.lock().host_time("host:flush", t0.elapsed().as_secs_f64());
     }
-    // Encoders run on the device: every step decoded (their history and count; no
-    // monitor records an encoder).
+    // Encoders run on the device: every step decoded (their history and count, and the
+    // monitors that record them).
+    let gap_decode = world.resource::<DeviceNet>().gap_decode.clone();
     let mut gap_lasts = Vec::with_capacity(gaps.len());
-    for &(e, src) in &gaps {
+    for (g, &(e, src)) in gaps.iter().enumerate() {
         let w = match take_steps(&shared, src, from, upto, period) {
             Ok(w) => w,
             Err(e) => return fault(world, e),
@@ -116,6 +117,9 @@ pub(super) fn flush(world: &mut World, upto: u64) {
                 h.record(step, idx);
             }
             count += idx.len() as u64;
+            if gap_decode.get(g).copied().unwrap_or(false) && !idx.is_empty() {
+                world.resource_mut::<FlushedSpikes>().0.push((e, step, idx.to_vec()));
+            }
         });
         if let Some(mut s) = world.get_mut::<Spikes>(e) {
             s.total += count;
