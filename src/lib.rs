@@ -35,7 +35,7 @@ pub mod hint {
 pub mod prelude {
     pub use crate::api::addon::{AddonConfig, AddonCtx, AddonTable, ProjectionAddon};
     pub use crate::api::encoder::{Encoder, EncoderConfig, EncoderCtx, EncoderFactory, EncoderKind, EncoderOut, GapProcess};
-    pub use crate::api::model::{ChoiceSpec, Col, Lanes, NeuronDynamics, ParamSpec, Params, ReceptorKind, ReceptorSpec, VarSpec};
+    pub use crate::api::model::{ChoiceSpec, Col, Lanes, NeuronDynamics, ParamSpec, Params, ReceptorKind, ReceptorSpec, VarSpec, refractory_steps};
     pub use crate::api::run::{Delivery, EngineKind, RunOptions, Simd, TensorDevice};
     pub use crate::api::transport::{Processes, Transport};
     pub use crate::api::sets::SimSystems;

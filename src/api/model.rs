@@ -531,3 +531,26 @@ pub trait PreparedModel: Send + Sync {
         None
     }
 }
+
+/// Brian2's refractoriness in steps (`timestep(t_ref)` = ⌊(t_ref + 10⁻³ dt)/dt⌋, which
+/// `timestep(t - lastspike) >= timestep(refractory)` compares with): after a spike at step
+/// k the neuron integrates again from step k + T. A model's refractory counter holds the
+/// T − 1 steps in between, which this returns (0 when `t_ref` < 2 dt). An off-grid `t_ref`
+/// rounds down, as in Brian2 (2.07 ms at dt = 0.1 ms is 20 steps, not 21).
+pub fn refractory_steps(t_ref: f64, dt: f64) -> f64 {
+    (((t_ref + 1e-3 * dt) / dt).floor() - 1.0).max(0.0)
+}
+
+#[cfg(test)]
+mod refractory_tests {
+    #[test]
+    fn refractory_steps_is_brian2s_timestep_less_one() {
+        use super::refractory_steps as r;
+        assert_eq!(r(2.0, 0.1), 19.0);
+        assert_eq!(r(2.07, 0.1), 19.0);
+        assert_eq!(r(2.0999, 0.1), 20.0); // (2.0999 + 1e-4)/0.1 = 21.0: within Brian2's 10⁻³ dt margin
+        assert_eq!(r(0.3, 0.1), 2.0); // 0.3/0.1 = 2.9999999999999996: the margin makes it 3 steps
+        assert_eq!(r(0.0, 0.1), 0.0);
+        assert_eq!(r(0.1, 0.1), 0.0);
+    }
+}

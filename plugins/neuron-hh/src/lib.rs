@@ -35,12 +35,6 @@ pub fn inv_exprel<L: Lanes>(x: L) -> L {
     inv_exprel_with(x, e)
 }
 
-/// Brian2's refractoriness in steps: after a spike at step k the threshold is checked
-/// again from step k + T with T = `timestep(t_ref)` = ⌊(t_ref + 10⁻³ dt)/dt⌋; the
-/// counter `refr` holds the T − 1 steps in between.
-fn ref_steps(t_ref: f64, dt: f64) -> f64 {
-    (((t_ref + 1e-3 * dt) / dt).floor() - 1.0).max(0.0)
-}
 
 /// `hh_cond_exp_traub`: Hodgkin–Huxley neuron with Traub–Miles sodium and potassium
 /// channels and exponentially decaying synaptic conductances (NEST `hh_cond_exp_traub`;
@@ -190,7 +184,7 @@ impl NeuronDynamics for HhCondExpTraub {
             decay_ex: (-dt / tau_ex).exp(),
             decay_in: (-dt / tau_in).exp(),
             v_th: p.get("v_th"),
-            ref_steps: ref_steps(t_ref, dt),
+            ref_steps: refractory_steps(t_ref, dt),
         })
     }
 

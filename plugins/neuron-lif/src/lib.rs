@@ -21,14 +21,14 @@ fn positive(p: &Params, names: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Steps clamped after the spike step: the neuron integrates again at step
-/// `round(t_ref/dt)` after its spike (Brian2's `timestep(t - lastspike) >= timestep(refractory)`).
+/// Steps clamped after the spike step ([`refractory_steps`]: Brian2's
+/// `timestep(t - lastspike) >= timestep(refractory)`).
 fn ref_steps(p: &Params, dt: f64) -> Result<f64, String> {
     let t = p.get("t_ref");
     if t < 0.0 {
         return Err(format!("parameter `t_ref` must be >= 0 (found {t})"));
     }
-    Ok(((t / dt).round() - 1.0).max(0.0))
+    Ok(refractory_steps(t, dt))
 }
 
 /// How `v` is reset after a spike.
@@ -58,12 +58,17 @@ fn clamp_threshold_reset<L: Lanes>(state: &mut [L], v_idx: usize, r_idx: usize, 
     spike
 }
 
-/// Exact propagator of a current with time constant `tau_s` onto `v` (NEST's P21).
+/// Exact propagator of a current with time constant `tau_s` onto `v` (NEST's P21):
+/// `tau_s tau_m / (c_m (tau_s - tau_m)) (e^{-h/tau_s} - e^{-h/tau_m})`, written as
+/// `e^{-h/tau_m} expm1(h a) / (a c_m)` with `a = 1/tau_m - 1/tau_s`, which keeps its
+/// precision as `tau_s` approaches `tau_m` (the difference of exponentials loses it) and
+/// tends to the limit `h e^{-h/tau_m} / c_m`.
 fn p21(tau_s: f64, tau_m: f64, c_m: f64, h: f64) -> f64 {
-    if ((tau_s - tau_m) / tau_m).abs() < 1e-9 {
+    let a = 1.0 / tau_m - 1.0 / tau_s;
+    if a == 0.0 {
         h / c_m * (-h / tau_m).exp()
     } else {
-        tau_s * tau_m / (c_m * (tau_s - tau_m)) * ((-h / tau_s).exp() - (-h / tau_m).exp())
+        (-h / tau_m).exp() * (h * a).exp_m1() / (a * c_m)
     }
 }
 
@@ -90,7 +95,8 @@ pub struct LifCoeffs {
 impl NeuronDynamics for Lif {
     const NAME: &'static str = "lif";
     const DOC: &'static str = "dv/dt = -(v - e_l)/tau_m + (i_e + i)/c_m, integrated exactly over each step \
-        (i held constant); a spike arriving at receptor `v` adds its weight (mV) to v (discarded while refractory). \
+        (i held constant); a spike arriving at receptor `v` adds its weight (mV) to v before the step's decay, \
+        as Brian2's `on_pre = 'v += w'` (discarded while refractory). \
         Spike when v > v_th; reset `hard` sets v = v_reset, `soft` subtracts v_th - v_reset.";
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec::new("tau_m", Dim::Time, 10.0, "membrane time constant"),
@@ -134,8 +140,10 @@ impl NeuronDynamics for Lif {
 
     #[inline(always)]
     fn step<L: Lanes>(c: &LifCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
-        let v = s[0].clone();
-        let v_int = (v - c.e_l) * c.p22 + c.e_l + (input[1].clone() + c.i_e) * c.p20 + input[0].clone();
+        // The jump enters before the step's decay: Brian2's `on_pre = 'v += w'` runs after
+        // the update of the spike's step, and the next update decays it.
+        let v = s[0].clone() + input[0].clone();
+        let v_int = (v - c.e_l) * c.p22 + c.e_l + (input[1].clone() + c.i_e) * c.p20;
         clamp_threshold_reset(s, 0, 1, v_int, c.v_th, c.reset, c.ref_steps)
     }
 }
@@ -317,5 +325,35 @@ impl NeuronDynamics for LifCondExp {
         s[1] = ge * c.decay_ex;
         s[2] = gi * c.decay_in;
         clamp_threshold_reset(s, 0, 3, v_int, c.v_th, Reset::Hard(c.v_reset), c.ref_steps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::p21;
+
+    /// P21 against its series in `x = h (1/tau_m - 1/tau_s)`, `(h/c) e^{-h/tau_m} Σ x^k/(k+1)!`,
+    /// near `tau_s = tau_m` (where the difference of exponentials loses digits), and against
+    /// NEST's formula where the time constants are far apart.
+    #[test]
+    fn p21_is_exact_near_equal_time_constants() {
+        let (tau_m, c, h) = (10.0, 250.0, 0.1);
+        for eps in [0.0, 1e-12, 2e-9, 1e-7, 1e-5, 1e-3] {
+            let tau_s = tau_m * (1.0 + eps);
+            let x = h * (1.0 / tau_m - 1.0 / tau_s);
+            let (mut term, mut sum) = (1.0, 1.0);
+            for k in 1..12 {
+                term *= x / (k + 1) as f64;
+                sum += term;
+            }
+            let series = h / c * (-h / tau_m).exp() * sum;
+            let got = p21(tau_s, tau_m, c, h);
+            assert!(((got - series) / series).abs() < 1e-14, "eps {eps}: {got} vs series {series}");
+        }
+        for tau_s in [0.5, 2.0, 5.0, 40.0] {
+            let nest = tau_s * tau_m / (c * (tau_s - tau_m)) * ((-h / tau_s).exp() - (-h / tau_m).exp());
+            let got = p21(tau_s, tau_m, c, h);
+            assert!(((got - nest) / nest).abs() < 1e-12, "tau_s {tau_s}: {got} vs {nest}");
+        }
     }
 }

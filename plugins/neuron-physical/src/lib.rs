@@ -58,15 +58,14 @@ fn euler_stable(name: &str, tau: f64, dt: f64) -> Result<(), String> {
     Ok(())
 }
 
-/// Steps clamped after the spike step: the neuron integrates again at step
-/// `round(t_ref/dt)` after its spike (Brian2's `timestep(t - lastspike) >= timestep(refractory)`,
-/// as `spikeworld-neuron-lif`).
+/// Steps clamped after the spike step ([`refractory_steps`]: Brian2's
+/// `timestep(t - lastspike) >= timestep(refractory)`).
 fn ref_steps(p: &Params, dt: f64) -> Result<f64, String> {
     let t = p.get("t_ref");
     if t < 0.0 {
         return Err(format!("parameter `t_ref` must be >= 0 (found {t})"));
     }
-    Ok(((t / dt).round() - 1.0).max(0.0))
+    Ok(refractory_steps(t, dt))
 }
 
 /// Largest argument the exponential term may receive: NEST's check in `aeif_cond_exp`

@@ -181,7 +181,7 @@ struct Adex {
 fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();
     let (mut v, mut w, mut xe, mut xi, mut refr) = (vec![p.e_l; n], vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    let ref_steps = ((p.t_ref / DT).round() - 1.0).max(0.0);
+    let ref_steps = (((p.t_ref + 1e-3 * DT) / DT).floor() - 1.0).max(0.0); // Brian2: timestep(t_ref) - 1
     let mut out = vec![Vec::new(); 5];
     let mut spikes = Vec::new();
     for step in 0..steps {
@@ -295,7 +295,7 @@ fn aeif_curr_exp_follows_its_equations() {
 fn one_var_reference(f: &dyn Fn(f64, f64) -> f64, v0: f64, v_peak: f64, v_reset: f64, t_ref: f64, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();
     let (mut v, mut refr) = (vec![v0; n], vec![0.0; n]);
-    let ref_steps = ((t_ref / DT).round() - 1.0).max(0.0);
+    let ref_steps = (((t_ref + 1e-3 * DT) / DT).floor() - 1.0).max(0.0); // Brian2: timestep(t_ref) - 1
     let (mut tv, mut tr, mut spikes) = (Vec::new(), Vec::new(), Vec::new());
     for step in 0..steps {
         for j in 0..n {

@@ -69,7 +69,7 @@ impl ProjectionAddon for Addon {
             Kind::ExpDecay => "SpikingFlow ExpDecayCurrent: per synapse i += -i*dt/tau*(1 - s) + amplitude*s every step; the target receives w*i every step",
             Kind::LowPass => "SpikingFlow LowPassSynapse: I = I - (1 - S)*I*dt/tau + S every step; the target receives w*I",
             Kind::Alpha => "alpha-function current: after a lone spike the target receives w*(t/tau)*exp(1 - t/tau) (peak w at t = tau), exact per step",
-            Kind::Stp => "SpikingFlow STPTransformer (Tsodyks-Markram): dx/dt = (1-x)/tau_d - v*x*spike, dv/dt = (v_base-v)/tau_f + v_base*(1-v)*spike; a spike delivers w*v*x",
+            Kind::Stp => "the equations of SpikingFlow's STPTransformer (Tsodyks-Markram): dx/dt = (1-x)/tau_d - v*x*spike, dv/dt = (v_base-v)/tau_f + v_base*(1-v)*spike; a spike facilitates v, delivers w*v*x, then depletes x (SpikingFlow's code orders these differently: its numbers differ; README)",
             Kind::GaussianLinear => "SpikingFlow GaussianLinear: a spike adds w; every target of the selection also receives N(0, std^2) every step (y = x W^T + e)",
         }
     }
