@@ -67,7 +67,9 @@ pub fn info_text(b: &SimBuilder) -> String {
     }
     let _ = writeln!(s, "\nMONITORS");
     for (name, m) in &r.monitors {
-        let _ = writeln!(s, "  {name:<20} {} (keys: name, kind, target)", m.doc);
+        // (A monitor that names a `projection` key takes it in place of `target`.)
+        let common = if m.keys.iter().any(|(k, ..)| *k == "projection") { "name, kind" } else { "name, kind, target" };
+        let _ = writeln!(s, "  {name:<20} {} (keys: {common})", m.doc);
         for (k, required, doc) in m.keys {
             let _ = writeln!(s, "      {:<14} {:<16} {}", k, if *required { "required" } else { "optional" }, doc);
         }

@@ -295,8 +295,8 @@ fn run(cli: Cli) -> Result<i32> {
                 sc.seed,
                 fmt_bytes(est.total()),
                 sc.limit.describe(),
-                est.synapses,
-                est.neuron_updates
+                est.synapses + 0.0,
+                est.neuron_updates + 0.0
             );
             Ok(0)
         }

@@ -172,3 +172,25 @@ fn raster_shows_every_spike_monitor_and_stays_small() {
     let rects = svg.matches("<rect").count();
     assert!((40_000..=60_000).contains(&rects), "{rects} rectangles drawn");
 }
+
+/// A tempotron training whose loss becomes infinite stops with an error (it had run on,
+/// then hung drawing an infinite axis); a weights monitor's out-of-range synapse index,
+/// found when the table is built, is located at its key; `validate` of a scenario with
+/// nothing to estimate prints zeros, not `-0`.
+#[test]
+fn a_diverging_training_stops_and_late_errors_are_located() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = bin().arg("train").arg(scenario("tempotron_digits.toml")).args(["--quiet", "--set", "tempotron.lr=1e200", "--set", "tempotron.epochs=3"]).arg("--out").arg(tmp.path().join("t")).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("the loss became inf at epoch 1"), "{err}");
+
+    let r = bin().arg("run").arg(scenario("stdp_song2000.toml")).args(["--quiet", "--set", "monitor.w.synapses=[0, 5000000]", "--set", "simulation.t_stop=1ms"]).arg("--out").arg(tmp.path().join("w")).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("--set monitor.w.synapses=") && err.contains("synapse index 5000000 is out of range"), "{err}");
+
+    let r = bin().arg("validate").arg(scenario("tempotron_digits.toml")).output().unwrap();
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success() && out.contains("estimated memory 0 B") && !out.contains("-0"), "{out}");
+}

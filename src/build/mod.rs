@@ -458,7 +458,7 @@ fn spawn_projections(
 /// Stage 5: monitors.
 fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity], encoders: &[Entity], projections: &[Entity], whole: bool) -> Result<Vec<Entity>> {
     let mut out = Vec::with_capacity(scenario.monitors.len());
-    for m in &scenario.monitors {
+    for (mi, m) in scenario.monitors.iter().enumerate() {
         let target = match &m.target {
             SourceRef::Population(s) => populations[s.index],
             SourceRef::Encoder(s) => encoders[s.index],
@@ -474,7 +474,7 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
                 let pe = projections[*projection];
                 let n = world.get::<SynapseTable>(pe).map_or(0, |t| if t.kernel_index.is_some() { t.weight.len() } else { t.len() });
                 if whole {
-                    check_weight_indices(scenario, &m.name, *projection, synapses, n)?;
+                    check_weight_indices(scenario, mi, *projection, synapses, n)?;
                 }
                 world.spawn((label, WeightRecorder::new(&m.name, pe, *every, synapses.clone(), *bins, *range))).id()
             }
@@ -486,12 +486,14 @@ fn spawn_monitors(world: &mut World, scenario: &Scenario, populations: &[Entity]
 
 /// A weight monitor's chosen synapses are indices into the `n` weights it records: one per
 /// synapse of every shard (also when one weight is held for all), or a shared kernel's.
-pub(crate) fn check_weight_indices(scenario: &Scenario, monitor: &str, projection: usize, synapses: &[usize], n: usize) -> Result<()> {
+pub(crate) fn check_weight_indices(scenario: &Scenario, monitor: usize, projection: usize, synapses: &[usize], n: usize) -> Result<()> {
     match synapses.iter().find(|&&k| k >= n) {
-        Some(&k) => Err(Error::Input(format!(
-            "{}: monitor `{monitor}`: synapse index {k} is out of range: projection `{}` has {n} weights (one per synapse, or per entry of a shared kernel)",
-            scenario.path.display(),
-            scenario.projections[projection].name
+        Some(&k) => Err(Error::Scenario(scenario.error_at(
+            &[format!("monitor[{monitor}].synapses"), format!("monitor[{monitor}].projection")],
+            format!(
+                "synapse index {k} is out of range: projection `{}` has {n} weights (one per synapse, or per entry of a shared kernel)",
+                scenario.projections[projection].name
+            ),
         ))),
         None => Ok(()),
     }

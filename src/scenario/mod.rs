@@ -350,9 +350,17 @@ pub struct LoadOptions {
 }
 
 impl Scenario {
-    /// What ties a learner's checkpoint to this run: the file's SHA-256 and the overrides.
+    /// `message` located at the first of `keys` (`projection[2].rule`, `monitor[0].target`)
+    /// the file wrote, else at the file: for errors found after parsing (a plugin's checks
+    /// at build time) that still name the line to fix.
+    pub fn error_at(&self, keys: &[String], message: impl Into<String>) -> crate::util::error::ScenarioError {
+        let (key, loc) = self.locs.pick(keys);
+        crate::util::error::ScenarioError { loc, key, message: message.into() }
+    }
+
+    /// What ties a learner's checkpoint to this run: the file's SHA-256, the overrides and the seed.
     pub fn fingerprint(&self) -> String {
-        format!("{} {:?}", self.sha256, self.overrides)
+        format!("{} {:?} seed {}", self.sha256, self.overrides, self.seed)
     }
 
     /// Reads, overrides and validates a scenario file, with the memory limit of `opts`

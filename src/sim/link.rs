@@ -230,9 +230,9 @@ fn check_weight_monitors(worlds: &[(World, Schedule, crate::build::Built)], scen
         p.all_sum(&mut sums);
         p.all_max(&mut kernels);
     }
-    for m in &scenario.monitors {
+    for (mi, m) in scenario.monitors.iter().enumerate() {
         if let crate::scenario::MonitorKind::Weights { projection, synapses, .. } = &m.kind {
-            crate::build::check_weight_indices(scenario, &m.name, *projection, synapses, (sums[*projection] + kernels[*projection]) as usize)?;
+            crate::build::check_weight_indices(scenario, mi, *projection, synapses, (sums[*projection] + kernels[*projection]) as usize)?;
         }
     }
     Ok(())

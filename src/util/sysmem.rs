@@ -30,6 +30,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// `1.5 GB`, `312.0 MB`, `12 B` (powers of 1000); `inf` for what no machine has.
 pub fn fmt_bytes(b: f64) -> String {
+    let b = b + 0.0; // (an empty float sum is -0.0: print it as 0)
     if !b.is_finite() || b >= 1e21 {
         return format!("{b:.3e} B");
     }

@@ -95,6 +95,10 @@ pub fn positive(x: f64) -> bool {
 pub fn finite(x: f64) -> bool {
     x.is_finite()
 }
+/// A per-step decay factor: in (0, 1] (above 1 a trace grows without bound).
+pub fn decay_factor(x: f64) -> bool {
+    x > 0.0 && x <= 1.0
+}
 
 /// What the rules of this crate hold per synapse at most (pending updates and their marks,
 /// scratch), for the memory estimate.

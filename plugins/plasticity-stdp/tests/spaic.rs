@@ -414,6 +414,19 @@ fn bad_keys_are_refused_with_the_reason() {
     assert!(e.contains("tau_plus"), "{e}");
     let e = parse_err("{ rule = \"full_online_stdp\", Apst = 0.1 }");
     assert!(e.contains("Apst"), "{e}");
+    // A decay factor above 1 makes a trace grow without bound; a norm <= 0 zeroes or flips
+    // every weight.
+    for (bad, key) in [
+        ("{ rule = \"nearest_online_stdp\", trace_pre = 1.5 }", "trace_pre"),
+        ("{ rule = \"nearest_online_stdp\", trace_post = 0 }", "trace_post"),
+        ("{ rule = \"full_online_stdp\", trace_decay = 1.01 }", "trace_decay"),
+        ("{ rule = \"meta_nearest_online_stdp\", pre_decay = -0.5 }", "pre_decay"),
+        ("{ rule = \"nearest_online_stdp\", w_norm = -20 }", "w_norm"),
+        ("{ rule = \"full_online_stdp\", w_norm = 0 }", "w_norm"),
+    ] {
+        let e = parse_err(bad);
+        assert!(e.contains(key) && (e.contains("in (0, 1]") || e.contains("> 0")), "{bad}: {e}");
+    }
 }
 
 // ---- checkpoints ---------------------------------------------------------------------

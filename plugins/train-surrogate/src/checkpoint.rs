@@ -5,7 +5,8 @@
 //! that wrote it: same weights, bit for bit (`tests/train.rs`).
 //!
 //! File (`util::fsio::write_blocks`): magic `SWTRAIN1`, then three blocks: a JSON header,
-//! the parameters' record, the optimizer's record. Written atomically.
+//! the parameters' record, the optimizer's record, and an XXH3-64 checksum of the rest (a damaged file is
+//! refused). Written atomically.
 
 use std::path::Path;
 

@@ -159,6 +159,9 @@ pub struct TrainConfig {
     pub x_at: spikeworld::util::error::Loc,
     /// See `x_at`.
     pub y_at: spikeworld::util::error::Loc,
+    /// Where the keys that checks at training time name are written (`steps`, `batch_size`,
+    /// `test_count`), else the `[train]` table: see [`TrainConfig::error_at`].
+    pub key_at: Vec<(&'static str, spikeworld::util::error::Loc)>,
     /// Input scale.
     pub scale: f64,
     /// Test samples (the last ones).
@@ -263,6 +266,14 @@ fn count(t: &mut Table<'_>, key: &str, default: u64, min: u64) -> Result<u64, Sc
             }
             Ok(v)
         }
+    }
+}
+
+impl TrainConfig {
+    /// `message` located at `train.KEY` where the file wrote it, else at the `[train]` table.
+    pub fn error_at(&self, key: &'static str, message: impl Into<String>) -> String {
+        let loc = self.key_at.iter().find(|(k, _)| *k == key).or(self.key_at.first()).map(|(_, l)| l.clone()).expect("the table's own location");
+        err_at(&loc, format!("train.{key}"), message).to_string()
     }
 }
 
@@ -472,7 +483,14 @@ impl ScenarioTable for TrainTable {
                 dropout.push((pop, p));
             }
         }
+        let mut key_at = vec![("", t.loc().clone())];
+        for key in ["steps", "batch_size", "test_count"] {
+            if let Some(n) = t.get(key) {
+                key_at.push((key, n.loc.clone()));
+            }
+        }
         Ok(Arc::new(TrainConfig {
+            key_at,
             input,
             output,
             trainable,

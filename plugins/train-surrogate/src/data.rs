@@ -52,6 +52,7 @@ impl Dataset {
             (x.into_iter().map(|v| v * scale).collect::<Vec<f32>>(), labels.into_iter().map(|l| l as f64).collect::<Vec<f64>>(), steps)
         } else {
             let x = read_array(&xp).map_err(at_x)?;
+            x.check_finite().map_err(|m| at_x(format!("`{}`: {m}", xp.display())))?;
             // Images ([n, rows, cols], as IDX stores them) are flattened row-major.
             let shape = if x.shape.len() > 2 { vec![x.shape[0], x.shape[1..].iter().product()] } else { x.shape };
             if shape.len() != 2 || shape[1] != width {
@@ -64,6 +65,18 @@ impl Dataset {
             }
             (x.values.iter().map(|&v| (v * cfg.scale) as f32).collect(), y.values, 1)
         };
+        // The inputs the network sees: finite, and probabilities where Bernoulli draws them.
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(at_x(format!("input value {i} (flat index) times train.scale = {} is {} in f32; expected finite inputs", cfg.scale, x[i])));
+        }
+        if cfg.encoding == crate::config::Encoding::Bernoulli {
+            if let Some(i) = x.iter().position(|v| !(0.0..=1.0).contains(v)) {
+                return Err(at_x(format!(
+                    "with encoding = \"bernoulli\" each input times train.scale is a firing probability; value {i} (flat index) is {} (train.scale = {}): expected values in [0, 1]",
+                    x[i], cfg.scale
+                )));
+            }
+        }
         let mut y = Vec::with_capacity(labels.len());
         for (i, &v) in labels.iter().enumerate() {
             if v.fract() != 0.0 || v < 0.0 || v >= classes as f64 {
@@ -72,11 +85,7 @@ impl Dataset {
             y.push(v as usize);
         }
         if (cfg.test_count as usize) >= y.len() {
-            return Err(format!(
-                "train.test_count = {} leaves no training sample ({} samples)",
-                cfg.test_count,
-                y.len()
-            ));
+            return Err(cfg.error_at("test_count", format!("{} leaves no training sample ({} samples)", cfg.test_count, y.len())));
         }
         // The split: a seeded permutation of the samples (stream (seed, 1, TRAIN, 0));
         // the last `test_count` of it are the test samples.

@@ -208,18 +208,17 @@ impl NetSpec {
                 .world
                 .get::<SynapseTable>(e)
                 .ok_or_else(|| format!("projection `{}` has no synapse table", pd.name))?;
+            // Errors at the projection's line.
+            let at = |key: &str, m: String| sc.error_at(&[format!("projection[{k}].{key}"), format!("projection[{k}].from")], m).to_string();
             if !matches!(table.delay, Delays::Const(0)) {
-                return Err(format!(
-                    "projection `{}`: training takes zero-delay projections (a spike acts in the next step)",
-                    pd.name
-                ));
+                return Err(at("delay", format!("projection `{}`: training takes zero-delay projections (a spike acts in the next step)", pd.name)));
             }
             let filter = match &table.dynamics {
                 None => None,
-                Some(d) => Some(d.spike_filter().ok_or_else(|| format!(
+                Some(d) => Some(d.spike_filter().ok_or_else(|| at("from", format!(
                     "projection `{}`: training takes static synapses, or the exp_decay_current and low_pass synapse models",
                     pd.name
-                ))?),
+                )))?),
             };
             let (from, n_src) = match &pd.from {
                 SourceRef::Encoder(s) if s.index == cfg.input && s.start == 0 && s.end == n_in => {
@@ -231,17 +230,11 @@ impl NetSpec {
                     (layer_of[s.index], s.end)
                 }
                 _ => {
-                    return Err(format!(
-                        "projection `{}`: training takes whole populations, or the whole input encoder, as sources",
-                        pd.name
-                    ));
+                    return Err(at("from", format!("projection `{}`: training takes whole populations, or the whole input encoder, as sources", pd.name)));
                 }
             };
             if pd.to.start != 0 || pd.to.end != sc.populations[pd.to.index].size {
-                return Err(format!(
-                    "projection `{}`: training takes whole populations as targets",
-                    pd.name
-                ));
+                return Err(at("to", format!("projection `{}`: training takes whole populations as targets", pd.name)));
             }
             let n_tgt = pd.to.end;
             let chw = |shape: &Option<Vec<usize>>| match shape.as_deref() {
@@ -255,7 +248,7 @@ impl NetSpec {
                 ("pool2d", None) => {
                     let w = table.weight.first().copied().unwrap_or(0.0);
                     if table.weight.iter().any(|&x| x != w) {
-                        return Err(format!("projection `{}`: training takes pool2d projections with one weight for every synapse", pd.name));
+                        return Err(at("weight", format!("projection `{}`: training takes pool2d projections with one weight for every synapse", pd.name)));
                     }
                     let k = whole("kernel_size");
                     let stride = match whole("stride") {
@@ -265,21 +258,32 @@ impl NetSpec {
                     (EdgeOp::Pool { src: chw(&pd.src_shape), k, stride, weight: w }, Vec::new())
                 }
                 (_, Some(_)) => {
-                    return Err(format!("projection `{}`: training takes shared weights from conv2d projections only", pd.name));
+                    return Err(at("rule", format!("projection `{}`: training takes shared weights from conv2d projections only", pd.name)));
                 }
                 (_, None) => {
                     let mut w0 = vec![0.0; n_tgt * n_src];
+                    let mut pairs = 0usize;
                     for s in 0..n_src {
                         let row = table.csr.row(s);
+                        pairs += row.len();
                         for (k, &t) in row.clone().zip(&table.csr.col[row]) {
                             w0[t as usize * n_src + s] += table.weight_of(k);
                         }
+                    }
+                    // A trained matrix has a weight for every pair: a table that leaves pairs
+                    // unconnected (or connects one twice) would train weights the network does
+                    // not have, and a run would drop (or repeat) them.
+                    if cfg.trainable.contains(&k) && (pairs != n_tgt * n_src || !distinct_pairs(table, n_src, n_tgt)) {
+                        return Err(at("rule", format!(
+                            "projection `{}`: a trainable projection connects every source to every target once (rule = \"all_to_all\"; or conv2d): `{}` made {pairs} synapses for {} × {} pairs",
+                            pd.name, pd.rule.spec.name, n_tgt, n_src
+                        )));
                     }
                     (EdgeOp::Dense, w0)
                 }
             };
             if matches!(op, EdgeOp::Pool { .. }) && cfg.trainable.contains(&k) {
-                return Err(format!("projection `{}`: a pool2d projection has no trainable weights (its windows are fixed)", pd.name));
+                return Err(at("rule", format!("projection `{}`: a pool2d projection has no trainable weights (its windows are fixed); remove it from train.trainable", pd.name)));
             }
             let to = layer_of[pd.to.index].expect("every population is a layer");
             edges.push(EdgeSpec {
@@ -595,4 +599,10 @@ fn halve<B: Backend>(x: Tensor<B, 2>, n: usize, batch: usize, out: &mut Vec<Tens
     let m = n / 2;
     halve(x.clone().narrow(0, 0, m * batch), m, batch, out);
     halve(x.narrow(0, m * batch, (n - m) * batch), n - m, batch, out);
+}
+
+/// Whether no (source, target) pair of `table` has two synapses.
+fn distinct_pairs(table: &spikeworld::prelude::SynapseTable, n_src: usize, n_tgt: usize) -> bool {
+    let mut seen = vec![false; n_src * n_tgt];
+    (0..n_src).all(|s| table.csr.col[table.csr.row(s)].iter().all(|&t| !std::mem::replace(&mut seen[t as usize * n_src + s], true)))
 }

@@ -158,6 +158,7 @@ pub fn train_on<B: TrainBackend>(
 ) -> Result<(NetSpec, Params<B>, Vec<EpochStats>), String> {
     probe::<B>(device)?;
     let spec = NetSpec::from_sim(sim, cfg)?;
+    check_memory(&spec, cfg, sim.scenario.limit.bytes)?;
     let classes = spec.layers[spec.output].size;
     let data = Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes)?;
     let (net, params) = Net::<B>::new(spec.clone(), device, DType::F32);
@@ -200,6 +201,38 @@ pub fn train_on<B: TrainBackend>(
         OptimizerKind::AdamRewiring => run.fit(crate::rewiring::AdamRewiring::new(cfg.rewiring.0, cfg.rewiring.1, cfg.weight_decay, cfg.seed), params, &mut progress)?,
     };
     Ok((spec, params, stats))
+}
+
+/// Bytes per neuron, time step and sample that training holds at its peak: the forward
+/// pass of a batch keeps every step's state for the backward pass, and an evaluation chunk
+/// ([`EVAL_CHUNK`] samples) every step's output. Measured on `train_digits` (max RSS against
+/// steps, batch and hidden size: 12 B, three f32); 16 B leaves a margin.
+const BYTES_PER_NEURON_STEP: f64 = 16.0;
+
+/// Samples evaluated at once.
+const EVAL_CHUNK: usize = 256;
+
+/// Refuses, before anything large is allocated, a training whose batch (or evaluation
+/// chunk) of `steps` time steps needs more memory than `limit` (the scenario's:
+/// `--max-memory`, `SPIKEWORLD_MAX_MEMORY`, or 80 % of what is available).
+fn check_memory(spec: &NetSpec, cfg: &TrainConfig, limit: u64) -> Result<(), String> {
+    let neurons = (spec.n_in + spec.layers.iter().map(|l| l.size).sum::<usize>()) as f64;
+    let samples = (cfg.batch_size as usize).max(EVAL_CHUNK) as f64;
+    let weights: f64 = spec.edges.iter().map(|e| e.w0.len() as f64).sum();
+    // (Weights: the values, their gradient and two moments of the optimizer, in f32.)
+    let need = samples * cfg.steps as f64 * neurons * BYTES_PER_NEURON_STEP + weights * 16.0;
+    if need > limit as f64 {
+        return Err(cfg.error_at(
+            "steps",
+            format!(
+                "training needs about {} ({samples:.0} samples (batch_size or an evaluation chunk of {EVAL_CHUNK}) × {} steps × {neurons:.0} neurons × {BYTES_PER_NEURON_STEP} B, and the weights), more than the limit of {}: lower train.steps or train.batch_size, or raise the limit (--max-memory)",
+                spikeworld::util::sysmem::fmt_bytes(need),
+                cfg.steps,
+                spikeworld::util::sysmem::fmt_bytes(limit as f64)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Puts one value on `device` and reads it back: a backend that cannot reach its device
@@ -261,7 +294,7 @@ impl<B: TrainBackend> Run<'_, B> {
         if let Some(path) = &opts.resume {
             let ck = TrainCheckpoint::read(path)?;
             if &ck.fingerprint != fingerprint {
-                return Err(format!("`{}` was written for another scenario or other overrides ({}; this run: {fingerprint})", path.display(), ck.fingerprint));
+                return Err(format!("`{}` was written for another scenario, other overrides or another seed ({}; this run: {fingerprint})", path.display(), ck.fingerprint));
             }
             if ck.epoch > cfg.epochs {
                 return Err(format!("`{}` is at epoch {}, past train.epochs = {}", path.display(), ck.epoch, cfg.epochs));
@@ -418,7 +451,7 @@ pub fn evaluate<B: SeqLif>(
     }
     let idx: Vec<usize> = range.collect();
     let mut correct = 0;
-    for chunk in idx.chunks(256) {
+    for chunk in idx.chunks(EVAL_CHUNK) {
         let out = net.run(params, |t| input_at(data, chunk, cfg, t, device), &pass(cfg));
         correct += predict(cfg.loss, &out, cfg.steps as usize)
             .iter()
@@ -481,8 +514,18 @@ pub fn write_outputs<B: Backend>(
     let p = dir.join("curve.svg");
     crate::plot::curve_svg(&p, stats)?;
     files.push(p);
+    // Each PLIF layer's trained `w` and its time constant `tau = 1/sigmoid(w)`: a run
+    // scenario takes it as `init_tau` (the simulation holds w fixed at -ln(init_tau - 1)).
+    let mut plif = serde_json::Map::new();
+    let plif_layers = spec.layers.iter().filter(|l| matches!(l.form, crate::net::NeuronForm::Plif { .. }));
+    for (l, w) in plif_layers.zip(&params.plif_w) {
+        let w = w.val().into_data().convert::<f64>().to_vec::<f64>().expect("f64 data")[0];
+        plif.insert(l.name.clone(), serde_json::json!({ "w": w, "init_tau": 1.0 + (-w).exp() }));
+    }
     let last = stats.last();
     let json = serde_json::json!({
+        "seed": cfg.seed,
+        "plif": plif,
         "epochs": stats.len(),
         "final": last,
         "curve": stats,

@@ -342,6 +342,9 @@ fn train_classes(cfg: &PatternTaskConfig, d: &DataSpec, scenario: &Path, fingerp
     }
     while tr.epoch() < cfg.max_epochs {
         let (loss, accuracy) = tr.run_epoch().map_err(|e| e.to_string())?;
+        if !loss.is_finite() {
+            return Err(format!("the loss became {loss} at epoch {} (lower tempotron.lr?)", tr.epoch()));
+        }
         let errors = ((1.0 - accuracy) * train.labels.len() as f64).round() as usize;
         progress(TempotronEpoch { epoch: tr.epoch(), accuracy, errors, loss });
         if let Some(dir) = checkpoint_dir {
@@ -373,7 +376,7 @@ fn read_checkpoint(path: &Path, magic: &[u8; 8], n: usize, fingerprint: &str) ->
     let mut blocks = read_blocks(path, magic, n + 1)?.into_iter();
     let fp = String::from_utf8(blocks.next().expect("n + 1 blocks")).map_err(|_| format!("`{shown}`: bad header"))?;
     if fp != fingerprint {
-        return Err(format!("`{shown}` was written for another scenario or other overrides ({fp}; this run: {fingerprint})"));
+        return Err(format!("`{shown}` was written for another scenario, other overrides or another seed ({fp}; this run: {fingerprint})"));
     }
     blocks
         .map(|b| {

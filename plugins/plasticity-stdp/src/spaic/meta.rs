@@ -19,7 +19,7 @@ use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, Shards, S
 use spikeworld::prelude::*;
 
 use super::{stdp_dw, EXP_M1_30, EXP_M1_200, load_flag, save_flag, spikes};
-use crate::{DELAY_KEY, Keys, TargetRange, config, finite};
+use crate::{DELAY_KEY, Keys, TargetRange, config, decay_factor, finite};
 
 /// The `meta_nearest_online_stdp` add-on.
 pub struct Addon;
@@ -69,8 +69,8 @@ impl ProjectionAddon for Addon {
         let mut k = Keys::new(t, ctx.receptor_dim);
         let a_post = k.num(&KEYS[0], finite, "finite")?;
         let a_pre = k.num(&KEYS[1], finite, "finite")?;
-        let pre_decay = k.num(&KEYS[2], finite, "finite")?;
-        let post_decay = k.num(&KEYS[3], finite, "finite")?;
+        let pre_decay = k.num(&KEYS[2], decay_factor, "in (0, 1] (a per-step decay factor)")?;
+        let post_decay = k.num(&KEYS[3], decay_factor, "in (0, 1] (a per-step decay factor)")?;
         let w_min = k.num(&KEYS[4], finite, "finite")?;
         let w_max = k.num(&KEYS[5], finite, "finite")?;
         if w_max < w_min {

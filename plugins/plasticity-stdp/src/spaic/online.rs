@@ -20,7 +20,7 @@ use spikeworld::net::plastic::{DelaySite, PlasticStep, PlasticityRule, SparseAcc
 use spikeworld::prelude::*;
 
 use super::{stdp_dw, EXP_M1_20, clamp_all, normalise_rows, reject, spikes};
-use crate::{DELAY_KEY, Keys, TargetRange, config, finite};
+use crate::{DELAY_KEY, Keys, TargetRange, config, decay_factor, finite, positive};
 
 /// The `nearest_online_stdp` add-on.
 pub struct NearestAddon;
@@ -106,10 +106,10 @@ impl ProjectionAddon for NearestAddon {
         reject(&mut k, "trace_decay", "SPAIC's nearest_online_STDP ignores trace_decay; set trace_pre and trace_post")?;
         let a_post = k.num(&NEAREST_KEYS[0], finite, "finite")?;
         let a_pre = k.num(&NEAREST_KEYS[1], finite, "finite")?;
-        let decay_pre = k.num(&NEAREST_KEYS[2], finite, "finite")?;
-        let decay_post = k.num(&NEAREST_KEYS[3], finite, "finite")?;
+        let decay_pre = k.num(&NEAREST_KEYS[2], decay_factor, "in (0, 1] (a per-step decay factor)")?;
+        let decay_post = k.num(&NEAREST_KEYS[3], decay_factor, "in (0, 1] (a per-step decay factor)")?;
         let spike = k.num(&NEAREST_KEYS[4], finite, "finite")?;
-        let w_norm = k.num(&NEAREST_KEYS[5], finite, "finite")?;
+        let w_norm = k.num(&NEAREST_KEYS[5], positive, "> 0 (the L1 norm each target's weights are scaled to)")?;
         let (w_min, w_max) = read_bounds(&mut k, NEAREST_KEYS, 6)?;
         k.num(&NEAREST_KEYS[8], finite, "finite")?;
         let site = k.site()?;
@@ -136,8 +136,8 @@ impl ProjectionAddon for FullAddon {
         let mut k = Keys::new(t, ctx.receptor_dim);
         let a_post = k.num(&FULL_KEYS[0], finite, "finite")?;
         let a_pre = k.num(&FULL_KEYS[1], finite, "finite")?;
-        let decay = k.num(&FULL_KEYS[2], finite, "finite")?;
-        let w_norm = k.num(&FULL_KEYS[3], finite, "finite")?;
+        let decay = k.num(&FULL_KEYS[2], decay_factor, "in (0, 1] (a per-step decay factor)")?;
+        let w_norm = k.num(&FULL_KEYS[3], positive, "> 0 (the L1 norm each target's weights are scaled to)")?;
         let norm_every = k.num(&FULL_KEYS[4], count, "a whole number of steps >= 0")? as u64;
         let (w_min, w_max) = read_bounds(&mut k, FULL_KEYS, 5)?;
         k.num(&FULL_KEYS[7], finite, "finite")?;

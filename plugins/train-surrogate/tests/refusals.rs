@@ -1,0 +1,141 @@
+//! What training refuses before it trains, located at the key to fix: a dataset with a
+//! NaN, Bernoulli inputs that are not probabilities, a trainable projection that is not
+//! dense, a batch of steps larger than the memory limit, a checkpoint of another seed; and
+//! what it writes that a run needs (a PLIF layer's trained time constant), and a learning
+//! curve with an infinite loss (which had made the plot loop forever).
+
+use std::path::Path;
+
+use spikeworld::prelude::*;
+use spikeworld_train_surrogate::TrainPlugin;
+use spikeworld_train_surrogate::config::TrainConfig;
+use spikeworld_train_surrogate::train::{EpochStats, TrainOptions, train, write_outputs};
+
+fn builder() -> SimBuilder {
+    let mut b = SimBuilder::new();
+    b.add_plugin(spikeworld_neuron_sj::SjPlugin)
+        .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
+        .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
+        .add_plugin(TrainPlugin);
+    b
+}
+
+fn digits() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/train_digits.toml")
+}
+
+/// Builds `text` (as the digits scenario's file, so that its data paths resolve) with
+/// `sets`, and trains it; the error, if any.
+fn train_text(text: &str, sets: &[&str], opts: &TrainOptions, max_memory: Option<u64>) -> Result<Vec<EpochStats>, String> {
+    let b = builder();
+    let lo = LoadOptions { overrides: sets.iter().map(|s| s.to_string()).collect(), max_memory, ..Default::default() };
+    let sc = Scenario::from_str(text, &digits(), b.registry(), &lo).map_err(|e| e.to_string())?;
+    let sim = b.build(sc, &RunOptions::default()).map_err(|e| e.to_string())?;
+    let cfg = sim.world.resource::<TrainConfig>().clone();
+    train(&sim, &cfg, opts, |_| {}).map(|(_, _, stats)| stats)
+}
+
+fn base() -> String {
+    std::fs::read_to_string(digits()).unwrap()
+}
+
+#[test]
+fn a_dataset_with_a_nan_is_refused_at_train_x() {
+    let tmp = tempfile::tempdir().unwrap();
+    let x = spikeworld::util::npy::read_npy_f64(&digits().parent().unwrap().join("../data/digits/x.npy"), None).unwrap();
+    let mut values = x.values.clone();
+    values[5 * 64 + 3] = f64::NAN;
+    let p = tmp.path().join("x_nan.npy");
+    let shape: Vec<u64> = x.shape.iter().map(|&d| d as u64).collect();
+    spikeworld::output::write_npy_f64(&p, &shape, &values).unwrap();
+    let err = train_text(&base(), &[&format!("train.x=\"{}\"", p.display()), "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("train.x") && err.contains("[5, 3]") && err.contains("NaN"), "{err}");
+}
+
+#[test]
+fn bernoulli_inputs_must_be_probabilities() {
+    // Pixels 0..16 times 0.125: up to 2.
+    let err = train_text(&base(), &["train.encoding=\"bernoulli\"", "train.scale=0.125", "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("train.x") && err.contains("firing probability") && err.contains("[0, 1]"), "{err}");
+    let err = train_text(&base(), &["train.encoding=\"bernoulli\"", "train.scale=-0.0625", "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("firing probability"), "{err}");
+    // The scenario's own scale (1/16) makes probabilities.
+    assert!(train_text(&base(), &["train.encoding=\"bernoulli\"", "train.epochs=1"], &TrainOptions::default(), None).is_ok());
+}
+
+#[test]
+fn a_trainable_projection_must_be_dense() {
+    let text = base().replace("rule = \"all_to_all\"", "rule = \"fixed_indegree\"\nindegree = 5");
+    assert!(text.contains("fixed_indegree"));
+    let err = train_text(&text, &["train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("train_digits.toml:") && err.contains(".rule`") && err.contains("trainable projection connects every source to every target once"), "{err}");
+}
+
+#[test]
+fn training_larger_than_the_memory_limit_is_refused_before_it_allocates() {
+    // Located at the override that set it (or at the file's line when the file does).
+    let err = train_text(&base(), &["train.steps=20000"], &TrainOptions::default(), Some(500_000_000)).unwrap_err();
+    assert!(err.contains("--set train.steps=20000") && err.contains("`train.steps`") && err.contains("more than the limit of 500.0 MB"), "{err}");
+    let err = train_text(&base().replace("steps = 8", "steps = 20000"), &[], &TrainOptions::default(), Some(500_000_000)).unwrap_err();
+    assert!(err.contains("train_digits.toml:72:") && err.contains("more than the limit"), "{err}");
+}
+
+#[test]
+fn a_checkpoint_of_another_seed_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = TrainOptions { checkpoint_dir: Some(tmp.path().to_path_buf()), resume: None };
+    train_text(&base(), &["train.epochs=1"], &opts, None).unwrap();
+    let ck = tmp.path().join("epoch_0001.swtr");
+    assert!(ck.exists());
+    let again = TrainOptions { checkpoint_dir: None, resume: Some(ck.clone()) };
+    let b = builder();
+    let lo = LoadOptions { overrides: vec!["train.epochs=2".into()], seed: Some(5), ..Default::default() };
+    let sc = Scenario::from_str(&base(), &digits(), b.registry(), &lo).unwrap();
+    let sim = b.build(sc, &RunOptions::default()).unwrap();
+    let cfg = sim.world.resource::<TrainConfig>().clone();
+    let err = train(&sim, &cfg, &again, |_| {}).err().expect("another seed's checkpoint must be refused");
+    assert!(err.contains("another seed"), "{err}");
+    // A damaged checkpoint is refused too (its checksum).
+    let mut bytes = std::fs::read(&ck).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(&ck, &bytes).unwrap();
+    let err = train_text(&base(), &["train.epochs=2"], &again, None).unwrap_err();
+    assert!(err.contains("damaged"), "{err}");
+}
+
+#[test]
+fn a_plif_layers_trained_time_constant_is_written() {
+    let text = base().replace("model = \"sj_lif\"\n[population.params]\ntau = 2.0", "model = \"sj_plif\"\n[population.params]\ninit_tau = 2.0");
+    assert!(text.contains("sj_plif"));
+    let b = builder();
+    let sc = Scenario::from_str(&text, &digits(), b.registry(), &LoadOptions { overrides: vec!["train.epochs=1".into()], ..Default::default() }).unwrap();
+    let sim = b.build(sc, &RunOptions::default()).unwrap();
+    let cfg = sim.world.resource::<TrainConfig>().clone();
+    let (spec, params, stats) = train(&sim, &cfg, &TrainOptions::default(), |_| {}).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_outputs(tmp.path(), &spec, &params, &stats, &cfg, "flex").unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(tmp.path().join("train.json")).unwrap()).unwrap();
+    assert_eq!(json["seed"].as_u64(), Some(cfg.seed));
+    for (layer, w) in ["hidden", "out"].into_iter().zip(&params.plif_w) {
+        let w = w.val().into_data().convert::<f64>().to_vec::<f64>().unwrap()[0];
+        let entry = &json["plif"][layer];
+        assert_eq!(entry["w"].as_f64(), Some(w), "{layer}: {json}");
+        // tau = 1/sigmoid(w): what a run scenario sets as init_tau.
+        let tau = entry["init_tau"].as_f64().unwrap();
+        assert!((1.0 / (1.0 + (-w).exp()) - 1.0 / tau).abs() < 1e-15 && (tau - 2.0).abs() > 1e-6, "{layer}: tau {tau}, w {w}");
+    }
+}
+
+#[test]
+fn a_curve_with_an_infinite_loss_is_drawn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stats: Vec<EpochStats> = [1.0, f64::INFINITY, f64::NAN]
+        .iter()
+        .enumerate()
+        .map(|(e, &loss)| EpochStats { epoch: e as u64 + 1, loss, train_accuracy: 0.5, test_accuracy: f64::NAN, lr: 1e-3, samples_per_s: 1.0 })
+        .collect();
+    let p = tmp.path().join("curve.svg");
+    spikeworld_train_surrogate::plot::curve_svg(&p, &stats).unwrap();
+    assert!(std::fs::read_to_string(&p).unwrap().contains("<svg"));
+}
