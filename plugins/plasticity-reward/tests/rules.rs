@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Lcg, Syn, Trial, run, scenario_text, shaped_text};
+use common::{Lcg, Syn, Trial, at_dt, run, scenario_text, shaped_text};
 use spikeworld::testing::fsum;
 
 const SPARSE: &str = "rule = \"pairwise_bernoulli\"\np = 0.5";
@@ -63,10 +63,9 @@ impl R {
 const RP: R = R { lr: 0.01, tau_plus: 10.0, tau_minus: 14.0, a_plus: 1.0, a_minus: -1.2 };
 
 /// SPAIC RSTDP per synapse (§6.3): traces, e_new, W += lr R e_prev, e_prev = e_new. With
-/// `et = Some((lr_dt, tau_e_trace, tau_e))`, RSTDPET (§7.3) instead: W += lr dt R E_prev,
-/// E = exp(-dt/tau_e_trace) E + dt/tau_e e.
-fn reference_rstdp(tr: &Trial, p: R, dendritic: bool, et: Option<(f64, f64)>) -> Vec<Vec<f64>> {
-    let dt = 1.0;
+/// `et = Some((tau_e_trace, tau_e))`, RSTDPET (§7.3) instead: W += lr dt R E_prev,
+/// E = exp(-dt/tau_e_trace) E + dt/tau_e e. `dt` and the taus in ms.
+fn reference_rstdp(tr: &Trial, dt: f64, p: R, dendritic: bool, et: Option<(f64, f64)>) -> Vec<Vec<f64>> {
     let (dp, dm) = ((-dt / p.tau_plus).exp(), (-dt / p.tau_minus).exp());
     let n = tr.syn.len();
     let mut w = tr.w0.clone();
@@ -101,14 +100,14 @@ fn rstdp_sparse_axonal_delays_closed_loop() {
     let tr = run(&scenario_text(SPARSE, DELAYS, &RP.toml("rstdp", ""), STEPS, ""), closed_loop(5));
     assert!(tr.syn.iter().any(|s| s.d == 0) && tr.syn.iter().any(|s| s.d == 3));
     assert!(tr.reward.iter().any(|&r| r > 0.0) && tr.reward.iter().any(|&r| r < 0.0));
-    tr.check(&reference_rstdp(&tr, RP, false, None), 0.0, "rstdp sparse axonal");
+    tr.check(&reference_rstdp(&tr, 1.0, RP, false, None), 0.0, "rstdp sparse axonal");
 }
 
 #[test]
 fn rstdp_dense_dendritic_defaults_random_reward() {
     let tr = run(&scenario_text(DENSE, DELAYS, "{ rule = \"rstdp\", lr = 0.002, delay = \"dendritic\" }", STEPS, ""), random_rewards(7));
     let p = R { lr: 0.002, tau_plus: 20.0, tau_minus: 20.0, a_plus: 1.0, a_minus: -1.0 };
-    tr.check(&reference_rstdp(&tr, p, true, None), 0.0, "rstdp dense dendritic");
+    tr.check(&reference_rstdp(&tr, 1.0, p, true, None), 0.0, "rstdp dense dendritic");
 }
 
 /// A `[reward]` schedule of random values at random times, and what it must give at step t.
@@ -135,21 +134,21 @@ fn rstdp_reward_from_a_schedule_of_random_values() {
     let (sched, expect) = random_schedule(3, STEPS);
     let tr = run(&scenario_text(SPARSE, DELAYS, &RP.toml("rstdp", ""), STEPS, &sched), |_, _| None);
     assert_eq!(tr.reward, expect, "the schedule's value at every step");
-    tr.check(&reference_rstdp(&tr, RP, false, None), 0.0, "rstdp with a [reward] schedule");
+    tr.check(&reference_rstdp(&tr, 1.0, RP, false, None), 0.0, "rstdp with a [reward] schedule");
 }
 
 #[test]
 fn rstdp_et_sparse_axonal_delays() {
     let rule = RP.toml("rstdp_et", ", tau_e_trace = \"30 ms\", tau_e = \"8 ms\"");
     let tr = run(&scenario_text(SPARSE, DELAYS, &rule, STEPS, ""), random_rewards(11));
-    tr.check(&reference_rstdp(&tr, RP, false, Some((30.0, 8.0))), 0.0, "rstdp_et sparse axonal");
+    tr.check(&reference_rstdp(&tr, 1.0, RP, false, Some((30.0, 8.0))), 0.0, "rstdp_et sparse axonal");
 }
 
 #[test]
 fn rstdp_et_dense_dendritic_defaults_closed_loop() {
     let tr = run(&scenario_text(DENSE, DELAYS, "{ rule = \"rstdp_et\", lr = 0.05, delay = \"dendritic\" }", STEPS, ""), closed_loop(13));
     let p = R { lr: 0.05, tau_plus: 20.0, tau_minus: 20.0, a_plus: 1.0, a_minus: -1.0 };
-    tr.check(&reference_rstdp(&tr, p, true, Some((25.0, 25.0))), 0.0, "rstdp_et dense dendritic");
+    tr.check(&reference_rstdp(&tr, 1.0, p, true, Some((25.0, 25.0))), 0.0, "rstdp_et dense dendritic");
 }
 
 #[derive(Clone, Copy)]
@@ -205,9 +204,10 @@ fn reward_switch_custom_bounds_dense_dendritic() {
     assert!(last.contains(&0.15) || last.contains(&0.35), "some weight reached a bound");
 }
 
-/// SPAIC Conv2d_RSTDP (§10.4): the per-synapse eligibility summed per kernel entry.
-fn reference_conv(tr: &Trial, p: R) -> Vec<Vec<f64>> {
-    let (dp, dm) = ((-1.0 / p.tau_plus).exp(), (-1.0 / p.tau_minus).exp());
+/// SPAIC Conv2d_RSTDP (§10.4): the per-synapse eligibility summed per kernel entry; traces
+/// decaying by exp(-dt/tau) (`dt` and the taus in ms).
+fn reference_conv(tr: &Trial, dt: f64, p: R) -> Vec<Vec<f64>> {
+    let (dp, dm) = ((-dt / p.tau_plus).exp(), (-dt / p.tau_minus).exp());
     let n = tr.syn.len();
     let kernel = tr.kernel.as_ref().expect("a conv2d projection");
     let mut w = tr.w0.clone();
@@ -240,7 +240,7 @@ fn conv2d_rstdp_shared_kernel() {
     let text = shaped_text("shape = [1, 5, 5]", "shape = [2, 3, 3]", 18, "rule = \"conv2d\"\nkernel_size = 3", "\"1 ms\"", &p.toml("conv2d_rstdp", ""), STEPS, "");
     let tr = run(&text, random_rewards(23));
     assert_eq!(tr.w0.len(), 18, "2 kernels of 3 x 3");
-    tr.check(&reference_conv(&tr, p), 0.0, "conv2d_rstdp");
+    tr.check(&reference_conv(&tr, 1.0, p), 0.0, "conv2d_rstdp");
 }
 
 #[test]
@@ -281,4 +281,77 @@ fn rate_modulation_projections_sharing_an_output_add_up() {
     let want = l(5.0, 0.5) + l(3.0, 0.001);
     let got = tr.sim.modulator("loss");
     assert!((got - want).abs() <= 1e-12 * want, "summed loss {got} vs {want}");
+}
+
+// ---- dt = 0.1 ms -----------------------------------------------------------------------
+//
+// At dt = 1 ms, dt/tau == 1/tau and lr*dt == lr: a rule that dropped dt would pass every
+// test above. The same network at dt = 0.1 ms (the same spike probability per step, delays of
+// 0..3 steps), time constants in ms, the references with dt explicit; within 1e-12.
+// reward_switch_stdp's decays are SPAIC's fixed per-step factors and rate_modulation counts
+// spikes: at 0.1 ms they must do per step what they do at 1 ms.
+
+/// The time step of the cases below, ms.
+const DT: f64 = 0.1;
+/// Delays of 0 to 3 steps of [`DT`].
+const DELAYS_DT: &str = "{ dist = \"uniform\", low = \"0 ms\", high = \"0.3 ms\" }";
+
+#[test]
+fn rstdp_at_dt_0_1_traces_decay_by_exp_dt_over_tau() {
+    // p_plus = a_plus*s_pre + exp(-dt/tau_plus)*p_plus with tau_plus = 1 ms (10 steps),
+    // tau_minus = 1.4 ms (14 steps).
+    let p = R { tau_plus: 1.0, tau_minus: 1.4, ..RP };
+    let tr = run(&at_dt(&scenario_text(SPARSE, DELAYS_DT, &p.toml("rstdp", ""), STEPS, ""), DT, STEPS), closed_loop(5));
+    assert!(tr.syn.iter().any(|s| s.d == 0) && tr.syn.iter().any(|s| s.d == 3), "delays of 0..3 steps");
+    tr.check(&reference_rstdp(&tr, DT, p, false, None), 1e-12, "rstdp at dt = 0.1 ms");
+}
+
+#[test]
+fn rstdp_et_at_dt_0_1_scales_lr_and_eligibility_by_dt() {
+    // W += lr*dt*R*E_prev; E = exp(-dt/tau_e_trace)*E + (dt/tau_e)*e, with tau_e_trace = 3 ms
+    // and tau_e = 0.8 ms; traces as rstdp.
+    let p = R { tau_plus: 1.0, tau_minus: 1.4, ..RP };
+    let rule = p.toml("rstdp_et", ", tau_e_trace = \"3 ms\", tau_e = \"0.8 ms\"");
+    let tr = run(&at_dt(&scenario_text(SPARSE, DELAYS_DT, &rule, STEPS, ""), DT, STEPS), random_rewards(11));
+    tr.check(&reference_rstdp(&tr, DT, p, false, Some((3.0, 0.8))), 1e-12, "rstdp_et at dt = 0.1 ms");
+    // The defaults (every tau 20 or 25 ms), dense, dendritic, closed loop.
+    let tr = run(&at_dt(&scenario_text(DENSE, DELAYS_DT, "{ rule = \"rstdp_et\", lr = 0.05, delay = \"dendritic\" }", STEPS, ""), DT, STEPS), closed_loop(13));
+    let p = R { lr: 0.05, tau_plus: 20.0, tau_minus: 20.0, a_plus: 1.0, a_minus: -1.0 };
+    tr.check(&reference_rstdp(&tr, DT, p, true, Some((25.0, 25.0))), 1e-12, "rstdp_et defaults at dt = 0.1 ms");
+}
+
+#[test]
+fn conv2d_rstdp_at_dt_0_1_traces_decay_by_exp_dt_over_tau() {
+    let p = R { lr: 1e-3, tau_plus: 1.0, tau_minus: 1.4, ..RP };
+    let text = shaped_text("shape = [1, 5, 5]", "shape = [2, 3, 3]", 18, "rule = \"conv2d\"\nkernel_size = 3", "\"0.1 ms\"", &p.toml("conv2d_rstdp", ""), STEPS, "");
+    let tr = run(&at_dt(&text, DT, STEPS), random_rewards(23));
+    assert_eq!(tr.w0.len(), 18, "2 kernels of 3 x 3");
+    assert!(tr.syn.iter().all(|s| s.d == 1), "0.1 ms is one step");
+    tr.check(&reference_conv(&tr, DT, p), 1e-12, "conv2d_rstdp at dt = 0.1 ms");
+}
+
+#[test]
+fn reward_switch_at_dt_0_1_decays_per_step_not_per_ms() {
+    // Default decays: exp(-1/20) per step at any dt (SPAIC's np.exp(-1/20.0)).
+    let rule = "{ rule = \"reward_switch_stdp\", w_min = 0.05, w_max = 0.45 }";
+    let tr = run(&at_dt(&scenario_text(SPARSE, DELAYS_DT, rule, STEPS, ""), DT, STEPS), random_rewards(17));
+    let e20 = (-1.0f64 / 20.0).exp();
+    let p = Sw { pos: (5e-3, -4e-3), neg: (-5e-3, 4e-3), pre_decay: e20, post_decay: e20, w_min: 0.05, w_max: 0.45 };
+    tr.check(&reference_switch(&tr, p, false), 1e-12, "reward_switch_stdp at dt = 0.1 ms");
+}
+
+#[test]
+fn rate_modulation_at_dt_0_1_counts_spikes_per_step() {
+    // The loss is alpha*||count - m_r||: spike counts, not rates (no dt).
+    let rule = "{ rule = \"rate_modulation\", m_r = 12, alpha = 0.01 }";
+    let tr = run(&at_dt(&scenario_text(SPARSE, DELAYS_DT, rule, STEPS, ""), DT, STEPS), |_, _| None);
+    let mut count = [0u64; 6];
+    for (t, post) in tr.post.iter().enumerate() {
+        for (c, &s) in count.iter_mut().zip(post) {
+            *c += s as u64;
+        }
+        let want = 0.01 * count.iter().map(|&c| (c as f64 - 12.0).powi(2)).sum::<f64>().sqrt();
+        assert!((tr.rate_loss[t] - want).abs() <= 1e-12 * want.max(1.0), "step {t}: loss {} vs {want}", tr.rate_loss[t]);
+        assert_eq!(tr.w[t], tr.w0, "step {t}: rate_modulation changes no weight");
+    }
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Syn, Trial, fsum, run, scenario_text, shaped_text};
+use common::{Syn, Trial, at_dt, fsum, run, scenario_text, shaped_text};
 
 const SPARSE: &str = "rule = \"pairwise_bernoulli\"\np = 0.5";
 const DENSE: &str = "rule = \"all_to_all\"";
@@ -20,9 +20,11 @@ fn lags(s: Syn, dendritic: bool) -> (u64, u64) {
 
 /// Brian2's STDP example per synapse, its traces event-driven: each side's trace is kept
 /// as (value just after the last spike that reached the synapse, that step) and read as
-/// `value * exp(-(t - step)*dt/tau)`; presynaptic pathway first, then postsynaptic.
-fn reference_stdp(tr: &Trial, tau_pre: f64, tau_post: f64, a_pre: f64, a_post: f64, w_max: f64, dendritic: bool) -> Vec<Vec<f64>> {
-    let read = |v: (f64, u64), t: u64, tau: f64| if v.1 == u64::MAX { 0.0 } else { v.0 * (-((t - v.1) as f64) * (1.0 / tau)).exp() };
+/// `value * exp(-(t - step)*dt/tau)` (`dt` and the taus in ms); presynaptic pathway first,
+/// then postsynaptic.
+#[expect(clippy::too_many_arguments, reason = "a reference's parameters")]
+fn reference_stdp(tr: &Trial, dt: f64, tau_pre: f64, tau_post: f64, a_pre: f64, a_post: f64, w_max: f64, dendritic: bool) -> Vec<Vec<f64>> {
+    let read = |v: (f64, u64), t: u64, tau: f64| if v.1 == u64::MAX { 0.0 } else { v.0 * (-((t - v.1) as f64) * (dt / tau)).exp() };
     let mut w = tr.w0.clone();
     let (mut apre, mut apost) = (vec![(0.0f64, u64::MAX); w.len()], vec![(0.0f64, u64::MAX); w.len()]);
     let mut out = Vec::new();
@@ -48,14 +50,14 @@ fn stdp_sparse_axonal_delays() {
     let rule = "{ rule = \"stdp\", tau_pre = \"10 ms\", tau_post = \"12 ms\", a_pre = 0.01, a_post = -0.0105, w_max = 0.5 }";
     let tr = run(&scenario_text(SPARSE, DELAYS, rule, STEPS));
     assert!(tr.syn.iter().any(|s| s.d == 0) && tr.syn.iter().any(|s| s.d == 3));
-    tr.check(&reference_stdp(&tr, 10.0, 12.0, 0.01, -0.0105, 0.5, false), 0.0, "stdp sparse axonal");
+    tr.check(&reference_stdp(&tr, 1.0, 10.0, 12.0, 0.01, -0.0105, 0.5, false), 0.0, "stdp sparse axonal");
 }
 
 #[test]
 fn stdp_dense_dendritic_delays() {
     let rule = "{ rule = \"stdp\", tau_pre = \"10 ms\", tau_post = \"12 ms\", a_pre = 0.01, a_post = -0.0105, w_max = 0.5, delay = \"dendritic\" }";
     let tr = run(&scenario_text(DENSE, DELAYS, rule, STEPS));
-    tr.check(&reference_stdp(&tr, 10.0, 12.0, 0.01, -0.0105, 0.5, true), 0.0, "stdp dense dendritic");
+    tr.check(&reference_stdp(&tr, 1.0, 10.0, 12.0, 0.01, -0.0105, 0.5, true), 0.0, "stdp dense dendritic");
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -273,6 +275,69 @@ fn norse_conv2d_shared_kernel() {
     let tr = run(&text);
     assert_eq!(tr.w0.len(), 18, "2 kernels of 3 x 3");
     tr.check(&reference_norse(&tr, p, false), 0.0, "norse conv2d");
+}
+
+// ---- dt = 0.1 ms -----------------------------------------------------------------------
+//
+// At dt = 1 ms, dt/tau == 1/tau: a rule that dropped dt from a decay would pass every test
+// above. The same network at dt = 0.1 ms (the same spike probability per step, delays of
+// 0..3 steps), time constants in ms, each reference with dt explicit; within 1e-12.
+
+/// The time step of the cases below, ms.
+const DT: f64 = 0.1;
+/// Delays of 0 to 3 steps of [`DT`].
+const DELAYS_DT: &str = "{ dist = \"uniform\", low = \"0 ms\", high = \"0.3 ms\" }";
+
+#[test]
+fn stdp_at_dt_0_1_traces_decay_by_dt_over_tau() {
+    // tau_pre = 1 ms, tau_post = 1.2 ms: 10 and 12 steps; the traces decay by
+    // exp(-n*dt/tau) over n steps.
+    let rule = "{ rule = \"stdp\", tau_pre = \"1 ms\", tau_post = \"1.2 ms\", a_pre = 0.01, a_post = -0.0105, w_max = 0.5 }";
+    let tr = run(&at_dt(&scenario_text(SPARSE, DELAYS_DT, rule, STEPS), DT, STEPS));
+    assert!(tr.syn.iter().any(|s| s.d == 0) && tr.syn.iter().any(|s| s.d == 3), "delays of 0..3 steps");
+    tr.check(&reference_stdp(&tr, DT, 1.0, 1.2, 0.01, -0.0105, 0.5, false), 1e-12, "stdp at dt = 0.1 ms");
+}
+
+#[test]
+fn stdp_at_dt_0_1_dense_dendritic() {
+    let rule = "{ rule = \"stdp\", tau_pre = \"0.7 ms\", tau_post = \"2.5 ms\", a_pre = 0.01, a_post = -0.0105, w_max = 0.5, delay = \"dendritic\" }";
+    let tr = run(&at_dt(&scenario_text(DENSE, DELAYS_DT, rule, STEPS), DT, STEPS));
+    tr.check(&reference_stdp(&tr, DT, 0.7, 2.5, 0.01, -0.0105, 0.5, true), 1e-12, "stdp dense dendritic at dt = 0.1 ms");
+}
+
+#[test]
+fn sf_stdp_at_dt_0_1_keeps_its_taus_in_steps() {
+    // SpikingFlow's tau_pre/tau_post are in steps (dimensionless keys): the traces decay by
+    // 1/tau per step whatever dt is (x += -x/tau + z, no dt).
+    let rule = "{ rule = \"sf_stdp\", tau_pre = 5, tau_post = 8, learning_rate = 0.1, f_w = \"normalized\", variant = \"updater\" }";
+    let tr = run(&at_dt(&scenario_text(SPARSE, DELAYS_DT, rule, STEPS), DT, STEPS));
+    tr.check(&reference_sf(&tr, 5.0, 8.0, 0.1, Fw::Normalized, true, false, false), 1e-12, "sf_stdp updater at dt = 0.1 ms");
+    let rule = "{ rule = \"sf_stdp\", tau_pre = 10, tau_post = 10, learning_rate = 1e-3 }";
+    let tr = run(&at_dt(&scenario_text(DENSE, "\"0.2 ms\"", rule, STEPS), DT, STEPS));
+    tr.check(&reference_sf(&tr, 10.0, 10.0, 1e-3, Fw::AbsEps, false, false, false), 1e-12, "sf_stdp module at dt = 0.1 ms");
+}
+
+#[test]
+fn norse_at_dt_0_1_traces_step_by_dt_over_tau() {
+    // Norse: x += dt/tau_pre*(-x + a_pre*z_pre), y += dt/tau_post*(-y + a_post*z_post), with
+    // tau_pre = 0.5 ms and tau_post = 0.8 ms (k = 0.2 and 0.125 per step, as NORSE at 1 ms).
+    let (tau_pre, tau_post) = (0.5, 0.8);
+    let p = Norse { k_pre: DT / tau_pre, k_post: DT / tau_post, ..NORSE };
+    let rule = format!(
+        "{{ rule = \"norse_stdp\", tau_pre = \"{tau_pre} ms\", tau_post = \"{tau_post} ms\", a_pre = {}, a_post = {}, w_min = {}, w_max = {}, eta_plus = {}, eta_minus = {} }}",
+        p.a_pre, p.a_post, p.w_min, p.w_max, p.eta_plus, p.eta_minus
+    );
+    let tr = run(&at_dt(&scenario_text(SPARSE, DELAYS_DT, &rule, STEPS), DT, STEPS));
+    tr.check(&reference_norse(&tr, p, false), 1e-12, "norse additive at dt = 0.1 ms");
+    // Multiplicative, dendritic, other taus.
+    let (tau_pre, tau_post) = (1.5, 0.3);
+    let p = Norse { k_pre: DT / tau_pre, k_post: DT / tau_post, alg: "multiplicative_relu", eta_plus: 0.05, eta_minus: 0.05, ..NORSE };
+    let rule = format!(
+        "{{ rule = \"norse_stdp\", tau_pre = \"{tau_pre} ms\", tau_post = \"{tau_post} ms\", a_pre = {}, a_post = {}, w_min = {}, w_max = {}, eta_plus = {}, eta_minus = {}, algorithm = \"multiplicative_relu\", delay = \"dendritic\" }}",
+        p.a_pre, p.a_post, p.w_min, p.w_max, p.eta_plus, p.eta_minus
+    );
+    let tr = run(&at_dt(&scenario_text(DENSE, DELAYS_DT, &rule, STEPS), DT, STEPS));
+    tr.check(&reference_norse(&tr, p, true), 1e-12, "norse multiplicative_relu dendritic at dt = 0.1 ms");
 }
 
 /// The rules' exact sums (`util::exact`, a superaccumulator) against CPython's `fsum`

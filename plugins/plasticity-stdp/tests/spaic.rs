@@ -14,7 +14,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Syn, Trial, fsum, run, shaped_text};
+use common::{Syn, Trial, at_dt, fsum, run, shaped_text};
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, entity_key, purpose};
 
@@ -384,6 +384,72 @@ fn conv2d_stdp_unshared_sparse_dendritic_delays() {
     let d = (-1.0f64 / 20.0).exp();
     let p = Conv { lr: 0.01, decay_plus: d, decay_minus: d, a_plus: 1.0, a_minus: -1.0 };
     tr.check(&reference_conv(&tr, p, true), 0.0, "conv2d_stdp unshared");
+}
+
+// ---- dt = 0.1 ms ----------------------------------------------------------------------
+//
+// SPAIC's online rules decay their traces by fixed factors per step (np.exp(-1/20) and the
+// like: not a function of dt), and postpre_int_stdp is integral: at dt = 0.1 ms they must
+// do per step exactly what they do at 1 ms. conv2d_stdp's decays are exp(-dt/tau): they must
+// follow dt. The network of `text` at dt = 0.1 ms (the same spike probability per step,
+// delays of 0..3 steps); within 1e-12.
+
+/// The time step of the cases below, ms.
+const DT: f64 = 0.1;
+/// Delays of 0 to 3 steps of [`DT`].
+const DELAYS_DT: &str = "{ dist = \"uniform\", low = \"0 ms\", high = \"0.3 ms\" }";
+const W_RANDOM: &str = "{ dist = \"uniform\", low = 0.1, high = 0.4 }";
+
+#[test]
+fn nearest_online_at_dt_0_1_decays_per_step_not_per_ms() {
+    // Default decays: exp(-1/20) per step at any dt (not exp(-dt/20 ms)).
+    let rule = "{ rule = \"nearest_online_stdp\", Apost = 0.05, Apre = 0.03, w_norm = 3.0 }";
+    let tr = run(&at_dt(&text(SPARSE, DELAYS_DT, W_RANDOM, rule), DT, STEPS));
+    assert!(tr.syn.iter().any(|s| s.d == 0) && tr.syn.iter().any(|s| s.d == 3), "delays of 0..3 steps");
+    let p = Online { decay_pre: (-1.0f64 / 20.0).exp(), decay_post: (-1.0f64 / 20.0).exp(), ..NEAREST };
+    tr.check(&reference_online(&tr, p, true, false), 1e-12, "nearest_online_stdp at dt = 0.1 ms");
+}
+
+#[test]
+fn full_online_at_dt_0_1_decays_per_step_not_per_ms() {
+    let rule = "{ rule = \"full_online_stdp\", Apost = 0.02, Apre = 0.01, w_norm = 3.0, delay = \"dendritic\" }";
+    let tr = run(&at_dt(&text(DENSE, DELAYS_DT, W_RANDOM, rule), DT, STEPS));
+    let p = Online { decay_pre: (-1.0f64 / 20.0).exp(), decay_post: (-1.0f64 / 20.0).exp(), ..FULL };
+    tr.check(&reference_online(&tr, p, false, true), 1e-12, "full_online_stdp at dt = 0.1 ms");
+}
+
+#[test]
+fn meta_nearest_online_at_dt_0_1_decays_per_step_not_per_ms() {
+    // Defaults: pre_decay exp(-1/30), post_decay exp(-1/200) per step.
+    let rule = "{ rule = \"meta_nearest_online_stdp\", Apost = 0.05, Apre = 0.02 }";
+    let tr = run(&at_dt(&text(SPARSE, DELAYS_DT, W_RANDOM, rule), DT, STEPS));
+    let p = Meta { pre_decay: (-1.0f64 / 30.0).exp(), post_decay: (-1.0f64 / 200.0).exp(), ..META };
+    tr.check(&reference_meta(&tr, p, false), 1e-12, "meta_nearest_online_stdp at dt = 0.1 ms");
+}
+
+#[test]
+fn postpre_int_at_dt_0_1_is_per_step() {
+    let tr = run(&at_dt(&text(SPARSE, DELAYS_DT, "20.0", "{ rule = \"postpre_int_stdp\" }"), DT, STEPS));
+    tr.check(&reference_int(&tr, INT, false), 0.0, "postpre_int_stdp at dt = 0.1 ms");
+}
+
+#[test]
+fn conv2d_stdp_at_dt_0_1_decays_by_exp_dt_over_tau() {
+    // x = (1 - s)*(exp(-dt/tau)*x) + s with tau_plus = 1 ms, tau_minus = 1.5 ms (10 and 15
+    // steps of 0.1 ms), on a shared kernel.
+    let rule = "{ rule = \"conv2d_stdp\", lr = 0.001, tau_plus = \"1 ms\", tau_minus = \"1.5 ms\", A_plus = 1.0, A_minus = -0.8 }";
+    let conv = shaped_text("shape = [1, 5, 5]", "shape = [2, 3, 3]", 18, "rule = \"conv2d\"\nkernel_size = 3", "\"0.1 ms\"", rule, STEPS);
+    let tr = run(&at_dt(&conv, DT, STEPS));
+    assert_eq!(tr.w0.len(), 18, "2 kernels of 3 x 3");
+    assert!(tr.syn.iter().all(|s| s.d == 1), "0.1 ms is one step");
+    let p = Conv { lr: 0.001, decay_plus: (-DT / 1.0f64).exp(), decay_minus: (-DT / 1.5f64).exp(), a_plus: 1.0, a_minus: -0.8 };
+    tr.check(&reference_conv(&tr, p, false), 1e-12, "conv2d_stdp shared kernel at dt = 0.1 ms");
+    // Unshared, the default taus (20 ms: exp(-dt/20 ms) per step), dendritic delays.
+    let rule = "{ rule = \"conv2d_stdp\", lr = 0.01, delay = \"dendritic\" }";
+    let tr = run(&at_dt(&text(SPARSE, DELAYS_DT, W_RANDOM, rule), DT, STEPS));
+    let d = (-DT / 20.0f64).exp();
+    let p = Conv { lr: 0.01, decay_plus: d, decay_minus: d, a_plus: 1.0, a_minus: -1.0 };
+    tr.check(&reference_conv(&tr, p, true), 1e-12, "conv2d_stdp unshared at dt = 0.1 ms");
 }
 
 // ---- keys ----------------------------------------------------------------------------

@@ -46,6 +46,7 @@ const STP_KEYS: &[ParamSpec] = &[
     ParamSpec::new("v_base", Dim::Dimensionless, 0.5, "baseline of the facilitation variable v, in (0, 1]"),
     ParamSpec::required("tau_f", Dim::Time, "time constant of v's return to v_base (> 0)"),
     ParamSpec::required("tau_d", Dim::Time, "time constant of x's recovery to 1 (> 0)"),
+    ParamSpec::optional("order", Dim::Dimensionless, "\"tsodyks_markram\" (default): recover, then facilitate v, release v*x, deplete x; \"spikingflow\": SpikingFlow's code (recovery and depletion with the old v and x in one Euler step, then release the new v*x)"),
 ];
 const GAUSS_KEYS: &[ParamSpec] = &[ParamSpec::required("std", Dim::Dimensionless, "standard deviation of the noise added to each target every step, in the receptor's unit (>= 0)")];
 
@@ -115,7 +116,13 @@ impl ProjectionAddon for Addon {
                 let v_base = key(&STP_KEYS[0], Dim::Dimensionless, |x| x > 0.0 && x <= 1.0, "in (0, 1]")?;
                 let tau_f = key(&STP_KEYS[1], Dim::Time, pos, "> 0")?;
                 let tau_d = key(&STP_KEYS[2], Dim::Time, pos, "> 0")?;
-                Config::Stp { v_base, kf: dt / tau_f, kd: dt / tau_d }
+                let spikingflow = match t.opt_str("order")? {
+                    None => false,
+                    Some(("tsodyks_markram", _)) => false,
+                    Some(("spikingflow", _)) => true,
+                    Some((other, n)) => return Err(t.err(n, "order", format!("unknown order `{other}`; valid: tsodyks_markram, spikingflow"))),
+                };
+                Config::Stp { v_base, kf: dt / tau_f, kd: dt / tau_d, spikingflow }
             }
             Kind::GaussianLinear => {
                 let std = key(&GAUSS_KEYS[0], ctx.receptor_dim, |x| x >= 0.0 && x.is_finite(), ">= 0")?;
@@ -134,7 +141,8 @@ enum Config {
     ExpDecay { tau_steps: f64, amplitude: f64 },
     /// `p = exp(-dt/tau)`, `kick = dt*e/tau * p`.
     Alpha { p: f64, kick: f64 },
-    Stp { v_base: f64, kf: f64, kd: f64 },
+    /// `spikingflow`: SpikingFlow's code order (see `on_step`).
+    Stp { v_base: f64, kf: f64, kd: f64, spikingflow: bool },
     Gauss { std: f64, seed: u64, entity: u32, tgt: std::ops::Range<usize> },
 }
 
@@ -224,7 +232,30 @@ impl SynapseDynamics for Config {
                     *e = w * g;
                 }
             }
-            &Config::Stp { v_base, kf, kd } => {
+            &Config::Stp { v_base, kf, kd, spikingflow: true } => {
+                // SpikingFlow's STPTransformer.forward, one Euler step from the old x and v:
+                //   x += (1 - x)/tau_d - v*x*s;  v += (v_base - v)/tau_f + v_base*(1 - v)*s;
+                //   release v*x*s with the new values.
+                // The rows of the sources that spiked are contiguous and ascending: walk the
+                // table once, the spiking rows with the spike's terms.
+                let [x, v] = vars else { unreachable!("the core gives the two declared arrays") };
+                let mut from = 0;
+                for &r in pre.iter().chain(std::iter::once(&u32::MAX)) {
+                    let (a, b) = if r == u32::MAX { (x.len(), x.len()) } else { (row_ptr[r as usize] as usize, row_ptr[r as usize + 1] as usize) };
+                    for k in from..a {
+                        x[k] += (1.0 - x[k]) * kd;
+                        v[k] += (v_base - v[k]) * kf;
+                    }
+                    for k in a..b {
+                        let (x0, v0) = (x[k], v[k]);
+                        x[k] = x0 + (1.0 - x0) * kd - v0 * x0;
+                        v[k] = v0 + (v_base - v0) * kf + v_base * (1.0 - v0);
+                        effect[k] = weight[k] * (v[k] * x[k]);
+                    }
+                    from = b;
+                }
+            }
+            &Config::Stp { v_base, kf, kd, spikingflow: false } => {
                 // Recovery (forward Euler), then the spike: facilitation, release of v*x,
                 // depletion, as Tsodyks and Markram order them.
                 let [x, v] = vars else { unreachable!("the core gives the two declared arrays") };

@@ -23,13 +23,21 @@ const W: [f64; 2] = [0.75, -1.25];
 
 /// A 2-source, 2-target one-to-one projection through `synapse`, with delay `delay_steps`.
 fn scenario(synapse: &str, delay_steps: u32) -> String {
-    let times: Vec<String> = SPIKES.iter().map(|(s, _)| format!("\"{} ms\"", *s as f64)).collect();
+    scenario_dt(synapse, delay_steps, 1.0)
+}
+
+/// [`scenario`] at a time step of `dt` ms: the same spikes, steps and delay counted in steps
+/// (every time of the file is `steps * dt`, which the loader rounds back to whole steps).
+fn scenario_dt(synapse: &str, delay_steps: u32, dt: f64) -> String {
+    let times: Vec<String> = SPIKES.iter().map(|(s, _)| format!("\"{} ms\"", *s as f64 * dt)).collect();
     let idx: Vec<String> = SPIKES.iter().map(|(_, i)| i.to_string()).collect();
+    let t_stop = STEPS as f64 * dt;
+    let delay_ms = delay_steps as f64 * dt;
     format!(
         r#"
 [simulation]
-dt = "1 ms"
-t_stop = "{STEPS} ms"
+dt = "{dt} ms"
+t_stop = "{t_stop} ms"
 seed = 5
 [[population]]
 name = "post"
@@ -49,7 +57,7 @@ to = "post"
 rule = "one_to_one"
 receptor = "v"
 weight = {{ matrix = [[{}, 0.0], [0.0, {}]] }}
-delay = "{delay_steps} ms"
+delay = "{delay_ms} ms"
 synapse = {synapse}
 "#,
         times.join(", "),
@@ -202,6 +210,32 @@ fn stp_follows_the_seed_equations() {
 }
 
 #[test]
+fn stp_in_spikingflow_order_follows_its_code() {
+    // SpikingFlow's STPTransformer.forward, one Euler step from the old x and v:
+    //   x = x + (1 - x)/tau_d - x*s*v;  v = v + (v_base - v)/tau_f + v_base*(1 - v)*s;
+    //   output v*x*s (the new values).
+    let (vb, tf, td) = (0.3, 20.0, 50.0);
+    let mut out = vec![[0.0f64; 2]; STEPS as usize];
+    let (mut x, mut v) = ([1.0f64; 2], [vb; 2]);
+    for t in 0..STEPS {
+        for k in 0..2 {
+            let s = if spiked(t, k) { 1.0 } else { 0.0 };
+            let (x0, v0) = (x[k], v[k]);
+            // (In the arithmetic order the engine uses: dt/tau once, w times the release.)
+            x[k] = x0 + (1.0 - x0) * (1.0 / td) - s * v0 * x0;
+            v[k] = v0 + (vb - v0) * (1.0 / tf) + s * vb * (1.0 - v0);
+            out[t as usize][k] = s * W[k] * (v[k] * x[k]);
+        }
+    }
+    let r = integrate(|t, i| out[t as usize][i], 1);
+    check("tsodyks_markram (spikingflow order)", "{ model = \"tsodyks_markram\", v_base = 0.3, tau_f = \"20 ms\", tau_d = \"50 ms\", order = \"spikingflow\" }", 1, &r);
+    // From rest (x = 1, v = v_base) SpikingFlow's code depletes with the old v (x = 0.7),
+    // then releases v·x = 0.51 · 0.7; Tsodyks–Markram's order releases 0.51 · 1.
+    let (t0, k0) = (0..STEPS).flat_map(|t| (0..2).map(move |k| (t, k))).find(|&(t, k)| spiked(t, k)).unwrap();
+    assert!((out[t0 as usize][k0] - W[k0] * 0.51 * 0.7).abs() < 1e-12, "{}", out[t0 as usize][k0]);
+}
+
+#[test]
 fn gaussian_linear_adds_seeded_noise_to_every_target() {
     let text = scenario("{ model = \"gaussian_linear\", std = \"0.5 mV\" }", 0);
     let a = run(&text, EngineKind::Cpu);
@@ -244,4 +278,118 @@ fn weight_matrix_shape_is_checked() {
     let text = scenario("\"static\"", 0).replace("[[0.75, 0.0], [0.0, -1.25]]", "[[0.75, 0.0, 1.0], [0.0, -1.25, 1.0]]");
     let e = Scenario::from_str(&text, Path::new("t.toml"), b.registry(), &LoadOptions::default()).err().expect("refused").to_string();
     assert!(e.contains("matrix[0]") && e.contains("expected 2"), "{e}");
+}
+
+// ---- dt = 0.1 ms -----------------------------------------------------------------------
+//
+// At dt = 1 ms, dt/tau == 1/tau and tau/dt == tau: a model that dropped dt from its per-step
+// constants would pass every test above. Here the same spikes (in steps) run at dt = 0.1 ms,
+// with time constants in ms, and each reference writes its formula with dt explicit. The
+// references compute the same quantities in another order than the models do (`i*dt/tau`
+// against `i/(tau/dt)`, closed forms against a propagator), so they are compared within
+// 1e-12 (relative to max(1, |v|)) rather than bit for bit: a missing dt (a factor 10 in
+// dt/tau) or a step's shift is off by far more.
+
+/// The time step of the cases below, ms.
+const DT: f64 = 0.1;
+
+/// Runs `synapse` at dt = [`DT`] on both engines and compares `v` with `reference` at every
+/// step, within 1e-12.
+fn check_close_dt(name: &str, synapse: &str, delay: u32, reference: &[[f64; 2]]) {
+    assert_eq!(reference.len(), STEPS as usize);
+    for engine in [EngineKind::Cpu, EngineKind::Tensor] {
+        let got = run(&scenario_dt(synapse, delay, DT), engine);
+        for (t, (g, r)) in got.iter().zip(reference).enumerate() {
+            for k in 0..2 {
+                assert!((g[k] - r[k]).abs() <= 1e-12 * r[k].abs().max(1.0), "{name} at dt = {DT} ms ({engine:?}): v[{k}] after step {t}: simulated {}, reference {}", g[k], r[k]);
+            }
+        }
+    }
+    assert!(reference.iter().any(|v| v[0] != 0.0) && reference.iter().any(|v| v[1] != 0.0), "{name}: the test should drive both");
+}
+
+#[test]
+fn delta_at_dt_0_1_adds_amplitude_times_weight_unscaled() {
+    // A spike adds amplitude * w whatever dt is (no dt factor).
+    let a = 0.4;
+    let r = integrate(|t, i| if spiked(t, i) { W[i] * a } else { 0.0 }, 0);
+    check_close_dt("delta", "{ model = \"delta\", amplitude = 0.4 }", 0, &r);
+}
+
+#[test]
+fn exp_decay_current_at_dt_0_1_decays_by_dt_over_tau() {
+    // SpikingFlow's ExpDecayCurrent with tau in steps, tau_steps = tau/dt:
+    // i += -i*dt/tau*(1 - s) + amplitude*s, tau = 2.5 ms (25 steps of 0.1 ms).
+    let (tau, amplitude) = (2.5, 1.5);
+    let mut cur = vec![[0.0f64; 2]; STEPS as usize];
+    let mut i = [0.0f64; 2];
+    for t in 0..STEPS {
+        for (k, i) in i.iter_mut().enumerate() {
+            let s = if spiked(t, k) { 1.0 } else { 0.0 };
+            *i += -*i * DT / tau * (1.0 - s) + amplitude * s;
+        }
+        cur[t as usize] = i;
+    }
+    for delay in [0u32, 2] {
+        let r = integrate(|t, k| W[k] * cur[t as usize][k], delay as u64);
+        check_close_dt("exp_decay_current", "{ model = \"exp_decay_current\", tau = \"2.5 ms\", amplitude = 1.5 }", delay, &r);
+    }
+}
+
+#[test]
+fn low_pass_at_dt_0_1_decays_by_dt_over_tau() {
+    // SpikingFlow's LowPassSynapse: I += -(1 - S)*I*dt/tau + S, tau = 1.2 ms (12 steps).
+    let tau = 1.2;
+    let mut cur = vec![[0.0f64; 2]; STEPS as usize];
+    let mut y = [0.0f64; 2];
+    for t in 0..STEPS {
+        for (k, y) in y.iter_mut().enumerate() {
+            let s = if spiked(t, k) { 1.0 } else { 0.0 };
+            *y += -(1.0 - s) * *y * DT / tau + s;
+        }
+        cur[t as usize] = y;
+    }
+    let r = integrate(|t, k| W[k] * cur[t as usize][k], 0);
+    check_close_dt("low_pass", "{ model = \"low_pass\", tau = \"1.2 ms\" }", 0, &r);
+}
+
+#[test]
+fn alpha_at_dt_0_1_samples_the_alpha_function_in_ms() {
+    // w*(t/tau)*exp(1 - t/tau) with t the time since each spike in ms, (steps)*dt, and
+    // tau = 0.7 ms (7 steps): superposed over the spikes.
+    let tau = 0.7;
+    let alpha = |t: u64, i: usize| -> f64 {
+        SPIKES.iter().filter(|&&(s, j)| j as usize == i && s < t).map(|&(s, _)| {
+            let since_ms = (t - s) as f64 * DT;
+            W[i] * (since_ms / tau) * (1.0 - since_ms / tau).exp()
+        }).sum()
+    };
+    let r = integrate(alpha, 0);
+    check_close_dt("alpha", "{ model = \"alpha\", tau = \"0.7 ms\" }", 0, &r);
+    // Neuron 1's lone spike at step 10 peaks at t = tau = 7 steps of 0.1 ms, with w.
+    let lone = |t: u64| alpha(t, 1);
+    assert!((lone(17) - W[1]).abs() < 1e-12 && lone(16).abs() < W[1].abs() && lone(18).abs() < W[1].abs());
+}
+
+#[test]
+fn stp_at_dt_0_1_recovers_by_dt_over_tau() {
+    // Forward Euler of dx/dt = (1-x)/tau_d, dv/dt = (v_base - v)/tau_f over dt, then the
+    // spike (v jumps, v*x released, x depleted); tau_f = 1.5 ms, tau_d = 4 ms.
+    let (vb, tf, td) = (0.3, 1.5, 4.0);
+    let mut out = vec![[0.0f64; 2]; STEPS as usize];
+    let (mut x, mut v) = ([1.0f64; 2], [vb; 2]);
+    for t in 0..STEPS {
+        for k in 0..2 {
+            x[k] += DT * (1.0 - x[k]) / td;
+            v[k] += DT * (vb - v[k]) / tf;
+            if spiked(t, k) {
+                v[k] += vb * (1.0 - v[k]);
+                let rel = v[k] * x[k];
+                x[k] -= rel;
+                out[t as usize][k] = W[k] * rel;
+            }
+        }
+    }
+    let r = integrate(|t, i| out[t as usize][i], 1);
+    check_close_dt("tsodyks_markram", "{ model = \"tsodyks_markram\", v_base = 0.3, tau_f = \"1.5 ms\", tau_d = \"4 ms\" }", 1, &r);
 }

@@ -333,3 +333,202 @@ fn large_inputs_give_finite_spikes_and_gradients() {
         }
     }
 }
+
+// ---- pinned values against the sources' closed forms ----------------------------------
+
+/// `erf(z)` at the arguments the references below need, computed with mpmath
+/// (`mpmath.erf(mpf(z))` at 50 digits, rounded to f64), so that the references do not rely on
+/// the crate's own series. Looked up by argument (within 1e-14).
+const ERF_TABLE: [(f64, f64); 10] = [
+    // erf(1.4 * x) for the `erf` surrogate (α = 1.4).
+    (-1.8375, -0.9906399973168861),
+    (-0.7875, -0.7345891640448409),
+    (-0.26249999999999996, -0.2895345592587083),
+    (0.5249999999999999, 0.542192605809058),
+    (2.9749999999999996, 0.9999741543294554),
+    // erf(x / sqrt(2 * 0.8)) for `stbp` (α = 0.8).
+    (-1.0376223572427494, -0.8577380569028767),
+    (-0.44469529596117835, -0.4705816233081958),
+    (-0.14823176532039278, -0.1660446083645655),
+    (0.29646353064078557, 0.32497588006575456),
+    (1.6799600069644516, 0.9824901034143341),
+];
+
+fn erf_ref(z: f64) -> f64 {
+    ERF_TABLE.iter().find(|(a, _)| (a - z).abs() <= 1e-14).unwrap_or_else(|| panic!("erf({z}) is not in ERF_TABLE")).1
+}
+
+/// Points away from 0, exact in f32 (so the tensor path sees the same x), on both sides of
+/// every window below: -1.3125 and 2.125 are outside all of them, -0.5625 inside
+/// piecewise_quadratic's (α = 1.7: |x| <= 0.588), piecewise_leaky_relu's (w = 0.9) and
+/// triangle's, outside bilinear_leaky_relu's (c = 0.5) and stca's (α = 0.3); -0.1875 inside
+/// every window; 0.375 inside all but stca's.
+const PIN_XS: [f64; 5] = [-1.3125, -0.5625, -0.1875, 0.375, 2.125];
+
+/// The surrogates with a non-default parameter each (`parse(name, Some(alpha))`).
+const PIN_ALPHAS: [(&str, f64); 13] = [
+    ("sigmoid", 3.3),
+    ("atan", 1.7),
+    ("piecewise_quadratic", 1.7),
+    ("piecewise_exp", 1.3),
+    ("soft_sign", 2.6),
+    ("erf", 1.4),
+    ("piecewise_leaky_relu", 0.9),
+    ("fast_sigmoid", 7.5),
+    ("triangle", 1.8),
+    ("bilinear_leaky_relu", 1.6),
+    ("sign_swish", 3.2),
+    ("stbp", 0.8),
+    ("stca", 0.3),
+];
+
+/// `(g(x), g'(x))` of surrogate `name` with parameter `a`, from the closed forms of the
+/// sources, written out here (not with the crate's helpers).
+fn closed_form(name: &str, a: f64, x: f64) -> (f64, f64) {
+    use std::f64::consts::PI;
+    let sig = |u: f64| 1.0 / (1.0 + (-u).exp());
+    match name {
+        // SpikingJelly Sigmoid (SpikingFlow's soft_pulse_function.Sigmoid has the same forms,
+        // seeds/003): g = sigmoid(αx), g' = α(1 − sigmoid(αx))·sigmoid(αx).
+        "sigmoid" => (sig(a * x), a * (1.0 - sig(a * x)) * sig(a * x)),
+        // SpikingJelly ATan: g = arctan(π/2·αx)/π + 1/2, g' = α / (2(1 + (π/2·αx)²)).
+        "atan" => ((PI / 2.0 * a * x).atan() / PI + 0.5, a / (2.0 * (1.0 + (PI / 2.0 * a * x).powi(2)))),
+        // SpikingJelly PiecewiseQuadratic: g = 0 (x < −1/α), −½α²|x|x + αx + ½ (|x| ≤ 1/α),
+        // 1 (x > 1/α); g' = −α²|x| + α inside, 0 outside.
+        "piecewise_quadratic" => {
+            if x < -1.0 / a {
+                (0.0, 0.0)
+            } else if x > 1.0 / a {
+                (1.0, 0.0)
+            } else {
+                (-0.5 * a * a * x.abs() * x + a * x + 0.5, -a * a * x.abs() + a)
+            }
+        }
+        // SpikingJelly PiecewiseExp: g = ½e^{αx} (x < 0), 1 − ½e^{−αx} (x ≥ 0); g' = (α/2)e^{−α|x|}.
+        "piecewise_exp" => {
+            let g = if x < 0.0 { 0.5 * (a * x).exp() } else { 1.0 - 0.5 * (-a * x).exp() };
+            (g, a / 2.0 * (-a * x.abs()).exp())
+        }
+        // SpikingJelly SoftSign: g = ½(αx/(1 + |αx|) + 1), g' = 1/(2α(1/α + |x|)²) (its backward's form).
+        "soft_sign" => (0.5 * (a * x / (1.0 + (a * x).abs()) + 1.0), 1.0 / (2.0 * a * (1.0 / a + x.abs()).powi(2))),
+        // SpikingJelly Erf: g = ½erfc(−αx) = ½(1 + erf(αx)), g' = (α/√π)e^{−α²x²}.
+        "erf" => (0.5 * (1.0 + erf_ref(a * x)), a / PI.sqrt() * (-(a * a) * x * x).exp()),
+        // SpikingJelly PiecewiseLeakyReLU (w = α, c = 0.01), its primitive_function:
+        // g = cx + cw (x < −w), x/(2w) + ½ (−w ≤ x ≤ w), cx − cw + 1 (x > w); g' its
+        // derivative, 1/(2w) inside and c outside. (SpikingJelly's backward code and formula
+        // use 1/w inside, twice its primitive's slope: see the note in
+        // `piecewise_leaky_relu_window_gradient_is_its_primitives_slope`.)
+        "piecewise_leaky_relu" => {
+            let c = 0.01;
+            if x < -a {
+                (c * x + c * a, c)
+            } else if x > a {
+                (c * x - c * a + 1.0, c)
+            } else {
+                (x / (2.0 * a) + 0.5, 1.0 / (2.0 * a))
+            }
+        }
+        // snnTorch fast_sigmoid (SuperSpike): S ≈ U/(1 + k|U|), ∂S/∂U = 1/(1 + k|U|)²; the
+        // crate's g adds ½ (so that g(0) = ½, as the others).
+        "fast_sigmoid" => (x / (1.0 + a * x.abs()) + 0.5, (1.0 + a * x.abs()).powi(-2)),
+        // Triangle (Esser et al. 2016; Bellec et al. 2018: pseudo-derivative γ·max(0, 1 − |v|),
+        // written from the cited papers): g' = α·max(0, 1 − |x|); g its integral from −∞:
+        // 0 (x < −1), α(1 + x)²/2 (−1 ≤ x ≤ 0), α(1 − (1 − x)²/2) (0 ≤ x ≤ 1), α (x > 1).
+        "triangle" => {
+            let g = if x < -1.0 {
+                0.0
+            } else if x <= 0.0 {
+                a * (1.0 + x).powi(2) / 2.0
+            } else if x <= 1.0 {
+                a * (1.0 - (1.0 - x).powi(2) / 2.0)
+            } else {
+                a
+            };
+            (g, if x.abs() < 1.0 { a * (1.0 - x.abs()) } else { 0.0 })
+        }
+        // SpikingFlow BilinearLeakyReLU (a = α, b = 0.01, c = 0.5; seeds/003):
+        // g = bx + bc − ac (x < −c), ax (−c ≤ x ≤ c), bx − bc + ac (x > c); g' = a inside, b outside.
+        "bilinear_leaky_relu" => {
+            let (b, c) = (0.01, 0.5);
+            if x < -c {
+                (b * x + b * c - a * c, b)
+            } else if x > c {
+                (b * x - b * c + a * c, b)
+            } else {
+                (a * x, a)
+            }
+        }
+        // SpikingFlow SignSwish (β = α; seeds/003, Darabi et al. 2018):
+        // g = 2·sigmoid(βx)·(1 + βx(1 − sigmoid(βx))) − 1 (the sigmoid form, not the crate's
+        // tanh form), g' = β(2 − βx·tanh(βx/2)) / (1 + cosh(βx)).
+        "sign_swish" => {
+            let s = sig(a * x);
+            (2.0 * s * (1.0 + a * x * (1.0 - s)) - 1.0, a * (2.0 - a * x * (a * x / 2.0).tanh()) / (1.0 + (a * x).cosh()))
+        }
+        // SPAIC STBP learner (spaic/Learning/STBP_Learner.py, ActFun.backward):
+        // g' = exp(−x²/(2α)) / (2πα); g its integral from −∞, (1 + erf(x/√(2α))) / (2√(2πα)).
+        "stbp" => ((1.0 + erf_ref(x / (2.0 * a).sqrt())) / (2.0 * (2.0 * PI * a).sqrt()), (-x * x / (2.0 * a)).exp() / (2.0 * PI * a)),
+        // SPAIC STCA learner (STCA_Learner.py): g' = 1 where |x| < α, else 0; g = clamp(x, −α, α).
+        "stca" => (x.clamp(-a, a), if x.abs() < a { 1.0 } else { 0.0 }),
+        other => panic!("no closed form for {other}"),
+    }
+}
+
+/// `got` equals `want` within 1e-12 relative (exactly where `want` is 0).
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-12 * want.abs()
+}
+
+#[test]
+fn primitive_and_grad_match_the_sources_closed_forms() {
+    assert_eq!(PIN_ALPHAS.len(), Surrogate::NAMES.len());
+    for (name, a) in PIN_ALPHAS {
+        assert!(Surrogate::NAMES.contains(&name), "{name}");
+        let s = Surrogate::parse(name, Some(a)).unwrap();
+        assert_ne!(s, Surrogate::parse(name, None).unwrap(), "{name}: the test's parameter should not be the default");
+        for x in PIN_XS {
+            let (g, dg) = closed_form(name, a, x);
+            assert!(close(s.primitive(x), g), "{name} (alpha {a}) g({x}): {} vs reference {g}", s.primitive(x));
+            assert!(close(s.grad(x), dg), "{name} (alpha {a}) g'({x}): {} vs reference {dg}", s.grad(x));
+        }
+    }
+}
+
+#[test]
+fn smooth_and_spike_tensors_match_the_sources_closed_forms() {
+    // The tensor path (`smooth` = g, the autodiff gradient of `spike` = g') is separate code
+    // from `primitive`/`grad`: pinned too, within f32 precision (1e-5 relative, plus 1e-6
+    // for the cancellation of 1 − s near s = 1 in f32, as in sigmoid's tail).
+    let dev = DispatchDevice::autodiff(flex());
+    let xs: [f32; 5] = PIN_XS.map(|x| x as f32);
+    for (name, a) in PIN_ALPHAS {
+        let s = Surrogate::parse(name, Some(a)).unwrap();
+        let x = Tensor::<Dispatch, 1>::from_floats(xs, &dev).require_grad();
+        let smooth: Vec<f32> = s.smooth(x.clone()).into_data().to_vec().unwrap();
+        let grads = s.spike(x.clone()).sum().backward();
+        let grad: Vec<f32> = x.grad(&grads).unwrap().into_data().to_vec().unwrap();
+        for (i, &xi) in PIN_XS.iter().enumerate() {
+            let (g, dg) = closed_form(name, a, xi);
+            let (sg, sd) = (f64::from(smooth[i]), f64::from(grad[i]));
+            assert!((sg - g).abs() <= 1e-5 * g.abs() + 1e-6, "{name} (alpha {a}) smooth({xi}): {sg} vs reference {g}");
+            assert!((sd - dg).abs() <= 1e-5 * dg.abs() + 1e-6, "{name} (alpha {a}) autodiff g'({xi}): {sd} vs reference {dg}");
+        }
+    }
+}
+
+#[test]
+fn piecewise_leaky_relu_window_gradient_is_its_primitives_slope() {
+    // SpikingJelly's PiecewiseLeakyReLU is not self-consistent: its primitive_function has
+    // slope 1/(2w) in the window (and its `w` docstring says "the gradient is 1/2w"), but its
+    // backward (`piecewise_leaky_relu_backward`: masked_fill(|x| < w, 1/w)) and its g'
+    // formula use 1/w. The crate follows the primitive (g' = 1/(2w)), so its gradient in the
+    // window is half SpikingJelly's backward: pinned here so that a change is deliberate.
+    for w in [0.9, 1.0, 2.0] {
+        let s = Surrogate::parse("piecewise_leaky_relu", Some(w)).unwrap();
+        for x in [-0.5 * w, 0.0, 0.3 * w] {
+            assert!(close(s.grad(x), 1.0 / (2.0 * w)), "w = {w}, x = {x}: {}", s.grad(x));
+            let spikingjelly_backward = 1.0 / w;
+            assert!(close(2.0 * s.grad(x), spikingjelly_backward));
+        }
+    }
+}

@@ -82,6 +82,20 @@ plasticity = {rule}
     )
 }
 
+/// `text` (from [`scenario_text`] or [`shaped_text`], `steps` steps) at a time step of `dt`
+/// ms: the same number of steps and the same spike probability per step (the Poisson rates
+/// scaled by 1/dt). Delays are the caller's (in ms: give them for this dt).
+pub fn at_dt(text: &str, dt: f64, steps: u64) -> String {
+    let sub = |t: String, from: &str, to: String| {
+        assert!(t.contains(from), "the scenario has no `{from}`");
+        t.replacen(from, &to, 1)
+    };
+    let t = sub(text.to_string(), "dt = \"1 ms\"", format!("dt = \"{dt} ms\""));
+    let t = sub(t, &format!("t_stop = \"{steps} ms\""), format!("t_stop = \"{} ms\"", steps as f64 * dt));
+    let t = sub(t, "rate = \"150 Hz\"", format!("rate = \"{} Hz\"", 150.0 / dt));
+    sub(t, "rate = \"120 Hz\"", format!("rate = \"{} Hz\"", 120.0 / dt))
+}
+
 /// One synapse as the reference sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct Syn {
