@@ -446,6 +446,10 @@ impl ScenarioTable for TrainTable {
         let schedule = match kind {
             Some("cosine") => Schedule::Cosine,
             Some("step") => Schedule::Step { every, gamma },
+            Some("multistep") if milestones.is_empty() => {
+                let n = t.get("schedule").expect("the key was read");
+                return Err(t.err(n, "schedule", "\"multistep\" needs `milestones` (an array of epochs at which the rate is multiplied by step_gamma)"));
+            }
             Some("multistep") => Schedule::MultiStep { milestones, gamma },
             Some("exponential") => Schedule::Exponential { gamma },
             Some("cyclic") => Schedule::Cyclic { every, low },
@@ -484,7 +488,7 @@ impl ScenarioTable for TrainTable {
             }
         }
         let mut key_at = vec![("", t.loc().clone())];
-        for key in ["steps", "batch_size", "test_count"] {
+        for key in ["steps", "batch_size", "test_count", "trainable"] {
             if let Some(n) = t.get(key) {
                 key_at.push((key, n.loc.clone()));
             }

@@ -159,6 +159,9 @@ pub fn train_on<B: TrainBackend>(
     probe::<B>(device)?;
     let spec = NetSpec::from_sim(sim, cfg)?;
     check_memory(&spec, cfg, sim.scenario.limit.bytes)?;
+    if spec.edges.iter().all(|e| !e.trainable) && !spec.layers.iter().any(|l| matches!(l.form, crate::net::NeuronForm::Plif { .. })) {
+        return Err(cfg.error_at("trainable", "nothing to train: no projection is listed and no layer is sj_plif (whose time constant trains)"));
+    }
     let classes = spec.layers[spec.output].size;
     let data = Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes)?;
     let (net, params) = Net::<B>::new(spec.clone(), device, DType::F32);

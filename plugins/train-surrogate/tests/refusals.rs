@@ -139,3 +139,12 @@ fn a_curve_with_an_infinite_loss_is_drawn() {
     spikeworld_train_surrogate::plot::curve_svg(&p, &stats).unwrap();
     assert!(std::fs::read_to_string(&p).unwrap().contains("<svg"));
 }
+
+#[test]
+fn nothing_to_train_and_a_multistep_without_milestones_are_refused() {
+    let err = train_text(&base(), &["train.trainable=[]", "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("--set train.trainable=[]") && err.contains("nothing to train"), "{err}");
+    let err = train_text(&base(), &["train.schedule=\"multistep\""], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("train.schedule") && err.contains("needs `milestones`"), "{err}");
+    assert!(train_text(&base(), &["train.schedule=\"multistep\"", "train.milestones=[1]", "train.epochs=2"], &TrainOptions::default(), None).is_ok());
+}
