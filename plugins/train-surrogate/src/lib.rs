@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod rewiring;
 pub mod sparse;
+pub mod spec;
 pub mod surrogate;
 pub mod train;
 
