@@ -13,6 +13,14 @@ pub struct NpyArray {
     pub values: Vec<f64>,
 }
 
+/// The number of values a `.npy` file holds, from its header alone (`None`: not a readable
+/// `.npy` file): what reading it will take, before it is read.
+pub fn npy_len(path: &Path) -> Option<u64> {
+    let f = std::fs::File::open(path).ok()?;
+    let npy = npyz::NpyFile::new(std::io::BufReader::new(f)).ok()?;
+    npy.shape().iter().try_fold(1u64, |a, &d| a.checked_mul(d))
+}
+
 /// Reads a float (f4, f8), int, uint or bool `.npy` file as f64. `expect`, when given, is
 /// the shape it must have (checked before the data is read).
 pub fn read_npy_f64(path: &Path, expect: Option<&[usize]>) -> Result<NpyArray, String> {

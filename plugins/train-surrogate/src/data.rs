@@ -98,6 +98,22 @@ impl Dataset {
         Ok(Dataset { x, width, frames, y: rows.iter().map(|&i| y[i]).collect(), rows })
     }
 
+    /// About the bytes [`Dataset::load`] will hold, from the files' sizes before they are
+    /// read (for the memory check): an N-MNIST folder's event files become `steps` frames
+    /// of `width` f32 each; an array's values are read as f64 and kept as f32.
+    pub fn estimate_bytes(cfg: &TrainConfig, scenario: &Path, width: usize) -> f64 {
+        let xp = scenario.parent().unwrap_or(Path::new(".")).join(&cfg.x);
+        if xp.is_dir() {
+            let count = |dir: &Path| std::fs::read_dir(dir).map_or(0, |d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "bin")).count());
+            let files: usize = std::fs::read_dir(&xp).map_or(0, |d| d.filter_map(Result::ok).filter(|e| e.path().is_dir()).map(|e| count(&e.path())).sum());
+            return files as f64 * cfg.steps as f64 * width as f64 * 4.0;
+        }
+        // Each value read as f64 (8 B), then kept as f32 (4 B): a .npy's count from its
+        // header; an IDX file's (MNIST: one byte a value) from its size.
+        let values = spikeworld::util::npy::npy_len(&xp).unwrap_or_else(|| std::fs::metadata(&xp).map_or(0, |m| m.len()));
+        values as f64 * 12.0
+    }
+
     /// The input of sample `i` (split order) in step `t`.
     pub fn frame(&self, i: usize, t: usize) -> &[f32] {
         let f = if self.frames == 1 { 0 } else { t.min(self.frames - 1) };

@@ -158,7 +158,7 @@ pub fn train_on<B: TrainBackend>(
 ) -> Result<(NetSpec, Params<B>, Vec<EpochStats>), String> {
     probe::<B>(device)?;
     let spec = NetSpec::from_sim(sim, cfg)?;
-    check_memory(&spec, cfg, sim.scenario.limit.bytes)?;
+    check_memory(&spec, cfg, Dataset::estimate_bytes(cfg, &sim.scenario.path, spec.n_in), sim.scenario.limit.bytes)?;
     if spec.edges.iter().all(|e| !e.trainable) && !spec.layers.iter().any(|l| matches!(l.form, crate::net::NeuronForm::Plif { .. })) {
         return Err(cfg.error_at("trainable", "nothing to train: no projection is listed and no layer is sj_plif (whose time constant trains)"));
     }
@@ -216,19 +216,19 @@ const BYTES_PER_NEURON_STEP: f64 = 16.0;
 const EVAL_CHUNK: usize = 256;
 
 /// Refuses, before anything large is allocated, a training whose batch (or evaluation
-/// chunk) of `steps` time steps needs more memory than `limit` (the scenario's:
+/// chunk) of `steps` time steps, with its dataset (`data_bytes`), needs more memory than `limit` (the scenario's:
 /// `--max-memory`, `SPIKEWORLD_MAX_MEMORY`, or 80 % of what is available).
-fn check_memory(spec: &NetSpec, cfg: &TrainConfig, limit: u64) -> Result<(), String> {
+fn check_memory(spec: &NetSpec, cfg: &TrainConfig, data_bytes: f64, limit: u64) -> Result<(), String> {
     let neurons = (spec.n_in + spec.layers.iter().map(|l| l.size).sum::<usize>()) as f64;
     let samples = (cfg.batch_size as usize).max(EVAL_CHUNK) as f64;
     let weights: f64 = spec.edges.iter().map(|e| e.w0.len() as f64).sum();
     // (Weights: the values, their gradient and two moments of the optimizer, in f32.)
-    let need = samples * cfg.steps as f64 * neurons * BYTES_PER_NEURON_STEP + weights * 16.0;
+    let need = samples * cfg.steps as f64 * neurons * BYTES_PER_NEURON_STEP + weights * 16.0 + data_bytes;
     if need > limit as f64 {
         return Err(cfg.error_at(
             "steps",
             format!(
-                "training needs about {} ({samples:.0} samples (batch_size or an evaluation chunk of {EVAL_CHUNK}) × {} steps × {neurons:.0} neurons × {BYTES_PER_NEURON_STEP} B, and the weights), more than the limit of {}: lower train.steps or train.batch_size, or raise the limit (--max-memory)",
+                "training needs about {} ({samples:.0} samples (batch_size or an evaluation chunk of {EVAL_CHUNK}) × {} steps × {neurons:.0} neurons × {BYTES_PER_NEURON_STEP} B, the weights and the dataset), more than the limit of {}: lower train.steps or train.batch_size, or raise the limit (--max-memory)",
                 spikeworld::util::sysmem::fmt_bytes(need),
                 cfg.steps,
                 spikeworld::util::sysmem::fmt_bytes(limit as f64)

@@ -148,3 +148,27 @@ fn nothing_to_train_and_a_multistep_without_milestones_are_refused() {
     assert!(err.contains("train.schedule") && err.contains("needs `milestones`"), "{err}");
     assert!(train_text(&base(), &["train.schedule=\"multistep\"", "train.milestones=[1]", "train.epochs=2"], &TrainOptions::default(), None).is_ok());
 }
+
+/// The memory check counts the dataset from its files' sizes before reading them: an
+/// N-MNIST folder's event files as `steps` frames of the input's width each.
+#[test]
+fn the_memory_check_counts_the_dataset() {
+    use spikeworld_train_surrogate::train::Dataset;
+    let tmp = tempfile::tempdir().unwrap();
+    for d in ["0", "3", "7"] {
+        std::fs::create_dir_all(tmp.path().join(d)).unwrap();
+        for f in ["a.bin", "b.bin"] {
+            std::fs::write(tmp.path().join(d).join(f), [0u8; 5]).unwrap();
+        }
+    }
+    std::fs::write(tmp.path().join("7").join("notes.txt"), b"not an event file").unwrap();
+    let b = builder();
+    let sc = Scenario::from_str(&base(), &digits(), b.registry(), &LoadOptions::default()).unwrap();
+    let sim = b.build(sc, &RunOptions::default()).unwrap();
+    let mut cfg = sim.world.resource::<TrainConfig>().clone();
+    cfg.x = tmp.path().display().to_string();
+    assert_eq!(Dataset::estimate_bytes(&cfg, &sim.scenario.path, 2312), 6.0 * cfg.steps as f64 * 2312.0 * 4.0);
+    // The digits' .npy (1797 × 64 values, one byte each on file): read as f64, kept as f32.
+    cfg.x = "../data/digits/x.npy".into();
+    assert_eq!(Dataset::estimate_bytes(&cfg, &sim.scenario.path, 64), 1797.0 * 64.0 * 12.0);
+}
