@@ -154,6 +154,8 @@ pub(crate) type SystemsHook = Arc<dyn Fn(&mut Schedule, &mut World) + Send + Syn
 pub(crate) type WorldHook = Arc<dyn Fn(&mut World) -> Result<(), String> + Send + Sync>;
 /// Arrays a plugin writes with the outputs.
 pub(crate) type OutputHook = Arc<dyn Fn(&World) -> Vec<crate::api::output::OutputArray> + Send + Sync>;
+/// Populations a plugin runs, for the summary and the manifest.
+pub(crate) type PopulationHook = Arc<dyn Fn(&World) -> Vec<crate::api::output::PluginPopulation> + Send + Sync>;
 
 /// Everything that can be named in a scenario, and everything plugins add to a world.
 #[derive(Clone, Default)]
@@ -177,6 +179,7 @@ pub struct Registry {
     pub(crate) systems: Vec<SystemsHook>,
     pub(crate) world_hooks: Vec<WorldHook>,
     pub(crate) outputs: Vec<OutputHook>,
+    pub(crate) population_reports: Vec<PopulationHook>,
 }
 
 impl Registry {
@@ -363,6 +366,14 @@ impl SimBuilder {
     /// the manifest. A name taken by a monitor or another array is an error at writing.
     pub fn add_output(&mut self, hook: impl Fn(&World) -> Vec<crate::api::output::OutputArray> + Send + Sync + 'static) -> &mut Self {
         self.registry.outputs.push(Arc::new(hook));
+        self
+    }
+
+    /// Lists the populations `hook` returns (from the world when the outputs are written)
+    /// in the run's summary and the manifest's `populations`, beside the clock-driven ones:
+    /// for a plugin that runs neurons of its own (event-driven populations).
+    pub fn add_population_report(&mut self, hook: impl Fn(&World) -> Vec<crate::api::output::PluginPopulation> + Send + Sync + 'static) -> &mut Self {
+        self.registry.population_reports.push(Arc::new(hook));
         self
     }
 

@@ -39,3 +39,18 @@ pub struct OutputArray {
     /// Shape (its product must be the number of values).
     pub shape: Vec<u64>,
 }
+
+/// A population a plugin runs beside the clock-driven ones (an event-driven population):
+/// registered with `SimBuilder::add_population_report`, listed in the run's summary and in
+/// the manifest's `populations` with them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PluginPopulation {
+    /// Its name in the scenario.
+    pub name: String,
+    /// Neurons.
+    pub size: usize,
+    /// Model name.
+    pub model: String,
+    /// Spikes emitted since step 0.
+    pub spikes: u64,
+}

@@ -369,15 +369,19 @@ impl Sim {
         let info = self.world.resource::<RunInfo>().clone();
         let t_s = self.step_count() as f64 * sc.dt_ms / 1000.0;
         let counts = self.spike_counts();
-        let populations = sc
+        let rate = |c: u64, size: usize| if t_s > 0.0 && size > 0 { c as f64 / size as f64 / t_s } else { 0.0 };
+        let mut populations: std::collections::BTreeMap<String, PopulationSummary> = sc
             .populations
             .iter()
             .zip(&counts)
-            .map(|(p, &c)| {
-                let rate = if t_s > 0.0 { c as f64 / p.size as f64 / t_s } else { 0.0 };
-                (p.name.clone(), PopulationSummary { size: p.size, model: p.model.name().into(), spikes: c, rate_hz: rate })
-            })
+            .map(|(p, &c)| (p.name.clone(), PopulationSummary { size: p.size, model: p.model.name().into(), spikes: c, rate_hz: rate(c, p.size) }))
             .collect();
+        // Plugins' populations (event-driven ones), beside them.
+        for hook in self.plugin_populations.iter() {
+            for p in hook(&self.world) {
+                populations.entry(p.name).or_insert(PopulationSummary { size: p.size, model: p.model, spikes: p.spikes, rate_hz: rate(p.spikes, p.size) });
+            }
+        }
         Manifest {
             spikeworld_version: env!("CARGO_PKG_VERSION").into(),
             scenario: sc.path.display().to_string(),

@@ -39,6 +39,8 @@ pub struct Sim {
     pub(crate) plugin_sections: Arc<Vec<StateSection>>,
     /// Plugins' output arrays.
     pub(crate) plugin_outputs: Arc<Vec<crate::registry::OutputHook>>,
+    /// Plugins' populations (summary and manifest).
+    pub(crate) plugin_populations: Arc<Vec<crate::registry::PopulationHook>>,
     /// The threads of the peers, kept from batch to batch.
     workers: workers::ShardWorkers,
 }
@@ -145,6 +147,7 @@ impl SimBuilder {
             scenario,
             plugin_sections: Arc::new(reg.sections.clone()),
             plugin_outputs: Arc::new(reg.outputs.clone()),
+            plugin_populations: Arc::new(reg.population_reports.clone()),
             workers: workers::ShardWorkers::default(),
         })
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use spikeworld::prelude::*;
 use spikeworld_event_driven::world::EventDrivenPlugin;
-use spikeworld_event_driven::world::run::{EventNet, exact_spikes_output};
+use spikeworld_event_driven::world::run::{EventNet, exact_spikes_output, population_report};
 
 fn builder() -> SimBuilder {
     let mut b = SimBuilder::new();
@@ -122,6 +122,13 @@ fn the_event_network_split_over_shards_equals_one_world() {
         assert!(bits.len() > 10, "{name}: {} values, too few to compare", bits.len());
     }
     assert!(one.world.resource::<EventNet>().recorded("tempo").is_some_and(|r| r.0.len() >= 5), "the tempotrons fire too little to compare");
+    // The summary's spike counts are the recorded spikes' (every event population records).
+    let want_report = population_report(&one.world);
+    assert_eq!(want_report.len(), 3);
+    for p in &want_report {
+        let recorded = want_out.iter().find(|(n, _)| *n == format!("{}.t_ms", p.name)).map(|(_, b)| b.len() as u64);
+        assert_eq!(Some(p.spikes), recorded, "{}: reported spikes", p.name);
+    }
     // 14 shards: some hold none of the tempotrons (13).
     for k in [2, 3, 14] {
         let mut sim = build(&path, k);
@@ -129,6 +136,7 @@ fn the_event_network_split_over_shards_equals_one_world() {
         assert!(checkpoint(&sim) == mid_ckpt, "{k} shards: the checkpoint at step {mid} differs from one world's");
         sim.run_steps(sim.end_step() - mid);
         assert!(event_outputs(&sim) == want_out, "{k} shards: the event populations' outputs differ from one world's");
+        assert_eq!(population_report(&sim.world), want_report, "{k} shards: the reported populations");
         assert!(checkpoint(&sim) == want, "{k} shards: the final checkpoint differs from one world's");
         let parts = processed(&sim);
         assert_eq!(parts.iter().sum::<u64>(), work, "{k} shards: input events processed {parts:?}, one world {work}");
@@ -143,6 +151,7 @@ fn the_event_network_split_over_shards_equals_one_world() {
         let mut sim = Sim::load_with(&file, &builder(), &RunOptions { shards: k, ..Default::default() }, None, None).unwrap_or_else(|e| panic!("resume with {k} shards: {e}"));
         sim.run_steps(sim.end_step() - sim.step_count());
         assert!(event_outputs(&sim) == want_out, "written by 3 shards, resumed by {k}: the event outputs differ");
+        assert_eq!(population_report(&sim.world), want_report, "written by 3 shards, resumed by {k}: the reported populations");
         assert!(checkpoint(&sim) == want, "written by 3 shards, resumed by {k}: the final checkpoint differs");
     }
 }

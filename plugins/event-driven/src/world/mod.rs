@@ -24,6 +24,7 @@ impl Plugin for EventDrivenPlugin {
             .add_split_resource_state::<run::EventNet>("event_driven.net")
             // Only in worlds with event-driven populations (the hook above builds the net).
             .add_systems_when(SimSystems::EventWindow, run::event_window, |w| w.contains_resource::<run::EventNet>())
-            .add_output(run::exact_spikes_output);
+            .add_output(run::exact_spikes_output)
+            .add_population_report(run::population_report);
     }
 }

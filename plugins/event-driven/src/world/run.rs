@@ -36,7 +36,7 @@ mod exchange;
 mod state;
 use draw::{Drawn, draw, draw_matrix};
 use exchange::{exchange, finish_rows};
-pub use state::exact_spikes_output;
+pub use state::{exact_spikes_output, population_report};
 use crate::buckets::BucketQueue;
 use crate::queue::{Event, Origin, Target};
 use crate::srm0::{Srm0Model, Srm0State};
@@ -109,6 +109,9 @@ struct EventPop {
     record: bool,
     t_ms: Vec<f64>,
     index: Vec<i64>,
+    /// Spikes of the whole population since step 0 (every shard sees every spike in
+    /// `send`; a checkpoint's counts give it back at load).
+    total: u64,
 }
 
 /// Every event-driven population of the world, their pending input events and their
@@ -267,7 +270,7 @@ pub fn build_event_net(world: &mut World) -> Result<(), String> {
             EventModel::Srm0 => None,
             EventModel::Tempotron { window_ms } => Some(Windows::new(window_ms, d.size, Windows::new(window_ms, 0, 0).of(t_done))),
         };
-        net.pops.push(EventPop { name: d.name.clone(), key, own, model, slots, tempo, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new() });
+        net.pops.push(EventPop { name: d.name.clone(), key, own, model, slots, tempo, outputs, record: d.record, t_ms: Vec::new(), index: Vec::new(), total: 0 });
     }
     net.finished = vec![None; net.pops.len()];
     world.insert_resource(net);
@@ -439,6 +442,7 @@ fn send(step: u64, dt: f64, net: &mut EventNet, rings: &mut Query<&mut InputRing
     let owns: Vec<(u32, u32)> = net.pops.iter().map(|p| p.own).collect();
     for &(s, p, j, spike) in &out {
         let pop = &mut net.pops[p as usize];
+        pop.total += 1;
         if pop.record {
             pop.t_ms.push(s);
             pop.index.push(j as i64);

@@ -171,6 +171,8 @@ impl Checkpoint for EventNet {
                 }
                 (w.done, w.rows, w.pending) = (t.done, t.rows, t.pending);
             }
+            // The snapshot holds every neuron's count (a sharded run's parts merged).
+            p.total = states.iter().map(|st| st.n_spikes).sum();
             // Predictions are a function of the state: computed again, they are the same.
             // A shard files its own neurons' only (it steps no others).
             for (j, (slot, st)) in p.slots.iter_mut().zip(states).enumerate() {
@@ -247,6 +249,21 @@ impl MergeParts for EventNet {
         whole.events.sort_unstable();
         whole.write(out)
     }
+}
+
+/// Every event population with its spikes since step 0, for the run's summary and the
+/// manifest (`SimBuilder::add_population_report`).
+pub fn population_report(world: &World) -> Vec<spikeworld::api::output::PluginPopulation> {
+    let Some(net) = world.get_resource::<EventNet>() else { return Vec::new() };
+    net.pops
+        .iter()
+        .map(|p| spikeworld::api::output::PluginPopulation {
+            name: p.name.clone(),
+            size: p.slots.len(),
+            model: if p.tempo.is_some() { "tempotron" } else { "srm0" }.into(),
+            spikes: p.total,
+        })
+        .collect()
 }
 
 /// The exact spike times of recorded event populations (`NAME.t_ms.npy`, `NAME.index.npy`).
