@@ -34,33 +34,50 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut std::io::BufWriter<&std:
 
 
 /// Writes `blocks` to `path` atomically as a small container: the 8-byte `magic`, then
-/// each block as a little-endian u64 length and its bytes. The learners' per-epoch
-/// checkpoints use it ([`read_blocks`] reads it back).
+/// each block as a little-endian u64 length and its bytes, then the XXH3-64 checksum of all
+/// that (little-endian u64). The learners' per-epoch checkpoints use it ([`read_blocks`]
+/// reads it back); their magics end in a format digit (`SWTRAIN2`: with the checksum).
 pub fn write_blocks(path: &Path, magic: &[u8; 8], blocks: &[&[u8]]) -> Result<()> {
-    let mut bytes = Vec::with_capacity(8 + blocks.iter().map(|b| 8 + b.len()).sum::<usize>() + 8);
-    bytes.extend_from_slice(magic);
-    for b in blocks {
-        bytes.extend_from_slice(&(b.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(b);
-    }
-    // The checksum of everything before it: a damaged file is refused, not read as other numbers.
-    let sum = xxhash_rust::xxh3::xxh3_64(&bytes);
     write_atomic(path, |w| {
-        w.write_all(&bytes)?;
-        w.write_all(&sum.to_le_bytes())
+        // The checksum of everything before it, hashed as it is written: a damaged file is
+        // refused, not read as other numbers.
+        let mut hash = xxhash_rust::xxh3::Xxh3::new();
+        let mut put = |w: &mut dyn Write, b: &[u8]| {
+            hash.update(b);
+            w.write_all(b)
+        };
+        put(w, magic)?;
+        for b in blocks {
+            put(w, &(b.len() as u64).to_le_bytes())?;
+            put(w, b)?;
+        }
+        w.write_all(&hash.digest().to_le_bytes())
     })
 }
 
-/// Reads `count` blocks written by [`write_blocks`] with the same `magic`; a file of another
-/// kind, a truncated or damaged one (its XXH3-64 checksum) or trailing bytes are errors that
-/// name the file.
+/// Reads `count` blocks written by [`write_blocks`] with the same `magic`. The checksum is
+/// checked first: a file of another kind, of another format version (the magic's last
+/// byte), a truncated or damaged one, or trailing bytes are errors that name the file.
 pub fn read_blocks(path: &Path, magic: &[u8; 8], count: usize) -> std::result::Result<Vec<Vec<u8>>, String> {
     let shown = path.display();
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let Some(rest) = bytes.strip_prefix(magic.as_slice()) else {
+        if bytes.len() >= 8 && bytes[..7] == magic[..7] {
+            return Err(format!(
+                "`{shown}` was written by another version of spikeworld (format {}, this one reads {}): start the training again",
+                char::from(bytes[7]),
+                char::from(magic[7])
+            ));
+        }
         return Err(format!("`{shown}` is not a {} file (wrong header)", String::from_utf8_lossy(magic)));
     };
-    let mut rest = rest;
+    let Some((body, sum)) = bytes.split_last_chunk::<8>().filter(|_| rest.len() >= 8) else {
+        return Err(format!("`{shown}` is truncated (no checksum)"));
+    };
+    if xxhash_rust::xxh3::xxh3_64(body) != u64::from_le_bytes(*sum) {
+        return Err(format!("`{shown}` is damaged or truncated (its checksum does not match its contents)"));
+    }
+    let mut rest = &body[8..];
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let (len, tail) = rest.split_first_chunk::<8>().ok_or_else(|| format!("`{shown}` is truncated"))?;
@@ -72,15 +89,8 @@ pub fn read_blocks(path: &Path, magic: &[u8; 8], count: usize) -> std::result::R
         out.push(block.to_vec());
         rest = tail;
     }
-    let Some((sum, extra)) = rest.split_first_chunk::<8>() else {
-        return Err(format!("`{shown}` is truncated (no checksum after its last block)"));
-    };
-    if !extra.is_empty() {
-        return Err(format!("`{shown}` has {} bytes after its checksum", extra.len()));
-    }
-    let body = &bytes[..bytes.len() - 8];
-    if xxhash_rust::xxh3::xxh3_64(body) != u64::from_le_bytes(*sum) {
-        return Err(format!("`{shown}` is damaged (its checksum does not match its contents)"));
+    if !rest.is_empty() {
+        return Err(format!("`{shown}` has {} bytes after its last block", rest.len()));
     }
     Ok(out)
 }
@@ -97,14 +107,17 @@ mod tests {
         write_blocks(&p, b"TESTBLK1", &[b"header", b"", &[1, 2, 3]]).unwrap();
         assert_eq!(read_blocks(&p, b"TESTBLK1", 3).unwrap(), vec![b"header".to_vec(), vec![], vec![1, 2, 3]]);
         assert!(read_blocks(&p, b"OTHERBLK", 3).unwrap_err().contains("wrong header"));
-        assert!(read_blocks(&p, b"TESTBLK1", 2).unwrap_err().contains("after its checksum"));
+        assert!(read_blocks(&p, b"TESTBLK1", 2).unwrap_err().contains("after its last block"));
+        assert!(read_blocks(&p, b"TESTBLK2", 3).unwrap_err().contains("another version of spikeworld (format 1, this one reads 2)"));
         let full = std::fs::read(&p).unwrap();
         std::fs::write(&p, &full[..full.len() - 1]).unwrap();
+        assert!(read_blocks(&p, b"TESTBLK1", 3).unwrap_err().contains("damaged or truncated"));
+        std::fs::write(&p, &full[..10]).unwrap();
         assert!(read_blocks(&p, b"TESTBLK1", 3).unwrap_err().contains("truncated"));
-        std::fs::write(&p, &full[..full.len() - 8]).unwrap();
+        std::fs::write(&p, &full[..8]).unwrap();
         assert!(read_blocks(&p, b"TESTBLK1", 3).unwrap_err().contains("no checksum"));
-        // Any flipped byte of a block is found.
-        for at in [8 + 8 + 2, full.len() - 9] {
+        // Any flipped byte is found, a block's length too.
+        for at in [8, 8 + 8 + 2, full.len() - 9, full.len() - 1] {
             let mut bad = full.clone();
             bad[at] ^= 0x10;
             std::fs::write(&p, &bad).unwrap();

@@ -176,8 +176,8 @@ struct Adex {
 
 /// Forward Euler of C v' = -g_l (v - e_l) + g_l Δ exp((v - v_th)/Δ) + I_syn - w + I and
 /// τ_w w' = a (v - e_l) - w with v bounded by v_peak on the right; exact decay of the
-/// synaptic variables; v >= v_peak: v = v_reset, w += b, then round(t_ref/dt) - 1 clamped
-/// steps.
+/// synaptic variables; v >= v_peak: v = v_reset, w += b, then Brian2's timestep(t_ref) - 1
+/// clamped steps.
 fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();
     let (mut v, mut w, mut xe, mut xi, mut refr) = (vec![p.e_l; n], vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
@@ -290,7 +290,7 @@ fn aeif_curr_exp_follows_its_equations() {
 // eif / qif
 
 /// One-variable IF with right-hand side `f(v, I)`: v += jump (not while refractory), Euler,
-/// v >= v_peak: v = v_reset and round(t_ref/dt) - 1 clamped steps.
+/// v >= v_peak: v = v_reset and Brian2's timestep(t_ref) - 1 clamped steps.
 #[expect(clippy::too_many_arguments, reason = "the reference spells out every constant")]
 fn one_var_reference(f: &dyn Fn(f64, f64) -> f64, v0: f64, v_peak: f64, v_reset: f64, t_ref: f64, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();

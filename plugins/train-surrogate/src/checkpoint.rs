@@ -1,10 +1,10 @@
 //! Per-epoch training checkpoints: the trained parameters and the optimizer's state (burn
 //! records, full precision), the epoch reached and the curve so far, tied to the scenario
-//! (its SHA-256 and overrides). The data order, the input draws and the learning rate are
+//! (its SHA-256, overrides and seed: `Scenario::fingerprint`). The data order, the input draws and the learning rate are
 //! functions of (seed, epoch), so a run resumed from epoch `e` continues exactly as the run
 //! that wrote it: same weights, bit for bit (`tests/train.rs`).
 //!
-//! File (`util::fsio::write_blocks`): magic `SWTRAIN1`, then three blocks: a JSON header,
+//! File (`util::fsio::write_blocks`): magic `SWTRAIN2`, then three blocks: a JSON header,
 //! the parameters' record, the optimizer's record, and an XXH3-64 checksum of the rest (a damaged file is
 //! refused). Written atomically.
 
@@ -14,12 +14,12 @@ use spikeworld::util::fsio::{read_blocks, write_blocks};
 
 use crate::train::EpochStats;
 
-const MAGIC: &[u8; 8] = b"SWTRAIN1";
+const MAGIC: &[u8; 8] = b"SWTRAIN2";
 
 /// What a checkpoint holds.
 #[derive(Clone, Debug)]
 pub struct TrainCheckpoint {
-    /// The scenario it belongs to: SHA-256 of the file and the overrides, joined.
+    /// The run it belongs to: the file's SHA-256, the overrides and the seed (`Scenario::fingerprint`).
     pub fingerprint: String,
     /// Epochs completed.
     pub epoch: u64,

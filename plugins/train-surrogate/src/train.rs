@@ -225,10 +225,12 @@ fn check_memory(spec: &NetSpec, cfg: &TrainConfig, data_bytes: f64, limit: u64) 
     // (Weights: the values, their gradient and two moments of the optimizer, in f32.)
     let need = samples * cfg.steps as f64 * neurons * BYTES_PER_NEURON_STEP + weights * 16.0 + data_bytes;
     if need > limit as f64 {
+        // (Below the evaluation chunk a smaller batch does not help.)
+        let lower = if cfg.batch_size as usize > EVAL_CHUNK { "train.steps or train.batch_size" } else { "train.steps" };
         return Err(cfg.error_at(
             "steps",
             format!(
-                "training needs about {} ({samples:.0} samples (batch_size or an evaluation chunk of {EVAL_CHUNK}) × {} steps × {neurons:.0} neurons × {BYTES_PER_NEURON_STEP} B, the weights and the dataset), more than the limit of {}: lower train.steps or train.batch_size, or raise the limit (--max-memory)",
+                "training needs about {} ({samples:.0} samples (batch_size or an evaluation chunk of {EVAL_CHUNK}) × {} steps × {neurons:.0} neurons × {BYTES_PER_NEURON_STEP} B, the weights and the dataset), more than the limit of {}: lower {lower}, or raise the limit (--max-memory)",
                 spikeworld::util::sysmem::fmt_bytes(need),
                 cfg.steps,
                 spikeworld::util::sysmem::fmt_bytes(limit as f64)

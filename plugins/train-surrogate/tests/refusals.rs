@@ -84,24 +84,33 @@ fn training_larger_than_the_memory_limit_is_refused_before_it_allocates() {
 fn a_checkpoint_of_another_seed_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let opts = TrainOptions { checkpoint_dir: Some(tmp.path().to_path_buf()), resume: None };
-    train_text(&base(), &["train.epochs=1"], &opts, None).unwrap();
+    train_text(&base(), &["train.epochs=2"], &opts, None).unwrap();
     let ck = tmp.path().join("epoch_0001.swtr");
     assert!(ck.exists());
     let again = TrainOptions { checkpoint_dir: None, resume: Some(ck.clone()) };
-    let b = builder();
-    let lo = LoadOptions { overrides: vec!["train.epochs=2".into()], seed: Some(5), ..Default::default() };
-    let sc = Scenario::from_str(&base(), &digits(), b.registry(), &lo).unwrap();
-    let sim = b.build(sc, &RunOptions::default()).unwrap();
-    let cfg = sim.world.resource::<TrainConfig>().clone();
-    let err = train(&sim, &cfg, &again, |_| {}).err().expect("another seed's checkpoint must be refused");
-    assert!(err.contains("another seed"), "{err}");
-    // A damaged checkpoint is refused too (its checksum).
+    // The same file and overrides, another seed: refused (and with the same seed, resumed).
+    let with_seed = |seed: Option<u64>| {
+        let b = builder();
+        let lo = LoadOptions { overrides: vec!["train.epochs=2".into()], seed, ..Default::default() };
+        let sc = Scenario::from_str(&base(), &digits(), b.registry(), &lo).unwrap();
+        let sim = b.build(sc, &RunOptions::default()).unwrap();
+        let cfg = sim.world.resource::<TrainConfig>().clone();
+        train(&sim, &cfg, &again, |_| {}).map(|(_, _, stats)| stats)
+    };
+    let err = with_seed(Some(5)).err().expect("another seed's checkpoint must be refused");
+    assert!(err.contains("another seed") && err.contains("seed 5"), "{err}");
+    assert_eq!(with_seed(None).expect("the same seed resumes").len(), 2);
+    // A damaged checkpoint is refused too (its checksum), and so is one a byte shorter.
     let mut bytes = std::fs::read(&ck).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 1;
     std::fs::write(&ck, &bytes).unwrap();
     let err = train_text(&base(), &["train.epochs=2"], &again, None).unwrap_err();
     assert!(err.contains("damaged"), "{err}");
+    bytes[at] ^= 1;
+    std::fs::write(&ck, &bytes[..bytes.len() - 1]).unwrap();
+    let err = train_text(&base(), &["train.epochs=2"], &again, None).unwrap_err();
+    assert!(err.contains("damaged or truncated"), "{err}");
 }
 
 #[test]
