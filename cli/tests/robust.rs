@@ -194,3 +194,26 @@ fn a_diverging_training_stops_and_late_errors_are_located() {
     let out = String::from_utf8_lossy(&r.stdout);
     assert!(r.status.success() && out.contains("estimated memory 0 B") && !out.contains("-0"), "{out}");
 }
+
+/// Event populations are listed in the run's summary and the manifest beside the clock-driven
+/// ones, and the recorded ones drawn in the raster.
+#[test]
+fn event_populations_are_in_the_summary_the_manifest_and_the_raster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    let r = bin().arg("run").arg(scenario("cosim_mixed.toml")).arg("--out").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let m = manifest(&out);
+    let n = |name: &str| std::fs::metadata(out.join(format!("{name}.index.npy"))).unwrap().len();
+    for pop in ["srm", "srm2"] {
+        let p = &m["populations"][pop];
+        assert_eq!(p["model"], "srm0", "{m}");
+        assert_eq!(p["size"], 40);
+        // The .npy holds a 128-byte header and 8 bytes a spike.
+        assert_eq!(p["spikes"].as_u64().unwrap(), (n(pop) - 128) / 8, "{pop}");
+        assert!(text.lines().any(|l| l.trim_start().starts_with(pop) && l.contains("40 neurons")), "{text}");
+    }
+    let svg = std::fs::read_to_string(out.join("raster.svg")).unwrap();
+    assert!(svg.contains("`srm` (40 of 40)") && svg.contains("`srm2` (40 of 40)"), "the raster's title names the event populations");
+}

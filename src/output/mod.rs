@@ -197,7 +197,7 @@ impl Sim {
             files.push(FileEntry { path: rel, monitor: monitor.into(), quantity: quantity.into(), unit: unit.into(), dtype: dtype.into(), shape });
         };
         let previous = previous_files(dir);
-        let mut raster: Vec<&SpikeRecorder> = Vec::new();
+        let mut raster: Vec<plot::RasterSpikes<'_>> = Vec::new();
         let mut traces: Vec<plot::TracePanel> = Vec::new();
         let mut weights: Vec<(&WeightRecorder, &str)> = Vec::new();
         for (mi, &e) in self.monitors.iter().enumerate() {
@@ -209,7 +209,7 @@ impl Sim {
                 write_npy_i64(&dir.join(format!("{}.index.npy", m.name)), &[n], &m.index())?;
                 add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![n]);
                 add(&mut files, format!("{}.index.npy", m.name), &m.name, "index", "1", "<i8", vec![n]);
-                raster.push(m);
+                raster.push(plot::RasterSpikes::Monitor(m));
             } else if let Some(m) = self.world.get::<StateRecorder>(e) {
                 let t = m.t_ms.len() as u64;
                 let k = m.indices.len() as u64;
@@ -297,6 +297,19 @@ impl Sim {
                     }
                 };
                 add(&mut files, rel, &a.name, &a.quantity, &a.unit, dtype, a.shape.clone());
+            }
+        }
+        // Plugins' populations that write exact spikes (`NAME.t_ms` and `NAME.index`) join
+        // the raster below the monitors.
+        let reported: Vec<crate::api::output::PluginPopulation> = self.plugin_populations.iter().flat_map(|h| h(&self.world)).collect();
+        let arrays: Vec<crate::api::output::OutputArray> = if reported.is_empty() { Vec::new() } else { self.plugin_outputs.iter().flat_map(|h| h(&self.world)).collect() };
+        for p in &reported {
+            let find = |q: &str| arrays.iter().find(|a| a.name == p.name && a.quantity == q).map(|a| &a.data);
+            if let (Some(crate::api::output::OutputData::F64(t)), Some(crate::api::output::OutputData::I64(i))) = (find("t_ms"), find("index"))
+                && t.len() == i.len()
+                && u32::try_from(p.size).is_ok()
+            {
+                raster.push(plot::RasterSpikes::Arrays(&p.name, p.size as u32, t, i));
             }
         }
         if !raster.is_empty() {

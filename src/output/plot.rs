@@ -27,30 +27,64 @@ pub const RASTER_MAX_POINTS: usize = 50_000;
 
 const COLORS: [RGBColor; 6] = [BLACK, RGBColor(200, 30, 30), RGBColor(30, 90, 200), RGBColor(20, 140, 60), RGBColor(150, 60, 170), RGBColor(200, 120, 0)];
 
+/// Spikes the raster draws: a spike monitor's, or a plugin's exact spike times
+/// (`NAME.t_ms` and `NAME.index` arrays of a population `size` neurons large).
+pub enum RasterSpikes<'a> {
+    /// A spike monitor.
+    Monitor(&'a SpikeRecorder),
+    /// A plugin's population: name, size, times (ms) and indices.
+    Arrays(&'a str, u32, &'a [f64], &'a [i64]),
+}
+
+impl RasterSpikes<'_> {
+    fn name(&self) -> &str {
+        match self {
+            RasterSpikes::Monitor(m) => &m.name,
+            RasterSpikes::Arrays(n, ..) => n,
+        }
+    }
+    /// The recorded neurons' range.
+    fn range(&self) -> (u32, u32) {
+        match self {
+            RasterSpikes::Monitor(m) => (m.start, m.end),
+            RasterSpikes::Arrays(_, size, ..) => (0, *size),
+        }
+    }
+    fn iter(&self) -> Box<dyn Iterator<Item = (f64, u32)> + '_> {
+        match self {
+            RasterSpikes::Monitor(m) => Box::new(m.iter()),
+            RasterSpikes::Arrays(_, _, t, i) => Box::new(t.iter().copied().zip(i.iter().map(|&i| i as u32))),
+        }
+    }
+}
+
 /// One band of the raster.
 struct Band<'a> {
-    m: &'a SpikeRecorder,
+    m: &'a RasterSpikes<'a>,
+    start: u32,
     n_rec: usize,
     shown: usize,
     offset: usize,
 }
 
-/// Writes `raster.svg`: the spikes of every spike monitor in `monitors`, stacked in file
-/// order (the first neurons of each, [`RASTER_MAX_NEURONS`] rows in all), and below, the
-/// rate of each monitored population (all its recorded neurons, 1 ms bins or coarser).
-pub fn raster_svg(path: &Path, monitors: &[&SpikeRecorder], t_end_ms: f64) -> Result<()> {
+/// Writes `raster.svg`: the spikes of every source in `monitors` (spike monitors, then
+/// plugins' populations), stacked in that order (the first neurons of each,
+/// [`RASTER_MAX_NEURONS`] rows in all), and below, the rate of each (all its recorded
+/// neurons, 1 ms bins or coarser).
+pub fn raster_svg(path: &Path, monitors: &[RasterSpikes<'_>], t_end_ms: f64) -> Result<()> {
     let t_end = t_end_ms.max(1e-9);
     let per_band = (RASTER_MAX_NEURONS / monitors.len().max(1)).max(1);
     let mut bands = Vec::with_capacity(monitors.len());
     let mut rows = 0;
     for m in monitors {
-        let n_rec = (m.end - m.start) as usize;
+        let (start, end) = m.range();
+        let n_rec = (end - start) as usize;
         let shown = n_rec.min(per_band);
-        bands.push(Band { m, n_rec, shown, offset: rows });
+        bands.push(Band { m, start, n_rec, shown, offset: rows });
         rows += shown;
     }
-    let in_band = |b: &Band, i: u32| i >= b.m.start && ((i - b.m.start) as usize) < b.shown;
-    let total: usize = bands.iter().map(|b| b.m.indices().iter().filter(|&&i| in_band(b, i)).count()).sum();
+    let in_band = |b: &Band, i: u32| i >= b.start && ((i - b.start) as usize) < b.shown;
+    let total: usize = bands.iter().map(|b| b.m.iter().filter(|&(_, i)| in_band(b, i)).count()).sum();
     let stride = total.div_ceil(RASTER_MAX_POINTS).max(1);
 
     let bin_ms = (t_end / 200.0).max(1.0);
@@ -67,7 +101,7 @@ pub fn raster_svg(path: &Path, monitors: &[&SpikeRecorder], t_end_ms: f64) -> Re
         .collect();
     let max_rate = rates.iter().flatten().map(|r| r.1).fold(1.0f64, f64::max) * 1.1;
 
-    let names: Vec<String> = bands.iter().map(|b| format!("`{}` ({} of {})", b.m.name, b.shown, b.n_rec)).collect();
+    let names: Vec<String> = bands.iter().map(|b| format!("`{}` ({} of {})", b.m.name(), b.shown, b.n_rec)).collect();
     let mut title = format!("spikes of {}", names.join(", "));
     if stride > 1 {
         title.push_str(&format!("; every {stride}th spike drawn ({} of {total})", total.div_ceil(stride)));
@@ -96,12 +130,12 @@ pub fn raster_svg(path: &Path, monitors: &[&SpikeRecorder], t_end_ms: f64) -> Re
                     continue;
                 }
                 if seen.is_multiple_of(stride) {
-                    let y = (b.offset + (i - b.m.start) as usize) as f64;
+                    let y = (b.offset + (i - b.start) as usize) as f64;
                     points.push(Rectangle::new([(t, y), (t + t_end / 1000.0, y + 1.0)], color.filled()));
                 }
                 seen += 1;
             }
-            c.draw_series(points).map_err(|e| err(&e))?.label(b.m.name.clone()).legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 8, y + 4)], color.filled()));
+            c.draw_series(points).map_err(|e| err(&e))?.label(b.m.name().to_string()).legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 8, y + 4)], color.filled()));
             if k > 0 {
                 c.draw_series(LineSeries::new([(0.0, b.offset as f64), (t_end, b.offset as f64)], RGBColor(160, 160, 160))).map_err(|e| err(&e))?;
             }
