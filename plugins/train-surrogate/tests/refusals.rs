@@ -4,24 +4,16 @@
 //! what it writes that a run needs (a PLIF layer's trained time constant), and a learning
 //! curve with an infinite loss (which had made the plot loop forever).
 
-use std::path::Path;
+mod common;
+use common::*;
 
 use spikeworld::prelude::*;
-use spikeworld_train_surrogate::TrainPlugin;
 use spikeworld_train_surrogate::config::TrainConfig;
 use spikeworld_train_surrogate::train::{EpochStats, TrainOptions, train, write_outputs};
 
-fn builder() -> SimBuilder {
-    let mut b = SimBuilder::new();
-    b.add_plugin(spikeworld_neuron_sj::SjPlugin)
-        .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
-        .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
-        .add_plugin(TrainPlugin);
-    b
-}
 
 fn digits() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/train_digits.toml")
+    scenario_path("train_digits.toml")
 }
 
 /// Builds `text` (as the digits scenario's file, so that its data paths resolve) with

@@ -3,25 +3,19 @@
 //! layer, step by step), its written weights load back into `spikeworld run`; and an N-MNIST
 //! folder trains with one frame per step.
 
+mod common;
+use common::*;
+
 use std::path::Path;
 
 use burn::tensor::{DType, Tensor, TensorData};
 use burn::{Dispatch, DispatchDevice};
 use spikeworld::monitor::SpikeRecorder;
 use spikeworld::prelude::*;
-use spikeworld_train_surrogate::TrainPlugin;
 use spikeworld_train_surrogate::config::TrainConfig;
 use spikeworld_train_surrogate::net::{EdgeOp, Net, NetSpec};
 use spikeworld_train_surrogate::train::{Dataset, EpochStats, TrainOptions, train, write_outputs};
 
-fn builder() -> SimBuilder {
-    let mut b = SimBuilder::new();
-    b.add_plugin(spikeworld_neuron_sj::SjPlugin)
-        .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
-        .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
-        .add_plugin(TrainPlugin);
-    b
-}
 
 const STEPS: usize = 30;
 const SIDE: usize = 6;

@@ -2,32 +2,21 @@
 //! forward pass (in f64) gives exactly the spikes the cpu engine gives for the same input
 //! spikes and weights; a malformed `[train]` table is a located error.
 
+mod common;
+use common::*;
+
 use std::path::Path;
 
 use burn::tensor::{DType, Tensor, TensorData};
 use burn::{Dispatch, DispatchDevice};
 use spikeworld::monitor::SpikeRecorder;
 use spikeworld::prelude::*;
-use spikeworld_train_surrogate::TrainPlugin;
 use spikeworld_train_surrogate::config::TrainConfig;
 use spikeworld_train_surrogate::net::{Net, NetSpec};
 use spikeworld_train_surrogate::train::{Progress, TrainOptions, train};
 use spikeworld_train_surrogate::surrogate::Surrogate;
 
-fn builder() -> SimBuilder {
-    let mut b = SimBuilder::new();
-    b.add_plugin(spikeworld_neuron_sj::SjPlugin)
-        .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
-        .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
-        .add_plugin(TrainPlugin);
-    b
-}
 
-fn scenario_path(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scenarios")
-        .join(name)
-}
 
 #[test]
 fn digits_reach_95_percent_test_accuracy() {
