@@ -34,12 +34,11 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
             let synapses = match t.get("synapses") {
                 None => Vec::new(),
                 Some(n) => match &n.val {
-                    Val::Array(a) if !a.is_empty() => {
+                    Val::Array(a) => {
                         // (Checked against the table when it is built: located here.)
                         locs.insert(t.key_path("synapses"), n.loc.clone());
                         a.iter().map(|x| node_count(x, &t.key_path("synapses")).map(|k| k as usize)).collect::<Result<Vec<_>, _>>()?
                     }
-                    Val::Array(a) => a.iter().map(|x| node_count(x, &t.key_path("synapses")).map(|k| k as usize)).collect::<Result<Vec<_>, _>>()?,
                     other => return Err(t.err(n, "synapses", format!("expected an array of synapse indices, found {}", other.type_str()))),
                 },
             };
