@@ -184,17 +184,16 @@ fn alpha_samples_the_alpha_function() {
     assert!((lone(14) - W[1]).abs() < 1e-12 && lone(13).abs() < W[1].abs() && lone(15).abs() < W[1].abs());
 }
 
-#[test]
-fn stp_follows_the_seed_equations() {
-    // dx/dt = (1-x)/tau_d - v x delta, dv/dt = (v_base - v)/tau_f + v_base (1 - v) delta,
-    // forward Euler per step; at a spike: v jumps, v*x is released, x loses it.
-    let (vb, tf, td) = (0.3, 20.0, 50.0);
+/// The seed's STP equations, forward Euler over steps of `dt` ms (`dt/tau` per step, as the
+/// engine): every step x += (1-x) dt/tau_d, v += (v_base - v) dt/tau_f; at a spike v jumps
+/// by v_base (1 - v), v*x is released (times w), and x loses it. The release of each step.
+fn stp_reference(vb: f64, tf: f64, td: f64, dt: f64) -> Vec<[f64; 2]> {
     let mut out = vec![[0.0f64; 2]; STEPS as usize];
     let (mut x, mut v) = ([1.0f64; 2], [vb; 2]);
     for t in 0..STEPS {
         for k in 0..2 {
-            x[k] += (1.0 - x[k]) * (1.0 / td);
-            v[k] += (vb - v[k]) * (1.0 / tf);
+            x[k] += (1.0 - x[k]) * (dt / td);
+            v[k] += (vb - v[k]) * (dt / tf);
             if spiked(t, k) {
                 v[k] += vb * (1.0 - v[k]);
                 let rel = v[k] * x[k];
@@ -203,6 +202,14 @@ fn stp_follows_the_seed_equations() {
             }
         }
     }
+    out
+}
+
+#[test]
+fn stp_follows_the_seed_equations() {
+    // dx/dt = (1-x)/tau_d - v x delta, dv/dt = (v_base - v)/tau_f + v_base (1 - v) delta,
+    // forward Euler per step; at a spike: v jumps, v*x is released, x loses it.
+    let out = stp_reference(0.3, 20.0, 50.0, 1.0);
     let r = integrate(|t, i| out[t as usize][i], 1);
     check("tsodyks_markram", "{ model = \"tsodyks_markram\", v_base = 0.3, tau_f = \"20 ms\", tau_d = \"50 ms\" }", 1, &r);
     // Depression: the second of two back-to-back spikes releases less.
@@ -375,21 +382,7 @@ fn alpha_at_dt_0_1_samples_the_alpha_function_in_ms() {
 fn stp_at_dt_0_1_recovers_by_dt_over_tau() {
     // Forward Euler of dx/dt = (1-x)/tau_d, dv/dt = (v_base - v)/tau_f over dt, then the
     // spike (v jumps, v*x released, x depleted); tau_f = 1.5 ms, tau_d = 4 ms.
-    let (vb, tf, td) = (0.3, 1.5, 4.0);
-    let mut out = vec![[0.0f64; 2]; STEPS as usize];
-    let (mut x, mut v) = ([1.0f64; 2], [vb; 2]);
-    for t in 0..STEPS {
-        for k in 0..2 {
-            x[k] += DT * (1.0 - x[k]) / td;
-            v[k] += DT * (vb - v[k]) / tf;
-            if spiked(t, k) {
-                v[k] += vb * (1.0 - v[k]);
-                let rel = v[k] * x[k];
-                x[k] -= rel;
-                out[t as usize][k] = W[k] * rel;
-            }
-        }
-    }
+    let out = stp_reference(0.3, 1.5, 4.0, DT);
     let r = integrate(|t, i| out[t as usize][i], 1);
     check_close_dt("tsodyks_markram", "{ model = \"tsodyks_markram\", v_base = 0.3, tau_f = \"1.5 ms\", tau_d = \"4 ms\" }", 1, &r);
 }
