@@ -273,36 +273,35 @@ impl Sim {
                 add(&mut files, format!("{}.rate_hz.npy", m.name), &m.name, "rate_hz", "Hz", "<f8", vec![bins as u64]);
             }
         }
-        for hook in self.plugin_outputs.iter() {
-            for a in hook(&self.world) {
-                let rel = format!("{}.{}.npy", a.name, a.quantity);
-                let ok_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
-                if !ok_name(&a.name) || !ok_name(&a.quantity) {
-                    return Err(Error::Runtime(format!("a plugin's output `{rel}`: names must be ASCII letters, digits, `_`, `-`")));
-                }
-                if files.iter().any(|f: &FileEntry| f.path == rel) {
-                    return Err(Error::Runtime(format!("a plugin's output `{rel}` would overwrite another output of the same name")));
-                }
-                if a.shape.iter().product::<u64>() != a.data.len() as u64 {
-                    return Err(Error::Runtime(format!("a plugin's output `{rel}`: shape {:?} does not hold its {} values", a.shape, a.data.len())));
-                }
-                let dtype = match &a.data {
-                    crate::api::output::OutputData::F64(v) => {
-                        write_npy_f64(&dir.join(&rel), &a.shape, v)?;
-                        "<f8"
-                    }
-                    crate::api::output::OutputData::I64(v) => {
-                        write_npy_i64(&dir.join(&rel), &a.shape, v)?;
-                        "<i8"
-                    }
-                };
-                add(&mut files, rel, &a.name, &a.quantity, &a.unit, dtype, a.shape.clone());
+        // Plugins' arrays, made once: written here, and their exact spikes drawn below.
+        let arrays: Vec<crate::api::output::OutputArray> = self.plugin_outputs.iter().flat_map(|h| h(&self.world)).collect();
+        for a in &arrays {
+            let rel = format!("{}.{}.npy", a.name, a.quantity);
+            let ok_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+            if !ok_name(&a.name) || !ok_name(&a.quantity) {
+                return Err(Error::Runtime(format!("a plugin's output `{rel}`: names must be ASCII letters, digits, `_`, `-`")));
             }
+            if files.iter().any(|f: &FileEntry| f.path == rel) {
+                return Err(Error::Runtime(format!("a plugin's output `{rel}` would overwrite another output of the same name")));
+            }
+            if a.shape.iter().product::<u64>() != a.data.len() as u64 {
+                return Err(Error::Runtime(format!("a plugin's output `{rel}`: shape {:?} does not hold its {} values", a.shape, a.data.len())));
+            }
+            let dtype = match &a.data {
+                crate::api::output::OutputData::F64(v) => {
+                    write_npy_f64(&dir.join(&rel), &a.shape, v)?;
+                    "<f8"
+                }
+                crate::api::output::OutputData::I64(v) => {
+                    write_npy_i64(&dir.join(&rel), &a.shape, v)?;
+                    "<i8"
+                }
+            };
+            add(&mut files, rel, &a.name, &a.quantity, &a.unit, dtype, a.shape.clone());
         }
         // Plugins' populations that write exact spikes (`NAME.t_ms` and `NAME.index`) join
         // the raster below the monitors.
         let reported: Vec<crate::api::output::PluginPopulation> = self.plugin_populations.iter().flat_map(|h| h(&self.world)).collect();
-        let arrays: Vec<crate::api::output::OutputArray> = if reported.is_empty() { Vec::new() } else { self.plugin_outputs.iter().flat_map(|h| h(&self.world)).collect() };
         for p in &reported {
             let find = |q: &str| arrays.iter().find(|a| a.name == p.name && a.quantity == q).map(|a| &a.data);
             if let (Some(crate::api::output::OutputData::F64(t)), Some(crate::api::output::OutputData::I64(i))) = (find("t_ms"), find("index"))
