@@ -58,7 +58,7 @@ pub fn info_text(b: &SimBuilder) -> String {
             param_line(&mut s, p);
         }
     }
-    let _ = writeln!(s, "\nENCODERS");
+    let _ = writeln!(s, "\nENCODERS (keys: name, kind; sources: size or shape; currents: target, receptor)");
     for (name, e) in &r.encoders {
         let _ = writeln!(s, "  {name:<20} {:?}: {}", e.kind(), e.doc());
         for p in e.keys() {

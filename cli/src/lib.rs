@@ -76,7 +76,7 @@ enum EngineArg {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum DeliveryArg {
-    /// Push for projections of at least 2^25 synapses, pull for the others.
+    /// Push for projections of at least 2^22 synapses, pull for the others.
     Auto,
     /// Each target reads all its synapses every step.
     Pull,
@@ -215,9 +215,9 @@ enum Cmd {
         /// No progress output.
         #[arg(long)]
         quiet: bool,
-        /// Resume from a training checkpoint (OUT/checkpoints/epoch_NNNN.swtr, written
-        /// after every epoch): on the device that wrote it, the weights come out bit for bit
-        /// as without the stop.
+        /// Resume from a training checkpoint (OUT/checkpoints/epoch_NNNN.swtr for `[train]`,
+        /// epoch_NNNN.swtt for `[tempotron]`, written after every epoch): on the device that
+        /// wrote it, the weights come out bit for bit as without the stop.
         #[arg(long, value_name = "FILE")]
         resume: Option<PathBuf>,
         /// Where the network trains: `flex` (the CPU), `cuda` (a build with `--features

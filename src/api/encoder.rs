@@ -16,7 +16,9 @@ use crate::util::table::Table;
 pub enum EncoderKind {
     /// Spikes from `size` outputs; connect it with projections.
     Source,
-    /// A current into `target`'s current receptor (`receptor`, default `i`).
+    /// Values added into one receptor of `target` each step: a current receptor
+    /// (`receptor`, default `i`), or a spike receptor for an encoder whose
+    /// [`EncoderFactory::receptor_kind`] says so (Brian2's `PoissonInput`).
     Current,
 }
 
@@ -43,7 +45,8 @@ pub struct EncoderCtx {
 pub enum EncoderOut<'a> {
     /// Indices (0..size) that spike this step, ascending.
     Spikes(&'a mut Vec<u32>),
-    /// Current (pA) per target neuron, added to this step's input.
+    /// Per target neuron, added to this step's input at the receptor (a current in pA, or
+    /// a spike receptor's weight unit).
     Current(&'a mut [f64]),
 }
 
@@ -124,6 +127,13 @@ pub trait EncoderFactory: Send + Sync {
     fn doc(&self) -> &'static str;
     /// Source or current.
     fn kind(&self) -> EncoderKind;
+    /// The kind of receptor a [`EncoderKind::Current`] encoder writes into: a current
+    /// receptor (the default: held for the step, receptor `i` unless the scenario names
+    /// another), or a spike receptor (its values add to the weights of the spikes arriving
+    /// that step; the scenario's `receptor`, or the model's only spike receptor).
+    fn receptor_kind(&self) -> crate::api::model::ReceptorKind {
+        crate::api::model::ReceptorKind::Current
+    }
     /// Its own keys, documented (the core handles `name`, `kind`, `size`, `target`,
     /// `receptor`).
     fn keys(&self) -> &'static [ParamSpec];

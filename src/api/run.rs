@@ -120,7 +120,7 @@ impl Default for RunOptions {
 /// inputs in the cpu engine's order, so all give the same bits; they differ in speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Delivery {
-    /// Push for large projections (at least 2^25 synapses), pull for the others.
+    /// Push for large projections (at least 2^22 synapses), pull for the others.
     #[default]
     Auto,
     /// Every target reads all its synapses each step (no atomics; cost ∝ synapses).

@@ -186,16 +186,21 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 let (sel, sn) = t.str("target")?;
                 let target = select_population(sel, sn, &t.key_path("target"), &populations)?;
                 locs.insert(t.key_path("target"), sn.loc.clone());
-                let (rname, rn) = t.opt_str("receptor")?.unwrap_or(("i", sn));
                 let model = &populations[target.index].model;
+                let want = f.receptor_kind();
+                let valid: Vec<&str> = model.receptors().iter().filter(|r| r.kind == want).map(|r| r.name).collect();
+                let what = if want == ReceptorKind::Current { "current" } else { "spike" };
+                let (rname, rn) = match t.opt_str("receptor")? {
+                    Some(r) => r,
+                    None if want == ReceptorKind::Current => ("i", sn),
+                    None if valid.len() == 1 => (valid[0], sn),
+                    None => return Err(err_at(t.loc(), t.key_path("receptor"), format!("`{kind}` into `{}` needs its spike receptor; valid: {}", model.name(), valid.join(", ")))),
+                };
                 let r = model
                     .receptors()
                     .iter()
-                    .position(|r| r.name == rname && r.kind == ReceptorKind::Current)
-                    .ok_or_else(|| {
-                        let valid: Vec<&str> = model.receptors().iter().filter(|r| r.kind == ReceptorKind::Current).map(|r| r.name).collect();
-                        t.err(rn, "receptor", format!("`{}` has no current receptor `{rname}`; valid: {}", model.name(), valid.join(", ")))
-                    })?;
+                    .position(|r| r.name == rname && r.kind == want)
+                    .ok_or_else(|| t.err(rn, "receptor", format!("`{}` has no {what} receptor `{rname}`; valid: {}", model.name(), valid.join(", "))))?;
                 (target.len(), Some((target, r)))
             }
         };

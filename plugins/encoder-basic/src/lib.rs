@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod current;
+mod drive;
 mod generator;
 mod input;
 mod pattern;
@@ -11,12 +12,13 @@ use spikeworld::prelude::*;
 use spikeworld::util::table::node_quantity_list;
 
 pub use current::ConstantCurrent;
+pub use drive::{NoiseCurrent, PoissonInput, chunk_cdf};
 pub use generator::SpikeGenerator;
 pub use pattern::Pattern;
 pub use poisson::Poisson;
 
 /// Registers `poisson`, `constant_current`, `spike_generator`, `constant`, `periodic`,
-/// `latency` and `gaussian_tuning`.
+/// `latency`, `gaussian_tuning`, `poisson_input` and `noise_current`.
 pub struct EncoderPlugin;
 
 impl Plugin for EncoderPlugin {
@@ -27,7 +29,9 @@ impl Plugin for EncoderPlugin {
             .add_encoder(pattern::ConstantFactory)
             .add_encoder(pattern::PeriodicFactory)
             .add_encoder(temporal::LatencyFactory)
-            .add_encoder(temporal::GaussianTuningFactory);
+            .add_encoder(temporal::GaussianTuningFactory)
+            .add_encoder(drive::PoissonInputFactory)
+            .add_encoder(drive::NoiseCurrentFactory);
     }
 }
 

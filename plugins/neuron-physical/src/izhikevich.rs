@@ -14,6 +14,18 @@ pub const IZHIKEVICH_PRESETS: &[(&str, f64, f64, f64, f64)] = &[
     ("low_threshold_spiking", 0.02, 0.25, -65.0, 2.0),
 ];
 
+/// A spike that enters as current for the step it arrives in: Izhikevich (2003)'s network
+/// adds the weights of the neurons that fired to `I` (`I = I + sum(S(:, fired), 2)`), which
+/// both half steps then see. A jump of `v` before the step (receptor `v`) feeds the
+/// quadratic term at once: with the paper's synchronous volleys at dt = 1 ms that network
+/// runs away (150-170 Hz instead of ~8 Hz).
+const I_SYN_RECEPTOR: ReceptorSpec = ReceptorSpec {
+    name: "i_syn",
+    kind: ReceptorKind::Spike,
+    dim: Dim::Current,
+    doc: "a spike adds its weight (pA, as mV/ms) to the current of the step it arrives in (Izhikevich 2003's I += S)",
+};
+
 /// `izhikevich`: `dv/dt = 0.04 v² + 5 v + 140 − u + I`, `du/dt = a (b v − u)`; spike at
 /// `v >= v_th`, then `v = c`, `u += d` (Izhikevich 2003; NEST `izhikevich`).
 pub struct Izhikevich;
@@ -69,7 +81,8 @@ impl NeuronDynamics for Izhikevich {
         `preset` picks (a, b, c, d) of Izhikevich (2003); a, b, c, d given explicitly override the preset's. \
         `integration = \"euler\"` (default): forward Euler from the old (v, u), as NEST (consistent_integration) and \
         Brian2 method='euler'; `\"izhikevich_2003\"`: the paper's two half steps for v, then u from the new v. \
-        A spike at `v` adds its weight (mV) to v at the start of the step.";
+        A spike at `v` adds its weight (mV) to v at the start of the step (Brian2's on_pre v += w); a spike at `i_syn` \
+        adds its weight (pA, as mV/ms) to the current I of the step it arrives in (the paper's I += sum(S(:, fired))).";
     const PARAMS: &'static [ParamSpec] = &[
         ParamSpec::optional("a", Dim::Dimensionless, "time scale of u, 1/ms (default: the preset's)"),
         ParamSpec::optional("b", Dim::Dimensionless, "sensitivity of u to v, 1/ms (default: the preset's)"),
@@ -92,7 +105,7 @@ impl NeuronDynamics for Izhikevich {
         },
     ];
     const VARS: &'static [VarSpec] = &[V, VarSpec { name: "u", dim: Dim::Dimensionless, doc: "recovery variable, mV/ms" }];
-    const RECEPTORS: &'static [ReceptorSpec] = &[V_RECEPTOR, I_RECEPTOR];
+    const RECEPTORS: &'static [ReceptorSpec] = &[V_RECEPTOR, I_SYN_RECEPTOR, I_RECEPTOR];
     type Coeffs = IzhikevichCoeffs;
 
     fn coeffs(p: &Params, dt: f64) -> Result<IzhikevichCoeffs, String> {
@@ -130,7 +143,7 @@ impl NeuronDynamics for Izhikevich {
     fn step<L: Lanes>(c: &IzhikevichCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
         let v = s[0].clone() + input[0].clone();
         let u = s[1].clone();
-        let drive = input[1].clone() + c.i_e;
+        let drive = input[2].clone() + input[1].clone() + c.i_e;
         let (v_new, u_new) = match c.method {
             IzhikevichMethod::Euler => {
                 let dv = v.clone() * v.clone() * 0.04 + v.clone() * 5.0 + 140.0 - u.clone() + drive;

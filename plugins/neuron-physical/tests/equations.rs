@@ -88,7 +88,7 @@ fn izhikevich_reference(abcd: [f64; 4], half_steps: bool, v_min: Option<f64>, am
     for step in 0..steps {
         for j in 0..n {
             let x = v[j] + arriving(inputs, "v", step);
-            let i = amps[j] + 0.0;
+            let i = amps[j] + arriving(inputs, "i_syn", step) + 0.0;
             let f = |x: f64, u: f64| x * x * 0.04 + x * 5.0 + 140.0 - u + i;
             let (mut nv, nu) = if half_steps {
                 let x1 = x + f(x, u[j]) * (DT * 0.5);
@@ -118,7 +118,7 @@ fn izhikevich_reference(abcd: [f64; 4], half_steps: bool, v_min: Option<f64>, am
 #[test]
 fn izhikevich_follows_its_equations_for_every_preset_and_override() {
     let amps = [4.0, 10.0, 15.0];
-    let inputs: Inputs<'_> = &[("v", 20.0, 6.0), ("v", 50.0, -10.0), ("v", 50.5, 25.0), ("v", 120.0, 14.0)];
+    let inputs: Inputs<'_> = &[("v", 20.0, 6.0), ("v", 50.0, -10.0), ("v", 50.5, 25.0), ("v", 120.0, 14.0), ("i_syn", 80.0, 300.0), ("i_syn", 80.0, 150.0), ("i_syn", 150.0, -200.0)];
     let vars = ["v", "u"];
     let steps = 2000;
     let mut cases: Vec<IzhCase> =

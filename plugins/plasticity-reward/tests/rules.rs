@@ -4,8 +4,8 @@
 //! delay), every weight at every step. Random spike trains on both sides, sparse and dense
 //! projections, per-synapse delays, axonal and dendritic; the reward random, set between
 //! steps by the program (partly closed-loop: from the last step's output) or by a
-//! `[reward]` schedule of random values. Tolerance: bit-equal (`0.0`) where the arithmetic
-//! is the same; sums over synapses in another order (shared kernels) within 1e-12 relative.
+//! `[reward]` schedule of random values. Tolerance: bit-equal (`0.0`; a shared kernel's
+//! sums are exact and rounded once); the dt = 0.1 ms cases within 1e-12 relative.
 
 mod common;
 

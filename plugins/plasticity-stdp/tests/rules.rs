@@ -1,8 +1,8 @@
 //! Every rule against its source's formula, recomputed here per synapse (each synapse with
 //! traces of its own, fed the spike trains it sees after its delay), every weight at every
 //! step. Random spike trains on both sides, sparse and dense projections, per-synapse
-//! delays, axonal and dendritic. Tolerance: bit-equal where the arithmetic is the same
-//! (`0.0`); sums over synapses in another order (shared kernels) within 1e-12 relative.
+//! delays, axonal and dendritic. Tolerance: bit-equal (`0.0`; a shared kernel's sums are
+//! exact and rounded once); the dt = 0.1 ms cases within 1e-12 relative.
 
 mod common;
 

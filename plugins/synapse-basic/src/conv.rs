@@ -35,7 +35,7 @@ pub fn conv2d_rule() -> RuleSpec {
 
 const POOL_PARAMS: &[ParamSpec] = &[
     ParamSpec::required("kernel_size", Dim::Dimensionless, "side k of the square window"),
-    ParamSpec::new("stride", Dim::Dimensionless, 0.0, "step between windows (default: kernel_size)"),
+    ParamSpec::new("stride", Dim::Dimensionless, 0.0, "step between windows (0, the default: kernel_size)"),
 ];
 
 /// The rule `pool2d`, for `SimBuilder::add_connection_rule`.
