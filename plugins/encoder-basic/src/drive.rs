@@ -280,22 +280,40 @@ impl NoiseCurrent {
 
 impl EncoderConfig for NoiseCurrent {
     fn build(&self) -> Box<dyn Encoder> {
-        Box::new(self.clone())
+        Box::new(RunningNoise { cfg: self.clone(), held: Vec::new(), draw: u64::MAX })
     }
 }
 
-impl Encoder for NoiseCurrent {
+/// A running [`NoiseCurrent`]: the values of the current draw, kept while it is held
+/// (recomputed from the step alone when missing, so nothing needs saving).
+struct RunningNoise {
+    cfg: NoiseCurrent,
+    held: Vec<f64>,
+    draw: u64,
+}
+
+impl Encoder for RunningNoise {
     fn step(&mut self, step: u64, out: EncoderOut<'_>) {
         let EncoderOut::Current(out) = out else { return };
-        if step < self.start || step >= self.stop {
+        let c = &self.cfg;
+        if step < c.start || step >= c.stop {
             return;
         }
-        self.values(step, |j, x| out[j] += x);
+        let draw = (step - c.start) / c.every;
+        if draw != self.draw {
+            self.held.resize(c.size, 0.0);
+            let held = &mut self.held;
+            c.values(step, |j, x| held[j] = x);
+            self.draw = draw;
+        }
+        for (o, x) in out.iter_mut().zip(&self.held) {
+            *o += *x;
+        }
     }
 }
 
 /// Stateless: the output depends on the step alone.
-impl Checkpoint for NoiseCurrent {
+impl Checkpoint for RunningNoise {
     fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
         Ok(())
     }
