@@ -207,10 +207,11 @@ fn ordinal(k: usize) -> String {
     format!("{k}{suffix}")
 }
 
-/// The y range of the drawn lines: their finite values, padded by 5 % (a flat line gets
-/// ±1 unit, or ±5 % of its value when that is larger).
+/// The y range of the drawn lines: their values within ±1e300 (an axis any wider has a
+/// span that is not a finite f64, on which the plotting library's ticks never end), padded
+/// by 5 % (a flat line gets ±1 unit, or ±5 % of its value when that is larger).
 pub(crate) fn y_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values.filter(|v| v.abs() <= 1e300).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if lo > hi {
         return (-1.0, 1.0);
     }
@@ -306,4 +307,18 @@ pub fn traces_svg(path: &Path, panels: &[TracePanel], t_end_ms: f64) -> Result<(
         root.present().map_err(|e| err(&e))?;
     }
     crate::util::fsio::write_atomic(path, |w| std::io::Write::write_all(w, buf.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Finite values more than f64::MAX apart (a diverging weight) gave an axis of infinite
+    /// span, on which the plotting library looped forever.
+    #[test]
+    fn y_range_has_a_finite_span_for_any_values() {
+        for values in [vec![-1.02e308, 1.40e308, 0.0], vec![f64::MAX, -f64::MAX], vec![f64::NAN, f64::INFINITY], vec![3.0, 3.0], vec![-2.0, 5.0]] {
+            let (lo, hi) = super::y_range(values.iter().copied());
+            assert!(lo < hi && (hi - lo).is_finite(), "{values:?}: ({lo}, {hi})");
+        }
+        assert_eq!(super::y_range([-2.0, 5.0].into_iter()), (-2.35, 5.35));
+    }
 }

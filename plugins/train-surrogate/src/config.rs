@@ -413,7 +413,7 @@ impl ScenarioTable for TrainTable {
             Some("adagrad") => OptimizerKind::AdaGrad,
             _ => OptimizerKind::Adam,
         };
-        let lr = number(t, "lr", 1e-3, |v| v.is_finite() && v > 0.0, "positive")?;
+        let lr = number(t, "lr", 1e-3, |v| v > 0.0 && v < f64::from(f32::MAX), "positive and finite in f32 (below 3.4e38: training runs in f32)")?;
         let momentum = number(t, "momentum", 0.9, |v| (0.0..1.0).contains(&v), "in [0, 1)")?;
         let weight_decay = number(
             t,

@@ -343,6 +343,15 @@ impl<B: TrainBackend> Run<'_, B> {
                     loss_sum / ((b * bs + idx.len()) as f64),
                 ));
             }
+            // A loss can stay finite over weights that are not (no spike comes out of NaN):
+            // refuse to go on, or to write them.
+            let names = net.spec.edges.iter().filter(|e| e.trainable).map(|e| e.name.as_str());
+            for (name, w) in names.zip(&params.weights) {
+                let v = w.val().into_data().convert::<f32>().to_vec::<f32>().expect("f32 data");
+                if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                    return Err(format!("the weights of `{name}` became {} (entry {i}) at epoch {} (lower train.lr?); nothing of this epoch is written", v[i], epoch + 1));
+                }
+            }
             let secs = started.elapsed().as_secs_f64();
             let test_accuracy = evaluate(net, &params, data, cfg, n_train..n, device);
             let st = EpochStats {

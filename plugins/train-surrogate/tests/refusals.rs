@@ -2,7 +2,7 @@
 //! NaN, Bernoulli inputs that are not probabilities, a trainable projection that is not
 //! dense, a batch of steps larger than the memory limit, a checkpoint of another seed; and
 //! what it writes that a run needs (a PLIF layer's trained time constant), and a learning
-//! curve with an infinite loss (which had made the plot loop forever).
+//! curve with an infinite loss (which had made the plot loop forever); weights gone NaN.
 
 mod common;
 use common::*;
@@ -172,4 +172,15 @@ fn the_memory_check_counts_the_dataset() {
     // The digits' .npy (1797 × 64 values, one byte each on file): read as f64, kept as f32.
     cfg.x = "../data/digits/x.npy".into();
     assert_eq!(Dataset::estimate_bytes(&cfg, &sim.scenario.path, 64), 1797.0 * 64.0 * 12.0);
+}
+
+/// A learning rate beyond f32 is refused where it is written; one that sends the weights
+/// to NaN stops training with the projection's name (the loss of spike counts stays
+/// finite over NaN weights: nothing spikes), and nothing of that epoch is written.
+#[test]
+fn weights_gone_nan_stop_training_and_lr_beyond_f32_is_refused() {
+    let err = train_text(&base(), &["train.lr=1e39", "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("train.lr") && err.contains("f32"), "{err}");
+    let err = train_text(&base(), &["train.lr=3e38", "train.optimizer=\"sgd\"", "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("weights of `") && err.contains("NaN") && err.contains("epoch 1") && err.contains("train.lr"), "{err}");
 }
