@@ -25,12 +25,19 @@ pub(super) fn array_of_tables<'a>(root: &mut Table<'a>, key: &str) -> Result<Vec
         .collect()
 }
 
+/// Longest name of a population, encoder, projection or monitor.
+pub const MAX_NAME: usize = 128;
+
 pub(super) fn check_name(name: &str, node: &Node, key: &str, taken: &[String]) -> Result<(), ScenarioError> {
     let ok = !name.is_empty()
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if !ok {
         return Err(err_at(&node.loc, key, format!("`{name}` is not a valid name (letters, digits, `_`, `-`; starting with a letter)")));
+    }
+    // Output files are named after it (`NAME.VAR.npy`): a file name holds 255 bytes.
+    if name.len() > MAX_NAME {
+        return Err(err_at(&node.loc, key, format!("a name of {} characters is too long: at most {MAX_NAME} (output files are named after it)", name.len())));
     }
     if taken.iter().any(|t| t == name) {
         return Err(err_at(&node.loc, key, format!("the name `{name}` is already used")));

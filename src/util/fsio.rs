@@ -126,3 +126,23 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// Reads a text file of at most `max` bytes: a regular file (not a device such as
+/// `/dev/zero`, which never ends, nor a directory), whose size is checked before anything
+/// is read. The error says which bound was hit.
+pub fn read_text_limited(path: &Path, max: u64) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max {
+        return Err(format!("{} bytes: larger than the {max} bytes a text input may have", meta.len()));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path).and_then(|f| f.take(max + 1).read_to_string(&mut text)).map_err(|e| e.to_string())?;
+    if text.len() as u64 > max {
+        return Err(format!("grew past the {max} bytes a text input may have while it was read"));
+    }
+    Ok(text)
+}

@@ -49,15 +49,19 @@ impl EncoderFactory for SpikeGeneratorFactory {
             }
             (None, None, Some((file, fnode))) => {
                 let path = ctx.base_dir.join(file);
-                let text = std::fs::read_to_string(&path)
+                // At most 1 GiB of `t_ms,index` lines (~100 M spikes; each line becomes 16
+                // bytes and more): a larger spike list belongs in several files.
+                let text = spikeworld::util::fsio::read_text_limited(&path, 1 << 30)
                     .map_err(|e| t.err(fnode, "file", format!("cannot read {}: {e}", path.display())))?;
                 for (ln, line) in text.lines().enumerate() {
                     let line = line.trim();
-                    if line.is_empty() || line.starts_with('#') || (ln == 0 && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
+                    let parsed = line.split_once(',').and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<u64>().ok()?)));
+                    // A header is a first line that is not a spike (`t_ms,index`; `nan,0` is
+                    // a spike, and refused below).
+                    if line.is_empty() || line.starts_with('#') || (ln == 0 && parsed.is_none() && line.chars().next().is_some_and(|c| c.is_alphabetic())) {
                         continue;
                     }
                     let loc = spikeworld::util::error::Loc::File { file: path.display().to_string().into(), line: ln as u32 + 1, col: 1 };
-                    let parsed = line.split_once(',').and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<u64>().ok()?)));
                     let (tm, i) = parsed.ok_or_else(|| err_at(&loc, t.key_path("file"), format!("expected `t_ms,index`, found `{line}`")))?;
                     raw.push((tm, i, loc));
                 }

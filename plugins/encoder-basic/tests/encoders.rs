@@ -344,7 +344,14 @@ fn bad_files_are_refused() {
     write_npy_f64(&dir.path().join("nan.npy"), &[2], &[0.5, f64::NAN]);
     write_npy_f64(&dir.path().join("big.npy"), &[3], &[0.5, 0.1, 3.0]);
     write_npy_f64(&dir.path().join("flat.npy"), &[6], &[1.0, 0.0, 1.0, 0.0, 1.0, 0.0]);
+    // A first line `nan,0` is a spike (refused), not a header; a device is not a file (it
+    // was read until memory ran out).
+    std::fs::write(dir.path().join("first_nan.csv"), "nan,0\n1.0,1\n").unwrap();
+    std::fs::create_dir(dir.path().join("a_dir.csv")).unwrap();
     let cases: &[(&str, &[&str])] = &[
+        ("kind = \"spike_generator\"\nsize = 2\nfile = \"first_nan.csv\"", &["first_nan.csv:1:1", "NaN", "finite"]),
+        ("kind = \"spike_generator\"\nsize = 2\nfile = \"a_dir.csv\"", &["encoder[0].file", "not a regular file"]),
+        ("kind = \"spike_generator\"\nsize = 2\nfile = \"/dev/zero\"", &["encoder[0].file", "/dev/zero", "not a regular file"]),
         ("kind = \"latency\"\nsize = 2\nfile = \"junk.npy\"\nt_max = 10", &["file", "junk.npy", "not a readable .npy"]),
         ("kind = \"latency\"\nsize = 2\nfile = \"nan.npy\"\nt_max = 10", &["file", "element 1", "finite"]),
         ("kind = \"poisson\"\nsize = 3\nfile = \"big.npy\"", &["file", "element 2 (C order) of big.npy = 3", "probability"]),
