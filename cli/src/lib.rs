@@ -18,13 +18,14 @@ mod train;
 pub use info::info_text;
 use checkpoints::{CheckpointPlan, checkpoint_plan, interrupt_plan, prepare_dirs, time_steps, write_checkpoint};
 
-/// Exit code of a run ended by Ctrl-C (SIGINT), after it saved its state and outputs.
+/// Exit code of a run ended by Ctrl-C (SIGINT) or SIGTERM (SIGHUP too), after it saved
+/// its state and outputs.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// From now on, Ctrl-C asks the stepping loop to stop after the current step (a second
-/// one quits at once).
+/// From now on, Ctrl-C, SIGTERM and SIGHUP ask the stepping loop to stop after the current
+/// step (a second one quits at once).
 fn catch_interrupts() {
     // Only one handler per process; a second call (tests calling main twice) keeps the first.
     let _ = ctrlc::set_handler(|| {

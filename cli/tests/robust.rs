@@ -67,6 +67,24 @@ fn ctrl_c_saves_a_checkpoint_and_the_outputs_so_far_and_exits_130() {
     assert_same_outputs(&t.join("whole"), &t.join("resumed"), &format!("interrupted at step {step}, resumed"));
 }
 
+/// SIGTERM (what `timeout`, `kill` and batch schedulers send) ends a run as Ctrl-C does:
+/// the step finishes, a checkpoint and the outputs so far are written.
+#[cfg(unix)]
+#[test]
+fn sigterm_saves_a_checkpoint_as_ctrl_c_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut child = bin().arg("run").arg(scenario("coba.toml")).args(["--quiet", "--set", "simulation.t_stop=\"100 s\""]).arg("--out").arg(t.join("o")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    wait_for_cpu_seconds(child.id(), 1.0);
+    assert!(child.try_wait().unwrap().is_none(), "the 100 s run should still be stepping");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let r = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(130), "exit code after SIGTERM: {:?}; stderr: {err}", r.status);
+    assert_eq!(spikeworld::persist::list(&t.join("o").join("checkpoints")).unwrap().len(), 1);
+    assert!(err.contains("spikeworld resume") && t.join("o").join("manifest.json").exists(), "{err}");
+}
+
 /// The README's sequence: periodic checkpoints into a directory, then `--stop-at 500ms`
 /// into the same directory (which holds later steps of the first run), then `resume`.
 #[test]
