@@ -158,3 +158,35 @@ fn rate_bins_divide_by_their_own_length_the_last_one_too() {
     }
     assert!(rate[39] > 0.0, "the last bin holds a spike");
 }
+
+/// A run whose writing fails part-way leaves no `manifest.json` (the earlier run's is set
+/// aside, not left beside the new files): the directory is never taken for a complete run.
+/// The next run that succeeds removes what the set-aside manifest listed, and that file (a
+/// file the failed run wrote is listed nowhere, and stays).
+#[test]
+fn a_run_that_fails_writing_leaves_no_manifest_and_the_next_one_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o");
+    run_into(load_file("coba.toml", &["simulation.t_stop=20ms"], None), &out);
+    let previous = out.join(spikeworld::output::PREVIOUS_MANIFEST);
+    // The second run cannot write `spikes.index.npy` (a directory with a file in it).
+    std::fs::remove_file(out.join("spikes.index.npy")).unwrap();
+    std::fs::create_dir_all(out.join("spikes.index.npy").join("x")).unwrap();
+    let b = builder();
+    let mut sim = b.build(load_file("coba.toml", &["simulation.t_stop=30ms", "monitor.spikes.name=\"s2\""], None), &RunOptions::default()).expect("build");
+    sim.run_to_end(u64::MAX, |_| {});
+    let err = sim.write_outputs(&out, Timings::default());
+    assert!(err.is_ok(), "s2 is written, not spikes: {err:?}");
+    // Now a failing one: the monitor named `spikes` again.
+    let mut sim = b.build(load_file("coba.toml", &["simulation.t_stop=30ms"], None), &RunOptions::default()).expect("build");
+    sim.run_to_end(u64::MAX, |_| {});
+    assert!(sim.write_outputs(&out, Timings::default()).is_err(), "spikes.index.npy cannot be written");
+    assert!(!out.join("manifest.json").exists(), "no manifest after a failed write");
+    assert!(previous.is_file(), "the earlier manifest is set aside");
+    assert!(out.join("spikes.t_ms.npy").exists() && out.join("s2.t_ms.npy").exists());
+    std::fs::remove_dir_all(out.join("spikes.index.npy")).unwrap();
+    run_into(load_file("coba.toml", &["simulation.t_stop=20ms", "monitor.spikes.name=\"s3\""], None), &out);
+    assert!(out.join("manifest.json").is_file() && !previous.exists());
+    assert!(out.join("s3.t_ms.npy").exists());
+    assert!(!out.join("s2.t_ms.npy").exists(), "the set-aside manifest's files are removed");
+}

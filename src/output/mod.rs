@@ -3,7 +3,9 @@
 //! state monitors; see [`plot`]). Every file is written atomically (temporary file in the same
 //! directory, fsync, rename), so a reader never sees half a file. Writing into a directory
 //! that holds an earlier run's outputs replaces them: the files its `manifest.json` listed
-//! that this run does not write are removed (other files are left alone).
+//! that this run does not write are removed (other files are left alone). While a run
+//! writes, the earlier manifest is set aside ([`PREVIOUS_MANIFEST`]): a directory whose
+//! writing failed has no `manifest.json`, so it is never taken for a complete run.
 //!
 //! # Files
 //! - spikes monitor `M`: `M.t_ms.npy` (float64, spike times in ms) and `M.index.npy`
@@ -197,6 +199,11 @@ impl Sim {
             files.push(FileEntry { path: rel, monitor: monitor.into(), quantity: quantity.into(), unit: unit.into(), dtype: dtype.into(), shape });
         };
         let previous = previous_files(dir);
+        let current = dir.join("manifest.json");
+        if current.exists() {
+            // (check_out_dir: it is spikeworld's.)
+            std::fs::rename(&current, dir.join(PREVIOUS_MANIFEST)).map_err(|e| Error::io(&current, e))?;
+        }
         let mut raster: Vec<plot::RasterSpikes<'_>> = Vec::new();
         let mut traces: Vec<plot::TracePanel> = Vec::new();
         let mut weights: Vec<(&WeightRecorder, &str)> = Vec::new();
@@ -326,7 +333,7 @@ impl Sim {
         write_atomic(&dir.join("manifest.json"), |w| std::io::Write::write_all(w, &json))?;
         // What an earlier run wrote here and this one did not: removed, so that the
         // directory holds one run (the manifest lists its files).
-        for old in previous {
+        for old in previous.into_iter().chain([PREVIOUS_MANIFEST.to_string()]) {
             let stale = match old.as_str() {
                 "raster.svg" => raster.is_empty(),
                 "traces.svg" => traces.is_empty(),
@@ -435,7 +442,7 @@ impl Sim {
 /// again before it writes.
 pub fn check_out_dir(dir: &Path) -> Result<()> {
     let path = dir.join("manifest.json");
-    if !path.exists() || our_manifest(dir).is_some() {
+    if !path.exists() || our_manifest(&path).is_some() {
         return Ok(());
     }
     Err(Error::Input(format!("{}: a manifest.json that spikeworld did not write; outputs would replace it: name another output directory", path.display())))
@@ -446,18 +453,29 @@ pub fn check_out_dir(dir: &Path) -> Result<()> {
 /// one that spikeworld wrote (it names no `spikeworld_version`): a directory the user
 /// keeps other data in loses none of it.
 fn previous_files(dir: &Path) -> Vec<String> {
-    let Some(v) = our_manifest(dir) else { return Vec::new() };
-    let mut out: Vec<String> = v["files"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|f| f["path"].as_str()).filter(|p| is_plain_name(p)).map(str::to_string).collect())
-        .unwrap_or_default();
+    // Also those of a run whose writing failed after it set the manifest aside.
+    let manifests: Vec<serde_json::Value> = ["manifest.json", PREVIOUS_MANIFEST].iter().filter_map(|m| our_manifest(&dir.join(m))).collect();
+    if manifests.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = manifests
+        .iter()
+        .flat_map(|v| v["files"].as_array().into_iter().flatten().filter_map(|f| f["path"].as_str()).filter(|p| is_plain_name(p)).map(str::to_string))
+        .collect();
     out.extend(["raster.svg", "traces.svg", "weights.svg"].map(String::from));
+    out.sort();
+    out.dedup();
     out
 }
 
-/// `dir/manifest.json` if spikeworld wrote it (it names a `spikeworld_version`).
-fn our_manifest(dir: &Path) -> Option<serde_json::Value> {
-    let bytes = std::fs::read(dir.join("manifest.json")).ok()?;
+/// Where an earlier run's `manifest.json` is moved while a run writes its outputs: the
+/// directory has no manifest until the new one is complete (a reader never takes a
+/// half-written directory for a run), and a later run still finds what to remove.
+pub const PREVIOUS_MANIFEST: &str = ".manifest-previous.json";
+
+/// The manifest at `path` if spikeworld wrote it (it names a `spikeworld_version`).
+fn our_manifest(path: &Path) -> Option<serde_json::Value> {
+    let bytes = std::fs::read(path).ok()?;
     serde_json::from_slice::<serde_json::Value>(&bytes).ok().filter(|v| v["spikeworld_version"].is_string())
 }
 
