@@ -22,6 +22,9 @@ use checkpoints::{CheckpointPlan, checkpoint_plan, interrupt_plan, prepare_dirs,
 /// its state and outputs.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
+/// Most worker threads `--threads` may ask for.
+pub const MAX_THREADS: usize = 1024;
+
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// From now on, Ctrl-C, SIGTERM and SIGHUP ask the stepping loop to stop after the current
@@ -369,6 +372,11 @@ fn run_options(a: &ExecArgs) -> Result<(RunOptions, bool)> {
     spikeworld::api::run::Simd::from_env()?;
     if a.threads == 0 {
         return Err(Error::Input("--threads must be at least 1".into()));
+    }
+    // More threads than cores only wait for each other; a typo (--threads 100000) spent
+    // half a minute starting threads before it failed.
+    if a.threads > MAX_THREADS {
+        return Err(Error::Input(format!("--threads {}: at most {MAX_THREADS} (this machine has {} cores)", a.threads, std::thread::available_parallelism().map_or(1, |n| n.get()))));
     }
     if a.shards == Some(0) {
         return Err(Error::Input("--shards must be at least 1".into()));

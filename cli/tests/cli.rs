@@ -93,6 +93,9 @@ fn validate_info_and_exit_codes() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.toml"));
     let bad = bin().args(["run", &scenario("coba.toml"), "--threads", "0", "--quiet"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
+    let bad = bin().args(["run", &scenario("coba.toml"), "--threads", "100000", "--quiet"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("at most 1024"), "{}", String::from_utf8_lossy(&bad.stderr));
     let bad = bin().args(["run", &scenario("coba.toml"), "--engine", "gpu"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     // A flag the chosen engine would ignore: refused (not a CPU run taken for a GPU one).
