@@ -80,3 +80,18 @@ fn a_raised_limit_lets_validate_accept_and_names_itself() {
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("limit of 1.0 GB (--max-memory)"), "{}", String::from_utf8_lossy(&r.stderr));
 }
+
+/// A refusal made while reading (before later parts are built) says that its figure is the
+/// parts read so far, not the whole scenario's estimate (raising the limit to it failed
+/// again); one made on the whole scenario gives its estimate.
+#[test]
+fn a_refusal_while_reading_says_its_figure_is_partial() {
+    let coba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/coba.toml");
+    let r = limited(&["validate", "--max-memory", "2KB", coba.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(err.contains("the parts read up to here would need an estimated") && err.contains("(the whole scenario more)"), "{err}");
+    let ok = limited(&["validate", "--max-memory", "1TB", coba.to_str().unwrap()]).output().unwrap();
+    let total = String::from_utf8_lossy(&ok.stdout).split("estimated memory ").nth(1).and_then(|s| s.split_whitespace().take(2).collect::<Vec<_>>().join(" ").into()).unwrap_or_default();
+    assert!(!total.is_empty(), "{}", String::from_utf8_lossy(&ok.stdout));
+}

@@ -134,6 +134,9 @@ pub struct Estimate {
     pub neuron_updates: f64,
     /// Synapses (expected, for random rules).
     pub synapses: f64,
+    /// Only the parts read so far (a check made while reading, before anything of a later
+    /// part is built): the whole scenario needs at least this.
+    pub partial: bool,
 }
 
 impl Estimate {
@@ -158,12 +161,16 @@ impl Estimate {
             LimitSource::Explicit => "raise the limit given to the program".to_string(),
             _ => format!("raise it with --max-memory SIZE or {ENV_VAR}=SIZE (e.g. 64GiB) if the machine has the memory"),
         };
+        let need = if self.partial {
+            format!("the parts read up to here would need an estimated {} of memory (the whole scenario more)", fmt_bytes(total))
+        } else {
+            format!("the run would need an estimated {} of memory", fmt_bytes(total))
+        };
         Err(ScenarioError {
             loc: top.loc.clone(),
             key: top.key.clone(),
             message: format!(
-                "the run would need an estimated {} of memory, above the limit of {}; largest part: {} = {}; {raise}",
-                fmt_bytes(total),
+                "{need}, above the limit of {}; largest part: {} = {}; {raise}",
                 limit.describe(),
                 top.what,
                 fmt_bytes(top.bytes)
@@ -334,5 +341,5 @@ pub fn estimate(
         }
     }
     let neurons: f64 = pops.iter().map(|p| p.size as f64).sum();
-    Estimate { items, neuron_updates: neurons * steps as f64, synapses: total_syn }
+    Estimate { items, neuron_updates: neurons * steps as f64, synapses: total_syn, partial: false }
 }

@@ -27,7 +27,7 @@ pub const MAX_DELAY_STEPS: u64 = u32::MAX as u64 - 2;
 pub const MAX_SHARDS: u64 = 256;
 
 fn check_so_far(items: &[crate::scenario::estimate::Item], limit: &MemoryLimit) -> Result<(), ScenarioError> {
-    Estimate { items: items.to_vec(), ..Default::default() }.check(limit)
+    Estimate { items: items.to_vec(), partial: true, ..Default::default() }.check(limit)
 }
 
 pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path, limit: &MemoryLimit) -> Result<Scenario, ScenarioError> {
