@@ -59,7 +59,7 @@ impl PspKernel {
         let tau = positive("tau", tau)?;
         let tau_s = positive("tau_s", tau_s)?;
         if (tau - tau_s).abs() < 1e-9 * tau.max(tau_s) {
-            return Err(Error::Parameter { name: "tau_s", value: tau_s, reason: "must differ from tau (the alpha-function limit τ = τ_s is not supported)" });
+            return Err(Error::Parameter { name: "tau_s", value: tau_s, reason: "must differ from the membrane time constant tau_m (the alpha-function limit τ_m = τ_s is not supported)" });
         }
         let t_peak = peak_time(tau, tau_s);
         let v0 = 1.0 / ((-t_peak / tau).exp() - (-t_peak / tau_s).exp());

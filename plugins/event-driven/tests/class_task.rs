@@ -53,6 +53,12 @@ fn the_digits_scenario_trains_to_the_shipped_weights_and_resumes_bit_for_bit() {
     train_tempotron(&short, &path, "fp", Some(&dir), None, |_| {}).unwrap();
     let resumed = train_tempotron(&t, &path, "fp", None, Some(&dir.join("epoch_0003.swtt")), |_| {}).unwrap();
     assert!(resumed == o, "the resumed run ends elsewhere");
+    // A test split that leaves nothing to train on: known once the file is read, located
+    // at the key.
+    let text = std::fs::read_to_string(&path).unwrap().replace("test_count = 297", "test_count = 1797");
+    let all = task(&text, &path).unwrap();
+    let err = train_tempotron(&all, &path, "fp", None, None, |_| {}).unwrap_err();
+    assert!(err.contains("tempotron_digits.toml:") && err.contains("`tempotron.test_count`") && err.contains("holds 1797 samples"), "{err}");
 }
 
 fn write_npy(path: &Path, shape: &[u64], v: &[f64]) {

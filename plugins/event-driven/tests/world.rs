@@ -140,6 +140,13 @@ fn bad_event_tables_are_refused_with_the_key() {
     let bad = HAND_BUILT.replace("tau_s = \"2.5 ms\"", "tau_s = \"10 ms\"");
     let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("tau_s = tau_m is refused").to_string();
     assert!(e.contains("hand.toml:") && e.contains("event_population[0].tau_s`") && e.contains("must differ"), "{e}");
+    // Named by the scenario's keys, not the library's (`tau`, `u_r` that nobody wrote).
+    let bad = HAND_BUILT.replace("tau_m = \"10 ms\"\ntau_s = \"2.5 ms\"\ntheta = 0.5", "tau_m = \"0 ms\"\ntau_s = \"2.5 ms\"\ntheta = 0.5");
+    let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("tau_m = 0 is refused").to_string();
+    assert!(e.contains("event_population[0].tau_m`") && e.contains("tau_m = 0") && !e.contains("`tau`"), "{e}");
+    let bad = HAND_BUILT.replace("theta = 0.5", "theta = -1.0");
+    let e = Scenario::from_str(&bad, Path::new("hand.toml"), b.registry(), &LoadOptions::default()).err().expect("theta below u_r is refused").to_string();
+    assert!(e.contains("event_population[0].theta`") && e.contains("theta = -1 must be above u_r = 0"), "{e}");
     // One name space with the scenario's populations, encoders and monitors (its outputs
     // are files named after it), refused where the name is written.
     for (other, what) in [("out", "population"), ("gen", "encoder"), ("spk", "monitor")] {

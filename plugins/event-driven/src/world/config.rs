@@ -209,13 +209,19 @@ impl ScenarioTable for EventPopulationTable {
             };
         }
         if let Err(e) = crate::srm0::Srm0Neuron::new(params) {
-            // At the key the library names, if the table writes it.
-            let key = match &e {
-                crate::error::Error::Parameter { name, .. } => name,
-                _ => "name",
+            // At the scenario key of the parameter the library names (its `tau` is
+            // `tau_m`; `u_r` not below `theta` is the written one of the two), if the table
+            // writes it; else at the population's name.
+            let (key, message) = match &e {
+                crate::error::Error::Parameter { name: "u_r", value, .. } if t.get("u_r").is_none() => ("theta", format!("theta = {} must be above u_r = {value}", params.theta)),
+                crate::error::Error::Parameter { name, value, reason } => {
+                    let key = if *name == "tau" { "tau_m" } else { name };
+                    (key, format!("{key} = {value}: {reason}"))
+                }
+                _ => ("name", e.to_string()),
             };
             let (node, key) = t.get(key).map_or((name_node, "name"), |n| (n, key));
-            return Err(t.err(node, key, format!("invalid srm0 parameters for this population: {e}")));
+            return Err(t.err(node, key, format!("invalid srm0 parameters for this population: {message}")));
         }
         let record = t.opt_bool("record")?.unwrap_or(false);
         let size = size as usize;

@@ -68,6 +68,9 @@ pub struct DataSpec {
     pub batch_size: usize,
     /// The last samples of the file, held out for testing.
     pub test_count: usize,
+    /// Where `test_count` is written (the table when it is not): its error, known once the
+    /// file is read, is located there.
+    pub test_count_at: spikeworld::util::error::Loc,
 }
 
 /// The parsed `[tempotron]` table (a resource of the built world): the kernel, learning
@@ -179,6 +182,7 @@ impl ScenarioTable for TempotronTable {
         };
         let batch_size = count(t, "batch_size", 16, 1)? as usize;
         let test_count = count(t, "test_count", 0, 0)? as usize;
+        let test_count_at = t.get("test_count").map_or_else(|| t.loc().clone(), |n| n.loc.clone());
         let data = match (x, spikes, y) {
             (None, None, None) => {
                 for key in ["tuning", "round_times", "classes", "batch_size", "test_count"] {
@@ -204,7 +208,7 @@ impl ScenarioTable for TempotronTable {
                     let n = t.get("tuning").or(t.get("round_times")).expect("one is there");
                     return Err(t.err(n, "tuning", "Gaussian tuning applies to features (x), not to spike times"));
                 }
-                Some(DataSpec { x, spikes: spikes.map(|(v, _)| v.to_string()), y: y.to_string(), tuning, round_times, classes, batch_size, test_count })
+                Some(DataSpec { x, spikes: spikes.map(|(v, _)| v.to_string()), y: y.to_string(), tuning, round_times, classes, batch_size, test_count, test_count_at })
             }
         };
         Ok(Arc::new(TempotronTask { cfg, data }))
@@ -329,7 +333,8 @@ fn train_classes(cfg: &PatternTaskConfig, d: &DataSpec, scenario: &Path, fingerp
         return Err(format!("`{}`: label {max_label} with tempotron.classes = {classes}", d.y));
     }
     let n = all.n_afferents();
-    let (train, test) = all.split(d.test_count).map_err(|e| format!("tempotron.test_count: {e}"))?;
+    let samples = all.labels.len();
+    let (train, test) = all.split(d.test_count).map_err(|e| spikeworld::util::table::err_at(&d.test_count_at, "tempotron.test_count", format!("{e} (the dataset holds {samples} samples)")).to_string())?;
     let t = cfg.tempotron().map_err(|e| e.to_string())?;
     let cc = ClassConfig { classes, lr: cfg.lr, momentum: cfg.momentum, batch_size: d.batch_size, w_init_sigma: cfg.w_init_sigma, seed: cfg.seed };
     let mut tr = ClassTrainer::new(cc, t.clone(), &train).map_err(|e| e.to_string())?;
