@@ -35,6 +35,34 @@ fn save_then_load_gives_back_the_same_state() {
     assert_eq!(final_bytes(&a), final_bytes(&c));
 }
 
+/// A checkpoint keeps the digests of the files its scenario read: resuming after one of
+/// them changed is refused, naming it (the run would not be the one that never stopped);
+/// with the file restored it resumes.
+#[test]
+fn a_resume_that_would_read_a_changed_input_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let probs = dir.join("p.npy");
+    spikeworld::output::write_npy_f64(&probs, &[4], &[0.1, 0.2, 0.3, 0.4]).unwrap();
+    let text = "[simulation]\ndt = \"1 ms\"\nt_stop = \"50 ms\"\n\n[[population]]\nname = \"P\"\nsize = 4\nmodel = \"lif\"\n\n\
+        [[encoder]]\nname = \"in\"\nkind = \"poisson\"\nsize = 4\nfile = \"p.npy\"\n\n\
+        [[projection]]\nfrom = \"in\"\nto = \"P\"\nrule = \"one_to_one\"\nreceptor = \"v\"\nweight = \"20 mV\"\n";
+    let path = dir.join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    let b = builder();
+    let mut sim = b.build(Scenario::load(&path, b.registry(), &LoadOptions::default()).unwrap(), &RunOptions::default()).unwrap();
+    assert_eq!(sim.scenario.inputs.len(), 1, "{:?}", sim.scenario.inputs);
+    assert_eq!(sim.scenario.inputs[0].0, "p.npy");
+    sim.run_steps(20);
+    let ck = dir.join("a.swck");
+    sim.save(&ck).unwrap();
+    spikeworld::output::write_npy_f64(&probs, &[4], &[0.1, 0.2, 0.3, 0.5]).unwrap();
+    let err = Sim::load(&ck, &b).err().expect("a changed input file is refused").to_string();
+    assert!(err.contains("`p.npy` has changed since the checkpoint") && err.contains("a.swck"), "{err}");
+    spikeworld::output::write_npy_f64(&probs, &[4], &[0.1, 0.2, 0.3, 0.4]).unwrap();
+    assert_eq!(Sim::load(&ck, &b).unwrap().step_count(), 20);
+}
+
 #[test]
 fn the_file_is_close_to_the_raw_state_size() {
     // COBA: 4000 neurons x 4 variables, the delay ring, the weights (its two constant

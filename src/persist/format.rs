@@ -74,6 +74,10 @@ pub struct Header {
     pub dt_ms: f64,
     /// Steps completed.
     pub step: u64,
+    /// The input files the scenario read, with their digests (`util::inputs`): a resume
+    /// that reads other bytes is refused. (Absent from checkpoints written before it.)
+    #[serde(default)]
+    pub inputs: Vec<crate::util::inputs::InputFile>,
 }
 
 /// Counts and hashes what passes through.

@@ -119,6 +119,7 @@ impl Sim {
             seed: sc.seed,
             dt_ms: sc.dt_ms,
             step: self.step_count(),
+            inputs: sc.inputs.clone(),
         }
     }
 
@@ -408,6 +409,11 @@ impl Sim {
                 sc
             }
         };
+        // The same scenario reads the same files in the same order; other bytes would give
+        // another run (checkpoints written before the digests were kept have none).
+        if let Some((p, then, now)) = crate::util::inputs::first_change(&h.inputs, &sc.inputs) {
+            return Err(cerr(path, format!("the input file `{p}` has changed since the checkpoint was written (digest {} then, {} now): resuming would not give the run that never stopped; restore the file or start a new run", &then[..12.min(then.len())], &now[..12.min(now.len())])));
+        }
         let mut sim = builder.build(sc, opts)?;
         sim.restore_from(file)?;
         Ok(sim)

@@ -302,6 +302,9 @@ pub struct Scenario {
     pub sha256: String,
     /// The file's text (before overrides).
     pub text: String,
+    /// The input files it read (weights, encoder values, spike lists), with their digests
+    /// ([`crate::util::inputs`]), in the order read.
+    pub inputs: Vec<crate::util::inputs::InputFile>,
     /// Overrides applied (`--set`).
     pub overrides: Vec<String>,
     /// Step, ms.
@@ -358,9 +361,11 @@ impl Scenario {
         crate::util::error::ScenarioError { loc, key, message: message.into() }
     }
 
-    /// What ties a learner's checkpoint to this run: the file's SHA-256, the overrides and the seed.
+    /// What ties a learner's checkpoint to this run: the file's SHA-256, the overrides, the
+    /// seed and the digests of the input files it read.
     pub fn fingerprint(&self) -> String {
-        format!("{} {:?} seed {}", self.sha256, self.overrides, self.seed)
+        let inputs: Vec<&str> = self.inputs.iter().map(|(_, d)| d.as_str()).collect();
+        format!("{} {:?} seed {} inputs {}", self.sha256, self.overrides, self.seed, inputs.join(","))
     }
 
     /// Reads, overrides and validates a scenario file, with the memory limit of `opts`
@@ -391,7 +396,14 @@ impl Scenario {
             apply_override(&mut doc, o)?;
         }
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut s = parse::parse(&doc, registry, opts, &base_dir, limit)?;
+        let (parsed, inputs) = crate::util::inputs::collecting(|| parse::parse(&doc, registry, opts, &base_dir, limit));
+        let mut s = parsed?;
+        // Relative to the scenario's directory where they are in it (so that a checkpoint
+        // names them the same however the scenario was reached).
+        s.inputs = inputs
+            .into_iter()
+            .map(|(p, d)| (Path::new(&p).strip_prefix(&base_dir).map_or(p.clone(), |r| r.display().to_string()), d))
+            .collect();
         s.path = path.to_path_buf();
         s.sha256 = sha256;
         s.text = text.to_string();

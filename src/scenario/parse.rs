@@ -445,6 +445,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
     Ok(Scenario {
         path: PathBuf::new(),
         sha256: String::new(),
+        inputs: Vec::new(),
         text: String::new(),
         overrides: Vec::new(),
         dt_ms,

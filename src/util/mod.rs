@@ -4,6 +4,7 @@
 pub mod error;
 pub mod exact;
 pub mod fsio;
+pub mod inputs;
 pub mod lines;
 pub mod node;
 pub mod npy;

@@ -27,6 +27,7 @@ pub fn read_npy_f64(path: &Path, expect: Option<&[usize]>) -> Result<NpyArray, S
     use npyz::{DType, NpyFile, Order, TypeChar};
     let shown = path.display();
     let f = std::fs::File::open(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    crate::util::inputs::note(path);
     let npy = NpyFile::new(std::io::BufReader::new(f)).map_err(|e| format!("`{shown}` is not a readable .npy file: {e}"))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     if let Some(e) = expect

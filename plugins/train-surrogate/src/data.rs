@@ -141,6 +141,7 @@ pub fn read_array(path: &Path) -> Result<NpyArray, String> {
         return Err(format!("`{shown}`: IDX element type 0x{:02x}; only 0x08 (unsigned byte, as MNIST) is read", head[2]));
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
+    spikeworld::util::inputs::note(path);
     let dims = head[3] as usize;
     if dims == 0 || bytes.len() < 4 + 4 * dims {
         return Err(format!("`{shown}`: truncated IDX header"));

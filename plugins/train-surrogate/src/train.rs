@@ -163,7 +163,11 @@ pub fn train_on<B: TrainBackend>(
         return Err(cfg.error_at("trainable", "nothing to train: no projection is listed and no layer is sj_plif (whose time constant trains)"));
     }
     let classes = spec.layers[spec.output].size;
-    let data = Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes)?;
+    // The dataset's files are part of what a checkpoint belongs to (an N-MNIST folder's
+    // thousands of event files are not digested).
+    let (data, files) = spikeworld::util::inputs::collecting(|| Dataset::load(cfg, &sim.scenario.path, spec.n_in, classes));
+    let data = data?;
+    let digests: Vec<&str> = files.iter().map(|(_, d)| d.as_str()).collect();
     let (net, params) = Net::<B>::new(spec.clone(), device, DType::F32);
     let n = data.y.len();
     let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
@@ -175,7 +179,7 @@ pub fn train_on<B: TrainBackend>(
         n_train: n - cfg.test_count as usize,
         n,
         opts,
-        fingerprint: sim.scenario.fingerprint(),
+        fingerprint: format!("{} data {}", sim.scenario.fingerprint(), digests.join(",")),
         pipe: pipeline(&net, cfg).map_err(|e| format!("{}: [train]: {e}", sim.scenario.path.display()))?,
     };
     let (params, stats) = match cfg.optimizer {
@@ -299,7 +303,7 @@ impl<B: TrainBackend> Run<'_, B> {
         if let Some(path) = &opts.resume {
             let ck = TrainCheckpoint::read(path)?;
             if &ck.fingerprint != fingerprint {
-                return Err(format!("`{}` was written for another scenario, other overrides or another seed ({}; this run: {fingerprint})", path.display(), ck.fingerprint));
+                return Err(format!("`{}` was written for another scenario, other overrides, another seed or other input files ({}; this run: {fingerprint})", path.display(), ck.fingerprint));
             }
             if ck.epoch > cfg.epochs {
                 return Err(format!("`{}` is at epoch {}, past train.epochs = {}", path.display(), ck.epoch, cfg.epochs));

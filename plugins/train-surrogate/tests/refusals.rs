@@ -184,3 +184,39 @@ fn weights_gone_nan_stop_training_and_lr_beyond_f32_is_refused() {
     let err = train_text(&base(), &["train.lr=3e38", "train.optimizer=\"sgd\"", "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
     assert!(err.contains("weights of `") && err.contains("NaN") && err.contains("epoch 1") && err.contains("train.lr"), "{err}");
 }
+
+/// A training checkpoint belongs to the dataset's bytes too: after `y.npy` changed, the
+/// resume is refused (it would not continue the same training).
+#[test]
+fn a_checkpoint_of_other_data_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("scenarios")).unwrap();
+    std::fs::create_dir_all(root.join("data/digits")).unwrap();
+    let data = digits().parent().unwrap().join("../data/digits");
+    for f in ["x.npy", "y.npy"] {
+        std::fs::copy(data.join(f), root.join("data/digits").join(f)).unwrap();
+    }
+    let sc_path = root.join("scenarios/train_digits.toml");
+    std::fs::write(&sc_path, base()).unwrap();
+    let b = builder();
+    let load = || {
+        let lo = LoadOptions { overrides: vec!["train.epochs=2".into()], ..Default::default() };
+        let sim = b.build(Scenario::load(&sc_path, b.registry(), &lo).unwrap(), &RunOptions::default()).unwrap();
+        let cfg = sim.world.resource::<TrainConfig>().clone();
+        (sim, cfg)
+    };
+    let (sim, cfg) = load();
+    let cks = root.join("ck");
+    std::fs::create_dir_all(&cks).unwrap();
+    train(&sim, &cfg, &TrainOptions { checkpoint_dir: Some(cks.clone()), resume: None }, |_| {}).unwrap();
+    // Two labels swapped.
+    let y = spikeworld::util::npy::read_npy_f64(&root.join("data/digits/y.npy"), None).unwrap();
+    let mut v = y.values.clone();
+    let j = v.iter().position(|&l| l != v[0]).unwrap();
+    v.swap(0, j);
+    spikeworld::output::write_npy_f64(&root.join("data/digits/y.npy"), &[v.len() as u64], &v).unwrap();
+    let (sim, cfg) = load();
+    let err = train(&sim, &cfg, &TrainOptions { checkpoint_dir: None, resume: Some(cks.join("epoch_0001.swtr")) }, |_| {}).unwrap_err();
+    assert!(err.contains("other input files"), "{err}");
+}

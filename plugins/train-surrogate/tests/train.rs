@@ -308,7 +308,7 @@ fn resumed_equals_straight(optimizer: &str) {
     let cfg2 = sim2.world.resource::<TrainConfig>().clone();
     let again = TrainOptions { checkpoint_dir: None, resume: Some(tmp.path().join("a/epoch_0003.swtr")) };
     let err = train(&sim2, &cfg2, &again, |_| {}).expect_err("another scenario's checkpoint must be refused");
-    assert!(err.contains("another scenario, other overrides or another seed"), "{err}");
+    assert!(err.contains("another scenario, other overrides, another seed or other input files"), "{err}");
 }
 
 /// MNIST's IDX files are read as the same samples as the `.npy` of the same data; a

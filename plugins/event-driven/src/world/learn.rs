@@ -326,7 +326,11 @@ pub fn load_dataset(d: &DataSpec, t_end: f64, scenario: &Path) -> Result<Pattern
 }
 
 fn train_classes(cfg: &PatternTaskConfig, d: &DataSpec, scenario: &Path, fingerprint: &str, checkpoint_dir: Option<&Path>, resume: Option<&Path>, mut progress: impl FnMut(TempotronEpoch)) -> Result<TempotronOutcome, String> {
-    let all = load_dataset(d, cfg.t_end, scenario)?;
+    let (all, files) = spikeworld::util::inputs::collecting(|| load_dataset(d, cfg.t_end, scenario));
+    let all = all?;
+    // The dataset's files are part of what a checkpoint belongs to.
+    let digests: Vec<&str> = files.iter().map(|(_, d)| d.as_str()).collect();
+    let fingerprint = &format!("{fingerprint} data {}", digests.join(","));
     let max_label = all.labels.iter().copied().max().unwrap_or(0);
     let classes = d.classes.unwrap_or(max_label + 1);
     if max_label >= classes {
@@ -381,7 +385,7 @@ fn read_checkpoint(path: &Path, magic: &[u8; 8], n: usize, fingerprint: &str) ->
     let mut blocks = read_blocks(path, magic, n + 1)?.into_iter();
     let fp = String::from_utf8(blocks.next().expect("n + 1 blocks")).map_err(|_| format!("`{shown}`: bad header"))?;
     if fp != fingerprint {
-        return Err(format!("`{shown}` was written for another scenario, other overrides or another seed ({fp}; this run: {fingerprint})"));
+        return Err(format!("`{shown}` was written for another scenario, other overrides, another seed or other input files ({fp}; this run: {fingerprint})"));
     }
     blocks
         .map(|b| {

@@ -1,0 +1,57 @@
+//! The input files a scenario reads (weight matrices, encoder values, spike lists), with a
+//! digest of their bytes: a checkpoint keeps them, and a resume that would read changed
+//! files is refused (it would not give the bits of a run that never stopped).
+//!
+//! The readers ([`crate::util::npy::read_npy_f64`], [`crate::util::fsio::read_text_limited`])
+//! note each file they read while [`collecting`] runs on their thread (the scenario's parse).
+
+use std::cell::RefCell;
+use std::path::Path;
+
+thread_local! {
+    static SEEN: RefCell<Option<Vec<InputFile>>> = const { RefCell::new(None) };
+}
+
+/// A file a scenario read: its path as read, and the XXH3-128 digest of its bytes (hex).
+pub type InputFile = (String, String);
+
+/// The XXH3-128 digest (hex) of a file's bytes, streamed.
+pub fn digest_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(format!("{:032x}", h.digest128()))
+}
+
+/// Notes that `path` was read (when collecting on this thread).
+pub fn note(path: &Path) {
+    SEEN.with(|s| {
+        if let Some(seen) = s.borrow_mut().as_mut() {
+            let d = digest_file(path).unwrap_or_else(|e| format!("unreadable: {e}"));
+            seen.push((path.display().to_string(), d));
+        }
+    });
+}
+
+/// Runs `f`, returning what it returned and the files read on this thread meanwhile, in
+/// the order they were read (a nested call collects its own).
+pub fn collecting<R>(f: impl FnOnce() -> R) -> (R, Vec<InputFile>) {
+    let outer = SEEN.with(|s| s.borrow_mut().replace(Vec::new()));
+    let r = f();
+    let seen = SEEN.with(|s| std::mem::replace(&mut *s.borrow_mut(), outer)).unwrap_or_default();
+    (r, seen)
+}
+
+/// The first difference between the files a checkpoint recorded and those read now (same
+/// scenario, so the same files in the same order): `(path, then, now)`.
+pub fn first_change<'a>(then: &'a [InputFile], now: &'a [InputFile]) -> Option<(&'a str, &'a str, &'a str)> {
+    then.iter().zip(now).find(|(a, b)| a.1 != b.1).map(|(a, b)| (a.0.as_str(), a.1.as_str(), b.1.as_str()))
+}
