@@ -30,6 +30,15 @@ fn check_so_far(items: &[crate::scenario::estimate::Item], limit: &MemoryLimit) 
     Estimate { items: items.to_vec(), partial: true, ..Default::default() }.check(limit)
 }
 
+/// NEST's names of the models the shipped plugins bring, for the error that meets a user
+/// who writes them.
+const PEER_MODEL_NAMES: &[(&str, &str)] = &[
+    ("iaf_psc_delta", "lif"),
+    ("iaf_psc_exp", "lif_curr_exp"),
+    ("iaf_cond_exp", "lif_cond_exp"),
+    ("aeif_psc_exp", "aeif_curr_exp"),
+];
+
 pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &Path, limit: &MemoryLimit) -> Result<Scenario, ScenarioError> {
     let mut root = Table::new(doc, "")?;
     let mut locs = KeyLocs::default();
@@ -79,7 +88,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         locs.insert(t.key_path("size"), sloc);
         let (model_name, mn) = t.str("model")?;
         let model = reg.neuron_models.get(model_name).ok_or_else(|| {
-            t.err(mn, "model", format!("unknown neuron model `{model_name}`; valid: {}", names(&reg.neuron_models)))
+            let hint = PEER_MODEL_NAMES.iter().find(|(peer, _)| *peer == model_name).map_or(String::new(), |(_, ours)| format!(" (NEST's `{model_name}` is `{ours}` here: docs/from-brian2-nest.md)"));
+            t.err(mn, "model", format!("unknown neuron model `{model_name}`{hint}; valid: {}", names(&reg.neuron_models)))
         })?;
         let params = match t.get("params") {
             Some(pn) => {

@@ -234,7 +234,9 @@ pub(super) fn parse_addons(t: &mut Table<'_>, reg: &Registry, ctx: &AddonCtx) ->
         }
         let Some(addon) = reg.addons.get(&(*key, name)) else {
             let at = if sub.is_some() { format!("{path}.{}", table.selector) } else { path.clone() };
-            return Err(err_at(&name_node.loc, at, format!("unknown {key} `{name}`; valid: {}", choices())));
+            // NEST's plastic synapse models are learning rules here.
+            let hint = if *key == "synapse" && name.contains("stdp") { " (a learning rule is `plasticity = { rule = ... }`: docs/plasticity.md)" } else { "" };
+            return Err(err_at(&name_node.loc, at, format!("unknown {key} `{name}`{hint}; valid: {}", choices())));
         };
         let config = match sub {
             Some(mut sub) => {
