@@ -106,11 +106,15 @@ pub struct RuleSpec {
     /// kernel (a value, a distribution drawn per entry, a `matrix` of `shape[0]` rows, or a
     /// `.npy` file of this shape), and every pair [`Pairs::push_shared`]s its entry.
     pub kernel: Option<fn(&ConnectCtx, &Params) -> Result<Vec<usize>, String>>,
+    /// Every refusal `connect` would make, made when the scenario is read (`validate`), from
+    /// the selections' sizes and shapes and the parameters; the error names what is wrong
+    /// (a parameter in backticks, `` `stride` ``, is located at its key).
+    pub check: Option<fn(&ConnectCtx, &Params) -> Result<(), String>>,
 }
 
 impl RuleSpec {
     /// A rule whose synapses each have their own weight.
     pub const fn new(name: &'static str, doc: &'static str, params: &'static [ParamSpec], connect: fn(&ConnectCtx, &Params) -> Result<Pairs, String>) -> Self {
-        RuleSpec { name, doc, params, connect, kernel: None }
+        RuleSpec { name, doc, params, connect, kernel: None, check: None }
     }
 }

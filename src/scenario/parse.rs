@@ -281,10 +281,18 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         };
         let tgt_shape = whole(&populations[to.index].shape, to.start, to.len(), populations[to.index].size);
         let cctx = ConnectCtx { seed, entity: 0, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, targets: 0..to.len(), src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone() };
+        // A rule's refusal at the parameter it names (in backticks), if written; else at `rule`.
+        let rule_err = |t: &mut Table<'_>, m: String| match spec.params.iter().find_map(|p| t.get(p.name).filter(|_| m.contains(&format!("`{}`", p.name))).map(|n| (p.name, n))) {
+            Some((key, node)) => t.err(node, key, m),
+            None => t.err(rn, "rule", m),
+        };
         let kernel = match spec.kernel {
-            Some(k) => Some(k(&cctx, &rule_params).map_err(|m| t.err(rn, "rule", m))?),
+            Some(k) => Some(k(&cctx, &rule_params).map_err(|m| rule_err(&mut t, m))?),
             None => None,
         };
+        if let Some(check) = spec.check {
+            check(&cctx, &rule_params).map_err(|m| rule_err(&mut t, m))?;
+        }
         let (rule_key, rule_node) = spec.params.iter().find_map(|p| t.get(p.name).map(|n| (p.name, n))).unwrap_or(("rule", rn));
         locs.insert(t.key_path("rule"), rn.loc.clone());
         locs.insert(t.key_path(rule_key), rule_node.loc.clone());

@@ -40,12 +40,15 @@ const POOL_PARAMS: &[ParamSpec] = &[
 
 /// The rule `pool2d`, for `SimBuilder::add_connection_rule`.
 pub fn pool2d_rule() -> RuleSpec {
-    RuleSpec::new(
-        "pool2d",
-        "2-D pooling windows between shaped populations with the same channels ([c, h, w] → [c, oh, ow]), each target receiving its k×k window with the projection's weight (no padding)",
-        POOL_PARAMS,
-        connect_pool,
-    )
+    RuleSpec {
+        check: Some(|ctx, p| pool_geometry(&ctx.src_shape, &ctx.tgt_shape, p).map(|_| ())),
+        ..RuleSpec::new(
+            "pool2d",
+            "2-D pooling windows between shaped populations with the same channels ([c, h, w] → [c, oh, ow]), each target receiving its k×k window with the projection's weight (no padding)",
+            POOL_PARAMS,
+            connect_pool,
+        )
+    }
 }
 
 /// The geometry of a `pool2d` projection: (channels, h, w, oh, ow, k, stride).

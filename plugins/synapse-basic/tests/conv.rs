@@ -219,11 +219,14 @@ fn pool2d_sums_each_window_of_its_channel() {
         (base.clone(), "pool2d keeps the channels: the source has 2, the target 3"),
         (base.replace(&format!("shape = [{C_OUT}, 3, 3]"), &format!("shape = [{C_IN}, 3, 3]")), "a 2x2 window with stride 2 over 5x5 gives 2x2 positions, but the target is 3x3"),
     ] {
-        // The windows are checked when the projection is built.
-        let sc = Scenario::from_str(&text, Path::new("conv.toml"), b.registry(), &LoadOptions::default()).unwrap();
-        let e = b.build(sc, &RunOptions::default()).err().unwrap_or_else(|| panic!("should be refused: {want}")).to_string();
-        assert!(e.contains(want) && e.contains("conv.toml:"), "expected `{want}` in: {e}");
+        // The windows are checked when the scenario is read (`validate`), at `rule`.
+        let e = Scenario::from_str(&text, Path::new("conv.toml"), b.registry(), &LoadOptions::default()).err().unwrap_or_else(|| panic!("should be refused: {want}")).to_string();
+        assert!(e.contains(want) && e.contains("conv.toml:") && e.contains(".rule`"), "expected `{want}` in: {e}");
     }
+    // A bad parameter is located at its own key.
+    let text = base.replace("kernel_size = 2", "kernel_size = 2\nstride = 1.5");
+    let e = Scenario::from_str(&text, Path::new("conv.toml"), b.registry(), &LoadOptions::default()).err().expect("a fractional stride is refused").to_string();
+    assert!(e.contains(".stride`") && e.contains("whole number"), "{e}");
 }
 
 /// A shared kernel on a pool of threads that splits delivery by target (a target
