@@ -445,6 +445,9 @@ fn run_and_write(
     // an MPI run batches alike (only the first draws a bar).
     let report = if quiet { end.max(1) } else { (end / 200).clamp(1, 1000) }.div_ceil(window) * window;
     let mut last_saved: Option<spikeworld::persist::Saved> = None;
+    // A checkpoint that cannot be written (a full disk) does not end the run: it goes on,
+    // its outputs are written, and the run then ends with the error (exit code 1).
+    let mut ck_error: Option<Error> = None;
     let mut ck_time = 0.0;
     while sim.step_count() < end && sim.fault().is_none() && !interrupted() {
         let s = sim.step_count();
@@ -461,7 +464,15 @@ fn run_and_write(
             && s < end
         {
             let t = Instant::now();
-            last_saved = Some(write_checkpoint(sim, p)?);
+            match write_checkpoint(sim, p) {
+                Ok(saved) => last_saved = Some(saved),
+                Err(e) => {
+                    if writer {
+                        eprintln!("warning: the checkpoint at t = {} ms could not be written ({e}); the run goes on", fmt_ms(s as f64 * dt));
+                    }
+                    ck_error.get_or_insert(e);
+                }
+            }
             ck_time += t.elapsed().as_secs_f64();
         }
         if let Some(bar) = &bar {
@@ -475,7 +486,12 @@ fn run_and_write(
         && last_saved.as_ref().is_none_or(|s| s.step != sim.step_count())
     {
         let t = Instant::now();
-        last_saved = Some(write_checkpoint(sim, p)?);
+        match write_checkpoint(sim, p) {
+            Ok(saved) => last_saved = Some(saved),
+            Err(e) => {
+                ck_error.get_or_insert(e);
+            }
+        }
         ck_time += t.elapsed().as_secs_f64();
     }
     let loop_time_s = t_loop.elapsed().as_secs_f64() - ck_time;
@@ -492,6 +508,10 @@ fn run_and_write(
     let m = sim.write_outputs_with(out, timings, resumed_from.clone())?;
     if let Some(e) = not_finite {
         return Err(Error::Runtime(format!("{e}; the outputs are written to {}", out.display())));
+    }
+    if let Some(e) = ck_error {
+        let last = last_saved.map_or("none".to_string(), |s| s.path.display().to_string());
+        return Err(Error::Runtime(format!("{e}: a checkpoint could not be written (the last one written: {last}); the run went to t = {} ms and its outputs are in {}", fmt_ms(sim.step_count() as f64 * dt), out.display())));
     }
     if !writer {
         return Ok(0);

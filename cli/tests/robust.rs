@@ -85,6 +85,25 @@ fn sigterm_saves_a_checkpoint_as_ctrl_c_does() {
     assert!(err.contains("spikeworld resume") && t.join("o").join("manifest.json").exists(), "{err}");
 }
 
+/// A periodic checkpoint that cannot be written does not throw the run away: a warning,
+/// the run goes on (later checkpoints are written), its outputs are written, and it ends
+/// with exit code 1 naming the last checkpoint written.
+#[test]
+fn a_checkpoint_that_cannot_be_written_does_not_lose_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let ck = t.join("ck");
+    // The 100 ms checkpoint's name is taken by a directory with a file in it.
+    std::fs::create_dir_all(ck.join(file_name(1000)).join("x")).unwrap();
+    let r = bin().arg("run").arg(scenario("coba.toml")).args(["--quiet", "--set", "simulation.t_stop=\"300 ms\"", "--checkpoint-every", "100ms"]).arg("--checkpoint-dir").arg(&ck).arg("--out").arg(t.join("o")).output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(err.contains("warning: the checkpoint at t = 100 ms could not be written") && err.contains("the run goes on"), "{err}");
+    assert!(err.contains("the run went to t = 300 ms") && err.contains(&ck.join(file_name(3000)).display().to_string()), "{err}");
+    assert_eq!(manifest(&t.join("o"))["steps"], 3000, "the outputs of the whole run");
+    assert!(ck.join(file_name(2000)).is_file() && ck.join(file_name(3000)).is_file());
+}
+
 /// The README's sequence: periodic checkpoints into a directory, then `--stop-at 500ms`
 /// into the same directory (which holds later steps of the first run), then `resume`.
 #[test]

@@ -274,7 +274,10 @@ pub fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
         let e = e?;
         let name = e.file_name().to_string_lossy().to_string();
         let Some(num) = name.strip_prefix("step-").and_then(|r| r.strip_suffix(&format!(".{EXTENSION}"))) else { continue };
-        if let Ok(step) = num.parse::<u64>() {
+        // (Checkpoint files only: a directory of that name is not one.)
+        if let Ok(step) = num.parse::<u64>()
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
             v.push((step, e.path()));
         }
     }
