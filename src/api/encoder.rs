@@ -57,6 +57,15 @@ pub trait Encoder: Checkpoint + Send + Sync {
     /// Produces this step's output. `step` is the step being computed.
     fn step(&mut self, step: u64, out: EncoderOut<'_>);
 
+    /// A current encoder's step when only the targets `range` of `out` are read (a shard
+    /// holds part of the target population; the others draw theirs): an encoder whose
+    /// values per target can be drawn alone may fill just those. The default steps every
+    /// target. The values in `range` must be those [`Encoder::step`] gives.
+    fn step_range(&mut self, step: u64, out: &mut [f64], range: std::ops::Range<usize>) {
+        let _ = range;
+        self.step(step, EncoderOut::Current(out));
+    }
+
     /// This encoder as a [`GapProcess`], if it is one (its `step` then gives the spikes of
     /// [`GapProcess::step_output`], bit for bit): the device engine runs it on the device
     /// instead of calling `step`, from this state. `None` (the default): the encoder runs

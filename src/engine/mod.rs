@@ -53,17 +53,22 @@ pub(crate) fn run_encoders(
             (None, Some((target, start, receptor))) => {
                 // NOTE: the scratch is all zeros here (at build, and cleared as it is added
                 // below), so the encoder adds into zeros without a separate pass to clear it.
-                slot.encoder.step(clock.step, EncoderOut::Current(&mut slot.scratch));
                 if rings.get(target).is_ok_and(|r| r.device.is_some()) {
                     // The device engine adds the scratch into its ring (and clears it).
+                    slot.encoder.step(clock.step, EncoderOut::Current(&mut slot.scratch));
                     continue;
                 }
+                // The neurons this world holds (a shard holds a range; the other shards add
+                // the rest of the encoder's values into theirs): only those are drawn.
+                let first = pops.get(target).map_or(0, |p| p.first);
+                let held = rings.get(target).map_or(0, |r| r.n);
+                let lo = start.max(first);
+                let hi = (start + slot.scratch.len()).min(first + held);
+                let len = slot.scratch.len();
+                let a = (lo - start).min(len);
+                let b = hi.saturating_sub(start).clamp(a, len);
+                slot.encoder.step_range(clock.step, &mut slot.scratch, a..b);
                 if let Ok(mut ring) = rings.get_mut(target) {
-                    // The neurons this world holds (a shard holds a range; the other
-                    // shards add the rest of the encoder's values into theirs).
-                    let first = pops.get(target).map_or(0, |p| p.first);
-                    let lo = start.max(first);
-                    let hi = (start + slot.scratch.len()).min(first + ring.n);
                     if lo < hi {
                         let dst = &mut ring.receptor_mut(clock.step, receptor)[lo - first..hi - first];
                         for (d, s) in dst.iter_mut().zip(&slot.scratch[lo - start..hi - start]) {

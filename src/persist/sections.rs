@@ -409,6 +409,9 @@ impl Sim {
                 sc
             }
         };
+        if sc.dt_ms.to_bits() != h.dt_ms.to_bits() || sc.seed != h.seed {
+            return Err(cerr(path, format!("its header says dt = {} ms, seed {}; its scenario gives dt = {} ms, seed {}: a damaged or altered checkpoint", h.dt_ms, h.seed, sc.dt_ms, sc.seed)));
+        }
         // The same scenario reads the same files in the same order; other bytes would give
         // another run (checkpoints written before the digests were kept have none).
         if let Some((p, then, now)) = crate::util::inputs::first_change(&h.inputs, &sc.inputs) {

@@ -104,6 +104,10 @@ pub(super) fn parse_monitors(root: &mut Table<'_>, reg: &Registry, populations: 
                         let valid: Vec<&str> = model.vars().iter().map(|v| v.name).collect();
                         t.err(it, "variables", format!("`{}` has no state variable `{v}`; valid: {}", model.name(), valid.join(", ")))
                     })?;
+                    // (Its file would be written twice and listed twice.)
+                    if vars.contains(&vi) {
+                        return Err(t.err(it, "variables", format!("`{v}` is listed twice")));
+                    }
                     vars.push(vi);
                 }
                 if let Some(n) = t.get("indices") {

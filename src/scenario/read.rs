@@ -66,6 +66,10 @@ pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, Sce
                     if high < low {
                         return Err(t.err(hn, "high", "must be >= low"));
                     }
+                    // (Draws are low + (high - low)·u: a span beyond f64 gives infinities.)
+                    if !(high - low).is_finite() {
+                        return Err(t.err(hn, "high", format!("high - low = {:e} is not a finite number", high - low)));
+                    }
                     t.finish(&["dist", "low", "high"])?;
                     ValueDist::Uniform { low, high }
                 }

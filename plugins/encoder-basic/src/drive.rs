@@ -108,11 +108,13 @@ impl EncoderFactory for PoissonInputFactory {
 }
 
 impl PoissonInput {
-    /// The counts of every target at `step`, in order: `f(j, k_j)`.
-    pub fn counts(&self, step: u64, mut f: impl FnMut(usize, u64)) {
+    /// The counts of the targets `range` at `step`, in order: `f(j, k_j)`. Target `j`
+    /// reads the stream from position `j·chunks`, so any range is drawn alone.
+    pub fn counts(&self, step: u64, range: std::ops::Range<usize>, mut f: impl FnMut(usize, u64)) {
         let mut s = Stream::new(self.seed, self.entity, purpose::POISSON, step);
+        s.seek(range.start as u64 * self.chunks);
         let extra = self.n.map_or(0, |n| n % self.chunks);
-        for j in 0..self.size {
+        for j in range {
             let mut k = 0;
             for c in 0..self.chunks {
                 let cdf = &self.cdf[usize::from(c < extra)];
@@ -171,11 +173,15 @@ impl EncoderConfig for PoissonInput {
 impl Encoder for PoissonInput {
     fn step(&mut self, step: u64, out: EncoderOut<'_>) {
         let EncoderOut::Current(out) = out else { return };
+        let n = out.len();
+        self.step_range(step, out, 0..n);
+    }
+    fn step_range(&mut self, step: u64, out: &mut [f64], range: std::ops::Range<usize>) {
         if step < self.start || step >= self.stop || self.p == 0.0 {
             return;
         }
         let w = self.weight;
-        self.counts(step, |j, k| {
+        self.counts(step, range.start.min(self.size)..range.end.min(self.size), |j, k| {
             if k > 0 {
                 out[j] += w * k as f64;
             }
@@ -261,16 +267,22 @@ impl EncoderFactory for NoiseCurrentFactory {
 }
 
 impl NoiseCurrent {
-    /// The currents of every target at `step` (inside the window), in order: `f(j, I_j)`.
-    /// Targets `2m` and `2m + 1` take the two values of one Box-Muller pair (cos, sin).
-    pub fn values(&self, step: u64, mut f: impl FnMut(usize, f64)) {
-        let mut s = Stream::new(self.seed, self.entity, purpose::NOISE, (step - self.start) / self.every);
-        let mut j = 0;
-        while j < self.size {
+    /// The currents of the targets `range` at `step` (at or after `start`), in order:
+    /// `f(j, I_j)`. Targets `2m` and `2m + 1` take the two values of one Box-Muller pair
+    /// (cos, sin), drawn from the stream's block `m`, so any range is drawn alone (from
+    /// the even target at or before its start).
+    pub fn values(&self, step: u64, range: std::ops::Range<usize>, mut f: impl FnMut(usize, f64)) {
+        let mut s = Stream::new(self.seed, self.entity, purpose::NOISE, step.saturating_sub(self.start) / self.every);
+        let end = range.end.min(self.size);
+        let mut j = range.start & !1;
+        s.seek(j as u64 * 2);
+        while j < end {
             let r = (-2.0 * s.uniform_open0().ln()).sqrt();
             let (sin, cos) = (std::f64::consts::TAU * s.uniform()).sin_cos();
-            f(j, self.mean + self.std * r * cos);
-            if j + 1 < self.size {
+            if j >= range.start {
+                f(j, self.mean + self.std * r * cos);
+            }
+            if j + 1 < end {
                 f(j + 1, self.mean + self.std * r * sin);
             }
             j += 2;
@@ -280,33 +292,40 @@ impl NoiseCurrent {
 
 impl EncoderConfig for NoiseCurrent {
     fn build(&self) -> Box<dyn Encoder> {
-        Box::new(RunningNoise { cfg: self.clone(), held: Vec::new(), draw: u64::MAX })
+        Box::new(RunningNoise { cfg: self.clone(), held: Vec::new(), draw: u64::MAX, range: 0..0 })
     }
 }
 
-/// A running [`NoiseCurrent`]: the values of the current draw, kept while it is held
-/// (recomputed from the step alone when missing, so nothing needs saving).
+/// A running [`NoiseCurrent`]: the values of the current draw for the targets read, kept
+/// while it is held (recomputed from the step alone when missing, so nothing needs saving).
 struct RunningNoise {
     cfg: NoiseCurrent,
     held: Vec<f64>,
     draw: u64,
+    range: std::ops::Range<usize>,
 }
 
 impl Encoder for RunningNoise {
     fn step(&mut self, step: u64, out: EncoderOut<'_>) {
         let EncoderOut::Current(out) = out else { return };
+        let n = out.len();
+        self.step_range(step, out, 0..n);
+    }
+    fn step_range(&mut self, step: u64, out: &mut [f64], range: std::ops::Range<usize>) {
         let c = &self.cfg;
         if step < c.start || step >= c.stop {
             return;
         }
+        let range = range.start.min(c.size)..range.end.min(c.size);
         let draw = (step - c.start) / c.every;
-        if draw != self.draw {
+        if draw != self.draw || range != self.range {
             self.held.resize(c.size, 0.0);
             let held = &mut self.held;
-            c.values(step, |j, x| held[j] = x);
+            c.values(step, range.clone(), |j, x| held[j] = x);
             self.draw = draw;
+            self.range = range.clone();
         }
-        for (o, x) in out.iter_mut().zip(&self.held) {
+        for (o, x) in out[range.clone()].iter_mut().zip(&self.held[range]) {
             *o += *x;
         }
     }

@@ -188,9 +188,32 @@ fn noise_current_is_normal_held_every_and_refuses_bad_values() {
     assert_mentions(&err, &["encoder[0].every", "whole number of steps"]);
 }
 
+/// A shard draws only the targets it holds (`Encoder::step_range`): any range, odd starts
+/// and ends included, gives the values the whole step gives there, and nothing elsewhere.
+#[test]
+fn a_range_of_targets_is_drawn_alone_with_the_whole_steps_values() {
+    for body in ["kind = \"poisson_input\"\ntarget = \"P\"\nweight = \"1 mV\"\nn = 100\nrate = \"400 Hz\"", "kind = \"noise_current\"\ntarget = \"P\"\nstd = \"5 pA\"\nevery = \"2 ms\""] {
+        let text = scenario("lif", 37, body);
+        let whole = outputs(&text, 37, 6);
+        let b = builder();
+        let sc = Scenario::from_str(&text, std::path::Path::new("test.toml"), b.registry(), &LoadOptions::default()).unwrap();
+        for range in [0..37, 0..1, 1..2, 3..10, 10..37, 36..37, 5..5] {
+            let mut enc = sc.encoders[0].config.build();
+            for (s, want) in whole.iter().enumerate() {
+                let mut out = vec![0.0; 37];
+                enc.step_range(s as u64, &mut out, range.clone());
+                for j in 0..37 {
+                    let w = if range.contains(&j) { want[j] } else { 0.0 };
+                    assert_eq!(out[j].to_bits(), w.to_bits(), "{body}: range {range:?}, step {s}, target {j}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn drives_give_the_same_bits_on_every_engine_shard_count_and_resume() {
-    let text = "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"40 ms\"\nseed = 3\n\n[[population]]\nname = \"P\"\nsize = 300\nmodel = \"lif_cond_exp\"\n\n\
+    let text = "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"40 ms\"\nseed = 3\n\n[[population]]\nname = \"P\"\nsize = 301\nmodel = \"lif_cond_exp\"\n\n\
         [[encoder]]\nname = \"exc\"\nkind = \"poisson_input\"\ntarget = \"P\"\nreceptor = \"exc\"\nn = 400\nrate = \"9 Hz\"\nweight = \"1 nS\"\n\n\
         [[encoder]]\nname = \"poisson\"\nkind = \"poisson_input\"\ntarget = \"P[100:]\"\nreceptor = \"inh\"\nrate = \"3 kHz\"\nweight = \"0.8 nS\"\n\n\
         [[encoder]]\nname = \"noise\"\nkind = \"noise_current\"\ntarget = \"P\"\nmean = \"250 pA\"\nstd = \"150 pA\"\nevery = \"0.5 ms\"\n\n\
