@@ -445,6 +445,9 @@ impl Sim {
                 ),
             ));
         }
+        if let Some((p, then, now)) = crate::util::inputs::first_change(&h.inputs, &sc.inputs) {
+            return Err(cerr(path, format!("written with the input file `{p}` at digest {}; this simulation read it at {}", &then[..12.min(then.len())], &now[..12.min(now.len())])));
+        }
         self.restore_from(file)
     }
 

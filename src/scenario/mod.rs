@@ -378,7 +378,7 @@ impl Scenario {
     pub fn load_with_limit(path: &Path, registry: &Registry, opts: &LoadOptions, limit: &MemoryLimit) -> crate::Result<Scenario> {
         // NOTE: a scenario is a few kB; 64 MiB holds any written by hand or by a script
         // (a weight matrix belongs in a .npy).
-        let text = crate::util::fsio::read_text_limited(path, 64 << 20)
+        let text = crate::util::fsio::read_text_limited(path, 64 << 20, true)
             .map_err(|e| crate::Error::Input(format!("{}: cannot read scenario: {e}", path.display())))?;
         Self::from_str_with_limit(&text, path, registry, opts, limit)
     }

@@ -435,6 +435,12 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             let config = f.parse(&mut t, &ctx)?;
             t.finish(&f.keys().iter().map(|k| k.name).collect::<Vec<_>>())?;
             if let Some((name, size)) = config.defines() {
+                // The core's rule for names (its outputs are files named after it).
+                let name_node = match &n.val {
+                    Val::Table(es) => es.iter().find(|e| e.key == "name").map_or(n, |e| &e.node),
+                    _ => n,
+                };
+                check_name(&name, name_node, &format!("{path}.name"), &[])?;
                 // One name space: `from`/`target` find it by name, and its outputs are
                 // files named after it beside the monitors'.
                 let taken = [("population", &ctx.populations), ("encoder", &ctx.encoders), ("projection", &ctx.projections)]

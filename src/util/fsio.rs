@@ -36,7 +36,7 @@ pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut std::io::BufWriter<&std:
 /// Writes `blocks` to `path` atomically as a small container: the 8-byte `magic`, then
 /// each block as a little-endian u64 length and its bytes, then the XXH3-64 checksum of all
 /// that (little-endian u64). The learners' per-epoch checkpoints use it ([`read_blocks`]
-/// reads it back); their magics end in a format digit (`SWTRAIN2`: with the checksum).
+/// reads it back); their magics end in a format digit (`SWTRAIN2`: with the checksum; `SWTRAIN3`: its fingerprint holds the input files' digests).
 pub fn write_blocks(path: &Path, magic: &[u8; 8], blocks: &[&[u8]]) -> Result<()> {
     write_atomic(path, |w| {
         // The checksum of everything before it, hashed as it is written: a damaged file is
@@ -127,13 +127,13 @@ mod tests {
     }
 }
 
-/// Reads a text file of at most `max` bytes: a regular file (not a device such as
-/// `/dev/zero`, which never ends, nor a directory), whose size is checked before anything
-/// is read. The error says which bound was hit.
-pub fn read_text_limited(path: &Path, max: u64) -> std::result::Result<String, String> {
+/// Reads a text file of at most `max` bytes, whose size is checked before anything is read:
+/// a regular file, or with `streams` also a pipe or device (`/dev/stdin`; read up to the
+/// bound, so `/dev/zero` ends there), never a directory. The error says which bound was hit.
+pub fn read_text_limited(path: &Path, max: u64, streams: bool) -> std::result::Result<String, String> {
     use std::io::Read;
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
+    if meta.is_dir() || (!meta.is_file() && !streams) {
         return Err("not a regular file".into());
     }
     if meta.len() > max {

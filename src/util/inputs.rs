@@ -3,7 +3,11 @@
 //! files is refused (it would not give the bits of a run that never stopped).
 //!
 //! The readers ([`crate::util::npy::read_npy_f64`], [`crate::util::fsio::read_text_limited`])
-//! note each file they read while [`collecting`] runs on their thread (the scenario's parse).
+//! note each file they read while [`collecting`] runs on their thread (the scenario's parse,
+//! which plugins' `parse` functions run inside). A plugin that reads an input file at parse
+//! time should read it through them (or call [`note`]), on the calling thread: a file read
+//! otherwise is not part of what a checkpoint checks. The digest is taken by reading the
+//! file once more.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -51,7 +55,19 @@ pub fn collecting<R>(f: impl FnOnce() -> R) -> (R, Vec<InputFile>) {
 }
 
 /// The first difference between the files a checkpoint recorded and those read now (same
-/// scenario, so the same files in the same order): `(path, then, now)`.
+/// scenario, so the same files in the same order): `(path, then, now)`; a file read on
+/// one side only has the digest `"none"` on the other. A checkpoint that recorded none
+/// (written before the digests were kept) is not checked.
 pub fn first_change<'a>(then: &'a [InputFile], now: &'a [InputFile]) -> Option<(&'a str, &'a str, &'a str)> {
-    then.iter().zip(now).find(|(a, b)| a.1 != b.1).map(|(a, b)| (a.0.as_str(), a.1.as_str(), b.1.as_str()))
+    if then.is_empty() {
+        return None;
+    }
+    if let Some((a, b)) = then.iter().zip(now).find(|(a, b)| a.1 != b.1) {
+        return Some((a.0.as_str(), a.1.as_str(), b.1.as_str()));
+    }
+    match then.len().cmp(&now.len()) {
+        std::cmp::Ordering::Less => Some((now[then.len()].0.as_str(), "none", now[then.len()].1.as_str())),
+        std::cmp::Ordering::Greater => Some((then[now.len()].0.as_str(), then[now.len()].1.as_str(), "none")),
+        std::cmp::Ordering::Equal => None,
+    }
 }

@@ -93,6 +93,10 @@ impl EncoderFactory for PoissonInputFactory {
         if !weight.is_finite() {
             return Err(t.err(wn, "weight", "must be finite"));
         }
+        // As a projection's: a conductance only grows at a spike.
+        if dim == Dim::Conductance && weight < 0.0 {
+            return Err(t.err(wn, "weight", format!("{weight} nS: a conductance increment must be >= 0; inhibition is a positive weight at an inhibitory receptor")));
+        }
         let mean = n.map_or(p, |n| n as f64 * p);
         let chunks = ((mean / CHUNK_MEAN).ceil() as u64).max(1);
         if chunks.saturating_mul(ctx.size as u64) > 1 << 34 || n.is_some_and(|n| chunks > n) {

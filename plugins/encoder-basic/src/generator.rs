@@ -51,7 +51,7 @@ impl EncoderFactory for SpikeGeneratorFactory {
                 let path = ctx.base_dir.join(file);
                 // At most 1 GiB of `t_ms,index` lines (~100 M spikes; each line becomes 16
                 // bytes and more): a larger spike list belongs in several files.
-                let text = spikeworld::util::fsio::read_text_limited(&path, 1 << 30)
+                let text = spikeworld::util::fsio::read_text_limited(&path, 1 << 30, false)
                     .map_err(|e| t.err(fnode, "file", format!("cannot read {}: {e}", path.display())))?;
                 for (ln, line) in text.lines().enumerate() {
                     let line = line.trim();

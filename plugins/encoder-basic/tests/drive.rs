@@ -155,6 +155,8 @@ fn poisson_input_weights_units_window_and_refusals() {
     assert_mentions(&err, &["encoder[0].weight", "voltage"]);
     let err = load_error(&scenario("lif", 5, "kind = \"poisson_input\"\ntarget = \"P\"\nn = 3\nrate = \"2 kHz\"\nweight = \"1 mV\""));
     assert_mentions(&err, &["encoder[0].rate", "at most 1/dt", "leave out `n`"]);
+    let err = load_error(&scenario("lif_cond_exp", 5, "kind = \"poisson_input\"\ntarget = \"P\"\nreceptor = \"inh\"\nrate = \"5 Hz\"\nweight = \"-2 nS\""));
+    assert_mentions(&err, &["encoder[0].weight", "conductance increment must be >= 0"]);
     let err = load_error(&scenario("lif", 5, "kind = \"poisson_input\"\ntarget = \"P\"\nn = 0\nrate = \"2 Hz\"\nweight = \"1 mV\""));
     assert_mentions(&err, &["encoder[0].n", "at least 1"]);
 }

@@ -188,7 +188,7 @@ impl NeuronDynamics for AeifCurrExp {
     const NAME: &'static str = "aeif_curr_exp";
     const DOC: &'static str = "c_m dv/dt = -g_l (v - e_l) + g_l delta_t exp((v - v_th)/delta_t) + i_ex + i_in - w + i_e + i;  \
         tau_w dw/dt = a (v - e_l) - w;  di_x/dt = -i_x/tau_syn_x. Spike when v >= v_peak: v = v_reset, w += b, \
-        clamped for t_ref. Brette & Gerstner (2005), NEST aeif_psc_exp names and defaults (aeif_curr_exp is PyNN's name). Forward Euler for v and w \
+        clamped for t_ref. Brette & Gerstner (2005), NEST aeif_psc_exp names and defaults. Forward Euler for v and w \
         (NEST: adaptive RKF45), exact decay of the currents; the right-hand side sees min(v, v_peak). A spike at \
         `exc`/`inh` adds its weight (pA) to i_ex/i_in (inhibition: negative weights at `inh`).";
     const PARAMS: &'static [ParamSpec] = aeif_params![];

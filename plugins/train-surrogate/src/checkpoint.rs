@@ -4,7 +4,7 @@
 //! functions of (seed, epoch), so a run resumed from epoch `e` continues exactly as the run
 //! that wrote it: same weights, bit for bit (`tests/train.rs`).
 //!
-//! File (`util::fsio::write_blocks`): magic `SWTRAIN2`, then three blocks: a JSON header,
+//! File (`util::fsio::write_blocks`): magic `SWTRAIN3`, then three blocks: a JSON header,
 //! the parameters' record, the optimizer's record, and an XXH3-64 checksum of the rest (a damaged file is
 //! refused). Written atomically.
 
@@ -14,7 +14,7 @@ use spikeworld::util::fsio::{read_blocks, write_blocks};
 
 use crate::train::EpochStats;
 
-const MAGIC: &[u8; 8] = b"SWTRAIN2";
+const MAGIC: &[u8; 8] = b"SWTRAIN3";
 
 /// What a checkpoint holds.
 #[derive(Clone, Debug)]

@@ -247,8 +247,8 @@ pub struct TempotronOutcome {
     pub loss: Vec<f64>,
 }
 
-const MAGIC: &[u8; 8] = b"SWTEMPO2";
-const MAGIC_CLASSES: &[u8; 8] = b"SWTEMPC2";
+const MAGIC: &[u8; 8] = b"SWTEMPO3";
+const MAGIC_CLASSES: &[u8; 8] = b"SWTEMPC3";
 
 /// Trains the task; writes `checkpoint_dir/epoch_NNNN.swtt` after every epoch (the last
 /// two kept) and resumes from `resume`. A dataset's paths are relative to `scenario`'s
