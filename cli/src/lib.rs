@@ -29,7 +29,16 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// From now on, Ctrl-C, SIGTERM and SIGHUP ask the stepping loop to stop after the current
 /// step (a second one quits at once).
+#[cfg_attr(unix, expect(unsafe_code, reason = "libc's sigaction and signal: a query of SIGHUP's disposition, and setting it back to SIG_IGN"))]
 fn catch_interrupts() {
+    // A run started under `nohup` (SIGHUP ignored) must outlive its terminal: the handler
+    // takes SIGHUP too, so it is ignored again afterwards.
+    #[cfg(unix)]
+    let hup_ignored = {
+        // SAFETY: a query (null new action) into a zeroed sigaction owned here.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        (unsafe { libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old) } == 0) && old.sa_sigaction == libc::SIG_IGN
+    };
     // Only one handler per process; a second call (tests calling main twice) keeps the first.
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
@@ -37,6 +46,13 @@ fn catch_interrupts() {
             std::process::exit(EXIT_INTERRUPTED);
         }
     });
+    #[cfg(unix)]
+    if hup_ignored {
+        // SAFETY: setting a signal's disposition to SIG_IGN has no memory effects.
+        unsafe {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        }
+    }
 }
 
 fn interrupted() -> bool {

@@ -104,6 +104,36 @@ fn a_checkpoint_that_cannot_be_written_does_not_lose_the_run() {
     assert!(ck.join(file_name(2000)).is_file() && ck.join(file_name(3000)).is_file());
 }
 
+/// Under `nohup` (SIGHUP ignored) a run outlives its terminal: SIGHUP does not stop it
+/// (SIGTERM still does).
+#[cfg(unix)]
+#[test]
+fn a_run_under_nohup_ignores_sighup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' HUP; exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_spikeworld"))
+        .arg("run")
+        .arg(scenario("coba.toml"))
+        .args(["--quiet", "--set", "simulation.t_stop=\"100 s\""])
+        .arg("--out")
+        .arg(t.join("o"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_cpu_seconds(child.id(), 1.0);
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "SIGHUP under nohup must not stop the run");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let r = child.wait_with_output().unwrap();
+    assert_eq!(r.status.code(), Some(130), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
 /// The README's sequence: periodic checkpoints into a directory, then `--stop-at 500ms`
 /// into the same directory (which holds later steps of the first run), then `resume`.
 #[test]
