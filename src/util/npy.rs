@@ -38,7 +38,10 @@ pub fn read_npy_f64(path: &Path, expect: Option<&[usize]>) -> Result<NpyArray, S
     if npy.order() == Order::Fortran && shape.iter().filter(|&&d| d > 1).count() > 1 {
         return Err(format!("`{shown}` is stored in Fortran order: save it in C order (numpy.ascontiguousarray)"));
     }
-    let bad = |e: std::io::Error| format!("cannot read the values of `{shown}`: {e}");
+    let bad = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => format!("`{shown}` is shorter than its header's shape {shape:?} says: a truncated or damaged file"),
+        _ => format!("cannot read the values of `{shown}`: {e}"),
+    };
     let DType::Plain(ts) = npy.dtype() else {
         return Err(format!("`{shown}` has a structured dtype: expected plain numbers (float, int, uint or bool)"));
     };

@@ -58,6 +58,9 @@ impl Dataset {
             if shape.len() != 2 || shape[1] != width {
                 return Err(at_x(format!("`{}` has shape {shape:?}; expected [samples, {width}] (the input encoder's size)", xp.display())));
             }
+            if shape[0] == 0 {
+                return Err(at_x(format!("`{}` holds no samples (shape {shape:?})", xp.display())));
+            }
             let yp = dir.join(&cfg.y);
             let y = read_array(&yp).map_err(at_y)?;
             if y.shape != [shape[0]] {
@@ -110,7 +113,10 @@ impl Dataset {
         }
         // Each value read as f64 (8 B), then kept as f32 (4 B): a .npy's count from its
         // header; an IDX file's (MNIST: one byte a value) from its size.
-        let values = spikeworld::util::npy::npy_len(&xp).unwrap_or_else(|| std::fs::metadata(&xp).map_or(0, |m| m.len()));
+        // (A header that claims more values than the file has bytes is a damaged file,
+        // refused when it is read, not a training too large for the memory.)
+        let len = std::fs::metadata(&xp).map_or(0, |m| m.len());
+        let values = spikeworld::util::npy::npy_len(&xp).unwrap_or(len).min(len);
         values as f64 * 12.0
     }
 

@@ -220,3 +220,30 @@ fn a_checkpoint_of_other_data_is_refused() {
     let err = train(&sim, &cfg, &TrainOptions { checkpoint_dir: None, resume: Some(cks.join("epoch_0001.swtr")) }, |_| {}).unwrap_err();
     assert!(err.contains("other input files"), "{err}");
 }
+
+/// A dataset file that is damaged is named as such, at `train.x`: a header claiming 10^12
+/// samples in a small file (it was taken for a training too large for the memory), and an
+/// x with no samples (it was blamed on y).
+#[test]
+fn a_damaged_or_empty_x_is_refused_at_train_x() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("x_huge.npy");
+    // A valid header for [10^12, 64] f8 followed by a few values.
+    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 64), }";
+    let mut h = header.to_string();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((h.len() as u16).to_le_bytes());
+    bytes.extend(h.as_bytes());
+    bytes.extend([0u8; 64 * 8]);
+    std::fs::write(&p, bytes).unwrap();
+    let err = train_text(&base(), &[&format!("train.x=\"{}\"", p.display()), "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("train.x") && err.contains("shorter than its header"), "{err}");
+    let p = tmp.path().join("x_empty.npy");
+    spikeworld::output::write_npy_f64(&p, &[0, 64], &[]).unwrap();
+    let err = train_text(&base(), &[&format!("train.x=\"{}\"", p.display()), "train.epochs=1"], &TrainOptions::default(), None).unwrap_err();
+    assert!(err.contains("train.x") && err.contains("holds no samples"), "{err}");
+}
