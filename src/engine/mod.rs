@@ -68,12 +68,12 @@ pub(crate) fn run_encoders(
                 let a = (lo - start).min(len);
                 let b = hi.saturating_sub(start).clamp(a, len);
                 slot.encoder.step_range(clock.step, &mut slot.scratch, a..b);
-                if let Ok(mut ring) = rings.get_mut(target) {
-                    if lo < hi {
-                        let dst = &mut ring.receptor_mut(clock.step, receptor)[lo - first..hi - first];
-                        for (d, s) in dst.iter_mut().zip(&slot.scratch[lo - start..hi - start]) {
-                            *d += *s;
-                        }
+                if let Ok(mut ring) = rings.get_mut(target)
+                    && lo < hi
+                {
+                    let dst = &mut ring.receptor_mut(clock.step, receptor)[lo - first..hi - first];
+                    for (d, s) in dst.iter_mut().zip(&slot.scratch[lo - start..hi - start]) {
+                        *d += *s;
                     }
                 }
                 slot.scratch.fill(0.0);

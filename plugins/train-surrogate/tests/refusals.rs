@@ -231,7 +231,7 @@ fn a_damaged_or_empty_x_is_refused_at_train_x() {
     // A valid header for [10^12, 64] f8 followed by a few values.
     let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000, 64), }";
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
