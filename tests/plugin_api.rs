@@ -319,7 +319,7 @@ fn a_plugin_declares_its_own_sub_table_and_it_is_strict() {
     assert!(e.contains("projection[0].gain") && e.contains("unknown key"), "{e}");
     // `synapse = "static"` is the default and accepted; an unknown model lists the valid ones.
     let e = load(&base.replace("delay = \"1.5 ms\"", "delay = \"1.5 ms\"\nsynapse = \"stdp\"")).err().unwrap().to_string();
-    assert!(e.contains("projection[0].synapse") && e.contains("unknown synapse `stdp`; valid: ") && e.contains(" static,"), "{e}");
+    assert!(e.contains("projection[0].synapse") && e.contains("unknown synapse `stdp`") && e.contains("`plasticity = { rule = ... }`") && e.contains("; valid: ") && e.contains(" static,"), "{e}");
     load(&base.replace("delay = \"1.5 ms\"", "delay = \"1.5 ms\"\nsynapse = \"static\"")).unwrap();
 }
 

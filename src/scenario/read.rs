@@ -46,7 +46,14 @@ pub(super) fn check_name(name: &str, node: &Node, key: &str, taken: &[String]) -
 }
 
 pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, ScenarioError> {
+    // (A weight's matrix and file are read before this; elsewhere they are not offered.)
+    let not_here = || {
+        let also = if key.ends_with(".weight") { "; a weight also takes `{ matrix = [[...]] }` or `{ file = \"w.npy\" }`" } else { ", not a list or a file" };
+        err_at(&n.loc, key, format!("takes one value or a distribution (`{{ dist = \"normal\", mean, std }}` or `{{ dist = \"uniform\", low, high }}`){also}"))
+    };
     match &n.val {
+        Val::Array(_) => Err(not_here()),
+        Val::Table(es) if es.iter().any(|e| e.key == "file" || e.key == "values") && !es.iter().any(|e| e.key == "dist") => Err(not_here()),
         Val::Table(_) => {
             let mut t = Table::new(n, key)?;
             let (dist, dn) = t.str("dist")?;
