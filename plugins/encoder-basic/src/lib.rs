@@ -7,6 +7,7 @@ mod input;
 mod pattern;
 mod poisson;
 mod temporal;
+mod timed;
 
 use spikeworld::prelude::*;
 use spikeworld::util::table::node_quantity_list;
@@ -16,9 +17,10 @@ pub use drive::{NoiseCurrent, PoissonInput, chunk_cdf};
 pub use generator::SpikeGenerator;
 pub use pattern::Pattern;
 pub use poisson::Poisson;
+pub use timed::TimedCurrent;
 
 /// Registers `poisson`, `constant_current`, `spike_generator`, `constant`, `periodic`,
-/// `latency`, `gaussian_tuning`, `poisson_input` and `noise_current`.
+/// `latency`, `gaussian_tuning`, `poisson_input`, `noise_current` and `timed_current`.
 pub struct EncoderPlugin;
 
 impl Plugin for EncoderPlugin {
@@ -31,7 +33,8 @@ impl Plugin for EncoderPlugin {
             .add_encoder(temporal::LatencyFactory)
             .add_encoder(temporal::GaussianTuningFactory)
             .add_encoder(drive::PoissonInputFactory)
-            .add_encoder(drive::NoiseCurrentFactory);
+            .add_encoder(drive::NoiseCurrentFactory)
+            .add_encoder(timed::TimedCurrentFactory);
     }
 }
 
