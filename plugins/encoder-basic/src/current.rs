@@ -61,13 +61,5 @@ impl Encoder for ConstantCurrent {
     }
 }
 
-/// Stateless: the output depends on the step alone.
-impl Checkpoint for ConstantCurrent {
-    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
-        Ok(())
-    }
-}
+crate::stateless!(ConstantCurrent);
 

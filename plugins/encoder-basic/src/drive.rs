@@ -11,7 +11,7 @@ use std::sync::Arc;
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, purpose};
 
-use crate::{WINDOW_KEYS, window};
+use crate::{WINDOW_KEYS, every_steps, window};
 
 /// Largest mean count drawn by one inversion: a larger mean is the sum of several chunks
 /// (exact in distribution; the work per draw stays O(mean)). Each chunk takes one 32-bit
@@ -193,15 +193,7 @@ impl Encoder for PoissonInput {
     }
 }
 
-/// Stateless: the output depends on the step alone.
-impl Checkpoint for PoissonInput {
-    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
-        Ok(())
-    }
-}
+crate::stateless!(PoissonInput);
 
 pub(crate) struct NoiseCurrentFactory;
 
@@ -255,16 +247,8 @@ impl EncoderFactory for NoiseCurrentFactory {
         if !(std.is_finite() && std >= 0.0) {
             return Err(t.err(sn, "std", format!("must be finite and >= 0, found {std}")));
         }
-        let every = match t.opt_quantity("every", Dim::Time)? {
-            None => 1,
-            Some((e, n)) => {
-                let k = e / ctx.dt_ms;
-                if !(k.is_finite() && k >= 0.5 && (k - k.round()).abs() < 1e-6 * k.max(1.0)) {
-                    return Err(t.err(n, "every", format!("must be a positive whole number of steps of {} ms, found {e} ms", ctx.dt_ms)));
-                }
-                k.round() as u64
-            }
-        };
+        let given = t.opt_quantity("every", Dim::Time)?;
+        let every = every_steps(t, given, ctx.dt_ms)?;
         let (start, stop) = window(t, ctx.dt_ms)?;
         Ok(Arc::new(NoiseCurrent { mean, std, every, size: ctx.size, seed: ctx.seed, entity: ctx.entity, start, stop }))
     }
@@ -335,12 +319,4 @@ impl Encoder for RunningNoise {
     }
 }
 
-/// Stateless: the output depends on the step alone.
-impl Checkpoint for RunningNoise {
-    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
-        Ok(())
-    }
-}
+crate::stateless!(RunningNoise);

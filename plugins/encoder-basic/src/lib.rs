@@ -65,6 +65,34 @@ fn per_index(t: &mut Table<'_>, key: &str, dim: Dim, size: usize) -> Result<Vec<
     }
 }
 
+/// Steps in an interval given in `(value ms, node)` (`every`): a positive whole number of
+/// steps of `dt` (the default, none given, is one step).
+fn every_steps(t: &Table<'_>, given: Option<(f64, &spikeworld::util::node::Node)>, dt: f64) -> Result<u64, ScenarioError> {
+    let Some((e, n)) = given else { return Ok(1) };
+    let k = e / dt;
+    if !(k.is_finite() && k >= 0.5 && (k - k.round()).abs() < 1e-6 * k.max(1.0)) {
+        return Err(t.err(n, "every", format!("must be a positive whole number of steps of {dt} ms, found {e} ms")));
+    }
+    Ok(k.round() as u64)
+}
+
+/// A [`Checkpoint`] that saves nothing, for an encoder whose output depends on the step
+/// alone.
+macro_rules! stateless {
+    ($t:ty) => {
+        /// Stateless: the output depends on the step alone.
+        impl Checkpoint for $t {
+            fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
+                Ok(())
+            }
+            fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use stateless;
+
 const WINDOW_KEYS: [ParamSpec; 2] = [
     ParamSpec::new("start", Dim::Time, 0.0, "first time of output"),
     ParamSpec::optional("stop", Dim::Time, "end of output (exclusive; default: never)"),

@@ -83,16 +83,7 @@ impl EncoderFactory for TimedCurrentFactory {
                 steps
             }
             (every, None) => {
-                let k = match every {
-                    None => 1,
-                    Some((e, n)) => {
-                        let k = e / ctx.dt_ms;
-                        if !(k.is_finite() && k >= 0.5 && (k - k.round()).abs() < 1e-6 * k.max(1.0)) {
-                            return Err(t.err(n, "every", format!("must be a positive whole number of steps of {} ms, found {e} ms", ctx.dt_ms)));
-                        }
-                        k.round() as u64
-                    }
-                };
+                let k = crate::every_steps(t, every, ctx.dt_ms)?;
                 (0..bins as u64).map(|b| b * k).collect()
             }
         };
@@ -130,12 +121,4 @@ impl Encoder for TimedCurrent {
     }
 }
 
-/// Stateless: the output depends on the step alone.
-impl Checkpoint for TimedCurrent {
-    fn save_state(&self, _: &mut StateWriter<'_>) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn load_state(&mut self, _: &mut StateReader<'_>) -> Result<(), StateError> {
-        Ok(())
-    }
-}
+crate::stateless!(TimedCurrent);
