@@ -141,7 +141,7 @@ pub fn read_text_limited(path: &Path, max: u64, streams: bool) -> std::result::R
     }
     let mut text = String::new();
     std::fs::File::open(path).and_then(|f| f.take(max + 1).read_to_string(&mut text)).map_err(|e| e.to_string())?;
-    crate::util::inputs::note(path);
+    crate::util::inputs::note_bytes(path, text.as_bytes());
     if text.len() as u64 > max {
         return Err(format!("grew past the {max} bytes a text input may have while it was read"));
     }

@@ -6,8 +6,8 @@
 //! note each file they read while [`collecting`] runs on their thread (the scenario's parse,
 //! which plugins' `parse` functions run inside). A plugin that reads an input file at parse
 //! time should read it through them (or call [`note`]), on the calling thread: a file read
-//! otherwise is not part of what a checkpoint checks. The digest is taken by reading the
-//! file once more.
+//! otherwise is not part of what a checkpoint checks. A text file's digest is of the bytes
+//! read; a `.npy` file (streamed by its reader) is read once more for it.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -35,12 +35,21 @@ pub fn digest_file(path: &Path) -> std::io::Result<String> {
     Ok(format!("{:032x}", h.digest128()))
 }
 
-/// Notes that `path` was read (when collecting on this thread).
+/// Notes that `path` was read (when collecting on this thread), digesting the file.
 pub fn note(path: &Path) {
+    push(path, || digest_file(path).unwrap_or_else(|e| format!("unreadable: {e}")));
+}
+
+/// Notes that `path` was read as `bytes` (when collecting on this thread): the digest of
+/// what was read, with no second read.
+pub fn note_bytes(path: &Path, bytes: &[u8]) {
+    push(path, || format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes)));
+}
+
+fn push(path: &Path, digest: impl FnOnce() -> String) {
     SEEN.with(|s| {
         if let Some(seen) = s.borrow_mut().as_mut() {
-            let d = digest_file(path).unwrap_or_else(|e| format!("unreadable: {e}"));
-            seen.push((path.display().to_string(), d));
+            seen.push((path.display().to_string(), digest()));
         }
     });
 }
@@ -69,5 +78,28 @@ pub fn first_change<'a>(then: &'a [InputFile], now: &'a [InputFile]) -> Option<(
         std::cmp::Ordering::Less => Some((now[then.len()].0.as_str(), "none", now[then.len()].1.as_str())),
         std::cmp::Ordering::Greater => Some((then[now.len()].0.as_str(), then[now.len()].1.as_str(), "none")),
         std::cmp::Ordering::Equal => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A file noted by its bytes and by reading it again has one digest (a CSV noted one way
+    /// in a checkpoint and the other on resume must agree), and only while collecting.
+    #[test]
+    fn a_files_digest_is_the_same_from_its_bytes_and_from_disk() {
+        let dir = std::env::temp_dir().join(format!("sw-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("s.csv");
+        let bytes = b"0.5,1\n1.5,0\n".repeat(10_000);
+        std::fs::write(&p, &bytes).unwrap();
+        super::note(&p);
+        let ((), seen) = super::collecting(|| {
+            super::note(&p);
+            super::note_bytes(&p, &bytes);
+        });
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert_eq!(seen[0].1, seen[1].1);
+        assert_eq!(seen[0].1.len(), 32);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
