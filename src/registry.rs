@@ -266,6 +266,16 @@ impl SimBuilder {
             self.error(format!("neuron model `{}` declares no state variable", M::NAME));
             return self;
         }
+        // Per-neuron parameters live in constant rows, after at least one evolving variable.
+        if M::CONSTANT_VARS >= M::VARS.len() || (M::CONSTANT_VARS == 0 && M::PARAMS.iter().any(|p| p.per_neuron)) {
+            self.error(format!(
+                "neuron model `{}` declares {} constant rows among {} state variables: it needs at least one evolving variable, and one constant row to hold per-neuron parameters",
+                M::NAME,
+                M::CONSTANT_VARS,
+                M::VARS.len()
+            ));
+            return self;
+        }
         Self::insert_unique(&mut self.errors, &mut self.registry.neuron_models, "neuron model", M::NAME, crate::kernel::neuron_model::<M>());
         self
     }

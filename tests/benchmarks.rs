@@ -76,11 +76,13 @@ fn brunel_statistics_between_brian2_and_nest() {
     assert!((1.18..=1.36).contains(&cv), "Brunel mean CV ISI {cv}: Brian2 1.23-1.28, NEST 1.26-1.31");
 }
 
-/// Izhikevich (2003)'s network (`scenarios/izhikevich_network.toml`: spikes as current at
-/// `i_syn`, thalamic `noise_current`): the paper's code with the same parameters gives E
-/// 10.03, 10.00, 9.53 Hz (seeds 1-3 of plugins/neuron-physical/tests/fixtures/izhikevich_2003.py,
-/// 2026-11-26); spike input as a jump of v before the step (receptor `v`) runs away to
-/// 150-170 Hz, which this would catch.
+/// Izhikevich (2003)'s network (`scenarios/izhikevich_network.toml`: (a, b, c, d) per
+/// neuron from files, spikes as current at `i_syn`, thalamic `noise_current`): the paper's
+/// code with the same parameter files gives E 7.37, 7.38, 7.44 Hz on seeds 1-3 (7.30-7.56
+/// over seeds 1-8, mean 7.42; plugins/neuron-physical/tests/fixtures/izhikevich_2003.py,
+/// 2026-11-26). Without the spread (every excitatory neuron regular spiking, every
+/// inhibitory one fast spiking) the rate is 9.5-10 Hz, and spike input as a jump of v
+/// before the step (receptor `v`) runs away to 150-170 Hz: this would catch either.
 #[test]
 fn izhikevich_network_rate_as_the_papers_code() {
     let mut rate = 0.0;
@@ -89,8 +91,8 @@ fn izhikevich_network_rate_as_the_papers_code() {
         let (t, _) = spikes(&sim);
         let r = t.len() as f64 / 800.0;
         eprintln!("Izhikevich network seed {seed}: E rate {r:.2} Hz");
-        assert!((8.0..=12.0).contains(&r), "seed {seed}: E rate {r} Hz");
+        assert!((6.6..=8.2).contains(&r), "seed {seed}: E rate {r} Hz");
         rate += r / 3.0;
     }
-    assert!((9.2..=10.6).contains(&rate), "mean E rate {rate} Hz; the paper's code 9.85 Hz");
+    assert!((7.0..=7.8).contains(&rate), "mean E rate {rate} Hz; the paper's code with the same parameters 7.40 Hz (seeds 1-3)");
 }

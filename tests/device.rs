@@ -136,7 +136,7 @@ fn device_engine_equals_cpu_with_poisson_inputs_and_delays() {
 fn device_engine_equals_cpu_on_adaptive_and_quadratic_models() {
     // Models with `exp` in their step: the host backend uses the same libm as the cpu
     // engine (CUDA's `exp` may differ in the last bit: see docs/device-engine.md).
-    for f in ["aeif_cond_exp.toml", "eif.toml", "qif.toml", "izhikevich.toml"] {
+    for f in ["aeif_cond_exp.toml", "eif.toml", "qif.toml", "izhikevich.toml", "izhikevich_network.toml"] {
         compare(f, &[]);
     }
 }

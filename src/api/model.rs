@@ -36,29 +36,39 @@ pub struct ParamSpec {
     /// plain number for a dimensionless model) rather than `dim`: a learning rule's
     /// amplitudes and bounds ([`ParamSpec::in_weight_unit`]).
     pub weight_unit: bool,
+    /// May take one value per neuron (a list, a distribution or a `.npy` file in the
+    /// scenario): the model reads it from a constant state row
+    /// ([`NeuronDynamics::CONSTANT_VARS`]), never from its coefficients.
+    pub per_neuron: bool,
 }
 
 impl ParamSpec {
     /// A parameter with a default.
     pub const fn new(name: &'static str, dim: Dim, default: f64, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: Some(default), required: false, doc, weight_unit: false }
+        ParamSpec { name, dim, default: Some(default), required: false, doc, weight_unit: false, per_neuron: false }
     }
 
     /// A parameter that must be given.
     pub const fn required(name: &'static str, dim: Dim, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: None, required: true, doc, weight_unit: false }
+        ParamSpec { name, dim, default: None, required: true, doc, weight_unit: false, per_neuron: false }
     }
 
     /// A key that may be left out and has no default value (an encoder's `stop`: never;
     /// the alternatives `times`/`indices`/`file` of `spike_generator`). The plugin reads it
     /// with `Table::opt_*`; `spikeworld info` shows it as optional.
     pub const fn optional(name: &'static str, dim: Dim, doc: &'static str) -> Self {
-        ParamSpec { name, dim, default: None, required: false, doc, weight_unit: false }
+        ParamSpec { name, dim, default: None, required: false, doc, weight_unit: false, per_neuron: false }
     }
 
     /// The same key, read in the unit of the projection's weight (`spikeworld info` says so).
     pub const fn in_weight_unit(self) -> Self {
         ParamSpec { weight_unit: true, ..self }
+    }
+
+    /// The same key, which may take one value per neuron (`spikeworld info` says so). Only
+    /// for a neuron model that reads it from a constant state row.
+    pub const fn per_neuron(self) -> Self {
+        ParamSpec { per_neuron: true, ..self }
     }
 
     /// Whether the key must be given.
@@ -143,6 +153,12 @@ impl Params {
     /// All numeric values, in declaration order.
     pub fn values(&self) -> &[(&'static str, f64)] {
         &self.values
+    }
+
+    /// Sets the value at `index` (in declaration order): one neuron's value of a
+    /// per-neuron parameter.
+    pub fn set_value(&mut self, index: usize, value: f64) {
+        self.values[index].1 = value;
     }
 }
 
@@ -472,13 +488,21 @@ pub trait NeuronDynamics: Send + Sync + 'static {
     const VARS: &'static [VarSpec];
     /// Inputs.
     const RECEPTORS: &'static [ReceptorSpec];
+    /// How many of the last [`NeuronDynamics::VARS`] are constant rows: one value per
+    /// neuron that `step` reads and never changes (per-neuron parameters, those marked
+    /// [`ParamSpec::per_neuron`]). Their values come from [`NeuronDynamics::initial`], called
+    /// with each neuron's parameters; `init` cannot set them (the parameter is set instead).
+    /// They are state like any other: checkpointed, recordable, moved between shards.
+    const CONSTANT_VARS: usize = 0;
     /// Precomputed per-population constants (propagators), from parameters and `dt`.
     type Coeffs: Clone + Send + Sync + 'static;
 
     /// Checks parameters and precomputes constants. The error says which parameter is wrong.
     fn coeffs(params: &Params, dt_ms: f64) -> Result<Self::Coeffs, String>;
 
-    /// Default initial value of each state variable (in `VARS` order).
+    /// Default initial value of each state variable (in `VARS` order), constant rows
+    /// included. For a population with per-neuron parameters it is called once per neuron,
+    /// with that neuron's values, after [`NeuronDynamics::coeffs`] has accepted them.
     fn initial(params: &Params) -> Vec<f64>;
 
     /// Advances one step of `dt`.
@@ -505,8 +529,17 @@ pub trait NeuronModel: Send + Sync {
     fn vars(&self) -> &'static [VarSpec];
     /// Inputs.
     fn receptors(&self) -> &'static [ReceptorSpec];
+    /// How many of the last `vars` are constant rows ([`NeuronDynamics::CONSTANT_VARS`]).
+    fn constant_vars(&self) -> usize {
+        0
+    }
     /// Checks parameters and precomputes the update for step `dt_ms`.
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String>;
+    /// One neuron's initial values (constant rows included) from its own parameters, after
+    /// checking them as [`NeuronModel::prepare`] does.
+    fn neuron_initial(&self, params: &Params, dt_ms: f64) -> Result<Vec<f64>, String> {
+        Ok(self.prepare(params, dt_ms)?.initial())
+    }
 }
 
 /// A model with its parameters fixed: what the engines call every step.

@@ -14,7 +14,7 @@ use crate::net::synapse::{Csr, Delays, DrawnSynapses as Drawn, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputOrder, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
 use crate::registry::Registry;
 use crate::scenario::estimate::DrawnSize;
-use crate::scenario::{MonitorKind, Scenario, SourceRef, ValueDist, WeightDef};
+use crate::scenario::{MonitorKind, NeuronValues, Scenario, SourceRef, ValueDist, WeightDef};
 use crate::util::rng::{Stream, purpose};
 use crate::{Error, Result};
 
@@ -29,11 +29,7 @@ pub(crate) struct Built {
 
 /// Draws a constant or a distribution.
 pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
-    match *d {
-        ValueDist::Const(v) => v,
-        ValueDist::Normal { mean, std } => mean + std * rng.normal(),
-        ValueDist::Uniform { low, high } => low + (high - low) * rng.uniform(),
-    }
+    d.draw(rng)
 }
 
 /// The shards that `opts.threads` runs as (`RunOptions::threads_as_shards`), or `None`:
@@ -320,19 +316,26 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         // The neurons held: all, or the shard's range (values drawn by population index).
         let held = ranges.map_or(0..p.size, |r| r[pi].clone());
         let init = p.prepared.initial();
+        // With per-neuron parameters, each neuron's defaults (its constant rows among
+        // them) come from its own parameters, which reading the scenario checked.
+        let own: Option<Vec<Vec<f64>>> = (!p.per_neuron.is_empty()).then(|| {
+            let mut cols = vec![Vec::with_capacity(held.len()); nv];
+            for i in held.clone() {
+                let v = p.model.neuron_initial(&p.neuron_params(seed, i), scenario.dt_ms).expect("per-neuron parameters are checked when the scenario is read");
+                for (col, x) in cols.iter_mut().zip(v) {
+                    col.push(x);
+                }
+            }
+            cols
+        });
         let mut vars = Vec::with_capacity(nv);
         for (k, &init_k) in init.iter().enumerate().take(nv) {
-            let dist = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d.clone());
-            let col: Vec<f64> = match dist {
-                None => vec![init_k; held.len()],
-                Some(ValueDist::Const(v)) => vec![v; held.len()],
-                Some(d) => held
-                    .clone()
-                    .map(|i| {
-                        let mut r = Stream::new(seed, p.key, purpose::INIT + k as u64, i as u64);
-                        draw(&d, &mut r)
-                    })
-                    .collect(),
+            let given = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d);
+            let col: Vec<f64> = match (given, &own) {
+                (None, None) => vec![init_k; held.len()],
+                (None, Some(own)) => own[k].clone(),
+                (Some(NeuronValues::Dist(ValueDist::Const(v))), _) => vec![*v; held.len()],
+                (Some(d), _) => held.clone().map(|i| d.at(seed, p.key, purpose::INIT + k as u64, i)).collect(),
             };
             vars.push(col);
         }

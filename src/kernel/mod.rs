@@ -317,6 +317,17 @@ impl<M: NeuronDynamics> NeuronModel for DynamicsModel<M> {
     fn receptors(&self) -> &'static [ReceptorSpec] {
         M::RECEPTORS
     }
+    fn constant_vars(&self) -> usize {
+        M::CONSTANT_VARS
+    }
+    fn neuron_initial(&self, params: &Params, dt_ms: f64) -> Result<Vec<f64>, String> {
+        M::coeffs(params, dt_ms)?;
+        let initial = M::initial(params);
+        if initial.len() != M::VARS.len() {
+            return Err(format!("model `{}` gives {} initial values for {} state variables (a bug in the plugin)", M::NAME, initial.len(), M::VARS.len()));
+        }
+        Ok(initial)
+    }
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
         let coeffs = M::coeffs(params, dt_ms)?;
         let initial = M::initial(params);

@@ -103,6 +103,50 @@ pub enum ValueDist {
     },
 }
 
+impl ValueDist {
+    /// One draw from `rng` (a constant draws nothing).
+    pub fn draw(&self, rng: &mut crate::util::rng::Stream) -> f64 {
+        match *self {
+            ValueDist::Const(v) => v,
+            ValueDist::Normal { mean, std } => mean + std * rng.normal(),
+            ValueDist::Uniform { low, high } => low + (high - low) * rng.uniform(),
+        }
+    }
+}
+
+/// One value per neuron of a population: a constant or a distribution drawn neuron by
+/// neuron, or the values themselves (a list or a `.npy` file), as `init` and per-neuron
+/// parameters take them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NeuronValues {
+    /// Drawn per neuron: neuron `i` from stream (seed, population, purpose, `i`), so any
+    /// range of neurons draws alone the values of a whole build.
+    Dist(ValueDist),
+    /// Given, one per neuron.
+    Each(Arc<Vec<f64>>),
+}
+
+impl NeuronValues {
+    /// Neuron `i`'s value, drawn from stream (`seed`, `key`, `purpose`, `i`).
+    pub fn at(&self, seed: u64, key: u32, purpose: u64, i: usize) -> f64 {
+        match self {
+            NeuronValues::Dist(ValueDist::Const(v)) => *v,
+            NeuronValues::Dist(d) => d.draw(&mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
+            NeuronValues::Each(v) => v[i],
+        }
+    }
+}
+
+/// `params` with neuron `i`'s own value of each per-neuron parameter (drawn from stream
+/// (seed, population key, `PARAM` + the parameter's index, `i`)).
+pub(crate) fn neuron_params(params: &Params, per_neuron: &[(usize, NeuronValues)], (seed, key): (u64, u32), i: usize) -> Params {
+    let mut p = params.clone();
+    for (k, v) in per_neuron {
+        p.set_value(*k, v.at(seed, key, crate::util::rng::purpose::PARAM + *k as u64, i));
+    }
+    p
+}
+
 /// A projection's weights: drawn synapse by synapse, or read from a dense matrix.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WeightDef {
@@ -138,8 +182,12 @@ pub struct PopulationDef {
     pub params: Params,
     /// The model with parameters fixed.
     pub prepared: Arc<dyn PreparedModel>,
-    /// Initial values given in the scenario: (variable index, value).
-    pub init: Vec<(usize, ValueDist)>,
+    /// Initial values given in the scenario: (variable index, values; drawn with purpose
+    /// `INIT` + the index).
+    pub init: Vec<(usize, NeuronValues)>,
+    /// Per-neuron parameters given in the scenario: (parameter index, values; drawn with
+    /// purpose `PARAM` + the index). `params` holds neuron 0's.
+    pub per_neuron: Vec<(usize, NeuronValues)>,
     /// Stream key.
     pub key: u32,
     /// Where shards 1, 2, ... of a sharded run start (`shard_bounds = [..]`: a partition
@@ -149,6 +197,11 @@ pub struct PopulationDef {
 }
 
 impl PopulationDef {
+    /// Neuron `i`'s parameters: `params` with its own value of each per-neuron parameter.
+    pub fn neuron_params(&self, seed: u64, i: usize) -> Params {
+        neuron_params(&self.params, &self.per_neuron, (seed, self.key), i)
+    }
+
     /// Shard `k` of `count`'s range of neurons: from `shard_bounds` when given (checked
     /// against `count` when the network is built), else `k·n/count .. (k+1)·n/count`.
     pub fn shard_range(&self, k: usize, count: usize) -> std::ops::Range<usize> {

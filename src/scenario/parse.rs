@@ -8,10 +8,10 @@ use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::ReceptorKind;
 use crate::registry::{Registry, names};
 use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, max_delay_steps, population_item};
-use crate::scenario::read::{array_of_tables, check_name, parse_addons, read_params, size_and_shape, value_dist, weight_def};
+use crate::scenario::read::{array_of_tables, check_name, neuron_values, parse_addons, read_params, read_population_params, size_and_shape, value_dist, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
-use crate::scenario::{EncoderDef, LoadOptions, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
+use crate::scenario::{EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef, neuron_params};
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::rng::entity_key;
@@ -91,10 +91,11 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             let hint = PEER_MODEL_NAMES.iter().find(|(peer, _)| *peer == model_name).map_or(String::new(), |(_, ours)| format!(" (NEST's `{model_name}` is `{ours}` here: docs/from-brian2-nest.md)"));
             t.err(mn, "model", format!("unknown neuron model `{model_name}`{hint}; valid: {}", names(&reg.neuron_models)))
         })?;
-        let params = match t.get("params") {
+        let key = entity_key("population", name);
+        let (params, per_neuron) = match t.get("params") {
             Some(pn) => {
                 let mut pt = Table::new(pn, t.key_path("params"))?;
-                let p = read_params(&mut pt, model.params(), model.choices(), &format!("`{model_name}`"))?;
+                let p = read_population_params(&mut pt, model.as_ref(), &format!("`{model_name}`"), (seed, key, size as usize, base_dir))?;
                 let valid: Vec<&str> = model.params().iter().map(|p| p.name).chain(model.choices().iter().map(|c| c.name)).collect();
                 pt.finish(&valid)?;
                 p
@@ -102,7 +103,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             None => {
                 let empty = Node { loc: t.loc().clone(), val: Val::Table(Vec::new()) };
                 let mut pt = Table::new(&empty, t.key_path("params"))?;
-                read_params(&mut pt, model.params(), model.choices(), &format!("`{model_name}`"))?
+                (read_params(&mut pt, model.params(), model.choices(), &format!("`{model_name}`"))?, Vec::new())
             }
         };
         let prepared = model.prepare(&params, dt_ms).map_err(|m| {
@@ -126,15 +127,29 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 None => err_at(t.loc(), t.key_path("params"), m),
             }
         })?;
+        // Every neuron's own parameters, checked as the model checks a population's: a
+        // drawn value is drawn again here (nothing is held), so the cost is time only.
+        let per: Vec<(usize, NeuronValues)> = per_neuron.iter().map(|(k, v, _)| (*k, v.clone())).collect();
+        for i in (0..size as usize).filter(|_| !per.is_empty()) {
+            if let Err(m) = model.neuron_initial(&neuron_params(&params, &per, (seed, key), i), dt_ms) {
+                // At the per-neuron parameter the message names, else the first.
+                let (k, _, at) = per_neuron.iter().find(|(k, ..)| m.contains(&format!("`{}`", model.params()[*k].name))).unwrap_or(&per_neuron[0]);
+                return Err(err_at(&at.loc, format!("{}.{}", t.key_path("params"), model.params()[*k].name), format!("neuron {i}: {m}")));
+            }
+        }
         let mut init = Vec::new();
+        let constant_from = model.vars().len() - model.constant_vars();
         if let Some(inode) = t.get("init") {
             let mut it = Table::new(inode, t.key_path("init"))?;
             for (k, kloc, vn) in it.remaining() {
                 let Some(vi) = model.vars().iter().position(|v| v.name == k) else {
-                    let valid: Vec<&str> = model.vars().iter().map(|v| v.name).collect();
+                    let valid: Vec<&str> = model.vars()[..constant_from].iter().map(|v| v.name).collect();
                     return Err(err_at(kloc, it.key_path(k), format!("`{model_name}` has no state variable `{k}`; valid: {}", valid.join(", "))));
                 };
-                init.push((vi, value_dist(vn, model.vars()[vi].dim, &it.key_path(k))?));
+                if vi >= constant_from {
+                    return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is a parameter, constant for the run: set it in `params` (it takes one value per neuron too)")));
+                }
+                init.push((vi, neuron_values(vn, model.vars()[vi].dim, &it.key_path(k), base_dir, size as usize)?));
             }
         }
         let shard_bounds = match t.get("shard_bounds") {
@@ -163,7 +178,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             params,
             prepared,
             init,
-            key: entity_key("population", name),
+            per_neuron: per,
+            key,
             shard_bounds,
         });
         so_far.push(population_item(populations.len() - 1, populations.last().expect("just pushed"), &locs));

@@ -4,7 +4,7 @@
 use crate::api::addon::AddonCtx;
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
-use crate::scenario::{AddonDef, ValueDist, WeightDef};
+use crate::scenario::{AddonDef, NeuronValues, ValueDist, WeightDef};
 use crate::util::npy::read_npy_f64;
 use std::path::Path;
 use std::sync::Arc;
@@ -86,6 +86,74 @@ pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, Sce
         }
         _ => Ok(ValueDist::Const(node_quantity(n, dim, key)?)),
     }
+}
+
+/// One value per neuron of a population of `size` (an `init` value, a per-neuron
+/// parameter): what [`value_dist`] reads (drawn per neuron), a list of `size` values, or
+/// `{ file = "x.npy" }` holding `size` values in the key's canonical unit (mV, ms, pA, nS),
+/// relative to the scenario's directory.
+pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, base_dir: &Path, size: usize) -> Result<NeuronValues, ScenarioError> {
+    let one_each = |v: Vec<f64>, at: &Node| -> Result<NeuronValues, ScenarioError> {
+        if v.len() != size {
+            return Err(err_at(&at.loc, key, format!("has {} values; expected {size}, one per neuron", v.len())));
+        }
+        if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(err_at(&at.loc, key, format!("value {i} is {x}: expected a finite number")));
+        }
+        Ok(NeuronValues::Each(Arc::new(v)))
+    };
+    match &n.val {
+        Val::Array(_) => one_each(node_quantity_list(n, dim, key)?, n),
+        Val::Table(es) if es.iter().any(|e| e.key == "file") && !es.iter().any(|e| e.key == "dist") => {
+            let mut t = Table::new(n, key)?;
+            let (f, fnode) = t.str("file")?;
+            let path = base_dir.join(f);
+            let a = read_npy_f64(&path, Some(&[size])).map_err(|m| t.err(fnode, "file", format!("{m} (one value per neuron)")))?;
+            t.finish(&["file"])?;
+            one_each(a.values, fnode)
+        }
+        _ => Ok(NeuronValues::Dist(value_dist(n, dim, key)?)),
+    }
+}
+
+/// A population's `params`: [`read_params`], except that a parameter the model reads per
+/// neuron ([`ParamSpec::per_neuron`]) may take a list, a distribution or a file
+/// ([`neuron_values`]). Returns the parameters with neuron 0's values (drawn from stream
+/// (`seed`, `key`, `PARAM` + index, 0)) and the per-neuron ones with their nodes.
+pub(super) fn read_population_params<'a>(
+    t: &mut Table<'a>,
+    model: &dyn crate::api::model::NeuronModel,
+    what: &str,
+    (seed, key, size, base_dir): (u64, u32, usize, &Path),
+) -> Result<(Params, Vec<(usize, NeuronValues, &'a Node)>), ScenarioError> {
+    let specs = model.params();
+    let mut per = Vec::new();
+    for (k, p) in specs.iter().enumerate() {
+        let Some(n) = t.peek_all().find(|(name, _)| *name == p.name).map(|(_, n)| n) else { continue };
+        if !matches!(n.val, Val::Array(_) | Val::Table(_)) {
+            continue;
+        }
+        if !p.per_neuron {
+            let takers: Vec<&str> = specs.iter().filter(|s| s.per_neuron).map(|s| s.name).collect();
+            let which = if takers.is_empty() { format!("{what} has none") } else { format!("{what} takes them for {}", takers.join(", ")) };
+            return Err(t.err(n, p.name, format!("takes one value for the whole population, not a list, a distribution or a file (per-neuron parameters: {which}; or split the population)")));
+        }
+        let v = neuron_values(n, p.dim, &t.key_path(p.name), base_dir, size)?;
+        t.get(p.name);
+        per.push((k, v, n));
+    }
+    let rest: Vec<ParamSpec> = specs.iter().filter(|s| !per.iter().any(|(k, ..)| specs[*k].name == s.name)).copied().collect();
+    let read = read_params(t, &rest, model.choices(), what)?;
+    let values = specs
+        .iter()
+        .enumerate()
+        .map(|(k, s)| match per.iter().find(|(pk, ..)| *pk == k) {
+            Some((_, v, _)) => (s.name, v.at(seed, key, crate::util::rng::purpose::PARAM + k as u64, 0)),
+            None => (s.name, read.get(s.name)),
+        })
+        .collect();
+    let choices = model.choices().iter().map(|c| (c.name, read.choice(c.name).to_string())).collect();
+    Ok((Params::new(values, choices), per))
 }
 
 /// A projection's `weight`: what [`value_dist`] reads, or a dense matrix `[targets, sources]`

@@ -26,6 +26,9 @@ pub mod purpose {
     pub const DELAY: u64 = 3;
     /// Initial values of state variables (the variable's index is added).
     pub const INIT: u64 = 0x100;
+    /// Per-neuron parameters drawn from a distribution (the parameter's index among the
+    /// model's parameters is added; index = neuron).
+    pub const PARAM: u64 = 0x200;
     /// Poisson encoders.
     pub const POISSON: u64 = 4;
     /// Noise injected into neurons.

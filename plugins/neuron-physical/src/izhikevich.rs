@@ -44,16 +44,8 @@ pub enum IzhikevichMethod {
 /// Precomputed constants of [`Izhikevich`].
 #[derive(Clone, Debug)]
 pub struct IzhikevichCoeffs {
-    /// dt, ms.
+    /// dt, ms. (`a`, `b`, `c`, `d` are per neuron: constant rows of the state.)
     pub dt: f64,
-    /// `dt * a`.
-    pub dt_a: f64,
-    /// b, 1/ms.
-    pub b: f64,
-    /// Reset value of v, mV.
-    pub c: f64,
-    /// Increment of u at a spike, mV/ms.
-    pub d: f64,
     /// Threshold, mV.
     pub v_th: f64,
     /// Lower bound of v, mV (none when not given).
@@ -84,10 +76,10 @@ impl NeuronDynamics for Izhikevich {
         A spike at `v` adds its weight (mV) to v at the start of the step (Brian2's on_pre v += w); a spike at `i_syn` \
         adds its weight (pA, as mV/ms) to the current I of the step it arrives in (the paper's I += sum(S(:, fired))).";
     const PARAMS: &'static [ParamSpec] = &[
-        ParamSpec::optional("a", Dim::Dimensionless, "time scale of u, 1/ms (default: the preset's)"),
-        ParamSpec::optional("b", Dim::Dimensionless, "sensitivity of u to v, 1/ms (default: the preset's)"),
-        ParamSpec::optional("c", Dim::Voltage, "reset value of v (default: the preset's)"),
-        ParamSpec::optional("d", Dim::Dimensionless, "increment of u at a spike, mV/ms (default: the preset's)"),
+        ParamSpec::optional("a", Dim::Dimensionless, "time scale of u, 1/ms (default: the preset's)").per_neuron(),
+        ParamSpec::optional("b", Dim::Dimensionless, "sensitivity of u to v, 1/ms (default: the preset's)").per_neuron(),
+        ParamSpec::optional("c", Dim::Voltage, "reset value of v (default: the preset's)").per_neuron(),
+        ParamSpec::optional("d", Dim::Dimensionless, "increment of u at a spike, mV/ms (default: the preset's)").per_neuron(),
         ParamSpec::new("v_th", Dim::Voltage, 30.0, "spike cut-off (peak)"),
         ParamSpec::optional("v_min", Dim::Voltage, "lower bound of v (default: none)"),
         ParamSpec::new("i_e", Dim::Current, 0.0, "constant external current (pA, enters as mV/ms)"),
@@ -104,12 +96,21 @@ impl NeuronDynamics for Izhikevich {
             doc: "euler: forward Euler (NEST default, Brian2 'euler'); izhikevich_2003: the paper's two half steps for v",
         },
     ];
-    const VARS: &'static [VarSpec] = &[V, VarSpec { name: "u", dim: Dim::Dimensionless, doc: "recovery variable, mV/ms" }];
+    const VARS: &'static [VarSpec] = &[
+        V,
+        VarSpec { name: "u", dim: Dim::Dimensionless, doc: "recovery variable, mV/ms" },
+        VarSpec { name: "a", dim: Dim::Dimensionless, doc: "parameter a, 1/ms (constant)" },
+        VarSpec { name: "b", dim: Dim::Dimensionless, doc: "parameter b, 1/ms (constant)" },
+        VarSpec { name: "c", dim: Dim::Voltage, doc: "parameter c, the reset value of v (constant)" },
+        VarSpec { name: "d", dim: Dim::Dimensionless, doc: "parameter d, mV/ms (constant)" },
+    ];
+    /// `a`, `b`, `c`, `d`: the paper's network spreads them per neuron.
+    const CONSTANT_VARS: usize = 4;
     const RECEPTORS: &'static [ReceptorSpec] = &[V_RECEPTOR, I_SYN_RECEPTOR, I_RECEPTOR];
     type Coeffs = IzhikevichCoeffs;
 
     fn coeffs(p: &Params, dt: f64) -> Result<IzhikevichCoeffs, String> {
-        let [a, b, c, d] = abcd(p)?;
+        let [a, _, c, _] = abcd(p)?;
         if a <= 0.0 {
             return Err(format!("parameter `a` must be > 0 (found {a})"));
         }
@@ -124,31 +125,34 @@ impl NeuronDynamics for Izhikevich {
             return Err(format!("parameter `v_min` ({m} mV) must be below `v_th` ({v_th} mV)"));
         }
         if dt * a >= 1.0 {
-            return Err(format!("forward Euler needs dt < 1/a (dt = {dt} ms, a = {a} /ms): use a smaller dt"));
+            return Err(format!("forward Euler needs dt < 1/a (dt = {dt} ms, `a` = {a} /ms): use a smaller dt"));
         }
         let method = match p.choice("integration") {
             "izhikevich_2003" => IzhikevichMethod::HalfSteps,
             _ => IzhikevichMethod::Euler,
         };
-        Ok(IzhikevichCoeffs { dt, dt_a: dt * a, b, c, d, v_th, v_min, i_e: p.get("i_e"), method })
+        Ok(IzhikevichCoeffs { dt, v_th, v_min, i_e: p.get("i_e"), method })
     }
 
-    /// `v = -65 mV`, `u = b v` (the paper's initial condition; NEST starts at `u = 0`).
+    /// `v = -65 mV`, `u = b v` (the paper's initial condition; NEST starts at `u = 0`), and
+    /// the constant rows `a`, `b`, `c`, `d`.
     fn initial(p: &Params) -> Vec<f64> {
-        let b = abcd(p).map_or(0.2, |x| x[1]);
-        vec![-65.0, b * -65.0]
+        let [a, b, c, d] = abcd(p).unwrap_or([f64::NAN; 4]);
+        vec![-65.0, b * -65.0, a, b, c, d]
     }
 
     #[inline(always)]
     fn step<L: Lanes>(c: &IzhikevichCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
         let v = s[0].clone() + input[0].clone();
         let u = s[1].clone();
+        // The neuron's own a, b, c, d (`dt · a` as a · dt: the same product).
+        let (dt_a, b, reset, d) = (s[2].clone() * c.dt, s[3].clone(), s[4].clone(), s[5].clone());
         let drive = input[2].clone() + input[1].clone() + c.i_e;
         let (v_new, u_new) = match c.method {
             IzhikevichMethod::Euler => {
                 let dv = v.clone() * v.clone() * 0.04 + v.clone() * 5.0 + 140.0 - u.clone() + drive;
-                let du = v.clone() * c.b - u.clone();
-                (v + dv * c.dt, u + du * c.dt_a)
+                let du = v.clone() * b - u.clone();
+                (v + dv * c.dt, u + du * dt_a)
             }
             IzhikevichMethod::HalfSteps => {
                 let h = c.dt * 0.5;
@@ -156,8 +160,8 @@ impl NeuronDynamics for Izhikevich {
                 let v1 = v + dv1 * h;
                 let dv2 = v1.clone() * v1.clone() * 0.04 + v1.clone() * 5.0 + 140.0 - u.clone() + drive;
                 let v2 = v1 + dv2 * h;
-                let du = v2.clone() * c.b - u.clone();
-                (v2, u + du * c.dt_a)
+                let du = v2.clone() * b - u.clone();
+                (v2, u + du * dt_a)
             }
         };
         let v_new = match c.v_min {
@@ -165,8 +169,8 @@ impl NeuronDynamics for Izhikevich {
             None => v_new,
         };
         let spike = v_new.ge(c.v_th);
-        s[0] = L::select_const(&spike, c.c, v_new);
-        s[1] = L::select(&spike, u_new.clone() + c.d, u_new);
+        s[0] = L::select(&spike, reset, v_new);
+        s[1] = L::select(&spike, u_new.clone() + d, u_new);
         spike
     }
 }

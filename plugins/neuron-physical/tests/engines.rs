@@ -49,6 +49,12 @@ fn engines_agree_on_izhikevich_bit_for_bit() {
     compare("izhikevich.toml", true);
 }
 
+/// Izhikevich (2003)'s network: (a, b, c, d) per neuron, from files.
+#[test]
+fn engines_agree_on_the_izhikevich_network_bit_for_bit() {
+    compare("izhikevich_network.toml", true);
+}
+
 #[test]
 fn engines_agree_on_qif_bit_for_bit() {
     compare("qif.toml", true);
@@ -72,7 +78,7 @@ fn engines_agree_on_eif() {
 #[test]
 fn every_scenario_resumes_bit_identically() {
     let b = builder();
-    for file in ["izhikevich.toml", "aeif_cond_exp.toml", "aeif_curr_exp.toml", "eif.toml", "qif.toml"] {
+    for file in ["izhikevich.toml", "izhikevich_network.toml", "aeif_cond_exp.toml", "aeif_curr_exp.toml", "eif.toml", "qif.toml"] {
         let dir = std::env::temp_dir().join(format!("spikeworld-neuron-physical-resume-{}-{file}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let r = spikeworld::testing::check_resume(&b, &scenario_path(file), 1000, &dir, &RunOptions::default());

@@ -134,6 +134,34 @@ fn izhikevich_follows_its_equations_for_every_preset_and_override() {
     }
 }
 
+/// `a`, `b`, `c`, `d` per neuron (the paper's network spreads them): each neuron follows
+/// the equations with its own values, bit for bit, and records them as constant rows.
+#[test]
+fn izhikevich_takes_a_b_c_d_per_neuron() {
+    let sets = [PRESETS[0].1, PRESETS[3].1, PRESETS[2].1, [0.05, 0.22, -58.0, 3.0]];
+    let n = sets.len();
+    let col = |k: usize| sets.iter().map(|s| format!("{:?}", s[k])).collect::<Vec<_>>().join(", ");
+    let params = format!("a = [{}], b = [{}], c = [{}], d = [{}], integration = \"izhikevich_2003\"", col(0), col(1), col(2), col(3));
+    let amps = vec![10.0; n];
+    let inputs: Inputs<'_> = &[("v", 20.0, 6.0), ("i_syn", 80.0, 300.0), ("i_syn", 150.0, -200.0)];
+    let vars = ["v", "u", "a", "b", "c", "d"];
+    let steps = 2000;
+    let (got, spikes) = simulate("izhikevich", &params, &amps, inputs, &vars, steps as f64 * DT);
+    let mut trains = Vec::new();
+    for (j, abcd) in sets.iter().enumerate() {
+        let (want, want_spikes) = izhikevich_reference(*abcd, true, None, &amps[j..j + 1], inputs, steps);
+        let mine: Vec<Vec<f64>> = got[..2].iter().map(|g| g.iter().skip(j).step_by(n).copied().collect()).collect();
+        let my_spikes: Vec<(u64, i64)> = spikes.iter().filter(|s| s.1 == j as i64).map(|&(t, _)| (t, 0)).collect();
+        assert_bit_equal(&format!("izhikevich neuron {j} {abcd:?}"), &vars[..2], &mine, &want, &my_spikes, &want_spikes);
+        for (k, name) in vars[2..].iter().enumerate() {
+            let row: Vec<f64> = got[2 + k].iter().skip(j).step_by(n).copied().collect();
+            assert!(row.iter().all(|&x| x == abcd[k]), "neuron {j}: constant row `{name}` should hold {} throughout", abcd[k]);
+        }
+        trains.push(my_spikes);
+    }
+    assert!(trains.windows(2).all(|w| w[0] != w[1]), "the four parameter sets should give four different spike trains");
+}
+
 #[test]
 fn izhikevich_presets_differ_as_the_paper_describes() {
     // Same drive (10 pA, as the paper's I = 10) for 500 ms: fast spiking fires far more

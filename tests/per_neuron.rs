@@ -1,0 +1,171 @@
+//! Per-neuron parameters (a list, a distribution or a `.npy` file for a parameter the model
+//! reads per neuron) and per-neuron initial values: each neuron gets its own value, drawn
+//! from its own stream, so shards, engines and resumed runs give the bits of one world.
+
+mod common;
+use common::shards::*;
+use common::*;
+use spikeworld::prelude::*;
+use spikeworld::util::rng::{Stream, entity_key, purpose};
+
+/// Izhikevich neurons with drawn `a` and `c` and a drawn initial `v`, driven by Poisson
+/// input and coupled at random.
+const HETERO: &str = r#"
+[simulation]
+dt = "0.5 ms"
+t_stop = "300 ms"
+seed = 21
+
+[[population]]
+name = "N"
+size = 301
+model = "izhikevich"
+params = { a = { dist = "uniform", low = 0.02, high = 0.1 }, b = 0.2, c = { dist = "normal", mean = "-60 mV", std = "3 mV" }, d = 4.0 }
+init = { v = { dist = "uniform", low = "-70 mV", high = "-60 mV" } }
+
+[[encoder]]
+name = "drive"
+kind = "poisson"
+size = 100
+rate = "40 Hz"
+
+[[projection]]
+from = "drive"
+to = "N"
+rule = "fixed_indegree"
+indegree = 20
+receptor = "i_syn"
+weight = "6 pA"
+
+[[projection]]
+from = "N"
+to = "N"
+rule = "pairwise_bernoulli"
+p = 0.05
+receptor = "i_syn"
+weight = { dist = "uniform", low = "0 pA", high = "1 pA" }
+
+[[monitor]]
+name = "spikes"
+kind = "spikes"
+target = "N"
+
+[[monitor]]
+name = "trace"
+kind = "state"
+target = "N"
+variables = ["v", "u", "a", "c"]
+indices = [0, 150, 300]
+"#;
+
+#[test]
+fn drawn_parameters_are_each_neurons_own_draw() {
+    let sim = sim_from_text(&builder(), HETERO, EngineKind::Cpu);
+    let key = entity_key("population", "N");
+    let (a, c, u) = (sim.state("N", "a").unwrap(), sim.state("N", "c").unwrap(), sim.state("N", "u").unwrap());
+    for i in 0..301 {
+        // Parameter k of the model (a: 0, c: 2) is drawn from stream (seed, population, PARAM + k, neuron).
+        let want_a = 0.02 + (0.1 - 0.02) * Stream::new(21, key, purpose::PARAM, i as u64).uniform();
+        let want_c = -60.0 + 3.0 * Stream::new(21, key, purpose::PARAM + 2, i as u64).normal();
+        assert_eq!(a[i].to_bits(), want_a.to_bits(), "neuron {i}: a");
+        assert_eq!(c[i].to_bits(), want_c.to_bits(), "neuron {i}: c");
+        assert_eq!(u[i], 0.2 * -65.0, "neuron {i}: u starts at b v0 with the model's v0");
+    }
+    let spread = |x: &[f64]| x.iter().cloned().fold(f64::MIN, f64::max) - x.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread(&a) > 0.07 && spread(&c) > 10.0, "the values should spread over the distributions");
+}
+
+#[test]
+fn per_neuron_parameters_in_shards_and_on_the_tensor_engine_equal_one_world() {
+    let b = builder();
+    let one = run_all(sim_from_text(&b, HETERO, EngineKind::Cpu));
+    let want = outcome(&one);
+    assert!(want.0.1.len() >= 1000, "{} spikes, too few to compare", want.0.1.len());
+    for k in [2, 3] {
+        let got = outcome(&run_all(sharded(load(HETERO), k)));
+        assert!(got == want, "{k} shards differ from one world");
+    }
+    let tensor = outcome(&run_all(sim_from_text(&b, HETERO, EngineKind::Tensor)));
+    assert!(tensor.0 == want.0 && tensor.2 == want.2, "the tensor engine differs from the cpu engine");
+}
+
+#[test]
+fn per_neuron_parameters_resume_bit_for_bit() {
+    let dir = std::env::temp_dir().join(format!("spikeworld-per-neuron-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hetero.toml");
+    std::fs::write(&path, HETERO).unwrap();
+    let r = spikeworld::testing::check_resume(&builder(), &path, 250, &dir, &RunOptions::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    r.unwrap();
+}
+
+/// A little-endian f64 `.npy` file of one dimension.
+fn write_npy(path: &std::path::Path, values: &[f64]) {
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}", values.len());
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Lists and files, for parameters and for `init`, give exactly their values (a file's in
+/// the key's canonical unit).
+#[test]
+fn lists_and_files_give_each_neuron_its_value() {
+    let dir = std::env::temp_dir().join(format!("spikeworld-per-neuron-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    write_npy(&dir.join("d.npy"), &[2.0, 4.0, 6.0, 8.0]);
+    write_npy(&dir.join("v0.npy"), &[-70.0, -66.5, -60.25, -55.0]);
+    let text = r#"
+[simulation]
+dt = "0.5 ms"
+t_stop = "1 ms"
+
+[[population]]
+name = "P"
+size = 4
+model = "izhikevich"
+params = { c = ["-65 mV", "-60 mV", "-55 mV", "-50 mV"], d = { file = "d.npy" } }
+init = { v = { file = "v0.npy" }, u = [-13.0, -12.0, -11.0, -10.0] }
+
+[[population]]
+name = "L"
+size = 3
+model = "lif"
+init = { v = ["-70 mV", "-60 mV", "-55 mV"] }
+"#;
+    let path = dir.join("lists.toml");
+    std::fs::write(&path, text).unwrap();
+    let b = builder();
+    let sc = Scenario::load(&path, b.registry(), &LoadOptions::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    let sim = b.build(sc.unwrap_or_else(|e| panic!("{e}")), &RunOptions::default()).unwrap();
+    assert_eq!(sim.state("P", "c").unwrap(), vec![-65.0, -60.0, -55.0, -50.0]);
+    assert_eq!(sim.state("P", "d").unwrap(), vec![2.0, 4.0, 6.0, 8.0]);
+    assert_eq!(sim.state("P", "a").unwrap(), vec![0.02; 4], "the preset's a, for every neuron");
+    assert_eq!(sim.state("P", "v").unwrap(), vec![-70.0, -66.5, -60.25, -55.0]);
+    assert_eq!(sim.state("P", "u").unwrap(), vec![-13.0, -12.0, -11.0, -10.0]);
+    assert_eq!(sim.state("L", "v").unwrap(), vec![-70.0, -60.0, -55.0]);
+}
+
+/// A value a neuron's model refuses is reported with the neuron and the key; a model
+/// that reads a parameter once per population refuses a list for it.
+#[test]
+fn refused_values_name_the_neuron_and_the_key() {
+    let b = builder();
+    let text = |params: &str| format!("[simulation]\ndt = 1.0\nt_stop = 5.0\nseed = 3\n[[population]]\nname = \"P\"\nsize = 50\nmodel = \"izhikevich\"\nparams = {{ {params} }}\n");
+    let load = |t: &str| Scenario::from_str(t, std::path::Path::new("t.toml"), b.registry(), &LoadOptions::default()).err().map(|e| e.to_string());
+    let e = load(&text("a = { dist = \"normal\", mean = 0.02, std = 0.02 }")).expect("a normal a goes below 0 for some of 50 neurons");
+    assert!(e.contains("params.a") && e.contains("neuron ") && e.contains("`a` must be > 0"), "{e}");
+    let e = load(&text("c = { dist = \"uniform\", low = -65.0, high = 40.0 }")).expect("c above v_th");
+    assert!(e.contains("params.c") && e.contains("must be below `v_th`"), "{e}");
+    let e = load(&text("v_th = [30.0, 31.0]")).expect("v_th is per population");
+    assert!(e.contains("params.v_th") && e.contains("a, b, c, d"), "{e}");
+    assert!(load(&text("a = { dist = \"uniform\", low = 0.02, high = 0.1 }")).is_none());
+}
