@@ -18,7 +18,9 @@ pub fn info_text(b: &SimBuilder) -> String {
             (false, None) => "optional".to_string(),
         };
         let dim = if weight_unit { "weight's unit".to_string() } else { p.dim.to_string() };
-        let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", p.name, d, dim, p.doc);
+        // (A neuron model's parameter that takes a list, a distribution or a file.)
+        let each = if p.per_neuron { "[per neuron] " } else { "" };
+        let _ = writeln!(s, "      {:<14} {:<16} {:<14} {each}{}", p.name, d, dim, p.doc);
     };
     let _ = writeln!(s, "NEURON MODELS");
     for (name, m) in &r.neuron_models {
@@ -31,6 +33,9 @@ pub fn info_text(b: &SimBuilder) -> String {
             let _ = writeln!(s, "      {:<14} {:<16} {:<14} {}", c.name, format!("\"{}\"", c.options[0]), c.options.join("|"), c.doc);
         }
         let _ = writeln!(s, "    state:");
+        if m.params().iter().any(|p| p.per_neuron) {
+            let _ = writeln!(s, "      ([per neuron] parameters take a list, a distribution or a file; the last {} state variables hold them, constant)", m.constant_vars());
+        }
         for v in m.vars() {
             let _ = writeln!(s, "      {:<14} {:<16} {}", v.name, v.dim.unit(), v.doc);
         }

@@ -41,6 +41,7 @@ fn catch_interrupts() {
     };
     // Only one handler per process; a second call (tests calling main twice) keeps the first.
     let _ = ctrlc::set_handler(|| {
+        train::stop_training();
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
             eprintln!("\ninterrupted twice: quitting without saving");
             std::process::exit(EXIT_INTERRUPTED);
@@ -293,9 +294,12 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Train { scenario, out, seed, set, quiet, resume, device } => {
-            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
+            let again = train::resume_command(&scenario, &out, seed, &set, device);
+            let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let sim = b.build(sc, &RunOptions::default())?;
+            train::on_interrupt_resume(&out, again);
+            catch_interrupts();
             train::run_train(&sim, &out, quiet, resume, device)
         }
         Cmd::Validate { scenario, set } => {

@@ -2,7 +2,8 @@
 //! `[train]` table), with a progress bar, the trained weights as `.npy`, the learning curve
 //! and `train.json`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -45,6 +46,52 @@ impl TrainDevice {
     fn not_built(self) -> Error {
         Error::Input(format!("--device {0}: this build has no {0} backend: rebuild with `--features {0}`", self.name()))
     }
+}
+
+/// While `train` runs: the folder of its checkpoints and the command that resumes from one.
+static TRAINING: OnceLock<(PathBuf, String)> = OnceLock::new();
+
+/// Makes Ctrl-C, SIGTERM and SIGHUP stop training at once, naming the last epoch's
+/// checkpoint in `out`/checkpoints and `command --resume` it.
+pub(crate) fn on_interrupt_resume(out: &Path, command: String) {
+    let _ = TRAINING.set((out.join("checkpoints"), command));
+}
+
+/// `spikeworld train` with the arguments that make the same run (seed, overrides, device,
+/// outputs), each quoted for a POSIX shell where it needs it.
+pub(crate) fn resume_command(scenario: &Path, out: &Path, seed: Option<u64>, set: &[String], device: TrainDevice) -> String {
+    let quote = |a: &str| {
+        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c)) { a.to_string() } else { format!("'{}'", a.replace('\'', "'\\''")) }
+    };
+    let mut c = format!("spikeworld train {} --out {}", quote(&scenario.display().to_string()), quote(&out.display().to_string()));
+    if let Some(s) = seed {
+        c += &format!(" --seed {s}");
+    }
+    for s in set {
+        c += &format!(" --set {}", quote(s));
+    }
+    if device != TrainDevice::Flex {
+        c += &format!(" --device {}", device.name());
+    }
+    c
+}
+
+/// Called by the interrupt handler: during training, says where training can resume from
+/// (a checkpoint holds whole epochs: the epoch under way is lost) and exits with 130;
+/// otherwise returns.
+pub(crate) fn stop_training() {
+    let Some((dir, command)) = TRAINING.get() else { return };
+    // The newest finished checkpoint (written whole, then renamed: never a partial file).
+    let newest = std::fs::read_dir(dir).ok().and_then(|d| {
+        d.filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("epoch_") && (n.ends_with(".swtr") || n.ends_with(".swtt"))))
+            .max()
+    });
+    match newest {
+        Some(p) => eprintln!("\ninterrupted: training stopped (the epoch under way is not kept); the last finished epoch is {}; continue with: {command} --resume {}", p.display(), p.display()),
+        None => eprintln!("\ninterrupted before the first epoch finished: nothing to resume from"),
+    }
+    std::process::exit(crate::EXIT_INTERRUPTED);
 }
 
 /// Trains `sim`'s network into `out` on `device`; prints one line per epoch unless `quiet`.

@@ -284,3 +284,36 @@ fn event_populations_are_in_the_summary_the_manifest_and_the_raster() {
     let svg = std::fs::read_to_string(out.join("raster.svg")).unwrap();
     assert!(svg.contains("`srm` (40 of 40)") && svg.contains("`srm2` (40 of 40)"), "the raster's title names the event populations");
 }
+
+/// Ctrl-C during `train` stops at once with 130, naming the last finished epoch's
+/// checkpoint and the command that resumes from it (the same seed and overrides), and
+/// that command trains on from there.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_in_training_names_the_command_that_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = tmp.path().join("o");
+    let ck = o.join("checkpoints");
+    let sc = scenario("train_digits.toml");
+    let mut child = bin().arg("train").arg(&sc).args(["--quiet", "--seed", "4", "--set", "train.epochs=100"]).arg("--out").arg(&o).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let t0 = std::time::Instant::now();
+    while std::fs::read_dir(&ck).map_or(0, |d| d.count()) == 0 && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let r = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    if r.status.code() == Some(0) {
+        eprintln!("training finished before the interrupt arrived (a fast machine): nothing to check");
+        return;
+    }
+    assert_eq!(r.status.code(), Some(130), "{err}");
+    let again = err.split("continue with: ").nth(1).unwrap_or_else(|| panic!("no resume command: {err}")).trim();
+    let want = format!("spikeworld train {} --out {} --seed 4 --set train.epochs=100 --resume {}", sc.display(), o.display(), ck.display());
+    assert!(again.starts_with(&want), "{again}\nshould start with {want}");
+    let args: Vec<&str> = again.split_whitespace().skip(1).collect();
+    let r = ok(bin().args(&args).arg("--quiet"));
+    assert!(r.status.success());
+    let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(o.join("train.json")).unwrap()).unwrap();
+    assert_eq!(t["curve"].as_array().map(|c| c.len()), Some(100), "the resumed training ends at the last epoch, its curve whole");
+}

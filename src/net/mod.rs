@@ -136,7 +136,7 @@ impl NeuronState {
         let n: usize = parts.iter().map(|p| p.len()).sum();
         let nv = inp.u64("variable count")?;
         if nv != vars.len() as u64 {
-            return Err(StateError(format!("{nv} variables stored, the model has {}", vars.len())));
+            return Err(StateError(format!("{nv} variables stored, the model has {} ({}): the checkpoint was written by another version of the model; run the scenario again from the start", vars.len(), names(vars))));
         }
         let mut col = vec![0.0; n];
         for (k, v) in vars.iter().enumerate() {
@@ -177,6 +177,11 @@ impl NeuronState {
     }
 }
 
+/// The names of `vars`, comma-separated.
+fn names(vars: &[VarSpec]) -> String {
+    vars.iter().map(|v| v.name).collect::<Vec<_>>().join(", ")
+}
+
 impl Checkpoint for NeuronState {
     fn save_state(&self, out: &mut StateWriter<'_>) -> std::io::Result<()> {
         out.u64(self.vars.len() as u64)?;
@@ -192,7 +197,7 @@ impl Checkpoint for NeuronState {
     fn load_state(&mut self, inp: &mut StateReader<'_>) -> Result<(), StateError> {
         let nv = inp.u64("variable count")?;
         if nv != self.vars.len() as u64 {
-            return Err(StateError(format!("{nv} variables stored, the model has {}", self.vars.len())));
+            return Err(StateError(format!("{nv} variables stored, the model has {} ({}): the checkpoint was written by another version of the model; run the scenario again from the start", self.vars.len(), names(self.vars))));
         }
         for (k, v) in self.vars.iter().enumerate() {
             let what = format!("variable `{}`", v.name);
