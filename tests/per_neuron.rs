@@ -167,5 +167,30 @@ fn refused_values_name_the_neuron_and_the_key() {
     assert!(e.contains("params.c") && e.contains("must be below `v_th`"), "{e}");
     let e = load(&text("v_th = [30.0, 31.0]")).expect("v_th is per population");
     assert!(e.contains("params.v_th") && e.contains("a, b, c, d"), "{e}");
+    let e = load(&text("c = [35.0, -60.0]")).expect("two values for 50 neurons");
+    assert!(e.contains("has 2 values; expected 50"), "{e}");
+    let list: Vec<String> = (0..50).map(|i| if i == 0 { "35.0".into() } else { "-60.0".into() }).collect();
+    let e = load(&text(&format!("c = [{}]", list.join(", ")))).expect("neuron 0's c above v_th");
+    assert!(e.contains("params.c") && e.contains("neuron 0: parameter `c`"), "{e}");
+    let e = load(&text("d = { dist = \"normal\", mean = 1e308, std = 1e307 }")).expect("draws beyond f64");
+    assert!(e.contains("params.d.std") && e.contains("beyond the largest number"), "{e}");
+    let e = load(&text("c = {}")).expect("an empty table");
+    assert!(e.contains("params.c") && e.contains("a list of one per neuron") && e.contains("file"), "{e}");
     assert!(load(&text("a = { dist = \"uniform\", low = 0.02, high = 0.1 }")).is_none());
+}
+
+/// A population too large for memory is refused by the memory estimate before any
+/// neuron's drawn parameters are checked (a check of 10⁹ draws would take minutes): with
+/// `c` drawn above `v_th` for some neuron after the first, 50 neurons fail that check, 4·10⁹
+/// fail the estimate.
+#[test]
+fn a_huge_population_is_refused_before_its_neurons_are_checked() {
+    let b = builder();
+    let text = |size: u64| format!("[simulation]\ndt = 1.0\nt_stop = 5.0\nseed = 3\n[[population]]\nname = \"P\"\nsize = {size}\nmodel = \"izhikevich\"\nparams = {{ c = {{ dist = \"normal\", mean = 0.0, std = 40.0 }} }}\n");
+    let opts = LoadOptions { max_memory: Some(1 << 30), ..Default::default() };
+    let load = |t: &str| Scenario::from_str(t, std::path::Path::new("t.toml"), b.registry(), &opts).err().map(|e| e.to_string());
+    let e = load(&text(50)).expect("some of 50 draws of c are above v_th");
+    assert!(e.contains("must be below `v_th`") && e.contains("neuron ") && !e.contains("neuron 0:"), "{e}");
+    let e = load(&text(4_000_000_000)).expect("4e9 neurons exceed 1 GiB");
+    assert!(e.contains("memory") && !e.contains("v_th"), "{e}");
 }

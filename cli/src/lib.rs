@@ -11,6 +11,8 @@ use spikeworld::util::units::fmt_ms;
 use spikeworld::prelude::*;
 use spikeworld::util::sysmem::{fmt_bytes, parse_size};
 
+#[macro_use]
+mod say;
 mod checkpoints;
 mod info;
 mod processes;
@@ -43,7 +45,7 @@ fn catch_interrupts() {
     let _ = ctrlc::set_handler(|| {
         train::stop_training();
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            eprintln!("\ninterrupted twice: quitting without saving");
+            warn_user!("\ninterrupted twice: quitting without saving");
             std::process::exit(EXIT_INTERRUPTED);
         }
     });
@@ -277,7 +279,7 @@ where
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            warn_user!("error: {e}");
             if e.is_user_error() { 2 } else { 1 }
         }
     }
@@ -290,7 +292,7 @@ fn run(cli: Cli) -> Result<i32> {
     let max_memory = cli.max_memory.as_deref().map(|m| parse_size(m).map_err(|e| Error::Input(format!("--max-memory {m}: {e}")))).transpose()?;
     match cli.cmd {
         Cmd::Info => {
-            print!("{}", info_text(&b));
+            say!("{}", info_text(&b).trim_end_matches('\n'));
             Ok(0)
         }
         Cmd::Train { scenario, out, seed, set, quiet, resume, device } => {
@@ -306,7 +308,7 @@ fn run(cli: Cli) -> Result<i32> {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None, max_memory })?;
             let neurons: usize = sc.populations.iter().map(|p| p.size).sum();
             let est = &sc.estimate;
-            println!(
+            say!(
                 "{}: ok: {} populations ({neurons} neurons), {} projections, {} encoders, {} monitors; {} steps of {} ms, seed {}; \
                  estimated memory {} (limit {}), {:.0} synapses, {:.3e} neuron updates",
                 scenario.display(),
@@ -488,7 +490,7 @@ fn run_and_write(
                 Ok(saved) => last_saved = Some(saved),
                 Err(e) => {
                     if writer {
-                        eprintln!("warning: the checkpoint at t = {} ms could not be written ({e}); the run goes on", fmt_ms(s as f64 * dt));
+                        warn_user!("warning: the checkpoint at t = {} ms could not be written ({e}); the run goes on", fmt_ms(s as f64 * dt));
                     }
                     ck_error.get_or_insert(e);
                 }
@@ -536,7 +538,7 @@ fn run_and_write(
     if !writer {
         return Ok(0);
     }
-    println!(
+    say!(
         "{}: {} steps ({} ms) in {:.3} s loop, {:.3} s build [{} engine, {}, seed {}]{}",
         sim.scenario.path.display(),
         m.steps - start,
@@ -561,15 +563,15 @@ fn run_and_write(
         }
     );
     for (name, p) in &m.populations {
-        println!("  {name:<12} {:>8} neurons  {:>10} spikes  {:>8.3} Hz", p.size, p.spikes, p.rate_hz);
+        say!("  {name:<12} {:>8} neurons  {:>10} spikes  {:>8.3} Hz", p.size, p.spikes, p.rate_hz);
     }
-    println!("outputs: {}", out.display());
+    say!("outputs: {}", out.display());
     if let Some(sv) = &last_saved {
-        println!("checkpoint: {} (t = {} ms, {:.1} MB, {:.3} s writing checkpoints)", sv.path.display(), sv.step as f64 * dt, sv.bytes as f64 / 1e6, ck_time);
+        say!("checkpoint: {} (t = {} ms, {:.1} MB, {:.3} s writing checkpoints)", sv.path.display(), sv.step as f64 * dt, sv.bytes as f64 / 1e6, ck_time);
     }
     if stopped {
         let ck = last_saved.map(|s| s.path.display().to_string()).unwrap_or_default();
-        eprintln!(
+        warn_user!(
             "interrupted at t = {} ms (step {} of {end}): state saved to {ck}, outputs so far in {out}; continue with: spikeworld resume {ck} --out {out}",
             fmt_ms(sim.step_count() as f64 * dt),
             sim.step_count(),

@@ -23,7 +23,7 @@ pub(crate) fn start_mpi(a: &ExecArgs, opts: &mut RunOptions) -> Result<Option<sp
     // and slow it down (COBA-64k, --threads 2 on one bound core: 2.4 s where 1.3 s unbound).
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     if a.threads > cores && m.rank() == 0 && matches!(a.engine, super::EngineArg::Cpu) {
-        eprintln!(
+        warn_user!(
             "warning: --threads {} but this process may run on {cores} core(s) (mpirun binds processes to cores); run `mpirun --bind-to none ...` or `mpirun --map-by slot:PE={} ...` to give each process its threads' cores",
             a.threads, a.threads
         );
@@ -36,7 +36,7 @@ pub(crate) fn start_mpi(a: &ExecArgs, opts: &mut RunOptions) -> Result<Option<sp
 #[cfg(feature = "mpi")]
 pub(crate) fn finish_mpi(mpi: Option<spikeworld_mpi::Mpi>, r: Result<i32>) -> Result<i32> {
     if let (Some(m), Err(e)) = (&mpi, &r) {
-        eprintln!("error: {e}");
+        warn_user!("error: {e}");
         m.abort(if e.is_user_error() { 2 } else { 1 });
     }
     r

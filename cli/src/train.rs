@@ -88,8 +88,8 @@ pub(crate) fn stop_training() {
             .max()
     });
     match newest {
-        Some(p) => eprintln!("\ninterrupted: training stopped (the epoch under way is not kept); the last finished epoch is {}; continue with: {command} --resume {}", p.display(), p.display()),
-        None => eprintln!("\ninterrupted before the first epoch finished: nothing to resume from"),
+        Some(p) => warn_user!("\ninterrupted: training stopped (the epoch under way is not kept); the last finished epoch is {}; continue with: {command} --resume {}", p.display(), p.display()),
+        None => warn_user!("\ninterrupted before the first epoch finished: nothing to resume from"),
     }
     std::process::exit(crate::EXIT_INTERRUPTED);
 }
@@ -158,7 +158,7 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
                 Some(_) => format!("{} tempotrons × {} afferents (mse_loss), {} epochs", o.shape[0], o.shape[1], o.curve.len()),
             };
             let test = o.test_accuracy.map(|a| format!(", test {:.2}%", 100.0 * a)).unwrap_or_default();
-            println!(
+            say!(
                 "{}: {what} in {:.1} s; accuracy {:.2}%{test}; outputs: {}",
                 sim.scenario.path.display(),
                 t0.elapsed().as_secs_f64(),
@@ -199,7 +199,7 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
             if !bar.is_hidden() {
                 bar.println(line);
             } else if !quiet {
-                println!("{line}");
+                say!("{line}");
             }
         }
     };
@@ -220,7 +220,7 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
     if !quiet {
         let last = stats.last().expect("at least one epoch");
         let epochs = if ran.get() as usize == stats.len() { format!("{} epochs", stats.len()) } else { format!("{} epochs (to epoch {})", ran.get(), stats.len()) };
-        println!(
+        say!(
             "{}: {epochs} in {:.1} s; {}; outputs: {}",
             sim.scenario.path.display(),
             t0.elapsed().as_secs_f64(),

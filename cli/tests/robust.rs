@@ -317,3 +317,21 @@ fn ctrl_c_in_training_names_the_command_that_resumes() {
     let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(o.join("train.json")).unwrap()).unwrap();
     assert_eq!(t["curve"].as_array().map(|c| c.len()), Some(100), "the resumed training ends at the last epoch, its curve whole");
 }
+
+/// `spikeworld run ... | head -1`: the pipe closes before the summary is printed. The run
+/// still writes its outputs and exits 0 (`println!` panicked there, exit code 101).
+#[test]
+fn a_closed_stdout_does_not_fail_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = bin().arg("run").arg(scenario("izhikevich_network.toml")).arg("--out").arg(tmp.path().join("o")).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let r = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(tmp.path().join("o").join("manifest.json").exists());
+    let mut child = bin().arg("info").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let r = child.wait_with_output().unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+}

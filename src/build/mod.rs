@@ -318,7 +318,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         let init = p.prepared.initial();
         // With per-neuron parameters, each neuron's defaults (its constant rows among
         // them) come from its own parameters, which reading the scenario checked.
-        let own: Option<Vec<Vec<f64>>> = (!p.per_neuron.is_empty()).then(|| {
+        let mut own: Option<Vec<Vec<f64>>> = (!p.per_neuron.is_empty()).then(|| {
             let mut cols = vec![Vec::with_capacity(held.len()); nv];
             for i in held.clone() {
                 let v = p.model.neuron_initial(&p.neuron_params(seed, i), scenario.dt_ms).expect("per-neuron parameters are checked when the scenario is read");
@@ -331,9 +331,9 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         let mut vars = Vec::with_capacity(nv);
         for (k, &init_k) in init.iter().enumerate().take(nv) {
             let given = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d);
-            let col: Vec<f64> = match (given, &own) {
+            let col: Vec<f64> = match (given, &mut own) {
                 (None, None) => vec![init_k; held.len()],
-                (None, Some(own)) => own[k].clone(),
+                (None, Some(own)) => std::mem::take(&mut own[k]),
                 (Some(NeuronValues::Dist(ValueDist::Const(v))), _) => vec![*v; held.len()],
                 (Some(d), _) => held.clone().map(|i| d.at(seed, p.key, purpose::INIT + k as u64, i)).collect(),
             };

@@ -185,6 +185,7 @@ fn fused_avx512<M: NeuronDynamics, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, 
 #[inline(always)]
 fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const LAST_ABSENT: bool>(coeffs: &M::Coeffs, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
     let nv = M::VARS.len();
+    let evolving = nv - M::CONSTANT_VARS;
     let nr = M::RECEPTORS.len();
     let n = vars.first().map_or(0, |v| v.len());
     assert!(vars.len() == nv && inputs.len() == nr && vars.iter().all(|v| v.len() == n) && inputs.iter().all(|v| v.len() == n || v.is_empty()));
@@ -238,7 +239,8 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const LAST_ABSENT: bool>(coe
             st[k].0 = unsafe { *var_at[k].add(b) };
         }
         let spk = M::step::<Block<BLOCK>>(coeffs, &mut st[..nv], &inp[..nr]);
-        for k in 0..nv {
+        // (Constant rows, per-neuron parameters, are not written: `step` leaves them.)
+        for k in 0..evolving {
             // SAFETY: as above.
             unsafe { *var_at[k].add(b) = st[k].0 };
         }
@@ -264,7 +266,7 @@ fn fused_block_loop<M: NeuronDynamics, K: MaskBits, const LAST_ABSENT: bool>(coe
             src.fill(0.0);
         }
         let spk = M::step::<Block<BLOCK>>(coeffs, &mut st[..nv], &inp[..nr]);
-        for k in 0..nv {
+        for k in 0..evolving {
             vars[k][base..].copy_from_slice(&st[k].0[..len]);
         }
         write_spikes(K::bits(&spk) & ((1 << len) - 1), offset + base as u32, room, &mut count);

@@ -11,7 +11,7 @@ use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, es
 use crate::scenario::read::{array_of_tables, check_name, neuron_values, parse_addons, read_params, read_population_params, size_and_shape, value_dist, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
-use crate::scenario::{EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef, neuron_params};
+use crate::scenario::{EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::rng::entity_key;
@@ -123,6 +123,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 _ => None,
             };
             match at {
+                // Neuron 0's values of per-neuron parameters are the population's here.
+                Some((loc, name)) if per_neuron.iter().any(|(k, ..)| model.params()[*k].name == name) => err_at(&loc, format!("{}.{name}", t.key_path("params")), format!("neuron 0: {m}")),
                 Some((loc, name)) => err_at(&loc, format!("{}.{name}", t.key_path("params")), m),
                 None => err_at(t.loc(), t.key_path("params"), m),
             }
@@ -130,13 +132,6 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         // Every neuron's own parameters, checked as the model checks a population's: a
         // drawn value is drawn again here (nothing is held), so the cost is time only.
         let per: Vec<(usize, NeuronValues)> = per_neuron.iter().map(|(k, v, _)| (*k, v.clone())).collect();
-        for i in (0..size as usize).filter(|_| !per.is_empty()) {
-            if let Err(m) = model.neuron_initial(&neuron_params(&params, &per, (seed, key), i), dt_ms) {
-                // At the per-neuron parameter the message names, else the first.
-                let (k, _, at) = per_neuron.iter().find(|(k, ..)| m.contains(&format!("`{}`", model.params()[*k].name))).unwrap_or(&per_neuron[0]);
-                return Err(err_at(&at.loc, format!("{}.{}", t.key_path("params"), model.params()[*k].name), format!("neuron {i}: {m}")));
-            }
-        }
         let mut init = Vec::new();
         let constant_from = model.vars().len() - model.constant_vars();
         if let Some(inode) = t.get("init") {
@@ -168,6 +163,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 Some((b, n.loc.clone(), t.key_path("shard_bounds")))
             }
         };
+        let params_key = t.key_path("params");
         t.finish(&["name", "size", "shape", "model", "params", "init", "shard_bounds"])?;
         pop_names.push(name.to_string());
         populations.push(PopulationDef {
@@ -184,6 +180,21 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         });
         so_far.push(population_item(populations.len() - 1, populations.last().expect("just pushed"), &locs));
         check_so_far(&so_far, limit)?;
+        // Every neuron's own parameters, checked as the model checks a population's, once
+        // the population is known to fit: drawn values are drawn again when the network is
+        // built (nothing is held here), so the cost is time only.
+        let p = populations.last().expect("just pushed");
+        let mut own = p.params.clone();
+        for i in (1..p.size).filter(|_| !p.per_neuron.is_empty()) {
+            for (k, v) in &p.per_neuron {
+                own.set_value(*k, v.at(seed, key, crate::util::rng::purpose::PARAM + *k as u64, i));
+            }
+            if let Err(m) = model.neuron_initial(&own, dt_ms) {
+                // At the per-neuron parameter the message names, else the first.
+                let (k, _, at) = per_neuron.iter().find(|(k, ..)| m.contains(&format!("`{}`", model.params()[*k].name))).unwrap_or(&per_neuron[0]);
+                return Err(err_at(&at.loc, format!("{params_key}.{}", model.params()[*k].name), format!("neuron {i}: {m}")));
+            }
+        }
     }
 
     // [[encoder]] (before projections: they may be sources)

@@ -64,6 +64,10 @@ pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, Sce
                     if std < 0.0 {
                         return Err(t.err(sn, "std", "must be >= 0"));
                     }
+                    // (A draw is mean + std·z with |z| < 8.6: beyond f64 it is infinite.)
+                    if !(mean.abs() + 9.0 * std).is_finite() {
+                        return Err(t.err(sn, "std", format!("draws of mean {mean:e} ± 9 std ({std:e}) go beyond the largest number")));
+                    }
                     t.finish(&["dist", "mean", "std"])?;
                     ValueDist::Normal { mean, std }
                 }
@@ -112,6 +116,11 @@ pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, base_dir: &Path, size
             t.finish(&["file"])?;
             one_each(a.values, fnode)
         }
+        Val::Table(es) if !es.iter().any(|e| e.key == "dist") => Err(err_at(
+            &n.loc,
+            key,
+            "expected one value, a list of one per neuron, a distribution `{ dist = \"normal\", mean, std }` or `{ dist = \"uniform\", low, high }`, or a file `{ file = \"x.npy\" }`",
+        )),
         _ => Ok(NeuronValues::Dist(value_dist(n, dim, key)?)),
     }
 }

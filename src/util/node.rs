@@ -68,19 +68,31 @@ impl Val {
 struct LineIndex {
     file: Arc<str>,
     starts: Vec<usize>,
+    /// The last position located: (byte offset, its column in characters). Values are
+    /// located in document order, so a long line (a list of 10⁵ numbers) is counted once,
+    /// not from its start for every value.
+    last: std::cell::Cell<(usize, usize)>,
 }
 
 impl LineIndex {
     fn new(file: Arc<str>, text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { file, starts }
+        LineIndex { file, starts, last: std::cell::Cell::new((0, 0)) }
     }
     fn loc(&self, text: &str, offset: usize) -> Loc {
         let offset = offset.min(text.len());
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        let col = text[self.starts[line]..offset].chars().count() + 1;
-        Loc::File { file: self.file.clone(), line: line as u32 + 1, col: col as u32 }
+        let start = self.starts[line];
+        let (at, col) = self.last.get();
+        // (Offsets come from the parser's spans: character boundaries.)
+        let col = if at >= start && at <= offset && text.is_char_boundary(at) && text.is_char_boundary(offset) {
+            col + text[at..offset].chars().count()
+        } else {
+            text[start..offset].chars().count()
+        };
+        self.last.set((offset, col));
+        Loc::File { file: self.file.clone(), line: line as u32 + 1, col: col as u32 + 1 }
     }
 }
 
