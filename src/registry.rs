@@ -253,31 +253,70 @@ impl SimBuilder {
 
     /// Registers a clock-driven neuron model.
     pub fn add_neuron_model<M: NeuronDynamics>(&mut self) -> &mut Self {
-        if M::VARS.len() > MAX_VARS || M::RECEPTORS.len() > MAX_VARS {
+        if let Some(e) = Self::model_error::<M>() {
+            self.error(e);
+            return self;
+        }
+        Self::insert_unique(&mut self.errors, &mut self.registry.neuron_models, "neuron model", M::NAME, crate::kernel::neuron_model::<M>(None));
+        self
+    }
+
+    /// Registers a clock-driven neuron model `M` that holds its parameters per population,
+    /// with `E`, the same model reading some of them per neuron (constant rows): a
+    /// population given per-neuron values of those runs `E`, every other one `M`, whose
+    /// fused loop keeps them as constants. `E` has `M`'s name, parameters (the same keys,
+    /// some marked [`ParamSpec::per_neuron`](crate::api::model::ParamSpec::per_neuron)),
+    /// choices and receptors, and gives the same bits for the same values.
+    pub fn add_neuron_model_varying<M: NeuronDynamics, E: NeuronDynamics>(&mut self) -> &mut Self {
+        if let Some(e) = Self::model_error::<M>().or_else(Self::model_error::<E>) {
+            self.error(e);
+            return self;
+        }
+        let names = |p: &[crate::api::model::ParamSpec]| p.iter().map(|p| p.name).collect::<Vec<_>>();
+        let receptors = |r: &[crate::api::model::ReceptorSpec]| r.iter().map(|r| (r.name, r.kind)).collect::<Vec<_>>();
+        let choices = |c: &[crate::api::model::ChoiceSpec]| c.iter().map(|c| (c.name, c.options)).collect::<Vec<_>>();
+        if E::NAME != M::NAME
+            || names(E::PARAMS) != names(M::PARAMS)
+            || choices(E::CHOICES) != choices(M::CHOICES)
+            || receptors(E::RECEPTORS) != receptors(M::RECEPTORS)
+            || M::PARAMS.iter().any(|p| p.per_neuron)
+            || !E::PARAMS.iter().any(|p| p.per_neuron)
+        {
             self.error(format!(
+                "neuron model `{}`: its per-neuron form `{}` must have the same name, parameters, choices and receptors, and be the only one with per-neuron parameters",
+                M::NAME,
+                E::NAME
+            ));
+            return self;
+        }
+        let variant = crate::kernel::neuron_model::<E>(None);
+        Self::insert_unique(&mut self.errors, &mut self.registry.neuron_models, "neuron model", M::NAME, crate::kernel::neuron_model::<M>(Some(variant)));
+        self
+    }
+
+    /// Why model `M` cannot be registered, if it cannot.
+    fn model_error<M: NeuronDynamics>() -> Option<String> {
+        if M::VARS.len() > MAX_VARS || M::RECEPTORS.len() > MAX_VARS {
+            return Some(format!(
                 "neuron model `{}` declares {} state variables and {} receptors; at most {MAX_VARS} of each are supported",
                 M::NAME,
                 M::VARS.len(),
                 M::RECEPTORS.len()
             ));
-            return self;
         }
         if M::VARS.is_empty() {
-            self.error(format!("neuron model `{}` declares no state variable", M::NAME));
-            return self;
+            return Some(format!("neuron model `{}` declares no state variable", M::NAME));
         }
         // Per-neuron parameters live in constant rows, after at least one evolving variable.
         if M::CONSTANT_VARS >= M::VARS.len() || (M::CONSTANT_VARS == 0 && M::PARAMS.iter().any(|p| p.per_neuron)) {
-            self.error(format!(
+            return Some(format!(
                 "neuron model `{}` declares {} constant rows among {} state variables: it needs at least one evolving variable, and one constant row to hold per-neuron parameters",
                 M::NAME,
                 M::CONSTANT_VARS,
                 M::VARS.len()
             ));
-            return self;
         }
-        Self::insert_unique(&mut self.errors, &mut self.registry.neuron_models, "neuron model", M::NAME, crate::kernel::neuron_model::<M>());
-        self
+        None
     }
 
     /// Registers an encoder.

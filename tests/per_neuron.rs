@@ -45,10 +45,29 @@ p = 0.05
 receptor = "i_syn"
 weight = { dist = "uniform", low = "0 pA", high = "1 pA" }
 
+[[population]]
+name = "L"
+size = 203
+model = "lif"
+params = { tau_m = { dist = "uniform", low = "5 ms", high = "30 ms" }, v_th = { dist = "normal", mean = "-55 mV", std = "1 mV" }, reset = "soft" }
+
+[[projection]]
+from = "drive"
+to = "L"
+rule = "fixed_indegree"
+indegree = 30
+receptor = "v"
+weight = "1.2 mV"
+
 [[monitor]]
 name = "spikes"
 kind = "spikes"
 target = "N"
+
+[[monitor]]
+name = "spikes_l"
+kind = "spikes"
+target = "L"
 
 [[monitor]]
 name = "trace"
@@ -81,6 +100,8 @@ fn per_neuron_parameters_in_shards_and_on_the_tensor_engine_equal_one_world() {
     let one = run_all(sim_from_text(&b, HETERO, EngineKind::Cpu));
     let want = outcome(&one);
     assert!(want.0.1.len() >= 1000, "{} spikes, too few to compare", want.0.1.len());
+    let lif_spikes = one.spike_counts()[1];
+    assert!(lif_spikes >= 500, "{lif_spikes} spikes of the lif population, too few to compare");
     for k in [2, 3] {
         let got = outcome(&run_all(sharded(load(HETERO), k)));
         assert!(got == want, "{k} shards differ from one world");
@@ -193,4 +214,49 @@ fn a_huge_population_is_refused_before_its_neurons_are_checked() {
     assert!(e.contains("must be below `v_th`") && e.contains("neuron ") && !e.contains("neuron 0:"), "{e}");
     let e = load(&text(4_000_000_000)).expect("4e9 neurons exceed 1 GiB");
     assert!(e.contains("memory") && !e.contains("v_th"), "{e}");
+}
+
+/// `lif` given per-neuron values runs its per-neuron form: each neuron equals a population
+/// of one with its values as `lif`'s constants, bit for bit (spikes and final state), with
+/// spike input, a current, refractoriness and both resets.
+#[test]
+fn lif_per_neuron_equals_one_population_per_neuron() {
+    let n = 6;
+    let list = |f: &dyn Fn(f64) -> f64| (0..n).map(|i| format!("{:?}", f(i as f64))).collect::<Vec<_>>();
+    let keys: [(&str, Vec<String>); 7] = [
+        ("tau_m", list(&|i| 5.0 + 7.0 * i)),
+        ("c_m", list(&|i| 200.0 + 20.0 * i)),
+        ("e_l", list(&|i| -70.0 + i)),
+        ("v_th", list(&|i| -55.0 + 0.5 * i)),
+        ("v_reset", list(&|i| -70.0 + 2.0 * i)),
+        ("t_ref", list(&|i| 0.5 * i)),
+        ("i_e", list(&|i| 520.0 + 30.0 * i)),
+    ];
+    let head = "[simulation]\ndt = 0.1\nt_stop = 300.0\nseed = 9\n[[encoder]]\nname = \"in\"\nkind = \"poisson\"\nsize = 20\nrate = \"40 Hz\"\n";
+    for reset in ["hard", "soft"] {
+        let params: Vec<String> = keys.iter().map(|(k, v)| format!("{k} = [{}]", v.join(", "))).collect();
+        let mut whole = format!("{head}[[population]]\nname = \"H\"\nsize = {n}\nmodel = \"lif\"\nparams = {{ {}, reset = \"{reset}\" }}\n", params.join(", "));
+        whole += "[[projection]]\nfrom = \"in\"\nto = \"H\"\nrule = \"all_to_all\"\nreceptor = \"v\"\nweight = 0.9\n[[monitor]]\nname = \"s\"\nkind = \"spikes\"\ntarget = \"H\"\n";
+        let mut singles = head.to_string();
+        for i in 0..n {
+            let params: Vec<String> = keys.iter().map(|(k, v)| format!("{k} = {}", v[i])).collect();
+            singles += &format!("[[population]]\nname = \"S{i}\"\nsize = 1\nmodel = \"lif\"\nparams = {{ {}, reset = \"{reset}\" }}\n", params.join(", "));
+            singles += &format!("[[projection]]\nfrom = \"in\"\nto = \"S{i}\"\nrule = \"all_to_all\"\nreceptor = \"v\"\nweight = 0.9\n[[monitor]]\nname = \"s{i}\"\nkind = \"spikes\"\ntarget = \"S{i}\"\n");
+        }
+        let b = builder();
+        let (h, s) = (run_all(sim_from_text(&b, &whole, EngineKind::Cpu)), run_all(sim_from_text(&b, &singles, EngineKind::Cpu)));
+        let (t, idx) = spikes(&h);
+        let trains: Vec<Vec<f64>> = (0..n).map(|i| t.iter().zip(&idx).filter(|(_, j)| **j == i as i64).map(|(t, _)| *t).collect()).collect();
+        let (v, refr) = (h.state("H", "v").unwrap(), h.state("H", "refr").unwrap());
+        for i in 0..n {
+            let m = s.world.get::<spikeworld::monitor::SpikeRecorder>(s.monitors[i]).expect("spike monitor");
+            assert!(!trains[i].is_empty(), "{reset}: neuron {i} should spike (the test would prove little)");
+            assert_eq!(trains[i], m.t_ms(), "{reset}: neuron {i}: spike times");
+            assert_eq!(v[i].to_bits(), s.state(&format!("S{i}"), "v").unwrap()[0].to_bits(), "{reset}: neuron {i}: v");
+            assert_eq!(refr[i], s.state(&format!("S{i}"), "refr").unwrap()[0], "{reset}: neuron {i}: refr");
+        }
+        let tensor = run_all(sim_from_text(&b, &whole, EngineKind::Tensor));
+        assert!(tensor.state("H", "v").unwrap().iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()), "{reset}: tensor engine");
+        assert!(trains.windows(2).all(|w| w[0] != w[1]), "{reset}: the six neurons should fire differently");
+    }
 }

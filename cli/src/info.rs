@@ -26,7 +26,9 @@ pub fn info_text(b: &SimBuilder) -> String {
     for (name, m) in &r.neuron_models {
         let _ = writeln!(s, "  {name}\n    {}", m.doc());
         let _ = writeln!(s, "    parameters (name, default, dimension, meaning):");
-        for p in m.params() {
+        // (A model with a per-neuron form: its keys are the same, some marked per neuron.)
+        let each = m.per_neuron_variant();
+        for p in each.as_ref().map_or(m.params(), |e| e.params()) {
             param_line(&mut s, p);
         }
         for c in m.choices() {
@@ -38,6 +40,12 @@ pub fn info_text(b: &SimBuilder) -> String {
         }
         for v in m.vars() {
             let _ = writeln!(s, "      {:<14} {:<16} {}", v.name, v.dim.unit(), v.doc);
+        }
+        if let Some(e) = &each {
+            let _ = writeln!(s, "      (with a list, a distribution or a file for a [per neuron] parameter, also these constant rows:)");
+            for v in &e.vars()[e.vars().len() - e.constant_vars()..] {
+                let _ = writeln!(s, "      {:<14} {:<16} {}", v.name, v.dim.unit(), v.doc);
+            }
         }
         let _ = writeln!(s, "    receptors:");
         for rc in m.receptors() {

@@ -500,10 +500,20 @@ pub trait NeuronDynamics: Send + Sync + 'static {
     /// Checks parameters and precomputes constants. The error says which parameter is wrong.
     fn coeffs(params: &Params, dt_ms: f64) -> Result<Self::Coeffs, String>;
 
-    /// Default initial value of each state variable (in `VARS` order), constant rows
-    /// included. For a population with per-neuron parameters it is called once per neuron,
-    /// with that neuron's values, after [`NeuronDynamics::coeffs`] has accepted them.
+    /// Default initial value of each state variable (in `VARS` order; a constant row's
+    /// value is replaced by [`NeuronDynamics::constants`]'). For a population with
+    /// per-neuron parameters it is called once per neuron, with that neuron's values, after
+    /// [`NeuronDynamics::coeffs`] has accepted them.
     fn initial(params: &Params) -> Vec<f64>;
+
+    /// One neuron's constant rows (the last [`NeuronDynamics::CONSTANT_VARS`] values) from
+    /// its parameters and `dt`: what the step reads, such as a propagator `e^(-dt/tau)`.
+    /// By default the values `initial` gives for them.
+    fn constants(params: &Params, dt_ms: f64) -> Vec<f64> {
+        let _ = dt_ms;
+        let all = Self::initial(params);
+        all[all.len().saturating_sub(Self::CONSTANT_VARS)..].to_vec()
+    }
 
     /// Advances one step of `dt`.
     fn step<L: Lanes>(c: &Self::Coeffs, state: &mut [L], input: &[L]) -> L::Mask;
@@ -532,6 +542,12 @@ pub trait NeuronModel: Send + Sync {
     /// How many of the last `vars` are constant rows ([`NeuronDynamics::CONSTANT_VARS`]).
     fn constant_vars(&self) -> usize {
         0
+    }
+    /// The model that runs a population given per-neuron values of parameters this one
+    /// holds per population (`SimBuilder::add_neuron_model_varying`): same name, keys and
+    /// receptors, the parameters in constant rows.
+    fn per_neuron_variant(&self) -> Option<Arc<dyn NeuronModel>> {
+        None
     }
     /// Checks parameters and precomputes the update for step `dt_ms`.
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String>;

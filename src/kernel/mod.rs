@@ -287,13 +287,35 @@ fn write_spikes(mut bits: u32, first: u32, room: &mut [std::mem::MaybeUninit<u32
     }
 }
 
-/// The object-safe model the registry stores for `M`. The caller has checked that `M`
+/// The object-safe model the registry stores for `M` (with the model that runs its
+/// populations given per-neuron values, if it has one). The caller has checked that `M`
 /// declares at most [`MAX_VARS`] variables and receptors.
-pub(crate) fn neuron_model<M: NeuronDynamics>() -> Arc<dyn NeuronModel> {
-    Arc::new(DynamicsModel::<M>(PhantomData))
+pub(crate) fn neuron_model<M: NeuronDynamics>(variant: Option<Arc<dyn NeuronModel>>) -> Arc<dyn NeuronModel> {
+    Arc::new(DynamicsModel::<M> { variant, _model: PhantomData })
 }
 
-struct DynamicsModel<M: NeuronDynamics>(PhantomData<M>);
+struct DynamicsModel<M: NeuronDynamics> {
+    variant: Option<Arc<dyn NeuronModel>>,
+    _model: PhantomData<M>,
+}
+
+/// Every state variable's initial value: `initial`'s, the constant rows from `constants`.
+fn initial_of<M: NeuronDynamics>(params: &Params, dt_ms: f64) -> Result<Vec<f64>, String> {
+    let mut initial = M::initial(params);
+    let constants = M::constants(params, dt_ms);
+    if initial.len() != M::VARS.len() || constants.len() != M::CONSTANT_VARS {
+        return Err(format!(
+            "model `{}` gives {} initial values for {} state variables and {} constants for {} constant rows (a bug in the plugin)",
+            M::NAME,
+            initial.len(),
+            M::VARS.len(),
+            constants.len(),
+            M::CONSTANT_VARS
+        ));
+    }
+    initial[M::VARS.len() - M::CONSTANT_VARS..].copy_from_slice(&constants);
+    Ok(initial)
+}
 
 struct Prepared<M: NeuronDynamics> {
     coeffs: M::Coeffs,
@@ -322,20 +344,16 @@ impl<M: NeuronDynamics> NeuronModel for DynamicsModel<M> {
     fn constant_vars(&self) -> usize {
         M::CONSTANT_VARS
     }
+    fn per_neuron_variant(&self) -> Option<Arc<dyn NeuronModel>> {
+        self.variant.clone()
+    }
     fn neuron_initial(&self, params: &Params, dt_ms: f64) -> Result<Vec<f64>, String> {
         M::coeffs(params, dt_ms)?;
-        let initial = M::initial(params);
-        if initial.len() != M::VARS.len() {
-            return Err(format!("model `{}` gives {} initial values for {} state variables (a bug in the plugin)", M::NAME, initial.len(), M::VARS.len()));
-        }
-        Ok(initial)
+        initial_of::<M>(params, dt_ms)
     }
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
         let coeffs = M::coeffs(params, dt_ms)?;
-        let initial = M::initial(params);
-        if initial.len() != M::VARS.len() {
-            return Err(format!("model `{}` gives {} initial values for {} state variables (a bug in the plugin)", M::NAME, initial.len(), M::VARS.len()));
-        }
+        let initial = initial_of::<M>(params, dt_ms)?;
         Ok(Arc::new(Prepared::<M> { coeffs, initial }))
     }
 }

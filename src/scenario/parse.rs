@@ -91,6 +91,14 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             let hint = PEER_MODEL_NAMES.iter().find(|(peer, _)| *peer == model_name).map_or(String::new(), |(_, ours)| format!(" (NEST's `{model_name}` is `{ours}` here: docs/from-brian2-nest.md)"));
             t.err(mn, "model", format!("unknown neuron model `{model_name}`{hint}; valid: {}", names(&reg.neuron_models)))
         })?;
+        // A model that holds its parameters per population may have a form that reads some
+        // per neuron: a population given any value as a list, a distribution or a file
+        // runs that one.
+        let varies = |n: &Node| matches!(&n.val, Val::Table(es) if es.iter().any(|e| matches!(e.node.val, Val::Array(_) | Val::Table(_))));
+        let model = match model.per_neuron_variant() {
+            Some(v) if t.get("params").is_some_and(varies) => v,
+            _ => model.clone(),
+        };
         let key = entity_key("population", name);
         let (params, per_neuron) = match t.get("params") {
             Some(pn) => {

@@ -2,12 +2,15 @@
 
 use spikeworld::prelude::*;
 
+mod each;
+pub use each::{LifEach, LifEachCoeffs};
+
 /// Registers `lif`, `lif_curr_exp` and `lif_cond_exp`.
 pub struct LifPlugin;
 
 impl Plugin for LifPlugin {
     fn build(&self, b: &mut SimBuilder) {
-        b.add_neuron_model::<Lif>().add_neuron_model::<LifCurrExp>().add_neuron_model::<LifCondExp>();
+        b.add_neuron_model_varying::<Lif, LifEach>().add_neuron_model::<LifCurrExp>().add_neuron_model::<LifCondExp>();
     }
 }
 
