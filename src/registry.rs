@@ -272,18 +272,22 @@ impl SimBuilder {
             self.error(e);
             return self;
         }
-        let names = |p: &[crate::api::model::ParamSpec]| p.iter().map(|p| p.name).collect::<Vec<_>>();
+        // The same keys with the same dimensions and defaults: a population switching to `E`
+        // when one value becomes a list must read every other one alike.
+        let names = |p: &[crate::api::model::ParamSpec]| p.iter().map(|p| (p.name, p.dim, p.default.map(f64::to_bits), p.required, p.weight_unit)).collect::<Vec<_>>();
+        let evolving = |v: &[crate::api::model::VarSpec], constant: usize| v[..v.len() - constant].iter().map(|v| (v.name, v.dim)).collect::<Vec<_>>();
         let receptors = |r: &[crate::api::model::ReceptorSpec]| r.iter().map(|r| (r.name, r.kind)).collect::<Vec<_>>();
         let choices = |c: &[crate::api::model::ChoiceSpec]| c.iter().map(|c| (c.name, c.options)).collect::<Vec<_>>();
         if E::NAME != M::NAME
             || names(E::PARAMS) != names(M::PARAMS)
             || choices(E::CHOICES) != choices(M::CHOICES)
             || receptors(E::RECEPTORS) != receptors(M::RECEPTORS)
+            || evolving(E::VARS, E::CONSTANT_VARS) != evolving(M::VARS, M::CONSTANT_VARS)
             || M::PARAMS.iter().any(|p| p.per_neuron)
             || !E::PARAMS.iter().any(|p| p.per_neuron)
         {
             self.error(format!(
-                "neuron model `{}`: its per-neuron form `{}` must have the same name, parameters, choices and receptors, and be the only one with per-neuron parameters",
+                "neuron model `{}`: its per-neuron form `{}` must have the same name, parameters (dimensions, defaults), choices, receptors and evolving state variables, and be the only one with per-neuron parameters",
                 M::NAME,
                 E::NAME
             ));

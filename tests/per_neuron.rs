@@ -221,16 +221,16 @@ fn a_huge_population_is_refused_before_its_neurons_are_checked() {
 /// spike input, a current, refractoriness and both resets.
 #[test]
 fn lif_per_neuron_equals_one_population_per_neuron() {
-    let n = 6;
+    let n = 11;
     let list = |f: &dyn Fn(f64) -> f64| (0..n).map(|i| format!("{:?}", f(i as f64))).collect::<Vec<_>>();
     let keys: [(&str, Vec<String>); 7] = [
-        ("tau_m", list(&|i| 5.0 + 7.0 * i)),
-        ("c_m", list(&|i| 200.0 + 20.0 * i)),
-        ("e_l", list(&|i| -70.0 + i)),
-        ("v_th", list(&|i| -55.0 + 0.5 * i)),
-        ("v_reset", list(&|i| -70.0 + 2.0 * i)),
-        ("t_ref", list(&|i| 0.5 * i)),
-        ("i_e", list(&|i| 520.0 + 30.0 * i)),
+        ("tau_m", list(&|i| 5.0 + 4.0 * i)),
+        ("c_m", list(&|i| 200.0 + 10.0 * i)),
+        ("e_l", list(&|i| -70.0 + 0.5 * i)),
+        ("v_th", list(&|i| -55.0 + 0.25 * i)),
+        ("v_reset", list(&|i| -70.0 + i)),
+        ("t_ref", list(&|i| 0.25 * i)),
+        ("i_e", list(&|i| 520.0 + 10.0 * i)),
     ];
     let head = "[simulation]\ndt = 0.1\nt_stop = 300.0\nseed = 9\n[[encoder]]\nname = \"in\"\nkind = \"poisson\"\nsize = 20\nrate = \"40 Hz\"\n";
     for reset in ["hard", "soft"] {
@@ -256,7 +256,43 @@ fn lif_per_neuron_equals_one_population_per_neuron() {
             assert_eq!(refr[i], s.state(&format!("S{i}"), "refr").unwrap()[0], "{reset}: neuron {i}: refr");
         }
         let tensor = run_all(sim_from_text(&b, &whole, EngineKind::Tensor));
-        assert!(tensor.state("H", "v").unwrap().iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()), "{reset}: tensor engine");
-        assert!(trains.windows(2).all(|w| w[0] != w[1]), "{reset}: the six neurons should fire differently");
+        for var in ["v", "refr", "decay_m", "gain_m", "refr_steps"] {
+            let (a, c) = (tensor.state("H", var).unwrap(), h.state("H", var).unwrap());
+            assert!(a.iter().zip(&c).all(|(a, b)| a.to_bits() == b.to_bits()), "{reset}: tensor engine, `{var}`");
+        }
+        assert!(trains.windows(2).all(|w| w[0] != w[1]), "{reset}: the neurons should fire differently");
+    }
+}
+
+/// A per-neuron form given one value for every neuron gives the bits of the model with
+/// that value as a constant (the fused loop's full blocks and its short last block).
+#[test]
+fn per_neuron_forms_with_equal_values_give_the_plain_models_bits() {
+    let cases = [
+        ("lif", "tau_m = 15.0, v_th = -54.0, i_e = 100.0, reset = \"soft\"", "tau_m = {l}, v_th = -54.0, i_e = 100.0, reset = \"soft\"", "15.0", "v", 1.0),
+        ("izhikevich", "c = -55.0, d = 4.0, integration = \"izhikevich_2003\"", "c = {l}, d = 4.0, integration = \"izhikevich_2003\"", "-55.0", "v", 5.0),
+    ];
+    let n = 21;
+    for (model, plain, each, value, receptor, w) in cases {
+        let text = |params: &str| {
+            format!(
+                "[simulation]\ndt = 0.1\nt_stop = 300.0\nseed = 4\n[[population]]\nname = \"P\"\nsize = {n}\nmodel = \"{model}\"\nparams = {{ {params} }}\n\
+                 [[encoder]]\nname = \"in\"\nkind = \"poisson\"\nsize = 50\nrate = \"60 Hz\"\n\
+                 [[projection]]\nfrom = \"in\"\nto = \"P\"\nrule = \"fixed_indegree\"\nindegree = 25\nreceptor = \"{receptor}\"\nweight = {w:?}\n\
+                 [[monitor]]\nname = \"s\"\nkind = \"spikes\"\ntarget = \"P\"\n"
+            )
+        };
+        let list = vec![value; n].join(", ");
+        let b = builder();
+        let a = run_all(sim_from_text(&b, &text(plain), EngineKind::Cpu));
+        let e = run_all(sim_from_text(&b, &text(&each.replace("{l}", &format!("[{list}]"))), EngineKind::Cpu));
+        assert!(e.state("P", "v").unwrap().len() == n && e.scenario.populations[0].model.vars().len() > a.scenario.populations[0].model.vars().len(), "{model}: the per-neuron form should run");
+        let (sa, se) = (spikes(&a), spikes(&e));
+        assert!(sa.0.len() >= 50, "{model}: {} spikes, too few to compare", sa.0.len());
+        assert!(sa == se, "{model}: spikes differ between the plain model and its per-neuron form");
+        for v in a.scenario.populations[0].model.vars() {
+            let (x, y) = (a.state("P", v.name).unwrap(), e.state("P", v.name).unwrap());
+            assert!(x.iter().zip(&y).all(|(x, y)| x.to_bits() == y.to_bits()), "{model}: `{}` differs", v.name);
+        }
     }
 }

@@ -297,12 +297,14 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Cmd::Train { scenario, out, seed, set, quiet, resume, device } => {
             let out = out.unwrap_or_else(|| default_out_dir(&scenario));
-            let again = train::resume_command(&scenario, &out, seed, &set, device);
+            let again = train::resume_command(&scenario, &out, seed, &set, device, cli.max_memory.as_deref());
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed, max_memory })?;
             let sim = b.build(sc, &RunOptions::default())?;
             train::on_interrupt_resume(&out, again);
             catch_interrupts();
-            train::run_train(&sim, &out, quiet, resume, device)
+            let r = train::run_train(&sim, &out, quiet, resume, device);
+            train::training_done();
+            r
         }
         Cmd::Validate { scenario, set } => {
             let sc = Scenario::load(&scenario, b.registry(), &LoadOptions { overrides: set, seed: None, max_memory })?;

@@ -3,7 +3,7 @@
 //! and `train.json`.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -48,18 +48,31 @@ impl TrainDevice {
     }
 }
 
-/// While `train` runs: the folder of its checkpoints and the command that resumes from one.
-static TRAINING: OnceLock<(PathBuf, String)> = OnceLock::new();
+/// While `train` trains: the folder of its checkpoints, the command that resumes from one,
+/// and when training started (older checkpoints there are an earlier run's).
+struct Training {
+    dir: PathBuf,
+    command: String,
+    since: std::time::SystemTime,
+}
 
-/// Makes Ctrl-C, SIGTERM and SIGHUP stop training at once, naming the last epoch's
-/// checkpoint in `out`/checkpoints and `command --resume` it.
+static TRAINING: Mutex<Option<Training>> = Mutex::new(None);
+
+/// From now until [`training_done`], Ctrl-C, SIGTERM and SIGHUP stop training at once,
+/// naming the last epoch's checkpoint in `out`/checkpoints and `command --resume` it.
 pub(crate) fn on_interrupt_resume(out: &Path, command: String) {
-    let _ = TRAINING.set((out.join("checkpoints"), command));
+    let t = Training { dir: out.join("checkpoints"), command, since: std::time::SystemTime::now() };
+    *TRAINING.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(t);
+}
+
+/// Training is over (its outputs are being written): an interrupt is a run's again.
+pub(crate) fn training_done() {
+    *TRAINING.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
 }
 
 /// `spikeworld train` with the arguments that make the same run (seed, overrides, device,
-/// outputs), each quoted for a POSIX shell where it needs it.
-pub(crate) fn resume_command(scenario: &Path, out: &Path, seed: Option<u64>, set: &[String], device: TrainDevice) -> String {
+/// memory limit, outputs), each quoted for a POSIX shell where it needs it.
+pub(crate) fn resume_command(scenario: &Path, out: &Path, seed: Option<u64>, set: &[String], device: TrainDevice, max_memory: Option<&str>) -> String {
     let quote = |a: &str| {
         if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "_-./=:,+@%".contains(c)) { a.to_string() } else { format!("'{}'", a.replace('\'', "'\\''")) }
     };
@@ -73,24 +86,49 @@ pub(crate) fn resume_command(scenario: &Path, out: &Path, seed: Option<u64>, set
     if device != TrainDevice::Flex {
         c += &format!(" --device {}", device.name());
     }
+    if let Some(m) = max_memory {
+        c += &format!(" --max-memory {}", quote(m));
+    }
     c
 }
 
+/// The epoch of a checkpoint's file name (`epoch_0012.swtr`: 12).
+fn epoch_of(name: &str) -> Option<u64> {
+    name.strip_prefix("epoch_")?.strip_suffix(".swtr").or_else(|| name.strip_prefix("epoch_")?.strip_suffix(".swtt"))?.parse().ok()
+}
+
 /// Called by the interrupt handler: during training, says where training can resume from
-/// (a checkpoint holds whole epochs: the epoch under way is lost) and exits with 130;
-/// otherwise returns.
+/// (a checkpoint holds whole epochs: the epoch under way is lost), removes a checkpoint
+/// being written, and ends the process with 130 at once (`_exit`: no destructor or exit
+/// handler runs beside the training threads); otherwise returns.
+#[cfg_attr(unix, expect(unsafe_code, reason = "libc's _exit: ends the process without running exit handlers while other threads still train"))]
 pub(crate) fn stop_training() {
-    let Some((dir, command)) = TRAINING.get() else { return };
-    // The newest finished checkpoint (written whole, then renamed: never a partial file).
-    let newest = std::fs::read_dir(dir).ok().and_then(|d| {
-        d.filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("epoch_") && (n.ends_with(".swtr") || n.ends_with(".swtt"))))
-            .max()
-    });
-    match newest {
-        Some(p) => warn_user!("\ninterrupted: training stopped (the epoch under way is not kept); the last finished epoch is {}; continue with: {command} --resume {}", p.display(), p.display()),
-        None => warn_user!("\ninterrupted before the first epoch finished: nothing to resume from"),
+    let guard = TRAINING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Some(t) = guard.as_ref() else { return };
+    let entries: Vec<(String, Option<std::time::SystemTime>)> = std::fs::read_dir(&t.dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().and_then(|m| m.modified()).ok())).collect())
+        .unwrap_or_default();
+    // A checkpoint being written (`.epoch_N.swtr.tmp-PID`) would stay behind.
+    let tmp = format!(".tmp-{}", std::process::id());
+    for (name, _) in entries.iter().filter(|(n, _)| n.starts_with(".epoch_") && n.ends_with(&tmp)) {
+        let _ = std::fs::remove_file(t.dir.join(name));
     }
+    // The newest finished checkpoint of this training (written whole, then renamed: never
+    // a partial file), not one an earlier run left in the folder.
+    let newest = entries.iter().filter(|(_, m)| m.is_some_and(|m| m >= t.since)).filter_map(|(n, _)| epoch_of(n).map(|e| (e, n))).max();
+    match newest {
+        Some((_, name)) => {
+            let p = t.dir.join(name);
+            warn_user!("\ninterrupted: training stopped (the epoch under way is not kept); the last finished epoch is {}; continue with: {} --resume {}", p.display(), t.command, p.display());
+        }
+        None => warn_user!("\ninterrupted before this training finished an epoch: nothing to resume from"),
+    }
+    #[cfg(unix)]
+    // SAFETY: `_exit` ends the process; it has no precondition.
+    unsafe {
+        libc::_exit(crate::EXIT_INTERRUPTED)
+    }
+    #[cfg(not(unix))]
     std::process::exit(crate::EXIT_INTERRUPTED);
 }
 
@@ -126,6 +164,7 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
             bar.set_message(format!("epoch {}: {} errors, accuracy {:.2}%{loss}", e.epoch, e.errors, 100.0 * e.accuracy));
         })
         .map_err(Error::Input)?;
+        training_done();
         bar.finish_and_clear();
         let mut files = write_tempotron_outputs(out, &o, &task).map_err(Error::Runtime)?;
         // The learning curve: the GS rule's loss is the fraction of errors while presented.
@@ -237,7 +276,9 @@ pub fn run_train(sim: &Sim, out: &Path, quiet: bool, resume: Option<std::path::P
 
 /// Trains on backend `B` and writes the outputs; returns their paths and the curve.
 fn fit<B: TrainBackend>(sim: &Sim, cfg: &TrainConfig, opts: &TrainOptions, device: &B::Device, report: impl FnMut(Progress), out: &Path, which: TrainDevice) -> Result<(Vec<std::path::PathBuf>, Vec<EpochStats>)> {
-    let (spec, params, stats) = train_on::<B>(sim, cfg, opts, device, report).map_err(Error::Input)?;
+    let trained = train_on::<B>(sim, cfg, opts, device, report);
+    training_done();
+    let (spec, params, stats) = trained.map_err(Error::Input)?;
     let files = write_outputs(out, &spec, &params, &stats, cfg, which.name()).map_err(Error::Runtime)?;
     Ok((files, stats))
 }

@@ -83,7 +83,7 @@ impl ParamSpec {
 }
 
 /// A state variable: evolves, can be initialised and recorded.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct VarSpec {
     /// Name in scenario files and outputs.
     pub name: &'static str,

@@ -112,7 +112,7 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
     }
     scenario.estimate_drawn(&held).check(&scenario.limit)?;
     drop(held);
-    let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref(), ranges.as_deref());
+    let populations = spawn_populations(&mut world, scenario, &drawn, device.as_ref(), ranges.as_deref())?;
     let encoders = spawn_encoders(&mut world, scenario, &populations, &drawn);
     let projections = spawn_projections(&mut world, scenario, &populations, &encoders, drawn, ranges.as_deref())?;
     // (A shard holds part of each projection: `SimBuilder::build` checks weight monitors'
@@ -304,7 +304,7 @@ fn history_depth(scenario: &Scenario, drawn: &[Drawn], is_source: impl Fn(&Sourc
 }
 
 /// Stage 2: populations with their state, delay ring, spikes and spike history.
-fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], device: Option<&burn::DispatchDevice>, ranges: Option<&[std::ops::Range<usize>]>) -> Vec<Entity> {
+fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], device: Option<&burn::DispatchDevice>, ranges: Option<&[std::ops::Range<usize>]>) -> Result<Vec<Entity>> {
     let seed = scenario.seed;
     let mut depth = vec![2usize; scenario.populations.len()];
     for (p, d) in scenario.projections.iter().zip(drawn) {
@@ -318,16 +318,23 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
         let init = p.prepared.initial();
         // With per-neuron parameters, each neuron's defaults (its constant rows among
         // them) come from its own parameters, which reading the scenario checked.
-        let mut own: Option<Vec<Vec<f64>>> = (!p.per_neuron.is_empty()).then(|| {
+        // (Reading the scenario checked them for its seed and dt; a program that changed
+        // either since gets an error here.)
+        let mut own: Option<Vec<Vec<f64>>> = None;
+        if !p.per_neuron.is_empty() {
             let mut cols = vec![Vec::with_capacity(held.len()); nv];
+            let mut params = p.params.clone();
             for i in held.clone() {
-                let v = p.model.neuron_initial(&p.neuron_params(seed, i), scenario.dt_ms).expect("per-neuron parameters are checked when the scenario is read");
+                for (k, v) in &p.per_neuron {
+                    params.set_value(*k, v.at(seed, p.key, purpose::PARAM + *k as u64, i));
+                }
+                let v = p.model.neuron_initial(&params, scenario.dt_ms).map_err(|m| Error::Input(format!("population `{}`, neuron {i}: {m}", p.name)))?;
                 for (col, x) in cols.iter_mut().zip(v) {
                     col.push(x);
                 }
             }
-            cols
-        });
+            own = Some(cols);
+        }
         let mut vars = Vec::with_capacity(nv);
         for (k, &init_k) in init.iter().enumerate().take(nv) {
             let given = p.init.iter().rev().find(|(vi, _)| *vi == k).map(|(_, d)| d);
@@ -374,7 +381,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
             .id();
         out.push(e);
     }
-    out
+    Ok(out)
 }
 
 /// Stage 3: encoders (they move out of the scenario; it keeps a placeholder).

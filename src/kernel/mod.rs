@@ -354,6 +354,14 @@ impl<M: NeuronDynamics> NeuronModel for DynamicsModel<M> {
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
         let coeffs = M::coeffs(params, dt_ms)?;
         let initial = initial_of::<M>(params, dt_ms)?;
+        // The fused loop does not store constant rows back: a step that wrote one would
+        // give other results there than on the tensor engine.
+        if M::CONSTANT_VARS > 0 {
+            let p = Program::trace(M::VARS.len(), M::RECEPTORS.len(), |st, inp| M::step::<Sym>(&coeffs, st, inp));
+            if let Some(k) = (M::VARS.len() - M::CONSTANT_VARS..M::VARS.len()).find(|&k| p.outputs[k] as usize != k) {
+                return Err(format!("model `{}` changes its constant row `{}` in its step (a bug in the plugin)", M::NAME, M::VARS[k].name));
+            }
+        }
         Ok(Arc::new(Prepared::<M> { coeffs, initial }))
     }
 }

@@ -126,7 +126,11 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             };
             let at = match t.get("params").map(|n| &n.val) {
                 Some(Val::Table(es)) => {
-                    es.iter().find(|e| model.params().iter().any(|p| p.name == e.key) && names_word(&e.key)).map(|e| (e.node.loc.clone(), e.key.as_str()))
+                    // A per-neuron key the message names first (neuron 0's value is the
+                    // culprit more likely than a constant it is compared with).
+                    let per = |k: &str| per_neuron.iter().any(|(i, ..)| model.params()[*i].name == k);
+                    let named = |e: &&crate::util::node::Entry| model.params().iter().any(|p| p.name == e.key) && names_word(&e.key);
+                    es.iter().filter(named).find(|e| per(&e.key)).or_else(|| es.iter().find(named)).map(|e| (e.node.loc.clone(), e.key.as_str()))
                 }
                 _ => None,
             };
@@ -150,7 +154,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                     return Err(err_at(kloc, it.key_path(k), format!("`{model_name}` has no state variable `{k}`; valid: {}", valid.join(", "))));
                 };
                 if vi >= constant_from {
-                    return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is a parameter, constant for the run: set it in `params` (it takes one value per neuron too)")));
+                    let what = if model.params().iter().any(|p| p.name == k) { "a parameter, constant for the run: set it in `params` (it takes one value per neuron too)" } else { "computed from the parameters, constant for the run: set those in `params`" };
+                    return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is {what}")));
                 }
                 init.push((vi, neuron_values(vn, model.vars()[vi].dim, &it.key_path(k), base_dir, size as usize)?));
             }
@@ -193,7 +198,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         // built (nothing is held here), so the cost is time only.
         let p = populations.last().expect("just pushed");
         let mut own = p.params.clone();
-        for i in (1..p.size).filter(|_| !p.per_neuron.is_empty()) {
+        let checked = if p.per_neuron.is_empty() { 1..1 } else { 1..p.size };
+        for i in checked {
             for (k, v) in &p.per_neuron {
                 own.set_value(*k, v.at(seed, key, crate::util::rng::purpose::PARAM + *k as u64, i));
             }

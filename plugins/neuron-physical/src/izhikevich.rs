@@ -44,8 +44,16 @@ pub enum IzhikevichMethod {
 /// Precomputed constants of [`Izhikevich`].
 #[derive(Clone, Debug)]
 pub struct IzhikevichCoeffs {
-    /// dt, ms. (`a`, `b`, `c`, `d` are per neuron: constant rows of the state.)
+    /// dt, ms.
     pub dt: f64,
+    /// `dt * a`.
+    pub dt_a: f64,
+    /// b, 1/ms.
+    pub b: f64,
+    /// Reset value of v, mV.
+    pub c: f64,
+    /// Increment of u at a spike, mV/ms.
+    pub d: f64,
     /// Threshold, mV.
     pub v_th: f64,
     /// Lower bound of v, mV (none when not given).
@@ -57,7 +65,7 @@ pub struct IzhikevichCoeffs {
 }
 
 /// `(a, b, c, d)` of a population: the preset's, each replaced by the value given.
-fn abcd(p: &Params) -> Result<[f64; 4], String> {
+pub(crate) fn abcd(p: &Params) -> Result<[f64; 4], String> {
     let preset = p.choice("preset");
     let &(_, a, b, c, d) = IZHIKEVICH_PRESETS
         .iter()
@@ -76,10 +84,10 @@ impl NeuronDynamics for Izhikevich {
         A spike at `v` adds its weight (mV) to v at the start of the step (Brian2's on_pre v += w); a spike at `i_syn` \
         adds its weight (pA, as mV/ms) to the current I of the step it arrives in (the paper's I += sum(S(:, fired))).";
     const PARAMS: &'static [ParamSpec] = &[
-        ParamSpec::optional("a", Dim::Dimensionless, "time scale of u, 1/ms (default: the preset's)").per_neuron(),
-        ParamSpec::optional("b", Dim::Dimensionless, "sensitivity of u to v, 1/ms (default: the preset's)").per_neuron(),
-        ParamSpec::optional("c", Dim::Voltage, "reset value of v (default: the preset's)").per_neuron(),
-        ParamSpec::optional("d", Dim::Dimensionless, "increment of u at a spike, mV/ms (default: the preset's)").per_neuron(),
+        ParamSpec::optional("a", Dim::Dimensionless, "time scale of u, 1/ms (default: the preset's)"),
+        ParamSpec::optional("b", Dim::Dimensionless, "sensitivity of u to v, 1/ms (default: the preset's)"),
+        ParamSpec::optional("c", Dim::Voltage, "reset value of v (default: the preset's)"),
+        ParamSpec::optional("d", Dim::Dimensionless, "increment of u at a spike, mV/ms (default: the preset's)"),
         ParamSpec::new("v_th", Dim::Voltage, 30.0, "spike cut-off (peak)"),
         ParamSpec::optional("v_min", Dim::Voltage, "lower bound of v (default: none)"),
         ParamSpec::new("i_e", Dim::Current, 0.0, "constant external current (pA, enters as mV/ms)"),
@@ -96,21 +104,12 @@ impl NeuronDynamics for Izhikevich {
             doc: "euler: forward Euler (NEST default, Brian2 'euler'); izhikevich_2003: the paper's two half steps for v",
         },
     ];
-    const VARS: &'static [VarSpec] = &[
-        V,
-        VarSpec { name: "u", dim: Dim::Dimensionless, doc: "recovery variable, mV/ms" },
-        VarSpec { name: "a", dim: Dim::Dimensionless, doc: "parameter a, 1/ms (constant)" },
-        VarSpec { name: "b", dim: Dim::Dimensionless, doc: "parameter b, 1/ms (constant)" },
-        VarSpec { name: "c", dim: Dim::Voltage, doc: "parameter c, the reset value of v (constant)" },
-        VarSpec { name: "d", dim: Dim::Dimensionless, doc: "parameter d, mV/ms (constant)" },
-    ];
-    /// `a`, `b`, `c`, `d`: the paper's network spreads them per neuron.
-    const CONSTANT_VARS: usize = 4;
+    const VARS: &'static [VarSpec] = &[V, VarSpec { name: "u", dim: Dim::Dimensionless, doc: "recovery variable, mV/ms" }];
     const RECEPTORS: &'static [ReceptorSpec] = &[V_RECEPTOR, I_SYN_RECEPTOR, I_RECEPTOR];
     type Coeffs = IzhikevichCoeffs;
 
     fn coeffs(p: &Params, dt: f64) -> Result<IzhikevichCoeffs, String> {
-        let [a, _, c, _] = abcd(p)?;
+        let [a, b, c, d] = abcd(p)?;
         if a <= 0.0 {
             return Err(format!("parameter `a` must be > 0 (found {a})"));
         }
@@ -131,46 +130,60 @@ impl NeuronDynamics for Izhikevich {
             "izhikevich_2003" => IzhikevichMethod::HalfSteps,
             _ => IzhikevichMethod::Euler,
         };
-        Ok(IzhikevichCoeffs { dt, v_th, v_min, i_e: p.get("i_e"), method })
+        Ok(IzhikevichCoeffs { dt, dt_a: dt * a, b, c, d, v_th, v_min, i_e: p.get("i_e"), method })
     }
 
-    /// `v = -65 mV`, `u = b v` (the paper's initial condition; NEST starts at `u = 0`), and
-    /// the constant rows `a`, `b`, `c`, `d`.
+    /// `v = -65 mV`, `u = b v` (the paper's initial condition; NEST starts at `u = 0`).
     fn initial(p: &Params) -> Vec<f64> {
-        let [a, b, c, d] = abcd(p).unwrap_or([f64::NAN; 4]);
-        vec![-65.0, b * -65.0, a, b, c, d]
+        let b = abcd(p).map_or(0.2, |x| x[1]);
+        vec![-65.0, b * -65.0]
     }
 
     #[inline(always)]
     fn step<L: Lanes>(c: &IzhikevichCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
         let v = s[0].clone() + input[0].clone();
         let u = s[1].clone();
-        // The neuron's own a, b, c, d (`dt · a` as a · dt: the same product).
-        let (dt_a, b, reset, d) = (s[2].clone() * c.dt, s[3].clone(), s[4].clone(), s[5].clone());
         let drive = input[2].clone() + input[1].clone() + c.i_e;
         let (v_new, u_new) = match c.method {
             IzhikevichMethod::Euler => {
-                let dv = v.clone() * v.clone() * 0.04 + v.clone() * 5.0 + 140.0 - u.clone() + drive;
-                let du = v.clone() * b - u.clone();
-                (v + dv * c.dt, u + du * dt_a)
+                let du = v.clone() * c.b - u.clone();
+                (v.clone() + dv(v, u.clone(), drive) * c.dt, u + du * c.dt_a)
             }
             IzhikevichMethod::HalfSteps => {
-                let h = c.dt * 0.5;
-                let dv1 = v.clone() * v.clone() * 0.04 + v.clone() * 5.0 + 140.0 - u.clone() + drive.clone();
-                let v1 = v + dv1 * h;
-                let dv2 = v1.clone() * v1.clone() * 0.04 + v1.clone() * 5.0 + 140.0 - u.clone() + drive;
-                let v2 = v1 + dv2 * h;
-                let du = v2.clone() * b - u.clone();
-                (v2, u + du * dt_a)
+                let v2 = half_steps(v, u.clone(), drive, c.dt);
+                let du = v2.clone() * c.b - u.clone();
+                (v2, u + du * c.dt_a)
             }
         };
-        let v_new = match c.v_min {
-            Some(m) => v_new.max_c(m),
-            None => v_new,
-        };
-        let spike = v_new.ge(c.v_th);
-        s[0] = L::select(&spike, reset, v_new);
-        s[1] = L::select(&spike, u_new.clone() + d, u_new);
+        let spike = threshold(c, &mut s[0], v_new);
+        s[1] = L::select(&spike, u_new.clone() + c.d, u_new);
         spike
     }
+}
+
+/// `dv/dt = 0.04 v² + 5 v + 140 − u + I`.
+#[inline(always)]
+pub(crate) fn dv<L: Lanes>(v: L, u: L, drive: L) -> L {
+    v.clone() * v.clone() * 0.04 + v * 5.0 + 140.0 - u + drive
+}
+
+/// The paper's two half steps of `v` (u held).
+#[inline(always)]
+pub(crate) fn half_steps<L: Lanes>(v: L, u: L, drive: L, dt: f64) -> L {
+    let h = dt * 0.5;
+    let v1 = v.clone() + dv(v, u.clone(), drive.clone()) * h;
+    v1.clone() + dv(v1, u, drive) * h
+}
+
+/// `v_min`, then the threshold: returns the spike mask; `v` gets the new value, or the
+/// reset value `c.c` where the neuron spiked.
+#[inline(always)]
+pub(crate) fn threshold<L: Lanes>(c: &IzhikevichCoeffs, v: &mut L, v_new: L) -> L::Mask {
+    let v_new = match c.v_min {
+        Some(m) => v_new.max_c(m),
+        None => v_new,
+    };
+    let spike = v_new.ge(c.v_th);
+    *v = L::select_const(&spike, c.c, v_new);
+    spike
 }

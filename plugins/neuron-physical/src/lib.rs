@@ -5,10 +5,12 @@ use spikeworld::prelude::*;
 mod aeif;
 mod eif;
 mod izhikevich;
+mod izhikevich_each;
 
 pub use aeif::{AeifCondExp, AeifCoeffs, AeifCurrExp};
 pub use eif::{Eif, EifCoeffs, Qif, QifCoeffs};
 pub use izhikevich::{IZHIKEVICH_PRESETS, Izhikevich, IzhikevichCoeffs};
+pub use izhikevich_each::IzhikevichEach;
 
 /// The crate's public items in one import.
 pub mod prelude {
@@ -20,7 +22,7 @@ pub struct PhysicalPlugin;
 
 impl Plugin for PhysicalPlugin {
     fn build(&self, b: &mut SimBuilder) {
-        b.add_neuron_model::<Izhikevich>()
+        b.add_neuron_model_varying::<Izhikevich, IzhikevichEach>()
             .add_neuron_model::<AeifCondExp>()
             .add_neuron_model::<AeifCurrExp>()
             .add_neuron_model::<Eif>()

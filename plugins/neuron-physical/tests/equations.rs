@@ -138,7 +138,9 @@ fn izhikevich_follows_its_equations_for_every_preset_and_override() {
 /// the equations with its own values, bit for bit, and records them as constant rows.
 #[test]
 fn izhikevich_takes_a_b_c_d_per_neuron() {
-    let sets = [PRESETS[0].1, PRESETS[3].1, PRESETS[2].1, [0.05, 0.22, -58.0, 3.0]];
+    // (Eleven neurons: a full block of the fused loop and a short one.)
+    let base = [PRESETS[0].1, PRESETS[3].1, PRESETS[2].1, [0.05, 0.22, -58.0, 3.0]];
+    let sets: Vec<[f64; 4]> = (0..11).map(|j| base[j % 4]).collect();
     let n = sets.len();
     let col = |k: usize| sets.iter().map(|s| format!("{:?}", s[k])).collect::<Vec<_>>().join(", ");
     let params = format!("a = [{}], b = [{}], c = [{}], d = [{}], integration = \"izhikevich_2003\"", col(0), col(1), col(2), col(3));
@@ -159,7 +161,7 @@ fn izhikevich_takes_a_b_c_d_per_neuron() {
         }
         trains.push(my_spikes);
     }
-    assert!(trains.windows(2).all(|w| w[0] != w[1]), "the four parameter sets should give four different spike trains");
+    assert!(trains.windows(2).all(|w| w[0] != w[1]), "neighbouring parameter sets should give different spike trains");
 }
 
 #[test]

@@ -97,7 +97,8 @@ pub(crate) fn update_kernel(name: &str, p: &Program, active: &[bool], listed: bo
         }
         let _ = writeln!(s, "  bool fired{u} = in{u} && m{}_{u};", p.spike);
         let _ = writeln!(s, "  if (in{u}) {{");
-        for (k, o) in p.outputs.iter().enumerate() {
+        // (A variable the step leaves, such as a per-neuron parameter's row, is not stored.)
+        for (k, o) in p.outputs.iter().enumerate().filter(|(k, o)| **o as usize != *k) {
             let _ = writeln!(s, "    vars[{k}ULL * n + i{u}] = f{o}_{u};");
         }
         let _ = writeln!(s, "    if (fired{u}) last[i{u}] = step;\n  }}");
