@@ -150,6 +150,10 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             let mut it = Table::new(inode, t.key_path("init"))?;
             for (k, kloc, vn) in it.remaining() {
                 let Some(vi) = model.vars().iter().position(|v| v.name == k) else {
+                    if model.params().iter().any(|p| p.name == k) {
+                        let each = if model.params().iter().any(|p| p.name == k && p.per_neuron) || model.per_neuron_variant().is_some_and(|v| v.params().iter().any(|p| p.name == k && p.per_neuron)) { " (it takes one value per neuron too)" } else { "" };
+                        return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is a parameter, constant for the run: set it in `params`{each}")));
+                    }
                     let valid: Vec<&str> = model.vars()[..constant_from].iter().map(|v| v.name).collect();
                     return Err(err_at(kloc, it.key_path(k), format!("`{model_name}` has no state variable `{k}`; valid: {}", valid.join(", "))));
                 };
