@@ -102,7 +102,7 @@ pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, base_dir: &Path, size
             return Err(err_at(&at.loc, key, format!("has {} values; expected {size}, one per neuron", v.len())));
         }
         if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(err_at(&at.loc, key, format!("value {i} is {x}: expected a finite number")));
+            return Err(err_at(&at.loc, key, format!("neuron {i}'s value is {x}: expected a finite number")));
         }
         Ok(NeuronValues::Each(Arc::new(v)))
     };

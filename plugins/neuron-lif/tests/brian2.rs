@@ -85,3 +85,38 @@ fn lif_models_match_brian2_traces() {
         assert!(compared + arrivals.len() == brian.len() && compared > 50, "{name}: {compared} samples compared");
     }
 }
+
+/// Forty LIF neurons, each with its own `tau_m`, `c_m`, `e_l`, `v_th`, `v_reset`, `t_ref`
+/// (0 to 5 ms, off-grid values among them) and `i_e`, given as lists (`lif`'s per-neuron
+/// form), against Brian2 with the same values as neuron variables
+/// (`tests/fixtures/lif_per_neuron_brian2.py`, exact integration, dt = 0.1 ms, 1 s): every
+/// spike at the same step, with hard and soft reset.
+#[test]
+fn per_neuron_lif_spikes_as_brian2() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let p = spikeworld::util::npy::read_npy_f64(&dir.join("lif_per_neuron_params.npy"), None).expect("parameters");
+    assert_eq!(p.shape, vec![7, 40]);
+    let n = p.shape[1];
+    let keys = ["tau_m", "c_m", "e_l", "v_th", "v_reset", "t_ref", "i_e"];
+    let params: Vec<String> = keys.iter().enumerate().map(|(k, key)| format!("{key} = [{}]", p.values[k * n..(k + 1) * n].iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", "))).collect();
+    let b = spikeworld_cli::builder();
+    for reset in ["hard", "soft"] {
+        let text = format!(
+            "[simulation]\ndt = 0.1\nt_stop = 1000.0\n[[population]]\nname = \"n\"\nsize = {n}\nmodel = \"lif\"\nparams = {{ {}, reset = \"{reset}\" }}\n\
+             init = {{ v = [{}] }}\n[[monitor]]\nname = \"s\"\nkind = \"spikes\"\ntarget = \"n\"\n",
+            params.join(", "),
+            p.values[2 * n..3 * n].iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ")
+        );
+        let sc = Scenario::from_str(&text, Path::new("t.toml"), b.registry(), &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut sim = b.build(sc, &RunOptions::default()).unwrap();
+        sim.run_steps(10_000);
+        let m = sim.world.get::<SpikeRecorder>(sim.monitors[0]).unwrap();
+        let mut got: Vec<(u64, u32)> = m.iter().map(|(t, i)| ((t / 0.1).round() as u64, i)).collect();
+        let want_flat = spikeworld::util::npy::read_npy_f64(&dir.join(format!("lif_per_neuron_{reset}.npy")), None).expect("reference");
+        let mut want: Vec<(u64, u32)> = want_flat.values.chunks_exact(2).map(|c| (c[0] as u64, c[1] as u32)).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert!(want.len() > 2000 && (0..n as u32).all(|i| want.iter().any(|w| w.1 == i)), "{reset}: every reference neuron spikes");
+        assert_eq!(got, want, "{reset}: spikes differ from Brian2's");
+    }
+}
