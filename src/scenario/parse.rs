@@ -141,8 +141,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 None => err_at(t.loc(), t.key_path("params"), m),
             }
         })?;
-        // Every neuron's own parameters, checked as the model checks a population's: a
-        // drawn value is drawn again here (nothing is held), so the cost is time only.
+        // (The per-neuron values as the population holds them, without their nodes.)
         let per: Vec<(usize, NeuronValues)> = per_neuron.iter().map(|(k, v, _)| (*k, v.clone())).collect();
         let mut init = Vec::new();
         let constant_from = model.vars().len() - model.constant_vars();
