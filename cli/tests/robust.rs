@@ -295,7 +295,7 @@ fn ctrl_c_in_training_names_the_command_that_resumes() {
     let o = tmp.path().join("o");
     let ck = o.join("checkpoints");
     let sc = scenario("train_digits.toml");
-    let mut child = bin().arg("train").arg(&sc).args(["--quiet", "--seed", "4", "--set", "train.epochs=100"]).arg("--out").arg(&o).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = bin().arg("train").arg(&sc).args(["--quiet", "--seed", "4", "--set", "train.epochs=100"]).arg("--out").arg(&o).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let t0 = std::time::Instant::now();
     // (A finished checkpoint: the folder holds a temporary file while one is written.)
     let finished = || std::fs::read_dir(&ck).map_or(0, |d| d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("epoch_")).count());

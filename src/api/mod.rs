@@ -19,6 +19,7 @@
 //!   compiles.
 
 pub mod addon;
+pub mod col;
 pub mod connect;
 pub mod encoder;
 pub mod model;
