@@ -325,9 +325,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
             let mut cols = vec![Vec::with_capacity(held.len()); nv];
             let mut params = p.params.clone();
             for i in held.clone() {
-                for (k, v) in &p.per_neuron {
-                    params.set_value(*k, v.at(seed, p.key, purpose::PARAM + *k as u64, i));
-                }
+                p.set_neuron_params(&mut params, seed, i);
                 let v = p.model.neuron_initial(&params, scenario.dt_ms).map_err(|m| Error::Input(format!("population `{}`, neuron {i}: {m}", p.name)))?;
                 for (col, x) in cols.iter_mut().zip(v) {
                     col.push(x);

@@ -137,16 +137,6 @@ impl NeuronValues {
     }
 }
 
-/// `params` with neuron `i`'s own value of each per-neuron parameter (drawn from stream
-/// (seed, population key, `PARAM` + the parameter's index, `i`)).
-pub(crate) fn neuron_params(params: &Params, per_neuron: &[(usize, NeuronValues)], (seed, key): (u64, u32), i: usize) -> Params {
-    let mut p = params.clone();
-    for (k, v) in per_neuron {
-        p.set_value(*k, v.at(seed, key, crate::util::rng::purpose::PARAM + *k as u64, i));
-    }
-    p
-}
-
 /// A projection's weights: drawn synapse by synapse, or read from a dense matrix.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WeightDef {
@@ -199,7 +189,17 @@ pub struct PopulationDef {
 impl PopulationDef {
     /// Neuron `i`'s parameters: `params` with its own value of each per-neuron parameter.
     pub fn neuron_params(&self, seed: u64, i: usize) -> Params {
-        neuron_params(&self.params, &self.per_neuron, (seed, self.key), i)
+        let mut p = self.params.clone();
+        self.set_neuron_params(&mut p, seed, i);
+        p
+    }
+
+    /// Sets neuron `i`'s value of each per-neuron parameter in `params` (drawn from stream
+    /// (seed, population key, `PARAM` + the parameter's index, `i`)); the others are left.
+    pub fn set_neuron_params(&self, params: &mut Params, seed: u64, i: usize) {
+        for (k, v) in &self.per_neuron {
+            params.set_value(*k, v.at(seed, self.key, crate::util::rng::purpose::PARAM + *k as u64, i));
+        }
     }
 
     /// Shard `k` of `count`'s range of neurons: from `shard_bounds` when given (checked

@@ -203,9 +203,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let mut own = p.params.clone();
         let checked = if p.per_neuron.is_empty() { 1..1 } else { 1..p.size };
         for i in checked {
-            for (k, v) in &p.per_neuron {
-                own.set_value(*k, v.at(seed, key, crate::util::rng::purpose::PARAM + *k as u64, i));
-            }
+            p.set_neuron_params(&mut own, seed, i);
             if let Err(m) = model.neuron_initial(&own, dt_ms) {
                 // At the per-neuron parameter the message names, else the first.
                 let (k, _, at) = per_neuron.iter().find(|(k, ..)| m.contains(&format!("`{}`", model.params()[*k].name))).unwrap_or(&per_neuron[0]);
