@@ -66,7 +66,7 @@ const BUILTIN_MONITORS: &[MonitorSpec] = &[
 ];
 
 /// The core's top-level scenario tables; a plugin's must differ.
-pub const CORE_TABLES: &[&str] = &["simulation", "population", "projection", "encoder", "monitor"];
+pub const CORE_TABLES: &[&str] = &["simulation", "neuron_models", "population", "projection", "encoder", "monitor"];
 
 /// Section names the core uses for its own state; a plugin's must differ.
 pub const CORE_SECTIONS: &[&str] =
@@ -172,6 +172,8 @@ pub struct Registry {
     pub addon_tables: BTreeMap<&'static str, AddonTable>,
     /// Projection add-ons by (sub-table, name).
     pub addons: BTreeMap<(&'static str, &'static str), Arc<dyn ProjectionAddon>>,
+    /// Languages a scenario's `[neuron_models.NAME]` tables are written in, by name.
+    pub model_languages: BTreeMap<&'static str, Arc<dyn crate::api::language::ModelLanguage>>,
     /// Plugins' top-level scenario tables by key.
     pub scenario_tables: BTreeMap<&'static str, Arc<dyn ScenarioTable>>,
     /// Checkpointed state, in registration order (which is the order in checkpoints).
@@ -321,6 +323,14 @@ impl SimBuilder {
             ));
         }
         None
+    }
+
+    /// Registers a language in which scenarios define neuron models
+    /// (`[neuron_models.NAME]`, `language = "..."`).
+    pub fn add_model_language(&mut self, l: impl crate::api::language::ModelLanguage + 'static) -> &mut Self {
+        let name = l.name();
+        Self::insert_unique(&mut self.errors, &mut self.registry.model_languages, "model language", name, Arc::new(l) as Arc<dyn crate::api::language::ModelLanguage>);
+        self
     }
 
     /// Registers an encoder.

@@ -52,6 +52,9 @@ pub fn info_text(b: &SimBuilder) -> String {
             let _ = writeln!(s, "      {:<14} {:<16} {:?}, {}", rc.name, rc.dim.unit(), rc.kind, rc.doc);
         }
     }
+    for (name, l) in &r.model_languages {
+        let _ = writeln!(s, "\nMODEL LANGUAGE `{name}` (a scenario's own neuron models: `[neuron_models.NAME]`, `language = \"{name}\"`)\n  {}", l.doc());
+    }
     for (table, t) in &r.addon_tables {
         let _ = writeln!(s, "\nPROJECTION SUB-TABLE `{table}` ({}; selected by `{}`)", t.doc, t.selector);
         if *table == "synapse" {

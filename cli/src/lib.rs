@@ -69,6 +69,7 @@ pub fn builder() -> SimBuilder {
         .add_plugin(spikeworld_neuron_sj::SjPlugin)
         .add_plugin(spikeworld_neuron_physical::PhysicalPlugin)
         .add_plugin(spikeworld_neuron_hh::HhPlugin)
+        .add_plugin(spikeworld_neuron_equations::EquationsPlugin)
         .add_plugin(spikeworld_encoder_basic::EncoderPlugin)
         .add_plugin(spikeworld_synapse_basic::SynapsePlugin)
         .add_plugin(spikeworld_plasticity_stdp::StdpPlugin)

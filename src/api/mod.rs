@@ -16,15 +16,18 @@
 //! - [`sets`]: the ordered system sets a plugin's systems go into;
 //! - [`run`]: engines and devices;
 //! - [`program`]: a model's step traced into the straight-line program the device engine
-//!   compiles.
+//!   compiles; [`program_step`]: a model given as such a program, run on every engine;
+//! - [`language`]: neuron models a scenario defines itself (`[neuron_models.NAME]`).
 
 pub mod addon;
 pub mod col;
 pub mod connect;
 pub mod encoder;
+pub mod language;
 pub mod model;
 pub mod output;
 pub mod program;
+pub mod program_step;
 pub mod run;
 pub mod sets;
 pub mod state;

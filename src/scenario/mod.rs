@@ -17,6 +17,7 @@ use crate::registry::Registry;
 use crate::util::node::{apply_override, parse_document};
 
 pub mod estimate;
+mod models;
 mod monitors;
 mod parse;
 mod read;

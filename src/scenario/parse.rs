@@ -77,6 +77,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
     sim.opt_str("description")?;
     sim.finish(&["dt", "t_stop", "seed", "shards", "description"])?;
 
+    // [neuron_models.NAME], before the populations that name them
+    let defined = crate::scenario::models::defined_models(&mut root, reg, dt_ms)?;
+
     // [[population]]
     let mut populations: Vec<PopulationDef> = Vec::new();
     let mut pop_names: Vec<String> = Vec::new();
@@ -87,9 +90,10 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let sloc = t.get("size").or(t.get("shape")).map_or_else(|| t.loc().clone(), |n| n.loc.clone());
         locs.insert(t.key_path("size"), sloc);
         let (model_name, mn) = t.str("model")?;
-        let model = reg.neuron_models.get(model_name).ok_or_else(|| {
+        let model = defined.get(model_name).or_else(|| reg.neuron_models.get(model_name)).ok_or_else(|| {
             let hint = PEER_MODEL_NAMES.iter().find(|(peer, _)| *peer == model_name).map_or(String::new(), |(_, ours)| format!(" (NEST's `{model_name}` is `{ours}` here: docs/from-brian2-nest.md)"));
-            t.err(mn, "model", format!("unknown neuron model `{model_name}`{hint}; valid: {}", names(&reg.neuron_models)))
+            let own = defined.keys().map(|k| format!(", {k}")).collect::<String>();
+            t.err(mn, "model", format!("unknown neuron model `{model_name}`{hint}; valid: {}{own}", names(&reg.neuron_models)))
         })?;
         // A model that holds its parameters per population may have a form that reads some
         // per neuron: a population given any value as a list, a distribution or a file

@@ -1,0 +1,697 @@
+//! A model's equations, threshold and reset → one step as a [`Program`]: dimensions
+//! checked, constants folded, the integration scheme written out operation by operation.
+
+use std::collections::HashMap;
+
+use spikeworld::api::program::{Op, Program};
+
+use crate::eqs::{Assign, Statement};
+use crate::expr::{Bin, Expr};
+use crate::units::{self, D};
+
+/// Where a piece of text comes from: an equation line, the threshold, a reset line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Src {
+    Equation(usize),
+    Threshold,
+    Reset(usize),
+}
+
+/// An error at a column of a piece of text.
+#[derive(Clone, Debug)]
+pub struct CompileError {
+    pub src: Src,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Integration schemes, named as in Brian2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Euler,
+    Rk2,
+    Rk4,
+    Exact,
+}
+
+/// A state variable: `dX/dt = eq`.
+#[derive(Clone, Debug)]
+pub struct Var {
+    pub name: String,
+    pub dim: D,
+    pub eq: Expr,
+    pub src: Src,
+    pub unless_refractory: bool,
+}
+
+/// Everything the step is made of.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub vars: Vec<Var>,
+    /// Subexpressions: name, expression, declared dimension, line.
+    pub subs: Vec<(String, Expr, D, Src)>,
+    /// Parameters: name and dimension.
+    pub params: Vec<(String, D)>,
+    /// Injected currents (amp), one input each after the receptors.
+    pub currents: Vec<String>,
+    /// Variables that spikes jump (one input each), by index into `vars`.
+    pub receptors: Vec<usize>,
+    pub threshold: Option<Expr>,
+    pub reset: Vec<Statement>,
+    /// Brian2's refractoriness, in steps clamped after the spike (`T − 1`), if any.
+    pub refractory: bool,
+    pub method: Method,
+}
+
+impl Spec {
+    /// Whether a state row holds "spiked in the last step": an input at a variable the
+    /// reset sets (`v = v_r`) in the step after the spike is dropped, as Brian2's reset
+    /// (after `on_pre`) overwrites it.
+    pub fn needs_flag(&self) -> bool {
+        self.reset_sets().iter().any(|k| self.receptors.contains(k))
+    }
+
+    /// Variables the reset sets to a value that does not read them.
+    pub fn reset_sets(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for s in &self.reset {
+            let mut names = Vec::new();
+            s.value.names(&mut names);
+            if let Some(k) = self.vars.iter().position(|v| v.name == s.target) {
+                if s.op == Assign::Set && !names.contains(&s.target) {
+                    out.push(k);
+                }
+            }
+        }
+        out
+    }
+
+    /// State rows: the variables, then `refr`, then the flag, then the parameters held
+    /// per neuron.
+    pub fn rows(&self, params: &[PV]) -> usize {
+        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + params.iter().filter(|p| matches!(p, PV::Row)).count()
+    }
+}
+
+/// A parameter's value: a constant of the program (working units), or a constant state
+/// row (one value per neuron, in the core's unit).
+#[derive(Clone, Copy, Debug)]
+pub enum PV {
+    C(f64),
+    Row,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum V {
+    F(u32),
+    C(f64),
+    M(u32),
+}
+
+struct B {
+    ops: Vec<Op>,
+    consts: Vec<u64>,
+    konst: HashMap<u64, u32>,
+    nf: u32,
+    nm: u32,
+}
+
+impl B {
+    fn op(&mut self, op: Op) -> u32 {
+        self.ops.push(op);
+        let c = if op.is_mask() { &mut self.nm } else { &mut self.nf };
+        *c += 1;
+        *c - 1
+    }
+    fn f(&mut self, v: V) -> u32 {
+        match v {
+            V::F(i) => i,
+            V::C(x) => {
+                if let Some(&i) = self.konst.get(&x.to_bits()) {
+                    return i;
+                }
+                let k = match self.consts.iter().position(|&c| c == x.to_bits()) {
+                    Some(k) => k,
+                    None => {
+                        self.consts.push(x.to_bits());
+                        self.consts.len() - 1
+                    }
+                };
+                let i = self.op(Op::Const(k as u32));
+                self.konst.insert(x.to_bits(), i);
+                i
+            }
+            V::M(m) => {
+                let (one, zero) = (self.f(V::C(1.0)), self.f(V::C(0.0)));
+                self.op(Op::Select(m, one, zero))
+            }
+        }
+    }
+    fn bin(&mut self, op: Bin, a: V, b: V) -> V {
+        let (a, b) = (num(self, a), num(self, b));
+        if let (V::C(x), V::C(y)) = (a, b) {
+            return V::C(match op {
+                Bin::Add => x + y,
+                Bin::Sub => x - y,
+                Bin::Mul => x * y,
+                _ => x / y,
+            });
+        }
+        let (a, b) = (self.f(a), self.f(b));
+        V::F(self.op(match op {
+            Bin::Add => Op::Add(a, b),
+            Bin::Sub => Op::Sub(a, b),
+            Bin::Mul => Op::Mul(a, b),
+            _ => Op::Div(a, b),
+        }))
+    }
+    fn un(&mut self, a: V, op: fn(u32) -> Op, fold: fn(f64) -> f64) -> V {
+        match num(self, a) {
+            V::C(x) => V::C(fold(x)),
+            _ => {
+                let a = self.f(a);
+                V::F(self.op(op(a)))
+            }
+        }
+    }
+    fn mask(&mut self, v: V) -> u32 {
+        match v {
+            V::M(m) => m,
+            // A number as a condition: nonzero.
+            _ => {
+                let (a, z) = (self.f(v), self.f(V::C(0.0)));
+                let eq = self.op(Op::Ge(a, z));
+                let le = self.op(Op::Le(a, z));
+                let both = self.op(Op::And(eq, le));
+                self.op(Op::Not(both))
+            }
+        }
+    }
+    fn select(&mut self, m: u32, a: V, b: V) -> V {
+        let (a, b) = (self.f(a), self.f(b));
+        V::F(self.op(Op::Select(m, a, b)))
+    }
+}
+
+/// Names an expression is evaluated with.
+struct Ctx<'a> {
+    spec: &'a Spec,
+    /// Each variable's value here (working units).
+    vars: Vec<V>,
+    params: Vec<V>,
+    currents: Vec<V>,
+    not_refractory: Option<u32>,
+    dt: f64,
+    memo: HashMap<String, (V, D)>,
+    visiting: Vec<String>,
+}
+
+fn err(src: Src, col: usize, message: impl Into<String>) -> CompileError {
+    CompileError { src, col, message: message.into() }
+}
+
+impl Ctx<'_> {
+    fn name(&mut self, b: &mut B, n: &str, src: Src, col: usize) -> Result<(V, D), CompileError> {
+        let s = self.spec;
+        if let Some(k) = s.vars.iter().position(|v| v.name == n) {
+            return Ok((self.vars[k], s.vars[k].dim));
+        }
+        if let Some(k) = s.params.iter().position(|p| p.0 == n) {
+            return Ok((self.params[k], s.params[k].1));
+        }
+        if let Some(k) = s.currents.iter().position(|c| c == n) {
+            return Ok((self.currents[k], units::AMP));
+        }
+        if let Some(&v) = self.memo.get(n) {
+            return Ok(v);
+        }
+        if let Some((name, e, d, at)) = s.subs.iter().find(|x| x.0 == n) {
+            if self.visiting.iter().any(|v| v == name) {
+                return Err(err(*at, 0, format!("`{name}` is defined in terms of itself ({} → {name})", self.visiting.join(" → "))));
+            }
+            self.visiting.push(name.clone());
+            let (v, got) = self.expr(b, e, *at)?;
+            self.visiting.pop();
+            if got != *d {
+                return Err(err(*at, e.col(), format!("`{name}` is declared in {d} but its expression is in {got}")));
+            }
+            self.memo.insert(n.to_string(), (v, *d));
+            return Ok((v, *d));
+        }
+        match n {
+            "dt" => return Ok((V::C(self.dt), units::SECOND)),
+            "pi" => return Ok((V::C(std::f64::consts::PI), units::ONE)),
+            "e" => return Ok((V::C(std::f64::consts::E), units::ONE)),
+            "not_refractory" => return Ok(self.not_refractory.map_or((V::C(1.0), units::ONE), |m| (V::M(m), units::ONE))),
+            "t" | "i" | "N" | "xi" => return Err(err(src, col, format!("`{n}` (Brian2's {}) is not available in spikeworld's equations (yet)", match n {
+                "t" => "time",
+                "i" => "neuron index",
+                "N" => "population size",
+                _ => "white noise",
+            }))),
+            _ => {}
+        }
+        if let Some((d, si)) = units::unit(n) {
+            return Ok((V::C(si / d.scale()), d));
+        }
+        Err(err(src, col, format!("unknown name `{n}`: not a state variable, parameter, subexpression or unit; declare a parameter in the equations (`{n} : volt`) or give it a value in `params`")))
+    }
+
+    fn expr(&mut self, b: &mut B, e: &Expr, src: Src) -> Result<(V, D), CompileError> {
+        match e {
+            Expr::Num(x, _) => Ok((V::C(*x), units::ONE)),
+            Expr::Name(n, c) => self.name(b, n, src, *c),
+            Expr::Neg(a, _) => {
+                let (v, d) = self.expr(b, a, src)?;
+                Ok((b.un(v, Op::Neg, |x| -x), d))
+            }
+            Expr::Not(a, _) => {
+                let (v, _) = self.expr(b, a, src)?;
+                let m = b.mask(v);
+                Ok((V::M(b.op(Op::Not(m))), units::ONE))
+            }
+            Expr::Bin(op, l, r, col) => {
+                let (x, dx) = self.expr(b, l, src)?;
+                let (y, dy) = self.expr(b, r, src)?;
+                match op {
+                    Bin::Add | Bin::Sub => {
+                        if dx != dy {
+                            return Err(err(src, *col, format!("`{}` of {dx} and {dy}: the dimensions differ", if *op == Bin::Add { "+" } else { "-" })));
+                        }
+                        Ok((b.bin(*op, x, y), dx))
+                    }
+                    Bin::Mul => Ok((b.bin(Bin::Mul, x, y), dx.mul(dy))),
+                    Bin::Div => Ok((b.bin(Bin::Div, x, y), dx.div(dy))),
+                    Bin::Pow => self.pow(b, x, dx, y, dy, src, *col),
+                    Bin::And | Bin::Or => {
+                        let (mx, my) = (b.mask(x), b.mask(y));
+                        Ok((V::M(b.op(if *op == Bin::And { Op::And(mx, my) } else { Op::Or(mx, my) })), units::ONE))
+                    }
+                    _ => {
+                        if dx != dy {
+                            return Err(err(src, *col, format!("comparison of {dx} with {dy}: the dimensions differ")));
+                        }
+                        let (fx, fy) = (b.f(x), b.f(y));
+                        let m = match op {
+                            Bin::Lt => b.op(Op::Lt(fx, fy)),
+                            Bin::Le => b.op(Op::Le(fx, fy)),
+                            Bin::Gt => b.op(Op::Gt(fx, fy)),
+                            Bin::Ge => b.op(Op::Ge(fx, fy)),
+                            _ => {
+                                let ge = b.op(Op::Ge(fx, fy));
+                                let le = b.op(Op::Le(fx, fy));
+                                let eq = b.op(Op::And(ge, le));
+                                if *op == Bin::Eq { eq } else { b.op(Op::Not(eq)) }
+                            }
+                        };
+                        Ok((V::M(m), units::ONE))
+                    }
+                }
+            }
+            Expr::Call(f, args, col) => self.call(b, f, args, src, *col),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pow(&mut self, b: &mut B, x: V, dx: D, y: V, dy: D, src: Src, col: usize) -> Result<(V, D), CompileError> {
+        let V::C(n) = y else {
+            if dx != units::ONE || dy != units::ONE {
+                return Err(err(src, col, "`**` with a variable exponent needs a dimensionless base and exponent"));
+            }
+            // x**y = exp(y ln x)
+            let l = b.un(x, Op::Ln, f64::ln);
+            let p = b.bin(Bin::Mul, y, l);
+            return Ok((b.un(p, Op::Exp, f64::exp), units::ONE));
+        };
+        if dy != units::ONE {
+            return Err(err(src, col, format!("the exponent of `**` is in {dy}: it must be a number")));
+        }
+        let d = dx.pow(n).ok_or_else(|| err(src, col, format!("{dx} to the power {n} is not a unit")))?;
+        if let V::C(a) = x {
+            return Ok((V::C(a.powf(n)), d));
+        }
+        let r = if n.fract() == 0.0 && n.abs() <= 16.0 && n != 0.0 {
+            let mut p = x;
+            for _ in 1..n.abs() as u32 {
+                p = b.bin(Bin::Mul, p, x);
+            }
+            if n < 0.0 { b.bin(Bin::Div, V::C(1.0), p) } else { p }
+        } else if n == 0.0 {
+            V::C(1.0)
+        } else if n == 0.5 {
+            b.un(x, Op::Sqrt, f64::sqrt)
+        } else if n == -0.5 {
+            let s = b.un(x, Op::Sqrt, f64::sqrt);
+            b.bin(Bin::Div, V::C(1.0), s)
+        } else {
+            let l = b.un(x, Op::Ln, f64::ln);
+            let p = b.bin(Bin::Mul, V::C(n), l);
+            b.un(p, Op::Exp, f64::exp)
+        };
+        Ok((r, d))
+    }
+
+    fn call(&mut self, b: &mut B, f: &str, args: &[Expr], src: Src, col: usize) -> Result<(V, D), CompileError> {
+        let arity = match f {
+            "exp" | "log" | "log10" | "sqrt" | "abs" | "int" => 1,
+            "clip" => 3,
+            _ => return Err(err(src, col, format!("unknown function `{f}`; supported: exp, log, log10, sqrt, abs, clip, int"))),
+        };
+        if args.len() != arity {
+            return Err(err(src, col, format!("`{f}` takes {arity} argument{}, not {}", if arity == 1 { "" } else { "s" }, args.len())));
+        }
+        let mut vals = Vec::new();
+        for a in args {
+            vals.push(self.expr(b, a, src)?);
+        }
+        let (x, dx) = vals[0];
+        let dimensionless = |what: &str| if dx == units::ONE { Ok(()) } else { Err(err(src, col, format!("`{what}` of a value in {dx}: its argument must be dimensionless"))) };
+        match f {
+            "exp" => {
+                dimensionless("exp")?;
+                Ok((b.un(x, Op::Exp, f64::exp), units::ONE))
+            }
+            "log" => {
+                dimensionless("log")?;
+                Ok((b.un(x, Op::Ln, f64::ln), units::ONE))
+            }
+            "log10" => {
+                dimensionless("log10")?;
+                let l = b.un(x, Op::Ln, f64::ln);
+                Ok((b.bin(Bin::Div, l, V::C(std::f64::consts::LN_10)), units::ONE))
+            }
+            "sqrt" => {
+                let d = dx.pow(0.5).ok_or_else(|| err(src, col, format!("the square root of {dx} is not a unit")))?;
+                Ok((b.un(x, Op::Sqrt, f64::sqrt), d))
+            }
+            "abs" => Ok((b.un(x, Op::Abs, f64::abs), dx)),
+            "int" => match x {
+                V::M(_) => Ok((V::F(b.f(x)), units::ONE)),
+                _ => Err(err(src, col, "`int` takes a condition (`int(v > v_th)`)")),
+            },
+            _ => {
+                let ((lo, dl), (hi, dh)) = (vals[1], vals[2]);
+                if dl != dx || dh != dx {
+                    return Err(err(src, col, format!("`clip` of {dx} between {dl} and {dh}: the dimensions differ")));
+                }
+                // np.clip: min(max(x, lo), hi).
+                let (fx, flo) = (b.f(x), b.f(lo));
+                let below = b.op(Op::Lt(fx, flo));
+                let m = b.select(below, V::F(flo), V::F(fx));
+                let (fm, fhi) = (b.f(m), b.f(hi));
+                let above = b.op(Op::Gt(fm, fhi));
+                Ok((b.select(above, V::F(fhi), V::F(fm)), dx))
+            }
+        }
+    }
+}
+
+/// A condition used as a number: 1 or 0.
+fn num(b: &mut B, v: V) -> V {
+    match v {
+        V::M(_) => V::F(b.f(v)),
+        v => v,
+    }
+}
+
+/// What the derivatives are evaluated with, besides the state.
+#[derive(Clone)]
+struct Env {
+    params: Vec<V>,
+    currents: Vec<V>,
+    not_refractory: Option<u32>,
+    dt: f64,
+}
+
+impl Env {
+    fn ctx<'a>(&self, spec: &'a Spec, vals: Vec<V>) -> Ctx<'a> {
+        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, memo: HashMap::new(), visiting: Vec::new() }
+    }
+
+    /// The derivatives at `vals`, `(unless refractory)` ones times `nr`
+    /// (int(not_refractory)), dimensions checked.
+    fn derivs(&self, b: &mut B, spec: &Spec, vals: &[V], nr: Option<V>) -> Result<Vec<V>, CompileError> {
+        let mut c = self.ctx(spec, vals.to_vec());
+        let mut out = Vec::new();
+        for v in &spec.vars {
+            let (f, d) = c.expr(b, &v.eq, v.src)?;
+            let want = v.dim.div(units::SECOND);
+            if d != want {
+                return Err(err(v.src, v.eq.col(), format!("d{}/dt is in {d}; `{}` is in {}, so its derivative must be in {want}", v.name, v.name, v.dim)));
+            }
+            let f = f;
+            out.push(match nr {
+                Some(nr) if v.unless_refractory => b.bin(Bin::Mul, f, nr),
+                _ => f,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The step of `spec` for steps of `dt` ms; `refr_steps` is `T − 1`.
+pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Program, CompileError> {
+    let nrows = spec.rows(pv);
+    let nin = spec.receptors.len() + spec.currents.len();
+    let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: (nrows + nin) as u32, nm: 0 };
+    let nv = spec.vars.len();
+    let refr_row = spec.refractory.then_some(nv as u32);
+    let flag_row = spec.needs_flag().then_some((nv + usize::from(spec.refractory)) as u32);
+    let param_row0 = nv + usize::from(spec.refractory) + usize::from(spec.needs_flag());
+    // Values enter in working units (rates: Hz → 1/ms).
+    let load = |b: &mut B, id: u32, d: D| if d.from_core() == 1.0 { V::F(id) } else { b.bin(Bin::Mul, V::F(id), V::C(d.from_core())) };
+    let mut row = param_row0 as u32;
+    let params: Vec<V> = pv
+        .iter()
+        .zip(&spec.params)
+        .map(|(p, (_, d))| match p {
+            PV::C(x) => V::C(*x),
+            PV::Row => {
+                row += 1;
+                load(&mut b, row - 1, *d)
+            }
+        })
+        .collect();
+    let mut x: Vec<V> = spec.vars.iter().enumerate().map(|(k, v)| load(&mut b, k as u32, v.dim)).collect();
+    let currents: Vec<V> = (0..spec.currents.len()).map(|c| V::F((nrows + spec.receptors.len() + c) as u32)).collect();
+    let refractory = refr_row.map(|r| {
+        let h = b.f(V::C(0.5));
+        b.op(Op::Gt(r, h))
+    });
+    let not_refr = refractory.map(|m| b.op(Op::Not(m)));
+    // Input due now jumps its variable, except one the reset set in the step just after a
+    // spike (Brian2: `on_pre` ran before that reset, which overwrote it).
+    let just_spiked = flag_row.map(|r| {
+        let h = b.f(V::C(0.5));
+        b.op(Op::Gt(r, h))
+    });
+    let sets = spec.reset_sets();
+    for (r, &k) in spec.receptors.iter().enumerate() {
+        let inp = load(&mut b, (nrows + r) as u32, spec.vars[k].dim);
+        let jumped = b.bin(Bin::Add, x[k], inp);
+        x[k] = match just_spiked {
+            Some(m) if sets.contains(&k) => b.select(m, x[k], jumped),
+            _ => jumped,
+        };
+    }
+    let env = Env { params, currents, not_refractory: not_refr, dt };
+    let nr = not_refr.map(|m| V::F(b.f(V::M(m))));
+    let dtv = V::C(dt);
+    let x1: Vec<V> = match spec.method {
+        Method::Exact => {
+            let free = exact_step(&mut b, spec, &env, &x, nr.map(|_| V::C(1.0)))?;
+            match refractory {
+                Some(m) if spec.vars.iter().any(|v| v.unless_refractory) => {
+                    let clamped = exact_step(&mut b, spec, &env, &x, Some(V::C(0.0)))?;
+                    (0..nv).map(|k| b.select(m, clamped[k], free[k])).collect()
+                }
+                _ => free,
+            }
+        }
+        Method::Euler => {
+            // Brian2: dt*f + x.
+            let f = env.derivs(&mut b, spec, &x, nr)?;
+            (0..nv)
+                .map(|k| {
+                    let s = b.bin(Bin::Mul, dtv, f[k]);
+                    b.bin(Bin::Add, s, x[k])
+                })
+                .collect()
+        }
+        Method::Rk2 => {
+            // Brian2: k = dt*f(x); dt*f(0.5*k + x) + x.
+            let f1 = env.derivs(&mut b, spec, &x, nr)?;
+            let k1: Vec<V> = f1.iter().map(|&f| b.bin(Bin::Mul, dtv, f)).collect();
+            let mid: Vec<V> = (0..nv)
+                .map(|k| {
+                    let h = b.bin(Bin::Mul, V::C(0.5), k1[k]);
+                    b.bin(Bin::Add, h, x[k])
+                })
+                .collect();
+            let f2 = env.derivs(&mut b, spec, &mid, nr)?;
+            (0..nv)
+                .map(|k| {
+                    let s = b.bin(Bin::Mul, dtv, f2[k]);
+                    b.bin(Bin::Add, s, x[k])
+                })
+                .collect()
+        }
+        Method::Rk4 => {
+            let stage = |b: &mut B, k: &[V], w: f64| -> Vec<V> {
+                (0..nv)
+                    .map(|j| {
+                        let h = if w == 1.0 { k[j] } else { b.bin(Bin::Mul, V::C(w), k[j]) };
+                        b.bin(Bin::Add, h, x[j])
+                    })
+                    .collect()
+            };
+            let kf = |b: &mut B, f: Vec<V>| -> Vec<V> { f.into_iter().map(|f| b.bin(Bin::Mul, dtv, f)).collect() };
+            let f1 = env.derivs(&mut b, spec, &x, nr)?;
+            let k1 = kf(&mut b, f1);
+            let s2 = stage(&mut b, &k1, 0.5);
+            let f2 = env.derivs(&mut b, spec, &s2, nr)?;
+            let k2 = kf(&mut b, f2);
+            let s3 = stage(&mut b, &k2, 0.5);
+            let f3 = env.derivs(&mut b, spec, &s3, nr)?;
+            let k3 = kf(&mut b, f3);
+            let s4 = stage(&mut b, &k3, 1.0);
+            let f4 = env.derivs(&mut b, spec, &s4, nr)?;
+            let k4 = kf(&mut b, f4);
+            // Brian2's rk4: k1/6 + k2/3 + k3/3 + k4/6 + x.
+            (0..nv)
+                .map(|j| {
+                    let a = b.bin(Bin::Div, k1[j], V::C(6.0));
+                    let c = b.bin(Bin::Div, k2[j], V::C(3.0));
+                    let s = b.bin(Bin::Add, a, c);
+                    let c = b.bin(Bin::Div, k3[j], V::C(3.0));
+                    let s = b.bin(Bin::Add, s, c);
+                    let c = b.bin(Bin::Div, k4[j], V::C(6.0));
+                    let s = b.bin(Bin::Add, s, c);
+                    b.bin(Bin::Add, s, x[j])
+                })
+                .collect()
+        }
+    };
+    finish(spec, b, x1, &env, refractory, refr_row, flag_row, refr_steps, nrows)
+}
+
+/// `x ← Φ x + Γ b` for the linear system of `spec` (with `nr` the refractoriness factor):
+/// `A` from the derivatives at scaled unit vectors, with currents and per-neuron
+/// parameters at 0 (constants, folded here: `exact::linear` checked that those enter only
+/// `b`); `b` the derivatives at 0, computed in the step.
+fn exact_step(b: &mut B, spec: &Spec, env: &Env, x: &[V], nr: Option<V>) -> Result<Vec<V>, CompileError> {
+    let n = spec.vars.len();
+    let zero = vec![V::C(0.0); n];
+    let mut probe_env = env.clone();
+    probe_env.params.iter_mut().for_each(|p| {
+        if !matches!(p, V::C(_)) {
+            *p = V::C(0.0)
+        }
+    });
+    probe_env.currents.iter_mut().for_each(|c| *c = V::C(0.0));
+    let probe = |vals: &[V]| -> Result<Vec<f64>, CompileError> {
+        let mut scratch = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: b.nf, nm: b.nm };
+        let f = probe_env.derivs(&mut scratch, spec, vals, nr)?;
+        f.iter()
+            .map(|v| if let V::C(c) = v { Some(*c) } else { None })
+            .collect::<Option<Vec<f64>>>()
+            .ok_or_else(|| err(spec.vars[0].src, 0, "the linear system's coefficients are not constants (a bug: `exact::linear` accepted it)"))
+    };
+    // Column j: (f(s e_j) - f(0)) / s, s = 2^30: the constant part's rounding stays far
+    // below A's last bit.
+    let s = 2f64.powi(30);
+    let f0 = probe(&zero)?;
+    let mut a = vec![0.0; n * n];
+    for j in 0..n {
+        let mut e = zero.clone();
+        e[j] = V::C(s);
+        let fj = probe(&e)?;
+        for i in 0..n {
+            a[i * n + j] = (fj[i] - f0[i]) / s;
+        }
+    }
+    let (phi, gam) = crate::exact::propagators(&a, n, env.dt);
+    let bvec = env.derivs(b, spec, &zero, nr)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut acc: Option<V> = None;
+        let terms = (0..n).map(|j| (phi[i * n + j], x[j])).chain((0..n).map(|j| (gam[i * n + j], bvec[j])));
+        for (c, v) in terms {
+            if c == 0.0 || matches!(v, V::C(z) if z == 0.0) {
+                continue;
+            }
+            let t = if c == 1.0 { v } else { b.bin(Bin::Mul, V::C(c), v) };
+            acc = Some(match acc {
+                None => t,
+                Some(a) => b.bin(Bin::Add, a, t),
+            });
+        }
+        out.push(acc.unwrap_or(V::C(0.0)));
+    }
+    Ok(out)
+}
+
+/// Threshold, reset, refractory counter and outputs, from the integrated values `x1`.
+#[allow(clippy::too_many_arguments)]
+fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>, refr_row: Option<u32>, flag_row: Option<u32>, refr_steps: f64, rows: usize) -> Result<Program, CompileError> {
+    let nv = spec.vars.len();
+    let mut cur = x1;
+    let spike = match &spec.threshold {
+        Some(t) => {
+            let (v, _) = env.ctx(spec, cur.clone()).expr(&mut b, t, Src::Threshold)?;
+            let m = b.mask(v);
+            match refractory {
+                Some(r) => {
+                    let nr = b.op(Op::Not(r));
+                    b.op(Op::And(m, nr))
+                }
+                None => m,
+            }
+        }
+        None => {
+            let z = b.f(V::C(0.0));
+            b.op(Op::Gt(z, z))
+        }
+    };
+    for s in &spec.reset {
+        let src = Src::Reset(s.line);
+        let Some(k) = spec.vars.iter().position(|v| v.name == s.target) else {
+            return Err(err(src, s.col, format!("the reset sets `{}`, which is not a state variable (`d{}/dt = ...`)", s.target, s.target)));
+        };
+        let (val, d) = env.ctx(spec, cur.clone()).expr(&mut b, &s.value, src)?;
+        let val = num(&mut b, val);
+        let new = match s.op {
+            Assign::Set | Assign::Add | Assign::Sub if d != spec.vars[k].dim => {
+                return Err(err(src, s.value.col(), format!("`{}` is in {} but the value is in {d}", s.target, spec.vars[k].dim)));
+            }
+            Assign::Mul | Assign::Div if d != units::ONE => return Err(err(src, s.value.col(), format!("`{}` is multiplied or divided by a value in {d}; it must be a number", s.target))),
+            Assign::Set => val,
+            Assign::Add => b.bin(Bin::Add, cur[k], val),
+            Assign::Sub => b.bin(Bin::Sub, cur[k], val),
+            Assign::Mul => b.bin(Bin::Mul, cur[k], val),
+            Assign::Div => b.bin(Bin::Div, cur[k], val),
+        };
+        cur[k] = b.select(spike, new, cur[k]);
+    }
+    let mut outputs: Vec<u32> = Vec::new();
+    for (k, v) in cur.into_iter().enumerate() {
+        let d = spec.vars[k].dim;
+        let back = if d.from_core() == 1.0 { v } else { b.bin(Bin::Div, v, V::C(d.from_core())) };
+        outputs.push(b.f(back));
+    }
+    if let (Some(r), Some(m)) = (refr_row, refractory) {
+        let dec = b.bin(Bin::Sub, V::F(r), V::C(1.0));
+        let kept = b.select(m, dec, V::F(r));
+        let o = b.select(spike, V::C(refr_steps), kept);
+        outputs.push(b.f(o));
+    }
+    if flag_row.is_some() {
+        let o = b.select(spike, V::C(1.0), V::C(0.0));
+        outputs.push(b.f(o));
+    }
+    // Parameter rows are constant.
+    outputs.extend(outputs.len() as u32..rows as u32);
+    debug_assert_eq!(outputs.len(), rows);
+    let _ = nv;
+    Ok(Program { vars: rows as u32, inputs: (spec.receptors.len() + spec.currents.len()) as u32, ops: b.ops, consts: b.consts, outputs, spike })
+}

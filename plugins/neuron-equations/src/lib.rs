@@ -1,0 +1,445 @@
+//! spikeworld plugin: neuron models written in the scenario as Brian2's equations.
+//!
+//! ```toml
+//! [neuron_models.coba]
+//! equations = '''
+//! dv/dt = (gl*(El - v) + ge*(Ee - v) + gi*(Ei - v))/Cm : volt (unless refractory)
+//! dge/dt = -ge/taue : siemens
+//! dgi/dt = -gi/taui : siemens
+//! '''
+//! threshold = "v > -50*mV"
+//! reset = "v = -60*mV"
+//! refractory = "5 ms"
+//! method = "euler"
+//! receptors = ["ge", "gi"]
+//! [neuron_models.coba.params]
+//! Cm = "200 pF"
+//! gl = "10 nS"
+//! # ...
+//! ```
+//!
+//! The model is compiled into one straight-line program per population
+//! ([`spikeworld::api::program::Program`]): the cpu engine interprets it over chunks of
+//! neurons, the tensor engine runs it as tensor operations, the device engine compiles it
+//! into its fused kernel. Order within a step is the other models' (Brian2's as seen by the
+//! next step): input due now is added, the state is integrated, the threshold tested, the
+//! reset applied.
+
+mod compile;
+mod eqs;
+mod exact;
+mod expr;
+mod units;
+
+use std::sync::Arc;
+
+use spikeworld::api::language::ModelLanguage;
+use spikeworld::api::model::{ChoiceSpec, MAX_VARS, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorKind, ReceptorSpec, VarSpec, refractory_steps};
+use spikeworld::api::program_step::ProgramStep;
+use spikeworld::registry::{Plugin, SimBuilder};
+use spikeworld::util::error::{Loc, ScenarioError};
+use spikeworld::util::node::{Node, Val};
+use spikeworld::util::table::{Table, err_at};
+use spikeworld::util::units::Dim;
+
+use compile::{CompileError, Method, PV, Spec, Src, Var};
+use eqs::{Kind, TextError};
+use units::D;
+
+/// Registers the `equations` model language.
+pub struct EquationsPlugin;
+
+impl Plugin for EquationsPlugin {
+    fn build(&self, b: &mut SimBuilder) {
+        b.add_model_language(Equations);
+    }
+}
+
+/// Brian2's equations as a model language.
+pub struct Equations;
+
+const KEYS: &[&str] = &["equations", "threshold", "reset", "refractory", "method", "receptors", "currents", "params"];
+
+/// Names the step uses for its own rows.
+const RESERVED: &[&str] = &["refr", "spiked", "dt", "t", "i", "N", "xi", "not_refractory", "lastspike"];
+
+const DOC: &str = "Brian2's equations: `equations` (lines `dX/dt = expr : unit (unless refractory)`, `X = expr : unit` \
+    subexpressions, `X : unit` parameters), `threshold` (a condition), `reset` (statements `v = ...; w += ...`), `refractory` \
+    (a time), `method` (euler, rk2, rk4, exact; default exact for linear equations, else euler), `receptors` (variables a \
+    spike jumps by its weight), `currents` (names of injected currents, in amp), `params` (values of parameters: declared \
+    ones, or constants named here with their unit). Every parameter may take one value per neuron (with `exact`, those in \
+    the linear coefficients stay per population).";
+
+impl ModelLanguage for Equations {
+    fn name(&self) -> &'static str {
+        "equations"
+    }
+    fn doc(&self) -> &'static str {
+        DOC
+    }
+    fn keys(&self) -> &'static [&'static str] {
+        KEYS
+    }
+    fn define(&self, name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError> {
+        define(name, t, dt_ms).map(|d| Arc::new(EqModel { def: Arc::new(d), variant: false }) as Arc<dyn NeuronModel>)
+    }
+}
+
+fn leak<T>(v: Vec<T>) -> &'static [T] {
+    Box::leak(v.into_boxed_slice())
+}
+
+fn leak_str(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+/// Where column `col` of a one-line string value is, when the string is written on one
+/// line without escapes (else the value's own position).
+fn loc_in(n: &Node, col: usize) -> Loc {
+    match (&n.loc, &n.val) {
+        (Loc::File { file, line, col: c }, Val::Str(s)) if !s.contains('\n') => Loc::File { file: file.clone(), line: *line, col: c + 1 + col as u32 },
+        (l, _) => l.clone(),
+    }
+}
+
+fn text_error(n: &Node, key: &str, text: &str, e: TextError) -> ScenarioError {
+    let line = text.lines().nth(e.line - 1).unwrap_or("").trim();
+    if text.contains('\n') {
+        err_at(&n.loc, key, format!("line {} (`{line}`), column {}: {}", e.line, e.col + 1, e.message))
+    } else {
+        err_at(&loc_in(n, e.col), key, e.message)
+    }
+}
+
+/// A model's definition, shared by its per-population and per-neuron forms.
+struct Def {
+    name: &'static str,
+    doc: &'static str,
+    spec: Spec,
+    params: &'static [ParamSpec],
+    receptors: &'static [ReceptorSpec],
+    /// The per-population form's rows; the per-neuron form's (rows of the parameters
+    /// that may vary appended).
+    vars: &'static [VarSpec],
+    vars_each: &'static [VarSpec],
+    /// Dimension of each parameter, for the conversion into working units.
+    param_dims: Vec<D>,
+    refractory_ms: f64,
+}
+
+fn unit_of(e: &expr::Expr) -> Result<(D, f64), (usize, String)> {
+    use expr::{Bin, Expr};
+    match e {
+        Expr::Num(x, _) if *x == 1.0 => Ok((units::ONE, 1.0)),
+        Expr::Name(n, c) => units::unit(n).ok_or_else(|| (*c, format!("`{n}` is not a unit (volt, amp, siemens, farad, second, Hz, ohm, metre, with prefixes)"))),
+        Expr::Bin(Bin::Mul, a, b, _) => {
+            let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
+            Ok((da.mul(db), fa * fb))
+        }
+        Expr::Bin(Bin::Div, a, b, _) => {
+            let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
+            Ok((da.div(db), fa / fb))
+        }
+        Expr::Bin(Bin::Pow, a, b, c) => {
+            let n = match &**b {
+                Expr::Num(n, _) => *n,
+                Expr::Neg(x, _) if matches!(**x, Expr::Num(..)) => -x.as_num(),
+                _ => return Err((*c, "a unit's power must be a number".into())),
+            };
+            let (d, f) = unit_of(a)?;
+            Ok((d.pow(n).ok_or((*c, "not a unit".to_string()))?, f.powf(n)))
+        }
+        other => Err((other.col(), "expected a unit (`volt`, `siemens/metre**2`, `1`)".into())),
+    }
+}
+
+/// A quantity written for a constant the equations do not declare (`"-60 mV"`,
+/// `"0.2 nS/um2"`, `5`): its dimension and its value in the core's unit.
+fn quantity(n: &Node) -> Result<(D, f64), String> {
+    let text = match &n.val {
+        Val::Int(i) => return Ok((units::ONE, *i as f64)),
+        Val::Float(f) if f.is_finite() => return Ok((units::ONE, *f)),
+        Val::Str(s) => s.trim(),
+        other => return Err(format!("expected a number or a string like \"-60 mV\", found {}", other.type_str())),
+    };
+    let end = text.find(|c: char| c.is_alphabetic() && c != 'e' && c != 'E').unwrap_or(text.len());
+    // `1e-3 ms`: the number ends where the unit starts (an `e` followed by a digit or sign
+    // belongs to the number).
+    let mut cut = end;
+    while cut > 0 && text[..cut].ends_with(|c: char| c.is_whitespace()) {
+        cut -= 1;
+    }
+    let value: f64 = text[..cut].trim().parse().map_err(|_| format!("`{text}` is not a number followed by a unit"))?;
+    if !value.is_finite() {
+        return Err(format!("{value} is not a finite number"));
+    }
+    let unit = text[end..].trim();
+    if unit.is_empty() {
+        return Ok((units::ONE, value));
+    }
+    let e = expr::parse(unit).map_err(|e| format!("in the unit `{unit}`: {}", e.message))?;
+    let (d, si) = unit_of(&e).map_err(|(_, m)| format!("in `{text}`: {m}"))?;
+    // The core's unit: working units, except rates in Hz.
+    let core = value * si / d.scale() / d.from_core();
+    Ok((d, core))
+}
+
+fn core_dim(d: D) -> Result<Dim, String> {
+    d.core().ok_or_else(|| format!("{d}: parameters and state variables must be in volt, amp, siemens, farad, second, Hz or 1 (write a resistance as a conductance, a density times an area)"))
+}
+
+fn names_list(t: &mut Table<'_>, key: &str) -> Result<Vec<(String, Loc)>, ScenarioError> {
+    let Some(n) = t.get(key) else { return Ok(Vec::new()) };
+    let Val::Array(items) = &n.val else {
+        return Err(err_at(&n.loc, t.key_path(key), format!("expected a list of names, found {}", n.val.type_str())));
+    };
+    items
+        .iter()
+        .map(|it| match &it.val {
+            Val::Str(s) => Ok((s.clone(), it.loc.clone())),
+            other => Err(err_at(&it.loc, t.key_path(key), format!("expected a name, found {}", other.type_str()))),
+        })
+        .collect()
+}
+
+fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, ScenarioError> {
+    let (text, en) = t.str("equations")?;
+    let eq_key = t.key_path("equations");
+    let lines = eqs::parse_equations(text).map_err(|e| text_error(en, &eq_key, text, e))?;
+    let line_err = |line: usize, col: usize, m: String| text_error(en, &eq_key, text, TextError { line, col, message: m });
+    for l in &lines {
+        if RESERVED.contains(&l.name.as_str()) {
+            return Err(line_err(l.line, 0, format!("`{}` is a name spikeworld reserves (refr, spiked, dt, t, i, N, xi, not_refractory, lastspike)", l.name)));
+        }
+    }
+    let mut vars = Vec::new();
+    let mut subs = Vec::new();
+    let mut params: Vec<(String, D, Option<f64>)> = Vec::new();
+    for l in &lines {
+        let (d, _) = unit_of(&l.unit).map_err(|(c, m)| line_err(l.line, c, m))?;
+        match &l.kind {
+            Kind::Diff(e) => {
+                core_dim(d).map_err(|m| line_err(l.line, 0, m))?;
+                vars.push(Var { name: l.name.clone(), dim: d, eq: e.clone(), src: Src::Equation(l.line), unless_refractory: l.unless_refractory });
+            }
+            Kind::Sub(e) => subs.push((l.name.clone(), e.clone(), d, Src::Equation(l.line))),
+            Kind::Param => {
+                core_dim(d).map_err(|m| line_err(l.line, 0, m))?;
+                params.push((l.name.clone(), d, None));
+            }
+        }
+    }
+    // Values of parameters: declared ones (in their unit) and constants named only here.
+    if let Some(pn) = t.get("params") {
+        let mut pt = Table::new(pn, t.key_path("params"))?;
+        for (key, node) in pt.peek_all().collect::<Vec<_>>() {
+            let key_path = pt.key_path(key);
+            if let Some(p) = params.iter_mut().find(|p| p.0 == key) {
+                let dim = core_dim(p.1).map_err(|m| err_at(&node.loc, &key_path, m))?;
+                p.2 = Some(spikeworld::util::table::node_quantity(node, dim, &key_path)?);
+            } else if lines.iter().any(|l| l.name == key) || RESERVED.contains(&key) {
+                return Err(err_at(&node.loc, key_path, format!("`{key}` is a state variable, a subexpression or a reserved name, not a parameter")));
+            } else {
+                if !(key.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && key.chars().all(|c| c.is_alphanumeric() || c == '_')) {
+                    return Err(err_at(&node.loc, key_path, format!("`{key}` is not a name the equations can use")));
+                }
+                let (d, v) = quantity(node).map_err(|m| err_at(&node.loc, &key_path, m))?;
+                core_dim(d).map_err(|m| err_at(&node.loc, &key_path, m))?;
+                params.push((key.to_string(), d, Some(v)));
+            }
+            pt.get(key);
+        }
+        pt.finish(&[])?;
+    }
+    let receptors = names_list(t, "receptors")?;
+    let currents = names_list(t, "currents")?;
+    let mut receptor_idx = Vec::new();
+    for (r, loc) in &receptors {
+        match vars.iter().position(|v| &v.name == r) {
+            Some(k) if !receptor_idx.contains(&k) => receptor_idx.push(k),
+            Some(_) => return Err(err_at(loc, t.key_path("receptors"), format!("`{r}` is listed twice"))),
+            None => return Err(err_at(loc, t.key_path("receptors"), format!("`{r}` is not a state variable (`d{r}/dt = ...`): a spike jumps a state variable by its weight"))),
+        }
+    }
+    let mut current_names: Vec<String> = Vec::new();
+    for (c, loc) in &currents {
+        let valid = c.chars().next().is_some_and(|ch| ch.is_alphabetic() || ch == '_') && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
+        if !valid || lines.iter().any(|l| &l.name == c) || params.iter().any(|p| &p.0 == c) || RESERVED.contains(&c.as_str()) || current_names.contains(c) {
+            return Err(err_at(loc, t.key_path("currents"), format!("`{c}` must be a new name (the equations read it as the injected current, in amp), not one already used")));
+        }
+        current_names.push(c.clone());
+    }
+    let threshold_node = t.opt_str("threshold")?.map(|(_, n)| n);
+    let threshold = match t.opt_str("threshold")? {
+        Some((s, n)) => Some(expr::parse(s).map_err(|e| err_at(&loc_in(n, e.col), t.key_path("threshold"), e.message))?),
+        None => None,
+    };
+    let (reset, reset_node) = match t.opt_str("reset")? {
+        Some((s, n)) => (eqs::parse_statements(s).map_err(|e| text_error(n, &t.key_path("reset"), s, e))?, Some((s, n))),
+        None => (Vec::new(), None),
+    };
+    let refractory = t.opt_quantity("refractory", Dim::Time)?;
+    if let Some((r, n)) = refractory {
+        if r < 0.0 {
+            return Err(err_at(&n.loc, t.key_path("refractory"), "must be >= 0"));
+        }
+    }
+    let method_given = t.opt_str("method")?;
+    let mut spec = Spec {
+        vars,
+        subs,
+        params: params.iter().map(|p| (p.0.clone(), p.1)).collect(),
+        currents: current_names,
+        receptors: receptor_idx,
+        threshold,
+        reset,
+        refractory: refractory.is_some(),
+        method: Method::Euler,
+    };
+    let located = |e: CompileError| -> ScenarioError {
+        match e.src {
+            Src::Equation(l) => line_err(l, e.col, e.message),
+            Src::Threshold => err_at(&threshold_node.map_or_else(|| t.loc().clone(), |n| loc_in(n, e.col)), format!("{}.threshold", t.path()), e.message),
+            Src::Reset(l) => match reset_node {
+                Some((s, n)) => text_error(n, &format!("{}.reset", t.path()), s, TextError { line: l, col: e.col, message: e.message }),
+                None => err_at(t.loc(), format!("{}.reset", t.path()), e.message),
+            },
+        }
+    };
+    let linear = exact::linear(&spec);
+    spec.method = match method_given {
+        None => if linear.is_ok() { Method::Exact } else { Method::Euler },
+        Some(("euler", _)) => Method::Euler,
+        Some(("rk2", _)) => Method::Rk2,
+        Some(("rk4", _)) => Method::Rk4,
+        Some(("exact" | "linear", _)) => match &linear {
+            Ok(_) => Method::Exact,
+            Err((src, col, m)) => return Err(located(CompileError { src: *src, col: *col, message: m.clone() })),
+        },
+        Some((m, n)) => return Err(err_at(&n.loc, t.key_path("method"), format!("unknown method `{m}`; valid: euler, rk2, rk4, exact"))),
+    };
+    // With `exact`, parameters in the linear coefficients stay per population.
+    let in_coeffs = if spec.method == Method::Exact { linear.unwrap_or_default() } else { Default::default() };
+    let hidden = spec.vars.len() + usize::from(spec.refractory) + usize::from(spec.needs_flag());
+    if hidden > MAX_VARS || spec.receptors.len() + spec.currents.len() > MAX_VARS {
+        return Err(err_at(t.loc(), t.path(), format!("{} state rows (variables, `refr`, `spiked`) and {} inputs: at most {MAX_VARS} of each", hidden, spec.receptors.len() + spec.currents.len())));
+    }
+    let may_vary: Vec<bool> = spec.params.iter().map(|p| !in_coeffs.contains(&p.0)).collect();
+    let each_rows = may_vary.iter().filter(|v| **v).count();
+    let per_neuron_ok = each_rows > 0 && hidden + each_rows <= MAX_VARS;
+    // Compile once now with the defaults (1 where none), so that names, dimensions and
+    // the reset are checked where they are written.
+    let probe: Vec<PV> = params.iter().map(|p| PV::C(p.2.unwrap_or(1.0) * p.1.from_core())).collect();
+    compile::program(&spec, &probe, dt_ms, 0.0).map_err(located)?;
+    if per_neuron_ok {
+        let rows: Vec<PV> = may_vary.iter().zip(&probe).map(|(v, p)| if *v { PV::Row } else { *p }).collect();
+        compile::program(&spec, &rows, dt_ms, 0.0).map_err(located)?;
+    }
+    let param_specs: Vec<ParamSpec> = params
+        .iter()
+        .zip(&may_vary)
+        .map(|(p, vary)| {
+            let dim = p.1.core().expect("checked above");
+            let doc = leak_str(&format!("{} parameter of `{name}`", if p.2.is_some() { "a" } else { "a required" }));
+            let s = match p.2 {
+                Some(v) => ParamSpec::new(leak_str(&p.0), dim, v, doc),
+                None => ParamSpec::required(leak_str(&p.0), dim, doc),
+            };
+            if *vary && per_neuron_ok { s.per_neuron() } else { s }
+        })
+        .collect();
+    let mut var_specs: Vec<VarSpec> = spec.vars.iter().map(|v| VarSpec { name: leak_str(&v.name), dim: v.dim.core().expect("checked above"), doc: "a state variable of the equations" }).collect();
+    if spec.refractory {
+        var_specs.push(VarSpec { name: "refr", dim: Dim::Dimensionless, doc: "refractory steps left (0 = free)" });
+    }
+    if spec.needs_flag() {
+        var_specs.push(VarSpec { name: "spiked", dim: Dim::Dimensionless, doc: "1 in the step after a spike (input to a variable the reset sets is dropped, as in Brian2)" });
+    }
+    let mut each = var_specs.clone();
+    each.extend(param_specs.iter().filter(|p| p.per_neuron).map(|p| VarSpec { name: p.name, dim: p.dim, doc: "a per-neuron parameter (constant)" }));
+    let mut receptor_specs: Vec<ReceptorSpec> = spec.receptors.iter().map(|&k| ReceptorSpec { name: var_specs[k].name, kind: ReceptorKind::Spike, dim: var_specs[k].dim, doc: "jump of the variable at the start of the step (Brian2 `on_pre='x += w'`)" }).collect();
+    receptor_specs.extend(spec.currents.iter().map(|c| ReceptorSpec { name: leak_str(c), kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" }));
+    let doc = leak_str(&format!(
+        "defined in the scenario (`equations`, method {}): {}",
+        match spec.method {
+            Method::Euler => "euler",
+            Method::Rk2 => "rk2",
+            Method::Rk4 => "rk4",
+            Method::Exact => "exact",
+        },
+        lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("; ")
+    ));
+    Ok(Def {
+        name,
+        doc,
+        param_dims: params.iter().map(|p| p.1).collect(),
+        spec,
+        params: leak(param_specs),
+        receptors: leak(receptor_specs),
+        vars: leak(var_specs),
+        vars_each: leak(each),
+        refractory_ms: refractory.map_or(0.0, |r| r.0),
+    })
+}
+
+/// The model a population runs: its parameters per population, or (`variant`) those that
+/// may vary in constant rows.
+struct EqModel {
+    def: Arc<Def>,
+    variant: bool,
+}
+
+impl EqModel {
+    fn values(&self, params: &Params) -> Vec<PV> {
+        self.def
+            .params
+            .iter()
+            .zip(&self.def.param_dims)
+            .map(|(p, d)| if self.variant && p.per_neuron { PV::Row } else { PV::C(params.get(p.name) * d.from_core()) })
+            .collect()
+    }
+
+    fn initial(&self, params: &Params) -> Vec<f64> {
+        let d = &self.def;
+        let mut v = vec![0.0; d.spec.rows(&[])];
+        if self.variant {
+            v.extend(d.params.iter().filter(|p| p.per_neuron).map(|p| params.get(p.name)));
+        }
+        v
+    }
+}
+
+impl NeuronModel for EqModel {
+    fn name(&self) -> &'static str {
+        self.def.name
+    }
+    fn doc(&self) -> &'static str {
+        self.def.doc
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        self.def.params
+    }
+    fn choices(&self) -> &'static [ChoiceSpec] {
+        &[]
+    }
+    fn vars(&self) -> &'static [VarSpec] {
+        if self.variant { self.def.vars_each } else { self.def.vars }
+    }
+    fn receptors(&self) -> &'static [ReceptorSpec] {
+        self.def.receptors
+    }
+    fn constant_vars(&self) -> usize {
+        if self.variant { self.def.vars_each.len() - self.def.vars.len() } else { 0 }
+    }
+    fn per_neuron_variant(&self) -> Option<Arc<dyn NeuronModel>> {
+        (!self.variant && self.def.params.iter().any(|p| p.per_neuron)).then(|| Arc::new(EqModel { def: self.def.clone(), variant: true }) as Arc<dyn NeuronModel>)
+    }
+    fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
+        let steps = refractory_steps(self.def.refractory_ms, dt_ms);
+        let program = compile::program(&self.def.spec, &self.values(params), dt_ms, steps).map_err(|e| e.message)?;
+        Ok(Arc::new(ProgramStep::new(program, self.initial(params)).map_err(|e| format!("model `{}`: {e} (a bug in the equations compiler)", self.def.name))?))
+    }
+    fn neuron_initial(&self, params: &Params, _dt_ms: f64) -> Result<Vec<f64>, String> {
+        Ok(self.initial(params))
+    }
+}

@@ -1,0 +1,163 @@
+//! Physical dimensions of equation terms, and the unit names equations may use.
+//!
+//! Terms are computed in one coherent system of units: ms, mV, pA, nS, pF (so that
+//! `nS · mV = pA` and `pA / pF = mV/ms`), whose base scales are m = 1, kg = 10⁻²⁴, s = 10⁻³,
+//! A = 10⁻¹². The core's canonical units coincide with it except for rates (Hz, here
+//! 1/ms = kHz): a value is converted when it enters and leaves.
+
+use spikeworld::util::units::Dim as CoreDim;
+
+/// Exponents of metre, kilogram, second, ampere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct D(pub [i8; 4]);
+
+const BASE_SCALE: [f64; 4] = [1.0, 1e-24, 1e-3, 1e-12];
+
+pub const ONE: D = D([0, 0, 0, 0]);
+pub const SECOND: D = D([0, 0, 1, 0]);
+pub const VOLT: D = D([2, 1, -3, -1]);
+pub const AMP: D = D([0, 0, 0, 1]);
+pub const SIEMENS: D = D([-2, -1, 3, 2]);
+pub const FARAD: D = D([-2, -1, 4, 2]);
+pub const HERTZ: D = D([0, 0, -1, 0]);
+const OHM: D = D([2, 1, -3, -2]);
+const METRE: D = D([1, 0, 0, 0]);
+const COULOMB: D = D([0, 0, 1, 1]);
+
+impl D {
+    pub fn mul(self, o: D) -> D {
+        D(std::array::from_fn(|i| self.0[i] + o.0[i]))
+    }
+    pub fn div(self, o: D) -> D {
+        D(std::array::from_fn(|i| self.0[i] - o.0[i]))
+    }
+    /// `self^n`, `None` if an exponent is not a whole number or out of range.
+    pub fn pow(self, n: f64) -> Option<D> {
+        let mut out = [0i8; 4];
+        for i in 0..4 {
+            let e = self.0[i] as f64 * n;
+            if e.fract() != 0.0 || e.abs() > 60.0 {
+                return None;
+            }
+            out[i] = e as i8;
+        }
+        Some(D(out))
+    }
+    /// The working unit's size in SI (1 mV = 10⁻³ V).
+    pub fn scale(self) -> f64 {
+        (0..4).map(|i| BASE_SCALE[i].powi(self.0[i] as i32)).product()
+    }
+    /// The core's dimension, for a parameter or a state variable.
+    pub fn core(self) -> Option<CoreDim> {
+        [(ONE, CoreDim::Dimensionless), (SECOND, CoreDim::Time), (VOLT, CoreDim::Voltage), (AMP, CoreDim::Current), (SIEMENS, CoreDim::Conductance), (FARAD, CoreDim::Capacitance), (HERTZ, CoreDim::Rate)]
+            .iter()
+            .find(|(d, _)| *d == self)
+            .map(|(_, c)| *c)
+    }
+    /// What a value in the core's canonical unit of this dimension is multiplied by to be
+    /// in working units (1 except Hz → 1/ms).
+    pub fn from_core(self) -> f64 {
+        if self == HERTZ { 1e-3 } else { 1.0 }
+    }
+}
+
+impl std::fmt::Display for D {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let named = [(ONE, "1 (dimensionless)"), (SECOND, "second"), (VOLT, "volt"), (AMP, "amp"), (SIEMENS, "siemens"), (FARAD, "farad"), (HERTZ, "Hz"), (OHM, "ohm"), (METRE, "metre"), (COULOMB, "coulomb")];
+        if let Some((_, n)) = named.iter().find(|(d, _)| d == self) {
+            return f.write_str(n);
+        }
+        for (d, n) in [(VOLT, "volt"), (AMP, "amp"), (SIEMENS, "siemens"), (FARAD, "farad")] {
+            if self.div(d).0 == SECOND.0 {
+                return write!(f, "{n}·second");
+            }
+            if self.mul(SECOND).0 == d.0 {
+                return write!(f, "{n}/second");
+            }
+        }
+        let names = ["m", "kg", "s", "A"];
+        let parts: Vec<String> = (0..4).filter(|&i| self.0[i] != 0).map(|i| if self.0[i] == 1 { names[i].to_string() } else { format!("{}^{}", names[i], self.0[i]) }).collect();
+        f.write_str(&parts.join("·"))
+    }
+}
+
+const PREFIXES: &[(&str, f64)] = &[("", 1.0), ("f", 1e-15), ("p", 1e-12), ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("c", 1e-2), ("k", 1e3), ("M", 1e6), ("G", 1e9)];
+
+/// A unit name (`mV`, `nsiemens`, `pF`, `ms`, `Hz`, `Mohm`, `um2`): its dimension and its
+/// size in SI.
+pub fn unit(name: &str) -> Option<(D, f64)> {
+    const BASES: &[(&str, D)] = &[
+        ("volt", VOLT),
+        ("V", VOLT),
+        ("amp", AMP),
+        ("ampere", AMP),
+        ("A", AMP),
+        ("siemens", SIEMENS),
+        ("S", SIEMENS),
+        ("farad", FARAD),
+        ("F", FARAD),
+        ("second", SECOND),
+        ("s", SECOND),
+        ("hertz", HERTZ),
+        ("Hz", HERTZ),
+        ("ohm", OHM),
+        ("metre", METRE),
+        ("meter", METRE),
+        ("m", METRE),
+        ("coulomb", COULOMB),
+        ("C", COULOMB),
+    ];
+    // `um2`, `cmetre2`: a length squared or cubed.
+    let (stem, power) = match name.strip_suffix('2').or_else(|| name.strip_suffix('3')) {
+        Some(s) => (s, if name.ends_with('2') { 2 } else { 3 }),
+        None => (name, 1),
+    };
+    for (p, f) in PREFIXES {
+        let Some(base) = stem.strip_prefix(p) else { continue };
+        // `c` only before metre (cm), as in Brian2; `m` alone is the metre.
+        if (*p == "c" && !matches!(base, "m" | "metre" | "meter")) || base.is_empty() {
+            continue;
+        }
+        if let Some((_, d)) = BASES.iter().find(|(n, _)| *n == base) {
+            if power > 1 && *d != METRE {
+                continue;
+            }
+            return Some((d.pow(power as f64)?, f.powi(power)));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_working_units_are_the_cores() {
+        assert_eq!(VOLT.scale(), 1e-3);
+        assert!((SIEMENS.scale() / 1e-9 - 1.0).abs() < 1e-12);
+        assert!((FARAD.scale() / 1e-12 - 1.0).abs() < 1e-12);
+        assert_eq!(AMP.scale(), 1e-12);
+        assert_eq!(SECOND.scale(), 1e-3);
+        // nS · mV = pA and pA / pF = mV / ms: the system is coherent.
+        assert_eq!(SIEMENS.mul(VOLT), AMP);
+        assert_eq!(AMP.div(FARAD), VOLT.div(SECOND));
+    }
+
+    #[test]
+    fn unit_names() {
+        assert_eq!(unit("mV"), Some((VOLT, 1e-3)));
+        assert_eq!(unit("nsiemens"), Some((SIEMENS, 1e-9)));
+        assert_eq!(unit("pF"), Some((FARAD, 1e-12)));
+        assert_eq!(unit("ms"), Some((SECOND, 1e-3)));
+        assert_eq!(unit("mS"), Some((SIEMENS, 1e-3)));
+        assert_eq!(unit("kHz"), Some((HERTZ, 1e3)));
+        assert_eq!(unit("Mohm"), Some((OHM, 1e6)));
+        let (d, f) = unit("um2").unwrap();
+        assert_eq!((d, f), (METRE.mul(METRE), 1e-12));
+        assert_eq!(unit("cm"), Some((METRE, 1e-2)));
+        assert_eq!(unit("cV"), None);
+        assert_eq!(unit("mV2"), None);
+        assert_eq!(unit("tau"), None);
+    }
+}

@@ -1,0 +1,297 @@
+//! [`ProgramStep`]: a model whose step is given as a [`Program`] (built by a plugin, not
+//! traced from a [`crate::api::model::NeuronDynamics`]), run on every engine: the cpu
+//! engine interprets it over chunks of neurons, the tensor engine one tensor operation per
+//! program operation, the device engine compiles it like any traced step.
+//!
+//! Every engine runs the program's operations in order, as [`Program::run`] does for one
+//! neuron, so the cpu engine and the device engine's host reference give the same bits;
+//! the tensor engine's differ only where `exp` and `ln` do (burn's, not Rust's).
+
+use std::cell::RefCell;
+
+use super::model::{Col, ColMask, PreparedModel};
+use super::program::{Op, Program};
+use super::run::Simd;
+
+/// Neurons the cpu interpreter runs each operation over at once.
+const CHUNK: usize = 64;
+
+/// A prepared model given by its step program and its initial values.
+pub struct ProgramStep {
+    program: Program,
+    consts: Vec<f64>,
+    initial: Vec<f64>,
+}
+
+impl ProgramStep {
+    /// The model whose step is `program` (over `initial.len()` state variables).
+    ///
+    /// # Errors
+    /// If the program is not well formed: an operand defined later than its use, a mask
+    /// used as a float (or the reverse), a constant, output or spike mask out of range, or
+    /// a different number of variables than `initial`. A plugin's bug, said in words.
+    pub fn new(program: Program, initial: Vec<f64>) -> Result<ProgramStep, String> {
+        check(&program)?;
+        if initial.len() != program.vars as usize {
+            return Err(format!("{} initial values for a program of {} variables", initial.len(), program.vars));
+        }
+        let consts = program.consts.iter().map(|&b| f64::from_bits(b)).collect();
+        Ok(ProgramStep { program, consts, initial })
+    }
+}
+
+fn check(p: &Program) -> Result<(), String> {
+    let mut floats = p.vars + p.inputs;
+    let mut masks = 0u32;
+    for (i, op) in p.ops.iter().enumerate() {
+        let (fs, ms): (Vec<u32>, Vec<u32>) = match *op {
+            Op::Const(k) if k as usize >= p.consts.len() => return Err(format!("operation {i}: constant {k} of {}", p.consts.len())),
+            Op::Const(_) => (vec![], vec![]),
+            Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Gt(a, b) | Op::Ge(a, b) | Op::Lt(a, b) | Op::Le(a, b) => (vec![a, b], vec![]),
+            Op::Neg(a) | Op::Exp(a) | Op::Ln(a) | Op::Sqrt(a) | Op::Abs(a) => (vec![a], vec![]),
+            Op::Select(m, a, b) => (vec![a, b], vec![m]),
+            Op::And(a, b) | Op::Or(a, b) => (vec![], vec![a, b]),
+            Op::Not(a) => (vec![], vec![a]),
+        };
+        if let Some(f) = fs.iter().find(|&&f| f >= floats) {
+            return Err(format!("operation {i} ({op:?}) reads float {f} before it is defined"));
+        }
+        if let Some(m) = ms.iter().find(|&&m| m >= masks) {
+            return Err(format!("operation {i} ({op:?}) reads mask {m} before it is defined"));
+        }
+        if op.is_mask() {
+            masks += 1;
+        } else {
+            floats += 1;
+        }
+    }
+    if p.outputs.len() != p.vars as usize || p.outputs.iter().any(|&o| o >= floats) {
+        return Err(format!("{} outputs for {} variables, or one past the {floats} floats", p.outputs.len(), p.vars));
+    }
+    if p.spike >= masks {
+        return Err(format!("spike mask {} of {masks}", p.spike));
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// The interpreter's registers (floats, then masks, `CHUNK` lanes each): kept between
+    /// calls so that a step allocates nothing.
+    static SCRATCH: RefCell<(Vec<f64>, Vec<bool>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+impl ProgramStep {
+    /// Neurons `lo..lo + n` (`n` ≤ [`CHUNK`]) of the range.
+    #[allow(clippy::too_many_arguments)]
+    fn chunk(&self, f: &mut [f64], m: &mut [bool], vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], lo: usize, n: usize, offset: u32, spikes: &mut Vec<u32>) {
+        let p = &self.program;
+        let nv = p.vars as usize;
+        for (k, v) in vars.iter().enumerate() {
+            f[k * CHUNK..k * CHUNK + n].copy_from_slice(&v[lo..lo + n]);
+        }
+        for (r, i) in inputs.iter_mut().enumerate() {
+            let dst = &mut f[(nv + r) * CHUNK..(nv + r) * CHUNK + n];
+            if i.is_empty() {
+                dst.fill(0.0);
+            } else {
+                dst.copy_from_slice(&i[lo..lo + n]);
+                i[lo..lo + n].fill(0.0);
+            }
+        }
+        let (mut nf, mut nm) = (nv + p.inputs as usize, 0usize);
+        for op in &p.ops {
+            if op.is_mask() {
+                let (done, rest) = m.split_at_mut(nm * CHUNK);
+                let out = &mut rest[..n];
+                let ff = |i: u32| &f[i as usize * CHUNK..i as usize * CHUNK + n];
+                let mm = |i: u32| &done[i as usize * CHUNK..i as usize * CHUNK + n];
+                match *op {
+                    Op::Gt(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x > y),
+                    Op::Ge(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x >= y),
+                    Op::Lt(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x < y),
+                    Op::Le(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x <= y),
+                    Op::And(a, b) => out.iter_mut().zip(mm(a).iter().zip(mm(b))).for_each(|(o, (x, y))| *o = *x && *y),
+                    Op::Or(a, b) => out.iter_mut().zip(mm(a).iter().zip(mm(b))).for_each(|(o, (x, y))| *o = *x || *y),
+                    Op::Not(a) => out.iter_mut().zip(mm(a)).for_each(|(o, x)| *o = !*x),
+                    _ => unreachable!("a float operation"),
+                }
+                nm += 1;
+            } else {
+                let (done, rest) = f.split_at_mut(nf * CHUNK);
+                let out = &mut rest[..n];
+                let ff = |i: u32| &done[i as usize * CHUNK..i as usize * CHUNK + n];
+                let bin = |out: &mut [f64], a: u32, b: u32, g: fn(f64, f64) -> f64| out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = g(*x, *y));
+                let un = |out: &mut [f64], a: u32, g: fn(f64) -> f64| out.iter_mut().zip(ff(a)).for_each(|(o, x)| *o = g(*x));
+                match *op {
+                    Op::Const(k) => out.fill(self.consts[k as usize]),
+                    Op::Add(a, b) => bin(out, a, b, |x, y| x + y),
+                    Op::Sub(a, b) => bin(out, a, b, |x, y| x - y),
+                    Op::Mul(a, b) => bin(out, a, b, |x, y| x * y),
+                    Op::Div(a, b) => bin(out, a, b, |x, y| x / y),
+                    Op::Neg(a) => un(out, a, |x| -x),
+                    Op::Exp(a) => un(out, a, f64::exp),
+                    Op::Ln(a) => un(out, a, f64::ln),
+                    Op::Sqrt(a) => un(out, a, f64::sqrt),
+                    Op::Abs(a) => un(out, a, f64::abs),
+                    Op::Select(c, a, b) => {
+                        let mask = &m[c as usize * CHUNK..c as usize * CHUNK + n];
+                        for (j, o) in out.iter_mut().enumerate() {
+                            *o = if mask[j] { ff(a)[j] } else { ff(b)[j] };
+                        }
+                    }
+                    _ => unreachable!("a mask operation"),
+                }
+                nf += 1;
+            }
+        }
+        for (k, v) in vars.iter_mut().enumerate() {
+            let o = p.outputs[k] as usize;
+            // A variable the step leaves as it found it (a constant row) is not stored.
+            if o != k {
+                v[lo..lo + n].copy_from_slice(&f[o * CHUNK..o * CHUNK + n]);
+            }
+        }
+        let s = &m[p.spike as usize * CHUNK..p.spike as usize * CHUNK + n];
+        spikes.extend(s.iter().enumerate().filter(|(_, b)| **b).map(|(j, _)| offset + (lo + j) as u32));
+    }
+}
+
+/// A float of the tensor interpreter: a program constant stays a number, so that it enters
+/// tensor operations as a scalar.
+#[derive(Clone)]
+enum TVal {
+    C(f64),
+    T(Col),
+}
+
+impl TVal {
+    fn col(&self, like: &Col) -> Col {
+        match self {
+            TVal::C(x) => Col(like.0.clone().full_like(*x)),
+            TVal::T(c) => c.clone(),
+        }
+    }
+}
+
+impl PreparedModel for ProgramStep {
+    fn initial(&self) -> Vec<f64> {
+        self.initial.clone()
+    }
+
+    fn step_cpu_with(&self, _simd: Simd, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+        let n = vars.first().map_or(0, |v| v.len());
+        let p = &self.program;
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            let (f, m) = &mut *s;
+            f.resize(p.floats() * CHUNK, 0.0);
+            m.resize((p.ops.len() - (p.floats() - (p.vars + p.inputs) as usize)) * CHUNK, false);
+            let mut lo = 0;
+            while lo < n {
+                let len = CHUNK.min(n - lo);
+                self.chunk(f, m, vars, inputs, lo, len, offset, spikes);
+                lo += len;
+            }
+        });
+    }
+
+    fn step_tensor(&self, vars: &mut [Col], inputs: &[Col]) -> ColMask {
+        let p = &self.program;
+        let like = vars[0].clone();
+        let mut f: Vec<TVal> = vars.iter().chain(inputs).map(|c| TVal::T(c.clone())).collect();
+        let mut m: Vec<ColMask> = Vec::new();
+        for op in &p.ops {
+            let t = |i: u32| f[i as usize].col(&like).0;
+            let fv = |i: u32| &f[i as usize];
+            let cmp = |a: u32, b: u32, tt: fn(Col, Col) -> ColMask, tc: fn(Col, f64) -> ColMask, ct: fn(Col, f64) -> ColMask| match (fv(a), fv(b)) {
+                (TVal::T(x), TVal::C(y)) => tc(x.clone(), *y),
+                (TVal::C(x), TVal::T(y)) => ct(y.clone(), *x),
+                _ => tt(Col(t(a)), Col(t(b))),
+            };
+            match *op {
+                Op::Gt(a, b) => m.push(cmp(a, b, |x, y| x.0.greater(y.0), |x, y| x.0.greater_elem(y), |y, x| y.0.lower_elem(x))),
+                Op::Ge(a, b) => m.push(cmp(a, b, |x, y| x.0.greater_equal(y.0), |x, y| x.0.greater_equal_elem(y), |y, x| y.0.lower_equal_elem(x))),
+                Op::Lt(a, b) => m.push(cmp(a, b, |x, y| x.0.lower(y.0), |x, y| x.0.lower_elem(y), |y, x| y.0.greater_elem(x))),
+                Op::Le(a, b) => m.push(cmp(a, b, |x, y| x.0.lower_equal(y.0), |x, y| x.0.lower_equal_elem(y), |y, x| y.0.greater_equal_elem(x))),
+                Op::And(a, b) => m.push(m[a as usize].clone().bool_and(m[b as usize].clone())),
+                Op::Or(a, b) => m.push(m[a as usize].clone().bool_or(m[b as usize].clone())),
+                Op::Not(a) => m.push(m[a as usize].clone().bool_not()),
+                Op::Const(k) => f.push(TVal::C(self.consts[k as usize])),
+                Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) => {
+                    let v = match (fv(a), fv(b)) {
+                        (TVal::C(x), TVal::C(y)) => TVal::C(scalar(op, *x, *y)),
+                        (TVal::T(x), TVal::C(y)) => TVal::T(match op {
+                            Op::Add(..) => x.clone() + *y,
+                            Op::Sub(..) => x.clone() - *y,
+                            Op::Mul(..) => x.clone() * *y,
+                            _ => x.clone() / *y,
+                        }),
+                        // x + t = t + x and x * t = t * x exactly; x - t = -(t - x) exactly
+                        // (rounding to nearest is symmetric).
+                        (TVal::C(x), TVal::T(y)) => TVal::T(match op {
+                            Op::Add(..) => y.clone() + *x,
+                            Op::Sub(..) => -(y.clone() - *x),
+                            Op::Mul(..) => y.clone() * *x,
+                            _ => Col(y.0.clone().full_like(*x) / y.0.clone()),
+                        }),
+                        (TVal::T(x), TVal::T(y)) => TVal::T(match op {
+                            Op::Add(..) => x.clone() + y.clone(),
+                            Op::Sub(..) => x.clone() - y.clone(),
+                            Op::Mul(..) => x.clone() * y.clone(),
+                            _ => x.clone() / y.clone(),
+                        }),
+                    };
+                    f.push(v);
+                }
+                Op::Neg(a) | Op::Exp(a) | Op::Ln(a) | Op::Sqrt(a) | Op::Abs(a) => {
+                    let v = match fv(a) {
+                        TVal::C(x) => TVal::C(match op {
+                            Op::Neg(_) => -x,
+                            Op::Exp(_) => x.exp(),
+                            Op::Ln(_) => x.ln(),
+                            Op::Sqrt(_) => x.sqrt(),
+                            _ => x.abs(),
+                        }),
+                        TVal::T(x) => TVal::T(Col(match op {
+                            Op::Neg(_) => x.0.clone().neg(),
+                            Op::Exp(_) => x.0.clone().exp(),
+                            Op::Ln(_) => x.0.clone().log(),
+                            Op::Sqrt(_) => x.0.clone().sqrt(),
+                            _ => x.0.clone().abs(),
+                        })),
+                    };
+                    f.push(v);
+                }
+                Op::Select(c, a, b) => {
+                    let mask = m[c as usize].clone();
+                    let v = match (fv(a), fv(b)) {
+                        (TVal::C(x), TVal::T(y)) => Col(y.0.clone().mask_fill(mask, *x)),
+                        (TVal::T(x), TVal::C(y)) => Col(x.0.clone().mask_fill(mask.bool_not(), *y)),
+                        _ => Col(t(b).mask_where(mask, t(a))),
+                    };
+                    f.push(TVal::T(v));
+                }
+            }
+        }
+        for (k, v) in vars.iter_mut().enumerate() {
+            let o = p.outputs[k] as usize;
+            if o != k {
+                *v = f[o].col(&like);
+            }
+        }
+        m[p.spike as usize].clone()
+    }
+
+    fn program(&self) -> Option<Program> {
+        Some(self.program.clone())
+    }
+}
+
+fn scalar(op: &Op, x: f64, y: f64) -> f64 {
+    match op {
+        Op::Add(..) => x + y,
+        Op::Sub(..) => x - y,
+        Op::Mul(..) => x * y,
+        _ => x / y,
+    }
+}
