@@ -27,6 +27,7 @@ pub mod language;
 pub mod model;
 pub mod output;
 pub mod program;
+mod program_plan;
 pub mod program_step;
 pub mod run;
 pub mod sets;

@@ -13,13 +13,13 @@ use super::model::{Col, ColMask, PreparedModel};
 use super::program::{Op, Program};
 use super::run::Simd;
 
-/// Neurons the cpu interpreter runs each operation over at once.
-const CHUNK: usize = 64;
+use super::program_plan::{CHUNK, Plan};
 
 /// A prepared model given by its step program and its initial values.
 pub struct ProgramStep {
     program: Program,
     consts: Vec<f64>,
+    plan: Plan,
     initial: Vec<f64>,
 }
 
@@ -36,7 +36,8 @@ impl ProgramStep {
             return Err(format!("{} initial values for a program of {} variables", initial.len(), program.vars));
         }
         let consts = program.consts.iter().map(|&b| f64::from_bits(b)).collect();
-        Ok(ProgramStep { program, consts, initial })
+        let plan = Plan::new(&program);
+        Ok(ProgramStep { program, consts, plan, initial })
     }
 }
 
@@ -75,85 +76,9 @@ fn check(p: &Program) -> Result<(), String> {
 }
 
 thread_local! {
-    /// The interpreter's registers (floats, then masks, `CHUNK` lanes each): kept between
-    /// calls so that a step allocates nothing.
-    static SCRATCH: RefCell<(Vec<f64>, Vec<bool>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-}
-
-impl ProgramStep {
-    /// Neurons `lo..lo + n` (`n` ≤ [`CHUNK`]) of the range.
-    #[allow(clippy::too_many_arguments)]
-    fn chunk(&self, f: &mut [f64], m: &mut [bool], vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], lo: usize, n: usize, offset: u32, spikes: &mut Vec<u32>) {
-        let p = &self.program;
-        let nv = p.vars as usize;
-        for (k, v) in vars.iter().enumerate() {
-            f[k * CHUNK..k * CHUNK + n].copy_from_slice(&v[lo..lo + n]);
-        }
-        for (r, i) in inputs.iter_mut().enumerate() {
-            let dst = &mut f[(nv + r) * CHUNK..(nv + r) * CHUNK + n];
-            if i.is_empty() {
-                dst.fill(0.0);
-            } else {
-                dst.copy_from_slice(&i[lo..lo + n]);
-                i[lo..lo + n].fill(0.0);
-            }
-        }
-        let (mut nf, mut nm) = (nv + p.inputs as usize, 0usize);
-        for op in &p.ops {
-            if op.is_mask() {
-                let (done, rest) = m.split_at_mut(nm * CHUNK);
-                let out = &mut rest[..n];
-                let ff = |i: u32| &f[i as usize * CHUNK..i as usize * CHUNK + n];
-                let mm = |i: u32| &done[i as usize * CHUNK..i as usize * CHUNK + n];
-                match *op {
-                    Op::Gt(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x > y),
-                    Op::Ge(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x >= y),
-                    Op::Lt(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x < y),
-                    Op::Le(a, b) => out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = x <= y),
-                    Op::And(a, b) => out.iter_mut().zip(mm(a).iter().zip(mm(b))).for_each(|(o, (x, y))| *o = *x && *y),
-                    Op::Or(a, b) => out.iter_mut().zip(mm(a).iter().zip(mm(b))).for_each(|(o, (x, y))| *o = *x || *y),
-                    Op::Not(a) => out.iter_mut().zip(mm(a)).for_each(|(o, x)| *o = !*x),
-                    _ => unreachable!("a float operation"),
-                }
-                nm += 1;
-            } else {
-                let (done, rest) = f.split_at_mut(nf * CHUNK);
-                let out = &mut rest[..n];
-                let ff = |i: u32| &done[i as usize * CHUNK..i as usize * CHUNK + n];
-                let bin = |out: &mut [f64], a: u32, b: u32, g: fn(f64, f64) -> f64| out.iter_mut().zip(ff(a).iter().zip(ff(b))).for_each(|(o, (x, y))| *o = g(*x, *y));
-                let un = |out: &mut [f64], a: u32, g: fn(f64) -> f64| out.iter_mut().zip(ff(a)).for_each(|(o, x)| *o = g(*x));
-                match *op {
-                    Op::Const(k) => out.fill(self.consts[k as usize]),
-                    Op::Add(a, b) => bin(out, a, b, |x, y| x + y),
-                    Op::Sub(a, b) => bin(out, a, b, |x, y| x - y),
-                    Op::Mul(a, b) => bin(out, a, b, |x, y| x * y),
-                    Op::Div(a, b) => bin(out, a, b, |x, y| x / y),
-                    Op::Neg(a) => un(out, a, |x| -x),
-                    Op::Exp(a) => un(out, a, f64::exp),
-                    Op::Ln(a) => un(out, a, f64::ln),
-                    Op::Sqrt(a) => un(out, a, f64::sqrt),
-                    Op::Abs(a) => un(out, a, f64::abs),
-                    Op::Select(c, a, b) => {
-                        let mask = &m[c as usize * CHUNK..c as usize * CHUNK + n];
-                        for (j, o) in out.iter_mut().enumerate() {
-                            *o = if mask[j] { ff(a)[j] } else { ff(b)[j] };
-                        }
-                    }
-                    _ => unreachable!("a mask operation"),
-                }
-                nf += 1;
-            }
-        }
-        for (k, v) in vars.iter_mut().enumerate() {
-            let o = p.outputs[k] as usize;
-            // A variable the step leaves as it found it (a constant row) is not stored.
-            if o != k {
-                v[lo..lo + n].copy_from_slice(&f[o * CHUNK..o * CHUNK + n]);
-            }
-        }
-        let s = &m[p.spike as usize * CHUNK..p.spike as usize * CHUNK + n];
-        spikes.extend(s.iter().enumerate().filter(|(_, b)| **b).map(|(j, _)| offset + (lo + j) as u32));
-    }
+    /// The interpreter's registers (floats, then masks): kept between calls so that a step
+    /// allocates nothing.
+    static SCRATCH: RefCell<(Vec<f64>, Vec<u64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// A float of the tensor interpreter: a program constant stays a number, so that it enters
@@ -178,18 +103,18 @@ impl PreparedModel for ProgramStep {
         self.initial.clone()
     }
 
-    fn step_cpu_with(&self, _simd: Simd, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
+    fn step_cpu_with(&self, simd: Simd, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
         let n = vars.first().map_or(0, |v| v.len());
-        let p = &self.program;
+        let (nf, nm) = self.plan.sizes();
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             let (f, m) = &mut *s;
-            f.resize(p.floats() * CHUNK, 0.0);
-            m.resize((p.ops.len() - (p.floats() - (p.vars + p.inputs) as usize)) * CHUNK, false);
+            f.resize(nf, 0.0);
+            m.resize(nm, 0);
             let mut lo = 0;
             while lo < n {
                 let len = CHUNK.min(n - lo);
-                self.chunk(f, m, vars, inputs, lo, len, offset, spikes);
+                self.plan.run(simd, &mut f[..nf], &mut m[..nm], vars, inputs, lo, len, offset, spikes);
                 lo += len;
             }
         });
