@@ -233,7 +233,7 @@ impl Ctx<'_> {
             let (v, got) = self.expr(b, e, *at)?;
             self.visiting.pop();
             if got != *d {
-                return Err(err(*at, e.col(), format!("`{name}` is declared in {d} but its expression is in {got}")));
+                return Err(err(*at, e.start(), format!("`{name}` is declared in {d} but its expression is in {got}")));
             }
             self.memo.insert(n.to_string(), (v, *d));
             return Ok((v, *d));
@@ -251,8 +251,8 @@ impl Ctx<'_> {
             }))),
             _ => {}
         }
-        if let Some((d, si)) = units::unit(n) {
-            return Ok((V::C(si / d.scale()), d));
+        if let Some((d, e)) = units::unit(n) {
+            return Ok((V::C(units::pow10(e - d.scale_exp())), d));
         }
         Err(err(src, col, format!("unknown name `{n}`: not a state variable, parameter, subexpression or unit; declare a parameter in the equations (`{n} : volt`) or give it a value in `params`")))
     }
@@ -437,7 +437,7 @@ impl Env {
             let (f, d) = c.expr(b, &v.eq, v.src)?;
             let want = v.dim.div(units::SECOND);
             if d != want {
-                return Err(err(v.src, v.eq.col(), format!("d{}/dt is in {d}; `{}` is in {}, so its derivative must be in {want}", v.name, v.name, v.dim)));
+                return Err(err(v.src, v.eq.start(), format!("d{}/dt is in {d}; `{}` is in {}, so its derivative must be in {want}", v.name, v.name, v.dim)));
             }
             let f = f;
             out.push(match nr {
@@ -662,9 +662,9 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
         let val = num(&mut b, val);
         let new = match s.op {
             Assign::Set | Assign::Add | Assign::Sub if d != spec.vars[k].dim => {
-                return Err(err(src, s.value.col(), format!("`{}` is in {} but the value is in {d}", s.target, spec.vars[k].dim)));
+                return Err(err(src, s.value.start(), format!("`{}` is in {} but the value is in {d}", s.target, spec.vars[k].dim)));
             }
-            Assign::Mul | Assign::Div if d != units::ONE => return Err(err(src, s.value.col(), format!("`{}` is multiplied or divided by a value in {d}; it must be a number", s.target))),
+            Assign::Mul | Assign::Div if d != units::ONE => return Err(err(src, s.value.start(), format!("`{}` is multiplied or divided by a value in {d}; it must be a number", s.target))),
             Assign::Set => val,
             Assign::Add => b.bin(Bin::Add, cur[k], val),
             Assign::Sub => b.bin(Bin::Sub, cur[k], val),

@@ -45,6 +45,12 @@ fn text_err(line: usize, col: usize, message: impl Into<String>) -> TextError {
     TextError { line, col, message: message.into() }
 }
 
+/// Parses `text`, which starts at column `col` of its line: columns in the tree and in
+/// errors are the line's.
+fn parse_at(text: &str, col: usize) -> Result<Expr, crate::expr::SyntaxError> {
+    parse(&format!("{}{text}", " ".repeat(col)))
+}
+
 fn is_name(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && s.chars().all(|c| c.is_alphanumeric() || c == '_')
 }
@@ -76,7 +82,7 @@ pub fn parse_equations(text: &str) -> Result<Vec<Line>, TextError> {
             _ => (unit_part, Vec::new(), 0),
         };
         let unit_col = colon + 1 + (unit_text.len() - unit_text.trim_start().len());
-        let unit = parse(unit_text.trim()).map_err(|e| text_err(ln, col_of(code, unit_col) + e.col, format!("in the unit: {}", e.message)))?;
+        let unit = parse_at(unit_text.trim(), col_of(code, unit_col)).map_err(|e| text_err(ln, e.col, format!("in the unit: {}", e.message)))?;
         let (lhs, rhs) = match lhs_all.find('=') {
             Some(e) => (&lhs_all[..e], Some((e + 1, &lhs_all[e + 1..]))),
             None => (lhs_all, None),
@@ -86,7 +92,7 @@ pub fn parse_equations(text: &str) -> Result<Vec<Line>, TextError> {
         let (name, kind) = match rhs {
             Some((at, r)) => {
                 let r_col = col_of(code, at + (r.len() - r.trim_start().len()));
-                let e = parse(r.trim()).map_err(|e| text_err(ln, r_col + e.col, e.message))?;
+                let e = parse_at(r.trim(), r_col).map_err(|e| text_err(ln, e.col, e.message))?;
                 match lhs_t.strip_prefix('d').and_then(|s| s.strip_suffix("/dt")).map(str::trim) {
                     Some(v) if is_name(v) => (v.to_string(), Kind::Diff(e)),
                     _ if is_name(lhs_t) => (lhs_t.to_string(), Kind::Sub(e)),
@@ -167,7 +173,7 @@ pub fn parse_statements(text: &str) -> Result<Vec<Statement>, TextError> {
             }
             let rhs = &part[eq + 1..];
             let r_col = col_of(code, at + eq + 1 + (rhs.len() - rhs.trim_start().len()));
-            let value = parse(rhs.trim()).map_err(|e| text_err(ln, r_col + e.col, e.message))?;
+            let value = parse_at(rhs.trim(), r_col).map_err(|e| text_err(ln, e.col, e.message))?;
             out.push(Statement { target: target.to_string(), op, value, line: ln, col: col_of(code, at + lead) });
         }
     }
@@ -204,7 +210,7 @@ mod tests {
     fn statements() {
         let s = parse_statements("v = v_r; w += b\nx *= 2").unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!((s[1].target.as_str(), s[1].op, s[1].col), ("w", Assign::Add, 10));
+        assert_eq!((s[1].target.as_str(), s[1].op, s[1].col), ("w", Assign::Add, 9));
         assert_eq!(s[2].line, 2);
         let e = parse_statements("v = ").unwrap_err();
         assert_eq!(e.col, 4);

@@ -37,6 +37,14 @@ impl Expr {
         }
     }
 
+    /// The column where the expression's text starts (its leftmost operand).
+    pub fn start(&self) -> usize {
+        match self {
+            Expr::Bin(_, a, ..) => a.start(),
+            e => e.col(),
+        }
+    }
+
     /// The value of a number (0 for anything else).
     pub fn as_num(&self) -> f64 {
         if let Expr::Num(x, _) = self { *x } else { 0.0 }

@@ -124,21 +124,24 @@ struct Def {
     vars_each: &'static [VarSpec],
     /// Dimension of each parameter, for the conversion into working units.
     param_dims: Vec<D>,
+    /// Constants in units the core has no name for, after the parameters (working units).
+    fixed: Vec<PV>,
     refractory_ms: f64,
 }
 
-fn unit_of(e: &expr::Expr) -> Result<(D, f64), (usize, String)> {
+/// A unit expression's dimension and the decimal exponent of its size in SI.
+fn unit_of(e: &expr::Expr) -> Result<(D, i32), (usize, String)> {
     use expr::{Bin, Expr};
     match e {
-        Expr::Num(x, _) if *x == 1.0 => Ok((units::ONE, 1.0)),
+        Expr::Num(x, _) if *x == 1.0 => Ok((units::ONE, 0)),
         Expr::Name(n, c) => units::unit(n).ok_or_else(|| (*c, format!("`{n}` is not a unit (volt, amp, siemens, farad, second, Hz, ohm, metre, with prefixes)"))),
         Expr::Bin(Bin::Mul, a, b, _) => {
             let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
-            Ok((da.mul(db), fa * fb))
+            Ok((da.mul(db), fa + fb))
         }
         Expr::Bin(Bin::Div, a, b, _) => {
             let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
-            Ok((da.div(db), fa / fb))
+            Ok((da.div(db), fa - fb))
         }
         Expr::Bin(Bin::Pow, a, b, c) => {
             let n = match &**b {
@@ -147,7 +150,11 @@ fn unit_of(e: &expr::Expr) -> Result<(D, f64), (usize, String)> {
                 _ => return Err((*c, "a unit's power must be a number".into())),
             };
             let (d, f) = unit_of(a)?;
-            Ok((d.pow(n).ok_or((*c, "not a unit".to_string()))?, f.powf(n)))
+            let scaled = f as f64 * n;
+            if scaled.fract() != 0.0 {
+                return Err((*c, "not a unit".into()));
+            }
+            Ok((d.pow(n).ok_or((*c, "not a unit".to_string()))?, scaled as i32))
         }
         other => Err((other.col(), "expected a unit (`volt`, `siemens/metre**2`, `1`)".into())),
     }
@@ -178,10 +185,10 @@ fn quantity(n: &Node) -> Result<(D, f64), String> {
         return Ok((units::ONE, value));
     }
     let e = expr::parse(unit).map_err(|e| format!("in the unit `{unit}`: {}", e.message))?;
-    let (d, si) = unit_of(&e).map_err(|(_, m)| format!("in `{text}`: {m}"))?;
-    // The core's unit: working units, except rates in Hz.
-    let core = value * si / d.scale() / d.from_core();
-    Ok((d, core))
+    let (d, k) = unit_of(&e).map_err(|(_, m)| format!("in `{text}`: {m}"))?;
+    // In the core's unit (a power of ten away: exact when it is 1).
+    let f = units::pow10(k - d.core_exp());
+    Ok((d, if f == 1.0 { value } else { value * f }))
 }
 
 fn core_dim(d: D) -> Result<Dim, String> {
@@ -215,6 +222,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let mut vars = Vec::new();
     let mut subs = Vec::new();
     let mut params: Vec<(String, D, Option<f64>)> = Vec::new();
+    let mut fixed: Vec<(String, D, f64)> = Vec::new();
     for l in &lines {
         let (d, _) = unit_of(&l.unit).map_err(|(c, m)| line_err(l.line, c, m))?;
         match &l.kind {
@@ -244,8 +252,13 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
                     return Err(err_at(&node.loc, key_path, format!("`{key}` is not a name the equations can use")));
                 }
                 let (d, v) = quantity(node).map_err(|m| err_at(&node.loc, &key_path, m))?;
-                core_dim(d).map_err(|m| err_at(&node.loc, &key_path, m))?;
-                params.push((key.to_string(), d, Some(v)));
+                // A constant in a unit the core has no name for (nS/mV) is the model's own:
+                // populations cannot set it.
+                if d.core().is_none() {
+                    fixed.push((key.to_string(), d, v));
+                } else {
+                    params.push((key.to_string(), d, Some(v)));
+                }
             }
             pt.get(key);
         }
@@ -288,7 +301,8 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let mut spec = Spec {
         vars,
         subs,
-        params: params.iter().map(|p| (p.0.clone(), p.1)).collect(),
+        // The populations' parameters first (in `ParamSpec` order), then fixed constants.
+        params: params.iter().map(|p| (p.0.clone(), p.1)).chain(fixed.iter().map(|f| (f.0.clone(), f.1))).collect(),
         currents: current_names,
         receptors: receptor_idx,
         threshold,
@@ -324,15 +338,16 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     if hidden > MAX_VARS || spec.receptors.len() + spec.currents.len() > MAX_VARS {
         return Err(err_at(t.loc(), t.path(), format!("{} state rows (variables, `refr`, `spiked`) and {} inputs: at most {MAX_VARS} of each", hidden, spec.receptors.len() + spec.currents.len())));
     }
-    let may_vary: Vec<bool> = spec.params.iter().map(|p| !in_coeffs.contains(&p.0)).collect();
+    let may_vary: Vec<bool> = params.iter().map(|p| !in_coeffs.contains(&p.0)).collect();
     let each_rows = may_vary.iter().filter(|v| **v).count();
     let per_neuron_ok = each_rows > 0 && hidden + each_rows <= MAX_VARS;
     // Compile once now with the defaults (1 where none), so that names, dimensions and
     // the reset are checked where they are written.
-    let probe: Vec<PV> = params.iter().map(|p| PV::C(p.2.unwrap_or(1.0) * p.1.from_core())).collect();
+    let fixed_values: Vec<PV> = fixed.iter().map(|f| PV::C(f.2)).collect();
+    let probe: Vec<PV> = params.iter().map(|p| PV::C(p.2.unwrap_or(1.0) * p.1.from_core())).chain(fixed_values.iter().copied()).collect();
     compile::program(&spec, &probe, dt_ms, 0.0).map_err(located)?;
     if per_neuron_ok {
-        let rows: Vec<PV> = may_vary.iter().zip(&probe).map(|(v, p)| if *v { PV::Row } else { *p }).collect();
+        let rows: Vec<PV> = may_vary.iter().zip(&probe).map(|(v, p)| if *v { PV::Row } else { *p }).chain(fixed_values.iter().copied()).collect();
         compile::program(&spec, &rows, dt_ms, 0.0).map_err(located)?;
     }
     let param_specs: Vec<ParamSpec> = params
@@ -340,7 +355,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         .zip(&may_vary)
         .map(|(p, vary)| {
             let dim = p.1.core().expect("checked above");
-            let doc = leak_str(&format!("{} parameter of `{name}`", if p.2.is_some() { "a" } else { "a required" }));
+            let doc = if p.2.is_some() { "a constant of the equations (its default: the model's `params`)" } else { "a parameter the equations declare (`X : unit`)" };
             let s = match p.2 {
                 Some(v) => ParamSpec::new(leak_str(&p.0), dim, v, doc),
                 None => ParamSpec::required(leak_str(&p.0), dim, doc),
@@ -373,6 +388,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         name,
         doc,
         param_dims: params.iter().map(|p| p.1).collect(),
+        fixed: fixed_values,
         spec,
         params: leak(param_specs),
         receptors: leak(receptor_specs),
@@ -396,6 +412,7 @@ impl EqModel {
             .iter()
             .zip(&self.def.param_dims)
             .map(|(p, d)| if self.variant && p.per_neuron { PV::Row } else { PV::C(params.get(p.name) * d.from_core()) })
+            .chain(self.def.fixed.iter().copied())
             .collect()
     }
 

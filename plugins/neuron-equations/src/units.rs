@@ -11,7 +11,13 @@ use spikeworld::util::units::Dim as CoreDim;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct D(pub [i8; 4]);
 
-const BASE_SCALE: [f64; 4] = [1.0, 1e-24, 1e-3, 1e-12];
+/// Decimal exponents of the working units' base scales (m, kg, s, A).
+const BASE_EXP: [i32; 4] = [0, -24, -3, -12];
+
+/// `10^e`, correctly rounded (`powi` is not).
+pub fn pow10(e: i32) -> f64 {
+    format!("1e{e}").parse().expect("a power of ten")
+}
 
 pub const ONE: D = D([0, 0, 0, 0]);
 pub const SECOND: D = D([0, 0, 1, 0]);
@@ -43,9 +49,19 @@ impl D {
         }
         Some(D(out))
     }
+    /// The decimal exponent of the working unit's size in SI (mV: −3).
+    pub fn scale_exp(self) -> i32 {
+        (0..4).map(|i| BASE_EXP[i] * self.0[i] as i32).sum()
+    }
     /// The working unit's size in SI (1 mV = 10⁻³ V).
+    #[cfg(test)]
     pub fn scale(self) -> f64 {
-        (0..4).map(|i| BASE_SCALE[i].powi(self.0[i] as i32)).product()
+        pow10(self.scale_exp())
+    }
+    /// The decimal exponent of the core's canonical unit (the working unit, but Hz for
+    /// rates).
+    pub fn core_exp(self) -> i32 {
+        if self == HERTZ { 0 } else { self.scale_exp() }
     }
     /// The core's dimension, for a parameter or a state variable.
     pub fn core(self) -> Option<CoreDim> {
@@ -81,11 +97,11 @@ impl std::fmt::Display for D {
     }
 }
 
-const PREFIXES: &[(&str, f64)] = &[("", 1.0), ("f", 1e-15), ("p", 1e-12), ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("c", 1e-2), ("k", 1e3), ("M", 1e6), ("G", 1e9)];
+const PREFIXES: &[(&str, i32)] = &[("", 0), ("f", -15), ("p", -12), ("n", -9), ("u", -6), ("m", -3), ("c", -2), ("k", 3), ("M", 6), ("G", 9)];
 
-/// A unit name (`mV`, `nsiemens`, `pF`, `ms`, `Hz`, `Mohm`, `um2`): its dimension and its
-/// size in SI.
-pub fn unit(name: &str) -> Option<(D, f64)> {
+/// A unit name (`mV`, `nsiemens`, `pF`, `ms`, `Hz`, `Mohm`, `um2`): its dimension and the
+/// decimal exponent of its size in SI (every unit is a power of ten of a base unit).
+pub fn unit(name: &str) -> Option<(D, i32)> {
     const BASES: &[(&str, D)] = &[
         ("volt", VOLT),
         ("V", VOLT),
@@ -122,7 +138,7 @@ pub fn unit(name: &str) -> Option<(D, f64)> {
             if power > 1 && *d != METRE {
                 continue;
             }
-            return Some((d.pow(power as f64)?, f.powi(power)));
+            return Some((d.pow(power as f64)?, f * power));
         }
     }
     None
@@ -135,8 +151,8 @@ mod tests {
     #[test]
     fn the_working_units_are_the_cores() {
         assert_eq!(VOLT.scale(), 1e-3);
-        assert!((SIEMENS.scale() / 1e-9 - 1.0).abs() < 1e-12);
-        assert!((FARAD.scale() / 1e-12 - 1.0).abs() < 1e-12);
+        assert_eq!(SIEMENS.scale(), 1e-9);
+        assert_eq!(FARAD.scale(), 1e-12);
         assert_eq!(AMP.scale(), 1e-12);
         assert_eq!(SECOND.scale(), 1e-3);
         // nS · mV = pA and pA / pF = mV / ms: the system is coherent.
@@ -146,16 +162,19 @@ mod tests {
 
     #[test]
     fn unit_names() {
-        assert_eq!(unit("mV"), Some((VOLT, 1e-3)));
-        assert_eq!(unit("nsiemens"), Some((SIEMENS, 1e-9)));
-        assert_eq!(unit("pF"), Some((FARAD, 1e-12)));
-        assert_eq!(unit("ms"), Some((SECOND, 1e-3)));
-        assert_eq!(unit("mS"), Some((SIEMENS, 1e-3)));
-        assert_eq!(unit("kHz"), Some((HERTZ, 1e3)));
-        assert_eq!(unit("Mohm"), Some((OHM, 1e6)));
-        let (d, f) = unit("um2").unwrap();
-        assert_eq!((d, f), (METRE.mul(METRE), 1e-12));
-        assert_eq!(unit("cm"), Some((METRE, 1e-2)));
+        assert_eq!(unit("mV"), Some((VOLT, -3)));
+        assert_eq!(unit("nsiemens"), Some((SIEMENS, -9)));
+        assert_eq!(unit("pF"), Some((FARAD, -12)));
+        assert_eq!(unit("ms"), Some((SECOND, -3)));
+        assert_eq!(unit("mS"), Some((SIEMENS, -3)));
+        assert_eq!(unit("kHz"), Some((HERTZ, 3)));
+        assert_eq!(unit("Mohm"), Some((OHM, 6)));
+        assert_eq!(unit("um2"), Some((METRE.mul(METRE), -12)));
+        assert_eq!(unit("cm"), Some((METRE, -2)));
+        // Working values of unit names are exact: 1 for the working units themselves.
+        assert_eq!(pow10(-3 - VOLT.scale_exp()), 1.0);
+        assert_eq!(pow10(-9 - SIEMENS.scale_exp()), 1.0);
+        assert_eq!(pow10(0 - VOLT.scale_exp()), 1000.0);
         assert_eq!(unit("cV"), None);
         assert_eq!(unit("mV2"), None);
         assert_eq!(unit("tau"), None);

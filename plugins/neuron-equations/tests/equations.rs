@@ -1,0 +1,246 @@
+//! Models written as equations: each integration scheme against its formula computed here,
+//! `exact` against the analytic solution, Brian2's refractoriness and order within a step,
+//! per-neuron parameters, every engine, resume, and errors that say where.
+
+use std::path::Path;
+
+use spikeworld::monitor::{SpikeRecorder, StateRecorder};
+use spikeworld::prelude::*;
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn load(text: &str) -> Result<Scenario, String> {
+    Scenario::from_str(text, Path::new("eq.toml"), spikeworld_cli::builder().registry(), &LoadOptions::default()).map_err(|e| e.to_string())
+}
+
+/// Runs `text`; returns (spike (step, neuron) pairs, every state monitor's rows).
+fn load_err(text: &str) -> String {
+    match load(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e,
+    }
+}
+
+fn run_with(text: &str, opts: &RunOptions) -> (Vec<(u64, u32)>, Vec<Vec<Vec<f64>>>) {
+    let b = spikeworld_cli::builder();
+    let sc = load(text).unwrap_or_else(|e| panic!("{e}"));
+    let dt = sc.dt_ms;
+    let mut sim = b.build(sc, opts).expect("build");
+    sim.run_to_end(u64::MAX, |_| {});
+    let mut spikes = Vec::new();
+    let mut states = Vec::new();
+    for &e in &sim.monitors {
+        if let Some(s) = sim.world.get::<SpikeRecorder>(e) {
+            spikes.extend(s.t_ms().iter().zip(s.index()).map(|(t, i)| ((t / dt).round() as u64, i as u32)));
+        }
+        if let Some(s) = sim.world.get::<StateRecorder>(e) {
+            states.push(s.data.clone());
+        }
+    }
+    (spikes, states)
+}
+
+/// Neuron `i`'s samples of a state row recorded from `n` neurons (step-major).
+fn of(row: &[f64], i: usize, n: usize) -> Vec<f64> {
+    row.iter().skip(i).step_by(n).copied().collect()
+}
+
+fn run(text: &str) -> (Vec<(u64, u32)>, Vec<Vec<Vec<f64>>>) {
+    run_with(text, &RunOptions::default())
+}
+
+/// One population `n` of `size` neurons of model `m` defined by `model` (the table's keys),
+/// `params` and `init` inline tables, v recorded.
+fn single(model: &str, size: usize, params: &str, init: &str, t_stop: &str, vars: &str) -> String {
+    format!(
+        "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"{t_stop}\"\n[neuron_models.m]\n{model}\n[[population]]\nname = \"n\"\nsize = {size}\nmodel = \"m\"\nparams = {{ {params} }}\ninit = {{ {init} }}\n[[monitor]]\nname = \"st\"\nkind = \"state\"\ntarget = \"n\"\nvariables = [{vars}]\n[[monitor]]\nname = \"sp\"\nkind = \"spikes\"\ntarget = \"n\"\n"
+    )
+}
+
+const RELAX: &str = "equations = '''\ndv/dt = (E - v)/tau : volt\nE : volt\ntau : second\n'''";
+
+#[test]
+fn euler_rk2_rk4_step_as_brian2_writes_them() {
+    let (e, tau, dt, v0) = (-50.0f64, 10.0f64, 0.1f64, -70.0f64);
+    let f = |v: f64| (e - v) / tau;
+    for method in ["euler", "rk2", "rk4"] {
+        let model = format!("{RELAX}\nmethod = \"{method}\"");
+        let (_, st) = run(&single(&model, 1, "E = \"-50 mV\", tau = \"10 ms\"", "v = \"-70 mV\"", "20 ms", "\"v\""));
+        let mut v = v0;
+        for (k, got) in st[0][0].iter().enumerate() {
+            v = match method {
+                "euler" => dt * f(v) + v,
+                "rk2" => {
+                    let k1 = dt * f(v);
+                    dt * f(0.5 * k1 + v) + v
+                }
+                _ => {
+                    let k1 = dt * f(v);
+                    let k2 = dt * f(0.5 * k1 + v);
+                    let k3 = dt * f(0.5 * k2 + v);
+                    let k4 = dt * f(k3 + v);
+                    k1 / 6.0 + k2 / 3.0 + k3 / 3.0 + k4 / 6.0 + v
+                }
+            };
+            assert_eq!(got.to_bits(), v.to_bits(), "{method}: step {k}: {got} vs {v}");
+        }
+        assert_eq!(st[0][0].len(), 200);
+    }
+}
+
+#[test]
+fn exact_is_the_analytic_solution_of_a_coupled_system() {
+    // v driven by a decaying g: v(t) = E + (v0 - E) e^{-t/tm} + g0 te/(te - tm) (e^{-t/te} - e^{-t/tm}).
+    let model = "equations = '''\ndv/dt = (g - (v - E))/tm : volt\ndg/dt = -g/te : volt\n'''\nparams = { E = \"-60 mV\", tm = \"20 ms\", te = \"5 ms\" }";
+    let (_, st) = run(&single(model, 1, "", "v = \"-70 mV\", g = \"12 mV\"", "50 ms", "\"v\", \"g\""));
+    let (e, tm, te, v0, g0) = (-60.0f64, 20.0f64, 5.0f64, -70.0f64, 12.0f64);
+    for (k, (v, g)) in st[0][0].iter().zip(&st[0][1]).enumerate() {
+        let t = (k + 1) as f64 * 0.1;
+        let want_v = e + (v0 - e) * (-t / tm).exp() + g0 * te / (te - tm) * ((-t / te).exp() - (-t / tm).exp());
+        let want_g = g0 * (-t / te).exp();
+        assert!((v - want_v).abs() < 1e-11, "step {k}: v {v} vs {want_v}");
+        assert!((g - want_g).abs() < 1e-12, "step {k}: g {g} vs {want_g}");
+    }
+    // `exact` is the default for linear equations, and is refused for others.
+    let nonlinear = "equations = '''\ndv/dt = -v*v/(mV*ms) : volt\n'''\nmethod = \"exact\"";
+    let e = load_err(&single(nonlinear, 1, "", "", "1 ms", "\"v\""));
+    assert!(e.contains("not linear") && e.contains("product of state variables") && e.contains("neuron_models.m.equations"), "{e}");
+}
+
+/// A neuron driven above threshold: Brian2's `(unless refractory)`: after a spike at step
+/// k, `v` stays at the reset until step k + T, T = timestep(refractory).
+#[test]
+fn refractoriness_and_reset_are_brian2s() {
+    let model = "equations = '''\ndv/dt = (vd - v)/tau : volt (unless refractory)\ndx/dt = -x/tau : volt\n'''\nthreshold = \"v > -50*mV\"\nreset = \"v = -70*mV; x += 1*mV\"\nrefractory = \"2 ms\"\nmethod = \"euler\"\nparams = { vd = \"-40 mV\", tau = \"10 ms\" }";
+    let (spikes, st) = run(&single(model, 1, "", "v = \"-70 mV\"", "100 ms", "\"v\", \"x\", \"refr\""));
+    let (vd, tau, dt, big_t) = (-40.0f64, 10.0f64, 0.1f64, 20u64);
+    let (mut v, mut x, mut last): (f64, f64, Option<u64>) = (-70.0, 0.0, None);
+    let mut want = Vec::new();
+    for k in 0..1000u64 {
+        let refractory = last.is_some_and(|s| k < s + big_t);
+        if !refractory {
+            v = dt * ((vd - v) / tau) + v;
+        }
+        x = dt * (-x / tau) + x;
+        if !refractory && v > -50.0 {
+            want.push((k, 0u32));
+            v = -70.0;
+            x += 1.0;
+            last = Some(k);
+        }
+        assert_eq!(st[0][0][k as usize].to_bits(), v.to_bits(), "v at step {k}");
+        assert_eq!(st[0][1][k as usize].to_bits(), x.to_bits(), "x at step {k}");
+    }
+    assert!(want.len() > 5);
+    assert_eq!(spikes, want);
+    // The counter: T − 1 right after a spike, down to 0 when the neuron integrates again.
+    let s = want[0].0 as usize;
+    assert_eq!(st[0][2][s], (big_t - 1) as f64);
+    assert_eq!(st[0][2][s + big_t as usize - 1], 0.0);
+}
+
+/// Brian2 runs `on_pre` after the threshold and before the reset: an input at a variable
+/// the reset sets, arriving in the step after the spike, is overwritten; one at another
+/// variable is kept.
+#[test]
+fn input_overwritten_by_the_reset_is_dropped() {
+    let text = "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"3 ms\"\n[neuron_models.m]\nequations = '''\ndv/dt = 0/ms : 1\ndx/dt = 0/ms : 1\n'''\nthreshold = \"v > 0.5\"\nreset = \"v = 0\"\nreceptors = [\"v\", \"x\"]\n\
+        [[population]]\nname = \"n\"\nsize = 1\nmodel = \"m\"\n\
+        [[encoder]]\nname = \"g\"\nkind = \"spike_generator\"\nsize = 1\ntimes = [\"1.0 ms\", \"1.1 ms\"]\nindices = [0, 0]\n\
+        [[projection]]\nfrom = \"g\"\nto = \"n\"\nrule = \"all_to_all\"\nreceptor = \"v\"\nweight = 1\n\
+        [[projection]]\nfrom = \"g\"\nto = \"n\"\nrule = \"all_to_all\"\nreceptor = \"x\"\nweight = 1\n\
+        [[monitor]]\nname = \"st\"\nkind = \"state\"\ntarget = \"n\"\nvariables = [\"v\", \"x\"]\n[[monitor]]\nname = \"sp\"\nkind = \"spikes\"\ntarget = \"n\"\n";
+    let (spikes, st) = run(text);
+    // The first input acts in step 11: v = 1 > 0.5, a spike, v = 0. The second, due in
+    // step 12, is dropped at v (Brian2: v += 1, then the reset) and kept at x.
+    assert_eq!(spikes, vec![(11, 0)]);
+    assert_eq!(st[0][0][12], 0.0);
+    assert_eq!(st[0][1][12], 2.0);
+}
+
+#[test]
+fn per_neuron_parameters_equal_populations_of_one() {
+    let model = format!("{RELAX}\nthreshold = \"v > -52*mV\"\nreset = \"v = -70*mV\"\nmethod = \"rk4\"");
+    let taus = [5.0, 7.5, 10.0, 12.5];
+    let list = taus.iter().map(|t| format!("\"{t} ms\"")).collect::<Vec<_>>().join(", ");
+    let (spikes, st) = run(&single(&model, 4, &format!("E = \"-50 mV\", tau = [{list}]"), "v = \"-70 mV\"", "50 ms", "\"v\""));
+    for (i, tau) in taus.iter().enumerate() {
+        let (one_spikes, one) = run(&single(&model, 1, &format!("E = \"-50 mV\", tau = \"{tau} ms\""), "v = \"-70 mV\"", "50 ms", "\"v\""));
+        let mine: Vec<u64> = spikes.iter().filter(|s| s.1 == i as u32).map(|s| s.0).collect();
+        assert_eq!(mine, one_spikes.iter().map(|s| s.0).collect::<Vec<_>>(), "neuron {i}");
+        assert_eq!(of(&st[0][0], i, 4), one[0][0], "neuron {i}: v");
+        assert!(!mine.is_empty());
+    }
+    // Parameters in `exact`'s coefficients stay per population.
+    let e = load_err(&single(RELAX, 2, "E = \"-50 mV\", tau = [\"5 ms\", \"6 ms\"]", "", "1 ms", "\"v\""));
+    assert!(e.contains("tau"), "{e}");
+    // Those outside them may vary.
+    let (_, st) = run(&single(RELAX, 2, "E = [\"-50 mV\", \"-40 mV\"], tau = \"10 ms\"", "v = \"-70 mV\"", "1 ms", "\"v\""));
+    assert!(of(&st[0][0], 0, 2)[9] < of(&st[0][0], 1, 2)[9]);
+}
+
+#[test]
+fn every_engine_gives_coba_equations_the_built_in_models_spikes() {
+    let short = |t: &str| t.replace("t_stop = \"1 s\"", "t_stop = \"100 ms\"");
+    let eq = short(&std::fs::read_to_string(repo().join("scenarios/coba_equations.toml")).unwrap());
+    let built_in = short(&std::fs::read_to_string(repo().join("scenarios/coba.toml")).unwrap());
+    let (want, _) = run(&built_in);
+    assert!(want.len() > 1000);
+    for engine in [EngineKind::Cpu, EngineKind::Tensor, EngineKind::Device] {
+        let (got, _) = run_with(&eq, &RunOptions { engine, ..Default::default() });
+        assert_eq!(got, want, "{engine:?}");
+    }
+    let (got, _) = run_with(&eq, &RunOptions { shards: 3, ..Default::default() });
+    assert_eq!(got, want, "3 shards");
+}
+
+#[test]
+fn a_resumed_run_equals_one_that_never_stopped() {
+    let dir = std::env::temp_dir().join(format!("sw_eq_resume_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = "equations = '''\ndv/dt = (gl*(El - v) + ge*(Ee - v) + I)/C : volt (unless refractory)\ndge/dt = -ge/te : siemens\n'''\nthreshold = \"v > -50*mV\"\nreset = \"v = -65*mV\"\nrefractory = \"1 ms\"\nmethod = \"rk2\"\nreceptors = [\"v\", \"ge\"]\ncurrents = [\"I\"]\nparams = { gl = \"10 nS\", El = \"-65 mV\", Ee = \"0 mV\", C = \"200 pF\", te = \"5 ms\" }";
+    let mut text = single(model, 50, "", "v = { dist = \"uniform\", low = \"-65 mV\", high = \"-50 mV\" }", "60 ms", "\"v\", \"ge\"");
+    text += "[[encoder]]\nname = \"drive\"\nkind = \"constant_current\"\ntarget = \"n\"\nreceptor = \"I\"\namplitude = \"250 pA\"\n";
+    let path = dir.join("resume.toml");
+    std::fs::write(&path, &text).unwrap();
+    let (spikes, _) = run(&text);
+    assert!(spikes.len() > 20, "{}", spikes.len());
+    spikeworld::testing::check_resume(&spikeworld_cli::builder(), &path, 250, &dir, &RunOptions::default()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mistakes_are_located_and_explained() {
+    let cases: &[(&str, &str)] = &[
+        ("equations = '''\ndv/dt = (El - v)/tau : volt\n'''", "unknown name `El`"),
+        ("equations = '''\ndv/dt = -v/tau : volt\ntau : second\ndw/dt = v/tau : amp\n'''", "line 3 (`dw/dt = v/tau : amp`), column 9: dw/dt is in volt/second"),
+        ("equations = '''\ndv/dt = (v + 1*nA)/ms : volt\n'''", "`+` of volt and amp"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*nS\"", "comparison of volt with siemens"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nreset = \"w = 0\"", "the reset sets `w`, which is not a state variable"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nreset = \"v = 1*ms\"", "`v` is in volt but the value is in second"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nmethod = \"heun\"", "unknown method `heun`"),
+        ("equations = \"dv/dt = -v/ms : ohm\"", "parameters and state variables must be in volt"),
+        ("equations = \"drefr/dt = 0/ms : 1\"", "reserves"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nreceptors = [\"g\"]", "`g` is not a state variable"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v >\"", "expected a number"),
+        ("equations = \"dv/dt = sin(v/mV)/ms : volt\"", "unknown function `sin`"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nspeed = 1", "unknown key"),
+        ("equations = \"dv/dt = exp(v)/ms : volt\"", "`exp` of a value in volt"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nparams = { x = \"3 furlongs\" }", "`furlongs` is not a unit"),
+    ];
+    for (model, want) in cases {
+        let e = load_err(&single(model, 1, "", "", "1 ms", "\"v\""));
+        assert!(e.contains(want), "{model}\n  gave: {e}\n  want: {want}");
+        assert!(e.starts_with("eq.toml:"), "{e}");
+    }
+    // A one-line expression's error points at its column.
+    let e = load_err(&single("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*nS\"", 1, "", "", "1 ms", "\"v\""));
+    assert!(e.contains("eq.toml:6:16"), "{e}");
+    // A model may not take a registered model's name, and populations see its parameters.
+    let e = load_err(&single("equations = \"dv/dt = -v/tau : volt\\ntau : second\"", 1, "", "", "1 ms", "\"v\""));
+    assert!(e.contains("params.tau") && e.contains("missing required parameter"), "{e}");
+    let lif = "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"1 ms\"\n[neuron_models.lif]\nequations = \"dv/dt = -v/ms : volt\"\n";
+    assert!(load_err(lif).contains("registered neuron model"));
+}
