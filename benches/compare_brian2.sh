@@ -4,6 +4,8 @@
 # firing statistics of each run. Usage: [RUNS=5] bash benches/compare_brian2.sh [N...]
 # With RUNS > 1 the two are run in turn (A B A B ...) and each figure is the median of the
 # runs, with min-max of the loop times and of the pairwise ratio Brian2/spikeworld.
+# MODELS="coba_equations" compares scenarios/coba_equations.toml (COBA written as equations)
+# with Brian2's COBA; B2_MODE=cython times Brian2's runtime mode instead of standalone.
 # Needs the peers: bash ../shared/bench/peers.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +18,8 @@ SW=target/release/spikeworld
 out=$(mktemp -d)
 printf "%-5s %6s | %9s %9s %6s | %9s %9s %6s | %6s\n" model N sw_loop_s rate_hz cv b2_loop_s rate_hz cv ratio
 RUNS=${RUNS:-1}
-for model in coba cuba; do
+for model in ${MODELS:-coba cuba}; do
+  b2model=${model%%_*}
   for N in $NS; do
     NE=$((N * 4 / 5)); p=$(python3 -c "print(80/$N)")
     : > "$out/rows"
@@ -42,7 +45,7 @@ for ts in per:
 print(m['loop_time_s'], m['populations']['P']['rate_hz'], sum(cvs) / len(cvs))
 PY
 )
-      b2=$("$PEERS/brian2/bin/python" "$BENCH/bench_brian2.py" --model $model --N $N --mode standalone --threads 0 | grep '^RESULT' | cut -c8- \
+      b2=$("$PEERS/brian2/bin/python" "$BENCH/bench_brian2.py" --model $b2model --N $N --mode ${B2_MODE:-standalone} --threads 0 | grep '^RESULT' | cut -c8- \
         | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['sim_time_s'], (0.8*d['rate_exc_hz']+0.2*d['rate_inh_hz']), d['cv_isi_mean'])")
       set -- $sw; s1=$1; s2=$2; s3=$3
       set -- $b2; b1=$1; b2r=$2; b3=$3

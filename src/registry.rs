@@ -191,6 +191,19 @@ impl Registry {
     }
 }
 
+/// A model whose step is given as a [`crate::api::program::Program`] (a model language
+/// builds one; a traced [`NeuronDynamics`] is one), with its initial values: the cpu
+/// engine interprets it over chunks of neurons, the tensor engine runs it as tensor
+/// operations, the device engine compiles it. Every engine runs the program's operations
+/// in order, so the cpu engine and the device engine's host reference give the same bits.
+///
+/// # Errors
+/// If the program is not well formed (an operand used before it is defined, a constant,
+/// output or spike mask out of range, a different number of variables than `initial`).
+pub fn prepared_program(program: crate::api::program::Program, initial: Vec<f64>) -> Result<Arc<dyn crate::api::model::PreparedModel>, String> {
+    Ok(Arc::new(crate::kernel::program_step::ProgramStep::new(program, initial)?))
+}
+
 /// Names for messages: `a, b, c`.
 pub fn names<V>(m: &BTreeMap<&'static str, V>) -> String {
     m.keys().copied().collect::<Vec<_>>().join(", ")

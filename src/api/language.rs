@@ -5,7 +5,7 @@
 //! The language reads the table's keys (strictly: the core refuses any key it does not
 //! list in [`ModelLanguage::keys`]) and returns the model; a step it builds as a
 //! [`crate::api::program::Program`] runs on every engine through
-//! [`crate::api::program_step::ProgramStep`].
+//! [`crate::registry::prepared_program`].
 
 use std::sync::Arc;
 

@@ -16,7 +16,8 @@
 //! - [`sets`]: the ordered system sets a plugin's systems go into;
 //! - [`run`]: engines and devices;
 //! - [`program`]: a model's step traced into the straight-line program the device engine
-//!   compiles; [`program_step`]: a model given as such a program, run on every engine;
+//!   compiles (a model given as such a program runs on every engine:
+//!   [`crate::registry::prepared_program`]);
 //! - [`language`]: neuron models a scenario defines itself (`[neuron_models.NAME]`).
 
 pub mod addon;
@@ -27,8 +28,6 @@ pub mod language;
 pub mod model;
 pub mod output;
 pub mod program;
-mod program_plan;
-pub mod program_step;
 pub mod run;
 pub mod sets;
 pub mod state;

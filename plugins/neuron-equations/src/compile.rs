@@ -575,6 +575,19 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     finish(spec, b, x1, &env, refractory, refr_row, flag_row, refr_steps, nrows)
 }
 
+/// Checks every subexpression (names, dimensions), also those nothing reads: the step
+/// evaluates only those it uses.
+pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), CompileError> {
+    let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: 1 << 20, nm: 0 };
+    let params = pv.iter().map(|p| if let PV::C(x) = p { V::C(*x) } else { V::F(0) }).collect();
+    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt };
+    let mut c = env.ctx(spec, vec![V::F(0); spec.vars.len()]);
+    for (name, _, _, at) in &spec.subs {
+        c.name(&mut b, name, *at, 0)?;
+    }
+    Ok(())
+}
+
 /// `x ← Φ x + Γ b` for the linear system of `spec` (with `nr` the refractoriness factor):
 /// `A` from the derivatives at scaled unit vectors, with currents and per-neuron
 /// parameters at 0 (constants, folded here: `exact::linear` checked that those enter only

@@ -35,7 +35,6 @@ use std::sync::Arc;
 
 use spikeworld::api::language::ModelLanguage;
 use spikeworld::api::model::{ChoiceSpec, MAX_VARS, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorKind, ReceptorSpec, VarSpec, refractory_steps};
-use spikeworld::api::program_step::ProgramStep;
 use spikeworld::registry::{Plugin, SimBuilder};
 use spikeworld::util::error::{Loc, ScenarioError};
 use spikeworld::util::node::{Node, Val};
@@ -346,6 +345,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let fixed_values: Vec<PV> = fixed.iter().map(|f| PV::C(f.2)).collect();
     let probe: Vec<PV> = params.iter().map(|p| PV::C(p.2.unwrap_or(1.0) * p.1.from_core())).chain(fixed_values.iter().copied()).collect();
     compile::program(&spec, &probe, dt_ms, 0.0).map_err(located)?;
+    compile::check_subexpressions(&spec, &probe, dt_ms).map_err(located)?;
     if per_neuron_ok {
         let rows: Vec<PV> = may_vary.iter().zip(&probe).map(|(v, p)| if *v { PV::Row } else { *p }).chain(fixed_values.iter().copied()).collect();
         compile::program(&spec, &rows, dt_ms, 0.0).map_err(located)?;
@@ -454,7 +454,7 @@ impl NeuronModel for EqModel {
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
         let steps = refractory_steps(self.def.refractory_ms, dt_ms);
         let program = compile::program(&self.def.spec, &self.values(params), dt_ms, steps).map_err(|e| e.message)?;
-        Ok(Arc::new(ProgramStep::new(program, self.initial(params)).map_err(|e| format!("model `{}`: {e} (a bug in the equations compiler)", self.def.name))?))
+        spikeworld::registry::prepared_program(program, self.initial(params)).map_err(|e| format!("model `{}`: {e} (a bug in the equations compiler)", self.def.name))
     }
     fn neuron_initial(&self, params: &Params, _dt_ms: f64) -> Result<Vec<f64>, String> {
         Ok(self.initial(params))

@@ -160,6 +160,29 @@ fn input_overwritten_by_the_reset_is_dropped() {
     assert_eq!(st[0][1][12], 2.0);
 }
 
+/// A rate (Hz, the core's unit) enters the equations in 1/ms and leaves in Hz again.
+#[test]
+fn rates_keep_their_unit() {
+    let model = "equations = '''\ndr/dt = (r0 - r)/tau : Hz\n'''\nthreshold = \"r > 15*Hz\"\nreset = \"r = 0*Hz\"\nmethod = \"euler\"\nparams = { r0 = \"20 Hz\", tau = \"10 ms\" }";
+    let (spikes, st) = run(&single(model, 1, "", "r = \"5 Hz\"", "20 ms", "\"r\""));
+    let mut r = 5.0f64;
+    let mut want = Vec::new();
+    for (k, got) in st[0][0].iter().enumerate() {
+        // In 1/ms: r0 = 20 * 1e-3, r = r_Hz * 1e-3; the threshold 15 * 1e-3; back in Hz.
+        let x = r * 1e-3;
+        let x = 0.1 * ((20.0 * 1e-3 - x) / 10.0) + x;
+        r = if x > 15.0 * 1e-3 {
+            want.push((k as u64, 0));
+            0.0
+        } else {
+            x / 1e-3
+        };
+        assert_eq!(got.to_bits(), r.to_bits(), "step {k}: {got} Hz vs {r} Hz");
+    }
+    assert_eq!(spikes, want);
+    assert!(!want.is_empty());
+}
+
 #[test]
 fn per_neuron_parameters_equal_populations_of_one() {
     let model = format!("{RELAX}\nthreshold = \"v > -52*mV\"\nreset = \"v = -70*mV\"\nmethod = \"rk4\"");
@@ -229,6 +252,9 @@ fn mistakes_are_located_and_explained() {
         ("equations = \"dv/dt = -v/ms : volt\"\nspeed = 1", "unknown key"),
         ("equations = \"dv/dt = exp(v)/ms : volt\"", "`exp` of a value in volt"),
         ("equations = \"dv/dt = -v/ms : volt\"\nparams = { x = \"3 furlongs\" }", "`furlongs` is not a unit"),
+        ("equations = '''\ndv/dt = -v/ms : volt\nI = g*v : amp\n'''", "line 2 (`I = g*v : amp`), column 5: unknown name `g`"),
+        ("equations = '''\ndv/dt = -v/ms : volt\nI = v/ms : amp\n'''", "`I` is declared in amp but its expression is in volt/second"),
+        ("equations = '''\ndv/dt = -x/ms : volt\nx = y : volt\ny = x : volt\n'''", "is defined in terms of itself"),
     ];
     for (model, want) in cases {
         let e = load_err(&single(model, 1, "", "", "1 ms", "\"v\""));

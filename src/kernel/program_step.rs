@@ -9,14 +9,14 @@
 
 use std::cell::RefCell;
 
-use super::model::{Col, ColMask, PreparedModel};
-use super::program::{Op, Program};
-use super::run::Simd;
+use crate::api::model::{Col, ColMask, PreparedModel};
+use crate::api::program::{Op, Program};
+use crate::api::run::Simd;
 
 use super::program_plan::{CHUNK, Plan};
 
 /// A prepared model given by its step program and its initial values.
-pub struct ProgramStep {
+pub(crate) struct ProgramStep {
     program: Program,
     consts: Vec<f64>,
     plan: Plan,
@@ -30,7 +30,7 @@ impl ProgramStep {
     /// If the program is not well formed: an operand defined later than its use, a mask
     /// used as a float (or the reverse), a constant, output or spike mask out of range, or
     /// a different number of variables than `initial`. A plugin's bug, said in words.
-    pub fn new(program: Program, initial: Vec<f64>) -> Result<ProgramStep, String> {
+    pub(crate) fn new(program: Program, initial: Vec<f64>) -> Result<ProgramStep, String> {
         check(&program)?;
         if initial.len() != program.vars as usize {
             return Err(format!("{} initial values for a program of {} variables", initial.len(), program.vars));

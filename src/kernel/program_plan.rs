@@ -5,15 +5,15 @@
 //! [`Program::run`] computes for one neuron.
 //!
 //! `unsafe` here: calling the AVX2 and AVX-512 builds of the interpreter after checking
-//! that the CPU has those features (as the fused loop does, `kernel`); every build runs
-//! the same IEEE operations, so they give the same bits.
+//! that the CPU has those features (as the fused loop does); every build runs the same
+//! IEEE operations, so they give the same bits.
 #![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the interpreter are called after a run-time feature check")]
 
-use super::program::{Op, Program};
-use super::run::Simd;
+use crate::api::program::{Op, Program};
+use crate::api::run::Simd;
 
 /// Neurons one pass of the plan covers.
-pub(super) const CHUNK: usize = 128;
+pub(crate) const CHUNK: usize = 128;
 
 type Reg = [f64; CHUNK];
 /// A mask register: all ones (true) or zero per lane, as wide as a lane, so that compares
@@ -63,7 +63,7 @@ enum Step {
 }
 
 /// A program resolved for the interpreter.
-pub(super) struct Plan {
+pub(crate) struct Plan {
     steps: Vec<Step>,
     regs: usize,
     mregs: usize,
@@ -76,7 +76,7 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    pub(super) fn new(p: &Program) -> Plan {
+    pub(crate) fn new(p: &Program) -> Plan {
         let nf0 = (p.vars + p.inputs) as usize;
         let nfloats = p.floats();
         // Float k's constant value, if it is a constant.
@@ -216,13 +216,13 @@ impl Plan {
     }
 
     /// Registers needed (floats, masks).
-    pub(super) fn sizes(&self) -> (usize, usize) {
+    pub(crate) fn sizes(&self) -> (usize, usize) {
         (self.regs * CHUNK, self.mregs * CHUNK)
     }
 
     /// Runs neurons `lo..lo + n` (`n` ≤ [`CHUNK`]).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn run(&self, simd: Simd, f: &mut [f64], m: &mut [u64], vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], lo: usize, n: usize, offset: u32, spikes: &mut Vec<u32>) {
+    pub(crate) fn run(&self, simd: Simd, f: &mut [f64], m: &mut [u64], vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], lo: usize, n: usize, offset: u32, spikes: &mut Vec<u32>) {
         #[cfg(target_arch = "x86_64")]
         {
             if simd >= Simd::Avx512 && Simd::Avx512.supported() {
