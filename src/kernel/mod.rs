@@ -12,6 +12,7 @@
 #![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the fused loop are called after a run-time feature check; its blocks are reached through pointers into slices of checked length; delivery threads write disjoint target ranges of one buffer")]
 
 mod block;
+pub(crate) mod native;
 pub(crate) mod program_plan;
 pub(crate) mod program_step;
 

@@ -8,11 +8,13 @@
 //! the tensor engine's differ only where `exp` and `ln` do (burn's, not Rust's).
 
 use std::cell::RefCell;
+use std::sync::{Once, OnceLock};
 
-use crate::api::model::{Col, ColMask, PreparedModel};
+use crate::api::model::{Col, ColMask, MAX_VARS, PreparedModel};
 use crate::api::program::{Op, Program};
 use crate::api::run::Simd;
 
+use super::native::{NativeStep, enabled};
 use super::program_plan::{CHUNK, Plan};
 
 /// A prepared model given by its step program and its initial values.
@@ -20,6 +22,8 @@ pub(crate) struct ProgramStep {
     program: Program,
     consts: Vec<f64>,
     plan: Plan,
+    /// The native build, made at the first cpu step (`None`: the interpreter runs).
+    native: OnceLock<Option<NativeStep>>,
     initial: Vec<f64>,
 }
 
@@ -37,7 +41,7 @@ impl ProgramStep {
         }
         let consts = program.consts.iter().map(|&b| f64::from_bits(b)).collect();
         let plan = Plan::new(&program);
-        Ok(ProgramStep { program, consts, plan, initial })
+        Ok(ProgramStep { program, consts, plan, native: OnceLock::new(), initial })
     }
 }
 
@@ -79,7 +83,12 @@ thread_local! {
     /// The interpreter's registers (floats, then masks): kept between calls so that a step
     /// allocates nothing.
     static SCRATCH: RefCell<(Vec<f64>, Vec<u64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// The native build's buffers: zeros standing for absent inputs (one per input: the
+    /// kernel's pointers may not alias), and the spike flags.
+    static NATIVE: RefCell<(Vec<Vec<f64>>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
+
+static NO_NATIVE: Once = Once::new();
 
 /// A float of the tensor interpreter: a program constant stays a number, so that it enters
 /// tensor operations as a scalar.
@@ -105,6 +114,49 @@ impl PreparedModel for ProgramStep {
 
     fn step_cpu_with(&self, simd: Simd, vars: &mut [&mut [f64]], inputs: &mut [&mut [f64]], offset: u32, spikes: &mut Vec<u32>) {
         let n = vars.first().map_or(0, |v| v.len());
+        let native = self.native.get_or_init(|| {
+            if !enabled() {
+                return None;
+            }
+            NativeStep::build(&self.program)
+                .map_err(|e| NO_NATIVE.call_once(|| eprintln!("note: models given as programs (`[neuron_models]`) are interpreted, not compiled: {e} (SPIKEWORLD_NATIVE=0 skips the attempt)")))
+                .ok()
+        });
+        if let Some(native) = native {
+            assert!(vars.iter().all(|v| v.len() == n) && inputs.iter().all(|i| i.is_empty() || i.len() == n), "a range's rows have one value per neuron");
+            NATIVE.with(|b| {
+                let mut b = b.borrow_mut();
+                let (zeros, spiked) = &mut *b;
+                zeros.resize_with(inputs.len(), Vec::new);
+                spiked.resize(n.next_multiple_of(8), 0);
+                let mut vp = [std::ptr::null_mut(); MAX_VARS];
+                let mut ip = [std::ptr::null_mut(); MAX_VARS];
+                for (p, v) in vp.iter_mut().zip(vars.iter_mut()) {
+                    *p = v.as_mut_ptr();
+                }
+                for ((p, i), z) in ip.iter_mut().zip(inputs.iter_mut()).zip(zeros.iter_mut()) {
+                    *p = if i.is_empty() {
+                        z.resize(n, 0.0);
+                        z.as_mut_ptr()
+                    } else {
+                        i.as_mut_ptr()
+                    };
+                }
+                native.run(&vp[..vars.len()], &ip[..inputs.len()], n, &mut spiked[..n]);
+                // Eight flags at a time: most are 0.
+                for (c, w) in spiked.chunks_exact(8).enumerate() {
+                    let mut bits = u64::from_le_bytes(w.try_into().expect("eight flags"));
+                    while bits != 0 {
+                        let j = c * 8 + bits.trailing_zeros() as usize / 8;
+                        if j < n {
+                            spikes.push(offset + j as u32);
+                        }
+                        bits &= !(0xffu64 << (bits.trailing_zeros() / 8 * 8));
+                    }
+                }
+            });
+            return;
+        }
         let (nf, nm) = self.plan.sizes();
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
