@@ -86,19 +86,31 @@ impl Spec {
         out
     }
 
-    /// State rows: the variables, then `refr`, then the flag, then the parameters held
-    /// per neuron.
+    /// Whether a state row holds Brian2's `not_refractory` as the last step left it (after
+    /// its threshold): an input at a variable marked `(unless refractory)` is dropped
+    /// unless it is 1, as Brian2's `on_pre` leaves such a variable alone while refractory.
+    pub fn needs_not_refractory(&self) -> bool {
+        self.refractory && self.receptors.iter().any(|&k| self.vars[k].unless_refractory)
+    }
+
+    /// Rows before the parameters': the variables, `refr`, `spiked`, `not_refractory`.
+    pub fn state_rows(&self) -> usize {
+        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory())
+    }
+
+    /// State rows: those of [`Spec::state_rows`], then the parameters held per neuron.
     pub fn rows(&self, params: &[PV]) -> usize {
-        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + params.iter().filter(|p| matches!(p, PV::Row)).count()
+        self.state_rows() + params.iter().filter(|p| matches!(p, PV::Row(_))).count()
     }
 }
 
 /// A parameter's value: a constant of the program (working units), or a constant state
-/// row (one value per neuron, in the core's unit).
+/// row (one value per neuron, in the core's unit), with neuron 0's value in working units
+/// (what `exact` computes its matrices with; such a parameter enters only `b`).
 #[derive(Clone, Copy, Debug)]
 pub enum PV {
     C(f64),
-    Row,
+    Row(f64),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -457,7 +469,8 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     let nv = spec.vars.len();
     let refr_row = spec.refractory.then_some(nv as u32);
     let flag_row = spec.needs_flag().then_some((nv + usize::from(spec.refractory)) as u32);
-    let param_row0 = nv + usize::from(spec.refractory) + usize::from(spec.needs_flag());
+    let nr_row = spec.needs_not_refractory().then_some((nv + usize::from(spec.refractory) + usize::from(spec.needs_flag())) as u32);
+    let param_row0 = spec.state_rows();
     // Values enter in working units (rates: Hz → 1/ms).
     let load = |b: &mut B, id: u32, d: D| if d.from_core() == 1.0 { V::F(id) } else { b.bin(Bin::Mul, V::F(id), V::C(d.from_core())) };
     let mut row = param_row0 as u32;
@@ -466,7 +479,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
         .zip(&spec.params)
         .map(|(p, (_, d))| match p {
             PV::C(x) => V::C(*x),
-            PV::Row => {
+            PV::Row(_) => {
                 row += 1;
                 load(&mut b, row - 1, *d)
             }
@@ -485,12 +498,19 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
         let h = b.f(V::C(0.5));
         b.op(Op::Gt(r, h))
     });
+    // And one at a variable marked `(unless refractory)` while the neuron was refractory
+    // (or spiked) in the last step: Brian2's `on_pre` leaves it alone then.
+    let was_free = nr_row.map(|r| {
+        let h = b.f(V::C(0.5));
+        b.op(Op::Gt(r, h))
+    });
     let sets = spec.reset_sets();
     for (r, &k) in spec.receptors.iter().enumerate() {
         let inp = load(&mut b, (nrows + r) as u32, spec.vars[k].dim);
         let jumped = b.bin(Bin::Add, x[k], inp);
-        x[k] = match just_spiked {
-            Some(m) if sets.contains(&k) => b.select(m, x[k], jumped),
+        x[k] = match (was_free, just_spiked) {
+            (Some(m), _) if spec.vars[k].unless_refractory => b.select(m, jumped, x[k]),
+            (_, Some(m)) if sets.contains(&k) => b.select(m, x[k], jumped),
             _ => jumped,
         };
     }
@@ -499,10 +519,11 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     let dtv = V::C(dt);
     let x1: Vec<V> = match spec.method {
         Method::Exact => {
-            let free = exact_step(&mut b, spec, &env, &x, nr.map(|_| V::C(1.0)))?;
+            let probe: Vec<V> = pv.iter().map(|p| V::C(match p { PV::C(x) | PV::Row(x) => *x })).collect();
+            let free = exact_step(&mut b, spec, &env, &probe, &x, nr.map(|_| V::C(1.0)))?;
             match refractory {
                 Some(m) if spec.vars.iter().any(|v| v.unless_refractory) => {
-                    let clamped = exact_step(&mut b, spec, &env, &x, Some(V::C(0.0)))?;
+                    let clamped = exact_step(&mut b, spec, &env, &probe, &x, Some(V::C(0.0)))?;
                     (0..nv).map(|k| b.select(m, clamped[k], free[k])).collect()
                 }
                 _ => free,
@@ -572,7 +593,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
                 .collect()
         }
     };
-    finish(spec, b, x1, &env, refractory, refr_row, flag_row, refr_steps, nrows)
+    finish(spec, b, x1, &env, refractory, refr_row, (flag_row, nr_row), refr_steps, nrows)
 }
 
 /// Checks every subexpression (names, dimensions), also those nothing reads: the step
@@ -592,15 +613,11 @@ pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), Compi
 /// `A` from the derivatives at scaled unit vectors, with currents and per-neuron
 /// parameters at 0 (constants, folded here: `exact::linear` checked that those enter only
 /// `b`); `b` the derivatives at 0, computed in the step.
-fn exact_step(b: &mut B, spec: &Spec, env: &Env, x: &[V], nr: Option<V>) -> Result<Vec<V>, CompileError> {
+fn exact_step(b: &mut B, spec: &Spec, env: &Env, probe_params: &[V], x: &[V], nr: Option<V>) -> Result<Vec<V>, CompileError> {
     let n = spec.vars.len();
     let zero = vec![V::C(0.0); n];
     let mut probe_env = env.clone();
-    probe_env.params.iter_mut().for_each(|p| {
-        if !matches!(p, V::C(_)) {
-            *p = V::C(0.0)
-        }
-    });
+    probe_env.params = probe_params.to_vec();
     probe_env.currents.iter_mut().for_each(|c| *c = V::C(0.0));
     let probe = |vals: &[V]| -> Result<Vec<f64>, CompileError> {
         let mut scratch = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: b.nf, nm: b.nm };
@@ -622,6 +639,10 @@ fn exact_step(b: &mut B, spec: &Spec, env: &Env, x: &[V], nr: Option<V>) -> Resu
         for i in 0..n {
             a[i * n + j] = (fj[i] - f0[i]) / s;
         }
+    }
+    if let Some(bad) = a.iter().position(|x| !x.is_finite()) {
+        let v = &spec.vars[bad / n];
+        return Err(err(v.src, v.eq.start(), format!("the coefficient of `{}` in d{}/dt is {} with these parameters: `exact` needs finite coefficients", spec.vars[bad % n].name, v.name, a[bad])));
     }
     let (phi, gam) = crate::exact::propagators(&a, n, env.dt);
     let bvec = env.derivs(b, spec, &zero, nr)?;
@@ -646,7 +667,7 @@ fn exact_step(b: &mut B, spec: &Spec, env: &Env, x: &[V], nr: Option<V>) -> Resu
 
 /// Threshold, reset, refractory counter and outputs, from the integrated values `x1`.
 #[allow(clippy::too_many_arguments)]
-fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>, refr_row: Option<u32>, flag_row: Option<u32>, refr_steps: f64, rows: usize) -> Result<Program, CompileError> {
+fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>, refr_row: Option<u32>, (flag_row, nr_row): (Option<u32>, Option<u32>), refr_steps: f64, rows: usize) -> Result<Program, CompileError> {
     let nv = spec.vars.len();
     let mut cur = x1;
     let spike = match &spec.threshold {
@@ -700,6 +721,12 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
     }
     if flag_row.is_some() {
         let o = b.select(spike, V::C(1.0), V::C(0.0));
+        outputs.push(b.f(o));
+    }
+    if let (Some(_), Some(r)) = (nr_row, refractory) {
+        // Brian2's `not_refractory` after the threshold: 0 if refractory or just spiked.
+        let blocked = b.op(Op::Or(r, spike));
+        let o = b.select(blocked, V::C(0.0), V::C(1.0));
         outputs.push(b.f(o));
     }
     // Parameter rows are constant.

@@ -333,7 +333,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     };
     // With `exact`, parameters in the linear coefficients stay per population.
     let in_coeffs = if spec.method == Method::Exact { linear.unwrap_or_default() } else { Default::default() };
-    let hidden = spec.vars.len() + usize::from(spec.refractory) + usize::from(spec.needs_flag());
+    let hidden = spec.state_rows();
     if hidden > MAX_VARS || spec.receptors.len() + spec.currents.len() > MAX_VARS {
         return Err(err_at(t.loc(), t.path(), format!("{} state rows (variables, `refr`, `spiked`) and {} inputs: at most {MAX_VARS} of each", hidden, spec.receptors.len() + spec.currents.len())));
     }
@@ -347,7 +347,10 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     compile::program(&spec, &probe, dt_ms, 0.0).map_err(located)?;
     compile::check_subexpressions(&spec, &probe, dt_ms).map_err(located)?;
     if per_neuron_ok {
-        let rows: Vec<PV> = may_vary.iter().zip(&probe).map(|(v, p)| if *v { PV::Row } else { *p }).chain(fixed_values.iter().copied()).collect();
+        let rows: Vec<PV> = may_vary.iter().zip(&probe).map(|(v, p)| match p {
+            PV::C(x) if *v => PV::Row(*x),
+            p => *p,
+        }).chain(fixed_values.iter().copied()).collect();
         compile::program(&spec, &rows, dt_ms, 0.0).map_err(located)?;
     }
     let param_specs: Vec<ParamSpec> = params
@@ -369,6 +372,9 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     }
     if spec.needs_flag() {
         var_specs.push(VarSpec { name: "spiked", dim: Dim::Dimensionless, doc: "1 in the step after a spike (input to a variable the reset sets is dropped, as in Brian2)" });
+    }
+    if spec.needs_not_refractory() {
+        var_specs.push(VarSpec { name: "not_refractory", dim: Dim::Dimensionless, doc: "Brian2's not_refractory after the last step's threshold (input to an `(unless refractory)` variable is dropped while 0)" });
     }
     let mut each = var_specs.clone();
     each.extend(param_specs.iter().filter(|p| p.per_neuron).map(|p| VarSpec { name: p.name, dim: p.dim, doc: "a per-neuron parameter (constant)" }));
@@ -411,14 +417,21 @@ impl EqModel {
             .params
             .iter()
             .zip(&self.def.param_dims)
-            .map(|(p, d)| if self.variant && p.per_neuron { PV::Row } else { PV::C(params.get(p.name) * d.from_core()) })
+            .map(|(p, d)| {
+                let x = params.get(p.name) * d.from_core();
+                if self.variant && p.per_neuron { PV::Row(x) } else { PV::C(x) }
+            })
             .chain(self.def.fixed.iter().copied())
             .collect()
     }
 
     fn initial(&self, params: &Params) -> Vec<f64> {
         let d = &self.def;
-        let mut v = vec![0.0; d.spec.rows(&[])];
+        let mut v = vec![0.0; d.spec.state_rows()];
+        if d.spec.needs_not_refractory() {
+            // Free at the start.
+            v[d.spec.state_rows() - 1] = 1.0;
+        }
         if self.variant {
             v.extend(d.params.iter().filter(|p| p.per_neuron).map(|p| params.get(p.name)));
         }

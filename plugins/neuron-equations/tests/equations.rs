@@ -183,6 +183,30 @@ fn rates_keep_their_unit() {
     assert!(!want.is_empty());
 }
 
+/// Brian2 leaves a variable marked `(unless refractory)` alone in `on_pre` while the
+/// neuron is refractory: from the spike's step to the last refractory step, whose input
+/// spikeworld adds in the next step. (Brian2 2.9, this neuron with inputs whose `on_pre`
+/// runs at steps 18 to 21: v = -65, -65, -64.05, -63.1095 at steps 18 to 21.)
+#[test]
+fn input_to_a_clamped_variable_is_dropped_while_refractory() {
+    let text = "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"2.4 ms\"\n[neuron_models.m]\nequations = \"dv/dt = (-60*mV - v)/(10*ms) : volt (unless refractory)\"\nthreshold = \"v > -50*mV\"\nreset = \"v = -65*mV\"\nrefractory = \"2 ms\"\nmethod = \"euler\"\nreceptors = [\"v\"]\n\
+        [[population]]\nname = \"n\"\nsize = 1\nmodel = \"m\"\ninit = { v = \"-49 mV\" }\n\
+        [[encoder]]\nname = \"g\"\nkind = \"spike_generator\"\nsize = 1\ntimes = [\"1.8 ms\", \"1.9 ms\", \"2.0 ms\", \"2.1 ms\"]\nindices = [0, 0, 0, 0]\n\
+        [[projection]]\nfrom = \"g\"\nto = \"n\"\nrule = \"all_to_all\"\nreceptor = \"v\"\nweight = \"0.9 mV\"\n\
+        [[monitor]]\nname = \"st\"\nkind = \"state\"\ntarget = \"n\"\nvariables = [\"v\"]\n[[monitor]]\nname = \"sp\"\nkind = \"spikes\"\ntarget = \"n\"\n";
+    let (spikes, st) = run(text);
+    assert_eq!(spikes, vec![(0, 0)]);
+    let v = &st[0][0];
+    let euler = |v: f64| 0.1 * ((-60.0 - v) / 10.0) + v;
+    assert!(v[..20].iter().all(|&x| x == -65.0), "{:?}", &v[..20]);
+    // The input of step 20 (Brian2's `on_pre` in step 19) is dropped; those of 21 and 22 act.
+    assert_eq!(v[20], euler(-65.0));
+    assert_eq!(v[21], euler(v[20] + 0.9));
+    assert_eq!(v[22], euler(v[21] + 0.9));
+    // Brian2's samples (its `on_pre` of the step already applied).
+    assert!((v[20] + 0.9 - -64.05).abs() < 1e-12 && (v[21] + 0.9 - -63.1095).abs() < 1e-12);
+}
+
 #[test]
 fn per_neuron_parameters_equal_populations_of_one() {
     let model = format!("{RELAX}\nthreshold = \"v > -52*mV\"\nreset = \"v = -70*mV\"\nmethod = \"rk4\"");
