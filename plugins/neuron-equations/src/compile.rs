@@ -17,6 +17,9 @@ pub enum Src {
     Reset(usize),
 }
 
+/// Most subexpressions reading one another in a chain.
+pub const MAX_CHAIN: usize = 32;
+
 /// An error at a column of a piece of text.
 #[derive(Clone, Debug)]
 pub struct CompileError {
@@ -241,6 +244,9 @@ impl Ctx<'_> {
             if self.visiting.iter().any(|v| v == name) {
                 return Err(err(*at, 0, format!("`{name}` is defined in terms of itself ({} → {name})", self.visiting.join(" → "))));
             }
+            if self.visiting.len() >= MAX_CHAIN {
+                return Err(err(*at, 0, format!("subexpressions nested more than {MAX_CHAIN} deep ({} → ...)", self.visiting[..3].join(" → "))));
+            }
             self.visiting.push(name.clone());
             let (v, got) = self.expr(b, e, *at)?;
             self.visiting.pop();
@@ -255,18 +261,20 @@ impl Ctx<'_> {
             "pi" => return Ok((V::C(std::f64::consts::PI), units::ONE)),
             "e" => return Ok((V::C(std::f64::consts::E), units::ONE)),
             "not_refractory" => return Ok(self.not_refractory.map_or((V::C(1.0), units::ONE), |m| (V::M(m), units::ONE))),
-            "t" | "i" | "N" | "xi" => return Err(err(src, col, format!("`{n}` (Brian2's {}) is not available in spikeworld's equations (yet)", match n {
-                "t" => "time",
-                "i" => "neuron index",
-                "N" => "population size",
-                _ => "white noise",
+            "t" | "i" | "N" | "xi" | "lastspike" | "refr" | "spiked" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
+                "t" => "Brian2's time",
+                "i" => "Brian2's neuron index",
+                "N" => "Brian2's population size",
+                "xi" => "Brian2's white noise",
+                "lastspike" => "Brian2's time of the last spike",
+                _ => "a state row of the step itself",
             }))),
             _ => {}
         }
         if let Some((d, e)) = units::unit(n) {
             return Ok((V::C(units::pow10(e - d.scale_exp())), d));
         }
-        Err(err(src, col, format!("unknown name `{n}`: not a state variable, parameter, subexpression or unit; declare a parameter in the equations (`{n} : volt`) or give it a value in `params`")))
+        Err(err(src, col, format!("unknown name `{n}`: not a state variable, parameter, subexpression or unit; declare it as a parameter in the equations (`{n} : <unit>`) or give it a value in `params`")))
     }
 
     fn expr(&mut self, b: &mut B, e: &Expr, src: Src) -> Result<(V, D), CompileError> {
@@ -673,7 +681,9 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
     let spike = match &spec.threshold {
         Some(t) => {
             let (v, _) = env.ctx(spec, cur.clone()).expr(&mut b, t, Src::Threshold)?;
-            let m = b.mask(v);
+            let V::M(m) = v else {
+                return Err(err(Src::Threshold, t.start(), "the threshold must be a condition (`v > -50*mV`)"));
+            };
             match refractory {
                 Some(r) => {
                     let nr = b.op(Op::Not(r));

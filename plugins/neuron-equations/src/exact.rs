@@ -2,7 +2,7 @@
 //! with `A` constant, stepped as `x ← e^{A dt} x + (∫₀^dt e^{A s} ds) b`, the matrices
 //! computed once from the parameters.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::compile::{Spec, Src};
 use crate::expr::{Bin, Expr};
@@ -10,6 +10,7 @@ use crate::expr::{Bin, Expr};
 /// How an expression depends on the state: its degree (0 or 1; `None` when not linear),
 /// the parameters it reads, and those multiplying a state variable (the coefficients of
 /// `A`, which must be equal for every neuron).
+#[derive(Clone)]
 struct Lin {
     deg: u8,
     params: BTreeSet<String>,
@@ -19,14 +20,15 @@ struct Lin {
 /// Why the equations are not linear, or the parameters in `A`.
 pub fn linear(spec: &Spec) -> Result<BTreeSet<String>, (Src, usize, String)> {
     let mut coeff = BTreeSet::new();
+    let mut memo = HashMap::new();
     for v in &spec.vars {
-        let l = lin(spec, &v.eq, v.src, &mut Vec::new())?;
+        let l = lin(spec, &v.eq, v.src, &mut Vec::new(), &mut memo)?;
         coeff.extend(l.coeff);
     }
     Ok(coeff)
 }
 
-fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>) -> Result<Lin, (Src, usize, String)> {
+fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>, memo: &mut HashMap<String, Lin>) -> Result<Lin, (Src, usize, String)> {
     let none = |deg| Lin { deg, params: BTreeSet::new(), coeff: BTreeSet::new() };
     let nonlinear = |col: usize, why: &str| Err((src, col, format!("not linear in the state variables ({why}); `method = \"exact\"` needs linear equations: use \"euler\", \"rk2\" or \"rk4\"")));
     Ok(match e {
@@ -37,23 +39,32 @@ fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>) -> Result<Lin, (
             } else if spec.params.iter().any(|p| &p.0 == n) {
                 Lin { deg: 0, params: [n.clone()].into(), coeff: BTreeSet::new() }
             } else if let Some((_, se, _, at)) = spec.subs.iter().find(|s| &s.0 == n) {
+                if let Some(l) = memo.get(n) {
+                    return Ok(l.clone());
+                }
                 if seen.contains(n) {
                     return Err((*at, 0, format!("`{n}` is defined in terms of itself")));
                 }
+                if seen.len() >= crate::compile::MAX_CHAIN {
+                    return Err((*at, 0, format!("subexpressions nested more than {} deep", crate::compile::MAX_CHAIN)));
+                }
                 seen.push(n.clone());
-                let l = lin(spec, se, *at, seen)?;
+                let l = lin(spec, se, *at, seen, memo)?;
                 seen.pop();
+                memo.insert(n.clone(), l.clone());
                 l
+            } else if n == "not_refractory" {
+                return nonlinear(e.col(), "`not_refractory`: write `(unless refractory)` after the unit instead");
             } else {
                 none(0)
             }
         }
-        Expr::Neg(a, _) => lin(spec, a, src, seen)?,
+        Expr::Neg(a, _) => lin(spec, a, src, seen, memo)?,
         Expr::Not(_, c) => return nonlinear(*c, "a condition"),
         Expr::Call(f, args, c) => {
             let mut out = none(0);
             for a in args {
-                let l = lin(spec, a, src, seen)?;
+                let l = lin(spec, a, src, seen, memo)?;
                 if l.deg > 0 {
                     return nonlinear(*c, &format!("`{f}` of a state variable"));
                 }
@@ -62,7 +73,7 @@ fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>) -> Result<Lin, (
             out
         }
         Expr::Bin(op, a, b, c) => {
-            let (x, y) = (lin(spec, a, src, seen)?, lin(spec, b, src, seen)?);
+            let (x, y) = (lin(spec, a, src, seen, memo)?, lin(spec, b, src, seen, memo)?);
             let mut params: BTreeSet<String> = x.params.union(&y.params).cloned().collect();
             let (deg, coeff): (u8, BTreeSet<String>) = match op {
                 Bin::Add | Bin::Sub => (x.deg.max(y.deg), x.coeff.union(&y.coeff).cloned().collect()),

@@ -141,7 +141,15 @@ struct Parser {
     toks: Vec<(Tok, usize)>,
     pos: usize,
     end: usize,
+    /// Parentheses and unary operators open now.
+    nesting: usize,
 }
+
+/// Most parentheses and unary operators nested in one another.
+const MAX_NESTING: usize = 100;
+/// Most operations on the way from an expression's result to any of its values (a sum of
+/// n terms is n − 1 deep): deeper ones are refused before they are walked.
+pub const MAX_DEPTH: usize = 256;
 
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
@@ -188,7 +196,10 @@ impl Parser {
         if self.is_word("not") {
             let c = self.col();
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.not()?), c));
+            self.nest()?;
+            let inner = self.not();
+            self.nesting -= 1;
+            return Ok(Expr::Not(Box::new(inner?), c));
         }
         self.cmp()
     }
@@ -241,15 +252,24 @@ impl Parser {
             a = Expr::Bin(op, Box::new(a), Box::new(self.unary()?), c);
         }
     }
+    fn nest(&mut self) -> Result<(), SyntaxError> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(SyntaxError { col: self.col(), message: format!("more than {MAX_NESTING} parentheses or signs nested in one another") });
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Expr, SyntaxError> {
         let c = self.col();
-        if self.is_op("-") {
+        let neg = self.is_op("-");
+        if neg || self.is_op("+") {
             self.pos += 1;
-            return Ok(Expr::Neg(Box::new(self.unary()?), c));
-        }
-        if self.is_op("+") {
-            self.pos += 1;
-            return self.unary();
+            self.nest()?;
+            let inner = self.unary();
+            self.nesting -= 1;
+            let inner = inner?;
+            return Ok(if neg { Expr::Neg(Box::new(inner), c) } else { inner });
         }
         self.power()
     }
@@ -297,7 +317,10 @@ impl Parser {
             }
             Some(Tok::Op("(")) => {
                 self.pos += 1;
-                let e = self.or()?;
+                self.nest()?;
+                let e = self.or();
+                self.nesting -= 1;
+                let e = e?;
                 if !self.is_op(")") {
                     return self.err("`)`");
                 }
@@ -312,10 +335,26 @@ impl Parser {
 /// Parses a whole expression.
 pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
     let toks = lex(text)?;
-    let mut p = Parser { toks, pos: 0, end: text.chars().count() };
+    let mut p = Parser { toks, pos: 0, end: text.chars().count(), nesting: 0 };
     let e = p.or()?;
     if p.pos < p.toks.len() {
         return p.err("an operator or the end");
+    }
+    // Depth, without recursion (a long sum is a deep tree).
+    let mut stack = vec![(&e, 0usize)];
+    while let Some((x, d)) = stack.pop() {
+        if d > MAX_DEPTH {
+            return Err(SyntaxError { col: x.col(), message: format!("more than {MAX_DEPTH} operations deep (a sum of more than {MAX_DEPTH} terms?): split it into subexpressions") });
+        }
+        match x {
+            Expr::Num(..) | Expr::Name(..) => {}
+            Expr::Neg(a, _) | Expr::Not(a, _) => stack.push((a, d + 1)),
+            Expr::Bin(_, a, b, _) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+            Expr::Call(_, args, _) => stack.extend(args.iter().map(|a| (a, d + 1))),
+        }
     }
     Ok(e)
 }
@@ -357,5 +396,11 @@ mod tests {
         assert_eq!(parse("a $ b").unwrap_err().col, 2);
         assert!(parse("a < b < c").unwrap_err().message.contains("chained"));
         assert_eq!(parse("a b").unwrap_err().col, 2);
+        assert!(parse(&format!("{}1{}", "(".repeat(101), ")".repeat(101))).unwrap_err().message.contains("parentheses"));
+        assert!(parse(&format!("{}1{}", "(".repeat(99), ")".repeat(99))).is_ok());
+        assert!(parse(&"-".repeat(5000)).unwrap_err().message.contains("nested"));
+        assert!(parse(&vec!["x"; 300].join(" + ")).unwrap_err().message.contains("more than 256 operations deep"));
+        assert!(parse(&vec!["x"; 200].join(" + ")).is_ok());
+        assert!(parse(&"(".repeat(100_000)).is_err());
     }
 }

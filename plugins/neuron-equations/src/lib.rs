@@ -217,11 +217,16 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         if RESERVED.contains(&l.name.as_str()) {
             return Err(line_err(l.line, 0, format!("`{}` is a name spikeworld reserves (refr, spiked, dt, t, i, N, xi, not_refractory, lastspike)", l.name)));
         }
+        if units::unit(&l.name).is_some() || ["pi", "e"].contains(&l.name.as_str()) {
+            return Err(line_err(l.line, 0, format!("`{}` is the name of a unit or a constant; choose another", l.name)));
+        }
     }
     let mut vars = Vec::new();
     let mut subs = Vec::new();
     let mut params: Vec<(String, D, Option<f64>)> = Vec::new();
     let mut fixed: Vec<(String, D, f64)> = Vec::new();
+    // Constants named only in `params`, where: each must be used (else it is a typo).
+    let mut constants: Vec<(String, Loc, String)> = Vec::new();
     for l in &lines {
         let (d, _) = unit_of(&l.unit).map_err(|(c, m)| line_err(l.line, c, m))?;
         match &l.kind {
@@ -250,6 +255,10 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
                 if !(key.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && key.chars().all(|c| c.is_alphanumeric() || c == '_')) {
                     return Err(err_at(&node.loc, key_path, format!("`{key}` is not a name the equations can use")));
                 }
+                if units::unit(key).is_some() || ["pi", "e"].contains(&key) {
+                    return Err(err_at(&node.loc, key_path, format!("`{key}` is the name of a unit or a constant; choose another")));
+                }
+                constants.push((key.to_string(), node.loc.clone(), key_path.clone()));
                 let (d, v) = quantity(node).map_err(|m| err_at(&node.loc, &key_path, m))?;
                 // A constant in a unit the core has no name for (nS/mV) is the model's own:
                 // populations cannot set it.
@@ -276,7 +285,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let mut current_names: Vec<String> = Vec::new();
     for (c, loc) in &currents {
         let valid = c.chars().next().is_some_and(|ch| ch.is_alphabetic() || ch == '_') && c.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
-        if !valid || lines.iter().any(|l| &l.name == c) || params.iter().any(|p| &p.0 == c) || RESERVED.contains(&c.as_str()) || current_names.contains(c) {
+        if !valid || lines.iter().any(|l| &l.name == c) || params.iter().any(|p| &p.0 == c) || RESERVED.contains(&c.as_str()) || current_names.contains(c) || units::unit(c).is_some() {
             return Err(err_at(loc, t.key_path("currents"), format!("`{c}` must be a new name (the equations read it as the injected current, in amp), not one already used")));
         }
         current_names.push(c.clone());
@@ -290,6 +299,20 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         Some((s, n)) => (eqs::parse_statements(s).map_err(|e| text_error(n, &t.key_path("reset"), s, e))?, Some((s, n))),
         None => (Vec::new(), None),
     };
+    if let (Some((_, n)), None) = (reset_node, &threshold) {
+        return Err(err_at(&n.loc, t.key_path("reset"), "a reset without a `threshold` never runs: give the threshold"));
+    }
+    let mut used = Vec::new();
+    for l in &lines {
+        if let Kind::Diff(e) | Kind::Sub(e) = &l.kind {
+            e.names(&mut used);
+        }
+    }
+    threshold.iter().for_each(|e| e.names(&mut used));
+    reset.iter().for_each(|s| s.value.names(&mut used));
+    if let Some((name, loc, path)) = constants.iter().find(|c| !used.contains(&c.0)) {
+        return Err(err_at(loc, path, format!("`{name}` is not used by the equations, the threshold or the reset (a misspelt name?)")));
+    }
     let refractory = t.opt_quantity("refractory", Dim::Time)?;
     if let Some((r, n)) = refractory {
         if r < 0.0 {

@@ -130,8 +130,10 @@ pub fn unit(name: &str) -> Option<(D, i32)> {
     };
     for (p, f) in PREFIXES {
         let Some(base) = stem.strip_prefix(p) else { continue };
-        // `c` only before metre (cm), as in Brian2; `m` alone is the metre.
-        if (*p == "c" && !matches!(base, "m" | "metre" | "meter")) || base.is_empty() {
+        // `c` only before metre (cm), as in Brian2. A one-letter symbol is a unit only
+        // with a prefix (`mV`, `nS`, `ms`, `um`): alone (`m`, `s`, `V`) it is a name the
+        // equations may use, as in Brian2 (HH's gating variable `m`).
+        if (*p == "c" && !matches!(base, "m" | "metre" | "meter")) || base.is_empty() || (p.is_empty() && base.len() == 1) {
             continue;
         }
         if let Some((_, d)) = BASES.iter().find(|(n, _)| *n == base) {
@@ -178,5 +180,9 @@ mod tests {
         assert_eq!(unit("cV"), None);
         assert_eq!(unit("mV2"), None);
         assert_eq!(unit("tau"), None);
+        for bare in ["m", "s", "V", "A", "S", "F", "C"] {
+            assert_eq!(unit(bare), None, "{bare}");
+        }
+        assert_eq!(unit("volt"), Some((VOLT, 0)));
     }
 }

@@ -258,6 +258,28 @@ fn a_resumed_run_equals_one_that_never_stopped() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Inputs that once overflowed the stack or ran for hours: refused, or run, at once.
+#[test]
+fn hostile_expressions_are_refused_quickly() {
+    // A chain of subexpressions each reading the previous twice (2^40 paths).
+    let mut eqs = String::from("dv/dt = -s39*mV/ms : volt\ns0 = v/mV : 1\n");
+    for k in 1..40 {
+        eqs += &format!("s{k} = s{} + s{} : 1\n", k - 1, k - 1);
+    }
+    let e = load_err(&single(&format!("equations = '''\n{eqs}'''"), 1, "", "", "1 ms", "\"v\""));
+    assert!(e.contains("subexpressions nested more than 32 deep"), "{e}");
+    let mut eqs = String::from("dv/dt = -s20*mV/ms : volt\ns0 = v/mV : 1\n");
+    for k in 1..=20 {
+        eqs += &format!("s{k} = s{} + s{} : 1\n", k - 1, k - 1);
+    }
+    let (_, st) = run(&single(&format!("equations = '''\n{eqs}'''\nmethod = \"euler\""), 1, "", "v = \"1 mV\"", "0.1 ms", "\"v\""));
+    assert_eq!(st[0][0][0], 1.0 + 0.1 * -(2f64.powi(20)));
+    for bad in [format!("{}v{}", "(".repeat(5000), ")".repeat(5000)), vec!["v/ms"; 12_500].join(" + "), "-".repeat(100_000) + "v", "(".repeat(100_000)] {
+        let e = load_err(&single(&format!("equations = \"dv/dt = {bad} : volt\""), 1, "", "", "1 ms", "\"v\""));
+        assert!(e.contains("nested") || e.contains("operations deep"), "{}", &e[..e.len().min(300)]);
+    }
+}
+
 #[test]
 fn mistakes_are_located_and_explained() {
     let cases: &[(&str, &str)] = &[
@@ -265,8 +287,8 @@ fn mistakes_are_located_and_explained() {
         ("equations = '''\ndv/dt = -v/tau : volt\ntau : second\ndw/dt = v/tau : amp\n'''", "line 3 (`dw/dt = v/tau : amp`), column 9: dw/dt is in volt/second"),
         ("equations = '''\ndv/dt = (v + 1*nA)/ms : volt\n'''", "`+` of volt and amp"),
         ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*nS\"", "comparison of volt with siemens"),
-        ("equations = \"dv/dt = -v/ms : volt\"\nreset = \"w = 0\"", "the reset sets `w`, which is not a state variable"),
-        ("equations = \"dv/dt = -v/ms : volt\"\nreset = \"v = 1*ms\"", "`v` is in volt but the value is in second"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*mV\"\nreset = \"w = 0\"", "the reset sets `w`, which is not a state variable"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*mV\"\nreset = \"v = 1*ms\"", "`v` is in volt but the value is in second"),
         ("equations = \"dv/dt = -v/ms : volt\"\nmethod = \"heun\"", "unknown method `heun`"),
         ("equations = \"dv/dt = -v/ms : ohm\"", "parameters and state variables must be in volt"),
         ("equations = \"drefr/dt = 0/ms : 1\"", "reserves"),
@@ -276,6 +298,12 @@ fn mistakes_are_located_and_explained() {
         ("equations = \"dv/dt = -v/ms : volt\"\nspeed = 1", "unknown key"),
         ("equations = \"dv/dt = exp(v)/ms : volt\"", "`exp` of a value in volt"),
         ("equations = \"dv/dt = -v/ms : volt\"\nparams = { x = \"3 furlongs\" }", "`furlongs` is not a unit"),
+        ("equations = \"dv/dt = (El - v)/ms : volt\"\nparams = { El = \"-60 mV\", Ell = \"-70 mV\" }", "`Ell` is not used by the equations"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v\"", "the threshold must be a condition"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nreset = \"v = 0*mV\"", "a reset without a `threshold` never runs"),
+        ("equations = \"dmV/dt = -mV/ms : volt\"", "`mV` is the name of a unit"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*ms2\"", "unknown name `ms2`"),
+        ("equations = \"dv/dt = -v/ms*int(not_refractory) : volt\"\nrefractory = \"1 ms\"\nmethod = \"exact\"", "write `(unless refractory)`"),
         ("equations = '''\ndv/dt = -v/ms : volt\nI = g*v : amp\n'''", "line 2 (`I = g*v : amp`), column 5: unknown name `g`"),
         ("equations = '''\ndv/dt = -v/ms : volt\nI = v/ms : amp\n'''", "`I` is declared in amp but its expression is in volt/second"),
         ("equations = '''\ndv/dt = -x/ms : volt\nx = y : volt\ny = x : volt\n'''", "is defined in terms of itself"),
