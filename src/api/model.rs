@@ -404,6 +404,13 @@ pub trait NeuronModel: Send + Sync {
     fn per_neuron_variant(&self) -> Option<Arc<dyn NeuronModel>> {
         None
     }
+    /// The model that runs a population giving per-neuron values of the parameters `keys`
+    /// (a model may hold only those in constant rows); by default
+    /// [`NeuronModel::per_neuron_variant`].
+    fn per_neuron_variant_for(&self, keys: &[&str]) -> Option<Arc<dyn NeuronModel>> {
+        let _ = keys;
+        self.per_neuron_variant()
+    }
     /// Checks parameters and precomputes the update for step `dt_ms`.
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String>;
     /// One neuron's initial values (constant rows included) from its own parameters, after

@@ -98,9 +98,12 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         // A model that holds its parameters per population may have a form that reads some
         // per neuron: a population given any value as a list, a distribution or a file
         // runs that one.
-        let varies = |n: &Node| matches!(&n.val, Val::Table(es) if es.iter().any(|e| matches!(e.node.val, Val::Array(_) | Val::Table(_))));
-        let model = match model.per_neuron_variant() {
-            Some(v) if t.get("params").is_some_and(varies) => v,
+        let varying: Vec<&str> = match t.get("params").map(|n| &n.val) {
+            Some(Val::Table(es)) => es.iter().filter(|e| matches!(e.node.val, Val::Array(_) | Val::Table(_))).map(|e| e.key.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        let model = match (varying.is_empty(), model.per_neuron_variant_for(&varying)) {
+            (false, Some(v)) => v,
             _ => model.clone(),
         };
         let key = entity_key("population", name);

@@ -61,11 +61,32 @@ fn col_of(s: &str, b: usize) -> usize {
 }
 
 /// Parses equation lines (`#` starts a comment; blank lines are skipped).
+/// The text's logical lines, comments removed: a line with a parenthesis left open goes
+/// on with the next (Brian2 accepts equations written over several lines that way).
+/// Each with the number of its first line.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut open = 0i64;
+    for (i, raw) in text.lines().enumerate() {
+        let code = raw.split('#').next().unwrap_or("");
+        if open > 0 {
+            let last = out.last_mut().expect("a line is open");
+            last.1.push(' ');
+            last.1.push_str(code.trim());
+        } else {
+            out.push((i + 1, code.to_string()));
+        }
+        open += code.matches('(').count() as i64 - code.matches(')').count() as i64;
+        open = open.max(0);
+    }
+    out
+}
+
 pub fn parse_equations(text: &str) -> Result<Vec<Line>, TextError> {
     let mut out: Vec<Line> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let ln = i + 1;
-        let code = raw.split('#').next().unwrap_or("");
+    for (ln, joined) in logical_lines(text) {
+        let code = joined.as_str();
+        let raw = code;
         if code.trim().is_empty() {
             continue;
         }
@@ -183,6 +204,14 @@ pub fn parse_statements(text: &str) -> Result<Vec<Statement>, TextError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_parenthesis_left_open_continues_the_line() {
+        let l = parse_equations("dv/dt = (El -\n         v)/tau : volt  # a comment\ntau : second\n").unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!((l[0].line, l[1].line), (1, 3));
+        assert_eq!(l[0].text, "dv/dt = (El - v)/tau : volt");
+    }
 
     #[test]
     fn lines_of_every_kind() {

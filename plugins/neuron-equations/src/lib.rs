@@ -80,7 +80,7 @@ impl ModelLanguage for Equations {
         KEYS
     }
     fn define(&self, name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError> {
-        define(name, t, dt_ms).map(|d| Arc::new(EqModel { def: Arc::new(d), variant: false }) as Arc<dyn NeuronModel>)
+        define(name, t, dt_ms).map(|d| Arc::new(EqModel { def: Arc::new(d), rows: None }) as Arc<dyn NeuronModel>)
     }
 }
 
@@ -117,10 +117,10 @@ struct Def {
     spec: Spec,
     params: &'static [ParamSpec],
     receptors: &'static [ReceptorSpec],
-    /// The per-population form's rows; the per-neuron form's (rows of the parameters
-    /// that may vary appended).
+    /// The per-population form's rows (a per-neuron form appends its parameters').
     vars: &'static [VarSpec],
-    vars_each: &'static [VarSpec],
+    /// Which parameters may take one value per neuron (with `exact`, not those in `A`).
+    may_vary: Vec<bool>,
     /// Dimension of each parameter, for the conversion into working units.
     param_dims: Vec<D>,
     /// Constants in units the core has no name for, after the parameters (working units).
@@ -361,32 +361,27 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         return Err(err_at(t.loc(), t.path(), format!("{} state rows (variables, `refr`, `spiked`) and {} inputs: at most {MAX_VARS} of each", hidden, spec.receptors.len() + spec.currents.len())));
     }
     let may_vary: Vec<bool> = params.iter().map(|p| !in_coeffs.contains(&p.0)).collect();
-    let each_rows = may_vary.iter().filter(|v| **v).count();
-    let per_neuron_ok = each_rows > 0 && hidden + each_rows <= MAX_VARS;
     // Compile once now with the defaults (1 where none), so that names, dimensions and
-    // the reset are checked where they are written.
+    // the reset are checked where they are written; again with every parameter that may
+    // vary in a row.
     let fixed_values: Vec<PV> = fixed.iter().map(|f| PV::C(f.2)).collect();
     let probe: Vec<PV> = params.iter().map(|p| PV::C(p.2.unwrap_or(1.0) * p.1.from_core())).chain(fixed_values.iter().copied()).collect();
     compile::program(&spec, &probe, dt_ms, 0.0).map_err(located)?;
     compile::check_subexpressions(&spec, &probe, dt_ms).map_err(located)?;
-    if per_neuron_ok {
-        let rows: Vec<PV> = may_vary.iter().zip(&probe).map(|(v, p)| match p {
-            PV::C(x) if *v => PV::Row(*x),
-            p => *p,
-        }).chain(fixed_values.iter().copied()).collect();
-        compile::program(&spec, &rows, dt_ms, 0.0).map_err(located)?;
-    }
+    let rows: Vec<PV> = may_vary.iter().chain(std::iter::repeat(&false)).zip(&probe).map(|(v, p)| match p {
+        PV::C(x) if *v => PV::Row(*x),
+        p => *p,
+    }).collect();
+    compile::program(&spec, &rows, dt_ms, 0.0).map_err(located)?;
     let param_specs: Vec<ParamSpec> = params
         .iter()
-        .zip(&may_vary)
-        .map(|(p, vary)| {
+        .map(|p| {
             let dim = p.1.core().expect("checked above");
             let doc = if p.2.is_some() { "a constant of the equations (its default: the model's `params`)" } else { "a parameter the equations declare (`X : unit`)" };
-            let s = match p.2 {
+            match p.2 {
                 Some(v) => ParamSpec::new(leak_str(&p.0), dim, v, doc),
                 None => ParamSpec::required(leak_str(&p.0), dim, doc),
-            };
-            if *vary && per_neuron_ok { s.per_neuron() } else { s }
+            }
         })
         .collect();
     let mut var_specs: Vec<VarSpec> = spec.vars.iter().map(|v| VarSpec { name: leak_str(&v.name), dim: v.dim.core().expect("checked above"), doc: "a state variable of the equations" }).collect();
@@ -399,8 +394,6 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     if spec.needs_not_refractory() {
         var_specs.push(VarSpec { name: "not_refractory", dim: Dim::Dimensionless, doc: "Brian2's not_refractory after the last step's threshold (input to an `(unless refractory)` variable is dropped while 0)" });
     }
-    let mut each = var_specs.clone();
-    each.extend(param_specs.iter().filter(|p| p.per_neuron).map(|p| VarSpec { name: p.name, dim: p.dim, doc: "a per-neuron parameter (constant)" }));
     let mut receptor_specs: Vec<ReceptorSpec> = spec.receptors.iter().map(|&k| ReceptorSpec { name: var_specs[k].name, kind: ReceptorKind::Spike, dim: var_specs[k].dim, doc: "jump of the variable at the start of the step (Brian2 `on_pre='x += w'`)" }).collect();
     receptor_specs.extend(spec.currents.iter().map(|c| ReceptorSpec { name: leak_str(c), kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" }));
     let doc = leak_str(&format!(
@@ -422,27 +415,55 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         params: leak(param_specs),
         receptors: leak(receptor_specs),
         vars: leak(var_specs),
-        vars_each: leak(each),
+        may_vary,
         refractory_ms: refractory.map_or(0.0, |r| r.0),
     })
 }
 
-/// The model a population runs: its parameters per population, or (`variant`) those that
-/// may vary in constant rows.
+/// The rows of a per-neuron form: which parameters it holds per neuron.
+struct Rows {
+    params: &'static [ParamSpec],
+    vars: &'static [VarSpec],
+    /// Why it cannot run (more rows than a model may have).
+    too_many: Option<String>,
+}
+
+/// The model a population runs: its parameters per population, or (`rows`) some of them
+/// per neuron, in constant rows.
 struct EqModel {
     def: Arc<Def>,
-    variant: bool,
+    rows: Option<Arc<Rows>>,
 }
 
 impl EqModel {
+    /// The form holding the parameters `keys` (those that may vary) per neuron.
+    fn with_rows(&self, keys: &[&str]) -> Option<EqModel> {
+        let d = &self.def;
+        let held: Vec<bool> = d.params.iter().zip(&d.may_vary).map(|(p, v)| *v && keys.contains(&p.name)).collect();
+        let n = held.iter().filter(|h| **h).count();
+        if n == 0 {
+            return None;
+        }
+        let params: Vec<ParamSpec> = d.params.iter().zip(&held).map(|(p, h)| if *h { p.per_neuron() } else { *p }).collect();
+        let mut vars = d.vars.to_vec();
+        vars.extend(params.iter().filter(|p| p.per_neuron).map(|p| VarSpec { name: p.name, dim: p.dim, doc: "a per-neuron parameter (constant)" }));
+        let too_many = (vars.len() > MAX_VARS).then(|| {
+            format!("{} per-neuron parameters and {} state rows: a model holds at most {MAX_VARS} rows; give fewer parameters per neuron (split the population)", n, d.vars.len())
+        });
+        Some(EqModel { def: d.clone(), rows: Some(Arc::new(Rows { params: leak(params), vars: leak(vars), too_many })) })
+    }
+
+    fn held(&self) -> &'static [ParamSpec] {
+        self.rows.as_ref().map_or(self.def.params, |r| r.params)
+    }
+
     fn values(&self, params: &Params) -> Vec<PV> {
-        self.def
-            .params
+        self.held()
             .iter()
             .zip(&self.def.param_dims)
             .map(|(p, d)| {
                 let x = params.get(p.name) * d.from_core();
-                if self.variant && p.per_neuron { PV::Row(x) } else { PV::C(x) }
+                if p.per_neuron { PV::Row(x) } else { PV::C(x) }
             })
             .chain(self.def.fixed.iter().copied())
             .collect()
@@ -455,9 +476,7 @@ impl EqModel {
             // Free at the start.
             v[d.spec.state_rows() - 1] = 1.0;
         }
-        if self.variant {
-            v.extend(d.params.iter().filter(|p| p.per_neuron).map(|p| params.get(p.name)));
-        }
+        v.extend(self.held().iter().filter(|p| p.per_neuron).map(|p| params.get(p.name)));
         v
     }
 }
@@ -470,29 +489,43 @@ impl NeuronModel for EqModel {
         self.def.doc
     }
     fn params(&self) -> &'static [ParamSpec] {
-        self.def.params
+        self.held()
     }
     fn choices(&self) -> &'static [ChoiceSpec] {
         &[]
     }
     fn vars(&self) -> &'static [VarSpec] {
-        if self.variant { self.def.vars_each } else { self.def.vars }
+        self.rows.as_ref().map_or(self.def.vars, |r| r.vars)
     }
     fn receptors(&self) -> &'static [ReceptorSpec] {
         self.def.receptors
     }
     fn constant_vars(&self) -> usize {
-        if self.variant { self.def.vars_each.len() - self.def.vars.len() } else { 0 }
+        self.vars().len() - self.def.vars.len()
     }
     fn per_neuron_variant(&self) -> Option<Arc<dyn NeuronModel>> {
-        (!self.variant && self.def.params.iter().any(|p| p.per_neuron)).then(|| Arc::new(EqModel { def: self.def.clone(), variant: true }) as Arc<dyn NeuronModel>)
+        // Every parameter that may vary (what `spikeworld info` shows).
+        let all: Vec<&str> = self.def.params.iter().map(|p| p.name).collect();
+        self.per_neuron_variant_for(&all)
+    }
+    fn per_neuron_variant_for(&self, keys: &[&str]) -> Option<Arc<dyn NeuronModel>> {
+        if self.rows.is_some() {
+            return None;
+        }
+        self.with_rows(keys).map(|m| Arc::new(m) as Arc<dyn NeuronModel>)
     }
     fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
+        if let Some(e) = self.rows.as_ref().and_then(|r| r.too_many.clone()) {
+            return Err(e);
+        }
         let steps = refractory_steps(self.def.refractory_ms, dt_ms);
         let program = compile::program(&self.def.spec, &self.values(params), dt_ms, steps).map_err(|e| e.message)?;
         spikeworld::registry::prepared_program(program, self.initial(params)).map_err(|e| format!("model `{}`: {e} (a bug in the equations compiler)", self.def.name))
     }
     fn neuron_initial(&self, params: &Params, _dt_ms: f64) -> Result<Vec<f64>, String> {
+        if let Some(e) = self.rows.as_ref().and_then(|r| r.too_many.clone()) {
+            return Err(e);
+        }
         Ok(self.initial(params))
     }
 }

@@ -207,6 +207,24 @@ fn input_to_a_clamped_variable_is_dropped_while_refractory() {
     assert!((v[20] + 0.9 - -64.05).abs() < 1e-12 && (v[21] + 0.9 - -63.1095).abs() < 1e-12);
 }
 
+/// A population holds per neuron only the parameters it gives per neuron: a model with
+/// many parameters may vary a few (a model has at most 16 state rows).
+#[test]
+fn only_the_parameters_given_per_neuron_take_rows() {
+    let names: Vec<String> = (0..16).map(|k| format!("p{k}")).collect();
+    let sum = names.join(" + ");
+    let decl = names.iter().map(|n| format!("{n} : volt")).collect::<Vec<_>>().join("\n");
+    let model = format!("equations = '''\ndv/dt = ({sum} - v)/(10*ms) : volt\n{decl}\n'''\nmethod = \"euler\"");
+    let some = names.iter().map(|n| if n == "p3" { format!("{n} = [\"1 mV\", \"2 mV\"]") } else { format!("{n} = \"0 mV\"") }).collect::<Vec<_>>().join(", ");
+    let (_, st) = run(&single(&model, 2, &some, "", "0.1 ms", "\"v\", \"p3\""));
+    assert_eq!(of(&st[0][0], 0, 2), vec![0.1 * (1.0 / 10.0)]);
+    assert_eq!(of(&st[0][0], 1, 2), vec![0.1 * (2.0 / 10.0)]);
+    assert_eq!(of(&st[0][1], 1, 2), vec![2.0], "the row of p3");
+    let all = names.iter().map(|n| format!("{n} = [\"1 mV\", \"2 mV\"]")).collect::<Vec<_>>().join(", ");
+    let e = load_err(&single(&model, 2, &all, "", "0.1 ms", "\"v\""));
+    assert!(e.contains("a model holds at most 16 rows"), "{e}");
+}
+
 #[test]
 fn per_neuron_parameters_equal_populations_of_one() {
     let model = format!("{RELAX}\nthreshold = \"v > -52*mV\"\nreset = \"v = -70*mV\"\nmethod = \"rk4\"");
