@@ -604,6 +604,19 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     finish(spec, b, x1, &env, refractory, refr_row, (flag_row, nr_row), refr_steps, nrows)
 }
 
+/// A constant expression of numbers and unit names: its dimension and value in working
+/// units.
+pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler };
+    let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: 0, nm: 0 };
+    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN };
+    let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
+    match v {
+        V::C(x) if x.is_finite() => Ok((d, x)),
+        _ => Err(err(Src::Threshold, e.start(), "not a finite constant")),
+    }
+}
+
 /// Checks every subexpression (names, dimensions), also those nothing reads: the step
 /// evaluates only those it uses.
 pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), CompileError> {

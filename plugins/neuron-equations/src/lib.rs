@@ -175,7 +175,10 @@ fn quantity(n: &Node) -> Result<(D, f64), String> {
     while cut > 0 && text[..cut].ends_with(|c: char| c.is_whitespace()) {
         cut -= 1;
     }
-    let value: f64 = text[..cut].trim().parse().map_err(|_| format!("`{text}` is not a number followed by a unit"))?;
+    let Ok(value) = text[..cut].trim().parse::<f64>() else {
+        // Brian2's form: an expression of numbers and units (`-40*mV`, `0.02/ms`).
+        return constant(text).map_err(|m| format!("`{text}` is neither a number followed by a unit nor an expression of numbers and units ({m})"));
+    };
     if !value.is_finite() {
         return Err(format!("{value} is not a finite number"));
     }
@@ -184,14 +187,27 @@ fn quantity(n: &Node) -> Result<(D, f64), String> {
         return Ok((units::ONE, value));
     }
     let e = expr::parse(unit).map_err(|e| format!("in the unit `{unit}`: {}", e.message))?;
-    let (d, k) = unit_of(&e).map_err(|(_, m)| format!("in `{text}`: {m}"))?;
+    let (d, k) = match unit_of(&e) {
+        Ok(x) => x,
+        Err((_, m)) => return constant(text).map_err(|_| format!("in `{text}`: {m}")),
+    };
     // In the core's unit (a power of ten away: exact when it is 1).
     let f = units::pow10(k - d.core_exp());
     Ok((d, if f == 1.0 { value } else { value * f }))
 }
 
-fn core_dim(d: D) -> Result<Dim, String> {
-    d.core().ok_or_else(|| format!("{d}: parameters and state variables must be in volt, amp, siemens, farad, second, Hz or 1 (write a resistance as a conductance, a density times an area)"))
+/// An expression of numbers and unit names (`-40*mV`, `0.02/ms`, `10*nS/mV`): its
+/// dimension and value in the core's unit.
+fn constant(text: &str) -> Result<(D, f64), String> {
+    let e = expr::parse(text).map_err(|e| e.message)?;
+    let (d, working) = compile::constant(&e).map_err(|e| e.message)?;
+    Ok((d, if d.from_core() == 1.0 { working } else { working / d.from_core() }))
+}
+
+/// The core's dimension of a parameter or state variable; one in a unit the core cannot
+/// name (volt/second) is a number in the working units (mV/ms).
+fn core_dim(d: D) -> Dim {
+    d.core().unwrap_or(Dim::Dimensionless)
 }
 
 fn names_list(t: &mut Table<'_>, key: &str) -> Result<Vec<(String, Loc)>, ScenarioError> {
@@ -231,12 +247,10 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         let (d, _) = unit_of(&l.unit).map_err(|(c, m)| line_err(l.line, c, m))?;
         match &l.kind {
             Kind::Diff(e) => {
-                core_dim(d).map_err(|m| line_err(l.line, 0, m))?;
                 vars.push(Var { name: l.name.clone(), dim: d, eq: e.clone(), src: Src::Equation(l.line), unless_refractory: l.unless_refractory });
             }
             Kind::Sub(e) => subs.push((l.name.clone(), e.clone(), d, Src::Equation(l.line))),
             Kind::Param => {
-                core_dim(d).map_err(|m| line_err(l.line, 0, m))?;
                 params.push((l.name.clone(), d, None));
             }
         }
@@ -247,8 +261,16 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         for (key, node) in pt.peek_all().collect::<Vec<_>>() {
             let key_path = pt.key_path(key);
             if let Some(p) = params.iter_mut().find(|p| p.0 == key) {
-                let dim = core_dim(p.1).map_err(|m| err_at(&node.loc, &key_path, m))?;
-                p.2 = Some(spikeworld::util::table::node_quantity(node, dim, &key_path)?);
+                p.2 = Some(match p.1.core() {
+                    Some(dim) => spikeworld::util::table::node_quantity(node, dim, &key_path)?,
+                    None => {
+                        let (d, v) = quantity(node).map_err(|m| err_at(&node.loc, &key_path, m))?;
+                        if d != p.1 && d != units::ONE {
+                            return Err(err_at(&node.loc, key_path, format!("`{key}` is declared in {} but this value is in {d}", p.1)));
+                        }
+                        v
+                    }
+                });
             } else if lines.iter().any(|l| l.name == key) || RESERVED.contains(&key) {
                 return Err(err_at(&node.loc, key_path, format!("`{key}` is a state variable, a subexpression or a reserved name, not a parameter")));
             } else {
@@ -376,7 +398,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let param_specs: Vec<ParamSpec> = params
         .iter()
         .map(|p| {
-            let dim = p.1.core().expect("checked above");
+            let dim = core_dim(p.1);
             let doc = if p.2.is_some() { "a constant of the equations (its default: the model's `params`)" } else { "a parameter the equations declare (`X : unit`)" };
             match p.2 {
                 Some(v) => ParamSpec::new(leak_str(&p.0), dim, v, doc),
@@ -384,7 +406,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
             }
         })
         .collect();
-    let mut var_specs: Vec<VarSpec> = spec.vars.iter().map(|v| VarSpec { name: leak_str(&v.name), dim: v.dim.core().expect("checked above"), doc: "a state variable of the equations" }).collect();
+    let mut var_specs: Vec<VarSpec> = spec.vars.iter().map(|v| VarSpec { name: leak_str(&v.name), dim: core_dim(v.dim), doc: if v.dim.core().is_some() { "a state variable of the equations" } else { "a state variable of the equations, as a number in the working units (mV, ms, pA, nS, pF: volt/second in mV/ms)" } }).collect();
     if spec.refractory {
         var_specs.push(VarSpec { name: "refr", dim: Dim::Dimensionless, doc: "refractory steps left (0 = free)" });
     }
