@@ -56,6 +56,18 @@ pub enum Op {
 }
 
 impl Op {
+    /// The floats and the masks the operation reads.
+    pub fn operands(&self) -> (Vec<u32>, Vec<u32>) {
+        match *self {
+            Op::Const(_) => (vec![], vec![]),
+            Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Gt(a, b) | Op::Ge(a, b) | Op::Lt(a, b) | Op::Le(a, b) => (vec![a, b], vec![]),
+            Op::Neg(a) | Op::Exp(a) | Op::Ln(a) | Op::Sqrt(a) | Op::Abs(a) => (vec![a], vec![]),
+            Op::Select(m, a, b) => (vec![a, b], vec![m]),
+            Op::And(a, b) | Op::Or(a, b) => (vec![], vec![a, b]),
+            Op::Not(a) => (vec![], vec![a]),
+        }
+    }
+
     /// Whether the operation defines a mask (else a float).
     pub fn is_mask(&self) -> bool {
         matches!(self, Op::Gt(..) | Op::Ge(..) | Op::Lt(..) | Op::Le(..) | Op::And(..) | Op::Or(..) | Op::Not(..))

@@ -99,7 +99,7 @@ impl Plan {
         let mut last_f = vec![0usize; nfloats];
         let mut last_m = vec![0usize; mask_op.len()];
         for (i, op) in p.ops.iter().enumerate() {
-            let (fs, ms) = operands(op);
+            let (fs, ms) = op.operands();
             fs.iter().for_each(|&f| last_f[f as usize] = last_f[f as usize].max(i));
             ms.iter().for_each(|&m| last_m[m as usize] = last_m[m as usize].max(i));
         }
@@ -199,7 +199,7 @@ impl Plan {
             // Free what dies here, after the result has its register: a result never shares
             // one with its operands. (Variables' registers live to the end when they are
             // outputs.)
-            let (fs, ms) = operands(op);
+            let (fs, ms) = op.operands();
             for f in fs {
                 if last_f[f as usize] == i && konst[f as usize].is_none() && !free.contains(&reg[f as usize]) {
                     free.push(reg[f as usize]);
@@ -321,17 +321,6 @@ impl Plan {
                 spikes.extend(s.iter().enumerate().filter(|(_, b)| **b != 0).map(|(j, _)| offset + (lo + j) as u32));
             }
         }
-    }
-}
-
-fn operands(op: &Op) -> (Vec<u32>, Vec<u32>) {
-    match *op {
-        Op::Const(_) => (vec![], vec![]),
-        Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Gt(a, b) | Op::Ge(a, b) | Op::Lt(a, b) | Op::Le(a, b) => (vec![a, b], vec![]),
-        Op::Neg(a) | Op::Exp(a) | Op::Ln(a) | Op::Sqrt(a) | Op::Abs(a) => (vec![a], vec![]),
-        Op::Select(m, a, b) => (vec![a, b], vec![m]),
-        Op::And(a, b) | Op::Or(a, b) => (vec![], vec![a, b]),
-        Op::Not(a) => (vec![], vec![a]),
     }
 }
 

@@ -49,15 +49,12 @@ fn check(p: &Program) -> Result<(), String> {
     let mut floats = p.vars + p.inputs;
     let mut masks = 0u32;
     for (i, op) in p.ops.iter().enumerate() {
-        let (fs, ms): (Vec<u32>, Vec<u32>) = match *op {
-            Op::Const(k) if k as usize >= p.consts.len() => return Err(format!("operation {i}: constant {k} of {}", p.consts.len())),
-            Op::Const(_) => (vec![], vec![]),
-            Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Gt(a, b) | Op::Ge(a, b) | Op::Lt(a, b) | Op::Le(a, b) => (vec![a, b], vec![]),
-            Op::Neg(a) | Op::Exp(a) | Op::Ln(a) | Op::Sqrt(a) | Op::Abs(a) => (vec![a], vec![]),
-            Op::Select(m, a, b) => (vec![a, b], vec![m]),
-            Op::And(a, b) | Op::Or(a, b) => (vec![], vec![a, b]),
-            Op::Not(a) => (vec![], vec![a]),
-        };
+        if let Op::Const(k) = *op {
+            if k as usize >= p.consts.len() {
+                return Err(format!("operation {i}: constant {k} of {}", p.consts.len()));
+            }
+        }
+        let (fs, ms) = op.operands();
         if let Some(f) = fs.iter().find(|&&f| f >= floats) {
             return Err(format!("operation {i} ({op:?}) reads float {f} before it is defined"));
         }
