@@ -172,9 +172,10 @@ impl NativeStep {
 
 fn compile(src: &str, compiler: &str, dir: &Path, hash: &str, lib: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    // Written under names of this process, then renamed into place: two processes building
-    // the same library never see a partial one.
-    let tag = format!("{hash}.{}", std::process::id());
+    // Written under names of this build (process and count), then renamed into place: two
+    // threads or processes building the same library never see a partial one.
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let tag = format!("{hash}.{}.{}", std::process::id(), BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let c = dir.join(format!("{tag}.c"));
     let tmp = dir.join(format!("{tag}.so"));
     std::fs::write(&c, src).map_err(|e| format!("{}: {e}", c.display()))?;
