@@ -369,7 +369,7 @@ fn a_plugin_top_level_table_is_parsed_strictly_and_reaches_the_world() {
         ("[probe]\npopulation = \"nope\"", "probe.population", "valid: neurons"),
         ("[probe]\npopulation = \"neurons\"\nevry = 1", "probe.evry", "valid keys here: population, every"),
         ("[probe]\nevery = 1", "probe.population", "missing required key"),
-        ("[prob]\npopulation = \"neurons\"", "prob", "valid keys here: simulation, population, projection, encoder, monitor, event_population, event_source, probe"),
+        ("[prob]\npopulation = \"neurons\"", "prob", "valid keys here: simulation, neuron_models, population, projection, encoder, monitor, event_population, event_source, probe"),
     ] {
         let e = load(extra).err().expect("must be refused").to_string();
         assert!(e.starts_with("p.toml:") && e.contains(key) && e.contains(says), "{extra}: {e}");

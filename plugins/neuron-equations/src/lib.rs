@@ -29,6 +29,7 @@ mod compile;
 mod eqs;
 mod exact;
 mod expr;
+mod terms;
 mod units;
 
 use std::sync::Arc;
