@@ -42,7 +42,7 @@ impl NeuronDynamics for LifEach {
         row("i_e", Dim::Current, "constant external current (constant)"),
         row("v_th", Dim::Voltage, "threshold (constant)"),
         row("v_reset", Dim::Voltage, "reset potential (constant)"),
-        row("refr_steps", Dim::Dimensionless, "steps clamped after a spike, from t_ref (constant)"),
+        row("refr_steps", Dim::Dimensionless, "the refractory counter at a spike: timestep(t_ref), at least 1 (constant)"),
     ];
     const CONSTANT_VARS: usize = 7;
     const RECEPTORS: &'static [ReceptorSpec] = Lif::RECEPTORS;
@@ -71,16 +71,16 @@ impl NeuronDynamics for LifEach {
     fn step<L: Lanes>(c: &LifEachCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
         let (e_l, p22, p20, i_e) = (s[2].clone(), s[3].clone(), s[4].clone(), s[5].clone());
         let (v_th, v_reset, refr_steps) = (s[6].clone(), s[7].clone(), s[8].clone());
-        let v = s[0].clone() + input[0].clone();
+        let v = crate::jump(s[0].clone(), input[0].clone(), &s[1]);
         let v_int = (v - e_l.clone()) * p22 + e_l + (input[1].clone() + i_e) * p20;
         // `Lif`'s clamp, threshold and reset, with the neuron's own values.
         let r = s[1].clone();
-        let refractory = r.gt(0.5);
+        let refractory = r.gt(1.5);
         let v = L::select(&refractory, s[0].clone(), v_int);
         let crossed = v.gt_lanes(&v_th);
         let spike = L::and_not(&crossed, &refractory);
         s[0] = if c.soft { L::select(&spike, v.clone() - (v_th - v_reset), v) } else { L::select(&spike, v_reset, v) };
-        let r_dec = L::select(&refractory, r.clone() - 1.0, r);
+        let r_dec = L::select(&r.gt(0.5), r.clone() - 1.0, r);
         s[1] = L::select(&spike, refr_steps, r_dec);
         spike
     }

@@ -24,14 +24,23 @@ fn positive(p: &Params, names: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Steps clamped after the spike step ([`refractory_steps`]: Brian2's
-/// `timestep(t - lastspike) >= timestep(refractory)`).
+/// The refractory counter's value at a spike: Brian2's `T = timestep(t_ref)`, at least 1.
+/// It counts down by one a step: the neuron is clamped while it is above 1 (the `T − 1`
+/// steps after the spike), and input at `v` is dropped while it is above 0 (one step more:
+/// Brian2's `on_pre` of the last clamped step skips the neuron, and spikeworld applies a
+/// step's `on_pre` in the next step).
 fn ref_steps(p: &Params, dt: f64) -> Result<f64, String> {
     let t = p.get("t_ref");
     if t < 0.0 {
         return Err(format!("parameter `t_ref` must be >= 0 (found {t})"));
     }
-    Ok(refractory_steps(t, dt))
+    Ok(refractory_steps(t, dt) + 1.0)
+}
+
+/// `v` with the input due now, unless the refractory counter `r` drops it ([`ref_steps`]).
+#[inline(always)]
+fn jump<L: Lanes>(v: L, input: L, r: &L) -> L {
+    L::select(&r.gt(0.5), v.clone(), v + input)
 }
 
 /// How `v` is reset after a spike.
@@ -48,7 +57,7 @@ pub enum Reset {
 #[inline(always)]
 fn clamp_threshold_reset<L: Lanes>(state: &mut [L], v_idx: usize, r_idx: usize, v_int: L, v_th: f64, reset: Reset, ref_steps: f64) -> L::Mask {
     let r = state[r_idx].clone();
-    let refractory = r.gt(0.5);
+    let refractory = r.gt(1.5);
     let v = L::select(&refractory, state[v_idx].clone(), v_int);
     let crossed = v.gt(v_th);
     let spike = L::and_not(&crossed, &refractory);
@@ -56,7 +65,7 @@ fn clamp_threshold_reset<L: Lanes>(state: &mut [L], v_idx: usize, r_idx: usize, 
         Reset::Hard(v_reset) => L::select_const(&spike, v_reset, v),
         Reset::Soft(jump) => L::select(&spike, v.clone() - jump, v),
     };
-    let r_dec = L::select(&refractory, r.clone() - 1.0, r);
+    let r_dec = L::select(&r.gt(0.5), r.clone() - 1.0, r);
     state[r_idx] = L::select_const(&spike, ref_steps, r_dec);
     spike
 }
@@ -75,7 +84,7 @@ fn p21(tau_s: f64, tau_m: f64, c_m: f64, h: f64) -> f64 {
     }
 }
 
-const REFR: VarSpec = VarSpec { name: "refr", dim: Dim::Dimensionless, doc: "refractory steps left (0 = free)" };
+const REFR: VarSpec = VarSpec { name: "refr", dim: Dim::Dimensionless, doc: "refractory counter: timestep(t_ref) at a spike, down by one a step; clamped while > 1, input at v dropped while > 0" };
 const V: VarSpec = VarSpec { name: "v", dim: Dim::Voltage, doc: "membrane potential" };
 const I_RECEPTOR: ReceptorSpec = ReceptorSpec { name: "i", kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" };
 
@@ -145,7 +154,7 @@ impl NeuronDynamics for Lif {
     fn step<L: Lanes>(c: &LifCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
         // The jump enters before the step's decay: Brian2's `on_pre = 'v += w'` runs after
         // the update of the spike's step, and the next update decays it.
-        let v = s[0].clone() + input[0].clone();
+        let v = jump(s[0].clone(), input[0].clone(), &s[1]);
         let v_int = (v - c.e_l) * c.p22 + c.e_l + (input[1].clone() + c.i_e) * c.p20;
         clamp_threshold_reset(s, 0, 1, v_int, c.v_th, c.reset, c.ref_steps)
     }

@@ -102,7 +102,7 @@ fn aeif_coeffs(p: &Params, dt: f64, cond: bool) -> Result<AeifCoeffs, String> {
 fn aeif_step<L: Lanes>(c: &AeifCoeffs, s: &mut [L], input: &[L], syn: impl FnOnce(&L, L, L) -> L) -> L::Mask {
     let x_ex = s[2].clone() + input[0].clone();
     let x_in = s[3].clone() + input[1].clone();
-    let refractory = s[4].gt(0.5);
+    let refractory = s[4].gt(1.5);
     let w = s[1].clone();
     // NOTE: the right-hand side sees v bounded by v_peak (NEST's `min(V, V_peak)`), so the
     // exponential stays finite whatever the state (checked at set-up: (v_peak - v_th)/delta_t

@@ -91,8 +91,9 @@ impl NeuronDynamics for Eif {
 
     #[inline(always)]
     fn step<L: Lanes>(c: &EifCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
-        let refractory = s[1].gt(0.5);
-        let v0 = s[0].clone() + input[0].clone();
+        let refractory = s[1].gt(1.5);
+        // Input at `v` dropped while the counter is above 0 (`lif`'s rule, Brian2's).
+        let v0 = L::select(&s[1].gt(0.5), s[0].clone(), s[0].clone() + input[0].clone());
         let v = v0.clone().min_c(c.v_peak);
         let current = (v.clone() - c.e_l) * (-c.g_l) + ((v - c.v_t) / c.delta_t).exp() * c.g_l_delta_t + (input[1].clone() + c.i_e);
         let v_int = v0 + current * c.dt_over_c;
@@ -162,8 +163,8 @@ impl NeuronDynamics for Qif {
 
     #[inline(always)]
     fn step<L: Lanes>(c: &QifCoeffs, s: &mut [L], input: &[L]) -> L::Mask {
-        let refractory = s[1].gt(0.5);
-        let v = s[0].clone() + input[0].clone();
+        let refractory = s[1].gt(1.5);
+        let v = L::select(&s[1].gt(0.5), s[0].clone(), s[0].clone() + input[0].clone());
         let current = (v.clone() - c.v_rest) * (v.clone() - c.v_c) * c.a0 + (input[1].clone() + c.i_e);
         let v_int = v + current * c.dt_over_c;
         clamp_threshold_reset(s, 0, 1, &refractory, v_int, c.v_peak, c.v_reset, c.ref_steps)

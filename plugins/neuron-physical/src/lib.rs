@@ -60,14 +60,15 @@ fn euler_stable(name: &str, tau: f64, dt: f64) -> Result<(), String> {
     Ok(())
 }
 
-/// Steps clamped after the spike step ([`refractory_steps`]: Brian2's
-/// `timestep(t - lastspike) >= timestep(refractory)`).
+/// The refractory counter's value at a spike: Brian2's `T = timestep(t_ref)`
+/// ([`refractory_steps`] + 1), at least 1; clamped while above 1, input at `v` dropped
+/// while above 0 (as `lif`: Brian2's `on_pre` skips a refractory neuron).
 fn ref_steps(p: &Params, dt: f64) -> Result<f64, String> {
     let t = p.get("t_ref");
     if t < 0.0 {
         return Err(format!("parameter `t_ref` must be >= 0 (found {t})"));
     }
-    Ok(refractory_steps(t, dt))
+    Ok(refractory_steps(t, dt) + 1.0)
 }
 
 /// Largest argument the exponential term may receive: NEST's check in `aeif_cond_exp`
@@ -100,12 +101,12 @@ fn clamp_threshold_reset<L: Lanes>(state: &mut [L], v_idx: usize, r_idx: usize, 
     let crossed = v.ge(v_peak);
     let spike = L::and_not(&crossed, refractory);
     state[v_idx] = L::select_const(&spike, v_reset, v);
-    let r_dec = L::select(refractory, r.clone() - 1.0, r);
+    let r_dec = L::select(&r.gt(0.5), r.clone() - 1.0, r);
     state[r_idx] = L::select_const(&spike, ref_steps, r_dec);
     spike
 }
 
-const REFR: VarSpec = VarSpec { name: "refr", dim: Dim::Dimensionless, doc: "refractory steps left (0 = free)" };
+const REFR: VarSpec = VarSpec { name: "refr", dim: Dim::Dimensionless, doc: "refractory counter: timestep(t_ref) at a spike, down by one a step; clamped while > 1, input at v dropped while > 0" };
 const V: VarSpec = VarSpec { name: "v", dim: Dim::Voltage, doc: "membrane potential" };
 const I_RECEPTOR: ReceptorSpec = ReceptorSpec { name: "i", kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" };
 const V_RECEPTOR: ReceptorSpec = ReceptorSpec {

@@ -207,11 +207,12 @@ struct Adex {
 /// Forward Euler of C v' = -g_l (v - e_l) + g_l Δ exp((v - v_th)/Δ) + I_syn - w + I and
 /// τ_w w' = a (v - e_l) - w with v bounded by v_peak on the right; exact decay of the
 /// synaptic variables; v >= v_peak: v = v_reset, w += b, then Brian2's timestep(t_ref) - 1
-/// clamped steps.
+/// clamped steps (the counter: T = timestep(t_ref), at least 1, at the spike; clamped while
+/// above 1).
 fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();
     let (mut v, mut w, mut xe, mut xi, mut refr) = (vec![p.e_l; n], vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    let ref_steps = (((p.t_ref + 1e-3 * DT) / DT).floor() - 1.0).max(0.0); // Brian2: timestep(t_ref) - 1
+    let ref_steps = (((p.t_ref + 1e-3 * DT) / DT).floor() - 1.0).max(0.0) + 1.0; // Brian2: timestep(t_ref), at least 1
     let mut out = vec![Vec::new(); 5];
     let mut spikes = Vec::new();
     for step in 0..steps {
@@ -231,7 +232,7 @@ fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> R
             let w_new = w[j] + ((vb - p.e_l) * p.a - w[j]) * (DT / p.tau_w);
             xe[j] = ge * (-DT / p.tau_ex).exp();
             xi[j] = gi * (-DT / p.tau_in).exp();
-            let refractory = refr[j] > 0.5;
+            let refractory = refr[j] > 1.5;
             let vn = if refractory { v[j] } else { v[j] + current * (DT / p.c_m) };
             let threshold = if p.delta_t > 0.0 { p.v_peak } else { p.v_th };
             if !refractory && vn >= threshold {
@@ -242,7 +243,7 @@ fn adex_reference(p: &Adex, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> R
             } else {
                 v[j] = vn;
                 w[j] = w_new;
-                if refractory {
+                if refr[j] > 0.5 {
                     refr[j] -= 1.0;
                 }
             }
@@ -319,21 +320,28 @@ fn aeif_curr_exp_follows_its_equations() {
 // ------------------------------------------------------------------------------------
 // eif / qif
 
-/// One-variable IF with right-hand side `f(v, I)`: v += jump (not while refractory), Euler,
-/// v >= v_peak: v = v_reset and Brian2's timestep(t_ref) - 1 clamped steps.
+/// One-variable IF with right-hand side `f(v, I)`: v += jump, Euler, v >= v_peak:
+/// v = v_reset and Brian2's timestep(t_ref) - 1 clamped steps; a jump is dropped from the
+/// spike through the step after the last clamped one (Brian2's `on_pre` skips a neuron
+/// from its spike's step through its last refractory step, and spikeworld applies a step's
+/// `on_pre` in the next).
 #[expect(clippy::too_many_arguments, reason = "the reference spells out every constant")]
 fn one_var_reference(f: &dyn Fn(f64, f64) -> f64, v0: f64, v_peak: f64, v_reset: f64, t_ref: f64, amps: &[f64], inputs: Inputs<'_>, steps: usize) -> Reference {
     let n = amps.len();
     let (mut v, mut refr) = (vec![v0; n], vec![0.0; n]);
-    let ref_steps = (((t_ref + 1e-3 * DT) / DT).floor() - 1.0).max(0.0); // Brian2: timestep(t_ref) - 1
+    let ref_steps = (((t_ref + 1e-3 * DT) / DT).floor() - 1.0).max(0.0) + 1.0; // Brian2: timestep(t_ref), at least 1
     let (mut tv, mut tr, mut spikes) = (Vec::new(), Vec::new(), Vec::new());
     for step in 0..steps {
         for j in 0..n {
-            if refr[j] > 0.5 {
+            if refr[j] > 1.5 {
                 refr[j] -= 1.0;
                 continue;
             }
-            let x = v[j] + arriving(inputs, "v", step);
+            let dropped = refr[j] > 0.5;
+            let x = if dropped { v[j] } else { v[j] + arriving(inputs, "v", step) };
+            if dropped {
+                refr[j] -= 1.0;
+            }
             let vn = x + f(x, amps[j] + 0.0);
             if vn >= v_peak {
                 spikes.push((step as u64, j as i64));
