@@ -74,6 +74,54 @@ impl Op {
     }
 }
 
+/// How a generator of C-like source (the device engine's CUDA kernels, the cpu engine's
+/// native build) writes a program's values: float `k` is `f{k}{suffix}`, mask `k` is
+/// `m{k}{suffix}` of type `mask`, constants by `konst` (from their bits).
+pub struct CStyle<'a> {
+    /// Appended to every value's name (`_0`: one of several neurons a thread updates).
+    pub suffix: &'a str,
+    /// The C type of a mask (`bool`, `int`).
+    pub mask: &'a str,
+    /// Mask conjunction and disjunction (`&&`/`||`, or `&`/`|` on `int` masks, which
+    /// compilers vectorise without branches).
+    pub and: &'a str,
+    /// See `and`.
+    pub or: &'a str,
+    /// An exact literal of a constant, from its bits.
+    pub konst: &'a dyn Fn(u64) -> String,
+}
+
+impl Op {
+    /// The operation as one C statement defining float `f` or mask `m` (whichever it
+    /// defines): one IEEE operation, so that a compiler with no contraction of `a * b + c`
+    /// gives [`Program::run`]'s bits.
+    pub fn c_statement(&self, consts: &[u64], f: usize, m: usize, st: &CStyle<'_>) -> String {
+        let s = st.suffix;
+        let (fl, mk) = (|i: u32| format!("f{i}{s}"), |i: u32| format!("m{i}{s}"));
+        let rhs = match *self {
+            Op::Const(k) => (st.konst)(consts[k as usize]),
+            Op::Add(a, b) => format!("{} + {}", fl(a), fl(b)),
+            Op::Sub(a, b) => format!("{} - {}", fl(a), fl(b)),
+            Op::Mul(a, b) => format!("{} * {}", fl(a), fl(b)),
+            Op::Div(a, b) => format!("{} / {}", fl(a), fl(b)),
+            Op::Neg(a) => format!("-{}", fl(a)),
+            Op::Exp(a) => format!("exp({})", fl(a)),
+            Op::Ln(a) => format!("log({})", fl(a)),
+            Op::Sqrt(a) => format!("sqrt({})", fl(a)),
+            Op::Abs(a) => format!("fabs({})", fl(a)),
+            Op::Select(c, a, b) => format!("{} ? {} : {}", mk(c), fl(a), fl(b)),
+            Op::Gt(a, b) => format!("{} > {}", fl(a), fl(b)),
+            Op::Ge(a, b) => format!("{} >= {}", fl(a), fl(b)),
+            Op::Lt(a, b) => format!("{} < {}", fl(a), fl(b)),
+            Op::Le(a, b) => format!("{} <= {}", fl(a), fl(b)),
+            Op::And(a, b) => format!("{} {} {}", mk(a), st.and, mk(b)),
+            Op::Or(a, b) => format!("{} {} {}", mk(a), st.or, mk(b)),
+            Op::Not(a) => format!("!{}", mk(a)),
+        };
+        if self.is_mask() { format!("{} m{m}{s} = {rhs};", st.mask) } else { format!("double f{f}{s} = {rhs};") }
+    }
+}
+
 /// A traced step. Floats `0..vars` are the state variables on entry, floats
 /// `vars..vars + inputs` the inputs; each float op defines the next float, each mask op
 /// the next mask.

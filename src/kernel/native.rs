@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::api::program::{Op, Program};
+use crate::api::program::{CStyle, Program};
 
 /// `void sw_step(double **vars, double **inputs, unsigned long n, unsigned char *spiked)`.
 type StepFn = unsafe extern "C" fn(*const *mut f64, *const *mut f64, usize, *mut u8);
@@ -66,27 +66,9 @@ fn source(p: &Program) -> String {
         let _ = writeln!(s, "    const double f{} = i{r}[j]; i{r}[j] = 0.0;", nv + r);
     }
     let (mut f, mut m) = (nv + ni, 0usize);
+    let style = CStyle { suffix: "", mask: "int", and: "&", or: "|", konst: &|bits| c_double(f64::from_bits(bits)) };
     for op in &p.ops {
-        let line = match *op {
-            Op::Const(k) => format!("double f{f} = {};", c_double(f64::from_bits(p.consts[k as usize]))),
-            Op::Add(a, b) => format!("double f{f} = f{a} + f{b};"),
-            Op::Sub(a, b) => format!("double f{f} = f{a} - f{b};"),
-            Op::Mul(a, b) => format!("double f{f} = f{a} * f{b};"),
-            Op::Div(a, b) => format!("double f{f} = f{a} / f{b};"),
-            Op::Neg(a) => format!("double f{f} = -f{a};"),
-            Op::Exp(a) => format!("double f{f} = exp(f{a});"),
-            Op::Ln(a) => format!("double f{f} = log(f{a});"),
-            Op::Sqrt(a) => format!("double f{f} = sqrt(f{a});"),
-            Op::Abs(a) => format!("double f{f} = fabs(f{a});"),
-            Op::Select(c, a, b) => format!("double f{f} = m{c} ? f{a} : f{b};"),
-            Op::Gt(a, b) => format!("int m{m} = f{a} > f{b};"),
-            Op::Ge(a, b) => format!("int m{m} = f{a} >= f{b};"),
-            Op::Lt(a, b) => format!("int m{m} = f{a} < f{b};"),
-            Op::Le(a, b) => format!("int m{m} = f{a} <= f{b};"),
-            Op::And(a, b) => format!("int m{m} = m{a} & m{b};"),
-            Op::Or(a, b) => format!("int m{m} = m{a} | m{b};"),
-            Op::Not(a) => format!("int m{m} = !m{a};"),
-        };
+        let line = op.c_statement(&p.consts, f, m, &style);
         let _ = writeln!(s, "    {line}");
         if op.is_mask() {
             m += 1;

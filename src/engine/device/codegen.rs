@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use crate::api::program::{Op, Program};
+use crate::api::program::{CStyle, Program};
 
 /// Threads per block (a multiple of 32: each warp writes whole spike words).
 pub(crate) const BLOCK: u32 = 256;
@@ -67,27 +67,10 @@ pub(crate) fn update_kernel(name: &str, p: &Program, active: &[bool], listed: bo
     }
     for u in 0..unroll {
         let (mut nf, mut nm) = (nv + active.len(), 0usize);
+        let suffix = format!("_{u}");
+        let style = CStyle { suffix: &suffix, mask: "bool", and: "&&", or: "||", konst: &|bits| format!("__longlong_as_double(0x{bits:016x}LL)") };
         for op in &p.ops {
-            let line = match *op {
-                Op::Const(k) => format!("double f{nf}_{u} = __longlong_as_double(0x{:016x}LL);", p.consts[k as usize]),
-                Op::Add(a, b) => format!("double f{nf}_{u} = f{a}_{u} + f{b}_{u};"),
-                Op::Sub(a, b) => format!("double f{nf}_{u} = f{a}_{u} - f{b}_{u};"),
-                Op::Mul(a, b) => format!("double f{nf}_{u} = f{a}_{u} * f{b}_{u};"),
-                Op::Div(a, b) => format!("double f{nf}_{u} = f{a}_{u} / f{b}_{u};"),
-                Op::Neg(a) => format!("double f{nf}_{u} = -f{a}_{u};"),
-                Op::Exp(a) => format!("double f{nf}_{u} = exp(f{a}_{u});"),
-                Op::Ln(a) => format!("double f{nf}_{u} = log(f{a}_{u});"),
-                Op::Sqrt(a) => format!("double f{nf}_{u} = sqrt(f{a}_{u});"),
-                Op::Abs(a) => format!("double f{nf}_{u} = fabs(f{a}_{u});"),
-                Op::Select(m, a, b) => format!("double f{nf}_{u} = m{m}_{u} ? f{a}_{u} : f{b}_{u};"),
-                Op::Gt(a, b) => format!("bool m{nm}_{u} = f{a}_{u} > f{b}_{u};"),
-                Op::Ge(a, b) => format!("bool m{nm}_{u} = f{a}_{u} >= f{b}_{u};"),
-                Op::Lt(a, b) => format!("bool m{nm}_{u} = f{a}_{u} < f{b}_{u};"),
-                Op::Le(a, b) => format!("bool m{nm}_{u} = f{a}_{u} <= f{b}_{u};"),
-                Op::And(a, b) => format!("bool m{nm}_{u} = m{a}_{u} && m{b}_{u};"),
-                Op::Or(a, b) => format!("bool m{nm}_{u} = m{a}_{u} || m{b}_{u};"),
-                Op::Not(a) => format!("bool m{nm}_{u} = !m{a}_{u};"),
-            };
+            let line = op.c_statement(&p.consts, nf, nm, &style);
             if op.is_mask() {
                 nm += 1;
             } else {
@@ -295,3 +278,4 @@ mod tests {
         }
     }
 }
+
