@@ -178,6 +178,15 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     let env = Env { params, currents, not_refractory: not_refr, dt };
     let nr = not_refr.map(|m| V::F(b.f(V::M(m))));
     let dtv = V::C(dt);
+    // `dt*f + x`: the last stage of euler and rk2.
+    let advance = |b: &mut B, f: &[V]| -> Vec<V> {
+        (0..nv)
+            .map(|k| {
+                let s = b.bin(Bin::Mul, dtv, f[k]);
+                b.bin(Bin::Add, s, x[k])
+            })
+            .collect()
+    };
     let x1: Vec<V> = match spec.method {
         Method::Exact => {
             let probe: Vec<V> = pv.iter().map(|p| V::C(match p { PV::C(x) | PV::Row(x) => *x })).collect();
@@ -193,12 +202,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
         Method::Euler => {
             // Brian2: dt*f + x.
             let f = env.derivs(&mut b, spec, &x, nr)?;
-            (0..nv)
-                .map(|k| {
-                    let s = b.bin(Bin::Mul, dtv, f[k]);
-                    b.bin(Bin::Add, s, x[k])
-                })
-                .collect()
+            advance(&mut b, &f)
         }
         Method::Rk2 => {
             // Brian2: k = dt*f(x); dt*f(0.5*k + x) + x.
@@ -211,12 +215,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
                 })
                 .collect();
             let f2 = env.derivs(&mut b, spec, &mid, nr)?;
-            (0..nv)
-                .map(|k| {
-                    let s = b.bin(Bin::Mul, dtv, f2[k]);
-                    b.bin(Bin::Add, s, x[k])
-                })
-                .collect()
+            advance(&mut b, &f2)
         }
         Method::Rk4 => {
             let stage = |b: &mut B, k: &[V], w: f64| -> Vec<V> {
