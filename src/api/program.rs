@@ -37,6 +37,8 @@ pub enum Op {
     Sqrt(u32),
     /// Float: `|a|`.
     Abs(u32),
+    /// Float: a function of `a` from C99's math library ([`Fun`]).
+    Math(Fun, u32),
     /// Float: `if m { a } else { b }` (mask, float, float).
     Select(u32, u32, u32),
     /// Mask: `a > b` (floats).
@@ -61,7 +63,7 @@ impl Op {
         match *self {
             Op::Const(_) => (vec![], vec![]),
             Op::Add(a, b) | Op::Sub(a, b) | Op::Mul(a, b) | Op::Div(a, b) | Op::Gt(a, b) | Op::Ge(a, b) | Op::Lt(a, b) | Op::Le(a, b) => (vec![a, b], vec![]),
-            Op::Neg(a) | Op::Exp(a) | Op::Ln(a) | Op::Sqrt(a) | Op::Abs(a) => (vec![a], vec![]),
+            Op::Neg(a) | Op::Exp(a) | Op::Ln(a) | Op::Sqrt(a) | Op::Abs(a) | Op::Math(_, a) => (vec![a], vec![]),
             Op::Select(m, a, b) => (vec![a, b], vec![m]),
             Op::And(a, b) | Op::Or(a, b) => (vec![], vec![a, b]),
             Op::Not(a) => (vec![], vec![a]),
@@ -71,6 +73,93 @@ impl Op {
     /// Whether the operation defines a mask (else a float).
     pub fn is_mask(&self) -> bool {
         matches!(self, Op::Gt(..) | Op::Ge(..) | Op::Lt(..) | Op::Le(..) | Op::And(..) | Op::Or(..) | Op::Not(..))
+    }
+}
+
+/// A function of one float beyond `exp`, `ln`, `sqrt` and `|x|`: each is the C99 function
+/// of [`Fun::c_name`], and [`Fun::eval`] calls the same function of the platform's math
+/// library (Rust's `f64` methods do), so the cpu engine's interpreter and its native build
+/// agree bit for bit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fun {
+    /// `sin x`.
+    Sin,
+    /// `cos x`.
+    Cos,
+    /// `tan x`.
+    Tan,
+    /// `sinh x`.
+    Sinh,
+    /// `cosh x`.
+    Cosh,
+    /// `tanh x`.
+    Tanh,
+    /// `arcsin x`.
+    Asin,
+    /// `arccos x`.
+    Acos,
+    /// `arctan x`.
+    Atan,
+    /// `e^x - 1`, exact near 0.
+    Expm1,
+    /// `ln(1 + x)`, exact near 0.
+    Log1p,
+    /// `log10 x`.
+    Log10,
+    /// `⌊x⌋`.
+    Floor,
+    /// `⌈x⌉`.
+    Ceil,
+}
+
+impl Fun {
+    /// Every function.
+    pub const ALL: [Fun; 14] = [Fun::Sin, Fun::Cos, Fun::Tan, Fun::Sinh, Fun::Cosh, Fun::Tanh, Fun::Asin, Fun::Acos, Fun::Atan, Fun::Expm1, Fun::Log1p, Fun::Log10, Fun::Floor, Fun::Ceil];
+
+    /// Its name in C99 (and CUDA).
+    pub fn c_name(self) -> &'static str {
+        match self {
+            Fun::Sin => "sin",
+            Fun::Cos => "cos",
+            Fun::Tan => "tan",
+            Fun::Sinh => "sinh",
+            Fun::Cosh => "cosh",
+            Fun::Tanh => "tanh",
+            Fun::Asin => "asin",
+            Fun::Acos => "acos",
+            Fun::Atan => "atan",
+            Fun::Expm1 => "expm1",
+            Fun::Log1p => "log1p",
+            Fun::Log10 => "log10",
+            Fun::Floor => "floor",
+            Fun::Ceil => "ceil",
+        }
+    }
+
+    /// Its value at `x`.
+    pub fn eval(self, x: f64) -> f64 {
+        match self {
+            Fun::Sin => x.sin(),
+            Fun::Cos => x.cos(),
+            Fun::Tan => x.tan(),
+            Fun::Sinh => x.sinh(),
+            Fun::Cosh => x.cosh(),
+            Fun::Tanh => x.tanh(),
+            Fun::Asin => x.asin(),
+            Fun::Acos => x.acos(),
+            Fun::Atan => x.atan(),
+            Fun::Expm1 => x.exp_m1(),
+            Fun::Log1p => x.ln_1p(),
+            Fun::Log10 => x.log10(),
+            Fun::Floor => x.floor(),
+            Fun::Ceil => x.ceil(),
+        }
+    }
+
+    /// Whether every math library gives its correctly rounded value (`floor`, `ceil`);
+    /// the others' last bit may differ between CPU and GPU libraries.
+    pub fn is_exact(self) -> bool {
+        matches!(self, Fun::Floor | Fun::Ceil)
     }
 }
 
@@ -109,6 +198,7 @@ impl Op {
             Op::Ln(a) => format!("log({})", fl(a)),
             Op::Sqrt(a) => format!("sqrt({})", fl(a)),
             Op::Abs(a) => format!("fabs({})", fl(a)),
+            Op::Math(g, a) => format!("{}({})", g.c_name(), fl(a)),
             Op::Select(c, a, b) => format!("{} ? {} : {}", mk(c), fl(a), fl(b)),
             Op::Gt(a, b) => format!("{} > {}", fl(a), fl(b)),
             Op::Ge(a, b) => format!("{} >= {}", fl(a), fl(b)),
@@ -163,6 +253,7 @@ impl Program {
                 Op::Ln(a) => f.push(x(a).ln()),
                 Op::Sqrt(a) => f.push(x(a).sqrt()),
                 Op::Abs(a) => f.push(x(a).abs()),
+                Op::Math(g, a) => f.push(g.eval(x(a))),
                 Op::Select(c, a, d) => f.push(if b(c) { x(a) } else { x(d) }),
                 Op::Gt(a, c) => m.push(x(a) > x(c)),
                 Op::Ge(a, c) => m.push(x(a) >= x(c)),
@@ -185,9 +276,14 @@ impl Program {
     }
 
     /// Whether the program uses functions whose last bit differs between CPU and GPU math
-    /// libraries (`exp`, `ln`); `sqrt` and the arithmetic are correctly rounded on both.
+    /// libraries (`exp`, `ln`, [`Fun`]s but `floor` and `ceil`); `sqrt` and the arithmetic
+    /// are correctly rounded on both.
     pub fn uses_transcendentals(&self) -> bool {
-        self.ops.iter().any(|o| matches!(o, Op::Exp(_) | Op::Ln(_)))
+        self.ops.iter().any(|o| match o {
+            Op::Exp(_) | Op::Ln(_) => true,
+            Op::Math(g, _) => !g.is_exact(),
+            _ => false,
+        })
     }
 
     /// Traces `step` over `vars` state variables and `inputs` receptors.

@@ -9,7 +9,7 @@
 //! IEEE operations, so they give the same bits.
 #![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the interpreter are called after a run-time feature check")]
 
-use crate::api::program::{Op, Program};
+use crate::api::program::{Fun, Op, Program};
 use crate::api::run::Simd;
 
 /// Neurons one pass of the plan covers.
@@ -41,6 +41,7 @@ enum Un {
     Ln,
     Sqrt,
     Abs,
+    Math(Fun),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -142,6 +143,7 @@ impl Plan {
                     Op::Ln(a) => k(a).map(f64::ln),
                     Op::Sqrt(a) => k(a).map(f64::sqrt),
                     Op::Abs(a) => k(a).map(f64::abs),
+                    Op::Math(g, a) => k(a).map(|x| g.eval(x)),
                     _ => None,
                 };
                 if let Some(x) = folded {
@@ -161,6 +163,7 @@ impl Plan {
                 Op::Ln(a) => Some(Step::Un(Un::Ln, reg[a as usize], 0)),
                 Op::Sqrt(a) => Some(Step::Un(Un::Sqrt, reg[a as usize], 0)),
                 Op::Abs(a) => Some(Step::Un(Un::Abs, reg[a as usize], 0)),
+                Op::Math(g, a) => Some(Step::Un(Un::Math(g), reg[a as usize], 0)),
                 Op::Select(m, a, b) => Some(Step::Sel(mreg[m as usize], arg(a, &reg, &konst), arg(b, &reg, &konst), 0)),
                 Op::Gt(a, b) => Some(Step::Cmp(Cmp::Gt, arg(a, &reg, &konst), arg(b, &reg, &konst), 0)),
                 Op::Ge(a, b) => Some(Step::Cmp(Cmp::Ge, arg(a, &reg, &konst), arg(b, &reg, &konst), 0)),
@@ -294,6 +297,7 @@ impl Plan {
                     Un::Ln => unary(f, a, o, f64::ln),
                     Un::Sqrt => unary(f, a, o, f64::sqrt),
                     Un::Abs => unary(f, a, o, f64::abs),
+                    Un::Math(g) => unary(f, a, o, |x| g.eval(x)),
                 },
                 Step::Sel(c, a, b, o) => select(f, &m[c as usize], a, b, o),
                 Step::Cmp(op, a, b, o) => match op {

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::sync::{Once, OnceLock};
 
 use crate::api::model::{Col, ColMask, MAX_VARS, PreparedModel};
-use crate::api::program::{Op, Program};
+use crate::api::program::{Fun, Op, Program};
 use crate::api::run::Simd;
 
 use super::native::{NativeStep, enabled};
@@ -236,6 +236,10 @@ impl PreparedModel for ProgramStep {
                     };
                     f.push(v);
                 }
+                Op::Math(g, a) => f.push(match fv(a) {
+                    TVal::C(x) => TVal::C(g.eval(*x)),
+                    TVal::T(x) => TVal::T(Col(math_tensor(g, x.0.clone()))),
+                }),
                 Op::Select(c, a, b) => {
                     let mask = m[c as usize].clone();
                     let v = match (fv(a), fv(b)) {
@@ -267,5 +271,34 @@ fn scalar(op: &Op, x: f64, y: f64) -> f64 {
         Op::Sub(..) => x - y,
         Op::Mul(..) => x * y,
         _ => x / y,
+    }
+}
+
+/// `g` over a tensor: burn's function where it has one; `expm1` as Kahan's `(u - 1) x /
+/// ln u` with `u = e^x` (exact to a few ulps, also near 0, where `e^x - 1` loses all its
+/// digits), `log10` as `ln x / ln 10`.
+fn math_tensor(g: Fun, x: burn::tensor::Tensor<crate::api::col::TensorBackend, 1>) -> burn::tensor::Tensor<crate::api::col::TensorBackend, 1> {
+    match g {
+        Fun::Sin => x.sin(),
+        Fun::Cos => x.cos(),
+        Fun::Tan => x.tan(),
+        Fun::Sinh => x.sinh(),
+        Fun::Cosh => x.cosh(),
+        Fun::Tanh => x.tanh(),
+        Fun::Asin => x.asin(),
+        Fun::Acos => x.acos(),
+        Fun::Atan => x.atan(),
+        Fun::Log1p => x.log1p(),
+        Fun::Log10 => x.log().div_scalar(std::f64::consts::LN_10),
+        Fun::Floor => x.floor(),
+        Fun::Ceil => x.ceil(),
+        Fun::Expm1 => {
+            let u = x.clone().exp();
+            let um1 = u.clone().sub_scalar(1.0);
+            let r = um1.clone() * (x.clone() / u.clone().log());
+            let r = r.mask_where(u.clone().equal_elem(1.0), x);
+            let r = r.mask_fill(um1.equal_elem(-1.0), -1.0);
+            r.mask_fill(u.is_inf(), f64::INFINITY)
+        }
     }
 }

@@ -36,6 +36,7 @@ pub enum Method {
     Rk2,
     Rk4,
     Exact,
+    ExpEuler,
 }
 
 /// A state variable: `dX/dt = eq`.
@@ -65,6 +66,8 @@ pub struct Spec {
     /// Brian2's refractoriness, in steps clamped after the spike (`T − 1`), if any.
     pub refractory: bool,
     pub method: Method,
+    /// Whether the model reads `t` (a state row counts the steps).
+    pub uses_time: bool,
 }
 
 impl Spec {
@@ -97,9 +100,10 @@ impl Spec {
         self.refractory && self.receptors.iter().any(|&k| self.vars[k].unless_refractory)
     }
 
-    /// Rows before the parameters': the variables, `refr`, `spiked`, `not_refractory`.
+    /// Rows before the parameters': the variables, `refr`, `spiked`, `not_refractory`,
+    /// `tstep`.
     pub fn state_rows(&self) -> usize {
-        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory())
+        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory()) + usize::from(self.uses_time)
     }
 
     /// State rows: those of [`Spec::state_rows`], then the parameters held per neuron.
@@ -131,6 +135,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     let refr_row = spec.refractory.then_some(nv as u32);
     let flag_row = spec.needs_flag().then_some((nv + usize::from(spec.refractory)) as u32);
     let nr_row = spec.needs_not_refractory().then_some((nv + usize::from(spec.refractory) + usize::from(spec.needs_flag())) as u32);
+    let tstep_row = spec.uses_time.then_some((spec.state_rows() - 1) as u32);
     let param_row0 = spec.state_rows();
     // Values enter in working units (rates: Hz → 1/ms).
     let load = |b: &mut B, id: u32, d: D| if d.from_core() == 1.0 { V::F(id) } else { b.bin(Bin::Mul, V::F(id), V::C(d.from_core())) };
@@ -175,7 +180,9 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
             _ => jumped,
         };
     }
-    let env = Env { params, currents, not_refractory: not_refr, dt };
+    // `t` at the start of the step: the step count (a state row) times dt, as Brian2's clock.
+    let time = tstep_row.map(|r| b.bin(Bin::Mul, V::F(r), V::C(dt)));
+    let env = Env { params, currents, not_refractory: not_refr, dt, t: time };
     let nr = not_refr.map(|m| V::F(b.f(V::M(m))));
     let dtv = V::C(dt);
     // `dt*f + x`: the last stage of euler and rk2.
@@ -199,6 +206,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
                 _ => free,
             }
         }
+        Method::ExpEuler => crate::expeuler::step(&mut b, spec, &env, &x, refractory)?,
         Method::Euler => {
             // Brian2: dt*f + x.
             let f = env.derivs(&mut b, spec, &x, nr)?;
@@ -214,7 +222,8 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
                     b.bin(Bin::Add, h, x[k])
                 })
                 .collect();
-            let f2 = env.derivs(&mut b, spec, &mid, nr)?;
+            let half = env.later(&mut b, 0.5);
+            let f2 = half.derivs(&mut b, spec, &mid, nr)?;
             advance(&mut b, &f2)
         }
         Method::Rk4 => {
@@ -230,13 +239,15 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
             let f1 = env.derivs(&mut b, spec, &x, nr)?;
             let k1 = kf(&mut b, f1);
             let s2 = stage(&mut b, &k1, 0.5);
-            let f2 = env.derivs(&mut b, spec, &s2, nr)?;
+            let half = env.later(&mut b, 0.5);
+            let f2 = half.derivs(&mut b, spec, &s2, nr)?;
             let k2 = kf(&mut b, f2);
             let s3 = stage(&mut b, &k2, 0.5);
-            let f3 = env.derivs(&mut b, spec, &s3, nr)?;
+            let f3 = half.derivs(&mut b, spec, &s3, nr)?;
             let k3 = kf(&mut b, f3);
             let s4 = stage(&mut b, &k3, 1.0);
-            let f4 = env.derivs(&mut b, spec, &s4, nr)?;
+            let end = env.later(&mut b, 1.0);
+            let f4 = end.derivs(&mut b, spec, &s4, nr)?;
             let k4 = kf(&mut b, f4);
             // Brian2's rk4: k1/6 + k2/3 + k3/3 + k4/6 + x.
             (0..nv)
@@ -259,9 +270,9 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler };
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false };
     let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: 0, nm: 0 };
-    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN };
+    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
     match v {
         V::C(x) if x.is_finite() => Ok((d, x)),
@@ -274,7 +285,7 @@ pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
 pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), CompileError> {
     let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: 1 << 20, nm: 0 };
     let params = pv.iter().map(|p| if let PV::C(x) = p { V::C(*x) } else { V::F(0) }).collect();
-    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt };
+    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)) };
     let mut c = env.ctx(spec, vec![V::F(0); spec.vars.len()]);
     for (name, _, _, at) in &spec.subs {
         c.name(&mut b, name, *at, 0)?;
@@ -402,6 +413,11 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
         // Brian2's `not_refractory` after the threshold: 0 if refractory or just spiked.
         let blocked = b.op(Op::Or(r, spike));
         let o = b.select(blocked, V::C(0.0), V::C(1.0));
+        outputs.push(b.f(o));
+    }
+    if spec.uses_time {
+        let r = (spec.state_rows() - 1) as u32;
+        let o = b.bin(Bin::Add, V::F(r), V::C(1.0));
         outputs.push(b.f(o));
     }
     // Parameter rows are constant.

@@ -53,6 +53,8 @@ fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>, memo: &mut HashM
                 seen.pop();
                 memo.insert(n.clone(), l.clone());
                 l
+            } else if n == "t" {
+                return nonlinear(e.col(), "it depends on the time `t`");
             } else if n == "not_refractory" {
                 return nonlinear(e.col(), "`not_refractory`: write `(unless refractory)` after the unit instead");
             } else {

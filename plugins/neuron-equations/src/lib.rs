@@ -28,6 +28,7 @@
 mod compile;
 mod eqs;
 mod exact;
+mod expeuler;
 mod expr;
 mod terms;
 mod units;
@@ -61,11 +62,11 @@ pub struct Equations;
 const KEYS: &[&str] = &["equations", "threshold", "reset", "refractory", "method", "receptors", "currents", "params"];
 
 /// Names the step uses for its own rows.
-const RESERVED: &[&str] = &["refr", "spiked", "dt", "t", "i", "N", "xi", "not_refractory", "lastspike"];
+const RESERVED: &[&str] = &["refr", "spiked", "dt", "t", "i", "N", "xi", "not_refractory", "lastspike", "tstep"];
 
 const DOC: &str = "Brian2's equations: `equations` (lines `dX/dt = expr : unit (unless refractory)`, `X = expr : unit` \
     subexpressions, `X : unit` parameters), `threshold` (a condition), `reset` (statements `v = ...; w += ...`), `refractory` \
-    (a time), `method` (euler, rk2, rk4, exact; default exact for linear equations, else euler), `receptors` (variables a \
+    (a time), `method` (euler, rk2, rk4, exponential_euler, exact; default exact for linear equations, else euler), `receptors` (variables a \
     spike jumps by its weight), `currents` (names of injected currents, in amp), `params` (values of parameters: declared \
     ones, or constants named here with their unit). Every parameter may take one value per neuron (with `exact`, those in \
     the linear coefficients stay per population).";
@@ -232,7 +233,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let line_err = |line: usize, col: usize, m: String| text_error(en, &eq_key, text, TextError { line, col, message: m });
     for l in &lines {
         if RESERVED.contains(&l.name.as_str()) {
-            return Err(line_err(l.line, 0, format!("`{}` is a name spikeworld reserves (refr, spiked, dt, t, i, N, xi, not_refractory, lastspike)", l.name)));
+            return Err(line_err(l.line, 0, format!("`{}` is a name spikeworld reserves (refr, spiked, dt, t, i, N, xi, not_refractory, lastspike, tstep)", l.name)));
         }
         if units::unit(&l.name).is_some() || ["pi", "e"].contains(&l.name.as_str()) {
             return Err(line_err(l.line, 0, format!("`{}` is the name of a unit or a constant; choose another", l.name)));
@@ -354,6 +355,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         reset,
         refractory: refractory.is_some(),
         method: Method::Euler,
+        uses_time: used.iter().any(|n| n == "t"),
     };
     let located = |e: CompileError| -> ScenarioError {
         match e.src {
@@ -371,11 +373,15 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         Some(("euler", _)) => Method::Euler,
         Some(("rk2", _)) => Method::Rk2,
         Some(("rk4", _)) => Method::Rk4,
+        Some(("exponential_euler", _)) => {
+            expeuler::check(&spec).map_err(located)?;
+            Method::ExpEuler
+        }
         Some(("exact" | "linear", _)) => match &linear {
             Ok(_) => Method::Exact,
             Err((src, col, m)) => return Err(located(CompileError { src: *src, col: *col, message: m.clone() })),
         },
-        Some((m, n)) => return Err(err_at(&n.loc, t.key_path("method"), format!("unknown method `{m}`; valid: euler, rk2, rk4, exact"))),
+        Some((m, n)) => return Err(err_at(&n.loc, t.key_path("method"), format!("unknown method `{m}`; valid: euler, rk2, rk4, exponential_euler, exact"))),
     };
     // With `exact`, parameters in the linear coefficients stay per population.
     let in_coeffs = if spec.method == Method::Exact { linear.unwrap_or_default() } else { Default::default() };
@@ -417,6 +423,9 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     if spec.needs_not_refractory() {
         var_specs.push(VarSpec { name: "not_refractory", dim: Dim::Dimensionless, doc: "Brian2's not_refractory after the last step's threshold (input to an `(unless refractory)` variable is dropped while 0)" });
     }
+    if spec.uses_time {
+        var_specs.push(VarSpec { name: "tstep", dim: Dim::Dimensionless, doc: "steps taken (`t` = tstep*dt at the start of a step)" });
+    }
     let mut receptor_specs: Vec<ReceptorSpec> = spec.receptors.iter().map(|&k| ReceptorSpec { name: var_specs[k].name, kind: ReceptorKind::Spike, dim: var_specs[k].dim, doc: "jump of the variable at the start of the step (Brian2 `on_pre='x += w'`)" }).collect();
     receptor_specs.extend(spec.currents.iter().map(|c| ReceptorSpec { name: leak_str(c), kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" }));
     let doc = leak_str(&format!(
@@ -426,6 +435,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
             Method::Rk2 => "rk2",
             Method::Rk4 => "rk4",
             Method::Exact => "exact",
+            Method::ExpEuler => "exponential_euler",
         },
         lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("; ")
     ));
@@ -497,7 +507,7 @@ impl EqModel {
         let mut v = vec![0.0; d.spec.state_rows()];
         if d.spec.needs_not_refractory() {
             // Free at the start.
-            v[d.spec.state_rows() - 1] = 1.0;
+            v[d.spec.state_rows() - 1 - usize::from(d.spec.uses_time)] = 1.0;
         }
         v.extend(self.held().iter().filter(|p| p.per_neuron).map(|p| params.get(p.name)));
         v

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use spikeworld::api::program::Op;
+use spikeworld::api::program::{Fun, Op};
 
 use crate::compile::{CompileError, MAX_CHAIN, Spec, Src, err};
 use crate::expr::{Bin, Expr};
@@ -82,6 +82,15 @@ impl B {
             }
         }
     }
+    pub(crate) fn math(&mut self, a: V, g: Fun) -> V {
+        match num(self, a) {
+            V::C(x) => V::C(g.eval(x)),
+            a => {
+                let a = self.f(a);
+                V::F(self.op(Op::Math(g, a)))
+            }
+        }
+    }
     pub(crate) fn mask(&mut self, v: V) -> u32 {
         match v {
             V::M(m) => m,
@@ -110,6 +119,7 @@ pub(crate) struct Ctx<'a> {
     currents: Vec<V>,
     not_refractory: Option<u32>,
     dt: f64,
+    t: Option<V>,
     memo: HashMap<String, (V, D)>,
     visiting: Vec<String>,
 }
@@ -151,7 +161,8 @@ impl Ctx<'_> {
             "pi" => return Ok((V::C(std::f64::consts::PI), units::ONE)),
             "e" => return Ok((V::C(std::f64::consts::E), units::ONE)),
             "not_refractory" => return Ok(self.not_refractory.map_or((V::C(1.0), units::ONE), |m| (V::M(m), units::ONE))),
-            "t" | "i" | "N" | "xi" | "lastspike" | "refr" | "spiked" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
+            "t" if self.t.is_some() => return Ok((self.t.unwrap_or(V::C(0.0)), units::SECOND)),
+            "t" | "i" | "N" | "xi" | "lastspike" | "refr" | "spiked" | "tstep" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
                 "t" => "Brian2's time",
                 "i" => "Brian2's neuron index",
                 "N" => "Brian2's population size",
@@ -263,9 +274,9 @@ impl Ctx<'_> {
 
     fn call(&mut self, b: &mut B, f: &str, args: &[Expr], src: Src, col: usize) -> Result<(V, D), CompileError> {
         let arity = match f {
-            "exp" | "log" | "log10" | "sqrt" | "abs" | "int" => 1,
             "clip" => 3,
-            _ => return Err(err(src, col, format!("unknown function `{f}`; supported: exp, log, log10, sqrt, abs, clip, int"))),
+            _ if FUNCTIONS.contains(&f) => 1,
+            _ => return Err(err(src, col, format!("unknown function `{f}`; supported: {}, clip", FUNCTIONS.join(", ")))),
         };
         if args.len() != arity {
             return Err(err(src, col, format!("`{f}` takes {arity} argument{}, not {}", if arity == 1 { "" } else { "s" }, args.len())));
@@ -276,6 +287,25 @@ impl Ctx<'_> {
         }
         let (x, dx) = vals[0];
         let dimensionless = |what: &str| if dx == units::ONE { Ok(()) } else { Err(err(src, col, format!("`{what}` of a value in {dx}: its argument must be dimensionless"))) };
+        let fun = match f {
+            "sin" => Some(Fun::Sin),
+            "cos" => Some(Fun::Cos),
+            "tan" => Some(Fun::Tan),
+            "sinh" => Some(Fun::Sinh),
+            "cosh" => Some(Fun::Cosh),
+            "tanh" => Some(Fun::Tanh),
+            "arcsin" => Some(Fun::Asin),
+            "arccos" => Some(Fun::Acos),
+            "arctan" => Some(Fun::Atan),
+            "expm1" => Some(Fun::Expm1),
+            "log1p" => Some(Fun::Log1p),
+            "log10" => Some(Fun::Log10),
+            _ => None,
+        };
+        if let Some(g) = fun {
+            dimensionless(f)?;
+            return Ok((b.math(x, g), units::ONE));
+        }
         match f {
             "exp" => {
                 dimensionless("exp")?;
@@ -285,11 +315,19 @@ impl Ctx<'_> {
                 dimensionless("log")?;
                 Ok((b.un(x, Op::Ln, f64::ln), units::ONE))
             }
-            "log10" => {
-                dimensionless("log10")?;
-                let l = b.un(x, Op::Ln, f64::ln);
-                Ok((b.bin(Bin::Div, l, V::C(std::f64::consts::LN_10)), units::ONE))
+            "exprel" => {
+                dimensionless("exprel")?;
+                Ok((exprel(b, x), units::ONE))
             }
+            "floor" | "ceil" => {
+                // Brian2 rounds the value in SI units; in working units that would be another
+                // number, so a dimensioned argument is refused rather than rounded differently.
+                if dx != units::ONE {
+                    return Err(err(src, col, format!("`{f}` of a value in {dx}: divide it by a unit first (`{f}(x/mV)`)")));
+                }
+                Ok((b.math(x, if f == "floor" { Fun::Floor } else { Fun::Ceil }), units::ONE))
+            }
+            "sign" => Ok((sign(b, x), units::ONE)),
             "sqrt" => {
                 let d = dx.pow(0.5).ok_or_else(|| err(src, col, format!("the square root of {dx} is not a unit")))?;
                 Ok((b.un(x, Op::Sqrt, f64::sqrt), d))
@@ -297,7 +335,17 @@ impl Ctx<'_> {
             "abs" => Ok((b.un(x, Op::Abs, f64::abs), dx)),
             "int" => match x {
                 V::M(_) => Ok((V::F(b.f(x)), units::ONE)),
-                _ => Err(err(src, col, "`int` takes a condition (`int(v > v_th)`)")),
+                _ => {
+                    dimensionless("int")?;
+                    // Brian2's `int` truncates towards zero.
+                    let (fl, ce) = (b.math(x, Fun::Floor), b.math(x, Fun::Ceil));
+                    if let V::C(c) = x {
+                        return Ok((V::C(c.trunc()), units::ONE));
+                    }
+                    let (fx, z) = (b.f(x), b.f(V::C(0.0)));
+                    let neg = b.op(Op::Lt(fx, z));
+                    Ok((b.select(neg, ce, fl), units::ONE))
+                }
             },
             _ => {
                 let ((lo, dl), (hi, dh)) = (vals[1], vals[2]);
@@ -316,6 +364,41 @@ impl Ctx<'_> {
     }
 }
 
+/// The functions of one argument an expression may call (and `clip` of three).
+pub(crate) const FUNCTIONS: [&str; 21] = [
+    "exp", "log", "log10", "sqrt", "abs", "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "expm1", "log1p", "exprel", "floor", "ceil", "sign", "int",
+];
+
+/// Brian2's `exprel` (its C++ implementation): 1 where `|x| < 1e-16`, infinity above 717,
+/// else `expm1(x)/x`.
+fn exprel(b: &mut B, x: V) -> V {
+    if let V::C(c) = num(b, x) {
+        return V::C(if c.abs() < 1e-16 { 1.0 } else if c > 717.0 { f64::INFINITY } else { c.exp_m1() / c });
+    }
+    let e = b.math(x, Fun::Expm1);
+    let r = b.bin(Bin::Div, e, x);
+    let fx = b.f(x);
+    let (big, inf) = (b.f(V::C(717.0)), b.f(V::C(f64::INFINITY)));
+    let above = b.op(Op::Gt(fx, big));
+    let r = b.select(above, V::F(inf), r);
+    let a = b.un(x, Op::Abs, f64::abs);
+    let (fa, tiny) = (b.f(a), b.f(V::C(1e-16)));
+    let small = b.op(Op::Lt(fa, tiny));
+    b.select(small, V::C(1.0), r)
+}
+
+/// Brian2's `sign`: `(0 < x) - (x < 0)`, so 0 at ±0 and NaN.
+fn sign(b: &mut B, x: V) -> V {
+    if let V::C(c) = num(b, x) {
+        return V::C(((0.0 < c) as i32 - (c < 0.0) as i32) as f64);
+    }
+    let (fx, z) = (b.f(x), b.f(V::C(0.0)));
+    let pos = b.op(Op::Lt(z, fx));
+    let neg = b.op(Op::Lt(fx, z));
+    let r = b.select(neg, V::C(-1.0), V::C(0.0));
+    b.select(pos, V::C(1.0), r)
+}
+
 /// A condition used as a number: 1 or 0.
 pub(crate) fn num(b: &mut B, v: V) -> V {
     match v {
@@ -331,11 +414,21 @@ pub(crate) struct Env {
     pub(crate) currents: Vec<V>,
     pub(crate) not_refractory: Option<u32>,
     pub(crate) dt: f64,
+    /// The time (ms) the derivatives are evaluated at, where the model reads `t`.
+    pub(crate) t: Option<V>,
 }
 
 impl Env {
     pub(crate) fn ctx<'a>(&self, spec: &'a Spec, vals: Vec<V>) -> Ctx<'a> {
-        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, memo: HashMap::new(), visiting: Vec::new() }
+        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, t: self.t, memo: HashMap::new(), visiting: Vec::new() }
+    }
+
+    /// This environment at `frac` of the step later (`t + frac*dt`: Brian2's `t + dt/2`
+    /// of its Runge–Kutta stages).
+    pub(crate) fn later(&self, b: &mut B, frac: f64) -> Env {
+        let mut e = self.clone();
+        e.t = self.t.map(|t| b.bin(Bin::Add, t, V::C(frac * self.dt)));
+        e
     }
 
     /// The derivatives at `vals`, `(unless refractory)` ones times `nr`
