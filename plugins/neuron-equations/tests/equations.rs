@@ -4,60 +4,10 @@
 
 use std::path::Path;
 
-use spikeworld::monitor::{SpikeRecorder, StateRecorder};
 use spikeworld::prelude::*;
 
-fn repo() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn load(text: &str) -> Result<Scenario, String> {
-    Scenario::from_str(text, Path::new("eq.toml"), spikeworld_cli::builder().registry(), &LoadOptions::default()).map_err(|e| e.to_string())
-}
-
-/// Runs `text`; returns (spike (step, neuron) pairs, every state monitor's rows).
-fn load_err(text: &str) -> String {
-    match load(text) {
-        Ok(_) => panic!("accepted:\n{text}"),
-        Err(e) => e,
-    }
-}
-
-fn run_with(text: &str, opts: &RunOptions) -> (Vec<(u64, u32)>, Vec<Vec<Vec<f64>>>) {
-    let b = spikeworld_cli::builder();
-    let sc = load(text).unwrap_or_else(|e| panic!("{e}"));
-    let dt = sc.dt_ms;
-    let mut sim = b.build(sc, opts).expect("build");
-    sim.run_to_end(u64::MAX, |_| {});
-    let mut spikes = Vec::new();
-    let mut states = Vec::new();
-    for &e in &sim.monitors {
-        if let Some(s) = sim.world.get::<SpikeRecorder>(e) {
-            spikes.extend(s.t_ms().iter().zip(s.index()).map(|(t, i)| ((t / dt).round() as u64, i as u32)));
-        }
-        if let Some(s) = sim.world.get::<StateRecorder>(e) {
-            states.push(s.data.clone());
-        }
-    }
-    (spikes, states)
-}
-
-/// Neuron `i`'s samples of a state row recorded from `n` neurons (step-major).
-fn of(row: &[f64], i: usize, n: usize) -> Vec<f64> {
-    row.iter().skip(i).step_by(n).copied().collect()
-}
-
-fn run(text: &str) -> (Vec<(u64, u32)>, Vec<Vec<Vec<f64>>>) {
-    run_with(text, &RunOptions::default())
-}
-
-/// One population `n` of `size` neurons of model `m` defined by `model` (the table's keys),
-/// `params` and `init` inline tables, v recorded.
-fn single(model: &str, size: usize, params: &str, init: &str, t_stop: &str, vars: &str) -> String {
-    format!(
-        "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"{t_stop}\"\n[neuron_models.m]\n{model}\n[[population]]\nname = \"n\"\nsize = {size}\nmodel = \"m\"\nparams = {{ {params} }}\ninit = {{ {init} }}\n[[monitor]]\nname = \"st\"\nkind = \"state\"\ntarget = \"n\"\nvariables = [{vars}]\n[[monitor]]\nname = \"sp\"\nkind = \"spikes\"\ntarget = \"n\"\n"
-    )
-}
+mod common;
+use common::*;
 
 const RELAX: &str = "equations = '''\ndv/dt = (E - v)/tau : volt\nE : volt\ntau : second\n'''";
 
@@ -336,7 +286,7 @@ fn mistakes_are_located_and_explained() {
         ("equations = \"drefr/dt = 0/ms : 1\"", "reserves"),
         ("equations = \"dv/dt = -v/ms : volt\"\nreceptors = [\"g\"]", "`g` is not a state variable"),
         ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v >\"", "expected a number"),
-        ("equations = \"dv/dt = sin(v/mV)/ms : volt\"", "unknown function `sin`"),
+        ("equations = \"dv/dt = gamma(v/mV)/ms : volt\"", "unknown function `gamma`"),
         ("equations = \"dv/dt = -v/ms : volt\"\nspeed = 1", "unknown key"),
         ("equations = \"dv/dt = exp(v)/ms : volt\"", "`exp` of a value in volt"),
         ("equations = \"dv/dt = -v/ms : volt\"\nparams = { x = \"3 furlongs\" }", "`furlongs` is not a unit"),

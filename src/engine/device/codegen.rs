@@ -265,7 +265,22 @@ mod tests {
             static int __ffs(unsigned int x) { return __builtin_ffs(x); }\nstatic unsigned int atomicAdd(unsigned int* a, unsigned int v) { unsigned int o = *a; *a += v; return o; }\n\
             static unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { unsigned long long o = *a; *a += v; return o; }\n\
             static double __longlong_as_double(long long x) { double d; __builtin_memcpy(&d, &x, 8); return d; }\n";
-        let src = format!("{stand_ins}{}{}{}", COMMON, update_kernel("p0", &p, &[true, false], true, 2), update_kernel("p1", &p, &[true, true], false, 4));
+        // Every math function, chained: x = f(...f(v + input)).
+        let funs = crate::api::program::Fun::ALL;
+        let mut ops = vec![crate::api::program::Op::Add(0, 1)];
+        ops.extend(funs.iter().enumerate().map(|(j, &g)| crate::api::program::Op::Math(g, 2 + j as u32)));
+        ops.push(crate::api::program::Op::Gt(2 + funs.len() as u32, 0));
+        let math = Program { vars: 1, inputs: 1, ops, consts: vec![], outputs: vec![2 + funs.len() as u32], spike: 0 };
+        let src = format!(
+            "{stand_ins}{}{}{}{}",
+            COMMON,
+            update_kernel("p0", &p, &[true, false], true, 2),
+            update_kernel("p1", &p, &[true, true], false, 4),
+            update_kernel("p2", &math, &[true], false, 1)
+        );
+        for g in funs {
+            assert!(src.contains(&format!("{}(f", g.c_name())), "{g:?}");
+        }
         let dir = std::env::temp_dir().join(format!("spikeworld-codegen-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("kernels.cpp");
