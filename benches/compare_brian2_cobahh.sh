@@ -3,7 +3,9 @@
 # spikeworld (cpu engine, 1 thread) and Brian2 C++ standalone (1 thread, no OpenMP), side
 # by side, with the firing statistics of each. N neurons, 80 % excitatory, p = 80/N
 # (p = 0.02 at N = 4000), 1 s at dt = 0.1 ms, every spike recorded.
-# Usage: [RUNS=5] bash benches/compare_brian2_cobahh.sh [N...]   (default N: 4000 32000)
+# Usage: [RUNS=5] [SCENARIO=cobahh_equations] bash benches/compare_brian2_cobahh.sh [N...]
+# (default N: 4000 32000; SCENARIO: cobahh, the built-in hh_cond_exp_traub, or
+# cobahh_equations, the neuron as Brian2's equations)
 # The two are run in turn (A B A B ...); each figure is the median over the runs, with the
 # min-max of the loop times and of the pairwise ratio Brian2/spikeworld.
 # Needs the peers: bash ../shared/bench/peers.sh
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 PEERS=${PEERS_DIR:-$HOME/.cache/spikeworld-peers}
 NS=${*:-4000 32000}
 RUNS=${RUNS:-1}
+SCENARIO=${SCENARIO:-cobahh}
 cargo build --release -q --workspace
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -82,7 +85,7 @@ for N in $NS; do
   NE=$((N * 4 / 5)); p=$(python3 -c "print(80/$N)")
   : > "$out/rows"
   for r in $(seq "$RUNS"); do
-    $SW run scenarios/cobahh.toml --quiet --out "$out/sw$N" --set simulation.t_stop=1s --set population.P.size=$N \
+    $SW run "scenarios/$SCENARIO.toml" --quiet --out "$out/sw$N" --set simulation.t_stop=1s --set population.P.size=$N \
       --set "projection.exc.from=P[:$NE]" --set "projection.inh.from=P[$NE:]" \
       --set projection.exc.p=$p --set projection.inh.p=$p > /dev/null
     sw=$(python3 - "$out/sw$N" $N <<'PY'
@@ -107,12 +110,12 @@ PY
       | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['loop_s'], d['rate_hz'], d['cv'])")
     echo "$sw $b2" >> "$out/rows"
   done
-  python3 - "$out/rows" $N <<'PY'
+  python3 - "$out/rows" $N "$SCENARIO" <<'PY'
 import sys, statistics as st
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 med = [st.median(c) for c in zip(*rows)]
 ratio = [r[3] / r[0] for r in rows]
-print("%-6s %6s | %9.3f %9.2f %6.3f | %9.3f %9.2f %6.3f | %6.2f" % ("cobahh", sys.argv[2], *med, st.median(ratio)))
+print("%-6s %6s | %9.3f %9.2f %6.3f | %9.3f %9.2f %6.3f | %6.2f" % (sys.argv[3], sys.argv[2], *med, st.median(ratio)))
 if len(rows) > 1:
     print("       %d runs interleaved; spikeworld loop %.3f-%.3f, Brian2 loop %.3f-%.3f, ratio %.2f-%.2f" % (
         len(rows), min(r[0] for r in rows), max(r[0] for r in rows), min(r[3] for r in rows), max(r[3] for r in rows), min(ratio), max(ratio)))

@@ -218,3 +218,19 @@ fn what_exponential_euler_and_the_functions_refuse() {
         assert!(e.starts_with("eq.toml:"), "{e}");
     }
 }
+
+/// Brian2's COBAHH example with its neuron written as its equations (`exprel` rates,
+/// `exponential_euler`) gives the spikes of the built-in `hh_cond_exp_traub`
+/// (`scenarios/cobahh.toml`), bit for bit, on the cpu and device engines.
+#[test]
+fn brian2s_cobahh_as_equations_gives_the_built_in_models_spikes() {
+    let short = |t: &str| t.replace("t_stop = \"50 ms\"", "t_stop = \"30 ms\"");
+    let eq = short(&std::fs::read_to_string(repo().join("scenarios/cobahh_equations.toml")).unwrap());
+    let built_in = short(&std::fs::read_to_string(repo().join("scenarios/cobahh.toml")).unwrap());
+    let (want, _) = run(&built_in);
+    assert!(want.len() > 1000, "{}", want.len());
+    for engine in [EngineKind::Cpu, EngineKind::Device] {
+        let (got, _) = run_with(&eq, &RunOptions { engine, ..Default::default() });
+        assert_eq!(got, want, "{engine:?}");
+    }
+}
