@@ -1,8 +1,6 @@
 //! A model's equations, threshold and reset → one step as a [`Program`]: dimensions
 //! checked, constants folded, the integration scheme written out operation by operation.
 
-use std::collections::HashMap;
-
 use spikeworld::api::program::{Op, Program};
 
 use crate::eqs::{Assign, Statement};
@@ -130,7 +128,7 @@ pub(crate) fn err(src: Src, col: usize, message: impl Into<String>) -> CompileEr
 pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Program, CompileError> {
     let nrows = spec.rows(pv);
     let nin = spec.receptors.len() + spec.currents.len();
-    let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: (nrows + nin) as u32, nm: 0 };
+    let mut b = B::new((nrows + nin) as u32, 0);
     let nv = spec.vars.len();
     let refr_row = spec.refractory.then_some(nv as u32);
     let flag_row = spec.needs_flag().then_some((nv + usize::from(spec.refractory)) as u32);
@@ -271,7 +269,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
     let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false };
-    let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: 0, nm: 0 };
+    let mut b = B::new(0, 0);
     let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
     match v {
@@ -283,7 +281,7 @@ pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
 /// Checks every subexpression (names, dimensions), also those nothing reads: the step
 /// evaluates only those it uses.
 pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), CompileError> {
-    let mut b = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: 1 << 20, nm: 0 };
+    let mut b = B::new(1 << 20, 0);
     let params = pv.iter().map(|p| if let PV::C(x) = p { V::C(*x) } else { V::F(0) }).collect();
     let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)) };
     let mut c = env.ctx(spec, vec![V::F(0); spec.vars.len()]);
@@ -304,7 +302,7 @@ fn exact_step(b: &mut B, spec: &Spec, env: &Env, probe_params: &[V], x: &[V], nr
     probe_env.params = probe_params.to_vec();
     probe_env.currents.iter_mut().for_each(|c| *c = V::C(0.0));
     let probe = |vals: &[V]| -> Result<Vec<f64>, CompileError> {
-        let mut scratch = B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: b.nf, nm: b.nm };
+        let mut scratch = B::new(b.nf, b.nm);
         let f = probe_env.derivs(&mut scratch, spec, vals, nr)?;
         f.iter()
             .map(|v| if let V::C(c) = v { Some(*c) } else { None })

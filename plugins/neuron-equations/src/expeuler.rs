@@ -151,7 +151,7 @@ pub fn check(spec: &Spec) -> Result<(), CompileError> {
 /// `(unless refractory)` variables stay as they are.
 pub(crate) fn step(b: &mut B, spec: &Spec, env: &Env, x: &[V], refractory: Option<u32>) -> Result<Vec<V>, CompileError> {
     // Dimensions of the equations as written, first (the split keeps them).
-    env.derivs(&mut B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf: b.nf, nm: b.nm }, spec, x, None)?;
+    env.derivs(&mut B::new(b.nf, b.nm), spec, x, None)?;
     let mut ctx = env.ctx(spec, x.to_vec());
     let dt = V::C(env.dt);
     let mut out = Vec::with_capacity(x.len());

@@ -16,19 +16,33 @@ pub(crate) enum V {
     M(u32),
 }
 
+/// A program under construction: floats `0..nf` and masks `0..nm` defined so far.
 pub(crate) struct B {
     pub(crate) ops: Vec<Op>,
     pub(crate) consts: Vec<u64>,
     pub(crate) konst: HashMap<u64, u32>,
     pub(crate) nf: u32,
     pub(crate) nm: u32,
+    /// Each operation already emitted, with the value it defines: operations are pure, so
+    /// one met again (`m*m*m` in both `A` and `B` of an exponential Euler split, a rate in
+    /// two equations) is the same value, not computed twice.
+    seen: HashMap<Op, u32>,
 }
 
 impl B {
+    /// A program whose first `nf` floats (state rows and inputs) and `nm` masks exist.
+    pub(crate) fn new(nf: u32, nm: u32) -> B {
+        B { ops: Vec::new(), consts: Vec::new(), konst: HashMap::new(), nf, nm, seen: HashMap::new() }
+    }
+
     pub(crate) fn op(&mut self, op: Op) -> u32 {
+        if let Some(&id) = self.seen.get(&op) {
+            return id;
+        }
         self.ops.push(op);
         let c = if op.is_mask() { &mut self.nm } else { &mut self.nf };
         *c += 1;
+        self.seen.insert(op, *c - 1);
         *c - 1
     }
     pub(crate) fn f(&mut self, v: V) -> u32 {
@@ -64,6 +78,15 @@ impl B {
                 Bin::Mul => x * y,
                 _ => x / y,
             });
+        }
+        // Exact identities of IEEE arithmetic (every value, NaN, infinities and -0
+        // included): x*1 = 1*x = x/1 = x - 0 = x + (-0) = x.
+        match (op, a, b) {
+            (Bin::Mul, x, V::C(c)) | (Bin::Mul, V::C(c), x) if c == 1.0 => return x,
+            (Bin::Div, x, V::C(c)) if c == 1.0 => return x,
+            (Bin::Sub, x, V::C(c)) if c == 0.0 && c.is_sign_positive() => return x,
+            (Bin::Add, x, V::C(c)) | (Bin::Add, V::C(c), x) if c == 0.0 && c.is_sign_negative() => return x,
+            _ => {}
         }
         let (a, b) = (self.f(a), self.f(b));
         V::F(self.op(match op {
