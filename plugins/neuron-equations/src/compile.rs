@@ -66,6 +66,8 @@ pub struct Spec {
     pub method: Method,
     /// Whether the model reads `t` (a state row counts the steps).
     pub uses_time: bool,
+    /// Whether it reads `lastspike` (a state row holds it; implies `uses_time`).
+    pub uses_lastspike: bool,
 }
 
 impl Spec {
@@ -99,9 +101,19 @@ impl Spec {
     }
 
     /// Rows before the parameters': the variables, `refr`, `spiked`, `not_refractory`,
-    /// `tstep`.
+    /// `tstep`, `lastspike`.
     pub fn state_rows(&self) -> usize {
-        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory()) + usize::from(self.uses_time)
+        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory()) + usize::from(self.uses_time) + usize::from(self.uses_lastspike)
+    }
+
+    /// The row counting the steps, if the model reads `t`.
+    pub fn tstep_row(&self) -> Option<usize> {
+        self.uses_time.then(|| self.state_rows() - 1 - usize::from(self.uses_lastspike))
+    }
+
+    /// The row holding `lastspike` (ms), if the model reads it.
+    pub fn lastspike_row(&self) -> Option<usize> {
+        self.uses_lastspike.then(|| self.state_rows() - 1)
     }
 
     /// State rows: those of [`Spec::state_rows`], then the parameters held per neuron.
@@ -133,7 +145,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     let refr_row = spec.refractory.then_some(nv as u32);
     let flag_row = spec.needs_flag().then_some((nv + usize::from(spec.refractory)) as u32);
     let nr_row = spec.needs_not_refractory().then_some((nv + usize::from(spec.refractory) + usize::from(spec.needs_flag())) as u32);
-    let tstep_row = spec.uses_time.then_some((spec.state_rows() - 1) as u32);
+    let tstep_row = spec.tstep_row().map(|r| r as u32);
     let param_row0 = spec.state_rows();
     // Values enter in working units (rates: Hz → 1/ms).
     let load = |b: &mut B, id: u32, d: D| if d.from_core() == 1.0 { V::F(id) } else { b.bin(Bin::Mul, V::F(id), V::C(d.from_core())) };
@@ -180,7 +192,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     }
     // `t` at the start of the step: the step count (a state row) times dt, as Brian2's clock.
     let time = tstep_row.map(|r| b.bin(Bin::Mul, V::F(r), V::C(dt)));
-    let env = Env { params, currents, not_refractory: not_refr, dt, t: time };
+    let env = Env { params, currents, not_refractory: not_refr, dt, t: time, lastspike: spec.lastspike_row().map(|r| V::F(r as u32)) };
     let nr = not_refr.map(|m| V::F(b.f(V::M(m))));
     let dtv = V::C(dt);
     // `dt*f + x`: the last stage of euler and rk2.
@@ -268,9 +280,9 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false };
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false };
     let mut b = B::new(0, 0);
-    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None };
+    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
     match v {
         V::C(x) if x.is_finite() => Ok((d, x)),
@@ -283,7 +295,7 @@ pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
 pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), CompileError> {
     let mut b = B::new(1 << 20, 0);
     let params = pv.iter().map(|p| if let PV::C(x) = p { V::C(*x) } else { V::F(0) }).collect();
-    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)) };
+    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)), lastspike: Some(V::F(0)) };
     let mut c = env.ctx(spec, vec![V::F(0); spec.vars.len()]);
     for (name, _, _, at) in &spec.subs {
         c.name(&mut b, name, *at, 0)?;
@@ -371,6 +383,12 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
             b.op(Op::Gt(z, z))
         }
     };
+    // Brian2's thresholder sets `lastspike = t` before the reset runs.
+    let mut env = env.clone();
+    if let (Some(l), Some(t)) = (env.lastspike, env.t) {
+        env.lastspike = Some(b.select(spike, t, l));
+    }
+    let env = &env;
     for s in &spec.reset {
         let src = Src::Reset(s.line);
         let Some(k) = spec.vars.iter().position(|v| v.name == s.target) else {
@@ -413,10 +431,12 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
         let o = b.select(blocked, V::C(0.0), V::C(1.0));
         outputs.push(b.f(o));
     }
-    if spec.uses_time {
-        let r = (spec.state_rows() - 1) as u32;
-        let o = b.bin(Bin::Add, V::F(r), V::C(1.0));
+    if let Some(r) = spec.tstep_row() {
+        let o = b.bin(Bin::Add, V::F(r as u32), V::C(1.0));
         outputs.push(b.f(o));
+    }
+    if let Some(l) = env.lastspike {
+        outputs.push(b.f(l));
     }
     // Parameter rows are constant.
     outputs.extend(outputs.len() as u32..rows as u32);

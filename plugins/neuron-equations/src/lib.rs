@@ -355,7 +355,8 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         reset,
         refractory: refractory.is_some(),
         method: Method::Euler,
-        uses_time: used.iter().any(|n| n == "t"),
+        uses_time: used.iter().any(|n| n == "t" || n == "lastspike"),
+        uses_lastspike: used.iter().any(|n| n == "lastspike"),
     };
     let located = |e: CompileError| -> ScenarioError {
         match e.src {
@@ -425,6 +426,9 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     }
     if spec.uses_time {
         var_specs.push(VarSpec { name: "tstep", dim: Dim::Dimensionless, doc: "steps taken (`t` = tstep*dt at the start of a step)" });
+    }
+    if spec.uses_lastspike {
+        var_specs.push(VarSpec { name: "lastspike", dim: Dim::Time, doc: "Brian2's lastspike: `t` at the neuron's last spike (-10000 s before any)" });
     }
     let mut receptor_specs: Vec<ReceptorSpec> = spec.receptors.iter().map(|&k| ReceptorSpec { name: var_specs[k].name, kind: ReceptorKind::Spike, dim: var_specs[k].dim, doc: "jump of the variable at the start of the step (Brian2 `on_pre='x += w'`)" }).collect();
     receptor_specs.extend(spec.currents.iter().map(|c| ReceptorSpec { name: leak_str(c), kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" }));
@@ -507,7 +511,11 @@ impl EqModel {
         let mut v = vec![0.0; d.spec.state_rows()];
         if d.spec.needs_not_refractory() {
             // Free at the start.
-            v[d.spec.state_rows() - 1 - usize::from(d.spec.uses_time)] = 1.0;
+            v[d.spec.tstep_row().unwrap_or(d.spec.state_rows()) - 1] = 1.0;
+        }
+        if let Some(r) = d.spec.lastspike_row() {
+            // Brian2's: -10000 s.
+            v[r] = -1e7;
         }
         v.extend(self.held().iter().filter(|p| p.per_neuron).map(|p| params.get(p.name)));
         v

@@ -143,6 +143,7 @@ pub(crate) struct Ctx<'a> {
     not_refractory: Option<u32>,
     dt: f64,
     t: Option<V>,
+    lastspike: Option<V>,
     memo: HashMap<String, (V, D)>,
     visiting: Vec<String>,
 }
@@ -185,6 +186,7 @@ impl Ctx<'_> {
             "e" => return Ok((V::C(std::f64::consts::E), units::ONE)),
             "not_refractory" => return Ok(self.not_refractory.map_or((V::C(1.0), units::ONE), |m| (V::M(m), units::ONE))),
             "t" if self.t.is_some() => return Ok((self.t.unwrap_or(V::C(0.0)), units::SECOND)),
+            "lastspike" if self.lastspike.is_some() => return Ok((self.lastspike.unwrap_or(V::C(0.0)), units::SECOND)),
             "t" | "i" | "N" | "xi" | "lastspike" | "refr" | "spiked" | "tstep" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
                 "t" => "Brian2's time",
                 "i" => "Brian2's neuron index",
@@ -439,11 +441,13 @@ pub(crate) struct Env {
     pub(crate) dt: f64,
     /// The time (ms) the derivatives are evaluated at, where the model reads `t`.
     pub(crate) t: Option<V>,
+    /// The time (ms) of the neuron's last spike, where the model reads `lastspike`.
+    pub(crate) lastspike: Option<V>,
 }
 
 impl Env {
     pub(crate) fn ctx<'a>(&self, spec: &'a Spec, vals: Vec<V>) -> Ctx<'a> {
-        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, t: self.t, memo: HashMap::new(), visiting: Vec::new() }
+        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, t: self.t, lastspike: self.lastspike, memo: HashMap::new(), visiting: Vec::new() }
     }
 
     /// This environment at `frac` of the step later (`t + frac*dt`: Brian2's `t + dt/2`

@@ -234,3 +234,27 @@ fn brian2s_cobahh_as_equations_gives_the_built_in_models_spikes() {
         assert_eq!(got, want, "{engine:?}");
     }
 }
+
+/// `lastspike` is `t` at the neuron's last spike (Brian2's -10000 s before any): a
+/// threshold written as Brian2 users write a refractory period by hand.
+#[test]
+fn lastspike_is_the_time_of_the_last_spike() {
+    let model = "equations = \"dv/dt = (vd - v)/tau : volt\"\nthreshold = \"v > -50*mV and t - lastspike >= 3*ms\"\nreset = \"v = -70*mV\"\nmethod = \"euler\"\nparams = { vd = \"-40 mV\", tau = \"1 ms\" }";
+    let (spikes, st) = run(&single(model, 1, "", "v = \"-70 mV\"", "30 ms", "\"v\", \"lastspike\""));
+    let (mut v, mut last, dt) = (-70.0f64, -1e7f64, 0.1f64);
+    let mut want = Vec::new();
+    for k in 0..300u64 {
+        let t = k as f64 * dt;
+        v = dt * ((-40.0 - v) / 1.0) + v;
+        if v > -50.0 && t - last >= 3.0 {
+            want.push((k, 0u32));
+            v = -70.0;
+            last = t;
+        }
+        assert_eq!(st[0][0][k as usize].to_bits(), v.to_bits(), "step {k}");
+        assert_eq!(st[0][1][k as usize], last, "step {k}");
+    }
+    assert_eq!(spikes, want);
+    // Spikes 3 ms apart, not the 1.1 ms v needs to climb back.
+    assert!(want.len() >= 8 && want.windows(2).all(|w| w[1].0 - w[0].0 >= 30), "{want:?}");
+}
