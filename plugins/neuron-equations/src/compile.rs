@@ -13,6 +13,7 @@ use crate::units::{self, D};
 pub enum Src {
     Equation(usize),
     Threshold,
+    Refractory,
     Reset(usize),
 }
 
@@ -68,6 +69,9 @@ pub struct Spec {
     pub uses_time: bool,
     /// Whether it reads `lastspike` (a state row holds it; implies `uses_time`).
     pub uses_lastspike: bool,
+    /// The refractory period as an expression of time (Brian2's `refractory='tau_ref'`),
+    /// evaluated at each spike; `None`: the constant given to [`program`].
+    pub refractory_expr: Option<Expr>,
 }
 
 impl Spec {
@@ -280,7 +284,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false };
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None };
     let mut b = B::new(0, 0);
     let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
@@ -363,6 +367,7 @@ fn exact_step(b: &mut B, spec: &Spec, env: &Env, probe_params: &[V], x: &[V], nr
 #[allow(clippy::too_many_arguments)]
 fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>, refr_row: Option<u32>, (flag_row, nr_row): (Option<u32>, Option<u32>), refr_steps: f64, rows: usize) -> Result<Program, CompileError> {
     let nv = spec.vars.len();
+    let x1_kept = x1.clone();
     let mut cur = x1;
     let spike = match &spec.threshold {
         Some(t) => {
@@ -416,9 +421,27 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
         outputs.push(b.f(back));
     }
     if let (Some(r), Some(m)) = (refr_row, refractory) {
+        let steps = match &spec.refractory_expr {
+            None => V::C(refr_steps),
+            Some(e) => {
+                let (v, d) = env.ctx(spec, x1_kept.clone()).expr(&mut b, e, Src::Refractory)?;
+                if d != units::SECOND {
+                    return Err(err(Src::Refractory, e.start(), format!("the refractory period is in {d}: it must be a time (`5*ms`, or a parameter `tau_ref : second`); a condition is not supported (yet)")));
+                }
+                // `refractory_steps`: max(⌊(t_ref + 10⁻³ dt)/dt⌋ − 1, 0), in the step.
+                let dt = env.dt;
+                let a = b.bin(Bin::Add, v, V::C(1e-3 * dt));
+                let q = b.bin(Bin::Div, a, V::C(dt));
+                let fl = b.math(q, spikeworld::api::program::Fun::Floor);
+                let t1 = b.bin(Bin::Sub, fl, V::C(1.0));
+                let (ft, z) = (b.f(t1), b.f(V::C(0.0)));
+                let neg = b.op(Op::Lt(ft, z));
+                b.select(neg, V::C(0.0), t1)
+            }
+        };
         let dec = b.bin(Bin::Sub, V::F(r), V::C(1.0));
         let kept = b.select(m, dec, V::F(r));
-        let o = b.select(spike, V::C(refr_steps), kept);
+        let o = b.select(spike, steps, kept);
         outputs.push(b.f(o));
     }
     if flag_row.is_some() {

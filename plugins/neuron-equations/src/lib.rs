@@ -334,14 +334,25 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     }
     threshold.iter().for_each(|e| e.names(&mut used));
     reset.iter().for_each(|s| s.value.names(&mut used));
-    if let Some((name, loc, path)) = constants.iter().find(|c| !used.contains(&c.0)) {
-        return Err(err_at(loc, path, format!("`{name}` is not used by the equations, the threshold or the reset (a misspelt name?)")));
+    // A time (`"5 ms"`), or Brian2's string form: an expression of time (`"tau_ref"`, a
+    // parameter that may differ per neuron), evaluated at each spike.
+    let (refractory, refractory_expr, refractory_node) = match t.get("refractory") {
+        None => (None, None, None),
+        Some(n) => match (spikeworld::util::table::node_quantity(n, Dim::Time, &t.key_path("refractory")), &n.val) {
+            (Ok(r), _) if r < 0.0 => return Err(err_at(&n.loc, t.key_path("refractory"), "must be >= 0")),
+            (Ok(r), _) => (Some(r), None, Some(n)),
+            (Err(e), Val::Str(text)) => match expr::parse(text) {
+                Ok(x) if matches!(x, expr::Expr::Name(..) | expr::Expr::Bin(..) | expr::Expr::Call(..) | expr::Expr::Neg(..)) => (None, Some(x), Some(n)),
+                _ => return Err(e),
+            },
+            (Err(e), _) => return Err(e),
+        },
+    };
+    if let Some(e) = &refractory_expr {
+        e.names(&mut used);
     }
-    let refractory = t.opt_quantity("refractory", Dim::Time)?;
-    if let Some((r, n)) = refractory {
-        if r < 0.0 {
-            return Err(err_at(&n.loc, t.key_path("refractory"), "must be >= 0"));
-        }
+    if let Some((name, loc, path)) = constants.iter().find(|c| !used.contains(&c.0)) {
+        return Err(err_at(loc, path, format!("`{name}` is not used by the equations, the threshold, the reset or the refractory period (a misspelt name?)")));
     }
     let method_given = t.opt_str("method")?;
     let mut spec = Spec {
@@ -353,7 +364,8 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         receptors: receptor_idx,
         threshold,
         reset,
-        refractory: refractory.is_some(),
+        refractory: refractory.is_some() || refractory_expr.is_some(),
+        refractory_expr,
         method: Method::Euler,
         uses_time: used.iter().any(|n| n == "t" || n == "lastspike"),
         uses_lastspike: used.iter().any(|n| n == "lastspike"),
@@ -362,6 +374,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         match e.src {
             Src::Equation(l) => line_err(l, e.col, e.message),
             Src::Threshold => err_at(&threshold_node.map_or_else(|| t.loc().clone(), |n| loc_in(n, e.col)), format!("{}.threshold", t.path()), e.message),
+            Src::Refractory => err_at(&refractory_node.map_or_else(|| t.loc().clone(), |n| loc_in(n, e.col)), format!("{}.refractory", t.path()), e.message),
             Src::Reset(l) => match reset_node {
                 Some((s, n)) => text_error(n, &format!("{}.reset", t.path()), s, TextError { line: l, col: e.col, message: e.message }),
                 None => err_at(t.loc(), format!("{}.reset", t.path()), e.message),
@@ -453,7 +466,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         receptors: leak(receptor_specs),
         vars: leak(var_specs),
         may_vary,
-        refractory_ms: refractory.map_or(0.0, |r| r.0),
+        refractory_ms: refractory.unwrap_or(0.0),
     })
 }
 

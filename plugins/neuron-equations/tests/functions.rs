@@ -258,3 +258,26 @@ fn lastspike_is_the_time_of_the_last_spike() {
     // Spikes 3 ms apart, not the 1.1 ms v needs to climb back.
     assert!(want.len() >= 8 && want.windows(2).all(|w| w[1].0 - w[0].0 >= 30), "{want:?}");
 }
+
+/// Brian2's `refractory = 'tau_ref'`: the period as an expression of time, here a
+/// parameter with one value per neuron: each neuron as a population of one with that
+/// constant period, bit for bit; a period that is not a time is refused.
+#[test]
+fn a_refractory_period_may_be_an_expression_per_neuron() {
+    let model = |refr: &str| format!("equations = '''\ndv/dt = (vd - v)/tau : volt (unless refractory)\ntau_ref : second\n'''\nthreshold = \"v > -50*mV\"\nreset = \"v = -70*mV\"\nrefractory = \"{refr}\"\nmethod = \"euler\"\nparams = {{ vd = \"-40 mV\", tau = \"2 ms\" }}");
+    let periods = ["0 ms", "0.3 ms", "2.5 ms", "4 ms"];
+    let list = periods.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ");
+    let (spikes, st) = run(&single(&model("tau_ref"), periods.len(), &format!("tau_ref = [{list}]"), "v = \"-70 mV\"", "40 ms", "\"v\""));
+    for (i, p) in periods.iter().enumerate() {
+        let (want_spikes, want) = run(&single(&model(p), 1, &format!("tau_ref = \"{p}\""), "v = \"-70 mV\"", "40 ms", "\"v\""));
+        let mine: Vec<u64> = spikes.iter().filter(|s| s.1 == i as u32).map(|s| s.0).collect();
+        let theirs: Vec<u64> = want_spikes.iter().map(|s| s.0).collect();
+        assert_eq!(mine, theirs, "tau_ref = {p}");
+        assert_eq!(of(&st[0][0], i, periods.len()), want[0][0], "tau_ref = {p}");
+    }
+    // Longer periods, fewer spikes.
+    let count = |i: u32| spikes.iter().filter(|s| s.1 == i).count();
+    assert!(count(0) > count(2) && count(2) > count(3) && count(3) >= 5, "{:?}", (0..4).map(count).collect::<Vec<_>>());
+    let e = load_err(&single(&model("tau_ref*mV/ms"), 1, "tau_ref = \"1 ms\"", "", "1 ms", "\"v\""));
+    assert!(e.contains("refractory") && e.contains("must be a time"), "{e}");
+}
