@@ -2,8 +2,6 @@
 //! `exact` against the analytic solution, Brian2's refractoriness and order within a step,
 //! per-neuron parameters, every engine, resume, and errors that say where.
 
-use std::path::Path;
-
 use spikeworld::prelude::*;
 
 mod common;
