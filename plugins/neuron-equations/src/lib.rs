@@ -66,7 +66,7 @@ const RESERVED: &[&str] = &["refr", "spiked", "dt", "t", "i", "N", "xi", "not_re
 
 const DOC: &str = "Brian2's equations: `equations` (lines `dX/dt = expr : unit (unless refractory)`, `X = expr : unit` \
     subexpressions, `X : unit` parameters), `threshold` (a condition), `reset` (statements `v = ...; w += ...`), `refractory` \
-    (a time), `method` (euler, rk2, rk4, exponential_euler, exact; default exact for linear equations, else euler), `receptors` (variables a \
+    (a time, or an expression of time: a parameter per neuron), `method` (euler, rk2, rk4, exponential_euler, exact; default exact for linear equations that do not read t, else euler), `receptors` (variables a \
     spike jumps by its weight), `currents` (names of injected currents, in amp), `params` (values of parameters: declared \
     ones, or constants named here with their unit). Every parameter may take one value per neuron (with `exact`, those in \
     the linear coefficients stay per population).";
