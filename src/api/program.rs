@@ -138,21 +138,26 @@ impl Fun {
 
     /// Its value at `x`.
     pub fn eval(self, x: f64) -> f64 {
+        self.func()(x)
+    }
+
+    /// The function itself (one dispatch for a loop over many values).
+    pub fn func(self) -> fn(f64) -> f64 {
         match self {
-            Fun::Sin => x.sin(),
-            Fun::Cos => x.cos(),
-            Fun::Tan => x.tan(),
-            Fun::Sinh => x.sinh(),
-            Fun::Cosh => x.cosh(),
-            Fun::Tanh => x.tanh(),
-            Fun::Asin => x.asin(),
-            Fun::Acos => x.acos(),
-            Fun::Atan => x.atan(),
-            Fun::Expm1 => x.exp_m1(),
-            Fun::Log1p => x.ln_1p(),
-            Fun::Log10 => x.log10(),
-            Fun::Floor => x.floor(),
-            Fun::Ceil => x.ceil(),
+            Fun::Sin => f64::sin,
+            Fun::Cos => f64::cos,
+            Fun::Tan => f64::tan,
+            Fun::Sinh => f64::sinh,
+            Fun::Cosh => f64::cosh,
+            Fun::Tanh => f64::tanh,
+            Fun::Asin => f64::asin,
+            Fun::Acos => f64::acos,
+            Fun::Atan => f64::atan,
+            Fun::Expm1 => f64::exp_m1,
+            Fun::Log1p => f64::ln_1p,
+            Fun::Log10 => f64::log10,
+            Fun::Floor => f64::floor,
+            Fun::Ceil => f64::ceil,
         }
     }
 

@@ -297,7 +297,7 @@ impl Plan {
                     Un::Ln => unary(f, a, o, f64::ln),
                     Un::Sqrt => unary(f, a, o, f64::sqrt),
                     Un::Abs => unary(f, a, o, f64::abs),
-                    Un::Math(g) => unary(f, a, o, |x| g.eval(x)),
+                    Un::Math(g) => unary(f, a, o, g.func()),
                 },
                 Step::Sel(c, a, b, o) => select(f, &m[c as usize], a, b, o),
                 Step::Cmp(op, a, b, o) => match op {

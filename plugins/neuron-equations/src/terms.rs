@@ -180,13 +180,19 @@ impl Ctx<'_> {
             self.memo.insert(n.to_string(), (v, *d));
             return Ok((v, *d));
         }
+        let time = match n {
+            "t" => self.t,
+            "lastspike" => self.lastspike,
+            _ => None,
+        };
+        if let Some(v) = time {
+            return Ok((v, units::SECOND));
+        }
         match n {
             "dt" => return Ok((V::C(self.dt), units::SECOND)),
             "pi" => return Ok((V::C(std::f64::consts::PI), units::ONE)),
             "e" => return Ok((V::C(std::f64::consts::E), units::ONE)),
             "not_refractory" => return Ok(self.not_refractory.map_or((V::C(1.0), units::ONE), |m| (V::M(m), units::ONE))),
-            "t" if self.t.is_some() => return Ok((self.t.unwrap_or(V::C(0.0)), units::SECOND)),
-            "lastspike" if self.lastspike.is_some() => return Ok((self.lastspike.unwrap_or(V::C(0.0)), units::SECOND)),
             "t" | "i" | "N" | "xi" | "lastspike" | "refr" | "spiked" | "tstep" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
                 "t" => "Brian2's time",
                 "i" => "Brian2's neuron index",
@@ -363,10 +369,10 @@ impl Ctx<'_> {
                 _ => {
                     dimensionless("int")?;
                     // Brian2's `int` truncates towards zero.
-                    let (fl, ce) = (b.math(x, Fun::Floor), b.math(x, Fun::Ceil));
                     if let V::C(c) = x {
                         return Ok((V::C(c.trunc()), units::ONE));
                     }
+                    let (fl, ce) = (b.math(x, Fun::Floor), b.math(x, Fun::Ceil));
                     let (fx, z) = (b.f(x), b.f(V::C(0.0)));
                     let neg = b.op(Op::Lt(fx, z));
                     Ok((b.select(neg, ce, fl), units::ONE))
