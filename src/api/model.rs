@@ -102,6 +102,11 @@ pub enum ReceptorKind {
     Spike,
     /// A current held for the step (from `constant_current` encoders), in pA.
     Current,
+    /// White noise (Brian2's `xi`): every step each neuron's input here is a fresh
+    /// standard normal draw, [`crate::util::rng::xi`] of its population's `k`-th noise
+    /// receptor (stream key `purpose::XI + k`, index step · 2³² + neuron), the same bits
+    /// on every engine, thread count and shard split. Nothing projects or injects into it.
+    Noise,
 }
 
 /// A named input of a model (`exc`, `inh`, `v`, `i`).

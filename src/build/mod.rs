@@ -358,6 +358,10 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
                 ring.activate(*r);
             }
         }
+        let noise = crate::net::NoiseInputs::of(&*p.model, seed, p.key);
+        for &(r, _) in noise.iter().flat_map(|n| &n.rows) {
+            ring.activate(r);
+        }
         let store = match device {
             None => {
                 // Each variable at its own line of a page, away from the input rows the
@@ -377,6 +381,9 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
                 CpuScratch::default(),
             ))
             .id();
+        if let Some(noise) = noise {
+            world.entity_mut(e).insert(noise);
+        }
         out.push(e);
     }
     Ok(out)

@@ -6,7 +6,7 @@ use bevy_ecs::prelude::*;
 use rayon::prelude::*;
 
 use crate::api::model::MAX_VARS;
-use crate::net::{Clock, CpuPool, CpuScratch, InputRing, NeuronState, Population, Spikes, StateStore};
+use crate::net::{Clock, CpuPool, CpuScratch, InputRing, NeuronState, NoiseInputs, Population, Spikes, StateStore};
 
 /// Most ranges one population is split into.
 const MAX_CHUNKS: usize = 64;
@@ -24,8 +24,8 @@ fn empty<'a>() -> &'a mut [f64] {
     &mut []
 }
 
-pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&Population, &mut NeuronState, &mut InputRing, &mut Spikes, &mut CpuScratch)>) {
-    for (pop, mut st, mut ring, mut spikes, mut scratch) in &mut pops {
+pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Query<(&Population, &mut NeuronState, &mut InputRing, &mut Spikes, &mut CpuScratch, Option<&NoiseInputs>)>) {
+    for (pop, mut st, mut ring, mut spikes, mut scratch, noise) in &mut pops {
         // Spikes carry population indices: a shard's neurons start at `first`.
         let first = pop.first as u32;
         let NeuronState { model, store, .. } = &mut *st;
@@ -39,7 +39,8 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
         let chunks = pool.threads.min(n / MIN_CHUNK).clamp(1, MAX_CHUNKS);
         let threaded = pool.pool.as_ref().filter(|_| chunks > 1);
         if let Some(workers) = threaded {
-            step_threaded(workers, &**model, vars, slot, active, n, chunks, first, &mut spikes.indices, &mut scratch.chunk_spikes);
+            let noise = noise.map(|x| (x, clock.step));
+            step_threaded(workers, &**model, vars, slot, active, n, chunks, first, noise, &mut spikes.indices, &mut scratch.chunk_spikes);
         } else {
             let mut vit = vars.iter_mut();
             let mut v: [&mut [f64]; MAX_VARS] = std::array::from_fn(|_| vit.next().map_or_else(empty, |x| &mut x[..]));
@@ -48,6 +49,11 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
                 Some((c, &true)) => c,
                 _ => empty(),
             });
+            if let Some(x) = noise {
+                for (j, &(r, _)) in x.rows.iter().enumerate() {
+                    x.fill(j, clock.step, first as u64, i[r]);
+                }
+            }
             model.step_cpu(&mut v[..nv], &mut i[..nr], first, &mut spikes.indices);
         }
         spikes.total += spikes.indices.len() as u64;
@@ -60,7 +66,19 @@ pub(crate) fn integrate_cpu(clock: Res<Clock>, pool: Res<CpuPool>, mut pops: Que
 /// step (measured 0.04 us, 6 % of a step of a 16-neuron network).
 #[inline(never)]
 #[expect(clippy::too_many_arguments, reason = "one population's buffers, unpacked")]
-fn step_threaded(workers: &rayon::ThreadPool, model: &dyn crate::api::model::PreparedModel, vars: &mut [crate::util::lines::Lines], slot: &mut [f64], active: &[bool], n: usize, chunks: usize, first: u32, indices: &mut Vec<u32>, chunk_spikes: &mut Vec<Vec<u32>>) {
+fn step_threaded(
+    workers: &rayon::ThreadPool,
+    model: &dyn crate::api::model::PreparedModel,
+    vars: &mut [crate::util::lines::Lines],
+    slot: &mut [f64],
+    active: &[bool],
+    n: usize,
+    chunks: usize,
+    first: u32,
+    noise: Option<(&NoiseInputs, u64)>,
+    indices: &mut Vec<u32>,
+    chunk_spikes: &mut Vec<Vec<u32>>,
+) {
     let (nv, nr) = (vars.len(), active.len());
     // NOTE: neurons are independent within a step, so any split gives the same
     // bits; spikes are concatenated in range order, i.e. ascending index.
@@ -93,6 +111,13 @@ fn step_threaded(workers: &rayon::ThreadPool, model: &dyn crate::api::model::Pre
     workers.install(|| {
         parts[..chunks].par_iter_mut().zip(out.par_iter_mut()).for_each(|(p, sp)| {
             sp.clear();
+            // Each range draws its own neurons' noise (by population index: any split
+            // draws the same numbers).
+            if let Some((x, step)) = noise {
+                for (j, &(r, _)) in x.rows.iter().enumerate() {
+                    x.fill(j, step, p.offset as u64, p.inputs[r]);
+                }
+            }
             model.step_cpu(&mut p.vars[..nv], &mut p.inputs[..nr], p.offset, sp);
         });
     });

@@ -4,7 +4,7 @@
 
 pub mod plastic;
 mod ring;
-pub use ring::{InputRing, place_state};
+pub use ring::{InputRing, NoiseInputs, place_state};
 pub(crate) mod shard;
 pub use shard::{ShardLink, ShardSamples, ShardWeights, WindowReplay};
 pub(crate) use shard::{EarlyTable, PendingStep, ShardMessage, Watch, WeightWatch};

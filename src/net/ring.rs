@@ -21,6 +21,43 @@ pub struct InputRing {
     pub(crate) device: Option<DeviceRef>,
 }
 
+/// A population's noise receptors ([`crate::api::model::ReceptorKind::Noise`]): before
+/// each update the engine sets their rows of the ring's slot to fresh standard normal
+/// draws ([`crate::util::rng::xi`]), each neuron's by its population index, so that any
+/// split into threads or shards draws the same numbers.
+#[derive(Component, Clone, Debug)]
+pub struct NoiseInputs {
+    /// (receptor, stream key) of each noise receptor, in receptor order.
+    pub(crate) rows: Vec<(usize, [u32; 2])>,
+    /// The population's stream entity.
+    pub(crate) entity: u32,
+}
+
+impl NoiseInputs {
+    /// The noise receptors of a population of `model` (`None` without any), keyed by
+    /// the run's `seed` and the population's `entity`.
+    pub(crate) fn of(model: &dyn crate::api::model::NeuronModel, seed: u64, entity: u32) -> Option<NoiseInputs> {
+        let rows: Vec<(usize, [u32; 2])> = model
+            .receptors()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind == crate::api::model::ReceptorKind::Noise)
+            .enumerate()
+            .map(|(k, (r, _))| (r, crate::util::rng::key(seed, crate::util::rng::purpose::XI + k as u64)))
+            .collect();
+        (!rows.is_empty()).then_some(NoiseInputs { rows, entity })
+    }
+
+    /// Sets `out` to noise receptor `j`'s draws at `step` for the neurons from population
+    /// index `first` on.
+    pub(crate) fn fill(&self, j: usize, step: u64, first: u64, out: &mut [f64]) {
+        let key = self.rows[j].1;
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = crate::util::rng::xi(key, self.entity, step, first + i as u64);
+        }
+    }
+}
+
 impl InputRing {
     /// A ring of `depth` slots of `receptors × n` zeros.
     pub fn new(depth: usize, receptors: usize, n: usize) -> Self {

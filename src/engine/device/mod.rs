@@ -21,7 +21,9 @@
 //! rules, synapse models and shared-weight projections are refused at build, with the
 //! reason. Spike encoders that are gap processes (Poisson: [`crate::api::encoder::GapProcess`])
 //! run on the device, drawing the host's random numbers; other encoders run on the host,
-//! their spikes and currents uploaded each step.
+//! their spikes and currents uploaded each step, as are the draws of noise receptors
+//! (`xi`; drawing them on the device is left to do: `random.rs` has the Philox and `ln`
+//! they need).
 //!
 //! In a shard of a partitioned network ([`ShardSources`]) the device updates the shard's
 //! own neurons and hands each step's spikes to the host's exchange; at a window's end
@@ -427,6 +429,15 @@ pub(crate) fn step_device(world: &mut World) {
                     result = result.and(b.add_input(p, step, receptor, lo - firsts[p], &slot.scratch[lo - start..hi - start]));
                 }
                 slot.scratch.fill(0.0);
+            }
+        }
+        // Noise receptors: drawn on the host (the same draws as every engine) and added.
+        for (p, &e) in pops.iter().enumerate() {
+            let Some(noise) = world.get::<crate::net::NoiseInputs>(e) else { continue };
+            let mut values = vec![0.0; sizes[p]];
+            for (j, &(r, _)) in noise.rows.iter().enumerate() {
+                noise.fill(j, step, firsts[p] as u64, &mut values);
+                result = result.and(b.add_input(p, step, r, 0, &values));
             }
         }
         if sharded {
