@@ -36,6 +36,8 @@ pub enum Method {
     Rk4,
     Exact,
     ExpEuler,
+    /// Stochastic Heun (Stratonovich; Brian2's `heun`), for multiplicative noise.
+    Heun,
 }
 
 /// A state variable: `dX/dt = eq`.
@@ -58,6 +60,8 @@ pub struct Spec {
     pub params: Vec<(String, D)>,
     /// Injected currents (amp), one input each after the receptors.
     pub currents: Vec<String>,
+    /// White noises (`xi`, `xi_1`, ...), one input each after the currents.
+    pub noise: Vec<String>,
     /// Variables that spikes jump (one input each), by index into `vars`.
     pub receptors: Vec<usize>,
     pub threshold: Option<Expr>,
@@ -120,6 +124,11 @@ impl Spec {
         self.uses_lastspike.then(|| self.state_rows() - 1)
     }
 
+    /// Inputs: receptors, currents, white noises.
+    pub fn inputs(&self) -> usize {
+        self.receptors.len() + self.currents.len() + self.noise.len()
+    }
+
     /// State rows: those of [`Spec::state_rows`], then the parameters held per neuron.
     pub fn rows(&self, params: &[PV]) -> usize {
         self.state_rows() + params.iter().filter(|p| matches!(p, PV::Row(_))).count()
@@ -143,7 +152,7 @@ pub(crate) fn err(src: Src, col: usize, message: impl Into<String>) -> CompileEr
 /// The step of `spec` for steps of `dt` ms; `refr_steps` is `T − 1`.
 pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Program, CompileError> {
     let nrows = spec.rows(pv);
-    let nin = spec.receptors.len() + spec.currents.len();
+    let nin = spec.inputs();
     let mut b = B::new((nrows + nin) as u32, 0);
     let nv = spec.vars.len();
     let refr_row = spec.refractory.then_some(nv as u32);
@@ -167,6 +176,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
         .collect();
     let mut x: Vec<V> = spec.vars.iter().enumerate().map(|(k, v)| load(&mut b, k as u32, v.dim)).collect();
     let currents: Vec<V> = (0..spec.currents.len()).map(|c| V::F((nrows + spec.receptors.len() + c) as u32)).collect();
+    let noise: Vec<V> = (0..spec.noise.len()).map(|k| V::F((nrows + spec.receptors.len() + spec.currents.len() + k) as u32)).collect();
     let refractory = refr_row.map(|r| {
         let h = b.f(V::C(0.5));
         b.op(Op::Gt(r, h))
@@ -196,7 +206,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     }
     // `t` at the start of the step: the step count (a state row) times dt, as Brian2's clock.
     let time = tstep_row.map(|r| b.bin(Bin::Mul, V::F(r), V::C(dt)));
-    let env = Env { params, currents, not_refractory: not_refr, dt, t: time, lastspike: spec.lastspike_row().map(|r| V::F(r as u32)) };
+    let env = Env { params, currents, not_refractory: not_refr, dt, t: time, lastspike: spec.lastspike_row().map(|r| V::F(r as u32)), noise: Some(vec![V::C(0.0); spec.noise.len()]) };
     let nr = not_refr.map(|m| V::F(b.f(V::M(m))));
     let dtv = V::C(dt);
     // `dt*f + x`: the last stage of euler and rk2.
@@ -221,6 +231,14 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
             }
         }
         Method::ExpEuler => crate::expeuler::step(&mut b, spec, &env, &x, refractory)?,
+        Method::Euler if !spec.noise.is_empty() => {
+            let f = env.derivs(&mut b, spec, &x, nr)?;
+            crate::noise::step(&mut b, spec, &env, &x, &f, &noise, nr, false)?
+        }
+        Method::Heun => {
+            let f = env.derivs(&mut b, spec, &x, nr)?;
+            crate::noise::step(&mut b, spec, &env, &x, &f, &noise, nr, true)?
+        }
         Method::Euler => {
             // Brian2: dt*f + x.
             let f = env.derivs(&mut b, spec, &x, nr)?;
@@ -284,9 +302,9 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None };
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None };
     let mut b = B::new(0, 0);
-    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None };
+    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, noise: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
     match v {
         V::C(x) if x.is_finite() => Ok((d, x)),
@@ -299,7 +317,7 @@ pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
 pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), CompileError> {
     let mut b = B::new(1 << 20, 0);
     let params = pv.iter().map(|p| if let PV::C(x) = p { V::C(*x) } else { V::F(0) }).collect();
-    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)), lastspike: Some(V::F(0)) };
+    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)), lastspike: Some(V::F(0)), noise: Some(vec![V::F(0); spec.noise.len()]) };
     let mut c = env.ctx(spec, vec![V::F(0); spec.vars.len()]);
     for (name, _, _, at) in &spec.subs {
         c.name(&mut b, name, *at, 0)?;
@@ -369,9 +387,11 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
     let nv = spec.vars.len();
     let x1_kept = x1.clone();
     let mut cur = x1;
+    let mut quiet = env.clone();
+    quiet.noise = None;
     let spike = match &spec.threshold {
         Some(t) => {
-            let (v, _) = env.ctx(spec, cur.clone()).expr(&mut b, t, Src::Threshold)?;
+            let (v, _) = quiet.ctx(spec, cur.clone()).expr(&mut b, t, Src::Threshold)?;
             let V::M(m) = v else {
                 return Err(err(Src::Threshold, t.start(), "the threshold must be a condition (`v > -50*mV`)"));
             };
@@ -390,6 +410,7 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
     };
     // Brian2's thresholder sets `lastspike = t` before the reset runs.
     let mut env = env.clone();
+    env.noise = None;
     if let (Some(l), Some(t)) = (env.lastspike, env.t) {
         env.lastspike = Some(b.select(spike, t, l));
     }
@@ -465,5 +486,5 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
     outputs.extend(outputs.len() as u32..rows as u32);
     debug_assert_eq!(outputs.len(), rows);
     let _ = nv;
-    Ok(Program { vars: rows as u32, inputs: (spec.receptors.len() + spec.currents.len()) as u32, ops: b.ops, consts: b.consts, outputs, spike })
+    Ok(Program { vars: rows as u32, inputs: spec.inputs() as u32, ops: b.ops, consts: b.consts, outputs, spike })
 }

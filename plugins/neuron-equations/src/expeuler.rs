@@ -17,9 +17,9 @@ use crate::units;
 
 /// `A X + B` (`None`: 0).
 #[derive(Clone, Debug)]
-struct Split {
-    a: Option<Expr>,
-    b: Option<Expr>,
+pub(crate) struct Split {
+    pub(crate) a: Option<Expr>,
+    pub(crate) b: Option<Expr>,
 }
 
 fn one() -> Expr {
@@ -53,21 +53,28 @@ fn scale(op: Bin, t: Option<Expr>, k: &Expr) -> Option<Expr> {
     t.map(|t| if op == Bin::Mul && is_one(&t) { k.clone() } else { bin(op, t, k.clone()) })
 }
 
-/// Why `d{var}/dt` is not linear in `var`.
-fn nonlinear(src: Src, col: usize, var: &str, why: &str) -> CompileError {
-    err(src, col, format!("d{var}/dt is not linear in `{var}` ({why}); `exponential_euler` needs each dX/dt = A*X + B with A and B free of X: use \"euler\", \"rk2\" or \"rk4\""))
+/// Why an equation is not linear in `var`: for `exponential_euler` (`var` is its own
+/// variable), or in white noise (`var` is `xi`; `eq` names the equation).
+fn nonlinear(src: Src, col: usize, var: &str, eq: Option<&str>, why: &str) -> CompileError {
+    match eq {
+        None => err(src, col, format!("d{var}/dt is not linear in `{var}` ({why}); `exponential_euler` needs each dX/dt = A*X + B with A and B free of X: use \"euler\", \"rk2\" or \"rk4\"")),
+        Some(x) => err(src, col, format!("d{x}/dt is not linear in the white noise `{var}` ({why}): a stochastic equation is dX/dt = f + g*{var}, with g free of `{var}`")),
+    }
 }
 
-struct Splitter<'a> {
-    spec: &'a Spec,
-    var: &'a str,
+/// Splits expressions into `A var + B`.
+pub(crate) struct Splitter<'a> {
+    pub(crate) spec: &'a Spec,
+    pub(crate) var: &'a str,
+    /// The equation's variable where `var` is white noise (for messages).
+    pub(crate) noise_of: Option<&'a str>,
     /// Subexpressions already split (`a` is `None` where they do not read `var`).
-    memo: HashMap<String, Split>,
-    depth: usize,
+    pub(crate) memo: HashMap<String, Split>,
+    pub(crate) depth: usize,
 }
 
 impl Splitter<'_> {
-    fn split(&mut self, e: &Expr, src: Src) -> Result<Split, CompileError> {
+    pub(crate) fn split(&mut self, e: &Expr, src: Src) -> Result<Split, CompileError> {
         let free = |e: &Expr| Split { a: None, b: Some(e.clone()) };
         Ok(match e {
             Expr::Num(..) => free(e),
@@ -99,14 +106,14 @@ impl Splitter<'_> {
             Expr::Not(x, c) => {
                 let s = self.split(x, src)?;
                 if s.a.is_some() {
-                    return Err(nonlinear(src, *c, self.var, "a condition on it"));
+                    return Err(nonlinear(src, *c, self.var, self.noise_of, "a condition on it"));
                 }
                 free(e)
             }
             Expr::Call(f, args, c) => {
                 for a in args {
                     if self.split(a, src)?.a.is_some() {
-                        return Err(nonlinear(src, *c, self.var, &format!("`{f}` of it")));
+                        return Err(nonlinear(src, *c, self.var, self.noise_of, &format!("`{f}` of it")));
                     }
                 }
                 free(e)
@@ -116,22 +123,22 @@ impl Splitter<'_> {
                 match op {
                     Bin::Add | Bin::Sub => Split { a: sum(*op, x.a, y.a), b: sum(*op, x.b, y.b) },
                     Bin::Mul => match (x.a.is_some(), y.a.is_some()) {
-                        (true, true) => return Err(nonlinear(src, *c, self.var, "a product of it with itself")),
+                        (true, true) => return Err(nonlinear(src, *c, self.var, self.noise_of, "a product of it with itself")),
                         (true, false) => Split { a: scale(Bin::Mul, x.a, r), b: scale(Bin::Mul, x.b, r) },
                         (false, true) => Split { a: scale(Bin::Mul, y.a, l), b: scale(Bin::Mul, y.b, l) },
                         (false, false) => free(e),
                     },
                     Bin::Div => match (x.a.is_some(), y.a.is_some()) {
-                        (_, true) => return Err(nonlinear(src, *c, self.var, "a division by it")),
+                        (_, true) => return Err(nonlinear(src, *c, self.var, self.noise_of, "a division by it")),
                         (true, false) => Split { a: scale(Bin::Div, x.a, r), b: scale(Bin::Div, x.b, r) },
                         (false, false) => free(e),
                     },
                     Bin::Pow => match (x.a.is_some() || y.a.is_some(), &**r) {
                         (false, _) => free(e),
                         (true, Expr::Num(n, _)) if *n == 1.0 && x.a.is_some() => x,
-                        _ => return Err(nonlinear(src, *c, self.var, "a power of it")),
+                        _ => return Err(nonlinear(src, *c, self.var, self.noise_of, "a power of it")),
                     },
-                    _ if x.a.is_some() || y.a.is_some() => return Err(nonlinear(src, *c, self.var, "a condition on it")),
+                    _ if x.a.is_some() || y.a.is_some() => return Err(nonlinear(src, *c, self.var, self.noise_of, "a condition on it")),
                     _ => free(e),
                 }
             }
@@ -142,7 +149,7 @@ impl Splitter<'_> {
 /// Checks that every equation is conditionally linear in its variable.
 pub fn check(spec: &Spec) -> Result<(), CompileError> {
     for v in &spec.vars {
-        Splitter { spec, var: &v.name, memo: HashMap::new(), depth: 0 }.split(&v.eq, v.src)?;
+        Splitter { spec, var: &v.name, noise_of: None, memo: HashMap::new(), depth: 0 }.split(&v.eq, v.src)?;
     }
     Ok(())
 }
@@ -156,7 +163,7 @@ pub(crate) fn step(b: &mut B, spec: &Spec, env: &Env, x: &[V], refractory: Optio
     let dt = V::C(env.dt);
     let mut out = Vec::with_capacity(x.len());
     for (k, v) in spec.vars.iter().enumerate() {
-        let s = Splitter { spec, var: &v.name, memo: HashMap::new(), depth: 0 }.split(&v.eq, v.src)?;
+        let s = Splitter { spec, var: &v.name, noise_of: None, memo: HashMap::new(), depth: 0 }.split(&v.eq, v.src)?;
         let mut coeff = |e: &Option<Expr>, want: units::D| -> Result<Option<V>, CompileError> {
             let Some(e) = e else { return Ok(None) };
             let (val, d) = ctx.expr(b, e, v.src)?;

@@ -30,6 +30,7 @@ mod eqs;
 mod exact;
 mod expeuler;
 mod expr;
+mod noise;
 mod terms;
 mod units;
 
@@ -232,7 +233,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let lines = eqs::parse_equations(text).map_err(|e| text_error(en, &eq_key, text, e))?;
     let line_err = |line: usize, col: usize, m: String| text_error(en, &eq_key, text, TextError { line, col, message: m });
     for l in &lines {
-        if RESERVED.contains(&l.name.as_str()) {
+        if RESERVED.contains(&l.name.as_str()) || noise::is_noise(&l.name) {
             return Err(line_err(l.line, 0, format!("`{}` is a name spikeworld reserves (refr, spiked, dt, t, i, N, xi, not_refractory, lastspike, tstep)", l.name)));
         }
         if units::unit(&l.name).is_some() || ["pi", "e"].contains(&l.name.as_str()) {
@@ -247,6 +248,9 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     let mut constants: Vec<(String, Loc, String)> = Vec::new();
     for l in &lines {
         let (d, _) = unit_of(&l.unit).map_err(|(c, m)| line_err(l.line, c, m))?;
+        if !d.is_whole() {
+            return Err(line_err(l.line, l.unit.start(), format!("`{}` is declared in {d}: a half power of a unit is for terms (`xi` is in second^-0.5), not for a declaration", l.name)));
+        }
         match &l.kind {
             Kind::Diff(e) => {
                 vars.push(Var { name: l.name.clone(), dim: d, eq: e.clone(), src: Src::Equation(l.line), unless_refractory: l.unless_refractory });
@@ -361,6 +365,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         // The populations' parameters first (in `ParamSpec` order), then fixed constants.
         params: params.iter().map(|p| (p.0.clone(), p.1)).chain(fixed.iter().map(|f| (f.0.clone(), f.1))).collect(),
         currents: current_names,
+        noise: Vec::new(),
         receptors: receptor_idx,
         threshold,
         reset,
@@ -381,27 +386,34 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
             },
         }
     };
+    spec.noise = noise::symbols(&spec.vars);
+    let stochastic = noise::stochastic(&spec, method_given).map_err(|e| match e {
+        noise::Refusal::At(e) => located(e),
+        noise::Refusal::Method(n, m) => err_at(&n.loc, t.key_path("method"), m),
+    })?;
     let linear = exact::linear(&spec);
-    spec.method = match method_given {
-        None => if linear.is_ok() { Method::Exact } else { Method::Euler },
-        Some(("euler", _)) => Method::Euler,
-        Some(("rk2", _)) => Method::Rk2,
-        Some(("rk4", _)) => Method::Rk4,
-        Some(("exponential_euler", _)) => {
+    spec.method = match (stochastic, method_given) {
+        (Some(m), _) => m,
+        (None, None) => if linear.is_ok() { Method::Exact } else { Method::Euler },
+        (None, Some(("heun", _))) => Method::Heun,
+        (None, Some(("euler", _))) => Method::Euler,
+        (None, Some(("rk2", _))) => Method::Rk2,
+        (None, Some(("rk4", _))) => Method::Rk4,
+        (None, Some(("exponential_euler", _))) => {
             expeuler::check(&spec).map_err(located)?;
             Method::ExpEuler
         }
-        Some(("exact" | "linear", _)) => match &linear {
+        (None, Some(("exact" | "linear", _))) => match &linear {
             Ok(_) => Method::Exact,
             Err((src, col, m)) => return Err(located(CompileError { src: *src, col: *col, message: m.clone() })),
         },
-        Some((m, n)) => return Err(err_at(&n.loc, t.key_path("method"), format!("unknown method `{m}`; valid: euler, rk2, rk4, exponential_euler, exact"))),
+        (None, Some((m, n))) => return Err(err_at(&n.loc, t.key_path("method"), format!("unknown method `{m}`; valid: {}", noise::METHODS))),
     };
     // With `exact`, parameters in the linear coefficients stay per population.
     let in_coeffs = if spec.method == Method::Exact { linear.unwrap_or_default() } else { Default::default() };
     let hidden = spec.state_rows();
-    if hidden > MAX_VARS || spec.receptors.len() + spec.currents.len() > MAX_VARS {
-        return Err(err_at(t.loc(), t.path(), format!("{} state rows (variables, `refr`, `spiked`) and {} inputs: at most {MAX_VARS} of each", hidden, spec.receptors.len() + spec.currents.len())));
+    if hidden > MAX_VARS || spec.inputs() > MAX_VARS {
+        return Err(err_at(t.loc(), t.path(), format!("{} state rows (variables, `refr`, `spiked`) and {} inputs (receptors, currents, noises): at most {MAX_VARS} of each", hidden, spec.inputs())));
     }
     let may_vary: Vec<bool> = params.iter().map(|p| !in_coeffs.contains(&p.0)).collect();
     // Compile once now with the defaults (1 where none), so that names, dimensions and
@@ -445,6 +457,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     }
     let mut receptor_specs: Vec<ReceptorSpec> = spec.receptors.iter().map(|&k| ReceptorSpec { name: var_specs[k].name, kind: ReceptorKind::Spike, dim: var_specs[k].dim, doc: "jump of the variable at the start of the step (Brian2 `on_pre='x += w'`)" }).collect();
     receptor_specs.extend(spec.currents.iter().map(|c| ReceptorSpec { name: leak_str(c), kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" }));
+    receptor_specs.extend(spec.noise.iter().map(|x| ReceptorSpec { name: leak_str(x), kind: ReceptorKind::Noise, dim: Dim::Dimensionless, doc: "white noise: a standard normal draw per neuron and step (dW = sqrt(dt)*draw)" }));
     let doc = leak_str(&format!(
         "defined in the scenario (`equations`, method {}): {}",
         match spec.method {
@@ -453,6 +466,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
             Method::Rk4 => "rk4",
             Method::Exact => "exact",
             Method::ExpEuler => "exponential_euler",
+            Method::Heun => "heun",
         },
         lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("; ")
     ));

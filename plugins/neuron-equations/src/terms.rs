@@ -144,6 +144,7 @@ pub(crate) struct Ctx<'a> {
     dt: f64,
     t: Option<V>,
     lastspike: Option<V>,
+    noise: Option<Vec<V>>,
     memo: HashMap<String, (V, D)>,
     visiting: Vec<String>,
 }
@@ -160,6 +161,16 @@ impl Ctx<'_> {
         }
         if let Some(k) = s.currents.iter().position(|c| c == n) {
             return Ok((self.currents[k], units::AMP));
+        }
+        if let Some(k) = s.noise.iter().position(|x| x == n) {
+            // White noise: in differential equations only, not through a subexpression.
+            return match &self.noise {
+                Some(v) if self.visiting.is_empty() => Ok((v[k], units::PER_SQRT_SECOND)),
+                _ => Err(crate::noise::misplaced_error(src, n, col)),
+            };
+        }
+        if crate::noise::is_noise(n) {
+            return Err(crate::noise::misplaced_error(src, n, col));
         }
         if let Some(&v) = self.memo.get(n) {
             return Ok(v);
@@ -193,11 +204,10 @@ impl Ctx<'_> {
             "pi" => return Ok((V::C(std::f64::consts::PI), units::ONE)),
             "e" => return Ok((V::C(std::f64::consts::E), units::ONE)),
             "not_refractory" => return Ok(self.not_refractory.map_or((V::C(1.0), units::ONE), |m| (V::M(m), units::ONE))),
-            "t" | "i" | "N" | "xi" | "lastspike" | "refr" | "spiked" | "tstep" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
+            "t" | "i" | "N" | "lastspike" | "refr" | "spiked" | "tstep" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
                 "t" => "Brian2's time",
                 "i" => "Brian2's neuron index",
                 "N" => "Brian2's population size",
-                "xi" => "Brian2's white noise",
                 "lastspike" => "Brian2's time of the last spike",
                 _ => "a state row of the step itself",
             }))),
@@ -449,11 +459,14 @@ pub(crate) struct Env {
     pub(crate) t: Option<V>,
     /// The time (ms) of the neuron's last spike, where the model reads `lastspike`.
     pub(crate) lastspike: Option<V>,
+    /// The value of each white noise (`Spec::noise`) where it may be read: 0 in the
+    /// derivatives (which are then the drift `f`); `None` outside differential equations.
+    pub(crate) noise: Option<Vec<V>>,
 }
 
 impl Env {
     pub(crate) fn ctx<'a>(&self, spec: &'a Spec, vals: Vec<V>) -> Ctx<'a> {
-        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, t: self.t, lastspike: self.lastspike, memo: HashMap::new(), visiting: Vec::new() }
+        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, t: self.t, lastspike: self.lastspike, noise: self.noise.clone(), memo: HashMap::new(), visiting: Vec::new() }
     }
 
     /// This environment at `frac` of the step later (`t + frac*dt`: Brian2's `t + dt/2`

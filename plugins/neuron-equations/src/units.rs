@@ -7,9 +7,10 @@
 
 use spikeworld::util::units::Dim as CoreDim;
 
-/// Exponents of metre, kilogram, second, ampere.
+/// Exponents of metre, kilogram, second, ampere, each held doubled: white noise `xi` is
+/// in second^-1/2, so half exponents occur (`sigma*sqrt(2/tau)*xi`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct D(pub [i8; 4]);
+pub struct D([i8; 4]);
 
 /// Decimal exponents of the working units' base scales (m, kg, s, A).
 const BASE_EXP: [i32; 4] = [0, -24, -3, -12];
@@ -19,16 +20,23 @@ pub fn pow10(e: i32) -> f64 {
     format!("1e{e}").parse().expect("a power of ten")
 }
 
-pub const ONE: D = D([0, 0, 0, 0]);
-pub const SECOND: D = D([0, 0, 1, 0]);
-pub const VOLT: D = D([2, 1, -3, -1]);
-pub const AMP: D = D([0, 0, 0, 1]);
-pub const SIEMENS: D = D([-2, -1, 3, 2]);
-pub const FARAD: D = D([-2, -1, 4, 2]);
-pub const HERTZ: D = D([0, 0, -1, 0]);
-const OHM: D = D([2, 1, -3, -2]);
-const METRE: D = D([1, 0, 0, 0]);
-const COULOMB: D = D([0, 0, 1, 1]);
+/// The dimension m^m kg^kg s^s A^a (whole exponents).
+const fn d(m: i8, kg: i8, s: i8, a: i8) -> D {
+    D([2 * m, 2 * kg, 2 * s, 2 * a])
+}
+
+pub const ONE: D = d(0, 0, 0, 0);
+pub const SECOND: D = d(0, 0, 1, 0);
+pub const VOLT: D = d(2, 1, -3, -1);
+pub const AMP: D = d(0, 0, 0, 1);
+pub const SIEMENS: D = d(-2, -1, 3, 2);
+pub const FARAD: D = d(-2, -1, 4, 2);
+pub const HERTZ: D = d(0, 0, -1, 0);
+/// Brian2's `xi`: second^-1/2.
+pub const PER_SQRT_SECOND: D = D([0, 0, -1, 0]);
+const OHM: D = d(2, 1, -3, -2);
+const METRE: D = d(1, 0, 0, 0);
+const COULOMB: D = d(0, 0, 1, 1);
 
 impl D {
     pub fn mul(self, o: D) -> D {
@@ -37,21 +45,27 @@ impl D {
     pub fn div(self, o: D) -> D {
         D(std::array::from_fn(|i| self.0[i] - o.0[i]))
     }
-    /// `self^n`, `None` if an exponent is not a whole number or out of range.
+    /// `self^n`, `None` if an exponent is not a multiple of 1/2 or out of range.
     pub fn pow(self, n: f64) -> Option<D> {
         let mut out = [0i8; 4];
         for i in 0..4 {
             let e = self.0[i] as f64 * n;
-            if e.fract() != 0.0 || e.abs() > 60.0 {
+            if e.fract() != 0.0 || e.abs() > 120.0 {
                 return None;
             }
             out[i] = e as i8;
         }
         Some(D(out))
     }
-    /// The decimal exponent of the working unit's size in SI (mV: −3).
+    /// Whether every exponent is whole (the dimension of a unit name, a parameter or a
+    /// state variable can be nothing else).
+    pub fn is_whole(self) -> bool {
+        self.0.iter().all(|e| e % 2 == 0)
+    }
+    /// The decimal exponent of the working unit's size in SI (mV: −3), for whole
+    /// exponents ([`D::is_whole`]; a half exponent of a base scale is rounded down).
     pub fn scale_exp(self) -> i32 {
-        (0..4).map(|i| BASE_EXP[i] * self.0[i] as i32).sum()
+        (0..4).map(|i| BASE_EXP[i] * self.0[i] as i32).sum::<i32>().div_euclid(2)
     }
     /// The working unit's size in SI (1 mV = 10⁻³ V).
     #[cfg(test)]
@@ -92,7 +106,8 @@ impl std::fmt::Display for D {
             }
         }
         let names = ["m", "kg", "s", "A"];
-        let parts: Vec<String> = (0..4).filter(|&i| self.0[i] != 0).map(|i| if self.0[i] == 1 { names[i].to_string() } else { format!("{}^{}", names[i], self.0[i]) }).collect();
+        let exp = |e: i8| if e % 2 == 0 { format!("{}", e / 2) } else { format!("{}", e as f64 / 2.0) };
+        let parts: Vec<String> = (0..4).filter(|&i| self.0[i] != 0).map(|i| if self.0[i] == 2 { names[i].to_string() } else { format!("{}^{}", names[i], exp(self.0[i])) }).collect();
         f.write_str(&parts.join("·"))
     }
 }
