@@ -131,12 +131,13 @@ struct Def {
     refractory_ms: f64,
 }
 
-/// A unit expression's dimension and the decimal exponent of its size in SI.
+/// A unit expression's dimension and twice the decimal exponent of its size in SI
+/// (`ms**0.5` is 10^-1.5 s^0.5: -3).
 fn unit_of(e: &expr::Expr) -> Result<(D, i32), (usize, String)> {
     use expr::{Bin, Expr};
     match e {
         Expr::Num(x, _) if *x == 1.0 => Ok((units::ONE, 0)),
-        Expr::Name(n, c) => units::unit(n).ok_or_else(|| (*c, format!("`{n}` is not a unit (volt, amp, siemens, farad, second, Hz, ohm, metre, with prefixes)"))),
+        Expr::Name(n, c) => units::unit(n).map(|(d, k)| (d, 2 * k)).ok_or_else(|| (*c, format!("`{n}` is not a unit (volt, amp, siemens, farad, second, Hz, ohm, metre, with prefixes)"))),
         Expr::Bin(Bin::Mul, a, b, _) => {
             let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
             Ok((da.mul(db), fa + fb))
@@ -195,7 +196,11 @@ fn quantity(n: &Node) -> Result<(D, f64), String> {
         Err((_, m)) => return constant(text).map_err(|_| format!("in `{text}`: {m}")),
     };
     // In the core's unit (a power of ten away: exact when it is 1).
-    let f = units::pow10(k - d.core_exp());
+    let k2 = k - d.core_exp2();
+    if k2 % 2 != 0 {
+        return Err(format!("in `{text}`: `{unit}` is not a power of ten of the working units (mV, ms, pA, nS, pF)"));
+    }
+    let f = units::pow10(k2 / 2);
     Ok((d, if f == 1.0 { value } else { value * f }))
 }
 

@@ -65,7 +65,16 @@ impl D {
     /// The decimal exponent of the working unit's size in SI (mV: −3), for whole
     /// exponents ([`D::is_whole`]; a half exponent of a base scale is rounded down).
     pub fn scale_exp(self) -> i32 {
-        (0..4).map(|i| BASE_EXP[i] * self.0[i] as i32).sum::<i32>().div_euclid(2)
+        self.scale_exp2().div_euclid(2)
+    }
+    /// Twice the decimal exponent of the working unit's size in SI (exact for half
+    /// exponents too: ms^0.5 is 10^-1.5 s^0.5, -3).
+    pub fn scale_exp2(self) -> i32 {
+        (0..4).map(|i| BASE_EXP[i] * self.0[i] as i32).sum::<i32>()
+    }
+    /// Twice [`D::core_exp`].
+    pub fn core_exp2(self) -> i32 {
+        if self == HERTZ { 0 } else { self.scale_exp2() }
     }
     /// The working unit's size in SI (1 mV = 10⁻³ V).
     #[cfg(test)]
