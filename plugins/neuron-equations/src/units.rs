@@ -114,6 +114,14 @@ impl std::fmt::Display for D {
                 return write!(f, "{n}/second");
             }
         }
+        // A named unit times a (half) power of second: `volt·second^-1.5`.
+        for (d, n) in [(VOLT, "volt"), (AMP, "amp"), (SIEMENS, "siemens"), (FARAD, "farad"), (ONE, "")] {
+            let r = self.div(d).0;
+            if r[0] == 0 && r[1] == 0 && r[3] == 0 {
+                let e = if r[2] % 2 == 0 { format!("{}", r[2] / 2) } else { format!("{}", r[2] as f64 / 2.0) };
+                return if n.is_empty() { write!(f, "second^{e}") } else { write!(f, "{n}·second^{e}") };
+            }
+        }
         let names = ["m", "kg", "s", "A"];
         let exp = |e: i8| if e % 2 == 0 { format!("{}", e / 2) } else { format!("{}", e as f64 / 2.0) };
         let parts: Vec<String> = (0..4).filter(|&i| self.0[i] != 0).map(|i| if self.0[i] == 2 { names[i].to_string() } else { format!("{}^{}", names[i], exp(self.0[i])) }).collect();

@@ -148,3 +148,75 @@ fn noises_are_shared_by_name_and_independent_across_names() {
         }
     }
 }
+
+const NOISY_LIF: &str = "equations = '''
+dv/dt = (mu - v)/tau + sigma*sqrt(2/tau)*xi : volt (unless refractory)
+'''
+threshold = \"v > -50*mV\"
+reset = \"v = -60*mV\"
+refractory = \"2 ms\"
+params = { mu = \"-52 mV\", tau = \"10 ms\", sigma = \"4 mV\" }";
+
+/// Noise-driven spikes are the same bits on 1 and 2 threads, in 1, 2 and 3 shards, on the
+/// cpu and device engines (each neuron's draws are keyed by its population index), and a
+/// resumed run equals one that never stopped.
+#[test]
+fn any_split_and_a_resume_draw_the_same_noise() {
+    let text = seeded(single(NOISY_LIF, 9000, "", "v = \"-60 mV\"", "40 ms", "\"v\"").replace("target = \"n\"\nvariables", "target = \"n[0:7]\"\nvariables"), 21);
+    let base = run(&text);
+    assert!(base.0.len() > 9000, "{} spikes", base.0.len());
+    for opts in [
+        RunOptions { threads: 2, threads_as_shards: false, ..Default::default() },
+        RunOptions { threads: 2, ..Default::default() },
+        RunOptions { shards: 3, ..Default::default() },
+        RunOptions { engine: EngineKind::Device, ..Default::default() },
+    ] {
+        let got = run_with(&text, &opts);
+        assert!(got.0 == base.0, "{opts:?}: {} spikes against {}", got.0.len(), base.0.len());
+        assert!(got.1 == base.1, "{opts:?}: states differ");
+    }
+    let dir = std::env::temp_dir().join(format!("sw_eq_noise_resume_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("noise.toml");
+    std::fs::write(&path, seeded(single(NOISY_LIF, 50, "", "v = \"-60 mV\"", "60 ms", "\"v\""), 4)).unwrap();
+    spikeworld::testing::check_resume(&spikeworld_cli::builder(), &path, 277, &dir, &RunOptions::default()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Without noise `heun` is Euler (as in Brian2).
+#[test]
+fn heun_without_noise_is_euler() {
+    let m = "equations = \"dv/dt = (-65*mV - v)/(7*ms) : volt\"";
+    let a = run(&single(&format!("{m}\nmethod = \"euler\""), 1, "", "v = \"-40 mV\"", "5 ms", "\"v\""));
+    let b = run(&single(&format!("{m}\nmethod = \"heun\""), 1, "", "v = \"-40 mV\"", "5 ms", "\"v\""));
+    assert_eq!(a.1, b.1);
+}
+
+/// What Brian2 refuses, and noise where it cannot be: refused, located, with the reason.
+#[test]
+fn misplaced_or_unsupported_noise_is_refused() {
+    let cases = [
+        (format!("{OU}\nmethod = \"rk4\""), "`rk4` cannot integrate stochastic equations"),
+        (format!("{OU}\nmethod = \"exact\""), "`exact` cannot integrate stochastic equations"),
+        (format!("{OU}\nmethod = \"exponential_euler\""), "cannot integrate stochastic equations"),
+        ("equations = \"dv/dt = -v/ms + xi*xi*mV/ms : volt\"".to_string(), "not linear in the white noise `xi` (a product of it with itself)"),
+        ("equations = \"dv/dt = -v/ms + exp(xi*ms**0.5)*mV/ms : volt\"".to_string(), "`exp` of it"),
+        ("equations = \"dv/dt = -v/ms + xi*xi_2*mV : volt\"".to_string(), "multiplies the white noises"),
+        ("equations = '''\ndv/dt = -v/ms + s*mV/ms : volt\ns = xi*ms**0.5 : 1\n'''".to_string(), "may appear only in differential equations"),
+        (format!("{OU}\nthreshold = \"v > xi*mV*ms**0.5\""), "may appear only in differential equations"),
+        (format!("{OU}\nthreshold = \"v > -50*mV\"\nreset = \"v = xi_2*mV*ms**0.5\""), "`xi_2` may appear only in differential equations"),
+        ("equations = \"dv/dt = -v/ms + xi*mV/ms : volt\"".to_string(), "d v/dt"),
+        ("equations = '''\ndv/dt = -v/ms : volt\ndxi_1/dt = -xi_1/ms : 1\n'''".to_string(), "reserves"),
+        ("equations = '''\ndv/dt = -v/ms + w*xi : volt\nw : volt/second**0.5\n'''".to_string(), "a half power of a unit is for terms"),
+    ];
+    for (model, want) in cases {
+        let e = load_err(&single(&model, 1, "", "", "1 ms", "\"v\""));
+        if want == "d v/dt" {
+            // A noise term in the wrong dimension: the equation's dimension error.
+            assert!(e.contains("volt/second and volt·second^-1.5: the dimensions differ"), "{model}: {e}");
+        } else {
+            assert!(e.contains(want), "{model}:\nwant `{want}` in: {e}");
+        }
+        assert!(e.contains("eq.toml:"), "{model}: not located: {e}");
+    }
+}
