@@ -131,38 +131,6 @@ struct Def {
     refractory_ms: f64,
 }
 
-/// A unit expression's dimension and twice the decimal exponent of its size in SI
-/// (`ms**0.5` is 10^-1.5 s^0.5: -3).
-fn unit_of(e: &expr::Expr) -> Result<(D, i32), (usize, String)> {
-    use expr::{Bin, Expr};
-    match e {
-        Expr::Num(x, _) if *x == 1.0 => Ok((units::ONE, 0)),
-        Expr::Name(n, c) => units::unit(n).map(|(d, k)| (d, 2 * k)).ok_or_else(|| (*c, format!("`{n}` is not a unit (volt, amp, siemens, farad, second, Hz, ohm, metre, with prefixes)"))),
-        Expr::Bin(Bin::Mul, a, b, _) => {
-            let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
-            Ok((da.mul(db), fa + fb))
-        }
-        Expr::Bin(Bin::Div, a, b, _) => {
-            let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
-            Ok((da.div(db), fa - fb))
-        }
-        Expr::Bin(Bin::Pow, a, b, c) => {
-            let n = match &**b {
-                Expr::Num(n, _) => *n,
-                Expr::Neg(x, _) if matches!(**x, Expr::Num(..)) => -x.as_num(),
-                _ => return Err((*c, "a unit's power must be a number".into())),
-            };
-            let (d, f) = unit_of(a)?;
-            let scaled = f as f64 * n;
-            if scaled.fract() != 0.0 {
-                return Err((*c, "not a unit".into()));
-            }
-            Ok((d.pow(n).ok_or((*c, "not a unit".to_string()))?, scaled as i32))
-        }
-        other => Err((other.col(), "expected a unit (`volt`, `siemens/metre**2`, `1`)".into())),
-    }
-}
-
 /// A quantity written for a constant the equations do not declare (`"-60 mV"`,
 /// `"0.2 nS/um2"`, `5`): its dimension and its value in the core's unit.
 fn quantity(n: &Node) -> Result<(D, f64), String> {
@@ -191,7 +159,7 @@ fn quantity(n: &Node) -> Result<(D, f64), String> {
         return Ok((units::ONE, value));
     }
     let e = expr::parse(unit).map_err(|e| format!("in the unit `{unit}`: {}", e.message))?;
-    let (d, k) = match unit_of(&e) {
+    let (d, k) = match units::unit_of(&e) {
         Ok(x) => x,
         Err((_, m)) => return constant(text).map_err(|_| format!("in `{text}`: {m}")),
     };
@@ -252,7 +220,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     // Constants named only in `params`, where: each must be used (else it is a typo).
     let mut constants: Vec<(String, Loc, String)> = Vec::new();
     for l in &lines {
-        let (d, _) = unit_of(&l.unit).map_err(|(c, m)| line_err(l.line, c, m))?;
+        let (d, _) = units::unit_of(&l.unit).map_err(|(c, m)| line_err(l.line, c, m))?;
         if !d.is_whole() {
             return Err(line_err(l.line, l.unit.start(), format!("`{}` is declared in {d}: a half power of a unit is for terms (`xi` is in second^-0.5), not for a declaration", l.name)));
         }

@@ -72,7 +72,8 @@ impl D {
     pub fn scale_exp2(self) -> i32 {
         (0..4).map(|i| BASE_EXP[i] * self.0[i] as i32).sum::<i32>()
     }
-    /// Twice [`D::core_exp`].
+    /// Twice the decimal exponent of the core's canonical unit (the working unit, but
+    /// Hz for rates).
     pub fn core_exp2(self) -> i32 {
         if self == HERTZ { 0 } else { self.scale_exp2() }
     }
@@ -80,11 +81,6 @@ impl D {
     #[cfg(test)]
     pub fn scale(self) -> f64 {
         pow10(self.scale_exp())
-    }
-    /// The decimal exponent of the core's canonical unit (the working unit, but Hz for
-    /// rates).
-    pub fn core_exp(self) -> i32 {
-        if self == HERTZ { 0 } else { self.scale_exp() }
     }
     /// The core's dimension, for a parameter or a state variable.
     pub fn core(self) -> Option<CoreDim> {
@@ -176,6 +172,38 @@ pub fn unit(name: &str) -> Option<(D, i32)> {
         }
     }
     None
+}
+
+/// A unit expression's dimension and twice the decimal exponent of its size in SI
+/// (`ms**0.5` is 10^-1.5 s^0.5: -3).
+pub fn unit_of(e: &crate::expr::Expr) -> Result<(D, i32), (usize, String)> {
+    use crate::expr::{Bin, Expr};
+    match e {
+        Expr::Num(x, _) if *x == 1.0 => Ok((ONE, 0)),
+        Expr::Name(n, c) => unit(n).map(|(d, k)| (d, 2 * k)).ok_or_else(|| (*c, format!("`{n}` is not a unit (volt, amp, siemens, farad, second, Hz, ohm, metre, with prefixes)"))),
+        Expr::Bin(Bin::Mul, a, b, _) => {
+            let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
+            Ok((da.mul(db), fa + fb))
+        }
+        Expr::Bin(Bin::Div, a, b, _) => {
+            let ((da, fa), (db, fb)) = (unit_of(a)?, unit_of(b)?);
+            Ok((da.div(db), fa - fb))
+        }
+        Expr::Bin(Bin::Pow, a, b, c) => {
+            let n = match &**b {
+                Expr::Num(n, _) => *n,
+                Expr::Neg(x, _) if matches!(**x, Expr::Num(..)) => -x.as_num(),
+                _ => return Err((*c, "a unit's power must be a number".into())),
+            };
+            let (d, f) = unit_of(a)?;
+            let scaled = f as f64 * n;
+            if scaled.fract() != 0.0 {
+                return Err((*c, "not a unit".into()));
+            }
+            Ok((d.pow(n).ok_or((*c, "not a unit".to_string()))?, scaled as i32))
+        }
+        other => Err((other.col(), "expected a unit (`volt`, `siemens/metre**2`, `1`)".into())),
+    }
 }
 
 #[cfg(test)]
