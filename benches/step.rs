@@ -1,6 +1,7 @@
 #![allow(missing_docs, reason = "criterion macros generate undocumented items")]
 //! One step of COBA-4000 and CUBA-4000 on the cpu engine (after 100 ms of warm-up, so
-//! the network is in its asynchronous irregular state).
+//! the network is in its asynchronous irregular state), and of the noise-driven
+//! `noisy_lif_equations` (1000 neurons, one white-noise draw per neuron and step).
 
 use std::path::Path;
 
@@ -17,9 +18,9 @@ fn sim(file: &str) -> Sim {
 }
 
 fn bench(c: &mut Criterion) {
-    for file in ["coba.toml", "cuba.toml"] {
+    for (file, n) in [("coba.toml", 4000), ("cuba.toml", 4000), ("noisy_lif_equations.toml", 1000)] {
         let mut s = sim(file);
-        c.bench_function(&format!("step {}-4000", file.trim_end_matches(".toml")), |b| b.iter(|| s.step()));
+        c.bench_function(&format!("step {}-{n}", file.trim_end_matches(".toml")), |b| b.iter(|| s.step()));
     }
 }
 

@@ -104,7 +104,7 @@ pub enum ReceptorKind {
     Current,
     /// White noise (Brian2's `xi`): every step each neuron's input here is a fresh
     /// standard normal draw, [`crate::util::rng::xi`] of its population's `k`-th noise
-    /// receptor (stream key `purpose::XI + k`, index step · 2³² + neuron), the same bits
+    /// receptor (stream key `purpose::XI + k`, index step · 2³² + neuron / 2), the same bits
     /// on every engine, thread count and shard split. Nothing projects or injects into it.
     Noise,
 }

@@ -7,12 +7,14 @@
 //! the same IEEE operations (Rust never contracts `a * b + c` into an FMA, and `exp`/`ln`
 //! stay calls of the same scalar functions), so results are bit-identical whichever runs
 //! ([`Simd`] names them; `tests/device.rs` runs every model through each one the CPU has).
+//! The draws of white noise (`noise`) are built for the same CPU features.
 //! It also holds [`TargetPart`]: threads that deliver spikes into one population's delay
 //! ring side by side, each writing only the targets of its own range.
 #![expect(unsafe_code, reason = "the AVX2 and AVX-512 builds of the fused loop are called after a run-time feature check; its blocks are reached through pointers into slices of checked length; delivery threads write disjoint target ranges of one buffer")]
 
 mod block;
 pub(crate) mod native;
+pub(crate) mod noise;
 pub(crate) mod program_plan;
 pub(crate) mod program_step;
 

@@ -52,9 +52,7 @@ impl NoiseInputs {
     /// index `first` on.
     pub(crate) fn fill(&self, j: usize, step: u64, first: u64, out: &mut [f64]) {
         let key = self.rows[j].1;
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = crate::util::rng::xi(key, self.entity, step, first + i as u64);
-        }
+        crate::kernel::noise::xi_fill(crate::api::run::Simd::chosen(), key, self.entity, step, first, out);
     }
 }
 

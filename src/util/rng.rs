@@ -46,9 +46,13 @@ pub mod purpose {
     /// (`fixed_outdegree`, `fixed_total_number`): index = row · 2³² + node of the split.
     pub const CONNECT_SPLIT: u64 = 10;
     /// White noise of a neuron model (Brian2's `xi`, `xi_1`, ...): the model's `k`-th noise
-    /// receptor is `XI + k`; entity = population, index = step · 2³² + neuron ([`xi`]).
+    /// receptor is `XI + k`; entity = population, index = step · 2³² + neuron / 2 (the
+    /// polar method's two draws go to the two neurons of a pair: [`xi`]).
     pub const XI: u64 = 0x300;
 }
+
+mod xi;
+pub use xi::{xi, xi_fill, xi_fill_with};
 
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -236,26 +240,6 @@ impl Stream {
     }
 }
 
-/// The standard normal draw of a noise receptor (Brian2's `xi`) for `neuron` at `step`:
-/// stream `(key, entity, step · 2³² + neuron)` of the receptor's key
-/// (`key(seed, purpose::XI + k)`), by Marsaglia's polar method: attempt `a` takes block
-/// `a` (two uniforms `u`, `v` in [−1, 1) of 53 bits each); the first with
-/// `0 < s = u² + v² < 1` gives `u · √(−2 ln s / s)`. Only `+ − × ÷`, `√` (correctly
-/// rounded everywhere) and [`ln`]: the same bits on every platform and in a CUDA kernel.
-/// Steps beyond 2³² wrap (at dt = 0.1 ms, after 4.9 days of biological time).
-#[inline]
-pub fn xi(key: [u32; 2], entity: u32, step: u64, neuron: u64) -> f64 {
-    let mut s = Stream::with_key(key, entity, (step << 32) | (neuron & 0xffff_ffff));
-    loop {
-        let u = 2.0 * s.uniform() - 1.0;
-        let v = 2.0 * s.uniform() - 1.0;
-        let r = u * u + v * v;
-        if r < 1.0 && r > 0.0 {
-            return u * (-2.0 * ln(r) / r).sqrt();
-        }
-    }
-}
-
 /// `ln 2` split so that `k · LN2_HI` is exact for any binary exponent `k` (|k| < 2^21):
 /// its low 21 mantissa bits are zero, and `LN2_LO` holds the rest of the `f64` `ln 2`.
 pub(crate) const LN2_HI: f64 = f64::from_bits(std::f64::consts::LN_2.to_bits() & !((1u64 << 21) - 1));
@@ -300,6 +284,13 @@ pub fn ln(x: f64) -> f64 {
         m = f64::from_bits(m.to_bits() - (1u64 << 52)); // m / 2, exact
         k += 1;
     }
+    ln_reduced(m, k as f64)
+}
+
+/// `ln(m · 2^k)` for `m` in [√2/2, √2]: the part of [`ln`] after the reduction, shared
+/// with the lane-wise logarithm of [`xi_fill`].
+#[inline(always)]
+fn ln_reduced(m: f64, kf: f64) -> f64 {
     let f = m - 1.0;
     let s = f / (2.0 + f);
     let z = s * s;
@@ -309,7 +300,6 @@ pub fn ln(x: f64) -> f64 {
     }
     let r = r * z;
     let lm = f - s * (f - r);
-    let kf = k as f64;
     kf * LN2_HI + (lm + kf * LN2_LO)
 }
 
@@ -396,47 +386,6 @@ mod tests {
         let mut q = Stream::new(1, 2, 3, 4);
         for _ in 0..4 { q.next_u32(); }
         assert_eq!(r.next_u32(), q.next_u32());
-    }
-
-    /// `xi` is the polar method over the Philox blocks of its stream, as documented:
-    /// recomputed here from `philox4x32_10` directly; and its draws are standard normal
-    /// (mean, variance and the normal CDF at five points, within 4.5 standard errors of
-    /// 200,000 draws, whose exact values are fixed by the seed).
-    #[test]
-    fn xi_is_the_polar_method_on_its_stream_and_standard_normal() {
-        let k = key(17, purpose::XI + 1);
-        let (entity, step, neuron) = (0xdead_beef_u32, 123_456u64, 4321u64);
-        let want = {
-            let mut a = 0u32;
-            loop {
-                let c = philox4x32_10([a, neuron as u32, step as u32, entity], k);
-                let unif = |x: u32, y: u32| ((x >> 5) as f64 * 67_108_864.0 + (y >> 6) as f64) / 9_007_199_254_740_992.0;
-                let (u, v) = (2.0 * unif(c[0], c[1]) - 1.0, 2.0 * unif(c[2], c[3]) - 1.0);
-                let s = u * u + v * v;
-                if s < 1.0 && s > 0.0 {
-                    break u * (-2.0 * ln(s) / s).sqrt();
-                }
-                a += 1;
-            }
-        };
-        assert_eq!(xi(k, entity, step, neuron).to_bits(), want.to_bits());
-        let n = 200_000usize;
-        let draws: Vec<f64> = (0..n).map(|i| xi(k, 9, (i / 1000) as u64, (i % 1000) as u64)).collect();
-        let mean = draws.iter().sum::<f64>() / n as f64;
-        let var = draws.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
-        let se = 1.0 / (n as f64).sqrt();
-        assert!(mean.abs() < 4.5 * se, "mean {mean}");
-        assert!((var - 1.0).abs() < 4.5 * 2f64.sqrt() * se, "variance {var}");
-        // Φ(x) at -2, -1, 0, 1, 2.
-        for (x, phi) in [(-2.0, 0.022_750_131_948_179), (-1.0, 0.158_655_253_931_457), (0.0, 0.5), (1.0, 0.841_344_746_068_543), (2.0, 0.977_249_868_051_821)] {
-            let frac = draws.iter().filter(|&&d| d < x).count() as f64 / n as f64;
-            let sd = (phi * (1.0 - phi) / n as f64).sqrt();
-            assert!((frac - phi).abs() < 4.5 * sd, "P(xi < {x}) = {frac}, want {phi}");
-        }
-        // Other neurons, steps and receptors draw other numbers.
-        assert_ne!(xi(k, entity, step, neuron + 1), xi(k, entity, step, neuron));
-        assert_ne!(xi(k, entity, step + 1, neuron), xi(k, entity, step, neuron));
-        assert_ne!(xi(key(17, purpose::XI), entity, step, neuron), xi(k, entity, step, neuron));
     }
 
     fn ulps(a: f64, b: f64) -> u64 {
