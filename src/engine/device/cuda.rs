@@ -90,6 +90,7 @@ pub(crate) struct CudaBackend {
     deliver_const: CudaFunction,
     deliver_each: CudaFunction,
     add_input: CudaFunction,
+    xi_add: CudaFunction,
     push: CudaFunction,
     resolve: CudaFunction,
     gaps: Vec<Gap>,
@@ -207,6 +208,7 @@ impl CudaBackend {
             deliver_const: f("deliver_const")?,
             deliver_each: f("deliver_each")?,
             add_input: f("add_input")?,
+            xi_add: f("xi_add")?,
             gap_kernel: f("gaps")?,
             gaps,
             gather: f("gather")?,
@@ -340,6 +342,25 @@ impl Backend for CudaBackend {
         };
         r.map_err(|e| format!("delivery: {e:?}"))?;
         self.mark("pull");
+        Ok(())
+    }
+
+    fn noise(&mut self, p: usize, step: u64, receptor: usize, key: [u32; 2], entity: u32, first: u64, n: usize) -> Result<(), String> {
+        let pl = &self.layout.pops[p];
+        if n == 0 {
+            return Ok(());
+        }
+        if n != pl.n {
+            return Err(format!("noise of {n} neurons for a population of {}", pl.n));
+        }
+        let len = n as u64;
+        let base = (step % pl.depth as u64) * pl.receptors as u64 * len + receptor as u64 * len;
+        let mut b = self.stream.launch_builder(&self.xi_add);
+        b.arg(&mut self.pops[p].ring).arg(&base).arg(&len).arg(&first).arg(&step).arg(&key[0]).arg(&key[1]).arg(&entity);
+        // SAFETY: matches `xi_add` in `random::source`; `base + n` is inside the ring (its
+        // slot `step % depth`, row `receptor` of `receptors`, each of the population's `n`).
+        unsafe { b.launch(grid(n)) }.map_err(|e| format!("noise: {e:?}"))?;
+        self.mark("noise");
         Ok(())
     }
 

@@ -21,9 +21,8 @@
 //! rules, synapse models and shared-weight projections are refused at build, with the
 //! reason. Spike encoders that are gap processes (Poisson: [`crate::api::encoder::GapProcess`])
 //! run on the device, drawing the host's random numbers; other encoders run on the host,
-//! their spikes and currents uploaded each step, as are the draws of noise receptors
-//! (`xi`; drawing them on the device is left to do: `random.rs` has the Philox and `ln`
-//! they need).
+//! their spikes and currents uploaded each step. The draws of noise receptors (`xi`) are
+//! made on the device too (`random.rs`: the host's bits).
 //!
 //! In a shard of a partitioned network ([`ShardSources`]) the device updates the shard's
 //! own neurons and hands each step's spikes to the host's exchange; at a window's end
@@ -72,6 +71,16 @@ pub(crate) trait Backend: Send {
     /// Adds `values` into population `p`'s input at `receptor` for `step`, neurons
     /// `start..start + values.len()` (current encoders, computed on the host).
     fn add_input(&mut self, p: usize, step: u64, receptor: usize, start: usize, values: &[f64]) -> Result<(), String>;
+    /// Adds the standard normal draws of a noise receptor (Brian2's `xi`) into population
+    /// `p`'s input at `receptor` for `step`: neuron `i` of its `n` gets
+    /// [`crate::util::rng::xi`]`(key, entity, step, first + i)` (`first`: its population
+    /// index; a shard holds a range). By default drawn on the host and added through
+    /// [`Backend::add_input`]; the CUDA backend draws them in a kernel.
+    fn noise(&mut self, p: usize, step: u64, receptor: usize, key: [u32; 2], entity: u32, first: u64, n: usize) -> Result<(), String> {
+        let mut values = vec![0.0; n];
+        crate::kernel::noise::xi_fill(crate::api::run::Simd::chosen(), key, entity, step, first, &mut values);
+        self.add_input(p, step, receptor, 0, &values)
+    }
     /// Sets source `s`'s spike bits of `step` (spike encoders, computed on the host).
     fn set_spikes(&mut self, s: usize, step: u64, words: &[u32]) -> Result<(), String>;
     /// Runs spike encoder `g` of the layout's `gaps` (a [`crate::api::encoder::GapProcess`]
@@ -431,13 +440,12 @@ pub(crate) fn step_device(world: &mut World) {
                 slot.scratch.fill(0.0);
             }
         }
-        // Noise receptors: drawn on the host (the same draws as every engine) and added.
+        // Noise receptors: the same draws as every engine, made by the backend (on the
+        // device with CUDA).
         for (p, &e) in pops.iter().enumerate() {
             let Some(noise) = world.get::<crate::net::NoiseInputs>(e) else { continue };
-            let mut values = vec![0.0; sizes[p]];
-            for (j, &(r, _)) in noise.rows.iter().enumerate() {
-                noise.fill(j, step, firsts[p] as u64, &mut values);
-                result = result.and(b.add_input(p, step, r, 0, &values));
+            for &(r, key) in &noise.rows {
+                result = result.and(b.noise(p, step, r, key, noise.entity, firsts[p] as u64, sizes[p]));
             }
         }
         if sharded {

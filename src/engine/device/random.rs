@@ -15,8 +15,8 @@ fn bits(x: f64) -> String {
     format!("__longlong_as_double(0x{:016x}LL)", x.to_bits())
 }
 
-/// The device functions (`sw_philox`, `sw_ln`, `sw_uniform_open0`, `sw_geometric`) and
-/// the `gaps` kernel.
+/// The device functions (`sw_philox`, `sw_ln`, `sw_uniform_open0`, `sw_geometric`,
+/// `sw_xi`) and the `gaps` and `xi_add` kernels.
 pub(crate) fn source() -> String {
     let mut s = String::from(
         r#"
@@ -81,6 +81,32 @@ __device__ unsigned long long sw_geometric(double ln_q, unsigned long long* pos,
   return g >= 1.8e19 ? 0xffffffffffffffffULL : (g > 0.0 ? (unsigned long long)g : 0ULL);
 }
 
+// util::rng::xi: the standard normal draw of a noise receptor for `neuron` at `step`, by
+// the polar method on the stream of its pair (neuron / 2); the pair's first neuron draws
+// u·f, the second v·f.
+__device__ double sw_xi(unsigned int k0, unsigned int k1, unsigned int entity, unsigned long long step, unsigned long long neuron) {
+  unsigned int n = (unsigned int)neuron;
+  for (unsigned int a = 0u;; ++a) {
+    unsigned int c[4] = { a, n >> 1, (unsigned int)step, entity };
+    sw_philox(c, k0, k1);
+    double u = 2.0 * (((double)(c[0] >> 5) * 67108864.0 + (double)(c[1] >> 6)) * (1.0 / 9007199254740992.0)) - 1.0;
+    double v = 2.0 * (((double)(c[2] >> 5) * 67108864.0 + (double)(c[3] >> 6)) * (1.0 / 9007199254740992.0)) - 1.0;
+    double s = u * u + v * v;
+    if (s < 1.0 && s > 0.0) {
+      double f = sqrt(-2.0 * sw_ln(s) / s);
+      return (n & 1u) ? v * f : u * f;
+    }
+  }
+}
+
+// A noise receptor's draws of `step` added into its row of the ring (`base`: the row's
+// first value), neuron i of the row being population index `first + i`.
+extern "C" __global__ void xi_add(double* __restrict__ ring, unsigned long long base, unsigned long long n, unsigned long long first,
+    unsigned long long step, unsigned int k0, unsigned int k1, unsigned int entity) {
+  unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) ring[base + i] += sw_xi(k0, k1, entity, step, first + i);
+}
+
 // A spike encoder's step (GapProcess::step_output for every output): output i spikes when
 // its next spike is due, then draws the gap to the next one. Sets this step's spike words
 // and, when `listed`, appends the spikes to `spk` (count in `nspk`), one atomic per warp.
@@ -120,6 +146,72 @@ mod tests {
     use super::*;
     use crate::util::rng::{self, Stream};
 
+    /// C++ stand-ins for the CUDA intrinsics the source uses, then the source.
+    fn prelude() -> String {
+        String::from(
+            "#include <cmath>\n#include <cstdio>\n#include <cstring>\n#define __device__\n#define __forceinline__ inline\n#define __global__\n#define __restrict__ __restrict\n\
+             struct D3 { unsigned int x, y, z; };\nstatic D3 blockIdx, blockDim, threadIdx;\n\
+             static unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((unsigned long long)a * b) >> 32); }\n\
+             static double __longlong_as_double(long long x) { double d; std::memcpy(&d, &x, 8); return d; }\n\
+             static long long __double_as_longlong(double d) { long long x; std::memcpy(&x, &d, 8); return x; }\n\
+             static unsigned int __ballot_sync(unsigned int, bool b) { return b; }\nstatic int __popc(unsigned int x) { return __builtin_popcount(x); }\n\
+             static int __ffs(unsigned int x) { return __builtin_ffs(x); }\nstatic unsigned int atomicAdd(unsigned int* a, unsigned int v) { unsigned int o = *a; *a += v; return o; }\n",
+        ) + &source()
+    }
+
+    /// Compiles `src` with the host's `g++` without contraction and runs it: its output,
+    /// or `None` (saying so) where no `g++` is installed.
+    fn compile_and_run(name: &str, src: &str) -> Option<String> {
+        let dir = std::env::temp_dir().join(format!("spikeworld-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (file, exe) = (dir.join(format!("{name}.cpp")), dir.join(name));
+        std::fs::write(&file, src).unwrap();
+        let built = std::process::Command::new("g++").args(["-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-Wno-unused-function", "-o"]).arg(&exe).arg(&file).output();
+        let built = match built {
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                eprintln!("skipped: no g++ ({e})");
+                return None;
+            }
+            Ok(o) => o,
+        };
+        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+        let out = std::process::Command::new(&exe).output().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.status.success());
+        Some(String::from_utf8(out.stdout).unwrap())
+    }
+
+    /// `sw_xi` and the `xi_add` kernel, compiled by the host's C++ compiler, give
+    /// `util::rng::xi`'s bits: both neurons of a pair, neuron numbers past 2^32, and enough
+    /// draws that many first attempts are rejected. Skipped where no `g++` is installed.
+    #[test]
+    fn the_cuda_noise_draws_equal_the_host_bit_for_bit() {
+        let (k, entity, first, n) = (rng::key(21, rng::purpose::XI + 1), 0x5eed_u32, (1u64 << 32) - 700, 1500usize);
+        let steps = [0u64, 1, 12_345, (1 << 32) + 9];
+        let mut src = prelude();
+        let _ = write!(
+            src,
+            "int main() {{\n  static double ring[2 * {n}];\n  const unsigned long long steps[] = {{{}}};\n  blockDim.x = 1;\n\
+             for (unsigned long long st : steps) {{\n    for (unsigned int i = 0; i < {n}; ++i) {{ ring[i] = 0.0; ring[{n} + i] = 0.0; }}\n\
+             for (unsigned int i = 0; i < {n}; ++i) {{ blockIdx.x = i; threadIdx.x = 0; xi_add(ring, {n}ULL, {n}ULL, {first}ULL, st, {}u, {}u, {entity}u); }}\n\
+             for (unsigned int i = 0; i < {n}; ++i) {{ unsigned long long o; std::memcpy(&o, &ring[{n} + i], 8); std::printf(\"%llx\\n\", o); }}\n  }}\n  return 0;\n}}\n",
+            steps.iter().map(|s| format!("{s}ULL")).collect::<Vec<_>>().join(","),
+            k[0],
+            k[1]
+        );
+        let Some(text) = compile_and_run("xi", &src) else { return };
+        let mut lines = text.lines();
+        for &st in &steps {
+            for i in 0..n as u64 {
+                let got = u64::from_str_radix(lines.next().unwrap(), 16).unwrap();
+                let want = rng::xi(k, entity, st, first + i);
+                assert_eq!(got, want.to_bits(), "step {st}, neuron {}: C {:e}, Rust {want:e}", first + i, f64::from_bits(got));
+            }
+        }
+        assert!(lines.next().is_none());
+    }
+
     /// The device functions, compiled by the host's C++ compiler without contraction and
     /// run, give the Rust streams' bits: `ln` on every kind of input, and geometric draws
     /// (value and the stream position after) from every position within a Philox block.
@@ -145,16 +237,7 @@ mod tests {
             let ln_q = (-p as f64).ln_1p();
             draws.push((rng::key(j * 7 + 1, rng::purpose::POISSON), j * 0x1_0000_0001 % 5000, (j as u32).wrapping_mul(0x9e37_79b9), j * 3 % 37, ln_q));
         }
-        let mut src = String::from(
-            "#include <cmath>\n#include <cstdio>\n#include <cstring>\n#define __device__\n#define __forceinline__ inline\n#define __global__\n#define __restrict__ __restrict\n\
-             struct D3 { unsigned int x, y, z; };\nstatic D3 blockIdx, blockDim, threadIdx;\n\
-             static unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((unsigned long long)a * b) >> 32); }\n\
-             static double __longlong_as_double(long long x) { double d; std::memcpy(&d, &x, 8); return d; }\n\
-             static long long __double_as_longlong(double d) { long long x; std::memcpy(&x, &d, 8); return x; }\n\
-             static unsigned int __ballot_sync(unsigned int, bool b) { return b; }\nstatic int __popc(unsigned int x) { return __builtin_popcount(x); }\n\
-             static int __ffs(unsigned int x) { return __builtin_ffs(x); }\nstatic unsigned int atomicAdd(unsigned int* a, unsigned int v) { unsigned int o = *a; *a += v; return o; }\n",
-        );
-        src.push_str(&source());
+        let mut src = prelude();
         src.push_str("static const unsigned long long XS[] = {");
         for x in &xs {
             let _ = write!(src, "0x{:016x}ULL,", x.to_bits());
@@ -168,23 +251,7 @@ mod tests {
              for (const Dr& d : DR) { double q; std::memcpy(&q, &d.lnq, 8); unsigned long long p = d.pos; unsigned long long g = sw_geometric(q, &p, d.index, d.entity, d.k0, d.k1); std::printf(\"%llx %llx\\n\", g, p);\n\
                p = d.pos; double u = sw_uniform_open0(&p, d.index, d.entity, d.k0, d.k1); unsigned long long ub; std::memcpy(&ub, &u, 8); std::printf(\"%llx %llx\\n\", ub, p); }\n  return 0;\n}\n",
         );
-        let dir = std::env::temp_dir().join(format!("spikeworld-random-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (file, exe) = (dir.join("draws.cpp"), dir.join("draws"));
-        std::fs::write(&file, &src).unwrap();
-        let built = std::process::Command::new("g++").args(["-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Werror", "-Wno-unused-function", "-o"]).arg(&exe).arg(&file).output();
-        let built = match built {
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return eprintln!("skipped: no g++ ({e})");
-            }
-            Ok(o) => o,
-        };
-        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
-        let out = std::process::Command::new(&exe).output().unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(out.status.success());
-        let text = String::from_utf8(out.stdout).unwrap();
+        let Some(text) = compile_and_run("draws", &src) else { return };
         let mut lines = text.lines();
         for x in &xs {
             let got = u64::from_str_radix(lines.next().unwrap(), 16).unwrap();
