@@ -76,6 +76,11 @@ pub struct Spec {
     /// The refractory period as an expression of time (Brian2's `refractory='tau_ref'`),
     /// evaluated at each spike; `None`: the constant given to [`program`].
     pub refractory_expr: Option<Expr>,
+    /// Brian2's boolean refractoriness (`refractory='v > -40*mV'`): after a spike the
+    /// neuron stays refractory until the condition, evaluated at the start of each step, is
+    /// false (`not_refractory = not_refractory or not (cond)`); the `refr` row is then 1
+    /// while refractory.
+    pub refractory_cond: Option<Expr>,
 }
 
 impl Spec {
@@ -177,11 +182,10 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     let mut x: Vec<V> = spec.vars.iter().enumerate().map(|(k, v)| load(&mut b, k as u32, v.dim)).collect();
     let currents: Vec<V> = (0..spec.currents.len()).map(|c| V::F((nrows + spec.receptors.len() + c) as u32)).collect();
     let noise: Vec<V> = (0..spec.noise.len()).map(|k| V::F((nrows + spec.receptors.len() + spec.currents.len() + k) as u32)).collect();
-    let refractory = refr_row.map(|r| {
+    let mut refractory = refr_row.map(|r| {
         let h = b.f(V::C(0.5));
         b.op(Op::Gt(r, h))
     });
-    let not_refr = refractory.map(|m| b.op(Op::Not(m)));
     // Input due now jumps its variable, except one the reset set in the step just after a
     // spike (Brian2: `on_pre` ran before that reset, which overwrote it).
     let just_spiked = flag_row.map(|r| {
@@ -206,7 +210,19 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     }
     // `t` at the start of the step: the step count (a state row) times dt, as Brian2's clock.
     let time = tstep_row.map(|r| b.bin(Bin::Mul, V::F(r), V::C(dt)));
-    let env = Env { params, currents, not_refractory: not_refr, dt, t: time, lastspike: spec.lastspike_row().map(|r| V::F(r as u32)), noise: Some(vec![V::C(0.0); spec.noise.len()]) };
+    let mut env = Env { params, currents, not_refractory: None, dt, t: time, lastspike: spec.lastspike_row().map(|r| V::F(r as u32)), noise: None };
+    if let (Some(cond), Some(m)) = (&spec.refractory_cond, refractory) {
+        // Brian2: `not_refractory = not_refractory or not (cond)` before the update.
+        let (v, _) = env.ctx(spec, x.clone()).expr(&mut b, cond, Src::Refractory)?;
+        let V::M(held) = v else {
+            return Err(err(Src::Refractory, cond.start(), "the refractory condition must be a condition (`v > -40*mV`)"));
+        };
+        refractory = Some(b.op(Op::And(m, held)));
+    }
+    let not_refr = refractory.map(|m| b.op(Op::Not(m)));
+    env.not_refractory = not_refr;
+    env.noise = Some(vec![V::C(0.0); spec.noise.len()]);
+    let env = env;
     let nr = not_refr.map(|m| V::F(b.f(V::M(m))));
     let dtv = V::C(dt);
     // `dt*f + x`: the last stage of euler and rk2.
@@ -302,7 +318,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None };
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None, refractory_cond: None };
     let mut b = B::new(0, 0);
     let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, noise: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
@@ -441,13 +457,18 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
         let back = if d.from_core() == 1.0 { v } else { b.bin(Bin::Div, v, V::C(d.from_core())) };
         outputs.push(b.f(back));
     }
-    if let (Some(r), Some(m)) = (refr_row, refractory) {
+    if let (Some(_), Some(m), Some(_)) = (refr_row, refractory, &spec.refractory_cond) {
+        // 1 from a spike on, while the condition holds.
+        let held = b.op(Op::Or(spike, m));
+        let o = b.select(held, V::C(1.0), V::C(0.0));
+        outputs.push(b.f(o));
+    } else if let (Some(r), Some(m)) = (refr_row, refractory) {
         let steps = match &spec.refractory_expr {
             None => V::C(refr_steps),
             Some(e) => {
                 let (v, d) = env.ctx(spec, x1_kept.clone()).expr(&mut b, e, Src::Refractory)?;
                 if d != units::SECOND {
-                    return Err(err(Src::Refractory, e.start(), format!("the refractory period is in {d}: it must be a time (`5*ms`, or a parameter `tau_ref : second`); a condition is not supported (yet)")));
+                    return Err(err(Src::Refractory, e.start(), format!("the refractory period is in {d}: it must be a time (`5*ms`, or a parameter `tau_ref : second`) or a condition (`v > -40*mV`)")));
                 }
                 // `refractory_steps`: max(⌊(t_ref + 10⁻³ dt)/dt⌋ − 1, 0), in the step.
                 let dt = env.dt;

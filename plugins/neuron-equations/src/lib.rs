@@ -182,6 +182,13 @@ fn constant(text: &str) -> Result<(D, f64), String> {
 
 /// The core's dimension of a parameter or state variable; one in a unit the core cannot
 /// name (volt/second) is a number in the working units (mV/ms).
+/// Whether a refractory expression is a condition (Brian2's boolean refractoriness,
+/// `v > -40*mV`) rather than a time: a comparison, `and`, `or` or `not` at its top.
+fn is_condition(e: &expr::Expr) -> bool {
+    use expr::Bin::*;
+    matches!(e, expr::Expr::Not(..) | expr::Expr::Bin(Lt | Le | Gt | Ge | Eq | Ne | And | Or, ..))
+}
+
 fn core_dim(d: D) -> Dim {
     d.core().unwrap_or(Dim::Dimensionless)
 }
@@ -319,7 +326,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
             (Ok(r), _) if r < 0.0 => return Err(err_at(&n.loc, t.key_path("refractory"), "must be >= 0")),
             (Ok(r), _) => (Some(r), None, Some(n)),
             (Err(e), Val::Str(text)) => match expr::parse(text) {
-                Ok(x) if matches!(x, expr::Expr::Name(..) | expr::Expr::Bin(..) | expr::Expr::Call(..) | expr::Expr::Neg(..)) => (None, Some(x), Some(n)),
+                Ok(x) if matches!(x, expr::Expr::Name(..) | expr::Expr::Bin(..) | expr::Expr::Call(..) | expr::Expr::Neg(..) | expr::Expr::Not(..)) => (None, Some(x), Some(n)),
                 _ => return Err(e),
             },
             (Err(e), _) => return Err(e),
@@ -343,7 +350,8 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         threshold,
         reset,
         refractory: refractory.is_some() || refractory_expr.is_some(),
-        refractory_expr,
+        refractory_cond: refractory_expr.clone().filter(is_condition),
+        refractory_expr: refractory_expr.filter(|e| !is_condition(e)),
         method: Method::Euler,
         uses_time: used.iter().any(|n| n == "t" || n == "lastspike"),
         uses_lastspike: used.iter().any(|n| n == "lastspike"),
@@ -414,7 +422,8 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         .collect();
     let mut var_specs: Vec<VarSpec> = spec.vars.iter().map(|v| VarSpec { name: leak_str(&v.name), dim: core_dim(v.dim), doc: if v.dim.core().is_some() { "a state variable of the equations" } else { "a state variable of the equations, as a number in the working units (mV, ms, pA, nS, pF: volt/second in mV/ms)" } }).collect();
     if spec.refractory {
-        var_specs.push(VarSpec { name: "refr", dim: Dim::Dimensionless, doc: "refractory steps left (0 = free)" });
+        let doc = if spec.refractory_cond.is_some() { "1 while refractory (from a spike until the refractory condition is false)" } else { "refractory steps left (0 = free)" };
+        var_specs.push(VarSpec { name: "refr", dim: Dim::Dimensionless, doc });
     }
     if spec.needs_flag() {
         var_specs.push(VarSpec { name: "spiked", dim: Dim::Dimensionless, doc: "1 in the step after a spike (input to a variable the reset sets is dropped, as in Brian2)" });

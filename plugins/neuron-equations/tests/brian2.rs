@@ -2,7 +2,9 @@
 //! (`tests/fixtures/make_brian2_equations.py` writes `brian2_equations.json`): AdEx by
 //! forward Euler with per-neuron currents and a two-statement reset, a quadratic model by
 //! RK4, a coupled linear system by `exact` with `(unless refractory)`, Brian2's COBAHH
-//! neuron (Hodgkin–Huxley with `exprel`) by `exponential_euler`, and a model reading the
+//! neuron (Hodgkin–Huxley with `exprel`) by `exponential_euler`, the same with Brian2's
+//! boolean refractoriness (`refractory = "v > -86.8*mV"`: one neuron's
+//! afterhyperpolarisation never gets below it, so it spikes once), and a model reading the
 //! time `t` through most of C99's functions by RK4. Brian2 computes in
 //! SI units with the expressions sympy rearranged, so values agree to rounding, not to the
 //! bit: every spike must fall on the same step and every sample within a tolerance.
@@ -34,6 +36,9 @@ fn scenario(c: &Value) -> String {
     if let Some(r) = c["refractory_ms"].as_f64() {
         t += &format!("refractory = \"{r} ms\"\n");
     }
+    if let Some(r) = c["refractory"].as_str() {
+        t += &format!("refractory = \"{r}\"\n");
+    }
     t += "[neuron_models.m.params]\n";
     for (k, v) in c["constants"].as_object().unwrap() {
         t += &format!("{k} = \"{}\"\n", v.as_str().unwrap());
@@ -48,7 +53,7 @@ fn scenario(c: &Value) -> String {
 #[test]
 fn equations_match_brian2() {
     let cases = cases();
-    assert_eq!(cases.len(), 5);
+    assert_eq!(cases.len(), 6);
     for c in &cases {
         let name = c["name"].as_str().unwrap();
         let n = c["n"].as_u64().unwrap() as usize;
