@@ -81,6 +81,10 @@ pub struct Spec {
     /// false (`not_refractory = not_refractory or not (cond)`); the `refr` row is then 1
     /// while refractory.
     pub refractory_cond: Option<Expr>,
+    /// Subexpressions (by index into `subs`) computed into a state row at the end of each
+    /// step, on the state after the reset, so that state monitors can record them (the
+    /// model's `record` key; Brian2 records a subexpression with `StateMonitor`).
+    pub recorded: Vec<usize>,
 }
 
 impl Spec {
@@ -114,19 +118,29 @@ impl Spec {
     }
 
     /// Rows before the parameters': the variables, `refr`, `spiked`, `not_refractory`,
-    /// `tstep`, `lastspike`.
+    /// `tstep`, `lastspike`, the recorded subexpressions.
     pub fn state_rows(&self) -> usize {
+        self.recorded_row0() + self.recorded.len()
+    }
+
+    /// The first recorded subexpression's row (after those of the model's own state).
+    fn recorded_row0(&self) -> usize {
         self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory()) + usize::from(self.uses_time) + usize::from(self.uses_lastspike)
+    }
+
+    /// The row holding `not_refractory`, if [`Spec::needs_not_refractory`].
+    pub fn not_refractory_row(&self) -> Option<usize> {
+        self.needs_not_refractory().then(|| self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()))
     }
 
     /// The row counting the steps, if the model reads `t`.
     pub fn tstep_row(&self) -> Option<usize> {
-        self.uses_time.then(|| self.state_rows() - 1 - usize::from(self.uses_lastspike))
+        self.uses_time.then(|| self.recorded_row0() - 1 - usize::from(self.uses_lastspike))
     }
 
     /// The row holding `lastspike` (ms), if the model reads it.
     pub fn lastspike_row(&self) -> Option<usize> {
-        self.uses_lastspike.then(|| self.state_rows() - 1)
+        self.uses_lastspike.then(|| self.recorded_row0() - 1)
     }
 
     /// Inputs: receptors, currents, white noises.
@@ -162,7 +176,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     let nv = spec.vars.len();
     let refr_row = spec.refractory.then_some(nv as u32);
     let flag_row = spec.needs_flag().then_some((nv + usize::from(spec.refractory)) as u32);
-    let nr_row = spec.needs_not_refractory().then_some((nv + usize::from(spec.refractory) + usize::from(spec.needs_flag())) as u32);
+    let nr_row = spec.not_refractory_row().map(|r| r as u32);
     let tstep_row = spec.tstep_row().map(|r| r as u32);
     let param_row0 = spec.state_rows();
     // Values enter in working units (rates: Hz → 1/ms).
@@ -318,7 +332,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None, refractory_cond: None };
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None, refractory_cond: None, recorded: Vec::new() };
     let mut b = B::new(0, 0);
     let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, noise: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
@@ -452,6 +466,7 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
         cur[k] = b.select(spike, new, cur[k]);
     }
     let mut outputs: Vec<u32> = Vec::new();
+    let after = cur.clone();
     for (k, v) in cur.into_iter().enumerate() {
         let d = spec.vars[k].dim;
         let back = if d.from_core() == 1.0 { v } else { b.bin(Bin::Div, v, V::C(d.from_core())) };
@@ -502,6 +517,13 @@ fn finish(spec: &Spec, mut b: B, x1: Vec<V>, env: &Env, refractory: Option<u32>,
     }
     if let Some(l) = env.lastspike {
         outputs.push(b.f(l));
+    }
+    for &s in &spec.recorded {
+        let (name, _, d, src) = &spec.subs[s];
+        let (v, _) = env.ctx(spec, after.clone()).expr(&mut b, &Expr::Name(name.clone(), 0), *src)?;
+        let v = num(&mut b, v);
+        let back = if d.from_core() == 1.0 { v } else { b.bin(Bin::Div, v, V::C(d.from_core())) };
+        outputs.push(b.f(back));
     }
     // Parameter rows are constant.
     outputs.extend(outputs.len() as u32..rows as u32);

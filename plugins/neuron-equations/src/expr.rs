@@ -45,6 +45,13 @@ impl Expr {
         }
     }
 
+    /// Whether the expression is a condition: a comparison, `and`, `or` or `not` at its top
+    /// (a refractory period given so is Brian2's boolean refractoriness).
+    pub fn is_condition(&self) -> bool {
+        use Bin::*;
+        matches!(self, Expr::Not(..) | Expr::Bin(Lt | Le | Gt | Ge | Eq | Ne | And | Or, ..))
+    }
+
     /// The value of a number (0 for anything else).
     pub fn as_num(&self) -> f64 {
         if let Expr::Num(x, _) = self { *x } else { 0.0 }

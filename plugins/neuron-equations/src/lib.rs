@@ -60,7 +60,7 @@ impl Plugin for EquationsPlugin {
 /// Brian2's equations as a model language.
 pub struct Equations;
 
-const KEYS: &[&str] = &["equations", "threshold", "reset", "refractory", "method", "receptors", "currents", "params"];
+const KEYS: &[&str] = &["equations", "threshold", "reset", "refractory", "method", "receptors", "currents", "record", "params"];
 
 /// Names the step uses for its own rows.
 const RESERVED: &[&str] = &["refr", "spiked", "dt", "t", "i", "N", "xi", "not_refractory", "lastspike", "tstep"];
@@ -182,11 +182,18 @@ fn constant(text: &str) -> Result<(D, f64), String> {
 
 /// The core's dimension of a parameter or state variable; one in a unit the core cannot
 /// name (volt/second) is a number in the working units (mV/ms).
-/// Whether a refractory expression is a condition (Brian2's boolean refractoriness,
-/// `v > -40*mV`) rather than a time: a comparison, `and`, `or` or `not` at its top.
-fn is_condition(e: &expr::Expr) -> bool {
-    use expr::Bin::*;
-    matches!(e, expr::Expr::Not(..) | expr::Expr::Bin(Lt | Le | Gt | Ge | Eq | Ne | And | Or, ..))
+/// The `record` key: subexpressions to compute into state rows, by index among them.
+fn recorded(t: &mut Table<'_>, lines: &[eqs::Line]) -> Result<Vec<usize>, ScenarioError> {
+    let subs: Vec<&str> = lines.iter().filter(|l| matches!(l.kind, Kind::Sub(_))).map(|l| l.name.as_str()).collect();
+    let mut out = Vec::new();
+    for (name, loc) in names_list(t, "record")? {
+        match subs.iter().position(|s| *s == name) {
+            Some(k) if !out.contains(&k) => out.push(k),
+            Some(_) => return Err(err_at(&loc, t.key_path("record"), format!("`{name}` is listed twice"))),
+            None => return Err(err_at(&loc, t.key_path("record"), format!("`{name}` is not a subexpression of the equations (`{name} = expression : unit`); state variables are recorded without it"))),
+        }
+    }
+    Ok(out)
 }
 
 fn core_dim(d: D) -> Dim {
@@ -350,8 +357,9 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         threshold,
         reset,
         refractory: refractory.is_some() || refractory_expr.is_some(),
-        refractory_cond: refractory_expr.clone().filter(is_condition),
-        refractory_expr: refractory_expr.filter(|e| !is_condition(e)),
+        refractory_cond: refractory_expr.clone().filter(expr::Expr::is_condition),
+        refractory_expr: refractory_expr.filter(|e| !e.is_condition()),
+        recorded: recorded(t, &lines)?,
         method: Method::Euler,
         uses_time: used.iter().any(|n| n == "t" || n == "lastspike"),
         uses_lastspike: used.iter().any(|n| n == "lastspike"),
@@ -437,6 +445,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     if spec.uses_lastspike {
         var_specs.push(VarSpec { name: "lastspike", dim: Dim::Time, doc: "Brian2's lastspike: `t` at the neuron's last spike (-10000 s before any)" });
     }
+    var_specs.extend(spec.recorded.iter().map(|&s| VarSpec { name: leak_str(&spec.subs[s].0), dim: core_dim(spec.subs[s].2), doc: "a recorded subexpression (`record`): its value at the end of the last step" }));
     let mut receptor_specs: Vec<ReceptorSpec> = spec.receptors.iter().map(|&k| ReceptorSpec { name: var_specs[k].name, kind: ReceptorKind::Spike, dim: var_specs[k].dim, doc: "jump of the variable at the start of the step (Brian2 `on_pre='x += w'`)" }).collect();
     receptor_specs.extend(spec.currents.iter().map(|c| ReceptorSpec { name: leak_str(c), kind: ReceptorKind::Current, dim: Dim::Current, doc: "injected current, held for the step" }));
     receptor_specs.extend(spec.noise.iter().map(|x| ReceptorSpec { name: leak_str(x), kind: ReceptorKind::Noise, dim: Dim::Dimensionless, doc: "white noise: a standard normal draw per neuron and step (dW = sqrt(dt)*draw)" }));
@@ -518,9 +527,9 @@ impl EqModel {
     fn initial(&self, params: &Params) -> Vec<f64> {
         let d = &self.def;
         let mut v = vec![0.0; d.spec.state_rows()];
-        if d.spec.needs_not_refractory() {
+        if let Some(r) = d.spec.not_refractory_row() {
             // Free at the start.
-            v[d.spec.tstep_row().unwrap_or(d.spec.state_rows()) - 1] = 1.0;
+            v[r] = 1.0;
         }
         if let Some(r) = d.spec.lastspike_row() {
             // Brian2's: -10000 s.

@@ -1,6 +1,7 @@
 //! Models written as equations against Brian2 2.9 running the same equations
 //! (`tests/fixtures/make_brian2_equations.py` writes `brian2_equations.json`): AdEx by
-//! forward Euler with per-neuron currents and a two-statement reset, a quadratic model by
+//! forward Euler with per-neuron currents and a two-statement reset (also with two of its
+//! terms as subexpressions, recorded through `record`), a quadratic model by
 //! RK4, a coupled linear system by `exact` with `(unless refractory)`, Brian2's COBAHH
 //! neuron (Hodgkin–Huxley with `exprel`) by `exponential_euler`, the same with Brian2's
 //! boolean refractoriness (`refractory = "v > -86.8*mV"`: one neuron's
@@ -39,6 +40,9 @@ fn scenario(c: &Value) -> String {
     if let Some(r) = c["refractory"].as_str() {
         t += &format!("refractory = \"{r}\"\n");
     }
+    if let Some(r) = c["record"].as_array() {
+        t += &format!("record = [{}]\n", r.iter().map(|x| format!("\"{}\"", x.as_str().unwrap())).collect::<Vec<_>>().join(", "));
+    }
     t += "[neuron_models.m.params]\n";
     for (k, v) in c["constants"].as_object().unwrap() {
         t += &format!("{k} = \"{}\"\n", v.as_str().unwrap());
@@ -53,7 +57,7 @@ fn scenario(c: &Value) -> String {
 #[test]
 fn equations_match_brian2() {
     let cases = cases();
-    assert_eq!(cases.len(), 6);
+    assert_eq!(cases.len(), 7);
     for c in &cases {
         let name = c["name"].as_str().unwrap();
         let n = c["n"].as_u64().unwrap() as usize;
