@@ -84,6 +84,18 @@ impl ParamSpec {
     }
 }
 
+/// What the core writes into a state row from each neuron's place in its population
+/// ([`NeuronModel::placed_rows`]), in place of the model's initial value: Brian2's `i` and
+/// `N`, which a model written as equations may read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placed {
+    /// The neuron's index in its population (0-based, the population's order; a shard's
+    /// neurons keep theirs).
+    Index,
+    /// The number of neurons in the population (all shards').
+    Size,
+}
+
 /// A state variable: evolves, can be initialised and recorded.
 #[derive(Clone, Copy, Debug)]
 pub struct VarSpec {
@@ -402,6 +414,12 @@ pub trait NeuronModel: Send + Sync {
     /// How many of the last `vars` are constant rows ([`NeuronDynamics::CONSTANT_VARS`]).
     fn constant_vars(&self) -> usize {
         0
+    }
+    /// State rows the core fills at build from each neuron's place ([`Placed`]) rather
+    /// than from [`PreparedModel::initial`]: (row, what). The model keeps them as they are
+    /// (they are constant); `init` may not set them.
+    fn placed_rows(&self) -> Vec<(usize, Placed)> {
+        Vec::new()
     }
     /// The model that runs a population given per-neuron values of parameters this one
     /// holds per population (`SimBuilder::add_neuron_model_varying`): same name, keys and

@@ -5,7 +5,7 @@
 use bevy_ecs::prelude::*;
 
 use crate::api::connect::{ConnectCtx, Pairs};
-use crate::api::model::Col;
+use crate::api::model::{Col, Placed};
 use crate::api::run::{EngineKind, RunOptions};
 use crate::api::synapse::SynapseVarSpec;
 use crate::monitor::weights::WeightRecorder;
@@ -343,6 +343,14 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
                 (Some(d), _) => held.clone().map(|i| d.at(seed, p.key, purpose::INIT + k as u64, i)).collect(),
             };
             vars.push(col);
+        }
+        for (k, what) in p.model.placed_rows() {
+            if let Some(col) = vars.get_mut(k) {
+                *col = match what {
+                    Placed::Index => held.clone().map(|i| i as f64).collect(),
+                    Placed::Size => vec![p.size as f64; held.len()],
+                };
+            }
         }
         // Outgoing delays, and incoming ones (plasticity with dendritic delays reads the
         // target's spikes that far back).

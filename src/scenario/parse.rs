@@ -163,6 +163,13 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                     let valid: Vec<&str> = model.vars()[..constant_from].iter().map(|v| v.name).collect();
                     return Err(err_at(kloc, it.key_path(k), format!("`{model_name}` has no state variable `{k}`; valid: {}", valid.join(", "))));
                 };
+                if let Some((_, what)) = model.placed_rows().into_iter().find(|(r, _)| *r == vi) {
+                    let what = match what {
+                        crate::api::model::Placed::Index => "the neuron's index in its population (Brian2's `i`)",
+                        crate::api::model::Placed::Size => "the population's size (Brian2's `N`)",
+                    };
+                    return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is {what}, set by spikeworld, not by `init`")));
+                }
                 if vi >= constant_from {
                     let what = if model.params().iter().any(|p| p.name == k) { "a parameter, constant for the run: set it in `params` (it takes one value per neuron too)" } else { "computed from the parameters, constant for the run: set those in `params`" };
                     return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is {what}")));

@@ -73,6 +73,10 @@ pub struct Spec {
     pub uses_time: bool,
     /// Whether it reads `lastspike` (a state row holds it; implies `uses_time`).
     pub uses_lastspike: bool,
+    /// Whether it reads Brian2's `i` (the neuron's index) and `N` (the population's size):
+    /// constant state rows the core fills at build (`Placed`).
+    pub uses_index: bool,
+    pub uses_size: bool,
     /// The refractory period as an expression of time (Brian2's `refractory='tau_ref'`),
     /// evaluated at each spike; `None`: the constant given to [`program`].
     pub refractory_expr: Option<Expr>,
@@ -118,14 +122,14 @@ impl Spec {
     }
 
     /// Rows before the parameters': the variables, `refr`, `spiked`, `not_refractory`,
-    /// `tstep`, `lastspike`, the recorded subexpressions.
+    /// `tstep`, `lastspike`, `i`, `N`, the recorded subexpressions.
     pub fn state_rows(&self) -> usize {
         self.recorded_row0() + self.recorded.len()
     }
 
     /// The first recorded subexpression's row (after those of the model's own state).
     fn recorded_row0(&self) -> usize {
-        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory()) + usize::from(self.uses_time) + usize::from(self.uses_lastspike)
+        self.vars.len() + usize::from(self.refractory) + usize::from(self.needs_flag()) + usize::from(self.needs_not_refractory()) + usize::from(self.uses_time) + usize::from(self.uses_lastspike) + usize::from(self.uses_index) + usize::from(self.uses_size)
     }
 
     /// The row holding `not_refractory`, if [`Spec::needs_not_refractory`].
@@ -135,12 +139,27 @@ impl Spec {
 
     /// The row counting the steps, if the model reads `t`.
     pub fn tstep_row(&self) -> Option<usize> {
-        self.uses_time.then(|| self.recorded_row0() - 1 - usize::from(self.uses_lastspike))
+        self.uses_time.then(|| self.placed_row0() - 1 - usize::from(self.uses_lastspike))
     }
 
     /// The row holding `lastspike` (ms), if the model reads it.
     pub fn lastspike_row(&self) -> Option<usize> {
-        self.uses_lastspike.then(|| self.recorded_row0() - 1)
+        self.uses_lastspike.then(|| self.placed_row0() - 1)
+    }
+
+    /// The first of the rows of `i` and `N`.
+    fn placed_row0(&self) -> usize {
+        self.recorded_row0() - usize::from(self.uses_index) - usize::from(self.uses_size)
+    }
+
+    /// The row holding `i`, if the model reads it.
+    pub fn index_row(&self) -> Option<usize> {
+        self.uses_index.then(|| self.placed_row0())
+    }
+
+    /// The row holding `N`, if the model reads it.
+    pub fn size_row(&self) -> Option<usize> {
+        self.uses_size.then(|| self.placed_row0() + usize::from(self.uses_index))
     }
 
     /// Inputs: receptors, currents, white noises.
@@ -224,7 +243,7 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     }
     // `t` at the start of the step: the step count (a state row) times dt, as Brian2's clock.
     let time = tstep_row.map(|r| b.bin(Bin::Mul, V::F(r), V::C(dt)));
-    let mut env = Env { params, currents, not_refractory: None, dt, t: time, lastspike: spec.lastspike_row().map(|r| V::F(r as u32)), noise: None };
+    let mut env = Env { params, currents, not_refractory: None, dt, t: time, lastspike: spec.lastspike_row().map(|r| V::F(r as u32)), place: (spec.index_row().map(|r| V::F(r as u32)), spec.size_row().map(|r| V::F(r as u32))), noise: None };
     if let (Some(cond), Some(m)) = (&spec.refractory_cond, refractory) {
         // Brian2: `not_refractory = not_refractory or not (cond)` before the update.
         let (v, _) = env.ctx(spec, x.clone()).expr(&mut b, cond, Src::Refractory)?;
@@ -332,9 +351,9 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, refractory_expr: None, refractory_cond: None, recorded: Vec::new() };
+    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, uses_index: false, uses_size: false, refractory_expr: None, refractory_cond: None, recorded: Vec::new() };
     let mut b = B::new(0, 0);
-    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, noise: None };
+    let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, place: (None, None), noise: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;
     match v {
         V::C(x) if x.is_finite() => Ok((d, x)),
@@ -347,7 +366,7 @@ pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
 pub fn check_subexpressions(spec: &Spec, pv: &[PV], dt: f64) -> Result<(), CompileError> {
     let mut b = B::new(1 << 20, 0);
     let params = pv.iter().map(|p| if let PV::C(x) = p { V::C(*x) } else { V::F(0) }).collect();
-    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)), lastspike: Some(V::F(0)), noise: Some(vec![V::F(0); spec.noise.len()]) };
+    let env = Env { params, currents: vec![V::F(0); spec.currents.len()], not_refractory: None, dt, t: Some(V::F(0)), lastspike: Some(V::F(0)), place: (Some(V::F(0)), Some(V::F(0))), noise: Some(vec![V::F(0); spec.noise.len()]) };
     let mut c = env.ctx(spec, vec![V::F(0); spec.vars.len()]);
     for (name, _, _, at) in &spec.subs {
         c.name(&mut b, name, *at, 0)?;
@@ -365,6 +384,10 @@ fn exact_step(b: &mut B, spec: &Spec, env: &Env, probe_params: &[V], x: &[V], nr
     let mut probe_env = env.clone();
     probe_env.params = probe_params.to_vec();
     probe_env.currents.iter_mut().for_each(|c| *c = V::C(0.0));
+    // `i` and `N` enter only `b` (`exact::linear`); values off the integers, so that no
+    // `1/i` or `1/(N - 1)` makes the constant part infinite here.
+    let off = |v: Option<V>, x: f64| v.map(|_| V::C(x));
+    probe_env.place = (off(env.place.0, 0.5), off(env.place.1, 1048576.5));
     let probe = |vals: &[V]| -> Result<Vec<f64>, CompileError> {
         let mut scratch = B::new(b.nf, b.nm);
         let f = probe_env.derivs(&mut scratch, spec, vals, nr)?;

@@ -36,7 +36,7 @@ fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>, memo: &mut HashM
         Expr::Name(n, _) => {
             if spec.vars.iter().any(|v| &v.name == n) {
                 none(1)
-            } else if spec.params.iter().any(|p| &p.0 == n) {
+            } else if spec.params.iter().any(|p| &p.0 == n) || n == "i" || n == "N" {
                 Lin { deg: 0, params: [n.clone()].into(), coeff: BTreeSet::new() }
             } else if let Some((_, se, _, at)) = spec.subs.iter().find(|s| &s.0 == n) {
                 if let Some(l) = memo.get(n) {
@@ -94,6 +94,10 @@ fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>, memo: &mut HashM
                 _ if x.deg + y.deg > 0 => return nonlinear(*c, "a condition on a state variable"),
                 _ => (0, BTreeSet::new()),
             };
+            if let Some(n) = coeff.iter().find(|n| *n == "i" || *n == "N") {
+                // (The coefficients are the population's; `i` and `N` are rows.)
+                return Err((src, *c, format!("`{n}` in a coefficient of the state variables: `method = \"exact\"` needs coefficients equal for every neuron; use \"euler\", \"rk2\", \"rk4\" or \"exponential_euler\"")));
+            }
             params.extend(coeff.iter().cloned());
             Lin { deg, params, coeff }
         }

@@ -37,7 +37,7 @@ mod units;
 use std::sync::Arc;
 
 use spikeworld::api::language::ModelLanguage;
-use spikeworld::api::model::{ChoiceSpec, MAX_VARS, NeuronModel, ParamSpec, Params, PreparedModel, ReceptorKind, ReceptorSpec, VarSpec, refractory_steps};
+use spikeworld::api::model::{ChoiceSpec, MAX_VARS, NeuronModel, ParamSpec, Params, Placed, PreparedModel, ReceptorKind, ReceptorSpec, VarSpec, refractory_steps};
 use spikeworld::registry::{Plugin, SimBuilder};
 use spikeworld::util::error::{Loc, ScenarioError};
 use spikeworld::util::node::{Node, Val};
@@ -363,6 +363,8 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         method: Method::Euler,
         uses_time: used.iter().any(|n| n == "t" || n == "lastspike"),
         uses_lastspike: used.iter().any(|n| n == "lastspike"),
+        uses_index: used.iter().any(|n| n == "i"),
+        uses_size: used.iter().any(|n| n == "N"),
     };
     let located = |e: CompileError| -> ScenarioError {
         match e.src {
@@ -444,6 +446,12 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
     }
     if spec.uses_lastspike {
         var_specs.push(VarSpec { name: "lastspike", dim: Dim::Time, doc: "Brian2's lastspike: `t` at the neuron's last spike (-10000 s before any)" });
+    }
+    if spec.uses_index {
+        var_specs.push(VarSpec { name: "i", dim: Dim::Dimensionless, doc: "Brian2's `i`: the neuron's index in its population (constant, set by spikeworld)" });
+    }
+    if spec.uses_size {
+        var_specs.push(VarSpec { name: "N", dim: Dim::Dimensionless, doc: "Brian2's `N`: the population's size (constant, set by spikeworld)" });
     }
     var_specs.extend(spec.recorded.iter().map(|&s| VarSpec { name: leak_str(&spec.subs[s].0), dim: core_dim(spec.subs[s].2), doc: "a recorded subexpression (`record`): its value at the end of the last step" }));
     let mut receptor_specs: Vec<ReceptorSpec> = spec.receptors.iter().map(|&k| ReceptorSpec { name: var_specs[k].name, kind: ReceptorKind::Spike, dim: var_specs[k].dim, doc: "jump of the variable at the start of the step (Brian2 `on_pre='x += w'`)" }).collect();
@@ -561,6 +569,10 @@ impl NeuronModel for EqModel {
     }
     fn constant_vars(&self) -> usize {
         self.vars().len() - self.def.vars.len()
+    }
+    fn placed_rows(&self) -> Vec<(usize, Placed)> {
+        let s = &self.def.spec;
+        s.index_row().map(|r| (r, Placed::Index)).into_iter().chain(s.size_row().map(|r| (r, Placed::Size))).collect()
     }
     fn per_neuron_variant(&self) -> Option<Arc<dyn NeuronModel>> {
         // Every parameter that may vary (what `spikeworld info` shows).

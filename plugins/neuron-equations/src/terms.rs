@@ -144,6 +144,7 @@ pub(crate) struct Ctx<'a> {
     dt: f64,
     t: Option<V>,
     lastspike: Option<V>,
+    place: (Option<V>, Option<V>),
     noise: Option<Vec<V>>,
     memo: HashMap<String, (V, D)>,
     visiting: Vec<String>,
@@ -199,18 +200,27 @@ impl Ctx<'_> {
         if let Some(v) = time {
             return Ok((v, units::SECOND));
         }
+        let place = match n {
+            "i" => self.place.0,
+            "N" => self.place.1,
+            _ => None,
+        };
+        if let Some(v) = place {
+            return Ok((v, units::ONE));
+        }
         match n {
             "dt" => return Ok((V::C(self.dt), units::SECOND)),
             "pi" => return Ok((V::C(std::f64::consts::PI), units::ONE)),
             "e" => return Ok((V::C(std::f64::consts::E), units::ONE)),
             "not_refractory" => return Ok(self.not_refractory.map_or((V::C(1.0), units::ONE), |m| (V::M(m), units::ONE))),
-            "t" | "i" | "N" | "lastspike" | "refr" | "spiked" | "tstep" => return Err(err(src, col, format!("`{n}` ({}) is not available in spikeworld's equations (yet)", match n {
+            // (Read by the equations, these have rows; a constant may not read them.)
+            "t" | "i" | "N" | "lastspike" => return Err(err(src, col, format!("`{n}` ({}) is not a constant: a value in `params` may not read it", match n {
                 "t" => "Brian2's time",
                 "i" => "Brian2's neuron index",
                 "N" => "Brian2's population size",
-                "lastspike" => "Brian2's time of the last spike",
-                _ => "a state row of the step itself",
+                _ => "Brian2's time of the last spike",
             }))),
+            "refr" | "spiked" | "tstep" => return Err(err(src, col, format!("`{n}` (a state row of the step itself) is not available in spikeworld's equations"))),
             _ => {}
         }
         if let Some((d, e)) = units::unit(n) {
@@ -459,6 +469,9 @@ pub(crate) struct Env {
     pub(crate) t: Option<V>,
     /// The time (ms) of the neuron's last spike, where the model reads `lastspike`.
     pub(crate) lastspike: Option<V>,
+    /// Brian2's `i` and `N` (the neuron's index, the population's size), where the model
+    /// reads them.
+    pub(crate) place: (Option<V>, Option<V>),
     /// The value of each white noise (`Spec::noise`) where it may be read: 0 in the
     /// derivatives (which are then the drift `f`); `None` outside differential equations.
     pub(crate) noise: Option<Vec<V>>,
@@ -466,7 +479,7 @@ pub(crate) struct Env {
 
 impl Env {
     pub(crate) fn ctx<'a>(&self, spec: &'a Spec, vals: Vec<V>) -> Ctx<'a> {
-        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, t: self.t, lastspike: self.lastspike, noise: self.noise.clone(), memo: HashMap::new(), visiting: Vec::new() }
+        Ctx { spec, vars: vals, params: self.params.clone(), currents: self.currents.clone(), not_refractory: self.not_refractory, dt: self.dt, t: self.t, lastspike: self.lastspike, place: self.place, noise: self.noise.clone(), memo: HashMap::new(), visiting: Vec::new() }
     }
 
     /// This environment at `frac` of the step later (`t + frac*dt`: Brian2's `t + dt/2`

@@ -5,7 +5,8 @@
 //! RK4, a coupled linear system by `exact` with `(unless refractory)`, Brian2's COBAHH
 //! neuron (Hodgkin–Huxley with `exprel`) by `exponential_euler`, the same with Brian2's
 //! boolean refractoriness (`refractory = "v > -86.8*mV"`: one neuron's
-//! afterhyperpolarisation never gets below it, so it spikes once), and a model reading the
+//! afterhyperpolarisation never gets below it, so it spikes once), Brian2's IF curve
+//! example with its drive written in the neuron's index `i` and the group's size `N`, and a model reading the
 //! time `t` through most of C99's functions by RK4. Brian2 computes in
 //! SI units with the expressions sympy rearranged, so values agree to rounding, not to the
 //! bit: every spike must fall on the same step and every sample within a tolerance.
@@ -57,7 +58,7 @@ fn scenario(c: &Value) -> String {
 #[test]
 fn equations_match_brian2() {
     let cases = cases();
-    assert_eq!(cases.len(), 7);
+    assert_eq!(cases.len(), 8);
     for c in &cases {
         let name = c["name"].as_str().unwrap();
         let n = c["n"].as_u64().unwrap() as usize;
