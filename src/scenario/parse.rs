@@ -160,7 +160,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                         let each = if model.params().iter().any(|p| p.name == k && p.per_neuron) || model.per_neuron_variant().is_some_and(|v| v.params().iter().any(|p| p.name == k && p.per_neuron)) { " (it takes one value per neuron too)" } else { "" };
                         return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is a parameter, constant for the run: set it in `params`{each}")));
                     }
-                    let valid: Vec<&str> = model.vars()[..constant_from].iter().map(|v| v.name).collect();
+                    let placed = model.placed_rows();
+                    let valid: Vec<&str> = model.vars()[..constant_from].iter().enumerate().filter(|(r, _)| !placed.iter().any(|p| p.0 == *r)).map(|(_, v)| v.name).collect();
                     return Err(err_at(kloc, it.key_path(k), format!("`{model_name}` has no state variable `{k}`; valid: {}", valid.join(", "))));
                 };
                 if let Some((_, what)) = model.placed_rows().into_iter().find(|(r, _)| *r == vi) {

@@ -86,6 +86,9 @@ fn i_and_n_are_set_by_spikeworld_only() {
     assert!(e.contains("init.i") && e.contains("index in its population (Brian2's `i`)") && e.contains("not by `init`"), "{e}");
     let e = load_err(&single(IF_CURVE, 4, "", "N = \"2\"", "1 ms", "\"v\""));
     assert!(e.contains("population's size (Brian2's `N`)"), "{e}");
+    // Nor are they offered as what `init` may set.
+    let e = load_err(&single(IF_CURVE, 4, "", "u = \"2 mV\"", "1 ms", "\"v\""));
+    assert!(e.ends_with("valid: v, refr"), "{e}");
     // `exact` holds its coefficients per population; `i` is per neuron.
     let coeff = "equations = '''\ndv/dt = -v*(i + 1)/tau : volt\n'''\nmethod = \"exact\"\nparams = { tau = \"10 ms\" }";
     let e = load_err(&single(coeff, 4, "", "", "1 ms", "\"v\""));
