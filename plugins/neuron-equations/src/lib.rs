@@ -30,6 +30,7 @@ mod eqs;
 mod exact;
 mod expeuler;
 mod expr;
+mod model;
 mod noise;
 mod terms;
 mod units;
@@ -37,7 +38,7 @@ mod units;
 use std::sync::Arc;
 
 use spikeworld::api::language::ModelLanguage;
-use spikeworld::api::model::{ChoiceSpec, MAX_VARS, NeuronModel, ParamSpec, Params, Placed, PreparedModel, ReceptorKind, ReceptorSpec, VarSpec, refractory_steps};
+use spikeworld::api::model::{MAX_VARS, NeuronModel, ParamSpec, ReceptorKind, ReceptorSpec, VarSpec};
 use spikeworld::registry::{Plugin, SimBuilder};
 use spikeworld::util::error::{Loc, ScenarioError};
 use spikeworld::util::node::{Node, Val};
@@ -46,6 +47,7 @@ use spikeworld::util::units::Dim;
 
 use compile::{CompileError, Method, PV, Spec, Src, Var};
 use eqs::{Kind, TextError};
+use model::{Def, EqModel};
 use units::D;
 
 /// Registers the `equations` model language.
@@ -83,7 +85,7 @@ impl ModelLanguage for Equations {
         KEYS
     }
     fn define(&self, name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError> {
-        define(name, t, dt_ms).map(|d| Arc::new(EqModel { def: Arc::new(d), rows: None }) as Arc<dyn NeuronModel>)
+        define(name, t, dt_ms).map(|d| Arc::new(EqModel::new(d)) as Arc<dyn NeuronModel>)
     }
 }
 
@@ -113,23 +115,6 @@ fn text_error(n: &Node, key: &str, text: &str, e: TextError) -> ScenarioError {
     }
 }
 
-/// A model's definition, shared by its per-population and per-neuron forms.
-struct Def {
-    name: &'static str,
-    doc: &'static str,
-    spec: Spec,
-    params: &'static [ParamSpec],
-    receptors: &'static [ReceptorSpec],
-    /// The per-population form's rows (a per-neuron form appends its parameters').
-    vars: &'static [VarSpec],
-    /// Which parameters may take one value per neuron (with `exact`, not those in `A`).
-    may_vary: Vec<bool>,
-    /// Dimension of each parameter, for the conversion into working units.
-    param_dims: Vec<D>,
-    /// Constants in units the core has no name for, after the parameters (working units).
-    fixed: Vec<PV>,
-    refractory_ms: f64,
-}
 
 /// A quantity written for a constant the equations do not declare (`"-60 mV"`,
 /// `"0.2 nS/um2"`, `5`): its dimension and its value in the core's unit.
@@ -180,8 +165,6 @@ fn constant(text: &str) -> Result<(D, f64), String> {
     Ok((d, if d.from_core() == 1.0 { working } else { working / d.from_core() }))
 }
 
-/// The core's dimension of a parameter or state variable; one in a unit the core cannot
-/// name (volt/second) is a number in the working units (mV/ms).
 /// The `record` key: subexpressions to compute into state rows, by index among them.
 fn recorded(t: &mut Table<'_>, lines: &[eqs::Line]) -> Result<Vec<usize>, ScenarioError> {
     let subs: Vec<&str> = lines.iter().filter(|l| matches!(l.kind, Kind::Sub(_))).map(|l| l.name.as_str()).collect();
@@ -196,6 +179,8 @@ fn recorded(t: &mut Table<'_>, lines: &[eqs::Line]) -> Result<Vec<usize>, Scenar
     Ok(out)
 }
 
+/// The core's dimension of a parameter or state variable; one in a unit the core cannot
+/// name (volt/second) is a number in the working units (mV/ms).
 fn core_dim(d: D) -> Dim {
     d.core().unwrap_or(Dim::Dimensionless)
 }
@@ -481,122 +466,4 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         may_vary,
         refractory_ms: refractory.unwrap_or(0.0),
     })
-}
-
-/// The rows of a per-neuron form: which parameters it holds per neuron.
-struct Rows {
-    params: &'static [ParamSpec],
-    vars: &'static [VarSpec],
-    /// Why it cannot run (more rows than a model may have).
-    too_many: Option<String>,
-}
-
-/// The model a population runs: its parameters per population, or (`rows`) some of them
-/// per neuron, in constant rows.
-struct EqModel {
-    def: Arc<Def>,
-    rows: Option<Arc<Rows>>,
-}
-
-impl EqModel {
-    /// The form holding the parameters `keys` (those that may vary) per neuron.
-    fn with_rows(&self, keys: &[&str]) -> Option<EqModel> {
-        let d = &self.def;
-        let held: Vec<bool> = d.params.iter().zip(&d.may_vary).map(|(p, v)| *v && keys.contains(&p.name)).collect();
-        let n = held.iter().filter(|h| **h).count();
-        if n == 0 {
-            return None;
-        }
-        let params: Vec<ParamSpec> = d.params.iter().zip(&held).map(|(p, h)| if *h { p.per_neuron() } else { *p }).collect();
-        let mut vars = d.vars.to_vec();
-        vars.extend(params.iter().filter(|p| p.per_neuron).map(|p| VarSpec { name: p.name, dim: p.dim, doc: "a per-neuron parameter (constant)" }));
-        let too_many = (vars.len() > MAX_VARS).then(|| {
-            format!("{} per-neuron parameters and {} state rows: a model holds at most {MAX_VARS} rows; give fewer parameters per neuron (split the population)", n, d.vars.len())
-        });
-        Some(EqModel { def: d.clone(), rows: Some(Arc::new(Rows { params: leak(params), vars: leak(vars), too_many })) })
-    }
-
-    fn held(&self) -> &'static [ParamSpec] {
-        self.rows.as_ref().map_or(self.def.params, |r| r.params)
-    }
-
-    fn values(&self, params: &Params) -> Vec<PV> {
-        self.held()
-            .iter()
-            .zip(&self.def.param_dims)
-            .map(|(p, d)| {
-                let x = params.get(p.name) * d.from_core();
-                if p.per_neuron { PV::Row(x) } else { PV::C(x) }
-            })
-            .chain(self.def.fixed.iter().copied())
-            .collect()
-    }
-
-    fn initial(&self, params: &Params) -> Vec<f64> {
-        let d = &self.def;
-        let mut v = vec![0.0; d.spec.state_rows()];
-        if let Some(r) = d.spec.not_refractory_row() {
-            // Free at the start.
-            v[r] = 1.0;
-        }
-        if let Some(r) = d.spec.lastspike_row() {
-            // Brian2's: -10000 s.
-            v[r] = -1e7;
-        }
-        v.extend(self.held().iter().filter(|p| p.per_neuron).map(|p| params.get(p.name)));
-        v
-    }
-}
-
-impl NeuronModel for EqModel {
-    fn name(&self) -> &'static str {
-        self.def.name
-    }
-    fn doc(&self) -> &'static str {
-        self.def.doc
-    }
-    fn params(&self) -> &'static [ParamSpec] {
-        self.held()
-    }
-    fn choices(&self) -> &'static [ChoiceSpec] {
-        &[]
-    }
-    fn vars(&self) -> &'static [VarSpec] {
-        self.rows.as_ref().map_or(self.def.vars, |r| r.vars)
-    }
-    fn receptors(&self) -> &'static [ReceptorSpec] {
-        self.def.receptors
-    }
-    fn constant_vars(&self) -> usize {
-        self.vars().len() - self.def.vars.len()
-    }
-    fn placed_rows(&self) -> Vec<(usize, Placed)> {
-        let s = &self.def.spec;
-        s.index_row().map(|r| (r, Placed::Index)).into_iter().chain(s.size_row().map(|r| (r, Placed::Size))).collect()
-    }
-    fn per_neuron_variant(&self) -> Option<Arc<dyn NeuronModel>> {
-        // Every parameter that may vary (what `spikeworld info` shows).
-        let all: Vec<&str> = self.def.params.iter().map(|p| p.name).collect();
-        self.per_neuron_variant_for(&all)
-    }
-    fn per_neuron_variant_for(&self, keys: &[&str]) -> Option<Arc<dyn NeuronModel>> {
-        if self.rows.is_some() {
-            return None;
-        }
-        self.with_rows(keys).map(|m| Arc::new(m) as Arc<dyn NeuronModel>)
-    }
-    fn prepare(&self, params: &Params, dt_ms: f64) -> Result<Arc<dyn PreparedModel>, String> {
-        if let Some(e) = self.rows.as_ref().and_then(|r| r.too_many.clone()) {
-            return Err(e);
-        }
-        let steps = refractory_steps(self.def.refractory_ms, dt_ms);
-        let program = compile::program(&self.def.spec, &self.values(params), dt_ms, steps).map_err(|e| e.message)?;
-        spikeworld::registry::prepared_program(program, self.initial(params)).map_err(|e| format!("model `{}`: {e} (a bug in the equations compiler)", self.def.name))
-    }
-    fn neuron_initial(&self, params: &Params, _dt_ms: f64) -> Result<Vec<f64>, String> {
-        if let Some(e) = self.rows.as_ref().and_then(|r| r.too_many.clone()) {
-            return Err(e);
-        }
-        Ok(self.initial(params))
-    }
 }
