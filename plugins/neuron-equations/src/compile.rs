@@ -38,6 +38,8 @@ pub enum Method {
     ExpEuler,
     /// Stochastic Heun (Stratonovich; Brian2's `heun`), for multiplicative noise.
     Heun,
+    /// Brian2's derivative-free Milstein (Stratonovich, diagonal noise).
+    Milstein,
 }
 
 /// A state variable: `dX/dt = eq`.
@@ -282,11 +284,15 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
         Method::ExpEuler => crate::expeuler::step(&mut b, spec, &env, &x, refractory)?,
         Method::Euler if !spec.noise.is_empty() => {
             let f = env.derivs(&mut b, spec, &x, nr)?;
-            crate::noise::step(&mut b, spec, &env, &x, &f, &noise, nr, false)?
+            crate::noise::step(&mut b, spec, &env, &x, &f, &noise, nr, crate::noise::Scheme::Euler)?
         }
         Method::Heun => {
             let f = env.derivs(&mut b, spec, &x, nr)?;
-            crate::noise::step(&mut b, spec, &env, &x, &f, &noise, nr, true)?
+            crate::noise::step(&mut b, spec, &env, &x, &f, &noise, nr, crate::noise::Scheme::Heun)?
+        }
+        Method::Milstein => {
+            let f = env.derivs(&mut b, spec, &x, nr)?;
+            crate::noise::step(&mut b, spec, &env, &x, &f, &noise, nr, crate::noise::Scheme::Milstein)?
         }
         Method::Euler => {
             // Brian2: dt*f + x.

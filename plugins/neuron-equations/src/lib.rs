@@ -372,6 +372,8 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
         (Some(m), _) => m,
         (None, None) => if linear.is_ok() { Method::Exact } else { Method::Euler },
         (None, Some(("heun", _))) => Method::Heun,
+        // Without noise Brian2's `milstein` is Euler's step too.
+        (None, Some(("milstein", _))) => Method::Milstein,
         (None, Some(("euler", _))) => Method::Euler,
         (None, Some(("rk2", _))) => Method::Rk2,
         (None, Some(("rk4", _))) => Method::Rk4,
@@ -451,6 +453,7 @@ fn define(name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Def, Scen
             Method::Exact => "exact",
             Method::ExpEuler => "exponential_euler",
             Method::Heun => "heun",
+            Method::Milstein => "milstein",
         },
         lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("; ")
     ));

@@ -10,7 +10,10 @@
 //! - `euler` (Euler–Maruyama; additive noise only, as in Brian2):
 //!   `x ← dt·f(x, t) + Σ_k g_k·dW_k + x`;
 //! - `heun` (Stratonovich, any noise): per noise `k`, `s_k = g_k(x, t)·dW_k + x` (every
-//!   variable), then `x ← dt·f(x, t) + Σ_k 0.5·dW_k·(g_k(x, t) + g_k(s_k, t + dt)) + x`.
+//!   variable), then `x ← dt·f(x, t) + Σ_k 0.5·dW_k·(g_k(x, t) + g_k(s_k, t + dt)) + x`;
+//! - `milstein` (Brian2's derivative-free Milstein; Stratonovich, diagonal noise): per
+//!   noise `k`, `s_k = dt·f(x, t) + √dt·g_k(x, t) + x` (every variable), then
+//!   `x ← dt·f + Σ_k g_k·dW_k + Σ_k c·(g_k(s_k, t) − g_k(x, t))·dW_k² + x`, `c = 1/(2√dt)`.
 //!
 //! Noise is additive when no `g` reads a state variable, `t` or `lastspike` (through
 //! subexpressions too). `xi` may appear only in differential equations, linearly, and
@@ -127,15 +130,28 @@ fn increments(b: &mut B, env: &Env, inputs: &[V]) -> Vec<V> {
     inputs.iter().map(|&n| b.bin(Bin::Mul, V::C(env.dt.sqrt()), n)).collect()
 }
 
-/// One step by Euler–Maruyama (`heun == false`) or Heun (Stratonovich) from `x`;
-/// `inputs` are the noise inputs, `f` the derivatives at `x` with every noise at 0.
+/// The stochastic schemes, as Brian2 writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// Euler–Maruyama (additive noise).
+    Euler,
+    /// Stochastic Heun (Stratonovich, any noise).
+    Heun,
+    /// Derivative-free Milstein (Stratonovich, diagonal noise).
+    Milstein,
+}
+
+/// One step by `scheme` from `x`; `inputs` are the noise inputs, `f` the derivatives at
+/// `x` with every noise at 0.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn step(b: &mut B, spec: &Spec, env: &Env, x: &[V], f: &[V], inputs: &[V], nr: Option<V>, heun: bool) -> Result<Vec<V>, CompileError> {
+pub(crate) fn step(b: &mut B, spec: &Spec, env: &Env, x: &[V], f: &[V], inputs: &[V], nr: Option<V>, scheme: Scheme) -> Result<Vec<V>, CompileError> {
     let g = factors(spec)?;
     let dw = increments(b, env, inputs);
     let g0 = eval(b, spec, env, &g, x, nr)?;
-    let mut acc: Vec<V> = f.iter().map(|&fj| b.bin(Bin::Mul, V::C(env.dt), fj)).collect();
-    if !heun {
+    let drift: Vec<V> = f.iter().map(|&fj| b.bin(Bin::Mul, V::C(env.dt), fj)).collect();
+    let mut acc = drift.clone();
+    if scheme != Scheme::Heun {
+        // dt·f + Σ_k g_k·dW_k.
         for (j, a) in acc.iter_mut().enumerate() {
             for (k, gk) in g0[j].iter().enumerate() {
                 if let Some(gk) = gk {
@@ -144,34 +160,92 @@ pub(crate) fn step(b: &mut B, spec: &Spec, env: &Env, x: &[V], f: &[V], inputs: 
                 }
             }
         }
-    } else {
-        let end = env.later(b, 1.0);
-        for (k, &dwk) in dw.iter().enumerate() {
-            if g0.iter().all(|gj| gj[k].is_none()) {
-                continue;
-            }
-            // The support point of this noise: g_k(x)·dW_k + x, every variable.
-            let support: Vec<V> = (0..x.len())
-                .map(|j| match g0[j][k] {
-                    Some(gk) => {
-                        let t = b.bin(Bin::Mul, gk, dwk);
-                        b.bin(Bin::Add, t, x[j])
+    }
+    let used = |k: usize| g0.iter().any(|gj| gj[k].is_some());
+    match scheme {
+        Scheme::Euler => {}
+        Scheme::Heun => {
+            let end = env.later(b, 1.0);
+            for (k, &dwk) in dw.iter().enumerate() {
+                if !used(k) {
+                    continue;
+                }
+                // The support point of this noise: g_k(x)·dW_k + x, every variable.
+                let support: Vec<V> = (0..x.len())
+                    .map(|j| match g0[j][k] {
+                        Some(gk) => {
+                            let t = b.bin(Bin::Mul, gk, dwk);
+                            b.bin(Bin::Add, t, x[j])
+                        }
+                        None => x[j],
+                    })
+                    .collect();
+                let gs = eval(b, spec, &end, &g, &support, nr)?;
+                let half = b.bin(Bin::Mul, V::C(0.5), dwk);
+                for (j, a) in acc.iter_mut().enumerate() {
+                    if let (Some(g0k), Some(gsk)) = (g0[j][k], gs[j][k]) {
+                        let s = b.bin(Bin::Add, g0k, gsk);
+                        let t = b.bin(Bin::Mul, half, s);
+                        *a = b.bin(Bin::Add, *a, t);
                     }
-                    None => x[j],
-                })
-                .collect();
-            let gs = eval(b, spec, &end, &g, &support, nr)?;
-            let half = b.bin(Bin::Mul, V::C(0.5), dwk);
-            for (j, a) in acc.iter_mut().enumerate() {
-                if let (Some(g0k), Some(gsk)) = (g0[j][k], gs[j][k]) {
-                    let s = b.bin(Bin::Add, g0k, gsk);
-                    let t = b.bin(Bin::Mul, half, s);
-                    *a = b.bin(Bin::Add, *a, t);
+                }
+            }
+        }
+        Scheme::Milstein => {
+            // Brian2's: s = dt·f(x) + √dt·g(x) + x (every variable, each with its own
+            // noise's factor), then + (g(s, t) − g(x, t))·dW²/(2√dt). The noise is
+            // diagonal (`diagonal`): each variable has at most one noise, so the support of
+            // noise k moves only its variable's √dt·g term; the others' drift still moves.
+            let c = 1.0 / (2.0 * env.dt.sqrt());
+            for (k, &dwk) in dw.iter().enumerate() {
+                if !used(k) {
+                    continue;
+                }
+                let support: Vec<V> = (0..x.len())
+                    .map(|j| {
+                        let d = match g0[j][k] {
+                            Some(gk) => {
+                                let t = b.bin(Bin::Mul, V::C(env.dt.sqrt()), gk);
+                                b.bin(Bin::Add, drift[j], t)
+                            }
+                            None => drift[j],
+                        };
+                        b.bin(Bin::Add, d, x[j])
+                    })
+                    .collect();
+                let gs = eval(b, spec, env, &g, &support, nr)?;
+                let sq = b.bin(Bin::Mul, dwk, dwk);
+                for (j, a) in acc.iter_mut().enumerate() {
+                    if let (Some(g0k), Some(gsk)) = (g0[j][k], gs[j][k]) {
+                        let d = b.bin(Bin::Sub, gsk, g0k);
+                        let t = b.bin(Bin::Mul, V::C(c), d);
+                        let t = b.bin(Bin::Mul, t, sq);
+                        *a = b.bin(Bin::Add, *a, t);
+                    }
                 }
             }
         }
     }
     Ok(acc.into_iter().zip(x).map(|(a, &xj)| b.bin(Bin::Add, a, xj)).collect())
+}
+
+/// Brian2's condition for `milstein`: diagonal noise, each equation with at most one
+/// noise and each noise in at most one equation (through subexpressions too).
+pub fn diagonal(spec: &Spec) -> Result<(), CompileError> {
+    let g = factors(spec)?;
+    for (j, gj) in g.iter().enumerate() {
+        let v = &spec.vars[j];
+        let mine: Vec<usize> = (0..gj.len()).filter(|&k| gj[k].is_some()).collect();
+        if mine.len() > 1 {
+            return Err(err(v.src, v.eq.start(), format!("d{}/dt has two white noises (`{}` and `{}`): `milstein` integrates diagonal noise only (each equation its own noise), as in Brian2; use method = \"heun\"", v.name, spec.noise[mine[0]], spec.noise[mine[1]])));
+        }
+        if let Some(&k) = mine.first() {
+            if let Some(i) = (0..j).find(|&i| g[i][k].is_some()) {
+                return Err(err(v.src, v.eq.start(), format!("the white noise `{}` is in d{}/dt and d{}/dt: `milstein` integrates diagonal noise only (each equation its own noise), as in Brian2; use method = \"heun\"", spec.noise[k], spec.vars[i].name, v.name)));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The error for white noise outside a differential equation.
@@ -180,7 +254,7 @@ pub fn misplaced_error(src: Src, name: &str, col: usize) -> CompileError {
 }
 
 /// The methods a model may name.
-pub const METHODS: &str = "euler, rk2, rk4, exponential_euler, exact, heun";
+pub const METHODS: &str = "euler, rk2, rk4, exponential_euler, exact, heun, milstein";
 
 /// Why stochastic equations cannot be integrated as asked.
 pub enum Refusal<'n> {
@@ -191,8 +265,9 @@ pub enum Refusal<'n> {
 }
 
 /// The method for equations with white noise (`None`: without), as Brian2 chooses and
-/// allows it: `heun` if given or the noise is multiplicative, else `euler`; `euler` given
-/// for multiplicative noise, and every other method, refused.
+/// allows it: `heun` if given or the noise is multiplicative, else `euler`; `milstein` if
+/// given and the noise is diagonal; `euler` given for multiplicative noise, and every
+/// other method, refused.
 pub fn stochastic<'n>(spec: &Spec, given: Option<(&str, &'n spikeworld::util::node::Node)>) -> Result<Option<crate::compile::Method>, Refusal<'n>> {
     use crate::compile::Method;
     if spec.noise.is_empty() {
@@ -202,6 +277,7 @@ pub fn stochastic<'n>(spec: &Spec, given: Option<(&str, &'n spikeworld::util::no
     let mult = multiplicative(spec, &g);
     match (given, mult) {
         (Some(("heun", _)), _) | (None, Some(_)) => Ok(Some(Method::Heun)),
+        (Some(("milstein", _)), _) => diagonal(spec).map(|()| Some(Method::Milstein)).map_err(Refusal::At),
         (Some(("euler", _)) | None, None) => Ok(Some(Method::Euler)),
         (Some(("euler", _)), Some((j, k))) => {
             let v = &spec.vars[j];
@@ -209,7 +285,7 @@ pub fn stochastic<'n>(spec: &Spec, given: Option<(&str, &'n spikeworld::util::no
         }
         (Some((m, n)), _) if METHODS.split(", ").any(|x| x == m) || m == "linear" => Err(Refusal::Method(
             n,
-            format!("`{m}` cannot integrate stochastic equations (the white noise `{}`), nor can it in Brian2: use \"euler\" (additive noise) or \"heun\"", spec.noise[0]),
+            format!("`{m}` cannot integrate stochastic equations (the white noise `{}`), nor can it in Brian2: use \"euler\" (additive noise), \"heun\" or \"milstein\"", spec.noise[0]),
         )),
         (Some((m, n)), _) => Err(Refusal::Method(n, format!("unknown method `{m}`; valid: {METHODS}"))),
     }

@@ -279,7 +279,7 @@ fn mistakes_are_located_and_explained() {
         ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*nS\"", "comparison of volt with siemens"),
         ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*mV\"\nreset = \"w = 0\"", "the reset sets `w`, which is not a state variable"),
         ("equations = \"dv/dt = -v/ms : volt\"\nthreshold = \"v > 1*mV\"\nreset = \"v = 1*ms\"", "`v` is in volt but the value is in second"),
-        ("equations = \"dv/dt = -v/ms : volt\"\nmethod = \"milstein\"", "unknown method `milstein`"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nmethod = \"rk3\"", "unknown method `rk3`"),
         ("equations = \"dv/dt = -v/ms : volt\"\nparams = { x = \"-40*mV + 1*nA\" }", "neither a number followed by a unit nor an expression"),
         ("equations = \"drefr/dt = 0/ms : 1\"", "reserves"),
         ("equations = \"dv/dt = -v/ms : volt\"\nreceptors = [\"g\"]", "`g` is not a state variable"),

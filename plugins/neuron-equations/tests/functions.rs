@@ -209,7 +209,7 @@ fn what_exponential_euler_and_the_functions_refuse() {
         ("equations = \"dv/dt = floor(v)/ms : volt\"", "divide it by a unit first (`floor(x/mV)`)"),
         ("equations = \"dv/dt = exprel(t)*mV/ms : volt\"", "`exprel` of a value in second"),
         ("equations = \"dv/dt = clip(v)/ms : volt\"", "`clip` takes 3 arguments, not 1"),
-        ("equations = \"dv/dt = -v/ms : volt\"\nmethod = \"milstein\"", "valid: euler, rk2, rk4, exponential_euler, exact, heun"),
+        ("equations = \"dv/dt = -v/ms : volt\"\nmethod = \"rk3\"", "valid: euler, rk2, rk4, exponential_euler, exact, heun, milstein"),
         ("equations = \"dtstep/dt = 0/ms : 1\"", "reserves"),
     ];
     for (model, want) in cases {

@@ -3,19 +3,9 @@
 //! Ornstein–Uhlenbeck process, every engine and split, resume, and the refusals.
 
 use spikeworld::prelude::*;
-use spikeworld::util::rng;
 
 mod common;
 use common::*;
-
-/// The draw of noise receptor `k` of population `n` (seed `seed`) for `neuron` at `step`.
-fn draw(seed: u64, k: u64, step: u64, neuron: u64) -> f64 {
-    rng::xi(rng::key(seed, rng::purpose::XI + k), rng::entity_key("population", "n"), step, neuron)
-}
-
-fn seeded(text: String, seed: u64) -> String {
-    text.replacen("[simulation]\n", &format!("[simulation]\nseed = {seed}\n"), 1)
-}
 
 const OU: &str = "equations = '''
 dv/dt = (mu - v)/tau + sigma*sqrt(2/tau)*xi : volt
@@ -224,17 +214,17 @@ fn misplaced_or_unsupported_noise_is_refused() {
 /// Against Brian2 2.9 running the same stochastic equations (`tests/fixtures/
 /// make_brian2_noise.py` writes `brian2_noise.json`): Brian2 draws its own numbers, so
 /// the two agree in distribution. For a noise-driven LIF by Euler–Maruyama and a
-/// multiplicative (Stratonovich) process by Heun: the mean and standard deviation over
+/// multiplicative (Stratonovich) process by Heun and by Milstein: the mean and standard deviation over
 /// the neurons of the variable at four times, and of the spike counts, within 4.5
 /// combined standard errors (the standard deviation's taken as σ·√(2/(n−1)), doubled for
-/// the skewed multiplicative case). A wrong `√dt`, Itô for Stratonovich (a mean lower
+/// the skewed multiplicative cases). A wrong `√dt`, Itô for Stratonovich (a mean lower
 /// by 0.08 here, 10 standard errors) or correlated draws fail it.
 #[test]
 fn statistics_match_brian2() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brian2_noise.json");
     let fixture: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let cases = fixture["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 2);
+    assert_eq!(cases.len(), 3);
     for c in cases {
         let s = |k: &str| c[k].as_str().unwrap().to_string();
         let name = s("name");
@@ -261,7 +251,7 @@ fn statistics_match_brian2() {
             let sd = (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1) as f64).sqrt();
             let (bm, bs) = (sample["mean"].as_f64().unwrap(), sample["std"].as_f64().unwrap());
             let se_mean = ((sd * sd + bs * bs) / n as f64).sqrt();
-            let skew = if name == "geometric_heun" { 2.0 } else { 1.0 };
+            let skew = if name.starts_with("geometric") { 2.0 } else { 1.0 };
             let se_sd = skew * ((sd * sd + bs * bs) / (n - 1) as f64 / 2.0).sqrt();
             assert!((mean - bm).abs() < 4.5 * se_mean, "{name}, step {step}: mean {mean}, Brian2 {bm} (se {se_mean})");
             assert!((sd - bs).abs() < 4.5 * se_sd, "{name}, step {step}: std {sd}, Brian2 {bs} (se {se_sd})");

@@ -58,3 +58,15 @@ pub fn single(model: &str, size: usize, params: &str, init: &str, t_stop: &str, 
     )
 }
 
+
+/// The white-noise draw of noise receptor `k` of population `n` (seed `seed`) for
+/// `neuron` at `step`.
+pub fn draw(seed: u64, k: u64, step: u64, neuron: u64) -> f64 {
+    use spikeworld::util::rng;
+    rng::xi(rng::key(seed, rng::purpose::XI + k), rng::entity_key("population", "n"), step, neuron)
+}
+
+/// `text` with `seed` in its `[simulation]`.
+pub fn seeded(text: String, seed: u64) -> String {
+    text.replacen("[simulation]\n", &format!("[simulation]\nseed = {seed}\n"), 1)
+}
