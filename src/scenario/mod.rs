@@ -125,6 +125,33 @@ pub enum NeuronValues {
     Dist(ValueDist),
     /// Given, one per neuron.
     Each(Arc<Vec<f64>>),
+    /// An expression of the neuron's index, the population's size and random numbers
+    /// (`"-60*mV + 10*mV*rand()"`), as a model language reads it: neuron `i`'s random
+    /// numbers from stream (seed, population, purpose, `i`), like a distribution's.
+    Expr(ValueExpr),
+}
+
+/// An expression for one value per neuron ([`NeuronValues::Expr`]).
+#[derive(Clone)]
+pub struct ValueExpr {
+    /// As written.
+    pub text: String,
+    /// The population's size (`N`).
+    pub size: usize,
+    /// As the language compiled it.
+    pub f: Arc<dyn crate::api::language::NeuronExpression>,
+}
+
+impl std::fmt::Debug for ValueExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValueExpr({:?}, N = {})", self.text, self.size)
+    }
+}
+
+impl PartialEq for ValueExpr {
+    fn eq(&self, o: &Self) -> bool {
+        self.text == o.text && self.size == o.size
+    }
 }
 
 impl NeuronValues {
@@ -134,6 +161,7 @@ impl NeuronValues {
             NeuronValues::Dist(ValueDist::Const(v)) => *v,
             NeuronValues::Dist(d) => d.draw(&mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
             NeuronValues::Each(v) => v[i],
+            NeuronValues::Expr(e) => e.f.value(i, e.size, &mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::ReceptorKind;
 use crate::registry::{Registry, names};
 use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, max_delay_steps, population_item};
-use crate::scenario::read::{array_of_tables, check_name, neuron_values, parse_addons, read_params, read_population_params, size_and_shape, value_dist, weight_def};
+use crate::scenario::read::{array_of_tables, check_name, is_expression, neuron_values, parse_addons, read_params, read_population_params, size_and_shape, value_dist, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
 use crate::scenario::{EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
@@ -99,7 +99,16 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         // per neuron: a population given any value as a list, a distribution or a file
         // runs that one.
         let varying: Vec<&str> = match t.get("params").map(|n| &n.val) {
-            Some(Val::Table(es)) => es.iter().filter(|e| matches!(e.node.val, Val::Array(_) | Val::Table(_))).map(|e| e.key.as_str()).collect(),
+            Some(Val::Table(es)) => es
+                .iter()
+                .filter(|e| match &e.node.val {
+                    Val::Array(_) | Val::Table(_) => true,
+                    // An expression (not a plain quantity), where a language reads them.
+                    Val::Str(s) => !reg.model_languages.is_empty() && model.params().iter().find(|p| p.name == e.key).is_some_and(|p| is_expression(s, p.dim)),
+                    _ => false,
+                })
+                .map(|e| e.key.as_str())
+                .collect(),
             _ => Vec::new(),
         };
         let model = match (varying.is_empty(), model.per_neuron_variant_for(&varying)) {
@@ -110,7 +119,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let (params, per_neuron) = match t.get("params") {
             Some(pn) => {
                 let mut pt = Table::new(pn, t.key_path("params"))?;
-                let p = read_population_params(&mut pt, model.as_ref(), &format!("`{model_name}`"), (seed, key, size as usize, base_dir))?;
+                let p = read_population_params(&mut pt, model.as_ref(), &format!("`{model_name}`"), (seed, key, size as usize, base_dir, reg))?;
                 let valid: Vec<&str> = model.params().iter().map(|p| p.name).chain(model.choices().iter().map(|c| c.name)).collect();
                 pt.finish(&valid)?;
                 p
@@ -175,7 +184,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                     let what = if model.params().iter().any(|p| p.name == k) { "a parameter, constant for the run: set it in `params` (it takes one value per neuron too)" } else { "computed from the parameters, constant for the run: set those in `params`" };
                     return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is {what}")));
                 }
-                init.push((vi, neuron_values(vn, model.vars()[vi].dim, &it.key_path(k), base_dir, size as usize)?));
+                let v = neuron_values(vn, model.vars()[vi].dim, &it.key_path(k), (base_dir, size as usize, reg))?;
+                check_expression(&v, (seed, key, crate::util::rng::purpose::INIT + vi as u64), vn, &it.key_path(k))?;
+                init.push((vi, v));
             }
         }
         let shard_bounds = match t.get("shard_bounds") {
@@ -216,6 +227,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         // built (nothing is held here), so the cost is time only.
         let p = populations.last().expect("just pushed");
         let mut own = p.params.clone();
+        for (k, v, at) in &per_neuron {
+            check_expression(v, (seed, key, crate::util::rng::purpose::PARAM + *k as u64), at, &format!("{params_key}.{}", model.params()[*k].name))?;
+        }
         let checked = if p.per_neuron.is_empty() { 1..1 } else { 1..p.size };
         for i in checked {
             p.set_neuron_params(&mut own, seed, i);
@@ -546,4 +560,12 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
     })
 }
 
-
+/// An expression's value for every neuron is a finite number (with the scenario's seed:
+/// `log(rand())` may give −∞): else the first neuron's that is not, at the value.
+fn check_expression(v: &NeuronValues, (seed, key, purpose): (u64, u32, u64), at: &Node, path: &str) -> Result<(), ScenarioError> {
+    let NeuronValues::Expr(e) = v else { return Ok(()) };
+    match (0..e.size).map(|i| (i, v.at(seed, key, purpose, i))).find(|(_, x)| !x.is_finite()) {
+        Some((i, x)) => Err(err_at(&at.loc, path, format!("`{}` is {x} for neuron {i}: expected a finite number", e.text))),
+        None => Ok(()),
+    }
+}

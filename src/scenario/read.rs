@@ -4,14 +4,14 @@
 use crate::api::addon::AddonCtx;
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
-use crate::scenario::{AddonDef, NeuronValues, ValueDist, WeightDef};
+use crate::scenario::{AddonDef, NeuronValues, ValueDist, ValueExpr, WeightDef};
 use crate::util::npy::read_npy_f64;
 use std::path::Path;
 use std::sync::Arc;
 use crate::util::error::ScenarioError;
-use crate::util::node::{Node, Val};
+use crate::util::node::{Node, Val, loc_in};
 use crate::util::table::{Table, err_at, node_quantity, node_quantity_list};
-use crate::util::units::Dim;
+use crate::util::units::{Dim, parse_quantity};
 
 pub(super) fn array_of_tables<'a>(root: &mut Table<'a>, key: &str) -> Result<Vec<(Table<'a>, &'a Node)>, ScenarioError> {
     let Some(n) = root.get(key) else { return Ok(Vec::new()) };
@@ -95,8 +95,12 @@ pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, Sce
 /// One value per neuron of a population of `size` (an `init` value, a per-neuron
 /// parameter): what [`value_dist`] reads (drawn per neuron), a list of `size` values, or
 /// `{ file = "x.npy" }` holding `size` values in the key's canonical unit (mV, ms, pA, nS),
-/// relative to the scenario's directory.
-pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, base_dir: &Path, size: usize) -> Result<NeuronValues, ScenarioError> {
+/// relative to the scenario's directory, or an expression a model language reads
+/// ([`neuron_expression`]).
+pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, (base_dir, size, reg): (&Path, usize, &Registry)) -> Result<NeuronValues, ScenarioError> {
+    if let Some(e) = neuron_expression(n, dim, key, size, reg) {
+        return e;
+    }
     let one_each = |v: Vec<f64>, at: &Node| -> Result<NeuronValues, ScenarioError> {
         if v.len() != size {
             return Err(err_at(&at.loc, key, format!("has {} values; expected {size}, one per neuron", v.len())));
@@ -125,6 +129,30 @@ pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, base_dir: &Path, size
     }
 }
 
+/// A string value that is not a plain quantity (`"-60 mV"`), as an expression of the
+/// neuron's index, the population's size and random numbers, when a model language reads
+/// such expressions (the equations' Brian2 syntax: `"-60*mV + 10*mV*rand()"`); `None` for
+/// anything else.
+fn neuron_expression(n: &Node, dim: Dim, key: &str, size: usize, reg: &Registry) -> Option<Result<NeuronValues, ScenarioError>> {
+    let Val::Str(text) = &n.val else { return None };
+    if !is_expression(text, dim) {
+        return None;
+    }
+    let r = reg.model_languages.values().find_map(|l| l.neuron_expression(text, dim))?;
+    Some(match r {
+        Ok(f) => Ok(NeuronValues::Expr(ValueExpr { text: text.clone(), size, f })),
+        Err((col, m)) => Err(err_at(&loc_in(n, col), key, m)),
+    })
+}
+
+/// Whether a string value is meant as an expression: neither a quantity nor written like
+/// one (a number, a space and a word: `"10 parsecs"` gets the quantity's error).
+pub(super) fn is_expression(text: &str, dim: Dim) -> bool {
+    let t = text.trim();
+    let quantity_form = t.split_once(char::is_whitespace).is_some_and(|(a, b)| a.parse::<f64>().is_ok() && b.trim_start().starts_with(char::is_alphabetic));
+    !quantity_form && parse_quantity(t, dim).is_err()
+}
+
 /// A population's `params`: [`read_params`], except that a parameter the model reads per
 /// neuron ([`ParamSpec::per_neuron`]) may take a list, a distribution or a file
 /// ([`neuron_values`]). Returns the parameters with neuron 0's values (drawn from stream
@@ -133,21 +161,22 @@ pub(super) fn read_population_params<'a>(
     t: &mut Table<'a>,
     model: &dyn crate::api::model::NeuronModel,
     what: &str,
-    (seed, key, size, base_dir): (u64, u32, usize, &Path),
+    (seed, key, size, base_dir, reg): (u64, u32, usize, &Path, &Registry),
 ) -> Result<(Params, Vec<(usize, NeuronValues, &'a Node)>), ScenarioError> {
     let specs = model.params();
     let mut per = Vec::new();
     for (k, p) in specs.iter().enumerate() {
         let Some(n) = t.peek_all().find(|(name, _)| *name == p.name).map(|(_, n)| n) else { continue };
-        if !matches!(n.val, Val::Array(_) | Val::Table(_)) {
+        let expression = matches!(&n.val, Val::Str(s) if is_expression(s, p.dim)) && !reg.model_languages.is_empty();
+        if !matches!(n.val, Val::Array(_) | Val::Table(_)) && !expression {
             continue;
         }
         if !p.per_neuron {
             let takers: Vec<&str> = specs.iter().filter(|s| s.per_neuron).map(|s| s.name).collect();
             let which = if takers.is_empty() { format!("{what} has none") } else { format!("{what} takes them for {}", takers.join(", ")) };
-            return Err(t.err(n, p.name, format!("takes one value for the whole population, not a list, a distribution or a file (per-neuron parameters: {which}; or split the population)")));
+            return Err(t.err(n, p.name, format!("takes one value for the whole population, not a list, a distribution, a file or an expression (per-neuron parameters: {which}; or split the population)")));
         }
-        let v = neuron_values(n, p.dim, &t.key_path(p.name), base_dir, size)?;
+        let v = neuron_values(n, p.dim, &t.key_path(p.name), (base_dir, size, reg))?;
         t.get(p.name);
         per.push((k, v, n));
     }

@@ -96,6 +96,15 @@ impl LineIndex {
     }
 }
 
+/// Where column `col` (from 0) of a one-line string value is, when the string is written
+/// on one line without escapes (else the value's own position).
+pub fn loc_in(n: &Node, col: usize) -> Loc {
+    match (&n.loc, &n.val) {
+        (Loc::File { file, line, col: c }, Val::Str(s)) if !s.contains('\n') => Loc::File { file: file.clone(), line: *line, col: c + 1 + col as u32 },
+        (l, _) => l.clone(),
+    }
+}
+
 /// Parses a TOML document; a syntax error names file:line:col.
 pub fn parse_document(file: &str, text: &str) -> Result<Node, ScenarioError> {
     let idx = LineIndex::new(Arc::from(file), text);

@@ -354,10 +354,17 @@ pub fn program(spec: &Spec, pv: &[PV], dt: f64, refr_steps: f64) -> Result<Progr
     finish(spec, b, x1, &env, refractory, refr_row, (flag_row, nr_row), refr_steps, nrows)
 }
 
+impl Spec {
+    /// No variables, parameters or inputs (for constant expressions).
+    pub fn bare() -> Spec {
+        Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, uses_index: false, uses_size: false, refractory_expr: None, refractory_cond: None, recorded: Vec::new() }
+    }
+}
+
 /// A constant expression of numbers and unit names: its dimension and value in working
 /// units.
 pub fn constant(e: &Expr) -> Result<(D, f64), CompileError> {
-    let spec = Spec { vars: Vec::new(), subs: Vec::new(), params: Vec::new(), currents: Vec::new(), noise: Vec::new(), receptors: Vec::new(), threshold: None, reset: Vec::new(), refractory: false, method: Method::Euler, uses_time: false, uses_lastspike: false, uses_index: false, uses_size: false, refractory_expr: None, refractory_cond: None, recorded: Vec::new() };
+    let spec = Spec::bare();
     let mut b = B::new(0, 0);
     let env = Env { params: Vec::new(), currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, place: (None, None), noise: None };
     let (v, d) = env.ctx(&spec, Vec::new()).expr(&mut b, e, Src::Threshold)?;

@@ -34,14 +34,15 @@ mod model;
 mod noise;
 mod terms;
 mod units;
+mod value;
 
 use std::sync::Arc;
 
-use spikeworld::api::language::ModelLanguage;
+use spikeworld::api::language::{ModelLanguage, NeuronExpression};
 use spikeworld::api::model::{MAX_VARS, NeuronModel, ParamSpec, ReceptorKind, ReceptorSpec, VarSpec};
 use spikeworld::registry::{Plugin, SimBuilder};
 use spikeworld::util::error::{Loc, ScenarioError};
-use spikeworld::util::node::{Node, Val};
+use spikeworld::util::node::{Node, Val, loc_in};
 use spikeworld::util::table::{Table, err_at};
 use spikeworld::util::units::Dim;
 
@@ -87,6 +88,9 @@ impl ModelLanguage for Equations {
     fn define(&self, name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError> {
         define(name, t, dt_ms).map(|d| Arc::new(EqModel::new(d)) as Arc<dyn NeuronModel>)
     }
+    fn neuron_expression(&self, text: &str, dim: Dim) -> Option<Result<Arc<dyn NeuronExpression>, (usize, String)>> {
+        Some(value::compile(text, dim))
+    }
 }
 
 fn leak<T>(v: Vec<T>) -> &'static [T] {
@@ -95,15 +99,6 @@ fn leak<T>(v: Vec<T>) -> &'static [T] {
 
 fn leak_str(s: &str) -> &'static str {
     Box::leak(s.to_string().into_boxed_str())
-}
-
-/// Where column `col` of a one-line string value is, when the string is written on one
-/// line without escapes (else the value's own position).
-fn loc_in(n: &Node, col: usize) -> Loc {
-    match (&n.loc, &n.val) {
-        (Loc::File { file, line, col: c }, Val::Str(s)) if !s.contains('\n') => Loc::File { file: file.clone(), line: *line, col: c + 1 + col as u32 },
-        (l, _) => l.clone(),
-    }
 }
 
 fn text_error(n: &Node, key: &str, text: &str, e: TextError) -> ScenarioError {
