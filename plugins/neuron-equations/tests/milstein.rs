@@ -1,6 +1,7 @@
 //! Brian2's derivative-free Milstein (`method = "milstein"`): its formula computed here
 //! with the engine's draws, its strong order 1 against the exact solution of a
-//! Stratonovich equation, and the refusals (non-diagonal noise), as in Brian2.
+//! Stratonovich equation, and the refusals (non-diagonal noise), as in Brian2 (without noise
+//! it is Euler's step: `tests/noise.rs`).
 
 use spikeworld::prelude::*;
 
@@ -105,15 +106,6 @@ fn milstein_converges_to_the_stratonovich_solution() {
     }
     let e = gbm_errors("heun", Some(m));
     assert!(e[1] < 1e-3 && e[0] / e[1] > 3.0, "heun with drift: errors {e:?} (strong order 1: a fourfold fall)");
-}
-
-/// Without noise `milstein` is Euler's step (as in Brian2).
-#[test]
-fn milstein_without_noise_is_euler() {
-    let m = "equations = \"dv/dt = (-65*mV - v)/(7*ms) : volt\"";
-    let a = run(&single(&format!("{m}\nmethod = \"euler\""), 1, "", "v = \"-40 mV\"", "5 ms", "\"v\""));
-    let b = run(&single(&format!("{m}\nmethod = \"milstein\""), 1, "", "v = \"-40 mV\"", "5 ms", "\"v\""));
-    assert_eq!(a.1, b.1);
 }
 
 /// Non-diagonal noise (two noises in one equation, one noise in two), which Brian2's

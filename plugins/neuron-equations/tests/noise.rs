@@ -173,13 +173,15 @@ fn any_split_and_a_resume_draw_the_same_noise() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Without noise `heun` is Euler (as in Brian2).
+/// Without noise `heun` and `milstein` are Euler's step (as in Brian2).
 #[test]
-fn heun_without_noise_is_euler() {
+fn heun_and_milstein_without_noise_are_euler() {
     let m = "equations = \"dv/dt = (-65*mV - v)/(7*ms) : volt\"";
     let a = run(&single(&format!("{m}\nmethod = \"euler\""), 1, "", "v = \"-40 mV\"", "5 ms", "\"v\""));
-    let b = run(&single(&format!("{m}\nmethod = \"heun\""), 1, "", "v = \"-40 mV\"", "5 ms", "\"v\""));
-    assert_eq!(a.1, b.1);
+    for method in ["heun", "milstein"] {
+        let b = run(&single(&format!("{m}\nmethod = \"{method}\""), 1, "", "v = \"-40 mV\"", "5 ms", "\"v\""));
+        assert_eq!(a.1, b.1, "{method}");
+    }
 }
 
 /// What Brian2 refuses, and noise where it cannot be: refused, located, with the reason.
