@@ -26,19 +26,31 @@ pub trait ModelLanguage: Send + Sync {
     /// The model `name` defined by `table`, for steps of `dt_ms`. Errors name the key and
     /// where it is written.
     fn define(&self, name: &'static str, table: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError>;
-    /// A value of one neuron written in the language (Brian2's `group.v = '-60*mV +
-    /// 10*mV*rand()'`), for an `init` value or a per-neuron parameter in `dim` (its value
-    /// in the core's unit of `dim`): `None` when the language has no such expressions,
-    /// else the expression or why not (a column of `text`, from 0, and the message).
-    fn neuron_expression(&self, text: &str, dim: Dim) -> Option<Result<Arc<dyn NeuronExpression>, (usize, String)>> {
-        let _ = (text, dim);
+    /// A value of one neuron or one synapse written in the language (Brian2's `group.v =
+    /// '-60*mV + 10*mV*rand()'`, `syn.w = 'rand()*w_max'`), in `dim` (its value in the
+    /// core's unit of `dim`), reading `names` (the place of what it is the value of:
+    /// [`NEURON_NAMES`], [`SYNAPSE_NAMES`]): `None` when the language has no such
+    /// expressions, else the expression or why not (a column of `text`, from 0, and the
+    /// message).
+    fn value_expression(&self, text: &str, dim: Dim, names: &'static [&'static str]) -> Option<Result<Arc<dyn ValueExpression>, (usize, String)>> {
+        let _ = (text, dim, names);
         None
     }
 }
 
-/// A per-neuron value as an expression ([`ModelLanguage::neuron_expression`]).
-pub trait NeuronExpression: Send + Sync {
-    /// The value of neuron `i` of a population of `n`, in the core's unit; its random
-    /// numbers come from `rng` (the neuron's own stream), in the order written.
-    fn value(&self, i: usize, n: usize, rng: &mut Stream) -> f64;
+/// What a value per neuron reads of its place: Brian2's `i` (its index in the
+/// population), `N` (the population's size).
+pub const NEURON_NAMES: &[&str] = &["i", "N"];
+
+/// What a weight per synapse reads of its place: Brian2's `i` (the source's index in the
+/// projection's source selection), `j` (the target's in the target selection), `N_pre`,
+/// `N_post` (the selections' sizes).
+pub const SYNAPSE_NAMES: &[&str] = &["i", "j", "N_pre", "N_post"];
+
+/// A value as an expression ([`ModelLanguage::value_expression`]).
+pub trait ValueExpression: Send + Sync {
+    /// The value where its names take `place` (in the order compiled), in the core's
+    /// unit; its random numbers come from `rng` (the neuron's or the target's own
+    /// stream), in the order written.
+    fn value(&self, place: &[f64], rng: &mut Stream) -> f64;
 }

@@ -211,7 +211,18 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
             Some(w) => vec![w],
             None => vec![0.0; if kernel_index.is_none() { csr.len() } else { 0 }],
         };
-        if const_delay.is_none() || weight_dist.is_some() {
+        // An expression reads each synapse's source (its CSR row) and target.
+        let (weight_expr, row_of) = match (&p.weight, &kernel_index) {
+            (WeightDef::Expr(e), None) => {
+                let mut row_of = vec![0u32; csr.len()];
+                for row in 0..n_src {
+                    row_of[csr.row(row)].fill(row as u32);
+                }
+                (Some(e), row_of)
+            }
+            _ => (None, Vec::new()),
+        };
+        if const_delay.is_none() || weight_dist.is_some() || weight_expr.is_some() {
             for_each_by_target(&csr, p.to.start + targets.start, targets.len(), |t, syn| {
                 let t = (targets.start + t) as u64;
                 let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, t);
@@ -220,12 +231,19 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                     if let Some(d) = weight_dist {
                         weight[k as usize] = draw(d, &mut wr);
                     }
+                    if let Some(e) = weight_expr {
+                        weight[k as usize] = e.f.value(&[row_of[k as usize] as f64, t as f64, n_src as f64, p.to.len() as f64], &mut wr);
+                    }
                     if const_delay.is_none() {
                         delays[k as usize] = (draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32;
                     }
                 }
             });
         }
+        if let Some(e) = weight_expr {
+            check_weights(scenario, p, e, &csr, &weight, &row_of)?;
+        }
+        drop(row_of);
         let delay = match const_delay {
             Some(d) => Delays::Const(d),
             None => Delays::Each(delays),
@@ -238,6 +256,8 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                     let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, 0);
                     (0..len).map(|_| draw(d, &mut wr)).collect()
                 }
+                // (Reading the scenario refuses an expression for a shared kernel.)
+                WeightDef::Expr(e) => return Err(Error::Input(format!("{}: projection `{}`: a shared kernel's weights take no expression (`{}`)", scenario.path.display(), p.name, e.text))),
             };
             out.push(Drawn { csr, weight: kernel, kernel_index: Some(index), uniform: false, delay });
             continue;
@@ -252,6 +272,15 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
         out.push(Drawn { csr, weight, kernel_index: None, uniform: uniform.is_some(), delay });
     }
     Ok(out)
+}
+
+/// The weights an expression gave: finite numbers, and no negative conductance (an error
+/// names the first synapse that is not, by its source and target in the selections).
+fn check_weights(scenario: &Scenario, p: &crate::scenario::ProjectionDef, e: &crate::scenario::ValueExpr, csr: &Csr, weight: &[f64], row_of: &[u32]) -> Result<()> {
+    let conductance = scenario.populations[p.to.index].model.receptors()[p.receptor].dim == crate::util::units::Dim::Conductance;
+    let Some(k) = weight.iter().position(|w| !w.is_finite() || (conductance && *w < 0.0)) else { return Ok(()) };
+    let why = if weight[k].is_finite() { "a conductance increment must be >= 0; inhibition is a positive weight at an inhibitory receptor" } else { "expected a finite number" };
+    Err(Error::Input(format!("{}: projection `{}`: `weight` = `{}` is {} for the synapse from source {} to target {}: {why}", scenario.path.display(), p.name, e.text, weight[k], row_of[k], csr.col[k] as usize - p.to.start)))
 }
 
 /// Drops the pairs whose target is outside `targets` (a rule may ignore the range).
@@ -343,7 +372,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
                 (Some(d), _) => held.clone().map(|i| d.at(seed, p.key, purpose::INIT + k as u64, i)).collect(),
             };
             // (An expression was checked with the scenario's seed; a program may run another.)
-            if let (Some(NeuronValues::Expr(e)), Some(j)) = (given, col.iter().position(|x| !x.is_finite())) {
+            if let (Some(NeuronValues::Expr(e, _)), Some(j)) = (given, col.iter().position(|x| !x.is_finite())) {
                 return Err(Error::Input(format!("population `{}`: `init.{}` = `{}` is {} for neuron {}: expected a finite number", p.name, p.model.vars()[k].name, e.text, col[j], held.start + j)));
             }
             vars.push(col);

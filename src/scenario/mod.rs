@@ -125,32 +125,31 @@ pub enum NeuronValues {
     Dist(ValueDist),
     /// Given, one per neuron.
     Each(Arc<Vec<f64>>),
-    /// An expression of the neuron's index, the population's size and random numbers
-    /// (`"-60*mV + 10*mV*rand()"`), as a model language reads it: neuron `i`'s random
-    /// numbers from stream (seed, population, purpose, `i`), like a distribution's.
-    Expr(ValueExpr),
+    /// An expression of the neuron's index, the population's size (the second field) and
+    /// random numbers (`"-60*mV + 10*mV*rand()"`), as a model language reads it: neuron
+    /// `i`'s random numbers from stream (seed, population, purpose, `i`), like a
+    /// distribution's.
+    Expr(ValueExpr, usize),
 }
 
-/// An expression for one value per neuron ([`NeuronValues::Expr`]).
+/// A value written as an expression ([`NeuronValues::Expr`], [`WeightDef::Expr`]).
 #[derive(Clone)]
 pub struct ValueExpr {
     /// As written.
     pub text: String,
-    /// The population's size (`N`).
-    pub size: usize,
     /// As the language compiled it.
-    pub f: Arc<dyn crate::api::language::NeuronExpression>,
+    pub f: Arc<dyn crate::api::language::ValueExpression>,
 }
 
 impl std::fmt::Debug for ValueExpr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ValueExpr({:?}, N = {})", self.text, self.size)
+        write!(f, "ValueExpr({:?})", self.text)
     }
 }
 
 impl PartialEq for ValueExpr {
     fn eq(&self, o: &Self) -> bool {
-        self.text == o.text && self.size == o.size
+        self.text == o.text
     }
 }
 
@@ -161,7 +160,7 @@ impl NeuronValues {
             NeuronValues::Dist(ValueDist::Const(v)) => *v,
             NeuronValues::Dist(d) => d.draw(&mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
             NeuronValues::Each(v) => v[i],
-            NeuronValues::Expr(e) => e.f.value(i, e.size, &mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
+            NeuronValues::Expr(e, n) => e.f.value(&[i as f64, *n as f64], &mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
         }
     }
 }
@@ -184,6 +183,10 @@ pub enum WeightDef {
         /// Row-major values.
         values: Arc<Vec<f64>>,
     },
+    /// An expression of the synapse's place ([`crate::api::language::SYNAPSE_NAMES`]:
+    /// Brian2's `i`, `j`, `N_pre`, `N_post`) and random numbers (`"rand()*2*nS"`), drawn
+    /// per synapse from the target's weight stream in source order, as a distribution is.
+    Expr(ValueExpr),
 }
 
 /// A population.

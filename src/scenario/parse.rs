@@ -389,14 +389,15 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             })?;
         let wdim = target_model.receptors()[receptor].dim;
         let wn = t.req("weight")?;
-        let weight = weight_def(wn, wdim, &t.key_path("weight"), base_dir, kernel.as_deref().unwrap_or(&[to.len(), n_src]))?;
+        let weight = weight_def(wn, wdim, &t.key_path("weight"), (base_dir, kernel.as_deref().unwrap_or(&[to.len(), n_src]), reg))?;
         // A conductance only grows at a spike: a negative weight (NEST's habit for
         // inhibition, where `iaf_cond_*` routes it to the inhibitory conductance) would make
         // it negative and drive the neuron towards the reversal potential it should pull
         // away from. (A normal distribution's tail is the user's to clip.)
         let lowest = match &weight {
             WeightDef::Dist(ValueDist::Const(w)) | WeightDef::Dist(ValueDist::Uniform { low: w, .. }) => Some(*w),
-            WeightDef::Dist(ValueDist::Normal { .. }) => None,
+            // (An expression's values are checked where the synapses are made.)
+            WeightDef::Dist(ValueDist::Normal { .. }) | WeightDef::Expr(_) => None,
             WeightDef::Matrix { values, .. } => values.iter().copied().reduce(f64::min),
         };
         if wdim == Dim::Conductance
@@ -563,8 +564,8 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
 /// An expression's value for every neuron is a finite number (with the scenario's seed:
 /// `log(rand())` may give −∞): else the first neuron's that is not, at the value.
 fn check_expression(v: &NeuronValues, (seed, key, purpose): (u64, u32, u64), at: &Node, path: &str) -> Result<(), ScenarioError> {
-    let NeuronValues::Expr(e) = v else { return Ok(()) };
-    match (0..e.size).map(|i| (i, v.at(seed, key, purpose, i))).find(|(_, x)| !x.is_finite()) {
+    let NeuronValues::Expr(e, size) = v else { return Ok(()) };
+    match (0..*size).map(|i| (i, v.at(seed, key, purpose, i))).find(|(_, x)| !x.is_finite()) {
         Some((i, x)) => Err(err_at(&at.loc, path, format!("`{}` is {x} for neuron {i}: expected a finite number", e.text))),
         None => Ok(()),
     }

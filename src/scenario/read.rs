@@ -2,6 +2,7 @@
 //! parameter lists, projection sub-tables.
 
 use crate::api::addon::AddonCtx;
+use crate::api::language::{NEURON_NAMES, SYNAPSE_NAMES};
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
 use crate::scenario::{AddonDef, NeuronValues, ValueDist, ValueExpr, WeightDef};
@@ -138,9 +139,16 @@ fn neuron_expression(n: &Node, dim: Dim, key: &str, size: usize, reg: &Registry)
     if !is_expression(text, dim) {
         return None;
     }
-    let r = reg.model_languages.values().find_map(|l| l.neuron_expression(text, dim))?;
+    Some(value_expression(n, dim, key, NEURON_NAMES, reg)?.map(|e| NeuronValues::Expr(e, size)))
+}
+
+/// A string value as an expression reading `names`, by the first language that reads
+/// such expressions (`None`: none does, or the value is no string).
+fn value_expression(n: &Node, dim: Dim, key: &str, names: &'static [&'static str], reg: &Registry) -> Option<Result<ValueExpr, ScenarioError>> {
+    let Val::Str(text) = &n.val else { return None };
+    let r = reg.model_languages.values().find_map(|l| l.value_expression(text, dim, names))?;
     Some(match r {
-        Ok(f) => Ok(NeuronValues::Expr(ValueExpr { text: text.clone(), size, f })),
+        Ok(f) => Ok(ValueExpr { text: text.clone(), f }),
         Err((col, m)) => Err(err_at(&loc_in(n, col), key, m)),
     })
 }
@@ -200,8 +208,18 @@ pub(super) fn read_population_params<'a>(
 ///
 /// `shape` is the expected shape of a file: `[targets, sources]`, or a shared kernel's shape
 /// (`[c_out, c_in, kh, kw]`) for a rule that shares weights, whose inline `matrix` then has
-/// `shape[0]` rows of the rest's product.
-pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, base_dir: &Path, shape: &[usize]) -> Result<WeightDef, ScenarioError> {
+/// `shape[0]` rows of the rest's product. A string that is not a quantity is an
+/// expression of the synapse's place (`WeightDef::Expr`), where a language reads them.
+pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, (base_dir, shape, reg): (&Path, &[usize], &Registry)) -> Result<WeightDef, ScenarioError> {
+    if let Val::Str(s) = &n.val
+        && is_expression(s, dim)
+        && let Some(e) = value_expression(n, dim, key, SYNAPSE_NAMES, reg)
+    {
+        if shape.len() != 2 {
+            return Err(err_at(&n.loc, key, "a shared kernel's weights take a value, a distribution, a matrix or a file, not an expression"));
+        }
+        return Ok(WeightDef::Expr(e?));
+    }
     let Val::Table(_) = &n.val else { return Ok(WeightDef::Dist(value_dist(n, dim, key)?)) };
     let targets = shape[0];
     let sources: usize = shape[1..].iter().product();

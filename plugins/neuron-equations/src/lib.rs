@@ -38,7 +38,7 @@ mod value;
 
 use std::sync::Arc;
 
-use spikeworld::api::language::{ModelLanguage, NeuronExpression};
+use spikeworld::api::language::{ModelLanguage, ValueExpression};
 use spikeworld::api::model::{MAX_VARS, NeuronModel, ParamSpec, ReceptorKind, ReceptorSpec, VarSpec};
 use spikeworld::registry::{Plugin, SimBuilder};
 use spikeworld::util::error::{Loc, ScenarioError};
@@ -88,8 +88,8 @@ impl ModelLanguage for Equations {
     fn define(&self, name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError> {
         define(name, t, dt_ms).map(|d| Arc::new(EqModel::new(d)) as Arc<dyn NeuronModel>)
     }
-    fn neuron_expression(&self, text: &str, dim: Dim) -> Option<Result<Arc<dyn NeuronExpression>, (usize, String)>> {
-        Some(value::compile(text, dim))
+    fn value_expression(&self, text: &str, dim: Dim, names: &'static [&'static str]) -> Option<Result<Arc<dyn ValueExpression>, (usize, String)>> {
+        Some(value::compile(text, dim, names))
     }
 }
 
