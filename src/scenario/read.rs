@@ -135,17 +135,17 @@ pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, (base_dir, size, reg)
 /// such expressions (the equations' Brian2 syntax: `"-60*mV + 10*mV*rand()"`); `None` for
 /// anything else.
 fn neuron_expression(n: &Node, dim: Dim, key: &str, size: usize, reg: &Registry) -> Option<Result<NeuronValues, ScenarioError>> {
-    let Val::Str(text) = &n.val else { return None };
-    if !is_expression(text, dim) {
-        return None;
-    }
     Some(value_expression(n, dim, key, NEURON_NAMES, reg)?.map(|e| NeuronValues::Expr(e, size)))
 }
 
 /// A string value as an expression reading `names`, by the first language that reads
-/// such expressions (`None`: none does, or the value is no string).
+/// such expressions (`None`: none does, or the value is no string or a quantity:
+/// [`is_expression`]).
 fn value_expression(n: &Node, dim: Dim, key: &str, names: &'static [&'static str], reg: &Registry) -> Option<Result<ValueExpr, ScenarioError>> {
     let Val::Str(text) = &n.val else { return None };
+    if !is_expression(text, dim) {
+        return None;
+    }
     let r = reg.model_languages.values().find_map(|l| l.value_expression(text, dim, names))?;
     Some(match r {
         Ok(f) => Ok(ValueExpr { text: text.clone(), f }),
@@ -211,10 +211,7 @@ pub(super) fn read_population_params<'a>(
 /// `shape[0]` rows of the rest's product. A string that is not a quantity is an
 /// expression of the synapse's place (`WeightDef::Expr`), where a language reads them.
 pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, (base_dir, shape, reg): (&Path, &[usize], &Registry)) -> Result<WeightDef, ScenarioError> {
-    if let Val::Str(s) = &n.val
-        && is_expression(s, dim)
-        && let Some(e) = value_expression(n, dim, key, SYNAPSE_NAMES, reg)
-    {
+    if let Some(e) = value_expression(n, dim, key, SYNAPSE_NAMES, reg) {
         if shape.len() != 2 {
             return Err(err_at(&n.loc, key, "a shared kernel's weights take a value, a distribution, a matrix or a file, not an expression"));
         }
