@@ -4,19 +4,22 @@
 
 use bevy_ecs::prelude::*;
 
-use crate::api::connect::{ConnectCtx, Pairs};
 use crate::api::model::{Col, Placed};
 use crate::api::run::{EngineKind, RunOptions};
 use crate::api::synapse::SynapseVarSpec;
 use crate::monitor::weights::WeightRecorder;
 use crate::monitor::{RateRecorder, SpikeRecorder, StateRecorder};
-use crate::net::synapse::{Csr, Delays, DrawnSynapses as Drawn, SynapseTable};
+use crate::net::synapse::{DrawnSynapses as Drawn, SynapseTable};
 use crate::net::{Clock, CpuPool, CpuScratch, DeliveryOrder, EncoderSlot, EntityLabel, InputOrder, InputRing, NeuronState, Population, RunInfo, SpikeHistory, Spikes, StateStore, TensorRuntime};
 use crate::registry::Registry;
 use crate::scenario::estimate::DrawnSize;
-use crate::scenario::{MonitorKind, NeuronValues, Scenario, SourceRef, ValueDist, WeightDef};
-use crate::util::rng::{Stream, purpose};
+use crate::scenario::{MonitorKind, NeuronValues, Scenario, SourceRef, ValueDist};
+use crate::util::rng::purpose;
 use crate::{Error, Result};
+
+mod draw;
+
+pub(crate) use draw::draw_synapses;
 
 /// A built world and its entities, each list in scenario order.
 pub(crate) struct Built {
@@ -25,11 +28,6 @@ pub(crate) struct Built {
     pub(crate) projections: Vec<Entity>,
     pub(crate) encoders: Vec<Entity>,
     pub(crate) monitors: Vec<Entity>,
-}
-
-/// Draws a constant or a distribution.
-pub(crate) fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
-    d.draw(rng)
 }
 
 /// The shards that `opts.threads` runs as (`RunOptions::threads_as_shards`), or `None`:
@@ -126,204 +124,6 @@ pub(crate) fn build_world(scenario: &Scenario, opts: &RunOptions, registry: &Reg
         hook(&mut world).map_err(|m| Error::Runtime(format!("{}: a plugin refused to build the network: {m}", scenario.path.display())))?;
     }
     Ok(Built { world, populations, projections, encoders, monitors })
-}
-
-/// Stage 1: every projection's pairs, weights and delays, from the seed's streams.
-///
-/// `ranges`: the neurons of each population this build holds (a shard's), or `None` for
-/// all; only the synapses onto those targets are drawn, with the draws of a whole build.
-/// Weights and delays drawn from a distribution come from one stream per target, in the
-/// order of its synapses (source ascending), so any range of targets draws them alone.
-pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Range<usize>]>) -> Result<Vec<Drawn>> {
-    let (seed, dt) = (scenario.seed, scenario.dt_ms);
-    let mut out = Vec::with_capacity(scenario.projections.len());
-    for p in &scenario.projections {
-        let (n_src, src_offset, same) = match &p.from {
-            SourceRef::Population(s) => (s.len(), s.start, s.index == p.to.index),
-            SourceRef::Encoder(s) => (s.len(), s.start, false),
-        };
-        // The wanted targets, relative to the projection's selection.
-        let targets = match ranges {
-            None => 0..p.to.len(),
-            Some(r) => {
-                let r = &r[p.to.index];
-                let lo = r.start.clamp(p.to.start, p.to.end);
-                let hi = r.end.clamp(lo, p.to.end);
-                lo - p.to.start..hi - p.to.start
-            }
-        };
-        let ctx = ConnectCtx {
-            seed,
-            entity: p.key,
-            n_src,
-            n_tgt: p.to.len(),
-            src_offset,
-            tgt_offset: p.to.start,
-            same_population: same,
-            allow_autapses: p.allow_autapses,
-            allow_multapses: p.allow_multapses,
-            targets: targets.clone(),
-            src_shape: p.src_shape.clone(),
-            tgt_shape: p.tgt_shape.clone(),
-        };
-        let mut pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
-            .map_err(|m| Error::Input(format!("{}: projection `{}`: {m}", scenario.path.display(), p.name)))?;
-        // A rule is plugin code: what it returns is checked before it is trusted.
-        let bad_rule = |m: String| Error::Runtime(format!("{}: projection `{}`: connection rule `{}` {m} (a bug in the rule)", scenario.path.display(), p.name, p.rule.spec.name));
-        if pairs.src.len() != pairs.tgt.len() {
-            return Err(bad_rule(format!("returned {} sources but {} targets", pairs.src.len(), pairs.tgt.len())));
-        }
-        if let Some((s, t)) = pairs.src.iter().zip(&pairs.tgt).find(|(s, t)| **s as usize >= n_src || **t as usize >= p.to.len()) {
-            return Err(bad_rule(format!("returned the pair ({s}, {t}) outside its {n_src} sources and {} targets", p.to.len())));
-        }
-        if pairs.src.len() > u32::MAX as usize {
-            return Err(Error::Input(format!("{}: projection `{}`: {} synapses; at most {} per projection", scenario.path.display(), p.name, pairs.src.len(), u32::MAX)));
-        }
-        if let Some(shape) = &p.kernel {
-            let len: usize = shape.iter().product();
-            if pairs.kernel.len() != pairs.src.len() {
-                return Err(bad_rule(format!("shares weights but gave {} kernel entries for {} pairs", pairs.kernel.len(), pairs.src.len())));
-            }
-            if let Some(k) = pairs.kernel.iter().find(|&&k| k as usize >= len) {
-                return Err(bad_rule(format!("returned kernel entry {k} of a kernel of {len}")));
-            }
-        } else if !pairs.kernel.is_empty() {
-            return Err(bad_rule(format!("gave kernel entries for its pairs but declared no kernel ({} entries)", pairs.kernel.len())));
-        }
-        keep_targets(&mut pairs, &targets);
-        let (csr, kernel_index) = Csr::from_pairs_with_kernel(&pairs, n_src, p.to.start);
-        // A shard that holds none of a kernel's targets (or a rule that made no pair) still
-        // holds the whole kernel, as every shard does.
-        let kernel_index = kernel_index.or_else(|| p.kernel.is_some().then(Vec::new));
-        drop(pairs);
-        let const_delay = match p.delay_ms {
-            ValueDist::Const(d) => Some((d / dt).round() as u32),
-            _ => None,
-        };
-        let mut delays = vec![0u32; if const_delay.is_some() { 0 } else { csr.len() }];
-        // One constant weight that no add-on changes is held once (`SynapseTable::uniform`).
-        let uniform = p.uniform_weight().filter(|_| kernel_index.is_none());
-        let weight_dist = match (&p.weight, &kernel_index) {
-            (WeightDef::Dist(d), None) if uniform.is_none() => Some(d),
-            _ => None,
-        };
-        let mut weight = match uniform {
-            Some(w) => vec![w],
-            None => vec![0.0; if kernel_index.is_none() { csr.len() } else { 0 }],
-        };
-        // An expression reads each synapse's source (its CSR row) and target.
-        let (weight_expr, row_of) = match (&p.weight, &kernel_index) {
-            (WeightDef::Expr(e), None) => {
-                let mut row_of = vec![0u32; csr.len()];
-                for row in 0..n_src {
-                    row_of[csr.row(row)].fill(row as u32);
-                }
-                (Some(e), row_of)
-            }
-            _ => (None, Vec::new()),
-        };
-        if const_delay.is_none() || weight_dist.is_some() || weight_expr.is_some() {
-            for_each_by_target(&csr, p.to.start + targets.start, targets.len(), |t, syn| {
-                let t = (targets.start + t) as u64;
-                let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, t);
-                let mut dr = Stream::new(seed, p.key, purpose::DELAY, t);
-                for &k in syn {
-                    if let Some(d) = weight_dist {
-                        weight[k as usize] = draw(d, &mut wr);
-                    }
-                    if let Some(e) = weight_expr {
-                        weight[k as usize] = e.f.value(&[row_of[k as usize] as f64, t as f64, n_src as f64, p.to.len() as f64], &mut wr);
-                    }
-                    if const_delay.is_none() {
-                        delays[k as usize] = (draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32;
-                    }
-                }
-            });
-        }
-        if let Some(e) = weight_expr {
-            check_weights(scenario, p, e, &csr, &weight, &row_of)?;
-        }
-        drop(row_of);
-        let delay = match const_delay {
-            Some(d) => Delays::Const(d),
-            None => Delays::Each(delays),
-        };
-        if let Some(index) = kernel_index {
-            let len: usize = p.kernel.as_ref().map_or(0, |s| s.iter().product());
-            let kernel = match &p.weight {
-                WeightDef::Matrix { values, .. } => values.as_ref().clone(),
-                WeightDef::Dist(d) => {
-                    let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, 0);
-                    (0..len).map(|_| draw(d, &mut wr)).collect()
-                }
-                // (Reading the scenario refuses an expression for a shared kernel.)
-                WeightDef::Expr(e) => return Err(Error::Input(format!("{}: projection `{}`: a shared kernel's weights take no expression (`{}`)", scenario.path.display(), p.name, e.text))),
-            };
-            out.push(Drawn { csr, weight: kernel, kernel_index: Some(index), uniform: false, delay });
-            continue;
-        }
-        if let WeightDef::Matrix { sources, values, .. } = &p.weight {
-            for row in 0..n_src {
-                for k in csr.row(row) {
-                    weight[k] = values[(csr.col[k] as usize - p.to.start) * sources + row];
-                }
-            }
-        }
-        out.push(Drawn { csr, weight, kernel_index: None, uniform: uniform.is_some(), delay });
-    }
-    Ok(out)
-}
-
-/// The weights an expression gave: finite numbers, and no negative conductance (an error
-/// names the first synapse that is not, by its source and target in the selections).
-fn check_weights(scenario: &Scenario, p: &crate::scenario::ProjectionDef, e: &crate::scenario::ValueExpr, csr: &Csr, weight: &[f64], row_of: &[u32]) -> Result<()> {
-    let conductance = scenario.populations[p.to.index].model.receptors()[p.receptor].dim == crate::util::units::Dim::Conductance;
-    let Some(k) = weight.iter().position(|w| !w.is_finite() || (conductance && *w < 0.0)) else { return Ok(()) };
-    let why = if weight[k].is_finite() { "a conductance increment must be >= 0; inhibition is a positive weight at an inhibitory receptor" } else { "expected a finite number" };
-    Err(Error::Input(format!("{}: projection `{}`: `weight` = `{}` is {} for the synapse from source {} to target {}: {why}", scenario.path.display(), p.name, e.text, weight[k], row_of[k], csr.col[k] as usize - p.to.start)))
-}
-
-/// Drops the pairs whose target is outside `targets` (a rule may ignore the range).
-fn keep_targets(pairs: &mut Pairs, targets: &std::ops::Range<usize>) {
-    let shared = !pairs.kernel.is_empty();
-    let mut kept = 0;
-    for i in 0..pairs.tgt.len() {
-        if targets.contains(&(pairs.tgt[i] as usize)) {
-            pairs.src[kept] = pairs.src[i];
-            pairs.tgt[kept] = pairs.tgt[i];
-            if shared {
-                pairs.kernel[kept] = pairs.kernel[i];
-            }
-            kept += 1;
-        }
-    }
-    pairs.src.truncate(kept);
-    pairs.tgt.truncate(kept);
-    if shared {
-        pairs.kernel.truncate(kept);
-    }
-}
-
-/// Calls `f(t, synapses)` for each of the `n` targets from population index `first`, with
-/// that target's synapses (CSR positions) in CSR order: source ascending.
-fn for_each_by_target(csr: &Csr, first: usize, n: usize, mut f: impl FnMut(usize, &[u32])) {
-    let mut ptr = vec![0usize; n + 1];
-    for &c in &csr.col {
-        ptr[c as usize - first + 1] += 1;
-    }
-    for i in 0..n {
-        ptr[i + 1] += ptr[i];
-    }
-    let mut next = ptr.clone();
-    let mut syn = vec![0u32; csr.len()];
-    for (k, &c) in csr.col.iter().enumerate() {
-        let slot = &mut next[c as usize - first];
-        syn[*slot] = k as u32;
-        *slot += 1;
-    }
-    for t in 0..n {
-        f(t, &syn[ptr[t]..ptr[t + 1]]);
-    }
 }
 
 /// Steps a source's spike history holds: its longest outgoing delay + 2 (a population's
