@@ -3,7 +3,7 @@
 
 use crate::api::connect::{ConnectCtx, Pairs};
 use crate::net::synapse::{Csr, Delays, DrawnSynapses as Drawn};
-use crate::scenario::{Scenario, SourceRef, ValueDist, WeightDef};
+use crate::scenario::{DelayDef, MAX_DELAY_STEPS, Scenario, SourceRef, ValueDist, WeightDef};
 use crate::util::rng::{Stream, purpose};
 use crate::{Error, Result};
 
@@ -80,10 +80,7 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
         // holds the whole kernel, as every shard does.
         let kernel_index = kernel_index.or_else(|| p.kernel.is_some().then(Vec::new));
         drop(pairs);
-        let const_delay = match p.delay_ms {
-            ValueDist::Const(d) => Some((d / dt).round() as u32),
-            _ => None,
-        };
+        let const_delay = p.delay_ms.constant().map(|d| (d / dt).round() as u32);
         let mut delays = vec![0u32; if const_delay.is_some() { 0 } else { csr.len() }];
         // One constant weight that no add-on changes is held once (`SynapseTable::uniform`).
         let uniform = p.uniform_weight().filter(|_| kernel_index.is_none());
@@ -95,37 +92,57 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
             Some(w) => vec![w],
             None => vec![0.0; if kernel_index.is_none() { csr.len() } else { 0 }],
         };
-        // An expression reads each synapse's source (its CSR row) and target.
-        let (weight_expr, row_of) = match (&p.weight, &kernel_index) {
-            (WeightDef::Expr(e), None) => {
-                let mut row_of = vec![0u32; csr.len()];
-                for row in 0..n_src {
-                    row_of[csr.row(row)].fill(row as u32);
-                }
-                (Some(e), row_of)
-            }
-            _ => (None, Vec::new()),
+        let weight_expr = match (&p.weight, &kernel_index) {
+            (WeightDef::Expr(e), None) => Some(e),
+            _ => None,
         };
-        if const_delay.is_none() || weight_dist.is_some() || weight_expr.is_some() {
+        let (delay_dist, delay_expr) = match &p.delay_ms {
+            DelayDef::Dist(d) => (const_delay.is_none().then_some(d), None),
+            DelayDef::Expr(e) => (None, Some(e)),
+        };
+        // An expression reads each synapse's source (its CSR row) and target.
+        let mut row_of = Vec::new();
+        if weight_expr.is_some() || delay_expr.is_some() {
+            row_of = vec![0u32; csr.len()];
+            for row in 0..n_src {
+                row_of[csr.row(row)].fill(row as u32);
+            }
+        }
+        // The first synapse (in CSR order) whose expression gave no delay, and its value.
+        let mut bad_delay: Option<(usize, f64)> = None;
+        if delay_dist.is_some() || delay_expr.is_some() || weight_dist.is_some() || weight_expr.is_some() {
             for_each_by_target(&csr, p.to.start + targets.start, targets.len(), |t, syn| {
                 let t = (targets.start + t) as u64;
                 let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, t);
                 let mut dr = Stream::new(seed, p.key, purpose::DELAY, t);
                 for &k in syn {
+                    let k = k as usize;
+                    let place = || [row_of[k] as f64, t as f64, n_src as f64, p.to.len() as f64];
                     if let Some(d) = weight_dist {
-                        weight[k as usize] = draw(d, &mut wr);
+                        weight[k] = draw(d, &mut wr);
                     }
                     if let Some(e) = weight_expr {
-                        weight[k as usize] = e.f.value(&[row_of[k as usize] as f64, t as f64, n_src as f64, p.to.len() as f64], &mut wr);
+                        weight[k] = e.f.value(&place(), &mut wr);
                     }
-                    if const_delay.is_none() {
-                        delays[k as usize] = (draw(&p.delay_ms, &mut dr).max(0.0) / dt).round() as u32;
+                    if let Some(d) = delay_dist {
+                        delays[k] = (draw(d, &mut dr).max(0.0) / dt).round() as u32;
+                    }
+                    if let Some(e) = delay_expr {
+                        let ms = e.f.value(&place(), &mut dr);
+                        match delay_steps(ms, dt) {
+                            Some(d) => delays[k] = d,
+                            None => bad_delay = bad_delay.filter(|b| b.0 < k).or(Some((k, ms))),
+                        }
                     }
                 }
             });
         }
         if let Some(e) = weight_expr {
             check_weights(scenario, p, e, &csr, &weight, &row_of)?;
+        }
+        if let (Some(e), Some((k, ms))) = (delay_expr, bad_delay) {
+            let why = if ms.is_finite() && ms >= 0.0 { format!("{:e} steps of dt ({dt} ms); at most {MAX_DELAY_STEPS} steps", (ms / dt).round()) } else if ms.is_finite() { "a delay must be >= 0".into() } else { "expected a finite number".into() };
+            return Err(Error::Input(format!("{}: projection `{}`: `delay` = `{}` is {ms} ms for the synapse from source {} to target {}: {why}", scenario.path.display(), p.name, e.text, row_of[k], csr.col[k] as usize - p.to.start)));
         }
         drop(row_of);
         let delay = match const_delay {
@@ -156,6 +173,13 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
         out.push(Drawn { csr, weight, kernel_index: None, uniform: uniform.is_some(), delay });
     }
     Ok(out)
+}
+
+/// `ms` in whole steps of `dt` (rounded), if it is a delay: finite, not below 0, at most
+/// [`MAX_DELAY_STEPS`] steps.
+fn delay_steps(ms: f64, dt: f64) -> Option<u32> {
+    let steps = (ms / dt).round();
+    (ms >= 0.0 && steps <= MAX_DELAY_STEPS as f64).then_some(steps as u32)
 }
 
 /// The weights an expression gave: finite numbers, and no negative conductance (an error

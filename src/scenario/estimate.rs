@@ -9,7 +9,8 @@
 //! variable and what the add-ons' components hold (`AddonConfig::bytes_per_synapse`) (+ 8
 //! for the target index of projections with add-ons), and 8 per synapse of
 //! the largest projection while it is drawn; delay rings `depth × receptors × neurons × 8`
-//! with `depth` = longest delay in steps + 2; spike-history slots `depth × 32` per source;
+//! with `depth` = longest delay in steps + 2 (delays written as expressions count from
+//! what the build draws); spike-history slots `depth × 32` per source;
 //! per spike-source encoder output 96, per current-encoder target 16; state monitors
 //! `samples × neurons × variables × 8` over the whole run; rate monitors 8 per bin. Spike
 //! monitors grow with the activity and are not counted.
@@ -21,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use crate::scenario::{EncoderDef, MonitorDef, MonitorKind, PopulationDef, ProjectionDef, SourceRef, ValueDist};
+use crate::scenario::{DelayDef, EncoderDef, MonitorDef, MonitorKind, PopulationDef, ProjectionDef, SourceRef, ValueDist};
 use crate::util::error::{Loc, ScenarioError};
 use crate::util::sysmem::{address_space_limit, available_memory, fmt_bytes, parse_size};
 use crate::{Error, Result};
@@ -267,10 +268,14 @@ pub fn estimate(
     for (k, p) in projs.iter().enumerate() {
         let (n, delay) = match drawn {
             Some(d) => (d[k].synapses as f64, d[k].max_delay as f64),
-            None => (synapses[k], max_delay_steps(&p.delay_ms, dt)),
+            // (An expression's delays are known once drawn: the build checks again then.)
+            None => (synapses[k], match &p.delay_ms {
+                DelayDef::Dist(d) => max_delay_steps(d, dt),
+                DelayDef::Expr(_) => 0.0,
+            }),
         };
         total_syn += n;
-        let per_delay = if matches!(p.delay_ms, ValueDist::Const(_)) { 0.0 } else { 4.0 };
+        let per_delay = if p.delay_ms.constant().is_some() { 0.0 } else { 4.0 };
         // With add-ons: the index by target (synapse and source, 4 B each) and what the
         // add-ons' components hold per synapse.
         let addon = if p.addons.is_empty() { 0.0 } else { 8.0 };

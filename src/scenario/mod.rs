@@ -189,6 +189,28 @@ pub enum WeightDef {
     Expr(ValueExpr),
 }
 
+/// A projection's delays (ms, rounded to whole steps of dt when the synapses are made).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DelayDef {
+    /// A constant (held once) or a distribution drawn per synapse from the target's delay
+    /// stream in source order; a normal distribution's negative draws are 0.
+    Dist(ValueDist),
+    /// An expression of the synapse's place ([`crate::api::language::SYNAPSE_NAMES`]) and
+    /// random numbers (Brian2's `S.delay = 'rand()*5*ms'`: `"rand()*5*ms"`), drawn per
+    /// synapse from the target's delay stream in source order, as a distribution is.
+    Expr(ValueExpr),
+}
+
+impl DelayDef {
+    /// Whether every synapse has one delay, held once.
+    pub fn constant(&self) -> Option<f64> {
+        match self {
+            DelayDef::Dist(ValueDist::Const(d)) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
 /// A population.
 #[derive(Clone)]
 pub struct PopulationDef {
@@ -281,8 +303,8 @@ pub struct ProjectionDef {
     pub src_shape: Option<Vec<usize>>,
     /// The targets' layout, likewise.
     pub tgt_shape: Option<Vec<usize>>,
-    /// Delay in ms (rounded to steps).
-    pub delay_ms: ValueDist,
+    /// Delays in ms (rounded to steps).
+    pub delay_ms: DelayDef,
     /// Synapse model name (`static`, or the `model` of `[projection.synapse]`).
     pub synapse: String,
     /// The projection's sub-tables (`synapse`, `plasticity`, ...), in key order.

@@ -7,18 +7,17 @@ use crate::api::connect::ConnectCtx;
 use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::ReceptorKind;
 use crate::registry::{Registry, names};
-use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, max_delay_steps, population_item};
-use crate::scenario::read::{array_of_tables, check_name, is_expression, neuron_values, parse_addons, read_params, read_population_params, size_and_shape, value_dist, weight_def};
+use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, population_item};
+use crate::scenario::read::{array_of_tables, check_name, delay_def, is_expression, neuron_values, parse_addons, read_params, read_population_params, size_and_shape, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
-use crate::scenario::{EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
+use crate::scenario::{DelayDef, EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
 use crate::util::error::ScenarioError;
 use crate::util::node::{Node, Val};
 use crate::util::rng::entity_key;
 use crate::util::table::{Table, err_at, node_count};
 use crate::util::units::Dim;
 
-/// Refuses when what is counted so far is above the limit (before a large allocation).
 /// The longest delay, in steps (synapse delays are stored as `u32`, and the delay ring and
 /// spike history hold two steps more).
 pub const MAX_DELAY_STEPS: u64 = u32::MAX as u64 - 2;
@@ -26,6 +25,7 @@ pub const MAX_DELAY_STEPS: u64 = u32::MAX as u64 - 2;
 /// copies of the encoders and population-wide spike histories, and K² channels link them).
 pub const MAX_SHARDS: u64 = 256;
 
+/// Refuses when what is counted so far is above the limit (before a large allocation).
 fn check_so_far(items: &[crate::scenario::estimate::Item], limit: &MemoryLimit) -> Result<(), ScenarioError> {
     Estimate { items: items.to_vec(), partial: true, ..Default::default() }.check(limit)
 }
@@ -407,23 +407,10 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         }
         let delay_ms = match t.get("delay") {
             Some(dn) => {
-                let d = value_dist(dn, Dim::Time, &t.key_path("delay"))?;
-                let bad = match d {
-                    ValueDist::Const(v) => v < 0.0,
-                    ValueDist::Uniform { low, .. } => low < 0.0,
-                    ValueDist::Normal { .. } => false,
-                };
-                if bad {
-                    return Err(t.err(dn, "delay", "must be >= 0"));
-                }
-                let longest = max_delay_steps(&d, dt_ms);
-                if longest.is_nan() || longest > MAX_DELAY_STEPS as f64 {
-                    return Err(t.err(dn, "delay", format!("{longest:e} steps of dt ({dt_ms} ms); at most {MAX_DELAY_STEPS} steps")));
-                }
                 locs.insert(t.key_path("delay"), dn.loc.clone());
-                d
+                delay_def(dn, &t.key_path("delay"), dt_ms, reg)?
             }
-            None => ValueDist::Const(0.0),
+            None => DelayDef::Dist(ValueDist::Const(0.0)),
         };
         let key = entity_key("projection", &name);
         let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len(), tgt_start: to.start, receptor_dim: wdim, shared_kernel: kernel.is_some() };

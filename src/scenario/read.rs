@@ -5,7 +5,8 @@ use crate::api::addon::AddonCtx;
 use crate::api::language::{NEURON_NAMES, SYNAPSE_NAMES};
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
-use crate::scenario::{AddonDef, NeuronValues, ValueDist, ValueExpr, WeightDef};
+use crate::scenario::estimate::max_delay_steps;
+use crate::scenario::{AddonDef, DelayDef, MAX_DELAY_STEPS, NeuronValues, ValueDist, ValueExpr, WeightDef};
 use crate::util::npy::read_npy_f64;
 use std::path::Path;
 use std::sync::Arc;
@@ -159,6 +160,29 @@ pub(super) fn is_expression(text: &str, dim: Dim) -> bool {
     let t = text.trim();
     let quantity_form = t.split_once(char::is_whitespace).is_some_and(|(a, b)| a.parse::<f64>().is_ok() && b.trim_start().starts_with(char::is_alphabetic));
     !quantity_form && parse_quantity(t, dim).is_err()
+}
+
+/// A projection's `delay`: a quantity or a distribution ([`value_dist`], not below 0, at
+/// most [`MAX_DELAY_STEPS`] steps of `dt_ms` at its longest), or an expression of the
+/// synapse's place, where a language reads them (checked per synapse when they are made).
+pub(super) fn delay_def(n: &Node, key: &str, dt_ms: f64, reg: &Registry) -> Result<DelayDef, ScenarioError> {
+    if let Some(e) = value_expression(n, Dim::Time, key, SYNAPSE_NAMES, reg) {
+        return Ok(DelayDef::Expr(e?));
+    }
+    let d = value_dist(n, Dim::Time, key)?;
+    let bad = match d {
+        ValueDist::Const(v) => v < 0.0,
+        ValueDist::Uniform { low, .. } => low < 0.0,
+        ValueDist::Normal { .. } => false,
+    };
+    if bad {
+        return Err(err_at(&n.loc, key, "must be >= 0"));
+    }
+    let longest = max_delay_steps(&d, dt_ms);
+    if longest.is_nan() || longest > MAX_DELAY_STEPS as f64 {
+        return Err(err_at(&n.loc, key, format!("{longest:e} steps of dt ({dt_ms} ms); at most {MAX_DELAY_STEPS} steps")));
+    }
+    Ok(DelayDef::Dist(d))
 }
 
 /// A population's `params`: [`read_params`], except that a parameter the model reads per
