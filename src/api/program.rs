@@ -240,6 +240,20 @@ impl Program {
     /// Runs the step of one neuron on the host: updates `vars`, returns whether it spiked.
     /// The reference the device kernels are tested against.
     pub fn run(&self, vars: &mut [f64], inputs: &[f64], f: &mut Vec<f64>, m: &mut Vec<bool>) -> bool {
+        self.eval(vars, inputs, f, m);
+        for (v, &o) in vars.iter_mut().zip(&self.outputs) {
+            *v = f[o as usize];
+        }
+        m[self.spike as usize]
+    }
+
+    /// Runs the operations on the host from `vars` and `inputs`, leaving every float the
+    /// program defines in `f` (variables and inputs first) and every mask in `m`: [`run`]
+    /// without the outputs, for a program that computes values rather than a step (a
+    /// value written as an expression).
+    ///
+    /// [`run`]: Program::run
+    pub fn eval(&self, vars: &[f64], inputs: &[f64], f: &mut Vec<f64>, m: &mut Vec<bool>) {
         f.clear();
         m.clear();
         f.extend_from_slice(vars);
@@ -269,10 +283,6 @@ impl Program {
                 Op::Not(a) => m.push(!b(a)),
             }
         }
-        for (v, &o) in vars.iter_mut().zip(&self.outputs) {
-            *v = f[o as usize];
-        }
-        m[self.spike as usize]
     }
 
     /// Floats the program defines (variables and inputs included).

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use spikeworld::api::language::ValueExpression;
+use spikeworld::api::program::Program;
 use spikeworld::util::rng::Stream;
 use spikeworld::util::units::Dim;
 
@@ -23,27 +24,33 @@ fn draw_name(k: usize) -> String {
     format!("rand#{k}")
 }
 
-/// A compiled expression: `rand()`/`randn()` replaced by names bound to the draws.
+/// A compiled expression: a program over the place's names and the draws (`rand()` and
+/// `randn()` bound in the order written), run by the core's host interpreter
+/// ([`Program::eval`]), or the value itself when it reads neither.
 struct Compiled {
-    e: Expr,
-    /// The names of the place, bound first (then the draws).
+    /// Inputs: the place's names, then the draws; its one output, the value in working
+    /// units.
+    program: Program,
+    /// The names of the place.
     places: usize,
     /// Per draw, in order: a normal one (`randn()`), else uniform.
     normal: Vec<bool>,
-    spec: Spec,
     /// Working units per core unit of the value's dimension.
     from_core: f64,
     /// The value, when it reads neither its place nor random numbers.
     constant: Option<f64>,
 }
 
-impl Compiled {
-    /// Its value with the place and the draws bound (`bound`: both, in that order).
-    fn eval(&self, bound: Vec<V>) -> Result<(V, D), crate::compile::CompileError> {
-        let mut b = B::new(0, 0);
-        let env = Env { params: bound, currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, place: (None, None), noise: None };
-        env.ctx(&self.spec, Vec::new()).expr(&mut b, &self.e, Src::Threshold)
-    }
+thread_local! {
+    /// The interpreter's floats, masks and inputs (values are asked for one at a time).
+    static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<bool>, Vec<f64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
+/// `e` evaluated into a program under construction whose first floats are `bound`, with
+/// the names of `spec`: its value and dimension.
+fn evaluate(b: &mut B, spec: &Spec, e: &Expr, bound: Vec<V>) -> Result<(V, D), crate::compile::CompileError> {
+    let env = Env { params: bound, currents: Vec::new(), not_refractory: None, dt: f64::NAN, t: None, lastspike: None, place: (None, None), noise: None };
+    env.ctx(spec, Vec::new()).expr(b, e, Src::Threshold)
 }
 
 impl ValueExpression for Compiled {
@@ -51,13 +58,13 @@ impl ValueExpression for Compiled {
         if let Some(x) = self.constant {
             return x;
         }
-        let mut bound: Vec<V> = place.iter().take(self.places).map(|&x| V::C(x)).collect();
-        bound.extend(self.normal.iter().map(|&z| V::C(if z { rng.normal() } else { rng.uniform() })));
-        match self.eval(bound) {
-            Ok((V::C(x), _)) => x / self.from_core,
-            // (Checked when compiled: every value is a number of the same dimension.)
-            _ => f64::NAN,
-        }
+        SCRATCH.with_borrow_mut(|(f, m, inputs)| {
+            inputs.clear();
+            inputs.extend(place.iter().take(self.places));
+            inputs.extend(self.normal.iter().map(|&z| if z { rng.normal() } else { rng.uniform() }));
+            self.program.eval(&[], inputs, f, m);
+            f[self.program.outputs[0] as usize] / self.from_core
+        })
     }
 }
 
@@ -101,10 +108,9 @@ pub fn compile(text: &str, want: Dim, names: &[&str]) -> Result<Arc<dyn ValueExp
     let mut read = Vec::new();
     e.names(&mut read);
     let reads_place = read.iter().any(|n| names.contains(&n.as_str()));
-    let mut c = Compiled { e, places: names.len(), normal, spec, from_core: 1.0, constant: None };
     // Its dimension, with a place of 0 and 1s and draws that give no infinities (1, 0.5).
-    let probe: Vec<V> = (0..names.len()).map(|k| V::C(if k == 0 { 0.0 } else { 1.0 })).chain(c.normal.iter().map(|&z| V::C(if z { 1.0 } else { 0.5 }))).collect();
-    let (v, d) = c.eval(probe).map_err(|e| (e.col, e.message))?;
+    let probe: Vec<V> = (0..names.len()).map(|k| V::C(if k == 0 { 0.0 } else { 1.0 })).chain(normal.iter().map(|&z| V::C(if z { 1.0 } else { 0.5 }))).collect();
+    let (v, d) = evaluate(&mut B::new(0, 0), &spec, &e, probe).map_err(|e| (e.col, e.message))?;
     if !matches!(v, V::C(_)) {
         return Err((0, "not a number (a condition?)".to_string()));
     }
@@ -116,9 +122,17 @@ pub fn compile(text: &str, want: Dim, names: &[&str]) -> Result<Arc<dyn ValueExp
     if !ok {
         return Err((0, format!("`{text}` is in {d}; expected {}", if want == Dim::Dimensionless { "a number".to_string() } else { format!("a {want} (in {})", want.unit()) })));
     }
-    c.from_core = d.from_core();
-    if let (true, false, V::C(x)) = (c.normal.is_empty(), reads_place, v) {
-        c.constant = Some(x / c.from_core);
-    }
-    Ok(Arc::new(c))
+    let from_core = d.from_core();
+    let constant = match (normal.is_empty(), reads_place, v) {
+        (true, false, V::C(x)) => Some(x / from_core),
+        _ => None,
+    };
+    // The program: the place's names and the draws as its inputs, folded as far as
+    // constants go (the same operations, in the same order, as folding them all).
+    let inputs = (names.len() + normal.len()) as u32;
+    let mut b = B::new(inputs, 0);
+    let (v, _) = evaluate(&mut b, &spec, &e, (0..inputs).map(V::F).collect()).map_err(|e| (e.col, e.message))?;
+    let out = b.f(v);
+    let program = Program { vars: 0, inputs, ops: b.ops, consts: b.consts, outputs: vec![out], spike: 0 };
+    Ok(Arc::new(Compiled { program, places: names.len(), normal, from_core, constant }))
 }
