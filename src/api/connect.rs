@@ -11,7 +11,11 @@
 //! path down the tree to each of its ends; a rule that ignores the range is still
 //! correct: the core keeps only the pairs in range.
 
+use std::sync::Arc;
+
+use crate::api::language::ValueExpression;
 use crate::api::model::{ParamSpec, Params};
+use crate::util::rng::Stream;
 
 /// What a rule knows about the projection it connects.
 #[derive(Clone, Debug)]
@@ -42,9 +46,46 @@ pub struct ConnectCtx {
     pub src_shape: Option<Vec<usize>>,
     /// Layout of the targets, likewise.
     pub tgt_shape: Option<Vec<usize>>,
+    /// The rule's parameters written as expressions of the pair ([`RuleSpec::pair_params`]);
+    /// such a parameter reads NaN in the rule's [`Params`].
+    pub pair_values: Vec<PairValue>,
+}
+
+/// A rule parameter written as an expression of the pair, as Brian2's `S.connect(p='...')`
+/// takes it (`p = "0.3*exp(-(i - j)**2/(2*10**2))"`): the names of
+/// [`crate::api::language::SYNAPSE_NAMES`] (`i` the source's index in the source
+/// selection, `j` the target's, `N_pre`, `N_post`), numbers, `rand()`, `randn()` and the
+/// language's functions; compiled by a model language
+/// ([`crate::api::language::ModelLanguage::value_expression`]).
+#[derive(Clone)]
+pub struct PairValue {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// As written.
+    pub text: String,
+    /// As the language compiled it.
+    pub f: Arc<dyn ValueExpression>,
+}
+
+impl std::fmt::Debug for PairValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PairValue({} = {:?})", self.name, self.text)
+    }
+}
+
+impl PairValue {
+    /// Its value for the pair of relative source `s` and target `t`, its random numbers
+    /// (if it reads any) from `rng`, in the order written.
+    pub fn at(&self, c: &ConnectCtx, s: usize, t: usize, rng: &mut Stream) -> f64 {
+        self.f.value(&[s as f64, t as f64, c.n_src as f64, c.n_tgt as f64], rng)
+    }
 }
 
 impl ConnectCtx {
+    /// The parameter `name` if written as an expression of the pair.
+    pub fn pair_value(&self, name: &str) -> Option<&PairValue> {
+        self.pair_values.iter().find(|v| v.name == name)
+    }
     /// Whether target `t` (relative) is in the wanted range.
     pub fn wants(&self, t: usize) -> bool {
         self.targets.contains(&t)
@@ -110,11 +151,14 @@ pub struct RuleSpec {
     /// the selections' sizes and shapes and the parameters; the error names what is wrong
     /// (a parameter in backticks, `` `stride` ``, is located at its key).
     pub check: Option<fn(&ConnectCtx, &Params) -> Result<(), String>>,
+    /// The parameters that may be written as expressions of the pair where a model
+    /// language reads them ([`ConnectCtx::pair_value`]; `pairwise_bernoulli`'s `p`).
+    pub pair_params: &'static [&'static str],
 }
 
 impl RuleSpec {
     /// A rule whose synapses each have their own weight.
     pub const fn new(name: &'static str, doc: &'static str, params: &'static [ParamSpec], connect: fn(&ConnectCtx, &Params) -> Result<Pairs, String>) -> Self {
-        RuleSpec { name, doc, params, connect, kernel: None, check: None }
+        RuleSpec { name, doc, params, connect, kernel: None, check: None, pair_params: &[] }
     }
 }

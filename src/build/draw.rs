@@ -49,6 +49,7 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
             targets: targets.clone(),
             src_shape: p.src_shape.clone(),
             tgt_shape: p.tgt_shape.clone(),
+            pair_values: p.rule.pair_values.clone(),
         };
         let mut pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
             .map_err(|m| Error::Input(format!("{}: projection `{}`: {m}", scenario.path.display(), p.name)))?;

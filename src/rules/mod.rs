@@ -2,7 +2,8 @@
 //!
 //! Every rule draws from counter-based streams keyed by the projection, so the synapses
 //! are the same whatever the thread count. Bernoulli connectivity skips over absent pairs
-//! with geometric gaps (O(synapses), not O(pairs)), as Brian2 does.
+//! with geometric gaps (O(synapses), not O(pairs)), as Brian2 does; with `p` an expression
+//! of the pair it visits every pair (O(pairs)), as Brian2 does then too.
 //!
 //! Every rule builds a range of targets ([`ConnectCtx::targets`], a shard's) alone, with
 //! the pairs of a whole build and at the cost of its own synapses: `pairwise_bernoulli`
@@ -14,7 +15,7 @@ mod split;
 
 use std::collections::HashSet;
 
-use crate::api::connect::{ConnectCtx, Pairs, RuleSpec};
+use crate::api::connect::{ConnectCtx, PairValue, Pairs, RuleSpec};
 use crate::api::model::{ParamSpec, Params};
 use crate::util::rng::{Stream, purpose};
 use crate::util::units::Dim;
@@ -57,6 +58,7 @@ pub(crate) fn precheck(name: &str, c: &ConnectCtx, p: &Params) -> Result<Option<
             }
             (c.n_src - if c.allow_autapses { 0 } else { overlap(c) }) as f64
         }
+        "pairwise_bernoulli" if c.pair_value("p").is_some() => expected_by_pair(c, c.pair_value("p").expect("just seen"))?,
         "pairwise_bernoulli" => {
             let prob = p.get("p");
             if !(0.0..=1.0).contains(&prob) {
@@ -109,8 +111,12 @@ fn one_to_one(c: &ConnectCtx, _: &Params) -> Result<Pairs, String> {
 }
 
 /// Each target draws its sources from its own stream, skipping absent pairs with
-/// geometric gaps: a range of targets costs only its own synapses.
+/// geometric gaps: a range of targets costs only its own synapses. With `p` an expression
+/// of the pair: [`bernoulli_by_pair`].
 fn pairwise_bernoulli(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
+    if let Some(e) = c.pair_value("p") {
+        return bernoulli_by_pair(c, e);
+    }
     let prob = p.get("p");
     if !(0.0..=1.0).contains(&prob) {
         return Err(format!("`p` must be in [0, 1] (found {prob})"));
@@ -132,6 +138,62 @@ fn pairwise_bernoulli(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
         }
     }
     Ok(out)
+}
+
+/// A probability an expression gave for the pair (s, t), if it is one; else the error.
+fn probability(e: &PairValue, x: f64, s: usize, t: usize) -> Result<f64, String> {
+    if (0.0..=1.0).contains(&x) {
+        return Ok(x);
+    }
+    Err(format!("`{}` = `{}` is {x} for the pair from source {s} to target {t}: expected a probability in [0, 1]", e.name, e.text))
+}
+
+/// `pairwise_bernoulli` with `p` an expression of the pair (Brian2's
+/// `S.connect(p='...')`): every pair (source ascending, per target) takes `p` from the
+/// target's value stream and a uniform number from its connect stream, and is connected
+/// when that is below `p`. O(pairs of the wanted targets); an excluded autapse draws as
+/// well (so excluding it moves no other pair) and is not checked.
+fn bernoulli_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<Pairs, String> {
+    let mut out = Pairs::default();
+    for t in c.targets.clone() {
+        let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
+        let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
+        for s in 0..c.n_src {
+            let (x, u) = (e.at(c, s, t, &mut vr), rng.uniform());
+            if c.allow_autapses || !c.is_autapse(s, t) {
+                if u < probability(e, x, s, t)? {
+                    out.push(s, t);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Pairs whose `p` a validation evaluates (every source of evenly spread targets) to
+/// estimate how many synapses an expression of the pair makes.
+const SAMPLED_PAIRS: usize = 1 << 18;
+
+/// The expected synapse count of [`bernoulli_by_pair`], from `p` over every source of
+/// about [`SAMPLED_PAIRS`] / sources evenly spread targets (the values they will draw),
+/// and the refusal of a `p` there that is no probability.
+fn expected_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<f64, String> {
+    if c.n_tgt == 0 || c.n_src == 0 {
+        return Ok(0.0);
+    }
+    let rows = (SAMPLED_PAIRS / c.n_src).clamp(1, c.n_tgt);
+    let mut sum = 0.0;
+    for r in 0..rows {
+        let t = (2 * r + 1) * c.n_tgt / (2 * rows);
+        let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
+        for s in 0..c.n_src {
+            let x = e.at(c, s, t, &mut vr);
+            if c.allow_autapses || !c.is_autapse(s, t) {
+                sum += probability(e, x, s, t)?;
+            }
+        }
+    }
+    Ok(sum / rows as f64 * c.n_tgt as f64)
 }
 
 fn draw_k(rng: &mut Stream, k: u64, n: usize, unique: bool, forbidden: Option<usize>, out: &mut Vec<usize>) {
@@ -272,13 +334,13 @@ fn fixed_total_number(c: &ConnectCtx, p: &Params) -> Result<Pairs, String> {
 /// NEST's six rules, registered by [`crate::registry::SimBuilder::new`] like a plugin's.
 pub(crate) fn builtin_rules() -> Vec<RuleSpec> {
     let mut v = Vec::new();
-    const P: &[ParamSpec] = &[ParamSpec::required("p", Dim::Dimensionless, "connection probability of each pair, in [0, 1]")];
+    const P: &[ParamSpec] = &[ParamSpec::required("p", Dim::Dimensionless, "connection probability of each pair, in [0, 1]; or an expression of the pair (`i`, `j`, `N_pre`, `N_post`: \"0.3*exp(-(i - j)**2/200)\")")];
     const KIN: &[ParamSpec] = &[ParamSpec::required("indegree", Dim::Dimensionless, "sources per target")];
     const KOUT: &[ParamSpec] = &[ParamSpec::required("outdegree", Dim::Dimensionless, "targets per source")];
     const N: &[ParamSpec] = &[ParamSpec::required("n", Dim::Dimensionless, "total number of synapses")];
     v.push(RuleSpec::new("all_to_all", "every source to every target", &[], all_to_all));
     v.push(RuleSpec::new("one_to_one", "source i to target i (equal sizes)", &[], one_to_one));
-    v.push(RuleSpec::new("pairwise_bernoulli", "each pair independently with probability p", P, pairwise_bernoulli));
+    v.push(RuleSpec { pair_params: &["p"], ..RuleSpec::new("pairwise_bernoulli", "each pair independently with probability p", P, pairwise_bernoulli) });
     v.push(RuleSpec::new("fixed_indegree", "each target gets exactly `indegree` sources drawn uniformly", KIN, fixed_indegree));
     v.push(RuleSpec::new("fixed_outdegree", "each source gets exactly `outdegree` targets drawn uniformly", KOUT, fixed_outdegree));
     v.push(RuleSpec::new("fixed_total_number", "exactly `n` synapses between uniformly drawn pairs", N, fixed_total_number));

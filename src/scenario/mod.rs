@@ -274,8 +274,10 @@ impl PopulationDef {
 pub struct RuleDef {
     /// The rule.
     pub spec: RuleSpec,
-    /// Its parameters.
+    /// Its parameters (one written as an expression of the pair reads NaN here).
     pub params: Params,
+    /// Its parameters written as expressions of the pair (`RuleSpec::pair_params`).
+    pub pair_values: Vec<crate::api::connect::PairValue>,
 }
 
 /// A projection.

@@ -8,7 +8,7 @@ use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::ReceptorKind;
 use crate::registry::{Registry, names};
 use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, population_item};
-use crate::scenario::read::{array_of_tables, check_name, delay_def, is_expression, neuron_values, parse_addons, read_params, read_population_params, size_and_shape, weight_def};
+use crate::scenario::read::{array_of_tables, check_name, delay_def, is_expression, neuron_values, parse_addons, read_params, read_population_params, read_rule_params, size_and_shape, weight_def};
 use crate::scenario::monitors::parse_monitors;
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
 use crate::scenario::{DelayDef, EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
@@ -331,9 +331,10 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             .get(rule_name)
             .ok_or_else(|| t.err(rn, "rule", format!("unknown connection rule `{rule_name}`; valid: {}", names(&reg.rules))))?
             .clone();
-        let rule_params = read_params(&mut t, spec.params, &[], &format!("rule `{rule_name}`"))?;
+        let (rule_params, pair_values) = read_rule_params(&mut t, &spec, reg)?;
         if let Some(pv) = rule_params.values().iter().find(|(n, _)| *n == "p").map(|(_, v)| *v)
             && !(0.0..=1.0).contains(&pv)
+            && pair_values.is_empty()
         {
             let pn = t.get("p").unwrap_or(rn);
             return Err(t.err(pn, "p", format!("must be in [0, 1] (found {pv})")));
@@ -351,7 +352,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             SourceRef::Encoder(s) => whole(&encoders[s.index].shape, s.start, s.len(), encoders[s.index].size),
         };
         let tgt_shape = whole(&populations[to.index].shape, to.start, to.len(), populations[to.index].size);
-        let cctx = ConnectCtx { seed, entity: 0, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, targets: 0..to.len(), src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone() };
+        // (The projection's stream key: a rule's check draws what the build will.)
+        let key = entity_key("projection", &name);
+        let cctx = ConnectCtx { seed, entity: key, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, targets: 0..to.len(), src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone(), pair_values: pair_values.clone() };
         // A rule's refusal at the parameter it names (in backticks), if written; else at `rule`.
         let rule_err = |t: &mut Table<'_>, m: String| match spec.params.iter().find_map(|p| t.get(p.name).filter(|_| m.contains(&format!("`{}`", p.name))).map(|n| (p.name, n))) {
             Some((key, node)) => t.err(node, key, m),
@@ -412,7 +415,6 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             }
             None => DelayDef::Dist(ValueDist::Const(0.0)),
         };
-        let key = entity_key("projection", &name);
         let actx = AddonCtx { seed, entity: key, projection: name.clone(), dt_ms, n_src, n_tgt: to.len(), tgt_start: to.start, receptor_dim: wdim, shared_kernel: kernel.is_some() };
         let addons = parse_addons(&mut t, reg, &actx)?;
         let synapse = addons.iter().find(|a| a.table == "synapse").map_or("static", |a| a.name).to_string();
@@ -435,7 +437,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             name,
             from,
             to,
-            rule: RuleDef { spec, params: rule_params },
+            rule: RuleDef { spec, params: rule_params, pair_values },
             allow_autapses,
             allow_multapses,
             receptor,

@@ -2,6 +2,7 @@
 //! parameter lists, projection sub-tables.
 
 use crate::api::addon::AddonCtx;
+use crate::api::connect::PairValue;
 use crate::api::language::{NEURON_NAMES, SYNAPSE_NAMES};
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
@@ -183,6 +184,25 @@ pub(super) fn delay_def(n: &Node, key: &str, dt_ms: f64, reg: &Registry) -> Resu
         return Err(err_at(&n.loc, key, format!("{longest:e} steps of dt ({dt_ms} ms); at most {MAX_DELAY_STEPS} steps")));
     }
     Ok(DelayDef::Dist(d))
+}
+
+/// A rule's parameters ([`read_params`]), those it reads per pair
+/// ([`crate::api::connect::RuleSpec::pair_params`]) also as expressions of the pair where
+/// a language reads them; such a parameter reads NaN in the [`Params`].
+pub(super) fn read_rule_params(t: &mut Table<'_>, spec: &crate::api::connect::RuleSpec, reg: &Registry) -> Result<(Params, Vec<PairValue>), ScenarioError> {
+    let mut pair_values = Vec::new();
+    for p in spec.params.iter().filter(|p| spec.pair_params.contains(&p.name)) {
+        let Some(n) = t.peek_all().find(|(name, _)| *name == p.name).map(|(_, n)| n) else { continue };
+        if let Some(e) = value_expression(n, p.dim, &t.key_path(p.name), SYNAPSE_NAMES, reg) {
+            let e = e?;
+            t.get(p.name);
+            pair_values.push(PairValue { name: p.name, text: e.text, f: e.f });
+        }
+    }
+    let rest: Vec<ParamSpec> = spec.params.iter().filter(|s| !pair_values.iter().any(|v| v.name == s.name)).copied().collect();
+    let read = read_params(t, &rest, &[], &format!("rule `{}`", spec.name))?;
+    let values = spec.params.iter().map(|s| (s.name, if pair_values.iter().any(|v| v.name == s.name) { f64::NAN } else { read.get(s.name) })).collect();
+    Ok((Params::new(values, Vec::new()), pair_values))
 }
 
 /// A population's `params`: [`read_params`], except that a parameter the model reads per

@@ -45,6 +45,9 @@ pub mod purpose {
     /// Connection rules that place a fixed number of synapses over the targets by halves
     /// (`fixed_outdegree`, `fixed_total_number`): index = row · 2³² + node of the split.
     pub const CONNECT_SPLIT: u64 = 10;
+    /// Random numbers of a rule parameter written as an expression of the pair
+    /// (`pairwise_bernoulli`'s `p = "..."` reading `rand()`): index = target.
+    pub const CONNECT_VALUE: u64 = 11;
     /// White noise of a neuron model (Brian2's `xi`, `xi_1`, ...): the model's `k`-th noise
     /// receptor is `XI + k`; entity = population, index = step · 2³² + neuron / 2 (the
     /// polar method's two draws go to the two neurons of a pair: [`xi`]).

@@ -111,8 +111,9 @@ pub fn compile(text: &str, want: Dim, names: &[&str]) -> Result<Arc<dyn ValueExp
     // Its dimension, with a place of 0 and 1s and draws that give no infinities (1, 0.5).
     let probe: Vec<V> = (0..names.len()).map(|k| V::C(if k == 0 { 0.0 } else { 1.0 })).chain(normal.iter().map(|&z| V::C(if z { 1.0 } else { 0.5 }))).collect();
     let (v, d) = evaluate(&mut B::new(0, 0), &spec, &e, probe).map_err(|e| (e.col, e.message))?;
-    if !matches!(v, V::C(_)) {
-        return Err((0, "not a number (a condition?)".to_string()));
+    // (A condition is a number where it is an operand, `0.1*(i != j)`; alone, it is not.)
+    if matches!(v, V::M(_)) {
+        return Err((0, "a condition, not a number (`1.0*(i != j)` is one)".to_string()));
     }
     let ok = match d.core() {
         Some(core) => core == want,
