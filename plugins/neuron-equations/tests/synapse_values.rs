@@ -16,16 +16,16 @@ fn net(rule: &str, weight: &str) -> String {
     )
 }
 
-/// The synapses made, as (source, target, weight) in the selections' indices, onto the
-/// target ranges `ranges` of `B` (`None`: all).
-fn synapses(text: &str, ranges: Option<&[std::ops::Range<usize>]>) -> Vec<(usize, usize, f64)> {
+/// The synapses made, as (source, target, weight, delay in steps) in the selections'
+/// indices, onto the target ranges `ranges` of `B` (`None`: all).
+fn synapses(text: &str, ranges: Option<&[std::ops::Range<usize>]>) -> Vec<(usize, usize, f64, u32)> {
     let sc = load(text).unwrap();
     let drawn = spikeworld_cli::builder().draw_synapses(&sc, ranges).unwrap();
     let mut out = Vec::new();
     for d in &drawn {
         for s in 0..d.csr.row_ptr.len() - 1 {
             for k in d.csr.row(s) {
-                out.push((s, d.csr.col[k] as usize - 1, d.weight_of(k)));
+                out.push((s, d.csr.col[k] as usize - 1, d.weight_of(k), d.delay.of(k)));
             }
         }
     }
@@ -40,7 +40,7 @@ fn synapses(text: &str, ranges: Option<&[std::ops::Range<usize>]>) -> Vec<(usize
 fn place_names_are_the_synapses_own() {
     let got = synapses(&net("rule = \"all_to_all\"", "\"(1 + 10*i + 100*j + 1000*N_pre + 10000*N_post)*mV\""), None);
     assert_eq!(got.len(), 15);
-    for (i, j, w) in got {
+    for (i, j, w, _) in got {
         assert_eq!(w, 1.0 + 10.0 * i as f64 + 100.0 * j as f64 + 1000.0 * 5.0 + 10000.0 * 3.0, "synapse {i} -> {j}");
     }
 }
@@ -94,18 +94,8 @@ fn bad_weight_expressions_are_refused() {
 /// The synapses' delays in steps of 0.1 ms, as (source, target, steps) in the selections'
 /// indices, onto the target ranges `ranges` of `B`; and their weights' bits.
 fn delays(text: &str, ranges: Option<&[std::ops::Range<usize>]>) -> (Vec<(usize, usize, u32)>, Vec<u64>) {
-    let sc = load(text).unwrap();
-    let drawn = spikeworld_cli::builder().draw_synapses(&sc, ranges).unwrap();
-    let mut out = Vec::new();
-    for d in &drawn {
-        for s in 0..d.csr.row_ptr.len() - 1 {
-            for k in d.csr.row(s) {
-                out.push((s, d.csr.col[k] as usize - 1, d.delay.of(k), d.weight_of(k).to_bits()));
-            }
-        }
-    }
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    (out.iter().map(|x| (x.0, x.1, x.2)).collect(), out.iter().map(|x| x.3).collect())
+    let got = synapses(text, ranges);
+    (got.iter().map(|x| (x.0, x.1, x.3)).collect(), got.iter().map(|x| x.2.to_bits()).collect())
 }
 
 /// Brian2's `S.delay = '...'`: a delay written as an expression reads the synapse's place
