@@ -160,10 +160,8 @@ fn bernoulli_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<Pairs, String> {
         let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
         for s in 0..c.n_src {
             let (x, u) = (e.at(c, s, t, &mut vr), rng.uniform());
-            if c.allow_autapses || !c.is_autapse(s, t) {
-                if u < probability(e, x, s, t)? {
-                    out.push(s, t);
-                }
+            if (c.allow_autapses || !c.is_autapse(s, t)) && u < probability(e, x, s, t)? {
+                out.push(s, t);
             }
         }
     }
