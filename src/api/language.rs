@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use super::model::NeuronModel;
+use super::program::Column;
 use crate::util::error::ScenarioError;
 use crate::util::rng::Stream;
 use crate::util::table::Table;
@@ -53,4 +54,22 @@ pub trait ValueExpression: Send + Sync {
     /// unit; its random numbers come from `rng` (the neuron's or the target's own
     /// stream), in the order written.
     fn value(&self, place: &[f64], rng: &mut Stream) -> f64;
+
+    /// The values at `out.len()` places that take their random numbers from one stream
+    /// in turn (a target's synapses, source after source): name `k`'s values are
+    /// `place[k]`, and `out[e]` has the bits of the `e`th of as many calls of
+    /// [`ValueExpression::value`]. The default makes those calls; a language may compute
+    /// them as a batch.
+    fn values(&self, place: &[Column<'_>], rng: &mut Stream, out: &mut [f64]) {
+        let mut at = vec![0.0; place.len()];
+        for (e, o) in out.iter_mut().enumerate() {
+            for (a, c) in at.iter_mut().zip(place) {
+                *a = match c {
+                    Column::All(x) => *x,
+                    Column::Each(v) => v[e],
+                };
+            }
+            *o = self.value(&at, rng);
+        }
+    }
 }

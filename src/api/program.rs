@@ -217,6 +217,31 @@ impl Op {
     }
 }
 
+/// One first float's values over a batch ([`Program::eval_columns`]): the same for every
+/// element, or one each.
+#[derive(Clone, Copy, Debug)]
+pub enum Column<'a> {
+    /// The same value for all.
+    All(f64),
+    /// One value per element (at least the batch's length).
+    Each(&'a [f64]),
+}
+
+/// The mask `op` defines, from the floats `x` and masks `b` defined before it.
+#[inline(always)]
+fn mask_of(op: &Op, x: impl Fn(u32) -> f64, b: impl Fn(u32) -> bool) -> bool {
+    match *op {
+        Op::Gt(a, c) => x(a) > x(c),
+        Op::Ge(a, c) => x(a) >= x(c),
+        Op::Lt(a, c) => x(a) < x(c),
+        Op::Le(a, c) => x(a) <= x(c),
+        Op::And(a, c) => b(a) && b(c),
+        Op::Or(a, c) => b(a) || b(c),
+        Op::Not(a) => !b(a),
+        _ => unreachable!("a float operation"),
+    }
+}
+
 /// A traced step. Floats `0..vars` are the state variables on entry, floats
 /// `vars..vars + inputs` the inputs; each float op defines the next float, each mask op
 /// the next mask.
@@ -259,29 +284,77 @@ impl Program {
         f.extend_from_slice(vars);
         f.extend_from_slice(inputs);
         for op in &self.ops {
-            let x = |i: &u32| f[*i as usize];
-            let b = |i: &u32| m[*i as usize];
-            match op {
-                Op::Const(k) => f.push(f64::from_bits(self.consts[*k as usize])),
-                Op::Add(a, c) => f.push(x(a) + x(c)),
-                Op::Sub(a, c) => f.push(x(a) - x(c)),
-                Op::Mul(a, c) => f.push(x(a) * x(c)),
-                Op::Div(a, c) => f.push(x(a) / x(c)),
-                Op::Neg(a) => f.push(-x(a)),
-                Op::Exp(a) => f.push(x(a).exp()),
-                Op::Ln(a) => f.push(x(a).ln()),
-                Op::Sqrt(a) => f.push(x(a).sqrt()),
-                Op::Abs(a) => f.push(x(a).abs()),
-                Op::Math(g, a) => f.push(g.eval(x(a))),
-                Op::Select(c, a, d) => f.push(if b(c) { x(a) } else { x(d) }),
-                Op::Gt(a, c) => m.push(x(a) > x(c)),
-                Op::Ge(a, c) => m.push(x(a) >= x(c)),
-                Op::Lt(a, c) => m.push(x(a) < x(c)),
-                Op::Le(a, c) => m.push(x(a) <= x(c)),
-                Op::And(a, c) => m.push(b(a) && b(c)),
-                Op::Or(a, c) => m.push(b(a) || b(c)),
-                Op::Not(a) => m.push(!b(a)),
+            if op.is_mask() {
+                let v = mask_of(op, |a| f[a as usize], |a| m[a as usize]);
+                m.push(v);
+            } else {
+                let v = self.float_of(op, |a| f[a as usize], |a| m[a as usize]);
+                f.push(v);
             }
+        }
+    }
+
+    /// [`eval`] over a batch of `n`: float `k` of element `e` is `f[k * n + e]`, mask `k`'s
+    /// `m[k * n + e]`; the first floats (variables, then inputs) are `columns`. Each
+    /// element's values are those [`eval`] gives it, bit for bit (the same operations).
+    ///
+    /// [`eval`]: Program::eval
+    pub fn eval_columns(&self, columns: &[Column<'_>], n: usize, f: &mut Vec<f64>, m: &mut Vec<bool>) {
+        debug_assert_eq!(columns.len(), (self.vars + self.inputs) as usize);
+        let masks = self.ops.iter().filter(|o| o.is_mask()).count();
+        f.clear();
+        f.resize(self.floats() * n, 0.0);
+        m.clear();
+        m.resize(masks * n, false);
+        for (c, col) in f.chunks_exact_mut(n.max(1)).zip(columns) {
+            match col {
+                Column::All(x) => c.fill(*x),
+                Column::Each(v) => c.copy_from_slice(&v[..n]),
+            }
+        }
+        let (mut fi, mut mi) = (columns.len() * n, 0);
+        for op in &self.ops {
+            if op.is_mask() {
+                let (done, next) = m.split_at_mut(mi);
+                for (e, d) in next[..n].iter_mut().enumerate() {
+                    *d = mask_of(op, |a| f[a as usize * n + e], |a| done[a as usize * n + e]);
+                }
+                mi += n;
+            } else {
+                let (done, next) = f.split_at_mut(fi);
+                for (e, d) in next[..n].iter_mut().enumerate() {
+                    *d = self.float_of(op, |a| done[a as usize * n + e], |a| m[a as usize * n + e]);
+                }
+                fi += n;
+            }
+        }
+    }
+
+    /// The float `op` defines, from the floats `x` and masks `b` defined before it: the
+    /// operations' meaning on the host, for [`Program::eval`] and
+    /// [`Program::eval_columns`].
+    #[inline(always)]
+    fn float_of(&self, op: &Op, x: impl Fn(u32) -> f64, b: impl Fn(u32) -> bool) -> f64 {
+        match *op {
+            Op::Const(k) => f64::from_bits(self.consts[k as usize]),
+            Op::Add(a, c) => x(a) + x(c),
+            Op::Sub(a, c) => x(a) - x(c),
+            Op::Mul(a, c) => x(a) * x(c),
+            Op::Div(a, c) => x(a) / x(c),
+            Op::Neg(a) => -x(a),
+            Op::Exp(a) => x(a).exp(),
+            Op::Ln(a) => x(a).ln(),
+            Op::Sqrt(a) => x(a).sqrt(),
+            Op::Abs(a) => x(a).abs(),
+            Op::Math(g, a) => g.eval(x(a)),
+            Op::Select(c, a, d) => {
+                if b(c) {
+                    x(a)
+                } else {
+                    x(d)
+                }
+            }
+            _ => unreachable!("a mask operation"),
         }
     }
 

@@ -155,17 +155,27 @@ fn probability(e: &PairValue, x: f64, s: usize, t: usize) -> Result<f64, String>
 /// well (so excluding it moves no other pair) and is not checked.
 fn bernoulli_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<Pairs, String> {
     let mut out = Pairs::default();
+    let (sources, mut p) = (source_column(c), vec![0.0; c.n_src]);
     for t in c.targets.clone() {
         let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
         let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
-        for s in 0..c.n_src {
-            let (x, u) = (e.at(c, s, t, &mut vr), rng.uniform());
-            if (c.allow_autapses || !c.is_autapse(s, t)) && u < probability(e, x, s, t)? {
+        e.row(c, &sources, t, &mut vr, &mut p);
+        for (s, &x) in p.iter().enumerate() {
+            if rng.uniform() < x && (c.allow_autapses || !c.is_autapse(s, t)) {
                 out.push(s, t);
             }
         }
+        // (After the draws: which pair is refused does not depend on them.)
+        if let Some(s) = p.iter().enumerate().position(|(s, x)| !(0.0..=1.0).contains(x) && (c.allow_autapses || !c.is_autapse(s, t))) {
+            probability(e, p[s], s, t)?;
+        }
     }
     Ok(out)
+}
+
+/// The sources' indices as numbers (`i` of a row of pairs: [`PairValue::row`]).
+fn source_column(c: &ConnectCtx) -> Vec<f64> {
+    (0..c.n_src).map(|s| s as f64).collect()
 }
 
 /// Pairs whose `p` a validation evaluates (every source of evenly spread targets) to
@@ -180,12 +190,13 @@ fn expected_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<f64, String> {
         return Ok(0.0);
     }
     let rows = (SAMPLED_PAIRS / c.n_src).clamp(1, c.n_tgt);
+    let (sources, mut p) = (source_column(c), vec![0.0; c.n_src]);
     let mut sum = 0.0;
     for r in 0..rows {
         let t = (2 * r + 1) * c.n_tgt / (2 * rows);
         let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
-        for s in 0..c.n_src {
-            let x = e.at(c, s, t, &mut vr);
+        e.row(c, &sources, t, &mut vr, &mut p);
+        for (s, &x) in p.iter().enumerate() {
             if c.allow_autapses || !c.is_autapse(s, t) {
                 sum += probability(e, x, s, t)?;
             }

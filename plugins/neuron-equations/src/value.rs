@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use spikeworld::api::language::ValueExpression;
-use spikeworld::api::program::Program;
+use spikeworld::api::program::{Column, Program};
 use spikeworld::util::rng::Stream;
 use spikeworld::util::units::Dim;
 
@@ -42,9 +42,12 @@ struct Compiled {
 }
 
 thread_local! {
-    /// The interpreter's floats, masks and inputs (values are asked for one at a time).
+    /// The interpreter's floats, masks and inputs (one value, or a batch's columns).
     static SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<bool>, Vec<f64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
 }
+
+/// Values a batch computes at once ([`Compiled::values`]): its columns stay in cache.
+const BATCH: usize = 256;
 
 /// `e` evaluated into a program under construction whose first floats are `bound`, with
 /// the names of `spec`: its value and dimension.
@@ -64,6 +67,41 @@ impl ValueExpression for Compiled {
             inputs.extend(self.normal.iter().map(|&z| if z { rng.normal() } else { rng.uniform() }));
             self.program.eval(&[], inputs, f, m);
             f[self.program.outputs[0] as usize] / self.from_core
+        })
+    }
+
+    fn values(&self, place: &[Column<'_>], rng: &mut Stream, out: &mut [f64]) {
+        if let Some(x) = self.constant {
+            out.fill(x);
+            return;
+        }
+        let o = self.program.outputs[0] as usize;
+        let draws = self.normal.len();
+        SCRATCH.with_borrow_mut(|(f, m, drawn)| {
+            for (b, out) in out.chunks_mut(BATCH).enumerate() {
+                let (start, n) = (b * BATCH, out.len());
+                // Each value's draws in turn, as one call after another takes them.
+                drawn.clear();
+                drawn.resize(draws * n, 0.0);
+                for e in 0..n {
+                    for (d, &z) in self.normal.iter().enumerate() {
+                        drawn[d * n + e] = if z { rng.normal() } else { rng.uniform() };
+                    }
+                }
+                let columns: Vec<Column<'_>> = place
+                    .iter()
+                    .take(self.places)
+                    .map(|c| match *c {
+                        Column::All(x) => Column::All(x),
+                        Column::Each(v) => Column::Each(&v[start..start + n]),
+                    })
+                    .chain(drawn.chunks_exact(n).map(Column::Each))
+                    .collect();
+                self.program.eval_columns(&columns, n, f, m);
+                for (d, x) in out.iter_mut().zip(&f[o * n..(o + 1) * n]) {
+                    *d = x / self.from_core;
+                }
+            }
         })
     }
 }

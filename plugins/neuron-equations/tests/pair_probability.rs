@@ -164,3 +164,36 @@ fn bad_probability_expressions_are_refused() {
     let e = load_err(&net(40, "\"0.1\"").replace("rule = \"pairwise_bernoulli\"\np = \"0.1\"", "rule = \"fixed_indegree\"\nindegree = \"2*j\""));
     assert!(e.contains("`projection[0].indegree`"), "{e}");
 }
+
+/// A batch of values (`ValueExpression::values`, what a row of pairs takes) has the bits
+/// of one call after another on the same stream: over 1000 places (four batches of the
+/// language's 256), with a condition, a selection by it, `exp`, a function and draws of
+/// both kinds in the order written.
+#[test]
+fn a_batch_of_values_is_one_value_after_another() {
+    use spikeworld::api::language::SYNAPSE_NAMES;
+    use spikeworld::api::program::Column;
+    use spikeworld::util::units::Dim;
+    let builder = spikeworld_cli::builder();
+    let lang = builder.registry().model_languages.values().next().expect("the equations language");
+    let text = "rand()*exp(-(i - j)**2/50) + 0.1*(i != j)*randn() + clip(i/N_pre, 0.2, 0.7) + sin(j)";
+    let f = lang.value_expression(text, Dim::Dimensionless, SYNAPSE_NAMES).expect("read").unwrap_or_else(|e| panic!("{e:?}"));
+    let (n, j) = (1000usize, 37.0);
+    let sources: Vec<f64> = (0..n).map(|s| s as f64).collect();
+    let mut batch = vec![0.0; n];
+    f.values(&[Column::Each(&sources), Column::All(j), Column::All(n as f64), Column::All(60.0)], &mut Stream::new(3, 9, purpose::CONNECT_VALUE, 37), &mut batch);
+    let mut rng = Stream::new(3, 9, purpose::CONNECT_VALUE, 37);
+    let one_by_one: Vec<f64> = (0..n).map(|s| f.value(&[s as f64, j, n as f64, 60.0], &mut rng)).collect();
+    assert!(one_by_one.windows(2).any(|w| w[0] != w[1]) && one_by_one.iter().all(|x| x.is_finite()));
+    for (s, (a, b)) in batch.iter().zip(&one_by_one).enumerate() {
+        assert_eq!(a.to_bits(), b.to_bits(), "place {s}: {a} batched, {b} alone");
+    }
+    // And against the formula, at a place of each batch (the draws: two per value).
+    let mut rng = Stream::new(3, 9, purpose::CONNECT_VALUE, 37);
+    for s in 0..n {
+        let (u, z) = (rng.uniform(), rng.normal());
+        let d = s as f64 - j;
+        let want = u * (-(d * d) / 50.0).exp() + 0.1 * f64::from(u8::from(s as f64 != j)) * z + (s as f64 / n as f64).clamp(0.2, 0.7) + j.sin();
+        assert!((batch[s] - want).abs() <= 1e-12, "place {s}: {} against {want}", batch[s]);
+    }
+}
