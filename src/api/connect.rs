@@ -79,7 +79,7 @@ impl PairValue {
     pub fn at(&self, c: &ConnectCtx, s: usize, t: usize, rng: &mut Stream) -> f64 {
         self.f.value(&[s as f64, t as f64, c.n_src as f64, c.n_tgt as f64], rng)
     }
-    /// Its values for every source (`sources`: 0, 1, ... as numbers) to target `t`, in
+    /// Its values for the sources `sources` (consecutive, as numbers) to target `t`, in
     /// `out`: those of [`PairValue::at`] source after source, computed as a batch.
     pub fn row(&self, c: &ConnectCtx, sources: &[f64], t: usize, rng: &mut Stream, out: &mut [f64]) {
         use crate::api::program::Column;

@@ -155,27 +155,51 @@ fn probability(e: &PairValue, x: f64, s: usize, t: usize) -> Result<f64, String>
 /// well (so excluding it moves no other pair) and is not checked.
 fn bernoulli_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<Pairs, String> {
     let mut out = Pairs::default();
-    let (sources, mut p) = (source_column(c), vec![0.0; c.n_src]);
+    let mut row = Row::new(c);
     for t in c.targets.clone() {
         let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
-        let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
-        e.row(c, &sources, t, &mut vr, &mut p);
-        for (s, &x) in p.iter().enumerate() {
-            if rng.uniform() < x && (c.allow_autapses || !c.is_autapse(s, t)) {
+        row.each(c, e, t, |s, x| {
+            let u = rng.uniform();
+            if (c.allow_autapses || !c.is_autapse(s, t)) && u < probability(e, x, s, t)? {
                 out.push(s, t);
             }
-        }
-        // (After the draws: which pair is refused does not depend on them.)
-        if let Some(s) = p.iter().enumerate().position(|(s, x)| !(0.0..=1.0).contains(x) && (c.allow_autapses || !c.is_autapse(s, t))) {
-            probability(e, p[s], s, t)?;
-        }
+            Ok(())
+        })?;
     }
     Ok(out)
 }
 
-/// The sources' indices as numbers (`i` of a row of pairs: [`PairValue::row`]).
-fn source_column(c: &ConnectCtx) -> Vec<f64> {
-    (0..c.n_src).map(|s| s as f64).collect()
+/// Sources whose pairs' values are computed at once ([`PairValue::row`]): a part of a
+/// row, so that what is held does not grow with the sources.
+const ROW_PART: usize = 4096;
+
+/// A row of pairs' values, a part at a time.
+struct Row {
+    sources: Vec<f64>,
+    values: Vec<f64>,
+}
+
+impl Row {
+    fn new(c: &ConnectCtx) -> Row {
+        let n = c.n_src.min(ROW_PART);
+        Row { sources: Vec::with_capacity(n), values: vec![0.0; n] }
+    }
+
+    /// Calls `f(s, value)` for every source `s` to target `t`, in order, the values from
+    /// the target's value stream (source after source, as [`PairValue::at`] takes them).
+    fn each(&mut self, c: &ConnectCtx, e: &PairValue, t: usize, mut f: impl FnMut(usize, f64) -> Result<(), String>) -> Result<(), String> {
+        let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
+        for first in (0..c.n_src).step_by(ROW_PART) {
+            let n = ROW_PART.min(c.n_src - first);
+            self.sources.clear();
+            self.sources.extend((first..first + n).map(|s| s as f64));
+            e.row(c, &self.sources, t, &mut vr, &mut self.values[..n]);
+            for (k, &x) in self.values[..n].iter().enumerate() {
+                f(first + k, x)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Pairs whose `p` a validation evaluates (every source of evenly spread targets) to
@@ -190,17 +214,16 @@ fn expected_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<f64, String> {
         return Ok(0.0);
     }
     let rows = (SAMPLED_PAIRS / c.n_src).clamp(1, c.n_tgt);
-    let (sources, mut p) = (source_column(c), vec![0.0; c.n_src]);
+    let mut row = Row::new(c);
     let mut sum = 0.0;
     for r in 0..rows {
         let t = (2 * r + 1) * c.n_tgt / (2 * rows);
-        let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
-        e.row(c, &sources, t, &mut vr, &mut p);
-        for (s, &x) in p.iter().enumerate() {
+        row.each(c, e, t, |s, x| {
             if c.allow_autapses || !c.is_autapse(s, t) {
                 sum += probability(e, x, s, t)?;
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(sum / rows as f64 * c.n_tgt as f64)
 }

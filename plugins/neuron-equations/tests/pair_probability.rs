@@ -58,7 +58,7 @@ fn replay(seed: u64, projection: &str, n_src: usize, n_tgt: usize, p: impl Fn(us
 }
 
 /// `i`, `j`, `N_pre`, `N_post` and `rand()` in `p`: the pairs are those of the formula with
-/// the streams, exactly.
+/// the streams, exactly (also for a row longer than the part computed at once).
 #[test]
 fn pairs_are_the_formula_with_the_streams() {
     let got = pairs(&net(40, "\"0.1 + 0.8*(i + 2*j)/(N_pre + 2*N_post)\""), None);
@@ -72,6 +72,12 @@ fn pairs_are_the_formula_with_the_streams() {
         a * b * f64::from(u8::from(t > 3))
     });
     assert!(want.len() > 20 && !want.iter().any(|&(_, t)| t <= 3), "{want:?}");
+    assert_eq!(got, want);
+    // 5000 sources: a row is computed a part of 4096 at a time, its stream going on.
+    let wide = net(3, "\"rand()*(i + 1)/N_pre\"").replace("size = 9", "size = 5009").replace("A[2:8]", "A[2:5002]");
+    let got = pairs(&wide, None);
+    let want = replay(5, "ab", 5000, 3, |s, _, v| v.uniform() * (s as f64 + 1.0) / 5000.0);
+    assert!(want.iter().filter(|&&(s, _)| s >= 4096).count() > 100, "{}", want.len());
     assert_eq!(got, want);
 }
 
