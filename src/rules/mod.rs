@@ -159,11 +159,9 @@ fn bernoulli_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<Pairs, String> {
     for t in c.targets.clone() {
         let mut rng = Stream::new(c.seed, c.entity, purpose::CONNECT, t as u64);
         row.each(c, e, t, |s, x| {
-            let u = rng.uniform();
-            if (c.allow_autapses || !c.is_autapse(s, t)) && u < probability(e, x, s, t)? {
+            if rng.uniform() < x && (c.allow_autapses || !c.is_autapse(s, t)) {
                 out.push(s, t);
             }
-            Ok(())
         })?;
     }
     Ok(out)
@@ -185,17 +183,23 @@ impl Row {
         Row { sources: Vec::with_capacity(n), values: vec![0.0; n] }
     }
 
-    /// Calls `f(s, value)` for every source `s` to target `t`, in order, the values from
-    /// the target's value stream (source after source, as [`PairValue::at`] takes them).
-    fn each(&mut self, c: &ConnectCtx, e: &PairValue, t: usize, mut f: impl FnMut(usize, f64) -> Result<(), String>) -> Result<(), String> {
+    /// Calls `f(s, p)` for every source `s` to target `t`, in order, `p` from the
+    /// target's value stream (source after source, as [`PairValue::at`] takes them); or
+    /// refuses the first pair (not an excluded autapse) whose `p` is not a probability,
+    /// before `f` sees the part it is in.
+    fn each(&mut self, c: &ConnectCtx, e: &PairValue, t: usize, mut f: impl FnMut(usize, f64)) -> Result<(), String> {
         let mut vr = Stream::new(c.seed, c.entity, purpose::CONNECT_VALUE, t as u64);
         for first in (0..c.n_src).step_by(ROW_PART) {
             let n = ROW_PART.min(c.n_src - first);
             self.sources.clear();
             self.sources.extend((first..first + n).map(|s| s as f64));
-            e.row(c, &self.sources, t, &mut vr, &mut self.values[..n]);
-            for (k, &x) in self.values[..n].iter().enumerate() {
-                f(first + k, x)?;
+            let values = &mut self.values[..n];
+            e.row(c, &self.sources, t, &mut vr, values);
+            if let Some(k) = values.iter().enumerate().position(|(k, x)| !(0.0..=1.0).contains(x) && (c.allow_autapses || !c.is_autapse(first + k, t))) {
+                probability(e, values[k], first + k, t)?;
+            }
+            for (k, &x) in values.iter().enumerate() {
+                f(first + k, x);
             }
         }
         Ok(())
@@ -220,9 +224,8 @@ fn expected_by_pair(c: &ConnectCtx, e: &PairValue) -> Result<f64, String> {
         let t = (2 * r + 1) * c.n_tgt / (2 * rows);
         row.each(c, e, t, |s, x| {
             if c.allow_autapses || !c.is_autapse(s, t) {
-                sum += probability(e, x, s, t)?;
+                sum += x;
             }
-            Ok(())
         })?;
     }
     Ok(sum / rows as f64 * c.n_tgt as f64)
