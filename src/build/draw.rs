@@ -3,14 +3,9 @@
 
 use crate::api::connect::{ConnectCtx, Pairs};
 use crate::net::synapse::{Csr, Delays, DrawnSynapses as Drawn};
-use crate::scenario::{DelayDef, MAX_DELAY_STEPS, Scenario, SourceRef, ValueDist, WeightDef};
+use crate::scenario::{DelayDef, MAX_DELAY_STEPS, Scenario, SourceRef, WeightDef};
 use crate::util::rng::{Stream, purpose};
 use crate::{Error, Result};
-
-/// Draws a constant or a distribution.
-fn draw(d: &ValueDist, rng: &mut Stream) -> f64 {
-    d.draw(rng)
-}
 
 /// Stage 1: every projection's pairs, weights and delays, from the seed's streams.
 ///
@@ -109,8 +104,8 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                 row_of[csr.row(row)].fill(row as u32);
             }
         }
-        // The first synapse (in CSR order) whose expression gave no delay, and its value.
-        let mut bad_delay: Option<(usize, f64)> = None;
+        // The first synapse (in CSR order) whose expression gave no delay, its value and why.
+        let mut bad_delay: Option<(usize, f64, String)> = None;
         if delay_dist.is_some() || delay_expr.is_some() || weight_dist.is_some() || weight_expr.is_some() {
             for_each_by_target(&csr, p.to.start + targets.start, targets.len(), |t, syn| {
                 let t = (targets.start + t) as u64;
@@ -120,19 +115,20 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                     let k = k as usize;
                     let place = || [row_of[k] as f64, t as f64, n_src as f64, p.to.len() as f64];
                     if let Some(d) = weight_dist {
-                        weight[k] = draw(d, &mut wr);
+                        weight[k] = d.draw(&mut wr);
                     }
                     if let Some(e) = weight_expr {
                         weight[k] = e.f.value(&place(), &mut wr);
                     }
                     if let Some(d) = delay_dist {
-                        delays[k] = (draw(d, &mut dr).max(0.0) / dt).round() as u32;
+                        delays[k] = (d.draw(&mut dr).max(0.0) / dt).round() as u32;
                     }
                     if let Some(e) = delay_expr {
                         let ms = e.f.value(&place(), &mut dr);
                         match delay_steps(ms, dt) {
-                            Some(d) => delays[k] = d,
-                            None => bad_delay = bad_delay.filter(|b| b.0 < k).or(Some((k, ms))),
+                            Ok(d) => delays[k] = d,
+                            Err(why) if bad_delay.as_ref().is_none_or(|b| k < b.0) => bad_delay = Some((k, ms, why)),
+                            Err(_) => {}
                         }
                     }
                 }
@@ -141,8 +137,7 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
         if let Some(e) = weight_expr {
             check_weights(scenario, p, e, &csr, &weight, &row_of)?;
         }
-        if let (Some(e), Some((k, ms))) = (delay_expr, bad_delay) {
-            let why = if ms.is_finite() && ms >= 0.0 { format!("{:e} steps of dt ({dt} ms); at most {MAX_DELAY_STEPS} steps", (ms / dt).round()) } else if ms.is_finite() { "a delay must be >= 0".into() } else { "expected a finite number".into() };
+        if let (Some(e), Some((k, ms, why))) = (delay_expr, bad_delay) {
             return Err(Error::Input(format!("{}: projection `{}`: `delay` = `{}` is {ms} ms for the synapse from source {} to target {}: {why}", scenario.path.display(), p.name, e.text, row_of[k], csr.col[k] as usize - p.to.start)));
         }
         drop(row_of);
@@ -156,7 +151,7 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                 WeightDef::Matrix { values, .. } => values.as_ref().clone(),
                 WeightDef::Dist(d) => {
                     let mut wr = Stream::new(seed, p.key, purpose::WEIGHT, 0);
-                    (0..len).map(|_| draw(d, &mut wr)).collect()
+                    (0..len).map(|_| d.draw(&mut wr)).collect()
                 }
                 // (Reading the scenario refuses an expression for a shared kernel.)
                 WeightDef::Expr(e) => return Err(Error::Input(format!("{}: projection `{}`: a shared kernel's weights take no expression (`{}`)", scenario.path.display(), p.name, e.text))),
@@ -176,11 +171,19 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
     Ok(out)
 }
 
-/// `ms` in whole steps of `dt` (rounded), if it is a delay: finite, not below 0, at most
-/// [`MAX_DELAY_STEPS`] steps.
-fn delay_steps(ms: f64, dt: f64) -> Option<u32> {
+/// `ms` in whole steps of `dt` (rounded), or why it is no delay: not finite, below 0, or
+/// more than [`MAX_DELAY_STEPS`] steps.
+fn delay_steps(ms: f64, dt: f64) -> std::result::Result<u32, String> {
     let steps = (ms / dt).round();
-    (ms >= 0.0 && steps <= MAX_DELAY_STEPS as f64).then_some(steps as u32)
+    if !ms.is_finite() {
+        Err("expected a finite number".into())
+    } else if ms < 0.0 {
+        Err("a delay must be >= 0".into())
+    } else if steps > MAX_DELAY_STEPS as f64 {
+        Err(format!("{steps:e} steps of dt ({dt} ms); at most {MAX_DELAY_STEPS} steps"))
+    } else {
+        Ok(steps as u32)
+    }
 }
 
 /// The weights an expression gave: finite numbers, and no negative conductance (an error
