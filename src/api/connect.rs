@@ -49,12 +49,28 @@ pub struct ConnectCtx {
     /// The rule's parameters written as expressions of the pair ([`RuleSpec::pair_params`]);
     /// such a parameter reads NaN in the rule's [`Params`].
     pub pair_values: Vec<PairValue>,
+    /// The source population's positions (its whole population's, indexed from
+    /// `src_offset`), when it has `positions`; `None` for an encoder.
+    pub src_positions: Option<Arc<Positions>>,
+    /// The target population's positions (indexed from `tgt_offset`), when it has them.
+    pub tgt_positions: Option<Arc<Positions>>,
+}
+
+/// Where a population's neurons are (`positions = { x = ..., y = ... }` in a scenario; NEST's
+/// spatial positions, Brian2's `x : metre` parameters): one value per neuron and axis, in µm
+/// (an axis not given is 0). Values of synapses read them as `x_pre`, `y_post`, ...
+/// ([`crate::api::language::synapse_names`]).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Positions {
+    /// Per axis (x, y, z), one value per neuron of the population.
+    pub axes: [Vec<f64>; 3],
 }
 
 /// A rule parameter written as an expression of the pair, as Brian2's `S.connect(p='...')`
 /// takes it (`p = "0.3*exp(-(i - j)**2/(2*10**2))"`): the names of
-/// [`crate::api::language::SYNAPSE_NAMES`] (`i` the source's index in the source
-/// selection, `j` the target's, `N_pre`, `N_post`), numbers, `rand()`, `randn()` and the
+/// [`crate::api::language::synapse_names`] (`i` the source's index in the source
+/// selection, `j` the target's, `N_pre`, `N_post`, and the ends' positions `x_pre`, ...,
+/// `z_post` where their populations have them), numbers, `rand()`, `randn()` and the
 /// language's functions; compiled by a model language
 /// ([`crate::api::language::ModelLanguage::value_expression`]).
 #[derive(Clone)]
@@ -77,17 +93,43 @@ impl PairValue {
     /// Its value for the pair of relative source `s` and target `t`, its random numbers
     /// (if it reads any) from `rng`, in the order written.
     pub fn at(&self, c: &ConnectCtx, s: usize, t: usize, rng: &mut Stream) -> f64 {
-        self.f.value(&[s as f64, t as f64, c.n_src as f64, c.n_tgt as f64], rng)
+        let (place, n) = c.place(s, t);
+        self.f.value(&place[..n], rng)
     }
     /// Its values for the sources `sources` (consecutive, as numbers) to target `t`, in
     /// `out`: those of [`PairValue::at`] source after source, computed as a batch.
     pub fn row(&self, c: &ConnectCtx, sources: &[f64], t: usize, rng: &mut Stream, out: &mut [f64]) {
         use crate::api::program::Column;
-        self.f.values(&[Column::Each(sources), Column::All(t as f64), Column::All(c.n_src as f64), Column::All(c.n_tgt as f64)], rng, out);
+        let mut place = vec![Column::Each(sources), Column::All(t as f64), Column::All(c.n_src as f64), Column::All(c.n_tgt as f64)];
+        if let (Some(p), Some(&s0)) = (&c.src_positions, sources.first()) {
+            let from = c.src_offset + s0 as usize;
+            place.extend(p.axes.iter().map(|a| Column::Each(&a[from..from + sources.len()])));
+        }
+        if let Some(p) = &c.tgt_positions {
+            place.extend(p.axes.iter().map(|a| Column::All(a[c.tgt_offset + t])));
+        }
+        self.f.values(&place, rng, out);
     }
 }
 
 impl ConnectCtx {
+    /// What a value of the synapse from relative source `s` to target `t` reads, in the
+    /// order of [`crate::api::language::synapse_names`] (with the ends' positions where
+    /// they have them): the place and how many of its values are used.
+    pub fn place(&self, s: usize, t: usize) -> ([f64; crate::api::language::MAX_PLACE], usize) {
+        let mut v = [0.0; crate::api::language::MAX_PLACE];
+        v[..4].copy_from_slice(&[s as f64, t as f64, self.n_src as f64, self.n_tgt as f64]);
+        let mut n = 4;
+        for (p, k) in [(&self.src_positions, self.src_offset + s), (&self.tgt_positions, self.tgt_offset + t)] {
+            if let Some(p) = p {
+                for a in &p.axes {
+                    v[n] = a[k];
+                    n += 1;
+                }
+            }
+        }
+        (v, n)
+    }
     /// The parameter `name` if written as an expression of the pair.
     pub fn pair_value(&self, name: &str) -> Option<&PairValue> {
         self.pair_values.iter().find(|v| v.name == name)

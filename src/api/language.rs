@@ -29,24 +29,52 @@ pub trait ModelLanguage: Send + Sync {
     fn define(&self, name: &'static str, table: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError>;
     /// A value of one neuron or one synapse written in the language (Brian2's `group.v =
     /// '-60*mV + 10*mV*rand()'`, `syn.w = 'rand()*w_max'`), in `dim` (its value in the
-    /// core's unit of `dim`), reading `names` (the place of what it is the value of:
-    /// [`NEURON_NAMES`], [`SYNAPSE_NAMES`]): `None` when the language has no such
+    /// core's unit of `dim`), reading `names` (the place of what it is the value of, each
+    /// in its dimension: [`NEURON_NAMES`], [`synapse_names`]): `None` when the language has no such
     /// expressions, else the expression or why not (a column of `text`, from 0, and the
     /// message).
-    fn value_expression(&self, text: &str, dim: Dim, names: &'static [&'static str]) -> Option<Result<Arc<dyn ValueExpression>, (usize, String)>> {
+    fn value_expression(&self, text: &str, dim: Dim, names: &[PlaceName]) -> Option<Result<Arc<dyn ValueExpression>, (usize, String)>> {
         let _ = (text, dim, names);
         None
     }
 }
 
+/// A name a value reads of its place, and its dimension (its value is in the core's unit
+/// of it).
+pub type PlaceName = (&'static str, Dim);
+
 /// What a value per neuron reads of its place: Brian2's `i` (its index in the
 /// population), `N` (the population's size).
-pub const NEURON_NAMES: &[&str] = &["i", "N"];
+pub const NEURON_NAMES: &[PlaceName] = &[("i", Dim::Dimensionless), ("N", Dim::Dimensionless)];
 
 /// What a weight per synapse reads of its place: Brian2's `i` (the source's index in the
 /// projection's source selection), `j` (the target's in the target selection), `N_pre`,
 /// `N_post` (the selections' sizes).
-pub const SYNAPSE_NAMES: &[&str] = &["i", "j", "N_pre", "N_post"];
+pub const SYNAPSE_NAMES: &[PlaceName] = &[("i", Dim::Dimensionless), ("j", Dim::Dimensionless), ("N_pre", Dim::Dimensionless), ("N_post", Dim::Dimensionless)];
+
+/// The source's position (µm), which a value per synapse reads when the source
+/// population has `positions` (Brian2's `x_pre` of a `x : metre` parameter).
+pub const PRE_POSITION_NAMES: &[PlaceName] = &[("x_pre", Dim::Length), ("y_pre", Dim::Length), ("z_pre", Dim::Length)];
+
+/// The target's position (µm), when the target population has `positions`.
+pub const POST_POSITION_NAMES: &[PlaceName] = &[("x_post", Dim::Length), ("y_post", Dim::Length), ("z_post", Dim::Length)];
+
+/// Most names a place has: a synapse's, with both ends' positions.
+pub const MAX_PLACE: usize = 10;
+
+/// What a value per synapse reads: [`SYNAPSE_NAMES`], then [`PRE_POSITION_NAMES`] when
+/// the source has positions (`pre`), then [`POST_POSITION_NAMES`] when the target has
+/// (`post`): the order of [`crate::api::connect::ConnectCtx::place`].
+pub fn synapse_names(pre: bool, post: bool) -> Vec<PlaceName> {
+    let mut v = SYNAPSE_NAMES.to_vec();
+    if pre {
+        v.extend_from_slice(PRE_POSITION_NAMES);
+    }
+    if post {
+        v.extend_from_slice(POST_POSITION_NAMES);
+    }
+    v
+}
 
 /// A value as an expression ([`ModelLanguage::value_expression`]).
 pub trait ValueExpression: Send + Sync {

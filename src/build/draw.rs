@@ -45,6 +45,11 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
             src_shape: p.src_shape.clone(),
             tgt_shape: p.tgt_shape.clone(),
             pair_values: p.rule.pair_values.clone(),
+            src_positions: match &p.from {
+                SourceRef::Population(s) => scenario.populations[s.index].positions.clone(),
+                SourceRef::Encoder(_) => None,
+            },
+            tgt_positions: scenario.populations[p.to.index].positions.clone(),
         };
         let mut pairs = (p.rule.spec.connect)(&ctx, &p.rule.params)
             .map_err(|m| Error::Input(format!("{}: projection `{}`: {m}", scenario.path.display(), p.name)))?;
@@ -113,18 +118,20 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                 let mut dr = Stream::new(seed, p.key, purpose::DELAY, t);
                 for &k in syn {
                     let k = k as usize;
-                    let place = || [row_of[k] as f64, t as f64, n_src as f64, p.to.len() as f64];
+                    let place = || ctx.place(row_of[k] as usize, t as usize);
                     if let Some(d) = weight_dist {
                         weight[k] = d.draw(&mut wr);
                     }
                     if let Some(e) = weight_expr {
-                        weight[k] = e.f.value(&place(), &mut wr);
+                        let (v, n) = place();
+                        weight[k] = e.f.value(&v[..n], &mut wr);
                     }
                     if let Some(d) = delay_dist {
                         delays[k] = (d.draw(&mut dr).max(0.0) / dt).round() as u32;
                     }
                     if let Some(e) = delay_expr {
-                        let ms = e.f.value(&place(), &mut dr);
+                        let (v, n) = place();
+                        let ms = e.f.value(&v[..n], &mut dr);
                         match delay_steps(ms, dt) {
                             Ok(d) => delays[k] = d,
                             Err(why) if bad_delay.as_ref().is_none_or(|b| k < b.0) => bad_delay = Some((k, ms, why)),

@@ -255,6 +255,10 @@ pub fn estimate(
     let mut items = Vec::new();
     for (i, p) in pops.iter().enumerate() {
         items.push(population_item(i, p, locs));
+        if p.positions.is_some() {
+            let (key, loc) = locs.pick(&[format!("population[{i}].positions")]);
+            items.push(crate::scenario::positions::positions_item(&p.name, p.size, key, loc));
+        }
     }
     for (i, e) in encs.iter().enumerate() {
         items.push(encoder_item(i, &e.name, e.size, e.target.is_none(), locs));

@@ -20,6 +20,7 @@ pub mod estimate;
 mod models;
 mod monitors;
 mod parse;
+mod positions;
 mod read;
 mod select;
 pub use estimate::{Estimate, MemoryLimit};
@@ -238,6 +239,9 @@ pub struct PopulationDef {
     /// the user gives, ascending neuron indices), with where the key is written; `None`:
     /// even ranges ([`PopulationDef::shard_range`]).
     pub shard_bounds: Option<(Vec<usize>, crate::util::error::Loc, String)>,
+    /// Where its neurons are (`positions`), computed when the scenario is read; values of
+    /// synapses read them (`x_pre`, `x_post`, ...).
+    pub positions: Option<Arc<crate::api::connect::Positions>>,
 }
 
 impl PopulationDef {

@@ -4,12 +4,14 @@ use std::path::{Path, PathBuf};
 
 use crate::api::addon::{AddonCtx, TableCtx};
 use crate::api::connect::ConnectCtx;
+use crate::api::language::synapse_names;
 use crate::api::encoder::{EncoderCtx, EncoderKind};
 use crate::api::model::ReceptorKind;
 use crate::registry::{Registry, names};
 use crate::scenario::estimate::{Estimate, KeyLocs, MemoryLimit, encoder_item, estimate, population_item};
 use crate::scenario::read::{array_of_tables, check_name, delay_def, is_expression, neuron_values, parse_addons, read_params, read_population_params, read_rule_params, size_and_shape, weight_def};
 use crate::scenario::monitors::parse_monitors;
+use crate::scenario::positions::{positions_item, read_positions};
 use crate::scenario::select::{MAX_STEPS, select_population, select_source};
 use crate::scenario::{DelayDef, EncoderDef, LoadOptions, NeuronValues, PopulationDef, ProjectionDef, RuleDef, Scenario, SourceRef, ValueDist, WeightDef};
 use crate::util::error::ScenarioError;
@@ -205,8 +207,9 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 Some((b, n.loc.clone(), t.key_path("shard_bounds")))
             }
         };
+        let positions = read_positions(&mut t, (base_dir, size as usize, reg))?;
         let params_key = t.key_path("params");
-        t.finish(&["name", "size", "shape", "model", "params", "init", "shard_bounds"])?;
+        t.finish(&["name", "size", "shape", "model", "params", "init", "shard_bounds", "positions"])?;
         pop_names.push(name.to_string());
         populations.push(PopulationDef {
             name: name.to_string(),
@@ -219,9 +222,17 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             per_neuron: per,
             key,
             shard_bounds,
+            positions: None,
         });
         so_far.push(population_item(populations.len() - 1, populations.last().expect("just pushed"), &locs));
         check_so_far(&so_far, limit)?;
+        if let Some(pd) = positions {
+            let (k, loc) = pd.loc();
+            locs.insert(format!("population[{}].positions", populations.len() - 1), loc.clone());
+            so_far.push(positions_item(name, size as usize, k, loc));
+            check_so_far(&so_far, limit)?;
+            populations.last_mut().expect("just pushed").positions = Some(pd.compute(seed, key, size as usize)?);
+        }
         // Every neuron's own parameters, checked as the model checks a population's, once
         // the population is known to fit: drawn values are drawn again when the network is
         // built (nothing is held here), so the cost is time only.
@@ -331,7 +342,14 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             .get(rule_name)
             .ok_or_else(|| t.err(rn, "rule", format!("unknown connection rule `{rule_name}`; valid: {}", names(&reg.rules))))?
             .clone();
-        let (rule_params, pair_values) = read_rule_params(&mut t, &spec, reg)?;
+        // What values of its synapses read: the ends' positions where they have them.
+        let src_positions = match &from {
+            SourceRef::Population(s) => populations[s.index].positions.clone(),
+            SourceRef::Encoder(_) => None,
+        };
+        let tgt_positions = populations[to.index].positions.clone();
+        let names = synapse_names(src_positions.is_some(), tgt_positions.is_some());
+        let (rule_params, pair_values) = read_rule_params(&mut t, &spec, (&names, reg))?;
         if let Some(pv) = rule_params.values().iter().find(|(n, _)| *n == "p").map(|(_, v)| *v)
             && !(0.0..=1.0).contains(&pv)
             && pair_values.is_empty()
@@ -354,7 +372,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let tgt_shape = whole(&populations[to.index].shape, to.start, to.len(), populations[to.index].size);
         // (The projection's stream key: a rule's check draws what the build will.)
         let key = entity_key("projection", &name);
-        let cctx = ConnectCtx { seed, entity: key, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, targets: 0..to.len(), src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone(), pair_values: pair_values.clone() };
+        let cctx = ConnectCtx { seed, entity: key, n_src, n_tgt: to.len(), src_offset, tgt_offset: to.start, same_population: same, allow_autapses, allow_multapses, targets: 0..to.len(), src_shape: src_shape.clone(), tgt_shape: tgt_shape.clone(), pair_values: pair_values.clone(), src_positions, tgt_positions };
         // A rule's refusal at the parameter it names (in backticks), if written; else at `rule`.
         let rule_err = |t: &mut Table<'_>, m: String| match spec.params.iter().find_map(|p| t.get(p.name).filter(|_| m.contains(&format!("`{}`", p.name))).map(|n| (p.name, n))) {
             Some((key, node)) => t.err(node, key, m),
@@ -392,7 +410,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             })?;
         let wdim = target_model.receptors()[receptor].dim;
         let wn = t.req("weight")?;
-        let weight = weight_def(wn, wdim, &t.key_path("weight"), (base_dir, kernel.as_deref().unwrap_or(&[to.len(), n_src]), reg))?;
+        let weight = weight_def(wn, wdim, &t.key_path("weight"), (base_dir, kernel.as_deref().unwrap_or(&[to.len(), n_src]), &names, reg))?;
         // A conductance only grows at a spike: a negative weight (NEST's habit for
         // inhibition, where `iaf_cond_*` routes it to the inhibitory conductance) would make
         // it negative and drive the neuron towards the reversal potential it should pull
@@ -411,7 +429,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
         let delay_ms = match t.get("delay") {
             Some(dn) => {
                 locs.insert(t.key_path("delay"), dn.loc.clone());
-                delay_def(dn, &t.key_path("delay"), dt_ms, reg)?
+                delay_def(dn, &t.key_path("delay"), dt_ms, (&names, reg))?
             }
             None => DelayDef::Dist(ValueDist::Const(0.0)),
         };

@@ -3,7 +3,7 @@
 
 use crate::api::addon::AddonCtx;
 use crate::api::connect::PairValue;
-use crate::api::language::{NEURON_NAMES, SYNAPSE_NAMES};
+use crate::api::language::{NEURON_NAMES, PlaceName};
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
 use crate::scenario::estimate::max_delay_steps;
@@ -143,7 +143,7 @@ fn neuron_expression(n: &Node, dim: Dim, key: &str, size: usize, reg: &Registry)
 /// A string value as an expression reading `names`, by the first language that reads
 /// such expressions (`None`: none does, or the value is no string or a quantity:
 /// [`is_expression`]).
-fn value_expression(n: &Node, dim: Dim, key: &str, names: &'static [&'static str], reg: &Registry) -> Option<Result<ValueExpr, ScenarioError>> {
+fn value_expression(n: &Node, dim: Dim, key: &str, names: &[PlaceName], reg: &Registry) -> Option<Result<ValueExpr, ScenarioError>> {
     let Val::Str(text) = &n.val else { return None };
     if !is_expression(text, dim) {
         return None;
@@ -166,8 +166,8 @@ pub(super) fn is_expression(text: &str, dim: Dim) -> bool {
 /// A projection's `delay`: a quantity or a distribution ([`value_dist`], not below 0, at
 /// most [`MAX_DELAY_STEPS`] steps of `dt_ms` at its longest), or an expression of the
 /// synapse's place, where a language reads them (checked per synapse when they are made).
-pub(super) fn delay_def(n: &Node, key: &str, dt_ms: f64, reg: &Registry) -> Result<DelayDef, ScenarioError> {
-    if let Some(e) = value_expression(n, Dim::Time, key, SYNAPSE_NAMES, reg) {
+pub(super) fn delay_def(n: &Node, key: &str, dt_ms: f64, (names, reg): (&[PlaceName], &Registry)) -> Result<DelayDef, ScenarioError> {
+    if let Some(e) = value_expression(n, Dim::Time, key, names, reg) {
         return Ok(DelayDef::Expr(e?));
     }
     let d = value_dist(n, Dim::Time, key)?;
@@ -189,11 +189,11 @@ pub(super) fn delay_def(n: &Node, key: &str, dt_ms: f64, reg: &Registry) -> Resu
 /// A rule's parameters ([`read_params`]), those it reads per pair
 /// ([`crate::api::connect::RuleSpec::pair_params`]) also as expressions of the pair where
 /// a language reads them; such a parameter reads NaN in the [`Params`].
-pub(super) fn read_rule_params(t: &mut Table<'_>, spec: &crate::api::connect::RuleSpec, reg: &Registry) -> Result<(Params, Vec<PairValue>), ScenarioError> {
+pub(super) fn read_rule_params(t: &mut Table<'_>, spec: &crate::api::connect::RuleSpec, (names, reg): (&[PlaceName], &Registry)) -> Result<(Params, Vec<PairValue>), ScenarioError> {
     let mut pair_values = Vec::new();
     for p in spec.params.iter().filter(|p| spec.pair_params.contains(&p.name)) {
         let Some(n) = t.peek_all().find(|(name, _)| *name == p.name).map(|(_, n)| n) else { continue };
-        if let Some(e) = value_expression(n, p.dim, &t.key_path(p.name), SYNAPSE_NAMES, reg) {
+        if let Some(e) = value_expression(n, p.dim, &t.key_path(p.name), names, reg) {
             let e = e?;
             t.get(p.name);
             pair_values.push(PairValue { name: p.name, text: e.text, f: e.f });
@@ -254,8 +254,8 @@ pub(super) fn read_population_params<'a>(
 /// (`[c_out, c_in, kh, kw]`) for a rule that shares weights, whose inline `matrix` then has
 /// `shape[0]` rows of the rest's product. A string that is not a quantity is an
 /// expression of the synapse's place (`WeightDef::Expr`), where a language reads them.
-pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, (base_dir, shape, reg): (&Path, &[usize], &Registry)) -> Result<WeightDef, ScenarioError> {
-    if let Some(e) = value_expression(n, dim, key, SYNAPSE_NAMES, reg) {
+pub(super) fn weight_def(n: &Node, dim: Dim, key: &str, (base_dir, shape, names, reg): (&Path, &[usize], &[PlaceName], &Registry)) -> Result<WeightDef, ScenarioError> {
+    if let Some(e) = value_expression(n, dim, key, names, reg) {
         if shape.len() != 2 {
             return Err(err_at(&n.loc, key, "a shared kernel's weights take a value, a distribution, a matrix or a file, not an expression"));
         }

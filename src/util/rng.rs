@@ -52,6 +52,9 @@ pub mod purpose {
     /// receptor is `XI + k`; entity = population, index = step · 2³² + neuron / 2 (the
     /// polar method's two draws go to the two neurons of a pair: [`xi`]).
     pub const XI: u64 = 0x300;
+    /// Neurons' positions drawn per neuron (a population's `positions`: the axis, 0 for
+    /// `x`, is added; entity = population, index = neuron).
+    pub const POSITION: u64 = 0x400;
 }
 
 mod xi;

@@ -12,6 +12,7 @@
 //! | current | pA | A, mA, uA (µA), nA, pA |
 //! | capacitance | pF | F, mF, uF (µF), nF, pF |
 //! | rate | Hz | Hz, kHz |
+//! | length | um (µm) | m, mm, um (µm), nm |
 //! | dimensionless | 1 | (none) |
 
 use std::fmt;
@@ -32,6 +33,8 @@ pub enum Dim {
     Capacitance,
     /// Rate (frequency), canonical unit Hz.
     Rate,
+    /// Length (neurons' positions), canonical unit µm.
+    Length,
     /// A pure number.
     Dimensionless,
 }
@@ -46,6 +49,7 @@ impl Dim {
             Dim::Current => "pA",
             Dim::Capacitance => "pF",
             Dim::Rate => "Hz",
+            Dim::Length => "um",
             Dim::Dimensionless => "1",
         }
     }
@@ -58,6 +62,7 @@ impl Dim {
             Dim::Current => "A, mA, uA, nA, pA",
             Dim::Capacitance => "F, mF, uF, nF, pF",
             Dim::Rate => "Hz, kHz",
+            Dim::Length => "m, mm, um, nm",
             Dim::Dimensionless => "no unit",
         }
     }
@@ -72,6 +77,7 @@ impl fmt::Display for Dim {
             Dim::Current => "current",
             Dim::Capacitance => "capacitance",
             Dim::Rate => "rate",
+            Dim::Length => "length",
             Dim::Dimensionless => "dimensionless",
         };
         f.write_str(s)
@@ -105,6 +111,10 @@ fn unit_factor(unit: &str) -> Option<(Dim, f64)> {
         "pF" => (Dim::Capacitance, 1.0),
         "Hz" => (Dim::Rate, 1.0),
         "kHz" => (Dim::Rate, 1e3),
+        "m" => (Dim::Length, 1e6),
+        "mm" => (Dim::Length, 1e3),
+        "um" => (Dim::Length, 1.0),
+        "nm" => (Dim::Length, 1e-3),
         _ => return None,
     })
 }
@@ -203,5 +213,10 @@ mod tests {
         assert!(parse_quantity("6 nS", Dim::Time).unwrap_err().contains("conductance"));
         assert!(parse_quantity("6 furlongs", Dim::Time).is_err());
         assert!(parse_quantity("nan", Dim::Time).is_err());
+        assert_eq!(parse_quantity("50 um", Dim::Length).unwrap(), 50.0);
+        assert_eq!(parse_quantity("0.2 mm", Dim::Length).unwrap(), 200.0);
+        assert_eq!(parse_quantity("1 µm", Dim::Length).unwrap(), 1.0);
+        assert_eq!(parse_quantity("1e-6 m", Dim::Length).unwrap(), 1.0);
+        assert!(parse_quantity("5 m", Dim::Time).unwrap_err().contains("length"));
     }
 }

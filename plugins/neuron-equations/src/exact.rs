@@ -91,6 +91,7 @@ fn lin(spec: &Spec, e: &Expr, src: Src, seen: &mut Vec<String>, memo: &mut HashM
                     _ => return nonlinear(*c, "a power of a state variable"),
                 },
                 Bin::Pow => (0, BTreeSet::new()),
+                Bin::Mod | Bin::FloorDiv if x.deg + y.deg > 0 => return nonlinear(*c, "`%` or `//` of a state variable"),
                 _ if x.deg + y.deg > 0 => return nonlinear(*c, "a condition on a state variable"),
                 _ => (0, BTreeSet::new()),
             };

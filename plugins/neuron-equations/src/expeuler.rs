@@ -138,6 +138,7 @@ impl Splitter<'_> {
                         (true, Expr::Num(n, _)) if *n == 1.0 && x.a.is_some() => x,
                         _ => return Err(nonlinear(src, *c, self.var, self.noise_of, "a power of it")),
                     },
+                    Bin::Mod | Bin::FloorDiv if x.a.is_some() || y.a.is_some() => return Err(nonlinear(src, *c, self.var, self.noise_of, "`%` or `//` of it")),
                     _ if x.a.is_some() || y.a.is_some() => return Err(nonlinear(src, *c, self.var, self.noise_of, "a condition on it")),
                     _ => free(e),
                 }

@@ -1,4 +1,4 @@
-//! Brian2's expression syntax (Python's): numbers, names, `+ - * / **`, comparisons,
+//! Brian2's expression syntax (Python's): numbers, names, `+ - * / // % **`, comparisons,
 //! `and`/`or`/`not`, calls. Every node keeps the column where it starts, for messages.
 
 /// A binary operator.
@@ -8,6 +8,10 @@ pub enum Bin {
     Sub,
     Mul,
     Div,
+    /// Python's `a // b`: `floor(a / b)`.
+    FloorDiv,
+    /// Python's `a % b`: `a - b*floor(a / b)` (the sign of `b`).
+    Mod,
     Pow,
     Lt,
     Le,
@@ -126,13 +130,13 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
             continue;
         }
         let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
-        let op = ["**", "<=", ">=", "==", "!="].into_iter().find(|o| *o == two);
+        let op = ["**", "//", "<=", ">=", "==", "!="].into_iter().find(|o| *o == two);
         if let Some(o) = op {
             out.push((Tok::Op(o), start));
             i += 2;
             continue;
         }
-        let one = ["+", "-", "*", "/", "(", ")", ",", "<", ">"].into_iter().find(|o| o.starts_with(c));
+        let one = ["+", "-", "*", "/", "%", "(", ")", ",", "<", ">"].into_iter().find(|o| o.starts_with(c));
         match one {
             Some(o) => {
                 out.push((Tok::Op(o), start));
@@ -251,6 +255,10 @@ impl Parser {
                 Bin::Mul
             } else if self.is_op("/") {
                 Bin::Div
+            } else if self.is_op("//") {
+                Bin::FloorDiv
+            } else if self.is_op("%") {
+                Bin::Mod
             } else {
                 return Ok(a);
             };

@@ -88,7 +88,7 @@ impl ModelLanguage for Equations {
     fn define(&self, name: &'static str, t: &mut Table<'_>, dt_ms: f64) -> Result<Arc<dyn NeuronModel>, ScenarioError> {
         define(name, t, dt_ms).map(|d| Arc::new(EqModel::new(d)) as Arc<dyn NeuronModel>)
     }
-    fn value_expression(&self, text: &str, dim: Dim, names: &'static [&'static str]) -> Option<Result<Arc<dyn ValueExpression>, (usize, String)>> {
+    fn value_expression(&self, text: &str, dim: Dim, names: &[spikeworld::api::language::PlaceName]) -> Option<Result<Arc<dyn ValueExpression>, (usize, String)>> {
         Some(value::compile(text, dim, names))
     }
 }

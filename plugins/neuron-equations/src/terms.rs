@@ -254,6 +254,20 @@ impl Ctx<'_> {
                     }
                     Bin::Mul => Ok((b.bin(Bin::Mul, x, y), dx.mul(dy))),
                     Bin::Div => Ok((b.bin(Bin::Div, x, y), dx.div(dy))),
+                    Bin::FloorDiv | Bin::Mod => {
+                        let sym = if *op == Bin::Mod { "%" } else { "//" };
+                        if dx != dy {
+                            return Err(err(src, *col, format!("`{sym}` of {dx} and {dy}: the dimensions differ")));
+                        }
+                        // (Of a ratio: the same number in any unit.)
+                        let q = b.bin(Bin::Div, x, y);
+                        let f = b.math(q, Fun::Floor);
+                        if *op == Bin::FloorDiv {
+                            return Ok((f, units::ONE));
+                        }
+                        let m = b.bin(Bin::Mul, y, f);
+                        Ok((b.bin(Bin::Sub, x, m), dx))
+                    }
                     Bin::Pow => self.pow(b, x, dx, y, dy, src, *col),
                     Bin::And | Bin::Or => {
                         let (mx, my) = (b.mask(x), b.mask(y));

@@ -75,7 +75,12 @@ impl D {
     /// Twice the decimal exponent of the core's canonical unit (the working unit, but
     /// Hz for rates).
     pub fn core_exp2(self) -> i32 {
-        if self == HERTZ { 0 } else { self.scale_exp2() }
+        match self {
+            HERTZ => 0,
+            // µm.
+            METRE => -12,
+            _ => self.scale_exp2(),
+        }
     }
     /// The working unit's size in SI (1 mV = 10⁻³ V).
     #[cfg(test)]
@@ -84,15 +89,33 @@ impl D {
     }
     /// The core's dimension, for a parameter or a state variable.
     pub fn core(self) -> Option<CoreDim> {
-        [(ONE, CoreDim::Dimensionless), (SECOND, CoreDim::Time), (VOLT, CoreDim::Voltage), (AMP, CoreDim::Current), (SIEMENS, CoreDim::Conductance), (FARAD, CoreDim::Capacitance), (HERTZ, CoreDim::Rate)]
+        [(ONE, CoreDim::Dimensionless), (SECOND, CoreDim::Time), (VOLT, CoreDim::Voltage), (AMP, CoreDim::Current), (SIEMENS, CoreDim::Conductance), (FARAD, CoreDim::Capacitance), (HERTZ, CoreDim::Rate), (METRE, CoreDim::Length)]
             .iter()
             .find(|(d, _)| *d == self)
             .map(|(_, c)| *c)
     }
     /// What a value in the core's canonical unit of this dimension is multiplied by to be
-    /// in working units (1 except Hz → 1/ms).
+    /// in working units (1 except Hz → 1/ms and µm → m).
     pub fn from_core(self) -> f64 {
-        if self == HERTZ { 1e-3 } else { 1.0 }
+        match self {
+            HERTZ => 1e-3,
+            METRE => 1e-6,
+            _ => 1.0,
+        }
+    }
+
+    /// The dimension of the core's `dim`.
+    pub fn of_core(dim: CoreDim) -> D {
+        match dim {
+            CoreDim::Dimensionless => ONE,
+            CoreDim::Time => SECOND,
+            CoreDim::Voltage => VOLT,
+            CoreDim::Current => AMP,
+            CoreDim::Conductance => SIEMENS,
+            CoreDim::Capacitance => FARAD,
+            CoreDim::Rate => HERTZ,
+            CoreDim::Length => METRE,
+        }
     }
 }
 

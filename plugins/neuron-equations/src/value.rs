@@ -2,14 +2,15 @@
 //! 10*mV*rand()'`, `syn.w = 'rand()*w_max'`): an `init` value or a per-neuron parameter of
 //! any population (not only an equations one), or a projection's weight, written as an
 //! expression of numbers, units, the names of its place (`i`, `N` for a neuron; `i`, `j`,
-//! `N_pre`, `N_post` for a synapse: `spikeworld::api::language::NEURON_NAMES`,
-//! `SYNAPSE_NAMES`), `rand()` (uniform on [0, 1)), `randn()` (standard normal), `pi`, `e`
+//! `N_pre`, `N_post` for a synapse, and the ends' positions `x_pre`, ..., `z_post` in
+//! metres where their populations have them: `spikeworld::api::language::NEURON_NAMES`,
+//! `synapse_names`), `rand()` (uniform on [0, 1)), `randn()` (standard normal), `pi`, `e`
 //! and Brian2's functions. Each `rand()` and `randn()` is a draw of its own, taken in the
 //! order written from the stream the core gives (`ValueExpression::value`).
 
 use std::sync::Arc;
 
-use spikeworld::api::language::ValueExpression;
+use spikeworld::api::language::{POST_POSITION_NAMES, PRE_POSITION_NAMES, PlaceName, ValueExpression};
 use spikeworld::api::program::{Column, Program};
 use spikeworld::util::rng::Stream;
 use spikeworld::util::units::Dim;
@@ -108,7 +109,7 @@ impl ValueExpression for Compiled {
 
 /// `e` with each `rand()`/`randn()` call replaced by the name of its draw (in the order
 /// written), or the column of a misused one or of a name the expression may not read.
-fn bind(e: &Expr, names: &[&str], normal: &mut Vec<bool>) -> Result<Expr, (usize, String)> {
+fn bind(e: &Expr, names: &[PlaceName], normal: &mut Vec<bool>) -> Result<Expr, (usize, String)> {
     Ok(match e {
         Expr::Call(f, args, c) if f == "rand" || f == "randn" => {
             if !args.is_empty() {
@@ -119,8 +120,13 @@ fn bind(e: &Expr, names: &[&str], normal: &mut Vec<bool>) -> Result<Expr, (usize
         }
         Expr::Call(f, args, c) => Expr::Call(f.clone(), args.iter().map(|a| bind(a, names, normal)).collect::<Result<_, _>>()?, *c),
         Expr::Name(n, c) => {
-            if !names.contains(&n.as_str()) && !matches!(n.as_str(), "pi" | "e") && units::unit(n).is_none() {
-                let what = if names.contains(&"j") { "a value per synapse reads numbers, units, `i` (the source's index), `j` (the target's), `N_pre`, `N_post`" } else { "a value per neuron reads numbers, units, `i` (the neuron's index), `N` (the population's size)" };
+            if !names.iter().any(|(m, _)| m == n) && !matches!(n.as_str(), "pi" | "e") && units::unit(n).is_none() {
+                let end = |all: &[PlaceName]| all.iter().any(|(m, _)| m == n);
+                if end(PRE_POSITION_NAMES) || end(POST_POSITION_NAMES) {
+                    let (which, pop) = if end(PRE_POSITION_NAMES) { ("source", "source population") } else { ("target", "target population") };
+                    return Err((*c, format!("`{n}` is the {which}'s position, but the {pop} has no `positions` (give it `positions = {{ x = ..., y = ... }}`; an encoder has none)")));
+                }
+                let what = if names.iter().any(|(m, _)| *m == "j") { "a value per synapse reads numbers, units, `i` (the source's index), `j` (the target's), `N_pre`, `N_post`" } else { "a value per neuron reads numbers, units, `i` (the neuron's index), `N` (the population's size)" };
                 return Err((*c, format!("unknown name `{n}`: {what}, `pi`, `e`, `rand()`, `randn()` and Brian2's functions")));
             }
             e.clone()
@@ -135,17 +141,17 @@ fn bind(e: &Expr, names: &[&str], normal: &mut Vec<bool>) -> Result<Expr, (usize
     })
 }
 
-/// `text` as a value in `want` (the core's dimension) reading the place `names`
-/// (dimensionless), or why not (a column of `text` and the message).
-pub fn compile(text: &str, want: Dim, names: &[&str]) -> Result<Arc<dyn ValueExpression>, (usize, String)> {
+/// `text` as a value in `want` (the core's dimension) reading the place `names` (each in
+/// the core's unit of its dimension), or why not (a column of `text` and the message).
+pub fn compile(text: &str, want: Dim, names: &[PlaceName]) -> Result<Arc<dyn ValueExpression>, (usize, String)> {
     let parsed = expr::parse(text).map_err(|e| (e.col, e.message))?;
     let mut normal = Vec::new();
     let e = bind(&parsed, names, &mut normal)?;
     let mut spec = Spec::bare();
-    spec.params = names.iter().map(|n| (n.to_string(), units::ONE)).chain((0..normal.len()).map(|k| (draw_name(k), units::ONE))).collect();
+    spec.params = names.iter().map(|(n, d)| (n.to_string(), D::of_core(*d))).chain((0..normal.len()).map(|k| (draw_name(k), units::ONE))).collect();
     let mut read = Vec::new();
     e.names(&mut read);
-    let reads_place = read.iter().any(|n| names.contains(&n.as_str()));
+    let reads_place = read.iter().any(|n| names.iter().any(|(m, _)| m == n));
     // Its dimension, with a place of 0 and 1s and draws that give no infinities (1, 0.5).
     let probe: Vec<V> = (0..names.len()).map(|k| V::C(if k == 0 { 0.0 } else { 1.0 })).chain(normal.iter().map(|&z| V::C(if z { 1.0 } else { 0.5 }))).collect();
     let (v, d) = evaluate(&mut B::new(0, 0), &spec, &e, probe).map_err(|e| (e.col, e.message))?;
@@ -170,7 +176,14 @@ pub fn compile(text: &str, want: Dim, names: &[&str]) -> Result<Arc<dyn ValueExp
     // constants go (the same operations, in the same order, as folding them all).
     let inputs = (names.len() + normal.len()) as u32;
     let mut b = B::new(inputs, 0);
-    let (v, _) = evaluate(&mut b, &spec, &e, (0..inputs).map(V::F).collect()).map_err(|e| (e.col, e.message))?;
+    // (A name in a core unit that is not the working one, a position in µm, is converted.)
+    let bound = (0..inputs)
+        .map(|k| match names.get(k as usize).map(|(_, d)| D::of_core(*d).from_core()) {
+            Some(f) if f != 1.0 => b.bin(crate::expr::Bin::Mul, V::F(k), V::C(f)),
+            _ => V::F(k),
+        })
+        .collect();
+    let (v, _) = evaluate(&mut b, &spec, &e, bound).map_err(|e| (e.col, e.message))?;
     let out = b.f(v);
     let program = Program { vars: 0, inputs, ops: b.ops, consts: b.consts, outputs: vec![out], spike: 0 };
     Ok(Arc::new(Compiled { program, places: names.len(), normal, from_core, constant }))
