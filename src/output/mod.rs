@@ -15,6 +15,8 @@
 //!   and `M.VAR.npy` (float64, `(T, K)`: time × recorded neuron) for each variable.
 //! - rate monitor `M`: `M.t_ms.npy` (float64, bin starts) and `M.rate_hz.npy`
 //!   (float64, `(bins,)`).
+//! - a population `P` with `positions`: `P.positions.npy` (float64, `(N, 3)`: x, y, z of
+//!   each neuron, µm).
 
 pub mod plot;
 pub mod weights_plot;
@@ -279,6 +281,17 @@ impl Sim {
                 add(&mut files, format!("{}.t_ms.npy", m.name), &m.name, "t_ms", "ms", "<f8", vec![bins as u64]);
                 add(&mut files, format!("{}.rate_hz.npy", m.name), &m.name, "rate_hz", "Hz", "<f8", vec![bins as u64]);
             }
+        }
+        // Populations' positions (µm), a row per neuron: `POP.positions.npy`, `(N, 3)`.
+        for p in &sc.populations {
+            let Some(pos) = &p.positions else { continue };
+            let rel = format!("{}.positions.npy", p.name);
+            if files.iter().any(|f: &FileEntry| f.path == rel) {
+                return Err(Error::Runtime(format!("population `{}`'s positions `{rel}` would overwrite a monitor's output of the same name: rename the monitor", p.name)));
+            }
+            let rows: Vec<f64> = (0..p.size).flat_map(|i| pos.axes.iter().map(move |a| a[i])).collect();
+            write_npy_f64(&dir.join(&rel), &[p.size as u64, 3], &rows)?;
+            add(&mut files, rel, &p.name, "positions", "um", "<f8", vec![p.size as u64, 3]);
         }
         // Plugins' arrays, made once: written here, and their exact spikes drawn below.
         let arrays: Vec<crate::api::output::OutputArray> = self.plugin_outputs.iter().flat_map(|h| h(&self.world)).collect();

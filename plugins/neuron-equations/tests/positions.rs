@@ -178,6 +178,19 @@ fn a_sheet_runs_the_same_in_shards() {
     assert!(one.len() > 1000, "{} spikes", one.len());
     assert_eq!(run_with(&small, &RunOptions { threads: 2, ..Default::default() }).0, one);
     assert_eq!(run_with(&small, &RunOptions { shards: 3, ..Default::default() }).0, one);
+    // The run's outputs hold the positions, a row (x, y, z) in µm per neuron.
+    let dir = std::env::temp_dir().join(format!("spikeworld-positions-{}", std::process::id()));
+    let sim = spikeworld_cli::builder().build(load(&small).unwrap(), &RunOptions::default()).expect("build");
+    let manifest = sim.write_outputs(&dir, Default::default()).expect("outputs");
+    assert!(manifest.files.iter().any(|f| f.path == "P.positions.npy" && f.unit == "um" && f.shape == [800, 3]));
+    let a = spikeworld::util::npy::read_npy_f64(&dir.join("P.positions.npy"), Some(&[800, 3])).unwrap();
+    for i in 0..800 {
+        let want = [(i % 40) as f64 * 20.0, (i / 40) as f64 * 20.0, 0.0];
+        for (k, w) in want.iter().enumerate() {
+            assert!((a.values[3 * i + k] - w).abs() <= 1e-12 * w.max(1.0), "neuron {i} axis {k}: {}", a.values[3 * i + k]);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Refused where the scenario is read, at the key: a position that is no length, one that
