@@ -313,17 +313,57 @@ impl Program {
             }
         }
         let (mut fi, mut mi) = (columns.len() * n, 0);
+        // One loop per operation over the batch (the operation picked once, not per
+        // element), each element's value by `float_of` / `mask_of` of the same variant,
+        // whose operands are the loop's: the meaning stays written once.
+        macro_rules! each {
+            ($d:expr, $op:expr, [$($x:expr),*], $kind:ident) => {{
+                let cols = [$($x),*];
+                for (e, d) in $d.iter_mut().enumerate() {
+                    *d = each!(@$kind $op, |k: u32| cols[k as usize][e]);
+                }
+            }};
+            (@fl $op:expr, $x:expr) => { self.float_of(&$op, $x, |_| unreachable!()) };
+            (@cmp $op:expr, $x:expr) => { mask_of(&$op, $x, |_| unreachable!()) };
+            (@bo $op:expr, $b:expr) => { mask_of(&$op, |_| unreachable!(), $b) };
+        }
         for op in &self.ops {
             if op.is_mask() {
                 let (done, next) = m.split_at_mut(mi);
-                for (e, d) in next[..n].iter_mut().enumerate() {
-                    *d = mask_of(op, |a| f[a as usize * n + e], |a| done[a as usize * n + e]);
+                let (d, fc, mc) = (&mut next[..n], |a: u32| &f[a as usize * n..][..n], |a: u32| &done[a as usize * n..][..n]);
+                match *op {
+                    Op::Gt(a, c) => each!(d, Op::Gt(0, 1), [fc(a), fc(c)], cmp),
+                    Op::Ge(a, c) => each!(d, Op::Ge(0, 1), [fc(a), fc(c)], cmp),
+                    Op::Lt(a, c) => each!(d, Op::Lt(0, 1), [fc(a), fc(c)], cmp),
+                    Op::Le(a, c) => each!(d, Op::Le(0, 1), [fc(a), fc(c)], cmp),
+                    Op::And(a, c) => each!(d, Op::And(0, 1), [mc(a), mc(c)], bo),
+                    Op::Or(a, c) => each!(d, Op::Or(0, 1), [mc(a), mc(c)], bo),
+                    Op::Not(a) => each!(d, Op::Not(0), [mc(a)], bo),
+                    _ => unreachable!("a float operation"),
                 }
                 mi += n;
             } else {
                 let (done, next) = f.split_at_mut(fi);
-                for (e, d) in next[..n].iter_mut().enumerate() {
-                    *d = self.float_of(op, |a| done[a as usize * n + e], |a| m[a as usize * n + e]);
+                let (d, fc) = (&mut next[..n], |a: u32| &done[a as usize * n..][..n]);
+                match *op {
+                    Op::Const(_) => d.fill(self.float_of(op, |_| unreachable!(), |_| unreachable!())),
+                    Op::Add(a, c) => each!(d, Op::Add(0, 1), [fc(a), fc(c)], fl),
+                    Op::Sub(a, c) => each!(d, Op::Sub(0, 1), [fc(a), fc(c)], fl),
+                    Op::Mul(a, c) => each!(d, Op::Mul(0, 1), [fc(a), fc(c)], fl),
+                    Op::Div(a, c) => each!(d, Op::Div(0, 1), [fc(a), fc(c)], fl),
+                    Op::Neg(a) => each!(d, Op::Neg(0), [fc(a)], fl),
+                    Op::Exp(a) => each!(d, Op::Exp(0), [fc(a)], fl),
+                    Op::Ln(a) => each!(d, Op::Ln(0), [fc(a)], fl),
+                    Op::Sqrt(a) => each!(d, Op::Sqrt(0), [fc(a)], fl),
+                    Op::Abs(a) => each!(d, Op::Abs(0), [fc(a)], fl),
+                    Op::Math(g, a) => each!(d, Op::Math(g, 0), [fc(a)], fl),
+                    Op::Select(c, a, b) => {
+                        let (cm, x, y) = (&m[c as usize * n..][..n], fc(a), fc(b));
+                        for (e, d) in d.iter_mut().enumerate() {
+                            *d = self.float_of(&Op::Select(0, 0, 1), |k| if k == 0 { x[e] } else { y[e] }, |_| cm[e]);
+                        }
+                    }
+                    _ => unreachable!("a mask operation"),
                 }
                 fi += n;
             }

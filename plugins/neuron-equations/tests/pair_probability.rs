@@ -203,3 +203,30 @@ fn a_batch_of_values_is_one_value_after_another() {
         assert!((batch[s] - want).abs() <= 1e-12, "place {s}: {} against {want}", batch[s]);
     }
 }
+
+/// Every operation of a program, batched, has the bits of one value after another, each
+/// in an order its operands do not commute in (`i - j`, `(i < 40) or ...`), and the
+/// formula's value.
+#[test]
+fn every_operation_batched_is_as_alone() {
+    use spikeworld::api::language::SYNAPSE_NAMES;
+    use spikeworld::api::program::Column;
+    use spikeworld::util::units::Dim;
+    let builder = spikeworld_cli::builder();
+    let lang = builder.registry().model_languages.values().next().expect("the equations language");
+    let text = "(i - j)/(j + 1) - log(i + 1)*sqrt(abs(j - i)) + 1.0*((i > j) and (j >= 3)) - 2.0*((i < 40) or not (i <= 500)) + floor(i/7) % 3 - i // 9 + -i*N_post";
+    let f = lang.value_expression(text, Dim::Dimensionless, SYNAPSE_NAMES).expect("read").unwrap_or_else(|e| panic!("{e:?}"));
+    let (n, j) = (700usize, 37.0);
+    let sources: Vec<f64> = (0..n).map(|s| s as f64).collect();
+    let mut batch = vec![0.0; n];
+    f.values(&[Column::Each(&sources), Column::All(j), Column::All(n as f64), Column::All(0.5)], &mut Stream::new(1, 1, 1, 1), &mut batch);
+    for (s, b) in batch.iter().enumerate() {
+        let i = s as f64;
+        let alone = f.value(&[i, j, n as f64, 0.5], &mut Stream::new(1, 1, 1, 1));
+        assert_eq!(b.to_bits(), alone.to_bits(), "place {s}: {b} batched, {alone} alone");
+        let flag = |c: bool| f64::from(u8::from(c));
+        let q = (i / 7.0).floor();
+        let want = (i - j) / (j + 1.0) - (i + 1.0).ln() * (j - i).abs().sqrt() + flag(i > j && j >= 3.0) - 2.0 * flag(i < 40.0 || i > 500.0) + (q - 3.0 * (q / 3.0).floor()) - (i / 9.0).floor() - i * 0.5;
+        assert!((b - want).abs() <= 1e-12 * want.abs().max(1.0), "place {s}: {b} against {want}");
+    }
+}
