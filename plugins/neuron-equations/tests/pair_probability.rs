@@ -5,6 +5,7 @@
 //! formula within binomial error, the same synapses by target ranges and the same spikes
 //! in shards, the validation's estimate, and the refusals.
 
+use spikeworld::api::program::Column;
 use spikeworld::prelude::*;
 use spikeworld::util::rng::{Stream, entity_key, purpose};
 
@@ -171,19 +172,20 @@ fn bad_probability_expressions_are_refused() {
     assert!(e.contains("`projection[0].indegree`"), "{e}");
 }
 
+/// `text` as a dimensionless value of a synapse, by the equations language.
+fn synapse_value(text: &str) -> std::sync::Arc<dyn spikeworld::api::language::ValueExpression> {
+    let builder = spikeworld_cli::builder();
+    let lang = builder.registry().model_languages.values().next().expect("the equations language");
+    lang.value_expression(text, spikeworld::util::units::Dim::Dimensionless, spikeworld::api::language::SYNAPSE_NAMES).expect("read").unwrap_or_else(|e| panic!("{text}: {e:?}"))
+}
+
 /// A batch of values (`ValueExpression::values`, what a row of pairs takes) has the bits
 /// of one call after another on the same stream: over 1000 places (four batches of the
 /// language's 256), with a condition, a selection by it, `exp`, a function and draws of
 /// both kinds in the order written.
 #[test]
 fn a_batch_of_values_is_one_value_after_another() {
-    use spikeworld::api::language::SYNAPSE_NAMES;
-    use spikeworld::api::program::Column;
-    use spikeworld::util::units::Dim;
-    let builder = spikeworld_cli::builder();
-    let lang = builder.registry().model_languages.values().next().expect("the equations language");
-    let text = "rand()*exp(-(i - j)**2/50) + 0.1*(i != j)*randn() + clip(i/N_pre, 0.2, 0.7) + sin(j)";
-    let f = lang.value_expression(text, Dim::Dimensionless, SYNAPSE_NAMES).expect("read").unwrap_or_else(|e| panic!("{e:?}"));
+    let f = synapse_value("rand()*exp(-(i - j)**2/50) + 0.1*(i != j)*randn() + clip(i/N_pre, 0.2, 0.7) + sin(j)");
     let (n, j) = (1000usize, 37.0);
     let sources: Vec<f64> = (0..n).map(|s| s as f64).collect();
     let mut batch = vec![0.0; n];
@@ -209,13 +211,7 @@ fn a_batch_of_values_is_one_value_after_another() {
 /// formula's value.
 #[test]
 fn every_operation_batched_is_as_alone() {
-    use spikeworld::api::language::SYNAPSE_NAMES;
-    use spikeworld::api::program::Column;
-    use spikeworld::util::units::Dim;
-    let builder = spikeworld_cli::builder();
-    let lang = builder.registry().model_languages.values().next().expect("the equations language");
-    let text = "(i - j)/(j + 1) - log(i + 1)*sqrt(abs(j - i)) + 1.0*((i > j) and (j >= 3)) - 2.0*((i < 40) or not (i <= 500)) + floor(i/7) % 3 - i // 9 + -i*N_post";
-    let f = lang.value_expression(text, Dim::Dimensionless, SYNAPSE_NAMES).expect("read").unwrap_or_else(|e| panic!("{e:?}"));
+    let f = synapse_value("(i - j)/(j + 1) - log(i + 1)*sqrt(abs(j - i)) + 1.0*((i > j) and (j >= 3)) - 2.0*((i < 40) or not (i <= 500)) + floor(i/7) % 3 - i // 9 + -i*N_post");
     let (n, j) = (700usize, 37.0);
     let sources: Vec<f64> = (0..n).map(|s| s as f64).collect();
     let mut batch = vec![0.0; n];
