@@ -13,6 +13,9 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::api::model::Lanes;
 
+mod host;
+pub use host::Column;
+
 /// One operation. Float results are numbered in order of definition (the state
 /// variables first, then the inputs, then each float operation); masks likewise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,6 +140,7 @@ impl Fun {
     }
 
     /// Its value at `x`.
+    #[inline]
     pub fn eval(self, x: f64) -> f64 {
         self.func()(x)
     }
@@ -156,7 +160,7 @@ impl Fun {
             Fun::Expm1 => f64::exp_m1,
             Fun::Log1p => f64::ln_1p,
             Fun::Log10 => f64::log10,
-            Fun::Floor => f64::floor,
+            Fun::Floor => host::floor_exact,
             Fun::Ceil => f64::ceil,
         }
     }
@@ -217,30 +221,6 @@ impl Op {
     }
 }
 
-/// One first float's values over a batch ([`Program::eval_columns`]): the same for every
-/// element, or one each.
-#[derive(Clone, Copy, Debug)]
-pub enum Column<'a> {
-    /// The same value for all.
-    All(f64),
-    /// One value per element (at least the batch's length).
-    Each(&'a [f64]),
-}
-
-/// The mask `op` defines, from the floats `x` and masks `b` defined before it.
-#[inline(always)]
-fn mask_of(op: &Op, x: impl Fn(u32) -> f64, b: impl Fn(u32) -> bool) -> bool {
-    match *op {
-        Op::Gt(a, c) => x(a) > x(c),
-        Op::Ge(a, c) => x(a) >= x(c),
-        Op::Lt(a, c) => x(a) < x(c),
-        Op::Le(a, c) => x(a) <= x(c),
-        Op::And(a, c) => b(a) && b(c),
-        Op::Or(a, c) => b(a) || b(c),
-        Op::Not(a) => !b(a),
-        _ => unreachable!("a float operation"),
-    }
-}
 
 /// A traced step. Floats `0..vars` are the state variables on entry, floats
 /// `vars..vars + inputs` the inputs; each float op defines the next float, each mask op
@@ -262,142 +242,6 @@ pub struct Program {
 }
 
 impl Program {
-    /// Runs the step of one neuron on the host: updates `vars`, returns whether it spiked.
-    /// The reference the device kernels are tested against.
-    pub fn run(&self, vars: &mut [f64], inputs: &[f64], f: &mut Vec<f64>, m: &mut Vec<bool>) -> bool {
-        self.eval(vars, inputs, f, m);
-        for (v, &o) in vars.iter_mut().zip(&self.outputs) {
-            *v = f[o as usize];
-        }
-        m[self.spike as usize]
-    }
-
-    /// Runs the operations on the host from `vars` and `inputs`, leaving every float the
-    /// program defines in `f` (variables and inputs first) and every mask in `m`: [`run`]
-    /// without the outputs, for a program that computes values rather than a step (a
-    /// value written as an expression).
-    ///
-    /// [`run`]: Program::run
-    pub fn eval(&self, vars: &[f64], inputs: &[f64], f: &mut Vec<f64>, m: &mut Vec<bool>) {
-        f.clear();
-        m.clear();
-        f.extend_from_slice(vars);
-        f.extend_from_slice(inputs);
-        for op in &self.ops {
-            if op.is_mask() {
-                let v = mask_of(op, |a| f[a as usize], |a| m[a as usize]);
-                m.push(v);
-            } else {
-                let v = self.float_of(op, |a| f[a as usize], |a| m[a as usize]);
-                f.push(v);
-            }
-        }
-    }
-
-    /// [`eval`] over a batch of `n`: float `k` of element `e` is `f[k * n + e]`, mask `k`'s
-    /// `m[k * n + e]`; the first floats (variables, then inputs) are `columns`. Each
-    /// element's values are those [`eval`] gives it, bit for bit (the same operations).
-    ///
-    /// [`eval`]: Program::eval
-    pub fn eval_columns(&self, columns: &[Column<'_>], n: usize, f: &mut Vec<f64>, m: &mut Vec<bool>) {
-        debug_assert_eq!(columns.len(), (self.vars + self.inputs) as usize);
-        let masks = self.ops.iter().filter(|o| o.is_mask()).count();
-        f.clear();
-        f.resize(self.floats() * n, 0.0);
-        m.clear();
-        m.resize(masks * n, false);
-        for (c, col) in f.chunks_exact_mut(n.max(1)).zip(columns) {
-            match col {
-                Column::All(x) => c.fill(*x),
-                Column::Each(v) => c.copy_from_slice(&v[..n]),
-            }
-        }
-        let (mut fi, mut mi) = (columns.len() * n, 0);
-        // One loop per operation over the batch (the operation picked once, not per
-        // element), each element's value by `float_of` / `mask_of` of the same variant,
-        // whose operands are the loop's: the meaning stays written once.
-        macro_rules! each {
-            ($d:expr, $op:expr, [$($x:expr),*], $kind:ident) => {{
-                let cols = [$($x),*];
-                for (e, d) in $d.iter_mut().enumerate() {
-                    *d = each!(@$kind $op, |k: u32| cols[k as usize][e]);
-                }
-            }};
-            (@fl $op:expr, $x:expr) => { self.float_of(&$op, $x, |_| unreachable!()) };
-            (@cmp $op:expr, $x:expr) => { mask_of(&$op, $x, |_| unreachable!()) };
-            (@bo $op:expr, $b:expr) => { mask_of(&$op, |_| unreachable!(), $b) };
-        }
-        for op in &self.ops {
-            if op.is_mask() {
-                let (done, next) = m.split_at_mut(mi);
-                let (d, fc, mc) = (&mut next[..n], |a: u32| &f[a as usize * n..][..n], |a: u32| &done[a as usize * n..][..n]);
-                match *op {
-                    Op::Gt(a, c) => each!(d, Op::Gt(0, 1), [fc(a), fc(c)], cmp),
-                    Op::Ge(a, c) => each!(d, Op::Ge(0, 1), [fc(a), fc(c)], cmp),
-                    Op::Lt(a, c) => each!(d, Op::Lt(0, 1), [fc(a), fc(c)], cmp),
-                    Op::Le(a, c) => each!(d, Op::Le(0, 1), [fc(a), fc(c)], cmp),
-                    Op::And(a, c) => each!(d, Op::And(0, 1), [mc(a), mc(c)], bo),
-                    Op::Or(a, c) => each!(d, Op::Or(0, 1), [mc(a), mc(c)], bo),
-                    Op::Not(a) => each!(d, Op::Not(0), [mc(a)], bo),
-                    _ => unreachable!("a float operation"),
-                }
-                mi += n;
-            } else {
-                let (done, next) = f.split_at_mut(fi);
-                let (d, fc) = (&mut next[..n], |a: u32| &done[a as usize * n..][..n]);
-                match *op {
-                    Op::Const(_) => d.fill(self.float_of(op, |_| unreachable!(), |_| unreachable!())),
-                    Op::Add(a, c) => each!(d, Op::Add(0, 1), [fc(a), fc(c)], fl),
-                    Op::Sub(a, c) => each!(d, Op::Sub(0, 1), [fc(a), fc(c)], fl),
-                    Op::Mul(a, c) => each!(d, Op::Mul(0, 1), [fc(a), fc(c)], fl),
-                    Op::Div(a, c) => each!(d, Op::Div(0, 1), [fc(a), fc(c)], fl),
-                    Op::Neg(a) => each!(d, Op::Neg(0), [fc(a)], fl),
-                    Op::Exp(a) => each!(d, Op::Exp(0), [fc(a)], fl),
-                    Op::Ln(a) => each!(d, Op::Ln(0), [fc(a)], fl),
-                    Op::Sqrt(a) => each!(d, Op::Sqrt(0), [fc(a)], fl),
-                    Op::Abs(a) => each!(d, Op::Abs(0), [fc(a)], fl),
-                    Op::Math(g, a) => each!(d, Op::Math(g, 0), [fc(a)], fl),
-                    Op::Select(c, a, b) => {
-                        let (cm, x, y) = (&m[c as usize * n..][..n], fc(a), fc(b));
-                        for (e, d) in d.iter_mut().enumerate() {
-                            *d = self.float_of(&Op::Select(0, 0, 1), |k| if k == 0 { x[e] } else { y[e] }, |_| cm[e]);
-                        }
-                    }
-                    _ => unreachable!("a mask operation"),
-                }
-                fi += n;
-            }
-        }
-    }
-
-    /// The float `op` defines, from the floats `x` and masks `b` defined before it: the
-    /// operations' meaning on the host, for [`Program::eval`] and
-    /// [`Program::eval_columns`].
-    #[inline(always)]
-    fn float_of(&self, op: &Op, x: impl Fn(u32) -> f64, b: impl Fn(u32) -> bool) -> f64 {
-        match *op {
-            Op::Const(k) => f64::from_bits(self.consts[k as usize]),
-            Op::Add(a, c) => x(a) + x(c),
-            Op::Sub(a, c) => x(a) - x(c),
-            Op::Mul(a, c) => x(a) * x(c),
-            Op::Div(a, c) => x(a) / x(c),
-            Op::Neg(a) => -x(a),
-            Op::Exp(a) => x(a).exp(),
-            Op::Ln(a) => x(a).ln(),
-            Op::Sqrt(a) => x(a).sqrt(),
-            Op::Abs(a) => x(a).abs(),
-            Op::Math(g, a) => g.eval(x(a)),
-            Op::Select(c, a, d) => {
-                if b(c) {
-                    x(a)
-                } else {
-                    x(d)
-                }
-            }
-            _ => unreachable!("a mask operation"),
-        }
-    }
-
     /// Floats the program defines (variables and inputs included).
     pub fn floats(&self) -> usize {
         (self.vars + self.inputs) as usize + self.ops.iter().filter(|o| !o.is_mask()).count()
