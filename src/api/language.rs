@@ -47,6 +47,20 @@ pub type PlaceName = (&'static str, Dim);
 /// population), `N` (the population's size).
 pub const NEURON_NAMES: &[PlaceName] = &[("i", Dim::Dimensionless), ("N", Dim::Dimensionless)];
 
+/// A neuron's position (µm), which a value per neuron reads when its population has
+/// `positions` (Brian2's `G.v = 'x/mm*mV'` of a `x : metre` parameter).
+pub const NEURON_POSITION_NAMES: &[PlaceName] = &[("x", Dim::Length), ("y", Dim::Length), ("z", Dim::Length)];
+
+/// What a value per neuron reads: [`NEURON_NAMES`], then [`NEURON_POSITION_NAMES`] when its
+/// population has positions.
+pub fn neuron_names(positions: bool) -> Vec<PlaceName> {
+    let mut v = NEURON_NAMES.to_vec();
+    if positions {
+        v.extend_from_slice(NEURON_POSITION_NAMES);
+    }
+    v
+}
+
 /// What a weight per synapse reads of its place: Brian2's `i` (the source's index in the
 /// projection's source selection), `j` (the target's in the target selection), `N_pre`,
 /// `N_post` (the selections' sizes).

@@ -172,7 +172,7 @@ fn spawn_populations(world: &mut World, scenario: &Scenario, drawn: &[Drawn], de
                 (Some(d), _) => held.clone().map(|i| d.at(seed, p.key, purpose::INIT + k as u64, i)).collect(),
             };
             // (An expression was checked with the scenario's seed; a program may run another.)
-            if let (Some(NeuronValues::Expr(e, _)), Some(j)) = (given, col.iter().position(|x| !x.is_finite())) {
+            if let (Some(NeuronValues::Expr(e, ..)), Some(j)) = (given, col.iter().position(|x| !x.is_finite())) {
                 return Err(Error::Input(format!("population `{}`: `init.{}` = `{}` is {} for neuron {}: expected a finite number", p.name, p.model.vars()[k].name, e.text, col[j], held.start + j)));
             }
             vars.push(col);

@@ -126,11 +126,12 @@ pub enum NeuronValues {
     Dist(ValueDist),
     /// Given, one per neuron.
     Each(Arc<Vec<f64>>),
-    /// An expression of the neuron's index, the population's size (the second field) and
+    /// An expression of the neuron's index, the population's size (the second field), its
+    /// position where the population has `positions` (the third: `x`, `y`, `z`) and
     /// random numbers (`"-60*mV + 10*mV*rand()"`), as a model language reads it: neuron
     /// `i`'s random numbers from stream (seed, population, purpose, `i`), like a
     /// distribution's.
-    Expr(ValueExpr, usize),
+    Expr(ValueExpr, usize, Option<Arc<crate::api::connect::Positions>>),
 }
 
 /// A value written as an expression ([`NeuronValues::Expr`], [`WeightDef::Expr`]).
@@ -161,7 +162,13 @@ impl NeuronValues {
             NeuronValues::Dist(ValueDist::Const(v)) => *v,
             NeuronValues::Dist(d) => d.draw(&mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
             NeuronValues::Each(v) => v[i],
-            NeuronValues::Expr(e, n) => e.f.value(&[i as f64, *n as f64], &mut crate::util::rng::Stream::new(seed, key, purpose, i as u64)),
+            NeuronValues::Expr(e, n, own) => {
+                let mut rng = crate::util::rng::Stream::new(seed, key, purpose, i as u64);
+                match own {
+                    None => e.f.value(&[i as f64, *n as f64], &mut rng),
+                    Some(p) => e.f.value(&[i as f64, *n as f64, p.axes[0][i], p.axes[1][i], p.axes[2][i]], &mut rng),
+                }
+            }
         }
     }
 }

@@ -118,10 +118,21 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             _ => model.clone(),
         };
         let key = entity_key("population", name);
+        // Positions first: values per neuron may read them (`x`, `y`, `z`).
+        let positions = match read_positions(&mut t, (base_dir, size as usize, reg))? {
+            Some(pd) => {
+                let (k, loc) = pd.loc();
+                locs.insert(format!("population[{}].positions", populations.len()), loc.clone());
+                so_far.push(positions_item(name, size as usize, k, loc));
+                check_so_far(&so_far, limit)?;
+                Some(pd.compute(seed, key, size as usize)?)
+            }
+            None => None,
+        };
         let (params, per_neuron) = match t.get("params") {
             Some(pn) => {
                 let mut pt = Table::new(pn, t.key_path("params"))?;
-                let p = read_population_params(&mut pt, model.as_ref(), &format!("`{model_name}`"), (seed, key, size as usize, base_dir, reg))?;
+                let p = read_population_params(&mut pt, model.as_ref(), &format!("`{model_name}`"), (seed, key, size as usize, base_dir, positions.as_ref(), reg))?;
                 let valid: Vec<&str> = model.params().iter().map(|p| p.name).chain(model.choices().iter().map(|c| c.name)).collect();
                 pt.finish(&valid)?;
                 p
@@ -186,7 +197,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                     let what = if model.params().iter().any(|p| p.name == k) { "a parameter, constant for the run: set it in `params` (it takes one value per neuron too)" } else { "computed from the parameters, constant for the run: set those in `params`" };
                     return Err(err_at(kloc, it.key_path(k), format!("`{k}` of `{model_name}` is {what}")));
                 }
-                let v = neuron_values(vn, model.vars()[vi].dim, &it.key_path(k), (base_dir, size as usize, reg))?;
+                let v = neuron_values(vn, model.vars()[vi].dim, &it.key_path(k), (base_dir, size as usize, positions.as_ref(), reg))?;
                 check_expression(&v, (seed, key, crate::util::rng::purpose::INIT + vi as u64), vn, &it.key_path(k))?;
                 init.push((vi, v));
             }
@@ -207,7 +218,6 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
                 Some((b, n.loc.clone(), t.key_path("shard_bounds")))
             }
         };
-        let positions = read_positions(&mut t, (base_dir, size as usize, reg))?;
         let params_key = t.key_path("params");
         t.finish(&["name", "size", "shape", "model", "params", "init", "shard_bounds", "positions"])?;
         pop_names.push(name.to_string());
@@ -222,17 +232,10 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
             per_neuron: per,
             key,
             shard_bounds,
-            positions: None,
+            positions,
         });
         so_far.push(population_item(populations.len() - 1, populations.last().expect("just pushed"), &locs));
         check_so_far(&so_far, limit)?;
-        if let Some(pd) = positions {
-            let (k, loc) = pd.loc();
-            locs.insert(format!("population[{}].positions", populations.len() - 1), loc.clone());
-            so_far.push(positions_item(name, size as usize, k, loc));
-            check_so_far(&so_far, limit)?;
-            populations.last_mut().expect("just pushed").positions = Some(pd.compute(seed, key, size as usize)?);
-        }
         // Every neuron's own parameters, checked as the model checks a population's, once
         // the population is known to fit: drawn values are drawn again when the network is
         // built (nothing is held here), so the cost is time only.
@@ -571,7 +574,7 @@ pub(super) fn parse(doc: &Node, reg: &Registry, opts: &LoadOptions, base_dir: &P
 /// An expression's value for every neuron is a finite number (with the scenario's seed:
 /// `log(rand())` may give −∞): else the first neuron's that is not, at the value.
 fn check_expression(v: &NeuronValues, (seed, key, purpose): (u64, u32, u64), at: &Node, path: &str) -> Result<(), ScenarioError> {
-    let NeuronValues::Expr(e, size) = v else { return Ok(()) };
+    let NeuronValues::Expr(e, size, _) = v else { return Ok(()) };
     match (0..*size).map(|i| (i, v.at(seed, key, purpose, i))).find(|(_, x)| !x.is_finite()) {
         Some((i, x)) => Err(err_at(&at.loc, path, format!("`{}` is {x} for neuron {i}: expected a finite number", e.text))),
         None => Ok(()),

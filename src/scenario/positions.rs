@@ -36,7 +36,14 @@ pub(super) fn read_positions<'a>(t: &mut Table<'a>, (base_dir, size, reg): (&Pat
     for (a, name) in axes.iter_mut().zip(AXES) {
         if let Some(vn) = pt.get(name) {
             let key = pt.key_path(name);
-            *a = Some((neuron_values(vn, Dim::Length, &key, (base_dir, size, reg))?, vn, key));
+            let v = neuron_values(vn, Dim::Length, &key, (base_dir, size, None, reg)).map_err(|mut e| {
+                // (The language's word for `x` where positions are missing.)
+                if e.message.contains("is the neuron's position") {
+                    e.message = "a position does not read the positions (`x`, `y`, `z`): write each axis of `i`, `N` and random numbers".into();
+                }
+                e
+            })?;
+            *a = Some((v, vn, key));
         }
     }
     pt.finish(&AXES)?;
@@ -72,7 +79,7 @@ impl PositionsDef<'_> {
             *axis = (0..size).map(|i| v.at(seed, key, purpose::POSITION + k as u64, i)).collect();
             if let Some((i, x)) = axis.iter().enumerate().find(|(_, x)| !x.is_finite()) {
                 let what = match v {
-                    NeuronValues::Expr(e, _) => format!("`{}` is {x}", e.text),
+                    NeuronValues::Expr(e, ..) => format!("`{}` is {x}", e.text),
                     _ => format!("{x}"),
                 };
                 return Err(err_at(&node.loc, path.clone(), format!("{what} for neuron {i}: expected a finite length")));

@@ -3,7 +3,8 @@
 
 use crate::api::addon::AddonCtx;
 use crate::api::connect::PairValue;
-use crate::api::language::{NEURON_NAMES, PlaceName};
+use crate::api::connect::Positions;
+use crate::api::language::{PlaceName, neuron_names};
 use crate::api::model::{ChoiceSpec, ParamSpec, Params};
 use crate::registry::Registry;
 use crate::scenario::estimate::max_delay_steps;
@@ -100,8 +101,8 @@ pub(super) fn value_dist(n: &Node, dim: Dim, key: &str) -> Result<ValueDist, Sce
 /// `{ file = "x.npy" }` holding `size` values in the key's canonical unit (mV, ms, pA, nS),
 /// relative to the scenario's directory, or an expression a model language reads
 /// ([`neuron_expression`]).
-pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, (base_dir, size, reg): (&Path, usize, &Registry)) -> Result<NeuronValues, ScenarioError> {
-    if let Some(e) = neuron_expression(n, dim, key, size, reg) {
+pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, (base_dir, size, own, reg): (&Path, usize, Option<&Arc<Positions>>, &Registry)) -> Result<NeuronValues, ScenarioError> {
+    if let Some(e) = neuron_expression(n, dim, key, (size, own), reg) {
         return e;
     }
     let one_each = |v: Vec<f64>, at: &Node| -> Result<NeuronValues, ScenarioError> {
@@ -136,8 +137,8 @@ pub(super) fn neuron_values(n: &Node, dim: Dim, key: &str, (base_dir, size, reg)
 /// neuron's index, the population's size and random numbers, when a model language reads
 /// such expressions (the equations' Brian2 syntax: `"-60*mV + 10*mV*rand()"`); `None` for
 /// anything else.
-fn neuron_expression(n: &Node, dim: Dim, key: &str, size: usize, reg: &Registry) -> Option<Result<NeuronValues, ScenarioError>> {
-    Some(value_expression(n, dim, key, NEURON_NAMES, reg)?.map(|e| NeuronValues::Expr(e, size)))
+fn neuron_expression(n: &Node, dim: Dim, key: &str, (size, own): (usize, Option<&Arc<Positions>>), reg: &Registry) -> Option<Result<NeuronValues, ScenarioError>> {
+    Some(value_expression(n, dim, key, &neuron_names(own.is_some()), reg)?.map(|e| NeuronValues::Expr(e, size, own.cloned())))
 }
 
 /// A string value as an expression reading `names`, by the first language that reads
@@ -213,7 +214,7 @@ pub(super) fn read_population_params<'a>(
     t: &mut Table<'a>,
     model: &dyn crate::api::model::NeuronModel,
     what: &str,
-    (seed, key, size, base_dir, reg): (u64, u32, usize, &Path, &Registry),
+    (seed, key, size, base_dir, own, reg): (u64, u32, usize, &Path, Option<&Arc<Positions>>, &Registry),
 ) -> Result<(Params, Vec<(usize, NeuronValues, &'a Node)>), ScenarioError> {
     let specs = model.params();
     let mut per = Vec::new();
@@ -228,7 +229,7 @@ pub(super) fn read_population_params<'a>(
             let which = if takers.is_empty() { format!("{what} has none") } else { format!("{what} takes them for {}", takers.join(", ")) };
             return Err(t.err(n, p.name, format!("takes one value for the whole population, not a list, a distribution, a file or an expression (per-neuron parameters: {which}; or split the population)")));
         }
-        let v = neuron_values(n, p.dim, &t.key_path(p.name), (base_dir, size, reg))?;
+        let v = neuron_values(n, p.dim, &t.key_path(p.name), (base_dir, size, own, reg))?;
         t.get(p.name);
         per.push((k, v, n));
     }

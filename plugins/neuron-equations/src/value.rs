@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use spikeworld::api::language::{POST_POSITION_NAMES, PRE_POSITION_NAMES, PlaceName, ValueExpression};
+use spikeworld::api::language::{NEURON_POSITION_NAMES, POST_POSITION_NAMES, PRE_POSITION_NAMES, PlaceName, ValueExpression};
 use spikeworld::api::program::{Column, Program};
 use spikeworld::util::rng::Stream;
 use spikeworld::util::units::Dim;
@@ -126,7 +126,11 @@ fn bind(e: &Expr, names: &[PlaceName], normal: &mut Vec<bool>) -> Result<Expr, (
                     let (which, pop) = if end(PRE_POSITION_NAMES) { ("source", "source population") } else { ("target", "target population") };
                     return Err((*c, format!("`{n}` is the {which}'s position, but the {pop} has no `positions` (give it `positions = {{ x = ..., y = ... }}`; an encoder has none)")));
                 }
-                let what = if names.iter().any(|(m, _)| *m == "j") { "a value per synapse reads numbers, units, `i` (the source's index), `j` (the target's), `N_pre`, `N_post`" } else { "a value per neuron reads numbers, units, `i` (the neuron's index), `N` (the population's size)" };
+                let synapse = names.iter().any(|(m, _)| *m == "j");
+                if !synapse && end(NEURON_POSITION_NAMES) {
+                    return Err((*c, format!("`{n}` is the neuron's position, but its population has no `positions` (give it `positions = {{ x = ..., y = ... }}`)")));
+                }
+                let what = if synapse { "a value per synapse reads numbers, units, `i` (the source's index), `j` (the target's), `N_pre`, `N_post`" } else { "a value per neuron reads numbers, units, `i` (the neuron's index), `N` (the population's size)" };
                 return Err((*c, format!("unknown name `{n}`: {what}, `pi`, `e`, `rand()`, `randn()` and Brian2's functions")));
             }
             e.clone()

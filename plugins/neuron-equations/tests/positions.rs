@@ -221,3 +221,32 @@ fn bad_positions_are_refused() {
     let e = load_err(&base.replace("\"1 mV\"", "\"x_pre*mV\""));
     assert!(e.contains("weight") && e.contains("expected a voltage"), "{e}");
 }
+
+/// A value per neuron reads its own position (`x`, `y`, `z`, as Brian2's `G.v = 'x/mm*mV'`
+/// reads a `x : metre` parameter): an `init` value and a per-neuron parameter against the
+/// formula (the parameter as the built network holds it); without positions, refused.
+#[test]
+fn values_per_neuron_read_their_own_position() {
+    let text = "[simulation]\ndt = \"0.1 ms\"\nt_stop = \"0.3 ms\"\n[[population]]\nname = \"G\"\nsize = 30\nmodel = \"lif\"\npositions = { x = \"(i % 5)*20*um\", y = \"(i // 5)*1*mm\", z = \"-3*um\" }\nparams = { i_e = \"x/um*pA + y/mm*pA\" }\ninit = { v = \"-70*mV + z/um*mV + 0.001*x/um*mV\" }\n[[monitor]]\nname = \"st\"\nkind = \"state\"\ntarget = \"G\"\nvariables = [\"i_e\"]\n";
+    let sc = load(text).unwrap_or_else(|e| panic!("{e}"));
+    let p = &sc.populations[0];
+    let key = entity_key("population", "G");
+    let (vi, v) = &p.init[0];
+    for i in 0..30 {
+        let want = -73.0 + 0.001 * (i % 5) as f64 * 20.0;
+        let got = v.at(0, key, purpose::INIT + *vi as u64, i);
+        assert!((got - want).abs() < 1e-9, "neuron {i}: v {got} != {want}");
+    }
+    let (_, states) = run(text);
+    for i in 0..30 {
+        let want = (i % 5) as f64 * 20.0 + (i / 5) as f64;
+        for x in of(&states[0][0], i, 30) {
+            assert!((x - want).abs() < 1e-9, "neuron {i}: i_e {x} != {want}");
+        }
+    }
+    let e = load_err(&text.replace("positions = { x = \"(i % 5)*20*um\", y = \"(i // 5)*1*mm\", z = \"-3*um\" }\n", ""));
+    assert!(e.contains("params.i_e") && e.contains("`x` is the neuron's position") && e.contains("no `positions`"), "{e}");
+    // A position does not read positions.
+    let e = load_err(&text.replace("z = \"-3*um\"", "z = \"x\""));
+    assert!(e.contains("positions.z") && e.contains("a position does not read the positions"), "{e}");
+}
