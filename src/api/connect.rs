@@ -64,6 +64,57 @@ pub struct ConnectCtx {
 pub struct Positions {
     /// Per axis (x, y, z), one value per neuron of the population.
     pub axes: [Vec<f64>; 3],
+    /// Per axis, the period of a population whose edges wrap round (a torus: `period` in
+    /// a scenario, NEST's `extent` with `edge_wrap`), µm; `None`: no wrap.
+    pub period: [Option<f64>; 3],
+}
+
+impl Positions {
+    /// The distance from this population's neuron `s` to `other`'s neuron `t`, each axis's
+    /// difference wrapped into `[-P/2, P/2)` where this population has a period `P`
+    /// ([`Positions::wrapped`]), the squares summed in axis order.
+    pub fn distance(&self, s: usize, other: &Positions, t: usize) -> f64 {
+        let mut d2 = 0.0;
+        for (k, a) in self.axes.iter().enumerate() {
+            let d = self.wrapped(k, a[s] - other.axes[k][t]);
+            d2 += d * d;
+        }
+        d2.sqrt()
+    }
+
+    /// [`Positions::distance`] from each of this population's neurons `sources` to `other`'s
+    /// neuron `t`, into `out` (the same operations, axis by axis over the batch).
+    pub fn distances(&self, sources: std::ops::Range<usize>, other: &Positions, t: usize, out: &mut Vec<f64>) {
+        out.clear();
+        out.resize(sources.len(), 0.0);
+        for (k, a) in self.axes.iter().enumerate() {
+            let (b, a) = (other.axes[k][t], &a[sources.clone()]);
+            // (The period looked at once per axis, not per neuron.)
+            match self.period[k] {
+                Some(_) => out.iter_mut().zip(a).for_each(|(o, &x)| {
+                    let d = self.wrapped(k, x - b);
+                    *o += d * d;
+                }),
+                None => out.iter_mut().zip(a).for_each(|(o, &x)| {
+                    let d = x - b;
+                    *o += d * d;
+                }),
+            }
+        }
+        for o in out.iter_mut() {
+            *o = o.sqrt();
+        }
+    }
+
+    /// A difference on axis `k`, wrapped into `[-P/2, P/2)` where it has a period `P`:
+    /// `d - P·floor(d/P + 1/2)`.
+    #[inline(always)]
+    fn wrapped(&self, k: usize, d: f64) -> f64 {
+        match self.period[k] {
+            Some(p) => d - p * crate::api::program::floor_exact(d / p + 0.5),
+            None => d,
+        }
+    }
 }
 
 /// A rule parameter written as an expression of the pair, as Brian2's `S.connect(p='...')`
@@ -108,6 +159,17 @@ impl PairValue {
         if let Some(p) = &c.tgt_positions {
             place.extend(p.axes.iter().map(|a| Column::All(a[c.tgt_offset + t])));
         }
+        // The ends' distance, computed only when the value reads it.
+        let mut distance = Vec::new();
+        if let (Some(a), Some(b), Some(&s0)) = (&c.src_positions, &c.tgt_positions, sources.first()) {
+            if self.f.reads(place.len()) {
+                let from = c.src_offset + s0 as usize;
+                a.distances(from..from + sources.len(), b, c.tgt_offset + t, &mut distance);
+                place.push(Column::Each(&distance));
+            } else {
+                place.push(Column::All(f64::NAN));
+            }
+        }
         self.f.values(&place, rng, out);
     }
 }
@@ -127,6 +189,10 @@ impl ConnectCtx {
                     n += 1;
                 }
             }
+        }
+        if let (Some(a), Some(b)) = (&self.src_positions, &self.tgt_positions) {
+            v[n] = a.distance(self.src_offset + s, b, self.tgt_offset + t);
+            n += 1;
         }
         (v, n)
     }

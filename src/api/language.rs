@@ -73,12 +73,18 @@ pub const PRE_POSITION_NAMES: &[PlaceName] = &[("x_pre", Dim::Length), ("y_pre",
 /// The target's position (µm), when the target population has `positions`.
 pub const POST_POSITION_NAMES: &[PlaceName] = &[("x_post", Dim::Length), ("y_post", Dim::Length), ("z_post", Dim::Length)];
 
-/// Most names a place has: a synapse's, with both ends' positions.
-pub const MAX_PLACE: usize = 10;
+/// The distance between a synapse's ends (µm; NEST's `nest.spatial.distance`), when both
+/// have positions: Euclidean, each axis's difference wrapped into `[-P/2, P/2)` where the
+/// source population has a `period` `P` on it (NEST's `edge_wrap` of the source layer).
+pub const DISTANCE_NAME: PlaceName = ("distance", Dim::Length);
+
+/// Most names a place has: a synapse's, with both ends' positions and their distance.
+pub const MAX_PLACE: usize = 11;
 
 /// What a value per synapse reads: [`SYNAPSE_NAMES`], then [`PRE_POSITION_NAMES`] when
 /// the source has positions (`pre`), then [`POST_POSITION_NAMES`] when the target has
-/// (`post`): the order of [`crate::api::connect::ConnectCtx::place`].
+/// (`post`), then [`DISTANCE_NAME`] when both have: the order of
+/// [`crate::api::connect::ConnectCtx::place`].
 pub fn synapse_names(pre: bool, post: bool) -> Vec<PlaceName> {
     let mut v = SYNAPSE_NAMES.to_vec();
     if pre {
@@ -86,6 +92,9 @@ pub fn synapse_names(pre: bool, post: bool) -> Vec<PlaceName> {
     }
     if post {
         v.extend_from_slice(POST_POSITION_NAMES);
+    }
+    if pre && post {
+        v.push(DISTANCE_NAME);
     }
     v
 }
@@ -96,6 +105,14 @@ pub trait ValueExpression: Send + Sync {
     /// unit; its random numbers come from `rng` (the neuron's or the target's own
     /// stream), in the order written.
     fn value(&self, place: &[f64], rng: &mut Stream) -> f64;
+
+    /// Whether the value reads name `k` of its place (a place's value it does not read
+    /// need not be computed: [`ValueExpression::values`] may then get anything for it).
+    /// The default says it reads every name.
+    fn reads(&self, k: usize) -> bool {
+        let _ = k;
+        true
+    }
 
     /// The values at `out.len()` places that take their random numbers from one stream
     /// in turn (a target's synapses, source after source): name `k`'s values are

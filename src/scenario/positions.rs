@@ -2,8 +2,11 @@
 //! set by `G.x = '...'`): per axis `x`, `y`, `z` one length per neuron, as any per-neuron
 //! value is given (a constant, a list, a distribution, a `.npy` file or an expression of
 //! `i` and `N`), drawn from the neuron's own stream with purpose `POSITION` + the axis.
-//! An axis not given is 0. They are computed when the scenario is read, once, and values
-//! of synapses read them (`x_pre`, `y_post`, ...: [`crate::api::language::synapse_names`]).
+//! An axis not given is 0. `period = { x = "1.5 mm", y = "1.5 mm" }` makes the edges wrap
+//! round on those axes (a torus, NEST's `edge_wrap`) for the `distance` of synapses from
+//! the population. They are computed when the scenario is read, once, and values of
+//! synapses read them (`x_pre`, `y_post`, `distance`, ...:
+//! [`crate::api::language::synapse_names`]), the population's own values `x`, `y`, `z`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +29,8 @@ pub const AXES: [&str; 3] = ["x", "y", "z"];
 /// written (before any is computed).
 pub(super) struct PositionsDef<'a> {
     axes: [Option<(NeuronValues, &'a Node, String)>; 3],
+    /// Per axis, the period where the edges wrap round.
+    period: [Option<f64>; 3],
 }
 
 /// Reads `positions` of the population table `t` (of `size` neurons), if given.
@@ -46,11 +51,24 @@ pub(super) fn read_positions<'a>(t: &mut Table<'a>, (base_dir, size, reg): (&Pat
             *a = Some((v, vn, key));
         }
     }
-    pt.finish(&AXES)?;
+    let mut period = [None; 3];
+    if let Some(pn) = pt.get("period") {
+        let mut tt = Table::new(pn, pt.key_path("period"))?;
+        for (p, name) in period.iter_mut().zip(AXES) {
+            if let Some((v, vn)) = tt.opt_quantity(name, Dim::Length)? {
+                if v <= 0.0 {
+                    return Err(tt.err(vn, name, format!("{v} um: a period must be > 0")));
+                }
+                *p = Some(v);
+            }
+        }
+        tt.finish(&AXES)?;
+    }
+    pt.finish(&["x", "y", "z", "period"])?;
     if axes.iter().all(Option::is_none) {
         return Err(err_at(&n.loc, t.key_path("positions"), "expected a table of the neurons' coordinates `x`, `y` and/or `z` (lengths: `x = \"(i % 20)*50*um\"`); an axis not given is 0"));
     }
-    Ok(Some(PositionsDef { axes }))
+    Ok(Some(PositionsDef { axes, period }))
 }
 
 /// The bytes the positions of `size` neurons take (3 axes of f64), counted before they are
@@ -70,7 +88,7 @@ impl PositionsDef<'_> {
     /// is not a finite number (an expression's `log(rand())`) is refused at its axis,
     /// naming the neuron.
     pub(super) fn compute(&self, seed: u64, key: u32, size: usize) -> Result<Arc<Positions>, ScenarioError> {
-        let mut out = Positions::default();
+        let mut out = Positions { period: self.period, ..Default::default() };
         for (k, (axis, def)) in out.axes.iter_mut().zip(&self.axes).enumerate() {
             let Some((v, node, path)) = def else {
                 *axis = vec![0.0; size];

@@ -40,6 +40,8 @@ struct Compiled {
     from_core: f64,
     /// The value, when it reads neither its place nor random numbers.
     constant: Option<f64>,
+    /// Which of the place's names it reads.
+    reads: Vec<bool>,
 }
 
 thread_local! {
@@ -58,6 +60,10 @@ fn evaluate(b: &mut B, spec: &Spec, e: &Expr, bound: Vec<V>) -> Result<(V, D), c
 }
 
 impl ValueExpression for Compiled {
+    fn reads(&self, k: usize) -> bool {
+        self.reads.get(k).copied().unwrap_or(false)
+    }
+
     fn value(&self, place: &[f64], rng: &mut Stream) -> f64 {
         if let Some(x) = self.constant {
             return x;
@@ -122,6 +128,9 @@ fn bind(e: &Expr, names: &[PlaceName], normal: &mut Vec<bool>) -> Result<Expr, (
         Expr::Name(n, c) => {
             if !names.iter().any(|(m, _)| m == n) && !matches!(n.as_str(), "pi" | "e") && units::unit(n).is_none() {
                 let end = |all: &[PlaceName]| all.iter().any(|(m, _)| m == n);
+                if n == "distance" && names.iter().any(|(m, _)| *m == "j") {
+                    return Err((*c, "`distance` is the distance between the synapse's ends, but the source or the target population has no `positions` (an encoder has none)".to_string()));
+                }
                 if end(PRE_POSITION_NAMES) || end(POST_POSITION_NAMES) {
                     let (which, pop) = if end(PRE_POSITION_NAMES) { ("source", "source population") } else { ("target", "target population") };
                     return Err((*c, format!("`{n}` is the {which}'s position, but the {pop} has no `positions` (give it `positions = {{ x = ..., y = ... }}`; an encoder has none)")));
@@ -155,7 +164,8 @@ pub fn compile(text: &str, want: Dim, names: &[PlaceName]) -> Result<Arc<dyn Val
     spec.params = names.iter().map(|(n, d)| (n.to_string(), D::of_core(*d))).chain((0..normal.len()).map(|k| (draw_name(k), units::ONE))).collect();
     let mut read = Vec::new();
     e.names(&mut read);
-    let reads_place = read.iter().any(|n| names.iter().any(|(m, _)| m == n));
+    let reads: Vec<bool> = names.iter().map(|(m, _)| read.iter().any(|n| n == m)).collect();
+    let reads_place = reads.iter().any(|r| *r);
     // Its dimension, with a place of 0 and 1s and draws that give no infinities (1, 0.5).
     let probe: Vec<V> = (0..names.len()).map(|k| V::C(if k == 0 { 0.0 } else { 1.0 })).chain(normal.iter().map(|&z| V::C(if z { 1.0 } else { 0.5 }))).collect();
     let (v, d) = evaluate(&mut B::new(0, 0), &spec, &e, probe).map_err(|e| (e.col, e.message))?;
@@ -190,5 +200,5 @@ pub fn compile(text: &str, want: Dim, names: &[PlaceName]) -> Result<Arc<dyn Val
     let (v, _) = evaluate(&mut b, &spec, &e, bound).map_err(|e| (e.col, e.message))?;
     let out = b.f(v);
     let program = Program { vars: 0, inputs, ops: b.ops, consts: b.consts, outputs: vec![out], spike: 0 };
-    Ok(Arc::new(Compiled { program, places: names.len(), normal, from_core, constant }))
+    Ok(Arc::new(Compiled { program, places: names.len(), normal, from_core, constant, reads }))
 }

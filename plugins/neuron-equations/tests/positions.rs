@@ -250,3 +250,42 @@ fn values_per_neuron_read_their_own_position() {
     let e = load_err(&text.replace("z = \"-3*um\"", "z = \"x\""));
     assert!(e.contains("positions.z") && e.contains("a position does not read the positions"), "{e}");
 }
+
+/// `distance` (NEST's `nest.spatial.distance`) is the ends' Euclidean distance, each axis's
+/// difference wrapped into `[-P/2, P/2)` where the source population has a `period` `P`
+/// (NEST's `edge_wrap`), through one value (weights) and a row's batch (`p`); a period of
+/// the target alone wraps nothing; refusals.
+#[test]
+fn distance_is_euclidean_and_wraps_with_the_sources_period() {
+    let wrap = |d: f64, p: f64| d - p * (d / p + 0.5).floor();
+    let periodic = grid("rule = \"all_to_all\"", "\"distance/um*mV\"", "0").replace("y = \"(i // 12)*25*um\" }", "y = \"(i // 12)*25*um\", period = { x = \"300 um\" } }");
+    let got = synapses(&periodic, None);
+    assert_eq!(got.len(), 144 * 144);
+    let torus = |s: usize, t: usize| {
+        let ((a, b), (c, d)) = (at(s), at(t));
+        (wrap(a - c, 300.0).powi(2) + (b - d).powi(2)).sqrt()
+    };
+    for &(s, t, w, _) in &got {
+        assert!((w - torus(s, t)).abs() < 1e-9, "{s} -> {t}: {w} != {}", torus(s, t));
+    }
+    // Across the x edge: x = 0 and x = 275 um are 25 um apart.
+    assert!(got.iter().any(|&(s, t, w, _)| s == 0 && t == 11 && (w - 25.0).abs() < 1e-9));
+    // A row's batch: the pairs within 60 um on the torus, exactly.
+    let near = periodic.replace("rule = \"all_to_all\"", "rule = \"pairwise_bernoulli\"\np = \"1.0*(distance < 60*um)\"");
+    let pairs: Vec<(usize, usize)> = synapses(&near, None).iter().map(|x| (x.0, x.1)).collect();
+    let want: Vec<(usize, usize)> = (0..144).flat_map(|s| (0..144).map(move |t| (s, t))).filter(|&(s, t)| torus(s, t) < 60.0).collect();
+    assert!(want.len() > 144 * 5, "{}", want.len());
+    assert_eq!(pairs, want);
+    // The source's period: from a population without one onto `G`, nothing wraps.
+    let onto = format!("{periodic}[[population]]\nname = \"F\"\nsize = 144\nmodel = \"lif\"\npositions = {{ x = \"(i % 12)*25*um\", y = \"(i // 12)*25*um\" }}\n").replace("from = \"G\"", "from = \"F\"");
+    for (s, t, w, _) in synapses(&onto, None) {
+        assert!((w - dist(s, t)).abs() < 1e-9, "{s} -> {t}: {w} != {}", dist(s, t));
+    }
+    // Refused: an end without positions, a period not above 0, an unknown axis.
+    let e = load_err(&periodic.replace("to = \"G\"", "to = \"H\""));
+    assert!(e.contains("weight") && e.contains("`distance` is the distance between the synapse's ends") && e.contains("no `positions`"), "{e}");
+    let e = load_err(&periodic.replace("x = \"300 um\"", "x = \"0 um\""));
+    assert!(e.contains("positions.period.x") && e.contains("must be > 0"), "{e}");
+    let e = load_err(&periodic.replace("x = \"300 um\"", "w = \"300 um\""));
+    assert!(e.contains("positions.period.w") && e.contains("unknown key"), "{e}");
+}

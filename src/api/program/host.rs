@@ -178,14 +178,13 @@ impl Program {
 /// x86-64 build has instructions for (`f64::floor` is a call into the C library there,
 /// a sixth of an expression `p`'s build on a 2-D distance wrapped with `%`).
 #[inline]
-pub(super) fn floor_exact(x: f64) -> f64 {
-    // Beyond 2^52 every float is whole (and NaN, ±∞, ±0 are their own floor).
-    if !(x.abs() < 4_503_599_627_370_496.0) || x == 0.0 {
-        return x;
-    }
-    // Towards zero, exactly (|x| < 2^52 fits an i64), then down for a negative fraction.
+pub fn floor_exact(x: f64) -> f64 {
+    // Towards zero, exactly where |x| < 2^52 (it fits an i64), then down for a negative
+    // fraction; beyond 2^52 every float is whole, and NaN, ±∞, ±0 are their own floor.
+    // (Selects, not branches: a loop of them vectorises.)
     let t = x as i64 as f64;
-    if t > x { t - 1.0 } else { t }
+    let f = if t > x { t - 1.0 } else { t };
+    if x.abs() < 4_503_599_627_370_496.0 && x != 0.0 { f } else { x }
 }
 
 #[cfg(test)]

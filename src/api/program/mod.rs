@@ -14,7 +14,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 use crate::api::model::Lanes;
 
 mod host;
-pub use host::Column;
+pub use host::{Column, floor_exact};
 
 /// One operation. Float results are numbered in order of definition (the state
 /// variables first, then the inputs, then each float operation); masks likewise.
