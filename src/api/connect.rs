@@ -144,7 +144,7 @@ impl PairValue {
     /// Its value for the pair of relative source `s` and target `t`, its random numbers
     /// (if it reads any) from `rng`, in the order written.
     pub fn at(&self, c: &ConnectCtx, s: usize, t: usize, rng: &mut Stream) -> f64 {
-        let (place, n) = c.place(s, t);
+        let (place, n) = c.place(s, t, self.f.as_ref());
         self.f.value(&place[..n], rng)
     }
     /// Its values for the sources `sources` (consecutive, as numbers) to target `t`, in
@@ -177,8 +177,9 @@ impl PairValue {
 impl ConnectCtx {
     /// What a value of the synapse from relative source `s` to target `t` reads, in the
     /// order of [`crate::api::language::synapse_names`] (with the ends' positions where
-    /// they have them): the place and how many of its values are used.
-    pub fn place(&self, s: usize, t: usize) -> ([f64; crate::api::language::MAX_PLACE], usize) {
+    /// they have them): the place and how many of its values are used. The ends' distance
+    /// is computed only if `f` reads it (NaN in its place otherwise), as a row computes it.
+    pub fn place(&self, s: usize, t: usize, f: &dyn ValueExpression) -> ([f64; crate::api::language::MAX_PLACE], usize) {
         let mut v = [0.0; crate::api::language::MAX_PLACE];
         v[..4].copy_from_slice(&[s as f64, t as f64, self.n_src as f64, self.n_tgt as f64]);
         let mut n = 4;
@@ -191,7 +192,7 @@ impl ConnectCtx {
             }
         }
         if let (Some(a), Some(b)) = (&self.src_positions, &self.tgt_positions) {
-            v[n] = a.distance(self.src_offset + s, b, self.tgt_offset + t);
+            v[n] = if f.reads(n) { a.distance(self.src_offset + s, b, self.tgt_offset + t) } else { f64::NAN };
             n += 1;
         }
         (v, n)

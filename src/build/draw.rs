@@ -118,19 +118,19 @@ pub(crate) fn draw_synapses(scenario: &Scenario, ranges: Option<&[std::ops::Rang
                 let mut dr = Stream::new(seed, p.key, purpose::DELAY, t);
                 for &k in syn {
                     let k = k as usize;
-                    let place = || ctx.place(row_of[k] as usize, t as usize);
+                    let place = |f: &dyn crate::api::language::ValueExpression| ctx.place(row_of[k] as usize, t as usize, f);
                     if let Some(d) = weight_dist {
                         weight[k] = d.draw(&mut wr);
                     }
                     if let Some(e) = weight_expr {
-                        let (v, n) = place();
+                        let (v, n) = place(e.f.as_ref());
                         weight[k] = e.f.value(&v[..n], &mut wr);
                     }
                     if let Some(d) = delay_dist {
                         delays[k] = (d.draw(&mut dr).max(0.0) / dt).round() as u32;
                     }
                     if let Some(e) = delay_expr {
-                        let (v, n) = place();
+                        let (v, n) = place(e.f.as_ref());
                         let ms = e.f.value(&v[..n], &mut dr);
                         match delay_steps(ms, dt) {
                             Ok(d) => delays[k] = d,
